@@ -1,0 +1,69 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLExtensions.Onnx.Runtime;
+
+namespace MLExtensions.Onnx.Scoring;
+
+/// <summary>
+/// Base of every fitted MLExtensions model: an <see cref="ITransformer"/> that scores through its ONNX export
+/// (see <see cref="OnnxScoringChain"/>) and saves as that chain.
+/// </summary>
+/// <remarks>
+/// After <c>mlContext.Model.Load</c> the model comes back as ML.NET's <c>TransformerChain</c>, which scores
+/// identically; the facts a derived model exposes are also kept in the ONNX model's metadata
+/// (<see cref="OnnxModelInfo"/>). Like ML.NET's own chains, the model owns native resources and a temporary
+/// model file: dispose it when done. Note that ML.NET's <c>PredictionEngine</c> disposes the transformer it was
+/// made from unless it is created with <c>PredictionEngineOptions.OwnsTransformer = false</c>.
+/// </remarks>
+public abstract class OnnxScoredModel : ITransformer, IDisposable
+{
+    private readonly OnnxScoringChain _scoring;
+    private bool _disposed;
+
+    /// <summary>Wraps a fitted scoring chain, which the model then owns.</summary>
+    protected OnnxScoredModel(OnnxScoringChain scoring) => _scoring = scoring ?? throw new ArgumentNullException(nameof(scoring));
+
+    /// <summary>The ONNX Runtime provider that scores this model (shows when CUDA fell back to the CPU).</summary>
+    public OnnxExecutionReport Execution => _scoring.Execution;
+
+    /// <summary>The kind of prediction columns the model produces.</summary>
+    public PredictionKind Kind => _scoring.Spec.Kind;
+
+    /// <summary>A copy of the serialised ONNX model.</summary>
+    public byte[] GetOnnxModel() => _scoring.GetModelBytes();
+
+    /// <summary>Writes the ONNX model to <paramref name="path"/>, for ONNX Runtime or any other ONNX consumer.</summary>
+    public void SaveOnnx(string path) => File.WriteAllBytes(path, _scoring.GetModelBytes());
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => Chain.IsRowToRowMapper;
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Chain.GetOutputSchema(inputSchema);
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => Chain.GetRowToRowMapper(inputSchema);
+
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input) => Chain.Transform(input);
+
+    void ICanSaveModel.Save(ModelSaveContext ctx) => Chain.Save(ctx);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _scoring.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private ITransformer Chain
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _scoring.Transformer;
+        }
+    }
+}

@@ -1,0 +1,146 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLExtensions.Onnx.Runtime;
+
+namespace MLExtensions.Onnx.Scoring;
+
+/// <summary>
+/// Turns ONNX bytes into a fitted chain of ML.NET's own saveable transformers (ApplyOnnxModel, CustomMapping,
+/// MapValue, DropColumns) that produces the standard prediction columns of a <see cref="PredictionKind"/>.
+/// </summary>
+/// <remarks>
+/// ML.NET does not let outside assemblies save their own transformer state, so every MLExtensions model scores
+/// through such a chain: it survives <c>mlContext.Model.Save</c>/<c>Load</c> and works with
+/// <c>CreatePredictionEngine</c> and the evaluators. The chain owns the model file it wrote and deletes it on
+/// <see cref="Dispose"/>. GPU id and CPU fallback are not saved by ML.NET; on <c>Load</c> they come from
+/// <c>MLContext.GpuDeviceId</c> and <c>MLContext.FallbackToCpu</c>.
+/// </remarks>
+public sealed class OnnxScoringChain : IDisposable
+{
+    private readonly OwnedTempFile _modelFile;
+    private readonly byte[] _model;
+
+    private OnnxScoringChain(TransformerChain<ITransformer> transformer, OwnedTempFile modelFile, byte[] model, OnnxScoringSpec spec, OnnxExecutionReport execution)
+    {
+        Transformer = transformer;
+        _modelFile = modelFile;
+        _model = model;
+        Spec = spec;
+        Execution = execution;
+    }
+
+    /// <summary>The fitted ML.NET chain.</summary>
+    public TransformerChain<ITransformer> Transformer { get; }
+
+    /// <summary>What the chain was built from.</summary>
+    public OnnxScoringSpec Spec { get; }
+
+    /// <summary>The ONNX Runtime provider that scores the model.</summary>
+    public OnnxExecutionReport Execution { get; }
+
+    /// <summary>A copy of the serialised ONNX model.</summary>
+    public byte[] GetModelBytes() => (byte[])_model.Clone();
+
+    /// <summary>Builds and fits the chain against <paramref name="inputSchemaSource"/>, whose rows are not read.</summary>
+    /// <param name="mlContext">The ML.NET context.</param>
+    /// <param name="inputSchemaSource">Data with the input columns (typically the training data).</param>
+    /// <param name="spec">The model and its column contract.</param>
+    public static OnnxScoringChain Fit(MLContext mlContext, IDataView inputSchemaSource, OnnxScoringSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(inputSchemaSource);
+        ArgumentNullException.ThrowIfNull(spec);
+        var model = (byte[])spec.Model.Clone();
+        CheckContract(model, spec);
+
+        var execution = OnnxModelSession.Probe(spec.Device, spec.GpuDeviceId);
+        if (spec.Device == OnnxExecutionDevice.Cuda && !execution.UsesCuda)
+            throw new InvalidOperationException($"ONNX Runtime cannot use CUDA device {spec.GpuDeviceId}: {execution.FallbackReason}");
+        int? gpu = execution.UsesCuda ? spec.GpuDeviceId : null;
+
+        var file = OwnedTempFile.Write(model, ".onnx");
+        try
+        {
+            var estimator = BuildEstimator(mlContext, file.Path, spec, gpu, fallbackToCpu: spec.Device == OnnxExecutionDevice.CudaWithCpuFallback);
+            var fitted = estimator.Fit(inputSchemaSource);
+            return new OnnxScoringChain(new TransformerChain<ITransformer>(((IEnumerable<ITransformer>)fitted).ToArray()), file, model, spec, execution);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Transformer.Dispose();
+        _modelFile.Dispose();
+    }
+
+    private static IEstimator<ITransformer> BuildEstimator(MLContext ml, string modelPath, OnnxScoringSpec spec, int? gpu, bool fallbackToCpu)
+    {
+        var inputs = spec.InputColumns.ToArray();
+        var chain = new EstimatorChain<ITransformer>();
+        switch (spec.Kind)
+        {
+            case PredictionKind.Regression:
+                return chain
+                    .Append(ml.Transforms.ApplyOnnxModel([ScoringHeads.RawScore], inputs, modelPath, gpu, fallbackToCpu))
+                    .Append(ml.Transforms.CustomMapping(new RegressionOutputMapping().GetMapping(), RegressionOutputMapping.ContractName))
+                    .Append(ml.Transforms.DropColumns(ScoringHeads.RawScore));
+            case PredictionKind.BinaryClassification:
+                return chain
+                    .Append(ml.Transforms.ApplyOnnxModel([ScoringHeads.RawScore, ScoringHeads.RawProbability], inputs, modelPath, gpu, fallbackToCpu))
+                    .Append(ml.Transforms.CustomMapping(new BinaryOutputMapping().GetMapping(), BinaryOutputMapping.ContractName))
+                    .Append(ml.Transforms.DropColumns(ScoringHeads.RawScore, ScoringHeads.RawProbability));
+            case PredictionKind.MulticlassClassification:
+                var classes = spec.Classes ?? throw new ArgumentException("A multiclass spec needs its Classes.", nameof(spec));
+                return chain
+                    .Append(ml.Transforms.ApplyOnnxModel([ScoringHeads.ClassProbabilities, ScoringHeads.PredictedIndex], inputs, modelPath, gpu, fallbackToCpu))
+                    .Append(ml.Transforms.CustomMapping(new PredictedIndexMapping().GetMapping(), PredictedIndexMapping.ContractName))
+                    .Append(PredictedLabelMap(ml, classes))
+                    .Append(ml.Transforms.DropColumns(ScoringHeads.PredictedIndex, PredictedIndexMapping.OutputColumn));
+            default:
+                throw new ArgumentOutOfRangeException(nameof(spec), spec.Kind, "Unknown prediction kind.");
+        }
+    }
+
+    /// <summary>index (0..K-1) → <c>PredictedLabel</c> key whose key values are the label's values.</summary>
+    private static IEstimator<ITransformer> PredictedLabelMap(MLContext ml, ClassLabels classes)
+    {
+        if (classes.KeyValues is null)
+        {
+            // Unsigned values are taken as raw key numbers: index i becomes key i + 1 of K.
+            var rawKeys = Enumerable.Range(0, classes.Count).Select(i => new KeyValuePair<uint, uint>((uint)i, (uint)i + 1));
+            return ml.Transforms.Conversion.MapValue("PredictedLabel", rawKeys, PredictedIndexMapping.OutputColumn, treatValuesAsKeyType: true);
+        }
+        var map = typeof(OnnxScoringChain).GetMethod(nameof(TypedPredictedLabelMap), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(classes.KeyValues.GetType().GetElementType()!);
+        return (IEstimator<ITransformer>)map.Invoke(null, [ml, classes.KeyValues])!;
+    }
+
+    private static IEstimator<ITransformer> TypedPredictedLabelMap<T>(MLContext ml, T[] values)
+    {
+        var pairs = values.Select((value, index) => new KeyValuePair<uint, T>((uint)index, value));
+        return ml.Transforms.Conversion.MapValue("PredictedLabel", pairs, PredictedIndexMapping.OutputColumn, treatValuesAsKeyType: true);
+    }
+
+    private static void CheckContract(byte[] model, OnnxScoringSpec spec)
+    {
+        var info = OnnxModelInfo.Read(model);
+        var missingInputs = spec.InputColumns.Except(info.InputNames).ToArray();
+        if (missingInputs.Length > 0)
+            throw new ArgumentException($"The ONNX model has no input named {string.Join(", ", missingInputs.Select(n => $"'{n}'"))}; its inputs are {string.Join(", ", info.InputNames)}.", nameof(spec));
+        string[] outputs = spec.Kind switch
+        {
+            PredictionKind.Regression => [ScoringHeads.RawScore],
+            PredictionKind.BinaryClassification => [ScoringHeads.RawScore, ScoringHeads.RawProbability],
+            _ => [ScoringHeads.ClassProbabilities, ScoringHeads.PredictedIndex],
+        };
+        var missingOutputs = outputs.Except(info.OutputNames).ToArray();
+        if (missingOutputs.Length > 0)
+            throw new ArgumentException($"The ONNX model lacks the {spec.Kind} head output(s) {string.Join(", ", missingOutputs)}; finish the graph with ScoringHeads.", nameof(spec));
+    }
+}

@@ -1,0 +1,25 @@
+using MLExtensions.Onnx.Runtime;
+
+namespace MLExtensions.Onnx.Scoring;
+
+/// <summary>What <see cref="OnnxScoringChain.Fit"/> needs to score an exported model inside ML.NET.</summary>
+public sealed class OnnxScoringSpec
+{
+    /// <summary>The serialised ONNX model, ending in one of the <see cref="ScoringHeads"/>.</summary>
+    public required byte[] Model { get; init; }
+
+    /// <summary>The kind of prediction columns to produce.</summary>
+    public required PredictionKind Kind { get; init; }
+
+    /// <summary>The input columns; each feeds the ONNX graph input of the same name.</summary>
+    public required IReadOnlyList<string> InputColumns { get; init; }
+
+    /// <summary>The classes, for <see cref="PredictionKind.MulticlassClassification"/>.</summary>
+    public ClassLabels? Classes { get; init; }
+
+    /// <summary>Where ONNX Runtime runs the model. Default: <see cref="OnnxExecutionDevice.Cpu"/>.</summary>
+    public OnnxExecutionDevice Device { get; init; } = OnnxExecutionDevice.Cpu;
+
+    /// <summary>The CUDA device ordinal. Default: 0.</summary>
+    public int GpuDeviceId { get; init; }
+}

@@ -1,0 +1,205 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLExtensions.Onnx.Graph;
+using MLExtensions.Onnx.Scoring;
+using Xunit;
+
+namespace MLExtensions.Tests.Onnx;
+
+/// <summary>The glue on hand-built linear models, so it is tested apart from any trainer.</summary>
+public class ScoringChainTests
+{
+    private const int FeatureCount = 3;
+    private static readonly float[] Weights = [0.5f, -1f, 2f];
+
+    public sealed class Row
+    {
+        [VectorType(FeatureCount)] public float[] Features { get; set; } = [];
+        public float Target { get; set; }
+        public bool Flag { get; set; }
+        public string Colour { get; set; } = "";
+    }
+
+    public sealed class RegressionPrediction { public float Score { get; set; } }
+    public sealed class BinaryPrediction { public float Score { get; set; } public float Probability { get; set; } public bool PredictedLabel { get; set; } }
+    public sealed class MulticlassPrediction { public float[] Score { get; set; } = []; public uint PredictedLabel { get; set; } }
+
+    private static Row[] MakeRows(int n, int seed)
+    {
+        var random = new Random(seed);
+        var colours = new[] { "red", "green", "blue" };
+        return Enumerable.Range(0, n).Select(_ =>
+        {
+            var x = Enumerable.Range(0, FeatureCount).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            float y = x.Zip(Weights, (a, b) => a * b).Sum();
+            return new Row { Features = x, Target = y, Flag = y > 0, Colour = colours[y < -0.5f ? 0 : y < 0.5f ? 1 : 2] };
+        }).ToArray();
+    }
+
+    private static byte[] LinearModel(PredictionKind kind)
+    {
+        var g = new OnnxGraphBuilder();
+        var x = g.AddInput("Features", OnnxElementType.Float, OnnxDim.Batch, FeatureCount);
+        if (kind == PredictionKind.MulticlassClassification)
+        {
+            // Three classes whose logits rank the linear score: low, middle, high.
+            var w = g.AddInitializer("w", Weights.SelectMany(v => new[] { -4 * v, 0f, 4 * v }).ToArray(), FeatureCount, 3);
+            var b = g.AddInitializer("b", new float[] { -2, 0, -2 }, 3);
+            ScoringHeads.AddMulticlassHead(g, g.Gemm(x, w, b), ["red", "green", "blue"], valuesAreLogits: true);
+        }
+        else
+        {
+            var w = g.AddInitializer("w", Weights, FeatureCount, 1);
+            var score = g.MatMul(x, w);
+            if (kind == PredictionKind.Regression) ScoringHeads.AddRegressionHead(g, score);
+            else ScoringHeads.AddBinaryHead(g, g.Mul(score, g.Scalar(5f)));
+        }
+        g.SetMetadata("mlextensions.test", "linear");
+        return g.ToBytes();
+    }
+
+    private sealed class TestModel(OnnxScoringChain chain) : OnnxScoredModel(chain);
+
+    private static TestModel Fit(MLContext ml, IDataView data, PredictionKind kind, ClassLabels? classes = null) =>
+        new(OnnxScoringChain.Fit(ml, data, new OnnxScoringSpec { Model = LinearModel(kind), Kind = kind, InputColumns = ["Features"], Classes = classes }));
+
+    private static T[] SaveLoadAndScore<T>(ITransformer model, IDataView data, string column)
+    {
+        using var stream = new MemoryStream();
+        new MLContext(1).Model.Save(model, data.Schema, stream);
+        stream.Position = 0;
+        var fresh = new MLContext(2);
+        var loaded = fresh.Model.Load(stream, out _);
+        try
+        {
+            return loaded.Transform(data).GetColumn<T>(column).ToArray();
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Regression_scores_evaluate_predict_and_survive_save_load()
+    {
+        var ml = new MLContext(0);
+        var rows = MakeRows(200, 1);
+        var data = ml.Data.LoadFromEnumerable(rows);
+        using var model = Fit(ml, data, PredictionKind.Regression);
+
+        var scored = model.Transform(data);
+        Assert.Equal(NumberDataViewType.Single, scored.Schema["Score"].Type);
+        var metrics = ml.Regression.Evaluate(scored, labelColumnName: "Target");
+        Assert.True(metrics.MeanAbsoluteError < 1e-5, $"MAE {metrics.MeanAbsoluteError}");
+
+        var engine = ml.Model.CreatePredictionEngine<Row, RegressionPrediction>(model, new PredictionEngineOptions { OwnsTransformer = false });
+        Assert.Equal(rows[7].Target, engine.Predict(rows[7]).Score, 5);
+
+        var before = scored.GetColumn<float>("Score").ToArray();
+        Assert.Equal(before, SaveLoadAndScore<float>(model, data, "Score"));
+        Assert.DoesNotContain("mlx_score", scored.Schema.Select(c => c.Name));
+    }
+
+    [Fact]
+    public void Binary_scores_evaluate_predict_and_survive_save_load()
+    {
+        var ml = new MLContext(0);
+        var rows = MakeRows(300, 2);
+        var data = ml.Data.LoadFromEnumerable(rows);
+        using var model = Fit(ml, data, PredictionKind.BinaryClassification);
+
+        var scored = model.Transform(data);
+        var metrics = ml.BinaryClassification.Evaluate(scored, labelColumnName: "Flag");
+        Assert.Equal(1.0, metrics.Accuracy, 3);
+        Assert.True(metrics.AreaUnderRocCurve > 0.999);
+
+        var engine = ml.Model.CreatePredictionEngine<Row, BinaryPrediction>(model, new PredictionEngineOptions { OwnsTransformer = false });
+        var p = engine.Predict(rows[3]);
+        Assert.Equal(1 / (1 + MathF.Exp(-p.Score)), p.Probability, 5);
+        Assert.Equal(rows[3].Flag, p.PredictedLabel);
+
+        Assert.Equal(scored.GetColumn<float>("Probability").ToArray(), SaveLoadAndScore<float>(model, data, "Probability"));
+        Assert.Equal(scored.GetColumn<bool>("PredictedLabel").ToArray(), SaveLoadAndScore<bool>(model, data, "PredictedLabel"));
+    }
+
+    [Fact]
+    public void Multiclass_scores_carry_slot_names_and_label_values_and_survive_save_load()
+    {
+        var ml = new MLContext(0);
+        var rows = MakeRows(300, 3);
+        var data = ml.Transforms.Conversion.MapValueToKey("Label", "Colour", keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
+            .Fit(ml.Data.LoadFromEnumerable(rows)).Transform(ml.Data.LoadFromEnumerable(rows));
+        var classes = ClassLabels.FromKeyColumn(data.Schema["Label"]);
+        Assert.Equal(["blue", "green", "red"], classes.Names);
+
+        // The test model's classes are low/middle/high = red/green/blue; remap to the key order blue, green, red.
+        using var model = Fit(ml, data, PredictionKind.MulticlassClassification, ClassLabels.FromNames(["red", "green", "blue"]));
+        var scored = model.Transform(data);
+        var slotNames = default(VBuffer<ReadOnlyMemory<char>>);
+        scored.Schema["Score"].GetSlotNames(ref slotNames);
+        Assert.Equal(["red", "green", "blue"], slotNames.DenseValues().Select(s => s.ToString()));
+        Assert.Equal(3, Assert.IsType<VectorDataViewType>(scored.Schema["Score"].Type).Size);
+        var predictedType = Assert.IsType<KeyDataViewType>(scored.Schema["PredictedLabel"].Type);
+        Assert.Equal(3UL, predictedType.Count);
+
+        var predicted = ml.Transforms.Conversion.MapKeyToValue("PredictedColour", "PredictedLabel").Fit(scored).Transform(scored)
+            .GetColumn<ReadOnlyMemory<char>>("PredictedColour").Select(c => c.ToString()).ToArray();
+        var agreement = predicted.Zip(rows, (p, r) => p == r.Colour).Count(ok => ok) / (double)rows.Length;
+        Assert.True(agreement > 0.8, $"agreement {agreement}");
+
+        var probabilities = scored.GetColumn<float[]>("Score").ToArray();
+        Assert.All(probabilities, p => Assert.Equal(1f, p.Sum(), 5));
+        var loaded = SaveLoadAndScore<float[]>(model, data, "Score");
+        Assert.Equal(probabilities.SelectMany(p => p), loaded.SelectMany(p => p));
+    }
+
+    [Fact]
+    public void Multiclass_evaluate_accepts_the_output_when_classes_come_from_the_label_key()
+    {
+        var ml = new MLContext(0);
+        var rows = MakeRows(300, 4);
+        var raw = ml.Data.LoadFromEnumerable(rows);
+        // Key order by occurrence; the test model's class order is red, green, blue, so build the key in that order.
+        var keyed = ml.Transforms.Conversion.MapValue("Label",
+                new[] { "red", "green", "blue" }.Select(c => new KeyValuePair<string, string>(c, c)), "Colour", treatValuesAsKeyType: true)
+            .Fit(raw).Transform(raw);
+        var classes = ClassLabels.FromKeyColumn(keyed.Schema["Label"]);
+        using var model = Fit(ml, keyed, PredictionKind.MulticlassClassification, classes);
+        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(keyed));
+        Assert.True(metrics.MacroAccuracy > 0.8, $"macro accuracy {metrics.MacroAccuracy}");
+        Assert.True(metrics.LogLoss < 1.0, $"log-loss {metrics.LogLoss}");
+
+        var engine = ml.Model.CreatePredictionEngine<Row, MulticlassPrediction>(model, new PredictionEngineOptions { OwnsTransformer = false });
+        var scoredKeys = model.Transform(keyed).GetColumn<uint>("PredictedLabel").ToArray();
+        Assert.Equal(scoredKeys[5], engine.Predict(rows[5]).PredictedLabel);
+        Assert.Equal(scoredKeys, SaveLoadAndScore<uint>(model, keyed, "PredictedLabel"));
+    }
+
+    [Fact]
+    public void Disposing_the_model_deletes_its_model_file()
+    {
+        var ml = new MLContext(0);
+        var data = ml.Data.LoadFromEnumerable(MakeRows(10, 5));
+        var model = Fit(ml, data, PredictionKind.Regression);
+        // Other test classes write model files in parallel: find this model's file by its contents.
+        var bytes = model.GetOnnxModel();
+        var folder = Path.Combine(Path.GetTempPath(), "mlextensions");
+        var file = Assert.Single(Directory.GetFiles(folder), f => File.ReadAllBytes(f).AsSpan().SequenceEqual(bytes));
+        model.Dispose();
+        Assert.False(File.Exists(file));
+        Assert.Throws<ObjectDisposedException>(() => model.Transform(data));
+    }
+
+    [Fact]
+    public void A_model_without_the_expected_head_is_rejected_with_the_missing_output_named()
+    {
+        var ml = new MLContext(0);
+        var data = ml.Data.LoadFromEnumerable(MakeRows(10, 6));
+        var error = Assert.Throws<ArgumentException>(() => OnnxScoringChain.Fit(ml, data, new OnnxScoringSpec
+        {
+            Model = LinearModel(PredictionKind.Regression), Kind = PredictionKind.BinaryClassification, InputColumns = ["Features"],
+        }));
+        Assert.Contains("mlx_probability", error.Message);
+    }
+}
