@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using Onnx;
 
 namespace MLExtensions.Onnx;
@@ -29,6 +30,37 @@ public sealed class OnnxModelInfo
 
     /// <summary>The default-domain opset the model imports.</summary>
     public long Opset { get; }
+
+    /// <summary>
+    /// Reads every ONNX model inside a model file written by <c>mlContext.Model.Save</c>, in pipeline order: the
+    /// way back to an MLExtensions model's facts after <c>mlContext.Model.Load</c>.
+    /// </summary>
+    /// <param name="savedModelPath">The .zip file written by <c>mlContext.Model.Save</c>.</param>
+    public static IReadOnlyList<OnnxModelInfo> ReadFromSavedModel(string savedModelPath)
+    {
+        using var stream = File.OpenRead(savedModelPath);
+        return ReadFromSavedModel(stream);
+    }
+
+    /// <summary>Same as <see cref="ReadFromSavedModel(string)"/> for a stream holding the saved model.</summary>
+    public static IReadOnlyList<OnnxModelInfo> ReadFromSavedModel(Stream savedModel)
+    {
+        ArgumentNullException.ThrowIfNull(savedModel);
+        using var zip = new ZipArchive(savedModel, ZipArchiveMode.Read, leaveOpen: true);
+        var models = new List<OnnxModelInfo>();
+        // ApplyOnnxModel saves its model as a binary stream "OnnxModel": an int32 length, then the bytes.
+        foreach (var entry in zip.Entries.Where(e => e.Name == "OnnxModel").OrderBy(e => e.FullName, StringComparer.Ordinal))
+        {
+            using var content = entry.Open();
+            using var buffer = new MemoryStream();
+            content.CopyTo(buffer);
+            var bytes = buffer.ToArray();
+            if (bytes.Length < 4 || BitConverter.ToInt32(bytes, 0) != bytes.Length - 4)
+                throw new InvalidDataException($"Entry '{entry.FullName}' is not an ONNX model stream of ML.NET's OnnxTransformer.");
+            models.Add(Read(bytes.AsSpan(4)));
+        }
+        return models;
+    }
 
     /// <summary>Parses a serialised ONNX model.</summary>
     /// <exception cref="ArgumentException">The bytes are not an ONNX model.</exception>

@@ -1,0 +1,113 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MLExtensions.Nas;
+
+/// <summary>
+/// A multilayer perceptron on raw features: it standardises its input and (for regression) de-standardises its
+/// output with fixed buffers, so the module alone is the whole scoring function that is exported to ONNX.
+/// </summary>
+public sealed class MlpNetwork : nn.Module<Tensor, Tensor>
+{
+    private readonly ModuleList<Linear> layers = new();
+    private readonly Tensor input_shift;
+    private readonly Tensor input_scale;
+    private readonly Tensor output_shift;
+    private readonly Tensor output_scale;
+
+    /// <summary>Creates the network with freshly initialised weights (from libtorch's global generator).</summary>
+    /// <param name="inputs">Number of input features.</param>
+    /// <param name="architecture">Hidden layers and activation.</param>
+    /// <param name="outputs">Number of outputs (1 for regression and binary, K for multiclass).</param>
+    /// <param name="inputShift">Subtracted from each feature (the training mean).</param>
+    /// <param name="inputScale">Multiplies each shifted feature (the inverse training standard deviation).</param>
+    /// <param name="outputShift">Added to the output after scaling (regression: the label mean).</param>
+    /// <param name="outputScale">Multiplies the raw output (regression: the label standard deviation).</param>
+    public MlpNetwork(int inputs, MlpArchitecture architecture, int outputs,
+        float[]? inputShift = null, float[]? inputScale = null, float outputShift = 0f, float outputScale = 1f) : base(nameof(MlpNetwork))
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        architecture.Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputs, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outputs, 1);
+        Inputs = inputs;
+        Outputs = outputs;
+        Architecture = architecture;
+        int width = inputs;
+        foreach (var size in architecture.HiddenLayerSizes)
+        {
+            layers.Add(nn.Linear(width, size));
+            width = size;
+        }
+        layers.Add(nn.Linear(width, outputs));
+        input_shift = tensor(Check(inputShift, inputs, 0f, nameof(inputShift)));
+        input_scale = tensor(Check(inputScale, inputs, 1f, nameof(inputScale)));
+        output_shift = tensor(outputShift);
+        output_scale = tensor(outputScale);
+        register_buffer(nameof(input_shift), input_shift);
+        register_buffer(nameof(input_scale), input_scale);
+        register_buffer(nameof(output_shift), output_shift);
+        register_buffer(nameof(output_scale), output_scale);
+        RegisterComponents();
+    }
+
+    /// <summary>Number of input features.</summary>
+    public int Inputs { get; }
+
+    /// <summary>Number of outputs.</summary>
+    public int Outputs { get; }
+
+    /// <summary>Hidden layers and activation.</summary>
+    public MlpArchitecture Architecture { get; }
+
+    /// <summary>Raw features [N, Inputs] → outputs [N, Outputs] (regression values, binary logits, class logits).</summary>
+    public override Tensor forward(Tensor x)
+    {
+        var h = (x - input_shift) * input_scale;
+        for (int i = 0; i < layers.Count - 1; i++) h = Activate(layers[i].forward(h));
+        return layers[^1].forward(h) * output_scale + output_shift;
+    }
+
+    /// <summary>The weights as managed arrays, input side first: what the ONNX exporter writes.</summary>
+    public MlpWeights ExportWeights()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return new MlpWeights(
+            layers.Select(l => new LinearWeights(Values(l.weight!), Values(l.bias!), (int)l.weight!.shape[0], (int)l.weight.shape[1])).ToArray(),
+            Values(input_shift), Values(input_scale), output_shift.cpu().item<float>(), output_scale.cpu().item<float>());
+    }
+
+    private Tensor Activate(Tensor h) => Architecture.Activation switch
+    {
+        MlpActivation.Relu => nn.functional.relu(h),
+        MlpActivation.Gelu => nn.functional.gelu(h),
+        MlpActivation.Tanh => h.tanh(),
+        _ => throw new InvalidOperationException($"Unknown activation {Architecture.Activation}."),
+    };
+
+    private static float[] Values(Tensor t) => t.detach().cpu().contiguous().data<float>().ToArray();
+
+    private static float[] Check(float[]? values, int count, float fill, string name)
+    {
+        if (values is null) return Enumerable.Repeat(fill, count).ToArray();
+        if (values.Length != count) throw new ArgumentException($"{name} has {values.Length} values; expected {count}.", name);
+        return values;
+    }
+}
+
+/// <summary>One linear layer's parameters, as TorchSharp holds them.</summary>
+/// <param name="Weight">Row-major [Outputs, Inputs].</param>
+/// <param name="Bias">[Outputs].</param>
+/// <param name="Outputs">Output width.</param>
+/// <param name="Inputs">Input width.</param>
+public sealed record LinearWeights(float[] Weight, float[] Bias, int Outputs, int Inputs);
+
+/// <summary>Everything an <see cref="MlpNetwork"/> computes with, in managed memory.</summary>
+/// <param name="Layers">The linear layers, input side first; the last one is the output layer.</param>
+/// <param name="InputShift">Per-feature shift.</param>
+/// <param name="InputScale">Per-feature scale.</param>
+/// <param name="OutputShift">Output shift.</param>
+/// <param name="OutputScale">Output scale.</param>
+public sealed record MlpWeights(IReadOnlyList<LinearWeights> Layers, float[] InputShift, float[] InputScale, float OutputShift, float OutputScale);

@@ -1,0 +1,73 @@
+using System.Text.Json;
+using MLExtensions.Onnx.Graph;
+using MLExtensions.Onnx.Scoring;
+
+namespace MLExtensions.Nas;
+
+/// <summary>Writes an <see cref="MlpNetwork"/> as an ONNX graph that ends in the scoring head of its task.</summary>
+public static class MlpOnnxExporter
+{
+    /// <summary>Metadata key of the architecture (JSON).</summary>
+    public const string ArchitectureKey = "mlextensions.mlp.architecture";
+
+    /// <summary>Metadata key of the prediction kind.</summary>
+    public const string KindKey = "mlextensions.kind";
+
+    /// <summary>Builds the ONNX model of <paramref name="network"/>.</summary>
+    /// <param name="network">The trained (or random) network.</param>
+    /// <param name="inputName">The graph input's name: the feature column the model scores.</param>
+    /// <param name="kind">Which head to end with.</param>
+    /// <param name="classNames">The class names (multiclass only).</param>
+    /// <param name="metadata">Extra model facts for <c>metadata_props</c>.</param>
+    public static byte[] Export(MlpNetwork network, string inputName, PredictionKind kind,
+        IReadOnlyList<string>? classNames = null, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        var weights = network.ExportWeights();
+        var g = new OnnxGraphBuilder("mlp");
+        var x = g.AddInput(inputName, OnnxElementType.Float, OnnxDim.Batch, network.Inputs);
+        var h = g.Mul(g.Sub(x, g.AddInitializer("input_shift", weights.InputShift, network.Inputs)),
+            g.AddInitializer("input_scale", weights.InputScale, network.Inputs));
+        for (int i = 0; i < weights.Layers.Count; i++)
+        {
+            var layer = weights.Layers[i];
+            h = g.Gemm(h, g.AddInitializer($"layer{i}_weight", layer.Weight, layer.Outputs, layer.Inputs),
+                g.AddInitializer($"layer{i}_bias", layer.Bias, layer.Outputs), transB: true);
+            if (i < weights.Layers.Count - 1) h = Activate(g, h, network.Architecture.Activation);
+        }
+        if (weights.OutputScale != 1f) h = g.Mul(h, g.Scalar(weights.OutputScale, "output_scale"));
+        if (weights.OutputShift != 0f) h = g.Add(h, g.Scalar(weights.OutputShift, "output_shift"));
+
+        switch (kind)
+        {
+            case PredictionKind.Regression:
+                ScoringHeads.AddRegressionHead(g, h);
+                break;
+            case PredictionKind.BinaryClassification:
+                ScoringHeads.AddBinaryHead(g, h);
+                break;
+            default:
+                ScoringHeads.AddMulticlassHead(g, h, classNames ?? throw new ArgumentNullException(nameof(classNames)), valuesAreLogits: true);
+                break;
+        }
+        g.SetMetadata(KindKey, kind.ToString());
+        g.SetMetadata(ArchitectureKey, JsonSerializer.Serialize(new
+        {
+            inputs = network.Inputs,
+            hidden = network.Architecture.HiddenLayerSizes,
+            activation = network.Architecture.Activation.ToString(),
+            outputs = network.Outputs,
+        }));
+        if (metadata is not null)
+            foreach (var (key, value) in metadata) g.SetMetadata(key, value);
+        return g.ToBytes();
+    }
+
+    private static OnnxValue Activate(OnnxGraphBuilder g, OnnxValue h, MlpActivation activation) => activation switch
+    {
+        MlpActivation.Relu => g.Relu(h),
+        MlpActivation.Gelu => g.Gelu(h),
+        MlpActivation.Tanh => g.Tanh(h),
+        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, null),
+    };
+}

@@ -1,0 +1,260 @@
+using Microsoft.ML;
+using MLExtensions.Onnx.Scoring;
+using MLExtensions.Torch;
+using MLExtensions.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLExtensions.Nas;
+
+/// <summary>
+/// Trains a multilayer perceptron with TorchSharp for regression, binary or multiclass classification, exports it
+/// to ONNX and returns an <see cref="MlpModel"/> that scores through ONNX Runtime. The reference trainer of
+/// MLExtensions, and the network the NAS trainers train once they have found an architecture.
+/// </summary>
+/// <remarks>
+/// <para><b>Input and output columns.</b> Input: the feature column, a known-size vector of <see cref="float"/>;
+/// the label column: <see cref="float"/> (regression), <see cref="bool"/> (binary) or a key (multiclass); optionally
+/// a <see cref="float"/> example-weight column. Output, as ML.NET's trainers of the same task:
+/// regression <c>Score</c> (<see cref="float"/>); binary <c>Score</c> (logit), <c>Probability</c>,
+/// <c>PredictedLabel</c> (<see cref="bool"/>); multiclass <c>Score</c> (vector of class probabilities with the
+/// class names as slot names) and <c>PredictedLabel</c> (key with the label's values).</para>
+/// <para>Features are standardised inside the network (training mean and deviation), so no normaliser is needed
+/// in the pipeline. Training minimises weighted mean squared error (on the standardised label), logistic loss or
+/// cross-entropy with Adam.</para>
+/// </remarks>
+public sealed class MlpTrainer : IEstimator<MlpModel>
+{
+    /// <summary>Options of <see cref="MlpTrainer"/>.</summary>
+    public sealed class Options : TorchTrainerOptions
+    {
+        /// <summary>Widths of the hidden layers. Default: [64, 64].</summary>
+        public int[] HiddenLayerSizes { get; set; } = [64, 64];
+
+        /// <summary>The hidden activation. Default: <see cref="MlpActivation.Relu"/>.</summary>
+        public MlpActivation Activation { get; set; } = MlpActivation.Relu;
+
+        /// <summary>Passes over the training data. Default: 50.</summary>
+        public int NumberOfEpochs { get; set; } = 50;
+
+        /// <summary>Rows per optimiser step. Default: 128.</summary>
+        public int BatchSize { get; set; } = 128;
+
+        /// <summary>Adam's learning rate. Default: 1e-3.</summary>
+        public double LearningRate { get; set; } = 1e-3;
+
+        /// <summary>L2 penalty (Adam weight decay). Default: 0.</summary>
+        public double WeightDecay { get; set; }
+
+        /// <summary>
+        /// Fraction of rows held out (by a seeded hash of their position) to pick the best epoch and stop early.
+        /// Default: 0, which trains on all rows for <see cref="NumberOfEpochs"/> epochs.
+        /// </summary>
+        public double ValidationFraction { get; set; }
+
+        /// <summary>Epochs without validation improvement before training stops (with a validation split). Default: 10.</summary>
+        public int EarlyStoppingPatience { get; set; } = 10;
+
+        /// <summary>Rows in the shuffling buffer; the data are fully shuffled when they fit. Default: 65536.</summary>
+        public int ShuffleBufferRows { get; set; } = 65536;
+    }
+
+    private readonly MLContext _mlContext;
+    private readonly Options _options;
+    private readonly PredictionKind _kind;
+
+    /// <summary>Creates the trainer; most users call <c>mlContext.Nas().Trainers.Mlp*</c> instead.</summary>
+    public MlpTrainer(MLContext mlContext, Options options, PredictionKind kind)
+    {
+        _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _kind = kind;
+        CheckOptions(options);
+    }
+
+    private LabelKind LabelKind => _kind switch
+    {
+        PredictionKind.Regression => LabelKind.Real,
+        PredictionKind.BinaryClassification => LabelKind.Boolean,
+        _ => LabelKind.Key,
+    };
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ColumnChecks.CheckFeatures(ColumnChecks.Require(inputSchema, _options.FeatureColumnName, "feature"));
+        var label = ColumnChecks.Require(inputSchema, _options.LabelColumnName, "label");
+        ColumnChecks.CheckLabel(label, LabelKind);
+        if (_options.ExampleWeightColumnName is { } weight) ColumnChecks.Require(inputSchema, weight, "example weight");
+        return ScoringSchema.Extend(_mlContext, inputSchema, _kind, label);
+    }
+
+    /// <summary>Trains on <paramref name="input"/> and returns the fitted, ONNX-scored model.</summary>
+    public MlpModel Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var data = new TabularData(input, _options, LabelKind);
+        var classes = _kind == PredictionKind.MulticlassClassification ? ClassLabels.FromKeyColumn(data.LabelColumn) : null;
+        var architecture = new MlpArchitecture(_options.HiddenLayerSizes.ToArray(), _options.Activation);
+
+        using var run = TrainingRun.Start(_mlContext, nameof(MlpTrainer), _options, architecture.WidestLayer);
+        var summary = data.Summarize(run.CancellationToken);
+        run.Info($"{summary.Rows} rows, {data.FeatureCount} features, architecture {architecture}");
+
+        using var network = CreateNetwork(data, summary, architecture);
+        network.to(run.Device);
+        var history = Train(network, data, summary, run);
+        network.to(CPU);
+
+        var onnx = MlpOnnxExporter.Export(network, _options.FeatureColumnName, _kind, classes?.Names);
+        var parity = CheckExport(network, onnx, _options.FeatureColumnName, _kind, summary, run.Seed);
+        run.Info($"ONNX export {parity}");
+        var scoring = OnnxScoringChain.Fit(_mlContext, input, new OnnxScoringSpec
+        {
+            Model = onnx,
+            Kind = _kind,
+            InputColumns = [_options.FeatureColumnName],
+            Classes = classes,
+            Device = _options.ScoringDevice,
+        });
+        return new MlpModel(scoring, architecture, data.FeatureCount, classes, history, parity, run.Seed);
+    }
+
+    private MlpNetwork CreateNetwork(TabularData data, TabularSummary summary, MlpArchitecture architecture)
+    {
+        int outputs = _kind == PredictionKind.MulticlassClassification ? data.ClassCount : 1;
+        // Constant features get scale 0 rather than 1/0: they carry no information.
+        var shift = summary.FeatureMean.Select(m => (float)m).ToArray();
+        var scale = summary.FeatureStdDev.Select(s => s > 1e-12 ? (float)(1 / s) : 0f).ToArray();
+        return _kind == PredictionKind.Regression
+            ? new MlpNetwork(data.FeatureCount, architecture, outputs, shift, scale, (float)summary.LabelMean, (float)Math.Max(summary.LabelStdDev, 1e-12))
+            : new MlpNetwork(data.FeatureCount, architecture, outputs, shift, scale);
+    }
+
+    private List<TrainingProgress> Train(MlpNetwork network, TabularData data, TabularSummary summary, TrainingRun run)
+    {
+        var split = ValidationSplit.Create(_options.ValidationFraction, run.Seed);
+        var optimizer = optim.Adam(network.parameters(), _options.LearningRate, weight_decay: _options.WeightDecay);
+        float labelScale = (float)Math.Max(summary.LabelStdDev, 1e-12);
+        var history = new List<TrainingProgress>();
+        double best = double.PositiveInfinity;
+        int sinceBest = 0;
+        Dictionary<string, Tensor>? bestState = null;
+        try
+        {
+            for (int epoch = 1; epoch <= _options.NumberOfEpochs; epoch++)
+            {
+                network.train();
+                double lossSum = 0, weightSum = 0;
+                foreach (var batch in data.ReadBatches(_options.BatchSize, run.Random, _options.ShuffleBufferRows, split is null ? null : split.IsTraining, run.CancellationToken))
+                {
+                    using var step = NewDisposeScope();
+                    optimizer.zero_grad();
+                    var (loss, weight) = BatchLoss(network, batch, data.FeatureCount, labelScale, run.Device);
+                    loss.backward();
+                    optimizer.step();
+                    lossSum += loss.item<float>() * weight;
+                    weightSum += weight;
+                }
+                double? validation = split is null ? null : Evaluate(network, data, split, labelScale, run);
+                var report = new TrainingProgress(run.Trainer, epoch, _options.NumberOfEpochs, weightSum > 0 ? lossSum / weightSum : 0, validation, run.Elapsed);
+                history.Add(report);
+                run.ReportEpoch(epoch, _options.NumberOfEpochs, report.TrainingLoss, validation);
+                if (validation is not double v) continue;
+                if (v < best)
+                {
+                    best = v;
+                    sinceBest = 0;
+                    DisposeState(bestState);
+                    bestState = network.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+                }
+                else if (++sinceBest >= _options.EarlyStoppingPatience)
+                {
+                    run.Info($"early stop after epoch {epoch}; best validation loss {best:G5}");
+                    break;
+                }
+            }
+            if (bestState is not null) network.load_state_dict(bestState);
+        }
+        finally
+        {
+            DisposeState(bestState);
+            optimizer.Dispose();
+        }
+        return history;
+    }
+
+    /// <summary>The batch's weighted mean loss and its total weight.</summary>
+    private (Tensor Loss, double Weight) BatchLoss(MlpNetwork network, TabularBatch batch, int featureCount, float labelScale, Device device)
+    {
+        var x = tensor(batch.Features.AsSpan(0, batch.Count * featureCount).ToArray(), [batch.Count, featureCount], device: device);
+        var labels = batch.Labels.AsSpan(0, batch.Count).ToArray();
+        var output = network.forward(x);
+        Tensor perRow = _kind switch
+        {
+            PredictionKind.Regression => ((output.squeeze(1) - tensor(labels, device: device)) / labelScale).square(),
+            PredictionKind.BinaryClassification => nn.functional.binary_cross_entropy_with_logits(output.squeeze(1), tensor(labels, device: device), reduction: nn.Reduction.None),
+            _ => nn.functional.cross_entropy(output, tensor(labels.Select(l => (long)l).ToArray(), device: device), reduction: nn.Reduction.None),
+        };
+        if (batch.Weights is null) return (perRow.mean(), batch.Count);
+        var w = tensor(batch.Weights.AsSpan(0, batch.Count).ToArray(), device: device);
+        double total = batch.Weights.AsSpan(0, batch.Count).ToArray().Sum();
+        return ((perRow * w).sum() / Math.Max(total, 1e-12), total);
+    }
+
+    private double Evaluate(MlpNetwork network, TabularData data, ValidationSplit split, float labelScale, TrainingRun run)
+    {
+        network.eval();
+        using var noGrad = no_grad();
+        double lossSum = 0, weightSum = 0;
+        foreach (var batch in data.ReadBatches(Math.Max(_options.BatchSize, 1024), null, 0, split.IsValidation, run.CancellationToken))
+        {
+            using var scope = NewDisposeScope();
+            var (loss, weight) = BatchLoss(network, batch, data.FeatureCount, labelScale, run.Device);
+            lossSum += loss.item<float>() * weight;
+            weightSum += weight;
+        }
+        return weightSum > 0 ? lossSum / weightSum : double.NaN;
+    }
+
+    /// <summary>Compares the export with the network on fresh rows drawn around the training data.</summary>
+    private static ParityReport CheckExport(MlpNetwork network, byte[] onnx, string inputName, PredictionKind kind, TabularSummary summary, int seed)
+    {
+        const int rows = 64;
+        var random = new Random(seed ^ 0x5eed);
+        int d = network.Inputs;
+        var values = new float[rows * d];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = (float)(summary.FeatureMean[i % d] + summary.FeatureStdDev[i % d] * (2 * random.NextDouble() - 1) * 2);
+        // The multiclass head emits probabilities, so compare against the softmax of the network's logits.
+        var report = kind == PredictionKind.MulticlassClassification
+            ? OnnxParity.Compare(inputs => network.forward(inputs[0]).softmax(1), onnx, [new ParityInput(inputName, values, [rows, d])], ScoringHeads.ClassProbabilities)
+            : OnnxParity.Compare(inputs => network.forward(inputs[0]), onnx, [new ParityInput(inputName, values, [rows, d])], ScoringHeads.RawScore);
+        if (report.RelativeError > 1e-4)
+            throw new InvalidOperationException($"The ONNX export disagrees with the trained network: {report}. Please report this as a bug.");
+        return report;
+    }
+
+    private static void DisposeState(Dictionary<string, Tensor>? state)
+    {
+        if (state is null) return;
+        foreach (var t in state.Values) t.Dispose();
+    }
+
+    private static void CheckOptions(Options o)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(o.FeatureColumnName, nameof(o.FeatureColumnName));
+        ArgumentException.ThrowIfNullOrWhiteSpace(o.LabelColumnName, nameof(o.LabelColumnName));
+        ArgumentNullException.ThrowIfNull(o.HiddenLayerSizes, nameof(o.HiddenLayerSizes));
+        new MlpArchitecture(o.HiddenLayerSizes, o.Activation).Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(o.NumberOfEpochs, 1, nameof(o.NumberOfEpochs));
+        ArgumentOutOfRangeException.ThrowIfLessThan(o.BatchSize, 1, nameof(o.BatchSize));
+        if (!(o.LearningRate > 0) || !double.IsFinite(o.LearningRate))
+            throw new ArgumentOutOfRangeException(nameof(o.LearningRate), o.LearningRate, "The learning rate must be positive and finite.");
+        if (!(o.WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(o.WeightDecay), o.WeightDecay, "Weight decay must be non-negative.");
+        if (!(o.ValidationFraction >= 0 && o.ValidationFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(o.ValidationFraction), o.ValidationFraction, "The validation fraction must be in [0, 1).");
+        ArgumentOutOfRangeException.ThrowIfLessThan(o.EarlyStoppingPatience, 1, nameof(o.EarlyStoppingPatience));
+        ArgumentOutOfRangeException.ThrowIfLessThan(o.ShuffleBufferRows, 1, nameof(o.ShuffleBufferRows));
+    }
+}

@@ -1,0 +1,127 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLExtensions.Training;
+
+/// <summary>What a trainer's label column holds.</summary>
+public enum LabelKind
+{
+    /// <summary>A real-valued <see cref="float"/> target (regression).</summary>
+    Real,
+
+    /// <summary>A <see cref="bool"/> target (binary classification).</summary>
+    Boolean,
+
+    /// <summary>A key-typed target (multiclass or ordinal classification).</summary>
+    Key,
+}
+
+/// <summary>
+/// Schema checks with the messages users need to fix their pipeline: which column, what it is, what it must be,
+/// and the ML.NET transform that converts it. Shared by every trainer's <c>Fit</c> and <c>GetOutputSchema</c>.
+/// </summary>
+public static class ColumnChecks
+{
+    /// <summary>Finds <paramref name="name"/> in <paramref name="schema"/> or throws, listing the columns present.</summary>
+    public static DataViewSchema.Column Require(DataViewSchema schema, string name, string role)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name, role);
+        return schema.GetColumnOrNull(name) ?? throw new ArgumentOutOfRangeException(role, name,
+            $"The data has no {role} column '{name}'. Columns present: {string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"'{c.Name}'"))}.");
+    }
+
+    /// <summary>Same as <see cref="Require(DataViewSchema, string, string)"/> for an estimator's input shape.</summary>
+    public static SchemaShape.Column Require(SchemaShape schema, string name, string role)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name, role);
+        foreach (var column in schema)
+            if (column.Name == name) return column;
+        throw new ArgumentOutOfRangeException(role, name,
+            $"The data has no {role} column '{name}'. Columns present: {string.Join(", ", schema.Select(c => $"'{c.Name}'"))}.");
+    }
+
+    /// <summary>The number of features in a known-size <see cref="float"/> vector column (1 for a scalar <see cref="float"/>).</summary>
+    public static int FeatureCount(DataViewSchema.Column column)
+    {
+        switch (column.Type)
+        {
+            case NumberDataViewType t when t == NumberDataViewType.Single:
+                return 1;
+            case VectorDataViewType { ItemType: var item, IsKnownSize: true, Size: > 0 } vector when item == NumberDataViewType.Single:
+                return vector.Size;
+            case VectorDataViewType { ItemType: var item } when item == NumberDataViewType.Single:
+                throw new ArgumentException(
+                    $"Feature column '{column.Name}' is a variable-size vector; trainers need a known size. Build it with mlContext.Transforms.Concatenate(...) or declare [VectorType(n)].");
+            default:
+                throw new ArgumentException(
+                    $"Feature column '{column.Name}' must be a known-size vector of Single, but it is {column.Type}. " +
+                    $"Convert it with mlContext.Transforms.Conversion.ConvertType(\"{column.Name}\", outputKind: DataKind.Single) or build it with mlContext.Transforms.Concatenate(...).");
+        }
+    }
+
+    /// <summary>Checks a feature column's shape during <c>GetOutputSchema</c>.</summary>
+    public static void CheckFeatures(SchemaShape.Column column)
+    {
+        bool single = column.ItemType == NumberDataViewType.Single;
+        if (!single || column.Kind == SchemaShape.Column.VectorKind.VariableVector)
+            throw new ArgumentException($"Feature column '{column.Name}' must be a known-size vector of Single, but it is {Describe(column)}.");
+    }
+
+    /// <summary>Checks the label type for <paramref name="kind"/> and returns the class count for keys (0 otherwise).</summary>
+    public static int CheckLabel(DataViewSchema.Column column, LabelKind kind)
+    {
+        var type = column.Type;
+        switch (kind)
+        {
+            case LabelKind.Real when type == NumberDataViewType.Single:
+                return 0;
+            case LabelKind.Real:
+                throw new ArgumentException($"Label column '{column.Name}' must be Single for regression, but it is {type}. " +
+                    $"Convert it with mlContext.Transforms.Conversion.ConvertType(\"{column.Name}\", outputKind: DataKind.Single).");
+            case LabelKind.Boolean when type == BooleanDataViewType.Instance:
+                return 0;
+            case LabelKind.Boolean:
+                throw new ArgumentException($"Label column '{column.Name}' must be Boolean for binary classification, but it is {type}.");
+            case LabelKind.Key when type is KeyDataViewType { Count: >= 2 and <= int.MaxValue } key:
+                return (int)key.Count;
+            case LabelKind.Key when type is KeyDataViewType key:
+                throw new ArgumentException($"Label column '{column.Name}' has {key.Count} class(es); at least two are needed.");
+            default:
+                throw new ArgumentException($"Label column '{column.Name}' must be a key type for classification, but it is {type}. " +
+                    $"Convert it with mlContext.Transforms.Conversion.MapValueToKey(\"{column.Name}\").");
+        }
+    }
+
+    /// <summary>Checks the label type during <c>GetOutputSchema</c> (where the number of classes is not known yet).</summary>
+    public static void CheckLabel(SchemaShape.Column column, LabelKind kind)
+    {
+        bool scalar = column.Kind == SchemaShape.Column.VectorKind.Scalar;
+        bool ok = kind switch
+        {
+            LabelKind.Real => scalar && column.ItemType == NumberDataViewType.Single && !column.IsKey,
+            LabelKind.Boolean => scalar && column.ItemType == BooleanDataViewType.Instance,
+            _ => scalar && column.IsKey,
+        };
+        if (!ok)
+        {
+            string expected = kind switch { LabelKind.Real => "Single", LabelKind.Boolean => "Boolean", _ => "a key type" };
+            throw new ArgumentException($"Label column '{column.Name}' must be {expected}, but it is {Describe(column)}.");
+        }
+    }
+
+    /// <summary>Checks an example-weight column (scalar <see cref="float"/>).</summary>
+    public static void CheckWeight(DataViewSchema.Column column)
+    {
+        if (column.Type != NumberDataViewType.Single)
+            throw new ArgumentException($"Example weight column '{column.Name}' must be Single, but it is {column.Type}.");
+    }
+
+    private static string Describe(SchemaShape.Column column) => column.Kind switch
+    {
+        SchemaShape.Column.VectorKind.Scalar => column.ItemType.ToString(),
+        SchemaShape.Column.VectorKind.Vector => $"Vector<{column.ItemType}>",
+        _ => $"variable-size Vector<{column.ItemType}>",
+    } + (column.IsKey ? " (key)" : "");
+}

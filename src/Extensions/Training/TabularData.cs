@@ -1,0 +1,269 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLExtensions.Training;
+
+/// <summary>A block of rows as flat arrays, ready to become tensors.</summary>
+/// <param name="Features">Row-major features, <c>Count × FeatureCount</c>.</param>
+/// <param name="Labels">One label per row: the target (regression), 0/1 (binary) or the zero-based class index (key).</param>
+/// <param name="Weights">One weight per row, or null when the data has no weight column.</param>
+/// <param name="Count">The number of rows.</param>
+public sealed record TabularBatch(float[] Features, float[] Labels, float[]? Weights, int Count);
+
+/// <summary>What one validating pass over the training data found.</summary>
+/// <param name="Rows">Rows read (rows with zero weight included).</param>
+/// <param name="FeatureMean">Per-feature mean.</param>
+/// <param name="FeatureStdDev">Per-feature standard deviation (population).</param>
+/// <param name="ClassCounts">Rows per class for key labels (per false/true for Boolean); empty for real labels.</param>
+/// <param name="LabelMean">Mean of the label (regression).</param>
+/// <param name="LabelStdDev">Standard deviation of the label (regression).</param>
+public sealed record TabularSummary(long Rows, double[] FeatureMean, double[] FeatureStdDev, long[] ClassCounts, double LabelMean, double LabelStdDev);
+
+/// <summary>
+/// Streams (features, label, weight) rows from any <see cref="IDataView"/> through a row cursor, in mini-batches,
+/// without materialising the data: the shared input path of every MLExtensions trainer.
+/// </summary>
+/// <remarks>
+/// Every value is checked as it is read: NaN or infinite features and labels, missing keys, negative weights and
+/// vectors of the wrong length raise an <see cref="InvalidDataException"/> that names the column and the row.
+/// </remarks>
+public sealed class TabularData
+{
+    private readonly IDataView _data;
+    private readonly DataViewSchema.Column _features;
+    private readonly DataViewSchema.Column _label;
+    private readonly DataViewSchema.Column? _weight;
+
+    /// <summary>Resolves and checks the columns named in <paramref name="options"/> for a label of <paramref name="labelKind"/>.</summary>
+    public TabularData(IDataView data, TorchTrainerOptions options, LabelKind labelKind)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
+        _data = data;
+        _features = ColumnChecks.Require(data.Schema, options.FeatureColumnName, "feature");
+        _label = ColumnChecks.Require(data.Schema, options.LabelColumnName, "label");
+        FeatureCount = ColumnChecks.FeatureCount(_features);
+        LabelKind = labelKind;
+        ClassCount = ColumnChecks.CheckLabel(_label, labelKind);
+        if (options.ExampleWeightColumnName is { } weightName)
+        {
+            _weight = ColumnChecks.Require(data.Schema, weightName, "example weight");
+            ColumnChecks.CheckWeight(_weight.Value);
+        }
+    }
+
+    /// <summary>The number of features per row.</summary>
+    public int FeatureCount { get; }
+
+    /// <summary>What the label holds.</summary>
+    public LabelKind LabelKind { get; }
+
+    /// <summary>The number of classes of a key label (0 for other labels).</summary>
+    public int ClassCount { get; }
+
+    /// <summary>The label column.</summary>
+    public DataViewSchema.Column LabelColumn => _label;
+
+    /// <summary>True when rows carry example weights.</summary>
+    public bool HasWeights => _weight is not null;
+
+    /// <summary>
+    /// Reads all rows once: checks every value, counts rows and classes, and computes feature and label moments.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Empty data, a bad value (named by column and row), or a single class.</exception>
+    public TabularSummary Summarize(CancellationToken cancellationToken = default)
+    {
+        int d = FeatureCount;
+        var mean = new double[d];
+        var m2 = new double[d];
+        var classes = new long[LabelKind switch { LabelKind.Key => ClassCount, LabelKind.Boolean => 2, _ => 0 }];
+        double labelMean = 0, labelM2 = 0;
+        long n = 0;
+        foreach (var batch in ReadBatches(1024, shuffle: null, bufferRows: 0, include: null, cancellationToken))
+        {
+            for (int r = 0; r < batch.Count; r++)
+            {
+                n++;
+                for (int j = 0; j < d; j++)
+                {
+                    double x = batch.Features[r * d + j], delta = x - mean[j];
+                    mean[j] += delta / n;
+                    m2[j] += delta * (x - mean[j]);
+                }
+                double y = batch.Labels[r];
+                if (classes.Length > 0) classes[(int)y]++;
+                double dy = y - labelMean;
+                labelMean += dy / n;
+                labelM2 += dy * (y - labelMean);
+            }
+        }
+        if (n == 0) throw new InvalidDataException("The training data has no rows.");
+        if (classes.Length > 0 && classes.Count(c => c > 0) < 2)
+        {
+            var present = Array.FindIndex(classes, c => c > 0);
+            throw new InvalidDataException(
+                $"Label column '{_label.Name}' holds a single class ({DescribeClass(present)}) in all {n} rows; a classifier needs at least two.");
+        }
+        return new TabularSummary(n, mean, m2.Select(v => Math.Sqrt(v / n)).ToArray(), classes, labelMean, Math.Sqrt(labelM2 / n));
+    }
+
+    /// <summary>
+    /// Streams the rows as batches of at most <paramref name="batchSize"/>. With <paramref name="shuffle"/>, rows
+    /// pass through a shuffling buffer of <paramref name="bufferRows"/> rows (a full shuffle when the data fits).
+    /// </summary>
+    /// <param name="batchSize">Rows per batch.</param>
+    /// <param name="shuffle">The random source for shuffling, or null to keep the data's order.</param>
+    /// <param name="bufferRows">Size of the shuffling buffer.</param>
+    /// <param name="include">Keeps only the rows whose zero-based position passes this test (train/validation splits).</param>
+    /// <param name="cancellationToken">Checked between batches.</param>
+    public IEnumerable<TabularBatch> ReadBatches(int batchSize, Random? shuffle, int bufferRows, Func<long, bool>? include,
+        CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var rows = ReadRows(include, cancellationToken);
+        if (shuffle is not null) rows = Shuffle(rows, shuffle, Math.Max(bufferRows, batchSize));
+        int d = FeatureCount;
+        var features = new float[batchSize * d];
+        var labels = new float[batchSize];
+        var weights = HasWeights ? new float[batchSize] : null;
+        int count = 0;
+        foreach (var row in rows)
+        {
+            Array.Copy(row.Features, 0, features, count * d, d);
+            labels[count] = row.Label;
+            if (weights is not null) weights[count] = row.Weight;
+            if (++count == batchSize)
+            {
+                yield return new TabularBatch(features, labels, weights, count);
+                cancellationToken.ThrowIfCancellationRequested();
+                features = new float[batchSize * d];
+                labels = new float[batchSize];
+                weights = HasWeights ? new float[batchSize] : null;
+                count = 0;
+            }
+        }
+        if (count > 0) yield return new TabularBatch(features, labels, weights, count);
+    }
+
+    private readonly record struct Row(float[] Features, float Label, float Weight);
+
+    private IEnumerable<Row> ReadRows(Func<long, bool>? include, CancellationToken cancellationToken)
+    {
+        var columns = new List<DataViewSchema.Column> { _features, _label };
+        if (_weight is { } w) columns.Add(w);
+        using var cursor = _data.GetRowCursor(columns);
+        var readFeatures = FeatureGetter(cursor);
+        var readLabel = LabelGetter(cursor);
+        var readWeight = _weight is { } wc ? cursor.GetGetter<float>(wc) : null;
+        long position = -1;
+        while (cursor.MoveNext())
+        {
+            position++;
+            if ((position & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
+            if (include is not null && !include(position)) continue;
+            var features = readFeatures(position);
+            float label = readLabel(position);
+            float weight = 1f;
+            if (readWeight is not null)
+            {
+                readWeight(ref weight);
+                if (!float.IsFinite(weight) || weight < 0)
+                    throw BadValue(_weight!.Value, position, $"weight {weight}; weights must be finite and non-negative");
+            }
+            yield return new Row(features, label, weight);
+        }
+    }
+
+    private Func<long, float[]> FeatureGetter(DataViewRowCursor cursor)
+    {
+        int d = FeatureCount;
+        if (_features.Type is not VectorDataViewType)
+        {
+            var getScalar = cursor.GetGetter<float>(_features);
+            return position =>
+            {
+                float value = 0;
+                getScalar(ref value);
+                if (!float.IsFinite(value)) throw BadValue(_features, position, $"value {value}");
+                return [value];
+            };
+        }
+        var getVector = cursor.GetGetter<VBuffer<float>>(_features);
+        var buffer = default(VBuffer<float>);
+        return position =>
+        {
+            getVector(ref buffer);
+            if (buffer.Length != d)
+                throw BadValue(_features, position, $"{buffer.Length} values where {d} are expected (mismatched vector size)");
+            var values = new float[d];
+            buffer.CopyTo(values);
+            for (int j = 0; j < d; j++)
+                if (!float.IsFinite(values[j])) throw BadValue(_features, position, $"{values[j]} in slot {j}");
+            return values;
+        };
+    }
+
+    private Func<long, float> LabelGetter(DataViewRowCursor cursor)
+    {
+        switch (LabelKind)
+        {
+            case LabelKind.Real:
+                var getReal = cursor.GetGetter<float>(_label);
+                return position =>
+                {
+                    float y = 0;
+                    getReal(ref y);
+                    if (!float.IsFinite(y)) throw BadValue(_label, position, $"label {y}");
+                    return y;
+                };
+            case LabelKind.Boolean:
+                var getBool = cursor.GetGetter<bool>(_label);
+                return _ =>
+                {
+                    bool y = false;
+                    getBool(ref y);
+                    return y ? 1f : 0f;
+                };
+            default:
+                var getKey = cursor.GetGetter<uint>(_label);
+                return position =>
+                {
+                    uint key = 0;
+                    getKey(ref key);
+                    if (key == 0 || key > ClassCount)
+                        throw BadValue(_label, position, "a missing label (key 0: the value was not among the label's known values)");
+                    return key - 1;
+                };
+        }
+    }
+
+    private string DescribeClass(int index) => LabelKind == LabelKind.Boolean
+        ? (index == 1 ? "true" : "false")
+        : $"key {index + 1}";
+
+    private static InvalidDataException BadValue(DataViewSchema.Column column, long row, string what) =>
+        new($"Column '{column.Name}', row {row}: {what}. Clean or filter such rows first (e.g. mlContext.Data.FilterRowsByMissingValues or ReplaceMissingValues).");
+
+    private static IEnumerable<Row> Shuffle(IEnumerable<Row> rows, Random random, int capacity)
+    {
+        // A shuffling buffer: each incoming row replaces a random buffered row, which is emitted.
+        var buffer = new List<Row>(capacity);
+        foreach (var row in rows)
+        {
+            if (buffer.Count < capacity)
+            {
+                buffer.Add(row);
+                continue;
+            }
+            int i = random.Next(capacity);
+            yield return buffer[i];
+            buffer[i] = row;
+        }
+        for (int i = buffer.Count - 1; i >= 0; i--)
+        {
+            int j = random.Next(i + 1);
+            yield return buffer[j];
+            buffer[j] = buffer[i];
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using MLExtensions.Onnx.Runtime;
+
+namespace MLExtensions.Training;
+
+/// <summary>Options every MLExtensions trainer shares: columns, seed, devices, threads, progress and cancellation.</summary>
+public abstract class TorchTrainerOptions
+{
+    /// <summary>The label column. Default: "Label".</summary>
+    public string LabelColumnName { get; set; } = "Label";
+
+    /// <summary>The feature column: a known-size vector of <see cref="float"/> (or a single <see cref="float"/>). Default: "Features".</summary>
+    public string FeatureColumnName { get; set; } = "Features";
+
+    /// <summary>An optional column of non-negative <see cref="float"/> example weights. Default: null (all rows weigh 1).</summary>
+    public string? ExampleWeightColumnName { get; set; }
+
+    /// <summary>
+    /// The random seed for initialisation, shuffling and splits. Default: null, which draws one from the
+    /// <c>MLContext</c>, so <c>new MLContext(seed)</c> makes training reproducible.
+    /// </summary>
+    public int? Seed { get; set; }
+
+    /// <summary>Where TorchSharp trains. Default: <see cref="ComputeDevice.Auto"/>.</summary>
+    public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
+
+    /// <summary>Where ONNX Runtime scores the fitted model. Default: <see cref="OnnxExecutionDevice.Cpu"/>.</summary>
+    public OnnxExecutionDevice ScoringDevice { get; set; } = OnnxExecutionDevice.Cpu;
+
+    /// <summary>
+    /// TorchSharp's intra-op threads during training. Default: null, which uses one thread for models whose
+    /// layers are at most 512 wide (measured faster on small hosts) and TorchSharp's default otherwise.
+    /// </summary>
+    public int? NumberOfThreads { get; set; }
+
+    /// <summary>Receives a report after every epoch. Default: null.</summary>
+    public IProgress<TrainingProgress>? Progress { get; set; }
+
+    /// <summary>Stops training between steps; <c>Fit</c> then throws <see cref="OperationCanceledException"/>. Default: none.</summary>
+    public CancellationToken CancellationToken { get; set; }
+}
