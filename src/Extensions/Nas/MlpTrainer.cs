@@ -166,7 +166,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
                     best = v;
                     sinceBest = 0;
                     DisposeState(bestState);
-                    bestState = network.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+                    bestState = Snapshot(network);
                 }
                 else if (++sinceBest >= _options.EarlyStoppingPatience)
                 {
@@ -233,6 +233,17 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         if (report.RelativeError > 1e-4)
             throw new InvalidOperationException($"The ONNX export disagrees with the trained network: {report}. Please report this as a bug.");
         return report;
+    }
+
+    private static Dictionary<string, Tensor> Snapshot(MlpNetwork network)
+    {
+        var copy = new Dictionary<string, Tensor>();
+        foreach (var (name, value) in network.state_dict())
+        {
+            using var detached = value.detach();
+            copy[name] = detached.clone();
+        }
+        return copy;
     }
 
     private static void DisposeState(Dictionary<string, Tensor>? state)

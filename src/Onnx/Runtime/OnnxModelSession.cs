@@ -95,7 +95,7 @@ public sealed class OnnxModelSession : IDisposable
         }
         catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
         {
-            return e.Message.Trim();
+            return e.Message.Trim() + " (the CUDA provider needs the CUDA 13 and cuDNN 9 libraries, e.g. libcublasLt.so.13, on the library path; ONNX Runtime's log names the missing one)";
         }
     }
 }
