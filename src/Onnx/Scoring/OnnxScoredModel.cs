@@ -29,6 +29,9 @@ public abstract class OnnxScoredModel : ITransformer, IDisposable
     /// <summary>The kind of prediction columns the model produces.</summary>
     public PredictionKind Kind => _scoring.Spec.Kind;
 
+    /// <summary>The temporary model file ML.NET scores from (for tests).</summary>
+    internal string ModelPath => _scoring.ModelPath;
+
     /// <summary>A copy of the serialised ONNX model.</summary>
     public byte[] GetOnnxModel() => _scoring.GetModelBytes();
 

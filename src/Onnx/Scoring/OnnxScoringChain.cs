@@ -38,6 +38,9 @@ public sealed class OnnxScoringChain : IDisposable
     /// <summary>The ONNX Runtime provider that scores the model.</summary>
     public OnnxExecutionReport Execution { get; }
 
+    /// <summary>The model file the chain owns (for tests).</summary>
+    internal string ModelPath => _modelFile.Path;
+
     /// <summary>A copy of the serialised ONNX model.</summary>
     public byte[] GetModelBytes() => (byte[])_model.Clone();
 

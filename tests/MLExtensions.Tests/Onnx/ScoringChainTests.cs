@@ -182,10 +182,9 @@ public class ScoringChainTests
         var ml = new MLContext(0);
         var data = ml.Data.LoadFromEnumerable(MakeRows(10, 5));
         var model = Fit(ml, data, PredictionKind.Regression);
-        // Other test classes write model files in parallel: find this model's file by its contents.
-        var bytes = model.GetOnnxModel();
-        var folder = Path.Combine(Path.GetTempPath(), "mlextensions");
-        var file = Assert.Single(Directory.GetFiles(folder), f => File.ReadAllBytes(f).AsSpan().SequenceEqual(bytes));
+        var file = model.ModelPath;
+        Assert.True(File.Exists(file));
+        Assert.Equal(model.GetOnnxModel(), File.ReadAllBytes(file));
         model.Dispose();
         Assert.False(File.Exists(file));
         Assert.Throws<ObjectDisposedException>(() => model.Transform(data));

@@ -1,0 +1,101 @@
+// Benchmark console: throughput of the shared road (training, scoring through the ML.NET glue,
+// PredictionEngine, raw ONNX Runtime) for the reference MLP. Run in Release:
+//   dotnet run -c Release --project bench/MLExtensions.Bench [-- --rows 100000]
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using MLExtensions.Bench;
+using MLExtensions.Nas;
+using MLExtensions.Onnx.Runtime;
+using MLExtensions.Onnx.Scoring;
+
+int rows = args.SkipWhile(a => a != "--rows").Skip(1).Select(int.Parse).DefaultIfEmpty(100_000).First();
+var ml = new MLContext(seed: 1);
+var data = ml.Data.LoadFromEnumerable(BenchData.Rows(rows, seed: 1));
+var cached = ml.Data.Cache(data);
+Console.WriteLine($"MLExtensions bench: reference MLP 64-64 ReLU, {BenchData.FeatureCount} features, {rows:N0} rows, {Environment.ProcessorCount} cores");
+
+// 1. Thread policy: the same training on 1 thread and on all cores, after a warm-up, alternating twice.
+Train(2_000, epochs: 1, threads: null).Model.Dispose();
+int policyRows = Math.Min(rows, 20_000);
+foreach (var width in new[] { 64, 256, 1024 })
+{
+    var best = new Dictionary<int, double>();
+    for (int round = 0; round < 2; round++)
+    {
+        foreach (var threads in new[] { 1, Environment.ProcessorCount }.Distinct())
+        {
+            var (fitted, seconds) = Train(policyRows, epochs: 2, threads, width);
+            fitted.Dispose();
+            best[threads] = Math.Max(best.GetValueOrDefault(threads), 2 * policyRows / seconds);
+        }
+    }
+    Console.WriteLine($"training width {width}-{width}: " + string.Join(", ", best.Select(p => $"{p.Key} thread(s) {p.Value:N0} rows/s")));
+}
+
+// 2. Training throughput with the default policy.
+var (model, trainSeconds) = Train(rows, epochs: 3, threads: null);
+Console.WriteLine($"training (3 epochs, batch 256): {3.0 * rows / trainSeconds:N0} rows/s ({trainSeconds:F1} s)");
+
+// 3. ML.NET batch scoring through the glue (ApplyOnnxModel + output mappings).
+var clock = Stopwatch.StartNew();
+double checksum = model.Transform(cached).GetColumn<float>("Score").Sum();
+Console.WriteLine($"ML.NET Transform through the glue: {rows / clock.Elapsed.TotalSeconds:N0} rows/s ({clock.Elapsed.TotalMilliseconds / rows * 1000:F1} µs/row)");
+
+// 4. PredictionEngine, one row at a time.
+var sample = BenchData.Rows(10_000, seed: 2);
+var engine = ml.Model.CreatePredictionEngine<BenchData.Row, Prediction>(model, new PredictionEngineOptions { OwnsTransformer = false });
+engine.Predict(sample[0]);
+clock.Restart();
+foreach (var row in sample) checksum += engine.Predict(row).Score;
+Console.WriteLine($"PredictionEngine: {clock.Elapsed.TotalMilliseconds * 1000 / sample.Length:F1} µs/row");
+
+// 5. Raw ONNX Runtime: one row per call, then the whole block in one call.
+using (var session = OnnxModelSession.Create(model.GetOnnxModel(), OnnxExecutionDevice.Cpu))
+using (var runOptions = new RunOptions())
+{
+    string[] inputNames = ["Features"], outputNames = [ScoringHeads.RawScore];
+    var one = new float[BenchData.FeatureCount];
+    clock.Restart();
+    foreach (var row in sample)
+    {
+        row.Features.CopyTo(one, 0);
+        using var input = OrtValue.CreateTensorValueFromMemory(one, [1, BenchData.FeatureCount]);
+        using var output = session.Session.Run(runOptions, inputNames, [input], outputNames);
+        checksum += output[0].GetTensorDataAsSpan<float>()[0];
+    }
+    Console.WriteLine($"raw ONNX Runtime, one row per call: {clock.Elapsed.TotalMilliseconds * 1000 / sample.Length:F1} µs/row");
+
+    var block = sample.SelectMany(r => r.Features).ToArray();
+    using var blockInput = OrtValue.CreateTensorValueFromMemory(block, [sample.Length, BenchData.FeatureCount]);
+    session.Session.Run(runOptions, inputNames, [blockInput], outputNames).Dispose();
+    clock.Restart();
+    const int repeats = 20;
+    for (int i = 0; i < repeats; i++)
+    {
+        using var output = session.Session.Run(runOptions, inputNames, [blockInput], outputNames);
+        checksum += output[0].GetTensorDataAsSpan<float>()[0];
+    }
+    Console.WriteLine($"raw ONNX Runtime, {sample.Length:N0} rows per call: {clock.Elapsed.TotalMilliseconds * 1000 / (repeats * sample.Length):F2} µs/row");
+}
+Console.WriteLine($"(checksum {checksum:G4})");
+model.Dispose();
+
+(MlpModel Model, double Seconds) Train(int n, int epochs, int? threads, int width = 64)
+{
+    var subset = ml.Data.TakeRows(cached, n);
+    var options = new MlpTrainer.Options
+    {
+        LabelColumnName = "Target", HiddenLayerSizes = [width, width], NumberOfEpochs = epochs, BatchSize = 256,
+        NumberOfThreads = threads, Seed = 1,
+    };
+    var watch = Stopwatch.StartNew();
+    var fitted = ml.Nas().Trainers.MlpRegression(options).Fit(subset);
+    return (fitted, watch.Elapsed.TotalSeconds);
+}
+
+internal sealed class Prediction
+{
+    public float Score { get; set; }
+}
