@@ -19,15 +19,6 @@ public class MlpTrainerTests
         Seed = 7,
     };
 
-    private static T[] RoundTrip<T>(ITransformer model, IDataView data, string column)
-    {
-        using var stream = new MemoryStream();
-        new MLContext().Model.Save(model, data.Schema, stream);
-        stream.Position = 0;
-        var loaded = new MLContext().Model.Load(stream, out _);
-        try { return loaded.Transform(data).GetColumn<T>(column).ToArray(); }
-        finally { (loaded as IDisposable)?.Dispose(); }
-    }
 
     public sealed class RegressionScore { public float Score { get; set; } }
 
@@ -49,7 +40,7 @@ public class MlpTrainerTests
         var engine = ml.Model.CreatePredictionEngine<Synthetic.Row, RegressionScore>(model, new PredictionEngineOptions { OwnsTransformer = false });
         var batchScores = model.Transform(ml.Data.LoadFromEnumerable(rows)).GetColumn<float>("Score").ToArray();
         Assert.Equal(batchScores, rows.Select(r => engine.Predict(r).Score));
-        Assert.Equal(model.Transform(test).GetColumn<float>("Score"), RoundTrip<float>(model, test, "Score"));
+        Assert.Equal(model.Transform(test).GetColumn<float>("Score"), ModelRoundTrip.SaveLoadAndScore<float>(model, test, "Score"));
     }
 
     [Fact]
@@ -64,7 +55,7 @@ public class MlpTrainerTests
         var metrics = ml.BinaryClassification.Evaluate(scored, labelColumnName: "Positive");
         Assert.True(metrics.Accuracy > 0.9, $"accuracy {metrics.Accuracy}");
         Assert.True(metrics.AreaUnderRocCurve > 0.95, $"AUC {metrics.AreaUnderRocCurve}");
-        Assert.Equal(scored.GetColumn<float>("Probability"), RoundTrip<float>(model, test, "Probability"));
+        Assert.Equal(scored.GetColumn<float>("Probability"), ModelRoundTrip.SaveLoadAndScore<float>(model, test, "Probability"));
     }
 
     [Fact]
@@ -82,7 +73,7 @@ public class MlpTrainerTests
         var predicted = ml.Transforms.Conversion.MapKeyToValue("PredictedClass", "PredictedLabel").Fit(scored).Transform(scored)
             .GetColumn<ReadOnlyMemory<char>>("PredictedClass").Select(v => v.ToString()).ToArray();
         Assert.Subset(new HashSet<string> { "low", "mid", "high" }, predicted.ToHashSet());
-        Assert.Equal(scored.GetColumn<uint>("PredictedLabel"), RoundTrip<uint>(model, test, "PredictedLabel"));
+        Assert.Equal(scored.GetColumn<uint>("PredictedLabel"), ModelRoundTrip.SaveLoadAndScore<uint>(model, test, "PredictedLabel"));
     }
 
     [Fact]

@@ -63,22 +63,6 @@ public class ScoringChainTests
     private static TestModel Fit(MLContext ml, IDataView data, PredictionKind kind, ClassLabels? classes = null) =>
         new(OnnxScoringChain.Fit(ml, data, new OnnxScoringSpec { Model = LinearModel(kind), Kind = kind, InputColumns = ["Features"], Classes = classes }));
 
-    private static T[] SaveLoadAndScore<T>(ITransformer model, IDataView data, string column)
-    {
-        using var stream = new MemoryStream();
-        new MLContext(1).Model.Save(model, data.Schema, stream);
-        stream.Position = 0;
-        var fresh = new MLContext(2);
-        var loaded = fresh.Model.Load(stream, out _);
-        try
-        {
-            return loaded.Transform(data).GetColumn<T>(column).ToArray();
-        }
-        finally
-        {
-            (loaded as IDisposable)?.Dispose();
-        }
-    }
 
     [Fact]
     public void Regression_scores_evaluate_predict_and_survive_save_load()
@@ -97,7 +81,7 @@ public class ScoringChainTests
         Assert.Equal(rows[7].Target, engine.Predict(rows[7]).Score, 5);
 
         var before = scored.GetColumn<float>("Score").ToArray();
-        Assert.Equal(before, SaveLoadAndScore<float>(model, data, "Score"));
+        Assert.Equal(before, ModelRoundTrip.SaveLoadAndScore<float>(model, data, "Score"));
         Assert.DoesNotContain("mlx_score", scored.Schema.Select(c => c.Name));
     }
 
@@ -119,8 +103,8 @@ public class ScoringChainTests
         Assert.Equal(1 / (1 + MathF.Exp(-p.Score)), p.Probability, 5);
         Assert.Equal(rows[3].Flag, p.PredictedLabel);
 
-        Assert.Equal(scored.GetColumn<float>("Probability").ToArray(), SaveLoadAndScore<float>(model, data, "Probability"));
-        Assert.Equal(scored.GetColumn<bool>("PredictedLabel").ToArray(), SaveLoadAndScore<bool>(model, data, "PredictedLabel"));
+        Assert.Equal(scored.GetColumn<float>("Probability").ToArray(), ModelRoundTrip.SaveLoadAndScore<float>(model, data, "Probability"));
+        Assert.Equal(scored.GetColumn<bool>("PredictedLabel").ToArray(), ModelRoundTrip.SaveLoadAndScore<bool>(model, data, "PredictedLabel"));
     }
 
     [Fact]
@@ -150,7 +134,7 @@ public class ScoringChainTests
 
         var probabilities = scored.GetColumn<float[]>("Score").ToArray();
         Assert.All(probabilities, p => Assert.Equal(1f, p.Sum(), 5));
-        var loaded = SaveLoadAndScore<float[]>(model, data, "Score");
+        var loaded = ModelRoundTrip.SaveLoadAndScore<float[]>(model, data, "Score");
         Assert.Equal(probabilities.SelectMany(p => p), loaded.SelectMany(p => p));
     }
 
@@ -173,7 +157,7 @@ public class ScoringChainTests
         var engine = ml.Model.CreatePredictionEngine<Row, MulticlassPrediction>(model, new PredictionEngineOptions { OwnsTransformer = false });
         var scoredKeys = model.Transform(keyed).GetColumn<uint>("PredictedLabel").ToArray();
         Assert.Equal(scoredKeys[5], engine.Predict(rows[5]).PredictedLabel);
-        Assert.Equal(scoredKeys, SaveLoadAndScore<uint>(model, keyed, "PredictedLabel"));
+        Assert.Equal(scoredKeys, ModelRoundTrip.SaveLoadAndScore<uint>(model, keyed, "PredictedLabel"));
     }
 
     [Fact]
