@@ -1,6 +1,8 @@
 // Benchmark console: throughput of the shared road (training, scoring through the ML.NET glue,
 // PredictionEngine, raw ONNX Runtime) for the reference MLP. Run in Release:
 //   dotnet run -c Release --project bench/MLExtensions.Bench [-- --rows 100000]
+// Batched vs per-row scoring on 1M rows:
+//   dotnet run -c Release --project bench/MLExtensions.Bench -- --scoring [--rows 1000000]
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -10,6 +12,11 @@ using MLExtensions.Nas;
 using MLExtensions.Onnx.Runtime;
 using MLExtensions.Onnx.Scoring;
 
+if (args.Contains("--scoring"))
+{
+    ScoringBench.Run(args.SkipWhile(a => a != "--rows").Skip(1).Select(int.Parse).DefaultIfEmpty(1_000_000).First());
+    return;
+}
 int rows = args.SkipWhile(a => a != "--rows").Skip(1).Select(int.Parse).DefaultIfEmpty(100_000).First();
 var ml = new MLContext(seed: 1);
 var data = ml.Data.LoadFromEnumerable(BenchData.Rows(rows, seed: 1));

@@ -3,7 +3,13 @@ using Onnx;
 
 namespace MLExtensions.Onnx;
 
-/// <summary>Reads the facts an exported model carries: its <c>metadata_props</c> and its input and output names.</summary>
+/// <summary>A graph input or output: its name, element type and shape.</summary>
+/// <param name="Name">The tensor's name.</param>
+/// <param name="ElementType">The ONNX element type number (1 float, 6 int32, 7 int64, 9 bool, 11 double, 12 uint32, ...).</param>
+/// <param name="Dimensions">The shape; null entries are symbolic or unknown dimensions.</param>
+public sealed record OnnxTensorInfo(string Name, int ElementType, IReadOnlyList<long?> Dimensions);
+
+/// <summary>Reads the facts an exported model carries: its <c>metadata_props</c>, inputs and outputs.</summary>
 /// <remarks>
 /// After <c>mlContext.Model.Load</c> a fitted MLExtensions model comes back as a plain ML.NET
 /// <c>TransformerChain</c>; the ONNX model's metadata is where its architecture, classes and training
@@ -11,22 +17,33 @@ namespace MLExtensions.Onnx;
 /// </remarks>
 public sealed class OnnxModelInfo
 {
-    private OnnxModelInfo(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, long opset)
+    private OnnxModelInfo(byte[] model, IReadOnlyDictionary<string, string> metadata, IReadOnlyList<OnnxTensorInfo> inputs,
+        IReadOnlyList<OnnxTensorInfo> outputs, long opset)
     {
+        Model = model;
         Metadata = metadata;
-        InputNames = inputs;
-        OutputNames = outputs;
+        Inputs = inputs;
+        Outputs = outputs;
         Opset = opset;
     }
+
+    /// <summary>The serialised model these facts were read from.</summary>
+    internal byte[] Model { get; }
 
     /// <summary>The model's <c>metadata_props</c>.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
+    /// <summary>The graph inputs that are not initializers.</summary>
+    public IReadOnlyList<OnnxTensorInfo> Inputs { get; }
+
+    /// <summary>The graph outputs.</summary>
+    public IReadOnlyList<OnnxTensorInfo> Outputs { get; }
+
     /// <summary>Names of the graph inputs that are not initializers.</summary>
-    public IReadOnlyList<string> InputNames { get; }
+    public IReadOnlyList<string> InputNames => Inputs.Select(i => i.Name).ToArray();
 
     /// <summary>Names of the graph outputs.</summary>
-    public IReadOnlyList<string> OutputNames { get; }
+    public IReadOnlyList<string> OutputNames => Outputs.Select(o => o.Name).ToArray();
 
     /// <summary>The default-domain opset the model imports.</summary>
     public long Opset { get; }
@@ -48,7 +65,8 @@ public sealed class OnnxModelInfo
         ArgumentNullException.ThrowIfNull(savedModel);
         using var zip = new ZipArchive(savedModel, ZipArchiveMode.Read, leaveOpen: true);
         var models = new List<OnnxModelInfo>();
-        // ApplyOnnxModel saves its model as a binary stream "OnnxModel": an int32 length, then the bytes.
+        // ApplyOnnxModel saves its model as a binary stream "OnnxModel": an int32 length, then the bytes. Entry paths
+        // number the transformers with zero-padded indices, so their order is the pipeline's (depth first).
         foreach (var entry in zip.Entries.Where(e => e.Name == "OnnxModel").OrderBy(e => e.FullName, StringComparer.Ordinal))
         {
             using var content = entry.Open();
@@ -78,9 +96,18 @@ public sealed class OnnxModelInfo
         if (proto.Graph is null) throw new ArgumentException("The ONNX model has no graph.", nameof(model));
         var initializers = proto.Graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         return new OnnxModelInfo(
+            model.ToArray(),
             proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
-            proto.Graph.Input.Select(i => i.Name).Where(n => !initializers.Contains(n)).ToArray(),
-            proto.Graph.Output.Select(o => o.Name).ToArray(),
+            proto.Graph.Input.Where(i => !initializers.Contains(i.Name)).Select(Describe).ToArray(),
+            proto.Graph.Output.Select(Describe).ToArray(),
             proto.OpsetImport.Where(o => string.IsNullOrEmpty(o.Domain)).Select(o => o.Version).DefaultIfEmpty(0).Max());
+    }
+
+    private static OnnxTensorInfo Describe(ValueInfoProto value)
+    {
+        var tensor = value.Type?.TensorType;
+        var dims = tensor?.Shape?.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && d.DimValue > 0 ? d.DimValue : (long?)null).ToArray()
+                   ?? [];
+        return new OnnxTensorInfo(value.Name, tensor?.ElemType ?? 0, dims);
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLExtensions.Onnx.Batching;
 using MLExtensions.Onnx.Runtime;
 
 namespace MLExtensions.Onnx.Scoring;
@@ -9,8 +10,10 @@ namespace MLExtensions.Onnx.Scoring;
 /// (see <see cref="OnnxScoringChain"/>) and saves as that chain.
 /// </summary>
 /// <remarks>
-/// After <c>mlContext.Model.Load</c> the model comes back as ML.NET's <c>TransformerChain</c>, which scores
-/// identically; the facts a derived model exposes are also kept in the ONNX model's metadata
+/// <c>Transform</c> scores in blocks of rows (<see cref="BatchScoringOptions.BlockSize"/>, one ONNX Runtime call per
+/// block); <c>CreatePredictionEngine</c> scores per row. After <c>mlContext.Model.Load</c> the model comes back as
+/// ML.NET's <c>TransformerChain</c>, which scores identically one row at a time; load it with
+/// <c>mlContext.LoadWithBatchedScoring(path, out schema)</c> to score in blocks again. The facts a derived model exposes are also kept in the ONNX model's metadata
 /// (<see cref="OnnxModelInfo"/>). Like ML.NET's own chains, the model owns native resources and a temporary
 /// model file: dispose it when done. Note that ML.NET's <c>PredictionEngine</c> disposes the transformer it was
 /// made from unless it is created with <c>PredictionEngineOptions.OwnsTransformer = false</c>.
@@ -42,13 +45,19 @@ public abstract class OnnxScoredModel : ITransformer, IDisposable
     public bool IsRowToRowMapper => Chain.IsRowToRowMapper;
 
     /// <inheritdoc />
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Chain.GetOutputSchema(inputSchema);
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Batched.GetOutputSchema(inputSchema);
 
-    /// <inheritdoc />
+    /// <summary>The per-row mapper (what <c>CreatePredictionEngine</c> uses: lowest single-row latency).</summary>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => Chain.GetRowToRowMapper(inputSchema);
 
-    /// <inheritdoc />
-    public IDataView Transform(IDataView input) => Chain.Transform(input);
+    /// <summary>Scores <paramref name="input"/> lazily in blocks of rows, one ONNX Runtime call per block.</summary>
+    public IDataView Transform(IDataView input) => Batched.Transform(input);
+
+    /// <summary>Same as <see cref="Transform(IDataView)"/> with another block size or a cancellation token.</summary>
+    public IDataView Transform(IDataView input, BatchScoringOptions options) => Batched.Transform(input, options);
+
+    /// <summary>Scores one row at a time through ML.NET's <c>ApplyOnnxModel</c>, as the saved model does after a plain <c>Load</c>.</summary>
+    public IDataView TransformPerRow(IDataView input) => Chain.Transform(input);
 
     void ICanSaveModel.Save(ModelSaveContext ctx) => Chain.Save(ctx);
 
@@ -67,6 +76,15 @@ public abstract class OnnxScoredModel : ITransformer, IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             return _scoring.Transformer;
+        }
+    }
+
+    private BatchedOnnxTransformer Batched
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _scoring.Batched;
         }
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLExtensions.Onnx.Batching;
 using MLExtensions.Onnx.Runtime;
 
 namespace MLExtensions.Onnx.Scoring;
@@ -23,14 +24,18 @@ public sealed class OnnxScoringChain : IDisposable
     private OnnxScoringChain(TransformerChain<ITransformer> transformer, OwnedTempFile modelFile, byte[] model, OnnxScoringSpec spec, OnnxExecutionReport execution)
     {
         Transformer = transformer;
+        Batched = BatchedScoringCatalog.ForHead(transformer, ownsPerRow: false, OnnxModelInfo.Read(model), spec.Kind, spec.Device, spec.GpuDeviceId, null);
         _modelFile = modelFile;
         _model = model;
         Spec = spec;
         Execution = execution;
     }
 
-    /// <summary>The fitted ML.NET chain.</summary>
+    /// <summary>The fitted ML.NET chain: the per-row path, used by <c>PredictionEngine</c> and saved by <c>Model.Save</c>.</summary>
     public TransformerChain<ITransformer> Transformer { get; }
+
+    /// <summary>The same chain scoring <c>Transform</c> in blocks of rows (one ONNX Runtime call per block).</summary>
+    public BatchedOnnxTransformer Batched { get; }
 
     /// <summary>What the chain was built from.</summary>
     public OnnxScoringSpec Spec { get; }
@@ -78,6 +83,7 @@ public sealed class OnnxScoringChain : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        Batched.Dispose();
         Transformer.Dispose();
         _modelFile.Dispose();
     }

@@ -1,0 +1,120 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+
+namespace MLExtensions.Onnx.Batching;
+
+/// <summary>Holds one column's values for the rows of a block, read ahead from the input cursor.</summary>
+internal abstract class ColumnBlock
+{
+    public abstract void Capture(int slot);
+
+    /// <summary>A getter for the value of the row at <paramref name="slot"/>().</summary>
+    public abstract Delegate Getter(Func<int> slot);
+
+    public static ColumnBlock Create(DataViewRowCursor cursor, DataViewSchema.Column column, int capacity)
+    {
+        var raw = column.Type.RawType;
+        var type = raw.IsGenericType && raw.GetGenericTypeDefinition() == typeof(VBuffer<>)
+            ? typeof(VectorColumnBlock<>).MakeGenericType(raw.GetGenericArguments()[0])
+            : typeof(ValueColumnBlock<>).MakeGenericType(raw);
+        return (ColumnBlock)Activator.CreateInstance(type, cursor, column, capacity)!;
+    }
+}
+
+/// <summary>Scalars (and immutable values such as text) are kept as they are.</summary>
+internal sealed class ValueColumnBlock<T>(DataViewRowCursor cursor, DataViewSchema.Column column, int capacity) : ColumnBlock
+{
+    private readonly ValueGetter<T> _read = cursor.GetGetter<T>(column);
+    private readonly T[] _values = new T[capacity];
+
+    public override void Capture(int slot) => _read(ref _values[slot]);
+
+    public override Delegate Getter(Func<int> slot) => (ValueGetter<T>)((ref T value) => value = _values[slot()]);
+}
+
+/// <summary>Vectors are deep-copied in and out, as getters may reuse their buffers.</summary>
+internal sealed class VectorColumnBlock<T>(DataViewRowCursor cursor, DataViewSchema.Column column, int capacity) : ColumnBlock
+{
+    private readonly ValueGetter<VBuffer<T>> _read = cursor.GetGetter<VBuffer<T>>(column);
+    private readonly VBuffer<T>[] _values = new VBuffer<T>[capacity];
+    private VBuffer<T> _scratch;
+
+    public override void Capture(int slot)
+    {
+        _read(ref _scratch);
+        _scratch.CopyTo(ref _values[slot]);
+    }
+
+    public override Delegate Getter(Func<int> slot) => (ValueGetter<VBuffer<T>>)((ref VBuffer<T> value) => _values[slot()].CopyTo(ref value));
+}
+
+/// <summary>One ONNX input for a block: the rows' values laid out as a [rows, ...] tensor.</summary>
+internal abstract class InputBlock
+{
+    public abstract void Capture(int slot, long position);
+
+    public abstract OrtValue ToTensor(int rows);
+
+    public static InputBlock Create(DataViewRowCursor cursor, DataViewSchema.Column column, OnnxInputSpec spec, int capacity) =>
+        (InputBlock)Activator.CreateInstance(typeof(InputBlock<>).MakeGenericType(spec.ElementType), cursor, column, spec, capacity)!;
+}
+
+internal sealed class InputBlock<T> : InputBlock where T : unmanaged
+{
+    private readonly DataViewSchema.Column _column;
+    private readonly OnnxInputSpec _spec;
+    private readonly T[] _values;
+    private readonly ValueGetter<T>? _readScalar;
+    private readonly ValueGetter<VBuffer<T>>? _readVector;
+    private VBuffer<T> _scratch;
+
+    public InputBlock(DataViewRowCursor cursor, DataViewSchema.Column column, OnnxInputSpec spec, int capacity)
+    {
+        _column = column;
+        _spec = spec;
+        _values = new T[capacity * spec.RowLength];
+        if (column.Type is VectorDataViewType) _readVector = cursor.GetGetter<VBuffer<T>>(column);
+        else _readScalar = cursor.GetGetter<T>(column);
+    }
+
+    public override void Capture(int slot, long position)
+    {
+        int length = _spec.RowLength;
+        if (_readScalar is not null)
+        {
+            _readScalar(ref _values[slot]);
+            return;
+        }
+        _readVector!(ref _scratch);
+        if (_scratch.Length != length)
+            throw new InvalidDataException($"Column '{_column.Name}', row {position}: {_scratch.Length} values where the ONNX input '{_spec.OnnxName}' takes {length}.");
+        _scratch.CopyTo(_values.AsSpan(slot * length, length));
+    }
+
+    public override OrtValue ToTensor(int rows) =>
+        OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<T>(_values, 0, rows * _spec.RowLength), _spec.Shape(rows));
+}
+
+/// <summary>One ONNX output of the last block, copied out of ONNX Runtime.</summary>
+internal abstract class OutputBlock
+{
+    public int RowLength { get; protected set; }
+
+    public abstract void Fill(OrtValue value, int rows);
+
+    public static OutputBlock Create(Type elementType) => (OutputBlock)Activator.CreateInstance(typeof(OutputBlock<>).MakeGenericType(elementType))!;
+}
+
+internal sealed class OutputBlock<T> : OutputBlock where T : unmanaged
+{
+    public T[] Values { get; private set; } = [];
+
+    public override void Fill(OrtValue value, int rows)
+    {
+        var span = value.GetTensorDataAsSpan<T>();
+        if (Values.Length < span.Length) Values = new T[span.Length];
+        span.CopyTo(Values);
+        RowLength = rows == 0 ? 0 : span.Length / rows;
+    }
+}

@@ -1,0 +1,163 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLExtensions.Onnx.Scoring;
+
+namespace MLExtensions.Onnx.Batching;
+
+/// <summary>An ONNX input fed in blocks: its column, element type and per-row shape (the batch dimension excluded).</summary>
+internal sealed record OnnxInputSpec(string OnnxName, Type ElementType, long[] RowShape)
+{
+    public int RowLength { get; } = (int)RowShape.Aggregate(1L, (a, b) => a * b);
+
+    public long[] Shape(int rows) => [rows, .. RowShape];
+}
+
+/// <summary>A column the batched view computes from the ONNX outputs of a block.</summary>
+internal abstract class PredictionColumn(string name, string onnxOutput)
+{
+    public string Name { get; } = name;
+
+    public string OnnxOutput { get; } = onnxOutput;
+
+    public abstract Delegate Getter(Func<int> slot, OutputBlock output);
+}
+
+/// <summary>A scalar read from the first value of the row's slice of an output, then converted.</summary>
+internal sealed class ScalarPrediction<TSource, TValue>(string name, string onnxOutput, Func<TSource, TValue> convert)
+    : PredictionColumn(name, onnxOutput) where TSource : unmanaged
+{
+    public override Delegate Getter(Func<int> slot, OutputBlock output)
+    {
+        var block = (OutputBlock<TSource>)output;
+        return (ValueGetter<TValue>)((ref TValue value) => value = convert(block.Values[slot() * block.RowLength]));
+    }
+}
+
+/// <summary>The row's whole slice of an output, as a vector.</summary>
+internal sealed class VectorPrediction<T>(string name, string onnxOutput) : PredictionColumn(name, onnxOutput) where T : unmanaged
+{
+    public override Delegate Getter(Func<int> slot, OutputBlock output)
+    {
+        var block = (OutputBlock<T>)output;
+        return (ValueGetter<VBuffer<T>>)((ref VBuffer<T> value) =>
+        {
+            int length = block.RowLength;
+            var editor = VBufferEditor.Create(ref value, length);
+            block.Values.AsSpan(slot() * length, length).CopyTo(editor.Values);
+            value = editor.Commit();
+        });
+    }
+}
+
+/// <summary>
+/// How to score a model in blocks: which columns feed which ONNX inputs, which outputs to fetch, and how the
+/// prediction columns are made from them, value for value as the per-row ML.NET chain makes them.
+/// </summary>
+internal sealed class OnnxBatchPlan
+{
+    private OnnxBatchPlan(IReadOnlyList<OnnxInputSpec> inputs, IReadOnlyList<PredictionColumn> columns, IReadOnlyDictionary<string, Type> outputTypes)
+    {
+        Inputs = inputs;
+        Columns = columns;
+        OutputTypes = outputTypes;
+    }
+
+    public IReadOnlyList<OnnxInputSpec> Inputs { get; }
+
+    public IReadOnlyList<PredictionColumn> Columns { get; }
+
+    /// <summary>Element type of every ONNX output the columns read.</summary>
+    public IReadOnlyDictionary<string, Type> OutputTypes { get; }
+
+    /// <summary>The plan for a model that ends in a <see cref="ScoringHeads"/> head, or null with the reason it cannot batch.</summary>
+    public static OnnxBatchPlan? ForHead(OnnxModelInfo model, PredictionKind kind, out string? whyNot)
+    {
+        var inputs = BatchableInputs(model, out whyNot);
+        if (inputs is null) return null;
+        PredictionColumn[] columns = kind switch
+        {
+            PredictionKind.Regression => [new ScalarPrediction<float, float>("Score", ScoringHeads.RawScore, v => v)],
+            PredictionKind.BinaryClassification =>
+            [
+                new ScalarPrediction<float, float>("Score", ScoringHeads.RawScore, v => v),
+                new ScalarPrediction<float, float>("Probability", ScoringHeads.RawProbability, v => v),
+                new ScalarPrediction<float, bool>("PredictedLabel", ScoringHeads.RawScore, v => v > 0),
+            ],
+            // The value map gives class index i the key i + 1 (see OnnxScoringChain).
+            _ =>
+            [
+                new VectorPrediction<float>("Score", ScoringHeads.ClassProbabilities),
+                new ScalarPrediction<uint, uint>("PredictedLabel", ScoringHeads.PredictedIndex, i => i + 1),
+            ],
+        };
+        return Create(model, inputs, columns, out whyNot);
+    }
+
+    /// <summary>The plan for a user's ONNX model whose outputs become columns of the same names, or null with the reason.</summary>
+    public static OnnxBatchPlan? ForRawOutputs(OnnxModelInfo model, IReadOnlyList<string> outputNames, out string? whyNot)
+    {
+        var inputs = BatchableInputs(model, out whyNot);
+        if (inputs is null) return null;
+        var columns = new List<PredictionColumn>();
+        foreach (var name in outputNames)
+        {
+            var output = model.Outputs.FirstOrDefault(o => o.Name == name);
+            var type = output is null ? null : ElementType(output.ElementType);
+            if (type is null)
+            {
+                whyNot = $"ONNX output '{name}' is missing or of an element type batching does not handle.";
+                return null;
+            }
+            columns.Add((PredictionColumn)Activator.CreateInstance(typeof(VectorPrediction<>).MakeGenericType(type), name, name)!);
+        }
+        return Create(model, inputs, columns, out whyNot);
+    }
+
+    private static OnnxBatchPlan? Create(OnnxModelInfo model, IReadOnlyList<OnnxInputSpec> inputs, IReadOnlyList<PredictionColumn> columns, out string? whyNot)
+    {
+        var types = new Dictionary<string, Type>(StringComparer.Ordinal);
+        foreach (var name in columns.Select(c => c.OnnxOutput).Distinct())
+        {
+            var output = model.Outputs.FirstOrDefault(o => o.Name == name);
+            var type = output is null ? null : ElementType(output.ElementType);
+            if (type is null)
+            {
+                whyNot = $"ONNX output '{name}' is missing or of an element type batching does not handle.";
+                return null;
+            }
+            types[name] = type;
+        }
+        whyNot = null;
+        return new OnnxBatchPlan(inputs, columns, types);
+    }
+
+    /// <summary>Inputs qualify when their first dimension is the batch and all others are fixed.</summary>
+    private static List<OnnxInputSpec>? BatchableInputs(OnnxModelInfo model, out string? whyNot)
+    {
+        var inputs = new List<OnnxInputSpec>();
+        foreach (var input in model.Inputs)
+        {
+            var type = ElementType(input.ElementType);
+            if (type is null || input.Dimensions.Count < 1 || input.Dimensions[0] is not null || input.Dimensions.Skip(1).Any(d => d is null))
+            {
+                whyNot = $"ONNX input '{input.Name}' is not a numeric tensor with a leading batch dimension and fixed other dimensions.";
+                return null;
+            }
+            inputs.Add(new OnnxInputSpec(input.Name, type, input.Dimensions.Skip(1).Select(d => d!.Value).ToArray()));
+        }
+        whyNot = null;
+        return inputs;
+    }
+
+    private static Type? ElementType(int onnxType) => onnxType switch
+    {
+        1 => typeof(float),
+        6 => typeof(int),
+        7 => typeof(long),
+        9 => typeof(bool),
+        11 => typeof(double),
+        12 => typeof(uint),
+        13 => typeof(ulong),
+        _ => null,
+    };
+}
