@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MLExtensions.Onnx;
 using MLExtensions.Onnx.Graph;
 using MLExtensions.Onnx.Scoring;
 
@@ -10,8 +11,8 @@ public static class MlpOnnxExporter
     /// <summary>Metadata key of the architecture (JSON).</summary>
     public const string ArchitectureKey = "mlextensions.mlp.architecture";
 
-    /// <summary>Metadata key of the prediction kind.</summary>
-    public const string KindKey = "mlextensions.kind";
+    /// <summary>Metadata key of the prediction kind (<see cref="MetadataKeys.Kind"/>).</summary>
+    public const string KindKey = MetadataKeys.Kind;
 
     /// <summary>Builds the ONNX model of <paramref name="network"/>.</summary>
     /// <param name="network">The trained (or random) network.</param>
@@ -51,6 +52,7 @@ public static class MlpOnnxExporter
                 break;
         }
         g.SetMetadata(KindKey, kind.ToString());
+        g.SetMetadata(MetadataKeys.Method, "MLP");
         g.SetMetadata(ArchitectureKey, JsonSerializer.Serialize(new
         {
             inputs = network.Inputs,

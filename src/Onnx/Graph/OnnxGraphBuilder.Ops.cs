@@ -84,6 +84,10 @@ public sealed partial class OnnxGraphBuilder
     /// <summary>Removes the size-1 dimensions at <paramref name="axes"/>.</summary>
     public OnnxValue Squeeze(OnnxValue x, long[] axes, string? output = null) => Single("Squeeze", [x, Int64s(axes)], output);
 
+    /// <summary>The elements <c>[start, end)</c> of <paramref name="x"/> along <paramref name="axis"/>.</summary>
+    public OnnxValue Slice(OnnxValue x, long start, long end, long axis, string? output = null)
+        => Single("Slice", [x, Int64s(start), Int64s(end), Int64s(axis)], output);
+
     /// <summary>Broadcasts <paramref name="x"/> to <paramref name="shape"/> (a 1-d int64 tensor, e.g. from <see cref="Shape"/>).</summary>
     public OnnxValue Expand(OnnxValue x, OnnxValue shape, string? output = null) => Single("Expand", [x, shape], output);
 

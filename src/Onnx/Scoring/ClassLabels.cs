@@ -59,6 +59,16 @@ public sealed class ClassLabels
         return new ClassLabels(copy, copy);
     }
 
+    /// <summary>Classes with typed values (e.g. the distinct ranks of a numeric label), in order.</summary>
+    public static ClassLabels FromValues<T>(IReadOnlyList<T> values) where T : notnull
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Count < 2) throw new ArgumentException("At least two classes are needed.", nameof(values));
+        var copy = values.ToArray();
+        var names = copy.Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "").ToArray();
+        return new ClassLabels(names, copy is uint[] or ulong[] ? null : copy);
+    }
+
     private static Array ReadKeyValues<T>(DataViewSchema.Column label)
     {
         var buffer = default(VBuffer<T>);

@@ -1,0 +1,110 @@
+using Microsoft.ML;
+using MLExtensions.Onnx.Scoring;
+using MLExtensions.Torch;
+using MLExtensions.Training;
+
+namespace MLExtensions.Ordinal;
+
+/// <summary>The common road of the cumulative-logit trainers: load, fit on the standardised scale, map back, export, score.</summary>
+internal static class CumulativeLogitFitter
+{
+    public static PrestoModel Fit(MLContext mlContext, IDataView input, CumulativeLogitOptions options, string trainer, string method,
+        Func<int, PathSettings> settingsFor)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        using var run = TrainingRun.Start(mlContext, trainer, options, widestLayer: 0);
+        var data = OrdinalTrainingSet.Load(input, options, run.CancellationToken);
+        var constant = Enumerable.Range(0, data.Problem.FeatureCount).Where(data.IsConstant).ToArray();
+        if (constant.Length > 0)
+            run.Warning($"feature slot(s) {string.Join(", ", constant)} of '{options.FeatureColumnName}' are constant; their coefficients are fixed at 0");
+        var settings = settingsFor(run.Seed);
+        if (settings.Lambda is null && !settings.ProportionalOddsOnly) CheckFoldable(data, settings.NumberOfFolds, options.LabelColumnName);
+        run.Info($"{data.Problem.Rows} rows, {data.Problem.FeatureCount} features, {data.Classes.Count} classes");
+
+        var backend = ChooseBackend(options.Backend, data.Problem);
+        var path = new PrestoPath(data, settings, problem => CreateKernel(backend, problem, run), run.Info,
+            (step, steps, loss) => run.ReportEpoch(step, steps, loss, null)).Fit(run.CancellationToken);
+        var parameters = BackTransform(data, path);
+        run.Info(double.IsInfinity(path.Lambda) ? "proportional-odds fit" : $"λ = {path.Lambda:G4} (λ_max = {path.LambdaMax:G4})");
+
+        var onnx = PrestoOnnxExporter.Export(parameters, options.FeatureColumnName, data.Classes.Names, method);
+        var parity = CheckExport(parameters, onnx, options.FeatureColumnName, data, run.Seed);
+        var scoring = OnnxScoringChain.Fit(mlContext, input, new OnnxScoringSpec
+        {
+            Model = onnx,
+            Kind = PredictionKind.MulticlassClassification,
+            InputColumns = [options.FeatureColumnName],
+            Classes = data.Classes,
+            Device = options.ScoringDevice,
+        });
+        return new PrestoModel(scoring, parameters, data.Classes, parity, run.Seed);
+    }
+
+    /// <summary>Back to the original scale with the cumulative β̃_k: β_k = β̃_k / sd, α_k = α̃_k − Σ_j mean_j β̃_kj / sd_j.</summary>
+    private static PrestoParameters BackTransform(OrdinalTrainingSet data, PathResult path)
+    {
+        int boundaries = data.Problem.Boundaries, p = data.Problem.FeatureCount;
+        var standardisedBeta = path.Selected.Betas();
+        var intercepts = new double[boundaries];
+        var weights = new double[boundaries][];
+        for (int k = 0; k < boundaries; k++)
+        {
+            weights[k] = new double[p];
+            double shift = 0;
+            for (int j = 0; j < p; j++)
+            {
+                if (data.IsConstant(j)) continue;
+                weights[k][j] = standardisedBeta[k * p + j] / data.Deviations[j];
+                shift += data.Means[j] * weights[k][j];
+            }
+            intercepts[k] = path.Selected.Alpha(k) - shift;
+        }
+        return new PrestoParameters(intercepts, weights, path.Lambda, path.LambdaMax, path.LambdaPath,
+            path.CrossValidationScores, path.CrossValidationStandardErrors, path.Converged);
+    }
+
+    private static void CheckFoldable(OrdinalTrainingSet data, int folds, string label)
+    {
+        var counts = new int[data.Classes.Count];
+        foreach (var y in data.Problem.Labels) counts[y]++;
+        var small = Enumerable.Range(0, counts.Length).Where(k => counts[k] < 2).ToArray();
+        if (small.Length > 0)
+            throw new InvalidDataException(
+                $"Label column '{label}': class(es) {string.Join(", ", small.Select(k => $"'{data.Classes.Names[k]}'"))} have a single row, too few for " +
+                $"{folds}-fold cross-validation. Give Lambda explicitly, or merge the class with a neighbour.");
+    }
+
+    /// <summary>Managed code wins below this many row-coefficient products per iteration (measured; see the bench's ordinal section).</summary>
+    internal const long TorchCrossover = 2_000_000;
+
+    private static OrdinalSolverBackend ChooseBackend(OrdinalSolverBackend requested, OrdinalProblem problem) => requested != OrdinalSolverBackend.Auto
+        ? requested
+        : (long)problem.Rows * (problem.FeatureCount + 1) * (problem.FeatureCount + 1) >= TorchCrossover ? OrdinalSolverBackend.TorchSharp : OrdinalSolverBackend.Managed;
+
+    private static ICumulativeLogitKernel CreateKernel(OrdinalSolverBackend backend, OrdinalProblem problem, TrainingRun run) => backend == OrdinalSolverBackend.TorchSharp
+        ? new TorchCumulativeLogitKernel(problem, run.Device)
+        : new ManagedCumulativeLogitKernel(problem);
+
+    /// <summary>ONNX against the managed double-precision probabilities, on rows drawn around (and beyond) the training data.</summary>
+    private static ParityReport CheckExport(PrestoParameters parameters, byte[] onnx, string inputName, OrdinalTrainingSet data, int seed)
+    {
+        const int rows = 128;
+        int p = data.Problem.FeatureCount;
+        var random = new Random(seed ^ 0x0D1A);
+        var values = new float[rows * p];
+        for (int i = 0; i < values.Length; i++)
+        {
+            int j = i % p;
+            double spread = data.Deviations[j] > 0 ? data.Deviations[j] : 1;
+            values[i] = (float)(data.Means[j] + spread * (2 * random.NextDouble() - 1) * 3);
+        }
+        var report = OnnxParity.Compare(inputs =>
+        {
+            var x = inputs[0].Values;
+            return Enumerable.Range(0, rows).SelectMany(r => PrestoModel.Probabilities(parameters, x.AsSpan(r * p, p)).Select(v => (float)v)).ToArray();
+        }, onnx, [new ParityInput(inputName, values, [rows, p])], ScoringHeads.ClassProbabilities);
+        if (report.RelativeError > 1e-4)
+            throw new InvalidOperationException($"The ONNX export disagrees with the fitted model: {report}. Please report this as a bug.");
+        return report;
+    }
+}

@@ -1,0 +1,157 @@
+using System.Numerics.Tensors;
+
+namespace MLExtensions.Ordinal;
+
+/// <summary>
+/// The data-sized work of the cumulative-logit solvers: the mean negative log-likelihood
+/// <c>L = −(1/W) Σ w_i log P(y_i | x_i)</c>, its gradient and its Hessian, in the coordinates
+/// b = (α_k, β_k1..β_kp) per boundary k (blocks of p + 1).
+/// </summary>
+internal interface ICumulativeLogitKernel : IDisposable
+{
+    /// <summary>The loss, or false when a training row's boundaries cross (the loss is then +∞).</summary>
+    bool Loss(double[] alpha, double[] beta, out double loss);
+
+    /// <summary>Loss, gradient (length D) and Hessian (D × D, row-major) with D = (K−1)(p+1); false when infeasible.</summary>
+    bool Derivatives(double[] alpha, double[] beta, double[] gradient, double[] hessian, out double loss);
+}
+
+/// <summary>
+/// The kernel in plain managed code, vectorised: features are kept feature-major so that the linear predictors are
+/// axpy's and every Hessian entry is one dot product over the rows (<see cref="TensorPrimitives"/>).
+/// </summary>
+internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
+{
+    private readonly OrdinalProblem _problem;
+    private readonly double[][] _columns;     // [p][n]
+    private readonly double[] _weights;       // w_i / W
+    private readonly double[][] _eta;         // [K−1][n]
+    private readonly double[][] _gradient;    // [K−1][n]: ∂ log P_i / ∂ η_ik, weighted
+    private readonly double[][] _diagonal;    // [K−1][n]: weighted ∂² (−log P_i) / ∂ η_ik²
+    private readonly double[][] _offDiagonal; // [K−1][n]: entry k couples boundaries k−1 and k
+    private readonly double[] _scratch;
+
+    public ManagedCumulativeLogitKernel(OrdinalProblem problem)
+    {
+        _problem = problem;
+        int n = problem.Rows, p = problem.FeatureCount, b = problem.Boundaries;
+        _columns = new double[p][];
+        for (int j = 0; j < p; j++)
+        {
+            _columns[j] = new double[n];
+            for (int i = 0; i < n; i++) _columns[j][i] = problem.Features[i * p + j];
+        }
+        _weights = problem.Weights.Select(w => w / problem.TotalWeight).ToArray();
+        _eta = Matrix(b, n);
+        _gradient = Matrix(b, n);
+        _diagonal = Matrix(b, n);
+        _offDiagonal = Matrix(b, n);
+        _scratch = new double[n];
+    }
+
+    public bool Loss(double[] alpha, double[] beta, out double loss)
+    {
+        LinearPredictors(alpha, beta);
+        Span<double> eta = stackalloc double[_problem.Boundaries];
+        double sum = 0;
+        for (int i = 0; i < _problem.Rows; i++)
+        {
+            for (int k = 0; k < eta.Length; k++) eta[k] = _eta[k][i];
+            if (!CumulativeLogit.RowTerms(eta, _problem.Labels[i], out var terms))
+            {
+                loss = double.PositiveInfinity;
+                return false;
+            }
+            sum += _weights[i] * terms.LogP;
+        }
+        loss = -sum;
+        return true;
+    }
+
+    public bool Derivatives(double[] alpha, double[] beta, double[] gradient, double[] hessian, out double loss)
+    {
+        int boundaries = _problem.Boundaries, p = _problem.FeatureCount, block = p + 1, d = boundaries * block;
+        LinearPredictors(alpha, beta);
+        foreach (var row in _gradient) Array.Clear(row);
+        foreach (var row in _diagonal) Array.Clear(row);
+        foreach (var row in _offDiagonal) Array.Clear(row);
+        Span<double> eta = stackalloc double[boundaries];
+        double sum = 0;
+        for (int i = 0; i < _problem.Rows; i++)
+        {
+            for (int k = 0; k < boundaries; k++) eta[k] = _eta[k][i];
+            int y = _problem.Labels[i];
+            if (!CumulativeLogit.RowTerms(eta, y, out var t))
+            {
+                loss = double.PositiveInfinity;
+                return false;
+            }
+            double w = _weights[i];
+            sum += w * t.LogP;
+            if (y < boundaries)
+            {
+                _gradient[y][i] += w * t.GradientUpper;
+                _diagonal[y][i] += w * t.UpperUpper;
+            }
+            if (y > 0)
+            {
+                _gradient[y - 1][i] += w * t.GradientLower;
+                _diagonal[y - 1][i] += w * t.LowerLower;
+                if (y < boundaries) _offDiagonal[y][i] = w * t.UpperLower;
+            }
+        }
+        loss = -sum;
+
+        for (int k = 0; k < boundaries; k++)
+        {
+            gradient[k * block] = -TensorPrimitives.Sum<double>(_gradient[k]);
+            for (int j = 0; j < p; j++) gradient[k * block + 1 + j] = -TensorPrimitives.Dot<double>(_gradient[k], _columns[j]);
+        }
+        Array.Clear(hessian);
+        for (int k = 0; k < boundaries; k++)
+        {
+            WeightedGram(_diagonal[k], hessian, d, k * block, k * block, symmetric: true);
+            if (k > 0) WeightedGram(_offDiagonal[k], hessian, d, (k - 1) * block, k * block, symmetric: false);
+        }
+        // The blocks above were written on and above the diagonal; mirror them.
+        for (int r = 0; r < d; r++)
+            for (int c = r + 1; c < d; c++)
+                hessian[c * d + r] = hessian[r * d + c];
+        return true;
+    }
+
+    /// <summary>Writes <c>Σ_i c_i z_i z_iᵀ</c> (z = (1, x)) at (row0, col0); only the upper triangle of a symmetric block.</summary>
+    private void WeightedGram(double[] coefficient, double[] hessian, int d, int row0, int col0, bool symmetric)
+    {
+        int block = _problem.FeatureCount + 1;
+        for (int r = 0; r < block; r++)
+        {
+            var weighted = _scratch.AsSpan();
+            if (r == 0) coefficient.CopyTo(weighted);
+            else TensorPrimitives.Multiply<double>(coefficient, _columns[r - 1], weighted);
+            for (int c = symmetric ? r : 0; c < block; c++)
+                hessian[(row0 + r) * d + col0 + c] = c == 0 ? TensorPrimitives.Sum<double>(weighted) : TensorPrimitives.Dot<double>(weighted, _columns[c - 1]);
+        }
+    }
+
+    private void LinearPredictors(double[] alpha, double[] beta)
+    {
+        int p = _problem.FeatureCount;
+        for (int k = 0; k < alpha.Length; k++)
+        {
+            var eta = _eta[k];
+            Array.Fill(eta, alpha[k]);
+            for (int j = 0; j < p; j++)
+            {
+                double b = beta[k * p + j];
+                if (b != 0) TensorPrimitives.MultiplyAdd<double>(_columns[j], b, eta, eta);
+            }
+        }
+    }
+
+    private static double[][] Matrix(int rows, int columns) => Enumerable.Range(0, rows).Select(_ => new double[columns]).ToArray();
+
+    public void Dispose()
+    {
+    }
+}

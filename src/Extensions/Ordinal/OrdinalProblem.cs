@@ -1,0 +1,72 @@
+namespace MLExtensions.Ordinal;
+
+/// <summary>Training rows for the cumulative-logit solvers: standardised features, class indices and weights, in memory.</summary>
+internal sealed class OrdinalProblem
+{
+    public OrdinalProblem(double[] features, int[] labels, double[] weights, int featureCount, int classCount)
+    {
+        Features = features;
+        Labels = labels;
+        Weights = weights;
+        FeatureCount = featureCount;
+        ClassCount = classCount;
+        TotalWeight = weights.Sum();
+    }
+
+    /// <summary>Row-major, <c>Rows × FeatureCount</c>, already standardised.</summary>
+    public double[] Features { get; }
+
+    /// <summary>Zero-based class of each row.</summary>
+    public int[] Labels { get; }
+
+    public double[] Weights { get; }
+
+    public int FeatureCount { get; }
+
+    public int ClassCount { get; }
+
+    public int Boundaries => ClassCount - 1;
+
+    public int Rows => Labels.Length;
+
+    public double TotalWeight { get; }
+
+    public ReadOnlySpan<double> Row(int i) => Features.AsSpan(i * FeatureCount, FeatureCount);
+
+    public OrdinalProblem Subset(IReadOnlyList<int> rows)
+    {
+        int p = FeatureCount;
+        var features = new double[rows.Count * p];
+        var labels = new int[rows.Count];
+        var weights = new double[rows.Count];
+        for (int r = 0; r < rows.Count; r++)
+        {
+            Row(rows[r]).CopyTo(features.AsSpan(r * p, p));
+            labels[r] = Labels[rows[r]];
+            weights[r] = Weights[rows[r]];
+        }
+        return new OrdinalProblem(features, labels, weights, p, ClassCount);
+    }
+
+    /// <summary>Weight of each class.</summary>
+    public double[] ClassWeights()
+    {
+        var totals = new double[ClassCount];
+        for (int i = 0; i < Rows; i++) totals[Labels[i]] += Weights[i];
+        return totals;
+    }
+
+    /// <summary>The linear predictors of row <paramref name="i"/> for cumulative coefficients <paramref name="beta"/> (boundary-major).</summary>
+    public void LinearPredictors(int i, double[] alpha, double[] beta, Span<double> eta)
+    {
+        var x = Row(i);
+        int p = FeatureCount;
+        for (int k = 0; k < alpha.Length; k++)
+        {
+            double sum = alpha[k];
+            var b = beta.AsSpan(k * p, p);
+            for (int j = 0; j < p; j++) sum += x[j] * b[j];
+            eta[k] = sum;
+        }
+    }
+}

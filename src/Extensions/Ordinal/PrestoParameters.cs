@@ -1,0 +1,51 @@
+namespace MLExtensions.Ordinal;
+
+/// <summary>
+/// The fitted cumulative-logit coefficients on the original feature scale,
+/// <c>P(y ≤ k | x) = σ(Intercepts[k] + Σ_j Weights[k][j]·x_j)</c>, and how λ was chosen.
+/// </summary>
+public sealed class PrestoParameters
+{
+    internal PrestoParameters(double[] intercepts, double[][] weights, double lambda, double lambdaMax, double[] lambdaPath,
+        double[] crossValidationScores, double[] crossValidationStandardErrors, bool converged)
+    {
+        Intercepts = intercepts;
+        Weights = weights;
+        Lambda = lambda;
+        LambdaMax = lambdaMax;
+        LambdaPath = lambdaPath;
+        CrossValidationScores = crossValidationScores;
+        CrossValidationStandardErrors = crossValidationStandardErrors;
+        Converged = converged;
+    }
+
+    /// <summary>α_k, one per boundary between class k and k+1 (K − 1 values, non-decreasing at a valid fit).</summary>
+    public double[] Intercepts { get; }
+
+    /// <summary>β_k, boundary × feature (K − 1 rows of p values), on the original feature scale.</summary>
+    public double[][] Weights { get; }
+
+    /// <summary>
+    /// The differences ψ_k = β_k − β_{k−1} (ψ_1 = β_1) that the lasso shrinks: rows after the first are zero where the
+    /// model is proportional odds for that feature.
+    /// </summary>
+    public double[][] Differences => Weights.Select((row, k) => k == 0 ? (double[])row.Clone() : row.Zip(Weights[k - 1], (a, b) => a - b).ToArray()).ToArray();
+
+    /// <summary>The λ used (on the standardised scale of the objective); +∞ for the proportional-odds model.</summary>
+    public double Lambda { get; }
+
+    /// <summary>The smallest λ at which every penalised coefficient is zero.</summary>
+    public double LambdaMax { get; }
+
+    /// <summary>The λ values fitted, largest first (a single value when λ was given).</summary>
+    public double[] LambdaPath { get; }
+
+    /// <summary>Mean held-out multiclass Brier score at each λ of <see cref="LambdaPath"/> (empty when λ was given).</summary>
+    public double[] CrossValidationScores { get; }
+
+    /// <summary>Standard error of the fold scores at each λ (empty when λ was given).</summary>
+    public double[] CrossValidationStandardErrors { get; }
+
+    /// <summary>Whether every fit met the tolerance within the iteration limit.</summary>
+    public bool Converged { get; }
+}

@@ -1,0 +1,232 @@
+namespace MLExtensions.Ordinal;
+
+/// <summary>What a path fit produced, on the standardised scale.</summary>
+/// <param name="Selected">The coefficients at the chosen λ.</param>
+/// <param name="Lambda">The chosen λ.</param>
+/// <param name="LambdaPath">The λ values fitted, largest first.</param>
+/// <param name="CrossValidationScores">Mean held-out Brier score per λ (empty without cross-validation).</param>
+/// <param name="CrossValidationStandardErrors">Standard error of the fold means per λ (empty without cross-validation).</param>
+/// <param name="LambdaMax">The smallest λ at which every penalised coefficient is zero.</param>
+/// <param name="Converged">Whether every fit met the tolerance within the iteration limit.</param>
+internal sealed record PathResult(Theta Selected, double Lambda, double[] LambdaPath, double[] CrossValidationScores,
+    double[] CrossValidationStandardErrors, double LambdaMax, bool Converged);
+
+/// <summary>Settings of one path fit (already validated).</summary>
+internal sealed record PathSettings(double? Lambda, int NumberOfLambdas, double LambdaMinRatio, int NumberOfFolds,
+    bool PenalizeFirstBoundary, bool ProportionalOddsOnly, int MaximumNumberOfIterations, double Tolerance, int Seed);
+
+/// <summary>
+/// PRESTO's fitting procedure on standardised data: the null model, λ_max, a log-spaced λ path with warm starts,
+/// seeded stratified k-fold cross-validation on the multiclass Brier score, the largest λ at the minimum, and the
+/// full-data fit at that λ.
+/// </summary>
+internal sealed class PrestoPath
+{
+    private readonly OrdinalTrainingSet _data;
+    private readonly PathSettings _settings;
+    private readonly Func<OrdinalProblem, ICumulativeLogitKernel> _kernelFor;
+    private readonly Action<string> _log;
+    private readonly Action<int, int, double>? _progress;
+
+    /// <param name="data">The standardised training set.</param>
+    /// <param name="settings">λ, path and cross-validation settings.</param>
+    /// <param name="kernelFor">Makes the likelihood kernel for a (sub)problem.</param>
+    /// <param name="log">Receives messages for the user.</param>
+    /// <param name="progress">Called after each λ of the full-data path with (step, steps, loss).</param>
+    public PrestoPath(OrdinalTrainingSet data, PathSettings settings, Func<OrdinalProblem, ICumulativeLogitKernel> kernelFor, Action<string> log,
+        Action<int, int, double>? progress = null)
+    {
+        _data = data;
+        _settings = settings;
+        _kernelFor = kernelFor;
+        _log = log;
+        _progress = progress;
+    }
+
+    private int Boundaries => _data.Problem.Boundaries;
+
+    private int Features => _data.Problem.FeatureCount;
+
+    public PathResult Fit(CancellationToken cancellationToken)
+    {
+        using var kernel = _kernelFor(_data.Problem);
+        var solver = Solver(kernel, unpenalisedOnly: false);
+        var nullModel = NullModel(_data.Problem, kernel);
+        double lambdaMax = LambdaMax(solver, nullModel);
+
+        if (_settings.ProportionalOddsOnly)
+            return new PathResult(nullModel.Theta, double.PositiveInfinity, [], [], [], lambdaMax, nullModel.Converged);
+
+        if (_settings.Lambda is double fixedLambda)
+        {
+            var fit = fixedLambda >= lambdaMax ? nullModel : solver.Solve(fixedLambda, nullModel.Theta, cancellationToken);
+            if (!fit.Converged && fixedLambda == 0)
+                throw new InvalidOperationException(
+                    $"The unpenalised fit (Lambda = 0) did not converge in {_settings.MaximumNumberOfIterations} iterations: the classes are " +
+                    "probably separable by the features, so the maximum-likelihood estimate does not exist. Use Lambda > 0 or leave it null to choose λ by cross-validation.");
+            return new PathResult(fit.Theta, fixedLambda, [fixedLambda], [], [], lambdaMax, fit.Converged);
+        }
+
+        var path = LambdaPath(lambdaMax);
+        var fits = SolvePath(solver, nullModel, path, cancellationToken, _progress);
+        var (scores, errors) = CrossValidate(path, cancellationToken);
+        double best = scores.Min();
+        // The largest λ whose score ties the minimum (the path runs from the largest λ down).
+        int chosen = Array.FindIndex(scores, s => s <= best + 1e-12 * Math.Abs(best));
+        bool converged = fits.All(f => f.Converged);
+        if (!converged) _log("some fits on the λ path stopped at the iteration limit (nearly separable classes at small λ)");
+        return new PathResult(fits[chosen].Theta, path[chosen], path, scores, errors, lambdaMax, converged);
+    }
+
+    private CumulativeLogitSolver Solver(ICumulativeLogitKernel kernel, bool unpenalisedOnly)
+    {
+        int block = Features + 1, d = Boundaries * block;
+        var free = new bool[d];
+        var penalty = new double[d];
+        for (int k = 0; k < Boundaries; k++)
+        {
+            free[k * block] = true; // intercepts are never penalised
+            for (int j = 0; j < Features; j++)
+            {
+                bool penalised = k > 0 || _settings.PenalizeFirstBoundary;
+                bool allowed = !_data.IsConstant(j) && (k == 0 || !_settings.ProportionalOddsOnly);
+                free[k * block + 1 + j] = allowed && (!unpenalisedOnly || !penalised);
+                penalty[k * block + 1 + j] = penalised ? 1 : 0;
+            }
+        }
+        return new CumulativeLogitSolver(kernel, Boundaries, Features, free, penalty, _settings.MaximumNumberOfIterations, _settings.Tolerance);
+    }
+
+    /// <summary>The fit with every penalised coefficient at zero: intercepts at the logits of the cumulative class frequencies, plus β_1 when it is unpenalised.</summary>
+    private SolverResult NullModel(OrdinalProblem problem, ICumulativeLogitKernel kernel)
+    {
+        var start = new Theta(Boundaries, Features);
+        var classWeights = problem.ClassWeights();
+        double cumulative = 0;
+        for (int k = 0; k < Boundaries; k++)
+        {
+            cumulative += classWeights[k];
+            double q = cumulative / problem.TotalWeight;
+            start.Values[k * (Features + 1)] = Math.Log(q / (1 - q));
+        }
+        bool anyUnpenalisedSlope = !_settings.PenalizeFirstBoundary || _settings.ProportionalOddsOnly;
+        if (!anyUnpenalisedSlope)
+        {
+            kernel.Loss(start.Alphas(), start.Betas(), out double loss);
+            return new SolverResult(start, loss, 0, true);
+        }
+        var fit = Solver(kernel, unpenalisedOnly: true).Solve(0, start);
+        if (!fit.Converged)
+            throw new InvalidOperationException(
+                "The proportional-odds fit did not converge: the classes are probably separable by the features. " +
+                "Penalise the first boundary (PenalizeFirstBoundary = true) or remove the separating features.");
+        return fit;
+    }
+
+    private double LambdaMax(CumulativeLogitSolver solver, SolverResult nullModel)
+    {
+        var gradient = solver.Gradient(nullModel.Theta, out _);
+        int block = Features + 1;
+        double max = 0;
+        for (int k = 0; k < Boundaries; k++)
+        {
+            if (k == 0 && !_settings.PenalizeFirstBoundary) continue;
+            for (int j = 0; j < Features; j++)
+                if (!_data.IsConstant(j)) max = Math.Max(max, Math.Abs(gradient[k * block + 1 + j]));
+        }
+        return max;
+    }
+
+    private double[] LambdaPath(double lambdaMax)
+    {
+        int m = _settings.NumberOfLambdas;
+        if (lambdaMax <= 0) return [0];
+        if (m == 1) return [lambdaMax];
+        return Enumerable.Range(0, m).Select(i => lambdaMax * Math.Pow(_settings.LambdaMinRatio, i / (double)(m - 1))).ToArray();
+    }
+
+    private static List<SolverResult> SolvePath(CumulativeLogitSolver solver, SolverResult nullModel, double[] path, CancellationToken cancellationToken,
+        Action<int, int, double>? progress = null)
+    {
+        var fits = new List<SolverResult>(path.Length);
+        var warm = nullModel.Theta;
+        foreach (var lambda in path)
+        {
+            var fit = solver.Solve(lambda, warm, cancellationToken);
+            fits.Add(fit);
+            warm = fit.Theta;
+            progress?.Invoke(fits.Count, path.Length, fit.Loss);
+        }
+        return fits;
+    }
+
+    private (double[] Scores, double[] Errors) CrossValidate(double[] path, CancellationToken cancellationToken)
+    {
+        var problem = _data.Problem;
+        int folds = _settings.NumberOfFolds;
+        var fold = StratifiedFolds(problem.Labels, problem.ClassCount, folds, _settings.Seed);
+        var foldScores = new double[folds][];
+        var foldWeights = new double[folds];
+        Parallel.For(0, folds, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, f =>
+        {
+            var train = problem.Subset(Enumerable.Range(0, problem.Rows).Where(i => fold[i] != f).ToArray());
+            var heldOut = Enumerable.Range(0, problem.Rows).Where(i => fold[i] == f).ToArray();
+            using var kernel = _kernelFor(train);
+            var fits = SolvePath(Solver(kernel, unpenalisedOnly: false), NullModel(train, kernel), path, cancellationToken);
+            foldScores[f] = fits.Select(fit => BrierScore(problem, heldOut, fit.Theta, out foldWeights[f])).ToArray();
+        });
+        double total = foldWeights.Sum();
+        var scores = new double[path.Length];
+        var errors = new double[path.Length];
+        for (int l = 0; l < path.Length; l++)
+        {
+            double mean = 0;
+            for (int f = 0; f < folds; f++) mean += foldScores[f][l] * foldWeights[f] / total;
+            double variance = 0;
+            for (int f = 0; f < folds; f++) variance += foldWeights[f] / total * Math.Pow(foldScores[f][l] - mean, 2);
+            scores[l] = mean;
+            errors[l] = Math.Sqrt(variance / Math.Max(folds - 1, 1));
+        }
+        return (scores, errors);
+    }
+
+    /// <summary>Weighted mean of Σ_k (1{y = k} − p_k)² over <paramref name="rows"/>, with the cumulative β_k.</summary>
+    internal static double BrierScore(OrdinalProblem problem, IReadOnlyList<int> rows, Theta theta, out double weight)
+    {
+        var alpha = theta.Alphas();
+        var beta = theta.Betas();
+        Span<double> eta = stackalloc double[problem.Boundaries];
+        Span<double> p = stackalloc double[problem.ClassCount];
+        double sum = 0;
+        weight = 0;
+        foreach (var i in rows)
+        {
+            problem.LinearPredictors(i, alpha, beta, eta);
+            CumulativeLogit.Probabilities(eta, p);
+            double brier = 0;
+            for (int k = 0; k < p.Length; k++)
+            {
+                double e = (problem.Labels[i] == k ? 1 : 0) - p[k];
+                brier += e * e;
+            }
+            sum += problem.Weights[i] * brier;
+            weight += problem.Weights[i];
+        }
+        return weight > 0 ? sum / weight : 0;
+    }
+
+    /// <summary>Fold of each row: rows of each class are shuffled (seeded) and dealt round-robin, so every fold sees every class.</summary>
+    internal static int[] StratifiedFolds(int[] labels, int classCount, int folds, int seed)
+    {
+        var random = new Random(seed);
+        var fold = new int[labels.Length];
+        int next = 0;
+        for (int k = 0; k < classCount; k++)
+        {
+            var rows = Enumerable.Range(0, labels.Length).Where(i => labels[i] == k).ToArray();
+            random.Shuffle(rows);
+            foreach (var i in rows) fold[i] = next++ % folds;
+        }
+        return fold;
+    }
+}
