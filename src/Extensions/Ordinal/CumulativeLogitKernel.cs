@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace MLExtensions.Ordinal;
 
 /// <summary>
@@ -18,7 +16,8 @@ internal interface ICumulativeLogitKernel : IDisposable
 
 /// <summary>
 /// The kernel in plain managed code, vectorised: features are kept feature-major so that the linear predictors are
-/// axpy's and every Hessian entry is one dot product over the rows (<see cref="TensorPrimitives"/>).
+/// axpy's and every Hessian entry is one dot product over the rows. Reductions use <see cref="FixedOrder"/>, so the
+/// same data always give the same bits.
 /// </summary>
 internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
 {
@@ -104,8 +103,8 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
 
         for (int k = 0; k < boundaries; k++)
         {
-            gradient[k * block] = -TensorPrimitives.Sum<double>(_gradient[k]);
-            for (int j = 0; j < p; j++) gradient[k * block + 1 + j] = -TensorPrimitives.Dot<double>(_gradient[k], _columns[j]);
+            gradient[k * block] = -FixedOrder.Sum(_gradient[k]);
+            for (int j = 0; j < p; j++) gradient[k * block + 1 + j] = -FixedOrder.Dot(_gradient[k], _columns[j]);
         }
         Array.Clear(hessian);
         for (int k = 0; k < boundaries; k++)
@@ -128,9 +127,9 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
         {
             var weighted = _scratch.AsSpan();
             if (r == 0) coefficient.CopyTo(weighted);
-            else TensorPrimitives.Multiply<double>(coefficient, _columns[r - 1], weighted);
+            else FixedOrder.Multiply(coefficient, _columns[r - 1], weighted);
             for (int c = symmetric ? r : 0; c < block; c++)
-                hessian[(row0 + r) * d + col0 + c] = c == 0 ? TensorPrimitives.Sum<double>(weighted) : TensorPrimitives.Dot<double>(weighted, _columns[c - 1]);
+                hessian[(row0 + r) * d + col0 + c] = c == 0 ? FixedOrder.Sum(weighted) : FixedOrder.Dot(weighted, _columns[c - 1]);
         }
     }
 
@@ -144,7 +143,7 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
             for (int j = 0; j < p; j++)
             {
                 double b = beta[k * p + j];
-                if (b != 0) TensorPrimitives.MultiplyAdd<double>(_columns[j], b, eta, eta);
+                if (b != 0) FixedOrder.AddScaled(_columns[j], b, eta);
             }
         }
     }
@@ -153,5 +152,52 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
 
     public void Dispose()
     {
+    }
+}
+
+/// <summary>
+/// Small SIMD kernels whose order of operations depends only on the length of the data, never on where the arrays
+/// sit in memory or on the hardware's fused multiply-add, so the same data give the same bits ("same seed, same
+/// model"), which a library free to split loops by alignment does not promise.
+/// </summary>
+internal static class FixedOrder
+{
+    public static double Sum(ReadOnlySpan<double> x)
+    {
+        int width = System.Numerics.Vector<double>.Count, i = 0;
+        var accumulator = System.Numerics.Vector<double>.Zero;
+        for (; i <= x.Length - width; i += width) accumulator += new System.Numerics.Vector<double>(x.Slice(i, width));
+        double sum = System.Numerics.Vector.Sum(accumulator);
+        for (; i < x.Length; i++) sum += x[i];
+        return sum;
+    }
+
+    /// <summary>z = x ⊙ y.</summary>
+    public static void Multiply(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> z)
+    {
+        int width = System.Numerics.Vector<double>.Count, i = 0;
+        for (; i <= x.Length - width; i += width)
+            (new System.Numerics.Vector<double>(x.Slice(i, width)) * new System.Numerics.Vector<double>(y.Slice(i, width))).CopyTo(z.Slice(i, width));
+        for (; i < x.Length; i++) z[i] = x[i] * y[i];
+    }
+
+    /// <summary>y += a·x, rounding the product before the sum everywhere.</summary>
+    public static void AddScaled(ReadOnlySpan<double> x, double a, Span<double> y)
+    {
+        int width = System.Numerics.Vector<double>.Count, i = 0;
+        for (; i <= x.Length - width; i += width)
+            (new System.Numerics.Vector<double>(y.Slice(i, width)) + new System.Numerics.Vector<double>(x.Slice(i, width)) * a).CopyTo(y.Slice(i, width));
+        for (; i < x.Length; i++) y[i] += x[i] * a;
+    }
+
+    public static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
+    {
+        int width = System.Numerics.Vector<double>.Count, i = 0;
+        var accumulator = System.Numerics.Vector<double>.Zero;
+        for (; i <= x.Length - width; i += width)
+            accumulator += new System.Numerics.Vector<double>(x.Slice(i, width)) * new System.Numerics.Vector<double>(y.Slice(i, width));
+        double sum = System.Numerics.Vector.Sum(accumulator);
+        for (; i < x.Length; i++) sum += x[i] * y[i];
+        return sum;
     }
 }

@@ -10,9 +10,9 @@ public abstract class CumulativeLogitOptions : TorchTrainerOptions
 
     /// <summary>
     /// Convergence tolerance: a fit stops when a Newton step would lower the penalised mean negative
-    /// log-likelihood by less than this. Default: 1e-9.
+    /// log-likelihood by less than this. Default: 1e-12.
     /// </summary>
-    public double Tolerance { get; set; } = 1e-9;
+    public double Tolerance { get; set; } = 1e-12;
 
     /// <summary>Which code computes the likelihood derivatives. Default: <see cref="OrdinalSolverBackend.Auto"/>.</summary>
     public OrdinalSolverBackend Backend { get; set; } = OrdinalSolverBackend.Auto;
