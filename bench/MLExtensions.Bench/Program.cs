@@ -3,6 +3,8 @@
 //   dotnet run -c Release --project bench/MLExtensions.Bench [-- --rows 100000]
 // Batched vs per-row scoring on 1M rows:
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --scoring [--rows 1000000]
+// PRESTO fit time per backend and scoring cost:
+//   dotnet run -c Release --project bench/MLExtensions.Bench -- --ordinal [--quick]
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -12,6 +14,16 @@ using MLExtensions.Nas;
 using MLExtensions.Onnx.Runtime;
 using MLExtensions.Onnx.Scoring;
 
+if (args.Contains("--kernels"))
+{
+    KernelBench.Run(tuneAllocator: args.Contains("--mallopt"));
+    return;
+}
+if (args.Contains("--ordinal"))
+{
+    OrdinalBench.Run(quick: args.Contains("--quick"));
+    return;
+}
 if (args.Contains("--scoring"))
 {
     ScoringBench.Run(args.SkipWhile(a => a != "--rows").Skip(1).Select(int.Parse).DefaultIfEmpty(1_000_000).First());

@@ -2,6 +2,7 @@ using Microsoft.ML;
 using MLExtensions.Onnx.Scoring;
 using MLExtensions.Torch;
 using MLExtensions.Training;
+using TorchSharp;
 
 namespace MLExtensions.Ordinal;
 
@@ -21,7 +22,8 @@ internal static class CumulativeLogitFitter
         if (settings.Lambda is null && !settings.ProportionalOddsOnly) CheckFoldable(data, settings.NumberOfFolds, options.LabelColumnName);
         run.Info($"{data.Problem.Rows} rows, {data.Problem.FeatureCount} features, {data.Classes.Count} classes");
 
-        var backend = ChooseBackend(options.Backend, data.Problem);
+        var backend = options.Backend != OrdinalSolverBackend.Auto ? options.Backend
+            : run.Device.type == DeviceType.CUDA ? OrdinalSolverBackend.TorchSharp : OrdinalSolverBackend.Managed;
         var path = new PrestoPath(data, settings, problem => CreateKernel(backend, problem, run), run.Info,
             (step, steps, loss) => run.ReportEpoch(step, steps, loss, null)).Fit(run.CancellationToken);
         var parameters = BackTransform(data, path);
@@ -73,13 +75,6 @@ internal static class CumulativeLogitFitter
                 $"Label column '{label}': class(es) {string.Join(", ", small.Select(k => $"'{data.Classes.Names[k]}'"))} have a single row, too few for " +
                 $"{folds}-fold cross-validation. Give Lambda explicitly, or merge the class with a neighbour.");
     }
-
-    /// <summary>Managed code wins below this many row-coefficient products per iteration (measured; see the bench's ordinal section).</summary>
-    internal const long TorchCrossover = 2_000_000;
-
-    private static OrdinalSolverBackend ChooseBackend(OrdinalSolverBackend requested, OrdinalProblem problem) => requested != OrdinalSolverBackend.Auto
-        ? requested
-        : (long)problem.Rows * (problem.FeatureCount + 1) * (problem.FeatureCount + 1) >= TorchCrossover ? OrdinalSolverBackend.TorchSharp : OrdinalSolverBackend.Managed;
 
     private static ICumulativeLogitKernel CreateKernel(OrdinalSolverBackend backend, OrdinalProblem problem, TrainingRun run) => backend == OrdinalSolverBackend.TorchSharp
         ? new TorchCumulativeLogitKernel(problem, run.Device)

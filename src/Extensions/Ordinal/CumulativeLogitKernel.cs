@@ -16,8 +16,9 @@ internal interface ICumulativeLogitKernel : IDisposable
 
 /// <summary>
 /// The kernel in plain managed code, vectorised: features are kept feature-major so that the linear predictors are
-/// axpy's and every Hessian entry is one dot product over the rows. Reductions use <see cref="FixedOrder"/>, so the
-/// same data always give the same bits.
+/// axpy's and every Hessian entry is one dot product over the rows. Rows are grouped by class, so each boundary's
+/// sums run only over the two classes it separates. Reductions use <see cref="FixedOrder"/>, so the same data always
+/// give the same bits.
 /// </summary>
 internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
 {
@@ -29,18 +30,25 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
     private readonly double[][] _diagonal;    // [K−1][n]: weighted ∂² (−log P_i) / ∂ η_ik²
     private readonly double[][] _offDiagonal; // [K−1][n]: entry k couples boundaries k−1 and k
     private readonly double[] _scratch;
+    private readonly int[] _labels;           // sorted by class
+    private readonly int[] _classStart;       // rows of class k are [_classStart[k], _classStart[k + 1])
 
     public ManagedCumulativeLogitKernel(OrdinalProblem problem)
     {
         _problem = problem;
         int n = problem.Rows, p = problem.FeatureCount, b = problem.Boundaries;
+        var order = Enumerable.Range(0, n).OrderBy(i => problem.Labels[i]).ThenBy(i => i).ToArray();
+        _labels = order.Select(i => problem.Labels[i]).ToArray();
+        _classStart = new int[problem.ClassCount + 1];
+        foreach (var y in _labels) _classStart[y + 1]++;
+        for (int k = 0; k < problem.ClassCount; k++) _classStart[k + 1] += _classStart[k];
         _columns = new double[p][];
         for (int j = 0; j < p; j++)
         {
             _columns[j] = new double[n];
-            for (int i = 0; i < n; i++) _columns[j][i] = problem.Features[i * p + j];
+            for (int r = 0; r < n; r++) _columns[j][r] = problem.Features[order[r] * p + j];
         }
-        _weights = problem.Weights.Select(w => w / problem.TotalWeight).ToArray();
+        _weights = order.Select(i => problem.Weights[i] / problem.TotalWeight).ToArray();
         _eta = Matrix(b, n);
         _gradient = Matrix(b, n);
         _diagonal = Matrix(b, n);
@@ -56,7 +64,7 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
         for (int i = 0; i < _problem.Rows; i++)
         {
             for (int k = 0; k < eta.Length; k++) eta[k] = _eta[k][i];
-            if (!CumulativeLogit.RowTerms(eta, _problem.Labels[i], out var terms))
+            if (!CumulativeLogit.RowTerms(eta, _labels[i], out var terms))
             {
                 loss = double.PositiveInfinity;
                 return false;
@@ -79,7 +87,7 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
         for (int i = 0; i < _problem.Rows; i++)
         {
             for (int k = 0; k < boundaries; k++) eta[k] = _eta[k][i];
-            int y = _problem.Labels[i];
+            int y = _labels[i];
             if (!CumulativeLogit.RowTerms(eta, y, out var t))
             {
                 loss = double.PositiveInfinity;
@@ -101,16 +109,19 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
         }
         loss = -sum;
 
+        // Boundary k involves the rows of classes k and k + 1; the pair (k − 1, k) those of class k.
         for (int k = 0; k < boundaries; k++)
         {
-            gradient[k * block] = -FixedOrder.Sum(_gradient[k]);
-            for (int j = 0; j < p; j++) gradient[k * block + 1 + j] = -FixedOrder.Dot(_gradient[k], _columns[j]);
+            var (start, length) = (_classStart[k], _classStart[k + 2] - _classStart[k]);
+            var g = _gradient[k].AsSpan(start, length);
+            gradient[k * block] = -FixedOrder.Sum(g);
+            for (int j = 0; j < p; j++) gradient[k * block + 1 + j] = -FixedOrder.Dot(g, _columns[j].AsSpan(start, length));
         }
         Array.Clear(hessian);
         for (int k = 0; k < boundaries; k++)
         {
-            WeightedGram(_diagonal[k], hessian, d, k * block, k * block, symmetric: true);
-            if (k > 0) WeightedGram(_offDiagonal[k], hessian, d, (k - 1) * block, k * block, symmetric: false);
+            WeightedGram(_diagonal[k], _classStart[k], _classStart[k + 2], hessian, d, k * block, k * block, symmetric: true);
+            if (k > 0) WeightedGram(_offDiagonal[k], _classStart[k], _classStart[k + 1], hessian, d, (k - 1) * block, k * block, symmetric: false);
         }
         // The blocks above were written on and above the diagonal; mirror them.
         for (int r = 0; r < d; r++)
@@ -119,17 +130,21 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
         return true;
     }
 
-    /// <summary>Writes <c>Σ_i c_i z_i z_iᵀ</c> (z = (1, x)) at (row0, col0); only the upper triangle of a symmetric block.</summary>
-    private void WeightedGram(double[] coefficient, double[] hessian, int d, int row0, int col0, bool symmetric)
+    /// <summary>
+    /// Writes <c>Σ_i c_i z_i z_iᵀ</c> (z = (1, x)) over rows [from, to) at (row0, col0); only the upper triangle of a
+    /// symmetric block.
+    /// </summary>
+    private void WeightedGram(double[] coefficient, int from, int to, double[] hessian, int d, int row0, int col0, bool symmetric)
     {
-        int block = _problem.FeatureCount + 1;
+        int block = _problem.FeatureCount + 1, length = to - from;
+        var c = coefficient.AsSpan(from, length);
+        var weighted = _scratch.AsSpan(0, length);
         for (int r = 0; r < block; r++)
         {
-            var weighted = _scratch.AsSpan();
-            if (r == 0) coefficient.CopyTo(weighted);
-            else FixedOrder.Multiply(coefficient, _columns[r - 1], weighted);
-            for (int c = symmetric ? r : 0; c < block; c++)
-                hessian[(row0 + r) * d + col0 + c] = c == 0 ? FixedOrder.Sum(weighted) : FixedOrder.Dot(weighted, _columns[c - 1]);
+            if (r == 0) c.CopyTo(weighted);
+            else FixedOrder.Multiply(c, _columns[r - 1].AsSpan(from, length), weighted);
+            for (int col = symmetric ? r : 0; col < block; col++)
+                hessian[(row0 + r) * d + col0 + col] = col == 0 ? FixedOrder.Sum(weighted) : FixedOrder.Dot(weighted, _columns[col - 1].AsSpan(from, length));
         }
     }
 
