@@ -18,22 +18,45 @@ public static class OrdinalBench
     {
         var ml = new MLContext(seed: 1);
         Console.WriteLine($"PRESTO bench: 50 λ, 5-fold CV, {Environment.ProcessorCount} cores");
+        // Warm-up (JIT, ONNX Runtime, TorchSharp) so the first timing is not charged for it.
+        var warm = ToDataView(ml, OrdinalSimulation.Generate(OrdinalDifferences.Sparse, 500, 5, [0, 3.5, 5.5], seed: 2));
+        foreach (var backend in new[] { OrdinalSolverBackend.Managed, OrdinalSolverBackend.TorchSharp })
+        {
+            using var model = ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { Backend = backend, NumberOfLambdas = 5 }).Fit(warm);
+            Scoring(ml, model, warm, 500, print: false);
+        }
         var sizes = quick ? new[] { (2_500, 10) } : new[] { (2_500, 10), (20_000, 20), (100_000, 50) };
         foreach (var (n, p) in sizes)
         {
-            var sim = OrdinalSimulation.Generate(OrdinalDifferences.Sparse, n, p, [0, 3.5, 5.5], seed: 1);
+            // The paper's design on 10 features; further features are pure noise (more informative ones would make
+            // some row's true boundaries cross, which the design forbids).
+            var sim = WithNoiseFeatures(OrdinalSimulation.Generate(OrdinalDifferences.Sparse, n, 10, [0, 3.5, 5.5], seed: 1), p);
             var data = ml.Data.Cache(ToDataView(ml, sim));
-            foreach (var backend in new[] { OrdinalSolverBackend.Managed, OrdinalSolverBackend.TorchSharp })
+            var backends = n <= 2_500 ? new[] { OrdinalSolverBackend.Managed, OrdinalSolverBackend.TorchSharp } : [OrdinalSolverBackend.Managed];
+            foreach (var backend in backends)
             {
-                var clock = Stopwatch.StartNew();
-                using var model = ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { Backend = backend, Seed = 1 }).Fit(data);
-                Console.WriteLine($"n = {n,7:N0}, p = {p,2}, {backend,-10}: fit {clock.Elapsed.TotalSeconds,6:F2} s (λ = {model.Parameters.Lambda:G3})");
-                if (backend == OrdinalSolverBackend.Managed) Scoring(ml, model, data, n);
+                // Small fits are timed twice and the faster run is reported: the first pays for JIT tiering.
+                double best = double.MaxValue;
+                PrestoModel? model = null;
+                for (int repeat = 0; repeat < (n <= 20_000 ? 2 : 1); repeat++)
+                {
+                    model?.Dispose();
+                    var clock = Stopwatch.StartNew();
+                    model = ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { Backend = backend, Seed = 1 }).Fit(data);
+                    best = Math.Min(best, clock.Elapsed.TotalSeconds);
+                }
+                Console.WriteLine($"n = {n,7:N0}, p = {p,2}, {backend,-10}: fit {best,6:F2} s (λ = {model!.Parameters.Lambda:G3})");
+                if (backend == OrdinalSolverBackend.Managed)
+                {
+                    Scoring(ml, model, data, n, print: false);
+                    Scoring(ml, model, data, n);
+                }
+                model.Dispose();
             }
         }
     }
 
-    private static void Scoring(MLContext ml, PrestoModel model, IDataView data, int n)
+    private static void Scoring(MLContext ml, PrestoModel model, IDataView data, int n, bool print = true)
     {
         long count = 0;
         var clock = Stopwatch.StartNew();
@@ -51,7 +74,7 @@ public static class OrdinalBench
         clock.Restart();
         foreach (var row in rows) engine.Predict(row);
         double single = clock.Elapsed.TotalMilliseconds * 1000 / rows.Length;
-        Console.WriteLine($"   scoring: batched Transform {batched:F3} µs/row, PredictionEngine {single:F1} µs/row");
+        if (print) Console.WriteLine($"   scoring: batched Transform {batched:F3} µs/row, PredictionEngine {single:F1} µs/row");
     }
 
     private sealed class Prediction
@@ -65,6 +88,17 @@ public static class OrdinalBench
         schema[nameof(Row.Features)].ColumnType = data.Schema["Features"].Type;
         schema[nameof(Row.Label)].ColumnType = data.Schema["Label"].Type;
         return schema;
+    }
+
+    private static OrdinalSimulationData WithNoiseFeatures(OrdinalSimulationData sim, int p)
+    {
+        if (p == sim.FeatureCount) return sim;
+        var random = new Random(7);
+        var x = new float[sim.Rows * p];
+        for (int i = 0; i < sim.Rows; i++)
+            for (int j = 0; j < p; j++)
+                x[i * p + j] = j < sim.FeatureCount ? sim.Features[i * sim.FeatureCount + j] : (float)(random.NextDouble() * 2 - 1);
+        return sim with { Features = x, FeatureCount = p };
     }
 
     private static IDataView ToDataView(MLContext ml, OrdinalSimulationData sim)
