@@ -10,6 +10,8 @@ Console.WriteLine("MLExtensions QuickStart");
 Console.WriteLine();
 
 MlpSection.Run(mlContext);
+Console.WriteLine();
+OrdinalSection.Run(mlContext);
 
 Console.WriteLine();
 Console.WriteLine($"Done in {clock.Elapsed.TotalSeconds:F1} s.");
