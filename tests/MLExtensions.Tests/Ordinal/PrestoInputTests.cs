@@ -85,6 +85,39 @@ public class PrestoInputTests
         Assert.Equal("LambdaMinRatio", Assert.Throws<ArgumentOutOfRangeException>(() => Ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { LambdaMinRatio = 2 })).ParamName);
     }
 
+    private sealed class WeightedRow
+    {
+        public float[] Features { get; set; } = [];
+        public uint Label { get; set; }
+        public float Weight { get; set; }
+    }
+
+    [Fact]
+    public void An_example_weight_of_two_is_a_duplicated_row()
+    {
+        var sim = OrdinalTestData.Simulate(400, 6, features: 3);
+        var weighted = Enumerable.Range(0, sim.Rows).Select(i => new WeightedRow { Features = sim.Row(i), Label = (uint)sim.Labels[i], Weight = i % 3 == 0 ? 2 : 1 }).ToArray();
+        var duplicated = weighted.SelectMany(r => Enumerable.Repeat(new WeightedRow { Features = r.Features, Label = r.Label, Weight = 1 }, (int)r.Weight)).ToArray();
+        IDataView View(WeightedRow[] rows)
+        {
+            var schema = SchemaDefinition.Create(typeof(WeightedRow));
+            schema["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, 3);
+            schema["Label"].ColumnType = new KeyDataViewType(typeof(uint), 4);
+            return Ml.Data.LoadFromEnumerable(rows, schema);
+        }
+        var options = Quick(0.01);
+        options.ExampleWeightColumnName = "Weight";
+        using var a = Ml.Ordinal().Trainers.Presto(options).Fit(View(weighted));
+        using var b = Ml.Ordinal().Trainers.Presto(options).Fit(View(duplicated));
+        for (int k = 0; k < 3; k++)
+        {
+            Assert.Equal(a.Parameters.Intercepts[k], b.Parameters.Intercepts[k], 8);
+            for (int j = 0; j < 3; j++) Assert.Equal(a.Parameters.Weights[k][j], b.Parameters.Weights[k][j], 8);
+        }
+        using var unweighted = Ml.Ordinal().Trainers.Presto(Quick(0.01)).Fit(View(weighted));
+        Assert.NotEqual(a.Parameters.Intercepts[0], unweighted.Parameters.Intercepts[0], 4);
+    }
+
     private sealed class Scored
     {
         public uint Label { get; set; }
