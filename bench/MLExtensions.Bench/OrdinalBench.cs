@@ -19,7 +19,7 @@ public static class OrdinalBench
         var ml = new MLContext(seed: 1);
         Console.WriteLine($"PRESTO bench: 50 λ, 5-fold CV, {Environment.ProcessorCount} cores");
         // Warm-up (JIT, ONNX Runtime, TorchSharp) so the first timing is not charged for it.
-        var warm = ToDataView(ml, OrdinalSimulation.Generate(OrdinalDifferences.Sparse, 500, 5, [0, 3.5, 5.5], seed: 2));
+        var warm = OrdinalSimulation.Generate(OrdinalDifferences.Sparse, 500, 5, [0, 3.5, 5.5], seed: 2).ToDataView(ml);
         foreach (var backend in new[] { OrdinalSolverBackend.Managed, OrdinalSolverBackend.TorchSharp })
         {
             using var model = ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { Backend = backend, NumberOfLambdas = 5 }).Fit(warm);
@@ -31,7 +31,7 @@ public static class OrdinalBench
             // The paper's design on 10 features; further features are pure noise (more informative ones would make
             // some row's true boundaries cross, which the design forbids).
             var sim = WithNoiseFeatures(OrdinalSimulation.Generate(OrdinalDifferences.Sparse, n, 10, [0, 3.5, 5.5], seed: 1), p);
-            var data = ml.Data.Cache(ToDataView(ml, sim));
+            var data = ml.Data.Cache(sim.ToDataView(ml));
             var backends = n <= 2_500 ? new[] { OrdinalSolverBackend.Managed, OrdinalSolverBackend.TorchSharp } : [OrdinalSolverBackend.Managed];
             foreach (var backend in backends)
             {
@@ -99,14 +99,5 @@ public static class OrdinalBench
             for (int j = 0; j < p; j++)
                 x[i * p + j] = j < sim.FeatureCount ? sim.Features[i * sim.FeatureCount + j] : (float)(random.NextDouble() * 2 - 1);
         return sim with { Features = x, FeatureCount = p };
-    }
-
-    private static IDataView ToDataView(MLContext ml, OrdinalSimulationData sim)
-    {
-        var rows = Enumerable.Range(0, sim.Rows).Select(i => new Row { Features = sim.Row(i), Label = (uint)sim.Labels[i] }).ToArray();
-        var schema = SchemaDefinition.Create(typeof(Row));
-        schema[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, sim.FeatureCount);
-        schema[nameof(Row.Label)].ColumnType = new KeyDataViewType(typeof(uint), sim.ClassCount);
-        return ml.Data.LoadFromEnumerable(rows, schema);
     }
 }

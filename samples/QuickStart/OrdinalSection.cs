@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using MLExtensions.Ordinal;
 
 namespace MLExtensions.QuickStart;
@@ -8,21 +7,12 @@ namespace MLExtensions.QuickStart;
 /// <summary>PRESTO on generated rare-event data: the paper's headline comparison at reduced size.</summary>
 public static class OrdinalSection
 {
-    private sealed class Row
-    {
-        public float[] Features { get; set; } = [];
-        public uint Label { get; set; }
-    }
-
     public static void Run(MLContext ml)
     {
         Console.WriteLine("== PRESTO: mlContext.Ordinal().Trainers.Presto (rare-class probabilities, shrunk towards proportional odds) ==");
         var clock = Stopwatch.StartNew();
         var sim = OrdinalSimulation.Generate(OrdinalDifferences.Sparse, 2500, 10, [0, 3.5, 5.5], seed: 7);
-        var schema = SchemaDefinition.Create(typeof(Row));
-        schema[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, 10);
-        schema[nameof(Row.Label)].ColumnType = new KeyDataViewType(typeof(uint), 4);
-        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, sim.Rows).Select(i => new Row { Features = sim.Row(i), Label = (uint)sim.Labels[i] }).ToArray(), schema);
+        var data = sim.ToDataView(ml);
 
         using var model = ml.Ordinal().Trainers.Presto().Fit(data);
         var metrics = ml.Ordinal().Evaluate(model.Transform(data), rareClass: "3");

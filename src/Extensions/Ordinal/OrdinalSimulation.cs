@@ -1,3 +1,6 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
 namespace MLExtensions.Ordinal;
 
 /// <summary>How the simulated boundaries differ from proportional odds.</summary>
@@ -32,6 +35,32 @@ public sealed record OrdinalSimulationData(float[] Features, int[] Labels, doubl
 
     /// <summary>The true probability of class <paramref name="k"/> for row <paramref name="i"/>.</summary>
     public double TrueProbability(int i, int k) => TrueProbabilities[i * ClassCount + k];
+
+    /// <summary>
+    /// The rows as an <see cref="IDataView"/>: <c>Features</c> (vector of p floats), <c>Label</c> (key of K classes,
+    /// class k is key k + 1) and <c>Rare</c> (true for the last class).
+    /// </summary>
+    public IDataView ToDataView(MLContext mlContext)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        var rows = Enumerable.Range(0, Rows).Select(i => new SimulatedRow
+        {
+            Features = Row(i),
+            Label = (uint)Labels[i], // LoadFromEnumerable stores key fields zero-based
+            Rare = Labels[i] == ClassCount - 1,
+        }).ToArray();
+        var schema = SchemaDefinition.Create(typeof(SimulatedRow));
+        schema[nameof(SimulatedRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, FeatureCount);
+        schema[nameof(SimulatedRow.Label)].ColumnType = new KeyDataViewType(typeof(uint), ClassCount);
+        return mlContext.Data.LoadFromEnumerable(rows, schema);
+    }
+
+    private sealed class SimulatedRow
+    {
+        public float[] Features { get; set; } = [];
+        public uint Label { get; set; }
+        public bool Rare { get; set; }
+    }
 }
 
 /// <summary>

@@ -33,13 +33,6 @@ public sealed record RareClassStudyResult(IReadOnlyList<RareClassReplication> Re
 /// </summary>
 public static class RareClassStudy
 {
-    private sealed class Row
-    {
-        public float[] Features { get; set; } = [];
-        public uint Label { get; set; }
-        public bool Rare { get; set; }
-    }
-
     /// <summary>Runs <paramref name="replications"/> replications; replication r uses seed <paramref name="seed"/> + r.</summary>
     /// <param name="mlContext">The ML.NET context.</param>
     /// <param name="differences">Sparse or dense differences between boundaries.</param>
@@ -59,7 +52,7 @@ public static class RareClassStudy
         {
             var data = OrdinalSimulation.Generate(differences, rows, features, intercepts, seed + r);
             int rare = data.ClassCount - 1;
-            var view = ToDataView(mlContext, data);
+            var view = data.ToDataView(mlContext);
             var truth = Enumerable.Range(0, data.Rows).Select(i => data.TrueProbability(i, rare)).ToArray();
 
             var options = presto ?? new PrestoTrainer.Options();
@@ -83,18 +76,4 @@ public static class RareClassStudy
 
     private static double Mse(PrestoModel model, OrdinalSimulationData data, int rare, double[] truth) =>
         Enumerable.Range(0, data.Rows).Select(i => Math.Pow(model.PredictProbabilities(data.Row(i))[rare] - truth[i], 2)).Average();
-
-    private static IDataView ToDataView(MLContext mlContext, OrdinalSimulationData data)
-    {
-        var rows = Enumerable.Range(0, data.Rows).Select(i => new Row
-        {
-            Features = data.Row(i),
-            Label = (uint)data.Labels[i], // LoadFromEnumerable stores key fields zero-based
-            Rare = data.Labels[i] == data.ClassCount - 1,
-        });
-        var schema = SchemaDefinition.Create(typeof(Row));
-        schema[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, data.FeatureCount);
-        schema[nameof(Row.Label)].ColumnType = new KeyDataViewType(typeof(uint), data.ClassCount);
-        return mlContext.Data.LoadFromEnumerable(rows.ToArray(), schema);
-    }
 }
