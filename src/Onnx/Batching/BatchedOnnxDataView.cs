@@ -17,11 +17,16 @@ internal sealed class BatchedOnnxDataView : IDataView
 {
     private readonly IDataView _input;
     private readonly OnnxBatchPlan _plan;
-    private readonly InferenceSession _session;
+    private readonly Func<InferenceSession> _session;
     private readonly BatchScoringOptions _options;
     private readonly int _inputColumnCount;
 
-    public BatchedOnnxDataView(IDataView input, DataViewSchema perRowSchema, OnnxBatchPlan plan, InferenceSession session, BatchScoringOptions options)
+    /// <param name="input">The rows to score.</param>
+    /// <param name="perRowSchema">The per-row path's output schema (types and annotations of the predictions).</param>
+    /// <param name="plan">How to feed and read the model.</param>
+    /// <param name="session">Gives the session; throws <see cref="ObjectDisposedException"/> once its owner is disposed.</param>
+    /// <param name="options">Block size and cancellation.</param>
+    public BatchedOnnxDataView(IDataView input, DataViewSchema perRowSchema, OnnxBatchPlan plan, Func<InferenceSession> session, BatchScoringOptions options)
     {
         _input = input;
         _plan = plan;
@@ -116,17 +121,25 @@ internal sealed class BatchedOnnxDataView : IDataView
 
         public override DataViewSchema Schema => _view.Schema;
 
-        public override long Position => _position;
+        public override long Position => _position < -1 ? -1 : _position;
 
-        public override long Batch => _slot >= 0 ? _batches[_slot] : 0;
+        public override long Batch => _slot >= 0 && _slot < _count ? _batches[_slot] : 0;
 
         public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
 
         public override bool MoveNext()
         {
+            if (_position < -1) return false; // finished earlier
             if (_slot + 1 >= _count)
             {
-                if (_inputDone || !ReadBlock()) return false;
+                if (_inputDone || !ReadBlock())
+                {
+                    // As ML.NET requires of a finished cursor: no current row, Position −1 (and nothing to get).
+                    _count = 0;
+                    _slot = -1;
+                    _position = -2;
+                    return false;
+                }
                 _slot = -1;
             }
             _slot++;
@@ -163,29 +176,32 @@ internal sealed class BatchedOnnxDataView : IDataView
         {
             _view._options.CancellationToken.ThrowIfCancellationRequested();
             int capacity = _view._options.BlockSize;
-            _count = 0;
-            while (_count < capacity && _input.MoveNext())
+            int count = 0;
+            _count = 0; // until the block is complete and scored, no row of it may be served
+            while (count < capacity && _input.MoveNext())
             {
-                foreach (var column in _columns) column?.Capture(_count);
-                foreach (var input in _onnxInputs) input.Capture(_count, _input.Position);
-                _readId(ref _ids[_count]);
-                _batches[_count] = _input.Batch;
-                _count++;
+                foreach (var column in _columns) column?.Capture(count);
+                foreach (var input in _onnxInputs) input.Capture(count, _input.Position);
+                _readId(ref _ids[count]);
+                _batches[count] = _input.Batch;
+                count++;
             }
-            if (_count < capacity) _inputDone = true;
-            if (_count == 0) return false;
-            if (_predict) Score();
+            if (count < capacity) _inputDone = true;
+            if (count == 0) return false;
+            if (_predict) Score(count);
+            _count = count;
             return true;
         }
 
-        private void Score()
+        private void Score(int count)
         {
-            var tensors = _onnxInputs.Select(i => i.ToTensor(_count)).ToArray();
+            var session = _view._session();
+            var tensors = _onnxInputs.Select(i => i.ToTensor(count)).ToArray();
             try
             {
                 using var runOptions = new RunOptions();
-                using var results = _view._session.Run(runOptions, _inputNames, tensors, _outputNames);
-                for (int i = 0; i < _outputNames.Length; i++) _outputs[_outputNames[i]].Fill(results[i], _count);
+                using var results = session.Run(runOptions, _inputNames, tensors, _outputNames);
+                for (int i = 0; i < _outputNames.Length; i++) _outputs[_outputNames[i]].Fill(results[i], count);
             }
             finally
             {

@@ -82,10 +82,17 @@ public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
         // The per-row schema check also validates the input columns, with ML.NET's messages.
         var perRowSchema = _perRow.GetOutputSchema(input.Schema);
         if (_plan is null) return _perRow.Transform(input);
-        return new BatchedOnnxDataView(input, perRowSchema, _plan, _session!.Value.Session, options.Validated());
+        return new BatchedOnnxDataView(input, perRowSchema, _plan, Session, options.Validated());
     }
 
     void ICanSaveModel.Save(ModelSaveContext ctx) => _perRow.Save(ctx);
+
+    /// <summary>The session, for views created earlier: they must not use it once the model is disposed.</summary>
+    private Microsoft.ML.OnnxRuntime.InferenceSession Session()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _session!.Value.Session;
+    }
 
     /// <inheritdoc />
     public void Dispose()

@@ -39,7 +39,7 @@ public static class BatchedScoringCatalog
         var loaded = mlContext.Model.Load(bytes, out inputSchema);
         bytes.Position = 0;
         var onnxModels = new Queue<OnnxModelInfo>(OnnxModelInfo.ReadFromSavedModel(bytes));
-        var rewritten = Rewrite(loaded, onnxModels, DeviceOf(mlContext), options);
+        var rewritten = Rewrite(loaded, inputSchema, onnxModels, DeviceOf(mlContext), options);
         if (onnxModels.Count != 0)
             throw new InvalidDataException($"The saved model holds {onnxModels.Count} ONNX model(s) more than the loaded pipeline has ONNX transformers.");
         return rewritten;
@@ -79,32 +79,52 @@ public static class BatchedScoringCatalog
         return new BatchedOnnxTransformer(perRow, ownsPerRow, model, plan, whyNot, device, gpuDeviceId, options);
     }
 
-    private static ITransformer Rewrite(ITransformer transformer, Queue<OnnxModelInfo> onnxModels, (OnnxExecutionDevice, int) device, BatchScoringOptions? options)
+    /// <summary>
+    /// Wraps every ONNX transformer of a loaded pipeline for batched scoring, in pipeline order (the order of the
+    /// saved ONNX models). <paramref name="schema"/> is the transformer's input schema, carried along the chain.
+    /// </summary>
+    private static ITransformer Rewrite(ITransformer transformer, DataViewSchema schema, Queue<OnnxModelInfo> onnxModels,
+        (OnnxExecutionDevice Device, int GpuDeviceId) device, BatchScoringOptions? options)
     {
         switch (transformer)
         {
             case TransformerChain<ITransformer> chain:
                 var parts = chain.ToList();
-                if (parts.Count > 0 && parts[0] is OnnxTransformer && onnxModels.Count > 0 && HeadKind(onnxModels.Peek()) is PredictionKind kind)
-                    return ForHead(chain, ownsPerRow: true, onnxModels.Dequeue(), kind, device.Item1, device.Item2, options);
-                return new TransformerChain<ITransformer>(parts.Select(p => Rewrite(p, onnxModels, device, options)).ToArray());
+                if (HeadKind(parts) is PredictionKind kind && onnxModels.Count > 0)
+                    return ForHead(chain, ownsPerRow: true, onnxModels.Dequeue(), kind, device.Device, device.GpuDeviceId, options);
+                var rewritten = new List<ITransformer>(parts.Count);
+                foreach (var part in parts)
+                {
+                    rewritten.Add(Rewrite(part, schema, onnxModels, device, options));
+                    schema = part.GetOutputSchema(schema);
+                }
+                return new TransformerChain<ITransformer>(rewritten.ToArray());
             case OnnxTransformer onnx when onnxModels.Count > 0:
                 var model = onnxModels.Dequeue();
-                return new BatchedOnnxTransformer(onnx, ownsPerRow: true, model,
-                    OnnxBatchPlan.ForRawOutputs(model, model.OutputNames.Where(n => !n.StartsWith("mlnet.", StringComparison.Ordinal)).ToArray(), out var whyNot),
-                    whyNot, device.Item1, device.Item2, options);
+                // The columns this transformer adds are the ONNX outputs it was asked for.
+                var added = onnx.GetOutputSchema(schema).Where(c => !c.IsHidden && schema.GetColumnOrNull(c.Name)?.Index != c.Index)
+                    .Select(c => c.Name).Intersect(model.OutputNames).ToArray();
+                var plan = OnnxBatchPlan.ForRawOutputs(model, added, out var whyNot);
+                return new BatchedOnnxTransformer(onnx, ownsPerRow: true, model, plan, whyNot, device.Device, device.GpuDeviceId, options);
             default:
                 return transformer;
         }
     }
 
-    /// <summary>The head an ONNX model ends with, recognised by the output names <see cref="ScoringHeads"/> writes.</summary>
-    private static PredictionKind? HeadKind(OnnxModelInfo model)
+    /// <summary>
+    /// The prediction kind of a chain that <see cref="OnnxScoringChain"/> built: ApplyOnnxModel, one of its output
+    /// mappings, optionally the label value map, then the column drop; null for any other chain.
+    /// </summary>
+    private static PredictionKind? HeadKind(IReadOnlyList<ITransformer> parts)
     {
-        var outputs = model.OutputNames.ToHashSet(StringComparer.Ordinal);
-        if (outputs.Contains(ScoringHeads.PredictedIndex) && outputs.Contains(ScoringHeads.ClassProbabilities)) return PredictionKind.MulticlassClassification;
-        if (outputs.Contains(ScoringHeads.RawProbability) && outputs.Contains(ScoringHeads.RawScore)) return PredictionKind.BinaryClassification;
-        if (outputs.Contains(ScoringHeads.RawScore)) return PredictionKind.Regression;
+        if (parts.Count is < 3 or > 4 || parts[0] is not OnnxTransformer || parts[^1] is not Microsoft.ML.Transforms.ColumnSelectingTransformer)
+            return null;
+        var mapping = parts[1].GetType();
+        if (!mapping.IsGenericType || mapping.GetGenericTypeDefinition() != typeof(Microsoft.ML.Transforms.CustomMappingTransformer<,>)) return null;
+        var input = mapping.GetGenericArguments()[0];
+        if (input == typeof(RawRegressionOutput) && parts.Count == 3) return PredictionKind.Regression;
+        if (input == typeof(RawBinaryOutput) && parts.Count == 3) return PredictionKind.BinaryClassification;
+        if (input == typeof(RawPredictedIndex) && parts.Count == 4) return PredictionKind.MulticlassClassification;
         return null;
     }
 

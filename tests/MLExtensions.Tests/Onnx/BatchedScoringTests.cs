@@ -51,9 +51,11 @@ public class BatchedScoringTests
             case TextDataViewType:
                 var s = cursor.GetGetter<ReadOnlyMemory<char>>(column); ReadOnlyMemory<char> sv = default;
                 return () => { s(ref sv); return sv.ToString(); };
-            default:
+            case VectorDataViewType { ItemType: var item } when item == NumberDataViewType.Single:
                 var v = cursor.GetGetter<VBuffer<float>>(column); VBuffer<float> vv = default;
                 return () => { v(ref vv); return string.Join(",", vv.DenseValues().Select(x => BitConverter.SingleToInt32Bits(x))); };
+            default:
+                throw new NotSupportedException(column.Type.ToString());
         }
     }
 
@@ -270,6 +272,72 @@ public class BatchedScoringTests
         finally
         {
             File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void A_finished_cursor_has_no_row_and_a_disposed_model_refuses_to_score()
+    {
+        var data = KeyedData(30, 10);
+        var model = LinearModels.Fit(Ml, data, PredictionKind.Regression);
+        var batched = model.Transform(data, new BatchScoringOptions { BlockSize = 7 });
+        using (var cursor = batched.GetRowCursor(batched.Schema))
+        {
+            var score = cursor.GetGetter<float>(batched.Schema["Score"]);
+            while (cursor.MoveNext()) { }
+            Assert.Equal(-1, cursor.Position);
+            Assert.False(cursor.MoveNext());
+            float value = 0;
+            Assert.Throws<InvalidOperationException>(() => score(ref value));
+        }
+        model.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => Values(batched, "Score"));
+    }
+
+    [Fact]
+    public void Loading_batched_keeps_only_the_onnx_outputs_a_saved_pipeline_used_and_leaves_look_alike_chains_alone()
+    {
+        var g = new OnnxGraphBuilder();
+        var x = g.AddInput("Features", OnnxElementType.Float, OnnxDim.Batch, LinearModels.FeatureCount);
+        g.AddOutput(g.Relu(x, output: "a"), OnnxElementType.Float, OnnxDim.Batch, LinearModels.FeatureCount);
+        g.AddOutput(g.Sigmoid(x, output: "b"), OnnxElementType.Float, OnnxDim.Batch, LinearModels.FeatureCount);
+        var path = Path.Combine(Path.GetTempPath(), $"two-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, g.ToBytes());
+        try
+        {
+            var data = KeyedData(40, 11);
+            var onlyA = Ml.Transforms.ApplyOnnxModel(["a"], ["Features"], path).Fit(data);
+            using var stream = new MemoryStream();
+            Ml.Model.Save(onlyA, data.Schema, stream);
+            stream.Position = 0;
+            var loaded = Ml.LoadWithBatchedScoring(stream, out _);
+            Assert.True(Assert.IsType<BatchedOnnxTransformer>(loaded).IsBatched);
+            Assert.Equal(Values(onlyA.Transform(data), "a"), Values(loaded.Transform(data), "a"));
+            Assert.Null(loaded.Transform(data).Schema.GetColumnOrNull("b"));
+            (loaded as IDisposable)?.Dispose();
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        // A user's own chain that starts with an ONNX model ending in a scoring head's outputs is not mistaken for one.
+        var headPath = Path.Combine(Path.GetTempPath(), $"head-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(headPath, LinearModels.Model(PredictionKind.Regression));
+        try
+        {
+            var data = KeyedData(40, 12);
+            var chain = Ml.Transforms.ApplyOnnxModel(["mlx_score"], ["Features"], headPath).Append(Ml.Transforms.CopyColumns("Copy", "mlx_score")).Fit(data);
+            using var stream = new MemoryStream();
+            Ml.Model.Save(chain, data.Schema, stream);
+            stream.Position = 0;
+            var loaded = Ml.LoadWithBatchedScoring(stream, out _);
+            Assert.Equal(Values(chain.Transform(data), "Copy"), Values(loaded.Transform(data), "Copy"));
+            (loaded as IDisposable)?.Dispose();
+        }
+        finally
+        {
+            File.Delete(headPath);
         }
     }
 
