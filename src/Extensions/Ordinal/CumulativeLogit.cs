@@ -8,7 +8,8 @@ namespace MLExtensions.Ordinal;
 /// Class probabilities use <c>σ(a) − σ(b) = σ(a)·σ(−b)·(1 − e^{−(a−b)})</c> for a ≥ b, which keeps rare upper and
 /// middle classes accurate where <c>σ(a) − σ(b)</c> would cancel. On new data, crossing boundaries are repaired by
 /// a running maximum over η (the cumulative probabilities are made non-decreasing), so probabilities are never
-/// negative and always sum to one. The ONNX export computes the same formula.
+/// negative and always sum to one. The ONNX export computes the same formula in float32 (with 1 − e^{−gap} for lack of
+/// an expm1 operator there).
 /// </remarks>
 internal static class CumulativeLogit
 {

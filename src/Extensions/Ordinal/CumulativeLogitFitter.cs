@@ -29,7 +29,7 @@ internal static class CumulativeLogitFitter
         var parameters = BackTransform(data, path);
         run.Info(double.IsInfinity(path.Lambda) ? "proportional-odds fit" : $"λ = {path.Lambda:G4} (λ_max = {path.LambdaMax:G4})");
 
-        var onnx = PrestoOnnxExporter.Export(parameters, options.FeatureColumnName, data.Classes.Names, method);
+        var onnx = PrestoOnnxExporter.Export(parameters, options.FeatureColumnName, data.Classes.Names, method, data.Means, data.Deviations);
         var parity = CheckExport(parameters, onnx, options.FeatureColumnName, data, run.Seed);
         var scoring = OnnxScoringChain.Fit(mlContext, input, new OnnxScoringSpec
         {
@@ -68,7 +68,8 @@ internal static class CumulativeLogitFitter
     private static void CheckFoldable(OrdinalTrainingSet data, int folds, string label)
     {
         var counts = new int[data.Classes.Count];
-        foreach (var y in data.Problem.Labels) counts[y]++;
+        for (int i = 0; i < data.Problem.Rows; i++)
+            if (data.Problem.Weights[i] > 0) counts[data.Problem.Labels[i]]++;
         var small = Enumerable.Range(0, counts.Length).Where(k => counts[k] < 2).ToArray();
         if (small.Length > 0)
             throw new InvalidDataException(

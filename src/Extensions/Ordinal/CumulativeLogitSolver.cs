@@ -62,9 +62,11 @@ internal sealed record SolverResult(Theta Theta, double Loss, int Iterations, bo
 /// the step until the objective decreases enough and no training row's boundaries cross.
 /// </summary>
 /// <remarks>
-/// The likelihood is convex and the feasible set (strictly ordered η for every training row) is convex, so from a
-/// feasible start the iterates stay feasible and converge to the penalised optimum; Newton steps make the final
-/// iterations quadratic, which is what lets the tests check optimality conditions to 1e-6.
+/// The likelihood is convex and its domain (for every training row, the two boundaries around its own class
+/// strictly ordered, so that its probability is positive) is convex, so from a feasible start the iterates stay
+/// feasible and converge to the penalised optimum; Newton steps make the final iterations quadratic, which is what
+/// lets the tests check optimality conditions to 1e-6. Boundaries a row does not sit between may still cross at
+/// that row; scoring repairs such crossings.
 /// </remarks>
 internal sealed class CumulativeLogitSolver
 {
@@ -111,7 +113,7 @@ internal sealed class CumulativeLogitSolver
     }
 
     /// <summary>Minimises the penalised loss at <paramref name="lambda"/> starting from the feasible <paramref name="start"/>.</summary>
-    public SolverResult Solve(double lambda, Theta start, CancellationToken cancellationToken = default)
+    public SolverResult Solve(double lambda, Theta start, CancellationToken cancellationToken)
     {
         int d = Dimension;
         var theta = start.Clone();
@@ -134,7 +136,8 @@ internal sealed class CumulativeLogitSolver
 
             double objective = loss + lambda * penalty;
             var accepted = LineSearch(theta, step, lambda, objective, predicted, out double newLoss);
-            if (accepted is null) return new SolverResult(theta, loss, iteration, true); // no further progress is possible
+            // No step decreases the objective: converged if only round-off is left, otherwise stalled.
+            if (accepted is null) return new SolverResult(theta, loss, iteration, -predicted <= 1e-9 * Math.Max(1, Math.Abs(objective)));
             theta = accepted;
             loss = newLoss;
         }

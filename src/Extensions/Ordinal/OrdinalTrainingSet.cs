@@ -74,7 +74,7 @@ internal sealed class OrdinalTrainingSet
             var index = ranks.Select((r, i) => (r, i)).ToDictionary(p => p.r, p => p.i);
             labels = raw.Select(v => index[v]).ToArray();
         }
-        CheckClasses(label.Name, classes, labels);
+        CheckClasses(label.Name, classes, labels, weights);
 
         var problemWeights = weights.ToArray();
         var (means, deviations) = Standardise(features, tabular.FeatureCount, problemWeights);
@@ -83,16 +83,18 @@ internal sealed class OrdinalTrainingSet
             means, deviations, classes);
     }
 
-    private static void CheckClasses(string column, ClassLabels classes, int[] labels)
+    private static void CheckClasses(string column, ClassLabels classes, int[] labels, List<double> weights)
     {
+        // A class counts as present when it has rows of positive weight: zero-weight rows estimate nothing.
         var counts = new int[classes.Count];
-        foreach (var y in labels) counts[y]++;
+        for (int i = 0; i < labels.Length; i++)
+            if (weights[i] > 0) counts[labels[i]]++;
         int present = counts.Count(c => c > 0);
         if (classes.Count < 3 || present < 3) throw TooFewClasses(column, present);
         var absent = Enumerable.Range(0, classes.Count).Where(k => counts[k] == 0).ToArray();
         if (absent.Length > 0)
             throw new InvalidDataException(
-                $"Label column '{column}': class(es) {string.Join(", ", absent.Select(k => $"'{classes.Names[k]}'"))} have no training rows, so their " +
+                $"Label column '{column}': class(es) {string.Join(", ", absent.Select(k => $"'{classes.Names[k]}'"))} have no training rows (of positive weight), so their " +
                 "boundaries cannot be estimated. Merge them with a neighbouring class or add data.");
     }
 

@@ -21,16 +21,45 @@ public static class PrestoOnnxExporter
     /// <param name="inputName">The graph input: the feature column.</param>
     /// <param name="classNames">The K class names, in order.</param>
     /// <param name="method">"PRESTO" or "ProportionalOdds", recorded in the metadata.</param>
-    public static byte[] Export(PrestoParameters parameters, string inputName, IReadOnlyList<string> classNames, string method)
+    /// <param name="featureMeans">
+    /// Centres for the features (e.g. the training means). With them the graph standardises its input first and
+    /// uses the coefficients of the standardised features, which keeps float32 arithmetic accurate when features
+    /// have large offsets (timestamps, years); null evaluates the original-scale coefficients directly.
+    /// </param>
+    /// <param name="featureScales">Scales for the features (e.g. training standard deviations; 0 for a constant feature).</param>
+    public static byte[] Export(PrestoParameters parameters, string inputName, IReadOnlyList<string> classNames, string method,
+        IReadOnlyList<double>? featureMeans = null, IReadOnlyList<double>? featureScales = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         int boundaries = parameters.Intercepts.Length, p = parameters.Weights[0].Length;
         if (classNames.Count != boundaries + 1) throw new ArgumentException($"{classNames.Count} class names for {boundaries} boundaries.", nameof(classNames));
+        var means = featureMeans?.ToArray() ?? new double[p];
+        var scales = featureScales?.ToArray() ?? Enumerable.Repeat(1.0, p).ToArray();
+        if (means.Length != p || scales.Length != p) throw new ArgumentException($"Feature centres and scales need {p} values each.");
+        // η_k = α_k + Σ_j β_kj x_j = (α_k + Σ_j β_kj m_j) + Σ_j (β_kj / c_j) · (x_j − m_j) · c_j with c_j = 1 / s_j.
+        // The graph holds m and c in float32; the intercepts and weights are computed in double from those very
+        // float values, so their rounding cancels instead of entering η.
+        bool standardise = featureMeans is not null || featureScales is not null;
+        var centres = means.Select(v => standardise ? (float)v : 0f).ToArray();
+        var inverseScales = scales.Select(v => !standardise ? 1f : v > 0 ? (float)(1 / v) : 0f).ToArray();
+        var weights = new float[boundaries * p];
+        var intercepts = new float[boundaries];
+        for (int k = 0; k < boundaries; k++)
+        {
+            double shift = parameters.Intercepts[k];
+            for (int j = 0; j < p; j++)
+            {
+                shift += parameters.Weights[k][j] * centres[j];
+                weights[k * p + j] = inverseScales[j] > 0 ? (float)(parameters.Weights[k][j] / inverseScales[j]) : 0f;
+            }
+            intercepts[k] = (float)shift;
+        }
         var g = new OnnxGraphBuilder("presto");
         var x = g.AddInput(inputName, OnnxElementType.Float, OnnxDim.Batch, p);
-        var weights = g.AddInitializer("weights", parameters.Weights.SelectMany(r => r.Select(v => (float)v)).ToArray(), boundaries, p);
-        var intercepts = g.AddInitializer("intercepts", parameters.Intercepts.Select(v => (float)v).ToArray(), boundaries);
-        var eta = g.Gemm(x, weights, intercepts, transB: true); // [N, K−1]
+        var standardised = standardise
+            ? g.Mul(g.Sub(x, g.AddInitializer("feature_means", centres, p)), g.AddInitializer("feature_inverse_scales", inverseScales, p))
+            : x;
+        var eta = g.Gemm(standardised, g.AddInitializer("weights", weights, boundaries, p), g.AddInitializer("intercepts", intercepts, boundaries), transB: true); // [N, K−1]
 
         var one = g.Scalar(1f, "one");
         var previous = g.Slice(eta, 0, 1, 1);

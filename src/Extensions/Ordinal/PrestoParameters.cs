@@ -19,7 +19,7 @@ public sealed class PrestoParameters
         Converged = converged;
     }
 
-    /// <summary>α_k, one per boundary between class k and k+1 (K − 1 values, non-decreasing at a valid fit).</summary>
+    /// <summary>α_k, one per boundary between class k and k+1 (K − 1 values; the cumulative probabilities at x = 0).</summary>
     public double[] Intercepts { get; }
 
     /// <summary>β_k, boundary × feature (K − 1 rows of p values), on the original feature scale.</summary>

@@ -51,7 +51,7 @@ internal sealed class PrestoPath
     {
         using var kernel = _kernelFor(_data.Problem);
         var solver = Solver(kernel, unpenalisedOnly: false);
-        var nullModel = NullModel(_data.Problem, kernel);
+        var nullModel = NullModel(_data.Problem, kernel, cancellationToken);
         double lambdaMax = LambdaMax(solver, nullModel);
 
         if (_settings.ProportionalOddsOnly)
@@ -70,6 +70,8 @@ internal sealed class PrestoPath
         var path = LambdaPath(lambdaMax);
         var fits = SolvePath(solver, nullModel, path, cancellationToken, _progress);
         var (scores, errors) = CrossValidate(path, cancellationToken);
+        if (scores.Any(double.IsNaN))
+            throw new InvalidOperationException("A cross-validation score is NaN; this is a bug, please report it with the data's shape.");
         double best = scores.Min();
         // The largest λ whose score ties the minimum (the path runs from the largest λ down).
         int chosen = Array.FindIndex(scores, s => s <= best + 1e-12 * Math.Abs(best));
@@ -98,7 +100,7 @@ internal sealed class PrestoPath
     }
 
     /// <summary>The fit with every penalised coefficient at zero: intercepts at the logits of the cumulative class frequencies, plus β_1 when it is unpenalised.</summary>
-    private SolverResult NullModel(OrdinalProblem problem, ICumulativeLogitKernel kernel)
+    private SolverResult NullModel(OrdinalProblem problem, ICumulativeLogitKernel kernel, CancellationToken cancellationToken)
     {
         var start = new Theta(Boundaries, Features);
         var classWeights = problem.ClassWeights();
@@ -115,7 +117,7 @@ internal sealed class PrestoPath
             kernel.Loss(start.Alphas(), start.Betas(), out double loss);
             return new SolverResult(start, loss, 0, true);
         }
-        var fit = Solver(kernel, unpenalisedOnly: true).Solve(0, start);
+        var fit = Solver(kernel, unpenalisedOnly: true).Solve(0, start, cancellationToken);
         if (!fit.Converged)
             throw new InvalidOperationException(
                 "The proportional-odds fit did not converge: the classes are probably separable by the features. " +
@@ -167,14 +169,23 @@ internal sealed class PrestoPath
         var fold = StratifiedFolds(problem.Labels, problem.ClassCount, folds, _settings.Seed);
         var foldScores = new double[folds][];
         var foldWeights = new double[folds];
-        Parallel.For(0, folds, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, f =>
+        try
         {
+            Parallel.For(0, folds, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, f =>
+            {
             var train = problem.Subset(Enumerable.Range(0, problem.Rows).Where(i => fold[i] != f).ToArray());
             var heldOut = Enumerable.Range(0, problem.Rows).Where(i => fold[i] == f).ToArray();
             using var kernel = _kernelFor(train);
-            var fits = SolvePath(Solver(kernel, unpenalisedOnly: false), NullModel(train, kernel), path, cancellationToken);
+            var fits = SolvePath(Solver(kernel, unpenalisedOnly: false), NullModel(train, kernel, cancellationToken), path, cancellationToken);
             foldScores[f] = fits.Select(fit => BrierScore(problem, heldOut, fit.Theta, out foldWeights[f])).ToArray();
-        });
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
+        {
+            // Surface the fold's own message (e.g. separable classes) rather than the parallel wrapper.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+            throw;
+        }
         double total = foldWeights.Sum();
         var scores = new double[path.Length];
         var errors = new double[path.Length];
@@ -215,7 +226,10 @@ internal sealed class PrestoPath
         return weight > 0 ? sum / weight : 0;
     }
 
-    /// <summary>Fold of each row: rows of each class are shuffled (seeded) and dealt round-robin, so every fold sees every class.</summary>
+    /// <summary>
+    /// Fold of each row: rows of each class are shuffled (seeded) and dealt round-robin, so every training split
+    /// keeps every class that has at least two rows.
+    /// </summary>
     internal static int[] StratifiedFolds(int[] labels, int classCount, int folds, int seed)
     {
         var random = new Random(seed);

@@ -17,10 +17,10 @@ namespace MLExtensions.Ordinal;
 /// probabilities (slot names: the classes), and <c>PredictedLabel</c>, the most probable class as a key with the
 /// label's values.</para>
 /// <para><b>Model.</b> <c>P(y ≤ k | x) = σ(α_k + xᵀβ_k)</c>, fitted by minimising
-/// <c>−(1/n) Σ log P(y_i | x_i) + λ(‖β_1‖₁ + Σ_{k≥2} ‖β_k − β_{k−1}‖₁)</c> on standardised features, with
-/// unpenalised intercepts. With <see cref="Options.Lambda"/> null, λ is the largest value on a log-spaced path from
+/// <c>−(1/W) Σ w_i log P(y_i | x_i) + λ(‖β_1‖₁ + Σ_{k≥2} ‖β_k − β_{k−1}‖₁)</c> on standardised features (W = Σ w_i;
+/// all weights are 1 without a weight column), with unpenalised intercepts. With <see cref="Options.Lambda"/> null, λ is the largest value on a log-spaced path from
 /// λ_max that attains the minimum k-fold cross-validated multiclass Brier score, and the model is refitted on all
-/// rows. The solver is a proximal Newton method that never lets training rows' boundaries cross.</para>
+/// rows. The solver is a proximal Newton method that keeps every training row's probability positive.</para>
 /// </remarks>
 public sealed class PrestoTrainer : IEstimator<PrestoModel>
 {

@@ -35,7 +35,7 @@ internal sealed class TorchCumulativeLogitKernel : ICumulativeLogitKernel
     {
         using var scope = NewDisposeScope();
         var (a, b, gap) = Bounds(alpha, beta);
-        if (gap.le(0).any().item<bool>())
+        if (gap.le(0).logical_or(gap.isnan()).any().item<bool>())
         {
             loss = double.PositiveInfinity;
             return false;
@@ -50,7 +50,7 @@ internal sealed class TorchCumulativeLogitKernel : ICumulativeLogitKernel
         using var scope = NewDisposeScope();
         int boundaries = _problem.Boundaries, block = _problem.FeatureCount + 1, d = boundaries * block;
         var (a, b, gap) = Bounds(alpha, beta);
-        if (gap.le(0).any().item<bool>())
+        if (gap.le(0).logical_or(gap.isnan()).any().item<bool>())
         {
             loss = double.PositiveInfinity;
             return false;

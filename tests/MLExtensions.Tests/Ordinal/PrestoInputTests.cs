@@ -35,6 +35,21 @@ public class PrestoInputTests
     }
 
     [Fact]
+    public void A_class_whose_rows_all_weigh_zero_is_named()
+    {
+        var sim = OrdinalTestData.Simulate(300, 7, features: 3);
+        var rows = Enumerable.Range(0, sim.Rows).Select(i => new WeightedRow { Features = sim.Row(i), Label = (uint)sim.Labels[i], Weight = sim.Labels[i] == 1 ? 0 : 1 }).ToArray();
+        var schema = SchemaDefinition.Create(typeof(WeightedRow));
+        schema["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, 3);
+        schema["Label"].ColumnType = new KeyDataViewType(typeof(uint), 4);
+        var options = Quick();
+        options.ExampleWeightColumnName = "Weight";
+        var error = Assert.Throws<InvalidDataException>(() => Ml.Ordinal().Trainers.Presto(options).Fit(Ml.Data.LoadFromEnumerable(rows, schema)));
+        Assert.Contains("'1'", error.Message);
+        Assert.Contains("positive weight", error.Message);
+    }
+
+    [Fact]
     public void Constant_features_get_zero_coefficients_and_a_warning()
     {
         var sim = OrdinalTestData.Simulate(500, 3, features: 4);

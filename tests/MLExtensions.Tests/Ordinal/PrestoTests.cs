@@ -282,6 +282,17 @@ public class PrestoTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Features_with_large_offsets_export_accurately()
+    {
+        // Years, timestamps: a mean far from zero relative to the spread must not cost float32 accuracy.
+        var ml = new MLContext(1);
+        var sim = OrdinalTestData.Simulate(600, 17, features: 3);
+        var shifted = sim.Features.Select((v, i) => v + (i % 3 == 0 ? 20_000f : 2_000f)).ToArray();
+        using var model = ml.Ordinal().Trainers.Presto(Quick()).Fit(OrdinalTestData.ToDataView(ml, shifted, sim.Labels, 3, 4));
+        Assert.True(model.ExportParity.RelativeError <= 1e-5, model.ExportParity.ToString());
+    }
+
+    [Fact]
     public void Rare_class_probabilities_beat_logistic_regression_and_proportional_odds_on_the_papers_design()
     {
         var result = RareClassStudy.Run(new MLContext(1), OrdinalDifferences.Sparse, 2500, 10, [0, 3.5, 5.5], replications: 5, seed: 100,
