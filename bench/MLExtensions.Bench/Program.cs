@@ -5,6 +5,7 @@
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --scoring [--rows 1000000]
 // PRESTO fit time per backend and scoring cost:
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --ordinal [--quick]
+// Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition (--pid).
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -14,6 +15,11 @@ using MLExtensions.Nas;
 using MLExtensions.Onnx.Runtime;
 using MLExtensions.Onnx.Scoring;
 
+if (args.Contains("--pid"))
+{
+    PidBench.Run();
+    return;
+}
 if (args.Contains("--kernels"))
 {
     KernelBench.Run(tuneAllocator: args.Contains("--mallopt"));
