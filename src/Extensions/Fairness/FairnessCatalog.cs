@@ -1,17 +1,32 @@
 using Microsoft.ML;
+using MLExtensions.Fairness.Information;
 
 namespace MLExtensions.Fairness;
 
 /// <summary>
 /// Fairness auditing: global and local disparity and their decomposition (issue: fairness auditor). Reached through <c>mlContext.Fairness()</c>.
 /// </summary>
-/// <remarks>The catalog exists so that pipelines can be written against it; its trainers arrive with their method.</remarks>
 public sealed class FairnessCatalog
 {
     internal FairnessCatalog(MLContext mlContext) => Context = mlContext;
 
     /// <summary>The ML.NET context the catalog's components are created in.</summary>
     internal MLContext Context { get; }
+
+    /// <summary>
+    /// An audit of <paramref name="predictedColumnName"/> for disparity with respect to
+    /// <paramref name="sensitiveColumnName"/>, globally and within the groups of <paramref name="clientColumnName"/>.
+    /// See <see cref="FairnessAuditEstimator"/> for the columns.
+    /// </summary>
+    /// <param name="sensitiveColumnName">The sensitive attribute Z.</param>
+    /// <param name="predictedColumnName">The prediction Ŷ.</param>
+    /// <param name="clientColumnName">The client (or any grouping) S.</param>
+    /// <param name="labelColumnName">The true label, for accuracy and opportunity gaps; optional.</param>
+    /// <param name="threshold">For a score prediction: predicted positive when score ≥ threshold.</param>
+    /// <param name="options">Solver settings of the decomposition.</param>
+    public FairnessAuditEstimator Audit(string sensitiveColumnName, string predictedColumnName, string clientColumnName,
+        string? labelColumnName = null, float? threshold = null, PidOptions? options = null)
+        => new(sensitiveColumnName, predictedColumnName, clientColumnName, labelColumnName, threshold, options);
 }
 
 /// <summary>Hangs <see cref="FairnessCatalog"/> off <see cref="MLContext"/>.</summary>

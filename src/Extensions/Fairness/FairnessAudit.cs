@@ -1,0 +1,186 @@
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLExtensions.Fairness.Information;
+using MLExtensions.Training;
+
+namespace MLExtensions.Fairness;
+
+/// <summary>
+/// Audits predictions for disparity with respect to a sensitive attribute, globally and within clients (or any
+/// grouping): <c>Fit</c> reads the data once into a <see cref="FairnessCounts"/> table and returns a
+/// <see cref="FairnessAuditTransformer"/> with the <see cref="FairnessReport"/>.
+/// </summary>
+/// <remarks>
+/// <para><b>Input and output columns.</b> Reads the sensitive, prediction, client and (optional) label columns. The
+/// sensitive and client columns may be text, <see cref="bool"/>, a key or a number; the prediction may be
+/// <see cref="bool"/>, a key, text, or a <see cref="float"/> score with a threshold; the label, if any, must take the
+/// same values as the prediction. Writes nothing: the fitted transformer passes rows through unchanged, so the
+/// audit can sit anywhere in a pipeline. Missing values (empty text, key 0, NaN) are errors naming column and row.</para>
+/// </remarks>
+public sealed class FairnessAuditEstimator : IEstimator<FairnessAuditTransformer>
+{
+    private readonly string _sensitive;
+    private readonly string _prediction;
+    private readonly string _client;
+    private readonly string? _label;
+    private readonly float? _threshold;
+    private readonly PidOptions? _options;
+
+    internal FairnessAuditEstimator(string sensitive, string prediction, string client, string? label, float? threshold, PidOptions? options)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sensitive);
+        ArgumentException.ThrowIfNullOrWhiteSpace(prediction);
+        ArgumentException.ThrowIfNullOrWhiteSpace(client);
+        if (threshold is float t && !float.IsFinite(t)) throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "The threshold must be finite.");
+        (_sensitive, _prediction, _client, _label, _threshold, _options) = (sensitive, prediction, client, label, threshold, options);
+    }
+
+    /// <summary>Counts the data's rows and builds the report.</summary>
+    public FairnessAuditTransformer Fit(IDataView input) => new(FairnessReportBuilder.Build(Count(input), _options));
+
+    /// <summary>Counts the data's rows without building a report: what each party of a federated audit shares.</summary>
+    public FairnessCounts Count(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var sensitive = ColumnChecks.Require(input.Schema, _sensitive, "sensitive");
+        var prediction = ColumnChecks.Require(input.Schema, _prediction, "prediction");
+        var client = ColumnChecks.Require(input.Schema, _client, "client");
+        var label = _label is null ? (DataViewSchema.Column?)null : ColumnChecks.Require(input.Schema, _label, "label");
+        if (prediction.Type == NumberDataViewType.Single && _threshold is null)
+            throw new ArgumentException($"Prediction column '{prediction.Name}' is a score; give a threshold (predicted positive when score ≥ threshold).");
+
+        var counts = new FairnessCounts();
+        if (prediction.Type is BooleanDataViewType || prediction.Type == NumberDataViewType.Single) counts.PositivePrediction = "True";
+        var columns = new List<DataViewSchema.Column> { sensitive, prediction, client };
+        if (label is { } l) columns.Add(l);
+        using var cursor = input.GetRowCursor(columns);
+        var readSensitive = ValueReader.For(cursor, sensitive, null);
+        var readPrediction = ValueReader.For(cursor, prediction, _threshold);
+        var readClient = ValueReader.For(cursor, client, null);
+        var readLabel = label is { } lc ? ValueReader.For(cursor, lc, _threshold) : null;
+        while (cursor.MoveNext())
+        {
+            long row = cursor.Position;
+            counts.Add(readClient(row), readSensitive(row), readPrediction(row), readLabel?.Invoke(row));
+        }
+        if (counts.Rows == 0) throw new InvalidDataException("The data has no rows to audit.");
+        return counts;
+    }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ColumnChecks.Require(inputSchema, _sensitive, "sensitive");
+        ColumnChecks.Require(inputSchema, _prediction, "prediction");
+        ColumnChecks.Require(inputSchema, _client, "client");
+        if (_label is not null) ColumnChecks.Require(inputSchema, _label, "label");
+        return inputSchema;
+    }
+}
+
+/// <summary>
+/// The fitted audit: holds the <see cref="FairnessReport"/> and passes rows through unchanged.
+/// </summary>
+/// <remarks>
+/// <b>Input and output columns.</b> None are read or written when transforming. Saved with the pipeline as a
+/// pass-through step; the report itself is not part of the saved model (export it with
+/// <see cref="FairnessReport.ToJson"/>).
+/// </remarks>
+public sealed class FairnessAuditTransformer : ITransformer
+{
+    private static readonly TransformerChain<ITransformer> PassThrough = new();
+
+    internal FairnessAuditTransformer(FairnessReport report) => Report = report;
+
+    /// <summary>What the audit found.</summary>
+    public FairnessReport Report { get; }
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => true;
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => inputSchema;
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => ((ITransformer)PassThrough).GetRowToRowMapper(inputSchema);
+
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input) => input;
+
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)PassThrough).Save(ctx);
+}
+
+/// <summary>Reads a categorical column's value as text, whatever its type.</summary>
+internal static class ValueReader
+{
+    public static Func<long, string> For(DataViewRowCursor cursor, DataViewSchema.Column column, float? threshold)
+    {
+        var type = column.Type;
+        switch (type)
+        {
+            case TextDataViewType:
+                var getText = cursor.GetGetter<ReadOnlyMemory<char>>(column);
+                return row =>
+                {
+                    ReadOnlyMemory<char> v = default;
+                    getText(ref v);
+                    return v.Length > 0 ? v.ToString() : throw Missing(column, row, "empty text");
+                };
+            case BooleanDataViewType:
+                var getBool = cursor.GetGetter<bool>(column);
+                return _ =>
+                {
+                    bool v = false;
+                    getBool(ref v);
+                    return v ? "True" : "False";
+                };
+            case KeyDataViewType key:
+                var names = KeyNames(column, key);
+                var getKey = cursor.GetGetter<uint>(column);
+                return row =>
+                {
+                    uint v = 0;
+                    getKey(ref v);
+                    return v == 0 || v > names.Length ? throw Missing(column, row, "a missing key") : names[v - 1];
+                };
+            case NumberDataViewType n when n == NumberDataViewType.Single && threshold is float t:
+                var getScore = cursor.GetGetter<float>(column);
+                return row =>
+                {
+                    float v = 0;
+                    getScore(ref v);
+                    return float.IsNaN(v) ? throw Missing(column, row, "NaN") : v >= t ? "True" : "False";
+                };
+            case NumberDataViewType:
+                var getNumber = cursor.GetGetter<double>(ConvertibleColumn(column));
+                return row =>
+                {
+                    double v = 0;
+                    getNumber(ref v);
+                    return double.IsNaN(v) ? throw Missing(column, row, "NaN") : v.ToString(CultureInfo.InvariantCulture);
+                };
+            default:
+                throw new ArgumentException($"Column '{column.Name}' is {type}; an audit needs text, Boolean, key or numeric values.");
+        }
+    }
+
+    private static string[] KeyNames(DataViewSchema.Column column, KeyDataViewType key)
+    {
+        if (column.Annotations.Schema.GetColumnOrNull("KeyValues")?.Type is VectorDataViewType { ItemType: TextDataViewType })
+        {
+            VBuffer<ReadOnlyMemory<char>> values = default;
+            column.GetKeyValues(ref values);
+            return values.DenseValues().Select(v => v.ToString()).ToArray();
+        }
+        return Enumerable.Range(1, (int)key.Count).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+    }
+
+    private static DataViewSchema.Column ConvertibleColumn(DataViewSchema.Column column) => column.Type == NumberDataViewType.Double
+        ? column
+        : throw new ArgumentException($"Numeric column '{column.Name}' must be Double (or text, Boolean or a key) for an audit; " +
+            $"convert it with mlContext.Transforms.Conversion.ConvertType(\"{column.Name}\", outputKind: DataKind.Double) or map it to a key.");
+
+    private static InvalidDataException Missing(DataViewSchema.Column column, long row, string what) =>
+        new($"Column '{column.Name}', row {row}: {what} (a missing value). Filter or fill such rows before auditing.");
+}

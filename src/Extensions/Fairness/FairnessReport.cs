@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MLExtensions.Fairness.Information;
+
+namespace MLExtensions.Fairness;
+
+/// <summary>One client's figures in a <see cref="FairnessReport"/>.</summary>
+/// <param name="Client">The client (group) value.</param>
+/// <param name="Rows">Rows of the client.</param>
+/// <param name="LocalDisparity">I(Z;Ŷ | S = client), in bits.</param>
+/// <param name="StatisticalParityDifference">P(Ŷ = positive | Z = last, client) − P(Ŷ = positive | Z = first, client), for binary Z and Ŷ; else null.</param>
+/// <param name="Accuracy">Share of correct predictions (with labels).</param>
+/// <param name="EqualOpportunityGap">|TPR(last Z) − TPR(first Z)| (with labels, binary Z and Ŷ).</param>
+/// <param name="EqualizedOddsGap">max(|ΔTPR|, |ΔFPR|) (with labels, binary Z and Ŷ).</param>
+public sealed record ClientFairness(string Client, long Rows, double LocalDisparity, double? StatisticalParityDifference,
+    double? Accuracy, double? EqualOpportunityGap, double? EqualizedOddsGap);
+
+/// <summary>
+/// What a fairness audit found: global disparity I(Z;Ŷ), local disparity I(Z;Ŷ|S) and their partial information
+/// decomposition (bits), parity and (with labels) accuracy and opportunity figures, globally and per client, with the
+/// counts behind them.
+/// </summary>
+public sealed class FairnessReport
+{
+    internal FairnessReport(FairnessCounts counts, PidResult decomposition, string[] sensitiveValues, string[] predictionValues,
+        double? statisticalParityDifference, double? accuracy, double? equalOpportunityGap, double? equalizedOddsGap,
+        IReadOnlyList<ClientFairness> clients, IReadOnlyList<string> warnings)
+    {
+        Counts = counts;
+        Decomposition = decomposition;
+        SensitiveValues = sensitiveValues;
+        PredictionValues = predictionValues;
+        StatisticalParityDifference = statisticalParityDifference;
+        Accuracy = accuracy;
+        EqualOpportunityGap = equalOpportunityGap;
+        EqualizedOddsGap = equalizedOddsGap;
+        Clients = clients;
+        Warnings = warnings;
+    }
+
+    /// <summary>The counts the report was computed from (merge them across parties with <see cref="FairnessCounts.Merge"/>).</summary>
+    public FairnessCounts Counts { get; }
+
+    /// <summary>The full decomposition, with its certificate (<see cref="PidResult.Gap"/>).</summary>
+    public PidResult Decomposition { get; }
+
+    /// <summary>Rows audited.</summary>
+    public long Rows => Counts.Rows;
+
+    /// <summary>The sensitive attribute's values, in the order used for differences (last minus first).</summary>
+    public IReadOnlyList<string> SensitiveValues { get; }
+
+    /// <summary>The prediction values.</summary>
+    public IReadOnlyList<string> PredictionValues { get; }
+
+    /// <summary>I(Z;Ŷ), bits.</summary>
+    public double GlobalDisparity => Decomposition.GlobalDisparity;
+
+    /// <summary>I(Z;Ŷ|S), bits.</summary>
+    public double LocalDisparity => Decomposition.LocalDisparity;
+
+    /// <summary>Uni(Z:Ŷ∖S): disparity present both globally and within clients, bits.</summary>
+    public double UniqueDisparity => Decomposition.Unique;
+
+    /// <summary>Red(Z:Ŷ,S): global disparity that comes from clients' different make-up, bits.</summary>
+    public double RedundantDisparity => Decomposition.Redundant;
+
+    /// <summary>Syn(Z:Ŷ,S): disparity within clients that cancels out globally, bits.</summary>
+    public double MaskedDisparity => Decomposition.Synergistic;
+
+    /// <summary>Global statistical parity difference (binary Z and Ŷ), else null.</summary>
+    public double? StatisticalParityDifference { get; }
+
+    /// <summary>Accuracy over all rows (with labels), else null.</summary>
+    public double? Accuracy { get; }
+
+    /// <summary>Global equal-opportunity gap (with labels, binary Z and Ŷ), else null.</summary>
+    public double? EqualOpportunityGap { get; }
+
+    /// <summary>Global equalized-odds gap (with labels, binary Z and Ŷ), else null.</summary>
+    public double? EqualizedOddsGap { get; }
+
+    /// <summary>Per-client figures.</summary>
+    public IReadOnlyList<ClientFairness> Clients { get; }
+
+    /// <summary>Cautions, e.g. cells with too few rows for stable estimates.</summary>
+    public IReadOnlyList<string> Warnings { get; }
+
+    /// <summary>The report as JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(new
+    {
+        rows = Rows,
+        globalDisparity = GlobalDisparity,
+        localDisparity = LocalDisparity,
+        uniqueDisparity = UniqueDisparity,
+        redundantDisparity = RedundantDisparity,
+        maskedDisparity = MaskedDisparity,
+        certificateGap = Decomposition.Gap,
+        statisticalParityDifference = StatisticalParityDifference,
+        accuracy = Accuracy,
+        equalOpportunityGap = EqualOpportunityGap,
+        equalizedOddsGap = EqualizedOddsGap,
+        sensitiveValues = SensitiveValues,
+        predictionValues = PredictionValues,
+        clients = Clients,
+        warnings = Warnings,
+        counts = Counts.Cells.OrderBy(c => c.Key.Client, StringComparer.Ordinal).ThenBy(c => c.Key.Sensitive, StringComparer.Ordinal)
+            .ThenBy(c => c.Key.Prediction, StringComparer.Ordinal).ThenBy(c => c.Key.Label, StringComparer.Ordinal).Select(c => new { client = c.Key.Client, sensitive = c.Key.Sensitive, prediction = c.Key.Prediction, label = c.Key.Label, count = c.Value }),
+    }, new JsonSerializerOptions { WriteIndented = true });
+
+    /// <summary>The report as a Markdown document.</summary>
+    public string ToMarkdown()
+    {
+        static string F(double? v) => v is double d ? d.ToString("0.0000", CultureInfo.InvariantCulture) : "–";
+        var md = new StringBuilder();
+        md.AppendLine("# Fairness audit").AppendLine();
+        md.AppendLine($"{Rows} rows; sensitive values {string.Join(", ", SensitiveValues)}; {Clients.Count} clients.").AppendLine();
+        md.AppendLine("| measure | bits |").AppendLine("|---|---|");
+        md.AppendLine($"| global disparity I(Z;Ŷ) | {F(GlobalDisparity)} |");
+        md.AppendLine($"| local disparity I(Z;Ŷ\\|S) | {F(LocalDisparity)} |");
+        md.AppendLine($"| unique disparity | {F(UniqueDisparity)} |");
+        md.AppendLine($"| redundant disparity | {F(RedundantDisparity)} |");
+        md.AppendLine($"| masked disparity | {F(MaskedDisparity)} |");
+        md.AppendLine($"| solver certificate (gap) | {Decomposition.Gap.ToString("E1", CultureInfo.InvariantCulture)} |").AppendLine();
+        md.AppendLine($"Statistical parity difference {F(StatisticalParityDifference)}; accuracy {F(Accuracy)}; equal-opportunity gap {F(EqualOpportunityGap)}; equalized-odds gap {F(EqualizedOddsGap)}.").AppendLine();
+        md.AppendLine("| client | rows | local disparity | parity difference | accuracy | opportunity gap | odds gap |").AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var c in Clients)
+            md.AppendLine($"| {c.Client} | {c.Rows} | {F(c.LocalDisparity)} | {F(c.StatisticalParityDifference)} | {F(c.Accuracy)} | {F(c.EqualOpportunityGap)} | {F(c.EqualizedOddsGap)} |");
+        if (Warnings.Count > 0)
+        {
+            md.AppendLine().AppendLine("Warnings:").AppendLine();
+            foreach (var w in Warnings) md.AppendLine($"- {w}");
+        }
+        return md.ToString();
+    }
+}
