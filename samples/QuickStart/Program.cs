@@ -12,6 +12,8 @@ Console.WriteLine();
 MlpSection.Run(mlContext);
 Console.WriteLine();
 OrdinalSection.Run(mlContext);
+Console.WriteLine();
+FairnessSection.Run(mlContext);
 
 Console.WriteLine();
 Console.WriteLine($"Done in {clock.Elapsed.TotalSeconds:F1} s.");
