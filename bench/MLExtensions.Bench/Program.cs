@@ -18,6 +18,7 @@ using MLExtensions.Onnx.Scoring;
 if (args.Contains("--pid"))
 {
     PidBench.Run();
+    PidBench.Audit();
     return;
 }
 if (args.Contains("--kernels"))
