@@ -13,7 +13,7 @@ namespace MLExtensions.Fairness;
 /// </summary>
 /// <remarks>
 /// <para><b>Input and output columns.</b> Reads the sensitive, prediction, client and (optional) label columns. The
-/// sensitive and client columns may be text, <see cref="bool"/>, a key or a number; the prediction may be
+/// sensitive and client columns may be text, <see cref="bool"/>, a key or a number (integers as they are); the prediction may be
 /// <see cref="bool"/>, a key, text, or a <see cref="float"/> score with a threshold; the label, if any, must take the
 /// same values as the prediction. Writes nothing: the fitted transformer passes rows through unchanged, so the
 /// audit can sit anywhere in a pipeline. Missing values (empty text, key 0, NaN) are errors naming column and row.</para>
@@ -152,14 +152,10 @@ internal static class ValueReader
                     getScore(ref v);
                     return float.IsNaN(v) ? throw Missing(column, row, "NaN") : v >= t ? "True" : "False";
                 };
-            case NumberDataViewType:
-                var getNumber = cursor.GetGetter<double>(ConvertibleColumn(column));
-                return row =>
-                {
-                    double v = 0;
-                    getNumber(ref v);
-                    return double.IsNaN(v) ? throw Missing(column, row, "NaN") : v.ToString(CultureInfo.InvariantCulture);
-                };
+            case NumberDataViewType number:
+                var read = typeof(ValueReader).GetMethod(nameof(Numbers), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+                    .MakeGenericMethod(number.RawType);
+                return (Func<long, string>)read.Invoke(null, [cursor, column])!;
             default:
                 throw new ArgumentException($"Column '{column.Name}' is {type}; an audit needs text, Boolean, key or numeric values.");
         }
@@ -176,10 +172,19 @@ internal static class ValueReader
         return Enumerable.Range(1, (int)key.Count).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
     }
 
-    private static DataViewSchema.Column ConvertibleColumn(DataViewSchema.Column column) => column.Type == NumberDataViewType.Double
-        ? column
-        : throw new ArgumentException($"Numeric column '{column.Name}' must be Double (or text, Boolean or a key) for an audit; " +
-            $"convert it with mlContext.Transforms.Conversion.ConvertType(\"{column.Name}\", outputKind: DataKind.Double) or map it to a key.");
+    /// <summary>Integers and floating-point values (NaN is missing), as invariant text.</summary>
+    private static Func<long, string> Numbers<T>(DataViewRowCursor cursor, DataViewSchema.Column column) where T : IFormattable
+    {
+        var get = cursor.GetGetter<T>(column);
+        return row =>
+        {
+            T v = default!;
+            get(ref v);
+            return v is float f && float.IsNaN(f) || v is double d && double.IsNaN(d)
+                ? throw Missing(column, row, "NaN")
+                : v.ToString(null, CultureInfo.InvariantCulture);
+        };
+    }
 
     private static InvalidDataException Missing(DataViewSchema.Column column, long row, string what) =>
         new($"Column '{column.Name}', row {row}: {what} (a missing value). Filter or fill such rows before auditing.");

@@ -123,6 +123,27 @@ public class AuditTests
         Assert.All(report.Clients, c => Assert.False(double.IsNaN(c.LocalDisparity)));
     }
 
+    private sealed class NumericRow
+    {
+        public int Region { get; set; }
+        public uint Sex { get; set; }
+        public bool Predicted { get; set; }
+    }
+
+    [Fact]
+    public void Integer_sensitive_and_client_columns_are_categories()
+    {
+        var rows = Rows(600, 8);
+        var numeric = rows.Select(r => new NumericRow { Region = r.Client.Length, Sex = r.Gender == "F" ? 0u : 1u, Predicted = r.Predicted }).ToArray();
+        var byText = Ml.Fairness().Audit("Gender", "Predicted", "Client").Fit(Ml.Data.LoadFromEnumerable(rows.Select(r => new Row
+        {
+            Gender = r.Gender == "F" ? "0" : "1", Client = r.Client.Length.ToString(), Predicted = r.Predicted,
+        }))).Report;
+        var byNumber = Ml.Fairness().Audit("Sex", "Predicted", "Region").Fit(Ml.Data.LoadFromEnumerable(numeric)).Report;
+        Assert.Equal(byText.Decomposition, byNumber.Decomposition);
+        Assert.Equal(byText.Clients.Select(c => c.Client), byNumber.Clients.Select(c => c.Client));
+    }
+
     [Fact]
     public void Masked_disparity_shows_when_clients_favour_opposite_groups()
     {
