@@ -35,6 +35,8 @@ public static class FairnessSection
                           $"= unique {r.UniqueDisparity:F4} + masked {r.MaskedDisparity:F4}; redundant {r.RedundantDisparity:F4} (certificate {r.Decomposition.Gap:E0})");
         foreach (var c in r.Clients)
             Console.WriteLine($"  {c.Client}: {c.Rows} rows, local disparity {c.LocalDisparity:F4} bits, parity difference {c.StatisticalParityDifference:+0.000;-0.000}");
-        Console.WriteLine($"global parity difference {r.StatisticalParityDifference:+0.000;-0.000}: clients that favour opposite groups mask each other.");
+        var local = r.ConfidenceIntervals["LocalDisparity"];
+        Console.WriteLine($"global parity difference {r.StatisticalParityDifference:+0.000;-0.000}: clients that favour opposite groups mask each other " +
+                          $"(local disparity 95% bootstrap interval [{local.Lower:F4}, {local.Upper:F4}] bits).");
     }
 }

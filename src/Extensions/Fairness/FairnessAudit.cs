@@ -27,8 +27,14 @@ public sealed class FairnessAuditEstimator : IEstimator<FairnessAuditTransformer
     private readonly float? _threshold;
     private readonly PidOptions? _options;
 
-    internal FairnessAuditEstimator(string sensitive, string prediction, string client, string? label, float? threshold, PidOptions? options)
+    private readonly int _bootstrapSamples;
+    private readonly int _seed;
+
+    internal FairnessAuditEstimator(string sensitive, string prediction, string client, string? label, float? threshold, PidOptions? options,
+        int bootstrapSamples, int seed)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(bootstrapSamples);
+        (_bootstrapSamples, _seed) = (bootstrapSamples, seed);
         ArgumentException.ThrowIfNullOrWhiteSpace(sensitive);
         ArgumentException.ThrowIfNullOrWhiteSpace(prediction);
         ArgumentException.ThrowIfNullOrWhiteSpace(client);
@@ -37,7 +43,7 @@ public sealed class FairnessAuditEstimator : IEstimator<FairnessAuditTransformer
     }
 
     /// <summary>Counts the data's rows and builds the report.</summary>
-    public FairnessAuditTransformer Fit(IDataView input) => new(FairnessReportBuilder.Build(Count(input), _options));
+    public FairnessAuditTransformer Fit(IDataView input) => new(FairnessReportBuilder.Build(Count(input), _options, _bootstrapSamples, _seed));
 
     /// <summary>Counts the data's rows without building a report: what each party of a federated audit shares.</summary>
     public FairnessCounts Count(IDataView input)

@@ -24,9 +24,12 @@ public sealed class FairnessCatalog
     /// <param name="labelColumnName">The true label, for accuracy and opportunity gaps; optional.</param>
     /// <param name="threshold">For a score prediction: predicted positive when score ≥ threshold.</param>
     /// <param name="options">Solver settings of the decomposition.</param>
+    /// <param name="bootstrapSamples">Resamples for the confidence intervals (0: none).</param>
+    /// <param name="seed">Seed of the bootstrap; null draws one from the <c>MLContext</c>.</param>
     public FairnessAuditEstimator Audit(string sensitiveColumnName, string predictedColumnName, string clientColumnName,
-        string? labelColumnName = null, float? threshold = null, PidOptions? options = null)
-        => new(sensitiveColumnName, predictedColumnName, clientColumnName, labelColumnName, threshold, options);
+        string? labelColumnName = null, float? threshold = null, PidOptions? options = null, int bootstrapSamples = 200, int? seed = null)
+        => new(sensitiveColumnName, predictedColumnName, clientColumnName, labelColumnName, threshold, options, bootstrapSamples,
+            seed ?? ((Microsoft.ML.Runtime.IHostEnvironment)Context).Register("FairnessAudit").Rand.Next());
 }
 
 /// <summary>Hangs <see cref="FairnessCatalog"/> off <see cref="MLContext"/>.</summary>

@@ -25,8 +25,9 @@ public sealed class FairnessReport
 {
     internal FairnessReport(FairnessCounts counts, PidResult decomposition, string[] sensitiveValues, string[] predictionValues,
         double? statisticalParityDifference, double? accuracy, double? equalOpportunityGap, double? equalizedOddsGap,
-        IReadOnlyList<ClientFairness> clients, IReadOnlyList<string> warnings)
+        IReadOnlyList<ClientFairness> clients, IReadOnlyList<string> warnings, IReadOnlyDictionary<string, Interval> confidenceIntervals)
     {
+        ConfidenceIntervals = confidenceIntervals;
         Counts = counts;
         Decomposition = decomposition;
         SensitiveValues = sensitiveValues;
@@ -84,6 +85,12 @@ public sealed class FairnessReport
     /// <summary>Per-client figures.</summary>
     public IReadOnlyList<ClientFairness> Clients { get; }
 
+    /// <summary>
+    /// Seeded bootstrap intervals of <c>GlobalDisparity</c>, <c>LocalDisparity</c> and (binary Z and Ŷ)
+    /// <c>StatisticalParityDifference</c>, by those names.
+    /// </summary>
+    public IReadOnlyDictionary<string, Interval> ConfidenceIntervals { get; }
+
     /// <summary>Cautions, e.g. cells with too few rows for stable estimates.</summary>
     public IReadOnlyList<string> Warnings { get; }
 
@@ -104,6 +111,7 @@ public sealed class FairnessReport
         sensitiveValues = SensitiveValues,
         predictionValues = PredictionValues,
         clients = Clients,
+        confidenceIntervals = ConfidenceIntervals.OrderBy(i => i.Key, StringComparer.Ordinal).ToDictionary(i => i.Key, i => new { lower = i.Value.Lower, upper = i.Value.Upper }),
         warnings = Warnings,
         counts = Counts.Cells.OrderBy(c => c.Key.Client, StringComparer.Ordinal).ThenBy(c => c.Key.Sensitive, StringComparer.Ordinal)
             .ThenBy(c => c.Key.Prediction, StringComparer.Ordinal).ThenBy(c => c.Key.Label, StringComparer.Ordinal).Select(c => new { client = c.Key.Client, sensitive = c.Key.Sensitive, prediction = c.Key.Prediction, label = c.Key.Label, count = c.Value }),
@@ -113,12 +121,13 @@ public sealed class FairnessReport
     public string ToMarkdown()
     {
         static string F(double? v) => v is double d ? d.ToString("0.0000", CultureInfo.InvariantCulture) : "–";
+        string Ci(string name) => ConfidenceIntervals.TryGetValue(name, out var i) ? $" [{F(i.Lower)}, {F(i.Upper)}]" : "";
         var md = new StringBuilder();
         md.AppendLine("# Fairness audit").AppendLine();
         md.AppendLine($"{Rows} rows; sensitive values {string.Join(", ", SensitiveValues)}; {Clients.Count} clients.").AppendLine();
         md.AppendLine("| measure | bits |").AppendLine("|---|---|");
-        md.AppendLine($"| global disparity I(Z;Ŷ) | {F(GlobalDisparity)} |");
-        md.AppendLine($"| local disparity I(Z;Ŷ\\|S) | {F(LocalDisparity)} |");
+        md.AppendLine($"| global disparity I(Z;Ŷ) | {F(GlobalDisparity)}{Ci("GlobalDisparity")} |");
+        md.AppendLine($"| local disparity I(Z;Ŷ\\|S) | {F(LocalDisparity)}{Ci("LocalDisparity")} |");
         md.AppendLine($"| unique disparity | {F(UniqueDisparity)} |");
         md.AppendLine($"| redundant disparity | {F(RedundantDisparity)} |");
         md.AppendLine($"| masked disparity | {F(MaskedDisparity)} |");

@@ -9,9 +9,17 @@ public static class FairnessReportBuilder
     public const int SmallCell = 10;
 
     /// <summary>Builds the report of <paramref name="counts"/>.</summary>
+    /// <param name="counts">The (possibly merged) count table.</param>
+    /// <param name="options">Solver settings of the decomposition.</param>
+    /// <param name="bootstrapSamples">Bootstrap resamples for the confidence intervals (0: none). Default: 200.</param>
+    /// <param name="seed">Seed of the bootstrap. Default: 0.</param>
+    /// <param name="confidenceLevel">Coverage of the intervals. Default: 0.95.</param>
     /// <exception cref="InvalidDataException">No rows, or the sensitive attribute takes a single value.</exception>
-    public static FairnessReport Build(FairnessCounts counts, PidOptions? options = null)
+    public static FairnessReport Build(FairnessCounts counts, PidOptions? options = null, int bootstrapSamples = 200, int seed = 0,
+        double confidenceLevel = 0.95)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(bootstrapSamples);
+        if (!(confidenceLevel > 0 && confidenceLevel < 1)) throw new ArgumentOutOfRangeException(nameof(confidenceLevel), confidenceLevel, "Must be in (0, 1).");
         ArgumentNullException.ThrowIfNull(counts);
         if (counts.Rows == 0) throw new InvalidDataException("The audit counted no rows.");
         var sensitive = counts.Values(k => k.Sensitive);
@@ -48,8 +56,11 @@ public static class FairnessReportBuilder
 
         var perClient = clients.Select(ForClient).ToArray();
         var (globalParity, globalAccuracy, globalOpportunity, globalOdds) = Rates(cells.ToArray(), sensitive, positive, binary, counts.HasLabels, "all rows", warnings);
+        var intervals = bootstrapSamples == 0
+            ? new Dictionary<string, Interval>()
+            : Bootstrap.Intervals(counts, bootstrapSamples, seed, confidenceLevel, sensitive, predictions, clients, binary ? positive : null);
         return new FairnessReport(counts, decomposition, sensitive, predictions, globalParity, globalAccuracy, globalOpportunity, globalOdds,
-            perClient, warnings);
+            perClient, warnings, intervals);
     }
 
     private static (double? Parity, double? Accuracy, double? Opportunity, double? Odds) Rates(

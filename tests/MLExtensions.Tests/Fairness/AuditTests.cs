@@ -71,12 +71,13 @@ public class AuditTests
     public void Merged_client_counts_give_the_pooled_report()
     {
         var rows = Rows(2000, 2);
-        var audit = Ml.Fairness().Audit("Gender", "Predicted", "Client", "Label");
+        var audit = Ml.Fairness().Audit("Gender", "Predicted", "Client", "Label", seed: 5);
         var pooled = audit.Fit(Ml.Data.LoadFromEnumerable(rows)).Report;
         // Each client counts its own rows; only the count tables travel.
         var tables = rows.GroupBy(r => r.Client).Select(g => audit.Count(Ml.Data.LoadFromEnumerable(g.ToArray()))).ToArray();
-        var merged = FairnessReportBuilder.Build(FairnessCounts.Merge(tables));
+        var merged = FairnessReportBuilder.Build(FairnessCounts.Merge(tables), seed: 5);
         Assert.Equal(pooled.ToJson(), merged.ToJson());
+        Assert.NotEmpty(pooled.ConfidenceIntervals);
     }
 
     [Fact]
@@ -142,6 +143,25 @@ public class AuditTests
         var byNumber = Ml.Fairness().Audit("Sex", "Predicted", "Region").Fit(Ml.Data.LoadFromEnumerable(numeric)).Report;
         Assert.Equal(byText.Decomposition, byNumber.Decomposition);
         Assert.Equal(byText.Clients.Select(c => c.Client), byNumber.Clients.Select(c => c.Client));
+    }
+
+    [Fact]
+    public void Bootstrap_intervals_are_seeded_cover_the_estimate_and_shrink_with_more_rows()
+    {
+        FairnessReport Report(int n, int seed) => Ml.Fairness().Audit("Gender", "Predicted", "Client", seed: seed).Fit(Ml.Data.LoadFromEnumerable(Rows(n, 9))).Report;
+        var small = Report(1_000, 3);
+        Assert.Equal(small.ConfidenceIntervals, Report(1_000, 3).ConfidenceIntervals);
+        Assert.NotEqual(small.ConfidenceIntervals["LocalDisparity"], Report(1_000, 4).ConfidenceIntervals["LocalDisparity"]);
+        var large = Report(20_000, 3);
+        foreach (var name in new[] { "GlobalDisparity", "LocalDisparity", "StatisticalParityDifference" })
+        {
+            var interval = small.ConfidenceIntervals[name];
+            Assert.True(interval.Lower <= interval.Upper);
+            Assert.True(large.ConfidenceIntervals[name].Upper - large.ConfidenceIntervals[name].Lower < interval.Upper - interval.Lower, name);
+        }
+        Assert.True(small.ConfidenceIntervals["LocalDisparity"].Contains(small.LocalDisparity));
+        Assert.True(small.ConfidenceIntervals["StatisticalParityDifference"].Contains(small.StatisticalParityDifference!.Value));
+        Assert.Contains("[", small.ToMarkdown());
     }
 
     [Fact]

@@ -1,0 +1,93 @@
+using MLExtensions.Fairness.Information;
+
+namespace MLExtensions.Fairness;
+
+/// <summary>A two-sided percentile interval.</summary>
+/// <param name="Lower">The lower bound.</param>
+/// <param name="Upper">The upper bound.</param>
+public readonly record struct Interval(double Lower, double Upper)
+{
+    /// <summary>Whether <paramref name="value"/> lies in the interval.</summary>
+    public bool Contains(double value) => value >= Lower && value <= Upper;
+}
+
+/// <summary>
+/// Seeded bootstrap intervals for an audit's plug-in figures. Plug-in mutual information is biased upward on small
+/// clients, so the intervals are the honest way to read small disparities.
+/// </summary>
+/// <remarks>
+/// Resamples the count table, not rows (a Poisson bootstrap: every cell's count is redrawn as Poisson(count)), so
+/// it works on merged federated tables too. Normal approximation for counts above 200.
+/// </remarks>
+internal static class Bootstrap
+{
+    public static IReadOnlyDictionary<string, Interval> Intervals(FairnessCounts counts, int samples, int seed, double level,
+        string[] sensitive, string[] predictions, string[] clients, string? positive)
+    {
+        var random = new Random(seed);
+        // A fixed cell order makes the intervals depend on the counts only, not on how the table was assembled.
+        var cells = counts.Cells.OrderBy(c => c.Key.Client, StringComparer.Ordinal).ThenBy(c => c.Key.Sensitive, StringComparer.Ordinal)
+            .ThenBy(c => c.Key.Prediction, StringComparer.Ordinal).ThenBy(c => c.Key.Label, StringComparer.Ordinal).ToArray();
+        var values = new Dictionary<string, List<double>> { ["GlobalDisparity"] = new(), ["LocalDisparity"] = new() };
+        bool binary = sensitive.Length == 2 && predictions.Length == 2 && positive is not null;
+        if (binary) values["StatisticalParityDifference"] = new();
+        for (int b = 0; b < samples; b++)
+        {
+            var joint = new double[sensitive.Length, predictions.Length, clients.Length];
+            foreach (var ((client, z, y, _), count) in cells)
+                joint[Array.IndexOf(sensitive, z), Array.IndexOf(predictions, y), Array.IndexOf(clients, client)] += Poisson(random, count);
+            if (joint.Cast<double>().Sum() == 0) continue;
+            values["GlobalDisparity"].Add(InformationMeasures.MutualInformation(InformationMeasures.Marginal01(joint)));
+            values["LocalDisparity"].Add(InformationMeasures.ConditionalMutualInformation(joint));
+            if (binary)
+            {
+                double Rate(int z)
+                {
+                    double total = 0, positives = 0;
+                    for (int y = 0; y < predictions.Length; y++)
+                        for (int s = 0; s < clients.Length; s++)
+                        {
+                            total += joint[z, y, s];
+                            if (predictions[y] == positive) positives += joint[z, y, s];
+                        }
+                    return total > 0 ? positives / total : double.NaN;
+                }
+                double difference = Rate(1) - Rate(0);
+                if (!double.IsNaN(difference)) values["StatisticalParityDifference"].Add(difference);
+            }
+        }
+        double tail = (1 - level) / 2;
+        return values.Where(v => v.Value.Count > 0).ToDictionary(v => v.Key, v =>
+        {
+            var sorted = v.Value.Order().ToArray();
+            return new Interval(Quantile(sorted, tail), Quantile(sorted, 1 - tail));
+        });
+    }
+
+    private static double Quantile(double[] sorted, double q)
+    {
+        double position = q * (sorted.Length - 1);
+        int lower = (int)Math.Floor(position);
+        int upper = Math.Min(lower + 1, sorted.Length - 1);
+        return sorted[lower] + (position - lower) * (sorted[upper] - sorted[lower]);
+    }
+
+    private static double Poisson(Random random, long mean)
+    {
+        if (mean == 0) return 0;
+        if (mean > 200)
+        {
+            double u1 = 1 - random.NextDouble(), u2 = random.NextDouble();
+            double normal = Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+            return Math.Max(0, Math.Round(mean + Math.Sqrt(mean) * normal));
+        }
+        double limit = Math.Exp(-mean), product = random.NextDouble();
+        int k = 0;
+        while (product > limit)
+        {
+            k++;
+            product *= random.NextDouble();
+        }
+        return k;
+    }
+}
