@@ -65,11 +65,16 @@ public sealed class FairnessAuditEstimator : IEstimator<FairnessAuditTransformer
         var readPrediction = ValueReader.For(cursor, prediction, _threshold);
         var readClient = ValueReader.For(cursor, client, null);
         var readLabel = label is { } lc ? ValueReader.For(cursor, lc, _threshold) : null;
+        // The readers hand out one string instance per category, so rows are tallied by reference (no hashing of
+        // text per row) and moved into the table at the end.
+        var tally = new Dictionary<(string, string, string, string?), long>(SameInstances.Instance);
         while (cursor.MoveNext())
         {
             long row = cursor.Position;
-            counts.Add(readClient(row), readSensitive(row), readPrediction(row), readLabel?.Invoke(row));
+            var key = (readClient(row), readSensitive(row), readPrediction(row), readLabel?.Invoke(row));
+            tally[key] = tally.GetValueOrDefault(key) + 1;
         }
+        foreach (var ((c, z, y, truth), n) in tally) counts.Add(c, z, y, truth, n);
         if (counts.Rows == 0) throw new InvalidDataException("The data has no rows to audit.");
         return counts;
     }
@@ -117,7 +122,20 @@ public sealed class FairnessAuditTransformer : ITransformer
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)PassThrough).Save(ctx);
 }
 
-/// <summary>Reads a categorical column's value as text, whatever its type.</summary>
+/// <summary>Equality of category tuples by string instance.</summary>
+internal sealed class SameInstances : IEqualityComparer<(string, string, string, string?)>
+{
+    public static readonly SameInstances Instance = new();
+
+    public bool Equals((string, string, string, string?) x, (string, string, string, string?) y) =>
+        ReferenceEquals(x.Item1, y.Item1) && ReferenceEquals(x.Item2, y.Item2) && ReferenceEquals(x.Item3, y.Item3) && ReferenceEquals(x.Item4, y.Item4);
+
+    public int GetHashCode((string, string, string, string?) key) => HashCode.Combine(
+        System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(key.Item1), System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(key.Item2),
+        System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(key.Item3), key.Item4 is null ? 0 : System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(key.Item4));
+}
+
+/// <summary>Reads a categorical column's value as text, whatever its type; each category is one string instance.</summary>
 internal static class ValueReader
 {
     public static Func<long, string> For(DataViewRowCursor cursor, DataViewSchema.Column column, float? threshold)
@@ -127,11 +145,18 @@ internal static class ValueReader
         {
             case TextDataViewType:
                 var getText = cursor.GetGetter<ReadOnlyMemory<char>>(column);
+                var seen = new Dictionary<ReadOnlyMemory<char>, string>(TextComparer.Instance); // categories repeat: allocate each once
                 return row =>
                 {
                     ReadOnlyMemory<char> v = default;
                     getText(ref v);
-                    return v.Length > 0 ? v.ToString() : throw Missing(column, row, "empty text");
+                    if (v.Length == 0) throw Missing(column, row, "empty text");
+                    if (!seen.TryGetValue(v, out var text))
+                    {
+                        text = v.ToString();
+                        seen[text.AsMemory()] = text;
+                    }
+                    return text;
                 };
             case BooleanDataViewType:
                 var getBool = cursor.GetGetter<bool>(column);
@@ -179,17 +204,28 @@ internal static class ValueReader
     }
 
     /// <summary>Integers and floating-point values (NaN is missing), as invariant text.</summary>
-    private static Func<long, string> Numbers<T>(DataViewRowCursor cursor, DataViewSchema.Column column) where T : IFormattable
+    private static Func<long, string> Numbers<T>(DataViewRowCursor cursor, DataViewSchema.Column column) where T : IFormattable, IEquatable<T>
     {
         var get = cursor.GetGetter<T>(column);
+        var seen = new Dictionary<T, string>();
         return row =>
         {
             T v = default!;
             get(ref v);
-            return v is float f && float.IsNaN(f) || v is double d && double.IsNaN(d)
-                ? throw Missing(column, row, "NaN")
-                : v.ToString(null, CultureInfo.InvariantCulture);
+            if (v is float f && float.IsNaN(f) || v is double d && double.IsNaN(d)) throw Missing(column, row, "NaN");
+            if (!seen.TryGetValue(v, out var text)) seen[v] = text = v.ToString(null, CultureInfo.InvariantCulture);
+            return text;
         };
+    }
+
+    /// <summary>Compares text by content, so a category's string is looked up without allocating.</summary>
+    private sealed class TextComparer : IEqualityComparer<ReadOnlyMemory<char>>
+    {
+        public static readonly TextComparer Instance = new();
+
+        public bool Equals(ReadOnlyMemory<char> x, ReadOnlyMemory<char> y) => x.Span.SequenceEqual(y.Span);
+
+        public int GetHashCode(ReadOnlyMemory<char> value) => string.GetHashCode(value.Span);
     }
 
     private static InvalidDataException Missing(DataViewSchema.Column column, long row, string what) =>
