@@ -7,7 +7,7 @@ namespace MLExtensions.Fairness.Information;
 /// </summary>
 internal sealed class DenseSimplex
 {
-    private const double Eps = 1e-12;
+    private const double Eps = 1e-9;
     private readonly double[,] _t;
     private readonly int[] _basis;
     private readonly bool[] _rowActive;
@@ -58,7 +58,10 @@ internal sealed class DenseSimplex
             _t[_m, j] = j >= _n && j < _n + _m ? 0 : -sum;
         }
         Iterate(allowArtificials: true);
-        return Math.Max(-_t[_m, _width - 1], 0);
+        double value = -_t[_m, _width - 1];
+        // A sum of non-negative artificials cannot be negative: if it is, round-off wrecked the tableau, and nothing
+        // was proved either way.
+        return value < -1e-9 || double.IsNaN(value) ? double.PositiveInfinity : Math.Max(value, 0);
     }
 
     private double PhaseTwo(IReadOnlyList<double> c)

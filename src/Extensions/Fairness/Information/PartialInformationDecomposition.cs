@@ -93,7 +93,10 @@ public static class PartialInformationDecomposition
             objective = Objective(q, r, pz);
             if (iteration % 10 == 1 || iteration == options.MaximumIterations)
             {
-                gap = FrankWolfeGap(q, r, pz, yGivenZ, sGivenZ);
+                // The objective only decreases, so the smallest gap seen so far still bounds the current error;
+                // near boundary optima later gaps can grow from round-off in the log-ratios.
+                var current = FrankWolfeGap(q, r, pz, yGivenZ, sGivenZ);
+                if (!double.IsNaN(current)) gap = Math.Min(gap, current);
                 if (gap <= options.Tolerance) break;
             }
         }
