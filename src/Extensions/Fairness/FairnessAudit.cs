@@ -14,8 +14,9 @@ namespace MLExtensions.Fairness;
 /// <remarks>
 /// <para><b>Input and output columns.</b> Reads the sensitive, prediction, client and (optional) label columns. The
 /// sensitive and client columns may be text, <see cref="bool"/>, a key or a number (integers as they are); the prediction may be
-/// <see cref="bool"/>, a key, text, or a <see cref="float"/> score with a threshold; the label, if any, must take the
-/// same values as the prediction. Writes nothing: the fitted transformer passes rows through unchanged, so the
+/// <see cref="bool"/>, a key, text, or a <see cref="float"/> score with a threshold. The label, if any, must take
+/// the prediction's values: for a Boolean or score prediction it may be <see cref="bool"/> or numeric (positive when
+/// &gt; 0, ML.NET's convention); otherwise the same categories as the prediction. Writes nothing: the fitted transformer passes rows through unchanged, so the
 /// audit can sit anywhere in a pipeline. Missing values (empty text, key 0, NaN) are errors naming column and row.</para>
 /// </remarks>
 public sealed class FairnessAuditEstimator : IEstimator<FairnessAuditTransformer>
@@ -26,13 +27,16 @@ public sealed class FairnessAuditEstimator : IEstimator<FairnessAuditTransformer
     private readonly string? _label;
     private readonly float? _threshold;
     private readonly PidOptions? _options;
-
+    private readonly string? _positivePrediction;
     private readonly int _bootstrapSamples;
     private readonly int _seed;
 
     internal FairnessAuditEstimator(string sensitive, string prediction, string client, string? label, float? threshold, PidOptions? options,
-        int bootstrapSamples, int seed)
+        int bootstrapSamples, int seed, string? positivePrediction = null)
     {
+        if (positivePrediction is not null) ArgumentException.ThrowIfNullOrWhiteSpace(positivePrediction);
+        options?.Validate();
+        _positivePrediction = positivePrediction;
         ArgumentOutOfRangeException.ThrowIfNegative(bootstrapSamples);
         (_bootstrapSamples, _seed) = (bootstrapSamples, seed);
         ArgumentException.ThrowIfNullOrWhiteSpace(sensitive);
@@ -56,15 +60,22 @@ public sealed class FairnessAuditEstimator : IEstimator<FairnessAuditTransformer
         if (prediction.Type == NumberDataViewType.Single && _threshold is null)
             throw new ArgumentException($"Prediction column '{prediction.Name}' is a score; give a threshold (predicted positive when score ≥ threshold).");
 
+        bool binaryPrediction = prediction.Type is BooleanDataViewType || prediction.Type == NumberDataViewType.Single;
         var counts = new FairnessCounts();
-        if (prediction.Type is BooleanDataViewType || prediction.Type == NumberDataViewType.Single) counts.PositivePrediction = "True";
+        if (binaryPrediction) counts.PositivePrediction = "True";
+        if (_positivePrediction is not null)
+        {
+            if (binaryPrediction && _positivePrediction != "True")
+                throw new ArgumentException($"Prediction column '{prediction.Name}' is {prediction.Type}: its positive value is True; do not name another.");
+            counts.PositivePrediction = _positivePrediction;
+        }
         var columns = new List<DataViewSchema.Column> { sensitive, prediction, client };
         if (label is { } l) columns.Add(l);
         using var cursor = input.GetRowCursor(columns);
         var readSensitive = ValueReader.For(cursor, sensitive, null);
         var readPrediction = ValueReader.For(cursor, prediction, _threshold);
         var readClient = ValueReader.For(cursor, client, null);
-        var readLabel = label is { } lc ? ValueReader.For(cursor, lc, _threshold) : null;
+        var readLabel = label is { } lc ? ValueReader.ForLabel(cursor, lc, binaryPrediction) : null;
         // The readers hand out one string instance per category, so rows are tallied by reference (no hashing of
         // text per row) and moved into the table at the end.
         var tally = new Dictionary<(string, string, string, string?), long>(SameInstances.Instance);
@@ -168,12 +179,11 @@ internal static class ValueReader
                 };
             case KeyDataViewType key:
                 var names = KeyNames(column, key);
-                var getKey = cursor.GetGetter<uint>(column);
+                var getKey = KeyGetter(cursor, column, key);
                 return row =>
                 {
-                    uint v = 0;
-                    getKey(ref v);
-                    return v == 0 || v > names.Length ? throw Missing(column, row, "a missing key") : names[v - 1];
+                    ulong v = getKey();
+                    return v == 0 || v > (ulong)names.Length ? throw Missing(column, row, "a missing key") : names[v - 1];
                 };
             case NumberDataViewType n when n == NumberDataViewType.Single && threshold is float t:
                 var getScore = cursor.GetGetter<float>(column);
@@ -189,6 +199,49 @@ internal static class ValueReader
                 return (Func<long, string>)read.Invoke(null, [cursor, column])!;
             default:
                 throw new ArgumentException($"Column '{column.Name}' is {type}; an audit needs text, Boolean, key or numeric values.");
+        }
+    }
+
+    /// <summary>
+    /// Reads a label to compare with a binary (Boolean or thresholded score) prediction as "True"/"False": Booleans as
+    /// they are, numbers positive when &gt; 0 as in ML.NET's binary trainers. Other labels read as categories.
+    /// </summary>
+    public static Func<long, string> ForLabel(DataViewRowCursor cursor, DataViewSchema.Column column, bool binaryPrediction)
+    {
+        if (!binaryPrediction || column.Type is not NumberDataViewType) return For(cursor, column, null);
+        var read = typeof(ValueReader).GetMethod(nameof(PositiveNumbers), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(column.Type.RawType);
+        return (Func<long, string>)read.Invoke(null, [cursor, column])!;
+    }
+
+    private static Func<long, string> PositiveNumbers<T>(DataViewRowCursor cursor, DataViewSchema.Column column) where T : System.Numerics.INumber<T>
+    {
+        var get = cursor.GetGetter<T>(column);
+        return row =>
+        {
+            T v = T.Zero;
+            get(ref v);
+            return T.IsNaN(v) ? throw Missing(column, row, "NaN") : v > T.Zero ? "True" : "False";
+        };
+    }
+
+    /// <summary>A key column's value widened to 64 bits, whatever its storage type.</summary>
+    private static Func<ulong> KeyGetter(DataViewRowCursor cursor, DataViewSchema.Column column, KeyDataViewType key)
+    {
+        switch (key.RawType)
+        {
+            case var t when t == typeof(byte):
+                var getByte = cursor.GetGetter<byte>(column);
+                return () => { byte v = 0; getByte(ref v); return v; };
+            case var t when t == typeof(ushort):
+                var getShort = cursor.GetGetter<ushort>(column);
+                return () => { ushort v = 0; getShort(ref v); return v; };
+            case var t when t == typeof(uint):
+                var getInt = cursor.GetGetter<uint>(column);
+                return () => { uint v = 0; getInt(ref v); return v; };
+            default:
+                var getLong = cursor.GetGetter<ulong>(column);
+                return () => { ulong v = 0; getLong(ref v); return v; };
         }
     }
 

@@ -26,10 +26,15 @@ public sealed class FairnessCatalog
     /// <param name="options">Solver settings of the decomposition.</param>
     /// <param name="bootstrapSamples">Resamples for the confidence intervals (0: none).</param>
     /// <param name="seed">Seed of the bootstrap; null draws one from the <c>MLContext</c>.</param>
+    /// <param name="positivePrediction">
+    /// For a text, key or numeric prediction with two values: the one that counts as positive (for parity and
+    /// opportunity gaps). Default: the later of the two in ordinal order. Boolean and score predictions: True.
+    /// </param>
     public FairnessAuditEstimator Audit(string sensitiveColumnName, string predictedColumnName, string clientColumnName,
-        string? labelColumnName = null, float? threshold = null, PidOptions? options = null, int bootstrapSamples = 200, int? seed = null)
+        string? labelColumnName = null, float? threshold = null, PidOptions? options = null, int bootstrapSamples = 200, int? seed = null,
+        string? positivePrediction = null)
         => new(sensitiveColumnName, predictedColumnName, clientColumnName, labelColumnName, threshold, options, bootstrapSamples,
-            seed ?? ((Microsoft.ML.Runtime.IHostEnvironment)Context).Register("FairnessAudit").Rand.Next());
+            seed ?? ((Microsoft.ML.Runtime.IHostEnvironment)Context).Register("FairnessAudit").Rand.Next(), positivePrediction);
 }
 
 /// <summary>Hangs <see cref="FairnessCatalog"/> off <see cref="MLContext"/>.</summary>

@@ -23,10 +23,18 @@ public sealed class FairnessCounts
     /// <summary>Every non-empty cell and its count.</summary>
     public IReadOnlyDictionary<(string Client, string Sensitive, string Prediction, string? Label), long> Cells => _cells;
 
-    /// <summary>Counts one row.</summary>
+    /// <summary>Counts <paramref name="count"/> rows (default one) with these values; a count of 0 changes nothing.</summary>
+    /// <exception cref="ArgumentException">A value is null or empty, or the count is negative.</exception>
     public void Add(string client, string sensitive, string prediction, string? label, long count = 1)
     {
+        ArgumentException.ThrowIfNullOrEmpty(client);
+        ArgumentException.ThrowIfNullOrEmpty(sensitive);
+        ArgumentException.ThrowIfNullOrEmpty(prediction);
+        if (label is not null) ArgumentException.ThrowIfNullOrEmpty(label);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (count == 0) return;
+        if ((label is null && HasLabels) || (label is not null && !HasLabels && _cells.Count > 0))
+            throw new ArgumentException("A count table holds rows either all with labels or all without; audit every row with the same columns.", nameof(label));
         if (label is not null) HasLabels = true;
         var key = (client, sensitive, prediction, label);
         _cells[key] = _cells.GetValueOrDefault(key) + count;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using MLExtensions.Fairness.Information;
 
 namespace MLExtensions.Fairness;
@@ -28,7 +29,7 @@ public sealed class FairnessReport
         IReadOnlyList<ClientFairness> clients, IReadOnlyList<string> warnings, IReadOnlyDictionary<string, Interval> confidenceIntervals)
     {
         ConfidenceIntervals = confidenceIntervals;
-        Counts = counts;
+        Counts = FairnessCounts.Merge(counts); // a copy: later additions to the caller's table must not change the report
         Decomposition = decomposition;
         SensitiveValues = sensitiveValues;
         PredictionValues = predictionValues;
@@ -115,7 +116,7 @@ public sealed class FairnessReport
         warnings = Warnings,
         counts = Counts.Cells.OrderBy(c => c.Key.Client, StringComparer.Ordinal).ThenBy(c => c.Key.Sensitive, StringComparer.Ordinal)
             .ThenBy(c => c.Key.Prediction, StringComparer.Ordinal).ThenBy(c => c.Key.Label, StringComparer.Ordinal).Select(c => new { client = c.Key.Client, sensitive = c.Key.Sensitive, prediction = c.Key.Prediction, label = c.Key.Label, count = c.Value }),
-    }, new JsonSerializerOptions { WriteIndented = true });
+    }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals });
 
     /// <summary>The report as a Markdown document.</summary>
     public string ToMarkdown()

@@ -27,6 +27,13 @@ public static class FairnessReportBuilder
         var clients = counts.Values(k => k.Client);
         if (sensitive.Length < 2)
             throw new InvalidDataException($"The sensitive attribute takes the single value '{sensitive[0]}' in all {counts.Rows} rows; there is no disparity to audit.");
+        if (counts.HasLabels)
+        {
+            var labels = counts.Values(k => k.Label);
+            if (!labels.Intersect(predictions).Any())
+                throw new InvalidDataException($"The labels ({string.Join(", ", labels)}) and predictions ({string.Join(", ", predictions)}) share no value, " +
+                    "so accuracy and opportunity gaps would be meaningless. Give a label column of the prediction's type.");
+        }
         var warnings = new List<string>();
         if (clients.Length == 1) warnings.Add($"All rows come from one client ('{clients[0]}'): local disparity equals global disparity.");
         if (predictions.Length == 1) warnings.Add($"Every prediction is '{predictions[0]}': all disparities are zero.");

@@ -40,7 +40,10 @@ internal sealed class DenseSimplex
         return simplex.PhaseOne();
     }
 
-    /// <summary>min cᵀx over Ax = b, x ≥ 0; NaN when infeasible (beyond <paramref name="feasibilityTolerance"/>).</summary>
+    /// <summary>
+    /// min cᵀx over Ax = b, x ≥ 0; NaN when infeasible (beyond <paramref name="feasibilityTolerance"/>) or when the
+    /// pivot limit ran out (a value short of the minimum would make the callers' certificates lie).
+    /// </summary>
     public static double Minimize(IReadOnlyList<double[]> a, IReadOnlyList<double> b, IReadOnlyList<double> c, double feasibilityTolerance)
     {
         var simplex = new DenseSimplex(a, b);
@@ -57,7 +60,7 @@ internal sealed class DenseSimplex
             for (int i = 0; i < _m; i++) sum += _t[i, j];
             _t[_m, j] = j >= _n && j < _n + _m ? 0 : -sum;
         }
-        Iterate(allowArtificials: true);
+        if (!Iterate(allowArtificials: true)) return double.PositiveInfinity;
         double value = -_t[_m, _width - 1];
         // A sum of non-negative artificials cannot be negative: if it is, round-off wrecked the tableau, and nothing
         // was proved either way.
@@ -88,11 +91,11 @@ internal sealed class DenseSimplex
             if (cost == 0) continue;
             for (int j = 0; j < _width; j++) _t[_m, j] -= cost * _t[i, j];
         }
-        Iterate(allowArtificials: false);
-        return -_t[_m, _width - 1];
+        return Iterate(allowArtificials: false) ? -_t[_m, _width - 1] : double.NaN;
     }
 
-    private void Iterate(bool allowArtificials)
+    /// <summary>Pivots to optimality; false when the pivot limit ran out first.</summary>
+    private bool Iterate(bool allowArtificials)
     {
         int columns = allowArtificials ? _n + _m : _n;
         for (int iteration = 0; iteration < 100_000; iteration++)
@@ -104,7 +107,7 @@ internal sealed class DenseSimplex
                     entering = j;
                     break;
                 }
-            if (entering < 0) return;
+            if (entering < 0) return true;
             int leaving = -1;
             double best = double.PositiveInfinity;
             for (int i = 0; i < _m; i++)
@@ -117,9 +120,10 @@ internal sealed class DenseSimplex
                     leaving = i;
                 }
             }
-            if (leaving < 0) return; // unbounded: cannot happen for the bounded problems solved here
+            if (leaving < 0) return true; // unbounded: cannot happen for the bounded problems solved here
             Pivot(leaving, entering);
         }
+        return false;
     }
 
     private void Pivot(int row, int column)

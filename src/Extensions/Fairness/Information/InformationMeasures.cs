@@ -10,8 +10,11 @@ public static class InformationMeasures
     public static double Entropy(IReadOnlyList<double> distribution)
     {
         ArgumentNullException.ThrowIfNull(distribution);
-        double total = Total(distribution), h = 0;
-        foreach (var v in distribution) h -= Term(v / total);
+        double largest = 0, total = 0, h = 0;
+        foreach (var v in distribution) largest = Math.Max(largest, Check(v));
+        if (!(largest > 0)) throw new ArgumentException("The distribution is empty (all entries are zero).", nameof(distribution));
+        foreach (var v in distribution) total += v / largest;
+        foreach (var v in distribution) h -= Term(v / largest / total);
         return h;
     }
 
@@ -101,34 +104,29 @@ public static class InformationMeasures
     public static double[,,] Normalised(double[,,] joint)
     {
         ArgumentNullException.ThrowIfNull(joint);
-        double total = 0;
-        foreach (var v in joint) total += Check(v);
-        if (!(total > 0)) throw new ArgumentException("The table is empty (all entries are zero).", nameof(joint));
+        // Scaled by the largest entry first, so that huge counts cannot overflow the sum.
+        double largest = 0, total = 0;
+        foreach (var v in joint) largest = Math.Max(largest, Check(v));
+        if (!(largest > 0)) throw new ArgumentException("The table is empty (all entries are zero).", nameof(joint));
+        foreach (var v in joint) total += v / largest;
         var p = (double[,,])joint.Clone();
         for (int a = 0; a < p.GetLength(0); a++)
             for (int b = 0; b < p.GetLength(1); b++)
-                for (int c = 0; c < p.GetLength(2); c++) p[a, b, c] /= total;
+                for (int c = 0; c < p.GetLength(2); c++) p[a, b, c] = p[a, b, c] / largest / total;
         return p;
     }
 
     private static double[,] Normalised(double[,] joint)
     {
         ArgumentNullException.ThrowIfNull(joint);
-        double total = 0;
-        foreach (var v in joint) total += Check(v);
-        if (!(total > 0)) throw new ArgumentException("The table is empty (all entries are zero).", nameof(joint));
+        double largest = 0, total = 0;
+        foreach (var v in joint) largest = Math.Max(largest, Check(v));
+        if (!(largest > 0)) throw new ArgumentException("The table is empty (all entries are zero).", nameof(joint));
+        foreach (var v in joint) total += v / largest;
         var p = (double[,])joint.Clone();
         for (int a = 0; a < p.GetLength(0); a++)
-            for (int b = 0; b < p.GetLength(1); b++) p[a, b] /= total;
+            for (int b = 0; b < p.GetLength(1); b++) p[a, b] = p[a, b] / largest / total;
         return p;
-    }
-
-    private static double Total(IReadOnlyList<double> values)
-    {
-        double total = 0;
-        foreach (var v in values) total += Check(v);
-        if (!(total > 0)) throw new ArgumentException("The distribution is empty (all entries are zero).", nameof(values));
-        return total;
     }
 
     private static double Check(double v) => double.IsFinite(v) && v >= 0

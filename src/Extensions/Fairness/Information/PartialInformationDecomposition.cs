@@ -27,6 +27,13 @@ public sealed class PidOptions
 
     /// <summary>Most alternating-minimisation iterations. Default: 200,000.</summary>
     public int MaximumIterations { get; init; } = 200_000;
+
+    internal void Validate()
+    {
+        if (!(Tolerance > 0) || !double.IsFinite(Tolerance))
+            throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "The tolerance must be a positive finite number of bits.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaximumIterations, 1, nameof(MaximumIterations));
+    }
 }
 
 /// <summary>
@@ -46,6 +53,7 @@ public static class PartialInformationDecomposition
     public static PidResult Compute(double[,,] joint, PidOptions? options = null)
     {
         options ??= new PidOptions();
+        options.Validate();
         var p = InformationMeasures.Normalised(joint);
         double globalDisparity = InformationMeasures.MutualInformation(InformationMeasures.Marginal01(p));
         double clientInformation = InformationMeasures.MutualInformation(InformationMeasures.Marginal02(p));
