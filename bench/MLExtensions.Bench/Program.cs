@@ -5,7 +5,7 @@
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --scoring [--rows 1000000]
 // PRESTO fit time per backend and scoring cost:
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --ordinal [--quick]
-// Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition (--pid).
+// Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid).
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -19,6 +19,7 @@ if (args.Contains("--pid"))
 {
     PidBench.Run();
     PidBench.Audit();
+    PidBench.Tradeoff();
     return;
 }
 if (args.Contains("--kernels"))
