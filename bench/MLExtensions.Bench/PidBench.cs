@@ -25,11 +25,14 @@ public static class PidBench
                 joint[1, 1, s] = share * rate1;
                 joint[1, 0, s] = share * (1 - rate1);
             }
-            PartialInformationDecomposition.Compute(joint);
-            var clock = Stopwatch.StartNew();
-            var result = PartialInformationDecomposition.Compute(joint);
-            Console.WriteLine($"|S| = {clients,3}, Z effect {zEffect:F1}: {clock.Elapsed.TotalMilliseconds,9:F2} ms, {result.Iterations,6} iterations, gap {result.Gap:E1}, " +
-                              $"unique {result.Unique:F4}, redundant {result.Redundant:F4}, masked {result.Synergistic:F4} bits");
+            foreach (var options in new[] { FairnessReportBuilder.DefaultDecompositionOptions, new PidOptions() })
+            {
+                PartialInformationDecomposition.Compute(joint, options);
+                var clock = Stopwatch.StartNew();
+                var result = PartialInformationDecomposition.Compute(joint, options);
+                Console.WriteLine($"|S| = {clients,3}, Z effect {zEffect:F1}, tolerance {options.Tolerance:E0}: {clock.Elapsed.TotalMilliseconds,9:F2} ms, {result.Iterations,6} iterations, " +
+                                  $"gap {result.Gap:E1}, unique {result.Unique:F4}, redundant {result.Redundant:F4}, masked {result.Synergistic:F4} bits");
+            }
         }
     }
 

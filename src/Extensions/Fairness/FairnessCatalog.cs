@@ -23,7 +23,7 @@ public sealed class FairnessCatalog
     /// <param name="clientColumnName">The client (or any grouping) S.</param>
     /// <param name="labelColumnName">The true label, for accuracy and opportunity gaps; optional.</param>
     /// <param name="threshold">For a score prediction: predicted positive when score ≥ threshold.</param>
-    /// <param name="options">Solver settings of the decomposition.</param>
+    /// <param name="options">Solver settings of the decomposition; default <see cref="FairnessReportBuilder.DefaultDecompositionOptions"/> (certified to 1e-7 bits).</param>
     /// <param name="bootstrapSamples">Resamples for the confidence intervals (0: none).</param>
     /// <param name="seed">Seed of the bootstrap; null draws one from the <c>MLContext</c>.</param>
     /// <param name="positivePrediction">

@@ -44,8 +44,9 @@ public class AuditTests
         string[] genders = ["F", "M"], predictions = ["False", "True"], clients = ["north", "south", "west"];
         var joint = new double[2, 2, 3];
         foreach (var r in rows) joint[Array.IndexOf(genders, r.Gender), r.Predicted ? 1 : 0, Array.IndexOf(clients, r.Client)]++;
-        var expected = PartialInformationDecomposition.Compute(joint);
+        var expected = PartialInformationDecomposition.Compute(joint, FairnessReportBuilder.DefaultDecompositionOptions);
         Assert.Equal(expected, report.Decomposition);
+        Assert.Equal(PartialInformationDecomposition.Compute(joint).Unique, report.UniqueDisparity, 7);
         Assert.Equal(InformationMeasures.MutualInformation(InformationMeasures.Marginal01(joint)), report.GlobalDisparity, 12);
         Assert.Equal(InformationMeasures.ConditionalMutualInformation(joint), report.LocalDisparity, 12);
 
