@@ -65,7 +65,11 @@ public sealed class MlpNetwork : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         var h = (x - input_shift) * input_scale;
-        for (int i = 0; i < layers.Count - 1; i++) h = Activate(layers[i].forward(h));
+        for (int i = 0; i < layers.Count - 1; i++)
+        {
+            var next = Activate(layers[i].forward(h));
+            h = Architecture.Residual && i > 0 ? next + Shortcut(h, (int)next.shape[1]) : next;
+        }
         return layers[^1].forward(h) * output_scale + output_shift;
     }
 
@@ -77,6 +81,14 @@ public sealed class MlpNetwork : nn.Module<Tensor, Tensor>
         return new MlpWeights(
             layers.Select(l => new LinearWeights(Values(l.weight!), Values(l.bias!), (int)l.weight!.shape[0], (int)l.weight.shape[1])).ToArray(),
             Values(input_shift), Values(input_scale), output_shift.cpu().item<float>(), output_scale.cpu().item<float>());
+    }
+
+    /// <summary>The residual input at the new width: its first columns, or zero-padded.</summary>
+    private static Tensor Shortcut(Tensor h, int width)
+    {
+        long current = h.shape[1];
+        if (current == width) return h;
+        return current > width ? h[.., ..width] : nn.functional.pad(h, [0, width - current]);
     }
 
     private Tensor Activate(Tensor h) => Architecture.Activation switch

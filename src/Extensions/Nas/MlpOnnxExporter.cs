@@ -32,9 +32,13 @@ public static class MlpOnnxExporter
         for (int i = 0; i < weights.Layers.Count; i++)
         {
             var layer = weights.Layers[i];
+            var input = h;
             h = g.Gemm(h, g.AddInitializer($"layer{i}_weight", layer.Weight, layer.Outputs, layer.Inputs),
                 g.AddInitializer($"layer{i}_bias", layer.Bias, layer.Outputs), transB: true);
-            if (i < weights.Layers.Count - 1) h = Activate(g, h, network.Architecture.Activation);
+            if (i == weights.Layers.Count - 1) break;
+            h = Activate(g, h, network.Architecture.Activation);
+            if (network.Architecture.Residual && i > 0)
+                h = g.Add(h, layer.Inputs == layer.Outputs ? input : g.MatMul(input, g.AddInitializer($"layer{i}_shortcut", Embedding(layer.Inputs, layer.Outputs), layer.Inputs, layer.Outputs)));
         }
         if (weights.OutputScale != 1f) h = g.Mul(h, g.Scalar(weights.OutputScale, "output_scale"));
         if (weights.OutputShift != 0f) h = g.Add(h, g.Scalar(weights.OutputShift, "output_shift"));
@@ -58,11 +62,20 @@ public static class MlpOnnxExporter
             inputs = network.Inputs,
             hidden = network.Architecture.HiddenLayerSizes,
             activation = network.Architecture.Activation.ToString(),
+            residual = network.Architecture.Residual,
             outputs = network.Outputs,
         }));
         if (metadata is not null)
             foreach (var (key, value) in metadata) g.SetMetadata(key, value);
         return g.ToBytes();
+    }
+
+    /// <summary>The [from, to] matrix that keeps the first min(from, to) columns: a cut or a zero padding, exactly.</summary>
+    private static float[] Embedding(int from, int to)
+    {
+        var matrix = new float[from * to];
+        for (int i = 0; i < Math.Min(from, to); i++) matrix[i * to + i] = 1f;
+        return matrix;
     }
 
     private static OnnxValue Activate(OnnxGraphBuilder g, OnnxValue h, MlpActivation activation) => activation switch

@@ -34,6 +34,9 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         /// <summary>The hidden activation. Default: <see cref="MlpActivation.Relu"/>.</summary>
         public MlpActivation Activation { get; set; } = MlpActivation.Relu;
 
+        /// <summary>Residual connections around the hidden layers after the first (see <see cref="MlpArchitecture.Residual"/>). Default: false.</summary>
+        public bool Residual { get; set; }
+
         /// <summary>Passes over the training data. Default: 50.</summary>
         public int NumberOfEpochs { get; set; } = 50;
 
@@ -92,10 +95,25 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     /// <summary>Trains on <paramref name="input"/> and returns the fitted, ONNX-scored model.</summary>
     public MlpModel Fit(IDataView input)
     {
+        var t = Train(input, null, null);
+        return new MlpModel(t.Scoring, t.Architecture, t.FeatureCount, t.Classes, t.History, t.ExportParity, t.Seed);
+    }
+
+    /// <summary>What one training produced, before it is wrapped in a model type.</summary>
+    internal sealed record TrainedMlp(OnnxScoringChain Scoring, MlpArchitecture Architecture, int FeatureCount, ClassLabels? Classes,
+        IReadOnlyList<TrainingProgress> History, ParityReport ExportParity, int Seed);
+
+    /// <summary>
+    /// Trains, exports and builds the scoring chain. <paramref name="timeBudget"/> stops training after the epoch
+    /// that exceeds it (the best epoch so far is kept); <paramref name="metadata"/> is asked for after training and
+    /// goes into the ONNX model.
+    /// </summary>
+    internal TrainedMlp Train(IDataView input, TimeSpan? timeBudget, Func<IReadOnlyDictionary<string, string>>? metadata)
+    {
         ArgumentNullException.ThrowIfNull(input);
         var data = new TabularData(input, _options, LabelKind);
         var classes = _kind == PredictionKind.MulticlassClassification ? ClassLabels.FromKeyColumn(data.LabelColumn) : null;
-        var architecture = new MlpArchitecture(_options.HiddenLayerSizes.ToArray(), _options.Activation);
+        var architecture = new MlpArchitecture(_options.HiddenLayerSizes.ToArray(), _options.Activation, _options.Residual);
 
         using var run = TrainingRun.Start(_mlContext, nameof(MlpTrainer), _options, architecture.WidestLayer);
         var summary = data.Summarize(run.CancellationToken);
@@ -103,10 +121,10 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
 
         using var network = CreateNetwork(data, summary, architecture);
         network.to(run.Device);
-        var history = Train(network, data, summary, run);
+        var history = TrainNetwork(network, data, summary, run, timeBudget);
         network.to(CPU);
 
-        var onnx = MlpOnnxExporter.Export(network, _options.FeatureColumnName, _kind, classes?.Names);
+        var onnx = MlpOnnxExporter.Export(network, _options.FeatureColumnName, _kind, classes?.Names, metadata?.Invoke());
         var parity = CheckExport(network, onnx, _options.FeatureColumnName, _kind, summary, run.Seed);
         run.Info($"ONNX export {parity}");
         var scoring = OnnxScoringChain.Fit(_mlContext, input, new OnnxScoringSpec
@@ -117,7 +135,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
             Classes = classes,
             Device = _options.ScoringDevice,
         });
-        return new MlpModel(scoring, architecture, data.FeatureCount, classes, history, parity, run.Seed);
+        return new TrainedMlp(scoring, architecture, data.FeatureCount, classes, history, parity, run.Seed);
     }
 
     private MlpNetwork CreateNetwork(TabularData data, TabularSummary summary, MlpArchitecture architecture)
@@ -131,7 +149,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
             : new MlpNetwork(data.FeatureCount, architecture, outputs, shift, scale);
     }
 
-    private List<TrainingProgress> Train(MlpNetwork network, TabularData data, TabularSummary summary, TrainingRun run)
+    private List<TrainingProgress> TrainNetwork(MlpNetwork network, TabularData data, TabularSummary summary, TrainingRun run, TimeSpan? timeBudget)
     {
         var split = ValidationSplit.Create(_options.ValidationFraction, run.Seed);
         var optimizer = optim.Adam(network.parameters(), _options.LearningRate, weight_decay: _options.WeightDecay);
@@ -160,6 +178,12 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
                 var report = new TrainingProgress(run.Trainer, epoch, _options.NumberOfEpochs, weightSum > 0 ? lossSum / weightSum : 0, validation, run.Elapsed);
                 history.Add(report);
                 run.ReportEpoch(epoch, _options.NumberOfEpochs, report.TrainingLoss, validation);
+                if (timeBudget is TimeSpan budget && run.Elapsed > budget && epoch < _options.NumberOfEpochs)
+                {
+                    run.Info($"time budget {budget} reached after epoch {epoch}");
+                    if (validation is double last && last < best) { DisposeState(bestState); bestState = null; }
+                    break;
+                }
                 if (validation is not double v) continue;
                 if (v < best)
                 {
@@ -188,14 +212,8 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     private (Tensor Loss, double Weight) BatchLoss(MlpNetwork network, TabularBatch batch, int featureCount, float labelScale, Device device)
     {
         var x = tensor(batch.Features.AsSpan(0, batch.Count * featureCount).ToArray(), [batch.Count, featureCount], device: device);
-        var labels = batch.Labels.AsSpan(0, batch.Count).ToArray();
-        var output = network.forward(x);
-        Tensor perRow = _kind switch
-        {
-            PredictionKind.Regression => ((output.squeeze(1) - tensor(labels, device: device)) / labelScale).square(),
-            PredictionKind.BinaryClassification => nn.functional.binary_cross_entropy_with_logits(output.squeeze(1), tensor(labels, device: device), reduction: nn.Reduction.None),
-            _ => nn.functional.cross_entropy(output, tensor(labels.Select(l => (long)l).ToArray(), device: device), reduction: nn.Reduction.None),
-        };
+        var labels = tensor(batch.Labels.AsSpan(0, batch.Count).ToArray(), device: device);
+        var perRow = MlpLoss.PerRow(_kind, network.forward(x), labels, labelScale);
         if (batch.Weights is null) return (perRow.mean(), batch.Count);
         var w = tensor(batch.Weights.AsSpan(0, batch.Count).ToArray(), device: device);
         double total = batch.Weights.AsSpan(0, batch.Count).ToArray().Sum();

@@ -25,6 +25,50 @@ public sealed class NasTrainers
 
     internal NasTrainers(MLContext mlContext) => _mlContext = mlContext;
 
+    /// <summary>A regressor whose network is found by architecture search. See <see cref="NasTrainer"/> for its columns.</summary>
+    /// <param name="labelColumnName">The <see cref="float"/> label column.</param>
+    /// <param name="featureColumnName">The known-size <see cref="float"/> vector feature column.</param>
+    /// <param name="strategy">How to search.</param>
+    /// <param name="timeBudget">Wall-clock budget of the whole fit; null for none.</param>
+    public NasTrainer Regression(string labelColumnName = "Label", string featureColumnName = "Features",
+        NasStrategy strategy = NasStrategy.TangleNas, TimeSpan? timeBudget = null)
+        => Regression(Search(labelColumnName, featureColumnName, strategy, timeBudget));
+
+    /// <summary>A regressor found by architecture search, with full options.</summary>
+    public NasTrainer Regression(NasTrainer.Options options) => new(_mlContext, options, PredictionKind.Regression);
+
+    /// <summary>A binary classifier whose network is found by architecture search. See <see cref="NasTrainer"/> for its columns.</summary>
+    /// <param name="labelColumnName">The <see cref="bool"/> label column.</param>
+    /// <param name="featureColumnName">The known-size <see cref="float"/> vector feature column.</param>
+    /// <param name="strategy">How to search.</param>
+    /// <param name="timeBudget">Wall-clock budget of the whole fit; null for none.</param>
+    public NasTrainer BinaryClassification(string labelColumnName = "Label", string featureColumnName = "Features",
+        NasStrategy strategy = NasStrategy.TangleNas, TimeSpan? timeBudget = null)
+        => BinaryClassification(Search(labelColumnName, featureColumnName, strategy, timeBudget));
+
+    /// <summary>A binary classifier found by architecture search, with full options.</summary>
+    public NasTrainer BinaryClassification(NasTrainer.Options options) => new(_mlContext, options, PredictionKind.BinaryClassification);
+
+    /// <summary>A multiclass classifier whose network is found by architecture search. See <see cref="NasTrainer"/> for its columns.</summary>
+    /// <param name="labelColumnName">The key-typed label column.</param>
+    /// <param name="featureColumnName">The known-size <see cref="float"/> vector feature column.</param>
+    /// <param name="strategy">How to search.</param>
+    /// <param name="timeBudget">Wall-clock budget of the whole fit; null for none.</param>
+    public NasTrainer MulticlassClassification(string labelColumnName = "Label", string featureColumnName = "Features",
+        NasStrategy strategy = NasStrategy.TangleNas, TimeSpan? timeBudget = null)
+        => MulticlassClassification(Search(labelColumnName, featureColumnName, strategy, timeBudget));
+
+    /// <summary>A multiclass classifier found by architecture search, with full options.</summary>
+    public NasTrainer MulticlassClassification(NasTrainer.Options options) => new(_mlContext, options, PredictionKind.MulticlassClassification);
+
+    private static NasTrainer.Options Search(string label, string features, NasStrategy strategy, TimeSpan? budget) => new()
+    {
+        LabelColumnName = label,
+        FeatureColumnName = features,
+        Strategy = strategy,
+        TimeBudget = budget,
+    };
+
     /// <summary>An MLP regressor. See <see cref="MlpTrainer"/> for its columns.</summary>
     /// <param name="labelColumnName">The <see cref="float"/> label column.</param>
     /// <param name="featureColumnName">The known-size <see cref="float"/> vector feature column.</param>

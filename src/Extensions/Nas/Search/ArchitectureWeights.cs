@@ -1,0 +1,64 @@
+using static TorchSharp.torch;
+
+namespace MLExtensions.Nas;
+
+/// <summary>
+/// How much each choice of each decision counts in one supernet forward pass: probabilities (gradient search), a
+/// Dirichlet sample (DrNAS) or one-hot rows (a single path). Choices are in <see cref="NasSearchSpace"/> order with
+/// depths and widths ascending.
+/// </summary>
+/// <param name="Depth">[depth choices].</param>
+/// <param name="Width">[maximum depth, width choices]: one row per hidden layer.</param>
+/// <param name="Activation">[activation choices].</param>
+/// <param name="Residual">[residual choices]: (off) or (off, on).</param>
+internal sealed record ArchitectureWeights(Tensor Depth, Tensor Width, Tensor Activation, Tensor Residual)
+{
+    /// <summary>One-hot weights selecting <paramref name="path"/>.</summary>
+    public static ArchitectureWeights OneHot(NasSearchSpace space, ArchitecturePath path, Device device)
+    {
+        var depth = zeros(space.Depths.Length, device: device);
+        depth[path.Depth] = 1f;
+        var width = zeros(space.MaximumDepth, space.Widths.Length, device: device);
+        for (int l = 0; l < space.MaximumDepth; l++) width[l, path.Widths[l]] = 1f;
+        var activation = zeros(space.Activations.Length, device: device);
+        activation[path.Activation] = 1f;
+        var residual = zeros(space.ResidualChoices.Length, device: device);
+        residual[path.Residual] = 1f;
+        return new ArchitectureWeights(depth, width, activation, residual);
+    }
+
+    /// <summary>The same weights cut from the autograd graph (for the weight step of alternating search).</summary>
+    public ArchitectureWeights Detach() => new(Depth.detach(), Width.detach(), Activation.detach(), Residual.detach());
+}
+
+/// <summary>
+/// One architecture as choice indices into a <see cref="NasSearchSpace"/> (depths and widths in ascending order).
+/// Layers beyond the depth carry a width index too (ignored), so every path has the supernet's shape.
+/// </summary>
+/// <param name="Depth">Index of the depth.</param>
+/// <param name="Widths">Width index per hidden layer, <see cref="NasSearchSpace.MaximumDepth"/> of them.</param>
+/// <param name="Activation">Index of the activation.</param>
+/// <param name="Residual">Index of the residual choice (0 off, 1 on).</param>
+internal sealed record ArchitecturePath(int Depth, int[] Widths, int Activation, int Residual)
+{
+    /// <summary>The architecture the path denotes.</summary>
+    public MlpArchitecture ToArchitecture(NasSearchSpace space)
+    {
+        var depths = space.SortedDepths;
+        var widths = space.SortedWidths;
+        int depth = depths[Depth];
+        return new MlpArchitecture(Widths.Take(depth).Select(w => widths[w]).ToArray(), space.Activations[Activation],
+            depth > 1 && space.ResidualChoices[Residual]);
+    }
+
+    /// <summary>The path of <paramref name="architecture"/> (unused layers get the first width).</summary>
+    public static ArchitecturePath From(NasSearchSpace space, MlpArchitecture architecture)
+    {
+        var depths = space.SortedDepths;
+        var widths = space.SortedWidths;
+        var layers = new int[space.MaximumDepth];
+        for (int l = 0; l < architecture.HiddenLayerSizes.Count; l++) layers[l] = Array.IndexOf(widths, architecture.HiddenLayerSizes[l]);
+        return new ArchitecturePath(Array.IndexOf(depths, architecture.HiddenLayerSizes.Count), layers,
+            Array.IndexOf(space.Activations, architecture.Activation), architecture.Residual ? 1 : 0);
+    }
+}

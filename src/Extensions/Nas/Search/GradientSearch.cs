@@ -1,0 +1,102 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLExtensions.Nas;
+
+/// <summary>
+/// TangleNAS: alternating weight steps (training split, architecture weights held fixed) and architecture steps
+/// (validation split, Adam on α with betas (0.5, 0.999)) on the weight-entangled supernet, after a warm-up of weight
+/// steps only; the result is the argmax of every decision.
+/// </summary>
+internal static class GradientSearch
+{
+    public static SearchOutcome Run(SearchContext context)
+    {
+        var (space, supernet, data, options, run) = (context.Space, context.Supernet, context.Data, context.Options, context.Run);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var alpha = new ArchitectureParameters(space, run.Device);
+        using var weightOptimizer = optim.Adam(supernet.parameters(), options.LearningRate);
+        using var alphaOptimizer = optim.Adam(alpha.All, options.ArchitectureLearningRate, beta1: 0.5, beta2: 0.999, weight_decay: options.ArchitectureWeightDecay);
+        var history = new List<ArchitectureSnapshot>();
+        int epochs = 0;
+        bool stopped = false;
+        for (int epoch = 1; epoch <= options.SearchEpochs && !stopped; epoch++)
+        {
+            supernet.train();
+            bool searchArchitecture = epoch > options.WarmupEpochs;
+            var validationOrder = context.Permutation(data.Validation.Rows);
+            int validationCursor = 0;
+            double lossSum = 0;
+            int batches = 0;
+            foreach (var rows in context.Batches(context.Permutation(data.Train.Rows)))
+            {
+                using var step = NewDisposeScope();
+                var index = context.Indices(rows);
+                weightOptimizer.zero_grad();
+                ArchitectureWeights fixedWeights;
+                using (no_grad()) fixedWeights = alpha.Weights(options.Sampler, null).Detach();
+                var loss = data.Loss(data.Train, supernet.forward(data.Train.Features.index_select(0, index), fixedWeights), index);
+                loss.backward();
+                weightOptimizer.step();
+                lossSum += loss.item<float>();
+                batches++;
+
+                if (searchArchitecture)
+                {
+                    alphaOptimizer.zero_grad();
+                    var validationIndex = NextValidationBatch(validationOrder, ref validationCursor, options.BatchSize, run.Device);
+                    var validationLoss = data.Loss(data.Validation,
+                        supernet.forward(data.Validation.Features.index_select(0, validationIndex), alpha.Weights(options.Sampler, null)), validationIndex);
+                    validationLoss.backward();
+                    alphaOptimizer.step();
+                }
+                if (context.SearchTimeIsUp)
+                {
+                    stopped = true;
+                    break;
+                }
+            }
+            epochs = epoch;
+            history.Add(new ArchitectureSnapshot(epoch, alpha.Probabilities(options.Sampler)));
+            run.ReportEpoch(epoch, options.SearchEpochs, batches > 0 ? lossSum / batches : 0, null);
+        }
+        var searchTime = clock.Elapsed;
+
+        clock.Restart();
+        var probabilities = alpha.Probabilities(options.Sampler);
+        var chosen = PathProbabilities.Argmax(probabilities, space).ToArchitecture(space);
+        // The top-k by probability; with spaces too large to enumerate, the argmax and its one-choice neighbours.
+        var candidates = space.Count <= 50_000 ? space.Enumerate() : Neighbours(chosen, space);
+        var top = candidates.Select(a => (Architecture: a, Probability: PathProbabilities.Of(probabilities, space, a)))
+            .OrderByDescending(c => c.Probability).Take(Math.Max(options.TopK, 1)).ToList();
+        if (!top.Any(t => t.Architecture.Equals(chosen))) top.Insert(0, (chosen, PathProbabilities.Of(probabilities, space, chosen)));
+        var ranked = top.Select(t => new RankedArchitecture(t.Architecture, context.Score(t.Architecture), t.Probability)).ToList();
+        return new SearchOutcome(chosen, ranked, history, epochs, stopped, searchTime, clock.Elapsed);
+    }
+
+    private static Tensor NextValidationBatch(int[] order, ref int cursor, int batchSize, Device device)
+    {
+        if (cursor >= order.Length) cursor = 0;
+        int count = Math.Min(batchSize, order.Length - cursor);
+        var index = tensor(order.AsSpan(cursor, count).ToArray().Select(i => (long)i).ToArray(), device: device);
+        cursor += count;
+        return index;
+    }
+
+    /// <summary><paramref name="architecture"/> and every architecture one choice away from it.</summary>
+    private static IEnumerable<MlpArchitecture> Neighbours(MlpArchitecture architecture, NasSearchSpace space)
+    {
+        yield return architecture;
+        var sizes = architecture.HiddenLayerSizes;
+        for (int l = 0; l < sizes.Count; l++)
+            foreach (int w in space.SortedWidths.Where(w => w != sizes[l]))
+                yield return architecture with { HiddenLayerSizes = sizes.Select((s, i) => i == l ? w : s).ToArray() };
+        foreach (var a in space.Activations.Where(a => a != architecture.Activation)) yield return architecture with { Activation = a };
+        foreach (int d in space.SortedDepths.Where(d => d != sizes.Count))
+            yield return architecture with
+            {
+                HiddenLayerSizes = Enumerable.Range(0, d).Select(i => i < sizes.Count ? sizes[i] : sizes[^1]).ToArray(),
+                Residual = architecture.Residual && d > 1,
+            };
+    }
+}

@@ -1,0 +1,98 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MLExtensions.Onnx;
+
+namespace MLExtensions.Nas;
+
+/// <summary>How the supernet is trained and the architecture chosen.</summary>
+public enum NasStrategy
+{
+    /// <summary>
+    /// TangleNAS: gradient search over a weight-entangled supernet. Weight steps on the training split alternate with
+    /// steps of the architecture parameters α on the validation split (after a warm-up); the architecture is the
+    /// argmax of every decision.
+    /// </summary>
+    TangleNas,
+
+    /// <summary>SPOS: the supernet is trained one uniformly sampled path per step; candidates are ranked by their validation loss with inherited weights.</summary>
+    Spos,
+
+    /// <summary>
+    /// PA&amp;DA: as SPOS, but paths are drawn in proportion to the gradient norms of their choices and rows in
+    /// proportion to their loss-gradient norms (importance sampling, mixed with uniform as training goes on).
+    /// </summary>
+    PaDa,
+}
+
+/// <summary>An architecture with its standing in the search.</summary>
+/// <param name="Architecture">The architecture.</param>
+/// <param name="SupernetValidationLoss">Its validation loss with the supernet's (inherited) weights.</param>
+/// <param name="Probability">Its probability under the final architecture distribution (gradient search), else null.</param>
+public sealed record RankedArchitecture(MlpArchitecture Architecture, double SupernetValidationLoss, double? Probability);
+
+/// <summary>The architecture distribution (or path-sampling distribution) after one search epoch.</summary>
+/// <param name="Epoch">The epoch, from 1.</param>
+/// <param name="Decisions">Each decision's probabilities.</param>
+public sealed record ArchitectureSnapshot(int Epoch, IReadOnlyList<DecisionProbabilities> Decisions);
+
+/// <summary>Wall-clock time of the search's phases.</summary>
+/// <param name="Search">Supernet training (and α updates).</param>
+/// <param name="Ranking">Scoring candidate architectures with inherited weights.</param>
+/// <param name="Retraining">Training the chosen architecture from scratch, export included.</param>
+public sealed record NasPhaseTimes(TimeSpan Search, TimeSpan Ranking, TimeSpan Retraining);
+
+/// <summary>
+/// What an architecture search found and how: the chosen architecture, the best candidates with their supernet
+/// scores, the architecture (or sampling) distribution after every epoch, and the time per phase. Kept as JSON in
+/// the ONNX model's metadata (<see cref="MetadataKey"/>), so it survives <c>Save</c>/<c>Load</c>
+/// (<see cref="FromSavedModel"/>).
+/// </summary>
+public sealed record NasSearchResult
+{
+    /// <summary>ONNX metadata key under which the result is stored.</summary>
+    public const string MetadataKey = "mlextensions.nas.search";
+
+    /// <summary>The strategy used.</summary>
+    public required NasStrategy Strategy { get; init; }
+
+    /// <summary>The sampler of gradient search (null for single-path strategies).</summary>
+    public ArchitectureSampler? Sampler { get; init; }
+
+    /// <summary>The search space, described.</summary>
+    public required string SearchSpace { get; init; }
+
+    /// <summary>The chosen architecture, then retrained from scratch.</summary>
+    public required MlpArchitecture Architecture { get; init; }
+
+    /// <summary>The best candidates, best first (by probability for gradient search, by supernet validation loss otherwise).</summary>
+    public required IReadOnlyList<RankedArchitecture> TopArchitectures { get; init; }
+
+    /// <summary>The architecture distribution after every search epoch.</summary>
+    public required IReadOnlyList<ArchitectureSnapshot> History { get; init; }
+
+    /// <summary>Search epochs completed.</summary>
+    public required int SearchEpochs { get; init; }
+
+    /// <summary>Whether the time budget cut the search short.</summary>
+    public required bool StoppedByTimeBudget { get; init; }
+
+    /// <summary>Time per phase.</summary>
+    public required NasPhaseTimes Times { get; init; }
+
+    private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
+
+    /// <summary>The result as JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Reads a result written by <see cref="ToJson"/>.</summary>
+    public static NasSearchResult FromJson(string json) =>
+        JsonSerializer.Deserialize<NasSearchResult>(json, Json) ?? throw new InvalidDataException("The search result JSON is empty.");
+
+    /// <summary>The search result stored in a model saved with <c>mlContext.Model.Save</c> (null when it holds none).</summary>
+    public static NasSearchResult? FromSavedModel(string path)
+    {
+        foreach (var info in OnnxModelInfo.ReadFromSavedModel(path))
+            if (info.Metadata.TryGetValue(MetadataKey, out var json)) return FromJson(json);
+        return null;
+    }
+}

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLExtensions.Nas;
+using Xunit;
+
+namespace MLExtensions.Tests.Nas;
+
+public class NasTrainerTests
+{
+    private static NasTrainer.Options Small(string label, NasStrategy strategy) => new()
+    {
+        LabelColumnName = label,
+        Strategy = strategy,
+        Depths = [1, 2],
+        Widths = [8, 16, 32],
+        Activations = [MlpActivation.Relu, MlpActivation.Tanh],
+        SearchEpochs = 8,
+        WarmupEpochs = 3,
+        BatchSize = 32,
+        LearningRate = 3e-3,
+        RetrainEpochs = 40,
+        Seed = 5,
+    };
+
+    public sealed class RegressionScore { public float Score { get; set; } }
+
+    [Theory]
+    [InlineData(NasStrategy.TangleNas)]
+    [InlineData(NasStrategy.PaDa)]
+    public void Regression_search_finds_an_architecture_in_the_space_that_fits_and_round_trips(NasStrategy strategy)
+    {
+        var ml = new MLContext(1);
+        var train = ml.Data.LoadFromEnumerable(Synthetic.Rows(700, 1));
+        var test = ml.Data.LoadFromEnumerable(Synthetic.Rows(300, 2));
+        var options = Small(nameof(Synthetic.Row.Target), strategy);
+        var model = ml.Nas().Trainers.Regression(options).Fit(train);
+
+        Assert.True(options.SearchSpace.Contains(model.Architecture), model.Architecture.ToString());
+        Assert.Equal(model.Architecture, model.Search.Architecture);
+        Assert.Equal(options.SearchEpochs, model.Search.SearchEpochs);
+        Assert.Equal(options.SearchEpochs, model.Search.History.Count);
+        Assert.NotEmpty(model.Search.TopArchitectures);
+        Assert.All(model.Search.TopArchitectures, t => Assert.True(double.IsFinite(t.SupernetValidationLoss)));
+        Assert.True(model.ExportParity.RelativeError <= 1e-5, model.ExportParity.ToString());
+
+        var metrics = ml.Regression.Evaluate(model.Transform(test), nameof(Synthetic.Row.Target));
+        Assert.True(metrics.RSquared > 0.6, $"R² {metrics.RSquared}");
+
+        var direct = ml.Data.CreateEnumerable<RegressionScore>(model.Transform(test), false).Select(r => r.Score).ToArray();
+        Assert.Equal(direct, ModelRoundTrip.SaveLoadAndScore<float>(model, test, "Score"));
+        var path = Path.GetTempFileName();
+        try
+        {
+            ml.Model.Save(model, train.Schema, path);
+            var stored = NasSearchResult.FromSavedModel(path);
+            Assert.NotNull(stored);
+            Assert.Equal(model.Search.Architecture, stored!.Architecture);
+            Assert.Equal(model.Search.TopArchitectures.Count, stored.TopArchitectures.Count);
+            Assert.Equal(strategy, stored.Strategy);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Binary_and_multiclass_searches_evaluate_with_ml_net()
+    {
+        var ml = new MLContext(2);
+        var rows = Synthetic.Rows(700, 3);
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var binary = ml.Nas().Trainers.BinaryClassification(Small(nameof(Synthetic.Row.Positive), NasStrategy.Spos)).Fit(data);
+        var binaryMetrics = ml.BinaryClassification.Evaluate(binary.Transform(ml.Data.LoadFromEnumerable(Synthetic.Rows(300, 4))), nameof(Synthetic.Row.Positive));
+        Assert.True(binaryMetrics.AreaUnderRocCurve > 0.85, $"AUC {binaryMetrics.AreaUnderRocCurve}");
+
+        var options = Small("Label", NasStrategy.TangleNas);
+        options.Sampler = ArchitectureSampler.Dirichlet;
+        var multiclass = ml.Nas().Trainers.MulticlassClassification(options).Fit(Synthetic.Keyed(ml, rows));
+        var metrics = ml.MulticlassClassification.Evaluate(multiclass.Transform(Synthetic.Keyed(ml, Synthetic.Rows(300, 5))));
+        Assert.True(metrics.MacroAccuracy > 0.6, $"macro accuracy {metrics.MacroAccuracy}");
+        Assert.Equal(ArchitectureSampler.Dirichlet, multiclass.Search.Sampler);
+        // α moved away from uniform after the warm-up.
+        var last = multiclass.Search.History[^1].Decisions[0].Probabilities;
+        Assert.True(Math.Abs(last[0] - last[1]) > 1e-4);
+    }
+
+    [Fact]
+    public void A_wall_clock_budget_stops_the_search_and_the_fit_returns_in_time()
+    {
+        var ml = new MLContext(3);
+        var data = ml.Data.LoadFromEnumerable(Synthetic.Rows(2000, 6));
+        var options = Small(nameof(Synthetic.Row.Target), NasStrategy.TangleNas);
+        options.SearchEpochs = 100_000;
+        options.RetrainEpochs = 100_000;
+        options.EarlyStoppingPatience = 100_000;
+        options.TimeBudget = TimeSpan.FromSeconds(3);
+        var clock = Stopwatch.StartNew();
+        var model = ml.Nas().Trainers.Regression(options).Fit(data);
+        clock.Stop();
+        Assert.True(model.Search.StoppedByTimeBudget);
+        Assert.True(model.Search.SearchEpochs < 100_000);
+        // The budget bounds training; export, the parity check and the ONNX session add a little.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3 + 4), $"took {clock.Elapsed}");
+        Assert.True(model.Search.Times.Search <= TimeSpan.FromSeconds(3 * 0.6 + 0.5), $"search took {model.Search.Times.Search}");
+    }
+
+    [Fact]
+    public void Same_seed_gives_the_same_search_and_model()
+    {
+        var ml = new MLContext(4);
+        var data = ml.Data.LoadFromEnumerable(Synthetic.Rows(400, 7));
+        var test = ml.Data.LoadFromEnumerable(Synthetic.Rows(50, 8));
+        float[] Run()
+        {
+            var options = Small(nameof(Synthetic.Row.Target), NasStrategy.PaDa);
+            options.SearchEpochs = 3;
+            options.RetrainEpochs = 5;
+            var model = ml.Nas().Trainers.Regression(options).Fit(data);
+            return ml.Data.CreateEnumerable<RegressionScore>(model.Transform(test), false).Select(r => r.Score).ToArray();
+        }
+        Assert.Equal(Run(), Run());
+    }
+
+    [Fact]
+    public void Bad_settings_and_data_get_clear_messages()
+    {
+        var ml = new MLContext(5);
+        Assert.ThrowsAny<ArgumentException>(() => ml.Nas().Trainers.Regression(new NasTrainer.Options { Widths = [] }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Nas().Trainers.Regression(new NasTrainer.Options { Depths = [0, 1] }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Nas().Trainers.Regression(new NasTrainer.Options { SearchValidationFraction = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Nas().Trainers.Regression(new NasTrainer.Options { TimeBudget = TimeSpan.Zero }));
+        var data = ml.Data.LoadFromEnumerable(Synthetic.Rows(50, 9));
+        var missing = Assert.ThrowsAny<ArgumentException>(() => ml.Nas().Trainers.Regression("NoSuchLabel").Fit(data));
+        Assert.Contains("NoSuchLabel", missing.Message);
+    }
+}
