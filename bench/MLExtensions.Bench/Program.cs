@@ -5,7 +5,8 @@
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --scoring [--rows 1000000]
 // PRESTO fit time per backend and scoring cost:
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --ordinal [--quick]
-// Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid).
+// Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid);
+// architecture search ranking consistency, regret and cost (--nas [--quick]).
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -20,6 +21,11 @@ if (args.Contains("--pid"))
     PidBench.Run();
     PidBench.Audit();
     PidBench.Tradeoff();
+    return;
+}
+if (args.Contains("--nas"))
+{
+    NasBench.Run(quick: args.Contains("--quick"));
     return;
 }
 if (args.Contains("--kernels"))

@@ -11,6 +11,8 @@ Console.WriteLine();
 
 MlpSection.Run(mlContext);
 Console.WriteLine();
+NasSection.Run(mlContext);
+Console.WriteLine();
 OrdinalSection.Run(mlContext);
 Console.WriteLine();
 FairnessSection.Run(mlContext);

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using static MLExtensions.Torch.HeldScalars;
 using static TorchSharp.torch;
 
 namespace MLExtensions.Nas;
@@ -64,13 +65,13 @@ public sealed class MlpNetwork : nn.Module<Tensor, Tensor>
     /// <summary>Raw features [N, Inputs] → outputs [N, Outputs] (regression values, binary logits, class logits).</summary>
     public override Tensor forward(Tensor x)
     {
-        var h = (x - input_shift) * input_scale;
+        var h = Minus(x, input_shift).mul(input_scale);
         for (int i = 0; i < layers.Count - 1; i++)
         {
             var next = Activate(layers[i].forward(h));
-            h = Architecture.Residual && i > 0 ? next + Shortcut(h, (int)next.shape[1]) : next;
+            h = Architecture.Residual && i > 0 ? Plus(next, Shortcut(h, (int)next.shape[1])) : next;
         }
-        return layers[^1].forward(h) * output_scale + output_shift;
+        return Plus(layers[^1].forward(h).mul(output_scale), output_shift);
     }
 
     /// <summary>The weights as managed arrays, input side first: what the ONNX exporter writes.</summary>

@@ -152,8 +152,8 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     private List<TrainingProgress> TrainNetwork(MlpNetwork network, TabularData data, TabularSummary summary, TrainingRun run, TimeSpan? timeBudget)
     {
         var split = ValidationSplit.Create(_options.ValidationFraction, run.Seed);
-        var optimizer = optim.Adam(network.parameters(), _options.LearningRate, weight_decay: _options.WeightDecay);
-        float labelScale = (float)Math.Max(summary.LabelStdDev, 1e-12);
+        var optimizer = new AdamOptimizer(network.parameters(), _options.LearningRate, weightDecay: _options.WeightDecay);
+        using var labelScale = Math.Max(summary.LabelStdDev, 1e-12).ToScalar();
         var history = new List<TrainingProgress>();
         double best = double.PositiveInfinity;
         int sinceBest = 0;
@@ -167,10 +167,10 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
                 foreach (var batch in data.ReadBatches(_options.BatchSize, run.Random, _options.ShuffleBufferRows, split is null ? null : split.IsTraining, run.CancellationToken))
                 {
                     using var step = NewDisposeScope();
-                    optimizer.zero_grad();
+                    optimizer.ZeroGrad();
                     var (loss, weight) = BatchLoss(network, batch, data.FeatureCount, labelScale, run.Device);
                     loss.backward();
-                    optimizer.step();
+                    optimizer.Step();
                     lossSum += loss.item<float>() * weight;
                     weightSum += weight;
                 }
@@ -209,7 +209,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     }
 
     /// <summary>The batch's weighted mean loss and its total weight.</summary>
-    private (Tensor Loss, double Weight) BatchLoss(MlpNetwork network, TabularBatch batch, int featureCount, float labelScale, Device device)
+    private (Tensor Loss, double Weight) BatchLoss(MlpNetwork network, TabularBatch batch, int featureCount, Scalar labelScale, Device device)
     {
         var x = tensor(batch.Features.AsSpan(0, batch.Count * featureCount).ToArray(), [batch.Count, featureCount], device: device);
         var labels = tensor(batch.Labels.AsSpan(0, batch.Count).ToArray(), device: device);
@@ -217,10 +217,10 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         if (batch.Weights is null) return (perRow.mean(), batch.Count);
         var w = tensor(batch.Weights.AsSpan(0, batch.Count).ToArray(), device: device);
         double total = batch.Weights.AsSpan(0, batch.Count).ToArray().Sum();
-        return ((perRow * w).sum() / Math.Max(total, 1e-12), total);
+        return (perRow.mul(w).sum().div(w.sum().clamp_min(HeldScalars.Tiny)), total);
     }
 
-    private double Evaluate(MlpNetwork network, TabularData data, ValidationSplit split, float labelScale, TrainingRun run)
+    private double Evaluate(MlpNetwork network, TabularData data, ValidationSplit split, Scalar labelScale, TrainingRun run)
     {
         network.eval();
         using var noGrad = no_grad();

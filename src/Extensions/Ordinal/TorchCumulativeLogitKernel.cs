@@ -1,4 +1,5 @@
 using TorchSharp;
+using static MLExtensions.Torch.HeldScalars;
 using static TorchSharp.torch;
 
 namespace MLExtensions.Ordinal;
@@ -26,22 +27,22 @@ internal sealed class TorchCumulativeLogitKernel : ICumulativeLogitKernel
         _z = cat([ones(n, 1, ScalarType.Float64, device), x], 1).MoveToOuterDisposeScope();
         var labels = tensor(problem.Labels.Select(v => (long)v).ToArray(), [n, 1], device: device);
         // Padded predictors are [−∞, η_1..η_{K−1}, +∞]: class y sits between columns y and y + 1.
-        _upper = (labels + 1).MoveToOuterDisposeScope();
+        _upper = labels.add(IntegerOne, IntegerOne).MoveToOuterDisposeScope();
         _lower = labels.MoveToOuterDisposeScope();
-        _weights = (tensor(problem.Weights, [n, 1], ScalarType.Float64, device) / problem.TotalWeight).MoveToOuterDisposeScope();
+        using var total = problem.TotalWeight.ToScalar();
+        _weights = tensor(problem.Weights, [n, 1], ScalarType.Float64, device).div(total).MoveToOuterDisposeScope();
     }
 
     public bool Loss(double[] alpha, double[] beta, out double loss)
     {
         using var scope = NewDisposeScope();
         var (a, b, gap) = Bounds(alpha, beta);
-        if (gap.le(0).logical_or(gap.isnan()).any().item<bool>())
+        if (gap.le(Zero).logical_or(gap.isnan()).any().item<bool>())
         {
             loss = double.PositiveInfinity;
             return false;
         }
-        var logP = nn.functional.logsigmoid(a) + nn.functional.logsigmoid(-b) + (-gap.neg().expm1()).log();
-        loss = -(logP * _weights).sum().item<double>();
+        loss = -LogLikelihood(a, b, gap).mul(_weights).sum().item<double>();
         return true;
     }
 
@@ -50,30 +51,29 @@ internal sealed class TorchCumulativeLogitKernel : ICumulativeLogitKernel
         using var scope = NewDisposeScope();
         int boundaries = _problem.Boundaries, block = _problem.FeatureCount + 1, d = boundaries * block;
         var (a, b, gap) = Bounds(alpha, beta);
-        if (gap.le(0).logical_or(gap.isnan()).any().item<bool>())
+        if (gap.le(Zero).logical_or(gap.isnan()).any().item<bool>())
         {
             loss = double.PositiveInfinity;
             return false;
         }
-        var logP = nn.functional.logsigmoid(a) + nn.functional.logsigmoid(-b) + (-gap.neg().expm1()).log();
-        loss = -(logP * _weights).sum().item<double>();
+        loss = -LogLikelihood(a, b, gap).mul(_weights).sum().item<double>();
 
         // r = 1/(e^gap − 1) and c = r(1 + r) are 0 for the extreme classes (gap = +∞).
         var r = gap.expm1().reciprocal();
-        var c = r * (r + 1);
+        var c = r.mul(PlusOne(r));
         var sa = a.sigmoid();
         var sb = b.sigmoid();
-        var gradA = (1 - sa) + r;
-        var gradB = -sb - r;
+        var gradA = Plus(OneMinus(sa), r);
+        var gradB = Minus(sb.neg(), r);
         int padded = boundaries + 2;
         var g = zeros(_problem.Rows, padded, ScalarType.Float64, _device)
             .scatter_add(1, _upper, gradA).scatter_add(1, _lower, gradB).narrow(1, 1, boundaries);
-        var gradientBlocks = -_z.t().matmul(g * _weights);                                   // [p+1, K−1]
+        var gradientBlocks = _z.t().matmul(g.mul(_weights)).neg();                                   // [p+1, K−1]
         gradientBlocks.t().contiguous().cpu().data<double>().CopyTo(gradient);
 
         var diagonal = zeros(_problem.Rows, padded, ScalarType.Float64, _device)
-            .scatter_add(1, _upper, sa * (1 - sa) + c).scatter_add(1, _lower, sb * (1 - sb) + c).narrow(1, 1, boundaries);
-        var offDiagonal = zeros(_problem.Rows, padded, ScalarType.Float64, _device).scatter_add(1, _lower, -c); // pair (y−1, y) at column y
+            .scatter_add(1, _upper, Plus(sa.mul(OneMinus(sa)), c)).scatter_add(1, _lower, Plus(sb.mul(OneMinus(sb)), c)).narrow(1, 1, boundaries);
+        var offDiagonal = zeros(_problem.Rows, padded, ScalarType.Float64, _device).scatter_add(1, _lower, c.neg()); // pair (y−1, y) at column y
         Array.Clear(hessian);
         for (int k = 0; k < boundaries; k++)
         {
@@ -86,7 +86,11 @@ internal sealed class TorchCumulativeLogitKernel : ICumulativeLogitKernel
         return true;
     }
 
-    private Tensor Gram(Tensor coefficient) => _z.t().matmul(_z * (coefficient * _weights));
+    private Tensor Gram(Tensor coefficient) => _z.t().matmul(_z.mul(coefficient.mul(_weights)));
+
+    /// <summary>log P(y) = log σ(a) + log σ(−b) + log(1 − e^{−gap}) per row.</summary>
+    private static Tensor LogLikelihood(Tensor a, Tensor b, Tensor gap) =>
+        Plus(Plus(nn.functional.logsigmoid(a), nn.functional.logsigmoid(b.neg())), gap.neg().expm1().neg().log());
 
     private static void CopyBlock(Tensor block, double[] hessian, int d, int row0, int col0, int size)
     {
@@ -109,7 +113,7 @@ internal sealed class TorchCumulativeLogitKernel : ICumulativeLogitKernel
             full(_problem.Rows, 1, double.PositiveInfinity, ScalarType.Float64, _device)], 1);
         var upper = padded.gather(1, _upper);
         var lower = padded.gather(1, _lower);
-        return (upper, lower, upper - lower);
+        return (upper, lower, Minus(upper, lower));
     }
 
     public void Dispose()

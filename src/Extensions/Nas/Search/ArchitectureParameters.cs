@@ -54,10 +54,14 @@ internal sealed class ArchitectureParameters : IDisposable
     /// <summary>Dir(elu(α) + 1) along the last axis, reparameterised through Gamma variates.</summary>
     private static Tensor Dirichlet(Tensor alpha, Generator? generator)
     {
-        var concentration = nn.functional.elu(alpha, 1.0) + 1;
-        var gamma = _standard_gamma(concentration, generator).clamp_min(1e-30);
+        var concentration = Concentration(alpha);
+        var gamma = _standard_gamma(concentration, generator).clamp_min(MLExtensions.Torch.HeldScalars.Tiny);
         return gamma / gamma.sum(-1, keepdim: true);
     }
+
+    /// <summary>DrNAS's concentration elu(α) + 1.</summary>
+    private static Tensor Concentration(Tensor alpha) =>
+        nn.functional.elu(alpha, 1.0).add(MLExtensions.Torch.HeldScalars.One, MLExtensions.Torch.HeldScalars.One);
 
     /// <summary>The current distribution over each decision: softmax(α), or the Dirichlet mean.</summary>
     public IReadOnlyList<DecisionProbabilities> Probabilities(ArchitectureSampler sampler)
@@ -66,7 +70,7 @@ internal sealed class ArchitectureParameters : IDisposable
         using var noGrad = no_grad();
         double[] Of(Tensor a) => (sampler == ArchitectureSampler.Softmax
             ? a.softmax(-1)
-            : (nn.functional.elu(a, 1.0) + 1) / (nn.functional.elu(a, 1.0) + 1).sum(-1, keepdim: true)).cpu().to_type(ScalarType.Float64).data<double>().ToArray();
+            : Concentration(a).div(Concentration(a).sum(-1, keepdim: true))).cpu().to_type(ScalarType.Float64).data<double>().ToArray();
         var list = new List<DecisionProbabilities> { new("depth", _space.SortedDepths.Select(d => d.ToString()).ToArray(), Of(Depth)) };
         var widths = Of(Width);
         var widthNames = _space.SortedWidths.Select(w => w.ToString()).ToArray();

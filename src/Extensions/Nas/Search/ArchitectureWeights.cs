@@ -16,15 +16,16 @@ internal sealed record ArchitectureWeights(Tensor Depth, Tensor Width, Tensor Ac
     /// <summary>One-hot weights selecting <paramref name="path"/>.</summary>
     public static ArchitectureWeights OneHot(NasSearchSpace space, ArchitecturePath path, Device device)
     {
-        var depth = zeros(space.Depths.Length, device: device);
-        depth[path.Depth] = 1f;
-        var width = zeros(space.MaximumDepth, space.Widths.Length, device: device);
-        for (int l = 0; l < space.MaximumDepth; l++) width[l, path.Widths[l]] = 1f;
-        var activation = zeros(space.Activations.Length, device: device);
-        activation[path.Activation] = 1f;
-        var residual = zeros(space.ResidualChoices.Length, device: device);
-        residual[path.Residual] = 1f;
-        return new ArchitectureWeights(depth, width, activation, residual);
+        static float[] Row(int length, int hot)
+        {
+            var row = new float[length];
+            row[hot] = 1f;
+            return row;
+        }
+        var widths = Enumerable.Range(0, space.MaximumDepth).SelectMany(l => Row(space.Widths.Length, path.Widths[l])).ToArray();
+        return new ArchitectureWeights(tensor(Row(space.Depths.Length, path.Depth), device: device),
+            tensor(widths, [space.MaximumDepth, space.Widths.Length], device: device),
+            tensor(Row(space.Activations.Length, path.Activation), device: device), tensor(Row(space.ResidualChoices.Length, path.Residual), device: device));
     }
 
     /// <summary>The same weights cut from the autograd graph (for the weight step of alternating search).</summary>

@@ -1,3 +1,4 @@
+using MLExtensions.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,8 +16,8 @@ internal static class GradientSearch
         var (space, supernet, data, options, run) = (context.Space, context.Supernet, context.Data, context.Options, context.Run);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var alpha = new ArchitectureParameters(space, run.Device);
-        using var weightOptimizer = optim.Adam(supernet.parameters(), options.LearningRate);
-        using var alphaOptimizer = optim.Adam(alpha.All, options.ArchitectureLearningRate, beta1: 0.5, beta2: 0.999, weight_decay: options.ArchitectureWeightDecay);
+        using var weightOptimizer = new AdamOptimizer(supernet.parameters(), options.LearningRate);
+        using var alphaOptimizer = new AdamOptimizer(alpha.All, options.ArchitectureLearningRate, beta1: 0.5, beta2: 0.999, weightDecay: options.ArchitectureWeightDecay);
         var history = new List<ArchitectureSnapshot>();
         int epochs = 0;
         bool stopped = false;
@@ -32,23 +33,23 @@ internal static class GradientSearch
             {
                 using var step = NewDisposeScope();
                 var index = context.Indices(rows);
-                weightOptimizer.zero_grad();
+                weightOptimizer.ZeroGrad();
                 ArchitectureWeights fixedWeights;
                 using (no_grad()) fixedWeights = alpha.Weights(options.Sampler, null).Detach();
                 var loss = data.Loss(data.Train, supernet.forward(data.Train.Features.index_select(0, index), fixedWeights), index);
                 loss.backward();
-                weightOptimizer.step();
+                weightOptimizer.Step();
                 lossSum += loss.item<float>();
                 batches++;
 
                 if (searchArchitecture)
                 {
-                    alphaOptimizer.zero_grad();
+                    alphaOptimizer.ZeroGrad();
                     var validationIndex = NextValidationBatch(validationOrder, ref validationCursor, options.BatchSize, run.Device);
                     var validationLoss = data.Loss(data.Validation,
                         supernet.forward(data.Validation.Features.index_select(0, validationIndex), alpha.Weights(options.Sampler, null)), validationIndex);
                     validationLoss.backward();
-                    alphaOptimizer.step();
+                    alphaOptimizer.Step();
                 }
                 if (context.SearchTimeIsUp)
                 {
@@ -65,12 +66,15 @@ internal static class GradientSearch
         clock.Restart();
         var probabilities = alpha.Probabilities(options.Sampler);
         var chosen = PathProbabilities.Argmax(probabilities, space).ToArchitecture(space);
-        // The top-k by probability; with spaces too large to enumerate, the argmax and its one-choice neighbours.
-        var candidates = space.Count <= 50_000 ? space.Enumerate() : Neighbours(chosen, space);
-        var top = candidates.Select(a => (Architecture: a, Probability: PathProbabilities.Of(probabilities, space, a)))
-            .OrderByDescending(c => c.Probability).Take(Math.Max(options.TopK, 1)).ToList();
-        if (!top.Any(t => t.Architecture.Equals(chosen))) top.Insert(0, (chosen, PathProbabilities.Of(probabilities, space, chosen)));
-        var ranked = top.Select(t => new RankedArchitecture(t.Architecture, context.Score(t.Architecture), t.Probability)).ToList();
+        // Candidates: the argmax's one-choice neighbours and the most probable architectures. The joint probability
+        // alone would favour shallow networks (fewer factors), so they are ordered by supernet validation loss.
+        var probable = space.Count <= 50_000
+            ? space.Enumerate().OrderByDescending(a => PathProbabilities.Of(probabilities, space, a)).Take(4 * options.TopK)
+            : [];
+        var others = Neighbours(chosen, space).Skip(1).Concat(probable).Distinct().Where(a => !a.Equals(chosen)).ToList();
+        var ranked = new List<RankedArchitecture> { new(chosen, context.Score(chosen), PathProbabilities.Of(probabilities, space, chosen)) };
+        ranked.AddRange(context.Rank(others).Take(options.TopK - 1)
+            .Select(r => new RankedArchitecture(r.Architecture, r.Loss, PathProbabilities.Of(probabilities, space, r.Architecture))));
         return new SearchOutcome(chosen, ranked, history, epochs, stopped, searchTime, clock.Elapsed);
     }
 

@@ -64,7 +64,11 @@ public sealed record NasSearchResult
     /// <summary>The chosen architecture, then retrained from scratch.</summary>
     public required MlpArchitecture Architecture { get; init; }
 
-    /// <summary>The best candidates, best first (by probability for gradient search, by supernet validation loss otherwise).</summary>
+    /// <summary>
+    /// The best candidates: for gradient search the chosen (argmax) architecture first, then the best of its
+    /// neighbours and of the most probable architectures by supernet validation loss; for single-path strategies the
+    /// best candidates by supernet validation loss (the first is the chosen one).
+    /// </summary>
     public required IReadOnlyList<RankedArchitecture> TopArchitectures { get; init; }
 
     /// <summary>The architecture distribution after every search epoch.</summary>

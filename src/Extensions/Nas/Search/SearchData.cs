@@ -1,5 +1,6 @@
 using MLExtensions.Onnx.Scoring;
 using MLExtensions.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MLExtensions.Nas;
@@ -16,7 +17,7 @@ internal sealed class SearchData : IDisposable
         Train = train;
         Validation = validation;
         Kind = kind;
-        LabelScale = labelScale;
+        LabelScale = labelScale.ToScalar();
     }
 
     /// <summary>Rows of one split.</summary>
@@ -29,7 +30,7 @@ internal sealed class SearchData : IDisposable
     public PredictionKind Kind { get; }
 
     /// <summary>The label's standard deviation (regression losses are measured on this scale).</summary>
-    public float LabelScale { get; }
+    public TorchSharp.Scalar LabelScale { get; }
 
     /// <summary>Reads <paramref name="data"/> once, splitting rows by <paramref name="split"/>.</summary>
     /// <exception cref="InvalidDataException">A split ends up empty.</exception>
@@ -60,7 +61,7 @@ internal sealed class SearchData : IDisposable
         var perRow = MlpLoss.PerRow(Kind, output, labels, LabelScale);
         var weights = part.Weights is null ? null : index is null ? part.Weights : part.Weights.index_select(0, index);
         if (rowWeights is not null) weights = weights is null ? rowWeights : weights * rowWeights;
-        return weights is null ? perRow.mean() : (perRow * weights).sum() / weights.sum().clamp_min(1e-12);
+        return weights is null ? perRow.mean() : perRow.mul(weights).sum().div(weights.sum().clamp_min(MLExtensions.Torch.HeldScalars.Tiny));
     }
 
     /// <summary>The validation loss of <paramref name="forward"/>, evaluated in chunks without gradients.</summary>
@@ -76,7 +77,7 @@ internal sealed class SearchData : IDisposable
             var index = arange(start, start + count, dtype: ScalarType.Int64, device: Validation.Features.device);
             var perRow = MlpLoss.PerRow(Kind, forward(Validation.Features.index_select(0, index)), Validation.Labels.index_select(0, index), LabelScale);
             var w = Validation.Weights?.index_select(0, index);
-            total += (w is null ? perRow.sum() : (perRow * w).sum()).item<float>();
+            total += (w is null ? perRow.sum() : perRow.mul(w).sum()).item<float>();
             weight += w is null ? count : w.sum().item<float>();
         }
         return total / Math.Max(weight, 1e-12);
@@ -84,6 +85,7 @@ internal sealed class SearchData : IDisposable
 
     public void Dispose()
     {
+        LabelScale.Dispose();
         foreach (var part in new[] { Train, Validation })
         {
             part.Features.Dispose();

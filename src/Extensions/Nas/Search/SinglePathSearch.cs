@@ -1,3 +1,4 @@
+using MLExtensions.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,7 +14,7 @@ internal static class SinglePathSearch
     {
         var (space, supernet, data, options, run) = (context.Space, context.Supernet, context.Data, context.Options, context.Run);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var optimizer = optim.Adam(supernet.parameters(), options.LearningRate);
+        using var optimizer = new AdamOptimizer(supernet.parameters(), options.LearningRate);
         var paths = new PathImportance(space, importance, options.ImportanceFloor);
         var rowImportance = Enumerable.Repeat(1.0, data.Train.Rows).ToArray();
         var history = new List<ArchitectureSnapshot>();
@@ -34,7 +35,7 @@ internal static class SinglePathSearch
                 int count = rows.Length;
                 var path = paths.Sample(run.Random, tau);
                 var weights = ArchitectureWeights.OneHot(space, path, run.Device);
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 var output = supernet.forward(data.Train.Features.index_select(0, index), weights);
                 var batchWeights = rowWeights is null ? null : tensor(rowWeights.AsSpan(start, count).ToArray(), device: run.Device);
                 var loss = data.Loss(data.Train, output, index, batchWeights);
@@ -47,7 +48,7 @@ internal static class SinglePathSearch
                         .cpu().to_type(ScalarType.Float64).data<double>().ToArray();
                     for (int i = 0; i < count; i++) rowImportance[order[start + i]] = norms[i];
                 }
-                optimizer.step();
+                optimizer.Step();
                 lossSum += loss.item<float>();
                 batches++;
                 start += count;

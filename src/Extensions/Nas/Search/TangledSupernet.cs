@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using static MLExtensions.Torch.HeldScalars;
 using static TorchSharp.torch;
 
 namespace MLExtensions.Nas;
@@ -64,17 +65,17 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
     public override Tensor forward(Tensor x, ArchitectureWeights weights)
     {
         var masks = weights.Width.matmul(width_masks);
-        var h = (x - input_shift) * input_scale;
+        var h = Minus(x, input_shift).mul(input_scale);
         Tensor? mixed = null;
         for (int l = 0; l < layers.Count; l++)
         {
             var next = MixedActivation(layers[l].forward(h), weights.Activation);
-            if (l > 0 && _space.SearchResidual) next = next + weights.Residual[1] * h;
-            h = next * masks[l];
+            if (l > 0 && _space.SearchResidual) next = Plus(next, weights.Residual[1].mul(h));
+            h = next.mul(masks[l]);
             int depth = _depthIndexAfterLayer[l];
-            if (depth >= 0) mixed = mixed is null ? weights.Depth[depth] * h : mixed + weights.Depth[depth] * h;
+            if (depth >= 0) mixed = mixed is null ? weights.Depth[depth].mul(h) : Plus(mixed, weights.Depth[depth].mul(h));
         }
-        return head.forward(mixed!) * output_scale + output_shift;
+        return Plus(head.forward(mixed!).mul(output_scale), output_shift);
     }
 
     private Tensor MixedActivation(Tensor z, Tensor weights)
@@ -82,8 +83,8 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
         Tensor? sum = null;
         for (int a = 0; a < _space.Activations.Length; a++)
         {
-            var value = weights[a] * Activate(z, _space.Activations[a]);
-            sum = sum is null ? value : sum + value;
+            var value = weights[a].mul(Activate(z, _space.Activations[a]));
+            sum = sum is null ? value : Plus(sum, value);
         }
         return sum!;
     }

@@ -1,0 +1,72 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MLExtensions.Torch;
+
+/// <summary>
+/// Adam (Kingma &amp; Ba) with optional L2 weight decay, written with scalars that stay reachable for the whole
+/// update (see <see cref="HeldScalars"/>); TorchSharp's own <c>optim.Adam</c> converts its coefficients on the fly.
+/// </summary>
+internal sealed class AdamOptimizer : IDisposable
+{
+    private readonly Parameter[] _parameters;
+    private readonly Tensor[] _firstMoments;
+    private readonly Tensor[] _secondMoments;
+    private readonly double _learningRate, _beta1, _beta2;
+    private readonly Scalar _beta1Scalar, _beta2Scalar, _oneMinusBeta1, _oneMinusBeta2, _epsilon, _weightDecay;
+    private readonly bool _decay;
+    private long _step;
+
+    public AdamOptimizer(IEnumerable<Parameter> parameters, double learningRate, double beta1 = 0.9, double beta2 = 0.999,
+        double epsilon = 1e-8, double weightDecay = 0)
+    {
+        _parameters = parameters.ToArray();
+        using (no_grad())
+        {
+            _firstMoments = _parameters.Select(p => zeros_like(p)).ToArray();
+            _secondMoments = _parameters.Select(p => zeros_like(p)).ToArray();
+        }
+        (_learningRate, _beta1, _beta2) = (learningRate, beta1, beta2);
+        _beta1Scalar = beta1.ToScalar();
+        _beta2Scalar = beta2.ToScalar();
+        _oneMinusBeta1 = (1 - beta1).ToScalar();
+        _oneMinusBeta2 = (1 - beta2).ToScalar();
+        _epsilon = epsilon.ToScalar();
+        _weightDecay = weightDecay.ToScalar();
+        _decay = weightDecay != 0;
+    }
+
+    /// <summary>Zeroes the gradients of the parameters.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in _parameters) p.grad?.zero_();
+    }
+
+    /// <summary>One update of every parameter that has a gradient.</summary>
+    public void Step()
+    {
+        _step++;
+        double correction1 = 1 - Math.Pow(_beta1, _step), correction2 = 1 - Math.Pow(_beta2, _step);
+        using var stepSize = (-_learningRate / correction1).ToScalar();
+        using var rootCorrection2 = Math.Sqrt(correction2).ToScalar();
+        using var noGrad = no_grad();
+        for (int i = 0; i < _parameters.Length; i++)
+        {
+            var p = _parameters[i];
+            if (p.grad is not { } gradient) continue;
+            using var scope = NewDisposeScope();
+            var g = _decay ? gradient.add(p, _weightDecay) : gradient;
+            _firstMoments[i].mul_(_beta1Scalar).add_(g, _oneMinusBeta1);
+            _secondMoments[i].mul_(_beta2Scalar).addcmul_(g, g, _oneMinusBeta2);
+            var denominator = _secondMoments[i].sqrt().div_(rootCorrection2).add_(_epsilon, HeldScalars.One);
+            p.addcdiv_(_firstMoments[i], denominator, stepSize);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _firstMoments.Concat(_secondMoments)) t.Dispose();
+        foreach (var s in new[] { _beta1Scalar, _beta2Scalar, _oneMinusBeta1, _oneMinusBeta2, _epsilon, _weightDecay }) s.Dispose();
+    }
+}
