@@ -43,7 +43,7 @@ public static class NasBench
         {
             var split = ml.Data.TrainTestSplit(ml.Data.Cache(all), testFraction: 0.3, seed: 1);
             var architectures = space.Enumerate().ToList();
-            int epochs = quick ? 20 : 80;
+            int epochs = quick ? 20 : 200;
 
             // Stand-alone: every architecture trained alone, per seed; test MSE.
             var alone = new double[architectures.Count, Seeds.Length];
@@ -55,7 +55,7 @@ public static class NasBench
                     using var model = ml.Nas().Trainers.MlpRegression(new MlpTrainer.Options
                     {
                         HiddenLayerSizes = architectures[a].HiddenLayerSizes.ToArray(), NumberOfEpochs = epochs, ValidationFraction = 0.2,
-                        EarlyStoppingPatience = 10, BatchSize = 64, LearningRate = 3e-3, Seed = Seeds[s],
+                        EarlyStoppingPatience = 25, BatchSize = 64, LearningRate = 3e-3, Seed = Seeds[s],
                     }).Fit(split.TrainSet);
                     if (architectures[a].HiddenLayerSizes.All(w => w == Widths.Max()) && architectures[a].HiddenLayerSizes.Count == Depths.Max())
                         largestSeconds += clock.Elapsed.TotalSeconds / Seeds.Length;
@@ -85,7 +85,7 @@ public static class NasBench
                     var model = ml.Nas().Trainers.Regression(new NasTrainer.Options
                     {
                         Strategy = strategy, Depths = Depths, Widths = Widths, Activations = [MlpActivation.Relu], SearchResidual = false,
-                        SearchEpochs = quick ? 10 : 40, WarmupEpochs = quick ? 3 : 10, BatchSize = 64, LearningRate = 3e-3,
+                        SearchEpochs = quick ? 10 : 80, WarmupEpochs = quick ? 3 : 20, BatchSize = 64, LearningRate = 3e-3,
                         TopK = architectures.Count, CandidatesToRank = architectures.Count, RetrainEpochs = 1, Seed = seed,
                     }).Fit(split.TrainSet);
                     costs.Add((model.Search.Times.Search + model.Search.Times.Ranking).TotalSeconds / largestSeconds);

@@ -15,7 +15,7 @@ internal static class MlpLoss
     /// </summary>
     public static Tensor PerRow(PredictionKind kind, Tensor output, Tensor labels, Scalar labelScale) => kind switch
     {
-        PredictionKind.Regression => Minus(output.squeeze(1), labels).div(labelScale).square(),
+        PredictionKind.Regression => Squared(Minus(output.squeeze(1), labels).div(labelScale)),
         PredictionKind.BinaryClassification => nn.functional.binary_cross_entropy_with_logits(output.squeeze(1), labels, reduction: nn.Reduction.None),
         _ => nn.functional.cross_entropy(output, labels.to_type(ScalarType.Int64), reduction: nn.Reduction.None),
     };
@@ -28,6 +28,9 @@ internal static class MlpLoss
     {
         PredictionKind.Regression => Minus(output.squeeze(1), labels).div(labelScale).abs(),
         PredictionKind.BinaryClassification => Minus(output.squeeze(1).sigmoid(), labels).abs(),
-        _ => Minus(output.softmax(1), nn.functional.one_hot(labels.to_type(ScalarType.Int64), output.shape[1]).to_type(output.dtype)).square().sum(1).sqrt(),
+        _ => Squared(Minus(output.softmax(1), nn.functional.one_hot(labels.to_type(ScalarType.Int64), output.shape[1]).to_type(output.dtype))).sum(1).sqrt(),
     };
+
+    /// <summary>t², as t·t: TorchSharp's <c>square()</c> is <c>pow(2)</c> with an on-the-fly scalar.</summary>
+    public static Tensor Squared(Tensor t) => t.mul(t);
 }

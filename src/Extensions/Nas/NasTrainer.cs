@@ -122,6 +122,7 @@ public sealed class NasTrainer : IEstimator<NasModel>
         var data = new TabularData(input, _options, LabelKind);
         SearchOutcome outcome;
         int seed;
+        TimeSpan elapsed;
         var budget = _options.TimeBudget;
         using (var run = TrainingRun.Start(_mlContext, nameof(NasTrainer), _options, space.MaximumWidth))
         {
@@ -136,10 +137,10 @@ public sealed class NasTrainer : IEstimator<NasModel>
             var context = new SearchContext(space, supernet, searchData, _options, run, budget * 0.6, budget * 0.75);
             outcome = _options.Strategy == NasStrategy.TangleNas ? GradientSearch.Run(context) : SinglePathSearch.Run(context, _options.Strategy == NasStrategy.PaDa);
             run.Info($"chose {outcome.Architecture} after {outcome.Epochs} search epochs ({outcome.SearchTime.TotalSeconds:F1} s search, {outcome.RankingTime.TotalSeconds:F1} s ranking)");
+            elapsed = run.Elapsed; // reading the data and building the supernet count against the budget too
         }
 
         var retrainClock = System.Diagnostics.Stopwatch.StartNew();
-        var elapsed = outcome.SearchTime + outcome.RankingTime;
         TimeSpan? remaining = budget is TimeSpan b ? (b - elapsed > TimeSpan.Zero ? b - elapsed : TimeSpan.Zero) : null;
         NasSearchResult result = null!;
         var trained = RetrainingTrainer(outcome.Architecture, seed).Train(input, remaining, () =>
@@ -158,8 +159,9 @@ public sealed class NasTrainer : IEstimator<NasModel>
             };
             return new Dictionary<string, string> { [NasSearchResult.MetadataKey] = result.ToJson() };
         });
+        // The result as stored in the ONNX metadata (its retraining time excludes the export that followed).
         return new NasModel(trained.Scoring, trained.Architecture, trained.FeatureCount, trained.Classes, trained.History, trained.ExportParity,
-            trained.Seed, result with { Times = result.Times with { Retraining = retrainClock.Elapsed } });
+            trained.Seed, result);
     }
 
     private TangledSupernet CreateSupernet(TabularData data, TabularSummary summary, NasSearchSpace space)
@@ -202,6 +204,9 @@ public sealed class NasTrainer : IEstimator<NasModel>
         if (o.TimeBudget is TimeSpan t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(o.TimeBudget), t, "The time budget must be positive.");
         ArgumentOutOfRangeException.ThrowIfLessThan(o.SearchEpochs, 1, nameof(o.SearchEpochs));
         ArgumentOutOfRangeException.ThrowIfNegative(o.WarmupEpochs, nameof(o.WarmupEpochs));
+        if (o.Strategy == NasStrategy.TangleNas && o.WarmupEpochs >= o.SearchEpochs)
+            throw new ArgumentOutOfRangeException(nameof(o.WarmupEpochs), o.WarmupEpochs,
+                $"Gradient search needs epochs after the warm-up to move α: make WarmupEpochs smaller than SearchEpochs ({o.SearchEpochs}).");
         ArgumentOutOfRangeException.ThrowIfLessThan(o.BatchSize, 1, nameof(o.BatchSize));
         foreach (var (value, name) in new[] { (o.LearningRate, nameof(o.LearningRate)), (o.ArchitectureLearningRate, nameof(o.ArchitectureLearningRate)) })
             if (!(value > 0) || !double.IsFinite(value)) throw new ArgumentOutOfRangeException(name, value, "Learning rates must be positive and finite.");

@@ -72,6 +72,20 @@ public class TradeoffTests
         Assert.Equal(ExactlyFairOptimum(problem), point.Accuracy, 1e-6);
     }
 
+    [Fact]
+    public void Clients_with_identical_group_mix_at_zero_budgets_match_the_linear_program()
+    {
+        // Every client has the same group composition (an iid split), so "equal group rates" is implied by "equal
+        // rates within each client": the global equality rows vanish and must not turn into constraints of round-off.
+        var problem = new AccuracyFairnessProblem(new double[,] { { 30, 70 }, { 60, 140 }, { 150, 350 } },
+            new double[,] { { 21, 14 }, { 12, 100 }, { 140, 35 } });
+        var point = AccuracyFairnessTradeoff.Solve(problem, 0, 0);
+        double optimum = ExactlyFairOptimum(problem);
+        Assert.True(point.Gap <= 1e-7, $"gap {point.Gap}");
+        Assert.Equal(optimum, point.Accuracy, 1e-6);
+        Assert.True(point.AccuracyUpperBound >= optimum - 1e-9, $"bound {point.AccuracyUpperBound} below the optimum {optimum}");
+    }
+
     /// <summary>The ε = 0 problem as a linear program (one rate per client, equal group rates), by the simplex method.</summary>
     private static double ExactlyFairOptimum(AccuracyFairnessProblem problem)
     {

@@ -124,6 +124,33 @@ public class NasTrainerTests
     }
 
     [Fact]
+    public void Progress_reports_every_search_epoch_and_cancellation_stops_the_fit()
+    {
+        var ml = new MLContext(6);
+        var data = ml.Data.LoadFromEnumerable(Synthetic.Rows(300, 10));
+        var reports = new List<MLExtensions.Training.TrainingProgress>();
+        using var cancel = new CancellationTokenSource();
+        var options = Small(nameof(Synthetic.Row.Target), NasStrategy.Spos);
+        options.SearchEpochs = 50;
+        options.Progress = new Reporter(p =>
+        {
+            reports.Add(p);
+            if (reports.Count == 3) cancel.Cancel();
+        });
+        options.CancellationToken = cancel.Token;
+        Assert.ThrowsAny<OperationCanceledException>(() => ml.Nas().Trainers.Regression(options).Fit(data));
+        Assert.Equal(3, reports.Count);
+        Assert.All(reports, r => Assert.Equal(nameof(NasTrainer), r.Trainer));
+        Assert.Equal([1, 2, 3], reports.Select(r => r.Epoch));
+    }
+
+    /// <summary>A synchronous IProgress (Progress&lt;T&gt; posts to the thread pool).</summary>
+    private sealed class Reporter(Action<MLExtensions.Training.TrainingProgress> report) : IProgress<MLExtensions.Training.TrainingProgress>
+    {
+        public void Report(MLExtensions.Training.TrainingProgress value) => report(value);
+    }
+
+    [Fact]
     public void Bad_settings_and_data_get_clear_messages()
     {
         var ml = new MLContext(5);

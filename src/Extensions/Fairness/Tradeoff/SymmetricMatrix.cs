@@ -88,11 +88,18 @@ internal static class SymmetricMatrix
         return (values, v);
     }
 
-    /// <summary>Solves a symmetric positive semidefinite system: by Cholesky when it is definite, else <see cref="PseudoSolve"/>.</summary>
+    /// <summary>
+    /// Solves a symmetric positive semidefinite system: by Cholesky when it is clearly definite (every pivot above
+    /// 1e-13 of the largest diagonal entry), else by <see cref="PseudoSolve"/>.
+    /// </summary>
     public static double[] Solve(double[,] a, double[] b)
     {
         var factor = (double[,])a.Clone();
-        if (!TryCholesky(factor)) return PseudoSolve(a, b);
+        double largest = 0;
+        for (int i = 0; i < b.Length; i++) largest = Math.Max(largest, Math.Abs(a[i, i]));
+        bool definite = TryCholesky(factor);
+        for (int i = 0; definite && i < b.Length; i++) definite = factor[i, i] * factor[i, i] > 1e-13 * largest;
+        if (!definite) return PseudoSolve(a, b);
         var x = (double[])b.Clone();
         CholeskySolve(factor, x);
         return x;

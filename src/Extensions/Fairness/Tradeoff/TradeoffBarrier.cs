@@ -83,9 +83,38 @@ internal sealed class TradeoffBarrier
             int g = Array.IndexOf(_groups, _cells[k].Group);
             _groupRates[g, _rateOf[k]] += _cells[k].Share / _groupShare[g];
         }
-        _equalities = _global != Budget.Equality
-            ? []
-            : Enumerable.Range(1, _groups.Length - 1).Select(g => Enumerable.Range(0, _rates).Select(j => _groupRates[g, j] - _groupRates[0, j]).ToArray()).ToArray();
+        _equalities = _global != Budget.Equality ? [] : EqualRateConstraints();
+    }
+
+    /// <summary>
+    /// Orthonormal rows spanning "every group's positive rate equals the first group's". Rows that are zero in exact
+    /// arithmetic (groups with the same client mix, e.g. iid clients) come out as round-off; orthonormalising with a
+    /// relative tolerance drops them instead of letting Newton enforce a hyperplane of noise.
+    /// </summary>
+    private double[][] EqualRateConstraints()
+    {
+        double scale = 0;
+        for (int g = 0; g < _groups.Length; g++)
+        {
+            double norm = 0;
+            for (int j = 0; j < _rates; j++) norm += _groupRates[g, j] * _groupRates[g, j];
+            scale = Math.Max(scale, Math.Sqrt(norm));
+        }
+        var basis = new List<double[]>();
+        for (int g = 1; g < _groups.Length; g++)
+        {
+            var row = Enumerable.Range(0, _rates).Select(j => _groupRates[g, j] - _groupRates[0, j]).ToArray();
+            for (int pass = 0; pass < 2; pass++) // twice: classical Gram–Schmidt loses orthogonality once
+                foreach (var b in basis)
+                {
+                    double dot = Dot(row, b);
+                    for (int j = 0; j < _rates; j++) row[j] -= dot * b[j];
+                }
+            double length = Math.Sqrt(Dot(row, row));
+            if (length <= 1e-10 * scale) continue;
+            basis.Add(row.Select(v => v / length).ToArray());
+        }
+        return basis.ToArray();
     }
 
     public TradeoffPoint Solve(TradeoffOptions options)

@@ -59,9 +59,9 @@ internal sealed class ArchitectureParameters : IDisposable
         return gamma / gamma.sum(-1, keepdim: true);
     }
 
-    /// <summary>DrNAS's concentration elu(α) + 1.</summary>
+    /// <summary>DrNAS's concentration elu(α) + 1, i.e. α + 1 for α &gt; 0 and e^α otherwise (written with held scalars).</summary>
     private static Tensor Concentration(Tensor alpha) =>
-        nn.functional.elu(alpha, 1.0).add(MLExtensions.Torch.HeldScalars.One, MLExtensions.Torch.HeldScalars.One);
+        where(alpha.gt(MLExtensions.Torch.HeldScalars.Zero), MLExtensions.Torch.HeldScalars.PlusOne(alpha), alpha.exp());
 
     /// <summary>The current distribution over each decision: softmax(α), or the Dirichlet mean.</summary>
     public IReadOnlyList<DecisionProbabilities> Probabilities(ArchitectureSampler sampler)

@@ -19,7 +19,7 @@ internal static class GradientSearch
         using var weightOptimizer = new AdamOptimizer(supernet.parameters(), options.LearningRate);
         using var alphaOptimizer = new AdamOptimizer(alpha.All, options.ArchitectureLearningRate, beta1: 0.5, beta2: 0.999, weightDecay: options.ArchitectureWeightDecay);
         var history = new List<ArchitectureSnapshot>();
-        int epochs = 0;
+        int epochs = 0, architectureSteps = 0;
         bool stopped = false;
         for (int epoch = 1; epoch <= options.SearchEpochs && !stopped; epoch++)
         {
@@ -50,6 +50,7 @@ internal static class GradientSearch
                         supernet.forward(data.Validation.Features.index_select(0, validationIndex), alpha.Weights(options.Sampler, null)), validationIndex);
                     validationLoss.backward();
                     alphaOptimizer.Step();
+                    architectureSteps++;
                 }
                 if (context.SearchTimeIsUp)
                 {
@@ -65,6 +66,15 @@ internal static class GradientSearch
 
         clock.Restart();
         var probabilities = alpha.Probabilities(options.Sampler);
+        if (architectureSteps == 0)
+        {
+            // The budget ended the search inside the warm-up: α never moved, and its argmax would just be the first
+            // choice of every decision. Rank candidates with inherited weights instead, as single-path search does.
+            run.Warning("the time budget ended the search before any architecture step; ranking candidates by supernet loss instead");
+            var byLoss = context.Rank(SinglePathSearch.Candidates(space, options.CandidatesToRank, run.Random));
+            return new SearchOutcome(byLoss[0].Architecture,
+                byLoss.Take(options.TopK).Select(r => new RankedArchitecture(r.Architecture, r.Loss, null)).ToList(), history, epochs, stopped, searchTime, clock.Elapsed);
+        }
         var chosen = PathProbabilities.Argmax(probabilities, space).ToArchitecture(space);
         // Candidates: the argmax's one-choice neighbours and the most probable architectures. The joint probability
         // alone would favour shallow networks (fewer factors), so they are ordered by supernet validation loss.
@@ -96,6 +106,7 @@ internal static class GradientSearch
             foreach (int w in space.SortedWidths.Where(w => w != sizes[l]))
                 yield return architecture with { HiddenLayerSizes = sizes.Select((s, i) => i == l ? w : s).ToArray() };
         foreach (var a in space.Activations.Where(a => a != architecture.Activation)) yield return architecture with { Activation = a };
+        if (space.SearchResidual && sizes.Count > 1) yield return architecture with { Residual = !architecture.Residual };
         foreach (int d in space.SortedDepths.Where(d => d != sizes.Count))
             yield return architecture with
             {

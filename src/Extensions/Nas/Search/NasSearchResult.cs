@@ -83,7 +83,11 @@ public sealed record NasSearchResult
     /// <summary>Time per phase.</summary>
     public required NasPhaseTimes Times { get; init; }
 
-    private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        Converters = { new JsonStringEnumConverter() },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>The result as JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);

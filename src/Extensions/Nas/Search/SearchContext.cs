@@ -33,13 +33,14 @@ internal sealed record SearchContext(NasSearchSpace Space, TangledSupernet Super
         return order;
     }
 
-    /// <summary>The supernet's validation loss of one architecture, with inherited weights.</summary>
+    /// <summary>The supernet's validation loss of one architecture, with inherited weights (+∞ when it diverged).</summary>
     public double Score(MlpArchitecture architecture)
     {
         using var scope = NewDisposeScope();
         var weights = ArchitectureWeights.OneHot(Space, ArchitecturePath.From(Space, architecture), Run.Device);
         Supernet.eval();
-        return Data.ValidationLoss(x => Supernet.forward(x, weights));
+        double loss = Data.ValidationLoss(x => Supernet.forward(x, weights));
+        return double.IsFinite(loss) ? loss : double.PositiveInfinity;
     }
 
     /// <summary>Scores <paramref name="candidates"/> until the ranking deadline; best (lowest loss) first.</summary>

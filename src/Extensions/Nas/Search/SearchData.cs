@@ -52,7 +52,18 @@ internal sealed class SearchData : IDisposable
             return new Part(tensor(features.ToArray(), [labels.Count, data.FeatureCount], device: device), tensor(labels.ToArray(), device: device),
                 data.HasWeights ? tensor(weights.ToArray(), device: device) : null, labels.Count);
         }
-        return new SearchData(Read(split.IsTraining, "training"), Read(split.IsValidation, "validation"), kind, labelScale);
+        var train = Read(split.IsTraining, "training");
+        try
+        {
+            return new SearchData(train, Read(split.IsValidation, "validation"), kind, labelScale);
+        }
+        catch
+        {
+            train.Features.Dispose();
+            train.Labels.Dispose();
+            train.Weights?.Dispose();
+            throw;
+        }
     }
     /// <summary>Weighted mean loss of <paramref name="output"/> on rows <paramref name="index"/> of a split (all rows when null).</summary>
     public Tensor Loss(Part part, Tensor output, Tensor? index, Tensor? rowWeights = null)

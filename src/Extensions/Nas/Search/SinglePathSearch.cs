@@ -25,7 +25,7 @@ internal static class SinglePathSearch
             supernet.train();
             // PA&DA's importance weight τ rises from 0 to 1 over the search.
             double tau = importance && options.SearchEpochs > 1 ? (epoch - 1) / (double)(options.SearchEpochs - 1) : 0;
-            var (order, rowWeights) = importance ? DrawRows(rowImportance, tau, run.Random) : (context.Permutation(data.Train.Rows), null);
+            var (order, rowWeights) = importance ? DrawRows(rowImportance, tau, options.ImportanceFloor, run.Random) : (context.Permutation(data.Train.Rows), null);
             double lossSum = 0;
             int batches = 0, start = 0;
             foreach (var rows in context.Batches(order))
@@ -65,23 +65,21 @@ internal static class SinglePathSearch
         var searchTime = clock.Elapsed;
 
         clock.Restart();
-        var candidates = space.Count <= options.CandidatesToRank
-            ? space.Enumerate().ToList()
-            : SampleDistinct(space, options.CandidatesToRank, run.Random);
-        var ranked = context.Rank(candidates);
+        var ranked = context.Rank(Candidates(space, options.CandidatesToRank, run.Random));
         var top = ranked.Take(Math.Max(options.TopK, 1)).Select(r => new RankedArchitecture(r.Architecture, r.Loss, null)).ToList();
         return new SearchOutcome(ranked[0].Architecture, top, history, epochs, stopped, searchTime, clock.Elapsed);
     }
 
     /// <summary>
-    /// N row indices drawn with replacement from <c>τ·g/Σg + (1 − τ)/N</c>, and self-normalised importance weights
-    /// 1/(N·p) so the loss stays an (almost) unbiased estimate of the plain mean.
+    /// N row indices drawn with replacement from <c>τ·g/Σg + (1 − τ)/N</c> (with a floor share of uniform, so no row
+    /// starves and no weight exceeds 1/floor), and importance weights 1/(N·p) so the loss stays an unbiased estimate
+    /// of the plain mean.
     /// </summary>
-    private static (int[] Order, float[] Weights) DrawRows(double[] importance, double tau, Random random)
+    private static (int[] Order, float[] Weights) DrawRows(double[] importance, double tau, double floor, Random random)
     {
         int n = importance.Length;
-        double sum = importance.Sum();
-        var p = importance.Select(g => (sum > 0 ? tau * g / sum : 0) + (1 - tau) / n).ToArray();
+        double sum = importance.Where(double.IsFinite).Sum();
+        var p = importance.Select(g => (1 - floor) * ((sum > 0 && double.IsFinite(g) ? tau * g / sum : 0) + (1 - tau) / n) + floor / n).ToArray();
         var cumulative = new double[n];
         double c = 0;
         for (int i = 0; i < n; i++) cumulative[i] = c += p[i];
@@ -124,8 +122,19 @@ internal static class SinglePathSearch
     {
         double sum = 0;
         foreach (var p in layer.parameters())
-            if (p.grad is { } g) sum += g.square().sum().item<float>();
+            if (p.grad is { } g) sum += MlpLoss.Squared(g).sum().item<float>();
         return sum;
+    }
+
+    /// <summary>
+    /// The architectures to rank: all of them when there are at most <paramref name="count"/>, else that many distinct
+    /// ones drawn uniformly per decision; shuffled, so a ranking cut short by the budget is not biased to shallow nets.
+    /// </summary>
+    public static List<MlpArchitecture> Candidates(NasSearchSpace space, int count, Random random)
+    {
+        var candidates = space.Count <= count ? space.Enumerate().ToList() : SampleDistinct(space, count, random);
+        random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(candidates));
+        return candidates;
     }
 
     private static List<MlpArchitecture> SampleDistinct(NasSearchSpace space, int count, Random random)
