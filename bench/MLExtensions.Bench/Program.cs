@@ -6,7 +6,7 @@
 // PRESTO fit time per backend and scoring cost:
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --ordinal [--quick]
 // Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid);
-// architecture search ranking consistency, regret and cost (--nas [--quick]).
+// architecture search ranking consistency, regret and cost (--nas [--quick]); memory of a long search (--nas-memory).
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -21,6 +21,11 @@ if (args.Contains("--pid"))
     PidBench.Run();
     PidBench.Audit();
     PidBench.Tradeoff();
+    return;
+}
+if (args.Contains("--nas-memory"))
+{
+    NasBench.Memory();
     return;
 }
 if (args.Contains("--nas"))

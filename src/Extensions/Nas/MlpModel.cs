@@ -13,34 +13,11 @@ namespace MLExtensions.Nas;
 /// <para>After <c>mlContext.Model.Load</c> the model is a plain ML.NET chain; the architecture and task stay in
 /// the ONNX metadata under <see cref="MlpOnnxExporter.ArchitectureKey"/> and <see cref="MlpOnnxExporter.KindKey"/>.</para>
 /// </remarks>
-public sealed class MlpModel : OnnxScoredModel
+public sealed class MlpModel : MlpScoredModel
 {
     internal MlpModel(OnnxScoringChain scoring, MlpArchitecture architecture, int featureCount, ClassLabels? classes,
-        IReadOnlyList<TrainingProgress> history, ParityReport exportParity, int seed) : base(scoring)
+        IReadOnlyList<TrainingProgress> history, ParityReport exportParity, int seed)
+        : base(scoring, architecture, featureCount, classes, history, exportParity, seed)
     {
-        Architecture = architecture;
-        FeatureCount = featureCount;
-        Classes = classes;
-        TrainingHistory = history;
-        ExportParity = exportParity;
-        Seed = seed;
     }
-
-    /// <summary>The hidden layers and activation.</summary>
-    public MlpArchitecture Architecture { get; }
-
-    /// <summary>The number of input features.</summary>
-    public int FeatureCount { get; }
-
-    /// <summary>The classes, in key order (multiclass only).</summary>
-    public ClassLabels? Classes { get; }
-
-    /// <summary>One entry per trained epoch.</summary>
-    public IReadOnlyList<TrainingProgress> TrainingHistory { get; }
-
-    /// <summary>How closely the ONNX export reproduced the trained TorchSharp network on fresh inputs.</summary>
-    public ParityReport ExportParity { get; }
-
-    /// <summary>The seed the model was trained with.</summary>
-    public int Seed { get; }
 }

@@ -75,12 +75,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         CheckOptions(options);
     }
 
-    private LabelKind LabelKind => _kind switch
-    {
-        PredictionKind.Regression => LabelKind.Real,
-        PredictionKind.BinaryClassification => LabelKind.Boolean,
-        _ => LabelKind.Key,
-    };
+    private LabelKind LabelKind => LabelKinds.Of(_kind);
 
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)

@@ -14,38 +14,14 @@ namespace MLExtensions.Nas;
 /// <para>After <c>mlContext.Model.Load</c> the model is a plain ML.NET chain; the search result stays in the ONNX
 /// metadata: <see cref="NasSearchResult.FromSavedModel"/> reads it back.</para>
 /// </remarks>
-public sealed class NasModel : OnnxScoredModel
+public sealed class NasModel : MlpScoredModel
 {
-    internal NasModel(OnnxScoringChain scoring, MlpArchitecture architecture, int featureCount, ClassLabels? classes,
-        IReadOnlyList<TrainingProgress> history, ParityReport exportParity, int seed, NasSearchResult search) : base(scoring)
+    internal NasModel(MlpTrainer.TrainedMlp trained, NasSearchResult search)
+        : base(trained.Scoring, trained.Architecture, trained.FeatureCount, trained.Classes, trained.History, trained.ExportParity, trained.Seed)
     {
-        Architecture = architecture;
-        FeatureCount = featureCount;
-        Classes = classes;
-        TrainingHistory = history;
-        ExportParity = exportParity;
-        Seed = seed;
         Search = search;
     }
 
-    /// <summary>The discovered architecture.</summary>
-    public MlpArchitecture Architecture { get; }
-
-    /// <summary>How it was found: top candidates, the architecture distribution over time, time per phase.</summary>
+    /// <summary>How the architecture was found: top candidates, the architecture distribution over time, time per phase.</summary>
     public NasSearchResult Search { get; }
-
-    /// <summary>The number of input features.</summary>
-    public int FeatureCount { get; }
-
-    /// <summary>The classes, in key order (multiclass only).</summary>
-    public ClassLabels? Classes { get; }
-
-    /// <summary>One entry per retraining epoch.</summary>
-    public IReadOnlyList<TrainingProgress> TrainingHistory { get; }
-
-    /// <summary>How closely the ONNX export reproduced the retrained TorchSharp network on fresh inputs.</summary>
-    public ParityReport ExportParity { get; }
-
-    /// <summary>The seed of the search and the retraining.</summary>
-    public int Seed { get; }
 }

@@ -104,12 +104,7 @@ public sealed class NasTrainer : IEstimator<NasModel>
         CheckOptions(options);
     }
 
-    private LabelKind LabelKind => _kind switch
-    {
-        PredictionKind.Regression => LabelKind.Real,
-        PredictionKind.BinaryClassification => LabelKind.Boolean,
-        _ => LabelKind.Key,
-    };
+    private LabelKind LabelKind => LabelKinds.Of(_kind);
 
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) => RetrainingTrainer(null).GetOutputSchema(inputSchema);
@@ -160,8 +155,7 @@ public sealed class NasTrainer : IEstimator<NasModel>
             return new Dictionary<string, string> { [NasSearchResult.MetadataKey] = result.ToJson() };
         });
         // The result as stored in the ONNX metadata (its retraining time excludes the export that followed).
-        return new NasModel(trained.Scoring, trained.Architecture, trained.FeatureCount, trained.Classes, trained.History, trained.ExportParity,
-            trained.Seed, result);
+        return new NasModel(trained, result);
     }
 
     private TangledSupernet CreateSupernet(TabularData data, TabularSummary summary, NasSearchSpace space)

@@ -16,6 +16,17 @@ public enum LabelKind
     Key,
 }
 
+/// <summary>The label a task needs, as ML.NET's trainers of that task expect it.</summary>
+internal static class LabelKinds
+{
+    public static LabelKind Of(MLExtensions.Onnx.Scoring.PredictionKind kind) => kind switch
+    {
+        MLExtensions.Onnx.Scoring.PredictionKind.Regression => LabelKind.Real,
+        MLExtensions.Onnx.Scoring.PredictionKind.BinaryClassification => LabelKind.Boolean,
+        _ => LabelKind.Key,
+    };
+}
+
 /// <summary>
 /// Schema checks with the messages users need to fix their pipeline: which column, what it is, what it must be,
 /// and the ML.NET transform that converts it. Shared by every trainer's <c>Fit</c> and <c>GetOutputSchema</c>.

@@ -38,10 +38,9 @@ public class GarbageCollectionTests
         Assert.True((a.bias! - b.bias!).abs().max().item<float>() < 1e-6);
     }
 
-    [Fact]
-    public async Task Held_scalar_arithmetic_survives_collections_from_another_thread()
+    /// <summary>Runs <paramref name="work"/> while another thread allocates and forces collections.</summary>
+    private static async Task UnderCollectionPressure(Action work)
     {
-        // With TorchSharp's implicit scalars ((x + y) * 2f - 1f) this loop fails within a second here.
         using var stop = new CancellationTokenSource();
         var pressure = Task.Run(() =>
         {
@@ -54,14 +53,7 @@ public class GarbageCollectionTests
         });
         try
         {
-            using var x = randn(8);
-            using var y = randn(8);
-            using var two = 2.0.ToScalar();
-            for (int i = 0; i < 50_000; i++)
-            {
-                using var scope = NewDisposeScope();
-                _ = HeldScalars.Minus(HeldScalars.Plus(x, y).mul(two), y);
-            }
+            work();
         }
         finally
         {
@@ -71,33 +63,29 @@ public class GarbageCollectionTests
     }
 
     [Fact]
-    public async Task Training_survives_collections_forced_from_another_thread()
+    public Task Held_scalar_arithmetic_survives_collections_from_another_thread() => UnderCollectionPressure(() =>
     {
-        using var stop = new CancellationTokenSource();
-        var pressure = Task.Run(() =>
+        // With TorchSharp's implicit scalars ((x + y) * 2f - 1f) this loop fails within a second here.
+        using var x = randn(8);
+        using var y = randn(8);
+        using var two = 2.0.ToScalar();
+        for (int i = 0; i < 50_000; i++)
         {
-            while (!stop.IsCancellationRequested)
-            {
-                _ = new byte[64 * 1024];
-                GC.Collect(0, GCCollectionMode.Forced, blocking: false);
-                Thread.Sleep(1);
-            }
-        });
-        try
-        {
-            var ml = new MLContext(1);
-            var data = ml.Data.LoadFromEnumerable(Synthetic.Rows(300, 1));
-            var model = ml.Nas().Trainers.Regression(new NasTrainer.Options
-            {
-                LabelColumnName = nameof(Synthetic.Row.Target), Strategy = NasStrategy.TangleNas, Sampler = ArchitectureSampler.Dirichlet,
-                Depths = [1, 2], Widths = [8, 16], SearchEpochs = 15, WarmupEpochs = 2, BatchSize = 16, RetrainEpochs = 15, Seed = 1,
-            }).Fit(data);
-            Assert.True(model.ExportParity.RelativeError <= 1e-5);
+            using var scope = NewDisposeScope();
+            _ = HeldScalars.Minus(HeldScalars.Plus(x, y).mul(two), y);
         }
-        finally
+    });
+
+    [Fact]
+    public Task Training_survives_collections_forced_from_another_thread() => UnderCollectionPressure(() =>
+    {
+        var ml = new MLContext(1);
+        var data = ml.Data.LoadFromEnumerable(Synthetic.Rows(300, 1));
+        using var model = ml.Nas().Trainers.Regression(new NasTrainer.Options
         {
-            stop.Cancel();
-            await pressure;
-        }
-    }
+            LabelColumnName = nameof(Synthetic.Row.Target), Strategy = NasStrategy.TangleNas, Sampler = ArchitectureSampler.Dirichlet,
+            Depths = [1, 2], Widths = [8, 16], SearchEpochs = 15, WarmupEpochs = 2, BatchSize = 16, RetrainEpochs = 15, Seed = 1,
+        }).Fit(data);
+        Assert.True(model.ExportParity.RelativeError <= 1e-5);
+    });
 }
