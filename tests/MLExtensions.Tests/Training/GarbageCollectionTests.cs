@@ -38,8 +38,11 @@ public class GarbageCollectionTests
         Assert.True((a.bias! - b.bias!).abs().max().item<float>() < 1e-6);
     }
 
-    /// <summary>Runs <paramref name="work"/> while another thread allocates and forces collections.</summary>
-    private static async Task UnderCollectionPressure(Action work)
+    /// <summary>
+    /// Runs <paramref name="work"/> while another thread allocates and forces collections, pausing
+    /// <paramref name="pauseMilliseconds"/> between them (0: as often as it can, which slows a training a lot).
+    /// </summary>
+    private static async Task UnderCollectionPressure(Action work, int pauseMilliseconds)
     {
         using var stop = new CancellationTokenSource();
         var pressure = Task.Run(() =>
@@ -48,7 +51,7 @@ public class GarbageCollectionTests
             {
                 _ = new byte[64 * 1024];
                 GC.Collect(0, GCCollectionMode.Forced, blocking: false);
-                Thread.Sleep(0);
+                Thread.Sleep(pauseMilliseconds);
             }
         });
         try
@@ -74,7 +77,7 @@ public class GarbageCollectionTests
             using var scope = NewDisposeScope();
             _ = HeldScalars.Minus(HeldScalars.Plus(x, y).mul(two), y);
         }
-    });
+    }, pauseMilliseconds: 0);
 
     [Fact]
     public Task Training_survives_collections_forced_from_another_thread() => UnderCollectionPressure(() =>
@@ -87,5 +90,5 @@ public class GarbageCollectionTests
             Depths = [1, 2], Widths = [8, 16], SearchEpochs = 15, WarmupEpochs = 2, BatchSize = 16, RetrainEpochs = 15, Seed = 1,
         }).Fit(data);
         Assert.True(model.ExportParity.RelativeError <= 1e-5);
-    });
+    }, pauseMilliseconds: 1);
 }
