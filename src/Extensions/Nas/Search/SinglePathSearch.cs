@@ -14,7 +14,7 @@ internal static class SinglePathSearch
     {
         var (space, supernet, data, options, run) = (context.Space, context.Supernet, context.Data, context.Options, context.Run);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var optimizer = new AdamOptimizer(supernet.parameters(), options.LearningRate);
+        using var optimizer = new AdamOptimizer(supernet.parameters(), options.LearningRate, skipUnused: true);
         var paths = new PathImportance(space, importance, options.ImportanceFloor);
         var rowImportance = Enumerable.Repeat(1.0, data.Train.Rows).ToArray();
         var history = new List<ArchitectureSnapshot>();
