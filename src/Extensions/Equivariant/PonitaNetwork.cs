@@ -1,0 +1,132 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static MLExtensions.Torch.HeldScalars;
+using static TorchSharp.torch;
+
+namespace MLExtensions.Equivariant;
+
+/// <summary>
+/// PONITA (Bekkers et al., 2024): an SE(3)-invariant energy model on point clouds whose features live on positions ×
+/// a grid of orientations. Messages from point j to point i at orientation o are weighted by kernels of the invariants
+/// a1 = o·(x_j − x_i), a2² = ‖(x_j − x_i) − a1·o‖² (spatial, per orientation) and o·o' (spherical, between
+/// orientations of one point): a separable depthwise spatial convolution, then a spherical convolution, inside
+/// ConvNeXt blocks. Energy = Σ_atoms mean_orientations readout + per-type reference energies.
+/// </summary>
+/// <remarks>
+/// Dense, masked batches: positions [B, N, 3], one-hot (or feature) types [B, N, T], mask [B, N] (1 real, 0 padding).
+/// Rotating the points and the grid together leaves every invariant unchanged, so the energy is exactly invariant;
+/// with a fixed grid it is invariant up to the grid's resolution. Forces are −∂E/∂x by autograd.
+/// </remarks>
+internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
+{
+    private const int SpatialBasis = 10; // monomials of (a1, a2²) up to degree 3
+    private const int SphericalBasis = 4; // 1, t, t², t³ of t = o·o'
+
+    private readonly Linear embed;
+    private readonly Linear reference;
+    private readonly ModuleList<Linear> spatial_in = new();
+    private readonly ModuleList<Linear> spatial_out = new();
+    private readonly ModuleList<Linear> spherical = new();
+    private readonly ModuleList<LayerNorm> norms = new();
+    private readonly ModuleList<Linear> expand = new();
+    private readonly ModuleList<Linear> contract = new();
+    private readonly Linear readout;
+    private readonly Tensor grid;
+    private readonly Scalar _cutoff;
+    private readonly Scalar _cutoffSquared;
+
+    public PonitaNetwork(int types, int hidden, int layers, int orientations, double cutoff) : base(nameof(PonitaNetwork))
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(types, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(hidden, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(layers, 1);
+        if (!(cutoff > 0)) throw new ArgumentOutOfRangeException(nameof(cutoff), cutoff, "The cutoff must be positive.");
+        Cutoff = cutoff;
+        embed = nn.Linear(types, hidden);
+        reference = nn.Linear(types, 1, hasBias: false);
+        for (int l = 0; l < layers; l++)
+        {
+            spatial_in.Add(nn.Linear(SpatialBasis, hidden));
+            spatial_out.Add(nn.Linear(hidden, hidden));
+            spherical.Add(nn.Linear(SphericalBasis, hidden));
+            norms.Add(nn.LayerNorm(hidden));
+            expand.Add(nn.Linear(hidden, 4 * hidden));
+            contract.Add(nn.Linear(4 * hidden, hidden));
+        }
+        readout = nn.Linear(hidden, 1);
+        grid = tensor(SphereGrid.Fibonacci(orientations), [orientations, 3]);
+        register_buffer(nameof(grid), grid);
+        _cutoff = cutoff.ToScalar();
+        _cutoffSquared = (cutoff * cutoff).ToScalar();
+        RegisterComponents();
+    }
+
+    /// <summary>Interaction radius: pairs farther apart do not exchange messages (smoothly).</summary>
+    public double Cutoff { get; }
+
+    /// <summary>The orientation grid [O, 3].</summary>
+    public Tensor Grid => grid;
+
+    /// <summary>Energies [B] of positions [B, N, 3] with types [B, N, T] and mask [B, N], on the network's own grid.</summary>
+    public override Tensor forward(Tensor positions, Tensor types, Tensor mask) => Energy(positions, types, mask, grid);
+
+    /// <summary>Energies on a given orientation grid [O, 3] (a rotated grid for exact-invariance checks).</summary>
+    public Tensor Energy(Tensor positions, Tensor types, Tensor mask, Tensor orientations)
+    {
+        int n = (int)positions.shape[1];
+        var relative = Minus(positions.unsqueeze(1), positions.unsqueeze(2));                  // [B, i, j, 3]: x_j − x_i
+        var a1 = relative.matmul(orientations.t());                                           // [B, i, j, O]
+        var distanceSquared = MLExtensions.Nas.MlpLoss.Squared(relative).sum(-1, keepdim: true); // [B, i, j, 1]
+        var a2Squared = Minus(distanceSquared, MLExtensions.Nas.MlpLoss.Squared(a1)).clamp_min(Zero);
+        var pairMask = PairMask(mask, n, positions.device);                                   // [B, i, j, 1]
+        var weight = SmoothCutoff(distanceSquared).mul(pairMask);                             // [B, i, j, 1]
+        var spatialBasis = SpatialMonomials(a1.div(_cutoff), a2Squared.div(_cutoffSquared)); // [B, i, j, O, 10]
+        var sphericalBasis = SphericalMonomials(orientations.matmul(orientations.t()));      // [O, O, 4]
+
+        using var orientationCount = ((double)orientations.shape[0]).ToScalar();
+        var h = embed.forward(types).unsqueeze(2).expand(-1, -1, orientations.shape[0], -1);  // [B, N, O, H]
+        var pointMask = mask.unsqueeze(-1).unsqueeze(-1);                                     // [B, N, 1, 1]
+        h = h.mul(pointMask);
+        for (int l = 0; l < spatial_in.Count; l++)
+        {
+            var kernel = spatial_out[l].forward(nn.functional.gelu(spatial_in[l].forward(spatialBasis))).mul(weight.unsqueeze(-1)); // [B,i,j,O,H]
+            var messages = einsum("bijoh,bjoh->bioh", kernel, h);
+            var sphereKernel = spherical[l].forward(sphericalBasis);                             // [O, O, H]
+            var mixed = einsum("poh,bioh->biph", sphereKernel, messages).div(orientationCount);
+            var update = contract[l].forward(nn.functional.gelu(expand[l].forward(norms[l].forward(mixed))));
+            h = Plus(h, update).mul(pointMask);
+        }
+        var perAtom = readout.forward(h).squeeze(-1).mean([2]).mul(mask);                        // [B, N]
+        return Plus(perAtom.sum(1), reference.forward(types).squeeze(-1).mul(mask).sum(1));
+    }
+
+    /// <summary>1 for pairs of distinct real points, 0 for self-pairs and padding.</summary>
+    private static Tensor PairMask(Tensor mask, int n, Device device)
+    {
+        var notSelf = eye(n, device: device).neg().add(One, One);
+        return mask.unsqueeze(2).mul(mask.unsqueeze(1)).mul(notSelf).unsqueeze(-1);
+    }
+
+    /// <summary>
+    /// C² cutoff (1 − s)³ in s = d²/cutoff², 0 beyond: written in d², so it stays differentiable at d = 0 (no square
+    /// root whose infinite slope would turn masked self-pairs into NaN forces).
+    /// </summary>
+    private Tensor SmoothCutoff(Tensor distanceSquared)
+    {
+        var remaining = distanceSquared.div(_cutoffSquared).clamp_max(One).neg().add(One, One);
+        return remaining.mul(remaining).mul(remaining);
+    }
+
+    private static Tensor SpatialMonomials(Tensor u, Tensor v)
+    {
+        var ones = ones_like(u);
+        var terms = new List<Tensor>();
+        var uPowers = new[] { ones, u, u.mul(u), u.mul(u).mul(u) };
+        var vPowers = new[] { ones, v, v.mul(v), v.mul(v).mul(v) };
+        for (int a = 0; a <= 3; a++)
+            for (int b = 0; a + b <= 3; b++) terms.Add(uPowers[a].mul(vPowers[b]));
+        return stack(terms, -1);
+    }
+
+    private static Tensor SphericalMonomials(Tensor t) => stack([ones_like(t), t, t.mul(t), t.mul(t).mul(t)], -1);
+}

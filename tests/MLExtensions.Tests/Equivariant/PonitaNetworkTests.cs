@@ -1,0 +1,120 @@
+using MLExtensions.Equivariant;
+using Xunit;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLExtensions.Tests.Equivariant;
+
+/// <summary>Symmetries of the PONITA energy with random weights.</summary>
+public class PonitaNetworkTests
+{
+    private const int Types = 3;
+
+    private static PonitaNetwork Network(int seed)
+    {
+        random.manual_seed(seed);
+        var network = new PonitaNetwork(Types, hidden: 16, layers: 2, orientations: 12, cutoff: 3.0);
+        network.eval();
+        return network;
+    }
+
+    /// <summary>A batch of two molecules (5 and 3 atoms, the second padded) with random positions and types.</summary>
+    private static (Tensor Positions, Tensor Types, Tensor Mask) Batch(int seed, ScalarType dtype = ScalarType.Float32)
+    {
+        var generator = new Random(seed);
+        var positions = new double[2 * 5 * 3];
+        for (int i = 0; i < positions.Length; i++) positions[i] = generator.NextDouble() * 3 - 1.5;
+        var types = new double[2 * 5 * Types];
+        for (int i = 0; i < 10; i++) types[i * Types + generator.Next(Types)] = 1;
+        double[] mask = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0];
+        return (tensor(positions, [2, 5, 3]).to_type(dtype), tensor(types, [2, 5, Types]).to_type(dtype), tensor(mask, [2, 5]).to_type(dtype));
+    }
+
+    private static Tensor RandomRotation(int seed, ScalarType dtype = ScalarType.Float32)
+    {
+        var generator = new Random(seed);
+        // Gram–Schmidt of a random matrix, with determinant +1.
+        var q = linalg.qr(tensor(Enumerable.Range(0, 9).Select(_ => generator.NextDouble() - 0.5).ToArray(), [3, 3])).Q;
+        if (linalg.det(q).item<double>() < 0) q = q.mul(tensor(new double[] { 1, 1, -1 }));
+        return q.to_type(dtype);
+    }
+
+    private static double Relative(Tensor a, Tensor b) => (a - b).abs().max().item<float>() / Math.Max(1e-6, b.abs().max().item<float>());
+
+    [Fact]
+    public void Rotating_points_and_grid_together_leaves_the_energy_unchanged()
+    {
+        using var scope = NewDisposeScope();
+        using var network = Network(1);
+        var (x, t, m) = Batch(2);
+        var rotation = RandomRotation(3);
+        var expected = network.Energy(x, t, m, network.Grid);
+        var actual = network.Energy(x.matmul(rotation.t()), t, m, network.Grid.matmul(rotation.t()));
+        Assert.True(Relative(actual, expected) <= 1e-4, $"{Relative(actual, expected)}");
+        // Not vacuous: the energy depends on the geometry, and with the grid held fixed a rotation is only approximately invariant.
+        Assert.True(Relative(network.Energy(x.mul(1.3f), t, m, network.Grid), expected) > 1e-3);
+        Assert.True(Relative(network.Energy(x.matmul(rotation.t()), t, m, network.Grid), expected) > 1e-6);
+    }
+
+    [Fact]
+    public void Translation_and_permutation_leave_the_energy_unchanged_and_padding_changes_nothing()
+    {
+        using var scope = NewDisposeScope();
+        using var network = Network(4);
+        var (x, t, m) = Batch(5);
+        var energy = network.forward(x, t, m);
+        Assert.True(Relative(network.forward(x + tensor(new float[] { 3.5f, -2f, 0.25f }), t, m), energy) <= 1e-5);
+        var order = tensor(new long[] { 3, 0, 4, 1, 2 });
+        var permuted = network.forward(x.index_select(1, order), t.index_select(1, order), m.index_select(1, order));
+        // The second molecule's padding moves too; its real atoms stay real.
+        Assert.True(Relative(permuted, energy) <= 1e-5, $"{Relative(permuted, energy)}");
+        // Moving padded atoms anywhere, or dropping them, changes nothing.
+        var moved = x.clone();
+        moved[1, 3] = tensor(new float[] { 0.01f, 0.02f, 0.03f });
+        Assert.Equal(energy[1].item<float>(), network.forward(moved, t, m)[1].item<float>(), 5);
+        var alone = network.forward(x[1..2, 0..3], t[1..2, 0..3], m[1..2, 0..3]);
+        Assert.Equal(energy[1].item<float>(), alone[0].item<float>(), 4);
+    }
+
+    [Fact]
+    public void Forces_by_autograd_match_central_finite_differences_in_double_precision()
+    {
+        using var scope = NewDisposeScope();
+        using var network = Network(6);
+        network.to(ScalarType.Float64);
+        var (x, t, m) = Batch(7, ScalarType.Float64);
+        var grad = x.clone().requires_grad_();
+        network.forward(grad, t, m).sum().backward();
+        var analytic = grad.grad!.neg();
+        const double step = 1e-6;
+        foreach (var (b, i, d) in new[] { (0, 0, 0), (0, 3, 2), (1, 2, 1) })
+        {
+            var plus = x.clone();
+            plus[b, i, d] = plus[b, i, d] + step;
+            var minus = x.clone();
+            minus[b, i, d] = minus[b, i, d] - step;
+            double numeric = -(network.forward(plus, t, m)[b].item<double>() - network.forward(minus, t, m)[b].item<double>()) / (2 * step);
+            Assert.Equal(numeric, analytic[b, i, d].item<double>(), 6);
+        }
+        Assert.False(analytic.isnan().any().item<bool>());
+        Assert.Equal(0.0, analytic[1, 3].abs().sum().item<double>());
+    }
+
+    [Fact]
+    public void Forces_rotate_with_the_points()
+    {
+        using var scope = NewDisposeScope();
+        using var network = Network(8);
+        var (x, t, m) = Batch(9);
+        var rotation = RandomRotation(10);
+        Tensor Forces(Tensor positions, Tensor grid)
+        {
+            var p = positions.clone().requires_grad_();
+            network.Energy(p, t, m, grid).sum().backward();
+            return p.grad!.neg();
+        }
+        var expected = Forces(x, network.Grid).matmul(rotation.t());
+        var actual = Forces(x.matmul(rotation.t()), network.Grid.matmul(rotation.t()));
+        Assert.True(Relative(actual, expected) <= 1e-4, $"{Relative(actual, expected)}");
+    }
+}
