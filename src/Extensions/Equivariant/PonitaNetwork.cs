@@ -67,6 +67,21 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
     /// <summary>The orientation grid [O, 3].</summary>
     public Tensor Grid => grid;
 
+    /// <summary>The type embedding, the reference-energy layer and the readout.</summary>
+    internal (Linear Embed, Linear Reference, Linear Readout) Ends => (embed, reference, readout);
+
+    /// <summary>Each block's layers: spatial kernel MLP (in, out), layer norm, expansion, contraction.</summary>
+    internal IEnumerable<(Linear SpatialIn, Linear SpatialOut, LayerNorm Norm, Linear Expand, Linear Contract)> Blocks =>
+        Enumerable.Range(0, spatial_in.Count).Select(l => (spatial_in[l], spatial_out[l], norms[l], expand[l], contract[l]));
+
+    /// <summary>Each block's spherical kernel on the network's grid divided by the grid size, [O, O, H]: constant at inference.</summary>
+    internal IEnumerable<Tensor> SphericalKernels()
+    {
+        using var count = ((double)grid.shape[0]).ToScalar();
+        var basis = SphericalMonomials(grid.matmul(grid.t()));
+        return spherical.Select(layer => layer.forward(basis).div(count)).ToList();
+    }
+
     /// <summary>Energies [B] of positions [B, N, 3] with types [B, N, T] and mask [B, N], on the network's own grid.</summary>
     public override Tensor forward(Tensor positions, Tensor types, Tensor mask) => Energy(positions, types, mask, grid);
 

@@ -118,3 +118,27 @@ public class PonitaNetworkTests
         Assert.True(Relative(actual, expected) <= 1e-4, $"{Relative(actual, expected)}");
     }
 }
+
+public class PonitaOnnxTests
+{
+    [Theory]
+    [InlineData(3)]
+    [InlineData(5)]
+    [InlineData(9)]
+    public void The_exported_energy_matches_TorchSharp_for_several_atom_counts(int atoms)
+    {
+        random.manual_seed(11);
+        using var network = new PonitaNetwork(3, hidden: 16, layers: 2, orientations: 12, cutoff: 3.0);
+        network.eval();
+        var onnx = PonitaOnnxExporter.ExportEnergy(network, "Positions", "AtomTypes", "Mask");
+        var generator = new Random(atoms);
+        var positions = Enumerable.Range(0, 2 * atoms * 3).Select(_ => (float)(generator.NextDouble() * 3 - 1.5)).ToArray();
+        var types = new float[2 * atoms * 3];
+        for (int i = 0; i < 2 * atoms; i++) types[i * 3 + generator.Next(3)] = 1;
+        var mask = Enumerable.Repeat(1f, 2 * atoms).ToArray();
+        var report = MLExtensions.Torch.OnnxParity.Compare(inputs => network.forward(inputs[0], inputs[1], inputs[2]), onnx,
+            [new("Positions", positions, [2, atoms, 3]), new("AtomTypes", types, [2, atoms, 3]), new("Mask", mask, [2, atoms])],
+            PonitaOnnxExporter.EnergyOutput);
+        Assert.True(report.RelativeError <= 1e-5, report.ToString());
+    }
+}
