@@ -1,0 +1,94 @@
+using MLExtensions.Torch;
+using TorchSharp;
+using static MLExtensions.Torch.HeldScalars;
+using static TorchSharp.torch;
+
+namespace MLExtensions.Equivariant;
+
+/// <summary>Molecules padded to one dense, masked batch.</summary>
+internal sealed record MoleculeBatch(Tensor Positions, Tensor Types, Tensor Mask, Tensor Energies, Tensor? Forces) : IDisposable
+{
+    /// <summary>Pads <paramref name="molecules"/> to the largest atom count; types become one-hot over <paramref name="typeCount"/>.</summary>
+    public static MoleculeBatch From(IReadOnlyList<SimulatedMolecule> molecules, int typeCount, bool withForces)
+    {
+        int b = molecules.Count, n = molecules.Max(m => m.Types.Length);
+        var positions = new float[b * n * 3];
+        var types = new float[b * n * typeCount];
+        var mask = new float[b * n];
+        var forces = new float[b * n * 3];
+        for (int m = 0; m < b; m++)
+        {
+            var molecule = molecules[m];
+            Array.Copy(molecule.Positions, 0, positions, m * n * 3, molecule.Positions.Length);
+            Array.Copy(molecule.Forces, 0, forces, m * n * 3, molecule.Forces.Length);
+            for (int i = 0; i < molecule.Types.Length; i++)
+            {
+                types[(m * n + i) * typeCount + molecule.Types[i]] = 1f;
+                mask[m * n + i] = 1f;
+            }
+        }
+        return new MoleculeBatch(tensor(positions, [b, n, 3]), tensor(types, [b, n, typeCount]), tensor(mask, [b, n]),
+            tensor(molecules.Select(m => (float)m.Energy).ToArray()), withForces ? tensor(forces, [b, n, 3]) : null);
+    }
+
+    public void Dispose()
+    {
+        Positions.Dispose();
+        Types.Dispose();
+        Mask.Dispose();
+        Energies.Dispose();
+        Forces?.Dispose();
+    }
+}
+
+/// <summary>
+/// The training loop of PONITA: Adam on mean squared energy error plus, with forces, a weighted mean squared error of
+/// the conservative forces −∂E/∂x (differentiated twice through the network).
+/// </summary>
+internal static class PonitaFitting
+{
+    /// <summary>Energy and forces (−∂E/∂x, kept in the graph when <paramref name="training"/>) of a batch.</summary>
+    public static (Tensor Energy, Tensor Forces) EnergyAndForces(PonitaNetwork network, MoleculeBatch batch, bool training)
+    {
+        var positions = batch.Positions.detach().requires_grad_();
+        var energy = network.forward(positions, batch.Types, batch.Mask);
+        var gradient = autograd.grad([energy.sum()], [positions], retain_graph: training, create_graph: training)[0];
+        return (energy, gradient.neg());
+    }
+
+    /// <summary>Trains for <paramref name="epochs"/> and returns the mean training loss of each epoch.</summary>
+    public static List<double> Fit(PonitaNetwork network, IReadOnlyList<SimulatedMolecule> molecules, int epochs, int batchSize, double learningRate,
+        double forceWeight, Random random)
+    {
+        using var optimizer = new AdamOptimizer(network.parameters(), learningRate);
+        using var weightOfForces = forceWeight.ToScalar();
+        var history = new List<double>();
+        var order = Enumerable.Range(0, molecules.Count).ToArray();
+        for (int epoch = 0; epoch < epochs; epoch++)
+        {
+            random.Shuffle(order);
+            double total = 0;
+            int batches = 0;
+            for (int start = 0; start < order.Length; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                using var batch = MoleculeBatch.From(order.Skip(start).Take(batchSize).Select(i => molecules[i]).ToList(), MoleculeSimulation.TypeCount, forceWeight > 0);
+                optimizer.ZeroGrad();
+                var (energy, forces) = EnergyAndForces(network, batch, training: forceWeight > 0);
+                var energyError = Minus(energy, batch.Energies);
+                var loss = energyError.mul(energyError).mean();
+                if (batch.Forces is { } target)
+                {
+                    var forceError = Minus(forces, target).mul(batch.Mask.unsqueeze(-1));
+                    loss = Plus(loss, forceError.mul(forceError).sum().div(batch.Mask.sum().clamp_min(Tiny)).mul(weightOfForces));
+                }
+                loss.backward();
+                optimizer.Step();
+                total += loss.item<float>();
+                batches++;
+            }
+            history.Add(total / Math.Max(batches, 1));
+        }
+        return history;
+    }
+}
