@@ -1,0 +1,75 @@
+namespace MLExtensions.Equivariant;
+
+/// <summary>One N-body example: charges, positions and velocities at t = 0, and positions at t = Δt.</summary>
+internal sealed record ChargedSystem(float[] Charges, float[] Positions, float[] Velocities, float[] Target);
+
+/// <summary>
+/// The charged-particle N-body task of EGNN (after the NRI "charged" simulation): five particles with charges ±1 under
+/// pairwise Coulomb forces q_i q_j (x_i − x_j)/‖x_i − x_j‖³ (softened, capped), integrated with small leapfrog steps;
+/// the task is to predict the positions after Δt = 1.0 from positions, velocities and charges. The targets rotate and
+/// translate with the inputs: an equivariant vector output.
+/// </summary>
+internal static class ChargedParticles
+{
+    private const double StepSize = 0.001;
+    private const double MaximumForce = 100;
+
+    public static IEnumerable<ChargedSystem> Generate(int count, int seed, int particles = 5, double horizon = 1.0)
+    {
+        var random = new Random(seed);
+        for (int s = 0; s < count; s++)
+        {
+            var charges = Enumerable.Range(0, particles).Select(_ => random.Next(2) == 0 ? -1.0 : 1.0).ToArray();
+            var x = Enumerable.Range(0, 3 * particles).Select(_ => Gaussian(random) * 0.5).ToArray();
+            var v = Enumerable.Range(0, 3 * particles).Select(_ => Gaussian(random) * 0.5).ToArray();
+            var target = Simulate(charges, x, v, horizon);
+            yield return new ChargedSystem(charges.Select(c => (float)c).ToArray(), x.Select(p => (float)p).ToArray(),
+                v.Select(p => (float)p).ToArray(), target.Select(p => (float)p).ToArray());
+        }
+    }
+
+    /// <summary>Positions after <paramref name="horizon"/> (leapfrog, kick–drift–kick); the inputs are not changed.</summary>
+    public static double[] Simulate(double[] charges, double[] positions, double[] velocities, double horizon)
+    {
+        var x = (double[])positions.Clone();
+        var v = (double[])velocities.Clone();
+        int steps = (int)Math.Round(horizon / StepSize);
+        var a = Accelerations(charges, x);
+        for (int step = 0; step < steps; step++)
+        {
+            for (int k = 0; k < x.Length; k++) v[k] += 0.5 * StepSize * a[k];
+            for (int k = 0; k < x.Length; k++) x[k] += StepSize * v[k];
+            a = Accelerations(charges, x);
+            for (int k = 0; k < x.Length; k++) v[k] += 0.5 * StepSize * a[k];
+        }
+        return x;
+    }
+
+    /// <summary>Coulomb accelerations (unit masses): like charges repel, opposite ones attract; each capped in size.</summary>
+    public static double[] Accelerations(double[] charges, double[] x)
+    {
+        int n = charges.Length;
+        var a = new double[3 * n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+            {
+                if (i == j) continue;
+                double dx = x[3 * i] - x[3 * j], dy = x[3 * i + 1] - x[3 * j + 1], dz = x[3 * i + 2] - x[3 * j + 2];
+                double r2 = dx * dx + dy * dy + dz * dz + 1e-2; // softened
+                double scale = charges[i] * charges[j] / (r2 * Math.Sqrt(r2));
+                a[3 * i] += scale * dx;
+                a[3 * i + 1] += scale * dy;
+                a[3 * i + 2] += scale * dz;
+            }
+        for (int i = 0; i < n; i++)
+        {
+            double size = Math.Sqrt(a[3 * i] * a[3 * i] + a[3 * i + 1] * a[3 * i + 1] + a[3 * i + 2] * a[3 * i + 2]);
+            if (size > MaximumForce)
+                for (int d = 0; d < 3; d++) a[3 * i + d] *= MaximumForce / size;
+        }
+        return a;
+    }
+
+    private static double Gaussian(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+}
