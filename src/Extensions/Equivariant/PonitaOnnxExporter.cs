@@ -16,6 +16,8 @@ internal static class PonitaOnnxExporter
 {
     public const string EnergyOutput = "energy";
 
+    public const string ForcesOutput = "forces";
+
     public static byte[] ExportEnergy(PonitaNetwork network, string positionsName, string typesName, string maskName)
     {
         using var scope = NewDisposeScope();
@@ -46,22 +48,113 @@ internal static class PonitaOnnxExporter
         var pointMask = g.Unsqueeze(m, [2, 3]);                                                         // [B, N, 1, 1]
         h = g.Mul(g.Mul(g.Unsqueeze(h, [2]), g.AddInitializer("orientation_ones", Enumerable.Repeat(1f, orientations).ToArray(), 1, 1, orientations, 1)), pointMask);
         var kernels = network.SphericalKernels().ToList();
-        int l = 0;
-        foreach (var (spatialIn, spatialOut, norm, expand, contract) in network.Blocks)
+        var blocks = network.Blocks.ToList();
+        var saved = new List<Saved>();
+        for (int l = 0; l < blocks.Count; l++)
         {
-            var kernel = g.Mul(Linear(g, $"b{l}_spatial_out", g.Gelu(Linear(g, $"b{l}_spatial_in", basis, spatialIn)), spatialOut), g.Unsqueeze(weight, [-1]));
+            var (spatialIn, spatialOut, norm, expand, contract) = blocks[l];
+            var z1 = Linear(g, $"b{l}_spatial_in", basis, spatialIn);
+            var k = Linear(g, $"b{l}_spatial_out", g.Gelu(z1), spatialOut);
+            var kernel = g.Mul(k, g.Unsqueeze(weight, [-1]));
             var messages = g.Einsum("bijoh,bjoh->bioh", [kernel, h]);
-            var mixed = g.Einsum("poh,bioh->biph", [Constant(g, $"b{l}_sphere", kernels[l]), messages]);
+            var sphere = Constant(g, $"b{l}_sphere", kernels[l]);
+            var mixed = g.Einsum("poh,bioh->biph", [sphere, messages]);
             var normalised = g.LayerNormalization(mixed, Constant(g, $"b{l}_norm_w", norm.weight!), Constant(g, $"b{l}_norm_b", norm.bias!), -1, (float)1e-5);
-            var update = Linear(g, $"b{l}_contract", g.Gelu(Linear(g, $"b{l}_expand", normalised, expand)), contract);
+            var e = Linear(g, $"b{l}_expand", normalised, expand);
+            var update = Linear(g, $"b{l}_contract", g.Gelu(e), contract);
+            saved.Add(new Saved(z1, k, kernel, h, sphere, mixed, e));
             h = g.Mul(g.Add(h, update), pointMask);
-            l++;
         }
         var perAtom = g.Mul(g.ReduceMean(g.Squeeze(Linear(g, "readout", h, readout), [-1]), [2], keepDims: false), m);      // [B, N]
         var referenceEnergy = g.Mul(g.Squeeze(g.MatMul(t, Constant(g, "reference_t", reference.weight!.t())), [-1]), m);
         var energy = g.Add(g.ReduceSum(perAtom, [1], keepDims: false), g.ReduceSum(referenceEnergy, [1], keepDims: false), EnergyOutput);
         g.AddOutput(energy, OnnxElementType.Float, OnnxDim.Batch);
+
+        // Conservative forces −∂E/∂x: the reverse pass of the graph above, written out in the same operators.
+        var gradH = g.Mul(g.Div(g.Unsqueeze(m, [2, 3]), g.Scalar(orientations, "orientations")), Constant(g, "readout_row", readout.weight!.reshape(1, -1)));
+        OnnxValue? gradBasis = null, gradWeight = null;
+        for (int l = blocks.Count - 1; l >= 0; l--)
+        {
+            var (spatialIn, spatialOut, norm, expand, contract) = blocks[l];
+            var s = saved[l];
+            var gradSum = g.Mul(gradH, pointMask);
+            var gradE = g.Mul(g.MatMul(gradSum, Constant(g, $"b{l}_contract_wb", contract.weight!)), GeluSlope(g, s.E));
+            var gradNormalised = g.MatMul(gradE, Constant(g, $"b{l}_expand_wb", expand.weight!));
+            var gradMixed = LayerNormBackward(g, s.Mixed, Constant(g, $"b{l}_norm_wb", norm.weight!), gradNormalised);
+            var gradMessages = g.Einsum("poh,biph->bioh", [s.Sphere, gradMixed]);
+            var gradKernel = g.Einsum("bioh,bjoh->bijoh", [gradMessages, s.H]);
+            gradH = g.Add(gradSum, g.Einsum("bijoh,bioh->bjoh", [s.Kernel, gradMessages]));
+            var layerWeight = g.ReduceSum(g.Mul(gradKernel, s.K), [-2, -1]);                                    // [B, i, j, 1, 1]
+            gradWeight = gradWeight is null ? layerWeight : g.Add(gradWeight.Value, layerWeight);
+            var gradK = g.Mul(gradKernel, g.Unsqueeze(weight, [-1]));
+            var gradZ1 = g.Mul(g.MatMul(gradK, Constant(g, $"b{l}_spatial_out_wb", spatialOut.weight!)), GeluSlope(g, s.Z1));
+            var layerBasis = g.MatMul(gradZ1, Constant(g, $"b{l}_spatial_in_wb", spatialIn.weight!));           // [B, i, j, O, 10]
+            gradBasis = gradBasis is null ? layerBasis : g.Add(gradBasis.Value, layerBasis);
+        }
+        var (gradU, gradV) = MonomialsBackward(g, u, v, gradBasis!.Value);
+        var gradA2Squared = g.Div(gradV, g.Scalar(cutoffSquared, "cutoff2c"));
+        var positive = g.Cast(g.Greater(g.Sub(distanceSquared, g.Mul(a1, a1)), zero), OnnxElementType.Float);
+        var gradA2Active = g.Mul(gradA2Squared, positive);
+        var gradA1 = g.Sub(g.Div(gradU, g.Scalar((float)network.Cutoff, "cutoff_b")), g.Mul(g.Mul(a1, g.Scalar(2f, "two")), gradA2Active));
+        var gradRemaining = g.Mul(g.Mul(g.Mul(remaining, remaining), g.Scalar(3f, "three")), g.Mul(g.Squeeze(gradWeight!.Value, [-1]), g.Unsqueeze(pairs, [-1])));
+        var inside = g.Cast(g.Greater(g.Sub(one, g.Div(distanceSquared, g.Scalar(cutoffSquared, "cutoff2d"))), zero), OnnxElementType.Float);
+        var gradDistanceSquared = g.Sub(g.ReduceSum(gradA2Active, [-1]), g.Div(g.Mul(gradRemaining, inside), g.Scalar(cutoffSquared, "cutoff2e")));
+        var gradRelative = g.Add(g.MatMul(gradA1, Constant(g, "grid", network.Grid)), g.Mul(g.Mul(relative, g.Scalar(2f, "two_b")), gradDistanceSquared));
+        var gradPositions = g.Sub(g.ReduceSum(gradRelative, [1], keepDims: false), g.ReduceSum(gradRelative, [2], keepDims: false));
+        var forces = g.Neg(gradPositions, ForcesOutput);
+        g.AddOutput(forces, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
         return g.ToBytes();
+    }
+
+    /// <summary>Forward values the reverse pass reuses, per block.</summary>
+    private sealed record Saved(OnnxValue Z1, OnnxValue K, OnnxValue Kernel, OnnxValue H, OnnxValue Sphere, OnnxValue Mixed, OnnxValue E);
+
+    /// <summary>GELU′(x) = Φ(x) + x·φ(x).</summary>
+    private static OnnxValue GeluSlope(OnnxGraphBuilder g, OnnxValue x)
+    {
+        var cdf = g.Mul(g.Add(g.Erf(g.Mul(x, g.Scalar(1f / MathF.Sqrt(2f), "inv_sqrt2_b"))), g.Scalar(1f, "one_b")), g.Scalar(0.5f, "half_b"));
+        var pdf = g.Mul(g.Exp(g.Mul(g.Mul(x, x), g.Scalar(-0.5f, "minus_half"))), g.Scalar(1f / MathF.Sqrt(2f * MathF.PI), "inv_sqrt_2pi"));
+        return g.Add(cdf, g.Mul(x, pdf));
+    }
+
+    /// <summary>
+    /// Gradient of layer normalisation over the last axis: with x̂ = (x − μ)/σ and g = γ ⊙ upstream,
+    /// ∂/∂x = (g − mean(g) − x̂·mean(g ⊙ x̂)) / σ.
+    /// </summary>
+    private static OnnxValue LayerNormBackward(OnnxGraphBuilder g, OnnxValue x, OnnxValue gamma, OnnxValue upstream)
+    {
+        var centred = g.Sub(x, g.ReduceMean(x, [-1]));
+        var sigma = g.Sqrt(g.Add(g.ReduceMean(g.Mul(centred, centred), [-1]), g.Scalar(1e-5f, "ln_eps")));
+        var normalised = g.Div(centred, sigma);
+        var scaled = g.Mul(upstream, gamma);
+        var inner = g.Sub(g.Sub(scaled, g.ReduceMean(scaled, [-1])), g.Mul(normalised, g.ReduceMean(g.Mul(scaled, normalised), [-1])));
+        return g.Div(inner, sigma);
+    }
+
+    /// <summary>∂/∂u and ∂/∂v of Σ_t upstream_t·u^a v^b over the monomials of <see cref="Monomials"/>.</summary>
+    private static (OnnxValue GradU, OnnxValue GradV) MonomialsBackward(OnnxGraphBuilder g, OnnxValue u, OnnxValue v, OnnxValue upstream)
+    {
+        OnnxValue? Power(OnnxValue x, int k) => k <= 0 ? null : k == 1 ? x : k == 2 ? g.Mul(x, x) : g.Mul(g.Mul(x, x), x);
+        OnnxValue Times(OnnxValue? a, OnnxValue? b, OnnxValue term) =>
+            a is null && b is null ? term : a is null ? g.Mul(b!.Value, term) : b is null ? g.Mul(a.Value, term) : g.Mul(g.Mul(a.Value, b.Value), term);
+        OnnxValue? gradU = null, gradV = null;
+        int t = 0;
+        for (int a = 0; a <= 3; a++)
+            for (int b = 0; a + b <= 3; b++, t++)
+            {
+                var term = g.Squeeze(g.Slice(upstream, t, t + 1, -1), [-1]);
+                if (a > 0)
+                {
+                    var du = g.Mul(Times(Power(u, a - 1), Power(v, b), term), g.Scalar(a, $"deg_u{a}"));
+                    gradU = gradU is null ? du : g.Add(gradU.Value, du);
+                }
+                if (b > 0)
+                {
+                    var dv = g.Mul(Times(Power(u, a), Power(v, b - 1), term), g.Scalar(b, $"deg_v{b}"));
+                    gradV = gradV is null ? dv : g.Add(gradV.Value, dv);
+                }
+            }
+        return (gradU!.Value, gradV!.Value);
     }
 
     private static OnnxValue Linear(OnnxGraphBuilder g, string name, OnnxValue input, Linear layer) =>

@@ -140,5 +140,18 @@ public class PonitaOnnxTests
             [new("Positions", positions, [2, atoms, 3]), new("AtomTypes", types, [2, atoms, 3]), new("Mask", mask, [2, atoms])],
             PonitaOnnxExporter.EnergyOutput);
         Assert.True(report.RelativeError <= 1e-5, report.ToString());
+
+        // Conservative forces: the graph's written-out reverse pass against TorchSharp's autograd.
+        var forces = MLExtensions.Torch.OnnxParity.Compare(given =>
+        {
+            using var scope = NewDisposeScope();
+            var x = tensor(given[0].Values, given[0].Shape).requires_grad_();
+            network.forward(x, tensor(given[1].Values, given[1].Shape), tensor(given[2].Values, given[2].Shape)).sum().backward();
+            return x.grad!.neg().data<float>().ToArray();
+        }, onnx, [new("Positions", positions, [2, atoms, 3]), new("AtomTypes", types, [2, atoms, 3]), new("Mask", mask, [2, atoms])],
+            PonitaOnnxExporter.ForcesOutput);
+        Assert.True(forces.RelativeError <= 1e-5, forces.ToString());
+        Assert.True(forces.MaxReference > 1e-3, $"forces too small to test: {forces.MaxReference}");
+        Assert.Equal(2 * atoms * 3, forces.Elements);
     }
 }
