@@ -31,6 +31,8 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
     private readonly ModuleList<Linear> expand = new();
     private readonly ModuleList<Linear> contract = new();
     private readonly Linear readout;
+    private readonly Linear vector_readout;
+    private readonly Linear vector_embed;
     private readonly Tensor grid;
     private readonly Scalar _cutoff;
     private readonly Scalar _cutoffSquared;
@@ -54,6 +56,8 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
             contract.Add(nn.Linear(4 * hidden, hidden));
         }
         readout = nn.Linear(hidden, 1);
+        vector_readout = nn.Linear(hidden, 1);
+        vector_embed = nn.Linear(1, hidden);
         grid = tensor(SphereGrid.Fibonacci(orientations), [orientations, 3]);
         register_buffer(nameof(grid), grid);
         _cutoff = cutoff.ToScalar();
@@ -88,6 +92,26 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
     /// <summary>Energies on a given orientation grid [O, 3] (a rotated grid for exact-invariance checks).</summary>
     public Tensor Energy(Tensor positions, Tensor types, Tensor mask, Tensor orientations)
     {
+        var h = Encode(positions, types, mask, orientations, null);
+        var perAtom = readout.forward(h).squeeze(-1).mean([2]).mul(mask);                        // [B, N]
+        return Plus(perAtom.sum(1), reference.forward(types).squeeze(-1).mul(mask).sum(1));
+    }
+
+    /// <summary>
+    /// An equivariant vector per point [B, N, 3], <c>v_i = mean_o w(f_i(o))·o</c> (e.g. the displacement of an N-body
+    /// particle). <paramref name="pointVectors"/> [B, N, 3] (e.g. velocities) enter through the invariants o·v_i.
+    /// </summary>
+    public Tensor Vectors(Tensor positions, Tensor types, Tensor mask, Tensor? pointVectors, Tensor orientations)
+    {
+        var h = Encode(positions, types, mask, orientations, pointVectors);
+        var weights = vector_readout.forward(h);                                                  // [B, N, O, 1]
+        using var count = ((double)orientations.shape[0]).ToScalar();
+        return weights.mul(orientations).sum(2).div(count).mul(mask.unsqueeze(-1));             // [B, N, 3]
+    }
+
+    /// <summary>The point features on the orientation grid after every block, [B, N, O, H].</summary>
+    private Tensor Encode(Tensor positions, Tensor types, Tensor mask, Tensor orientations, Tensor? pointVectors)
+    {
         int n = (int)positions.shape[1];
         var relative = Minus(positions.unsqueeze(1), positions.unsqueeze(2));                  // [B, i, j, 3]: x_j − x_i
         var a1 = relative.matmul(orientations.t());                                           // [B, i, j, O]
@@ -100,6 +124,8 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
 
         using var orientationCount = ((double)orientations.shape[0]).ToScalar();
         var h = embed.forward(types).unsqueeze(2).expand(-1, -1, orientations.shape[0], -1);  // [B, N, O, H]
+        if (pointVectors is not null)
+            h = Plus(h, vector_embed.forward(pointVectors.matmul(orientations.t()).unsqueeze(-1))); // o·v_i, invariant
         var pointMask = mask.unsqueeze(-1).unsqueeze(-1);                                     // [B, N, 1, 1]
         h = h.mul(pointMask);
         for (int l = 0; l < spatial_in.Count; l++)
@@ -111,8 +137,7 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
             var update = contract[l].forward(nn.functional.gelu(expand[l].forward(norms[l].forward(mixed))));
             h = Plus(h, update).mul(pointMask);
         }
-        var perAtom = readout.forward(h).squeeze(-1).mean([2]).mul(mask);                        // [B, N]
-        return Plus(perAtom.sum(1), reference.forward(types).squeeze(-1).mul(mask).sum(1));
+        return h;
     }
 
     /// <summary>1 for pairs of distinct real points, 0 for self-pairs and padding.</summary>

@@ -155,3 +155,32 @@ public class PonitaOnnxTests
         Assert.Equal(2 * atoms * 3, forces.Elements);
     }
 }
+
+public class PonitaVectorTests
+{
+    [Fact]
+    public void Vector_outputs_rotate_with_points_grid_and_input_vectors_and_ignore_translation()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(12);
+        using var network = new PonitaNetwork(2, hidden: 16, layers: 2, orientations: 12, cutoff: 4.0);
+        network.eval();
+        var generator = new Random(13);
+        var x = tensor(Enumerable.Range(0, 15).Select(_ => (float)(generator.NextDouble() * 2 - 1)).ToArray(), [1, 5, 3]);
+        var v = tensor(Enumerable.Range(0, 15).Select(_ => (float)(generator.NextDouble() * 2 - 1)).ToArray(), [1, 5, 3]);
+        var types = tensor(new float[] { 1, 0, 0, 1, 1, 0, 0, 1, 1, 0 }, [1, 5, 2]);
+        var mask = ones(1, 5);
+        double c = Math.Cos(0.8), s = Math.Sin(0.8);
+        var rotation = tensor(new float[] { (float)c, 0, (float)s, 0, 1, 0, (float)-s, 0, (float)c }, [3, 3]);
+        var plain = network.Vectors(x, types, mask, v, network.Grid);
+        var rotated = network.Vectors(x.matmul(rotation.t()), types, mask, v.matmul(rotation.t()), network.Grid.matmul(rotation.t()));
+        var expected = plain.matmul(rotation.t());
+        double scale = plain.abs().max().item<float>();
+        Assert.True(scale > 1e-4);
+        Assert.True((rotated - expected).abs().max().item<float>() <= 1e-4 * scale);
+        var shifted = network.Vectors(x + tensor(new float[] { 5, -3, 1 }), types, mask, v, network.Grid);
+        Assert.True((shifted - plain).abs().max().item<float>() <= 1e-5 * Math.Max(1, scale));
+        // The input vectors matter.
+        Assert.True((network.Vectors(x, types, mask, v.neg(), network.Grid) - plain).abs().max().item<float>() > 1e-4);
+    }
+}
