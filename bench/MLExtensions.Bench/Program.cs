@@ -6,7 +6,8 @@
 // PRESTO fit time per backend and scoring cost:
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --ordinal [--quick]
 // Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid);
-// architecture search ranking consistency, regret and cost (--nas [--quick]); memory of a long search (--nas-memory).
+// architecture search ranking consistency, regret and cost (--nas [--quick]); memory of a long search (--nas-memory);
+// PONITA on the charged N-body task against linear extrapolation (--ponita-nbody [--systems 1000] [--epochs 30]).
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -21,6 +22,12 @@ if (args.Contains("--pid"))
     PidBench.Run();
     PidBench.Audit();
     PidBench.Tradeoff();
+    return;
+}
+if (args.Contains("--ponita-nbody"))
+{
+    PonitaBench.NBody(args.SkipWhile(a => a != "--systems").Skip(1).Select(int.Parse).DefaultIfEmpty(1000).First(),
+        args.SkipWhile(a => a != "--epochs").Skip(1).Select(int.Parse).DefaultIfEmpty(30).First());
     return;
 }
 if (args.Contains("--nas-memory"))

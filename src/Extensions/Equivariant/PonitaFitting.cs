@@ -92,3 +92,68 @@ internal static class PonitaFitting
         return history;
     }
 }
+
+/// <summary>N-body systems padded to dense batches: positions, velocities, charge types (one-hot −/+), targets.</summary>
+internal sealed record ParticleBatch(Tensor Positions, Tensor Velocities, Tensor Types, Tensor Mask, Tensor Targets) : IDisposable
+{
+    public static ParticleBatch From(IReadOnlyList<ChargedSystem> systems)
+    {
+        int b = systems.Count, n = systems[0].Charges.Length;
+        var types = new float[b * n * 2];
+        for (int s = 0; s < b; s++)
+            for (int i = 0; i < n; i++) types[(s * n + i) * 2 + (systems[s].Charges[i] > 0 ? 1 : 0)] = 1f;
+        return new ParticleBatch(tensor(systems.SelectMany(s => s.Positions).ToArray(), [b, n, 3]), tensor(systems.SelectMany(s => s.Velocities).ToArray(), [b, n, 3]),
+            tensor(types, [b, n, 2]), ones(b, n), tensor(systems.SelectMany(s => s.Target).ToArray(), [b, n, 3]));
+    }
+
+    public void Dispose()
+    {
+        Positions.Dispose();
+        Velocities.Dispose();
+        Types.Dispose();
+        Mask.Dispose();
+        Targets.Dispose();
+    }
+}
+
+/// <summary>Training of the vector head on N-body systems: predicted positions x + v + Δ(x, v, q), mean squared error.</summary>
+internal static class ParticleFitting
+{
+    /// <summary>Predicted positions after Δt: linear extrapolation corrected by the network's equivariant vectors.</summary>
+    public static Tensor Predict(PonitaNetwork network, ParticleBatch batch) =>
+        Plus(Plus(batch.Positions, batch.Velocities), network.Vectors(batch.Positions, batch.Types, batch.Mask, batch.Velocities, network.Grid));
+
+    public static double MeanSquaredError(Tensor predicted, Tensor target)
+    {
+        using var scope = NewDisposeScope();
+        var error = Minus(predicted, target);
+        return error.mul(error).mean().item<float>();
+    }
+
+    public static List<double> Fit(PonitaNetwork network, IReadOnlyList<ChargedSystem> systems, int epochs, int batchSize, double learningRate, Random random)
+    {
+        using var optimizer = new AdamOptimizer(network.parameters(), learningRate);
+        var history = new List<double>();
+        var order = Enumerable.Range(0, systems.Count).ToArray();
+        for (int epoch = 0; epoch < epochs; epoch++)
+        {
+            random.Shuffle(order);
+            double total = 0;
+            int batches = 0;
+            for (int start = 0; start < order.Length; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                using var batch = ParticleBatch.From(order.Skip(start).Take(batchSize).Select(i => systems[i]).ToList());
+                optimizer.ZeroGrad();
+                var error = Minus(Predict(network, batch), batch.Targets);
+                var loss = error.mul(error).mean();
+                loss.backward();
+                optimizer.Step();
+                total += loss.item<float>();
+                batches++;
+            }
+            history.Add(total / Math.Max(batches, 1));
+        }
+        return history;
+    }
+}
