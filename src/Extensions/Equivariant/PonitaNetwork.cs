@@ -74,6 +74,9 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
     /// <summary>The type embedding, the reference-energy layer and the readout.</summary>
     internal (Linear Embed, Linear Reference, Linear Readout) Ends => (embed, reference, readout);
 
+    /// <summary>The vector head's input embedding (of o·v) and readout.</summary>
+    internal (Linear Embed, Linear Readout) VectorEnds => (vector_embed, vector_readout);
+
     /// <summary>Each block's layers: spatial kernel MLP (in, out), layer norm, expansion, contraction.</summary>
     internal IEnumerable<(Linear SpatialIn, Linear SpatialOut, LayerNorm Norm, Linear Expand, Linear Contract)> Blocks =>
         Enumerable.Range(0, spatial_in.Count).Select(l => (spatial_in[l], spatial_out[l], norms[l], expand[l], contract[l]));

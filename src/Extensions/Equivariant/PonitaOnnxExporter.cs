@@ -24,47 +24,11 @@ internal static class PonitaOnnxExporter
         using var noGrad = no_grad();
         var g = new OnnxGraphBuilder("ponita");
         int orientations = (int)network.Grid.shape[0];
-        var (embed, reference, readout) = network.Ends;
-        int types = (int)embed.weight!.shape[1];
-        var x = g.AddInput(positionsName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
-        var t = g.AddInput(typesName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), types);
-        var m = g.AddInput(maskName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"));
-        var zero = g.Scalar(0f, "zero");
-        var one = g.Scalar(1f, "one");
-
-        var relative = g.Sub(g.Unsqueeze(x, [1]), g.Unsqueeze(x, [2]));                                  // [B, i, j, 3]
-        var a1 = g.MatMul(relative, Constant(g, "grid_t", network.Grid.t()));                           // [B, i, j, O]
-        var distanceSquared = g.ReduceSum(g.Mul(relative, relative), [-1]);                             // [B, i, j, 1]
-        var a2Squared = g.Max(g.Sub(distanceSquared, g.Mul(a1, a1)), zero);
-        var pairs = g.Mul(g.Mul(g.Unsqueeze(m, [2]), g.Unsqueeze(m, [1])), g.Cast(g.Greater(g.Squeeze(distanceSquared, [-1]), zero), OnnxElementType.Float));
-        float cutoffSquared = (float)(network.Cutoff * network.Cutoff);
-        var remaining = g.Max(g.Sub(one, g.Div(distanceSquared, g.Scalar(cutoffSquared, "cutoff2"))), zero);
-        var weight = g.Mul(g.Mul(g.Mul(remaining, remaining), remaining), g.Unsqueeze(pairs, [-1]));    // [B, i, j, 1]
-        var u = g.Div(a1, g.Scalar((float)network.Cutoff, "cutoff"));
-        var v = g.Div(a2Squared, g.Scalar(cutoffSquared, "cutoff2b"));
-        var basis = Monomials(g, u, v);                                                                 // [B, i, j, O, 10]
-
-        var h = Linear(g, "embed", t, embed);                                                           // [B, N, H]
-        var pointMask = g.Unsqueeze(m, [2, 3]);                                                         // [B, N, 1, 1]
-        h = g.Mul(g.Mul(g.Unsqueeze(h, [2]), g.AddInitializer("orientation_ones", Enumerable.Repeat(1f, orientations).ToArray(), 1, 1, orientations, 1)), pointMask);
-        var kernels = network.SphericalKernels().ToList();
-        var blocks = network.Blocks.ToList();
-        var saved = new List<Saved>();
-        for (int l = 0; l < blocks.Count; l++)
-        {
-            var (spatialIn, spatialOut, norm, expand, contract) = blocks[l];
-            var z1 = Linear(g, $"b{l}_spatial_in", basis, spatialIn);
-            var k = Linear(g, $"b{l}_spatial_out", g.Gelu(z1), spatialOut);
-            var kernel = g.Mul(k, g.Unsqueeze(weight, [-1]));
-            var messages = g.Einsum("bijoh,bjoh->bioh", [kernel, h]);
-            var sphere = Constant(g, $"b{l}_sphere", kernels[l]);
-            var mixed = g.Einsum("poh,bioh->biph", [sphere, messages]);
-            var normalised = g.LayerNormalization(mixed, Constant(g, $"b{l}_norm_w", norm.weight!), Constant(g, $"b{l}_norm_b", norm.bias!), -1, (float)1e-5);
-            var e = Linear(g, $"b{l}_expand", normalised, expand);
-            var update = Linear(g, $"b{l}_contract", g.Gelu(e), contract);
-            saved.Add(new Saved(z1, k, kernel, h, sphere, mixed, e));
-            h = g.Mul(g.Add(h, update), pointMask);
-        }
+        var (_, reference, readout) = network.Ends;
+        var (x, t, m) = Inputs(g, network, positionsName, typesName, maskName);
+        var f = Encode(g, network, x, t, m, null);
+        var (zero, one, relative, a1, distanceSquared, remaining, pairs, weight, u, v, cutoffSquared, pointMask, h, saved, blocks) =
+            (f.Zero, f.One, f.Relative, f.A1, f.DistanceSquared, f.Remaining, f.Pairs, f.Weight, f.U, f.V, f.CutoffSquared, f.PointMask, f.H, f.Saved, f.Blocks);
         var perAtom = g.Mul(g.ReduceMean(g.Squeeze(Linear(g, "readout", h, readout), [-1]), [2], keepDims: false), m);      // [B, N]
         var referenceEnergy = g.Mul(g.Squeeze(g.MatMul(t, Constant(g, "reference_t", reference.weight!.t())), [-1]), m);
         var energy = g.Add(g.ReduceSum(perAtom, [1], keepDims: false), g.ReduceSum(referenceEnergy, [1], keepDims: false), EnergyOutput);
@@ -103,6 +67,88 @@ internal static class PonitaOnnxExporter
         var gradPositions = g.Sub(g.ReduceSum(gradRelative, [1], keepDims: false), g.ReduceSum(gradRelative, [2], keepDims: false));
         var forces = g.Neg(gradPositions, ForcesOutput);
         g.AddOutput(forces, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
+        return g.ToBytes();
+    }
+
+    /// <summary>The graph of <see cref="PonitaNetwork"/>'s encoder (point features after every block), with what the reverse pass needs.</summary>
+    private static Encoded Encode(OnnxGraphBuilder g, PonitaNetwork network, OnnxValue x, OnnxValue t, OnnxValue m, OnnxValue? velocities)
+    {
+        int orientations = (int)network.Grid.shape[0];
+        var (embed, _, _) = network.Ends;
+        var zero = g.Scalar(0f, "zero");
+        var one = g.Scalar(1f, "one");
+
+        var relative = g.Sub(g.Unsqueeze(x, [1]), g.Unsqueeze(x, [2]));                                  // [B, i, j, 3]
+        var a1 = g.MatMul(relative, Constant(g, "grid_t", network.Grid.t()));                           // [B, i, j, O]
+        var distanceSquared = g.ReduceSum(g.Mul(relative, relative), [-1]);                             // [B, i, j, 1]
+        var a2Squared = g.Max(g.Sub(distanceSquared, g.Mul(a1, a1)), zero);
+        var pairs = g.Mul(g.Mul(g.Unsqueeze(m, [2]), g.Unsqueeze(m, [1])), g.Cast(g.Greater(g.Squeeze(distanceSquared, [-1]), zero), OnnxElementType.Float));
+        float cutoffSquared = (float)(network.Cutoff * network.Cutoff);
+        var remaining = g.Max(g.Sub(one, g.Div(distanceSquared, g.Scalar(cutoffSquared, "cutoff2"))), zero);
+        var weight = g.Mul(g.Mul(g.Mul(remaining, remaining), remaining), g.Unsqueeze(pairs, [-1]));    // [B, i, j, 1]
+        var u = g.Div(a1, g.Scalar((float)network.Cutoff, "cutoff"));
+        var v = g.Div(a2Squared, g.Scalar(cutoffSquared, "cutoff2b"));
+        var basis = Monomials(g, u, v);                                                                 // [B, i, j, O, 10]
+
+        var h = Linear(g, "embed", t, embed);                                                           // [B, N, H]
+        var pointMask = g.Unsqueeze(m, [2, 3]);                                                         // [B, N, 1, 1]
+        h = g.Mul(g.Unsqueeze(h, [2]), g.AddInitializer("orientation_ones", Enumerable.Repeat(1f, orientations).ToArray(), 1, 1, orientations, 1));
+        if (velocities is { } vel)
+            h = g.Add(h, Linear(g, "vector_embed", g.Unsqueeze(g.MatMul(vel, Constant(g, "grid_t_v", network.Grid.t())), [-1]), network.VectorEnds.Embed));
+        h = g.Mul(h, pointMask);
+        var kernels = network.SphericalKernels().ToList();
+        var blocks = network.Blocks.ToList();
+        var saved = new List<Saved>();
+        for (int l = 0; l < blocks.Count; l++)
+        {
+            var (spatialIn, spatialOut, norm, expand, contract) = blocks[l];
+            var z1 = Linear(g, $"b{l}_spatial_in", basis, spatialIn);
+            var k = Linear(g, $"b{l}_spatial_out", g.Gelu(z1), spatialOut);
+            var kernel = g.Mul(k, g.Unsqueeze(weight, [-1]));
+            var messages = g.Einsum("bijoh,bjoh->bioh", [kernel, h]);
+            var sphere = Constant(g, $"b{l}_sphere", kernels[l]);
+            var mixed = g.Einsum("poh,bioh->biph", [sphere, messages]);
+            var normalised = g.LayerNormalization(mixed, Constant(g, $"b{l}_norm_w", norm.weight!), Constant(g, $"b{l}_norm_b", norm.bias!), -1, (float)1e-5);
+            var e = Linear(g, $"b{l}_expand", normalised, expand);
+            var update = Linear(g, $"b{l}_contract", g.Gelu(e), contract);
+            saved.Add(new Saved(z1, k, kernel, h, sphere, mixed, e));
+            h = g.Mul(g.Add(h, update), pointMask);
+        }
+        return new Encoded(zero, one, relative, a1, distanceSquared, remaining, pairs, weight, u, v, cutoffSquared, pointMask, h, saved, blocks);
+    }
+
+    /// <summary>The encoder's values, named as in <see cref="ExportEnergy"/>.</summary>
+    private sealed record Encoded(OnnxValue Zero, OnnxValue One, OnnxValue Relative, OnnxValue A1, OnnxValue DistanceSquared, OnnxValue Remaining,
+        OnnxValue Pairs, OnnxValue Weight, OnnxValue U, OnnxValue V, float CutoffSquared, OnnxValue PointMask, OnnxValue H, List<Saved> Saved,
+        List<(Linear SpatialIn, Linear SpatialOut, LayerNorm Norm, Linear Expand, Linear Contract)> Blocks);
+
+    private static (OnnxValue X, OnnxValue T, OnnxValue M) Inputs(OnnxGraphBuilder g, PonitaNetwork network, string positionsName, string typesName, string maskName)
+    {
+        int types = (int)network.Ends.Embed.weight!.shape[1];
+        return (g.AddInput(positionsName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3),
+            g.AddInput(typesName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), types),
+            g.AddInput(maskName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms")));
+    }
+
+    public const string VectorsOutput = "vectors";
+
+    /// <summary>
+    /// The equivariant vector head (<see cref="PonitaNetwork.Vectors"/>) with point vectors (e.g. velocities) as an extra
+    /// input [B, N, 3]; output vectors [B, N, 3].
+    /// </summary>
+    public static byte[] ExportVectors(PonitaNetwork network, string positionsName, string vectorsName, string typesName, string maskName)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var g = new OnnxGraphBuilder("ponita_vectors");
+        int orientations = (int)network.Grid.shape[0];
+        var (x, t, m) = Inputs(g, network, positionsName, typesName, maskName);
+        var velocities = g.AddInput(vectorsName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
+        var f = Encode(g, network, x, t, m, velocities);
+        var weights = Linear(g, "vector_readout", f.H, network.VectorEnds.Readout);                       // [B, N, O, 1]
+        var summed = g.ReduceSum(g.Mul(weights, Constant(g, "grid", network.Grid)), [2], keepDims: false);  // [B, N, 3]
+        var vectors = g.Mul(g.Div(summed, g.Scalar(orientations, "orientations_v")), g.Unsqueeze(m, [-1]), VectorsOutput);
+        g.AddOutput(vectors, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
         return g.ToBytes();
     }
 

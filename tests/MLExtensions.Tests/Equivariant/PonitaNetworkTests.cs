@@ -183,4 +183,29 @@ public class PonitaVectorTests
         // The input vectors matter.
         Assert.True((network.Vectors(x, types, mask, v.neg(), network.Grid) - plain).abs().max().item<float>() > 1e-4);
     }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(5)]
+    [InlineData(8)]
+    public void The_exported_vector_head_matches_TorchSharp(int points)
+    {
+        random.manual_seed(14);
+        using var network = new PonitaNetwork(2, hidden: 16, layers: 2, orientations: 12, cutoff: 4.0);
+        network.eval();
+        var onnx = PonitaOnnxExporter.ExportVectors(network, "Positions", "Velocities", "Types", "Mask");
+        var generator = new Random(points);
+        float[] Values(int count) => Enumerable.Range(0, count).Select(_ => (float)(generator.NextDouble() * 2 - 1)).ToArray();
+        var positions = Values(2 * points * 3);
+        var velocities = Values(2 * points * 3);
+        var types = new float[2 * points * 2];
+        for (int i = 0; i < 2 * points; i++) types[i * 2 + generator.Next(2)] = 1;
+        var mask = Enumerable.Repeat(1f, 2 * points).ToArray();
+        var report = MLExtensions.Torch.OnnxParity.Compare(
+            inputs => network.Vectors(inputs[0], inputs[2], inputs[3], inputs[1], network.Grid), onnx,
+            [new("Positions", positions, [2, points, 3]), new("Velocities", velocities, [2, points, 3]), new("Types", types, [2, points, 2]), new("Mask", mask, [2, points])],
+            PonitaOnnxExporter.VectorsOutput);
+        Assert.True(report.RelativeError <= 1e-5, report.ToString());
+        Assert.True(report.MaxReference > 1e-4);
+    }
 }
