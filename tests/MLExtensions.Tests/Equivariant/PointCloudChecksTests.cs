@@ -1,0 +1,24 @@
+using MLExtensions.Equivariant;
+using Xunit;
+
+namespace MLExtensions.Tests.Equivariant;
+
+public class PointCloudChecksTests
+{
+    private static string Fails(float[] positions, float[] types) =>
+        Assert.Throws<InvalidDataException>(() => PointCloudChecks.Validate(positions, types, 3, 7, "Positions", "AtomTypes")).Message;
+
+    [Fact]
+    public void Bad_point_clouds_are_named_by_column_and_row()
+    {
+        Assert.Equal(2, PointCloudChecks.Validate([0, 0, 0, 1, 0, 0], [0, 2], 3, 0, "Positions", "AtomTypes"));
+        Assert.Contains("multiple of 3", Fails([0, 0, 0, 1], [0]));
+        Assert.Contains("'AtomTypes', row 7", Fails([0, 0, 0, 1, 0, 0], [0]));
+        Assert.Contains("NaN", Fails([0, 0, float.NaN, 1, 0, 0], [0, 1]));
+        Assert.Contains("known types are 0..2", Fails([0, 0, 0, 1, 0, 0], [0, 3]));
+        Assert.Contains("type 1.5", Fails([0, 0, 0, 1, 0, 0], [0, 1.5f]));
+        Assert.Contains("coincide", Fails([0, 0, 0, 1, 1, 1, 0, 0, 0], [0, 1, 2]));
+        Assert.Contains("no points", Fails([], []));
+        Assert.Contains("'Positions', row 7", Fails([0, 0, 0, 0, 0, 0], [0, 1]));
+    }
+}
