@@ -34,7 +34,7 @@ public static class NasSection
         double RSquared(ITransformer model) => ml.Regression.Evaluate(model.Transform(test), labelColumnName: label).RSquared;
         var search = found.Search;
         Console.WriteLine($"searched {options.SearchSpace.Count} architectures in {search.SearchEpochs} supernet epochs: found {found.Architecture} " +
-                          $"(top-3: {string.Join("; ", search.TopArchitectures.Take(3).Select(t => $"{t.Architecture} p={t.Probability:F2}"))})");
+                          $"(top-3: {string.Join("; ", search.TopArchitectures.Take(3).Select(t => $"{t.Architecture} p={t.Probability:E1}"))})");
         Console.WriteLine($"test R² {RSquared(found):F3} vs fixed 64-64 MLP {RSquared(fixedMlp):F3}; search {search.Times.Search.TotalSeconds:F1} s, " +
                           $"ranking {search.Times.Ranking.TotalSeconds:F1} s, retraining {search.Times.Retraining.TotalSeconds:F1} s (total {seconds:F1} s); ONNX export {found.ExportParity}");
     }
