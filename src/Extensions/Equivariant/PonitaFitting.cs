@@ -60,10 +60,29 @@ internal static class PonitaFitting
     public static List<double> Fit(PonitaNetwork network, IReadOnlyList<SimulatedMolecule> molecules, int epochs, int batchSize, double learningRate,
         double forceWeight, Random random)
     {
-        using var optimizer = new AdamOptimizer(network.parameters(), learningRate);
         using var weightOfForces = forceWeight.ToScalar();
+        return Train(network, molecules, epochs, batchSize, learningRate, random, chosen =>
+        {
+            var batch = MoleculeBatch.From(chosen, MoleculeSimulation.TypeCount, forceWeight > 0);
+            var (energy, forces) = EnergyAndForces(network, batch, training: forceWeight > 0);
+            var energyError = Minus(energy, batch.Energies);
+            var loss = energyError.mul(energyError).mean();
+            if (batch.Forces is not { } target) return loss;
+            var forceError = Minus(forces, target).mul(batch.Mask.unsqueeze(-1));
+            return Plus(loss, forceError.mul(forceError).sum().div(batch.Mask.sum().clamp_min(Tiny)).mul(weightOfForces));
+        });
+    }
+
+    /// <summary>
+    /// The shared epoch loop: shuffled mini-batches, Adam, each step in its own dispose scope (the batch tensors
+    /// <paramref name="batchLoss"/> makes die with it). Returns the mean loss of each epoch.
+    /// </summary>
+    public static List<double> Train<T>(PonitaNetwork network, IReadOnlyList<T> items, int epochs, int batchSize, double learningRate, Random random,
+        Func<IReadOnlyList<T>, Tensor> batchLoss)
+    {
+        using var optimizer = new AdamOptimizer(network.parameters(), learningRate);
         var history = new List<double>();
-        var order = Enumerable.Range(0, molecules.Count).ToArray();
+        var order = Enumerable.Range(0, items.Count).ToArray();
         for (int epoch = 0; epoch < epochs; epoch++)
         {
             random.Shuffle(order);
@@ -72,16 +91,8 @@ internal static class PonitaFitting
             for (int start = 0; start < order.Length; start += batchSize)
             {
                 using var scope = NewDisposeScope();
-                using var batch = MoleculeBatch.From(order.Skip(start).Take(batchSize).Select(i => molecules[i]).ToList(), MoleculeSimulation.TypeCount, forceWeight > 0);
                 optimizer.ZeroGrad();
-                var (energy, forces) = EnergyAndForces(network, batch, training: forceWeight > 0);
-                var energyError = Minus(energy, batch.Energies);
-                var loss = energyError.mul(energyError).mean();
-                if (batch.Forces is { } target)
-                {
-                    var forceError = Minus(forces, target).mul(batch.Mask.unsqueeze(-1));
-                    loss = Plus(loss, forceError.mul(forceError).sum().div(batch.Mask.sum().clamp_min(Tiny)).mul(weightOfForces));
-                }
+                var loss = batchLoss(order.Skip(start).Take(batchSize).Select(i => items[i]).ToList());
                 loss.backward();
                 optimizer.Step();
                 total += loss.item<float>();
@@ -130,30 +141,11 @@ internal static class ParticleFitting
         return error.mul(error).mean().item<float>();
     }
 
-    public static List<double> Fit(PonitaNetwork network, IReadOnlyList<ChargedSystem> systems, int epochs, int batchSize, double learningRate, Random random)
-    {
-        using var optimizer = new AdamOptimizer(network.parameters(), learningRate);
-        var history = new List<double>();
-        var order = Enumerable.Range(0, systems.Count).ToArray();
-        for (int epoch = 0; epoch < epochs; epoch++)
+    public static List<double> Fit(PonitaNetwork network, IReadOnlyList<ChargedSystem> systems, int epochs, int batchSize, double learningRate, Random random) =>
+        PonitaFitting.Train(network, systems, epochs, batchSize, learningRate, random, chosen =>
         {
-            random.Shuffle(order);
-            double total = 0;
-            int batches = 0;
-            for (int start = 0; start < order.Length; start += batchSize)
-            {
-                using var scope = NewDisposeScope();
-                using var batch = ParticleBatch.From(order.Skip(start).Take(batchSize).Select(i => systems[i]).ToList());
-                optimizer.ZeroGrad();
-                var error = Minus(Predict(network, batch), batch.Targets);
-                var loss = error.mul(error).mean();
-                loss.backward();
-                optimizer.Step();
-                total += loss.item<float>();
-                batches++;
-            }
-            history.Add(total / Math.Max(batches, 1));
-        }
-        return history;
-    }
+            var batch = ParticleBatch.From(chosen);
+            var error = Minus(Predict(network, batch), batch.Targets);
+            return error.mul(error).mean();
+        });
 }

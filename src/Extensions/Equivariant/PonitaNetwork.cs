@@ -118,8 +118,8 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
         int n = (int)positions.shape[1];
         var relative = Minus(positions.unsqueeze(1), positions.unsqueeze(2));                  // [B, i, j, 3]: x_j − x_i
         var a1 = relative.matmul(orientations.t());                                           // [B, i, j, O]
-        var distanceSquared = MLExtensions.Nas.MlpLoss.Squared(relative).sum(-1, keepdim: true); // [B, i, j, 1]
-        var a2Squared = Minus(distanceSquared, MLExtensions.Nas.MlpLoss.Squared(a1)).clamp_min(Zero);
+        var distanceSquared = Squared(relative).sum(-1, keepdim: true); // [B, i, j, 1]
+        var a2Squared = Minus(distanceSquared, Squared(a1)).clamp_min(Zero);
         var pairMask = PairMask(mask, n, positions.device);                                   // [B, i, j, 1]
         var weight = SmoothCutoff(distanceSquared).mul(pairMask);                             // [B, i, j, 1]
         var spatialBasis = SpatialMonomials(a1.div(_cutoff), a2Squared.div(_cutoffSquared)); // [B, i, j, O, 10]

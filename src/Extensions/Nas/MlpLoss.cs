@@ -31,6 +31,4 @@ internal static class MlpLoss
         _ => Squared(Minus(output.softmax(1), nn.functional.one_hot(labels.to_type(ScalarType.Int64), output.shape[1]).to_type(output.dtype))).sum(1).sqrt(),
     };
 
-    /// <summary>t², as t·t: TorchSharp's <c>square()</c> is <c>pow(2)</c> with an on-the-fly scalar.</summary>
-    public static Tensor Squared(Tensor t) => t.mul(t);
 }

@@ -34,6 +34,9 @@ internal static class HeldScalars
     /// <summary>a − b.</summary>
     public static Tensor Minus(Tensor a, Tensor b) => a.add(b, MinusOne);
 
+    /// <summary>t², as t·t: TorchSharp's <c>square()</c> is <c>pow(2)</c> with an on-the-fly scalar.</summary>
+    public static Tensor Squared(Tensor t) => t.mul(t);
+
     /// <summary>a + 1.</summary>
     public static Tensor PlusOne(Tensor a) => a.add(One, One);
 

@@ -10,10 +10,8 @@ public static class InformationMeasures
     public static double Entropy(IReadOnlyList<double> distribution)
     {
         ArgumentNullException.ThrowIfNull(distribution);
-        double largest = 0, total = 0, h = 0;
-        foreach (var v in distribution) largest = Math.Max(largest, Check(v));
-        if (!(largest > 0)) throw new ArgumentException("The distribution is empty (all entries are zero).", nameof(distribution));
-        foreach (var v in distribution) total += v / largest;
+        var (largest, total) = Scale(distribution, nameof(distribution));
+        double h = 0;
         foreach (var v in distribution) h -= Term(v / largest / total);
         return h;
     }
@@ -104,11 +102,7 @@ public static class InformationMeasures
     public static double[,,] Normalised(double[,,] joint)
     {
         ArgumentNullException.ThrowIfNull(joint);
-        // Scaled by the largest entry first, so that huge counts cannot overflow the sum.
-        double largest = 0, total = 0;
-        foreach (var v in joint) largest = Math.Max(largest, Check(v));
-        if (!(largest > 0)) throw new ArgumentException("The table is empty (all entries are zero).", nameof(joint));
-        foreach (var v in joint) total += v / largest;
+        var (largest, total) = Scale(joint.Cast<double>(), nameof(joint));
         var p = (double[,,])joint.Clone();
         for (int a = 0; a < p.GetLength(0); a++)
             for (int b = 0; b < p.GetLength(1); b++)
@@ -119,14 +113,24 @@ public static class InformationMeasures
     private static double[,] Normalised(double[,] joint)
     {
         ArgumentNullException.ThrowIfNull(joint);
-        double largest = 0, total = 0;
-        foreach (var v in joint) largest = Math.Max(largest, Check(v));
-        if (!(largest > 0)) throw new ArgumentException("The table is empty (all entries are zero).", nameof(joint));
-        foreach (var v in joint) total += v / largest;
+        var (largest, total) = Scale(joint.Cast<double>(), nameof(joint));
         var p = (double[,])joint.Clone();
         for (int a = 0; a < p.GetLength(0); a++)
             for (int b = 0; b < p.GetLength(1); b++) p[a, b] = p[a, b] / largest / total;
         return p;
+    }
+
+    /// <summary>
+    /// The largest entry and the sum of entries divided by it: dividing by both normalises without the overflow a plain
+    /// sum of huge counts would hit. Checks every entry.
+    /// </summary>
+    private static (double Largest, double Total) Scale(IEnumerable<double> values, string parameter)
+    {
+        double largest = 0, total = 0;
+        foreach (var v in values) largest = Math.Max(largest, Check(v));
+        if (!(largest > 0)) throw new ArgumentException("The table is empty (all entries are zero).", parameter);
+        foreach (var v in values) total += v / largest;
+        return (largest, total);
     }
 
     private static double Check(double v) => double.IsFinite(v) && v >= 0

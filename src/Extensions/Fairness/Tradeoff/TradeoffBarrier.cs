@@ -198,9 +198,7 @@ internal sealed class TradeoffBarrier
         double information = 0;
         foreach (var block in _blockCells)
         {
-            double share = 0, mean = 0;
-            foreach (int k in block) { share += _cells[k].Share; mean += _cells[k].Share * x[k]; }
-            mean /= share;
+            double mean = ClientRate(block, x).Mean;
             foreach (int k in block) information += _cells[k].Share * Kl(x[k], mean);
         }
         return information;
@@ -326,18 +324,15 @@ internal sealed class TradeoffBarrier
     private void AddLocalTerms(double[] x, double[] gx, double[][,] blocks, List<double[]> lowRank)
     {
         double slack = _localBudget - LocalInformation(x);
-        var gradient = new double[_rates];
+        var gradient = LocalGradient(x);
         for (int b = 0; b < _blockCells.Length; b++)
         {
             var block = _blockCells[b];
-            double share = 0, mean = 0;
-            foreach (int k in block) { share += _cells[k].Share; mean += _cells[k].Share * x[k]; }
-            mean /= share;
+            var (share, mean) = ClientRate(block, x);
             double meanCurvature = 1 / (share * mean * (1 - mean));
             for (int i = 0; i < block.Length; i++)
             {
                 int k = block[i];
-                gradient[k] = _cells[k].Share * (Logit(x[k]) - Logit(mean));
                 for (int i2 = 0; i2 < block.Length; i2++)
                 {
                     int k2 = block[i2];
@@ -354,16 +349,15 @@ internal sealed class TradeoffBarrier
     {
         int groups = _groups.Length;
         double slack = _globalBudget - GlobalInformation(x, out var q, out double overall);
-        var gq = new double[groups];
-        for (int g = 0; g < groups; g++) gq[g] = _groupShare[g] * (Logit(q[g]) - Logit(overall));
+        var gq = GroupRateGradient(q, overall);
         var curvature = new double[groups, groups];
         for (int g = 0; g < groups; g++)
             for (int h = 0; h < groups; h++)
                 curvature[g, h] = (g == h ? _groupShare[g] / (q[g] * (1 - q[g])) : 0)
                     - _groupShare[g] * _groupShare[h] / (overall * (1 - overall))
                     + gq[g] * gq[h] / slack;
-        for (int j = 0; j < _rates; j++)
-            for (int g = 0; g < groups; g++) gx[j] += _groupRates[g, j] * gq[g] / slack;
+        var gradient = ToRates(gq);
+        for (int j = 0; j < _rates; j++) gx[j] += gradient[j] / slack;
         var (values, vectors) = SymmetricMatrix.Eigen(curvature);
         for (int e = 0; e < groups; e++)
         {
@@ -526,13 +520,28 @@ internal sealed class TradeoffBarrier
     private double[] GlobalGradient(double[] x)
     {
         GlobalInformation(x, out var q, out double overall);
+        return ToRates(GroupRateGradient(q, overall));
+    }
+
+    /// <summary>∂I(Z;Ŷ)/∂q_g = p(g)·(logit q_g − logit q̄) for group rates q and overall rate q̄.</summary>
+    private double[] GroupRateGradient(double[] q, double overall) =>
+        Enumerable.Range(0, _groups.Length).Select(g => _groupShare[g] * (Logit(q[g]) - Logit(overall))).ToArray();
+
+    /// <summary>Maps a gradient in group rates to one in the rate variables (q = A x, so Aᵀ·g).</summary>
+    private double[] ToRates(double[] groupGradient)
+    {
         var gradient = new double[_rates];
         for (int g = 0; g < _groups.Length; g++)
-        {
-            double gq = _groupShare[g] * (Logit(q[g]) - Logit(overall));
-            for (int j = 0; j < _rates; j++) gradient[j] += _groupRates[g, j] * gq;
-        }
+            for (int j = 0; j < _rates; j++) gradient[j] += _groupRates[g, j] * groupGradient[g];
         return gradient;
+    }
+
+    /// <summary>A client's share of the rows and its positive rate (untied rates: one variable per cell).</summary>
+    private (double Share, double Mean) ClientRate(int[] block, double[] x)
+    {
+        double share = 0, mean = 0;
+        foreach (int k in block) { share += _cells[k].Share; mean += _cells[k].Share * x[k]; }
+        return (share, mean / share);
     }
 
     /// <summary>∂I(Z;Ŷ|S)/∂x in nats (untied rates only).</summary>
@@ -541,9 +550,7 @@ internal sealed class TradeoffBarrier
         var gradient = new double[_rates];
         foreach (var block in _blockCells)
         {
-            double share = 0, mean = 0;
-            foreach (int k in block) { share += _cells[k].Share; mean += _cells[k].Share * x[k]; }
-            mean /= share;
+            double mean = ClientRate(block, x).Mean;
             foreach (int k in block) gradient[k] = _cells[k].Share * (Logit(x[k]) - Logit(mean));
         }
         return gradient;

@@ -122,7 +122,7 @@ internal static class SinglePathSearch
     {
         double sum = 0;
         foreach (var p in layer.parameters())
-            if (p.grad is { } g) sum += MlpLoss.Squared(g).sum().item<float>();
+            if (p.grad is { } g) sum += HeldScalars.Squared(g).sum().item<float>();
         return sum;
     }
 
