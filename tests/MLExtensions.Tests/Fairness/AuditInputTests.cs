@@ -125,12 +125,16 @@ public class AuditInputTests
     }
 
     [Fact]
-    public void Reports_with_an_unbounded_certificate_still_export_json()
+    public void A_report_without_labels_exports_json_with_its_figures_and_no_accuracy()
     {
+        // Ŷ = Z within one client: one bit of global disparity, all of it unique.
         var counts = new FairnessCounts();
         counts.Add("a", "f", "1", null, 3);
         counts.Add("a", "m", "0", null, 3);
         var report = FairnessReportBuilder.Build(counts, bootstrapSamples: 0);
-        Assert.Contains("\"globalDisparity\"", report.ToJson());
+        using var json = System.Text.Json.JsonDocument.Parse(report.ToJson());
+        Assert.Equal(1.0, json.RootElement.GetProperty("globalDisparity").GetDouble(), 12);
+        Assert.Equal(1.0, json.RootElement.GetProperty("uniqueDisparity").GetDouble(), 9);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, json.RootElement.GetProperty("accuracy").ValueKind);
     }
 }
