@@ -3,15 +3,47 @@ using Microsoft.ML;
 namespace MLExtensions.Equivariant;
 
 /// <summary>
-/// SE(3)-equivariant regression on point clouds: PONITA (issue: equivariant regressor). Reached through <c>mlContext.Equivariant()</c>.
+/// SE(3)-equivariant regression on point clouds (molecules, particle systems): PONITA and its position-only variant
+/// PNITA. Reached through <c>mlContext.Equivariant()</c>.
 /// </summary>
-/// <remarks>The catalog exists so that pipelines can be written against it; its trainers arrive with their method.</remarks>
 public sealed class EquivariantCatalog
 {
-    internal EquivariantCatalog(MLContext mlContext) => Context = mlContext;
+    internal EquivariantCatalog(MLContext mlContext) => Trainers = new EquivariantTrainers(mlContext);
 
-    /// <summary>The ML.NET context the catalog's components are created in.</summary>
-    internal MLContext Context { get; }
+    /// <summary>The trainers.</summary>
+    public EquivariantTrainers Trainers { get; }
+}
+
+/// <summary>The trainers of <see cref="EquivariantCatalog"/>.</summary>
+public sealed class EquivariantTrainers
+{
+    private readonly MLContext _mlContext;
+
+    internal EquivariantTrainers(MLContext mlContext) => _mlContext = mlContext;
+
+    /// <summary>
+    /// PONITA energy (and force) regression on point clouds. See <see cref="PonitaTrainer"/> for its columns.
+    /// </summary>
+    /// <param name="labelColumnName">The energy, <see cref="float"/>.</param>
+    /// <param name="positionsColumnName">3N <see cref="float"/> coordinates per row.</param>
+    /// <param name="atomTypesColumnName">N type indices per row (<see cref="float"/> or <see cref="int"/>).</param>
+    /// <param name="forcesColumnName">Optional target forces, 3N <see cref="float"/>; null to train on energies only.</param>
+    /// <param name="predictedForcesColumnName">Optional output column for predicted forces; null for energies only.</param>
+    /// <param name="numberOfEpochs">Passes over the data.</param>
+    public PonitaTrainer Ponita(string labelColumnName = "Label", string positionsColumnName = "Positions", string atomTypesColumnName = "AtomTypes",
+        string? forcesColumnName = null, string? predictedForcesColumnName = null, int numberOfEpochs = 50)
+        => Ponita(new PonitaTrainer.Options
+        {
+            LabelColumnName = labelColumnName,
+            PositionsColumnName = positionsColumnName,
+            AtomTypesColumnName = atomTypesColumnName,
+            ForcesColumnName = forcesColumnName,
+            PredictedForcesColumnName = predictedForcesColumnName,
+            NumberOfEpochs = numberOfEpochs,
+        });
+
+    /// <summary>PONITA (or PNITA with <see cref="PonitaTrainer.Options.PositionOnly"/>) with full options.</summary>
+    public PonitaTrainer Ponita(PonitaTrainer.Options options) => new(_mlContext, options);
 }
 
 /// <summary>Hangs <see cref="EquivariantCatalog"/> off <see cref="MLContext"/>.</summary>

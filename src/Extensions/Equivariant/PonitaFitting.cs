@@ -5,31 +5,32 @@ using static TorchSharp.torch;
 
 namespace MLExtensions.Equivariant;
 
-/// <summary>Molecules padded to one dense, masked batch.</summary>
+/// <summary>Point clouds padded to one dense, masked batch.</summary>
 internal sealed record MoleculeBatch(Tensor Positions, Tensor Types, Tensor Mask, Tensor Energies, Tensor? Forces) : IDisposable
 {
-    /// <summary>Pads <paramref name="molecules"/> to the largest atom count; types become one-hot over <paramref name="typeCount"/>.</summary>
-    public static MoleculeBatch From(IReadOnlyList<SimulatedMolecule> molecules, int typeCount, bool withForces)
+    /// <summary>Pads <paramref name="clouds"/> to the largest point count; features are N·<paramref name="featureCount"/> per cloud.</summary>
+    public static MoleculeBatch From(IReadOnlyList<PointCloud> clouds, int featureCount, bool withForces, Device? device = null)
     {
-        int b = molecules.Count, n = molecules.Max(m => m.Types.Length);
+        int b = clouds.Count, n = clouds.Max(m => m.Count);
         var positions = new float[b * n * 3];
-        var types = new float[b * n * typeCount];
+        var types = new float[b * n * featureCount];
         var mask = new float[b * n];
         var forces = new float[b * n * 3];
         for (int m = 0; m < b; m++)
         {
-            var molecule = molecules[m];
-            Array.Copy(molecule.Positions, 0, positions, m * n * 3, molecule.Positions.Length);
-            Array.Copy(molecule.Forces, 0, forces, m * n * 3, molecule.Forces.Length);
-            for (int i = 0; i < molecule.Types.Length; i++)
-            {
-                types[(m * n + i) * typeCount + molecule.Types[i]] = 1f;
-                mask[m * n + i] = 1f;
-            }
+            var cloud = clouds[m];
+            Array.Copy(cloud.Positions, 0, positions, m * n * 3, cloud.Positions.Length);
+            Array.Copy(cloud.Features, 0, types, m * n * featureCount, cloud.Features.Length);
+            if (cloud.Forces is { } f) Array.Copy(f, 0, forces, m * n * 3, f.Length);
+            Array.Fill(mask, 1f, m * n, cloud.Count);
         }
-        return new MoleculeBatch(tensor(positions, [b, n, 3]), tensor(types, [b, n, typeCount]), tensor(mask, [b, n]),
-            tensor(molecules.Select(m => (float)m.Energy).ToArray()), withForces ? tensor(forces, [b, n, 3]) : null);
+        return new MoleculeBatch(tensor(positions, [b, n, 3], device: device), tensor(types, [b, n, featureCount], device: device), tensor(mask, [b, n], device: device),
+            tensor(clouds.Select(m => m.Energy).ToArray(), device: device), withForces ? tensor(forces, [b, n, 3], device: device) : null);
     }
+
+    /// <summary>Generated molecules with one-hot types.</summary>
+    public static MoleculeBatch From(IReadOnlyList<SimulatedMolecule> molecules, int typeCount, bool withForces) =>
+        From(molecules.Select(m => m.ToPointCloud(typeCount)).ToList(), typeCount, withForces);
 
     public void Dispose()
     {
@@ -56,33 +57,45 @@ internal static class PonitaFitting
         return (energy, gradient.neg());
     }
 
-    /// <summary>Trains for <paramref name="epochs"/> and returns the mean training loss of each epoch.</summary>
+    /// <summary>
+    /// The loss of one batch: mean squared energy error plus <paramref name="forceWeight"/> × mean squared error per
+    /// force component (over real points only), or the energy error alone without target forces.
+    /// </summary>
+    public static Tensor Loss(PonitaNetwork network, MoleculeBatch batch, Scalar forceWeight)
+    {
+        var withForces = batch.Forces is not null;
+        var (energy, forces) = withForces ? EnergyAndForces(network, batch, training: true) : (network.forward(batch.Positions, batch.Types, batch.Mask), null);
+        var energyError = Minus(energy, batch.Energies);
+        var loss = energyError.mul(energyError).mean();
+        if (batch.Forces is not { } target) return loss;
+        var forceError = Minus(forces!, target).mul(batch.Mask.unsqueeze(-1));
+        var perComponent = forceError.mul(forceError).sum().div(batch.Mask.sum().clamp_min(Tiny)).div(Three);
+        return Plus(loss, perComponent.mul(forceWeight));
+    }
+
+    /// <summary>Trains on generated molecules for <paramref name="epochs"/> and returns the mean training loss of each epoch.</summary>
     public static List<double> Fit(PonitaNetwork network, IReadOnlyList<SimulatedMolecule> molecules, int epochs, int batchSize, double learningRate,
         double forceWeight, Random random)
     {
         using var weightOfForces = forceWeight.ToScalar();
-        return Train(network, molecules, epochs, batchSize, learningRate, random, chosen =>
-        {
-            var batch = MoleculeBatch.From(chosen, MoleculeSimulation.TypeCount, forceWeight > 0);
-            var (energy, forces) = EnergyAndForces(network, batch, training: forceWeight > 0);
-            var energyError = Minus(energy, batch.Energies);
-            var loss = energyError.mul(energyError).mean();
-            if (batch.Forces is not { } target) return loss;
-            var forceError = Minus(forces, target).mul(batch.Mask.unsqueeze(-1));
-            return Plus(loss, forceError.mul(forceError).sum().div(batch.Mask.sum().clamp_min(Tiny)).mul(weightOfForces));
-        });
+        var clouds = molecules.Select(m => m.ToPointCloud(MoleculeSimulation.TypeCount)).ToList();
+        return Train(network, clouds, epochs, batchSize, learningRate, random,
+            chosen => Loss(network, MoleculeBatch.From(chosen, MoleculeSimulation.TypeCount, forceWeight > 0), weightOfForces));
     }
 
     /// <summary>
     /// The shared epoch loop: shuffled mini-batches, Adam, each step in its own dispose scope (the batch tensors
-    /// <paramref name="batchLoss"/> makes die with it). Returns the mean loss of each epoch.
+    /// <paramref name="batchLoss"/> makes die with it). With <paramref name="cosineDecay"/> the learning rate falls
+    /// from <paramref name="learningRate"/> to zero along a half cosine. <paramref name="afterEpoch"/> receives the
+    /// epoch (1-based) and its mean loss. Returns the mean loss of each epoch.
     /// </summary>
     public static List<double> Train<T>(PonitaNetwork network, IReadOnlyList<T> items, int epochs, int batchSize, double learningRate, Random random,
-        Func<IReadOnlyList<T>, Tensor> batchLoss)
+        Func<IReadOnlyList<T>, Tensor> batchLoss, bool cosineDecay = false, Action<int, double>? afterEpoch = null)
     {
         using var optimizer = new AdamOptimizer(network.parameters(), learningRate);
         var history = new List<double>();
         var order = Enumerable.Range(0, items.Count).ToArray();
+        int stepsPerEpoch = (items.Count + batchSize - 1) / batchSize, step = 0;
         for (int epoch = 0; epoch < epochs; epoch++)
         {
             random.Shuffle(order);
@@ -90,6 +103,8 @@ internal static class PonitaFitting
             int batches = 0;
             for (int start = 0; start < order.Length; start += batchSize)
             {
+                if (cosineDecay) optimizer.LearningRate = learningRate * 0.5 * (1 + Math.Cos(Math.PI * step / (epochs * stepsPerEpoch)));
+                step++;
                 using var scope = NewDisposeScope();
                 optimizer.ZeroGrad();
                 var loss = batchLoss(order.Skip(start).Take(batchSize).Select(i => items[i]).ToList());
@@ -99,6 +114,7 @@ internal static class PonitaFitting
                 batches++;
             }
             history.Add(total / Math.Max(batches, 1));
+            afterEpoch?.Invoke(epoch + 1, history[^1]);
         }
         return history;
     }
@@ -141,11 +157,12 @@ internal static class ParticleFitting
         return error.mul(error).mean().item<float>();
     }
 
-    public static List<double> Fit(PonitaNetwork network, IReadOnlyList<ChargedSystem> systems, int epochs, int batchSize, double learningRate, Random random) =>
+    public static List<double> Fit(PonitaNetwork network, IReadOnlyList<ChargedSystem> systems, int epochs, int batchSize, double learningRate, Random random,
+        bool cosineDecay = false) =>
         PonitaFitting.Train(network, systems, epochs, batchSize, learningRate, random, chosen =>
         {
             var batch = ParticleBatch.From(chosen);
             var error = Minus(Predict(network, batch), batch.Targets);
             return error.mul(error).mean();
-        });
+        }, cosineDecay);
 }

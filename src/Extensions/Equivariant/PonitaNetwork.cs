@@ -37,7 +37,17 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
     private readonly Scalar _cutoff;
     private readonly Scalar _cutoffSquared;
 
-    public PonitaNetwork(int types, int hidden, int layers, int orientations, double cutoff) : base(nameof(PonitaNetwork))
+    /// <param name="types">Per-point input features (one-hot types: the number of types).</param>
+    /// <param name="hidden">Channels per orientation.</param>
+    /// <param name="layers">ConvNeXt blocks.</param>
+    /// <param name="orientations">Size of the orientation grid on S² (ignored with <paramref name="positionOnly"/>).</param>
+    /// <param name="cutoff">Interaction radius.</param>
+    /// <param name="positionOnly">
+    /// PNITA, the R³-only variant: features live on positions alone and kernels see only the distance. Written as
+    /// PONITA with a single "orientation" equal to the zero vector, so a1 = 0, a2² = ‖x_j − x_i‖² and every other
+    /// part of the network, its export and its reverse pass stay the same. It has no vector head.
+    /// </param>
+    public PonitaNetwork(int types, int hidden, int layers, int orientations, double cutoff, bool positionOnly = false) : base(nameof(PonitaNetwork))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(types, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(hidden, 1);
@@ -58,7 +68,8 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
         readout = nn.Linear(hidden, 1);
         vector_readout = nn.Linear(hidden, 1);
         vector_embed = nn.Linear(1, hidden);
-        grid = tensor(SphereGrid.Fibonacci(orientations), [orientations, 3]);
+        PositionOnly = positionOnly;
+        grid = positionOnly ? zeros(1, 3) : tensor(SphereGrid.Fibonacci(orientations), [orientations, 3]);
         register_buffer(nameof(grid), grid);
         _cutoff = cutoff.ToScalar();
         _cutoffSquared = (cutoff * cutoff).ToScalar();
@@ -67,6 +78,9 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
 
     /// <summary>Interaction radius: pairs farther apart do not exchange messages (smoothly).</summary>
     public double Cutoff { get; }
+
+    /// <summary>True for PNITA (see the constructor).</summary>
+    public bool PositionOnly { get; }
 
     /// <summary>The orientation grid [O, 3].</summary>
     public Tensor Grid => grid;
@@ -106,6 +120,7 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
     /// </summary>
     public Tensor Vectors(Tensor positions, Tensor types, Tensor mask, Tensor? pointVectors, Tensor orientations)
     {
+        if (PositionOnly) throw new InvalidOperationException("The position-only variant (PNITA) has no vector head: its features carry no orientation.");
         var h = Encode(positions, types, mask, orientations, pointVectors);
         var weights = vector_readout.forward(h);                                                  // [B, N, O, 1]
         using var count = ((double)orientations.shape[0]).ToScalar();
@@ -141,6 +156,20 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
             h = Plus(h, update).mul(pointMask);
         }
         return h;
+    }
+
+    /// <summary>
+    /// Rescales the energy head in place, so that a network trained on (E − reference)/scale predicts E:
+    /// readout ← scale·readout, per-type reference ← scale·reference + <paramref name="referenceEnergies"/>.
+    /// </summary>
+    public void FoldEnergyScale(double scale, float[] referenceEnergies)
+    {
+        using var noGrad = no_grad();
+        using var factor = scale.ToScalar();
+        readout.weight!.mul_(factor);
+        readout.bias!.mul_(factor);
+        using var fitted = tensor(referenceEnergies, [1, referenceEnergies.Length]);
+        reference.weight!.mul_(factor).add_(fitted, One);
     }
 
     /// <summary>1 for pairs of distinct real points, 0 for self-pairs and padding.</summary>

@@ -1,4 +1,5 @@
 using MLExtensions.Onnx.Graph;
+using MLExtensions.Onnx.Scoring;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -23,16 +24,54 @@ internal static class PonitaOnnxExporter
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var g = new OnnxGraphBuilder("ponita");
+        var (x, t, m) = Inputs(g, network, positionsName, typesName, maskName);
+        var (energy, forces) = EnergyAndForces(g, network, x, t, m, EnergyOutput, ForcesOutput);
+        g.AddOutput(energy, OnnxElementType.Float, OnnxDim.Batch);
+        g.AddOutput(forces, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
+        return g.ToBytes();
+    }
+
+    /// <summary>
+    /// The graph ML.NET scores one point cloud at a time with: positions [1, N, 3] and types [1, N] (type indices,
+    /// one-hot encoded in the graph) or [1, N, F] (per-point features); the mask is all ones. Outputs the regression
+    /// head [1, 1] and, when <paramref name="forcesName"/> is given, the conservative forces [1, N, 3].
+    /// </summary>
+    public static byte[] ExportForScoring(PonitaNetwork network, string positionsName, string typesName, bool typesAreIndices, string? forcesName,
+        IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var g = new OnnxGraphBuilder("ponita");
+        int featureCount = (int)network.Ends.Embed.weight!.shape[1];
+        var x = g.AddInput(positionsName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
+        OnnxValue t;
+        if (typesAreIndices)
+        {
+            var indices = g.AddInput(typesName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"));
+            var known = g.AddInitializer("known_types", Enumerable.Range(0, featureCount).Select(i => (float)i).ToArray(), featureCount);
+            t = g.Cast(g.Equal(g.Unsqueeze(indices, [-1]), known), OnnxElementType.Float);
+        }
+        else t = g.AddInput(typesName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), featureCount);
+        var m = g.Add(g.ReduceSum(g.Mul(x, g.Scalar(0f, "mask_zero")), [-1], keepDims: false), g.Scalar(1f, "mask_one")); // [B, N] of ones
+        var (energy, forces) = EnergyAndForces(g, network, x, t, m, "ponita_energy", forcesName ?? "ponita_forces");
+        ScoringHeads.AddRegressionHead(g, g.Unsqueeze(energy, [1]));
+        if (forcesName is not null) g.AddOutput(forces, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>()) g.SetMetadata(key, value);
+        return g.ToBytes();
+    }
+
+    /// <summary>Energy [B] and conservative forces −∂E/∂x [B, N, 3] of the network, the forces by a reverse pass written in the same operators.</summary>
+    private static (OnnxValue Energy, OnnxValue Forces) EnergyAndForces(OnnxGraphBuilder g, PonitaNetwork network, OnnxValue x, OnnxValue t, OnnxValue m,
+        string energyName, string forcesName)
+    {
         int orientations = (int)network.Grid.shape[0];
         var (_, reference, readout) = network.Ends;
-        var (x, t, m) = Inputs(g, network, positionsName, typesName, maskName);
         var f = Encode(g, network, x, t, m, null);
         var (zero, one, relative, a1, distanceSquared, remaining, pairs, weight, u, v, cutoffSquared, pointMask, h, saved, blocks) =
             (f.Zero, f.One, f.Relative, f.A1, f.DistanceSquared, f.Remaining, f.Pairs, f.Weight, f.U, f.V, f.CutoffSquared, f.PointMask, f.H, f.Saved, f.Blocks);
         var perAtom = g.Mul(g.ReduceMean(g.Squeeze(Linear(g, "readout", h, readout), [-1]), [2], keepDims: false), m);      // [B, N]
         var referenceEnergy = g.Mul(g.Squeeze(g.MatMul(t, Constant(g, "reference_t", reference.weight!.t())), [-1]), m);
-        var energy = g.Add(g.ReduceSum(perAtom, [1], keepDims: false), g.ReduceSum(referenceEnergy, [1], keepDims: false), EnergyOutput);
-        g.AddOutput(energy, OnnxElementType.Float, OnnxDim.Batch);
+        var energy = g.Add(g.ReduceSum(perAtom, [1], keepDims: false), g.ReduceSum(referenceEnergy, [1], keepDims: false), energyName);
 
         // Conservative forces −∂E/∂x: the reverse pass of the graph above, written out in the same operators.
         var gradH = g.Mul(g.Div(g.Unsqueeze(m, [2, 3]), g.Scalar(orientations, "orientations")), Constant(g, "readout_row", readout.weight!.reshape(1, -1)));
@@ -65,9 +104,7 @@ internal static class PonitaOnnxExporter
         var gradDistanceSquared = g.Sub(g.ReduceSum(gradA2Active, [-1]), g.Div(g.Mul(gradRemaining, inside), g.Scalar(cutoffSquared, "cutoff2e")));
         var gradRelative = g.Add(g.MatMul(gradA1, Constant(g, "grid", network.Grid)), g.Mul(g.Mul(relative, g.Scalar(2f, "two_b")), gradDistanceSquared));
         var gradPositions = g.Sub(g.ReduceSum(gradRelative, [1], keepDims: false), g.ReduceSum(gradRelative, [2], keepDims: false));
-        var forces = g.Neg(gradPositions, ForcesOutput);
-        g.AddOutput(forces, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
-        return g.ToBytes();
+        return (energy, g.Neg(gradPositions, forcesName));
     }
 
     /// <summary>The graph of <see cref="PonitaNetwork"/>'s encoder (point features after every block), with what the reverse pass needs.</summary>

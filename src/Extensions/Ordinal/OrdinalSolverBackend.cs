@@ -12,6 +12,6 @@ public enum OrdinalSolverBackend
     /// <summary>Plain managed code (one pass over the rows per iteration).</summary>
     Managed,
 
-    /// <summary>TorchSharp tensors in float64, on <see cref="Training.TorchTrainerOptions.Device"/> (GPU when present).</summary>
+    /// <summary>TorchSharp tensors in float64, on <see cref="Training.TrainingOptionsBase.Device"/> (GPU when present).</summary>
     TorchSharp,
 }

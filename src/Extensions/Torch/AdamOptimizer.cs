@@ -13,7 +13,7 @@ internal sealed class AdamOptimizer : IDisposable
     private readonly Parameter[] _parameters;
     private readonly Tensor[] _firstMoments;
     private readonly Tensor[] _secondMoments;
-    private readonly double _learningRate, _beta1, _beta2;
+    private readonly double _beta1, _beta2;
     private readonly Scalar _beta1Scalar, _beta2Scalar, _oneMinusBeta1, _oneMinusBeta2, _epsilon, _weightDecay;
     private readonly bool _decay;
     private readonly bool _skipUnused;
@@ -40,7 +40,7 @@ internal sealed class AdamOptimizer : IDisposable
             _firstMoments = _parameters.Select(p => zeros_like(p)).ToArray();
             _secondMoments = _parameters.Select(p => zeros_like(p)).ToArray();
         }
-        (_learningRate, _beta1, _beta2) = (learningRate, beta1, beta2);
+        (LearningRate, _beta1, _beta2) = (learningRate, beta1, beta2);
         _beta1Scalar = beta1.ToScalar();
         _beta2Scalar = beta2.ToScalar();
         _oneMinusBeta1 = (1 - beta1).ToScalar();
@@ -49,6 +49,9 @@ internal sealed class AdamOptimizer : IDisposable
         _weightDecay = weightDecay.ToScalar();
         _decay = weightDecay != 0;
     }
+
+    /// <summary>The step size of the next updates (a schedule may change it between steps).</summary>
+    public double LearningRate { get; set; }
 
     /// <summary>Zeroes the gradients of the parameters.</summary>
     public void ZeroGrad()
@@ -68,7 +71,7 @@ internal sealed class AdamOptimizer : IDisposable
             if (_skipUnused && !gradient.any().item<bool>()) continue;
             long step = ++_steps[i];
             double correction1 = 1 - Math.Pow(_beta1, step), correction2 = 1 - Math.Pow(_beta2, step);
-            using var stepSize = (-_learningRate / correction1).ToScalar();
+            using var stepSize = (-LearningRate / correction1).ToScalar();
             using var rootCorrection2 = Math.Sqrt(correction2).ToScalar();
             var g = _decay ? gradient.add(p, _weightDecay) : gradient;
             _firstMoments[i].mul_(_beta1Scalar).add_(g, _oneMinusBeta1);

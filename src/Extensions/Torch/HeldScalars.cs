@@ -25,6 +25,8 @@ internal static class HeldScalars
 
     public static readonly Scalar Zero = 0.0.ToScalar();
 
+    public static readonly Scalar Three = 3.0.ToScalar();
+
     /// <summary>1 as an integer, for integer tensors (a floating-point scalar would promote them).</summary>
     public static readonly Scalar IntegerOne = 1L.ToScalar();
 

@@ -2,17 +2,14 @@ using MLExtensions.Onnx.Runtime;
 
 namespace MLExtensions.Training;
 
-/// <summary>Options every MLExtensions trainer shares: columns, seed, devices, threads, progress and cancellation.</summary>
-public abstract class TorchTrainerOptions
+/// <summary>
+/// Options every MLExtensions trainer shares, whatever its input columns: label, seed, devices, threads, progress
+/// and cancellation.
+/// </summary>
+public abstract class TrainingOptionsBase
 {
     /// <summary>The label column. Default: "Label".</summary>
     public string LabelColumnName { get; set; } = "Label";
-
-    /// <summary>The feature column: a known-size vector of <see cref="float"/> (or a single <see cref="float"/>). Default: "Features".</summary>
-    public string FeatureColumnName { get; set; } = "Features";
-
-    /// <summary>An optional column of non-negative <see cref="float"/> example weights. Default: null (all rows weigh 1).</summary>
-    public string? ExampleWeightColumnName { get; set; }
 
     /// <summary>
     /// The random seed for initialisation, shuffling and splits. Default: null, which draws one from the
@@ -37,4 +34,14 @@ public abstract class TorchTrainerOptions
 
     /// <summary>Stops training between steps; <c>Fit</c> then throws <see cref="OperationCanceledException"/>. Default: none.</summary>
     public CancellationToken CancellationToken { get; set; }
+}
+
+/// <summary>Options of the trainers that read a tabular feature vector per row (MLP, NAS, PRESTO).</summary>
+public abstract class TorchTrainerOptions : TrainingOptionsBase
+{
+    /// <summary>The feature column: a known-size vector of <see cref="float"/> (or a single <see cref="float"/>). Default: "Features".</summary>
+    public string FeatureColumnName { get; set; } = "Features";
+
+    /// <summary>An optional column of non-negative <see cref="float"/> example weights. Default: null (all rows weigh 1).</summary>
+    public string? ExampleWeightColumnName { get; set; }
 }

@@ -1,6 +1,6 @@
 namespace MLExtensions.Training;
 
-/// <summary>One progress report of a training run, sent to <see cref="TorchTrainerOptions.Progress"/> after every epoch.</summary>
+/// <summary>One progress report of a training run, sent to <see cref="TrainingOptionsBase.Progress"/> after every epoch.</summary>
 /// <param name="Trainer">The trainer's name.</param>
 /// <param name="Epoch">The epoch just finished (1-based).</param>
 /// <param name="TotalEpochs">The most epochs the run will take.</param>

@@ -18,10 +18,10 @@ public sealed class TrainingRun : IDisposable
 {
     private readonly IChannel _channel;
     private readonly TorchThreadScope _threads;
-    private readonly TorchTrainerOptions _options;
+    private readonly TrainingOptionsBase _options;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
-    private TrainingRun(string trainer, IHost host, TorchTrainerOptions options, int widestLayer)
+    private TrainingRun(string trainer, IHost host, TrainingOptionsBase options, int widestLayer)
     {
         Trainer = trainer;
         _options = options;
@@ -57,7 +57,7 @@ public sealed class TrainingRun : IDisposable
     /// <param name="trainer">The trainer's name.</param>
     /// <param name="options">The trainer's options.</param>
     /// <param name="widestLayer">The widest layer of the network, for the default thread policy.</param>
-    public static TrainingRun Start(MLContext mlContext, string trainer, TorchTrainerOptions options, int widestLayer)
+    public static TrainingRun Start(MLContext mlContext, string trainer, TrainingOptionsBase options, int widestLayer)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(options);
@@ -71,7 +71,7 @@ public sealed class TrainingRun : IDisposable
     /// <summary>Writes a warning to ML.NET's log.</summary>
     public void Warning(string message) => _channel.Warning(MessageSensitivity.None, message);
 
-    /// <summary>Reports a finished epoch to the log and to <see cref="TorchTrainerOptions.Progress"/>, then checks for cancellation.</summary>
+    /// <summary>Reports a finished epoch to the log and to <see cref="TrainingOptionsBase.Progress"/>, then checks for cancellation.</summary>
     public void ReportEpoch(int epoch, int totalEpochs, double trainingLoss, double? validationLoss)
     {
         var progress = new TrainingProgress(Trainer, epoch, totalEpochs, trainingLoss, validationLoss, Elapsed);

@@ -71,6 +71,10 @@ public static class BatchedScoringCatalog
         return new BatchedOnnxEstimator(inner, model, outputColumnNames, device, gpuDeviceId, options);
     }
 
+    /// <summary>Wraps a fitted per-row scoring chain that cannot batch, saying why (shown by <see cref="BatchedOnnxTransformer.WhyNotBatched"/>).</summary>
+    internal static BatchedOnnxTransformer PerRowOnly(ITransformer perRow, OnnxModelInfo model, OnnxExecutionDevice device, int gpuDeviceId, string whyNot) =>
+        new(perRow, ownsPerRow: false, model, null, whyNot, device, gpuDeviceId, null);
+
     /// <summary>Wraps a fitted per-row scoring chain (ending in a <see cref="ScoringHeads"/> head) for batched scoring.</summary>
     internal static BatchedOnnxTransformer ForHead(ITransformer perRow, bool ownsPerRow, OnnxModelInfo model, PredictionKind kind,
         OnnxExecutionDevice device, int gpuDeviceId, BatchScoringOptions? options)

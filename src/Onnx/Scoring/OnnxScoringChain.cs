@@ -24,7 +24,9 @@ public sealed class OnnxScoringChain : IDisposable
     private OnnxScoringChain(TransformerChain<ITransformer> transformer, OwnedTempFile modelFile, byte[] model, OnnxScoringSpec spec, OnnxExecutionReport execution)
     {
         Transformer = transformer;
-        Batched = BatchedScoringCatalog.ForHead(transformer, ownsPerRow: false, OnnxModelInfo.Read(model), spec.Kind, spec.Device, spec.GpuDeviceId, null);
+        Batched = spec.Preparation is null
+            ? BatchedScoringCatalog.ForHead(transformer, ownsPerRow: false, OnnxModelInfo.Read(model), spec.Kind, spec.Device, spec.GpuDeviceId, null)
+            : BatchedScoringCatalog.PerRowOnly(transformer, OnnxModelInfo.Read(model), spec.Device, spec.GpuDeviceId, "the model prepares its inputs row by row");
         _modelFile = modelFile;
         _model = model;
         Spec = spec;
@@ -92,13 +94,16 @@ public sealed class OnnxScoringChain : IDisposable
     {
         var inputs = spec.InputColumns.ToArray();
         var chain = new EstimatorChain<ITransformer>();
+        if (spec.Preparation is { } preparation) chain = chain.Append(preparation);
+        if (spec.ExtraOutputs.Count > 0 && spec.Kind != PredictionKind.Regression)
+            throw new ArgumentException("Extra ONNX outputs are supported for regression heads only.", nameof(spec));
         switch (spec.Kind)
         {
             case PredictionKind.Regression:
                 return chain
-                    .Append(ml.Transforms.ApplyOnnxModel([ScoringHeads.RawScore], inputs, modelPath, gpu, fallbackToCpu))
+                    .Append(ml.Transforms.ApplyOnnxModel([ScoringHeads.RawScore, .. spec.ExtraOutputs], inputs, modelPath, gpu, fallbackToCpu))
                     .Append(ml.Transforms.CustomMapping(new RegressionOutputMapping().GetMapping(), RegressionOutputMapping.ContractName))
-                    .Append(ml.Transforms.DropColumns(ScoringHeads.RawScore));
+                    .Append(ml.Transforms.DropColumns([ScoringHeads.RawScore, .. spec.TemporaryColumns]));
             case PredictionKind.BinaryClassification:
                 return chain
                     .Append(ml.Transforms.ApplyOnnxModel([ScoringHeads.RawScore, ScoringHeads.RawProbability], inputs, modelPath, gpu, fallbackToCpu))
@@ -144,7 +149,7 @@ public sealed class OnnxScoringChain : IDisposable
             throw new ArgumentException($"The ONNX model has no input named {string.Join(", ", missingInputs.Select(n => $"'{n}'"))}; its inputs are {string.Join(", ", info.InputNames)}.", nameof(spec));
         string[] outputs = spec.Kind switch
         {
-            PredictionKind.Regression => [ScoringHeads.RawScore],
+            PredictionKind.Regression => [ScoringHeads.RawScore, .. spec.ExtraOutputs],
             PredictionKind.BinaryClassification => [ScoringHeads.RawScore, ScoringHeads.RawProbability],
             _ => [ScoringHeads.ClassProbabilities, ScoringHeads.PredictedIndex],
         };

@@ -14,6 +14,18 @@ public sealed class OnnxScoringSpec
     /// <summary>The input columns; each feeds the ONNX graph input of the same name.</summary>
     public required IReadOnlyList<string> InputColumns { get; init; }
 
+    /// <summary>
+    /// Transforms that run before the ONNX model, e.g. to check and reshape the inputs (they must be saveable ML.NET
+    /// transforms). The batched path scores one row at a time when there are any. Default: none.
+    /// </summary>
+    public Microsoft.ML.IEstimator<Microsoft.ML.ITransformer>? Preparation { get; init; }
+
+    /// <summary>ONNX outputs exposed as columns of the same names besides the head (regression only). Default: none.</summary>
+    public IReadOnlyList<string> ExtraOutputs { get; init; } = [];
+
+    /// <summary>Columns the preparation made for the ONNX model, dropped after scoring. Default: none.</summary>
+    public IReadOnlyList<string> TemporaryColumns { get; init; } = [];
+
     /// <summary>The classes, for <see cref="PredictionKind.MulticlassClassification"/>.</summary>
     public ClassLabels? Classes { get; init; }
 

@@ -33,6 +33,17 @@ public static class ScoringSchema
         };
     }
 
+    /// <summary>Adds a variable-size vector of <see cref="float"/> named <paramref name="name"/> (an extra model output) to <paramref name="input"/>.</summary>
+    public static SchemaShape AddFloatVector(MLContext mlContext, SchemaShape input, string name)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var definition = SchemaDefinition.Create(typeof(FloatVectorRow));
+        definition[nameof(FloatVectorRow.Values)].ColumnName = name;
+        return mlContext.Transforms.CustomMapping<NoColumns, FloatVectorRow>((_, _) => { }, null, outputSchemaDefinition: definition).GetOutputSchema(input);
+    }
+
     private static SchemaShape MulticlassShape(MLContext mlContext, SchemaShape input, SchemaShape.Column? label)
     {
         // The number of classes is not part of a schema shape; any size gives the same column shapes.
@@ -69,6 +80,11 @@ public static class ScoringSchema
     }
 
     private sealed class NoColumns;
+
+    private sealed class FloatVectorRow
+    {
+        public float[] Values { get; set; } = [];
+    }
 
     private sealed class MulticlassShapeRow
     {

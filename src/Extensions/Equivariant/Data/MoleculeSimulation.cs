@@ -5,7 +5,12 @@ using static TorchSharp.torch;
 namespace MLExtensions.Equivariant;
 
 /// <summary>One generated molecule: positions (3N), atom types (N), energy and exact forces (3N).</summary>
-internal sealed record SimulatedMolecule(float[] Positions, int[] Types, double Energy, float[] Forces);
+internal sealed record SimulatedMolecule(float[] Positions, int[] Types, double Energy, float[] Forces)
+{
+    /// <summary>The molecule as a training point cloud with one-hot types.</summary>
+    public PointCloud ToPointCloud(int typeCount) =>
+        new(Positions, PointCloudData.OneHot(Types.Select(t => (float)t).ToArray(), typeCount), (float)Energy, Forces);
+}
 
 /// <summary>
 /// Small molecule-like point clouds with an analytic potential that has angular terms, so that an invariant model must

@@ -1,0 +1,74 @@
+using Microsoft.ML.Data;
+
+namespace MLExtensions.Equivariant;
+
+/// <summary>
+/// One point cloud in the column layout <see cref="PonitaTrainer"/> reads by default: load a list of these with
+/// <c>mlContext.Data.LoadFromEnumerable</c>.
+/// </summary>
+public sealed class MoleculeRow
+{
+    /// <summary>x, y, z of every atom (3N values).</summary>
+    [VectorType]
+    public float[] Positions { get; set; } = [];
+
+    /// <summary>The type index of every atom (N values).</summary>
+    [VectorType]
+    public int[] AtomTypes { get; set; } = [];
+
+    /// <summary>The energy.</summary>
+    public float Label { get; set; }
+
+    /// <summary>The force on every atom, −∂E/∂x (3N values).</summary>
+    [VectorType]
+    public float[] Forces { get; set; } = [];
+
+    /// <summary>The same molecule rotated by <paramref name="rotation"/> (row-major 3×3) about the origin: positions and forces turn, the energy stays.</summary>
+    public MoleculeRow Rotated(double[,] rotation)
+    {
+        ArgumentNullException.ThrowIfNull(rotation);
+        if (rotation.GetLength(0) != 3 || rotation.GetLength(1) != 3) throw new ArgumentException("The rotation must be a 3×3 matrix.", nameof(rotation));
+        return new MoleculeRow { Positions = Turn(Positions, rotation), AtomTypes = (int[])AtomTypes.Clone(), Label = Label, Forces = Turn(Forces, rotation) };
+    }
+
+    private static float[] Turn(float[] vectors, double[,] r)
+    {
+        var turned = new float[vectors.Length];
+        for (int i = 0; i + 2 < vectors.Length; i += 3)
+            for (int row = 0; row < 3; row++)
+                turned[i + row] = (float)(r[row, 0] * vectors[i] + r[row, 1] * vectors[i + 1] + r[row, 2] * vectors[i + 2]);
+        return turned;
+    }
+}
+
+/// <summary>
+/// Generated data for the equivariant trainers: small molecule-like point clouds with an analytic potential (Morse
+/// pairs plus angular three-body terms), with exact energies and forces.
+/// </summary>
+public static class SyntheticMolecules
+{
+    /// <summary>The number of atom types the generator uses (indices 0, 1, 2).</summary>
+    public const int TypeCount = MoleculeSimulation.TypeCount;
+
+    /// <summary><paramref name="count"/> molecules of <paramref name="minAtoms"/>..<paramref name="maxAtoms"/> atoms, reproducible from <paramref name="seed"/>.</summary>
+    public static IEnumerable<MoleculeRow> Generate(int count, int seed, int minAtoms = 3, int maxAtoms = 8)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfLessThan(minAtoms, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAtoms, minAtoms);
+        return MoleculeSimulation.Generate(count, seed, minAtoms, maxAtoms).Select(m => new MoleculeRow
+        {
+            Positions = m.Positions,
+            AtomTypes = m.Types,
+            Label = (float)m.Energy,
+            Forces = m.Forces,
+        });
+    }
+
+    /// <summary>A uniformly random rotation matrix (row-major 3×3).</summary>
+    public static double[,] RandomRotation(Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        return Rotations.Random(random);
+    }
+}

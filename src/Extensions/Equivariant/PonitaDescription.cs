@@ -1,0 +1,59 @@
+using System.Text.Json;
+using MLExtensions.Onnx;
+
+namespace MLExtensions.Equivariant;
+
+/// <summary>
+/// What a fitted PONITA model is: its inputs, network and energy baseline. Kept in the ONNX model's metadata too, so
+/// it survives <c>mlContext.Model.Save</c>/<c>Load</c> (<see cref="FromSavedModel"/>).
+/// </summary>
+public sealed record PonitaDescription
+{
+    /// <summary>The ONNX metadata key that holds the description as JSON.</summary>
+    public const string MetadataKey = "mlextensions.ponita";
+
+    /// <summary>True when the atom types column holds type indices; false when it holds per-point features.</summary>
+    public required bool TypesAreIndices { get; init; }
+
+    /// <summary>Known types (indices 0 .. count − 1) or features per point.</summary>
+    public required int FeatureCount { get; init; }
+
+    /// <summary>Channels per orientation.</summary>
+    public required int HiddenSize { get; init; }
+
+    /// <summary>ConvNeXt blocks.</summary>
+    public required int NumberOfLayers { get; init; }
+
+    /// <summary>Orientations on the sphere (1 for the position-only variant).</summary>
+    public required int NumberOfOrientations { get; init; }
+
+    /// <summary>Interaction radius, in the positions' units.</summary>
+    public required double Cutoff { get; init; }
+
+    /// <summary>True for PNITA, the R³-only variant.</summary>
+    public required bool PositionOnly { get; init; }
+
+    /// <summary>Energy per type (or per unit of each feature) fitted by least squares before training; the network learns the rest.</summary>
+    public required float[] ReferenceEnergies { get; init; }
+
+    /// <summary>Root-mean-square of the energies left after the reference energies: the unit the network trained in.</summary>
+    public required double EnergyScale { get; init; }
+
+    /// <summary>The column of predicted forces, or null when the model predicts energies only.</summary>
+    public string? PredictedForcesColumnName { get; init; }
+
+    /// <summary>The description as JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this);
+
+    /// <summary>Reads a description written by <see cref="ToJson"/>.</summary>
+    public static PonitaDescription FromJson(string json) =>
+        JsonSerializer.Deserialize<PonitaDescription>(json) ?? throw new InvalidDataException("The PONITA description JSON is empty.");
+
+    /// <summary>The description stored in a model saved with <c>mlContext.Model.Save</c> (null when it holds none).</summary>
+    public static PonitaDescription? FromSavedModel(string path)
+    {
+        foreach (var info in OnnxModelInfo.ReadFromSavedModel(path))
+            if (info.Metadata.TryGetValue(MetadataKey, out var json)) return FromJson(json);
+        return null;
+    }
+}

@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+
+namespace MLExtensions.Equivariant;
+
+/// <summary>Names of the temporary columns a PONITA scoring chain makes and drops.</summary>
+internal static class PonitaColumns
+{
+    public const string Positions = "mlx_ponita_positions";
+    public const string Types = "mlx_ponita_types";
+    public const string Contract = "mlx_ponita_contract";
+    public const string Points = "mlx_ponita_points";
+    public const string Kinds = "mlx_ponita_kinds";
+}
+
+/// <summary>
+/// What a fitted model expects of its point-cloud input: the user's column names (for messages) and the number of
+/// known types or of features per point.
+/// </summary>
+/// <remarks>
+/// A CustomMapping factory is stateless (only its contract name is saved with a model), so the chain carries this
+/// contract as a constant text column made by ML.NET's saveable Expression transform; the check reads it back.
+/// </remarks>
+internal sealed record PonitaInputContract(string PositionsColumn, string TypesColumn, bool TypesAreIndices, int Count)
+{
+    private const string Version = "ponita-input/1";
+
+    /// <summary>The Expression-language lambda that yields the contract for every value of its input column.</summary>
+    public string Expression() => $"x => \"{Encode()}\"";
+
+    public string Encode() => string.Join(';', Version, Base64(PositionsColumn), Base64(TypesColumn), TypesAreIndices ? "types" : "features",
+        Count.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>The contract in a row's contract column, or null when the column is empty (a row without positions).</summary>
+    public static PonitaInputContract? Decode(string[] values)
+    {
+        if (values.Length == 0) return null;
+        var parts = values[0].Split(';');
+        if (parts.Length != 5 || parts[0] != Version)
+            throw new InvalidDataException($"The PONITA input contract '{values[0]}' is not one this version of MLExtensions reads; retrain or update the package.");
+        return new PonitaInputContract(FromBase64(parts[1]), FromBase64(parts[2]), parts[3] == "types", int.Parse(parts[4], CultureInfo.InvariantCulture));
+    }
+
+    private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+
+    private static string FromBase64(string text) => Encoding.UTF8.GetString(Convert.FromBase64String(text));
+}
+
+/// <summary>Input of <see cref="PonitaInputMapping"/>: copies of the point-cloud columns and the input contract.</summary>
+public sealed class PonitaRawInput
+{
+    /// <summary>x, y, z of every point.</summary>
+    [ColumnName(PonitaColumns.Positions)]
+    public float[] Positions { get; set; } = [];
+
+    /// <summary>Type indices (or features) of every point.</summary>
+    [ColumnName(PonitaColumns.Types)]
+    public float[] AtomTypes { get; set; } = [];
+
+    /// <summary>The model's input contract (the same text in every slot).</summary>
+    [ColumnName(PonitaColumns.Contract)]
+    public string[] Contract { get; set; } = [];
+}
+
+/// <summary>Output of <see cref="PonitaInputMapping"/>: the checked inputs the ONNX model reads.</summary>
+public sealed class PonitaCheckedInput
+{
+    /// <summary>x, y, z of every point, fed to the model as [1, N, 3].</summary>
+    [ColumnName(PonitaColumns.Points)]
+    public float[] Points { get; set; } = [];
+
+    /// <summary>Type indices [1, N] or features [1, N, F].</summary>
+    [ColumnName(PonitaColumns.Kinds)]
+    public float[] Kinds { get; set; } = [];
+}
+
+/// <summary>
+/// Checks every point cloud before the PONITA ONNX model sees it: positions a multiple of 3, finite and without
+/// coincident points, one known type per point (or F finite features). Bad rows raise an
+/// <see cref="InvalidDataException"/> naming the column, instead of NaN or out-of-range scores.
+/// </summary>
+[CustomMappingFactoryAttribute(ContractName)]
+public sealed class PonitaInputMapping : CustomMappingFactory<PonitaRawInput, PonitaCheckedInput>
+{
+    /// <summary>The name saved with models.</summary>
+    public const string ContractName = "MLExtensions.Equivariant.PonitaInput";
+
+    /// <inheritdoc />
+    public override Action<PonitaRawInput, PonitaCheckedInput> GetMapping() => (raw, output) =>
+    {
+        var contract = PonitaInputContract.Decode(raw.Contract)
+            ?? throw new InvalidDataException("The positions column of a PONITA model holds no points in this row.");
+        int n = PointCloudChecks.ValidatePositions(raw.Positions, null, contract.PositionsColumn);
+        if (contract.TypesAreIndices) PointCloudChecks.ValidateTypes(raw.AtomTypes, n, contract.Count, null, contract.TypesColumn, contract.PositionsColumn);
+        else PointCloudChecks.ValidateFeatures(raw.AtomTypes, n, contract.Count, null, contract.TypesColumn, contract.PositionsColumn);
+        output.Points = raw.Positions.ToArray();
+        output.Kinds = raw.AtomTypes.ToArray();
+    };
+}

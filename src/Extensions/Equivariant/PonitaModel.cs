@@ -1,0 +1,48 @@
+using MLExtensions.Onnx.Scoring;
+using MLExtensions.Torch;
+using MLExtensions.Training;
+
+namespace MLExtensions.Equivariant;
+
+/// <summary>
+/// A trained PONITA energy model scored through its ONNX export, forces included when asked. Returned by
+/// <see cref="PonitaTrainer"/>.
+/// </summary>
+/// <remarks>
+/// <para><b>Input and output columns.</b> Reads the positions and atom-types columns it was trained on (one point
+/// cloud per row; rows may differ in size). Writes <c>Score</c> (<see cref="float"/>: the energy, so
+/// <c>mlContext.Regression.Evaluate</c> works) and, when <see cref="PonitaTrainer.Options.PredictedForcesColumnName"/> was set,
+/// that column: a variable-size vector of 3N <see cref="float"/>, the conservative forces −∂E/∂x computed inside the
+/// ONNX graph.</para>
+/// <para>Each row is checked before scoring (see <see cref="PonitaInputMapping"/>): bad rows raise
+/// <see cref="InvalidDataException"/> naming the column. Point clouds of different sizes score one row at a time.
+/// After <c>mlContext.Model.Load</c> the model is a plain ML.NET chain that scores identically;
+/// <see cref="PonitaDescription.FromSavedModel"/> reads its description back.</para>
+/// </remarks>
+public sealed class PonitaModel : OnnxScoredModel
+{
+    internal PonitaModel(OnnxScoringChain scoring, PonitaDescription description, IReadOnlyList<TrainingProgress> history,
+        ParityReport energyParity, ParityReport? forcesParity, int seed) : base(scoring)
+    {
+        Description = description;
+        TrainingHistory = history;
+        ExportParity = energyParity;
+        ForcesExportParity = forcesParity;
+        Seed = seed;
+    }
+
+    /// <summary>Inputs, network and energy baseline of the model.</summary>
+    public PonitaDescription Description { get; }
+
+    /// <summary>One entry per trained epoch (the loss is in units of <see cref="PonitaDescription.EnergyScale"/>²).</summary>
+    public IReadOnlyList<TrainingProgress> TrainingHistory { get; }
+
+    /// <summary>How closely the exported energy matched the trained TorchSharp network on fresh, rotated inputs.</summary>
+    public ParityReport ExportParity { get; }
+
+    /// <summary>The same for the exported forces against TorchSharp's autograd (null when forces are not predicted).</summary>
+    public ParityReport? ForcesExportParity { get; }
+
+    /// <summary>The seed the model was trained with.</summary>
+    public int Seed { get; }
+}

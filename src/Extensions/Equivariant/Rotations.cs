@@ -1,0 +1,20 @@
+namespace MLExtensions.Equivariant;
+
+/// <summary>Rotation matrices for checks and data augmentation.</summary>
+internal static class Rotations
+{
+    /// <summary>A uniformly random rotation from a normalised Gaussian quaternion.</summary>
+    public static double[,] Random(Random random)
+    {
+        double Gaussian() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        double w = Gaussian(), x = Gaussian(), y = Gaussian(), z = Gaussian();
+        double norm = Math.Sqrt(w * w + x * x + y * y + z * z);
+        (w, x, y, z) = (w / norm, x / norm, y / norm, z / norm);
+        return new double[,]
+        {
+            { 1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y) },
+            { 2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x) },
+            { 2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y) },
+        };
+    }
+}

@@ -1,0 +1,131 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLExtensions.Equivariant;
+using Xunit;
+
+namespace MLExtensions.Tests.Equivariant;
+
+/// <summary>Bad point clouds give clear errors naming the column (and the row in training), never NaN scores.</summary>
+public class PonitaBadInputTests : IDisposable
+{
+    private readonly MLContext _ml = new(1);
+    private readonly List<MoleculeRow> _rows = SyntheticMolecules.Generate(24, 1).ToList();
+    private readonly PonitaModel _model;
+
+    public PonitaBadInputTests()
+    {
+        _model = _ml.Equivariant().Trainers.Ponita(Options()).Fit(_ml.Data.LoadFromEnumerable(_rows));
+    }
+
+    public void Dispose() => _model.Dispose();
+
+    private static PonitaTrainer.Options Options() => new()
+    {
+        NumberOfOrientations = 4,
+        HiddenSize = 8,
+        NumberOfLayers = 1,
+        NumberOfEpochs = 1,
+        Seed = 1,
+        PredictedForcesColumnName = "PredictedForces",
+    };
+
+    private static MoleculeRow Row(float[] positions, int[] types) => new() { Positions = positions, AtomTypes = types, Forces = new float[positions.Length] };
+
+    private static readonly MoleculeRow[] BadRows =
+    [
+        Row([0, 0, 0, 1, 0, 0, 2], [0, 1]),
+        Row([0, 0, 0, 1, 0, 0], [0, 1, 2]),
+        Row([0, 0, float.NaN, 1, 0, 0], [0, 1]),
+        Row([0, 0, 0, 1, 1, 1, 0, 0, 0], [0, 1, 2]),
+        Row([0, 0, 0, 1.5f, 0, 0], [0, 7]),
+        Row([0, 0, 0, 1.5f, 0, 0], [0, -1]),
+        Row([], []),
+    ];
+
+    private static readonly string[] Expected =
+    [
+        "not a multiple of 3",
+        "3 types for 2 points",
+        "NaN",
+        "points 0 and 2 coincide",
+        "point 1 has type 7; known types are 0..2",
+        "point 1 has type -1",
+        "no points",
+    ];
+
+    [Fact]
+    public void Training_rejects_bad_rows_naming_column_and_row()
+    {
+        for (int k = 0; k < BadRows.Length; k++)
+        {
+            if (k == 4) continue; // any whole type is a new type in training
+            var rows = _rows.Take(5).Append(BadRows[k]).ToList();
+            var error = Assert.Throws<InvalidDataException>(() => _ml.Equivariant().Trainers.Ponita(Options()).Fit(_ml.Data.LoadFromEnumerable(rows)));
+            Assert.Contains("row 5", error.Message);
+            Assert.Contains(k is 1 or 5 ? "'AtomTypes'" : "'Positions'", error.Message);
+            Assert.Contains(Expected[k], error.Message);
+        }
+    }
+
+    [Fact]
+    public void Training_rejects_bad_labels_forces_empty_data_and_wrong_columns()
+    {
+        var nanLabel = _rows.Take(3).Append(new MoleculeRow { Positions = _rows[0].Positions, AtomTypes = _rows[0].AtomTypes, Label = float.NaN }).ToList();
+        Assert.Contains("Column 'Label', row 3", Assert.Throws<InvalidDataException>(() => _ml.Equivariant().Trainers.Ponita(Options()).Fit(_ml.Data.LoadFromEnumerable(nanLabel))).Message);
+
+        var withForces = Options();
+        withForces.ForcesColumnName = "Forces";
+        var shortForces = _rows.Take(3).Append(new MoleculeRow { Positions = _rows[0].Positions, AtomTypes = _rows[0].AtomTypes, Forces = [1, 2] }).ToList();
+        var forcesError = Assert.Throws<InvalidDataException>(() => _ml.Equivariant().Trainers.Ponita(withForces).Fit(_ml.Data.LoadFromEnumerable(shortForces))).Message;
+        Assert.Contains("Column 'Forces', row 3", forcesError);
+
+        Assert.Contains("no rows", Assert.Throws<InvalidDataException>(() => _ml.Equivariant().Trainers.Ponita(Options()).Fit(_ml.Data.LoadFromEnumerable(new List<MoleculeRow>()))).Message);
+
+        var missing = Options();
+        missing.PositionsColumnName = "Coordinates";
+        Assert.Contains("'Coordinates'", Assert.ThrowsAny<ArgumentException>(() => _ml.Equivariant().Trainers.Ponita(missing).Fit(_ml.Data.LoadFromEnumerable(_rows))).Message);
+
+        var wrongType = _ml.Transforms.Conversion.ConvertType("AtomTypes", outputKind: DataKind.Double).Fit(_ml.Data.LoadFromEnumerable(_rows)).Transform(_ml.Data.LoadFromEnumerable(_rows));
+        Assert.Contains("ConvertType", Assert.Throws<ArgumentException>(() => _ml.Equivariant().Trainers.Ponita(Options()).Fit(wrongType)).Message);
+
+        var clash = Options();
+        clash.PredictedForcesColumnName = "Positions";
+        Assert.Throws<ArgumentException>(() => _ml.Equivariant().Trainers.Ponita(clash));
+    }
+
+    [Fact]
+    public void Scoring_rejects_bad_rows_before_and_after_Save_and_Load()
+    {
+        using var stream = new MemoryStream();
+        _ml.Model.Save(_model, _ml.Data.LoadFromEnumerable(_rows).Schema, stream);
+        stream.Position = 0;
+        var loaded = new MLContext(2).Model.Load(stream, out _);
+        try
+        {
+            foreach (var transformer in new ITransformer[] { _model, loaded })
+                for (int k = 0; k < BadRows.Length; k++)
+                {
+                    var data = _ml.Data.LoadFromEnumerable(new[] { _rows[0], BadRows[k] });
+                    var error = Assert.ThrowsAny<Exception>(() => transformer.Transform(data).GetColumn<float>("Score").ToArray());
+                    var inner = error as InvalidDataException ?? error.InnerException as InvalidDataException;
+                    Assert.True(inner is not null, $"row kind {k}: {error}");
+                    Assert.Contains(Expected[k], inner!.Message);
+                    if (k is not 6) Assert.Contains(k is 1 or 4 or 5 ? "'AtomTypes'" : "'Positions'", inner.Message);
+                }
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+        }
+    }
+
+    [Fact]
+    public void A_good_row_scores_to_a_finite_energy_and_forces()
+    {
+        using var engine = _ml.Model.CreatePredictionEngine<MoleculeRow, PonitaTrainerTests.EnergyPrediction>(_model, new PredictionEngineOptions { OwnsTransformer = false });
+        var prediction = engine.Predict(_rows[3]);
+        Assert.True(float.IsFinite(prediction.Score));
+        Assert.Equal(_rows[3].Positions.Length, prediction.PredictedForces.Length);
+        Assert.All(prediction.PredictedForces, f => Assert.True(float.IsFinite(f)));
+    }
+}
