@@ -1,3 +1,5 @@
+using MLExtensions.Numerics;
+
 namespace MLExtensions.Fairness.Tradeoff;
 
 /// <summary>
