@@ -13,6 +13,7 @@ internal static class ChargedParticles
 {
     private const double StepSize = 0.001;
     private const double MaximumForce = 100;
+    private const double DefaultSoftening = 1e-2;
 
     public static IEnumerable<ChargedSystem> Generate(int count, int seed, int particles = 5, double horizon = 1.0)
     {
@@ -29,24 +30,55 @@ internal static class ChargedParticles
     }
 
     /// <summary>Positions after <paramref name="horizon"/> (leapfrog, kick–drift–kick); the inputs are not changed.</summary>
-    public static double[] Simulate(double[] charges, double[] positions, double[] velocities, double horizon)
+    public static double[] Simulate(double[] charges, double[] positions, double[] velocities, double horizon, double softening = DefaultSoftening) =>
+        Evolve(charges, positions, velocities, horizon, softening).Positions;
+
+    /// <summary>Positions and velocities after <paramref name="horizon"/>.</summary>
+    public static (double[] Positions, double[] Velocities) Evolve(double[] charges, double[] positions, double[] velocities, double horizon, double softening)
     {
         var x = (double[])positions.Clone();
         var v = (double[])velocities.Clone();
         int steps = (int)Math.Round(horizon / StepSize);
-        var a = Accelerations(charges, x);
+        var a = Accelerations(charges, x, softening);
         for (int step = 0; step < steps; step++)
         {
             for (int k = 0; k < x.Length; k++) v[k] += 0.5 * StepSize * a[k];
             for (int k = 0; k < x.Length; k++) x[k] += StepSize * v[k];
-            a = Accelerations(charges, x);
+            a = Accelerations(charges, x, softening);
             for (int k = 0; k < x.Length; k++) v[k] += 0.5 * StepSize * a[k];
         }
-        return x;
+        return (x, v);
+    }
+
+    /// <summary>
+    /// The EGNN protocol (Satorras et al., 2021, after NRI): charges ±1, initial positions N(0, 1) per coordinate,
+    /// initial velocities of speed 0.5 in random directions, no softening; the inputs are the state after a burn-in
+    /// of 3.0 time units (frame 30 of 100-step frames) and the target the positions 1.0 later (frame 40). Differences:
+    /// no box walls (NRI's box of size 5 is rarely reached), the force is capped by size, not per component (so the
+    /// data stay exactly equivariant), and the integrator is kick–drift–kick leapfrog.
+    /// </summary>
+    public static IEnumerable<ChargedSystem> GenerateEgnnProtocol(int count, int seed, int particles = 5)
+    {
+        var random = new Random(seed);
+        for (int s = 0; s < count; s++)
+        {
+            var charges = Enumerable.Range(0, particles).Select(_ => random.Next(2) == 0 ? -1.0 : 1.0).ToArray();
+            var x0 = Enumerable.Range(0, 3 * particles).Select(_ => Gaussian(random)).ToArray();
+            var v0 = Enumerable.Range(0, 3 * particles).Select(_ => Gaussian(random)).ToArray();
+            for (int i = 0; i < particles; i++)
+            {
+                double speed = Math.Sqrt(v0[3 * i] * v0[3 * i] + v0[3 * i + 1] * v0[3 * i + 1] + v0[3 * i + 2] * v0[3 * i + 2]);
+                for (int d = 0; d < 3; d++) v0[3 * i + d] *= 0.5 / speed;
+            }
+            var (x, v) = Evolve(charges, x0, v0, 3.0, softening: 0);
+            var target = Simulate(charges, x, v, 1.0, softening: 0);
+            yield return new ChargedSystem(charges.Select(c => (float)c).ToArray(), x.Select(p => (float)p).ToArray(),
+                v.Select(p => (float)p).ToArray(), target.Select(p => (float)p).ToArray());
+        }
     }
 
     /// <summary>Coulomb accelerations (unit masses): like charges repel, opposite ones attract; each capped in size.</summary>
-    public static double[] Accelerations(double[] charges, double[] x)
+    public static double[] Accelerations(double[] charges, double[] x, double softening = DefaultSoftening)
     {
         int n = charges.Length;
         var a = new double[3 * n];
@@ -55,7 +87,7 @@ internal static class ChargedParticles
             {
                 if (i == j) continue;
                 double dx = x[3 * i] - x[3 * j], dy = x[3 * i + 1] - x[3 * j + 1], dz = x[3 * i + 2] - x[3 * j + 2];
-                double r2 = dx * dx + dy * dy + dz * dz + 1e-2; // softened
+                double r2 = Math.Max(dx * dx + dy * dy + dz * dz + softening, 1e-12);
                 double scale = charges[i] * charges[j] / (r2 * Math.Sqrt(r2));
                 a[3 * i] += scale * dx;
                 a[3 * i + 1] += scale * dy;
