@@ -44,7 +44,7 @@ public static class MlpSection
                           $"save/load identical: {(SameAfterReload(ml, model, test, scored, checkColumn) ? "yes" : "NO")}");
     }
 
-    private static bool SameAfterReload(MLContext ml, ITransformer model, IDataView test, IDataView scored, string column)
+    internal static bool SameAfterReload(MLContext ml, ITransformer model, IDataView test, IDataView scored, string column)
     {
         using var stream = new MemoryStream();
         ml.Model.Save(model, test.Schema, stream);

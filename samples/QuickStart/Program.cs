@@ -16,6 +16,8 @@ Console.WriteLine();
 OrdinalSection.Run(mlContext);
 Console.WriteLine();
 FairnessSection.Run(mlContext);
+Console.WriteLine();
+EquivariantSection.Run(mlContext);
 
 Console.WriteLine();
 Console.WriteLine($"Done in {clock.Elapsed.TotalSeconds:F1} s.");

@@ -112,7 +112,8 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         var o = _options;
         var set = PointCloudData.Read(input, o, o.CancellationToken);
         bool withForces = o.ForcesColumnName is not null;
-        using var run = TrainingRun.Start(_mlContext, nameof(PonitaTrainer), o, 4 * o.HiddenSize);
+        // Every op works on all orientations of a point (pair) at once, so the thread policy sees O × 4H values per point.
+        using var run = TrainingRun.Start(_mlContext, nameof(PonitaTrainer), o, o.NumberOfOrientations * 4 * o.HiddenSize);
         double cutoff = o.Cutoff ?? DefaultCutoff(set.Clouds);
         var baseline = EnergyBaseline.Fit(set.Clouds, set.FeatureCount);
         run.Info($"{set.Clouds.Count} point clouds of {set.Clouds.Min(c => c.Count)}..{set.Clouds.Max(c => c.Count)} points, {set.FeatureCount} " +
