@@ -9,6 +9,9 @@ namespace MLExtensions.Equivariant;
 /// <remarks>Shared by training (which reads the data) and scoring (<see cref="PonitaInputMapping"/>, where the row is not known).</remarks>
 internal static class PointCloudChecks
 {
+    /// <summary>Larger coordinates are refused: their squared distances overflow single precision.</summary>
+    public const float LargestCoordinate = 1e15f;
+
     /// <summary>Points closer than this count as coincident.</summary>
     public const double CoincidenceDistance = 1e-6;
 
@@ -34,8 +37,12 @@ internal static class PointCloudChecks
             throw Bad(positionsColumn, row, $"{positions.Length} values, not a multiple of 3 (x, y, z per point)");
         int n = positions.Length / 3;
         for (int k = 0; k < positions.Length; k++)
+        {
             if (!float.IsFinite(positions[k]))
                 throw Bad(positionsColumn, row, $"coordinate {k % 3} of point {k / 3} is {positions[k].ToString(CultureInfo.InvariantCulture)}");
+            if (Math.Abs(positions[k]) > LargestCoordinate)
+                throw Bad(positionsColumn, row, $"coordinate {k % 3} of point {k / 3} is {positions[k].ToString(CultureInfo.InvariantCulture)}, beyond ±{LargestCoordinate:G0} (squared distances would overflow float32)");
+        }
         const double limit = CoincidenceDistance * CoincidenceDistance;
         for (int i = 0; i < n; i++)
             for (int j = i + 1; j < n; j++)

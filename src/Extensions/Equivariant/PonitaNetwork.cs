@@ -137,7 +137,8 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
         var a2Squared = Minus(distanceSquared, Squared(a1)).clamp_min(Zero);
         var pairMask = PairMask(mask, n, positions.device);                                   // [B, i, j, 1]
         var weight = SmoothCutoff(distanceSquared).mul(pairMask);                             // [B, i, j, 1]
-        var spatialBasis = SpatialMonomials(a1.div(_cutoff), a2Squared.div(_cutoffSquared)); // [B, i, j, O, 10]
+        // Clamped to the cutoff ball, where they already lie: far pairs (weight 0) then cannot overflow the cubes to ∞ and NaN.
+        var spatialBasis = SpatialMonomials(a1.div(_cutoff).clamp(MinusOne, One), a2Squared.div(_cutoffSquared).clamp_max(One)); // [B, i, j, O, 10]
         var sphericalBasis = SphericalMonomials(orientations.matmul(orientations.t()));      // [O, O, 4]
 
         using var orientationCount = ((double)orientations.shape[0]).ToScalar();

@@ -123,8 +123,9 @@ internal static class PonitaOnnxExporter
         float cutoffSquared = (float)(network.Cutoff * network.Cutoff);
         var remaining = g.Max(g.Sub(one, g.Div(distanceSquared, g.Scalar(cutoffSquared, "cutoff2"))), zero);
         var weight = g.Mul(g.Mul(g.Mul(remaining, remaining), remaining), g.Unsqueeze(pairs, [-1]));    // [B, i, j, 1]
-        var u = g.Div(a1, g.Scalar((float)network.Cutoff, "cutoff"));
-        var v = g.Div(a2Squared, g.Scalar(cutoffSquared, "cutoff2b"));
+        // Clamped as in the network; inside the cutoff (the only place with gradient) the clamp is the identity.
+        var u = g.Max(g.Min(g.Div(a1, g.Scalar((float)network.Cutoff, "cutoff")), one), g.Scalar(-1f, "minus_one"));
+        var v = g.Min(g.Div(a2Squared, g.Scalar(cutoffSquared, "cutoff2b")), one);
         var basis = Monomials(g, u, v);                                                                 // [B, i, j, O, 10]
 
         var h = Linear(g, "embed", t, embed);                                                           // [B, N, H]

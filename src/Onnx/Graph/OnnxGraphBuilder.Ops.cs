@@ -33,6 +33,9 @@ public sealed partial class OnnxGraphBuilder
     /// <summary>Element-wise maximum of two tensors (broadcasting).</summary>
     public OnnxValue Max(OnnxValue a, OnnxValue b, string? output = null) => Single("Max", [a, b], output);
 
+    /// <summary>Element-wise minimum (broadcasting).</summary>
+    public OnnxValue Min(OnnxValue a, OnnxValue b, string? output = null) => Single("Min", [a, b], output);
+
     /// <summary>Element-wise square root.</summary>
     public OnnxValue Sqrt(OnnxValue x, string? output = null) => Single("Sqrt", [x], output);
 

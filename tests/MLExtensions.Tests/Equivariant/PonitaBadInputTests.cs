@@ -127,5 +127,15 @@ public class PonitaBadInputTests : IDisposable
         Assert.True(float.IsFinite(prediction.Score));
         Assert.Equal(_rows[3].Positions.Length, prediction.PredictedForces.Length);
         Assert.All(prediction.PredictedForces, f => Assert.True(float.IsFinite(f)));
+
+        // An atom far beyond the cutoff adds its own isolated energy and feels no force; huge distances must not overflow to NaN.
+        var molecule = _rows[3];
+        var far = new MoleculeRow { Positions = [.. molecule.Positions, 1e9f, 0, 0], AtomTypes = [.. molecule.AtomTypes, 1] };
+        var lone = engine.Predict(new MoleculeRow { Positions = [0, 0, 0], AtomTypes = [1] });
+        var together = engine.Predict(far);
+        Assert.Equal(prediction.Score + lone.Score, together.Score, 1e-3f * Math.Max(1, Math.Abs(together.Score)));
+        Assert.All(together.PredictedForces, f => Assert.True(float.IsFinite(f)));
+        Assert.All(together.PredictedForces[^3..], f => Assert.Equal(0f, f));
+        Assert.Contains("overflow", Assert.ThrowsAny<Exception>(() => engine.Predict(new MoleculeRow { Positions = [0, 0, 0, 1e16f, 0, 0], AtomTypes = [0, 1] })).Message);
     }
 }
