@@ -125,11 +125,6 @@ public static class NasBench
                           string.Join(", ", samples.Select(s => $"epoch {s.Epoch}: {s.Megabytes:F0} MB")));
     }
 
-    private sealed class Reporter(Action<MLExtensions.Training.TrainingProgress> report) : IProgress<MLExtensions.Training.TrainingProgress>
-    {
-        public void Report(MLExtensions.Training.TrainingProgress value) => report(value);
-    }
-
     /// <summary>Kendall's τ-b between two score vectors.</summary>
     public static double KendallTau(double[] a, double[] b)
     {

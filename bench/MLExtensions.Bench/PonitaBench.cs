@@ -77,10 +77,11 @@ public static class PonitaBench
             }
         });
 
-        var onnx = PonitaOnnxExporter.ExportForScoring(network, "points", "kinds", typesAreIndices: true, forcesName: "forces");
-        using var session = OnnxModelSession.Create(onnx);
-        foreach (var outputs in new[] { new[] { ScoringHeads.RawScore }, new[] { ScoringHeads.RawScore, "forces" } })
-            Measure($"ONNX Runtime, 1 molecule/call, {(outputs.Length == 1 ? "energy" : "energy + forces (graph reverse pass)")}", () =>
+        foreach (var forcesName in new[] { null, "forces" })
+        {
+            using var session = OnnxModelSession.Create(PonitaOnnxExporter.ExportForScoring(network, "points", "kinds", typesAreIndices: true, forcesName));
+            string[] outputs = forcesName is null ? [ScoringHeads.RawScore] : [ScoringHeads.RawScore, forcesName];
+            Measure($"ONNX Runtime, 1 molecule/call, {(forcesName is null ? "energy" : "energy + forces (graph reverse pass)")}", () =>
             {
                 using var options = new RunOptions();
                 foreach (var r in rows)
@@ -90,6 +91,7 @@ public static class PonitaBench
                     using var results = session.Session.Run(options, ["points", "kinds"], [points, kinds], outputs);
                 }
             });
+        }
 
         var train = ml.Data.LoadFromEnumerable(SyntheticMolecules.Generate(500, seed: 1).ToList());
         var data = ml.Data.LoadFromEnumerable(rows);
@@ -113,6 +115,25 @@ public static class PonitaBench
             run();
             Console.WriteLine($"  {name}: {molecules / clock.Elapsed.TotalSeconds:F0} molecules/s");
         }
+    }
+
+    /// <summary>Working set while the public trainer runs <paramref name="epochs"/> epochs with forces (it must stay flat).</summary>
+    public static void Memory(int epochs)
+    {
+        var ml = new MLContext(1);
+        var train = ml.Data.LoadFromEnumerable(SyntheticMolecules.Generate(300, seed: 1).ToList());
+        var samples = new List<(int Epoch, double Megabytes)>();
+        int every = Math.Max(1, epochs / 6);
+        ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options
+        {
+            NumberOfEpochs = epochs, Seed = 1, ForcesColumnName = "Forces",
+            Progress = new Reporter(p =>
+            {
+                if (p.Epoch % every == 0) samples.Add((p.Epoch, Process.GetCurrentProcess().WorkingSet64 / 1048576.0));
+            }),
+        }).Fit(train).Dispose();
+        Console.WriteLine($"Working set during {epochs} PONITA epochs (300 molecules, energy + forces): " +
+                          string.Join(", ", samples.Select(s => $"epoch {s.Epoch}: {s.Megabytes:F0} MB")));
     }
 
     private static Tensor Plus(Tensor a, Tensor b) => MLExtensions.Torch.HeldScalars.Plus(a, b);

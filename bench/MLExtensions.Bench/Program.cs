@@ -8,7 +8,7 @@
 // Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid);
 // architecture search ranking consistency, regret and cost (--nas [--quick]); memory of a long search (--nas-memory);
 // PONITA on the charged N-body task against linear extrapolation (--ponita-nbody [--systems 1000] [--epochs 30] [--cutoff 4] [--hidden 32] [--egnn]);
-// PONITA inference molecules/s, TorchSharp eager vs ONNX Runtime, and training time per epoch (--ponita [--molecules 500]).
+// PONITA inference molecules/s, TorchSharp eager vs ONNX Runtime, and training time per epoch (--ponita [--molecules 500]); its working set over a long training (--ponita-memory [--epochs 60]).
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -32,6 +32,11 @@ if (args.Contains("--ponita-nbody"))
         args.SkipWhile(a => a != "--cutoff").Skip(1).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(4.0).First(),
         args.SkipWhile(a => a != "--hidden").Skip(1).Select(int.Parse).DefaultIfEmpty(32).First(),
         args.Contains("--egnn"));
+    return;
+}
+if (args.Contains("--ponita-memory"))
+{
+    PonitaBench.Memory(args.SkipWhile(a => a != "--epochs").Skip(1).Select(int.Parse).DefaultIfEmpty(60).First());
     return;
 }
 if (args.Contains("--ponita"))

@@ -45,7 +45,10 @@ internal sealed record EnergyBaseline(float[] ReferenceEnergies, double Scale)
             }
         }
         double scale = Math.Sqrt(squares / clouds.Count);
-        if (!(scale > 1e-12)) scale = forceValues > 0 && forceSquares > 0 ? Math.Sqrt(forceSquares / forceValues) : 1.0;
+        double energySize = Math.Sqrt(clouds.Average(c => (double)c.Energy * c.Energy));
+        // When composition explains the energies to rounding, their spread is noise: fall back to the forces' size (or the energies').
+        if (!(scale > 1e-6 * energySize))
+            scale = forceValues > 0 && forceSquares > 0 ? Math.Sqrt(forceSquares / forceValues) : energySize > 0 ? energySize : 1.0;
         return new EnergyBaseline(reference, scale);
     }
 

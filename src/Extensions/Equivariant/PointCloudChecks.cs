@@ -25,7 +25,7 @@ internal static class PointCloudChecks
     public static int Validate(ReadOnlySpan<float> positions, ReadOnlySpan<float> types, int typeCount, long? row, string positionsColumn, string typesColumn)
     {
         int n = ValidatePositions(positions, row, positionsColumn);
-        ValidateTypes(types, n, typeCount, row, typesColumn, positionsColumn);
+        ValidateTypes(types, n, FirstTypes(typeCount), row, typesColumn, positionsColumn);
         return n;
     }
 
@@ -54,21 +54,35 @@ internal static class PointCloudChecks
         return n;
     }
 
-    /// <summary>Checks N type indices in 0 .. <paramref name="typeCount"/> − 1 (any non-negative whole number when <paramref name="typeCount"/> is null).</summary>
-    public static void ValidateTypes(ReadOnlySpan<float> types, int n, int? typeCount, long? row, string typesColumn, string positionsColumn)
+    /// <summary>Type indices above this are refused (a one-hot input per index would be too wide).</summary>
+    public const int LargestTypeIndex = 4095;
+
+    /// <summary>
+    /// Checks N whole type indices: those marked in <paramref name="known"/> (the types seen in training), or any
+    /// from 0 to <see cref="LargestTypeIndex"/> when <paramref name="known"/> is null (while reading training data).
+    /// </summary>
+    public static void ValidateTypes(ReadOnlySpan<float> types, int n, bool[]? known, long? row, string typesColumn, string positionsColumn)
     {
         if (types.Length != n)
             throw Bad(typesColumn, row, $"{types.Length} types for {n} points in '{positionsColumn}' (one type per point)");
         for (int i = 0; i < n; i++)
         {
             float type = types[i];
-            bool whole = float.IsFinite(type) && type == MathF.Round(type) && type >= 0;
-            if (whole && (typeCount is not int known || type < known)) continue;
-            throw Bad(typesColumn, row, typeCount is int count
-                ? $"point {i} has type {type.ToString(CultureInfo.InvariantCulture)}; known types are 0..{count - 1}"
-                : $"point {i} has type {type.ToString(CultureInfo.InvariantCulture)}; types must be whole numbers from 0");
+            string value = type.ToString(CultureInfo.InvariantCulture);
+            if (!float.IsFinite(type) || type != MathF.Round(type) || type < 0)
+                throw Bad(typesColumn, row, $"point {i} has type {value}; types must be whole numbers from 0");
+            if (type > LargestTypeIndex)
+                throw Bad(typesColumn, row, $"point {i} has type {value}; type indices above {LargestTypeIndex} are not supported (number the types 0, 1, 2, … or use atomic numbers)");
+            if (known is not null && (type >= known.Length || !known[(int)type]))
+                throw Bad(typesColumn, row, $"point {i} has type {value}, which the model never saw in training (known types: {string.Join(", ", KnownList(known))})");
         }
     }
+
+    /// <summary>The indices marked in <paramref name="known"/>.</summary>
+    public static IEnumerable<int> KnownList(bool[] known) => Enumerable.Range(0, known.Length).Where(t => known[t]);
+
+    /// <summary>Marks the types 0 .. <paramref name="typeCount"/> − 1.</summary>
+    public static bool[] FirstTypes(int typeCount) => Enumerable.Repeat(true, typeCount).ToArray();
 
     /// <summary>Checks N·<paramref name="featureCount"/> finite per-point features.</summary>
     public static void ValidateFeatures(ReadOnlySpan<float> features, int n, int featureCount, long? row, string typesColumn, string positionsColumn)

@@ -14,7 +14,8 @@ internal sealed record PointCloud(float[] Positions, float[] Features, float Ene
 /// <param name="Clouds">Every row, checked.</param>
 /// <param name="FeatureCount">F: per-point features the network sees (the number of types for type indices).</param>
 /// <param name="TypesAreIndices">True when the types column held type indices (one-hot encoded here).</param>
-internal sealed record PointCloudSet(List<PointCloud> Clouds, int FeatureCount, bool TypesAreIndices);
+/// <param name="KnownTypes">With type indices: which indices occur in the training data (a type never seen is refused at scoring).</param>
+internal sealed record PointCloudSet(List<PointCloud> Clouds, int FeatureCount, bool TypesAreIndices, bool[]? KnownTypes);
 
 /// <summary>
 /// Reads and checks point clouds from an <see cref="IDataView"/>: positions (a vector of 3N <see cref="float"/>), atom
@@ -98,9 +99,12 @@ internal static class PointCloudData
         }
         if (raw.Count == 0) throw new InvalidDataException($"The training data has no rows (columns '{positionsColumn.Name}', '{typesColumn.Name}', '{labelColumn.Name}').");
         if (o.FeaturesPerAtom is int features)
-            return new PointCloudSet(raw.Select(r => new PointCloud(r.Positions, r.Types, r.Energy, r.Forces)).ToList(), features, false);
+            return new PointCloudSet(raw.Select(r => new PointCloud(r.Positions, r.Types, r.Energy, r.Forces)).ToList(), features, false, null);
         int typeCount = (int)raw.Max(r => r.Types.Max()) + 1;
-        return new PointCloudSet(raw.Select(r => new PointCloud(r.Positions, OneHot(r.Types, typeCount), r.Energy, r.Forces)).ToList(), typeCount, true);
+        var known = new bool[typeCount];
+        foreach (var r in raw)
+            foreach (var t in r.Types) known[(int)t] = true;
+        return new PointCloudSet(raw.Select(r => new PointCloud(r.Positions, OneHot(r.Types, typeCount), r.Energy, r.Forces)).ToList(), typeCount, true, known);
     }
 
     /// <summary>Type indices → N·T one-hot features.</summary>

@@ -15,8 +15,11 @@ public sealed record PonitaDescription
     /// <summary>True when the atom types column holds type indices; false when it holds per-point features.</summary>
     public required bool TypesAreIndices { get; init; }
 
-    /// <summary>Known types (indices 0 .. count − 1) or features per point.</summary>
+    /// <summary>Per-point inputs of the network: the one-hot width (largest type index + 1) or the features per point.</summary>
     public required int FeatureCount { get; init; }
+
+    /// <summary>With type indices: the indices seen in training, the only ones the model scores. Null for per-point features.</summary>
+    public int[]? KnownTypes { get; init; }
 
     /// <summary>Channels per orientation.</summary>
     public required int HiddenSize { get; init; }

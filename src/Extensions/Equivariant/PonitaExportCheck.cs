@@ -19,7 +19,7 @@ internal static class PonitaExportCheck
         ParityReport? energy = null, forces = null;
         foreach (var cloud in clouds)
         {
-            var inputs = Inputs(cloud, set, random);
+            var inputs = Inputs(cloud, set, network.Cutoff, random);
             var e = OnnxParity.Compare(given =>
             {
                 using var scope = NewDisposeScope();
@@ -38,7 +38,7 @@ internal static class PonitaExportCheck
             forces = Worse(forces, f);
         }
         foreach (var report in new[] { energy, forces })
-            if (report is not null && report.RelativeError > Tolerance)
+            if (report is not null && !(report.RelativeError <= Tolerance))
                 throw new InvalidOperationException($"The ONNX export disagrees with the trained network: {report}. Please report this as a bug.");
         return (energy!, forces);
     }
@@ -47,17 +47,18 @@ internal static class PonitaExportCheck
 
     private static Tensor OneHot(PointCloud cloud, PointCloudSet set) => tensor(cloud.Features, [1, cloud.Count, set.FeatureCount]);
 
-    /// <summary>The cloud rotated at random and jittered, as the ONNX model's inputs (types back as indices when the model reads indices).</summary>
-    private static List<ParityInput> Inputs(PointCloud cloud, PointCloudSet set, Random random)
+    /// <summary>The cloud rotated at random and jittered (by 0.1 % of the cutoff), as the ONNX model's inputs (types back as indices when the model reads indices).</summary>
+    private static List<ParityInput> Inputs(PointCloud cloud, PointCloudSet set, double cutoff, Random random)
     {
         var rotation = Rotations.Random(random);
+        double jitter = 2e-3 * cutoff;
         var positions = new float[cloud.Positions.Length];
         for (int i = 0; i < cloud.Count; i++)
             for (int r = 0; r < 3; r++)
             {
                 double sum = 0;
                 for (int c = 0; c < 3; c++) sum += rotation[r, c] * cloud.Positions[3 * i + c];
-                positions[3 * i + r] = (float)(sum + 0.01 * (random.NextDouble() - 0.5));
+                positions[3 * i + r] = (float)(sum + jitter * (random.NextDouble() - 0.5));
             }
         var kinds = set.TypesAreIndices
             ? new ParityInput(PonitaColumns.Kinds, Enumerable.Range(0, cloud.Count).Select(i => (float)Array.IndexOf(cloud.Features, 1f, i * set.FeatureCount, set.FeatureCount) - i * set.FeatureCount).ToArray(), [1, cloud.Count])

@@ -87,10 +87,11 @@ internal static class PonitaFitting
     /// The shared epoch loop: shuffled mini-batches, Adam, each step in its own dispose scope (the batch tensors
     /// <paramref name="batchLoss"/> makes die with it). With <paramref name="cosineDecay"/> the learning rate falls
     /// from <paramref name="learningRate"/> to zero along a half cosine. <paramref name="afterEpoch"/> receives the
-    /// epoch (1-based) and its mean loss. Returns the mean loss of each epoch.
+    /// epoch (1-based) and its mean loss; <paramref name="cancellationToken"/> is checked before every step. Returns
+    /// the mean loss of each epoch.
     /// </summary>
     public static List<double> Train<T>(PonitaNetwork network, IReadOnlyList<T> items, int epochs, int batchSize, double learningRate, Random random,
-        Func<IReadOnlyList<T>, Tensor> batchLoss, bool cosineDecay = false, Action<int, double>? afterEpoch = null)
+        Func<IReadOnlyList<T>, Tensor> batchLoss, bool cosineDecay = false, Action<int, double>? afterEpoch = null, CancellationToken cancellationToken = default)
     {
         using var optimizer = new AdamOptimizer(network.parameters(), learningRate);
         var history = new List<double>();
@@ -103,6 +104,7 @@ internal static class PonitaFitting
             int batches = 0;
             for (int start = 0; start < order.Length; start += batchSize)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 if (cosineDecay) optimizer.LearningRate = learningRate * 0.5 * (1 + Math.Cos(Math.PI * step / (epochs * stepsPerEpoch)));
                 step++;
                 using var scope = NewDisposeScope();

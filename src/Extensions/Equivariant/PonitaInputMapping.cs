@@ -23,24 +23,37 @@ internal static class PonitaColumns
 /// A CustomMapping factory is stateless (only its contract name is saved with a model), so the chain carries this
 /// contract as a constant text column made by ML.NET's saveable Expression transform; the check reads it back.
 /// </remarks>
-internal sealed record PonitaInputContract(string PositionsColumn, string TypesColumn, bool TypesAreIndices, int Count)
+/// <param name="PositionsColumn">The user's positions column.</param>
+/// <param name="TypesColumn">The user's atom types column.</param>
+/// <param name="TypesAreIndices">True for type indices, false for per-point features.</param>
+/// <param name="Count">Features per point (for type indices: the one-hot width, largest index + 1).</param>
+/// <param name="KnownTypes">With type indices: the indices seen in training.</param>
+internal sealed record PonitaInputContract(string PositionsColumn, string TypesColumn, bool TypesAreIndices, int Count, bool[]? KnownTypes)
 {
-    private const string Version = "ponita-input/1";
+    private const string Version = "ponita-input/2";
 
     /// <summary>The Expression-language lambda that yields the contract for every value of its input column.</summary>
     public string Expression() => $"x => \"{Encode()}\"";
 
     public string Encode() => string.Join(';', Version, Base64(PositionsColumn), Base64(TypesColumn), TypesAreIndices ? "types" : "features",
-        Count.ToString(CultureInfo.InvariantCulture));
+        Count.ToString(CultureInfo.InvariantCulture), KnownTypes is null ? "" : string.Join(',', PointCloudChecks.KnownList(KnownTypes)));
 
     /// <summary>The contract in a row's contract column, or null when the column is empty (a row without positions).</summary>
     public static PonitaInputContract? Decode(string[] values)
     {
         if (values.Length == 0) return null;
         var parts = values[0].Split(';');
-        if (parts.Length != 5 || parts[0] != Version)
+        if (parts.Length != 6 || parts[0] != Version)
             throw new InvalidDataException($"The PONITA input contract '{values[0]}' is not one this version of MLExtensions reads; retrain or update the package.");
-        return new PonitaInputContract(FromBase64(parts[1]), FromBase64(parts[2]), parts[3] == "types", int.Parse(parts[4], CultureInfo.InvariantCulture));
+        int count = int.Parse(parts[4], CultureInfo.InvariantCulture);
+        bool indices = parts[3] == "types";
+        bool[]? known = null;
+        if (indices)
+        {
+            known = new bool[count];
+            foreach (var t in parts[5].Split(',', StringSplitOptions.RemoveEmptyEntries)) known[int.Parse(t, CultureInfo.InvariantCulture)] = true;
+        }
+        return new PonitaInputContract(FromBase64(parts[1]), FromBase64(parts[2]), indices, count, known);
     }
 
     private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
@@ -93,7 +106,7 @@ public sealed class PonitaInputMapping : CustomMappingFactory<PonitaRawInput, Po
         var contract = PonitaInputContract.Decode(raw.Contract)
             ?? throw new InvalidDataException("The positions column of a PONITA model holds no points in this row.");
         int n = PointCloudChecks.ValidatePositions(raw.Positions, null, contract.PositionsColumn);
-        if (contract.TypesAreIndices) PointCloudChecks.ValidateTypes(raw.AtomTypes, n, contract.Count, null, contract.TypesColumn, contract.PositionsColumn);
+        if (contract.TypesAreIndices) PointCloudChecks.ValidateTypes(raw.AtomTypes, n, contract.KnownTypes, null, contract.TypesColumn, contract.PositionsColumn);
         else PointCloudChecks.ValidateFeatures(raw.AtomTypes, n, contract.Count, null, contract.TypesColumn, contract.PositionsColumn);
         output.Points = raw.Positions.ToArray();
         output.Kinds = raw.AtomTypes.ToArray();

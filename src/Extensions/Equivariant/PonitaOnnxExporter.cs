@@ -27,7 +27,7 @@ internal static class PonitaOnnxExporter
         var (x, t, m) = Inputs(g, network, positionsName, typesName, maskName);
         var (energy, forces) = EnergyAndForces(g, network, x, t, m, EnergyOutput, ForcesOutput);
         g.AddOutput(energy, OnnxElementType.Float, OnnxDim.Batch);
-        g.AddOutput(forces, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
+        g.AddOutput(forces!.Value, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
         return g.ToBytes();
     }
 
@@ -53,16 +53,19 @@ internal static class PonitaOnnxExporter
         }
         else t = g.AddInput(typesName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), featureCount);
         var m = g.Add(g.ReduceSum(g.Mul(x, g.Scalar(0f, "mask_zero")), [-1], keepDims: false), g.Scalar(1f, "mask_one")); // [B, N] of ones
-        var (energy, forces) = EnergyAndForces(g, network, x, t, m, "ponita_energy", forcesName ?? "ponita_forces");
+        var (energy, forces) = EnergyAndForces(g, network, x, t, m, "ponita_energy", forcesName);
         ScoringHeads.AddRegressionHead(g, g.Unsqueeze(energy, [1]));
-        if (forcesName is not null) g.AddOutput(forces, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
+        if (forces is { } f) g.AddOutput(f, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>()) g.SetMetadata(key, value);
         return g.ToBytes();
     }
 
-    /// <summary>Energy [B] and conservative forces −∂E/∂x [B, N, 3] of the network, the forces by a reverse pass written in the same operators.</summary>
-    private static (OnnxValue Energy, OnnxValue Forces) EnergyAndForces(OnnxGraphBuilder g, PonitaNetwork network, OnnxValue x, OnnxValue t, OnnxValue m,
-        string energyName, string forcesName)
+    /// <summary>
+    /// Energy [B] and, when <paramref name="forcesName"/> is given, the conservative forces −∂E/∂x [B, N, 3] of the
+    /// network, by a reverse pass written in the same operators (left out otherwise, so energy-only graphs stay small).
+    /// </summary>
+    private static (OnnxValue Energy, OnnxValue? Forces) EnergyAndForces(OnnxGraphBuilder g, PonitaNetwork network, OnnxValue x, OnnxValue t, OnnxValue m,
+        string energyName, string? forcesName)
     {
         int orientations = (int)network.Grid.shape[0];
         var (_, reference, readout) = network.Ends;
@@ -72,6 +75,8 @@ internal static class PonitaOnnxExporter
         var perAtom = g.Mul(g.ReduceMean(g.Squeeze(Linear(g, "readout", h, readout), [-1]), [2], keepDims: false), m);      // [B, N]
         var referenceEnergy = g.Mul(g.Squeeze(g.MatMul(t, Constant(g, "reference_t", reference.weight!.t())), [-1]), m);
         var energy = g.Add(g.ReduceSum(perAtom, [1], keepDims: false), g.ReduceSum(referenceEnergy, [1], keepDims: false), energyName);
+
+        if (forcesName is null) return (energy, null);
 
         // Conservative forces −∂E/∂x: the reverse pass of the graph above, written out in the same operators.
         var gradH = g.Mul(g.Div(g.Unsqueeze(m, [2, 3]), g.Scalar(orientations, "orientations")), Constant(g, "readout_row", readout.weight!.reshape(1, -1)));

@@ -127,8 +127,10 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         using (var forceWeight = o.ForceLossWeight.ToScalar())
             PonitaFitting.Train(network, normalised, o.NumberOfEpochs, o.BatchSize, o.LearningRate, run.Random,
                 chosen => PonitaFitting.Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces, run.Device), forceWeight),
-                cosineDecay: true, afterEpoch: (epoch, loss) =>
+                cosineDecay: true, cancellationToken: o.CancellationToken, afterEpoch: (epoch, loss) =>
                 {
+                    if (!double.IsFinite(loss))
+                        throw new InvalidOperationException($"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}) or ForceLossWeight ({o.ForceLossWeight}), or check the Cutoff ({cutoff:G4}) against the data's scale.");
                     history.Add(new TrainingProgress(run.Trainer, epoch, o.NumberOfEpochs, loss, null, run.Elapsed));
                     run.ReportEpoch(epoch, o.NumberOfEpochs, loss, null);
                 });
@@ -140,6 +142,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         {
             TypesAreIndices = set.TypesAreIndices,
             FeatureCount = set.FeatureCount,
+            KnownTypes = set.KnownTypes is { } known ? PointCloudChecks.KnownList(known).ToArray() : null,
             HiddenSize = o.HiddenSize,
             NumberOfLayers = o.NumberOfLayers,
             NumberOfOrientations = (int)network.Grid.shape[0],
@@ -154,7 +157,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         var (energyParity, forcesParity) = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, run.Seed);
         run.Info($"ONNX export: energy {energyParity}" + (forcesParity is null ? "" : $", forces {forcesParity}"));
 
-        var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount);
+        var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes);
         var scoring = OnnxScoringChain.Fit(_mlContext, input, new OnnxScoringSpec
         {
             Model = onnx,
@@ -217,11 +220,14 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         if (o.PredictedForcesColumnName is { } predicted)
         {
             ArgumentException.ThrowIfNullOrWhiteSpace(predicted, nameof(o.PredictedForcesColumnName));
-            if (predicted == o.PositionsColumnName || predicted == o.AtomTypesColumnName || predicted == "Score")
-                throw new ArgumentException($"PredictedForcesColumnName '{predicted}' would hide an input or the Score column; choose another name, e.g. \"PredictedForces\".", nameof(o.PredictedForcesColumnName));
+            string?[] taken = [o.PositionsColumnName, o.AtomTypesColumnName, o.LabelColumnName, o.ForcesColumnName, "Score"];
+            if (taken.Contains(predicted) || predicted.StartsWith("mlx_", StringComparison.Ordinal))
+                throw new ArgumentException($"PredictedForcesColumnName '{predicted}' would hide an input, the label, the target forces or the Score column (names starting with mlx_ are reserved); choose another name, e.g. \"PredictedForces\".", nameof(o.PredictedForcesColumnName));
         }
         if (o.FeaturesPerAtom is int f) ArgumentOutOfRangeException.ThrowIfLessThan(f, 1, nameof(o.FeaturesPerAtom));
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.NumberOfOrientations, 1, nameof(o.NumberOfOrientations));
+        if (!o.PositionOnly && o.NumberOfOrientations < 4)
+            throw new ArgumentOutOfRangeException(nameof(o.NumberOfOrientations), o.NumberOfOrientations,
+                "PONITA needs at least 4 orientations to approximate rotation invariance (16–20 in the paper); set PositionOnly for the orientation-free variant.");
         ArgumentOutOfRangeException.ThrowIfLessThan(o.HiddenSize, 1, nameof(o.HiddenSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(o.NumberOfLayers, 1, nameof(o.NumberOfLayers));
         ArgumentOutOfRangeException.ThrowIfLessThan(o.NumberOfEpochs, 1, nameof(o.NumberOfEpochs));

@@ -15,7 +15,7 @@ public class PointCloudChecksTests
         Assert.Contains("multiple of 3", Fails([0, 0, 0, 1], [0]));
         Assert.Contains("'AtomTypes', row 7", Fails([0, 0, 0, 1, 0, 0], [0]));
         Assert.Contains("NaN", Fails([0, 0, float.NaN, 1, 0, 0], [0, 1]));
-        Assert.Contains("known types are 0..2", Fails([0, 0, 0, 1, 0, 0], [0, 3]));
+        Assert.Contains("never saw in training (known types: 0, 1, 2)", Fails([0, 0, 0, 1, 0, 0], [0, 3]));
         Assert.Contains("type 1.5", Fails([0, 0, 0, 1, 0, 0], [0, 1.5f]));
         Assert.Contains("coincide", Fails([0, 0, 0, 1, 1, 1, 0, 0, 0], [0, 1, 2]));
         Assert.Contains("no points", Fails([], []));

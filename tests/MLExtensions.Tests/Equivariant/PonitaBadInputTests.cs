@@ -48,7 +48,7 @@ public class PonitaBadInputTests : IDisposable
         "3 types for 2 points",
         "NaN",
         "points 0 and 2 coincide",
-        "point 1 has type 7; known types are 0..2",
+        "point 1 has type 7, which the model never saw in training (known types: 0, 1, 2)",
         "point 1 has type -1",
         "no points",
     ];
@@ -117,6 +117,34 @@ public class PonitaBadInputTests : IDisposable
         {
             (loaded as IDisposable)?.Dispose();
         }
+    }
+
+    [Fact]
+    public void Types_missing_from_training_are_refused_and_huge_indices_are_named()
+    {
+        // Atomic numbers: hydrogen, carbon and oxygen in training; lithium (3) was never seen.
+        int[] elements = [1, 6, 8];
+        var rows = _rows.Select(r => new MoleculeRow { Positions = r.Positions, AtomTypes = r.AtomTypes.Select(t => elements[t]).ToArray(), Label = r.Label }).ToList();
+        using var model = _ml.Equivariant().Trainers.Ponita(Options()).Fit(_ml.Data.LoadFromEnumerable(rows));
+        Assert.Equal(elements, model.Description.KnownTypes);
+        var lithium = _ml.Data.LoadFromEnumerable(new[] { new MoleculeRow { Positions = [0, 0, 0, 1.5f, 0, 0], AtomTypes = [1, 3] } });
+        var error = Assert.ThrowsAny<Exception>(() => model.Transform(lithium).GetColumn<float>("Score").ToArray());
+        Assert.Contains("type 3, which the model never saw in training (known types: 1, 6, 8)", (error as InvalidDataException ?? error.InnerException)!.Message);
+
+        var huge = rows.Take(3).Append(new MoleculeRow { Positions = [0, 0, 0, 1.5f, 0, 0], AtomTypes = [1, 100000] }).ToList();
+        Assert.Contains("Column 'AtomTypes', row 3", Assert.Throws<InvalidDataException>(() => _ml.Equivariant().Trainers.Ponita(Options()).Fit(_ml.Data.LoadFromEnumerable(huge))).Message);
+    }
+
+    [Fact]
+    public void Divergent_training_and_bad_settings_are_reported()
+    {
+        var options = Options();
+        options.LearningRate = 1e12;
+        options.NumberOfEpochs = 3;
+        Assert.Contains("diverged", Assert.Throws<InvalidOperationException>(() => _ml.Equivariant().Trainers.Ponita(options).Fit(_ml.Data.LoadFromEnumerable(_rows))).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options { NumberOfOrientations = 2 }));
+        Assert.Throws<ArgumentException>(() => _ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options { ForcesColumnName = "Forces", PredictedForcesColumnName = "Forces" }));
+        Assert.Throws<ArgumentException>(() => _ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options { PredictedForcesColumnName = "mlx_score" }));
     }
 
     [Fact]
