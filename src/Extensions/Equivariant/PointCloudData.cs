@@ -118,14 +118,17 @@ internal static class PointCloudData
     private static void CheckVector(DataViewSchema.Column column, DataViewType item)
     {
         if (column.Type is not VectorDataViewType vector || vector.ItemType != item)
-            throw new ArgumentException($"Column '{column.Name}' must be a vector of {item} (variable or known size), but it is {column.Type}.");
+            throw new ArgumentException($"Column '{column.Name}' must be a vector of {item} (variable or known size), but it is {column.Type}. {ConversionHint(column.Name)}");
     }
 
     private static void CheckVector(SchemaShape.Column column, DataViewType item)
     {
         if (column.Kind == SchemaShape.Column.VectorKind.Scalar || column.IsKey || column.ItemType != item)
-            throw new ArgumentException($"Column '{column.Name}' must be a vector of {item} (variable or known size), but it is {Describe(column)}.");
+            throw new ArgumentException($"Column '{column.Name}' must be a vector of {item} (variable or known size), but it is {Describe(column)}. {ConversionHint(column.Name)}");
     }
+
+    private static string ConversionHint(string column) =>
+        $"Convert numbers with mlContext.Transforms.Conversion.ConvertType(\"{column}\", outputKind: DataKind.Single); one point cloud per row, x, y, z of each point in turn.";
 
     private static ArgumentException WrongTypes(string column, PonitaTrainer.Options o, string actual) => new(o.FeaturesPerAtom is int f
         ? $"Atom types column '{column}' must be a vector of Single holding {f} features per point (FeaturesPerAtom = {f}), but it is {actual}."

@@ -10,7 +10,8 @@ namespace MLExtensions.Equivariant;
 /// a grid of orientations. Messages from point j to point i at orientation o are weighted by kernels of the invariants
 /// a1 = o·(x_j − x_i), a2² = ‖(x_j − x_i) − a1·o‖² (spatial, per orientation) and o·o' (spherical, between
 /// orientations of one point): a separable depthwise spatial convolution, then a spherical convolution, inside
-/// ConvNeXt blocks. Energy = Σ_atoms mean_orientations readout + per-type reference energies.
+/// ConvNeXt blocks. The invariants' degree-3 monomials are embedded once (Linear → GELU → Linear → GELU) and shared
+/// by all blocks, each of which maps the embedding linearly to its kernel. Energy = Σ_atoms mean_orientations readout + per-type reference energies.
 /// </summary>
 /// <remarks>
 /// Dense, masked batches: positions [B, N, 3], one-hot (or feature) types [B, N, T], mask [B, N] (1 real, 0 padding).
@@ -24,8 +25,11 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
 
     private readonly Linear embed;
     private readonly Linear reference;
-    private readonly ModuleList<Linear> spatial_in = new();
-    private readonly ModuleList<Linear> spatial_out = new();
+    private readonly Linear basis_in;
+    private readonly Linear basis_out;
+    private readonly Linear fiber_in;
+    private readonly Linear fiber_out;
+    private readonly ModuleList<Linear> spatial = new();
     private readonly ModuleList<Linear> spherical = new();
     private readonly ModuleList<LayerNorm> norms = new();
     private readonly ModuleList<Linear> expand = new();
@@ -56,11 +60,14 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
         Cutoff = cutoff;
         embed = nn.Linear(types, hidden);
         reference = nn.Linear(types, 1, hasBias: false);
+        basis_in = nn.Linear(SpatialBasis, hidden);
+        basis_out = nn.Linear(hidden, hidden);
+        fiber_in = nn.Linear(SphericalBasis, hidden);
+        fiber_out = nn.Linear(hidden, hidden);
         for (int l = 0; l < layers; l++)
         {
-            spatial_in.Add(nn.Linear(SpatialBasis, hidden));
-            spatial_out.Add(nn.Linear(hidden, hidden));
-            spherical.Add(nn.Linear(SphericalBasis, hidden));
+            spatial.Add(nn.Linear(hidden, hidden));
+            spherical.Add(nn.Linear(hidden, hidden));
             norms.Add(nn.LayerNorm(hidden));
             expand.Add(nn.Linear(hidden, 4 * hidden));
             contract.Add(nn.Linear(4 * hidden, hidden));
@@ -91,16 +98,19 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
     /// <summary>The vector head's input embedding (of o·v) and readout.</summary>
     internal (Linear Embed, Linear Readout) VectorEnds => (vector_embed, vector_readout);
 
-    /// <summary>Each block's layers: spatial kernel MLP (in, out), layer norm, expansion, contraction.</summary>
-    internal IEnumerable<(Linear SpatialIn, Linear SpatialOut, LayerNorm Norm, Linear Expand, Linear Contract)> Blocks =>
-        Enumerable.Range(0, spatial_in.Count).Select(l => (spatial_in[l], spatial_out[l], norms[l], expand[l], contract[l]));
+    /// <summary>The shared embedding of the spatial invariants' monomials: Linear → GELU → Linear → GELU.</summary>
+    internal (Linear In, Linear Out) SpatialEmbedding => (basis_in, basis_out);
+
+    /// <summary>Each block's layers: spatial kernel (a linear map of the shared embedding), layer norm, expansion, contraction.</summary>
+    internal IEnumerable<(Linear Spatial, LayerNorm Norm, Linear Expand, Linear Contract)> Blocks =>
+        Enumerable.Range(0, spatial.Count).Select(l => (spatial[l], norms[l], expand[l], contract[l]));
 
     /// <summary>Each block's spherical kernel on the network's grid divided by the grid size, [O, O, H]: constant at inference.</summary>
     internal IEnumerable<Tensor> SphericalKernels()
     {
         using var count = ((double)grid.shape[0]).ToScalar();
-        var basis = SphericalMonomials(grid.matmul(grid.t()));
-        return spherical.Select(layer => layer.forward(basis).div(count)).ToList();
+        var embedding = FiberEmbedding(grid);
+        return spherical.Select(layer => layer.forward(embedding).div(count)).ToList();
     }
 
     /// <summary>Energies [B] of positions [B, N, 3] with types [B, N, T] and mask [B, N], on the network's own grid.</summary>
@@ -139,7 +149,9 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
         var weight = SmoothCutoff(distanceSquared).mul(pairMask);                             // [B, i, j, 1]
         // Clamped to the cutoff ball, where they already lie: far pairs (weight 0) then cannot overflow the cubes to ∞ and NaN.
         var spatialBasis = SpatialMonomials(a1.div(_cutoff).clamp(MinusOne, One), a2Squared.div(_cutoffSquared).clamp_max(One)); // [B, i, j, O, 10]
-        var sphericalBasis = SphericalMonomials(orientations.matmul(orientations.t()));      // [O, O, 4]
+        // Embedded once, shared by every block (each block maps the embedding linearly to its kernel).
+        var spatialEmbedding = nn.functional.gelu(basis_out.forward(nn.functional.gelu(basis_in.forward(spatialBasis)))); // [B, i, j, O, H]
+        var fiberEmbedding = FiberEmbedding(orientations);                                    // [O, O, H]
 
         using var orientationCount = ((double)orientations.shape[0]).ToScalar();
         var h = embed.forward(types).unsqueeze(2).expand(-1, -1, orientations.shape[0], -1);  // [B, N, O, H]
@@ -147,11 +159,11 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
             h = Plus(h, vector_embed.forward(pointVectors.matmul(orientations.t()).unsqueeze(-1))); // o·v_i, invariant
         var pointMask = mask.unsqueeze(-1).unsqueeze(-1);                                     // [B, N, 1, 1]
         h = h.mul(pointMask);
-        for (int l = 0; l < spatial_in.Count; l++)
+        for (int l = 0; l < spatial.Count; l++)
         {
-            var kernel = spatial_out[l].forward(nn.functional.gelu(spatial_in[l].forward(spatialBasis))).mul(weight.unsqueeze(-1)); // [B,i,j,O,H]
+            var kernel = spatial[l].forward(spatialEmbedding).mul(weight.unsqueeze(-1));       // [B, i, j, O, H]
             var messages = einsum("bijoh,bjoh->bioh", kernel, h);
-            var sphereKernel = spherical[l].forward(sphericalBasis);                             // [O, O, H]
+            var sphereKernel = spherical[l].forward(fiberEmbedding);                             // [O, O, H]
             var mixed = einsum("poh,bioh->biph", sphereKernel, messages).div(orientationCount);
             var update = contract[l].forward(nn.functional.gelu(expand[l].forward(norms[l].forward(mixed))));
             h = Plus(h, update).mul(pointMask);
@@ -200,6 +212,10 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
             for (int b = 0; a + b <= 3; b++) terms.Add(uPowers[a].mul(vPowers[b]));
         return stack(terms, -1);
     }
+
+    /// <summary>The shared embedding of the fiber invariant o·o′ [O, O, H]: Linear → GELU → Linear → GELU of its monomials.</summary>
+    private Tensor FiberEmbedding(Tensor orientations) =>
+        nn.functional.gelu(fiber_out.forward(nn.functional.gelu(fiber_in.forward(SphericalMonomials(orientations.matmul(orientations.t()))))));
 
     private static Tensor SphericalMonomials(Tensor t) => stack([ones_like(t), t, t.mul(t), t.mul(t).mul(t)], -1);
 }

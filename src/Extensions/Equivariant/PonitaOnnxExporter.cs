@@ -72,6 +72,7 @@ internal static class PonitaOnnxExporter
         var f = Encode(g, network, x, t, m, null);
         var (zero, one, relative, a1, distanceSquared, remaining, pairs, weight, u, v, cutoffSquared, pointMask, h, saved, blocks) =
             (f.Zero, f.One, f.Relative, f.A1, f.DistanceSquared, f.Remaining, f.Pairs, f.Weight, f.U, f.V, f.CutoffSquared, f.PointMask, f.H, f.Saved, f.Blocks);
+        var (embedIn, embedOut) = network.SpatialEmbedding;
         var perAtom = g.Mul(g.ReduceMean(g.Squeeze(Linear(g, "readout", h, readout), [-1]), [2], keepDims: false), m);      // [B, N]
         var referenceEnergy = g.Mul(g.Squeeze(g.MatMul(t, Constant(g, "reference_t", reference.weight!.t())), [-1]), m);
         var energy = g.Add(g.ReduceSum(perAtom, [1], keepDims: false), g.ReduceSum(referenceEnergy, [1], keepDims: false), energyName);
@@ -80,10 +81,10 @@ internal static class PonitaOnnxExporter
 
         // Conservative forces −∂E/∂x: the reverse pass of the graph above, written out in the same operators.
         var gradH = g.Mul(g.Div(g.Unsqueeze(m, [2, 3]), g.Scalar(orientations, "orientations")), Constant(g, "readout_row", readout.weight!.reshape(1, -1)));
-        OnnxValue? gradBasis = null, gradWeight = null;
+        OnnxValue? gradEmbedding = null, gradWeight = null;
         for (int l = blocks.Count - 1; l >= 0; l--)
         {
-            var (spatialIn, spatialOut, norm, expand, contract) = blocks[l];
+            var (spatial, norm, expand, contract) = blocks[l];
             var s = saved[l];
             var gradSum = g.Mul(gradH, pointMask);
             var gradE = g.Mul(g.MatMul(gradSum, Constant(g, $"b{l}_contract_wb", contract.weight!)), GeluSlope(g, s.E));
@@ -95,11 +96,14 @@ internal static class PonitaOnnxExporter
             var layerWeight = g.ReduceSum(g.Mul(gradKernel, s.K), [-2, -1]);                                    // [B, i, j, 1, 1]
             gradWeight = gradWeight is null ? layerWeight : g.Add(gradWeight.Value, layerWeight);
             var gradK = g.Mul(gradKernel, g.Unsqueeze(weight, [-1]));
-            var gradZ1 = g.Mul(g.MatMul(gradK, Constant(g, $"b{l}_spatial_out_wb", spatialOut.weight!)), GeluSlope(g, s.Z1));
-            var layerBasis = g.MatMul(gradZ1, Constant(g, $"b{l}_spatial_in_wb", spatialIn.weight!));           // [B, i, j, O, 10]
-            gradBasis = gradBasis is null ? layerBasis : g.Add(gradBasis.Value, layerBasis);
+            var layerEmbedding = g.MatMul(gradK, Constant(g, $"b{l}_spatial_wb", spatial.weight!));               // [B, i, j, O, H]
+            gradEmbedding = gradEmbedding is null ? layerEmbedding : g.Add(gradEmbedding.Value, layerEmbedding);
         }
-        var (gradU, gradV) = MonomialsBackward(g, u, v, gradBasis!.Value);
+        // Through the shared embedding GELU(out(GELU(in(basis)))) to the monomials.
+        var gradE2 = g.Mul(gradEmbedding!.Value, GeluSlope(g, f.E2));
+        var gradE1 = g.Mul(g.MatMul(gradE2, Constant(g, "basis_out_wb", embedOut.weight!)), GeluSlope(g, f.E1));
+        var gradBasis = g.MatMul(gradE1, Constant(g, "basis_in_wb", embedIn.weight!));                          // [B, i, j, O, 10]
+        var (gradU, gradV) = MonomialsBackward(g, u, v, gradBasis);
         var gradA2Squared = g.Div(gradV, g.Scalar(cutoffSquared, "cutoff2c"));
         var positive = g.Cast(g.Greater(g.Sub(distanceSquared, g.Mul(a1, a1)), zero), OnnxElementType.Float);
         var gradA2Active = g.Mul(gradA2Squared, positive);
@@ -132,6 +136,10 @@ internal static class PonitaOnnxExporter
         var u = g.Max(g.Min(g.Div(a1, g.Scalar((float)network.Cutoff, "cutoff")), one), g.Scalar(-1f, "minus_one"));
         var v = g.Min(g.Div(a2Squared, g.Scalar(cutoffSquared, "cutoff2b")), one);
         var basis = Monomials(g, u, v);                                                                 // [B, i, j, O, 10]
+        var (embedIn, embedOut) = network.SpatialEmbedding;
+        var e1 = Linear(g, "basis_in", basis, embedIn);
+        var e2 = Linear(g, "basis_out", g.Gelu(e1), embedOut);
+        var embedding = g.Gelu(e2);                                                                     // [B, i, j, O, H]
 
         var h = Linear(g, "embed", t, embed);                                                           // [B, N, H]
         var pointMask = g.Unsqueeze(m, [2, 3]);                                                         // [B, N, 1, 1]
@@ -144,9 +152,8 @@ internal static class PonitaOnnxExporter
         var saved = new List<Saved>();
         for (int l = 0; l < blocks.Count; l++)
         {
-            var (spatialIn, spatialOut, norm, expand, contract) = blocks[l];
-            var z1 = Linear(g, $"b{l}_spatial_in", basis, spatialIn);
-            var k = Linear(g, $"b{l}_spatial_out", g.Gelu(z1), spatialOut);
+            var (spatial, norm, expand, contract) = blocks[l];
+            var k = Linear(g, $"b{l}_spatial", embedding, spatial);
             var kernel = g.Mul(k, g.Unsqueeze(weight, [-1]));
             var messages = g.Einsum("bijoh,bjoh->bioh", [kernel, h]);
             var sphere = Constant(g, $"b{l}_sphere", kernels[l]);
@@ -154,16 +161,16 @@ internal static class PonitaOnnxExporter
             var normalised = g.LayerNormalization(mixed, Constant(g, $"b{l}_norm_w", norm.weight!), Constant(g, $"b{l}_norm_b", norm.bias!), -1, (float)1e-5);
             var e = Linear(g, $"b{l}_expand", normalised, expand);
             var update = Linear(g, $"b{l}_contract", g.Gelu(e), contract);
-            saved.Add(new Saved(z1, k, kernel, h, sphere, mixed, e));
+            saved.Add(new Saved(k, kernel, h, sphere, mixed, e));
             h = g.Mul(g.Add(h, update), pointMask);
         }
-        return new Encoded(zero, one, relative, a1, distanceSquared, remaining, pairs, weight, u, v, cutoffSquared, pointMask, h, saved, blocks);
+        return new Encoded(zero, one, relative, a1, distanceSquared, remaining, pairs, weight, u, v, e1, e2, cutoffSquared, pointMask, h, saved, blocks);
     }
 
     /// <summary>The encoder's values, named as in <see cref="ExportEnergy"/>.</summary>
     private sealed record Encoded(OnnxValue Zero, OnnxValue One, OnnxValue Relative, OnnxValue A1, OnnxValue DistanceSquared, OnnxValue Remaining,
-        OnnxValue Pairs, OnnxValue Weight, OnnxValue U, OnnxValue V, float CutoffSquared, OnnxValue PointMask, OnnxValue H, List<Saved> Saved,
-        List<(Linear SpatialIn, Linear SpatialOut, LayerNorm Norm, Linear Expand, Linear Contract)> Blocks);
+        OnnxValue Pairs, OnnxValue Weight, OnnxValue U, OnnxValue V, OnnxValue E1, OnnxValue E2, float CutoffSquared, OnnxValue PointMask, OnnxValue H,
+        List<Saved> Saved, List<(Linear Spatial, LayerNorm Norm, Linear Expand, Linear Contract)> Blocks);
 
     private static (OnnxValue X, OnnxValue T, OnnxValue M) Inputs(OnnxGraphBuilder g, PonitaNetwork network, string positionsName, string typesName, string maskName)
     {
@@ -196,7 +203,7 @@ internal static class PonitaOnnxExporter
     }
 
     /// <summary>Forward values the reverse pass reuses, per block.</summary>
-    private sealed record Saved(OnnxValue Z1, OnnxValue K, OnnxValue Kernel, OnnxValue H, OnnxValue Sphere, OnnxValue Mixed, OnnxValue E);
+    private sealed record Saved(OnnxValue K, OnnxValue Kernel, OnnxValue H, OnnxValue Sphere, OnnxValue Mixed, OnnxValue E);
 
     /// <summary>GELU′(x) = Φ(x) + x·φ(x).</summary>
     private static OnnxValue GeluSlope(OnnxGraphBuilder g, OnnxValue x)

@@ -148,6 +148,22 @@ public class PonitaTrainerTests
     }
 
     [Fact]
+    public void Known_size_columns_of_same_size_molecules_work_too()
+    {
+        var ml = new MLContext(1);
+        var rows = SyntheticMolecules.Generate(24, 6, minAtoms: 5, maxAtoms: 5).Select(r => new FixedRow
+        {
+            Positions = r.Positions, AtomTypes = r.AtomTypes.Select(t => (float)t).ToArray(), Label = r.Label, Forces = r.Forces,
+        }).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var options = SmallOptions(epochs: 1);
+        using var model = ml.Equivariant().Trainers.Ponita(options).Fit(data);
+        var scored = model.Transform(data);
+        Assert.All(scored.GetColumn<float>("Score"), s => Assert.True(float.IsFinite(s)));
+        Assert.Equal(ModelRoundTrip.SaveLoadAndScore<float>(model, data, "Score"), scored.GetColumn<float>("Score").ToArray());
+    }
+
+    [Fact]
     public void The_position_only_variant_is_exactly_rotation_invariant()
     {
         var ml = new MLContext(1);
@@ -185,6 +201,20 @@ public class PonitaTrainerTests
         public float Score { get; set; }
 
         public float[] PredictedForces { get; set; } = [];
+    }
+
+    public sealed class FixedRow
+    {
+        [VectorType(15)]
+        public float[] Positions { get; set; } = [];
+
+        [VectorType(5)]
+        public float[] AtomTypes { get; set; } = [];
+
+        public float Label { get; set; }
+
+        [VectorType(15)]
+        public float[] Forces { get; set; } = [];
     }
 
     public sealed class SingleTypedRow
