@@ -164,6 +164,18 @@ public class PonitaTrainerTests
     }
 
     [Fact]
+    public void Scores_on_CUDA_with_CPU_fallback_when_asked()
+    {
+        var ml = new MLContext(1);
+        var data = Molecules(ml, 20, 4);
+        var options = SmallOptions(epochs: 1);
+        options.ScoringDevice = MLExtensions.Onnx.Runtime.OnnxExecutionDevice.CudaWithCpuFallback;
+        using var model = ml.Equivariant().Trainers.Ponita(options).Fit(data);
+        Assert.Equal(MLExtensions.Onnx.Runtime.OnnxModelSession.Probe(MLExtensions.Onnx.Runtime.OnnxExecutionDevice.CudaWithCpuFallback).UsesCuda, model.Execution.UsesCuda);
+        Assert.All(model.Transform(data).GetColumn<float>("Score"), s => Assert.True(float.IsFinite(s)));
+    }
+
+    [Fact]
     public void The_position_only_variant_is_exactly_rotation_invariant()
     {
         var ml = new MLContext(1);
