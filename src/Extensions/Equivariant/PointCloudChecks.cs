@@ -15,20 +15,6 @@ internal static class PointCloudChecks
     /// <summary>Points closer than this count as coincident.</summary>
     public const double CoincidenceDistance = 1e-6;
 
-    /// <summary>Returns N, or throws <see cref="InvalidDataException"/> naming the problem.</summary>
-    /// <param name="positions">x, y, z of every point.</param>
-    /// <param name="types">One type index per point (stored as numbers).</param>
-    /// <param name="typeCount">Known types are 0 .. typeCount − 1.</param>
-    /// <param name="row">The row, for the message (null when unknown).</param>
-    /// <param name="positionsColumn">The positions column's name.</param>
-    /// <param name="typesColumn">The types column's name.</param>
-    public static int Validate(ReadOnlySpan<float> positions, ReadOnlySpan<float> types, int typeCount, long? row, string positionsColumn, string typesColumn)
-    {
-        int n = ValidatePositions(positions, row, positionsColumn);
-        ValidateTypes(types, n, FirstTypes(typeCount), row, typesColumn, positionsColumn);
-        return n;
-    }
-
     /// <summary>Checks positions (3N finite values, no coincident points) and returns N.</summary>
     public static int ValidatePositions(ReadOnlySpan<float> positions, long? row, string positionsColumn)
     {
@@ -80,9 +66,6 @@ internal static class PointCloudChecks
 
     /// <summary>The indices marked in <paramref name="known"/>.</summary>
     public static IEnumerable<int> KnownList(bool[] known) => Enumerable.Range(0, known.Length).Where(t => known[t]);
-
-    /// <summary>Marks the types 0 .. <paramref name="typeCount"/> − 1.</summary>
-    public static bool[] FirstTypes(int typeCount) => Enumerable.Repeat(true, typeCount).ToArray();
 
     /// <summary>Checks N·<paramref name="featureCount"/> finite per-point features.</summary>
     public static void ValidateFeatures(ReadOnlySpan<float> features, int n, int featureCount, long? row, string typesColumn, string positionsColumn)

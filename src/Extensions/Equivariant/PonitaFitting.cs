@@ -28,10 +28,6 @@ internal sealed record MoleculeBatch(Tensor Positions, Tensor Types, Tensor Mask
             tensor(clouds.Select(m => m.Energy).ToArray(), device: device), withForces ? tensor(forces, [b, n, 3], device: device) : null);
     }
 
-    /// <summary>Generated molecules with one-hot types.</summary>
-    public static MoleculeBatch From(IReadOnlyList<SimulatedMolecule> molecules, int typeCount, bool withForces) =>
-        From(molecules.Select(m => m.ToPointCloud(typeCount)).ToList(), typeCount, withForces);
-
     public void Dispose()
     {
         Positions.Dispose();
@@ -71,16 +67,6 @@ internal static class PonitaFitting
         var forceError = Minus(forces!, target).mul(batch.Mask.unsqueeze(-1));
         var perComponent = forceError.mul(forceError).sum().div(batch.Mask.sum().clamp_min(Tiny)).div(Three);
         return Plus(loss, perComponent.mul(forceWeight));
-    }
-
-    /// <summary>Trains on generated molecules for <paramref name="epochs"/> and returns the mean training loss of each epoch.</summary>
-    public static List<double> Fit(PonitaNetwork network, IReadOnlyList<SimulatedMolecule> molecules, int epochs, int batchSize, double learningRate,
-        double forceWeight, Random random)
-    {
-        using var weightOfForces = forceWeight.ToScalar();
-        var clouds = molecules.Select(m => m.ToPointCloud(MoleculeSimulation.TypeCount)).ToList();
-        return Train(network, clouds, epochs, batchSize, learningRate, random,
-            chosen => Loss(network, MoleculeBatch.From(chosen, MoleculeSimulation.TypeCount, forceWeight > 0), weightOfForces));
     }
 
     /// <summary>

@@ -39,12 +39,17 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
         Count.ToString(CultureInfo.InvariantCulture), KnownTypes is null ? "" : string.Join(',', PointCloudChecks.KnownList(KnownTypes)));
 
     /// <summary>The contract in a row's contract column, or null when the column is empty (a row without positions).</summary>
-    public static PonitaInputContract? Decode(string[] values)
+    public static PonitaInputContract? Decode(string[] values) =>
+        values.Length == 0 ? null : Decoded.GetOrAdd(values[0], Parse);
+
+    // Every row carries the same text: parse it once per model, not once per row.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, PonitaInputContract> Decoded = new(StringComparer.Ordinal);
+
+    private static PonitaInputContract Parse(string text)
     {
-        if (values.Length == 0) return null;
-        var parts = values[0].Split(';');
+        var parts = text.Split(';');
         if (parts.Length != 6 || parts[0] != Version)
-            throw new InvalidDataException($"The PONITA input contract '{values[0]}' is not one this version of MLExtensions reads; retrain or update the package.");
+            throw new InvalidDataException($"The PONITA input contract '{text}' is not one this version of MLExtensions reads; retrain or update the package.");
         int count = int.Parse(parts[4], CultureInfo.InvariantCulture);
         bool indices = parts[3] == "types";
         bool[]? known = null;

@@ -1,4 +1,5 @@
 using MLExtensions.Equivariant;
+using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -6,6 +7,9 @@ namespace MLExtensions.Tests.Equivariant;
 
 public class PonitaFittingTests
 {
+    private static MoleculeBatch Batch(IReadOnlyList<SimulatedMolecule> molecules, bool withForces) =>
+        MoleculeBatch.From(molecules.Select(m => m.ToPointCloud(MoleculeSimulation.TypeCount)).ToList(), MoleculeSimulation.TypeCount, withForces);
+
     [Fact]
     public void Training_on_energies_and_forces_learns_the_potential_and_stays_invariant_under_rotation()
     {
@@ -16,12 +20,14 @@ public class PonitaFittingTests
         double EnergyMae(IReadOnlyList<SimulatedMolecule> set)
         {
             using var scope = NewDisposeScope();
-            using var batch = MoleculeBatch.From(set, MoleculeSimulation.TypeCount, false);
+            using var batch = Batch(set, false);
             using var noGrad = no_grad();
             return (network.forward(batch.Positions, batch.Types, batch.Mask) - batch.Energies).abs().mean().item<float>();
         }
         double before = EnergyMae(test);
-        var history = PonitaFitting.Fit(network, train, epochs: 12, batchSize: 16, learningRate: 3e-3, forceWeight: 0.1, new Random(1));
+        using var forceWeight = 0.1.ToScalar();
+        var history = PonitaFitting.Train(network, train, epochs: 12, batchSize: 16, learningRate: 3e-3, new Random(1),
+            chosen => PonitaFitting.Loss(network, Batch(chosen, withForces: true), forceWeight));
         network.eval();
         double after = EnergyMae(test);
         Assert.True(history[^1] < 0.5 * history[0], $"loss {history[0]} -> {history[^1]}");
@@ -30,7 +36,7 @@ public class PonitaFittingTests
 
         // Rotated test molecules, with the grid rotated too: the same predictions.
         using var scope = NewDisposeScope();
-        using var batch = MoleculeBatch.From(test, MoleculeSimulation.TypeCount, false);
+        using var batch = Batch(test, false);
         double c = Math.Cos(0.7), s = Math.Sin(0.7);
         var rotation = tensor(new float[] { (float)c, (float)-s, 0, (float)s, (float)c, 0, 0, 0, 1 }, [3, 3]);
         using var noGrad = no_grad();
