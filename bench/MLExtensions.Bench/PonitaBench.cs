@@ -18,7 +18,7 @@ public static class PonitaBench
         var train = (egnnProtocol ? ChargedParticles.GenerateEgnnProtocol(trainSystems, seed: 1) : ChargedParticles.Generate(trainSystems, seed: 1)).ToList();
         var test = (egnnProtocol ? ChargedParticles.GenerateEgnnProtocol(500, seed: 2) : ChargedParticles.Generate(500, seed: 2)).ToList();
         using var network = new PonitaNetwork(2, hidden, layers: 3, orientations: 16, cutoff);
-        using var testBatch = ParticleBatch.From(test);
+        using var testBatch = ParticleBatch.From(test, cutoff);
         double linear = ParticleFitting.MeanSquaredError(Plus(testBatch.Positions, testBatch.Velocities), testBatch.Targets);
         var clock = Stopwatch.StartNew();
         var history = ParticleFitting.Fit(network, train, epochs, batchSize: 50, learningRate: 1e-3, new Random(1), cosineDecay: true);
@@ -32,65 +32,53 @@ public static class PonitaBench
 
     /// <summary>
     /// Molecules per second at inference, energy alone and energy with forces: TorchSharp eager (one molecule per call
-    /// and padded batches of 64), ONNX Runtime on the scoring graph (one molecule per call, as ML.NET runs it), and the
-    /// whole ML.NET chain (row checks included). Training time per epoch of the public trainer.
+    /// and batches of 64), ONNX Runtime on the scoring graph (one molecule per call, as ML.NET runs it, and 64
+    /// concatenated molecules per call), and the whole ML.NET chain (row checks and radius graphs included). Training
+    /// time per epoch of the public trainer.
     /// </summary>
     public static void Inference(int molecules)
     {
         var ml = new MLContext(1);
         var rows = SyntheticMolecules.Generate(molecules, seed: 2).ToList();
-        var clouds = rows.Select(r => new PointCloud(r.Positions, PointCloudData.OneHot(r.AtomTypes.Select(t => (float)t).ToArray(), 3), r.Label, r.Forces)).ToList();
+        const double cutoff = 3.0;
+        var samples = rows.Select(r => GraphSample.Of(new PointCloud(r.Positions, PointCloudData.OneHot(r.AtomTypes.Select(t => (float)t).ToArray(), 3), r.Label, r.Forces), cutoff, null)).ToList();
         random.manual_seed(1);
-        using var network = new PonitaNetwork(3, hidden: 32, layers: 3, orientations: 16, cutoff: 3.0);
+        using var network = new PonitaNetwork(3, hidden: 32, layers: 3, orientations: 16, cutoff);
         network.eval();
         Console.WriteLine($"PONITA inference on {molecules} generated molecules of 3..8 atoms (hidden 32, 3 layers, 16 orientations), 2-core CPU:");
 
-        Measure("TorchSharp eager, 1 molecule/call, energy", () =>
+        foreach (int perCall in new[] { 1, 64 })
         {
-            foreach (var c in clouds)
+            Measure($"TorchSharp eager, {perCall} molecule(s)/call, energy", () =>
             {
-                using var scope = NewDisposeScope();
-                using var noGrad = no_grad();
-                using var batch = MoleculeBatch.From([c], 3, false);
-                network.forward(batch.Positions, batch.Types, batch.Mask).item<float>();
-            }
-        });
-        Measure("TorchSharp eager, 64 molecules/call (padded), energy", () =>
-        {
-            foreach (var chunk in clouds.Chunk(64))
-            {
-                using var scope = NewDisposeScope();
-                using var noGrad = no_grad();
-                using var batch = MoleculeBatch.From(chunk, 3, false);
-                network.forward(batch.Positions, batch.Types, batch.Mask).data<float>().ToArray();
-            }
-        });
-        Measure("TorchSharp eager, 1 molecule/call, energy + forces (autograd)", () =>
-        {
-            foreach (var c in clouds)
-            {
-                using var scope = NewDisposeScope();
-                using var batch = MoleculeBatch.From([c], 3, false);
-                var (energy, forces) = PonitaFitting.EnergyAndForces(network, batch, training: false);
-                energy.item<float>();
-                forces.data<float>().ToArray();
-            }
-        });
-
-        foreach (var forcesName in new[] { null, "forces" })
-        {
-            using var session = OnnxModelSession.Create(PonitaOnnxExporter.ExportForScoring(network, "points", "kinds", typesAreIndices: true, forcesName));
-            string[] outputs = forcesName is null ? [ScoringHeads.RawScore] : [ScoringHeads.RawScore, forcesName];
-            Measure($"ONNX Runtime, 1 molecule/call, {(forcesName is null ? "energy" : "energy + forces (graph reverse pass)")}", () =>
-            {
-                using var options = new RunOptions();
-                foreach (var r in rows)
+                foreach (var chunk in samples.Chunk(perCall))
                 {
-                    using var points = OrtValue.CreateTensorValueFromMemory(r.Positions, [1, r.AtomTypes.Length, 3]);
-                    using var kinds = OrtValue.CreateTensorValueFromMemory(r.AtomTypes.Select(t => (float)t).ToArray(), [1, r.AtomTypes.Length]);
-                    using var results = session.Session.Run(options, ["points", "kinds"], [points, kinds], outputs);
+                    using var scope = NewDisposeScope();
+                    using var noGrad = no_grad();
+                    using var batch = MoleculeBatch.From(chunk, 3, false);
+                    network.Energy(batch.Graph).data<float>().ToArray();
                 }
             });
+            Measure($"TorchSharp eager, {perCall} molecule(s)/call, energy + forces (autograd)", () => PonitaFitting.Predict(network, samples, 3, perCall));
+        }
+
+        var set = new PointCloudSet(samples.Select(s => s.Cloud).ToList(), 3, true, null);
+        foreach (var forcesName in new[] { null, "forces" })
+        {
+            using var session = OnnxModelSession.Create(PonitaOnnxExporter.ExportForScoring(network, typesAreIndices: true, forcesName));
+            string[] outputs = forcesName is null ? [ScoringHeads.RawScore] : [ScoringHeads.RawScore, forcesName];
+            foreach (int perCall in new[] { 1, 64 })
+                Measure($"ONNX Runtime, {perCall} molecule(s)/call, {(forcesName is null ? "energy" : "energy + forces (graph reverse pass)")}", () =>
+                {
+                    using var options = new RunOptions();
+                    foreach (var chunk in samples.Chunk(perCall))
+                    {
+                        var inputs = PonitaExportCheck.Inputs(chunk, set);
+                        var values = inputs.Select(i => i.Int64Values is { } l ? OrtValue.CreateTensorValueFromMemory(l, i.Shape) : OrtValue.CreateTensorValueFromMemory(i.Values, i.Shape)).ToArray();
+                        using var results = session.Session.Run(options, inputs.Select(i => i.Name).ToArray(), values, outputs);
+                        foreach (var v in values) v.Dispose();
+                    }
+                });
         }
 
         var train = ml.Data.LoadFromEnumerable(SyntheticMolecules.Generate(500, seed: 1).ToList());
@@ -115,6 +103,82 @@ public static class PonitaBench
             run();
             Console.WriteLine($"  {name}: {molecules / clock.Elapsed.TotalSeconds:F0} molecules/s");
         }
+    }
+
+    /// <summary>
+    /// One energy + forces evaluation of a single large system at fixed density (a jittered cubic lattice of
+    /// <paramref name="spacing"/>, two atom types): radius-graph time, ONNX Runtime time and TorchSharp autograd time,
+    /// and the peak growth of the working set during each, for every size in <paramref name="sizes"/>. Linear scaling
+    /// shows as constant time and memory per atom.
+    /// </summary>
+    public static void Scale(int[] sizes, double cutoff, double spacing, int orientations, int hidden, int layers)
+    {
+        random.manual_seed(1);
+        using var network = new PonitaNetwork(2, hidden, layers, orientations, cutoff);
+        network.eval();
+        var onnx = PonitaOnnxExporter.ExportForScoring(network, typesAreIndices: true, "forces");
+        using var session = OnnxModelSession.Create(onnx);
+        Console.WriteLine($"PONITA energy + forces of one system at fixed density (lattice spacing {spacing}, cutoff {cutoff}, {orientations} orientations, hidden {hidden}, {layers} layers), 2-core CPU:");
+        Console.WriteLine("| atoms | edges | radius graph | ONNX Runtime | per atom | peak memory | TorchSharp autograd | peak memory |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        foreach (int n in sizes)
+        {
+            var (positions, types) = Lattice(n, spacing, new Random(n));
+            var clock = Stopwatch.StartNew();
+            var edges = EdgeList.Of(positions, cutoff, null);
+            double graphSeconds = clock.Elapsed.TotalSeconds;
+            var sample = new GraphSample(new PointCloud(positions, PointCloudData.OneHot(types, 2), 0f, null), edges);
+            var set = new PointCloudSet([sample.Cloud], 2, true, null);
+            var inputs = PonitaExportCheck.Inputs([sample], set);
+            var values = inputs.Select(i => i.Int64Values is { } l ? OrtValue.CreateTensorValueFromMemory(l, i.Shape) : OrtValue.CreateTensorValueFromMemory(i.Values, i.Shape)).ToArray();
+            var (onnxSeconds, onnxBytes) = Peak(() =>
+            {
+                using var options = new RunOptions();
+                using var results = session.Session.Run(options, inputs.Select(i => i.Name).ToArray(), values, [ScoringHeads.RawScore, "forces"]);
+            });
+            foreach (var v in values) v.Dispose();
+            var (torchSeconds, torchBytes) = Peak(() => PonitaFitting.Predict(network, [sample], 2, 1));
+            Console.WriteLine($"| {n:N0} | {edges.Count:N0} | {graphSeconds * 1e3:F0} ms | {onnxSeconds:F3} s | {onnxSeconds / n * 1e6:F0} µs | {onnxBytes / 1048576.0:F0} MB | {torchSeconds:F3} s | {torchBytes / 1048576.0:F0} MB |");
+        }
+    }
+
+    /// <summary>n points on a jittered cubic lattice (about the cube root of n per side) with random types 0/1.</summary>
+    private static (float[] Positions, float[] Types) Lattice(int n, double spacing, Random random)
+    {
+        int side = (int)Math.Ceiling(Math.Cbrt(n));
+        var positions = new float[3 * n];
+        for (int i = 0; i < n; i++)
+        {
+            int x = i % side, y = i / side % side, z = i / (side * side);
+            positions[3 * i] = (float)(spacing * (x + 0.3 * (random.NextDouble() - 0.5)));
+            positions[3 * i + 1] = (float)(spacing * (y + 0.3 * (random.NextDouble() - 0.5)));
+            positions[3 * i + 2] = (float)(spacing * (z + 0.3 * (random.NextDouble() - 0.5)));
+        }
+        return (positions, Enumerable.Range(0, n).Select(_ => (float)random.Next(2)).ToArray());
+    }
+
+    /// <summary>Seconds of the second of two runs, and the largest growth of the working set during it (sampled every 2 ms).</summary>
+    private static (double Seconds, long Bytes) Peak(Action run)
+    {
+        run();
+        GC.Collect();
+        long before = Process.GetCurrentProcess().WorkingSet64, peak = before;
+        using var stop = new CancellationTokenSource();
+        var sampler = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var process = Process.GetCurrentProcess();
+                peak = Math.Max(peak, process.WorkingSet64);
+                Thread.Sleep(2);
+            }
+        });
+        var clock = Stopwatch.StartNew();
+        run();
+        double seconds = clock.Elapsed.TotalSeconds;
+        stop.Cancel();
+        sampler.Wait();
+        return (seconds, peak - before);
     }
 
     /// <summary>Working set while the public trainer runs <paramref name="epochs"/> epochs with forces (it must stay flat).</summary>

@@ -4,7 +4,8 @@ namespace MLExtensions.Equivariant;
 
 /// <summary>
 /// The part of the energy that composition explains: reference energies per type (per unit of each feature) fitted
-/// by least squares, and the spread of what is left, the unit the network trains in.
+/// by least squares, and the unit the network trains in: the force RMS when there are forces, else the spread of
+/// what the reference energies leave.
 /// </summary>
 /// <remarks>
 /// Molecular energies carry large per-atom offsets (thousands of eV for atomisation-free totals); removing them and
@@ -44,11 +45,13 @@ internal sealed record EnergyBaseline(float[] ReferenceEnergies, double Scale)
                 forceValues += forces.Length;
             }
         }
+        // With forces, their RMS is the unit (as in the reference implementation): energies and forces then train at
+        // comparable sizes, whatever the molecule's energy spread.
+        if (forceValues > 0 && forceSquares > 0) return new EnergyBaseline(reference, Math.Sqrt(forceSquares / forceValues));
         double scale = Math.Sqrt(squares / clouds.Count);
         double energySize = Math.Sqrt(clouds.Average(c => (double)c.Energy * c.Energy));
-        // When composition explains the energies to rounding, their spread is noise: fall back to the forces' size (or the energies').
-        if (!(scale > 1e-6 * energySize))
-            scale = forceValues > 0 && forceSquares > 0 ? Math.Sqrt(forceSquares / forceValues) : energySize > 0 ? energySize : 1.0;
+        // When composition explains the energies to rounding, their spread is noise: fall back to the energies' size.
+        if (!(scale > 1e-6 * energySize)) scale = energySize > 0 ? energySize : 1.0;
         return new EnergyBaseline(reference, scale);
     }
 

@@ -33,13 +33,22 @@ public sealed record PonitaDescription
     /// <summary>Interaction radius, in the positions' units.</summary>
     public required double Cutoff { get; init; }
 
+    /// <summary>The neighbour limit per point, or null for every point within the cutoff.</summary>
+    public int? MaximumNeighbors { get; init; }
+
+    /// <summary>True when every point also sends a message to itself (self-loops in the radius graph).</summary>
+    public bool SelfInteraction { get; init; }
+
+    /// <summary>True when the energy averages a readout after every block (as the reference implementation).</summary>
+    public bool ReadoutFromEveryLayer { get; init; }
+
     /// <summary>True for PNITA, the R³-only variant.</summary>
     public required bool PositionOnly { get; init; }
 
     /// <summary>Energy per type (or per unit of each feature) fitted by least squares before training; the network learns the rest.</summary>
     public required float[] ReferenceEnergies { get; init; }
 
-    /// <summary>Root-mean-square of the energies left after the reference energies: the unit the network trained in.</summary>
+    /// <summary>The unit the network trained in: the force RMS when trained with forces, else the RMS of the energies left after the reference energies.</summary>
     public required double EnergyScale { get; init; }
 
     /// <summary>The column of predicted forces, or null when the model predicts energies only.</summary>

@@ -5,36 +5,56 @@ using static TorchSharp.torch;
 
 namespace MLExtensions.Equivariant;
 
-/// <summary>Point clouds padded to one dense, masked batch.</summary>
-internal sealed record MoleculeBatch(Tensor Positions, Tensor Types, Tensor Mask, Tensor Energies, Tensor? Forces) : IDisposable
+/// <summary>A training cloud with its radius-graph edges (computed once: rotations and translations keep them).</summary>
+internal sealed record GraphSample(PointCloud Cloud, EdgeList Edges)
 {
-    /// <summary>Pads <paramref name="clouds"/> to the largest point count; features are N·<paramref name="featureCount"/> per cloud.</summary>
-    public static MoleculeBatch From(IReadOnlyList<PointCloud> clouds, int featureCount, bool withForces, Device? device = null)
+    public static GraphSample Of(PointCloud cloud, double cutoff, int? maximumNeighbors, bool selfLoops = false) =>
+        new(cloud, EdgeList.Of(cloud.Positions, cutoff, maximumNeighbors, selfLoops));
+}
+
+/// <summary>Clouds concatenated into one <see cref="PointGraph"/>, with their energies [B] and forces [P, 3].</summary>
+internal sealed record MoleculeBatch(PointGraph Graph, Tensor Energies, Tensor? Forces) : IDisposable
+{
+    /// <summary>
+    /// The batch of <paramref name="samples"/>; with <paramref name="rotations"/>, each cloud (and its forces) turned by
+    /// its own uniformly random rotation (data augmentation: the targets rotate with the points).
+    /// </summary>
+    public static MoleculeBatch From(IReadOnlyList<GraphSample> samples, int featureCount, bool withForces, Random? rotations = null, Device? device = null)
     {
-        int b = clouds.Count, n = clouds.Max(m => m.Count);
-        var positions = new float[b * n * 3];
-        var types = new float[b * n * featureCount];
-        var mask = new float[b * n];
-        var forces = new float[b * n * 3];
-        for (int m = 0; m < b; m++)
-        {
-            var cloud = clouds[m];
-            Array.Copy(cloud.Positions, 0, positions, m * n * 3, cloud.Positions.Length);
-            Array.Copy(cloud.Features, 0, types, m * n * featureCount, cloud.Features.Length);
-            if (cloud.Forces is { } f) Array.Copy(f, 0, forces, m * n * 3, f.Length);
-            Array.Fill(mask, 1f, m * n, cloud.Count);
-        }
-        return new MoleculeBatch(tensor(positions, [b, n, 3], device: device), tensor(types, [b, n, featureCount], device: device), tensor(mask, [b, n], device: device),
-            tensor(clouds.Select(m => m.Energy).ToArray(), device: device), withForces ? tensor(forces, [b, n, 3], device: device) : null);
+        var clouds = samples.Select(s => rotations is null ? s.Cloud : Rotated(s.Cloud, Rotations.Random(rotations))).ToList();
+        var graph = PointGraph.From(clouds.Select((c, i) => (c.Positions, c.Features, samples[i].Edges)).ToList(), featureCount, device);
+        var energies = tensor(clouds.Select(c => c.Energy).ToArray(), device: device);
+        var forces = withForces ? tensor(clouds.SelectMany(c => c.Forces!).ToArray(), [graph.PointCount, 3], device: device) : null;
+        return new MoleculeBatch(graph, energies, forces);
     }
+
+    private static PointCloud Rotated(PointCloud cloud, double[,] rotation) =>
+        cloud with { Positions = Rotations.Apply(rotation, cloud.Positions), Forces = cloud.Forces is { } f ? Rotations.Apply(rotation, f) : null };
 
     public void Dispose()
     {
-        Positions.Dispose();
-        Types.Dispose();
-        Mask.Dispose();
+        Graph.Dispose();
         Energies.Dispose();
         Forces?.Dispose();
+    }
+}
+
+/// <summary>How <see cref="PonitaFitting.Train"/> steps: epochs, batch size, learning-rate schedule and weight averaging.</summary>
+/// <param name="Epochs">Passes over the data.</param>
+/// <param name="BatchSize">Items per optimiser step.</param>
+/// <param name="LearningRate">Adam's peak learning rate.</param>
+/// <param name="CosineDecay">Fall from the peak to zero along a half cosine.</param>
+/// <param name="WarmupSteps">Steps of linear rise from zero to the peak.</param>
+/// <param name="AverageDecay">Keep an exponential moving average of the weights with this decay, and end with it.</param>
+internal sealed record TrainingSchedule(int Epochs, int BatchSize, double LearningRate, bool CosineDecay = false, int WarmupSteps = 0, double? AverageDecay = null)
+{
+    /// <summary>The learning rate at <paramref name="step"/> of <paramref name="totalSteps"/>.</summary>
+    public double LearningRateAt(int step, int totalSteps)
+    {
+        double rate = LearningRate;
+        if (WarmupSteps > 0 && step < WarmupSteps) rate *= (step + 1.0) / (WarmupSteps + 1.0);
+        if (CosineDecay) rate *= 0.5 * (1 + Math.Cos(Math.PI * step / Math.Max(1, totalSteps)));
+        return rate;
     }
 }
 
@@ -44,89 +64,116 @@ internal sealed record MoleculeBatch(Tensor Positions, Tensor Types, Tensor Mask
 /// </summary>
 internal static class PonitaFitting
 {
-    /// <summary>Energy and forces (−∂E/∂x, kept in the graph when <paramref name="training"/>) of a batch.</summary>
-    public static (Tensor Energy, Tensor Forces) EnergyAndForces(PonitaNetwork network, MoleculeBatch batch, bool training)
+    /// <summary>Energies [B] and forces [P, 3] (−∂E/∂x, kept in the graph when <paramref name="training"/>).</summary>
+    public static (Tensor Energy, Tensor Forces) EnergyAndForces(PonitaNetwork network, PointGraph graph, bool training)
     {
-        var positions = batch.Positions.detach().requires_grad_();
-        var energy = network.forward(positions, batch.Types, batch.Mask);
+        var positions = graph.Positions.detach().requires_grad_();
+        var energy = network.Energy(graph.WithPositions(positions));
         var gradient = autograd.grad([energy.sum()], [positions], retain_graph: training, create_graph: training)[0];
         return (energy, gradient.neg());
     }
 
     /// <summary>
     /// The loss of one batch: mean squared energy error plus <paramref name="forceWeight"/> × mean squared error per
-    /// force component (over real points only), or the energy error alone without target forces.
+    /// force component, or the energy error alone without target forces.
     /// </summary>
     public static Tensor Loss(PonitaNetwork network, MoleculeBatch batch, Scalar forceWeight)
     {
-        var withForces = batch.Forces is not null;
-        var (energy, forces) = withForces ? EnergyAndForces(network, batch, training: true) : (network.forward(batch.Positions, batch.Types, batch.Mask), null);
+        var (energy, forces) = batch.Forces is not null ? EnergyAndForces(network, batch.Graph, training: true) : (network.Energy(batch.Graph), null);
         var energyError = Minus(energy, batch.Energies);
         var loss = energyError.mul(energyError).mean();
         if (batch.Forces is not { } target) return loss;
-        var forceError = Minus(forces!, target).mul(batch.Mask.unsqueeze(-1));
-        var perComponent = forceError.mul(forceError).sum().div(batch.Mask.sum().clamp_min(Tiny)).div(Three);
-        return Plus(loss, perComponent.mul(forceWeight));
+        var forceError = Minus(forces!, target);
+        return Plus(loss, forceError.mul(forceError).mean().mul(forceWeight));
     }
 
     /// <summary>
     /// The shared epoch loop: shuffled mini-batches, Adam, each step in its own dispose scope (the batch tensors
-    /// <paramref name="batchLoss"/> makes die with it). With <paramref name="cosineDecay"/> the learning rate falls
-    /// from <paramref name="learningRate"/> to zero along a half cosine. <paramref name="afterEpoch"/> receives the
-    /// epoch (1-based) and its mean loss; <paramref name="cancellationToken"/> is checked before every step. Returns
-    /// the mean loss of each epoch.
+    /// <paramref name="batchLoss"/> makes die with it), the learning rate of <paramref name="schedule"/>.
+    /// <paramref name="afterEpoch"/> receives the epoch (1-based) and its mean loss, with the averaged weights in the
+    /// network when the schedule averages; <paramref name="cancellationToken"/> is checked before every step. The
+    /// network ends with the averaged weights when there are any. Returns the mean loss of each epoch.
     /// </summary>
-    public static List<double> Train<T>(PonitaNetwork network, IReadOnlyList<T> items, int epochs, int batchSize, double learningRate, Random random,
-        Func<IReadOnlyList<T>, Tensor> batchLoss, bool cosineDecay = false, Action<int, double>? afterEpoch = null, CancellationToken cancellationToken = default)
+    public static List<double> Train<T>(PonitaNetwork network, IReadOnlyList<T> items, TrainingSchedule schedule, Random random,
+        Func<IReadOnlyList<T>, Tensor> batchLoss, Action<int, double>? afterEpoch = null, CancellationToken cancellationToken = default)
     {
-        using var optimizer = new AdamOptimizer(network.parameters(), learningRate);
+        using var optimizer = new AdamOptimizer(network.parameters(), schedule.LearningRate);
+        using var average = schedule.AverageDecay is double decay ? new WeightAverage(network.parameters(), decay) : null;
         var history = new List<double>();
         var order = Enumerable.Range(0, items.Count).ToArray();
-        int stepsPerEpoch = (items.Count + batchSize - 1) / batchSize, step = 0;
-        for (int epoch = 0; epoch < epochs; epoch++)
+        int stepsPerEpoch = (items.Count + schedule.BatchSize - 1) / schedule.BatchSize, step = 0;
+        for (int epoch = 0; epoch < schedule.Epochs; epoch++)
         {
             random.Shuffle(order);
             double total = 0;
             int batches = 0;
-            for (int start = 0; start < order.Length; start += batchSize)
+            for (int start = 0; start < order.Length; start += schedule.BatchSize)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (cosineDecay) optimizer.LearningRate = learningRate * 0.5 * (1 + Math.Cos(Math.PI * step / (epochs * stepsPerEpoch)));
-                step++;
-                using var scope = NewDisposeScope();
-                optimizer.ZeroGrad();
-                var loss = batchLoss(order.Skip(start).Take(batchSize).Select(i => items[i]).ToList());
-                loss.backward();
-                optimizer.Step();
-                total += loss.item<float>();
+                optimizer.LearningRate = schedule.LearningRateAt(step++, schedule.Epochs * stepsPerEpoch);
+                using (var scope = NewDisposeScope())
+                {
+                    optimizer.ZeroGrad();
+                    var loss = batchLoss(order.Skip(start).Take(schedule.BatchSize).Select(i => items[i]).ToList());
+                    loss.backward();
+                    optimizer.Step();
+                    total += loss.item<float>();
+                }
+                average?.Update();
                 batches++;
             }
             history.Add(total / Math.Max(batches, 1));
-            afterEpoch?.Invoke(epoch + 1, history[^1]);
+            using (average?.Swap()) afterEpoch?.Invoke(epoch + 1, history[^1]);
         }
+        average?.CopyToModel();
         return history;
+    }
+
+    /// <summary>Energies and forces (3N per cloud) of <paramref name="samples"/> in evaluation mode, in batches.</summary>
+    public static (float[] Energies, float[][] Forces) Predict(PonitaNetwork network, IReadOnlyList<GraphSample> samples, int featureCount, int batchSize, Device? device = null)
+    {
+        var energies = new List<float>();
+        var forces = new List<float[]>();
+        for (int start = 0; start < samples.Count; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            var chunk = samples.Skip(start).Take(batchSize).ToList();
+            using var batch = MoleculeBatch.From(chunk, featureCount, withForces: false, device: device);
+            var (energy, force) = EnergyAndForces(network, batch.Graph, training: false);
+            energies.AddRange(energy.cpu().data<float>().ToArray());
+            var all = force.cpu().data<float>().ToArray();
+            int offset = 0;
+            foreach (var s in chunk)
+            {
+                forces.Add(all[offset..(offset + s.Cloud.Positions.Length)]);
+                offset += s.Cloud.Positions.Length;
+            }
+        }
+        return (energies.ToArray(), forces.ToArray());
     }
 }
 
-/// <summary>N-body systems padded to dense batches: positions, velocities, charge types (one-hot −/+), targets.</summary>
-internal sealed record ParticleBatch(Tensor Positions, Tensor Velocities, Tensor Types, Tensor Mask, Tensor Targets) : IDisposable
+/// <summary>N-body systems concatenated into one graph: positions, velocities, charge types (one-hot −/+), targets.</summary>
+internal sealed record ParticleBatch(PointGraph Graph, Tensor Velocities, Tensor Targets) : IDisposable
 {
-    public static ParticleBatch From(IReadOnlyList<ChargedSystem> systems)
+    public static ParticleBatch From(IReadOnlyList<ChargedSystem> systems, double cutoff)
     {
-        int b = systems.Count, n = systems[0].Charges.Length;
-        var types = new float[b * n * 2];
-        for (int s = 0; s < b; s++)
-            for (int i = 0; i < n; i++) types[(s * n + i) * 2 + (systems[s].Charges[i] > 0 ? 1 : 0)] = 1f;
-        return new ParticleBatch(tensor(systems.SelectMany(s => s.Positions).ToArray(), [b, n, 3]), tensor(systems.SelectMany(s => s.Velocities).ToArray(), [b, n, 3]),
-            tensor(types, [b, n, 2]), ones(b, n), tensor(systems.SelectMany(s => s.Target).ToArray(), [b, n, 3]));
+        var clouds = systems.Select(s =>
+        {
+            var types = PointCloudData.OneHot(s.Charges.Select(q => q > 0 ? 1f : 0f).ToArray(), 2);
+            return (s.Positions, types, EdgeList.Of(s.Positions, cutoff, null));
+        }).ToList();
+        var graph = PointGraph.From(clouds, 2);
+        return new ParticleBatch(graph, tensor(systems.SelectMany(s => s.Velocities).ToArray(), [graph.PointCount, 3]),
+            tensor(systems.SelectMany(s => s.Target).ToArray(), [graph.PointCount, 3]));
     }
+
+    public Tensor Positions => Graph.Positions;
 
     public void Dispose()
     {
-        Positions.Dispose();
+        Graph.Dispose();
         Velocities.Dispose();
-        Types.Dispose();
-        Mask.Dispose();
         Targets.Dispose();
     }
 }
@@ -136,7 +183,7 @@ internal static class ParticleFitting
 {
     /// <summary>Predicted positions after Δt: linear extrapolation corrected by the network's equivariant vectors.</summary>
     public static Tensor Predict(PonitaNetwork network, ParticleBatch batch) =>
-        Plus(Plus(batch.Positions, batch.Velocities), network.Vectors(batch.Positions, batch.Types, batch.Mask, batch.Velocities, network.Grid));
+        Plus(Plus(batch.Positions, batch.Velocities), network.Vectors(batch.Graph, batch.Velocities, network.Grid));
 
     public static double MeanSquaredError(Tensor predicted, Tensor target)
     {
@@ -147,10 +194,10 @@ internal static class ParticleFitting
 
     public static List<double> Fit(PonitaNetwork network, IReadOnlyList<ChargedSystem> systems, int epochs, int batchSize, double learningRate, Random random,
         bool cosineDecay = false) =>
-        PonitaFitting.Train(network, systems, epochs, batchSize, learningRate, random, chosen =>
+        PonitaFitting.Train(network, systems, new TrainingSchedule(epochs, batchSize, learningRate, cosineDecay), random, chosen =>
         {
-            var batch = ParticleBatch.From(chosen);
+            var batch = ParticleBatch.From(chosen, network.Cutoff);
             var error = Minus(Predict(network, batch), batch.Targets);
             return error.mul(error).mean();
-        }, cosineDecay);
+        });
 }

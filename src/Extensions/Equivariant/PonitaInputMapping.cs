@@ -13,6 +13,10 @@ internal static class PonitaColumns
     public const string Contract = "mlx_ponita_contract";
     public const string Points = "mlx_ponita_points";
     public const string Kinds = "mlx_ponita_kinds";
+    public const string Senders = "mlx_ponita_senders";
+    public const string Receivers = "mlx_ponita_receivers";
+    public const string GraphIndex = "mlx_ponita_graph";
+    public const string PointVectors = "mlx_ponita_point_vectors";
 }
 
 /// <summary>
@@ -28,15 +32,22 @@ internal static class PonitaColumns
 /// <param name="TypesAreIndices">True for type indices, false for per-point features.</param>
 /// <param name="Count">Features per point (for type indices: the one-hot width, largest index + 1).</param>
 /// <param name="KnownTypes">With type indices: the indices seen in training.</param>
-internal sealed record PonitaInputContract(string PositionsColumn, string TypesColumn, bool TypesAreIndices, int Count, bool[]? KnownTypes)
+/// <param name="Cutoff">The radius of the interaction graph.</param>
+/// <param name="MaximumNeighbors">The neighbour limit per point, if any.</param>
+/// <param name="SelfLoops">Whether every point also sends a message to itself.</param>
+/// <param name="BytesPerEdge">Memory one edge costs in an evaluation (<see cref="PonitaMemory"/>).</param>
+internal sealed record PonitaInputContract(string PositionsColumn, string TypesColumn, bool TypesAreIndices, int Count, bool[]? KnownTypes,
+    double Cutoff, int? MaximumNeighbors, bool SelfLoops, double BytesPerEdge)
 {
-    private const string Version = "ponita-input/2";
+    private const string Version = "ponita-input/3";
 
     /// <summary>The Expression-language lambda that yields the contract for every value of its input column.</summary>
     public string Expression() => $"x => \"{Encode()}\"";
 
     public string Encode() => string.Join(';', Version, Base64(PositionsColumn), Base64(TypesColumn), TypesAreIndices ? "types" : "features",
-        Count.ToString(CultureInfo.InvariantCulture), KnownTypes is null ? "" : string.Join(',', PointCloudChecks.KnownList(KnownTypes)));
+        Count.ToString(CultureInfo.InvariantCulture), KnownTypes is null ? "" : string.Join(',', PointCloudChecks.KnownList(KnownTypes)),
+        Cutoff.ToString("R", CultureInfo.InvariantCulture), MaximumNeighbors?.ToString(CultureInfo.InvariantCulture) ?? "",
+        SelfLoops ? "loops" : "", BytesPerEdge.ToString("R", CultureInfo.InvariantCulture));
 
     /// <summary>The contract in a row's contract column, or null when the column is empty (a row without positions).</summary>
     public static PonitaInputContract? Decode(string[] values) =>
@@ -48,7 +59,7 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
     private static PonitaInputContract Parse(string text)
     {
         var parts = text.Split(';');
-        if (parts.Length != 6 || parts[0] != Version)
+        if (parts.Length != 10 || parts[0] != Version)
             throw new InvalidDataException($"The PONITA input contract '{text}' is not one this version of MLExtensions reads; retrain or update the package.");
         int count = int.Parse(parts[4], CultureInfo.InvariantCulture);
         bool indices = parts[3] == "types";
@@ -58,7 +69,9 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
             known = new bool[count];
             foreach (var t in parts[5].Split(',', StringSplitOptions.RemoveEmptyEntries)) known[int.Parse(t, CultureInfo.InvariantCulture)] = true;
         }
-        return new PonitaInputContract(FromBase64(parts[1]), FromBase64(parts[2]), indices, count, known);
+        return new PonitaInputContract(FromBase64(parts[1]), FromBase64(parts[2]), indices, count, known,
+            double.Parse(parts[6], CultureInfo.InvariantCulture), parts[7].Length == 0 ? null : int.Parse(parts[7], CultureInfo.InvariantCulture),
+            parts[8] == "loops", double.Parse(parts[9], CultureInfo.InvariantCulture));
     }
 
     private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
@@ -92,12 +105,25 @@ public sealed class PonitaCheckedInput
     /// <summary>Type indices [1, N] or features [1, N, F].</summary>
     [ColumnName(PonitaColumns.Kinds)]
     public float[] Kinds { get; set; } = [];
+
+    /// <summary>The sending point of every radius-graph edge.</summary>
+    [ColumnName(PonitaColumns.Senders)]
+    public long[] Senders { get; set; } = [];
+
+    /// <summary>The receiving point of every edge.</summary>
+    [ColumnName(PonitaColumns.Receivers)]
+    public long[] Receivers { get; set; } = [];
+
+    /// <summary>The cloud index of every point: all 0 for one cloud per row.</summary>
+    [ColumnName(PonitaColumns.GraphIndex)]
+    public long[] Graph { get; set; } = [];
 }
 
 /// <summary>
 /// Checks every point cloud before the PONITA ONNX model sees it: positions a multiple of 3, finite and without
 /// coincident points, one known type per point (or F finite features). Bad rows raise an
-/// <see cref="InvalidDataException"/> naming the column, instead of NaN or out-of-range scores.
+/// <see cref="InvalidDataException"/> naming the column, instead of NaN or out-of-range scores. Then builds the
+/// cloud's radius graph (<see cref="RadiusGraph"/>), which the ONNX model takes as input.
 /// </summary>
 [CustomMappingFactoryAttribute(ContractName)]
 public sealed class PonitaInputMapping : CustomMappingFactory<PonitaRawInput, PonitaCheckedInput>
@@ -113,7 +139,12 @@ public sealed class PonitaInputMapping : CustomMappingFactory<PonitaRawInput, Po
         int n = PointCloudChecks.ValidatePositions(raw.Positions, null, contract.PositionsColumn);
         if (contract.TypesAreIndices) PointCloudChecks.ValidateTypes(raw.AtomTypes, n, contract.KnownTypes, null, contract.TypesColumn, contract.PositionsColumn);
         else PointCloudChecks.ValidateFeatures(raw.AtomTypes, n, contract.Count, null, contract.TypesColumn, contract.PositionsColumn);
+        var (senders, receivers) = RadiusGraph.Build(raw.Positions, contract.Cutoff, contract.MaximumNeighbors, contract.SelfLoops);
+        PonitaMemory.Check(senders.Length, n, contract.BytesPerEdge, contract.PositionsColumn, null);
         output.Points = raw.Positions.ToArray();
         output.Kinds = raw.AtomTypes.ToArray();
+        output.Senders = senders;
+        output.Receivers = receivers;
+        output.Graph = new long[n];
     };
 }

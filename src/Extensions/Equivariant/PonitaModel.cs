@@ -22,10 +22,11 @@ namespace MLExtensions.Equivariant;
 public sealed class PonitaModel : OnnxScoredModel
 {
     internal PonitaModel(OnnxScoringChain scoring, PonitaDescription description, IReadOnlyList<TrainingProgress> history,
-        ParityReport energyParity, ParityReport? forcesParity, int seed) : base(scoring)
+        IReadOnlyList<PonitaValidation> validation, ParityReport energyParity, ParityReport? forcesParity, int seed) : base(scoring)
     {
         Description = description;
         TrainingHistory = history;
+        Validation = validation;
         ExportParity = energyParity;
         ForcesExportParity = forcesParity;
         Seed = seed;
@@ -34,8 +35,11 @@ public sealed class PonitaModel : OnnxScoredModel
     /// <summary>Inputs, network and energy baseline of the model.</summary>
     public PonitaDescription Description { get; }
 
-    /// <summary>One entry per trained epoch (the loss is in units of <see cref="PonitaDescription.EnergyScale"/>²).</summary>
+    /// <summary>One entry per trained epoch (losses are in units of <see cref="PonitaDescription.EnergyScale"/>²).</summary>
     public IReadOnlyList<TrainingProgress> TrainingHistory { get; }
+
+    /// <summary>Energy and force errors on the held-out rows after each epoch (empty without a validation split).</summary>
+    public IReadOnlyList<PonitaValidation> Validation { get; }
 
     /// <summary>How closely the exported energy matched the trained TorchSharp network on fresh, rotated inputs.</summary>
     public ParityReport ExportParity { get; }

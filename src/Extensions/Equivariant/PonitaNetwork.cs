@@ -11,14 +11,16 @@ namespace MLExtensions.Equivariant;
 /// a1 = o·(x_j − x_i), a2² = ‖(x_j − x_i) − a1·o‖² (spatial, per orientation) and o·o' (spherical, between
 /// orientations of one point): a separable depthwise spatial convolution, then a spherical convolution, inside
 /// ConvNeXt blocks. The invariants' degree-3 monomials are embedded once (Linear → GELU → Linear → GELU) and shared
-/// by all blocks, each of which maps the embedding linearly to its kernel. Energy = Σ_atoms mean_orientations readout + per-type reference energies.
+/// by all blocks, each of which maps the embedding linearly to its kernel. Energy = Σ_points mean_orientations readout
+/// + per-type reference energies.
 /// </summary>
 /// <remarks>
-/// Dense, masked batches: positions [B, N, 3], one-hot (or feature) types [B, N, T], mask [B, N] (1 real, 0 padding).
-/// Rotating the points and the grid together leaves every invariant unchanged, so the energy is exactly invariant;
-/// with a fixed grid it is invariant up to the grid's resolution. Forces are −∂E/∂x by autograd.
+/// Sparse: messages run along the edges of a radius graph (<see cref="PointGraph"/>: self-loops plus pairs within the
+/// cutoff), gathered per edge and summed back per receiver, so time and memory grow with the number of edges, linearly
+/// in N at fixed density. Rotating the points and the grid together leaves every invariant unchanged, so the energy is
+/// exactly invariant; with a fixed grid it is invariant up to the grid's resolution. Forces are −∂E/∂x by autograd.
 /// </remarks>
-internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
+internal sealed class PonitaNetwork : nn.Module
 {
     private const int SpatialBasis = 10; // monomials of (a1, a2²) up to degree 3
     private const int SphericalBasis = 4; // 1, t, t², t³ of t = o·o'
@@ -34,7 +36,7 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
     private readonly ModuleList<LayerNorm> norms = new();
     private readonly ModuleList<Linear> expand = new();
     private readonly ModuleList<Linear> contract = new();
-    private readonly Linear readout;
+    private readonly ModuleList<Linear> readouts = new();
     private readonly Linear vector_readout;
     private readonly Linear vector_embed;
     private readonly Tensor grid;
@@ -51,7 +53,12 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
     /// PONITA with a single "orientation" equal to the zero vector, so a1 = 0, a2² = ‖x_j − x_i‖² and every other
     /// part of the network, its export and its reverse pass stay the same. It has no vector head.
     /// </param>
-    public PonitaNetwork(int types, int hidden, int layers, int orientations, double cutoff, bool positionOnly = false) : base(nameof(PonitaNetwork))
+    /// <param name="readoutEveryLayer">
+    /// As the reference implementation: a readout after every block, the energy being their average (false: one
+    /// readout after the last block).
+    /// </param>
+    public PonitaNetwork(int types, int hidden, int layers, int orientations, double cutoff, bool positionOnly = false, bool readoutEveryLayer = false)
+        : base(nameof(PonitaNetwork))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(types, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(hidden, 1);
@@ -72,7 +79,7 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
             expand.Add(nn.Linear(hidden, 4 * hidden));
             contract.Add(nn.Linear(4 * hidden, hidden));
         }
-        readout = nn.Linear(hidden, 1);
+        for (int l = 0; l < (readoutEveryLayer ? layers : 1); l++) readouts.Add(nn.Linear(hidden, 1));
         vector_readout = nn.Linear(hidden, 1);
         vector_embed = nn.Linear(1, hidden);
         PositionOnly = positionOnly;
@@ -92,8 +99,14 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
     /// <summary>The orientation grid [O, 3].</summary>
     public Tensor Grid => grid;
 
-    /// <summary>The type embedding, the reference-energy layer and the readout.</summary>
-    internal (Linear Embed, Linear Reference, Linear Readout) Ends => (embed, reference, readout);
+    /// <summary>The type embedding and the reference-energy layer.</summary>
+    internal (Linear Embed, Linear Reference) Ends => (embed, reference);
+
+    /// <summary>
+    /// The energy readouts: one after the last block, or one after every block (block l's readout is
+    /// <c>Readouts[l]</c>) whose per-point energies are averaged.
+    /// </summary>
+    internal IReadOnlyList<Linear> Readouts => readouts.ToList();
 
     /// <summary>The vector head's input embedding (of o·v) and readout.</summary>
     internal (Linear Embed, Linear Readout) VectorEnds => (vector_embed, vector_readout);
@@ -113,88 +126,88 @@ internal sealed class PonitaNetwork : nn.Module<Tensor, Tensor, Tensor, Tensor>
         return spherical.Select(layer => layer.forward(embedding).div(count)).ToList();
     }
 
-    /// <summary>Energies [B] of positions [B, N, 3] with types [B, N, T] and mask [B, N], on the network's own grid.</summary>
-    public override Tensor forward(Tensor positions, Tensor types, Tensor mask) => Energy(positions, types, mask, grid);
+    /// <summary>Energies [B] of the clouds of <paramref name="graph"/>, on the network's own grid.</summary>
+    public Tensor Energy(PointGraph graph) => Energy(graph, grid);
 
     /// <summary>Energies on a given orientation grid [O, 3] (a rotated grid for exact-invariance checks).</summary>
-    public Tensor Energy(Tensor positions, Tensor types, Tensor mask, Tensor orientations)
+    public Tensor Energy(PointGraph graph, Tensor orientations)
     {
-        var h = Encode(positions, types, mask, orientations, null);
-        var perAtom = readout.forward(h).squeeze(-1).mean([2]).mul(mask);                        // [B, N]
-        return Plus(perAtom.sum(1), reference.forward(types).squeeze(-1).mul(mask).sum(1));
+        var perPoint = reference.forward(graph.Features).squeeze(-1);                               // [P]
+        var states = Encode(graph, orientations, null);
+        int first = states.Count - readouts.Count;
+        using var layers = ((double)readouts.Count).ToScalar();
+        for (int r = 0; r < readouts.Count; r++)
+            perPoint = Plus(perPoint, readouts[r].forward(states[first + r]).squeeze(-1).mean([1]).div(layers));
+        return zeros(graph.GraphCount, dtype: perPoint.dtype, device: perPoint.device).index_add(0, graph.Graph, perPoint, One);
     }
 
     /// <summary>
-    /// An equivariant vector per point [B, N, 3], <c>v_i = mean_o w(f_i(o))·o</c> (e.g. the displacement of an N-body
-    /// particle). <paramref name="pointVectors"/> [B, N, 3] (e.g. velocities) enter through the invariants o·v_i.
+    /// An equivariant vector per point [P, 3], <c>v_i = mean_o w(f_i(o))·o</c> (e.g. the displacement of an N-body
+    /// particle). <paramref name="pointVectors"/> [P, 3] (e.g. velocities) enter through the invariants o·v_i.
     /// </summary>
-    public Tensor Vectors(Tensor positions, Tensor types, Tensor mask, Tensor? pointVectors, Tensor orientations)
+    public Tensor Vectors(PointGraph graph, Tensor? pointVectors, Tensor orientations)
     {
         if (PositionOnly) throw new InvalidOperationException("The position-only variant (PNITA) has no vector head: its features carry no orientation.");
-        var h = Encode(positions, types, mask, orientations, pointVectors);
-        var weights = vector_readout.forward(h);                                                  // [B, N, O, 1]
+        var h = Encode(graph, orientations, pointVectors)[^1];
+        var weights = vector_readout.forward(h);                                                  // [P, O, 1]
         using var count = ((double)orientations.shape[0]).ToScalar();
-        return weights.mul(orientations).sum(2).div(count).mul(mask.unsqueeze(-1));             // [B, N, 3]
+        return weights.mul(orientations).sum(1).div(count);                                       // [P, 3]
     }
 
-    /// <summary>The point features on the orientation grid after every block, [B, N, O, H].</summary>
-    private Tensor Encode(Tensor positions, Tensor types, Tensor mask, Tensor orientations, Tensor? pointVectors)
+    /// <summary>The point features on the orientation grid after every block, each [P, O, H].</summary>
+    private List<Tensor> Encode(PointGraph graph, Tensor orientations, Tensor? pointVectors)
     {
-        int n = (int)positions.shape[1];
-        var relative = Minus(positions.unsqueeze(1), positions.unsqueeze(2));                  // [B, i, j, 3]: x_j − x_i
-        var a1 = relative.matmul(orientations.t());                                           // [B, i, j, O]
-        var distanceSquared = Squared(relative).sum(-1, keepdim: true); // [B, i, j, 1]
+        var x = graph.Positions;
+        var relative = Minus(x.index_select(0, graph.Senders), x.index_select(0, graph.Receivers)); // [E, 3]: x_j − x_i
+        var a1 = relative.matmul(orientations.t());                                              // [E, O]
+        var distanceSquared = Squared(relative).sum(-1, keepdim: true);                          // [E, 1]
         var a2Squared = Minus(distanceSquared, Squared(a1)).clamp_min(Zero);
-        var pairMask = PairMask(mask, n, positions.device);                                   // [B, i, j, 1]
-        var weight = SmoothCutoff(distanceSquared).mul(pairMask);                             // [B, i, j, 1]
+        var weight = SmoothCutoff(distanceSquared);                                              // [E, 1]; 1 on self-loops
         // Clamped to the cutoff ball, where they already lie: far pairs (weight 0) then cannot overflow the cubes to ∞ and NaN.
-        var spatialBasis = SpatialMonomials(a1.div(_cutoff).clamp(MinusOne, One), a2Squared.div(_cutoffSquared).clamp_max(One)); // [B, i, j, O, 10]
+        var spatialBasis = SpatialMonomials(a1.div(_cutoff).clamp(MinusOne, One), a2Squared.div(_cutoffSquared).clamp_max(One)); // [E, O, 10]
         // Embedded once, shared by every block (each block maps the embedding linearly to its kernel).
-        var spatialEmbedding = nn.functional.gelu(basis_out.forward(nn.functional.gelu(basis_in.forward(spatialBasis)))); // [B, i, j, O, H]
-        var fiberEmbedding = FiberEmbedding(orientations);                                    // [O, O, H]
+        var spatialEmbedding = nn.functional.gelu(basis_out.forward(nn.functional.gelu(basis_in.forward(spatialBasis)))); // [E, O, H]
+        var fiberEmbedding = FiberEmbedding(orientations);                                       // [O, O, H]
+        var edgeWeight = weight.unsqueeze(-1);                                                   // [E, 1, 1]
 
         using var orientationCount = ((double)orientations.shape[0]).ToScalar();
-        var h = embed.forward(types).unsqueeze(2).expand(-1, -1, orientations.shape[0], -1);  // [B, N, O, H]
+        var h = embed.forward(graph.Features).unsqueeze(1).expand(-1, orientations.shape[0], -1); // [P, O, H]
         if (pointVectors is not null)
             h = Plus(h, vector_embed.forward(pointVectors.matmul(orientations.t()).unsqueeze(-1))); // o·v_i, invariant
-        var pointMask = mask.unsqueeze(-1).unsqueeze(-1);                                     // [B, N, 1, 1]
-        h = h.mul(pointMask);
+        var states = new List<Tensor>();
         for (int l = 0; l < spatial.Count; l++)
         {
-            var kernel = spatial[l].forward(spatialEmbedding).mul(weight.unsqueeze(-1));       // [B, i, j, O, H]
-            var messages = einsum("bijoh,bjoh->bioh", kernel, h);
-            var sphereKernel = spherical[l].forward(fiberEmbedding);                             // [O, O, H]
-            var mixed = einsum("poh,bioh->biph", sphereKernel, messages).div(orientationCount);
+            var kernel = spatial[l].forward(spatialEmbedding).mul(edgeWeight);                   // [E, O, H]
+            var messages = zeros_like(h).index_add(0, graph.Receivers, kernel.mul(h.index_select(0, graph.Senders)), One); // [P, O, H]
+            var sphereKernel = spherical[l].forward(fiberEmbedding);                              // [O, O, H]
+            var mixed = einsum("poh,ioh->iph", sphereKernel, messages).div(orientationCount);
             var update = contract[l].forward(nn.functional.gelu(expand[l].forward(norms[l].forward(mixed))));
-            h = Plus(h, update).mul(pointMask);
+            h = Plus(h, update);
+            states.Add(h);
         }
-        return h;
+        return states;
     }
 
     /// <summary>
     /// Rescales the energy head in place, so that a network trained on (E − reference)/scale predicts E:
-    /// readout ← scale·readout, per-type reference ← scale·reference + <paramref name="referenceEnergies"/>.
+    /// readouts ← scale·readouts, per-type reference ← scale·reference + <paramref name="referenceEnergies"/>.
     /// </summary>
     public void FoldEnergyScale(double scale, float[] referenceEnergies)
     {
         using var noGrad = no_grad();
         using var factor = scale.ToScalar();
-        readout.weight!.mul_(factor);
-        readout.bias!.mul_(factor);
+        foreach (var readout in readouts)
+        {
+            readout.weight!.mul_(factor);
+            readout.bias!.mul_(factor);
+        }
         using var fitted = tensor(referenceEnergies, [1, referenceEnergies.Length]);
         reference.weight!.mul_(factor).add_(fitted, One);
     }
 
-    /// <summary>1 for pairs of distinct real points, 0 for self-pairs and padding.</summary>
-    private static Tensor PairMask(Tensor mask, int n, Device device)
-    {
-        var notSelf = eye(n, device: device).neg().add(One, One);
-        return mask.unsqueeze(2).mul(mask.unsqueeze(1)).mul(notSelf).unsqueeze(-1);
-    }
-
     /// <summary>
     /// C² cutoff (1 − s)³ in s = d²/cutoff², 0 beyond: written in d², so it stays differentiable at d = 0 (no square
-    /// root whose infinite slope would turn masked self-pairs into NaN forces).
+    /// root whose infinite slope would turn self-loops into NaN forces).
     /// </summary>
     private Tensor SmoothCutoff(Tensor distanceSquared)
     {

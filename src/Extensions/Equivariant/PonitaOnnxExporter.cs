@@ -6,204 +6,223 @@ using static TorchSharp.torch;
 namespace MLExtensions.Equivariant;
 
 /// <summary>
-/// Writes the energy of a <see cref="PonitaNetwork"/> as an ONNX graph of standard operators (opset 17) with dynamic
-/// batch and atom counts: inputs positions [B, N, 3], types [B, N, T], mask [B, N]; output energy [B].
+/// Writes a <see cref="PonitaNetwork"/> as an ONNX graph of standard operators (opset 17) over a radius graph whose
+/// edges are inputs: any number of point clouds, concatenated, with dynamic point and edge counts.
 /// </summary>
 /// <remarks>
-/// Self-pairs are recognised by zero distance (inputs with coincident atoms are rejected before scoring), the
-/// spherical kernels on the fixed grid are folded into constants, and GELU is composed from Erf.
+/// <para>Inputs (names in <see cref="PonitaColumns"/>): positions [1, P, 3]; types [1, P] (type indices, one-hot
+/// encoded in the graph) or [1, P, F] (features); senders and receivers [1, E] (int64 point indices, as
+/// <see cref="RadiusGraph"/> builds them, self-loops included); graph index [1, P] (int64: the cloud of each point,
+/// 0..B − 1). The leading 1 lets ML.NET feed one cloud per row; a batch concatenates clouds.</para>
+/// <para>Messages are gathered per edge (Gather) and summed per receiver (ScatterElements with reduction "add"), so cost
+/// grows with the edges. Conservative forces −∂E/∂x are a reverse pass written out in the same operators (Gather's
+/// reverse is a scatter-add and vice versa); energy-only graphs leave it out. The spherical kernels on the fixed grid
+/// are folded into constants and GELU is composed from Erf.</para>
 /// </remarks>
 internal static class PonitaOnnxExporter
 {
-    public const string EnergyOutput = "energy";
-
-    public const string ForcesOutput = "forces";
-
-    public static byte[] ExportEnergy(PonitaNetwork network, string positionsName, string typesName, string maskName)
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var g = new OnnxGraphBuilder("ponita");
-        var (x, t, m) = Inputs(g, network, positionsName, typesName, maskName);
-        var (energy, forces) = EnergyAndForces(g, network, x, t, m, EnergyOutput, ForcesOutput);
-        g.AddOutput(energy, OnnxElementType.Float, OnnxDim.Batch);
-        g.AddOutput(forces!.Value, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
-        return g.ToBytes();
-    }
+    public const string VectorsOutput = "vectors";
 
     /// <summary>
-    /// The graph ML.NET scores one point cloud at a time with: positions [1, N, 3] and types [1, N] (type indices,
-    /// one-hot encoded in the graph) or [1, N, F] (per-point features); the mask is all ones. Outputs the regression
-    /// head [1, 1] and, when <paramref name="forcesName"/> is given, the conservative forces [1, N, 3].
+    /// The scoring graph: the energies of the B clouds as the regression head [B, 1] and, when
+    /// <paramref name="forcesName"/> is given, the conservative forces [1, P, 3] under that name.
     /// </summary>
-    public static byte[] ExportForScoring(PonitaNetwork network, string positionsName, string typesName, bool typesAreIndices, string? forcesName,
-        IReadOnlyDictionary<string, string>? metadata = null)
+    public static byte[] ExportForScoring(PonitaNetwork network, bool typesAreIndices, string? forcesName, IReadOnlyDictionary<string, string>? metadata = null)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var g = new OnnxGraphBuilder("ponita");
-        int featureCount = (int)network.Ends.Embed.weight!.shape[1];
-        var x = g.AddInput(positionsName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
-        OnnxValue t;
-        if (typesAreIndices)
-        {
-            var indices = g.AddInput(typesName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"));
-            var known = g.AddInitializer("known_types", Enumerable.Range(0, featureCount).Select(i => (float)i).ToArray(), featureCount);
-            t = g.Cast(g.Equal(g.Unsqueeze(indices, [-1]), known), OnnxElementType.Float);
-        }
-        else t = g.AddInput(typesName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), featureCount);
-        var m = g.Add(g.ReduceSum(g.Mul(x, g.Scalar(0f, "mask_zero")), [-1], keepDims: false), g.Scalar(1f, "mask_one")); // [B, N] of ones
-        var (energy, forces) = EnergyAndForces(g, network, x, t, m, "ponita_energy", forcesName);
+        var inputs = Inputs(g, network, typesAreIndices);
+        var (energy, forces) = EnergyAndForces(g, network, inputs, forcesName is not null);
         ScoringHeads.AddRegressionHead(g, g.Unsqueeze(energy, [1]));
-        if (forces is { } f) g.AddOutput(f, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
+        if (forces is { } f) g.AddOutput(g.Unsqueeze(f, [0], forcesName), OnnxElementType.Float, 1, OnnxDim.Symbolic("points"), 3);
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>()) g.SetMetadata(key, value);
         return g.ToBytes();
     }
 
     /// <summary>
-    /// Energy [B] and, when <paramref name="forcesName"/> is given, the conservative forces −∂E/∂x [B, N, 3] of the
-    /// network, by a reverse pass written in the same operators (left out otherwise, so energy-only graphs stay small).
-    /// </summary>
-    private static (OnnxValue Energy, OnnxValue? Forces) EnergyAndForces(OnnxGraphBuilder g, PonitaNetwork network, OnnxValue x, OnnxValue t, OnnxValue m,
-        string energyName, string? forcesName)
-    {
-        int orientations = (int)network.Grid.shape[0];
-        var (_, reference, readout) = network.Ends;
-        var f = Encode(g, network, x, t, m, null);
-        var (zero, one, relative, a1, distanceSquared, remaining, pairs, weight, u, v, cutoffSquared, pointMask, h, saved, blocks) =
-            (f.Zero, f.One, f.Relative, f.A1, f.DistanceSquared, f.Remaining, f.Pairs, f.Weight, f.U, f.V, f.CutoffSquared, f.PointMask, f.H, f.Saved, f.Blocks);
-        var (embedIn, embedOut) = network.SpatialEmbedding;
-        var perAtom = g.Mul(g.ReduceMean(g.Squeeze(Linear(g, "readout", h, readout), [-1]), [2], keepDims: false), m);      // [B, N]
-        var referenceEnergy = g.Mul(g.Squeeze(g.MatMul(t, Constant(g, "reference_t", reference.weight!.t())), [-1]), m);
-        var energy = g.Add(g.ReduceSum(perAtom, [1], keepDims: false), g.ReduceSum(referenceEnergy, [1], keepDims: false), energyName);
-
-        if (forcesName is null) return (energy, null);
-
-        // Conservative forces −∂E/∂x: the reverse pass of the graph above, written out in the same operators.
-        var gradH = g.Mul(g.Div(g.Unsqueeze(m, [2, 3]), g.Scalar(orientations, "orientations")), Constant(g, "readout_row", readout.weight!.reshape(1, -1)));
-        OnnxValue? gradEmbedding = null, gradWeight = null;
-        for (int l = blocks.Count - 1; l >= 0; l--)
-        {
-            var (spatial, norm, expand, contract) = blocks[l];
-            var s = saved[l];
-            var gradSum = g.Mul(gradH, pointMask);
-            var gradE = g.Mul(g.MatMul(gradSum, Constant(g, $"b{l}_contract_wb", contract.weight!)), GeluSlope(g, s.E));
-            var gradNormalised = g.MatMul(gradE, Constant(g, $"b{l}_expand_wb", expand.weight!));
-            var gradMixed = LayerNormBackward(g, s.Mixed, Constant(g, $"b{l}_norm_wb", norm.weight!), gradNormalised);
-            var gradMessages = g.Einsum("poh,biph->bioh", [s.Sphere, gradMixed]);
-            var gradKernel = g.Einsum("bioh,bjoh->bijoh", [gradMessages, s.H]);
-            gradH = g.Add(gradSum, g.Einsum("bijoh,bioh->bjoh", [s.Kernel, gradMessages]));
-            var layerWeight = g.ReduceSum(g.Mul(gradKernel, s.K), [-2, -1]);                                    // [B, i, j, 1, 1]
-            gradWeight = gradWeight is null ? layerWeight : g.Add(gradWeight.Value, layerWeight);
-            var gradK = g.Mul(gradKernel, g.Unsqueeze(weight, [-1]));
-            var layerEmbedding = g.MatMul(gradK, Constant(g, $"b{l}_spatial_wb", spatial.weight!));               // [B, i, j, O, H]
-            gradEmbedding = gradEmbedding is null ? layerEmbedding : g.Add(gradEmbedding.Value, layerEmbedding);
-        }
-        // Through the shared embedding GELU(out(GELU(in(basis)))) to the monomials.
-        var gradE2 = g.Mul(gradEmbedding!.Value, GeluSlope(g, f.E2));
-        var gradE1 = g.Mul(g.MatMul(gradE2, Constant(g, "basis_out_wb", embedOut.weight!)), GeluSlope(g, f.E1));
-        var gradBasis = g.MatMul(gradE1, Constant(g, "basis_in_wb", embedIn.weight!));                          // [B, i, j, O, 10]
-        var (gradU, gradV) = MonomialsBackward(g, u, v, gradBasis);
-        var gradA2Squared = g.Div(gradV, g.Scalar(cutoffSquared, "cutoff2c"));
-        var positive = g.Cast(g.Greater(g.Sub(distanceSquared, g.Mul(a1, a1)), zero), OnnxElementType.Float);
-        var gradA2Active = g.Mul(gradA2Squared, positive);
-        var gradA1 = g.Sub(g.Div(gradU, g.Scalar((float)network.Cutoff, "cutoff_b")), g.Mul(g.Mul(a1, g.Scalar(2f, "two")), gradA2Active));
-        var gradRemaining = g.Mul(g.Mul(g.Mul(remaining, remaining), g.Scalar(3f, "three")), g.Mul(g.Squeeze(gradWeight!.Value, [-1]), g.Unsqueeze(pairs, [-1])));
-        var inside = g.Cast(g.Greater(g.Sub(one, g.Div(distanceSquared, g.Scalar(cutoffSquared, "cutoff2d"))), zero), OnnxElementType.Float);
-        var gradDistanceSquared = g.Sub(g.ReduceSum(gradA2Active, [-1]), g.Div(g.Mul(gradRemaining, inside), g.Scalar(cutoffSquared, "cutoff2e")));
-        var gradRelative = g.Add(g.MatMul(gradA1, Constant(g, "grid", network.Grid)), g.Mul(g.Mul(relative, g.Scalar(2f, "two_b")), gradDistanceSquared));
-        var gradPositions = g.Sub(g.ReduceSum(gradRelative, [1], keepDims: false), g.ReduceSum(gradRelative, [2], keepDims: false));
-        return (energy, g.Neg(gradPositions, forcesName));
-    }
-
-    /// <summary>The graph of <see cref="PonitaNetwork"/>'s encoder (point features after every block), with what the reverse pass needs.</summary>
-    private static Encoded Encode(OnnxGraphBuilder g, PonitaNetwork network, OnnxValue x, OnnxValue t, OnnxValue m, OnnxValue? velocities)
-    {
-        int orientations = (int)network.Grid.shape[0];
-        var (embed, _, _) = network.Ends;
-        var zero = g.Scalar(0f, "zero");
-        var one = g.Scalar(1f, "one");
-
-        var relative = g.Sub(g.Unsqueeze(x, [1]), g.Unsqueeze(x, [2]));                                  // [B, i, j, 3]
-        var a1 = g.MatMul(relative, Constant(g, "grid_t", network.Grid.t()));                           // [B, i, j, O]
-        var distanceSquared = g.ReduceSum(g.Mul(relative, relative), [-1]);                             // [B, i, j, 1]
-        var a2Squared = g.Max(g.Sub(distanceSquared, g.Mul(a1, a1)), zero);
-        var pairs = g.Mul(g.Mul(g.Unsqueeze(m, [2]), g.Unsqueeze(m, [1])), g.Cast(g.Greater(g.Squeeze(distanceSquared, [-1]), zero), OnnxElementType.Float));
-        float cutoffSquared = (float)(network.Cutoff * network.Cutoff);
-        var remaining = g.Max(g.Sub(one, g.Div(distanceSquared, g.Scalar(cutoffSquared, "cutoff2"))), zero);
-        var weight = g.Mul(g.Mul(g.Mul(remaining, remaining), remaining), g.Unsqueeze(pairs, [-1]));    // [B, i, j, 1]
-        // Clamped as in the network; inside the cutoff (the only place with gradient) the clamp is the identity.
-        var u = g.Max(g.Min(g.Div(a1, g.Scalar((float)network.Cutoff, "cutoff")), one), g.Scalar(-1f, "minus_one"));
-        var v = g.Min(g.Div(a2Squared, g.Scalar(cutoffSquared, "cutoff2b")), one);
-        var basis = Monomials(g, u, v);                                                                 // [B, i, j, O, 10]
-        var (embedIn, embedOut) = network.SpatialEmbedding;
-        var e1 = Linear(g, "basis_in", basis, embedIn);
-        var e2 = Linear(g, "basis_out", g.Gelu(e1), embedOut);
-        var embedding = g.Gelu(e2);                                                                     // [B, i, j, O, H]
-
-        var h = Linear(g, "embed", t, embed);                                                           // [B, N, H]
-        var pointMask = g.Unsqueeze(m, [2, 3]);                                                         // [B, N, 1, 1]
-        h = g.Mul(g.Unsqueeze(h, [2]), g.AddInitializer("orientation_ones", Enumerable.Repeat(1f, orientations).ToArray(), 1, 1, orientations, 1));
-        if (velocities is { } vel)
-            h = g.Add(h, Linear(g, "vector_embed", g.Unsqueeze(g.MatMul(vel, Constant(g, "grid_t_v", network.Grid.t())), [-1]), network.VectorEnds.Embed));
-        h = g.Mul(h, pointMask);
-        var kernels = network.SphericalKernels().ToList();
-        var blocks = network.Blocks.ToList();
-        var saved = new List<Saved>();
-        for (int l = 0; l < blocks.Count; l++)
-        {
-            var (spatial, norm, expand, contract) = blocks[l];
-            var k = Linear(g, $"b{l}_spatial", embedding, spatial);
-            var kernel = g.Mul(k, g.Unsqueeze(weight, [-1]));
-            var messages = g.Einsum("bijoh,bjoh->bioh", [kernel, h]);
-            var sphere = Constant(g, $"b{l}_sphere", kernels[l]);
-            var mixed = g.Einsum("poh,bioh->biph", [sphere, messages]);
-            var normalised = g.LayerNormalization(mixed, Constant(g, $"b{l}_norm_w", norm.weight!), Constant(g, $"b{l}_norm_b", norm.bias!), -1, (float)1e-5);
-            var e = Linear(g, $"b{l}_expand", normalised, expand);
-            var update = Linear(g, $"b{l}_contract", g.Gelu(e), contract);
-            saved.Add(new Saved(k, kernel, h, sphere, mixed, e));
-            h = g.Mul(g.Add(h, update), pointMask);
-        }
-        return new Encoded(zero, one, relative, a1, distanceSquared, remaining, pairs, weight, u, v, e1, e2, cutoffSquared, pointMask, h, saved, blocks);
-    }
-
-    /// <summary>The encoder's values, named as in <see cref="ExportEnergy"/>.</summary>
-    private sealed record Encoded(OnnxValue Zero, OnnxValue One, OnnxValue Relative, OnnxValue A1, OnnxValue DistanceSquared, OnnxValue Remaining,
-        OnnxValue Pairs, OnnxValue Weight, OnnxValue U, OnnxValue V, OnnxValue E1, OnnxValue E2, float CutoffSquared, OnnxValue PointMask, OnnxValue H,
-        List<Saved> Saved, List<(Linear Spatial, LayerNorm Norm, Linear Expand, Linear Contract)> Blocks);
-
-    private static (OnnxValue X, OnnxValue T, OnnxValue M) Inputs(OnnxGraphBuilder g, PonitaNetwork network, string positionsName, string typesName, string maskName)
-    {
-        int types = (int)network.Ends.Embed.weight!.shape[1];
-        return (g.AddInput(positionsName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3),
-            g.AddInput(typesName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), types),
-            g.AddInput(maskName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms")));
-    }
-
-    public const string VectorsOutput = "vectors";
-
-    /// <summary>
     /// The equivariant vector head (<see cref="PonitaNetwork.Vectors"/>) with point vectors (e.g. velocities) as an extra
-    /// input [B, N, 3]; output vectors [B, N, 3].
+    /// input [1, P, 3] named <see cref="PonitaColumns.PointVectors"/>; output <see cref="VectorsOutput"/> [1, P, 3].
     /// </summary>
-    public static byte[] ExportVectors(PonitaNetwork network, string positionsName, string vectorsName, string typesName, string maskName)
+    public static byte[] ExportVectors(PonitaNetwork network, bool typesAreIndices, IReadOnlyDictionary<string, string>? metadata = null)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var g = new OnnxGraphBuilder("ponita_vectors");
         int orientations = (int)network.Grid.shape[0];
-        var (x, t, m) = Inputs(g, network, positionsName, typesName, maskName);
-        var velocities = g.AddInput(vectorsName, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
-        var f = Encode(g, network, x, t, m, velocities);
-        var weights = Linear(g, "vector_readout", f.H, network.VectorEnds.Readout);                       // [B, N, O, 1]
-        var summed = g.ReduceSum(g.Mul(weights, Constant(g, "grid", network.Grid)), [2], keepDims: false);  // [B, N, 3]
-        var vectors = g.Mul(g.Div(summed, g.Scalar(orientations, "orientations_v")), g.Unsqueeze(m, [-1]), VectorsOutput);
-        g.AddOutput(vectors, OnnxElementType.Float, OnnxDim.Batch, OnnxDim.Symbolic("atoms"), 3);
+        var inputs = Inputs(g, network, typesAreIndices);
+        var velocities = g.Squeeze(g.AddInput(PonitaColumns.PointVectors, OnnxElementType.Float, 1, OnnxDim.Symbolic("points"), 3), [0]);
+        var f = Encode(g, network, inputs, velocities);
+        var weights = Linear(g, "vector_readout", f.States[^1], network.VectorEnds.Readout);              // [P, O, 1]
+        var summed = g.ReduceSum(g.Mul(weights, Constant(g, "grid", network.Grid)), [1], keepDims: false);  // [P, 3]
+        var vectors = g.Unsqueeze(g.Div(summed, g.Scalar(orientations, "orientations_v")), [0], VectorsOutput);
+        g.AddOutput(vectors, OnnxElementType.Float, 1, OnnxDim.Symbolic("points"), 3);
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>()) g.SetMetadata(key, value);
         return g.ToBytes();
     }
 
+    /// <summary>
+    /// The graph's inputs, reshaped for the body: positions [P, 3], one-hot types or features [P, F], edges [E],
+    /// the same as [E, 1] and [E, 1, 1] (scatter indices for [E, 3] and [E, O, H] updates), and the cloud index [P].
+    /// </summary>
+    /// <remarks>
+    /// The edge list gets one inert edge appended (point 0 to itself, <see cref="EdgeMask"/> 0), so that a graph
+    /// without edges (lone points) never hands ONNX Runtime empty tensors, whose broadcasting it gets wrong.
+    /// </remarks>
+    private sealed record GraphInputs(OnnxValue X, OnnxValue T, OnnxValue Senders, OnnxValue Receivers, OnnxValue SenderRows, OnnxValue ReceiverRows,
+        OnnxValue SenderCells, OnnxValue ReceiverCells, OnnxValue GraphIndex, OnnxValue EdgeMask);
+
+    private static GraphInputs Inputs(OnnxGraphBuilder g, PonitaNetwork network, bool typesAreIndices)
+    {
+        int featureCount = (int)network.Ends.Embed.weight!.shape[1];
+        var points = OnnxDim.Symbolic("points");
+        var edges = OnnxDim.Symbolic("edges");
+        var x = g.Squeeze(g.AddInput(PonitaColumns.Points, OnnxElementType.Float, 1, points, 3), [0]);
+        OnnxValue t;
+        if (typesAreIndices)
+        {
+            var indices = g.Squeeze(g.AddInput(PonitaColumns.Kinds, OnnxElementType.Float, 1, points), [0]);
+            var known = g.AddInitializer("known_types", Enumerable.Range(0, featureCount).Select(i => (float)i).ToArray(), featureCount);
+            t = g.Cast(g.Equal(g.Unsqueeze(indices, [-1]), known), OnnxElementType.Float);
+        }
+        else t = g.Squeeze(g.AddInput(PonitaColumns.Kinds, OnnxElementType.Float, 1, points, featureCount), [0]);
+        var senders = g.AddInput(PonitaColumns.Senders, OnnxElementType.Int64, 1, edges);
+        var receivers = g.AddInput(PonitaColumns.Receivers, OnnxElementType.Int64, 1, edges);
+        var graph = g.AddInput(PonitaColumns.GraphIndex, OnnxElementType.Int64, 1, points);
+        var inert = g.AddInitializer("inert_edge", [0L], 1);
+        var s = g.Concat([g.Squeeze(senders, [0]), inert], 0);
+        var r = g.Concat([g.Squeeze(receivers, [0]), inert], 0);
+        var mask = g.Concat([g.Expand(g.Scalar(1f, "edge_one"), g.Shape(g.Squeeze(senders, [0]))), g.AddInitializer("edge_zero", [0f], 1)], 0); // [E + 1]
+        return new GraphInputs(x, t, s, r, g.Reshape(s, [-1, 1]), g.Reshape(r, [-1, 1]), g.Reshape(s, [-1, 1, 1]), g.Reshape(r, [-1, 1, 1]),
+            g.Squeeze(graph, [0]), g.Unsqueeze(mask, [-1]));
+    }
+
+    /// <summary>
+    /// Energies [B] and, when <paramref name="withForces"/>, the conservative forces −∂E/∂x [P, 3] of the network, by a
+    /// reverse pass written in the same operators.
+    /// </summary>
+    private static (OnnxValue Energy, OnnxValue? Forces) EnergyAndForces(OnnxGraphBuilder g, PonitaNetwork network, GraphInputs inputs, bool withForces)
+    {
+        int orientations = (int)network.Grid.shape[0];
+        var reference = network.Ends.Reference;
+        var readouts = network.Readouts;
+        var f = Encode(g, network, inputs, null);
+        int first = f.States.Count - readouts.Count;
+        var layerShare = g.Scalar(1f / readouts.Count, "readout_share");
+        var perPoint = g.Squeeze(g.MatMul(inputs.T, Constant(g, "reference_t", reference.weight!.t())), [-1]);     // [P]
+        for (int r = 0; r < readouts.Count; r++)
+        {
+            var read = g.ReduceMean(g.Squeeze(Linear(g, $"readout{r}", f.States[first + r], readouts[r]), [-1]), [1], keepDims: false);
+            perPoint = g.Add(perPoint, g.Mul(read, layerShare));
+        }
+        var graphCount = g.Add(g.ReduceMax(inputs.GraphIndex, [0], keepDims: true), g.Int64s(1));                 // [1] = B
+        var energy = g.ScatterAdd(g.Zeros(graphCount), inputs.GraphIndex, perPoint, "ponita_energy");             // [B]
+        if (!withForces) return (energy, null);
+
+        // ∂E/∂h after each block from its readout (every block with per-layer readouts, else the last only): w/(O·L).
+        OnnxValue? ReadoutGradient(int block) => block < first ? null
+            : Constant(g, $"readout{block - first}_row", readouts[block - first].weight!.reshape(1, 1, -1).div(orientations * readouts.Count));
+
+        var (embedIn, embedOut) = network.SpatialEmbedding;
+        var blocks = network.Blocks.ToList();
+        OnnxValue gradH = ReadoutGradient(blocks.Count - 1)!.Value;
+        OnnxValue? gradEmbedding = null, gradWeight = null;
+        for (int l = blocks.Count - 1; l >= 0; l--)
+        {
+            var (spatial, norm, expand, contract) = blocks[l];
+            var s = f.Saved[l];
+            var gradE = g.Mul(g.MatMul(gradH, Constant(g, $"b{l}_contract_wb", contract.weight!)), GeluSlope(g, s.E));
+            var gradNormalised = g.MatMul(gradE, Constant(g, $"b{l}_expand_wb", expand.weight!));
+            var gradMixed = LayerNormBackward(g, s.Mixed, Constant(g, $"b{l}_norm_wb", norm.weight!), gradNormalised);
+            var gradMessages = g.Einsum("poh,iph->ioh", [s.Sphere, gradMixed]);                                   // [P, O, H]
+            var gradPerEdge = g.Gather(gradMessages, inputs.Receivers);                                           // [E, O, H]
+            var gradKernel = g.Mul(gradPerEdge, s.SenderStates);
+            var gradSenders = g.ScatterAdd(g.Zeros(g.Shape(gradMessages)), inputs.SenderCells, g.Mul(gradPerEdge, s.Kernel));
+            gradH = g.Add(gradH, gradSenders);
+            if (ReadoutGradient(l - 1) is { } below) gradH = g.Add(gradH, below);
+            var layerWeight = g.ReduceSum(g.Mul(gradKernel, s.K), [-2, -1]);                                      // [E, 1, 1]
+            gradWeight = gradWeight is null ? layerWeight : g.Add(gradWeight.Value, layerWeight);
+            var gradK = g.Mul(gradKernel, f.EdgeWeight);
+            var layerEmbedding = g.MatMul(gradK, Constant(g, $"b{l}_spatial_wb", spatial.weight!));               // [E, O, H]
+            gradEmbedding = gradEmbedding is null ? layerEmbedding : g.Add(gradEmbedding.Value, layerEmbedding);
+        }
+        // Through the shared embedding GELU(out(GELU(in(basis)))) to the monomials.
+        var gradE2 = g.Mul(gradEmbedding!.Value, GeluSlope(g, f.E2));
+        var gradE1 = g.Mul(g.MatMul(gradE2, Constant(g, "basis_out_wb", embedOut.weight!)), GeluSlope(g, f.E1));
+        var gradBasis = g.MatMul(gradE1, Constant(g, "basis_in_wb", embedIn.weight!));                            // [E, O, 10]
+        var (gradU, gradV) = MonomialsBackward(g, f.U, f.V, gradBasis);
+        var cutoffSquared = g.Scalar(f.CutoffSquared, "cutoff2_r");
+        var positive = g.Cast(g.Greater(g.Sub(f.DistanceSquared, g.Mul(f.A1, f.A1)), f.Zero), OnnxElementType.Float);
+        var gradA2Active = g.Mul(g.Div(gradV, cutoffSquared), positive);
+        var gradA1 = g.Sub(g.Div(gradU, g.Scalar((float)network.Cutoff, "cutoff_r")), g.Mul(g.Mul(f.A1, g.Scalar(2f, "two")), gradA2Active));
+        var gradRemaining = g.Mul(g.Mul(g.Mul(g.Mul(f.Remaining, f.Remaining), g.Scalar(3f, "three")), inputs.EdgeMask), g.Squeeze(gradWeight!.Value, [-1]));
+        var inside = g.Cast(g.Greater(f.Remaining, f.Zero), OnnxElementType.Float);
+        var gradDistanceSquared = g.Sub(g.ReduceSum(gradA2Active, [-1]), g.Div(g.Mul(gradRemaining, inside), cutoffSquared)); // [E, 1]
+        var gradRelative = g.Add(g.MatMul(gradA1, Constant(g, "grid", network.Grid)), g.Mul(g.Mul(f.Relative, g.Scalar(2f, "two_b")), gradDistanceSquared));
+        var zeros = g.Zeros(g.Shape(inputs.X));
+        // relative = x[sender] − x[receiver]: the gradient flows back to senders with +, to receivers with −.
+        var gradPositions = g.Sub(g.ScatterAdd(zeros, inputs.SenderRows, gradRelative), g.ScatterAdd(zeros, inputs.ReceiverRows, gradRelative));
+        return (energy, g.Neg(gradPositions));
+    }
+
+    /// <summary>The graph of <see cref="PonitaNetwork"/>'s encoder (point features after every block), with what the reverse pass needs.</summary>
+    private static Encoded Encode(OnnxGraphBuilder g, PonitaNetwork network, GraphInputs inputs, OnnxValue? velocities)
+    {
+        int orientations = (int)network.Grid.shape[0];
+        var embed = network.Ends.Embed;
+        var zero = g.Scalar(0f, "zero");
+        var one = g.Scalar(1f, "one");
+
+        var relative = g.Sub(g.Gather(inputs.X, inputs.Senders), g.Gather(inputs.X, inputs.Receivers));   // [E, 3]
+        var a1 = g.MatMul(relative, Constant(g, "grid_t", network.Grid.t()));                           // [E, O]
+        var distanceSquared = g.ReduceSum(g.Mul(relative, relative), [-1]);                             // [E, 1]
+        var a2Squared = g.Max(g.Sub(distanceSquared, g.Mul(a1, a1)), zero);
+        float cutoffSquared = (float)(network.Cutoff * network.Cutoff);
+        var remaining = g.Max(g.Sub(one, g.Div(distanceSquared, g.Scalar(cutoffSquared, "cutoff2"))), zero);
+        var weight = g.Mul(g.Mul(g.Mul(remaining, remaining), remaining), inputs.EdgeMask);              // [E, 1]; 0 on the inert edge
+        var edgeWeight = g.Unsqueeze(weight, [-1]);                                                     // [E, 1, 1]
+        // Clamped as in the network; inside the cutoff (the only place with gradient) the clamp is the identity.
+        var u = g.Max(g.Min(g.Div(a1, g.Scalar((float)network.Cutoff, "cutoff")), one), g.Scalar(-1f, "minus_one"));
+        var v = g.Min(g.Div(a2Squared, g.Scalar(cutoffSquared, "cutoff2b")), one);
+        var basis = Monomials(g, u, v);                                                                 // [E, O, 10]
+        var (embedIn, embedOut) = network.SpatialEmbedding;
+        var e1 = Linear(g, "basis_in", basis, embedIn);
+        var e2 = Linear(g, "basis_out", g.Gelu(e1), embedOut);
+        var embedding = g.Gelu(e2);                                                                     // [E, O, H]
+
+        var h = g.Mul(g.Unsqueeze(Linear(g, "embed", inputs.T, embed), [1]),
+            g.AddInitializer("orientation_ones", Enumerable.Repeat(1f, orientations).ToArray(), 1, orientations, 1));  // [P, O, H]
+        if (velocities is { } vel)
+            h = g.Add(h, Linear(g, "vector_embed", g.Unsqueeze(g.MatMul(vel, Constant(g, "grid_t_v", network.Grid.t())), [-1]), network.VectorEnds.Embed));
+        var kernels = network.SphericalKernels().ToList();
+        var blocks = network.Blocks.ToList();
+        var saved = new List<Saved>();
+        var states = new List<OnnxValue>();
+        for (int l = 0; l < blocks.Count; l++)
+        {
+            var (spatial, norm, expand, contract) = blocks[l];
+            var k = Linear(g, $"b{l}_spatial", embedding, spatial);
+            var kernel = g.Mul(k, edgeWeight);
+            var senderStates = g.Gather(h, inputs.Senders);                                             // [E, O, H]
+            var messages = g.ScatterAdd(g.Zeros(g.Shape(h)), inputs.ReceiverCells, g.Mul(kernel, senderStates)); // [P, O, H]
+            var sphere = Constant(g, $"b{l}_sphere", kernels[l]);
+            var mixed = g.Einsum("poh,ioh->iph", [sphere, messages]);
+            var normalised = g.LayerNormalization(mixed, Constant(g, $"b{l}_norm_w", norm.weight!), Constant(g, $"b{l}_norm_b", norm.bias!), -1, (float)1e-5);
+            var e = Linear(g, $"b{l}_expand", normalised, expand);
+            var update = Linear(g, $"b{l}_contract", g.Gelu(e), contract);
+            saved.Add(new Saved(k, kernel, senderStates, sphere, mixed, e));
+            h = g.Add(h, update);
+            states.Add(h);
+        }
+        return new Encoded(zero, relative, a1, distanceSquared, remaining, edgeWeight, u, v, e1, e2, cutoffSquared, states, saved);
+    }
+
+    /// <summary>The encoder's values the heads and the reverse pass read.</summary>
+    private sealed record Encoded(OnnxValue Zero, OnnxValue Relative, OnnxValue A1, OnnxValue DistanceSquared, OnnxValue Remaining, OnnxValue EdgeWeight,
+        OnnxValue U, OnnxValue V, OnnxValue E1, OnnxValue E2, float CutoffSquared, List<OnnxValue> States, List<Saved> Saved);
+
     /// <summary>Forward values the reverse pass reuses, per block.</summary>
-    private sealed record Saved(OnnxValue K, OnnxValue Kernel, OnnxValue H, OnnxValue Sphere, OnnxValue Mixed, OnnxValue E);
+    private sealed record Saved(OnnxValue K, OnnxValue Kernel, OnnxValue SenderStates, OnnxValue Sphere, OnnxValue Mixed, OnnxValue E);
 
     /// <summary>GELU′(x) = Φ(x) + x·φ(x).</summary>
     private static OnnxValue GeluSlope(OnnxGraphBuilder g, OnnxValue x)

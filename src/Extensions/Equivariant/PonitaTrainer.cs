@@ -21,12 +21,17 @@ namespace MLExtensions.Equivariant;
 /// <see cref="Options.FeaturesPerAtom"/> = F, N·F <see cref="float"/> features per point. Label: the energy,
 /// <see cref="float"/>. Optional forces: vector of 3N <see cref="float"/>. Output: <c>Score</c>
 /// (<see cref="float"/>, the predicted energy) and, when asked, the predicted forces (3N <see cref="float"/>).</para>
+/// <para>Message passing runs along a radius graph (pairs closer than <see cref="Options.Cutoff"/>, and with
+/// <see cref="Options.SelfInteraction"/> a self-loop per point) built with a cell list, so time and memory grow linearly with the number of points at fixed
+/// density; the exported ONNX graph takes the edges as inputs and the scoring chain builds them per row.</para>
 /// <para>Training: per-type reference energies are fitted by least squares first and the network learns the
-/// remainder, scaled to unit spread; the loss is mean squared energy error plus <see cref="Options.ForceLossWeight"/>
-/// times the mean squared error per force component (forces = −∂E/∂x, differentiated twice through the network);
-/// Adam with a cosine-decaying learning rate. Predictions are invariant to translations and permutations of the
-/// points, and to rotations up to the orientation grid's resolution (exactly when grid and points rotate
-/// together); forces rotate with the points.</para>
+/// remainder, in units of the force RMS (with forces) or of the remainder's spread; the loss is mean squared energy
+/// error plus <see cref="Options.ForceLossWeight"/> times the mean squared error per force component (forces = −∂E/∂x,
+/// differentiated twice through the network); Adam with a linear warm-up and a cosine-decaying learning rate, random
+/// rotations of every drawn cloud, and an exponential moving average of the weights for the exported model. A seeded
+/// hold-out gives validation energy and force errors per epoch. Predictions are invariant to translations and
+/// permutations of the points, and to rotations up to the orientation grid's resolution (exactly when grid and
+/// points rotate together); forces rotate with the points.</para>
 /// </remarks>
 public sealed class PonitaTrainer : IEstimator<PonitaModel>
 {
@@ -72,17 +77,59 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         /// <summary>PNITA: features on positions only, kernels of the distance alone (cheaper, less expressive). Default: false.</summary>
         public bool PositionOnly { get; set; }
 
+        /// <summary>
+        /// At most this many neighbours per point (the nearest), for dense systems where the cutoff ball holds too many.
+        /// The energy then jumps when the nearest set changes, so forces are not exactly conservative. Default: null (all
+        /// within the cutoff).
+        /// </summary>
+        public int? MaximumNeighbors { get; set; }
+
+        /// <summary>
+        /// Self-interaction: every point also sends a message to itself, so the convolution sees its own features (the
+        /// reference implementation's self-loops). Default: false (on our molecule benchmarks the self-loop made
+        /// training slower; see the README's figures).
+        /// </summary>
+        public bool SelfInteraction { get; set; }
+
+        /// <summary>
+        /// Read the energy out after every block and average, as the reference implementation does (false: one readout
+        /// after the last block). Default: false.
+        /// </summary>
+        public bool ReadoutFromEveryLayer { get; set; }
+
         /// <summary>Passes over the training data. Default: 50.</summary>
         public int NumberOfEpochs { get; set; } = 50;
 
         /// <summary>Point clouds per optimiser step. Default: 16.</summary>
         public int BatchSize { get; set; } = 16;
 
-        /// <summary>Adam's initial learning rate (decays along a half cosine to zero). Default: 2e-3.</summary>
+        /// <summary>Adam's peak learning rate (after the warm-up it decays along a half cosine to zero). Default: 2e-3.</summary>
         public double LearningRate { get; set; } = 2e-3;
+
+        /// <summary>Epochs over which the learning rate rises linearly from zero to <see cref="LearningRate"/>. Default: 1.</summary>
+        public double WarmupEpochs { get; set; } = 1;
 
         /// <summary>Weight of the per-component force error against the energy error (with a forces column). Default: 10.</summary>
         public double ForceLossWeight { get; set; } = 10;
+
+        /// <summary>
+        /// Turn every training cloud (and its forces) by a fresh uniformly random rotation each time it is drawn, so the
+        /// model learns the same function in every pose (the orientation grid makes it only approximately invariant).
+        /// Default: true.
+        /// </summary>
+        public bool RotationAugmentation { get; set; } = true;
+
+        /// <summary>
+        /// Decay of the exponential moving average of the weights kept during training; the exported model uses the
+        /// averaged weights. Null trains and exports the last step's weights. Default: 0.99.
+        /// </summary>
+        public double? WeightAveragingDecay { get; set; } = 0.99;
+
+        /// <summary>
+        /// Fraction of the rows held out (seeded) for the per-epoch validation energy and force errors in the progress
+        /// reports and <see cref="PonitaModel.Validation"/>; 0 trains on every row. Default: 0.05.
+        /// </summary>
+        public double ValidationFraction { get; set; } = 0.05;
     }
 
     private readonly MLContext _mlContext;
@@ -115,24 +162,40 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         // Every op works on all orientations of a point (pair) at once, so the thread policy sees O × 4H values per point.
         using var run = TrainingRun.Start(_mlContext, nameof(PonitaTrainer), o, o.NumberOfOrientations * 4 * o.HiddenSize);
         double cutoff = o.Cutoff ?? DefaultCutoff(set.Clouds);
-        var baseline = EnergyBaseline.Fit(set.Clouds, set.FeatureCount);
-        run.Info($"{set.Clouds.Count} point clouds of {set.Clouds.Min(c => c.Count)}..{set.Clouds.Max(c => c.Count)} points, {set.FeatureCount} " +
-                 $"{(set.TypesAreIndices ? "types" : "features per point")}, cutoff {cutoff:G4}, residual energy spread {baseline.Scale:G4}");
+        int orientations = o.PositionOnly ? 1 : o.NumberOfOrientations;
+        var (training, validation) = Split(set.Clouds, o.ValidationFraction, run.Seed);
+        var baseline = EnergyBaseline.Fit(training, set.FeatureCount);
+        run.Info($"{set.Clouds.Count} point clouds of {set.Clouds.Min(c => c.Count)}..{set.Clouds.Max(c => c.Count)} points ({validation.Count} held out), {set.FeatureCount} " +
+                 $"{(set.TypesAreIndices ? "types" : "features per point")}, cutoff {cutoff:G4}, energy unit {baseline.Scale:G4}");
 
-        using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, o.PositionOnly);
+        var trainingSamples = Samples(training, baseline, cutoff, o, orientations);
+        var validationSamples = Samples(validation, baseline, cutoff, o, orientations);
+        using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, o.PositionOnly, o.ReadoutFromEveryLayer);
         using (no_grad()) network.Ends.Reference.weight!.zero_();
         network.to(run.Device);
         var history = new List<TrainingProgress>();
-        var normalised = set.Clouds.Select(baseline.Normalise).ToList();
+        var errors = new List<PonitaValidation>();
+        int stepsPerEpoch = (trainingSamples.Count + o.BatchSize - 1) / o.BatchSize;
+        var schedule = new TrainingSchedule(o.NumberOfEpochs, o.BatchSize, o.LearningRate, CosineDecay: true,
+            WarmupSteps: (int)Math.Round(o.WarmupEpochs * stepsPerEpoch), AverageDecay: o.WeightAveragingDecay);
+        var rotations = o.RotationAugmentation ? new Random(run.Random.Next()) : null;
         using (var forceWeight = o.ForceLossWeight.ToScalar())
-            PonitaFitting.Train(network, normalised, o.NumberOfEpochs, o.BatchSize, o.LearningRate, run.Random,
-                chosen => PonitaFitting.Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces, run.Device), forceWeight),
-                cosineDecay: true, cancellationToken: o.CancellationToken, afterEpoch: (epoch, loss) =>
+            PonitaFitting.Train(network, trainingSamples, schedule, run.Random,
+                chosen => PonitaFitting.Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces, rotations, run.Device), forceWeight),
+                cancellationToken: o.CancellationToken, afterEpoch: (epoch, loss) =>
                 {
                     if (!double.IsFinite(loss))
                         throw new InvalidOperationException($"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}) or ForceLossWeight ({o.ForceLossWeight}), or check the Cutoff ({cutoff:G4}) against the data's scale.");
-                    history.Add(new TrainingProgress(run.Trainer, epoch, o.NumberOfEpochs, loss, null, run.Elapsed));
-                    run.ReportEpoch(epoch, o.NumberOfEpochs, loss, null);
+                    double? validationLoss = null;
+                    if (validationSamples.Count > 0)
+                    {
+                        var error = PonitaValidation.Measure(epoch, network, validationSamples, set.FeatureCount, o.BatchSize, baseline.Scale, withForces, o.ForceLossWeight, run.Device);
+                        errors.Add(error);
+                        validationLoss = error.NormalisedLoss;
+                        run.Info($"epoch {epoch}: validation energy MAE {error.EnergyMeanAbsoluteError:G4}" + (withForces ? $", force MAE {error.ForceMeanAbsoluteError:G4}" : ""));
+                    }
+                    history.Add(new TrainingProgress(run.Trainer, epoch, o.NumberOfEpochs, loss, validationLoss, run.Elapsed));
+                    run.ReportEpoch(epoch, o.NumberOfEpochs, loss, validationLoss);
                 });
         network.to(CPU);
         network.FoldEnergyScale(baseline.Scale, baseline.ReferenceEnergies);
@@ -145,30 +208,56 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
             KnownTypes = set.KnownTypes is { } known ? PointCloudChecks.KnownList(known).ToArray() : null,
             HiddenSize = o.HiddenSize,
             NumberOfLayers = o.NumberOfLayers,
-            NumberOfOrientations = (int)network.Grid.shape[0],
+            NumberOfOrientations = orientations,
             Cutoff = cutoff,
+            MaximumNeighbors = o.MaximumNeighbors,
+            SelfInteraction = o.SelfInteraction,
             PositionOnly = o.PositionOnly,
+            ReadoutFromEveryLayer = o.ReadoutFromEveryLayer,
             ReferenceEnergies = baseline.ReferenceEnergies,
             EnergyScale = baseline.Scale,
             PredictedForcesColumnName = o.PredictedForcesColumnName,
         };
-        var onnx = PonitaOnnxExporter.ExportForScoring(network, PonitaColumns.Points, PonitaColumns.Kinds, set.TypesAreIndices, o.PredictedForcesColumnName,
+        var onnx = PonitaOnnxExporter.ExportForScoring(network, set.TypesAreIndices, o.PredictedForcesColumnName,
             new Dictionary<string, string> { [MetadataKeys.Kind] = nameof(PredictionKind.Regression), [MetadataKeys.Method] = o.PositionOnly ? "PNITA" : "PONITA", [PonitaDescription.MetadataKey] = description.ToJson() });
-        var (energyParity, forcesParity) = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, run.Seed);
+        var (energyParity, forcesParity) = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed);
         run.Info($"ONNX export: energy {energyParity}" + (forcesParity is null ? "" : $", forces {forcesParity}"));
 
-        var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes);
+        var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
+            cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.BytesPerEdge(orientations, o.HiddenSize, o.NumberOfLayers, o.PredictedForcesColumnName is not null));
         var scoring = OnnxScoringChain.Fit(_mlContext, input, new OnnxScoringSpec
         {
             Model = onnx,
             Kind = PredictionKind.Regression,
-            InputColumns = [PonitaColumns.Points, PonitaColumns.Kinds],
+            InputColumns = [PonitaColumns.Points, PonitaColumns.Kinds, PonitaColumns.Senders, PonitaColumns.Receivers, PonitaColumns.GraphIndex],
             Preparation = Preparation(contract),
             ExtraOutputs = o.PredictedForcesColumnName is { } forces ? [forces] : [],
-            TemporaryColumns = [PonitaColumns.Positions, PonitaColumns.Types, PonitaColumns.Contract, PonitaColumns.Points, PonitaColumns.Kinds],
+            TemporaryColumns = [PonitaColumns.Positions, PonitaColumns.Types, PonitaColumns.Contract, PonitaColumns.Points, PonitaColumns.Kinds,
+                PonitaColumns.Senders, PonitaColumns.Receivers, PonitaColumns.GraphIndex],
             Device = o.ScoringDevice,
         });
-        return new PonitaModel(scoring, description, history, energyParity, forcesParity, run.Seed);
+        return new PonitaModel(scoring, description, history, errors, energyParity, forcesParity, run.Seed);
+    }
+
+    /// <summary>The clouds split into training and held-out rows (by a seeded hash of the row, as the tabular trainers do).</summary>
+    private static (List<PointCloud> Training, List<PointCloud> Validation) Split(List<PointCloud> clouds, double fraction, int seed)
+    {
+        var split = ValidationSplit.Create(fraction, seed);
+        if (split is null) return (clouds, []);
+        var training = clouds.Where((_, i) => split.IsTraining(i)).ToList();
+        var validation = clouds.Where((_, i) => split.IsValidation(i)).ToList();
+        // Too few rows to spare any: train on all of them.
+        return training.Count == 0 || validation.Count == 0 ? (clouds, []) : (training, validation);
+    }
+
+    /// <summary>Normalised clouds with their edges; the largest is checked against the memory one training step may take.</summary>
+    private static List<GraphSample> Samples(List<PointCloud> clouds, EnergyBaseline baseline, double cutoff, Options o, int orientations)
+    {
+        var samples = clouds.Select(c => GraphSample.Of(baseline.Normalise(c), cutoff, o.MaximumNeighbors, o.SelfInteraction)).ToList();
+        double bytesPerEdge = PonitaMemory.BytesPerEdge(orientations, o.HiddenSize, o.NumberOfLayers, withGradients: true);
+        for (int i = 0; i < samples.Count; i++)
+            PonitaMemory.Check(samples[i].Edges.Count, samples[i].Cloud.Count, bytesPerEdge, o.PositionsColumnName, null);
+        return samples;
     }
 
     /// <summary>
@@ -236,6 +325,13 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
             throw new ArgumentOutOfRangeException(nameof(o.Cutoff), c, "The cutoff must be positive and finite (or null for the default).");
         if (!(o.LearningRate > 0) || !double.IsFinite(o.LearningRate))
             throw new ArgumentOutOfRangeException(nameof(o.LearningRate), o.LearningRate, "The learning rate must be positive and finite.");
+        if (o.MaximumNeighbors is int k) ArgumentOutOfRangeException.ThrowIfLessThan(k, 1, nameof(o.MaximumNeighbors));
+        if (!(o.WarmupEpochs >= 0) || !double.IsFinite(o.WarmupEpochs))
+            throw new ArgumentOutOfRangeException(nameof(o.WarmupEpochs), o.WarmupEpochs, "The warm-up must be a non-negative, finite number of epochs.");
+        if (o.WeightAveragingDecay is double d && !(d is >= 0 and < 1))
+            throw new ArgumentOutOfRangeException(nameof(o.WeightAveragingDecay), d, "The weight-averaging decay must lie in [0, 1), or be null to export the last weights.");
+        if (!(o.ValidationFraction is >= 0 and < 1))
+            throw new ArgumentOutOfRangeException(nameof(o.ValidationFraction), o.ValidationFraction, "The validation fraction must lie in [0, 1).");
         if (!(o.ForceLossWeight >= 0) || !double.IsFinite(o.ForceLossWeight))
             throw new ArgumentOutOfRangeException(nameof(o.ForceLossWeight), o.ForceLossWeight, "The force loss weight must be non-negative and finite.");
     }

@@ -17,4 +17,14 @@ internal static class Rotations
             { 2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y) },
         };
     }
+
+    /// <summary>Rotates every 3-vector (x, y, z in turn) of <paramref name="vectors"/>: a new array of R·v.</summary>
+    public static float[] Apply(double[,] rotation, float[] vectors)
+    {
+        var rotated = new float[vectors.Length];
+        for (int i = 0; i < vectors.Length; i += 3)
+            for (int r = 0; r < 3; r++)
+                rotated[i + r] = (float)(rotation[r, 0] * vectors[i] + rotation[r, 1] * vectors[i + 1] + rotation[r, 2] * vectors[i + 2]);
+        return rotated;
+    }
 }

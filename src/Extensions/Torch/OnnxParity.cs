@@ -22,7 +22,18 @@ public sealed record ParityReport(double MaxAbsoluteError, double MaxReference, 
 /// <param name="Name">The ONNX graph input's name.</param>
 /// <param name="Values">Row-major values.</param>
 /// <param name="Shape">The tensor shape.</param>
-public sealed record ParityInput(string Name, float[] Values, long[] Shape);
+public sealed record ParityInput(string Name, float[] Values, long[] Shape)
+{
+    /// <summary>Int64 values (e.g. indices) instead of <see cref="Values"/>, which is then empty.</summary>
+    public long[]? Int64Values { get; init; }
+
+    /// <summary>An int64 input.</summary>
+    public static ParityInput Int64(string name, long[] values, long[] shape) => new(name, [], shape) { Int64Values = values };
+
+    internal Tensor ToTensor() => Int64Values is { } longs ? tensor(longs, Shape) : tensor(Values, Shape);
+
+    internal OrtValue ToOrtValue() => Int64Values is { } longs ? OrtValue.CreateTensorValueFromMemory(longs, Shape) : OrtValue.CreateTensorValueFromMemory(Values, Shape);
+}
 
 /// <summary>
 /// Runs the same inputs through a TorchSharp forward pass and through its ONNX export on ONNX Runtime (CPU),
@@ -48,7 +59,7 @@ public static class OnnxParity
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var tensors = given.Select(i => tensor(i.Values, i.Shape)).ToArray();
+            var tensors = given.Select(i => i.ToTensor()).ToArray();
             return forward(tensors).detach().cpu().to_type(ScalarType.Float32).data<float>().ToArray();
         }, onnxModel, inputs, outputName);
     }
@@ -60,7 +71,7 @@ public static class OnnxParity
         ArgumentNullException.ThrowIfNull(inputs);
         var expected = reference(inputs);
         using var session = OnnxModelSession.Create(onnxModel, OnnxExecutionDevice.Cpu);
-        var ortInputs = inputs.Select(i => OrtValue.CreateTensorValueFromMemory(i.Values, i.Shape)).ToArray();
+        var ortInputs = inputs.Select(i => i.ToOrtValue()).ToArray();
         try
         {
             using var runOptions = new RunOptions();

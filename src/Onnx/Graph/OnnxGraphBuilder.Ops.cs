@@ -105,6 +105,29 @@ public sealed partial class OnnxGraphBuilder
     public OnnxValue ReduceMean(OnnxValue x, long[] axes, bool keepDims = true, string? output = null)
         => Single("ReduceMean", [x], output, Ints("axes", axes), Int("keepdims", keepDims ? 1 : 0));
 
+    /// <summary>Maximum over <paramref name="axes"/> (an attribute up to opset 17).</summary>
+    public OnnxValue ReduceMax(OnnxValue x, long[] axes, bool keepDims = true, string? output = null)
+        => Single("ReduceMax", [x], output, Ints("axes", axes), Int("keepdims", keepDims ? 1 : 0));
+
+    /// <summary>The slices of <paramref name="x"/> at <paramref name="indices"/> (int64) along <paramref name="axis"/>.</summary>
+    public OnnxValue Gather(OnnxValue x, OnnxValue indices, int axis = 0, string? output = null)
+        => Single("Gather", [x, indices], output, Int("axis", axis));
+
+    /// <summary>
+    /// <paramref name="data"/> with every row of <paramref name="updates"/> added at the row given by
+    /// <paramref name="rows"/> (int64, shaped to broadcast against <paramref name="updates"/>, e.g. [K, 1, 1] for
+    /// updates [K, A, B]): the reverse of <see cref="Gather"/> along axis 0. Repeated rows accumulate.
+    /// </summary>
+    /// <remarks>
+    /// Written as ScatterElements with reduction "add" (opset 16+) over indices expanded to the updates' shape:
+    /// ONNX Runtime's CPU ScatterND splits its updates across threads, which races on repeated indices.
+    /// </remarks>
+    public OnnxValue ScatterAdd(OnnxValue data, OnnxValue rows, OnnxValue updates, string? output = null)
+        => Single("ScatterElements", [data, Expand(rows, Shape(updates)), updates], output, Int("axis", 0), String("reduction", "add"));
+
+    /// <summary>A float tensor of zeros whose shape is the 1-d int64 tensor <paramref name="shape"/>.</summary>
+    public OnnxValue Zeros(OnnxValue shape, string? output = null) => Single("ConstantOfShape", [shape], output);
+
     /// <summary>Einstein summation, e.g. <c>"bnd,de->bne"</c>.</summary>
     public OnnxValue Einsum(string equation, IReadOnlyList<OnnxValue> inputs, string? output = null)
     {

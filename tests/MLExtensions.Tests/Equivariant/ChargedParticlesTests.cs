@@ -73,7 +73,7 @@ public class PonitaNBodyTests
         network.eval();
         using var scope = TorchSharp.torch.NewDisposeScope();
         using var noGrad = TorchSharp.torch.no_grad();
-        using var batch = ParticleBatch.From(test);
+        using var batch = ParticleBatch.From(test, network.Cutoff);
         double linear = ParticleFitting.MeanSquaredError(MLExtensions.Torch.HeldScalars.Plus(batch.Positions, batch.Velocities), batch.Targets);
         double learned = ParticleFitting.MeanSquaredError(ParticleFitting.Predict(network, batch), batch.Targets);
         Assert.True(learned < 0.6 * linear, $"test MSE {learned:G4} vs linear extrapolation {linear:G4}");

@@ -7,27 +7,30 @@ namespace MLExtensions.Tests.Equivariant;
 
 public class PonitaFittingTests
 {
-    private static MoleculeBatch Batch(IReadOnlyList<SimulatedMolecule> molecules, bool withForces) =>
-        MoleculeBatch.From(molecules.Select(m => m.ToPointCloud(MoleculeSimulation.TypeCount)).ToList(), MoleculeSimulation.TypeCount, withForces);
+    private const double Cutoff = 3.0;
+
+    private static List<GraphSample> Samples(IReadOnlyList<SimulatedMolecule> molecules) =>
+        molecules.Select(m => GraphSample.Of(m.ToPointCloud(MoleculeSimulation.TypeCount), Cutoff, null)).ToList();
 
     [Fact]
     public void Training_on_energies_and_forces_learns_the_potential_and_stays_invariant_under_rotation()
     {
         random.manual_seed(1);
-        var train = MoleculeSimulation.Generate(160, seed: 1, minAtoms: 3, maxAtoms: 6).ToList();
-        var test = MoleculeSimulation.Generate(40, seed: 2, minAtoms: 3, maxAtoms: 6).ToList();
-        using var network = new PonitaNetwork(MoleculeSimulation.TypeCount, hidden: 16, layers: 2, orientations: 8, cutoff: 3.0);
-        double EnergyMae(IReadOnlyList<SimulatedMolecule> set)
+        var train = Samples(MoleculeSimulation.Generate(160, seed: 1, minAtoms: 3, maxAtoms: 6).ToList());
+        var test = Samples(MoleculeSimulation.Generate(40, seed: 2, minAtoms: 3, maxAtoms: 6).ToList());
+        using var network = new PonitaNetwork(MoleculeSimulation.TypeCount, hidden: 16, layers: 2, orientations: 8, cutoff: Cutoff);
+        double EnergyMae(IReadOnlyList<GraphSample> set)
         {
             using var scope = NewDisposeScope();
-            using var batch = Batch(set, false);
+            using var batch = MoleculeBatch.From(set, MoleculeSimulation.TypeCount, withForces: false);
             using var noGrad = no_grad();
-            return (network.forward(batch.Positions, batch.Types, batch.Mask) - batch.Energies).abs().mean().item<float>();
+            return (network.Energy(batch.Graph) - batch.Energies).abs().mean().item<float>();
         }
         double before = EnergyMae(test);
         using var forceWeight = 0.1.ToScalar();
-        var history = PonitaFitting.Train(network, train, epochs: 12, batchSize: 16, learningRate: 3e-3, new Random(1),
-            chosen => PonitaFitting.Loss(network, Batch(chosen, withForces: true), forceWeight));
+        var rotations = new Random(2);
+        var history = PonitaFitting.Train(network, train, new TrainingSchedule(12, 16, 3e-3), new Random(1),
+            chosen => PonitaFitting.Loss(network, MoleculeBatch.From(chosen, MoleculeSimulation.TypeCount, withForces: true, rotations), forceWeight));
         network.eval();
         double after = EnergyMae(test);
         Assert.True(history[^1] < 0.5 * history[0], $"loss {history[0]} -> {history[^1]}");
@@ -36,12 +39,53 @@ public class PonitaFittingTests
 
         // Rotated test molecules, with the grid rotated too: the same predictions.
         using var scope = NewDisposeScope();
-        using var batch = Batch(test, false);
+        using var batch = MoleculeBatch.From(test, MoleculeSimulation.TypeCount, withForces: false);
         double c = Math.Cos(0.7), s = Math.Sin(0.7);
         var rotation = tensor(new float[] { (float)c, (float)-s, 0, (float)s, (float)c, 0, 0, 0, 1 }, [3, 3]);
         using var noGrad = no_grad();
-        var plain = network.Energy(batch.Positions, batch.Types, batch.Mask, network.Grid);
-        var rotated = network.Energy(batch.Positions.matmul(rotation.t()), batch.Types, batch.Mask, network.Grid.matmul(rotation.t()));
+        var plain = network.Energy(batch.Graph, network.Grid);
+        var rotated = network.Energy(batch.Graph.WithPositions(batch.Graph.Positions.matmul(rotation.t())), network.Grid.matmul(rotation.t()));
         Assert.True((plain - rotated).abs().max().item<float>() <= 1e-4 * Math.Max(1, plain.abs().max().item<float>()));
+    }
+
+    [Fact]
+    public void Augmented_batches_rotate_positions_and_forces_together_and_keep_the_edges()
+    {
+        var sample = Samples(MoleculeSimulation.Generate(1, seed: 3, minAtoms: 5, maxAtoms: 5).ToList())[0];
+        using var plain = MoleculeBatch.From([sample], MoleculeSimulation.TypeCount, withForces: true);
+        using var turned = MoleculeBatch.From([sample], MoleculeSimulation.TypeCount, withForces: true, new Random(4));
+        // Pairwise distances and force–bond projections are rotation invariant; positions are not.
+        Tensor Gram(Tensor a, Tensor b) => a.matmul(b.t());
+        Assert.True((Gram(plain.Graph.Positions, plain.Graph.Positions) - Gram(turned.Graph.Positions, turned.Graph.Positions)).abs().max().item<float>() < 1e-4);
+        Assert.True((Gram(plain.Graph.Positions, plain.Forces!) - Gram(turned.Graph.Positions, turned.Forces!)).abs().max().item<float>() < 1e-3);
+        Assert.True((plain.Graph.Positions - turned.Graph.Positions).abs().max().item<float>() > 1e-2);
+        Assert.Equal(plain.Graph.Senders.data<long>().ToArray(), turned.Graph.Senders.data<long>().ToArray());
+    }
+
+    [Fact]
+    public void The_schedule_warms_up_then_decays_and_the_weight_average_lags_the_weights()
+    {
+        var schedule = new TrainingSchedule(10, 4, 1.0, CosineDecay: true, WarmupSteps: 4);
+        Assert.True(schedule.LearningRateAt(0, 100) < schedule.LearningRateAt(3, 100));
+        Assert.True(schedule.LearningRateAt(3, 100) > schedule.LearningRateAt(60, 100));
+        Assert.True(schedule.LearningRateAt(99, 100) < 0.01);
+
+        using var layer = nn.Linear(2, 1);
+        using var average = new MLExtensions.Torch.WeightAverage(layer.parameters(), 0.9);
+        float start = layer.weight![0, 0].item<float>();
+        using (no_grad())
+            for (int step = 0; step < 30; step++)
+            {
+                layer.weight!.add_(1.0);
+                average.Update();
+            }
+        float current = layer.weight![0, 0].item<float>();
+        using (average.Swap())
+        {
+            float averaged = layer.weight![0, 0].item<float>();
+            // Steps of +1 under a decay near 0.75 leave the average about d/(1 − d) ≈ 3 behind.
+            Assert.InRange(averaged, current - 6, current - 1.5);
+        }
+        Assert.Equal(current, layer.weight![0, 0].item<float>());
     }
 }
