@@ -33,6 +33,9 @@ public sealed record PonitaDescription
     /// <summary>Interaction radius, in the positions' units.</summary>
     public required double Cutoff { get; init; }
 
+    /// <summary>The length the kernels measure the invariants in.</summary>
+    public double KernelScale { get; init; }
+
     /// <summary>The neighbour limit per point, or null for every point within the cutoff.</summary>
     public int? MaximumNeighbors { get; init; }
 

@@ -139,8 +139,7 @@ public sealed class PonitaInputMapping : CustomMappingFactory<PonitaRawInput, Po
         int n = PointCloudChecks.ValidatePositions(raw.Positions, null, contract.PositionsColumn);
         if (contract.TypesAreIndices) PointCloudChecks.ValidateTypes(raw.AtomTypes, n, contract.KnownTypes, null, contract.TypesColumn, contract.PositionsColumn);
         else PointCloudChecks.ValidateFeatures(raw.AtomTypes, n, contract.Count, null, contract.TypesColumn, contract.PositionsColumn);
-        var (senders, receivers) = RadiusGraph.Build(raw.Positions, contract.Cutoff, contract.MaximumNeighbors, contract.SelfLoops);
-        PonitaMemory.Check(senders.Length, n, contract.BytesPerEdge, contract.PositionsColumn, null);
+        var (senders, receivers) = PonitaMemory.Edges(raw.Positions, contract.Cutoff, contract.MaximumNeighbors, contract.SelfLoops, contract.BytesPerEdge, contract.PositionsColumn, null);
         output.Points = raw.Positions.ToArray();
         output.Kinds = raw.AtomTypes.ToArray();
         output.Senders = senders;

@@ -1,3 +1,5 @@
+using Microsoft.ML;
+using MLExtensions.Onnx.Batching;
 using MLExtensions.Onnx.Scoring;
 using MLExtensions.Torch;
 using MLExtensions.Training;
@@ -15,15 +17,23 @@ namespace MLExtensions.Equivariant;
 /// that column: a variable-size vector of 3N <see cref="float"/>, the conservative forces −∂E/∂x computed inside the
 /// ONNX graph.</para>
 /// <para>Each row is checked before scoring (see <see cref="PonitaInputMapping"/>): bad rows raise
-/// <see cref="InvalidDataException"/> naming the column. Point clouds of different sizes score one row at a time.
+/// <see cref="InvalidDataException"/> naming the column (and the row). <c>Transform</c> scores blocks of rows as one
+/// concatenated graph per ONNX Runtime call (<see cref="PonitaPotential"/>); <c>PredictionEngine</c> and loaded models
+/// score one row at a time through the saved chain, with the same numbers.
 /// After <c>mlContext.Model.Load</c> the model is a plain ML.NET chain that scores identically;
 /// <see cref="PonitaDescription.FromSavedModel"/> reads its description back.</para>
 /// </remarks>
 public sealed class PonitaModel : OnnxScoredModel
 {
-    internal PonitaModel(OnnxScoringChain scoring, PonitaDescription description, IReadOnlyList<TrainingProgress> history,
+    private readonly PonitaInputContract _contract;
+    private readonly Lazy<PonitaPotential> _potential;
+
+    internal PonitaModel(OnnxScoringChain scoring, PonitaDescription description, PonitaInputContract contract, IReadOnlyList<TrainingProgress> history,
         IReadOnlyList<PonitaValidation> validation, ParityReport energyParity, ParityReport? forcesParity, int seed) : base(scoring)
     {
+        _contract = contract;
+        var device = scoring.Spec.Device;
+        _potential = new Lazy<PonitaPotential>(() => PonitaPotential.FromModel(this, device, scoring.Spec.GpuDeviceId), LazyThreadSafetyMode.ExecutionAndPublication);
         Description = description;
         TrainingHistory = history;
         Validation = validation;
@@ -49,4 +59,22 @@ public sealed class PonitaModel : OnnxScoredModel
 
     /// <summary>The seed the model was trained with.</summary>
     public int Seed { get; }
+
+    /// <summary>The model as a potential for code outside ML.NET (molecular dynamics, screening); owned by the model.</summary>
+    public PonitaPotential Potential => _potential.Value;
+
+    /// <inheritdoc />
+    protected override IDataView TransformInBlocks(IDataView input, BatchScoringOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        // The per-row chain checks the input columns with ML.NET's messages and fixes the output schema.
+        var perRow = PerRowChain.GetOutputSchema(input.Schema);
+        return (IDataView?)PonitaScoredView.TryCreate(input, perRow, Potential, _contract, options ?? new BatchScoringOptions()) ?? PerRowChain.Transform(input);
+    }
+
+    /// <inheritdoc />
+    protected override void DisposeOwned()
+    {
+        if (_potential.IsValueCreated) _potential.Value.Dispose();
+    }
 }

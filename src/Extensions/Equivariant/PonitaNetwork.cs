@@ -40,8 +40,8 @@ internal sealed class PonitaNetwork : nn.Module
     private readonly Linear vector_readout;
     private readonly Linear vector_embed;
     private readonly Tensor grid;
-    private readonly Scalar _cutoff;
     private readonly Scalar _cutoffSquared;
+    private readonly Scalar _scale, _scaleSquared, _reach, _minusReach, _reachSquared;
 
     /// <param name="types">Per-point input features (one-hot types: the number of types).</param>
     /// <param name="hidden">Channels per orientation.</param>
@@ -57,7 +57,12 @@ internal sealed class PonitaNetwork : nn.Module
     /// As the reference implementation: a readout after every block, the energy being their average (false: one
     /// readout after the last block).
     /// </param>
-    public PonitaNetwork(int types, int hidden, int layers, int orientations, double cutoff, bool positionOnly = false, bool readoutEveryLayer = false)
+    /// <param name="kernelScale">
+    /// The length the kernels measure the invariants in (a1/s, a2²/s²); default: the cutoff. A scale near the typical
+    /// bond length keeps short distances apart when the cutoff is much longer.
+    /// </param>
+    public PonitaNetwork(int types, int hidden, int layers, int orientations, double cutoff, bool positionOnly = false, bool readoutEveryLayer = false,
+        double? kernelScale = null)
         : base(nameof(PonitaNetwork))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(types, 1);
@@ -85,13 +90,22 @@ internal sealed class PonitaNetwork : nn.Module
         PositionOnly = positionOnly;
         grid = positionOnly ? zeros(1, 3) : tensor(SphereGrid.Fibonacci(orientations), [orientations, 3]);
         register_buffer(nameof(grid), grid);
-        _cutoff = cutoff.ToScalar();
+        KernelScale = kernelScale ?? cutoff;
+        if (!(KernelScale > 0)) throw new ArgumentOutOfRangeException(nameof(kernelScale), kernelScale, "The kernel scale must be positive.");
         _cutoffSquared = (cutoff * cutoff).ToScalar();
+        _scale = KernelScale.ToScalar();
+        _scaleSquared = (KernelScale * KernelScale).ToScalar();
+        _reach = (cutoff / KernelScale).ToScalar();
+        _minusReach = (-cutoff / KernelScale).ToScalar();
+        _reachSquared = (cutoff * cutoff / (KernelScale * KernelScale)).ToScalar();
         RegisterComponents();
     }
 
     /// <summary>Interaction radius: pairs farther apart do not exchange messages (smoothly).</summary>
     public double Cutoff { get; }
+
+    /// <summary>The length the kernels measure the invariants in (see the constructor).</summary>
+    public double KernelScale { get; }
 
     /// <summary>True for PNITA (see the constructor).</summary>
     public bool PositionOnly { get; }
@@ -164,7 +178,7 @@ internal sealed class PonitaNetwork : nn.Module
         var a2Squared = Minus(distanceSquared, Squared(a1)).clamp_min(Zero);
         var weight = SmoothCutoff(distanceSquared);                                              // [E, 1]; 1 on self-loops
         // Clamped to the cutoff ball, where they already lie: far pairs (weight 0) then cannot overflow the cubes to ∞ and NaN.
-        var spatialBasis = SpatialMonomials(a1.div(_cutoff).clamp(MinusOne, One), a2Squared.div(_cutoffSquared).clamp_max(One)); // [E, O, 10]
+        var spatialBasis = SpatialMonomials(a1.div(_scale).clamp(_minusReach, _reach), a2Squared.div(_scaleSquared).clamp_max(_reachSquared)); // [E, O, 10]
         // Embedded once, shared by every block (each block maps the embedding linearly to its kernel).
         var spatialEmbedding = nn.functional.gelu(basis_out.forward(nn.functional.gelu(basis_in.forward(spatialBasis)))); // [E, O, H]
         var fiberEmbedding = FiberEmbedding(orientations);                                       // [O, O, H]

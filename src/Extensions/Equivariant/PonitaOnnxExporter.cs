@@ -153,8 +153,9 @@ internal static class PonitaOnnxExporter
         var (gradU, gradV) = MonomialsBackward(g, f.U, f.V, gradBasis);
         var cutoffSquared = g.Scalar(f.CutoffSquared, "cutoff2_r");
         var positive = g.Cast(g.Greater(g.Sub(f.DistanceSquared, g.Mul(f.A1, f.A1)), f.Zero), OnnxElementType.Float);
-        var gradA2Active = g.Mul(g.Div(gradV, cutoffSquared), positive);
-        var gradA1 = g.Sub(g.Div(gradU, g.Scalar((float)network.Cutoff, "cutoff_r")), g.Mul(g.Mul(f.A1, g.Scalar(2f, "two")), gradA2Active));
+        float scale = (float)network.KernelScale;
+        var gradA2Active = g.Mul(g.Div(gradV, g.Scalar(scale * scale, "kernel_scale2_r")), positive);
+        var gradA1 = g.Sub(g.Div(gradU, g.Scalar(scale, "kernel_scale_r")), g.Mul(g.Mul(f.A1, g.Scalar(2f, "two")), gradA2Active));
         var gradRemaining = g.Mul(g.Mul(g.Mul(g.Mul(f.Remaining, f.Remaining), g.Scalar(3f, "three")), inputs.EdgeMask), g.Squeeze(gradWeight!.Value, [-1]));
         var inside = g.Cast(g.Greater(f.Remaining, f.Zero), OnnxElementType.Float);
         var gradDistanceSquared = g.Sub(g.ReduceSum(gradA2Active, [-1]), g.Div(g.Mul(gradRemaining, inside), cutoffSquared)); // [E, 1]
@@ -182,8 +183,9 @@ internal static class PonitaOnnxExporter
         var weight = g.Mul(g.Mul(g.Mul(remaining, remaining), remaining), inputs.EdgeMask);              // [E, 1]; 0 on the inert edge
         var edgeWeight = g.Unsqueeze(weight, [-1]);                                                     // [E, 1, 1]
         // Clamped as in the network; inside the cutoff (the only place with gradient) the clamp is the identity.
-        var u = g.Max(g.Min(g.Div(a1, g.Scalar((float)network.Cutoff, "cutoff")), one), g.Scalar(-1f, "minus_one"));
-        var v = g.Min(g.Div(a2Squared, g.Scalar(cutoffSquared, "cutoff2b")), one);
+        float scale = (float)network.KernelScale, reach = (float)(network.Cutoff / network.KernelScale);
+        var u = g.Max(g.Min(g.Div(a1, g.Scalar(scale, "kernel_scale")), g.Scalar(reach, "reach")), g.Scalar(-reach, "minus_reach"));
+        var v = g.Min(g.Div(a2Squared, g.Scalar(scale * scale, "kernel_scale2")), g.Scalar(reach * reach, "reach2"));
         var basis = Monomials(g, u, v);                                                                 // [E, O, 10]
         var (embedIn, embedOut) = network.SpatialEmbedding;
         var e1 = Linear(g, "basis_in", basis, embedIn);

@@ -74,6 +74,14 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         /// </summary>
         public double? Cutoff { get; set; }
 
+        /// <summary>
+        /// The length the kernels measure the invariants in: their inputs are a1/s and a2²/s², up to degree 3. Default:
+        /// null, 1.5 × the median distance from a point to its nearest neighbour (at most the cutoff). A scale near the
+        /// bond length keeps short distances apart; measured in units of a cutoff of 3.8 Å, aspirin's bonds all looked
+        /// alike to the kernels and training stalled at zero forces.
+        /// </summary>
+        public double? KernelScale { get; set; }
+
         /// <summary>PNITA: features on positions only, kernels of the distance alone (cheaper, less expressive). Default: false.</summary>
         public bool PositionOnly { get; set; }
 
@@ -100,8 +108,8 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         /// <summary>Passes over the training data. Default: 50.</summary>
         public int NumberOfEpochs { get; set; } = 50;
 
-        /// <summary>Point clouds per optimiser step. Default: 16.</summary>
-        public int BatchSize { get; set; } = 16;
+        /// <summary>Point clouds per optimiser step (small batches give the many steps that force training needs). Default: 4.</summary>
+        public int BatchSize { get; set; } = 4;
 
         /// <summary>Adam's peak learning rate (after the warm-up it decays along a half cosine to zero). Default: 2e-3.</summary>
         public double LearningRate { get; set; } = 2e-3;
@@ -109,8 +117,8 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         /// <summary>Epochs over which the learning rate rises linearly from zero to <see cref="LearningRate"/>. Default: 1.</summary>
         public double WarmupEpochs { get; set; } = 1;
 
-        /// <summary>Weight of the per-component force error against the energy error (with a forces column). Default: 10.</summary>
-        public double ForceLossWeight { get; set; } = 10;
+        /// <summary>Weight of the per-component force error against the energy error (with a forces column). Default: 3.</summary>
+        public double ForceLossWeight { get; set; } = 3;
 
         /// <summary>
         /// Turn every training cloud (and its forces) by a fresh uniformly random rotation each time it is drawn, so the
@@ -170,7 +178,9 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
 
         var trainingSamples = Samples(training, baseline, cutoff, o, orientations);
         var validationSamples = Samples(validation, baseline, cutoff, o, orientations);
-        using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, o.PositionOnly, o.ReadoutFromEveryLayer);
+        double kernelScale = o.KernelScale ?? Math.Min(cutoff, 1.5 * NearestNeighbourDistance(set.Clouds));
+        run.Info($"kernel scale {kernelScale:G4}");
+        using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, o.PositionOnly, o.ReadoutFromEveryLayer, kernelScale);
         using (no_grad()) network.Ends.Reference.weight!.zero_();
         network.to(run.Device);
         var history = new List<TrainingProgress>();
@@ -210,6 +220,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
             NumberOfLayers = o.NumberOfLayers,
             NumberOfOrientations = orientations,
             Cutoff = cutoff,
+            KernelScale = kernelScale,
             MaximumNeighbors = o.MaximumNeighbors,
             SelfInteraction = o.SelfInteraction,
             PositionOnly = o.PositionOnly,
@@ -236,7 +247,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
                 PonitaColumns.Senders, PonitaColumns.Receivers, PonitaColumns.GraphIndex],
             Device = o.ScoringDevice,
         });
-        return new PonitaModel(scoring, description, history, errors, energyParity, forcesParity, run.Seed);
+        return new PonitaModel(scoring, description, contract, history, errors, energyParity, forcesParity, run.Seed);
     }
 
     /// <summary>The clouds split into training and held-out rows (by a seeded hash of the row, as the tabular trainers do).</summary>
@@ -253,11 +264,12 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
     /// <summary>Normalised clouds with their edges; the largest is checked against the memory one training step may take.</summary>
     private static List<GraphSample> Samples(List<PointCloud> clouds, EnergyBaseline baseline, double cutoff, Options o, int orientations)
     {
-        var samples = clouds.Select(c => GraphSample.Of(baseline.Normalise(c), cutoff, o.MaximumNeighbors, o.SelfInteraction)).ToList();
         double bytesPerEdge = PonitaMemory.BytesPerEdge(orientations, o.HiddenSize, o.NumberOfLayers, withGradients: true);
-        for (int i = 0; i < samples.Count; i++)
-            PonitaMemory.Check(samples[i].Edges.Count, samples[i].Cloud.Count, bytesPerEdge, o.PositionsColumnName, null);
-        return samples;
+        return clouds.Select(c =>
+        {
+            var (senders, receivers) = PonitaMemory.Edges(c.Positions, cutoff, o.MaximumNeighbors, o.SelfInteraction, bytesPerEdge, o.PositionsColumnName, null);
+            return new GraphSample(baseline.Normalise(c), new EdgeList(senders, receivers));
+        }).ToList();
     }
 
     /// <summary>
@@ -301,6 +313,32 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         return distances[distances.Count / 2];
     }
 
+    /// <summary>The median over points of the distance to the nearest other point of the same row (a sample of rows).</summary>
+    internal static double NearestNeighbourDistance(IReadOnlyList<PointCloud> clouds)
+    {
+        var distances = new List<double>();
+        int stride = Math.Max(1, clouds.Count / 500);
+        for (int r = 0; r < clouds.Count; r += stride)
+        {
+            var p = clouds[r].Positions;
+            int n = clouds[r].Count;
+            for (int i = 0; i < n; i++)
+            {
+                double nearest = double.PositiveInfinity;
+                for (int j = 0; j < n; j++)
+                {
+                    if (j == i) continue;
+                    double dx = p[3 * i] - p[3 * j], dy = p[3 * i + 1] - p[3 * j + 1], dz = p[3 * i + 2] - p[3 * j + 2];
+                    nearest = Math.Min(nearest, dx * dx + dy * dy + dz * dz);
+                }
+                if (double.IsFinite(nearest)) distances.Add(Math.Sqrt(nearest));
+            }
+        }
+        if (distances.Count == 0) return 1.0;
+        distances.Sort();
+        return distances[distances.Count / 2];
+    }
+
     private static void CheckOptions(Options o)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(o.LabelColumnName, nameof(o.LabelColumnName));
@@ -326,6 +364,8 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         if (!(o.LearningRate > 0) || !double.IsFinite(o.LearningRate))
             throw new ArgumentOutOfRangeException(nameof(o.LearningRate), o.LearningRate, "The learning rate must be positive and finite.");
         if (o.MaximumNeighbors is int k) ArgumentOutOfRangeException.ThrowIfLessThan(k, 1, nameof(o.MaximumNeighbors));
+        if (o.KernelScale is double scale && !(scale > 0 && double.IsFinite(scale)))
+            throw new ArgumentOutOfRangeException(nameof(o.KernelScale), scale, "The kernel scale must be positive and finite (or null for the default).");
         if (!(o.WarmupEpochs >= 0) || !double.IsFinite(o.WarmupEpochs))
             throw new ArgumentOutOfRangeException(nameof(o.WarmupEpochs), o.WarmupEpochs, "The warm-up must be a non-negative, finite number of epochs.");
         if (o.WeightAveragingDecay is double d && !(d is >= 0 and < 1))

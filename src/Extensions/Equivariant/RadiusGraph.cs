@@ -29,13 +29,22 @@ public static class RadiusGraph
     /// Appends the edges of one point cloud whose points are numbered from <paramref name="offset"/> (its place in a
     /// batch of concatenated clouds).
     /// </summary>
-    public static void Append(ReadOnlySpan<float> positions, double cutoff, int? maximumNeighbors, bool selfLoops, long offset, List<long> senders, List<long> receivers)
+    public static void Append(ReadOnlySpan<float> positions, double cutoff, int? maximumNeighbors, bool selfLoops, long offset, List<long> senders, List<long> receivers) =>
+        Append(positions, cutoff, maximumNeighbors, selfLoops, offset, senders, receivers, long.MaxValue);
+
+    /// <summary>
+    /// As <see cref="Append(ReadOnlySpan{float}, double, int?, bool, long, List{long}, List{long})"/>, but stops and
+    /// returns false as soon as the lists would hold more than <paramref name="edgeLimit"/> edges (a system too dense
+    /// or too large to evaluate is refused before its edges fill memory).
+    /// </summary>
+    internal static bool Append(ReadOnlySpan<float> positions, double cutoff, int? maximumNeighbors, bool selfLoops, long offset, List<long> senders, List<long> receivers,
+        long edgeLimit)
     {
         if (positions.Length % 3 != 0) throw new ArgumentException($"Positions hold x, y, z per point, but their length {positions.Length} is not a multiple of 3.", nameof(positions));
         if (!(cutoff > 0) || !double.IsFinite(cutoff)) throw new ArgumentOutOfRangeException(nameof(cutoff), cutoff, "The cutoff must be positive and finite.");
         if (maximumNeighbors is < 0) throw new ArgumentOutOfRangeException(nameof(maximumNeighbors), maximumNeighbors, "The neighbour limit cannot be negative.");
         int n = positions.Length / 3;
-        if (n == 0) return;
+        if (n == 0) return true;
         double cutoffSquared = cutoff * cutoff;
         var cells = new CellList(positions, cutoff);
         var neighbours = new List<(double DistanceSquared, int Index)>();
@@ -57,12 +66,14 @@ public static class RadiusGraph
             }
             if (selfLoops) neighbours.Add((0, i)); // the convolution then sees the point's own features
             neighbours.Sort((a, b) => a.Index.CompareTo(b.Index));
+            if (senders.Count + (long)neighbours.Count > edgeLimit) return false;
             foreach (var (_, j) in neighbours)
             {
                 senders.Add(offset + j);
                 receivers.Add(offset + i);
             }
         }
+        return true;
     }
 
     /// <summary>Points hashed into cubes of the cutoff's size: a point's neighbours lie in its own cube or the 26 around it.</summary>

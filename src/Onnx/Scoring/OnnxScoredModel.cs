@@ -51,10 +51,29 @@ public abstract class OnnxScoredModel : ITransformer, IDisposable
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => Chain.GetRowToRowMapper(inputSchema);
 
     /// <summary>Scores <paramref name="input"/> lazily in blocks of rows, one ONNX Runtime call per block.</summary>
-    public IDataView Transform(IDataView input) => Batched.Transform(input);
+    public IDataView Transform(IDataView input) => TransformInBlocks(input, null);
 
     /// <summary>Same as <see cref="Transform(IDataView)"/> with another block size or a cancellation token.</summary>
-    public IDataView Transform(IDataView input, BatchScoringOptions options) => Batched.Transform(input, options);
+    public IDataView Transform(IDataView input, BatchScoringOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return TransformInBlocks(input, options);
+    }
+
+    /// <summary>
+    /// Scores <paramref name="input"/> in blocks (<paramref name="options"/> null: the defaults). A model whose inputs
+    /// the generic batched path cannot group (e.g. point clouds of different sizes) overrides this with its own.
+    /// </summary>
+    protected virtual IDataView TransformInBlocks(IDataView input, BatchScoringOptions? options) =>
+        options is null ? Batched.Transform(input) : Batched.Transform(input, options);
+
+    /// <summary>The per-row ML.NET chain, for models that override <see cref="TransformInBlocks"/>.</summary>
+    protected ITransformer PerRowChain => Chain;
+
+    /// <summary>Releases what a derived model holds besides the scoring chain.</summary>
+    protected virtual void DisposeOwned()
+    {
+    }
 
     /// <summary>Scores one row at a time through ML.NET's <c>ApplyOnnxModel</c>, as the saved model does after a plain <c>Load</c>.</summary>
     public IDataView TransformPerRow(IDataView input) => Chain.Transform(input);
@@ -66,6 +85,7 @@ public abstract class OnnxScoredModel : ITransformer, IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        DisposeOwned();
         _scoring.Dispose();
         GC.SuppressFinalize(this);
     }

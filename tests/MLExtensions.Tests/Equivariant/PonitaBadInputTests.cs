@@ -148,6 +148,23 @@ public class PonitaBadInputTests : IDisposable
     }
 
     [Fact]
+    public void A_system_too_large_for_memory_fails_with_a_message_before_allocating()
+    {
+        // Every pair of a dense cloud interacts: enough points that the edges alone exceed the memory guard.
+        double bytesPerEdge = PonitaMemory.BytesPerEdge(4, 8, 1, withGradients: true);
+        int n = (int)Math.Sqrt(2.0 * PonitaMemory.EdgeLimit(bytesPerEdge)) + 10;
+        var random = new Random(3);
+        var positions = Enumerable.Range(0, 3 * n).Select(_ => (float)(random.NextDouble() * 0.5 * _model.Description.Cutoff)).ToArray();
+        var row = new MoleculeRow { Positions = positions, AtomTypes = Enumerable.Range(0, n).Select(i => i % 3).ToArray(), Forces = new float[3 * n] };
+        using var engine = _ml.Model.CreatePredictionEngine<MoleculeRow, PonitaTrainerTests.EnergyPrediction>(_model, new PredictionEngineOptions { OwnsTransformer = false });
+        var error = Assert.ThrowsAny<Exception>(() => engine.Predict(row));
+        var memory = error as InsufficientMemoryException ?? error.InnerException as InsufficientMemoryException;
+        Assert.NotNull(memory);
+        Assert.Contains("Column 'Positions'".Replace("Column ", "column "), memory!.Message);
+        Assert.Contains("Cutoff", memory.Message);
+    }
+
+    [Fact]
     public void A_good_row_scores_to_a_finite_energy_and_forces()
     {
         using var engine = _ml.Model.CreatePredictionEngine<MoleculeRow, PonitaTrainerTests.EnergyPrediction>(_model, new PredictionEngineOptions { OwnsTransformer = false });

@@ -104,6 +104,39 @@ public class PonitaTrainerTests
     }
 
     [Fact]
+    public void Transform_scores_blocks_of_concatenated_clouds_as_row_by_row_scoring_does()
+    {
+        var ml = new MLContext(1);
+        using var model = ml.Equivariant().Trainers.Ponita(SmallOptions(epochs: 2)).Fit(Molecules(ml, 40, 1));
+        var rows = SyntheticMolecules.Generate(37, 3, minAtoms: 2, maxAtoms: 9).ToList();
+        rows[5] = new MoleculeRow { Positions = [0.5f, 0.5f, 0.5f], AtomTypes = [1], Forces = new float[3] }; // a lone atom: no edges
+        var test = ml.Data.LoadFromEnumerable(rows);
+        var perRow = model.TransformPerRow(test);
+        var expected = perRow.GetColumn<float>("Score").ToArray();
+        var expectedForces = perRow.GetColumn<float[]>("PredictedForces").ToArray();
+        foreach (var scored in new[] { model.Transform(test), model.Transform(test, new MLExtensions.Onnx.Batching.BatchScoringOptions { BlockSize = 5 }) })
+        {
+            Assert.Equal(perRow.Schema.Select(c => (c.Name, c.Type.ToString())), scored.Schema.Select(c => (c.Name, c.Type.ToString())));
+            var energies = scored.GetColumn<float>("Score").ToArray();
+            var forces = scored.GetColumn<float[]>("PredictedForces").ToArray();
+            Assert.Equal(rows.Select(r => r.Label), scored.GetColumn<float>("Label"));
+            for (int i = 0; i < rows.Count; i++)
+            {
+                Assert.Equal(expected[i], energies[i], 1e-5f * Math.Max(1, Math.Abs(expected[i])));
+                Assert.Equal(expectedForces[i].Length, forces[i].Length);
+                for (int k = 0; k < forces[i].Length; k++) Assert.Equal(expectedForces[i][k], forces[i][k], 1e-5f * Math.Max(1, expectedForces[i].Max(Math.Abs)));
+            }
+        }
+        // The potential gives the same numbers outside ML.NET.
+        var direct = model.Potential.Evaluate(rows.Select(r => (r.Positions, r.AtomTypes.Select(t => (float)t).ToArray())).ToList());
+        for (int i = 0; i < rows.Count; i++) Assert.Equal(expected[i], direct[i].Energy, 1e-5f * Math.Max(1, Math.Abs(expected[i])));
+        // A bad row inside a block is named with its row.
+        rows[20] = new MoleculeRow { Positions = [0, 0, 0, 0, 0, 0], AtomTypes = [0, 1], Forces = new float[6] };
+        var error = Assert.ThrowsAny<Exception>(() => model.Transform(ml.Data.LoadFromEnumerable(rows)).GetColumn<float>("Score").ToArray());
+        Assert.Contains("row 20", (error as InvalidDataException ?? error.InnerException)!.Message);
+    }
+
+    [Fact]
     public void Same_seed_gives_the_same_model_and_Single_types_match_Int32_types()
     {
         var ml = new MLContext(1);

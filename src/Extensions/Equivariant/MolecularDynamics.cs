@@ -1,0 +1,126 @@
+namespace MLExtensions.Equivariant;
+
+/// <summary>The energies along a molecular-dynamics run, in kcal/mol, sampled every <see cref="SampleInterval"/> fs.</summary>
+/// <param name="Potential">Potential energy at each sample.</param>
+/// <param name="Kinetic">Kinetic energy at each sample.</param>
+/// <param name="SampleInterval">Femtoseconds between samples.</param>
+/// <param name="Atoms">Atoms in the system.</param>
+/// <param name="FinalPositions">Positions (Å) after the last step.</param>
+public sealed record MolecularDynamicsRun(double[] Potential, double[] Kinetic, double SampleInterval, int Atoms, float[] FinalPositions)
+{
+    /// <summary>Total energy at each sample.</summary>
+    public double[] Total => Potential.Zip(Kinetic, (p, k) => p + k).ToArray();
+
+    /// <summary>
+    /// Drift of the total energy: the least-squares slope over the run, per atom and picosecond (kcal/mol/atom/ps).
+    /// Zero for an exactly conservative integration; a non-conservative force field pumps energy in or out.
+    /// </summary>
+    public double DriftPerAtomPerPicosecond
+    {
+        get
+        {
+            var total = Total;
+            int n = total.Length;
+            if (n < 2) return 0;
+            double meanT = (n - 1) / 2.0, meanE = total.Average(), sxy = 0, sxx = 0;
+            for (int i = 0; i < n; i++)
+            {
+                sxy += (i - meanT) * (total[i] - meanE);
+                sxx += (i - meanT) * (i - meanT);
+            }
+            return sxy / sxx / SampleInterval * 1000 / Atoms;
+        }
+    }
+
+    /// <summary>The mean temperature (K) of the run, from the kinetic energy (3N − 6 degrees of freedom).</summary>
+    public double Temperature => 2 * Kinetic.Average() / (Math.Max(1, 3 * Atoms - 6) * MolecularDynamics.Boltzmann);
+}
+
+/// <summary>
+/// Constant-energy (NVE) molecular dynamics with the velocity-Verlet integrator, driven by any energy-and-forces
+/// function such as a trained <see cref="PonitaPotential"/>. Units: Å, fs, atomic mass units, kcal/mol (as MD17).
+/// </summary>
+public static class MolecularDynamics
+{
+    /// <summary>Boltzmann's constant in kcal/mol/K.</summary>
+    public const double Boltzmann = 0.0019872043;
+
+    /// <summary>(kcal/mol/Å)/amu in Å/fs².</summary>
+    private const double Acceleration = 4.184e-4;
+
+    /// <summary>Mass in amu of an atomic number (H to Xe; standard atomic weights).</summary>
+    public static double Mass(int atomicNumber) => atomicNumber switch
+    {
+        1 => 1.008, 2 => 4.0026, 3 => 6.94, 4 => 9.0122, 5 => 10.81, 6 => 12.011, 7 => 14.007, 8 => 15.999, 9 => 18.998, 10 => 20.180,
+        11 => 22.990, 12 => 24.305, 13 => 26.982, 14 => 28.085, 15 => 30.974, 16 => 32.06, 17 => 35.45, 18 => 39.948, 35 => 79.904, 53 => 126.90,
+        _ => throw new ArgumentOutOfRangeException(nameof(atomicNumber), atomicNumber, "No standard mass is tabulated here for this element; pass masses yourself."),
+    };
+
+    /// <summary>Velocities (Å/fs) drawn from the Maxwell–Boltzmann distribution at <paramref name="temperature"/> K, with the net momentum removed.</summary>
+    public static double[] ThermalVelocities(IReadOnlyList<double> masses, double temperature, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(masses);
+        ArgumentNullException.ThrowIfNull(random);
+        if (!(temperature >= 0)) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be non-negative.");
+        var v = new double[3 * masses.Count];
+        for (int i = 0; i < masses.Count; i++)
+        {
+            double sigma = Math.Sqrt(Boltzmann * temperature / masses[i] * Acceleration);
+            for (int k = 0; k < 3; k++)
+                v[3 * i + k] = sigma * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        }
+        double totalMass = masses.Sum();
+        for (int k = 0; k < 3; k++)
+        {
+            double momentum = Enumerable.Range(0, masses.Count).Sum(i => masses[i] * v[3 * i + k]);
+            for (int i = 0; i < masses.Count; i++) v[3 * i + k] -= momentum / totalMass;
+        }
+        return v;
+    }
+
+    /// <summary>
+    /// Integrates Newton's equations for <paramref name="steps"/> steps of <paramref name="timeStep"/> fs from the given
+    /// positions (Å) and velocities (Å/fs), recording energies every <paramref name="sampleEvery"/> steps.
+    /// <paramref name="energyAndForces"/> maps positions (3N) to the potential energy (kcal/mol) and forces (kcal/mol/Å).
+    /// </summary>
+    public static MolecularDynamicsRun VelocityVerlet(Func<float[], (double Energy, float[] Forces)> energyAndForces, float[] positions, IReadOnlyList<double> masses,
+        double[] velocities, double timeStep, int steps, int sampleEvery = 1)
+    {
+        ArgumentNullException.ThrowIfNull(energyAndForces);
+        ArgumentNullException.ThrowIfNull(positions);
+        ArgumentNullException.ThrowIfNull(masses);
+        ArgumentNullException.ThrowIfNull(velocities);
+        int n = masses.Count;
+        if (positions.Length != 3 * n || velocities.Length != 3 * n)
+            throw new ArgumentException($"Positions ({positions.Length}) and velocities ({velocities.Length}) must hold 3 values for each of the {n} masses.");
+        if (!(timeStep > 0) || !double.IsFinite(timeStep)) throw new ArgumentOutOfRangeException(nameof(timeStep), timeStep, "The time step must be positive.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sampleEvery, 1);
+
+        var x = positions.Select(p => (double)p).ToArray();
+        var v = (double[])velocities.Clone();
+        var (energy, forces) = energyAndForces(positions);
+        var potential = new List<double>();
+        var kinetic = new List<double>();
+        void Record(double e)
+        {
+            potential.Add(e);
+            kinetic.Add(Enumerable.Range(0, 3 * n).Sum(k => 0.5 * masses[k / 3] * v[k] * v[k]) / Acceleration);
+        }
+        Record(energy);
+        var current = new float[3 * n];
+        for (int step = 1; step <= steps; step++)
+        {
+            for (int k = 0; k < 3 * n; k++)
+            {
+                v[k] += 0.5 * timeStep * forces[k] / masses[k / 3] * Acceleration;
+                x[k] += timeStep * v[k];
+                current[k] = (float)x[k];
+            }
+            (energy, forces) = energyAndForces(current);
+            for (int k = 0; k < 3 * n; k++) v[k] += 0.5 * timeStep * forces[k] / masses[k / 3] * Acceleration;
+            if (step % sampleEvery == 0) Record(energy);
+        }
+        return new MolecularDynamicsRun(potential.ToArray(), kinetic.ToArray(), timeStep * sampleEvery, n, current);
+    }
+}

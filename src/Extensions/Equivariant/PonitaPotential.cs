@@ -1,0 +1,138 @@
+using Microsoft.ML.OnnxRuntime;
+using MLExtensions.Onnx;
+using MLExtensions.Onnx.Runtime;
+using MLExtensions.Onnx.Scoring;
+
+namespace MLExtensions.Equivariant;
+
+/// <summary>Energy and, when the model predicts them, forces (3N) of one point cloud.</summary>
+/// <param name="Energy">The predicted energy.</param>
+/// <param name="Forces">−∂E/∂x for every point (x, y, z in turn), or null for an energy-only model.</param>
+public readonly record struct PonitaEvaluation(float Energy, float[]? Forces);
+
+/// <summary>
+/// A trained PONITA model as a potential: energies and conservative forces of point clouds straight from ONNX Runtime,
+/// many clouds per call (concatenated into one graph, no padding). For molecular dynamics, screening and any code
+/// that needs the model outside an ML.NET pipeline; <see cref="PonitaModel"/>'s <c>Transform</c> scores through it.
+/// </summary>
+/// <remarks>
+/// Inputs are checked as in the pipeline (positions a multiple of 3, finite, no coincident points; known types or F
+/// features per point); the radius graph is built here (<see cref="RadiusGraph"/>) with the model's cutoff. Thread
+/// safe: ONNX Runtime sessions may run concurrently.
+/// </remarks>
+public sealed class PonitaPotential : IDisposable
+{
+    private readonly OnnxModelSession _session;
+    private readonly PonitaInputContract _contract;
+    private readonly string[] _outputs;
+
+    private PonitaPotential(byte[] onnx, PonitaDescription description, OnnxExecutionDevice device, int gpuDeviceId)
+    {
+        Description = description;
+        _contract = new PonitaInputContract("positions", "types", description.TypesAreIndices, description.FeatureCount,
+            description.KnownTypes is { } known ? Enumerable.Range(0, description.FeatureCount).Select(known.Contains).ToArray() : null,
+            description.Cutoff, description.MaximumNeighbors, description.SelfInteraction,
+            PonitaMemory.BytesPerEdge(description.NumberOfOrientations, description.HiddenSize, description.NumberOfLayers, description.PredictedForcesColumnName is not null));
+        _outputs = description.PredictedForcesColumnName is { } forces ? [ScoringHeads.RawScore, forces] : [ScoringHeads.RawScore];
+        _session = OnnxModelSession.Create(onnx, device, gpuDeviceId);
+    }
+
+    /// <summary>What the model is (cutoff, types, whether it predicts forces).</summary>
+    public PonitaDescription Description { get; }
+
+    /// <summary>True when <see cref="Evaluate(float[], float[])"/> returns forces.</summary>
+    public bool PredictsForces => _outputs.Length > 1;
+
+    /// <summary>The ONNX Runtime provider in use.</summary>
+    public OnnxExecutionReport Execution => _session.Execution;
+
+    /// <summary>The potential of a trained model (ONNX Runtime on <paramref name="device"/>).</summary>
+    public static PonitaPotential FromModel(PonitaModel model, OnnxExecutionDevice device = OnnxExecutionDevice.Cpu, int gpuDeviceId = 0)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return new PonitaPotential(model.GetOnnxModel(), model.Description, device, gpuDeviceId);
+    }
+
+    /// <summary>The potential of an exported PONITA ONNX model (<c>model.SaveOnnx</c>), whose metadata describes it.</summary>
+    public static PonitaPotential FromOnnx(byte[] onnxModel, OnnxExecutionDevice device = OnnxExecutionDevice.Cpu, int gpuDeviceId = 0)
+    {
+        ArgumentNullException.ThrowIfNull(onnxModel);
+        var info = OnnxModelInfo.Read(onnxModel);
+        if (!info.Metadata.TryGetValue(PonitaDescription.MetadataKey, out var json))
+            throw new ArgumentException("The ONNX model carries no PONITA description; export it with PonitaModel.SaveOnnx.", nameof(onnxModel));
+        return new PonitaPotential(onnxModel, PonitaDescription.FromJson(json), device, gpuDeviceId);
+    }
+
+    /// <summary>
+    /// Energy and forces of one cloud: <paramref name="positions"/> x, y, z per point; <paramref name="types"/> one type
+    /// index per point (or F features per point for a model trained on features).
+    /// </summary>
+    public PonitaEvaluation Evaluate(float[] positions, float[] types) => Evaluate([(positions, types)])[0];
+
+    /// <summary>Energies and forces of many clouds, scored in one ONNX Runtime call.</summary>
+    public IReadOnlyList<PonitaEvaluation> Evaluate(IReadOnlyList<(float[] Positions, float[] Types)> clouds)
+    {
+        ArgumentNullException.ThrowIfNull(clouds);
+        for (int i = 0; i < clouds.Count; i++) Check(clouds[i].Positions, clouds[i].Types, i, _contract);
+        return EvaluateChecked(clouds);
+    }
+
+    /// <summary>Checks one cloud against the model's input contract; messages name the contract's columns and <paramref name="row"/>.</summary>
+    internal static int Check(float[] positions, float[] types, long? row, PonitaInputContract contract)
+    {
+        int n = PointCloudChecks.ValidatePositions(positions, row, contract.PositionsColumn);
+        if (contract.TypesAreIndices) PointCloudChecks.ValidateTypes(types, n, contract.KnownTypes, row, contract.TypesColumn, contract.PositionsColumn);
+        else PointCloudChecks.ValidateFeatures(types, n, contract.Count, row, contract.TypesColumn, contract.PositionsColumn);
+        return n;
+    }
+
+    /// <summary>Scores clouds already checked: one graph, one call.</summary>
+    internal IReadOnlyList<PonitaEvaluation> EvaluateChecked(IReadOnlyList<(float[] Positions, float[] Types)> clouds)
+    {
+        if (clouds.Count == 0) return [];
+        int points = clouds.Sum(c => c.Positions.Length / 3);
+        var positions = new float[3 * points];
+        var types = new float[clouds.Sum(c => c.Types.Length)];
+        var graph = new long[points];
+        var senders = new List<long>();
+        var receivers = new List<long>();
+        long limit = PonitaMemory.EdgeLimit(_contract.BytesPerEdge);
+        int p = 0, t = 0;
+        for (int b = 0; b < clouds.Count; b++)
+        {
+            var (x, kinds) = clouds[b];
+            int n = x.Length / 3;
+            Array.Copy(x, 0, positions, 3 * p, x.Length);
+            Array.Copy(kinds, 0, types, t, kinds.Length);
+            Array.Fill(graph, b, p, n);
+            if (!RadiusGraph.Append(x, _contract.Cutoff, _contract.MaximumNeighbors, _contract.SelfLoops, p, senders, receivers, limit))
+                PonitaMemory.Check(limit + 1, clouds.Count == 1 ? n : points, _contract.BytesPerEdge, _contract.PositionsColumn, null);
+            p += n;
+            t += kinds.Length;
+        }
+        long[] typeShape = _contract.TypesAreIndices ? [1, points] : [1, points, _contract.Count];
+        using var x3 = OrtValue.CreateTensorValueFromMemory(positions, [1, points, 3]);
+        using var kindsValue = OrtValue.CreateTensorValueFromMemory(types, typeShape);
+        using var sendersValue = OrtValue.CreateTensorValueFromMemory(senders.ToArray(), [1, senders.Count]);
+        using var receiversValue = OrtValue.CreateTensorValueFromMemory(receivers.ToArray(), [1, receivers.Count]);
+        using var graphValue = OrtValue.CreateTensorValueFromMemory(graph, [1, points]);
+        using var options = new RunOptions();
+        using var results = _session.Session.Run(options,
+            [PonitaColumns.Points, PonitaColumns.Kinds, PonitaColumns.Senders, PonitaColumns.Receivers, PonitaColumns.GraphIndex],
+            [x3, kindsValue, sendersValue, receiversValue, graphValue], _outputs);
+        var energies = results[0].GetTensorDataAsSpan<float>();
+        var forces = PredictsForces ? results[1].GetTensorDataAsSpan<float>() : default;
+        var evaluations = new PonitaEvaluation[clouds.Count];
+        int offset = 0;
+        for (int b = 0; b < clouds.Count; b++)
+        {
+            int length = clouds[b].Positions.Length;
+            evaluations[b] = new PonitaEvaluation(energies[b], PredictsForces ? forces.Slice(offset, length).ToArray() : null);
+            offset += length;
+        }
+        return evaluations;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _session.Dispose();
+}

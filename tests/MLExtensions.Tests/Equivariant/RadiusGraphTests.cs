@@ -1,0 +1,99 @@
+using MLExtensions.Equivariant;
+using Xunit;
+
+namespace MLExtensions.Tests.Equivariant;
+
+public class RadiusGraphTests
+{
+    private static float[] RandomCloud(int n, double side, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, 3 * n).Select(_ => (float)(random.NextDouble() * side)).ToArray();
+    }
+
+    private static double Distance(float[] x, long i, long j) =>
+        Math.Sqrt(Enumerable.Range(0, 3).Sum(k => Math.Pow(x[3 * i + k] - x[3 * j + k], 2)));
+
+    [Theory]
+    [InlineData(1, 1.0, 2.0)]
+    [InlineData(50, 4.0, 1.3)]
+    [InlineData(400, 10.0, 1.7)]
+    [InlineData(30, 1000.0, 1.0)]
+    public void The_cell_list_finds_exactly_the_pairs_within_the_cutoff(int n, double side, double cutoff)
+    {
+        var x = RandomCloud(n, side, n);
+        var (senders, receivers) = RadiusGraph.Build(x, cutoff);
+        var found = senders.Zip(receivers).ToHashSet();
+        var expected = new HashSet<(long, long)>();
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                if (i != j && Distance(x, i, j) < cutoff) expected.Add((j, i));
+        Assert.Equal(expected.Count, senders.Length);
+        Assert.True(expected.SetEquals(found));
+        // Ordered by receiver, then sender: the same points always give the same list.
+        var pairs = receivers.Zip(senders).ToList();
+        Assert.Equal(pairs.OrderBy(p => p.First).ThenBy(p => p.Second), pairs);
+    }
+
+    [Fact]
+    public void Self_loops_and_the_neighbour_limit_keep_the_nearest()
+    {
+        var x = RandomCloud(60, 3.0, 7);
+        var (senders, receivers) = RadiusGraph.Build(x, 2.0, maximumNeighbors: 5, selfLoops: true);
+        for (long i = 0; i < 60; i++)
+        {
+            var mine = senders.Where((_, e) => receivers[e] == i).ToList();
+            Assert.Contains(i, mine);
+            var others = mine.Where(j => j != i).ToList();
+            Assert.Equal(5, others.Count);
+            double farthestKept = others.Max(j => Distance(x, i, j));
+            var nearerOutside = Enumerable.Range(0, 60).Where(j => j != i && !others.Contains(j) && Distance(x, i, j) < farthestKept);
+            Assert.Empty(nearerOutside);
+        }
+    }
+
+    [Fact]
+    public void Lone_points_have_no_edges_and_bad_arguments_are_refused()
+    {
+        var (senders, _) = RadiusGraph.Build([0, 0, 0, 100, 0, 0], 1.0);
+        Assert.Empty(senders);
+        Assert.Throws<ArgumentException>(() => RadiusGraph.Build([0, 0], 1.0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RadiusGraph.Build([0, 0, 0], 0.0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RadiusGraph.Build([0, 0, 0], double.NaN));
+    }
+}
+
+public class ExtendedXyzTests
+{
+    private static string EthanolPath => Path.Combine(AppContext.BaseDirectory, "ethanol-xtb.extxyz.gz");
+
+    [Fact]
+    public void Reads_the_shipped_xtb_ethanol_frames()
+    {
+        var frames = ExtendedXyz.Read(EthanolPath);
+        Assert.Equal(600, frames.Count);
+        Assert.All(frames, f =>
+        {
+            Assert.Equal([6, 6, 8, 1, 1, 1, 1, 1, 1], f.AtomTypes);
+            Assert.Equal(27, f.Positions.Length);
+            Assert.Equal(27, f.Forces.Length);
+            // Forces of an isolated molecule sum to zero.
+            for (int d = 0; d < 3; d++) Assert.True(Math.Abs(Enumerable.Range(0, 9).Sum(a => f.Forces[3 * a + d])) < 1e-3);
+        });
+        Assert.InRange(frames.Average(f => f.Label), -7150, -7130); // kcal/mol (GFN2-xTB total energy)
+    }
+
+    [Fact]
+    public void Malformed_files_name_the_line()
+    {
+        string Error(string text) => Assert.Throws<InvalidDataException>(() => ExtendedXyz.Read(new StringReader(text), "test.xyz").ToList()).Message;
+        Assert.Contains("line 2", Error("1\nProperties=species:S:1:pos:R:3 pbc=\"F F F\"\nH 0 0 0\n"));
+        Assert.Contains("Unknown element", Error("1\nProperties=species:S:1:pos:R:3 energy=1.0\nQq 0 0 0\n"));
+        Assert.Contains("line 3", Error("1\nProperties=species:S:1:pos:R:3:forces:R:3 energy=1.0\nH 0 0 0\n"));
+        Assert.Contains("line 1", Error("x\n"));
+        var frame = ExtendedXyz.Read(new StringReader("2\nenergy=-1.5 Properties=species:S:1:pos:R:3\nO 0 0 0\nH 1 0 0\n")).Single();
+        Assert.Equal(-1.5f, frame.Label);
+        Assert.Equal([8, 1], frame.AtomTypes);
+        Assert.Empty(frame.Forces);
+    }
+}
