@@ -33,7 +33,8 @@ public static class PonitaBench
     /// <summary>
     /// Molecules per second at inference, energy alone and energy with forces: TorchSharp eager (one molecule per call
     /// and batches of 64), ONNX Runtime on the scoring graph (one molecule per call, as ML.NET runs it, and 64
-    /// concatenated molecules per call), and the whole ML.NET chain (row checks and radius graphs included). Training
+    /// concatenated molecules per call), and the whole model: <c>Transform</c> in blocks and the per-row chain (row checks
+    /// and radius graphs included). Training
     /// time per epoch of the public trainer.
     /// </summary>
     public static void Inference(int molecules)
@@ -93,7 +94,9 @@ public static class PonitaBench
             }).Fit(train);
             Console.WriteLine($"  public trainer, 500 molecules, {(withForces ? "energy + force loss" : "energy loss")}, {threads?.ToString() ?? "default"} thread(s): " +
                               $"{clock.Elapsed.TotalSeconds / 2:F2} s/epoch (incl. export and checks)");
-            Measure($"ML.NET chain (row checks + ONNX Runtime), {(withForces ? "energy + forces" : "energy")}", () => model.Transform(data).GetColumn<float>("Score").Count());
+            string what = withForces ? "energy + forces" : "energy";
+            Measure($"model.Transform (blocks of concatenated clouds, one ONNX Runtime call each), {what}", () => model.Transform(data).GetColumn<float>("Score").Count());
+            Measure($"model.TransformPerRow (saved ML.NET chain, one call per row), {what}", () => model.TransformPerRow(data).GetColumn<float>("Score").Count());
         }
 
         void Measure(string name, Action run)
@@ -179,6 +182,30 @@ public static class PonitaBench
         stop.Cancel();
         sampler.Wait();
         return (seconds, peak - before);
+    }
+
+    /// <summary>
+    /// Scoring throughput on frames of an extended-XYZ file (e.g. 21-atom aspirin from bench/xtb): a model trained for one
+    /// epoch on 200 frames (the cost of scoring does not depend on the weights), <c>Transform</c> in blocks against the
+    /// per-row chain, energy and forces.
+    /// </summary>
+    public static void FileScoring(string path)
+    {
+        var ml = new MLContext(1);
+        var frames = ExtendedXyz.Read(path);
+        using var model = ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options
+        {
+            NumberOfEpochs = 1, Seed = 1, ForcesColumnName = "Forces", PredictedForcesColumnName = "PredictedForces",
+        }).Fit(ml.Data.LoadFromEnumerable(frames.Take(200).ToList()));
+        var data = ml.Data.LoadFromEnumerable(frames);
+        Console.WriteLine($"Scoring {frames.Count} frames of {frames[0].AtomTypes.Length} atoms ({Path.GetFileName(path)}), energy + forces, default model, cutoff {model.Description.Cutoff:F2}:");
+        foreach (var (name, transform) in new (string, Func<IDataView>)[] { ("model.Transform (blocks)", () => model.Transform(data)), ("model.TransformPerRow", () => model.TransformPerRow(data)) })
+        {
+            transform().GetColumn<float[]>("PredictedForces").Count();
+            var clock = Stopwatch.StartNew();
+            int count = transform().GetColumn<float[]>("PredictedForces").Count();
+            Console.WriteLine($"  {name}: {count / clock.Elapsed.TotalSeconds:F0} molecules/s");
+        }
     }
 
     /// <summary>Working set while the public trainer runs <paramref name="epochs"/> epochs with forces (it must stay flat).</summary>

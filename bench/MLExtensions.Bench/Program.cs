@@ -9,6 +9,7 @@
 // architecture search ranking consistency, regret and cost (--nas [--quick]); memory of a long search (--nas-memory);
 // PONITA on the charged N-body task against linear extrapolation (--ponita-nbody [--systems 1000] [--epochs 30] [--cutoff 4] [--hidden 32] [--egnn]);
 // PONITA energy + forces of one large system at water-like density, N = 100, 1,000, 10,000 atoms: time and peak memory (--ponita-scale [--sizes 100,1000,10000]);
+// PONITA scoring speed on an extended-XYZ file, blocks vs per row (--ponita-file aspirin-xtb.extxyz.gz);
 // PONITA inference molecules/s, TorchSharp eager vs ONNX Runtime, and training time per epoch (--ponita [--molecules 500]); its working set over a long training (--ponita-memory [--epochs 60]).
 using System.Diagnostics;
 using Microsoft.ML;
@@ -33,6 +34,11 @@ if (args.Contains("--ponita-nbody"))
         args.SkipWhile(a => a != "--cutoff").Skip(1).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(4.0).First(),
         args.SkipWhile(a => a != "--hidden").Skip(1).Select(int.Parse).DefaultIfEmpty(32).First(),
         args.Contains("--egnn"));
+    return;
+}
+if (args.Contains("--ponita-file"))
+{
+    PonitaBench.FileScoring(args.SkipWhile(a => a != "--ponita-file").Skip(1).First());
     return;
 }
 if (args.Contains("--ponita-scale"))

@@ -79,122 +79,43 @@ internal sealed class BatchedOnnxDataView : IDataView
         return (input.Order().Select(i => _input.Schema[i]).ToList(), active);
     }
 
-    private sealed class Cursor : DataViewRowCursor
+    private sealed class Cursor : BlockCursor
     {
         private readonly BatchedOnnxDataView _view;
-        private readonly DataViewRowCursor _input;
-        private readonly bool[] _active;
-        private readonly ColumnBlock?[] _columns;
         private readonly InputBlock[] _onnxInputs;
         private readonly Dictionary<string, OutputBlock> _outputs = new(StringComparer.Ordinal);
         private readonly string[] _inputNames;
         private readonly string[] _outputNames;
-        private readonly bool _predict;
-        private readonly long[] _batches;
-        private readonly DataViewRowId[] _ids;
-        private readonly ValueGetter<DataViewRowId> _readId;
-        private int _count;
-        private int _slot = -1;
-        private long _position = -1;
-        private bool _inputDone;
 
         public Cursor(BatchedOnnxDataView view, DataViewRowCursor input, bool[] active)
+            : base(view.Schema, input, active, view._inputColumnCount, view._options.BlockSize)
         {
             _view = view;
-            _input = input;
-            _active = active;
-            int capacity = view._options.BlockSize;
-            _columns = new ColumnBlock?[view.Schema.Count];
-            for (int i = 0; i < view._inputColumnCount; i++)
-                if (active[i]) _columns[i] = ColumnBlock.Create(input, view._input.Schema[i], capacity);
-            _predict = active.Skip(view._inputColumnCount).Any(a => a);
-            _onnxInputs = _predict
-                ? view._plan.Inputs.Select(s => InputBlock.Create(input, view._input.Schema[s.OnnxName], s, capacity)).ToArray()
+            _onnxInputs = ComputesColumns
+                ? view._plan.Inputs.Select(s => InputBlock.Create(input, view._input.Schema[s.OnnxName], s, Capacity)).ToArray()
                 : [];
             _inputNames = view._plan.Inputs.Select(s => s.OnnxName).ToArray();
             _outputNames = view._plan.OutputTypes.Keys.ToArray();
             foreach (var (name, type) in view._plan.OutputTypes) _outputs[name] = OutputBlock.Create(type);
-            _batches = new long[capacity];
-            _ids = new DataViewRowId[capacity];
-            _readId = input.GetIdGetter();
         }
 
-        public override DataViewSchema Schema => _view.Schema;
+        protected override CancellationToken Cancellation => _view._options.CancellationToken;
 
-        public override long Position => _position < -1 ? -1 : _position;
-
-        public override long Batch => _slot >= 0 && _slot < _count ? _batches[_slot] : 0;
-
-        public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
-
-        public override bool MoveNext()
+        protected override Delegate ComputedGetter(DataViewSchema.Column column)
         {
-            if (_position < -1) return false; // finished earlier
-            if (_slot + 1 >= _count)
-            {
-                if (_inputDone || !ReadBlock())
-                {
-                    // As ML.NET requires of a finished cursor: no current row, Position −1 (and nothing to get).
-                    _count = 0;
-                    _slot = -1;
-                    _position = -2;
-                    return false;
-                }
-                _slot = -1;
-            }
-            _slot++;
-            _position++;
+            var prediction = _view._plan.Columns[column.Index - _view._inputColumnCount];
+            return prediction.Getter(CurrentSlot, _outputs[prediction.OnnxOutput]);
+        }
+
+        protected override bool TakeRow(int slot)
+        {
+            foreach (var input in _onnxInputs) input.Capture(slot, Input.Position);
             return true;
         }
 
-        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        protected override void FinishBlock(int count)
         {
-            if (!_active[column.Index]) throw new InvalidOperationException($"Column '{column.Name}' was not requested from this cursor.");
-            Delegate getter = column.Index < _view._inputColumnCount
-                ? _columns[column.Index]!.Getter(CurrentSlot)
-                : PredictionGetter(_view._plan.Columns[column.Index - _view._inputColumnCount]);
-            return getter as ValueGetter<TValue>
-                ?? throw new InvalidOperationException($"Column '{column.Name}' is {column.Type}; it cannot be read as {typeof(TValue).Name}.");
-        }
-
-        public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId id) => id = _ids[CurrentSlot()];
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) _input.Dispose();
-            base.Dispose(disposing);
-        }
-
-        private Delegate PredictionGetter(PredictionColumn column) => column.Getter(CurrentSlot, _outputs[column.OnnxOutput]);
-
-        private int CurrentSlot() => _slot >= 0 && _slot < _count
-            ? _slot
-            : throw new InvalidOperationException("The cursor is not on a row.");
-
-        /// <summary>Reads the next block of rows and scores it; false when the input is exhausted.</summary>
-        private bool ReadBlock()
-        {
-            _view._options.CancellationToken.ThrowIfCancellationRequested();
-            int capacity = _view._options.BlockSize;
-            int count = 0;
-            _count = 0; // until the block is complete and scored, no row of it may be served
-            while (count < capacity && _input.MoveNext())
-            {
-                foreach (var column in _columns) column?.Capture(count);
-                foreach (var input in _onnxInputs) input.Capture(count, _input.Position);
-                _readId(ref _ids[count]);
-                _batches[count] = _input.Batch;
-                count++;
-            }
-            if (count < capacity) _inputDone = true;
-            if (count == 0) return false;
-            if (_predict) Score(count);
-            _count = count;
-            return true;
-        }
-
-        private void Score(int count)
-        {
+            if (!ComputesColumns) return;
             var session = _view._session();
             var tensors = _onnxInputs.Select(i => i.ToTensor(count)).ToArray();
             try
