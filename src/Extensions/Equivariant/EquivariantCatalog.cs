@@ -44,6 +44,31 @@ public sealed class EquivariantTrainers
 
     /// <summary>PONITA (or PNITA with <see cref="PonitaTrainer.Options.PositionOnly"/>) with full options.</summary>
     public PonitaTrainer Ponita(PonitaTrainer.Options options) => new(_mlContext, options);
+
+    /// <summary>
+    /// PONITA's equivariant vector head: a vector per point (e.g. N-body displacements). See
+    /// <see cref="PonitaVectorTrainer"/> for its columns.
+    /// </summary>
+    /// <param name="labelColumnName">The target vectors, 3N <see cref="float"/>.</param>
+    /// <param name="positionsColumnName">3N <see cref="float"/> coordinates per row.</param>
+    /// <param name="atomTypesColumnName">N type indices per row (<see cref="float"/> or <see cref="int"/>).</param>
+    /// <param name="inputVectorsColumnName">Optional per-point input vectors, 3N <see cref="float"/> (e.g. velocities).</param>
+    /// <param name="predictedVectorsColumnName">The output column.</param>
+    /// <param name="numberOfEpochs">Passes over the data.</param>
+    public PonitaVectorTrainer PonitaVectors(string labelColumnName = "Label", string positionsColumnName = "Positions", string atomTypesColumnName = "AtomTypes",
+        string? inputVectorsColumnName = null, string predictedVectorsColumnName = "PredictedVectors", int numberOfEpochs = 50)
+        => PonitaVectors(new PonitaVectorTrainer.Options
+        {
+            LabelColumnName = labelColumnName,
+            PositionsColumnName = positionsColumnName,
+            AtomTypesColumnName = atomTypesColumnName,
+            InputVectorsColumnName = inputVectorsColumnName,
+            PredictedVectorsColumnName = predictedVectorsColumnName,
+            NumberOfEpochs = numberOfEpochs,
+        });
+
+    /// <summary>The vector head with full options.</summary>
+    public PonitaVectorTrainer PonitaVectors(PonitaVectorTrainer.Options options) => new(_mlContext, options);
 }
 
 /// <summary>Hangs <see cref="EquivariantCatalog"/> off <see cref="MLContext"/>.</summary>

@@ -4,8 +4,11 @@ using MLExtensions.Training;
 
 namespace MLExtensions.Equivariant;
 
-/// <summary>One checked training row: positions (3N), per-point features (N·F: one-hot types or the user's features), energy, forces (3N) when given.</summary>
-internal sealed record PointCloud(float[] Positions, float[] Features, float Energy, float[]? Forces)
+/// <summary>
+/// One checked training row: positions (3N), per-point features (N·F: one-hot types or the user's features), energy,
+/// per-point target vectors (3N: forces, or the vector trainer's label) and input vectors (3N, e.g. velocities) when given.
+/// </summary>
+internal sealed record PointCloud(float[] Positions, float[] Features, float Energy, float[]? Forces, float[]? InputVectors = null)
 {
     public int Count => Positions.Length / 3;
 }
@@ -17,6 +20,13 @@ internal sealed record PointCloud(float[] Positions, float[] Features, float Ene
 /// <param name="KnownTypes">With type indices: which indices occur in the training data (a type never seen is refused at scoring).</param>
 internal sealed record PointCloudSet(List<PointCloud> Clouds, int FeatureCount, bool TypesAreIndices, bool[]? KnownTypes);
 
+/// <summary>The columns a trainer reads: the point clouds of its options, and its own targets.</summary>
+/// <param name="Options">Positions, types and features per point.</param>
+/// <param name="EnergyLabel">A <see cref="float"/> label per row (the energy), or null.</param>
+/// <param name="PointTargets">A 3N <see cref="float"/> target per row (forces, or target vectors), or null.</param>
+/// <param name="InputVectors">A 3N <see cref="float"/> input per row (e.g. velocities), or null.</param>
+internal sealed record PointCloudColumns(PonitaOptionsBase Options, string? EnergyLabel, string? PointTargets, string? InputVectors);
+
 /// <summary>
 /// Reads and checks point clouds from an <see cref="IDataView"/>: positions (a vector of 3N <see cref="float"/>), atom
 /// types (N type indices as <see cref="float"/> or <see cref="int"/>, or N·F features), a <see cref="float"/> energy
@@ -25,46 +35,61 @@ internal sealed record PointCloudSet(List<PointCloud> Clouds, int FeatureCount, 
 internal static class PointCloudData
 {
     /// <summary>Checks the columns of an estimator's input shape (types only: sizes are per row).</summary>
-    public static void CheckShape(SchemaShape input, PonitaTrainer.Options o)
+    public static void CheckShape(SchemaShape input, PointCloudColumns columns)
     {
+        var o = columns.Options;
         CheckVector(ColumnChecks.Require(input, o.PositionsColumnName, "positions"), NumberDataViewType.Single);
         var types = ColumnChecks.Require(input, o.AtomTypesColumnName, "atom types");
         if (types.Kind == SchemaShape.Column.VectorKind.Scalar || types.IsKey || !(types.ItemType == NumberDataViewType.Single || (o.FeaturesPerAtom is null && types.ItemType == NumberDataViewType.Int32)))
             throw WrongTypes(types.Name, o, Describe(types));
-        ColumnChecks.CheckLabel(ColumnChecks.Require(input, o.LabelColumnName, "label"), LabelKind.Real);
-        if (o.ForcesColumnName is { } forces) CheckVector(ColumnChecks.Require(input, forces, "forces"), NumberDataViewType.Single);
+        if (columns.EnergyLabel is { } label) ColumnChecks.CheckLabel(ColumnChecks.Require(input, label, "label"), LabelKind.Real);
+        if (columns.PointTargets is { } targets) CheckVector(ColumnChecks.Require(input, targets, "per-point targets"), NumberDataViewType.Single);
+        if (columns.InputVectors is { } vectors) CheckVector(ColumnChecks.Require(input, vectors, "input vectors"), NumberDataViewType.Single);
     }
 
     /// <summary>Reads every row, checking each; throws <see cref="InvalidDataException"/> naming the column and row of the first bad value.</summary>
-    public static PointCloudSet Read(IDataView data, PonitaTrainer.Options o, CancellationToken cancellationToken)
+    public static PointCloudSet Read(IDataView data, PointCloudColumns columns, CancellationToken cancellationToken)
     {
+        var o = columns.Options;
         var schema = data.Schema;
         var positionsColumn = ColumnChecks.Require(schema, o.PositionsColumnName, "positions");
         var typesColumn = ColumnChecks.Require(schema, o.AtomTypesColumnName, "atom types");
-        var labelColumn = ColumnChecks.Require(schema, o.LabelColumnName, "label");
-        var forcesColumn = o.ForcesColumnName is { } name ? ColumnChecks.Require(schema, name, "forces") : (DataViewSchema.Column?)null;
+        var labelColumn = columns.EnergyLabel is { } label ? ColumnChecks.Require(schema, label, "label") : (DataViewSchema.Column?)null;
+        var targetsColumn = columns.PointTargets is { } name ? ColumnChecks.Require(schema, name, "per-point targets") : (DataViewSchema.Column?)null;
+        var vectorsColumn = columns.InputVectors is { } vectors ? ColumnChecks.Require(schema, vectors, "input vectors") : (DataViewSchema.Column?)null;
         CheckVector(positionsColumn, NumberDataViewType.Single);
-        ColumnChecks.CheckLabel(labelColumn, LabelKind.Real);
-        if (forcesColumn is { } f) CheckVector(f, NumberDataViewType.Single);
+        if (labelColumn is { } l) ColumnChecks.CheckLabel(l, LabelKind.Real);
+        if (targetsColumn is { } t) CheckVector(t, NumberDataViewType.Single);
+        if (vectorsColumn is { } v) CheckVector(v, NumberDataViewType.Single);
         var typeItem = (typesColumn.Type as VectorDataViewType)?.ItemType;
         bool intTypes = typeItem == NumberDataViewType.Int32;
         if (typeItem is null || !(typeItem == NumberDataViewType.Single || (intTypes && o.FeaturesPerAtom is null)))
             throw WrongTypes(typesColumn.Name, o, typesColumn.Type.ToString() ?? "unknown");
 
-        var columns = new List<DataViewSchema.Column> { positionsColumn, typesColumn, labelColumn };
-        if (forcesColumn is { } fc) columns.Add(fc);
-        var raw = new List<(float[] Positions, float[] Types, float Energy, float[]? Forces)>();
-        using (var cursor = data.GetRowCursor(columns))
+        var needed = new List<DataViewSchema.Column> { positionsColumn, typesColumn };
+        foreach (var column in new[] { labelColumn, targetsColumn, vectorsColumn })
+            if (column is { } c) needed.Add(c);
+        var raw = new List<(float[] Positions, float[] Types, float Energy, float[]? Targets, float[]? Vectors)>();
+        using (var cursor = data.GetRowCursor(needed))
         {
             var getPositions = cursor.GetGetter<VBuffer<float>>(positionsColumn);
             var getSingleTypes = intTypes ? null : cursor.GetGetter<VBuffer<float>>(typesColumn);
             var getIntTypes = intTypes ? cursor.GetGetter<VBuffer<int>>(typesColumn) : null;
-            var getLabel = cursor.GetGetter<float>(labelColumn);
-            var getForces = forcesColumn is { } fcol ? cursor.GetGetter<VBuffer<float>>(fcol) : null;
-            VBuffer<float> positions = default, singleTypes = default, forces = default;
+            var getLabel = labelColumn is { } lc ? cursor.GetGetter<float>(lc) : null;
+            var getTargets = targetsColumn is { } tc ? cursor.GetGetter<VBuffer<float>>(tc) : null;
+            var getVectors = vectorsColumn is { } vc ? cursor.GetGetter<VBuffer<float>>(vc) : null;
+            VBuffer<float> positions = default, singleTypes = default, buffer = default;
             VBuffer<int> intValues = default;
-            float label = 0;
+            float energy = 0;
             long row = -1;
+            float[]? Vectors(ValueGetter<VBuffer<float>>? getter, DataViewSchema.Column? column, int n)
+            {
+                if (getter is null) return null;
+                getter(ref buffer);
+                var values = buffer.DenseValues().ToArray();
+                PointCloudChecks.ValidateVectors(values, n, row, column!.Value.Name, positionsColumn.Name);
+                return values;
+            }
             while (cursor.MoveNext())
             {
                 row++;
@@ -72,39 +97,35 @@ internal static class PointCloudData
                 getPositions(ref positions);
                 var p = positions.DenseValues().ToArray();
                 int n = PointCloudChecks.ValidatePositions(p, row, positionsColumn.Name);
-                float[] t;
+                float[] types;
                 if (intTypes)
                 {
                     getIntTypes!(ref intValues);
-                    t = intValues.DenseValues().Select(v => (float)v).ToArray();
+                    types = intValues.DenseValues().Select(value => (float)value).ToArray();
                 }
                 else
                 {
                     getSingleTypes!(ref singleTypes);
-                    t = singleTypes.DenseValues().ToArray();
+                    types = singleTypes.DenseValues().ToArray();
                 }
-                if (o.FeaturesPerAtom is int perAtom) PointCloudChecks.ValidateFeatures(t, n, perAtom, row, typesColumn.Name, positionsColumn.Name);
-                else PointCloudChecks.ValidateTypes(t, n, null, row, typesColumn.Name, positionsColumn.Name);
-                getLabel(ref label);
-                if (!float.IsFinite(label)) throw PointCloudChecks.Bad(labelColumn.Name, row, $"label {label}");
-                float[]? rowForces = null;
-                if (getForces is not null)
+                if (o.FeaturesPerAtom is int perAtom) PointCloudChecks.ValidateFeatures(types, n, perAtom, row, typesColumn.Name, positionsColumn.Name);
+                else PointCloudChecks.ValidateTypes(types, n, null, row, typesColumn.Name, positionsColumn.Name);
+                if (getLabel is not null)
                 {
-                    getForces(ref forces);
-                    rowForces = forces.DenseValues().ToArray();
-                    PointCloudChecks.ValidateVectors(rowForces, n, row, forcesColumn!.Value.Name, positionsColumn.Name);
+                    getLabel(ref energy);
+                    if (!float.IsFinite(energy)) throw PointCloudChecks.Bad(labelColumn!.Value.Name, row, $"label {energy}");
                 }
-                raw.Add((p, t, label, rowForces));
+                raw.Add((p, types, energy, Vectors(getTargets, targetsColumn, n), Vectors(getVectors, vectorsColumn, n)));
             }
         }
-        if (raw.Count == 0) throw new InvalidDataException($"The training data has no rows (columns '{positionsColumn.Name}', '{typesColumn.Name}', '{labelColumn.Name}').");
+        if (raw.Count == 0) throw new InvalidDataException($"The training data has no rows (columns '{positionsColumn.Name}', '{typesColumn.Name}').");
         if (o.FeaturesPerAtom is int features)
-            return new PointCloudSet(raw.Select(r => new PointCloud(r.Positions, r.Types, r.Energy, r.Forces)).ToList(), features, false, null);
+            return new PointCloudSet(raw.Select(r => new PointCloud(r.Positions, r.Types, r.Energy, r.Targets, r.Vectors)).ToList(), features, false, null);
         int typeCount = (int)raw.Max(r => r.Types.Max()) + 1;
         var known = new bool[typeCount];
         foreach (var r in raw)
-            foreach (var t in r.Types) known[(int)t] = true;
-        return new PointCloudSet(raw.Select(r => new PointCloud(r.Positions, OneHot(r.Types, typeCount), r.Energy, r.Forces)).ToList(), typeCount, true, known);
+            foreach (var type in r.Types) known[(int)type] = true;
+        return new PointCloudSet(raw.Select(r => new PointCloud(r.Positions, OneHot(r.Types, typeCount), r.Energy, r.Targets, r.Vectors)).ToList(), typeCount, true, known);
     }
 
     /// <summary>Type indices → N·T one-hot features.</summary>
@@ -130,7 +151,7 @@ internal static class PointCloudData
     private static string ConversionHint(string column) =>
         $"Convert numbers with mlContext.Transforms.Conversion.ConvertType(\"{column}\", outputKind: DataKind.Single); one point cloud per row, x, y, z of each point in turn.";
 
-    private static ArgumentException WrongTypes(string column, PonitaTrainer.Options o, string actual) => new(o.FeaturesPerAtom is int f
+    private static ArgumentException WrongTypes(string column, PonitaOptionsBase o, string actual) => new(o.FeaturesPerAtom is int f
         ? $"Atom types column '{column}' must be a vector of Single holding {f} features per point (FeaturesPerAtom = {f}), but it is {actual}."
         : $"Atom types column '{column}' must be a vector of Single or Int32 type indices (one per point), but it is {actual}. " +
           $"Convert it with mlContext.Transforms.Conversion.ConvertType(\"{column}\", outputKind: DataKind.Single), or set FeaturesPerAtom for per-point feature vectors.");

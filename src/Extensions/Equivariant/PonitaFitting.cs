@@ -12,8 +12,11 @@ internal sealed record GraphSample(PointCloud Cloud, EdgeList Edges)
         new(cloud, EdgeList.Of(cloud.Positions, cutoff, maximumNeighbors, selfLoops));
 }
 
-/// <summary>Clouds concatenated into one <see cref="PointGraph"/>, with their energies [B] and forces [P, 3].</summary>
-internal sealed record MoleculeBatch(PointGraph Graph, Tensor Energies, Tensor? Forces) : IDisposable
+/// <summary>
+/// Clouds concatenated into one <see cref="PointGraph"/>, with their energies [B], per-point targets [P, 3] (forces,
+/// or target vectors) and per-point input vectors [P, 3] (e.g. velocities) when the clouds have them.
+/// </summary>
+internal sealed record MoleculeBatch(PointGraph Graph, Tensor Energies, Tensor? Forces, Tensor? InputVectors = null) : IDisposable
 {
     /// <summary>
     /// The batch of <paramref name="samples"/>; with <paramref name="rotations"/>, each cloud (and its forces) turned by
@@ -25,17 +28,23 @@ internal sealed record MoleculeBatch(PointGraph Graph, Tensor Energies, Tensor? 
         var graph = PointGraph.From(clouds.Select((c, i) => (c.Positions, c.Features, samples[i].Edges)).ToList(), featureCount, device);
         var energies = tensor(clouds.Select(c => c.Energy).ToArray(), device: device);
         var forces = withForces ? tensor(clouds.SelectMany(c => c.Forces!).ToArray(), [graph.PointCount, 3], device: device) : null;
-        return new MoleculeBatch(graph, energies, forces);
+        var inputs = clouds.All(c => c.InputVectors is not null) ? tensor(clouds.SelectMany(c => c.InputVectors!).ToArray(), [graph.PointCount, 3], device: device) : null;
+        return new MoleculeBatch(graph, energies, forces, inputs);
     }
 
-    private static PointCloud Rotated(PointCloud cloud, double[,] rotation) =>
-        cloud with { Positions = Rotations.Apply(rotation, cloud.Positions), Forces = cloud.Forces is { } f ? Rotations.Apply(rotation, f) : null };
+    private static PointCloud Rotated(PointCloud cloud, double[,] rotation) => cloud with
+    {
+        Positions = Rotations.Apply(rotation, cloud.Positions),
+        Forces = cloud.Forces is { } f ? Rotations.Apply(rotation, f) : null,
+        InputVectors = cloud.InputVectors is { } v ? Rotations.Apply(rotation, v) : null,
+    };
 
     public void Dispose()
     {
         Graph.Dispose();
         Energies.Dispose();
         Forces?.Dispose();
+        InputVectors?.Dispose();
     }
 }
 
@@ -151,53 +160,4 @@ internal static class PonitaFitting
         }
         return (energies.ToArray(), forces.ToArray());
     }
-}
-
-/// <summary>N-body systems concatenated into one graph: positions, velocities, charge types (one-hot −/+), targets.</summary>
-internal sealed record ParticleBatch(PointGraph Graph, Tensor Velocities, Tensor Targets) : IDisposable
-{
-    public static ParticleBatch From(IReadOnlyList<ChargedSystem> systems, double cutoff)
-    {
-        var clouds = systems.Select(s =>
-        {
-            var types = PointCloudData.OneHot(s.Charges.Select(q => q > 0 ? 1f : 0f).ToArray(), 2);
-            return (s.Positions, types, EdgeList.Of(s.Positions, cutoff, null));
-        }).ToList();
-        var graph = PointGraph.From(clouds, 2);
-        return new ParticleBatch(graph, tensor(systems.SelectMany(s => s.Velocities).ToArray(), [graph.PointCount, 3]),
-            tensor(systems.SelectMany(s => s.Target).ToArray(), [graph.PointCount, 3]));
-    }
-
-    public Tensor Positions => Graph.Positions;
-
-    public void Dispose()
-    {
-        Graph.Dispose();
-        Velocities.Dispose();
-        Targets.Dispose();
-    }
-}
-
-/// <summary>Training of the vector head on N-body systems: predicted positions x + v + Δ(x, v, q), mean squared error.</summary>
-internal static class ParticleFitting
-{
-    /// <summary>Predicted positions after Δt: linear extrapolation corrected by the network's equivariant vectors.</summary>
-    public static Tensor Predict(PonitaNetwork network, ParticleBatch batch) =>
-        Plus(Plus(batch.Positions, batch.Velocities), network.Vectors(batch.Graph, batch.Velocities, network.Grid));
-
-    public static double MeanSquaredError(Tensor predicted, Tensor target)
-    {
-        using var scope = NewDisposeScope();
-        var error = Minus(predicted, target);
-        return error.mul(error).mean().item<float>();
-    }
-
-    public static List<double> Fit(PonitaNetwork network, IReadOnlyList<ChargedSystem> systems, int epochs, int batchSize, double learningRate, Random random,
-        bool cosineDecay = false) =>
-        PonitaFitting.Train(network, systems, new TrainingSchedule(epochs, batchSize, learningRate, cosineDecay), random, chosen =>
-        {
-            var batch = ParticleBatch.From(chosen, network.Cutoff);
-            var error = Minus(Predict(network, batch), batch.Targets);
-            return error.mul(error).mean();
-        });
 }

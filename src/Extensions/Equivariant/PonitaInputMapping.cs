@@ -17,6 +17,7 @@ internal static class PonitaColumns
     public const string Receivers = "mlx_ponita_receivers";
     public const string GraphIndex = "mlx_ponita_graph";
     public const string PointVectors = "mlx_ponita_point_vectors";
+    public const string RawPointVectors = "mlx_ponita_raw_point_vectors";
 }
 
 /// <summary>
@@ -39,6 +40,9 @@ internal static class PonitaColumns
 internal sealed record PonitaInputContract(string PositionsColumn, string TypesColumn, bool TypesAreIndices, int Count, bool[]? KnownTypes,
     double Cutoff, int? MaximumNeighbors, bool SelfLoops, double BytesPerEdge)
 {
+    /// <summary>The user's input vectors column (for messages), when the model reads one.</summary>
+    public string? VectorsColumn { get; init; }
+
     private const string Version = "ponita-input/3";
 
     /// <summary>The Expression-language lambda that yields the contract for every value of its input column.</summary>
@@ -47,7 +51,7 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
     public string Encode() => string.Join(';', Version, Base64(PositionsColumn), Base64(TypesColumn), TypesAreIndices ? "types" : "features",
         Count.ToString(CultureInfo.InvariantCulture), KnownTypes is null ? "" : string.Join(',', PointCloudChecks.KnownList(KnownTypes)),
         Cutoff.ToString("R", CultureInfo.InvariantCulture), MaximumNeighbors?.ToString(CultureInfo.InvariantCulture) ?? "",
-        SelfLoops ? "loops" : "", BytesPerEdge.ToString("R", CultureInfo.InvariantCulture));
+        SelfLoops ? "loops" : "", BytesPerEdge.ToString("R", CultureInfo.InvariantCulture), VectorsColumn is null ? "" : Base64(VectorsColumn));
 
     /// <summary>The contract in a row's contract column, or null when the column is empty (a row without positions).</summary>
     public static PonitaInputContract? Decode(string[] values) =>
@@ -59,7 +63,7 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
     private static PonitaInputContract Parse(string text)
     {
         var parts = text.Split(';');
-        if (parts.Length != 10 || parts[0] != Version)
+        if (parts.Length != 11 || parts[0] != Version)
             throw new InvalidDataException($"The PONITA input contract '{text}' is not one this version of MLExtensions reads; retrain or update the package.");
         int count = int.Parse(parts[4], CultureInfo.InvariantCulture);
         bool indices = parts[3] == "types";
@@ -71,7 +75,7 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
         }
         return new PonitaInputContract(FromBase64(parts[1]), FromBase64(parts[2]), indices, count, known,
             double.Parse(parts[6], CultureInfo.InvariantCulture), parts[7].Length == 0 ? null : int.Parse(parts[7], CultureInfo.InvariantCulture),
-            parts[8] == "loops", double.Parse(parts[9], CultureInfo.InvariantCulture));
+            parts[8] == "loops", double.Parse(parts[9], CultureInfo.InvariantCulture)) { VectorsColumn = parts[10].Length == 0 ? null : FromBase64(parts[10]) };
     }
 
     private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
@@ -80,7 +84,7 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
 }
 
 /// <summary>Input of <see cref="PonitaInputMapping"/>: copies of the point-cloud columns and the input contract.</summary>
-public sealed class PonitaRawInput
+public class PonitaRawInput
 {
     /// <summary>x, y, z of every point.</summary>
     [ColumnName(PonitaColumns.Positions)]
@@ -96,7 +100,7 @@ public sealed class PonitaRawInput
 }
 
 /// <summary>Output of <see cref="PonitaInputMapping"/>: the checked inputs the ONNX model reads.</summary>
-public sealed class PonitaCheckedInput
+public class PonitaCheckedInput
 {
     /// <summary>x, y, z of every point, fed to the model as [1, N, 3].</summary>
     [ColumnName(PonitaColumns.Points)]
@@ -132,18 +136,55 @@ public sealed class PonitaInputMapping : CustomMappingFactory<PonitaRawInput, Po
     public const string ContractName = "MLExtensions.Equivariant.PonitaInput";
 
     /// <inheritdoc />
-    public override Action<PonitaRawInput, PonitaCheckedInput> GetMapping() => (raw, output) =>
+    public override Action<PonitaRawInput, PonitaCheckedInput> GetMapping() => (raw, output) => Prepare(raw, output);
+
+    /// <summary>Checks one row and fills the model's inputs; returns the row's contract and point count.</summary>
+    internal static (PonitaInputContract Contract, int Points) Prepare(PonitaRawInput raw, PonitaCheckedInput output)
     {
         var contract = PonitaInputContract.Decode(raw.Contract)
             ?? throw new InvalidDataException("The positions column of a PONITA model holds no points in this row.");
-        int n = PointCloudChecks.ValidatePositions(raw.Positions, null, contract.PositionsColumn);
-        if (contract.TypesAreIndices) PointCloudChecks.ValidateTypes(raw.AtomTypes, n, contract.KnownTypes, null, contract.TypesColumn, contract.PositionsColumn);
-        else PointCloudChecks.ValidateFeatures(raw.AtomTypes, n, contract.Count, null, contract.TypesColumn, contract.PositionsColumn);
+        int n = PonitaPotential.Check(raw.Positions, raw.AtomTypes, null, contract);
         var (senders, receivers) = PonitaMemory.Edges(raw.Positions, contract.Cutoff, contract.MaximumNeighbors, contract.SelfLoops, contract.BytesPerEdge, contract.PositionsColumn, null);
         output.Points = raw.Positions.ToArray();
         output.Kinds = raw.AtomTypes.ToArray();
         output.Senders = senders;
         output.Receivers = receivers;
         output.Graph = new long[n];
+        return (contract, n);
+    }
+}
+
+/// <summary>Input of <see cref="PonitaVectorInputMapping"/>: the point cloud and a copy of the input vectors column.</summary>
+public sealed class PonitaVectorRawInput : PonitaRawInput
+{
+    /// <summary>x, y, z of every point's input vector (e.g. its velocity).</summary>
+    [ColumnName(PonitaColumns.RawPointVectors)]
+    public float[] PointVectors { get; set; } = [];
+}
+
+/// <summary>Output of <see cref="PonitaVectorInputMapping"/>: the checked inputs, input vectors included.</summary>
+public sealed class PonitaVectorCheckedInput : PonitaCheckedInput
+{
+    /// <summary>The input vectors, fed to the model as [1, N, 3].</summary>
+    [ColumnName(PonitaColumns.PointVectors)]
+    public float[] PointVectors { get; set; } = [];
+}
+
+/// <summary>
+/// The row check of <see cref="PonitaInputMapping"/> for models with per-point input vectors: also checks that the
+/// vectors are 3N finite values.
+/// </summary>
+[CustomMappingFactoryAttribute(ContractName)]
+public sealed class PonitaVectorInputMapping : CustomMappingFactory<PonitaVectorRawInput, PonitaVectorCheckedInput>
+{
+    /// <summary>The name saved with models.</summary>
+    public const string ContractName = "MLExtensions.Equivariant.PonitaVectorInput";
+
+    /// <inheritdoc />
+    public override Action<PonitaVectorRawInput, PonitaVectorCheckedInput> GetMapping() => (raw, output) =>
+    {
+        var (contract, n) = PonitaInputMapping.Prepare(raw, output);
+        PointCloudChecks.ValidateVectors(raw.PointVectors, n, null, contract.VectorsColumn ?? "input vectors", contract.PositionsColumn);
+        output.PointVectors = raw.PointVectors.ToArray();
     };
 }

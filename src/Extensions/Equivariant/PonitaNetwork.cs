@@ -219,6 +219,23 @@ internal sealed class PonitaNetwork : nn.Module
         reference.weight!.mul_(factor).add_(fitted, One);
     }
 
+    /// <summary>Rescales the vector head in place, so that a network trained on targets / <paramref name="scale"/> predicts the targets.</summary>
+    public void FoldVectorScale(double scale)
+    {
+        using var noGrad = no_grad();
+        using var factor = scale.ToScalar();
+        vector_readout.weight!.mul_(factor);
+        vector_readout.bias!.mul_(factor);
+    }
+
+    /// <summary>Rescales the input-vector embedding in place, so that a network trained on inputs / <paramref name="scale"/> takes raw inputs.</summary>
+    public void FoldVectorInputScale(double scale)
+    {
+        using var noGrad = no_grad();
+        using var factor = (1 / scale).ToScalar();
+        vector_embed.weight!.mul_(factor);
+    }
+
     /// <summary>
     /// C² cutoff (1 − s)³ in s = d²/cutoff², 0 beyond: written in d², so it stays differentiable at d = 0 (no square
     /// root whose infinite slope would turn self-loops into NaN forces).

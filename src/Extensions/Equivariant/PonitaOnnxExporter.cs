@@ -41,22 +41,26 @@ internal static class PonitaOnnxExporter
     }
 
     /// <summary>
-    /// The equivariant vector head (<see cref="PonitaNetwork.Vectors"/>) with point vectors (e.g. velocities) as an extra
-    /// input [1, P, 3] named <see cref="PonitaColumns.PointVectors"/>; output <see cref="VectorsOutput"/> [1, P, 3].
+    /// The equivariant vector head (<see cref="PonitaNetwork.Vectors"/>): output <paramref name="outputName"/> [1, P, 3].
+    /// With <paramref name="inputVectors"/>, point vectors (e.g. velocities) are an extra input [1, P, 3] named
+    /// <see cref="PonitaColumns.PointVectors"/>, and with <paramref name="addInputVectors"/> they are added to the output
+    /// (the network then predicts a correction to them).
     /// </summary>
-    public static byte[] ExportVectors(PonitaNetwork network, bool typesAreIndices, IReadOnlyDictionary<string, string>? metadata = null)
+    public static byte[] ExportVectors(PonitaNetwork network, bool typesAreIndices, bool inputVectors, bool addInputVectors, string outputName = VectorsOutput,
+        IReadOnlyDictionary<string, string>? metadata = null)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var g = new OnnxGraphBuilder("ponita_vectors");
         int orientations = (int)network.Grid.shape[0];
         var inputs = Inputs(g, network, typesAreIndices);
-        var velocities = g.Squeeze(g.AddInput(PonitaColumns.PointVectors, OnnxElementType.Float, 1, OnnxDim.Symbolic("points"), 3), [0]);
+        OnnxValue? velocities = inputVectors ? g.Squeeze(g.AddInput(PonitaColumns.PointVectors, OnnxElementType.Float, 1, OnnxDim.Symbolic("points"), 3), [0]) : null;
         var f = Encode(g, network, inputs, velocities);
         var weights = Linear(g, "vector_readout", f.States[^1], network.VectorEnds.Readout);              // [P, O, 1]
         var summed = g.ReduceSum(g.Mul(weights, Constant(g, "grid", network.Grid)), [1], keepDims: false);  // [P, 3]
-        var vectors = g.Unsqueeze(g.Div(summed, g.Scalar(orientations, "orientations_v")), [0], VectorsOutput);
-        g.AddOutput(vectors, OnnxElementType.Float, 1, OnnxDim.Symbolic("points"), 3);
+        var vectors = g.Div(summed, g.Scalar(orientations, "orientations_v"));
+        if (addInputVectors && velocities is { } v) vectors = g.Add(vectors, v);
+        g.AddOutput(g.Unsqueeze(vectors, [0], outputName), OnnxElementType.Float, 1, OnnxDim.Symbolic("points"), 3);
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>()) g.SetMetadata(key, value);
         return g.ToBytes();
     }

@@ -24,7 +24,7 @@ public sealed class OnnxScoringChain : IDisposable
     private OnnxScoringChain(TransformerChain<ITransformer> transformer, OwnedTempFile modelFile, byte[] model, OnnxScoringSpec spec, OnnxExecutionReport execution)
     {
         Transformer = transformer;
-        Batched = spec.Preparation is null
+        Batched = spec.Preparation is null && spec.Kind != PredictionKind.Outputs
             ? BatchedScoringCatalog.ForHead(transformer, ownsPerRow: false, OnnxModelInfo.Read(model), spec.Kind, spec.Device, spec.GpuDeviceId, null)
             : BatchedScoringCatalog.PerRowOnly(transformer, OnnxModelInfo.Read(model), spec.Device, spec.GpuDeviceId, "the model prepares its inputs row by row");
         _modelFile = modelFile;
@@ -95,8 +95,8 @@ public sealed class OnnxScoringChain : IDisposable
         var inputs = spec.InputColumns.ToArray();
         var chain = new EstimatorChain<ITransformer>();
         if (spec.Preparation is { } preparation) chain = chain.Append(preparation);
-        if (spec.ExtraOutputs.Count > 0 && spec.Kind != PredictionKind.Regression)
-            throw new ArgumentException("Extra ONNX outputs are supported for regression heads only.", nameof(spec));
+        if (spec.ExtraOutputs.Count > 0 && spec.Kind is not (PredictionKind.Regression or PredictionKind.Outputs))
+            throw new ArgumentException("Extra ONNX outputs are supported for regression heads and raw outputs only.", nameof(spec));
         switch (spec.Kind)
         {
             case PredictionKind.Regression:
@@ -104,6 +104,11 @@ public sealed class OnnxScoringChain : IDisposable
                     .Append(ml.Transforms.ApplyOnnxModel([ScoringHeads.RawScore, .. spec.ExtraOutputs], inputs, modelPath, gpu, fallbackToCpu))
                     .Append(ml.Transforms.CustomMapping(new RegressionOutputMapping().GetMapping(), RegressionOutputMapping.ContractName))
                     .Append(ml.Transforms.DropColumns([ScoringHeads.RawScore, .. spec.TemporaryColumns]));
+            case PredictionKind.Outputs:
+                if (spec.ExtraOutputs.Count == 0) throw new ArgumentException("A model without a head needs at least one of ExtraOutputs.", nameof(spec));
+                return chain
+                    .Append(ml.Transforms.ApplyOnnxModel(spec.ExtraOutputs.ToArray(), inputs, modelPath, gpu, fallbackToCpu))
+                    .Append(ml.Transforms.DropColumns(spec.TemporaryColumns.ToArray()));
             case PredictionKind.BinaryClassification:
                 return chain
                     .Append(ml.Transforms.ApplyOnnxModel([ScoringHeads.RawScore, ScoringHeads.RawProbability], inputs, modelPath, gpu, fallbackToCpu))
@@ -150,6 +155,7 @@ public sealed class OnnxScoringChain : IDisposable
         string[] outputs = spec.Kind switch
         {
             PredictionKind.Regression => [ScoringHeads.RawScore, .. spec.ExtraOutputs],
+            PredictionKind.Outputs => [.. spec.ExtraOutputs],
             PredictionKind.BinaryClassification => [ScoringHeads.RawScore, ScoringHeads.RawProbability],
             _ => [ScoringHeads.ClassProbabilities, ScoringHeads.PredictedIndex],
         };

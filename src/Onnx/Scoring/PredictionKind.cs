@@ -14,4 +14,10 @@ public enum PredictionKind
     /// values carrying the label's values. Ordinal models use this kind too.
     /// </summary>
     MulticlassClassification,
+
+    /// <summary>
+    /// No standard head: the model's <see cref="OnnxScoringSpec.ExtraOutputs"/> become columns of the same names (e.g.
+    /// per-point vectors of an equivariant model). No <c>Score</c> column, so ML.NET's evaluators do not apply.
+    /// </summary>
+    Outputs,
 }

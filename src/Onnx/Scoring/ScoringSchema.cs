@@ -29,6 +29,7 @@ public static class ScoringSchema
             PredictionKind.Regression => transforms.CustomMapping<NoColumns, RegressionOutput>((_, _) => { }, null).GetOutputSchema(input),
             PredictionKind.BinaryClassification => transforms.CustomMapping<NoColumns, BinaryOutput>((_, _) => { }, null).GetOutputSchema(input),
             PredictionKind.MulticlassClassification => MulticlassShape(mlContext, input, label),
+            PredictionKind.Outputs => input,
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
     }

@@ -59,23 +59,3 @@ public class ChargedParticlesTests
         }
     }
 }
-
-public class PonitaNBodyTests
-{
-    [Fact]
-    public void The_vector_head_learns_N_body_dynamics_beyond_linear_extrapolation()
-    {
-        TorchSharp.torch.random.manual_seed(1);
-        var train = ChargedParticles.GenerateEgnnProtocol(200, seed: 1).ToList();
-        var test = ChargedParticles.GenerateEgnnProtocol(100, seed: 2).ToList();
-        using var network = new PonitaNetwork(2, hidden: 16, layers: 2, orientations: 8, cutoff: 3.0);
-        ParticleFitting.Fit(network, train, epochs: 8, batchSize: 25, learningRate: 2e-3, new Random(1), cosineDecay: true);
-        network.eval();
-        using var scope = TorchSharp.torch.NewDisposeScope();
-        using var noGrad = TorchSharp.torch.no_grad();
-        using var batch = ParticleBatch.From(test, network.Cutoff);
-        double linear = ParticleFitting.MeanSquaredError(MLExtensions.Torch.HeldScalars.Plus(batch.Positions, batch.Velocities), batch.Targets);
-        double learned = ParticleFitting.MeanSquaredError(ParticleFitting.Predict(network, batch), batch.Targets);
-        Assert.True(learned < 0.6 * linear, $"test MSE {learned:G4} vs linear extrapolation {linear:G4}");
-    }
-}

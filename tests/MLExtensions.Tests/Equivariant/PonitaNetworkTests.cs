@@ -268,7 +268,7 @@ public class PonitaVectorTests
         random.manual_seed(14);
         using var network = new PonitaNetwork(2, hidden: 16, layers: 2, orientations: 12, cutoff: 4.0);
         network.eval();
-        var onnx = PonitaOnnxExporter.ExportVectors(network, typesAreIndices: false);
+        var onnx = PonitaOnnxExporter.ExportVectors(network, typesAreIndices: false, inputVectors: true, addInputVectors: false);
         var samples = RandomGraphs.Samples(points, 4.0, 2, points, points + 1);
         var set = new PointCloudSet(samples.Select(s => s.Cloud).ToList(), 2, false, null);
         var generator = new Random(points);

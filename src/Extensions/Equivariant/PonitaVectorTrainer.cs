@@ -1,0 +1,201 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLExtensions.Onnx;
+using MLExtensions.Onnx.Scoring;
+using MLExtensions.Torch;
+using MLExtensions.Training;
+using TorchSharp;
+using static MLExtensions.Torch.HeldScalars;
+using static TorchSharp.torch;
+
+namespace MLExtensions.Equivariant;
+
+/// <summary>
+/// Trains PONITA's equivariant vector head: a 3-vector per point that rotates with the point cloud, e.g. the
+/// displacement of every particle of an N-body system over a time step, from positions, types and optional per-point
+/// input vectors (velocities). Exports it to ONNX and returns a <see cref="PonitaVectorModel"/> scored by ONNX Runtime.
+/// </summary>
+/// <remarks>
+/// <para><b>Input and output columns.</b> One point cloud per row; rows may have different point counts N. Positions:
+/// vector of 3N <see cref="float"/>. Atom types: N type indices (<see cref="float"/> or <see cref="int"/>) or, with
+/// <see cref="PonitaOptionsBase.FeaturesPerAtom"/>, N·F features. Label: the target vectors, 3N <see cref="float"/>.
+/// Optional input vectors: 3N <see cref="float"/>. Output: <see cref="Options.PredictedVectorsColumnName"/>, 3N
+/// <see cref="float"/>. There is no <c>Score</c> column.</para>
+/// <para>The head is v_i = mean_o w(f_i(o))·o over the orientation grid; input vectors enter through the invariants
+/// o·u_i, so the output rotates with positions and input vectors together. With
+/// <see cref="Options.AddInputVectors"/> the output is the input vectors plus the learned correction (linear
+/// extrapolation when the correction is zero). Targets (and inputs) are scaled by their RMS for training; the loss is
+/// the mean squared error per component.</para>
+/// </remarks>
+public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
+{
+    /// <summary>Options of <see cref="PonitaVectorTrainer"/>.</summary>
+    public sealed class Options : PonitaOptionsBase
+    {
+        /// <summary>Optional per-point input vectors (3N <see cref="float"/>, e.g. velocities × Δt). Default: null.</summary>
+        public string? InputVectorsColumnName { get; set; }
+
+        /// <summary>The output column of predicted vectors (3N <see cref="float"/>). Default: "PredictedVectors".</summary>
+        public string PredictedVectorsColumnName { get; set; } = "PredictedVectors";
+
+        /// <summary>
+        /// Predict the input vectors plus a learned equivariant correction (with an input vectors column). Default: true.
+        /// </summary>
+        public bool AddInputVectors { get; set; } = true;
+    }
+
+    private readonly MLContext _mlContext;
+    private readonly Options _options;
+
+    /// <summary>Creates the trainer; most users call <c>mlContext.Equivariant().Trainers.PonitaVectors(...)</c> instead.</summary>
+    public PonitaVectorTrainer(MLContext mlContext, Options options)
+    {
+        _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        options.CheckShared(positionOnly: false);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.PredictedVectorsColumnName, nameof(options.PredictedVectorsColumnName));
+        string?[] taken = [options.PositionsColumnName, options.AtomTypesColumnName, options.LabelColumnName, options.InputVectorsColumnName];
+        if (taken.Contains(options.PredictedVectorsColumnName) || options.PredictedVectorsColumnName.StartsWith("mlx_", StringComparison.Ordinal))
+            throw new ArgumentException($"PredictedVectorsColumnName '{options.PredictedVectorsColumnName}' would hide an input or the label (names starting with mlx_ are reserved); choose another name.",
+                nameof(options.PredictedVectorsColumnName));
+    }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        PointCloudData.CheckShape(inputSchema, Columns(_options));
+        return ScoringSchema.AddFloatVector(_mlContext, inputSchema, _options.PredictedVectorsColumnName);
+    }
+
+    /// <summary>Trains on <paramref name="input"/> and returns the fitted, ONNX-scored model.</summary>
+    public PonitaVectorModel Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var o = _options;
+        var set = PointCloudData.Read(input, Columns(o), o.CancellationToken);
+        bool withInputs = o.InputVectorsColumnName is not null, residual = withInputs && o.AddInputVectors;
+        using var run = TrainingRun.Start(_mlContext, nameof(PonitaVectorTrainer), o, o.NumberOfOrientations * 4 * o.HiddenSize);
+        double cutoff = o.Cutoff ?? PonitaTraining.DefaultCutoff(set.Clouds);
+        var (training, validation) = PonitaTraining.Split(set.Clouds, o.ValidationFraction, run.Seed);
+        // Targets (less the inputs they are added to) and inputs in units of their RMS.
+        double targetScale = Rms(training.Select(c => Residual(c, residual)));
+        double inputScale = withInputs ? Rms(training.Select(c => c.InputVectors!)) : 1;
+        PointCloud Normalise(PointCloud c) => c with
+        {
+            Forces = Residual(c, residual).Select(v => (float)(v / targetScale)).ToArray(),
+            InputVectors = c.InputVectors?.Select(v => (float)(v / inputScale)).ToArray(),
+        };
+        var trainingSamples = PonitaTraining.Samples(training, Normalise, cutoff, o, o.NumberOfOrientations);
+        var validationSamples = PonitaTraining.Samples(validation, Normalise, cutoff, o, o.NumberOfOrientations);
+        double kernelScale = PonitaTraining.KernelScale(o, set.Clouds, cutoff);
+        run.Info($"{set.Clouds.Count} point clouds ({validation.Count} held out), cutoff {cutoff:G4}, kernel scale {kernelScale:G4}, target unit {targetScale:G4}");
+
+        using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, kernelScale: kernelScale);
+        network.to(run.Device);
+        var history = new List<TrainingProgress>();
+        var rotations = o.RotationAugmentation ? new Random(run.Random.Next()) : null;
+        PonitaFitting.Train(network, trainingSamples, PonitaTraining.Schedule(o, trainingSamples.Count), run.Random,
+            chosen => Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces: true, rotations, run.Device)),
+            cancellationToken: o.CancellationToken, afterEpoch: (epoch, loss) =>
+            {
+                if (!double.IsFinite(loss))
+                    throw new InvalidOperationException($"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}), or check the Cutoff ({cutoff:G4}) against the data's scale.");
+                double? validationLoss = validationSamples.Count == 0 ? null : ValidationLoss(network, validationSamples, set.FeatureCount, o.BatchSize, run.Device);
+                history.Add(new TrainingProgress(run.Trainer, epoch, o.NumberOfEpochs, loss, validationLoss, run.Elapsed));
+                run.ReportEpoch(epoch, o.NumberOfEpochs, loss, validationLoss);
+            });
+        network.to(CPU);
+        network.FoldVectorScale(targetScale);
+        if (withInputs) network.FoldVectorInputScale(inputScale);
+        network.eval();
+
+        var onnx = PonitaOnnxExporter.ExportVectors(network, set.TypesAreIndices, withInputs, residual, o.PredictedVectorsColumnName,
+            new Dictionary<string, string> { [MetadataKeys.Method] = "PONITA vectors" });
+        var parity = ExportCheck(network, onnx, set, cutoff, o, residual, run.Seed);
+        run.Info($"ONNX export: {parity}");
+
+        var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
+            cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.BytesPerEdge(o.NumberOfOrientations, o.HiddenSize, o.NumberOfLayers, withGradients: false))
+        { VectorsColumn = o.InputVectorsColumnName };
+        string[] inputs = [PonitaColumns.Points, PonitaColumns.Kinds, PonitaColumns.Senders, PonitaColumns.Receivers, PonitaColumns.GraphIndex];
+        string[] temporary = [PonitaColumns.Positions, PonitaColumns.Types, PonitaColumns.Contract, PonitaColumns.Points, PonitaColumns.Kinds,
+            PonitaColumns.Senders, PonitaColumns.Receivers, PonitaColumns.GraphIndex];
+        var scoring = OnnxScoringChain.Fit(_mlContext, input, new OnnxScoringSpec
+        {
+            Model = onnx,
+            Kind = PredictionKind.Outputs,
+            InputColumns = withInputs ? [.. inputs, PonitaColumns.PointVectors] : inputs,
+            Preparation = PonitaTraining.Preparation(_mlContext, contract, o.InputVectorsColumnName),
+            ExtraOutputs = [o.PredictedVectorsColumnName],
+            TemporaryColumns = withInputs ? [.. temporary, PonitaColumns.RawPointVectors, PonitaColumns.PointVectors] : temporary,
+            Device = o.ScoringDevice,
+        });
+        return new PonitaVectorModel(scoring, cutoff, kernelScale, targetScale, history, parity, run.Seed);
+    }
+
+    private static PointCloudColumns Columns(Options o) => new(o, null, o.LabelColumnName, o.InputVectorsColumnName);
+
+    /// <summary>The target vectors, less the input vectors when the model adds them.</summary>
+    private static float[] Residual(PointCloud cloud, bool residual) =>
+        residual ? cloud.Forces!.Select((v, k) => v - cloud.InputVectors![k]).ToArray() : cloud.Forces!;
+
+    private static double Rms(IEnumerable<float[]> vectors)
+    {
+        double squares = 0;
+        long count = 0;
+        foreach (var values in vectors)
+        {
+            foreach (var v in values) squares += (double)v * v;
+            count += values.Length;
+        }
+        double rms = Math.Sqrt(squares / Math.Max(1, count));
+        return rms > 0 && double.IsFinite(rms) ? rms : 1.0;
+    }
+
+    private static Tensor Loss(PonitaNetwork network, MoleculeBatch batch)
+    {
+        var error = Minus(network.Vectors(batch.Graph, batch.InputVectors, network.Grid), batch.Forces!);
+        return error.mul(error).mean();
+    }
+
+    private static double ValidationLoss(PonitaNetwork network, IReadOnlyList<GraphSample> samples, int featureCount, int batchSize, Device device)
+    {
+        double total = 0;
+        foreach (var chunk in samples.Chunk(Math.Max(batchSize, 64)))
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            using var batch = MoleculeBatch.From(chunk, featureCount, withForces: true, device: device);
+            total += Loss(network, batch).item<float>() * chunk.Sum(s => s.Cloud.Count);
+        }
+        return total / samples.Sum(s => s.Cloud.Count);
+    }
+
+    /// <summary>The exported vectors against TorchSharp on three training clouds under a random rotation, scored as one graph.</summary>
+    private static ParityReport ExportCheck(PonitaNetwork network, byte[] onnx, PointCloudSet set, double cutoff, Options o, bool residual, int seed)
+    {
+        var random = new Random(seed ^ 0x0417b);
+        var samples = new[] { set.Clouds[0], set.Clouds.MaxBy(c => c.Count)!, set.Clouds[random.Next(set.Clouds.Count)] }.Select(c =>
+        {
+            var rotation = Rotations.Random(random);
+            var turned = c with { Positions = Rotations.Apply(rotation, c.Positions), InputVectors = c.InputVectors is { } v ? Rotations.Apply(rotation, v) : null };
+            return GraphSample.Of(turned, cutoff, o.MaximumNeighbors, o.SelfInteraction);
+        }).ToList();
+        var inputs = PonitaExportCheck.Inputs(samples, set);
+        if (o.InputVectorsColumnName is not null)
+            inputs.Add(new ParityInput(PonitaColumns.PointVectors, samples.SelectMany(s => s.Cloud.InputVectors!).ToArray(), [1, samples.Sum(s => s.Cloud.Count), 3]));
+        var report = OnnxParity.Compare(_ =>
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            using var batch = MoleculeBatch.From(samples, set.FeatureCount, withForces: false);
+            var vectors = network.Vectors(batch.Graph, batch.InputVectors, network.Grid);
+            if (residual) vectors = Plus(vectors, batch.InputVectors!);
+            return vectors.data<float>().ToArray();
+        }, onnx, inputs, o.PredictedVectorsColumnName);
+        if (!(report.RelativeError <= 1e-4))
+            throw new InvalidOperationException($"The ONNX export disagrees with the trained network: {report}. Please report this as a bug.");
+        return report;
+    }
+}
