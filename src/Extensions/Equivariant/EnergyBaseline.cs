@@ -47,8 +47,9 @@ internal sealed record EnergyBaseline(float[] ReferenceEnergies, double Scale)
         }
         // With forces, their RMS is the unit (as in the reference implementation): energies and forces then train at
         // comparable sizes, whatever the molecule's energy spread.
-        if (forceValues > 0 && forceSquares > 0) return new EnergyBaseline(reference, Math.Sqrt(forceSquares / forceValues));
         double scale = Math.Sqrt(squares / clouds.Count);
+        // Near-equilibrium data can have tiny forces next to a real energy spread: keep normalised energies within ±10.
+        if (forceValues > 0 && forceSquares > 0) return new EnergyBaseline(reference, Math.Max(Math.Sqrt(forceSquares / forceValues), scale / 10));
         double energySize = Math.Sqrt(clouds.Average(c => (double)c.Energy * c.Energy));
         // When composition explains the energies to rounding, their spread is noise: fall back to the energies' size.
         if (!(scale > 1e-6 * energySize)) scale = energySize > 0 ? energySize : 1.0;

@@ -32,8 +32,11 @@ public sealed record MolecularDynamicsRun(double[] Potential, double[] Kinetic, 
         }
     }
 
-    /// <summary>The mean temperature (K) of the run, from the kinetic energy (3N − 6 degrees of freedom).</summary>
-    public double Temperature => 2 * Kinetic.Average() / (Math.Max(1, 3 * Atoms - 6) * MolecularDynamics.Boltzmann);
+    /// <summary>
+    /// The mean temperature (K) of the run, from the kinetic energy over 3N − 3 degrees of freedom (the net momentum is
+    /// removed, the angular momentum is not).
+    /// </summary>
+    public double Temperature => 2 * Kinetic.Average() / (Math.Max(1, 3 * Atoms - 3) * MolecularDynamics.Boltzmann);
 }
 
 /// <summary>

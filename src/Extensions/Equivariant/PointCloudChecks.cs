@@ -29,13 +29,20 @@ internal static class PointCloudChecks
             if (Math.Abs(positions[k]) > LargestCoordinate)
                 throw Bad(positionsColumn, row, $"coordinate {k % 3} of point {k / 3} is {positions[k].ToString(CultureInfo.InvariantCulture)}, beyond ±{LargestCoordinate:G0} (squared distances would overflow float32)");
         }
+        // Sorted by x, a point can only coincide with the points after it whose x lies within the distance: O(N log N)
+        // for any real cloud (scoring and molecular dynamics check every evaluation).
         const double limit = CoincidenceDistance * CoincidenceDistance;
-        for (int i = 0; i < n; i++)
-            for (int j = i + 1; j < n; j++)
+        var order = new int[n];
+        var xs = new float[n];
+        for (int i = 0; i < n; i++) (order[i], xs[i]) = (i, positions[3 * i]);
+        Array.Sort(xs, order);
+        for (int a = 0; a < n; a++)
+            for (int b = a + 1; b < n && xs[b] - xs[a] < CoincidenceDistance; b++)
             {
+                int i = order[a], j = order[b];
                 double dx = positions[3 * i] - positions[3 * j], dy = positions[3 * i + 1] - positions[3 * j + 1], dz = positions[3 * i + 2] - positions[3 * j + 2];
                 if (dx * dx + dy * dy + dz * dz < limit)
-                    throw Bad(positionsColumn, row, $"points {i} and {j} coincide (distance below {CoincidenceDistance.ToString(CultureInfo.InvariantCulture)})");
+                    throw Bad(positionsColumn, row, $"points {Math.Min(i, j)} and {Math.Max(i, j)} coincide (distance below {CoincidenceDistance.ToString(CultureInfo.InvariantCulture)})");
             }
         return n;
     }

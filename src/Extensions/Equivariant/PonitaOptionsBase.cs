@@ -7,87 +7,94 @@ namespace MLExtensions.Equivariant;
 /// schedule. <see cref="PonitaTrainer.Options"/> (energies and forces) and <see cref="PonitaVectorTrainer.Options"/>
 /// (per-point vectors) add their own.
 /// </summary>
+/// <remarks>
+/// Same seed, same data: the same model on the CPU. On CUDA, TorchSharp sums messages per point with atomic adds in no
+/// fixed order, so seeded runs agree only up to float rounding. The memory guard (a point cloud whose edges would need
+/// more than 80 % of memory is refused with a message) measures host memory; on a GPU the device's memory is the
+/// tighter limit.
+/// </remarks>
 public abstract class PonitaOptionsBase : TrainingOptionsBase
 {
-        /// <summary>The positions column: a vector of 3N <see cref="float"/>. Default: "Positions".</summary>
-        public string PositionsColumnName { get; set; } = "Positions";
+    /// <summary>The positions column: a vector of 3N <see cref="float"/>. Default: "Positions".</summary>
+    public string PositionsColumnName { get; set; } = "Positions";
 
-        /// <summary>The atom types column: N type indices (<see cref="float"/> or <see cref="int"/>), or N·F features with <see cref="FeaturesPerAtom"/>. Default: "AtomTypes".</summary>
-        public string AtomTypesColumnName { get; set; } = "AtomTypes";
+    /// <summary>The atom types column: N type indices (<see cref="float"/> or <see cref="int"/>), or N·F features with <see cref="FeaturesPerAtom"/>. Default: "AtomTypes".</summary>
+    public string AtomTypesColumnName { get; set; } = "AtomTypes";
 
-        /// <summary>
-        /// Per-point features instead of type indices: the atom types column then holds F values per point (e.g.
-        /// one-hot types, charges). Default: null (one type index per point).
-        /// </summary>
-        public int? FeaturesPerAtom { get; set; }
+    /// <summary>
+    /// Per-point features instead of type indices: the atom types column then holds F values per point (e.g.
+    /// one-hot types, charges). Default: null (one type index per point).
+    /// </summary>
+    public int? FeaturesPerAtom { get; set; }
 
-        /// <summary>Orientations on the sphere (Fibonacci grid); the paper uses 16–20. Default: 16.</summary>
-        public int NumberOfOrientations { get; set; } = 16;
+    /// <summary>Orientations on the sphere (Fibonacci grid); the paper uses 16–20. Default: 16.</summary>
+    public int NumberOfOrientations { get; set; } = 16;
 
-        /// <summary>Channels per point and orientation. Default: 32.</summary>
-        public int HiddenSize { get; set; } = 32;
+    /// <summary>Channels per point and orientation. Default: 32.</summary>
+    public int HiddenSize { get; set; } = 32;
 
-        /// <summary>ConvNeXt blocks (separable spatial + spherical convolution, then a pointwise MLP). Default: 3.</summary>
-        public int NumberOfLayers { get; set; } = 3;
+    /// <summary>ConvNeXt blocks (separable spatial + spherical convolution, then a pointwise MLP). Default: 3.</summary>
+    public int NumberOfLayers { get; set; } = 3;
 
-        /// <summary>
-        /// Interaction radius in the positions' units; messages fade smoothly to zero at it. Default: null, the median
-        /// distance between two points of one training row.
-        /// </summary>
-        public double? Cutoff { get; set; }
+    /// <summary>
+    /// Interaction radius in the positions' units; messages fade smoothly to zero at it. Default: null, the median
+    /// distance between two points of one training row, at least twice the median nearest-neighbour distance.
+    /// </summary>
+    public double? Cutoff { get; set; }
 
-        /// <summary>
-        /// The length the kernels measure the invariants in: their inputs are a1/s and a2²/s², up to degree 3. Default:
-        /// null, 1.5 × the median distance from a point to its nearest neighbour (at most the cutoff). A scale near the
-        /// bond length keeps short distances apart; measured in units of a cutoff of 3.8 Å, aspirin's bonds all looked
-        /// alike to the kernels and training stalled at zero forces.
-        /// </summary>
-        public double? KernelScale { get; set; }
+    /// <summary>
+    /// The length the kernels measure the invariants in: their inputs are a1/s and a2²/s², up to degree 3. Default:
+    /// null, 1.5 × the median distance from a point to its nearest neighbour (at most the cutoff). A scale near the
+    /// bond length keeps short distances apart; measured in units of a cutoff of 3.8 Å, aspirin's bonds all looked
+    /// alike to the kernels and training stalled at zero forces.
+    /// </summary>
+    public double? KernelScale { get; set; }
 
-        /// <summary>
-        /// At most this many neighbours per point (the nearest), for dense systems where the cutoff ball holds too many.
-        /// The energy then jumps when the nearest set changes, so forces are not exactly conservative. Default: null (all
-        /// within the cutoff).
-        /// </summary>
-        public int? MaximumNeighbors { get; set; }
+    /// <summary>
+    /// At most this many neighbours per point (the nearest), for dense systems where the cutoff ball holds too many.
+    /// The energy then jumps when the nearest set changes, so forces are not exactly conservative. Default: null (all
+    /// within the cutoff).
+    /// </summary>
+    public int? MaximumNeighbors { get; set; }
 
-        /// <summary>
-        /// Self-interaction: every point also sends a message to itself, so the convolution sees its own features (the
-        /// reference implementation's self-loops). Default: false (on our molecule benchmarks the self-loop made
-        /// training slower; see the README's figures).
-        /// </summary>
-        public bool SelfInteraction { get; set; }
+    /// <summary>
+    /// Self-interaction: every point also sends a message to itself, so the convolution sees its own features (the
+    /// reference implementation's self-loops). Default: false (on our molecule benchmarks the self-loop made
+    /// training slower; see the README's figures).
+    /// </summary>
+    public bool SelfInteraction { get; set; }
 
-        /// <summary>Passes over the training data. Default: 50.</summary>
-        public int NumberOfEpochs { get; set; } = 50;
+    /// <summary>Passes over the training data. Default: 50.</summary>
+    public int NumberOfEpochs { get; set; } = 50;
 
-        /// <summary>Point clouds per optimiser step (small batches give the many steps that force training needs). Default: 4.</summary>
-        public int BatchSize { get; set; } = 4;
+    /// <summary>Point clouds per optimiser step (small batches give the many steps that force training needs). Default: 4.</summary>
+    public int BatchSize { get; set; } = 4;
 
-        /// <summary>Adam's peak learning rate (after the warm-up it decays along a half cosine to zero). Default: 2e-3.</summary>
-        public double LearningRate { get; set; } = 2e-3;
+    /// <summary>Adam's peak learning rate (after the warm-up it decays along a half cosine to zero). Default: 2e-3.</summary>
+    public double LearningRate { get; set; } = 2e-3;
 
-        /// <summary>Epochs over which the learning rate rises linearly from zero to <see cref="LearningRate"/>. Default: 1.</summary>
-        public double WarmupEpochs { get; set; } = 1;
+    /// <summary>Epochs over which the learning rate rises linearly from zero to <see cref="LearningRate"/>. Default: 1.</summary>
+    public double WarmupEpochs { get; set; } = 1;
 
-        /// <summary>
-        /// Turn every training cloud (and its forces) by a fresh uniformly random rotation each time it is drawn, so the
-        /// model learns the same function in every pose (the orientation grid makes it only approximately invariant).
-        /// Default: true.
-        /// </summary>
-        public bool RotationAugmentation { get; set; } = true;
+    /// <summary>
+    /// Turn every training cloud (and its forces) by a fresh uniformly random rotation each time it is drawn, so the
+    /// model learns the same function in every pose (the orientation grid makes it only approximately invariant).
+    /// Default: true.
+    /// </summary>
+    public bool RotationAugmentation { get; set; } = true;
 
-        /// <summary>
-        /// Decay of the exponential moving average of the weights kept during training; the exported model uses the
-        /// averaged weights. Null trains and exports the last step's weights. Default: 0.99.
-        /// </summary>
-        public double? WeightAveragingDecay { get; set; } = 0.99;
+    /// <summary>
+    /// Decay of the exponential moving average of the weights kept during training; the exported model uses the
+    /// averaged weights. Null trains and exports the last step's weights. Default: 0.99.
+    /// </summary>
+    public double? WeightAveragingDecay { get; set; } = 0.99;
 
-        /// <summary>
-        /// Fraction of the rows held out (seeded) for the per-epoch validation energy and force errors in the progress
-        /// reports and <see cref="PonitaModel.Validation"/>; 0 trains on every row. Default: 0.05.
-        /// </summary>
-        public double ValidationFraction { get; set; } = 0.05;
+    /// <summary>
+    /// Fraction of the rows held out (seeded) for the per-epoch validation loss in the progress reports (and, for
+    /// energies, the energy and force errors in <see cref="PonitaModel.Validation"/>); held-out rows are not trained on;
+    /// 0 trains on every row. Default: 0.05.
+    /// </summary>
+    public double ValidationFraction { get; set; } = 0.05;
 
     /// <summary>Checks the shared options; messages name the option.</summary>
     internal void CheckShared(bool positionOnly)

@@ -60,55 +60,66 @@ internal static class PonitaTraining
 
     /// <summary>
     /// The default cutoff: the median distance between two points of one training row, so that about half of the
-    /// pairs interact directly and deeper blocks carry the rest. The kernels see the invariants in units of the
-    /// cutoff, so a radius much larger than the structure of interest blurs it: on the generated molecules the median
-    /// (about 3) learned the residual energy well where the largest distance (about 5) did not.
+    /// pairs interact directly and deeper blocks carry the rest, but at least twice the median nearest-neighbour
+    /// distance, so that bonded neighbours never sit at the cutoff where the smooth window is zero (diatomics, water).
+    /// A radius much larger than the structure of interest made learning slow on the generated molecules (the median,
+    /// about 3, learned the residual energy where the largest distance, about 5, did not).
     /// </summary>
     internal static double DefaultCutoff(IReadOnlyList<PointCloud> clouds)
     {
         var distances = new List<double>();
-        // A deterministic sample of rows bounds the cost on large data sets.
+        // Deterministic samples of rows, and of pairs within large rows, bound the cost on large data and large systems.
         int stride = Math.Max(1, clouds.Count / 2000);
         for (int r = 0; r < clouds.Count; r += stride)
         {
             var cloud = clouds[r];
-            var p = cloud.Positions;
-            for (int i = 0; i < cloud.Count; i++)
-                for (int j = i + 1; j < cloud.Count; j++)
-                {
-                    double dx = p[3 * i] - p[3 * j], dy = p[3 * i + 1] - p[3 * j + 1], dz = p[3 * i + 2] - p[3 * j + 2];
-                    distances.Add(Math.Sqrt(dx * dx + dy * dy + dz * dz));
-                }
+            long pairs = (long)cloud.Count * (cloud.Count - 1) / 2;
+            if (pairs <= 2000)
+            {
+                for (int i = 0; i < cloud.Count; i++)
+                    for (int j = i + 1; j < cloud.Count; j++) distances.Add(Distance(cloud.Positions, i, j));
+                continue;
+            }
+            var random = new Random(r);
+            for (int k = 0; k < 2000; k++)
+            {
+                int i = random.Next(cloud.Count), j = random.Next(cloud.Count - 1);
+                distances.Add(Distance(cloud.Positions, i, j >= i ? j + 1 : j));
+            }
         }
         // Single points have no pairs; any radius then serves.
         if (distances.Count == 0) return 1.0;
         distances.Sort();
-        return distances[distances.Count / 2];
+        return Math.Max(distances[distances.Count / 2], 2 * NearestNeighbourDistance(clouds));
     }
 
-    /// <summary>The median over points of the distance to the nearest other point of the same row (a sample of rows).</summary>
+    /// <summary>
+    /// The median over points of the distance to the nearest other point of the same row, on a sample of rows and of at
+    /// most 64 points per row (each searched against the whole row).
+    /// </summary>
     internal static double NearestNeighbourDistance(IReadOnlyList<PointCloud> clouds)
     {
         var distances = new List<double>();
         int stride = Math.Max(1, clouds.Count / 500);
         for (int r = 0; r < clouds.Count; r += stride)
         {
-            var p = clouds[r].Positions;
             int n = clouds[r].Count;
-            for (int i = 0; i < n; i++)
+            for (int i = 0; i < n; i += Math.Max(1, n / 64))
             {
                 double nearest = double.PositiveInfinity;
                 for (int j = 0; j < n; j++)
-                {
-                    if (j == i) continue;
-                    double dx = p[3 * i] - p[3 * j], dy = p[3 * i + 1] - p[3 * j + 1], dz = p[3 * i + 2] - p[3 * j + 2];
-                    nearest = Math.Min(nearest, dx * dx + dy * dy + dz * dz);
-                }
-                if (double.IsFinite(nearest)) distances.Add(Math.Sqrt(nearest));
+                    if (j != i) nearest = Math.Min(nearest, Distance(clouds[r].Positions, i, j));
+                if (double.IsFinite(nearest)) distances.Add(nearest);
             }
         }
         if (distances.Count == 0) return 1.0;
         distances.Sort();
         return distances[distances.Count / 2];
+    }
+
+    private static double Distance(float[] p, int i, int j)
+    {
+        double dx = p[3 * i] - p[3 * j], dy = p[3 * i + 1] - p[3 * j + 1], dz = p[3 * i + 2] - p[3 * j + 2];
+        return Math.Sqrt(dx * dx + dy * dy + dz * dz);
     }
 }

@@ -91,9 +91,30 @@ public class ExtendedXyzTests
         Assert.Contains("Unknown element", Error("1\nProperties=species:S:1:pos:R:3 energy=1.0\nQq 0 0 0\n"));
         Assert.Contains("line 3", Error("1\nProperties=species:S:1:pos:R:3:forces:R:3 energy=1.0\nH 0 0 0\n"));
         Assert.Contains("line 1", Error("x\n"));
+        // Columns stand where Properties says: here momenta come before the forces (as ASE writes MD frames).
+        var moving = ExtendedXyz.Read(new StringReader("1\nProperties=species:S:1:pos:R:3:momenta:R:3:forces:R:3 energy=2\nC 1 2 3 9 9 9 0.5 0.25 -1\n")).Single();
+        Assert.Equal([0.5f, 0.25f, -1f], moving.Forces);
+        Assert.Equal([1f, 2f, 3f], moving.Positions);
+        Assert.Contains("pos:R:3", Error("1\nProperties=species:S:1:pos:R:2 energy=1\nH 0 0\n"));
         var frame = ExtendedXyz.Read(new StringReader("2\nenergy=-1.5 Properties=species:S:1:pos:R:3\nO 0 0 0\nH 1 0 0\n")).Single();
         Assert.Equal(-1.5f, frame.Label);
         Assert.Equal([8, 1], frame.AtomTypes);
         Assert.Empty(frame.Forces);
+    }
+}
+
+public class PonitaDefaultsTests
+{
+    [Fact]
+    public void The_default_cutoff_keeps_bonded_neighbours_well_inside_the_smooth_window()
+    {
+        // Diatomics: the median pair distance is the bond itself, where the window (1 − d²/r²)³ would be zero.
+        var diatomics = Enumerable.Range(0, 20).Select(i => new PointCloud([0, 0, 0, 1f + 0.01f * i, 0, 0], [1, 0, 0, 1], 0f, null)).ToList();
+        double cutoff = PonitaTraining.DefaultCutoff(diatomics);
+        Assert.InRange(cutoff, 2.0, 2.5);
+        // Large rows are sampled, not enumerated pair by pair; the result stays the median scale of the cloud.
+        var random = new Random(1);
+        var big = new PointCloud(Enumerable.Range(0, 3 * 5000).Select(_ => (float)(random.NextDouble() * 20)).ToArray(), new float[5000], 0f, null);
+        Assert.InRange(PonitaTraining.DefaultCutoff([big]), 8.0, 14.0);
     }
 }

@@ -53,23 +53,48 @@ public static class ExtendedXyz
             var comment = Next() ?? throw Bad("the file ends after an atom count.");
             var energyText = Field(comment, "energy") ?? throw Bad("the comment line has no energy=… field.");
             if (!float.TryParse(energyText, NumberStyles.Float, CultureInfo.InvariantCulture, out float energy)) throw Bad($"energy '{energyText}' is not a number.");
-            bool hasForces = (Field(comment, "Properties") ?? "").Contains("forces:R:3", StringComparison.Ordinal);
+            var layout = Layout(Field(comment, "Properties"), Bad);
+            bool hasForces = layout.Forces >= 0;
             var row = new MoleculeRow { Positions = new float[3 * n], AtomTypes = new int[n], Label = energy, Forces = hasForces ? new float[3 * n] : [] };
             for (int i = 0; i < n; i++)
             {
                 var parts = (Next() ?? throw Bad($"the frame ends after {i} of {n} atoms.")).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-                if (parts.Length < (hasForces ? 7 : 4)) throw Bad($"an atom line needs a symbol, x, y, z{(hasForces ? " and three forces" : "")}.");
-                row.AtomTypes[i] = AtomicNumber(parts[0]);
+                if (parts.Length < layout.Columns) throw Bad($"an atom line needs {layout.Columns} values (Properties), found {parts.Length}.");
+                row.AtomTypes[i] = AtomicNumber(parts[layout.Species]);
                 for (int k = 0; k < 3; k++)
                 {
-                    row.Positions[3 * i + k] = Number(parts[1 + k]);
-                    if (hasForces) row.Forces[3 * i + k] = Number(parts[4 + k]);
+                    row.Positions[3 * i + k] = Number(parts[layout.Positions + k]);
+                    if (hasForces) row.Forces[3 * i + k] = Number(parts[layout.Forces + k]);
                 }
             }
             yield return row;
         }
 
         float Number(string text) => float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) ? v : throw Bad($"'{text}' is not a number.");
+    }
+
+    /// <summary>Where species, positions and forces stand on an atom line, from <c>Properties=name:type:count:…</c> (default: species, pos).</summary>
+    private static (int Species, int Positions, int Forces, int Columns) Layout(string? properties, Func<string, InvalidDataException> bad)
+    {
+        if (properties is null) return (0, 1, -1, 4);
+        var parts = properties.Split(':');
+        if (parts.Length % 3 != 0) throw bad($"Properties '{properties}' is not a list of name:type:count triples.");
+        int species = -1, positions = -1, forces = -1, column = 0;
+        for (int p = 0; p < parts.Length; p += 3)
+        {
+            if (!int.TryParse(parts[p + 2], NumberStyles.Integer, CultureInfo.InvariantCulture, out int count) || count < 1)
+                throw bad($"Properties entry '{parts[p]}' has no valid column count.");
+            switch (parts[p].ToLowerInvariant(), parts[p + 1], count)
+            {
+                case ("species", "S", 1): species = column; break;
+                case ("pos", "R", 3): positions = column; break;
+                case ("forces", "R", 3): forces = column; break;
+                case ("species" or "pos" or "forces", _, _): throw bad($"Properties entry '{parts[p]}:{parts[p + 1]}:{count}' is not the expected species:S:1, pos:R:3 or forces:R:3.");
+            }
+            column += count;
+        }
+        if (species < 0 || positions < 0) throw bad($"Properties '{properties}' lacks species:S:1 or pos:R:3.");
+        return (species, positions, forces, column);
     }
 
     /// <summary>The value of <c>key=value</c> (or <c>key="value"</c>) in an extended-XYZ comment line.</summary>
