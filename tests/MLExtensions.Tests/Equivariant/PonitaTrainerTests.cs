@@ -127,9 +127,19 @@ public class PonitaTrainerTests
                 for (int k = 0; k < forces[i].Length; k++) Assert.Equal(expectedForces[i][k], forces[i][k], 1e-5f * Math.Max(1, expectedForces[i].Max(Math.Abs)));
             }
         }
-        // The potential gives the same numbers outside ML.NET.
-        var direct = model.Potential.Evaluate(rows.Select(r => (r.Positions, r.AtomTypes.Select(t => (float)t).ToArray())).ToList());
-        for (int i = 0; i < rows.Count; i++) Assert.Equal(expected[i], direct[i].Energy, 1e-5f * Math.Max(1, Math.Abs(expected[i])));
+        // The potential gives the same numbers outside ML.NET, also rebuilt from the exported ONNX file alone.
+        var clouds = rows.Select(r => (r.Positions, r.AtomTypes.Select(t => (float)t).ToArray())).ToList();
+        var direct = model.Potential.Evaluate(clouds);
+        using var fromFile = PonitaPotential.FromOnnx(model.GetOnnxModel());
+        Assert.Equal(model.Description.Cutoff, fromFile.Description.Cutoff);
+        var again = fromFile.Evaluate(clouds);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            Assert.Equal(expected[i], direct[i].Energy, 1e-5f * Math.Max(1, Math.Abs(expected[i])));
+            Assert.Equal(direct[i].Energy, again[i].Energy);
+            Assert.Equal(direct[i].Forces, again[i].Forces);
+        }
+        Assert.Throws<InvalidDataException>(() => fromFile.Evaluate([0, 0, 0, 1, 0, 0], [0, 9]));
         // A bad row inside a block is named with its row.
         rows[20] = new MoleculeRow { Positions = [0, 0, 0, 0, 0, 0], AtomTypes = [0, 1], Forces = new float[6] };
         var error = Assert.ThrowsAny<Exception>(() => model.Transform(ml.Data.LoadFromEnumerable(rows)).GetColumn<float>("Score").ToArray());
