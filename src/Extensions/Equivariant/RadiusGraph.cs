@@ -11,6 +11,8 @@ namespace MLExtensions.Equivariant;
 /// </remarks>
 public static class RadiusGraph
 {
+    private const int SmallCloud = 48;
+
     /// <summary>
     /// The edges of one point cloud: <paramref name="positions"/> holds x, y, z of each point in turn.
     /// With <paramref name="maximumNeighbors"/>, each point keeps only its nearest neighbours (ties by index); with
@@ -46,13 +48,14 @@ public static class RadiusGraph
         int n = positions.Length / 3;
         if (n == 0) return true;
         double cutoffSquared = cutoff * cutoff;
-        var cells = new CellList(positions, cutoff);
+        // Small clouds (molecules) are searched pair by pair: cheaper than hashing cells for a few dozen points.
+        var cells = n > SmallCloud ? new CellList(positions, cutoff) : null;
         var neighbours = new List<(double DistanceSquared, int Index)>();
         for (int i = 0; i < n; i++)
         {
             neighbours.Clear();
             double xi = positions[3 * i], yi = positions[3 * i + 1], zi = positions[3 * i + 2];
-            foreach (int j in cells.Around(i))
+            foreach (int j in cells?.Around(i) ?? Enumerable.Range(0, n))
             {
                 if (j == i) continue;
                 double dx = positions[3 * j] - xi, dy = positions[3 * j + 1] - yi, dz = positions[3 * j + 2] - zi;
