@@ -125,6 +125,27 @@ public static class NasBench
                           string.Join(", ", samples.Select(s => $"epoch {s.Epoch}: {s.Megabytes:F0} MB")));
     }
 
+    /// <summary>
+    /// How well a fit keeps its <c>TimeBudget</c>: search and retraining asked for far more epochs than the budget
+    /// allows, so only the budget stops them. Prints total and search time against the budget (the search may take 60 %).
+    /// </summary>
+    public static void Budget()
+    {
+        var ml = new MLContext(3);
+        var data = ml.Data.LoadFromEnumerable(Friedman(2000, 6));
+        foreach (double seconds in new[] { 3.0, 10.0 })
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            using var model = ml.Nas().Trainers.Regression(new NasTrainer.Options
+            {
+                Strategy = NasStrategy.TangleNas, SearchEpochs = 100_000, RetrainEpochs = 100_000, EarlyStoppingPatience = 100_000,
+                TimeBudget = TimeSpan.FromSeconds(seconds), Seed = 1,
+            }).Fit(data);
+            Console.WriteLine($"TimeBudget {seconds:F0} s: fit returned after {clock.Elapsed.TotalSeconds:F2} s (search {model.Search.Times.Search.TotalSeconds:F2} s, " +
+                              $"{model.Search.SearchEpochs} search epochs, stopped by budget: {model.Search.StoppedByTimeBudget})");
+        }
+    }
+
     /// <summary>Kendall's τ-b between two score vectors.</summary>
     public static double KendallTau(double[] a, double[] b)
     {

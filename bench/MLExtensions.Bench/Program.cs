@@ -7,6 +7,7 @@
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --ordinal [--quick]
 // Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid);
 // architecture search ranking consistency, regret and cost (--nas [--quick]); memory of a long search (--nas-memory);
+// fit time against TimeBudget (--nas-budget);
 // PONITA on the charged N-body task against linear extrapolation (--ponita-nbody [--systems 1000] [--epochs 30] [--cutoff 4] [--hidden 32] [--egnn]);
 // PONITA energy + forces of one large system at water-like density, N = 100, 1,000, 10,000 atoms: time and peak memory (--ponita-scale [--sizes 100,1000,10000]);
 // PONITA scoring speed on an extended-XYZ file, blocks vs per row (--ponita-file aspirin-xtb.extxyz.gz);
@@ -55,6 +56,11 @@ if (args.Contains("--ponita-memory"))
 if (args.Contains("--ponita"))
 {
     PonitaBench.Inference(args.SkipWhile(a => a != "--molecules").Skip(1).Select(int.Parse).DefaultIfEmpty(500).First());
+    return;
+}
+if (args.Contains("--nas-budget"))
+{
+    NasBench.Budget();
     return;
 }
 if (args.Contains("--nas-memory"))
