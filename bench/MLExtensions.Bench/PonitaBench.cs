@@ -92,7 +92,7 @@ public static class PonitaBench
                     foreach (var chunk in samples.Chunk(perCall))
                     {
                         var inputs = PonitaExportCheck.Inputs(chunk, set);
-                        var values = inputs.Select(i => i.Int64Values is { } l ? OrtValue.CreateTensorValueFromMemory(l, i.Shape) : OrtValue.CreateTensorValueFromMemory(i.Values, i.Shape)).ToArray();
+                        var values = inputs.Select(i => i.ToOrtValue()).ToArray();
                         using var results = session.Session.Run(options, inputs.Select(i => i.Name).ToArray(), values, outputs);
                         foreach (var v in values) v.Dispose();
                     }
@@ -150,7 +150,7 @@ public static class PonitaBench
             var sample = new GraphSample(new PointCloud(positions, PointCloudData.OneHot(types, 2), 0f, null), edges);
             var set = new PointCloudSet([sample.Cloud], 2, true, null);
             var inputs = PonitaExportCheck.Inputs([sample], set);
-            var values = inputs.Select(i => i.Int64Values is { } l ? OrtValue.CreateTensorValueFromMemory(l, i.Shape) : OrtValue.CreateTensorValueFromMemory(i.Values, i.Shape)).ToArray();
+            var values = inputs.Select(i => i.ToOrtValue()).ToArray();
             var (onnxSeconds, onnxBytes) = Peak(() =>
             {
                 using var options = new RunOptions();

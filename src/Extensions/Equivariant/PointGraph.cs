@@ -17,30 +17,9 @@ internal sealed record PointGraph(Tensor Positions, Tensor Features, Tensor Send
     /// <summary>Concatenates clouds given as positions (3N each) and features (N·F each), with their precomputed edges (local indices).</summary>
     public static PointGraph From(IReadOnlyList<(float[] Positions, float[] Features, EdgeList Edges)> clouds, int featureCount, Device? device = null)
     {
-        int points = clouds.Sum(c => c.Positions.Length / 3), edges = clouds.Sum(c => c.Edges.Count);
-        var positions = new float[points * 3];
-        var features = new float[points * featureCount];
-        var senders = new long[edges];
-        var receivers = new long[edges];
-        var graph = new long[points];
-        int p = 0, e = 0;
-        for (int b = 0; b < clouds.Count; b++)
-        {
-            var (x, f, list) = clouds[b];
-            int n = x.Length / 3;
-            Array.Copy(x, 0, positions, p * 3, x.Length);
-            Array.Copy(f, 0, features, p * featureCount, f.Length);
-            for (int k = 0; k < list.Count; k++)
-            {
-                senders[e + k] = list.Senders[k] + p;
-                receivers[e + k] = list.Receivers[k] + p;
-            }
-            Array.Fill(graph, b, p, n);
-            p += n;
-            e += list.Count;
-        }
-        return new PointGraph(tensor(positions, [points, 3], device: device), tensor(features, [points, featureCount], device: device),
-            tensor(senders, device: device), tensor(receivers, device: device), tensor(graph, device: device), clouds.Count);
+        var c = ConcatenatedClouds.Of(clouds.Select(x => (x.Positions, x.Features, x.Edges)).ToList());
+        return new PointGraph(tensor(c.Positions, [c.PointCount, 3], device: device), tensor(c.PointInputs, [c.PointCount, featureCount], device: device),
+            tensor(c.Senders, device: device), tensor(c.Receivers, device: device), tensor(c.Graph, device: device), clouds.Count);
     }
 
     /// <summary>The same graph with other positions (e.g. a copy that records gradients, or rotated points).</summary>
@@ -67,5 +46,58 @@ internal sealed record EdgeList(long[] Senders, long[] Receivers)
     {
         var (senders, receivers) = RadiusGraph.Build(positions, cutoff, maximumNeighbors, selfLoops);
         return new EdgeList(senders, receivers);
+    }
+}
+
+/// <summary>
+/// Clouds laid end to end as PONITA takes them: positions (3 per point), per-point inputs (type indices or features),
+/// edges renumbered to the concatenation, and each point's cloud index. One concatenation serves the training tensors
+/// (<see cref="PointGraph"/>) and the ONNX model's inputs (<see cref="ToModelInputs"/>).
+/// </summary>
+internal sealed record ConcatenatedClouds(float[] Positions, float[] PointInputs, long[] Senders, long[] Receivers, long[] Graph)
+{
+    public int PointCount => Graph.Length;
+
+    public static ConcatenatedClouds Of(IReadOnlyList<(float[] Positions, float[] PointInputs, EdgeList Edges)> clouds)
+    {
+        int points = clouds.Sum(c => c.Positions.Length / 3), edges = clouds.Sum(c => c.Edges.Count);
+        var positions = new float[points * 3];
+        var inputs = new float[clouds.Sum(c => c.PointInputs.Length)];
+        var senders = new long[edges];
+        var receivers = new long[edges];
+        var graph = new long[points];
+        int p = 0, e = 0, f = 0;
+        for (int b = 0; b < clouds.Count; b++)
+        {
+            var (x, values, list) = clouds[b];
+            int n = x.Length / 3;
+            Array.Copy(x, 0, positions, p * 3, x.Length);
+            Array.Copy(values, 0, inputs, f, values.Length);
+            for (int k = 0; k < list.Count; k++)
+            {
+                senders[e + k] = list.Senders[k] + p;
+                receivers[e + k] = list.Receivers[k] + p;
+            }
+            Array.Fill(graph, b, p, n);
+            p += n;
+            e += list.Count;
+            f += values.Length;
+        }
+        return new ConcatenatedClouds(positions, inputs, senders, receivers, graph);
+    }
+
+    /// <summary>The scoring graph's inputs (<see cref="PonitaOnnxExporter"/>): type indices [1, P], or features [1, P, F] when <paramref name="featuresPerPoint"/> is given.</summary>
+    public List<MLExtensions.Torch.ParityInput> ToModelInputs(int? featuresPerPoint)
+    {
+        int points = PointCount;
+        long[] typeShape = featuresPerPoint is int width ? [1, points, width] : [1, points];
+        return
+        [
+            new(PonitaColumns.Points, Positions, [1, points, 3]),
+            new(PonitaColumns.Kinds, PointInputs, typeShape),
+            MLExtensions.Torch.ParityInput.Int64(PonitaColumns.Senders, Senders, [1, Senders.Length]),
+            MLExtensions.Torch.ParityInput.Int64(PonitaColumns.Receivers, Receivers, [1, Receivers.Length]),
+            MLExtensions.Torch.ParityInput.Int64(PonitaColumns.GraphIndex, Graph, [1, points]),
+        ];
     }
 }

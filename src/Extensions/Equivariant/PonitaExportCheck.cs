@@ -55,24 +55,14 @@ internal static class PonitaExportCheck
     }
 
     /// <summary>The ONNX model's inputs for clouds concatenated into one graph (types back as indices when the model reads indices).</summary>
-    internal static List<ParityInput> Inputs(IReadOnlyList<GraphSample> samples, PointCloudSet set)
+    internal static List<ParityInput> Inputs(IReadOnlyList<GraphSample> samples, PointCloudSet set) => ConcatenatedClouds.Of(samples.Select(s =>
     {
-        int points = samples.Sum(s => s.Cloud.Count);
-        using var scope = NewDisposeScope();
-        using var batch = MoleculeBatch.From(samples, set.FeatureCount, withForces: false);
-        var g = batch.Graph;
-        int edges = (int)g.Senders.shape[0];
+        var c = s.Cloud;
         var kinds = set.TypesAreIndices
-            ? new ParityInput(PonitaColumns.Kinds, g.Features.argmax(1).to_type(ScalarType.Float32).data<float>().ToArray(), [1, points])
-            : new ParityInput(PonitaColumns.Kinds, g.Features.data<float>().ToArray(), [1, points, set.FeatureCount]);
-        return
-        [
-            new ParityInput(PonitaColumns.Points, g.Positions.data<float>().ToArray(), [1, points, 3]), kinds,
-            ParityInput.Int64(PonitaColumns.Senders, g.Senders.data<long>().ToArray(), [1, edges]),
-            ParityInput.Int64(PonitaColumns.Receivers, g.Receivers.data<long>().ToArray(), [1, edges]),
-            ParityInput.Int64(PonitaColumns.GraphIndex, g.Graph.data<long>().ToArray(), [1, points]),
-        ];
-    }
+            ? Enumerable.Range(0, c.Count).Select(i => (float)Array.IndexOf(c.Features, 1f, i * set.FeatureCount, set.FeatureCount) - i * set.FeatureCount).ToArray()
+            : c.Features;
+        return (c.Positions, kinds, s.Edges);
+    }).ToList()).ToModelInputs(set.TypesAreIndices ? null : set.FeatureCount);
 
     /// <summary>The cloud rotated at random and jittered (by 0.1 % of the cutoff).</summary>
     private static PointCloud Jittered(PointCloud cloud, double cutoff, Random random)

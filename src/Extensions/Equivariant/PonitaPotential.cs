@@ -90,36 +90,29 @@ public sealed class PonitaPotential : IDisposable
     internal IReadOnlyList<PonitaEvaluation> EvaluateChecked(IReadOnlyList<(float[] Positions, float[] Types)> clouds)
     {
         if (clouds.Count == 0) return [];
-        int points = clouds.Sum(c => c.Positions.Length / 3);
-        var positions = new float[3 * points];
-        var types = new float[clouds.Sum(c => c.Types.Length)];
-        var graph = new long[points];
-        var senders = new List<long>();
-        var receivers = new List<long>();
-        long limit = PonitaMemory.EdgeLimit(_contract.BytesPerEdge);
-        int p = 0, t = 0;
-        for (int b = 0; b < clouds.Count; b++)
+        var withEdges = clouds.Select(c =>
         {
-            var (x, kinds) = clouds[b];
-            int n = x.Length / 3;
-            Array.Copy(x, 0, positions, 3 * p, x.Length);
-            Array.Copy(kinds, 0, types, t, kinds.Length);
-            Array.Fill(graph, b, p, n);
-            if (!RadiusGraph.Append(x, _contract.Cutoff, _contract.MaximumNeighbors, _contract.SelfLoops, p, senders, receivers, limit))
-                PonitaMemory.Check(limit + 1, clouds.Count == 1 ? n : points, _contract.BytesPerEdge, _contract.PositionsColumn, null);
-            p += n;
-            t += kinds.Length;
+            var (senders, receivers) = PonitaMemory.Edges(c.Positions, _contract.Cutoff, _contract.MaximumNeighbors, _contract.SelfLoops, _contract.BytesPerEdge, _contract.PositionsColumn, null);
+            return (c.Positions, c.Types, new EdgeList(senders, receivers));
+        }).ToList();
+        var concatenated = ConcatenatedClouds.Of(withEdges);
+        PonitaMemory.Check(concatenated.Senders.Length, concatenated.PointCount, _contract.BytesPerEdge, _contract.PositionsColumn, null);
+        var inputs = concatenated.ToModelInputs(_contract.TypesAreIndices ? null : _contract.Count);
+        var values = inputs.Select(i => i.ToOrtValue()).ToArray();
+        try
+        {
+            return Run(clouds, inputs.Select(i => i.Name).ToArray(), values);
         }
-        long[] typeShape = _contract.TypesAreIndices ? [1, points] : [1, points, _contract.Count];
-        using var x3 = OrtValue.CreateTensorValueFromMemory(positions, [1, points, 3]);
-        using var kindsValue = OrtValue.CreateTensorValueFromMemory(types, typeShape);
-        using var sendersValue = OrtValue.CreateTensorValueFromMemory(senders.ToArray(), [1, senders.Count]);
-        using var receiversValue = OrtValue.CreateTensorValueFromMemory(receivers.ToArray(), [1, receivers.Count]);
-        using var graphValue = OrtValue.CreateTensorValueFromMemory(graph, [1, points]);
+        finally
+        {
+            foreach (var value in values) value.Dispose();
+        }
+    }
+
+    private PonitaEvaluation[] Run(IReadOnlyList<(float[] Positions, float[] Types)> clouds, string[] names, OrtValue[] values)
+    {
         using var options = new RunOptions();
-        using var results = _session.Session.Run(options,
-            [PonitaColumns.Points, PonitaColumns.Kinds, PonitaColumns.Senders, PonitaColumns.Receivers, PonitaColumns.GraphIndex],
-            [x3, kindsValue, sendersValue, receiversValue, graphValue], _outputs);
+        using var results = _session.Session.Run(options, names, values, _outputs);
         var energies = results[0].GetTensorDataAsSpan<float>();
         var forces = PredictsForces ? results[1].GetTensorDataAsSpan<float>() : default;
         var evaluations = new PonitaEvaluation[clouds.Count];

@@ -89,7 +89,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         bool withForces = o.ForcesColumnName is not null;
         // Every op works on all orientations of a point (pair) at once, so the thread policy sees O × 4H values per point.
         using var run = TrainingRun.Start(_mlContext, nameof(PonitaTrainer), o, o.NumberOfOrientations * 4 * o.HiddenSize);
-        double cutoff = o.Cutoff ?? PonitaTraining.DefaultCutoff(set.Clouds);
+        var (cutoff, kernelScale) = PonitaTraining.Lengths(o, set.Clouds);
         int orientations = o.PositionOnly ? 1 : o.NumberOfOrientations;
         var (training, validation) = PonitaTraining.Split(set.Clouds, o.ValidationFraction, run.Seed);
         var baseline = EnergyBaseline.Fit(training, set.FeatureCount);
@@ -98,7 +98,6 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
 
         var trainingSamples = PonitaTraining.Samples(training, baseline.Normalise, cutoff, o, orientations);
         var validationSamples = PonitaTraining.Samples(validation, baseline.Normalise, cutoff, o, orientations);
-        double kernelScale = PonitaTraining.KernelScale(o, set.Clouds, cutoff);
         run.Info($"kernel scale {kernelScale:G4}");
         using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, o.PositionOnly, o.ReadoutFromEveryLayer, kernelScale);
         using (no_grad()) network.Ends.Reference.weight!.zero_();
@@ -154,17 +153,8 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
 
         var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
             cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.BytesPerEdge(orientations, o.HiddenSize, o.NumberOfLayers, o.PredictedForcesColumnName is not null));
-        var scoring = OnnxScoringChain.Fit(_mlContext, input, new OnnxScoringSpec
-        {
-            Model = onnx,
-            Kind = PredictionKind.Regression,
-            InputColumns = [PonitaColumns.Points, PonitaColumns.Kinds, PonitaColumns.Senders, PonitaColumns.Receivers, PonitaColumns.GraphIndex],
-            Preparation = PonitaTraining.Preparation(_mlContext, contract),
-            ExtraOutputs = o.PredictedForcesColumnName is { } forces ? [forces] : [],
-            TemporaryColumns = [PonitaColumns.Positions, PonitaColumns.Types, PonitaColumns.Contract, PonitaColumns.Points, PonitaColumns.Kinds,
-                PonitaColumns.Senders, PonitaColumns.Receivers, PonitaColumns.GraphIndex],
-            Device = o.ScoringDevice,
-        });
+        var scoring = PonitaTraining.ScoringChain(_mlContext, input, onnx, contract, PredictionKind.Regression,
+            o.PredictedForcesColumnName is { } forces ? [forces] : [], null, o.ScoringDevice);
         return new PonitaModel(scoring, description, contract, history, errors, energyParity, forcesParity, run.Seed);
     }
 

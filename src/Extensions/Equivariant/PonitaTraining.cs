@@ -1,5 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLExtensions.Onnx.Runtime;
+using MLExtensions.Onnx.Scoring;
 using MLExtensions.Training;
 
 namespace MLExtensions.Equivariant;
@@ -37,16 +39,23 @@ internal static class PonitaTraining
             WarmupSteps: (int)Math.Round(o.WarmupEpochs * stepsPerEpoch), AverageDecay: o.WeightAveragingDecay);
     }
 
-    /// <summary>The kernel scale of the options, or its default: 1.5 × the median nearest-neighbour distance, at most the cutoff.</summary>
-    internal static double KernelScale(PonitaOptionsBase o, IReadOnlyList<PointCloud> clouds, double cutoff) =>
-        o.KernelScale ?? Math.Min(cutoff, 1.5 * NearestNeighbourDistance(clouds));
+    /// <summary>
+    /// The cutoff and kernel scale of the options, or their defaults (<see cref="DefaultCutoff"/>; 1.5 × the median
+    /// nearest-neighbour distance, at most the cutoff), with the nearest-neighbour search done once for both.
+    /// </summary>
+    internal static (double Cutoff, double KernelScale) Lengths(PonitaOptionsBase o, IReadOnlyList<PointCloud> clouds)
+    {
+        var nearest = new Lazy<double>(() => NearestNeighbourDistance(clouds));
+        double cutoff = o.Cutoff ?? DefaultCutoff(clouds, nearest.Value);
+        return (cutoff, o.KernelScale ?? Math.Min(cutoff, 1.5 * nearest.Value));
+    }
 
     /// <summary>
     /// The saveable transforms that bring a row into the ONNX model's inputs: copies of the point-cloud columns under
     /// fixed names (types as <see cref="float"/>), the input contract as a constant column, and the row check.
     /// </summary>
     /// <remarks>With <paramref name="inputVectorsColumn"/>, those vectors are checked and fed to the model as well.</remarks>
-    internal static IEstimator<ITransformer> Preparation(MLContext ml, PonitaInputContract contract, string? inputVectorsColumn = null)
+    private static IEstimator<ITransformer> Preparation(MLContext ml, PonitaInputContract contract, string? inputVectorsColumn = null)
     {
         var t = ml.Transforms;
         var chain = t.CopyColumns(PonitaColumns.Positions, contract.PositionsColumn)
@@ -59,13 +68,36 @@ internal static class PonitaTraining
     }
 
     /// <summary>
+    /// The fitted ML.NET chain that scores <paramref name="onnx"/>: the preparation (row check, radius graph, input
+    /// vectors when there are any), the ONNX model with <paramref name="outputs"/> besides its head, and the clean-up of
+    /// every temporary column.
+    /// </summary>
+    internal static OnnxScoringChain ScoringChain(MLContext ml, IDataView input, byte[] onnx, PonitaInputContract contract, PredictionKind kind,
+        IReadOnlyList<string> outputs, string? inputVectorsColumn, OnnxExecutionDevice device)
+    {
+        string[] inputs = [PonitaColumns.Points, PonitaColumns.Kinds, PonitaColumns.Senders, PonitaColumns.Receivers, PonitaColumns.GraphIndex];
+        string[] temporary = [PonitaColumns.Positions, PonitaColumns.Types, PonitaColumns.Contract, .. inputs];
+        bool vectors = inputVectorsColumn is not null;
+        return OnnxScoringChain.Fit(ml, input, new OnnxScoringSpec
+        {
+            Model = onnx,
+            Kind = kind,
+            InputColumns = vectors ? [.. inputs, PonitaColumns.PointVectors] : inputs,
+            Preparation = Preparation(ml, contract, inputVectorsColumn),
+            ExtraOutputs = outputs,
+            TemporaryColumns = vectors ? [.. temporary, PonitaColumns.RawPointVectors, PonitaColumns.PointVectors] : temporary,
+            Device = device,
+        });
+    }
+
+    /// <summary>
     /// The default cutoff: the median distance between two points of one training row, so that about half of the
     /// pairs interact directly and deeper blocks carry the rest, but at least twice the median nearest-neighbour
     /// distance, so that bonded neighbours never sit at the cutoff where the smooth window is zero (diatomics, water).
     /// A radius much larger than the structure of interest made learning slow on the generated molecules (the median,
     /// about 3, learned the residual energy where the largest distance, about 5, did not).
     /// </summary>
-    internal static double DefaultCutoff(IReadOnlyList<PointCloud> clouds)
+    internal static double DefaultCutoff(IReadOnlyList<PointCloud> clouds, double nearestNeighbourDistance)
     {
         var distances = new List<double>();
         // Deterministic samples of rows, and of pairs within large rows, bound the cost on large data and large systems.
@@ -90,7 +122,7 @@ internal static class PonitaTraining
         // Single points have no pairs; any radius then serves.
         if (distances.Count == 0) return 1.0;
         distances.Sort();
-        return Math.Max(distances[distances.Count / 2], 2 * NearestNeighbourDistance(clouds));
+        return Math.Max(distances[distances.Count / 2], 2 * nearestNeighbourDistance);
     }
 
     /// <summary>

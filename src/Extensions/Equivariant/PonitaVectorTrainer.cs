@@ -76,7 +76,7 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         var set = PointCloudData.Read(input, Columns(o), o.CancellationToken);
         bool withInputs = o.InputVectorsColumnName is not null, residual = withInputs && o.AddInputVectors;
         using var run = TrainingRun.Start(_mlContext, nameof(PonitaVectorTrainer), o, o.NumberOfOrientations * 4 * o.HiddenSize);
-        double cutoff = o.Cutoff ?? PonitaTraining.DefaultCutoff(set.Clouds);
+        var (cutoff, kernelScale) = PonitaTraining.Lengths(o, set.Clouds);
         var (training, validation) = PonitaTraining.Split(set.Clouds, o.ValidationFraction, run.Seed);
         // Targets (less the inputs they are added to) and inputs in units of their RMS.
         double targetScale = Rms(training.Select(c => Residual(c, residual)));
@@ -88,7 +88,6 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         };
         var trainingSamples = PonitaTraining.Samples(training, Normalise, cutoff, o, o.NumberOfOrientations);
         var validationSamples = PonitaTraining.Samples(validation, Normalise, cutoff, o, o.NumberOfOrientations);
-        double kernelScale = PonitaTraining.KernelScale(o, set.Clouds, cutoff);
         run.Info($"{set.Clouds.Count} point clouds ({validation.Count} held out), cutoff {cutoff:G4}, kernel scale {kernelScale:G4}, target unit {targetScale:G4}");
 
         using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, kernelScale: kernelScale);
@@ -118,19 +117,8 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
             cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.BytesPerEdge(o.NumberOfOrientations, o.HiddenSize, o.NumberOfLayers, withGradients: false))
         { VectorsColumn = o.InputVectorsColumnName };
-        string[] inputs = [PonitaColumns.Points, PonitaColumns.Kinds, PonitaColumns.Senders, PonitaColumns.Receivers, PonitaColumns.GraphIndex];
-        string[] temporary = [PonitaColumns.Positions, PonitaColumns.Types, PonitaColumns.Contract, PonitaColumns.Points, PonitaColumns.Kinds,
-            PonitaColumns.Senders, PonitaColumns.Receivers, PonitaColumns.GraphIndex];
-        var scoring = OnnxScoringChain.Fit(_mlContext, input, new OnnxScoringSpec
-        {
-            Model = onnx,
-            Kind = PredictionKind.Outputs,
-            InputColumns = withInputs ? [.. inputs, PonitaColumns.PointVectors] : inputs,
-            Preparation = PonitaTraining.Preparation(_mlContext, contract, o.InputVectorsColumnName),
-            ExtraOutputs = [o.PredictedVectorsColumnName],
-            TemporaryColumns = withInputs ? [.. temporary, PonitaColumns.RawPointVectors, PonitaColumns.PointVectors] : temporary,
-            Device = o.ScoringDevice,
-        });
+        var scoring = PonitaTraining.ScoringChain(_mlContext, input, onnx, contract, PredictionKind.Outputs, [o.PredictedVectorsColumnName],
+            o.InputVectorsColumnName, o.ScoringDevice);
         return new PonitaVectorModel(scoring, cutoff, kernelScale, targetScale, history, parity, run.Seed);
     }
 

@@ -110,11 +110,11 @@ public class PonitaDefaultsTests
     {
         // Diatomics: the median pair distance is the bond itself, where the window (1 − d²/r²)³ would be zero.
         var diatomics = Enumerable.Range(0, 20).Select(i => new PointCloud([0, 0, 0, 1f + 0.01f * i, 0, 0], [1, 0, 0, 1], 0f, null)).ToList();
-        double cutoff = PonitaTraining.DefaultCutoff(diatomics);
+        double cutoff = PonitaTraining.Lengths(new PonitaTrainer.Options(), diatomics).Cutoff;
         Assert.InRange(cutoff, 2.0, 2.5);
         // Large rows are sampled, not enumerated pair by pair; the result stays the median scale of the cloud.
         var random = new Random(1);
         var big = new PointCloud(Enumerable.Range(0, 3 * 5000).Select(_ => (float)(random.NextDouble() * 20)).ToArray(), new float[5000], 0f, null);
-        Assert.InRange(PonitaTraining.DefaultCutoff([big]), 8.0, 14.0);
+        Assert.InRange(PonitaTraining.Lengths(new PonitaTrainer.Options(), [big]).Cutoff, 8.0, 14.0);
     }
 }
