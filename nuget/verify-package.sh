@@ -14,7 +14,10 @@ for entry in lib/net10.0/MLExtensions.dll lib/net10.0/MLExtensions.xml README.md
              buildTransitive/MLExtensions.targets buildTransitive/WeakenElfVersionNeeds.cs; do
   grep -q " $entry\$" <<<"$listing" || { echo "package lacks $entry" >&2; exit 1; }
 done
-unzip -l "$work/feed/MLExtensions.Onnx.$version.nupkg" | grep -q " lib/net10.0/MLExtensions.Onnx.xml$" \
+# Listings are captured before grep: `unzip | grep -q` under pipefail fails at random when grep's early exit
+# sends unzip SIGPIPE.
+onnx_listing="$(unzip -l "$work/feed/MLExtensions.Onnx.$version.nupkg")"
+grep -q " lib/net10.0/MLExtensions.Onnx.xml\$" <<<"$onnx_listing" \
   || { echo "MLExtensions.Onnx package lacks its XML docs" >&2; exit 1; }
 
 mkdir -p "$work/consumer"
