@@ -45,8 +45,33 @@ public sealed class NasTrainer : IEstimator<NasModel>
         /// <summary>Whether residual connections are a choice. Default: true.</summary>
         public bool SearchResidual { get; set; } = true;
 
-        /// <summary>Gradient search: softmax (DARTS) or Dirichlet (DrNAS) architecture weights. Default: <see cref="ArchitectureSampler.Softmax"/>.</summary>
+        /// <summary>Gradient search: softmax (DARTS), sparsemax or Dirichlet (DrNAS) architecture weights. Default: <see cref="ArchitectureSampler.Softmax"/>.</summary>
         public ArchitectureSampler Sampler { get; set; } = ArchitectureSampler.Softmax;
+
+        /// <summary>Gradient search with <see cref="ArchitectureSampler.Dirichlet"/>: DrNAS's regulariser. Default: <see cref="DirichletRegularizer.L2"/> (DrNAS's default).</summary>
+        public DirichletRegularizer DirichletRegularizer { get; set; } = DirichletRegularizer.L2;
+
+        /// <summary>Weight of the <see cref="DirichletRegularizer.KullbackLeibler"/> term in the architecture loss. Default: 1e-3 (DrNAS's).</summary>
+        public double DirichletRegularizerScale { get; set; } = 1e-3;
+
+        /// <summary>Concentration of the symmetric Dirichlet anchor of the KL regulariser. Default: 1 (uniform, DrNAS's).</summary>
+        public double DirichletAnchor { get; set; } = 1;
+
+        /// <summary>Largest total gradient norm of a weight step (gradients are scaled down above it); 0 for no clipping. Default: 5 (DARTS's).</summary>
+        public double GradientClipNorm { get; set; } = 5;
+
+        /// <summary>
+        /// Single-path strategies: each step trains the largest and the smallest sub-network besides the sampled path
+        /// (the sandwich rule), so the extremes of the space are never under-trained. Default: false.
+        /// </summary>
+        public bool SandwichRule { get; set; }
+
+        /// <summary>
+        /// PA&amp;DA: weight each drawn row's loss by 1/(N·p) so the batch loss is an unbiased estimate of the plain mean
+        /// loss. The reference draws rows by importance without re-weighting (a deliberately biased objective that
+        /// dwells on hard rows); this option adds the correction. Default: false (as the reference).
+        /// </summary>
+        public bool ImportanceReweighting { get; set; }
 
         /// <summary>Passes over the search-training rows. Default: 30.</summary>
         public int SearchEpochs { get; set; } = 30;
@@ -66,8 +91,23 @@ public sealed class NasTrainer : IEstimator<NasModel>
         /// <summary>Gradient search: weight decay on α. Default: 1e-3.</summary>
         public double ArchitectureWeightDecay { get; set; } = 1e-3;
 
-        /// <summary>Fraction of rows the search holds out to move α and rank candidates. Default: 0.3.</summary>
+        /// <summary>
+        /// Gradient search: fraction of the rows that move α (weights never train on them; single-path strategies
+        /// train weights on them). Default: 0.3.
+        /// </summary>
         public double SearchValidationFraction { get; set; } = 0.3;
+
+        /// <summary>Fraction of the rows held out to rank candidates; the search trains neither weights nor α on them. Default: 0.2.</summary>
+        public double RankingFraction { get; set; } = 0.2;
+
+        /// <summary>
+        /// Epochs of training from inherited weights before the best <see cref="CandidatesToFineTune"/> candidates are
+        /// ranked again on the ranking split; 0 to rank by inherited weights alone. Default: 0.
+        /// </summary>
+        public int FineTuneEpochs { get; set; }
+
+        /// <summary>How many of the best candidates <see cref="FineTuneEpochs"/> re-ranks. Default: 5.</summary>
+        public int CandidatesToFineTune { get; set; } = 5;
 
         /// <summary>Single-path strategies: most candidates scored with inherited weights (all when the space is smaller). Default: 300.</summary>
         public int CandidatesToRank { get; set; } = 300;
@@ -75,8 +115,11 @@ public sealed class NasTrainer : IEstimator<NasModel>
         /// <summary>Architectures listed in <see cref="NasSearchResult.TopArchitectures"/>. Default: 5.</summary>
         public int TopK { get; set; } = 5;
 
-        /// <summary>PA&amp;DA: share of the uniform distribution always kept in path sampling. Default: 0.1.</summary>
-        public double ImportanceFloor { get; set; } = 0.1;
+        /// <summary>
+        /// PA&amp;DA: share of the uniform distribution always mixed into path and row sampling, on top of the
+        /// reference's (1 − τ) share, which shrinks to 1/<see cref="SearchEpochs"/> in the last epoch. Default: 0 (as the reference).
+        /// </summary>
+        public double ImportanceFloor { get; set; }
 
         /// <summary>Most epochs when retraining the chosen architecture from scratch. Default: 100.</summary>
         public int RetrainEpochs { get; set; } = 100;
@@ -125,12 +168,17 @@ public sealed class NasTrainer : IEstimator<NasModel>
             var summary = data.Summarize(run.CancellationToken);
             run.Info($"{summary.Rows} rows, {data.FeatureCount} features; {_options.Strategy} over {space}");
             float labelScale = _kind == PredictionKind.Regression ? (float)Math.Max(summary.LabelStdDev, 1e-12) : 1f;
-            var split = ValidationSplit.Create(_options.SearchValidationFraction, run.Seed)!;
-            using var searchData = SearchData.Load(data, split, _kind, labelScale, run.Device, run.CancellationToken);
+            // Ranking rows, then α rows among the rest (by an independent hash), so the fractions hold of all rows.
+            var ranking = ValidationSplit.Create(_options.RankingFraction, run.Seed)!;
+            var validation = _options.Strategy == NasStrategy.TangleNas
+                ? ValidationSplit.Create(_options.SearchValidationFraction / (1 - _options.RankingFraction), unchecked(run.Seed * 31 + 7))
+                : null;
+            using var searchData = SearchData.Load(data, ranking, validation, _kind, labelScale, run.Device, run.CancellationToken);
             using var supernet = CreateSupernet(data, summary, space);
             supernet.to(run.Device);
             var context = new SearchContext(space, supernet, searchData, _options, run, budget * 0.6, budget * 0.75);
             outcome = _options.Strategy == NasStrategy.TangleNas ? GradientSearch.Run(context) : SinglePathSearch.Run(context, _options.Strategy == NasStrategy.PaDa);
+            outcome = FineTune(context, outcome);
             run.Info($"chose {outcome.Architecture} after {outcome.Epochs} search epochs ({outcome.SearchTime.TotalSeconds:F1} s search, {outcome.RankingTime.TotalSeconds:F1} s ranking)");
             elapsed = run.Elapsed; // reading the data and building the supernet count against the budget too
         }
@@ -156,6 +204,14 @@ public sealed class NasTrainer : IEstimator<NasModel>
         });
         // The result as stored in the ONNX metadata (its retraining time excludes the export that followed).
         return new NasModel(trained, result);
+    }
+
+    /// <summary>Re-ranks the outcome's best candidates after a short fine-tune (when asked) and keeps the top K.</summary>
+    private SearchOutcome FineTune(SearchContext context, SearchOutcome outcome)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var top = context.FineTune(outcome.Top);
+        return outcome with { Architecture = top[0].Architecture, Top = top.Take(_options.TopK).ToList(), RankingTime = outcome.RankingTime + clock.Elapsed };
     }
 
     private TangledSupernet CreateSupernet(TabularData data, TabularSummary summary, NasSearchSpace space)
@@ -205,8 +261,19 @@ public sealed class NasTrainer : IEstimator<NasModel>
         foreach (var (value, name) in new[] { (o.LearningRate, nameof(o.LearningRate)), (o.ArchitectureLearningRate, nameof(o.ArchitectureLearningRate)) })
             if (!(value > 0) || !double.IsFinite(value)) throw new ArgumentOutOfRangeException(name, value, "Learning rates must be positive and finite.");
         if (!(o.ArchitectureWeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(o.ArchitectureWeightDecay), o.ArchitectureWeightDecay, "Must be ≥ 0.");
-        if (!(o.SearchValidationFraction > 0 && o.SearchValidationFraction < 1))
-            throw new ArgumentOutOfRangeException(nameof(o.SearchValidationFraction), o.SearchValidationFraction, "The search needs a validation split: a fraction in (0, 1).");
+        if (!(o.RankingFraction > 0 && o.RankingFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(o.RankingFraction), o.RankingFraction, "The search ranks candidates on held-out rows: a fraction in (0, 1).");
+        if (!(o.SearchValidationFraction > 0 && o.SearchValidationFraction + o.RankingFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(o.SearchValidationFraction), o.SearchValidationFraction,
+                $"Gradient search moves α on held-out rows: a fraction in (0, 1) that leaves training rows besides RankingFraction ({o.RankingFraction}).");
+        if (!(o.GradientClipNorm >= 0 && double.IsFinite(o.GradientClipNorm)))
+            throw new ArgumentOutOfRangeException(nameof(o.GradientClipNorm), o.GradientClipNorm, "Must be ≥ 0 (0: no clipping).");
+        if (!(o.DirichletRegularizerScale >= 0 && double.IsFinite(o.DirichletRegularizerScale)))
+            throw new ArgumentOutOfRangeException(nameof(o.DirichletRegularizerScale), o.DirichletRegularizerScale, "Must be ≥ 0.");
+        if (!(o.DirichletAnchor > 0 && double.IsFinite(o.DirichletAnchor)))
+            throw new ArgumentOutOfRangeException(nameof(o.DirichletAnchor), o.DirichletAnchor, "The anchor concentration must be positive.");
+        ArgumentOutOfRangeException.ThrowIfNegative(o.FineTuneEpochs, nameof(o.FineTuneEpochs));
+        ArgumentOutOfRangeException.ThrowIfLessThan(o.CandidatesToFineTune, 1, nameof(o.CandidatesToFineTune));
         if (!(o.RetrainValidationFraction >= 0 && o.RetrainValidationFraction < 1))
             throw new ArgumentOutOfRangeException(nameof(o.RetrainValidationFraction), o.RetrainValidationFraction, "Must be in [0, 1).");
         if (!(o.ImportanceFloor >= 0 && o.ImportanceFloor <= 1))

@@ -14,10 +14,10 @@ internal sealed class AdamOptimizer : IDisposable
     private readonly Tensor[] _firstMoments;
     private readonly Tensor[] _secondMoments;
     private readonly double _beta1, _beta2;
-    private readonly Scalar _beta1Scalar, _beta2Scalar, _oneMinusBeta1, _oneMinusBeta2, _epsilon, _weightDecay;
+    private readonly Scalar _logBeta1, _logBeta2, _beta1Scalar, _beta2Scalar, _oneMinusBeta1, _oneMinusBeta2, _epsilon, _weightDecay;
     private readonly bool _decay;
-    private readonly bool _skipUnused;
     private readonly long[] _steps;
+    private Tensor[]? _elementSteps;
 
     /// <param name="parameters">The parameters to update.</param>
     /// <param name="learningRate">Step size.</param>
@@ -25,22 +25,19 @@ internal sealed class AdamOptimizer : IDisposable
     /// <param name="beta2">Decay of the second moment.</param>
     /// <param name="epsilon">Added to the denominator.</param>
     /// <param name="weightDecay">L2 penalty added to the gradient.</param>
-    /// <param name="skipUnused">
-    /// Leave parameters whose gradient is all zero untouched (no momentum step, no step count): single-path
-    /// supernet training must not move the layers its sampled path did not use.
-    /// </param>
     public AdamOptimizer(IEnumerable<Parameter> parameters, double learningRate, double beta1 = 0.9, double beta2 = 0.999,
-        double epsilon = 1e-8, double weightDecay = 0, bool skipUnused = false)
+        double epsilon = 1e-8, double weightDecay = 0)
     {
         _parameters = parameters.ToArray();
         _steps = new long[_parameters.Length];
-        _skipUnused = skipUnused;
         using (no_grad())
         {
-            _firstMoments = _parameters.Select(p => zeros_like(p)).ToArray();
-            _secondMoments = _parameters.Select(p => zeros_like(p)).ToArray();
+            _firstMoments = _parameters.Select(p => zeros_like(p).DetachFromDisposeScope()).ToArray();
+            _secondMoments = _parameters.Select(p => zeros_like(p).DetachFromDisposeScope()).ToArray();
         }
         (LearningRate, _beta1, _beta2) = (learningRate, beta1, beta2);
+        _logBeta1 = Math.Log(beta1).ToScalar();
+        _logBeta2 = Math.Log(beta2).ToScalar();
         _beta1Scalar = beta1.ToScalar();
         _beta2Scalar = beta2.ToScalar();
         _oneMinusBeta1 = (1 - beta1).ToScalar();
@@ -52,6 +49,9 @@ internal sealed class AdamOptimizer : IDisposable
 
     /// <summary>The step size of the next updates (a schedule may change it between steps).</summary>
     public double LearningRate { get; set; }
+
+    /// <summary>Parameter <paramref name="index"/>'s moments and (after a masked step) per-entry step counts, for inspection.</summary>
+    internal (Tensor First, Tensor Second, Tensor? Steps) State(int index) => (_firstMoments[index], _secondMoments[index], _elementSteps?[index]);
 
     /// <summary>Zeroes the gradients of the parameters.</summary>
     public void ZeroGrad()
@@ -68,7 +68,6 @@ internal sealed class AdamOptimizer : IDisposable
             var p = _parameters[i];
             if (p.grad is not { } gradient) continue;
             using var scope = NewDisposeScope();
-            if (_skipUnused && !gradient.any().item<bool>()) continue;
             long step = ++_steps[i];
             double correction1 = 1 - Math.Pow(_beta1, step), correction2 = 1 - Math.Pow(_beta2, step);
             using var stepSize = (-LearningRate / correction1).ToScalar();
@@ -81,9 +80,43 @@ internal sealed class AdamOptimizer : IDisposable
         }
     }
 
+    /// <summary>
+    /// One update of only the entries where <paramref name="masks"/> (one boolean tensor per parameter, in the
+    /// constructor's order) is true: the others keep their value, both moments and their step count bit for bit, so
+    /// single-path supernet training moves exactly the sampled sub-network. Each entry counts its own steps for
+    /// Adam's bias correction, as if it were a parameter of its own.
+    /// </summary>
+    public void Step(IReadOnlyList<Tensor> masks)
+    {
+        if (masks.Count != _parameters.Length)
+            throw new ArgumentException($"{masks.Count} masks for {_parameters.Length} parameters.", nameof(masks));
+        using var noGrad = no_grad();
+        // Created on first use, possibly inside a caller's dispose scope: the state must outlive it.
+        _elementSteps ??= _parameters.Select(p => zeros_like(p).DetachFromDisposeScope()).ToArray();
+        using var rate = LearningRate.ToScalar();
+        for (int i = 0; i < _parameters.Length; i++)
+        {
+            var p = _parameters[i];
+            if (p.grad is not { } gradient) continue;
+            using var scope = NewDisposeScope();
+            var mask = masks[i];
+            if (!mask.any().item<bool>()) continue;
+            var g = _decay ? gradient.add(p, _weightDecay) : gradient;
+            var steps = _elementSteps[i];
+            steps.add_(mask.to(steps.dtype), HeldScalars.One);
+            _firstMoments[i].copy_(where(mask, _firstMoments[i].mul(_beta1Scalar).add_(g, _oneMinusBeta1), _firstMoments[i]));
+            _secondMoments[i].copy_(where(mask, _secondMoments[i].mul(_beta2Scalar).addcmul_(g, g, _oneMinusBeta2), _secondMoments[i]));
+            // 1 − β^t per entry (entries never stepped give 0; they are masked out below).
+            var correction1 = HeldScalars.OneMinus(steps.mul(_logBeta1).exp()).clamp_min(HeldScalars.Tiny);
+            var correction2 = HeldScalars.OneMinus(steps.mul(_logBeta2).exp()).clamp_min(HeldScalars.Tiny);
+            var update = _firstMoments[i].div(correction1).div_(_secondMoments[i].div(correction2).sqrt_().add_(_epsilon, HeldScalars.One)).mul_(rate);
+            p.copy_(where(mask, HeldScalars.Minus(p, update), p));
+        }
+    }
+
     public void Dispose()
     {
-        foreach (var t in _firstMoments.Concat(_secondMoments)) t.Dispose();
-        foreach (var s in new[] { _beta1Scalar, _beta2Scalar, _oneMinusBeta1, _oneMinusBeta2, _epsilon, _weightDecay }) s.Dispose();
+        foreach (var t in _firstMoments.Concat(_secondMoments).Concat(_elementSteps ?? [])) t.Dispose();
+        foreach (var s in new[] { _logBeta1, _logBeta2, _beta1Scalar, _beta2Scalar, _oneMinusBeta1, _oneMinusBeta2, _epsilon, _weightDecay }) s.Dispose();
     }
 }

@@ -86,6 +86,38 @@ public class NasTrainerTests
     }
 
     [Fact]
+    public void Fine_tuning_reranks_the_best_candidates_and_the_pick_is_the_best_fine_tuned_one()
+    {
+        var ml = new MLContext(7);
+        var data = ml.Data.LoadFromEnumerable(Synthetic.Rows(500, 9));
+        var options = Small(nameof(Synthetic.Row.Target), NasStrategy.Spos);
+        (options.SearchEpochs, options.RetrainEpochs, options.SandwichRule, options.FineTuneEpochs, options.CandidatesToFineTune, options.TopK) = (4, 3, true, 2, 3, 5);
+        using var model = ml.Nas().Trainers.Regression(options).Fit(data);
+        var top = model.Search.TopArchitectures;
+        Assert.Equal(5, top.Count);
+        var tuned = top.Take(3).Select(t => t.FineTunedLoss ?? double.NaN).ToArray();
+        Assert.All(tuned, l => Assert.True(double.IsFinite(l)));
+        Assert.Equal(tuned.Order().ToArray(), tuned);
+        Assert.All(top.Skip(3), t => Assert.Null(t.FineTunedLoss));
+        Assert.Equal(top[0].Architecture, model.Architecture);
+    }
+
+    [Theory]
+    [InlineData(ArchitectureSampler.Sparsemax, DirichletRegularizer.L2)]
+    [InlineData(ArchitectureSampler.Dirichlet, DirichletRegularizer.KullbackLeibler)]
+    public void Every_gradient_sampler_moves_alpha_and_picks_in_the_space(ArchitectureSampler sampler, DirichletRegularizer regularizer)
+    {
+        var ml = new MLContext(8);
+        var options = Small(nameof(Synthetic.Row.Target), NasStrategy.TangleNas);
+        (options.Sampler, options.DirichletRegularizer, options.SearchEpochs, options.WarmupEpochs, options.RetrainEpochs) = (sampler, regularizer, 5, 1, 2);
+        using var model = ml.Nas().Trainers.Regression(options).Fit(ml.Data.LoadFromEnumerable(Synthetic.Rows(500, 10)));
+        Assert.True(options.SearchSpace.Contains(model.Architecture));
+        var first = model.Search.History[0].Decisions.SelectMany(d => d.Probabilities).ToArray();
+        var last = model.Search.History[^1].Decisions.SelectMany(d => d.Probabilities).ToArray();
+        Assert.True(first.Zip(last).Max(p => Math.Abs(p.First - p.Second)) > 1e-3, "α did not move");
+    }
+
+    [Fact]
     public void A_wall_clock_budget_stops_the_search_before_its_epochs_run_out()
     {
         var ml = new MLContext(3);

@@ -1,3 +1,5 @@
+using MLExtensions.Torch;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -10,10 +12,29 @@ public enum ArchitectureSampler
     Softmax,
 
     /// <summary>
+    /// The weights are sparsemax(α), the Euclidean projection of α onto the simplex (Martins &amp; Astudillo, 2016):
+    /// like softmax, but choices far behind get exactly zero weight, so the supernet stops mixing them in.
+    /// </summary>
+    Sparsemax,
+
+    /// <summary>
     /// DrNAS: the weights are a Dirichlet sample with concentration elu(α) + 1, drawn by normalised Gamma variates so
     /// that gradients flow back to α (pathwise derivative).
     /// </summary>
     Dirichlet,
+}
+
+/// <summary>DrNAS's regulariser of the architecture parameters (gradient search with <see cref="ArchitectureSampler.Dirichlet"/>).</summary>
+public enum DirichletRegularizer
+{
+    /// <summary>DrNAS's default ("l2"): an L2 penalty on α itself, as Adam's weight decay (<c>ArchitectureWeightDecay</c>); no term is added to the loss.</summary>
+    L2,
+
+    /// <summary>
+    /// DrNAS's "kl": <c>scale · Σ KL(Dir(elu(α) + 1) ‖ Dir(anchor))</c> added to the architecture loss (and no weight
+    /// decay on α), which keeps the distribution from collapsing early.
+    /// </summary>
+    KullbackLeibler,
 }
 
 /// <summary>The probabilities of one decision's choices at one moment of a search.</summary>
@@ -47,9 +68,52 @@ internal sealed class ArchitectureParameters : IDisposable
     public IEnumerable<Parameter> All => [Depth, Width, Activation, Residual];
 
     /// <summary>Architecture weights for one forward pass; differentiable in α.</summary>
-    public ArchitectureWeights Weights(ArchitectureSampler sampler, Generator? generator) => sampler == ArchitectureSampler.Softmax
-        ? new ArchitectureWeights(Depth.softmax(0), Width.softmax(1), Activation.softmax(0), Residual.softmax(0))
-        : new ArchitectureWeights(Dirichlet(Depth, generator), Dirichlet(Width, generator), Dirichlet(Activation, generator), Dirichlet(Residual, generator));
+    public ArchitectureWeights Weights(ArchitectureSampler sampler, Generator? generator) => sampler switch
+    {
+        ArchitectureSampler.Softmax => new(Depth.softmax(-1), Width.softmax(-1), Activation.softmax(-1), Residual.softmax(-1)),
+        ArchitectureSampler.Sparsemax => new(Sparsemax(Depth), Sparsemax(Width), Sparsemax(Activation), Sparsemax(Residual)),
+        _ => new(Dirichlet(Depth, generator), Dirichlet(Width, generator), Dirichlet(Activation, generator), Dirichlet(Residual, generator)),
+    };
+
+    /// <summary>DrNAS's KL term: Σ over decisions of KL(Dir(elu(α) + 1) ‖ Dir(anchor·1)).</summary>
+    public Tensor KullbackLeiblerPenalty(double anchor)
+    {
+        Tensor? total = null;
+        foreach (var alpha in All)
+        {
+            var term = KullbackLeibler(Concentration(alpha), anchor);
+            total = total is null ? term : HeldScalars.Plus(total, term);
+        }
+        return total!;
+    }
+
+    /// <summary>KL(Dir(a) ‖ Dir(b·1)) summed over the rows of <paramref name="a"/> (choices along the last axis).</summary>
+    private static Tensor KullbackLeibler(Tensor a, double b)
+    {
+        long k = a.shape[^1];
+        var a0 = a.sum(-1);
+        double[] logGamma;
+        using (var values = tensor(new[] { k * b, b }, dtype: ScalarType.Float64)) using (var lg = values.lgamma()) logGamma = lg.data<double>().ToArray();
+        using var priorNormaliser = (logGamma[0] - k * logGamma[1]).ToScalar();
+        using var prior = b.ToScalar();
+        // ln Γ(a0) − Σ ln Γ(a_i) − [ln Γ(k·b) − k·ln Γ(b)] + Σ (a_i − b)(ψ(a_i) − ψ(a0))
+        var cross = a.sub(prior).mul(HeldScalars.Minus(a.digamma(), a0.digamma().unsqueeze(-1))).sum(-1);
+        return HeldScalars.Plus(HeldScalars.Minus(a0.lgamma(), a.lgamma().sum(-1)), cross).sub(priorNormaliser).sum();
+    }
+
+    /// <summary>sparsemax along the last axis: max(α − τ, 0) with τ chosen so the row sums to 1.</summary>
+    private static Tensor Sparsemax(Tensor alpha)
+    {
+        long k = alpha.shape[^1];
+        var sorted = alpha.sort(-1, descending: true).Values;
+        var cumulative = sorted.cumsum(-1);
+        var ranks = arange(1, k + 1, dtype: alpha.dtype, device: alpha.device);
+        // The support is every rank r with 1 + r·z_(r) > Σ_{j≤r} z_(j); it is a prefix of the sorted order.
+        var support = HeldScalars.PlusOne(ranks.mul(sorted)).gt(cumulative);
+        var size = support.sum(-1, keepdim: true, type: ScalarType.Int64);
+        var threshold = cumulative.gather(-1, size.sub(HeldScalars.IntegerOne)).sub(HeldScalars.One).div(size.to(alpha.dtype));
+        return nn.functional.relu(HeldScalars.Minus(alpha, threshold));
+    }
 
     /// <summary>Dir(elu(α) + 1) along the last axis, reparameterised through Gamma variates.</summary>
     private static Tensor Dirichlet(Tensor alpha, Generator? generator)
@@ -68,9 +132,12 @@ internal sealed class ArchitectureParameters : IDisposable
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        double[] Of(Tensor a) => (sampler == ArchitectureSampler.Softmax
-            ? a.softmax(-1)
-            : Concentration(a).div(Concentration(a).sum(-1, keepdim: true))).cpu().to_type(ScalarType.Float64).data<double>().ToArray();
+        double[] Of(Tensor a) => (sampler switch
+        {
+            ArchitectureSampler.Softmax => a.softmax(-1),
+            ArchitectureSampler.Sparsemax => Sparsemax(a),
+            _ => Concentration(a).div(Concentration(a).sum(-1, keepdim: true)),
+        }).cpu().to_type(ScalarType.Float64).data<double>().ToArray();
         var list = new List<DecisionProbabilities> { new("depth", _space.SortedDepths.Select(d => d.ToString()).ToArray(), Of(Depth)) };
         var widths = Of(Width);
         var widthNames = _space.SortedWidths.Select(w => w.ToString()).ToArray();

@@ -5,9 +5,10 @@ using static TorchSharp.torch;
 namespace MLExtensions.Nas;
 
 /// <summary>
-/// TangleNAS: alternating weight steps (training split, architecture weights held fixed) and architecture steps
-/// (validation split, Adam on α with betas (0.5, 0.999)) on the weight-entangled supernet, after a warm-up of weight
-/// steps only; the result is the argmax of every decision.
+/// TangleNAS: on the weight-entangled supernet, every step first moves α on a batch of the validation split (Adam
+/// with betas (0.5, 0.999); DrNAS's Dirichlet regulariser added when asked), then the weights on a batch of the
+/// training split with α held fixed and the gradient norm clipped, as the reference's DARTS-style loop does; the
+/// first epochs are a warm-up of weight steps only. The result is the argmax of every decision.
 /// </summary>
 internal static class GradientSearch
 {
@@ -16,8 +17,14 @@ internal static class GradientSearch
         var (space, supernet, data, options, run) = (context.Space, context.Supernet, context.Data, context.Options, context.Run);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var alpha = new ArchitectureParameters(space, run.Device);
-        using var weightOptimizer = new AdamOptimizer(supernet.parameters(), options.LearningRate);
-        using var alphaOptimizer = new AdamOptimizer(alpha.All, options.ArchitectureLearningRate, beta1: 0.5, beta2: 0.999, weightDecay: options.ArchitectureWeightDecay);
+        var weightParameters = supernet.TrainableParameters;
+        using var weightOptimizer = new AdamOptimizer(weightParameters, options.LearningRate);
+        // DrNAS's "kl" regulariser replaces the weight decay on α; its default "l2" is that weight decay.
+        bool klPenalty = options.Sampler == ArchitectureSampler.Dirichlet && options.DirichletRegularizer == DirichletRegularizer.KullbackLeibler;
+        using var alphaOptimizer = new AdamOptimizer(alpha.All, options.ArchitectureLearningRate, beta1: 0.5, beta2: 0.999,
+            weightDecay: klPenalty ? 0 : options.ArchitectureWeightDecay);
+        using var penaltyScale = options.DirichletRegularizerScale.ToScalar();
+        var validation = data.Validation!;
         var history = new List<ArchitectureSnapshot>();
         int epochs = 0, architectureSteps = 0;
         bool stopped = false;
@@ -25,33 +32,35 @@ internal static class GradientSearch
         {
             supernet.train();
             bool searchArchitecture = epoch > options.WarmupEpochs;
-            var validationOrder = context.Permutation(data.Validation.Rows);
+            var validationOrder = context.Permutation(validation.Rows);
             int validationCursor = 0;
             double lossSum = 0;
             int batches = 0;
             foreach (var rows in context.Batches(context.Permutation(data.Train.Rows)))
             {
                 using var step = NewDisposeScope();
+                if (searchArchitecture)
+                {
+                    alphaOptimizer.ZeroGrad();
+                    var validationIndex = NextValidationBatch(validationOrder, ref validationCursor, options.BatchSize, run.Device);
+                    var validationLoss = data.Loss(validation,
+                        supernet.forward(validation.Features.index_select(0, validationIndex), alpha.Weights(options.Sampler, null)), validationIndex);
+                    if (klPenalty) validationLoss = validationLoss.add(alpha.KullbackLeiblerPenalty(options.DirichletAnchor), penaltyScale);
+                    validationLoss.backward();
+                    alphaOptimizer.Step();
+                    architectureSteps++;
+                }
+
                 var index = context.Indices(rows);
                 weightOptimizer.ZeroGrad();
                 ArchitectureWeights fixedWeights;
                 using (no_grad()) fixedWeights = alpha.Weights(options.Sampler, null).Detach();
                 var loss = data.Loss(data.Train, supernet.forward(data.Train.Features.index_select(0, index), fixedWeights), index);
                 loss.backward();
+                context.ClipGradients(weightParameters);
                 weightOptimizer.Step();
                 lossSum += loss.item<float>();
                 batches++;
-
-                if (searchArchitecture)
-                {
-                    alphaOptimizer.ZeroGrad();
-                    var validationIndex = NextValidationBatch(validationOrder, ref validationCursor, options.BatchSize, run.Device);
-                    var validationLoss = data.Loss(data.Validation,
-                        supernet.forward(data.Validation.Features.index_select(0, validationIndex), alpha.Weights(options.Sampler, null)), validationIndex);
-                    validationLoss.backward();
-                    alphaOptimizer.Step();
-                    architectureSteps++;
-                }
                 if (context.SearchTimeIsUp)
                 {
                     stopped = true;
@@ -73,17 +82,17 @@ internal static class GradientSearch
             run.Warning("the time budget ended the search before any architecture step; ranking candidates by supernet loss instead");
             var byLoss = context.Rank(SinglePathSearch.Candidates(space, options.CandidatesToRank, run.Random));
             return new SearchOutcome(byLoss[0].Architecture,
-                byLoss.Take(options.TopK).Select(r => new RankedArchitecture(r.Architecture, r.Loss, null)).ToList(), history, epochs, stopped, searchTime, clock.Elapsed);
+                byLoss.Take(context.CandidatesToKeep).Select(r => new RankedArchitecture(r.Architecture, r.Loss, null)).ToList(), history, epochs, stopped, searchTime, clock.Elapsed);
         }
         var chosen = PathProbabilities.Argmax(probabilities, space).ToArchitecture(space);
         // Candidates: the argmax's one-choice neighbours and the most probable architectures. The joint probability
         // alone would favour shallow networks (fewer factors), so they are ordered by supernet validation loss.
         var probable = space.Count <= 50_000
-            ? space.Enumerate().OrderByDescending(a => PathProbabilities.Of(probabilities, space, a)).Take(4 * options.TopK)
+            ? space.Enumerate().OrderByDescending(a => PathProbabilities.Of(probabilities, space, a)).Take(4 * context.CandidatesToKeep)
             : [];
         var others = Neighbours(chosen, space).Skip(1).Concat(probable).Distinct().Where(a => !a.Equals(chosen)).ToList();
         var ranked = new List<RankedArchitecture> { new(chosen, context.Score(chosen), PathProbabilities.Of(probabilities, space, chosen)) };
-        ranked.AddRange(context.Rank(others).Take(options.TopK - 1)
+        ranked.AddRange(context.Rank(others).Take(context.CandidatesToKeep - 1)
             .Select(r => new RankedArchitecture(r.Architecture, r.Loss, PathProbabilities.Of(probabilities, space, r.Architecture))));
         return new SearchOutcome(chosen, ranked, history, epochs, stopped, searchTime, clock.Elapsed);
     }

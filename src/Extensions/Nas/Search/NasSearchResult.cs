@@ -26,9 +26,19 @@ public enum NasStrategy
 
 /// <summary>An architecture with its standing in the search.</summary>
 /// <param name="Architecture">The architecture.</param>
-/// <param name="SupernetValidationLoss">Its validation loss with the supernet's (inherited) weights.</param>
+/// <param name="SupernetValidationLoss">
+/// Its loss with the supernet's (inherited) weights on the ranking split: rows the search trained neither weights nor
+/// α on.
+/// </param>
 /// <param name="Probability">Its probability under the final architecture distribution (gradient search), else null.</param>
-public sealed record RankedArchitecture(MlpArchitecture Architecture, double SupernetValidationLoss, double? Probability);
+public sealed record RankedArchitecture(MlpArchitecture Architecture, double SupernetValidationLoss, double? Probability)
+{
+    /// <summary>
+    /// Its ranking-split loss after a short fine-tune from the inherited weights (<c>FineTuneEpochs</c>), when it
+    /// was among the candidates re-ranked that way; else null.
+    /// </summary>
+    public double? FineTunedLoss { get; init; }
+}
 
 /// <summary>The architecture distribution (or path-sampling distribution) after one search epoch.</summary>
 /// <param name="Epoch">The epoch, from 1.</param>

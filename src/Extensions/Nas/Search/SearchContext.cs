@@ -33,13 +33,22 @@ internal sealed record SearchContext(NasSearchSpace Space, TangledSupernet Super
         return order;
     }
 
-    /// <summary>The supernet's validation loss of one architecture, with inherited weights (+∞ when it diverged).</summary>
+    /// <summary>How many ranked candidates a strategy hands back: the top K, or more when that many are fine-tuned.</summary>
+    public int CandidatesToKeep => Math.Max(Options.TopK, Options.FineTuneEpochs > 0 ? Options.CandidatesToFineTune : 1);
+
+    /// <summary>Scales the gradients of <paramref name="parameters"/> to a total norm of at most <c>GradientClipNorm</c> (none when 0).</summary>
+    public void ClipGradients(IEnumerable<TorchSharp.Modules.Parameter> parameters)
+    {
+        if (Options.GradientClipNorm > 0) TorchSharp.torch.nn.utils.clip_grad_norm_(parameters, Options.GradientClipNorm);
+    }
+
+    /// <summary>The loss of one architecture on the ranking split, with inherited weights (+∞ when it diverged).</summary>
     public double Score(MlpArchitecture architecture)
     {
         using var scope = NewDisposeScope();
         var weights = ArchitectureWeights.OneHot(Space, ArchitecturePath.From(Space, architecture), Run.Device);
         Supernet.eval();
-        double loss = Data.ValidationLoss(x => Supernet.forward(x, weights));
+        double loss = Data.MeanLoss(Data.Ranking, x => Supernet.forward(x, weights));
         return double.IsFinite(loss) ? loss : double.PositiveInfinity;
     }
 
@@ -54,6 +63,45 @@ internal sealed record SearchContext(NasSearchSpace Space, TangledSupernet Super
             if (RankingTimeIsUp) break;
         }
         return scored.OrderBy(s => s.Item2).ToList();
+    }
+
+    /// <summary>
+    /// Re-ranks the first <c>CandidatesToFineTune</c> of <paramref name="ranked"/> by their ranking-split loss after
+    /// <c>FineTuneEpochs</c> epochs of training from the inherited weights (each a copy; the supernet is untouched):
+    /// inherited weights are shared by every path and rank sub-networks only roughly, a few epochs of their own
+    /// separate those the supernet under-trained. The rest keep their order behind them. Stops at the ranking deadline.
+    /// </summary>
+    public List<RankedArchitecture> FineTune(IReadOnlyList<RankedArchitecture> ranked)
+    {
+        if (Options.FineTuneEpochs == 0 || ranked.Count == 0) return ranked.ToList();
+        var tuned = new List<RankedArchitecture>();
+        foreach (var candidate in ranked.Take(Options.CandidatesToFineTune))
+        {
+            if (tuned.Count > 0 && RankingTimeIsUp) break;
+            tuned.Add(candidate with { FineTunedLoss = FineTunedLoss(candidate.Architecture) });
+        }
+        return tuned.OrderBy(c => c.FineTunedLoss).Concat(ranked.Skip(tuned.Count)).ToList();
+    }
+
+    private double FineTunedLoss(MlpArchitecture architecture)
+    {
+        using var network = Supernet.Extract(architecture);
+        var parameters = network.parameters().ToArray();
+        using var optimizer = new MLExtensions.Torch.AdamOptimizer(parameters, Options.LearningRate);
+        network.train();
+        for (int epoch = 0; epoch < Options.FineTuneEpochs && !RankingTimeIsUp; epoch++)
+            foreach (var rows in Batches(Permutation(Data.Train.Rows)))
+            {
+                using var step = NewDisposeScope();
+                var index = Indices(rows);
+                optimizer.ZeroGrad();
+                Data.Loss(Data.Train, network.forward(Data.Train.Features.index_select(0, index)), index).backward();
+                ClipGradients(parameters);
+                optimizer.Step();
+            }
+        network.eval();
+        double loss = Data.MeanLoss(Data.Ranking, network.forward);
+        return double.IsFinite(loss) ? loss : double.PositiveInfinity;
     }
 }
 

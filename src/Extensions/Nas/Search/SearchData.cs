@@ -6,35 +6,55 @@ using static TorchSharp.torch;
 namespace MLExtensions.Nas;
 
 /// <summary>
-/// The search's training and validation rows as tensors on the training device: architecture search revisits the
-/// same rows many times under many paths (and PA&amp;DA draws rows by index), so they are read from the
-/// <c>IDataView</c> once.
+/// The search's rows as tensors on the training device, in three disjoint parts: weights are trained on
+/// <see cref="Train"/>, gradient search moves α on <see cref="Validation"/>, and candidates are ranked on
+/// <see cref="Ranking"/>, which neither ever saw (ranking on α's own rows favours what α overfitted). Architecture
+/// search revisits the same rows many times under many paths (and PA&amp;DA draws rows by index), so they are read
+/// from the <c>IDataView</c> once.
 /// </summary>
 internal sealed class SearchData : IDisposable
 {
-    private SearchData(Part train, Part validation, PredictionKind kind, float labelScale)
+    private SearchData(Part train, Part? validation, Part ranking, PredictionKind kind, float labelScale)
     {
         Train = train;
         Validation = validation;
+        Ranking = ranking;
         Kind = kind;
         LabelScale = labelScale.ToScalar();
     }
 
     /// <summary>Rows of one split.</summary>
-    public sealed record Part(Tensor Features, Tensor Labels, Tensor? Weights, int Rows);
+    public sealed record Part(Tensor Features, Tensor Labels, Tensor? Weights, int Rows)
+    {
+        public void Dispose()
+        {
+            Features.Dispose();
+            Labels.Dispose();
+            Weights?.Dispose();
+        }
+    }
 
+    /// <summary>The rows weights are trained on.</summary>
     public Part Train { get; }
 
-    public Part Validation { get; }
+    /// <summary>The rows α is trained on (gradient search only; null for single-path strategies).</summary>
+    public Part? Validation { get; }
+
+    /// <summary>The rows candidates are ranked on.</summary>
+    public Part Ranking { get; }
 
     public PredictionKind Kind { get; }
 
     /// <summary>The label's standard deviation (regression losses are measured on this scale).</summary>
     public TorchSharp.Scalar LabelScale { get; }
 
-    /// <summary>Reads <paramref name="data"/> once, splitting rows by <paramref name="split"/>.</summary>
+    /// <summary>
+    /// Reads <paramref name="data"/> once: rows in <paramref name="ranking"/> are ranked on; of the others, those in
+    /// <paramref name="validation"/> (when given) train α and the rest train weights.
+    /// </summary>
     /// <exception cref="InvalidDataException">A split ends up empty.</exception>
-    public static SearchData Load(TabularData data, ValidationSplit split, PredictionKind kind, float labelScale, Device device, CancellationToken cancellationToken)
+    public static SearchData Load(TabularData data, ValidationSplit ranking, ValidationSplit? validation, PredictionKind kind, float labelScale,
+        Device device, CancellationToken cancellationToken)
     {
         Part Read(Func<long, bool> include, string name)
         {
@@ -52,42 +72,54 @@ internal sealed class SearchData : IDisposable
             return new Part(tensor(features.ToArray(), [labels.Count, data.FeatureCount], device: device), tensor(labels.ToArray(), device: device),
                 data.HasWeights ? tensor(weights.ToArray(), device: device) : null, labels.Count);
         }
-        var train = Read(split.IsTraining, "training");
+        bool IsArchitectureRow(long row) => validation is not null && validation.IsValidation(row);
+        var parts = new List<Part>();
         try
         {
-            return new SearchData(train, Read(split.IsValidation, "validation"), kind, labelScale);
+            parts.Add(Read(row => ranking.IsTraining(row) && !IsArchitectureRow(row), "weight-training"));
+            parts.Add(Read(ranking.IsValidation, "ranking"));
+            if (validation is not null) parts.Add(Read(row => ranking.IsTraining(row) && IsArchitectureRow(row), "architecture-validation"));
+            return new SearchData(parts[0], validation is null ? null : parts[2], parts[1], kind, labelScale);
         }
         catch
         {
-            train.Features.Dispose();
-            train.Labels.Dispose();
-            train.Weights?.Dispose();
+            foreach (var part in parts) part.Dispose();
             throw;
         }
     }
-    /// <summary>Weighted mean loss of <paramref name="output"/> on rows <paramref name="index"/> of a split (all rows when null).</summary>
-    public Tensor Loss(Part part, Tensor output, Tensor? index, Tensor? rowWeights = null)
+    /// <summary>
+    /// Weighted mean loss of <paramref name="output"/> on rows <paramref name="index"/> of a split (all rows when null).
+    /// With <paramref name="importanceWeights"/> (1/(N·p) of rows drawn with probabilities p), the batch's
+    /// importance-weighted sum over its size: an unbiased estimate of the split's mean loss (self-normalising by the
+    /// weights' sum would not be).
+    /// </summary>
+    public Tensor Loss(Part part, Tensor output, Tensor? index, Tensor? importanceWeights = null)
     {
         var labels = index is null ? part.Labels : part.Labels.index_select(0, index);
         var perRow = MlpLoss.PerRow(Kind, output, labels, LabelScale);
         var weights = part.Weights is null ? null : index is null ? part.Weights : part.Weights.index_select(0, index);
-        if (rowWeights is not null) weights = weights is null ? rowWeights : weights * rowWeights;
+        if (importanceWeights is not null)
+        {
+            var weighted = perRow.mul(importanceWeights);
+            if (weights is not null) weighted = weighted.mul(weights).div(part.Weights!.mean());
+            return weighted.mean();
+        }
         return weights is null ? perRow.mean() : perRow.mul(weights).sum().div(weights.sum().clamp_min(MLExtensions.Torch.HeldScalars.Tiny));
     }
 
-    /// <summary>The validation loss of <paramref name="forward"/>, evaluated in chunks without gradients.</summary>
-    public double ValidationLoss(Func<Tensor, Tensor> forward)
+    /// <summary>The weighted mean loss of <paramref name="forward"/> on all rows of <paramref name="part"/>, in chunks without gradients.</summary>
+    public double MeanLoss(Part part, Func<Tensor, Tensor> forward)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         const int chunk = 8192;
         double total = 0, weight = 0;
-        for (int start = 0; start < Validation.Rows; start += chunk)
+        for (int start = 0; start < part.Rows; start += chunk)
         {
-            int count = Math.Min(chunk, Validation.Rows - start);
-            var index = arange(start, start + count, dtype: ScalarType.Int64, device: Validation.Features.device);
-            var perRow = MlpLoss.PerRow(Kind, forward(Validation.Features.index_select(0, index)), Validation.Labels.index_select(0, index), LabelScale);
-            var w = Validation.Weights?.index_select(0, index);
+            int count = Math.Min(chunk, part.Rows - start);
+            var index = arange(start, start + count, dtype: ScalarType.Int64, device: part.Features.device);
+            var perRow = MlpLoss.PerRow(Kind, forward(part.Features.index_select(0, index)), part.Labels.index_select(0, index), LabelScale);
+            var w = part.Weights?.index_select(0, index);
             total += (w is null ? perRow.sum() : perRow.mul(w).sum()).item<float>();
             weight += w is null ? count : w.sum().item<float>();
         }
@@ -97,11 +129,8 @@ internal sealed class SearchData : IDisposable
     public void Dispose()
     {
         LabelScale.Dispose();
-        foreach (var part in new[] { Train, Validation })
-        {
-            part.Features.Dispose();
-            part.Labels.Dispose();
-            part.Weights?.Dispose();
-        }
+        Train.Dispose();
+        Validation?.Dispose();
+        Ranking.Dispose();
     }
 }

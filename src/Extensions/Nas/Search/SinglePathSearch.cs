@@ -5,8 +5,11 @@ using static TorchSharp.torch;
 namespace MLExtensions.Nas;
 
 /// <summary>
-/// One-shot supernet training one path per step, uniform (SPOS) or importance-sampled in paths and rows (PA&amp;DA),
-/// then ranking of candidate architectures by their validation loss with inherited weights.
+/// One-shot supernet training, one path per step: uniform (SPOS) or importance-sampled in paths and rows (PA&amp;DA,
+/// <see cref="PathImportance"/>, <see cref="RowImportance"/>), optionally with the sandwich rule; then ranking of
+/// candidate architectures by their ranking-split loss with inherited weights. Every step is truly single-path: the
+/// optimiser changes only the entries the step's sub-networks use (<see cref="TangledSupernet.PathMasks"/>), moments
+/// and step counts included.
 /// </summary>
 internal static class SinglePathSearch
 {
@@ -14,41 +17,50 @@ internal static class SinglePathSearch
     {
         var (space, supernet, data, options, run) = (context.Space, context.Supernet, context.Data, context.Options, context.Run);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var optimizer = new AdamOptimizer(supernet.parameters(), options.LearningRate, skipUnused: true);
+        var parameters = supernet.TrainableParameters;
+        using var optimizer = new AdamOptimizer(parameters, options.LearningRate);
         var paths = new PathImportance(space, importance, options.ImportanceFloor);
-        var rowImportance = Enumerable.Repeat(1.0, data.Train.Rows).ToArray();
+        var rows = new RowImportance(data.Train.Rows, importance, options.ImportanceFloor);
         var history = new List<ArchitectureSnapshot>();
         int epochs = 0;
         bool stopped = false;
         for (int epoch = 1; epoch <= options.SearchEpochs && !stopped; epoch++)
         {
             supernet.train();
-            // PA&DA's importance weight τ rises from 0 to 1 over the search.
-            double tau = importance && options.SearchEpochs > 1 ? (epoch - 1) / (double)(options.SearchEpochs - 1) : 0;
-            var (order, rowWeights) = importance ? DrawRows(rowImportance, tau, options.ImportanceFloor, run.Random) : (context.Permutation(data.Train.Rows), null);
+            var (order, drawWeights) = rows.NextEpoch(run.Random);
+            if (!options.ImportanceReweighting) drawWeights = null;
             double lossSum = 0;
             int batches = 0, start = 0;
-            foreach (var rows in context.Batches(order))
+            foreach (var batch in context.Batches(order))
             {
                 using var step = NewDisposeScope();
-                var index = context.Indices(rows);
-                int count = rows.Length;
-                var path = paths.Sample(run.Random, tau);
-                var weights = ArchitectureWeights.OneHot(space, path, run.Device);
+                var index = context.Indices(batch);
+                int count = batch.Length;
+                var path = paths.Sample(run.Random);
+                var features = data.Train.Features.index_select(0, index);
+                var importanceWeights = drawWeights is null ? null : tensor(drawWeights.AsSpan(start, count).ToArray(), device: run.Device);
                 optimizer.ZeroGrad();
-                var output = supernet.forward(data.Train.Features.index_select(0, index), weights);
-                var batchWeights = rowWeights is null ? null : tensor(rowWeights.AsSpan(start, count).ToArray(), device: run.Device);
-                var loss = data.Loss(data.Train, output, index, batchWeights);
+                var output = supernet.forward(features, ArchitectureWeights.OneHot(space, path, run.Device));
+                var loss = data.Loss(data.Train, output, index, importanceWeights);
                 loss.backward();
+                var masks = supernet.PathMasks(path);
+                if (options.SandwichRule)
+                    foreach (var extreme in Extremes(space, path))
+                    {
+                        data.Loss(data.Train, supernet.forward(features, ArchitectureWeights.OneHot(space, extreme, run.Device)), index, importanceWeights).backward();
+                        masks = masks.Zip(supernet.PathMasks(extreme), (a, b) => a.logical_or(b)).ToArray();
+                    }
+                context.ClipGradients(parameters);
+                optimizer.Step(masks);
                 if (importance)
                 {
-                    ObservePath(paths, path, supernet, space);
+                    // As the reference, importance is read after clipping and the step, from the sampled path's slices.
+                    paths.Observe(path, SliceGradientNorms(supernet, space, path));
                     using var noGrad = no_grad();
                     var norms = MlpLoss.OutputGradientNorm(data.Kind, output.detach(), data.Train.Labels.index_select(0, index), data.LabelScale)
                         .cpu().to_type(ScalarType.Float64).data<double>().ToArray();
-                    for (int i = 0; i < count; i++) rowImportance[order[start + i]] = norms[i];
+                    rows.Observe(order.AsSpan(start, count), norms);
                 }
-                optimizer.Step();
                 lossSum += loss.item<float>();
                 batches++;
                 start += count;
@@ -59,71 +71,43 @@ internal static class SinglePathSearch
                 }
             }
             epochs = epoch;
-            history.Add(new ArchitectureSnapshot(epoch, paths.Snapshot(tau)));
+            // PA&DA's importance weight τ = epoch/epochs (from 0), set at the end of each epoch for the next.
+            double tau = (epoch - 1) / (double)options.SearchEpochs;
+            paths.EndEpoch(tau);
+            rows.EndEpoch(tau);
+            history.Add(new ArchitectureSnapshot(epoch, paths.Snapshot()));
             run.ReportEpoch(epoch, options.SearchEpochs, batches > 0 ? lossSum / batches : 0, null);
         }
         var searchTime = clock.Elapsed;
 
         clock.Restart();
         var ranked = context.Rank(Candidates(space, options.CandidatesToRank, run.Random));
-        var top = ranked.Take(Math.Max(options.TopK, 1)).Select(r => new RankedArchitecture(r.Architecture, r.Loss, null)).ToList();
+        var top = ranked.Take(context.CandidatesToKeep)
+            .Select(r => new RankedArchitecture(r.Architecture, r.Loss, null)).ToList();
         return new SearchOutcome(ranked[0].Architecture, top, history, epochs, stopped, searchTime, clock.Elapsed);
     }
 
-    /// <summary>
-    /// N row indices drawn with replacement from <c>τ·g/Σg + (1 − τ)/N</c> (with a floor share of uniform, so no row
-    /// starves and no weight exceeds 1/floor), and importance weights 1/(N·p) so the loss stays an unbiased estimate
-    /// of the plain mean.
-    /// </summary>
-    private static (int[] Order, float[] Weights) DrawRows(double[] importance, double tau, double floor, Random random)
+    /// <summary>The sandwich rule's largest and smallest sub-networks (with the sampled path's activation and residual choice).</summary>
+    private static IEnumerable<ArchitecturePath> Extremes(NasSearchSpace space, ArchitecturePath sampled)
     {
-        int n = importance.Length;
-        double sum = importance.Where(double.IsFinite).Sum();
-        var p = importance.Select(g => (1 - floor) * ((sum > 0 && double.IsFinite(g) ? tau * g / sum : 0) + (1 - tau) / n) + floor / n).ToArray();
-        var cumulative = new double[n];
-        double c = 0;
-        for (int i = 0; i < n; i++) cumulative[i] = c += p[i];
-        var order = new int[n];
-        var weights = new float[n];
-        for (int k = 0; k < n; k++)
-        {
-            int i = Array.BinarySearch(cumulative, random.NextDouble() * c);
-            if (i < 0) i = ~i;
-            i = Math.Min(i, n - 1);
-            order[k] = i;
-            weights[k] = (float)(1 / (n * p[i]));
-        }
-        return (order, weights);
+        int deepest = space.Depths.Length - 1, widest = space.Widths.Length - 1;
+        yield return sampled with { Depth = deepest, Widths = Enumerable.Repeat(widest, space.MaximumDepth).ToArray() };
+        yield return sampled with { Depth = 0, Widths = new int[space.MaximumDepth] };
     }
 
-    /// <summary>Per-layer squared gradient norms and active parameter counts of the step just taken on <paramref name="path"/>.</summary>
-    private static void ObservePath(PathImportance paths, ArchitecturePath path, TangledSupernet supernet, NasSearchSpace space)
+    /// <summary>Per hidden layer the path uses: the weight plus bias gradient norm of the path's slice (PA&amp;DA's per-operation importance).</summary>
+    private static double[] SliceGradientNorms(TangledSupernet supernet, NasSearchSpace space, ArchitecturePath path)
     {
         using var scope = NewDisposeScope();
-        var layers = supernet.HiddenLayers;
-        var widths = space.SortedWidths;
+        using var noGrad = no_grad();
         int depth = space.SortedDepths[path.Depth];
-        var squares = new double[layers.Count + 1];
-        var counts = new double[layers.Count + 1];
-        int previous = supernet.Inputs;
+        var masks = supernet.PathMasks(path);
+        var parameters = supernet.TrainableParameters;
+        var norms = new double[depth];
         for (int l = 0; l < depth; l++)
-        {
-            int width = widths[path.Widths[l]];
-            squares[l] = GradientSquares(layers[l]);
-            counts[l] = (double)width * previous + width;
-            previous = width;
-        }
-        squares[^1] = GradientSquares(supernet.Head);
-        counts[^1] = (double)supernet.Outputs * previous + supernet.Outputs;
-        paths.Observe(path, squares, counts);
-    }
-
-    private static double GradientSquares(TorchSharp.Modules.Linear layer)
-    {
-        double sum = 0;
-        foreach (var p in layer.parameters())
-            if (p.grad is { } g) sum += HeldScalars.Squared(g).sum().item<float>();
-        return sum;
+            for (int k = 2 * l; k <= 2 * l + 1; k++)
+                if (parameters[k].grad is { } g) norms[l] += g.mul(masks[k]).norm().item<float>();
+        return norms;
     }
 
     /// <summary>
@@ -141,7 +125,7 @@ internal static class SinglePathSearch
     {
         var uniform = new PathImportance(space, false, 0);
         var chosen = new HashSet<MlpArchitecture>();
-        for (int attempt = 0; chosen.Count < count && attempt < count * 20; attempt++) chosen.Add(uniform.Sample(random, 0).ToArchitecture(space));
+        for (int attempt = 0; chosen.Count < count && attempt < count * 20; attempt++) chosen.Add(uniform.Sample(random).ToArchitecture(space));
         return chosen.ToList();
     }
 }

@@ -7,10 +7,13 @@ namespace MLExtensions.Nas;
 
 /// <summary>
 /// The weight-entangled supernet of a <see cref="NasSearchSpace"/> (TangleNAS): one network of the largest
-/// architecture whose smaller choices are slices of its weights. A forward pass takes the superposition of all
-/// choices in one go: widths as a cumulative channel mask <c>m_j = Σ_k p_k·1[j &lt; w_k]</c> on each layer's output,
-/// depth as the mix <c>Σ_d p_d·h_d</c> of the hidden states after each candidate depth, activation and residual as
-/// weighted sums. Memory and parameters are those of the largest network, not one copy per choice.
+/// architecture whose smaller choices are slices of its weights. A forward pass superposes all choices in one go, as
+/// the paper's entangled mixed operation does: layer l multiplies by the one weight
+/// <c>Σ_k Σ_j a_{l,k}·a_{l−1,j}·pad(W_l[:w_k, :w_j])</c>, i.e. <c>W_l ⊙ (m_l ⊗ m_{l−1})</c> with the cumulative width
+/// masks <c>m_l[i] = Σ_k a_{l,k}·1[i &lt; w_k]</c> (the input side mixed by the previous layer's weights), then the
+/// mixed activation; depth is the mix <c>Σ_d p_d·h_d</c> of the hidden states after each candidate depth (each seen
+/// by the output layer through its own width mask), and residual the weighted sum. One matrix product per layer;
+/// memory and parameters are those of the largest network, not one copy per choice.
 /// </summary>
 /// <remarks>With one-hot weights the pass equals the sliced sub-network (<see cref="Extract"/>).</remarks>
 internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, Tensor>
@@ -57,25 +60,83 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
 
     public int Outputs { get; }
 
-    /// <summary>The hidden layers (all of the widest width) and the output layer, for per-choice gradient norms.</summary>
-    public IReadOnlyList<Linear> HiddenLayers => layers.ToList();
+    /// <summary>The trainable parameters, hidden layers' weight and bias first, then the output layer's: the order of <see cref="PathMasks"/>.</summary>
+    public IReadOnlyList<Parameter> TrainableParameters =>
+        layers.SelectMany(l => new[] { l.weight!, l.bias! }).Concat([head.weight!, head.bias!]).ToArray();
 
+    /// <summary>Hidden layer <paramref name="layer"/> (of the widest width).</summary>
+    public Linear Layer(int layer) => layers[layer];
+
+    /// <summary>The output layer.</summary>
     public Linear Head => head;
+
+    /// <summary>The cumulative width masks m_l [maximum depth, maximum width] of <paramref name="weights"/>.</summary>
+    public Tensor WidthMasks(ArchitectureWeights weights) => weights.Width.matmul(width_masks);
+
+    /// <summary>
+    /// Layer <paramref name="layer"/>'s entangled weight <c>W ⊙ (m_l ⊗ m_{l−1})</c> and bias <c>b ⊙ m_l</c> under the
+    /// width masks <paramref name="masks"/> (the first layer's inputs are the features, unmasked).
+    /// </summary>
+    public (Tensor Weight, Tensor Bias) EntangledLayer(int layer, Tensor masks)
+    {
+        var linear = layers[layer];
+        var outputs = masks[layer];
+        var weight = linear.weight!.mul(outputs.unsqueeze(1));
+        if (layer > 0) weight = weight.mul(masks[layer - 1].unsqueeze(0));
+        return (weight, linear.bias!.mul(outputs));
+    }
 
     public override Tensor forward(Tensor x, ArchitectureWeights weights)
     {
-        var masks = weights.Width.matmul(width_masks);
+        var masks = WidthMasks(weights);
         var h = Minus(x, input_shift).mul(input_scale);
         Tensor? mixed = null;
         for (int l = 0; l < layers.Count; l++)
         {
-            var next = MixedActivation(layers[l].forward(h), weights.Activation);
-            if (l > 0 && _space.SearchResidual) next = Plus(next, weights.Residual[1].mul(h));
-            h = next.mul(masks[l]);
+            var (weight, bias) = EntangledLayer(l, masks);
+            var next = MixedActivation(nn.functional.linear(h, weight, bias), weights.Activation);
+            if (l > 0 && _space.SearchResidual) next = Plus(next, weights.Residual[1].mul(h.mul(masks[l])));
+            h = next;
             int depth = _depthIndexAfterLayer[l];
-            if (depth >= 0) mixed = mixed is null ? weights.Depth[depth].mul(h) : Plus(mixed, weights.Depth[depth].mul(h));
+            if (depth >= 0)
+            {
+                // The output layer's input side is entangled too: depth d's state reaches it through m_{d−1}.
+                var contribution = weights.Depth[depth].mul(h.mul(masks[l]));
+                mixed = mixed is null ? contribution : Plus(mixed, contribution);
+            }
         }
         return Plus(head.forward(mixed!).mul(output_scale), output_shift);
+    }
+
+    /// <summary>
+    /// Which entries of each parameter (in <see cref="TrainableParameters"/> order) the sub-network of <paramref name="path"/>
+    /// uses: a single-path step may change these and nothing else.
+    /// </summary>
+    public IReadOnlyList<Tensor> PathMasks(ArchitecturePath path)
+    {
+        using var noGrad = no_grad();
+        var device = width_masks.device;
+        int depth = _space.SortedDepths[path.Depth];
+        var result = new List<Tensor>();
+        Tensor? previous = null;
+        for (int l = 0; l < layers.Count; l++)
+        {
+            var linear = layers[l];
+            if (l >= depth)
+            {
+                result.Add(zeros_like(linear.weight!, dtype: ScalarType.Bool));
+                result.Add(zeros_like(linear.bias!, dtype: ScalarType.Bool));
+                continue;
+            }
+            var outputs = width_masks[path.Widths[l]].to(ScalarType.Bool);
+            var inputs = previous ?? ones(linear.weight!.shape[1], dtype: ScalarType.Bool, device: device);
+            result.Add(outputs.unsqueeze(1).logical_and(inputs.unsqueeze(0)));
+            result.Add(outputs);
+            previous = outputs;
+        }
+        result.Add(ones(Outputs, 1, dtype: ScalarType.Bool, device: device).logical_and(previous!.unsqueeze(0)));
+        result.Add(ones(Outputs, dtype: ScalarType.Bool, device: device));
+        return result;
     }
 
     private Tensor MixedActivation(Tensor z, Tensor weights)
