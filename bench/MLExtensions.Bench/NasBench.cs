@@ -6,9 +6,13 @@ using MLExtensions.Nas;
 namespace MLExtensions.Bench;
 
 /// <summary>
-/// Ranking consistency of supernet training (SPOS vs PA&amp;DA) against stand-alone training of every architecture
-/// of a small space, with the seed-vs-seed noise ceiling; regret of TangleNAS's pick; search cost in units of
-/// training the largest network once.
+/// Ranking benchmark with ground truth: every architecture of a small space trained stand-alone over several seeds
+/// (test loss; the seed-vs-seed Kendall τ is the noise ceiling), then each search strategy's Kendall τ between its
+/// supernet ranking (inherited weights, ranking split) and the stand-alone losses, the stand-alone rank and regret of
+/// its pick, and its cost in units of one training of the largest network; against random search at the same cost
+/// and the default fixed MLP. Three data sets of different kinds: Friedman-1 (generated regression), Boston housing
+/// (real regression) and Pima diabetes (real binary classification; both from ../shared/data, generated stand-ins
+/// without it).
 /// </summary>
 public static class NasBench
 {
@@ -22,45 +26,65 @@ public static class NasBench
         public float Label { get; set; }
     }
 
-    public sealed class BostonRow
+    public sealed class VectorRow
     {
-        [LoadColumn(0, 12), VectorType(13)] public float[] Features { get; set; } = [];
-        [LoadColumn(13)] public float Label { get; set; }
+        public float[] Features { get; set; } = [];
+        public float Label { get; set; }
     }
 
-    public static void Run(bool quick)
+    public sealed class BinaryRow
+    {
+        public float[] Features { get; set; } = [];
+        public bool Label { get; set; }
+    }
+
+    /// <summary>A search configuration of the benchmark.</summary>
+    private sealed record Variant(string Name, Action<NasTrainer.Options> Configure);
+
+    private static readonly Variant[] Variants =
+    [
+        new("SPOS", o => o.Strategy = NasStrategy.Spos),
+        new("SPOS + sandwich", o => { o.Strategy = NasStrategy.Spos; o.SandwichRule = true; }),
+        new("PA&DA", o => o.Strategy = NasStrategy.PaDa),
+        new("PA&DA + fine-tune", o => { o.Strategy = NasStrategy.PaDa; o.FineTuneEpochs = 3; }),
+        new("TangleNAS softmax", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Softmax; }),
+        new("TangleNAS sparsemax", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Sparsemax; }),
+        new("TangleNAS DrNAS", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Dirichlet; }),
+        new("TangleNAS softmax + fine-tune", o => { o.Strategy = NasStrategy.TangleNas; o.FineTuneEpochs = 3; }),
+    ];
+
+    public static void Run(bool quick, string? only = null)
     {
         var ml = new MLContext(1);
         var space = new NasSearchSpace { Depths = Depths, Widths = Widths, Activations = [MlpActivation.Relu], SearchResidual = false };
-        var sets = new List<(string Name, IDataView Data)> { ("Friedman-1 (2,000 generated rows)", ml.Data.LoadFromEnumerable(Friedman(2000, 7))) };
-        var boston = Shared("boston.csv");
-        if (boston is not null)
-            sets.Add(("Boston housing (506 rows)", ml.Data.LoadFromTextFile<BostonRow>(boston, separatorChar: ',', hasHeader: true, allowQuoting: true)));
-        else
-            sets.Add(("Friedman-1, noisier (2,000 generated rows)", ml.Data.LoadFromEnumerable(Friedman(2000, 8, noise: 3))));
         Console.WriteLine($"NAS ranking benchmark: {space}; {Seeds.Length} seeds{(quick ? " (quick)" : "")}");
-        foreach (var (name, all) in sets)
+        foreach (var (name, all, binary) in DataSets(ml))
         {
+            if (only is not null && !name.Contains(only, StringComparison.OrdinalIgnoreCase)) continue;
             var split = ml.Data.TrainTestSplit(ml.Data.Cache(all), testFraction: 0.3, seed: 1);
             var architectures = space.Enumerate().ToList();
             int epochs = quick ? 20 : 100;
+            string lossName = binary ? "log-loss" : "MSE";
 
-            // Stand-alone: every architecture trained alone, per seed; test MSE.
+            // Stand-alone: every architecture trained alone, per seed, as NasTrainer retrains its pick (early stopping
+            // on a tenth of the training rows): the ground truth is what a user of the search would get.
             var alone = new double[architectures.Count, Seeds.Length];
-            double largestSeconds = 0;
+            var validationLoss = new double[architectures.Count, Seeds.Length];
+            var runSeconds = new double[architectures.Count, Seeds.Length];
+            var seconds = new double[architectures.Count];
             for (int a = 0; a < architectures.Count; a++)
                 for (int s = 0; s < Seeds.Length; s++)
                 {
                     var clock = Stopwatch.StartNew();
-                    using var model = ml.Nas().Trainers.MlpRegression(new MlpTrainer.Options
-                    {
-                        // A fixed number of epochs without early stopping: rankings of early-stopped runs are mostly noise.
-                        HiddenLayerSizes = architectures[a].HiddenLayerSizes.ToArray(), NumberOfEpochs = epochs, BatchSize = 64, LearningRate = 1e-3, Seed = Seeds[s],
-                    }).Fit(split.TrainSet);
-                    if (architectures[a].HiddenLayerSizes.All(w => w == Widths.Max()) && architectures[a].HiddenLayerSizes.Count == Depths.Max())
-                        largestSeconds += clock.Elapsed.TotalSeconds / Seeds.Length;
-                    alone[a, s] = ml.Regression.Evaluate(model.Transform(split.TestSet)).MeanSquaredError;
+                    var options = StandAlone(architectures[a], epochs, Seeds[s]);
+                    using var model = binary ? ml.Nas().Trainers.MlpBinaryClassification(options).Fit(split.TrainSet) : ml.Nas().Trainers.MlpRegression(options).Fit(split.TrainSet);
+                    runSeconds[a, s] = clock.Elapsed.TotalSeconds;
+                    seconds[a] += runSeconds[a, s] / Seeds.Length;
+                    alone[a, s] = TestLoss(ml, model, split.TestSet, binary);
+                    validationLoss[a, s] = model.TrainingHistory.Min(h => h.ValidationLoss ?? double.PositiveInfinity);
                 }
+            int largest = architectures.FindIndex(a => a.HiddenLayerSizes.Count == Depths.Max() && a.HiddenLayerSizes.All(w => w == Widths.Max()));
+            double largestSeconds = seconds[largest];
             var meanAlone = Enumerable.Range(0, architectures.Count).Select(a => Enumerable.Range(0, Seeds.Length).Average(s => alone[a, s])).ToArray();
             var ceiling = new List<double>();
             for (int s1 = 0; s1 < Seeds.Length; s1++)
@@ -68,42 +92,141 @@ public static class NasBench
                     ceiling.Add(KendallTau(Enumerable.Range(0, architectures.Count).Select(a => alone[a, s1]).ToArray(),
                         Enumerable.Range(0, architectures.Count).Select(a => alone[a, s2]).ToArray()));
             int best = Array.IndexOf(meanAlone, meanAlone.Min());
+            int Rank(double loss) => 1 + meanAlone.Count(m => m < loss);
             Console.WriteLine();
             Console.WriteLine($"== {name} ==");
-            Console.WriteLine($"stand-alone: best {architectures[best]} test MSE {meanAlone[best]:F3}; worst {meanAlone.Max():F3}; " +
-                              $"seed-vs-seed Kendall τ (noise ceiling) {ceiling.Average():F3} ({string.Join(", ", ceiling.Select(c => c.ToString("F2")))}); " +
-                              $"training the largest network once: {largestSeconds:F1} s");
-
-            foreach (var strategy in new[] { NasStrategy.Spos, NasStrategy.PaDa, NasStrategy.TangleNas })
+            var byLoss = Enumerable.Range(0, architectures.Count).OrderBy(a => meanAlone[a]).ToArray();
+            Console.WriteLine($"stand-alone top 5: {string.Join(", ", byLoss.Take(5).Select(a => $"{architectures[a].ToString().Replace(" Relu", "")} {meanAlone[a]:F4}"))}; " +
+                              $"bottom 3: {string.Join(", ", byLoss.TakeLast(3).Select(a => $"{architectures[a].ToString().Replace(" Relu", "")} {meanAlone[a]:F4}"))}");
+            Console.WriteLine($"stand-alone (≤ {epochs} epochs, early stopping): best {architectures[best]} test {lossName} {meanAlone[best]:F4}; median {Median(meanAlone):F4}; worst {meanAlone.Max():F4}; " +
+                              $"seed-vs-seed Kendall τ (noise ceiling) {ceiling.Average():F3}; training the largest network once: {largestSeconds:F2} s");
+            Console.WriteLine();
+            Console.WriteLine($"| strategy | Kendall τ (per seed) | τ / ceiling | pick's stand-alone rank of {architectures.Count} (per seed) | regret (test {lossName}) | cost × largest |");
+            Console.WriteLine("|---|---|---|---|---|---|");
+            var costs = new List<double>();
+            foreach (var variant in Variants)
             {
                 var taus = new List<double>();
                 var regrets = new List<double>();
                 var ranks = new List<int>();
-                var costs = new List<double>();
+                var picks = new List<string>();
+                var variantCosts = new List<double>();
                 foreach (int seed in Seeds)
                 {
-                    var model = ml.Nas().Trainers.Regression(new NasTrainer.Options
+                    var options = new NasTrainer.Options
                     {
-                        Strategy = strategy, Depths = Depths, Widths = Widths, Activations = [MlpActivation.Relu], SearchResidual = false,
-                        SearchEpochs = quick ? 10 : 80, WarmupEpochs = quick ? 3 : 20, BatchSize = 64, LearningRate = 3e-3,
+                        Depths = Depths, Widths = Widths, Activations = [MlpActivation.Relu], SearchResidual = false,
+                        SearchEpochs = quick ? 10 : 40, WarmupEpochs = quick ? 3 : 10, BatchSize = 64, LearningRate = 3e-3,
                         TopK = architectures.Count, CandidatesToRank = architectures.Count, RetrainEpochs = 1, Seed = seed,
-                    }).Fit(split.TrainSet);
-                    costs.Add((model.Search.Times.Search + model.Search.Times.Ranking).TotalSeconds / largestSeconds);
+                    };
+                    variant.Configure(options);
+                    using var model = binary ? ml.Nas().Trainers.BinaryClassification(options).Fit(split.TrainSet) : ml.Nas().Trainers.Regression(options).Fit(split.TrainSet);
+                    variantCosts.Add((model.Search.Times.Search + model.Search.Times.Ranking).TotalSeconds / largestSeconds);
                     int chosen = architectures.FindIndex(a => a.Equals(model.Architecture));
                     regrets.Add(meanAlone[chosen] - meanAlone[best]);
-                    ranks.Add(1 + meanAlone.Count(m => m < meanAlone[chosen]));
-                    if (strategy != NasStrategy.TangleNas)
-                    {
-                        var supernet = architectures.Select(a => model.Search.TopArchitectures.First(t => t.Architecture.Equals(a)).SupernetValidationLoss).ToArray();
-                        taus.Add(KendallTau(supernet, meanAlone));
-                    }
-                    model.Dispose();
+                    ranks.Add(Rank(meanAlone[chosen]));
+                    picks.Add(model.Architecture.ToString().Replace(" Relu", ""));
+                    var supernet = architectures.Select(a => model.Search.TopArchitectures.FirstOrDefault(t => t.Architecture.Equals(a))?.SupernetValidationLoss ?? double.NaN).ToArray();
+                    if (supernet.All(double.IsFinite)) taus.Add(KendallTau(supernet, meanAlone));
                 }
-                Console.WriteLine($"{strategy,-9}: " + (taus.Count > 0 ? $"Kendall τ supernet vs stand-alone {taus.Average():F3} ({string.Join(", ", taus.Select(t => t.ToString("F2")))}); " : "") +
-                                  $"pick's stand-alone rank {string.Join(", ", ranks)} of {architectures.Count}, regret (test MSE) {regrets.Average():F3}; " +
-                                  $"search cost {costs.Average():F1}× training the largest network");
+                costs.AddRange(variantCosts);
+                Console.WriteLine($"| {variant.Name} | {Format(taus, "F2")} | {(taus.Count > 0 ? (taus.Average() / ceiling.Average()).ToString("F2") : "–")} | " +
+                                  $"{string.Join(", ", ranks.Zip(picks, (r, a) => $"{r} ({a})"))} | {regrets.Average():F4} | {variantCosts.Average():F1} |");
             }
+
+            // Random search at the strategies' median cost: architectures in random order, trained alone as above
+            // (the same runs), until their training time reaches that cost; the pick has the best validation loss.
+            double budget = Median(costs.ToArray()) * largestSeconds;
+            var randomRanks = new List<int>();
+            var randomRegrets = new List<double>();
+            var tried = new List<int>();
+            for (int s = 0; s < Seeds.Length; s++)
+            {
+                var random = new Random(Seeds[s]);
+                var order = Enumerable.Range(0, architectures.Count).OrderBy(_ => random.Next()).ToArray();
+                double spent = 0, bestValidation = double.PositiveInfinity;
+                int pick = order[0], count = 0;
+                foreach (int a in order)
+                {
+                    if (count > 0 && spent + runSeconds[a, s] > budget) break;
+                    spent += runSeconds[a, s];
+                    count++;
+                    if (validationLoss[a, s] < bestValidation) (bestValidation, pick) = (validationLoss[a, s], a);
+                }
+                tried.Add(count);
+                randomRanks.Add(Rank(meanAlone[pick]));
+                randomRegrets.Add(meanAlone[pick] - meanAlone[best]);
+            }
+            Console.WriteLine($"| random search ({string.Join(", ", tried)} architectures) | – | – | {string.Join(", ", randomRanks)} | {randomRegrets.Average():F4} | {budget / largestSeconds:F1} |");
+
+            // The default fixed MLP (MlpTrainer's defaults), trained like the stand-alone runs.
+            var fixedLosses = Seeds.Select(seed =>
+            {
+                var defaults = new MlpTrainer.Options();
+                var options = StandAlone(new MlpArchitecture(defaults.HiddenLayerSizes, defaults.Activation, defaults.Residual), epochs, seed);
+                using var model = binary ? ml.Nas().Trainers.MlpBinaryClassification(options).Fit(split.TrainSet) : ml.Nas().Trainers.MlpRegression(options).Fit(split.TrainSet);
+                return TestLoss(ml, model, split.TestSet, binary);
+            }).ToArray();
+            Console.WriteLine($"| fixed MLP {string.Join("-", new MlpTrainer.Options().HiddenLayerSizes)} (default) | – | – | would rank {Rank(fixedLosses.Average())} | {fixedLosses.Average() - meanAlone[best]:F4} | {0:F1} |");
         }
+    }
+
+    /// <summary>Stand-alone training as NasTrainer retrains its pick: Adam, early stopping on 10 % of the rows.</summary>
+    private static MlpTrainer.Options StandAlone(MlpArchitecture architecture, int epochs, int seed) => new()
+    {
+        HiddenLayerSizes = architecture.HiddenLayerSizes.ToArray(), Activation = architecture.Activation, Residual = architecture.Residual,
+        NumberOfEpochs = epochs, BatchSize = 64, LearningRate = 1e-3, Seed = seed, ValidationFraction = 0.1, EarlyStoppingPatience = 10,
+    };
+
+    private static double TestLoss(MLContext ml, ITransformer model, IDataView test, bool binary) => binary
+        ? ml.BinaryClassification.Evaluate(model.Transform(test)).LogLoss
+        : ml.Regression.Evaluate(model.Transform(test)).MeanSquaredError;
+
+    private static string Format(List<double> values, string format) =>
+        values.Count == 0 ? "–" : $"{values.Average().ToString(format)} ({string.Join(", ", values.Select(v => v.ToString(format)))})";
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// <summary>The benchmark's data sets: (name, data with Features and Label, whether the label is binary).</summary>
+    private static IEnumerable<(string Name, IDataView Data, bool Binary)> DataSets(MLContext ml)
+    {
+        yield return ("Friedman-1 (2,000 generated rows)", ml.Data.LoadFromEnumerable(Friedman(2000, 7)), false);
+        var boston = Shared("boston.csv");
+        yield return boston is null
+            ? ("Friedman-1, noisier (2,000 generated rows; ../shared/data absent)", ml.Data.LoadFromEnumerable(Friedman(2000, 8, noise: 3)), false)
+            : ("Boston housing (506 rows)", Load(ml, boston, label => float.Parse(label, System.Globalization.CultureInfo.InvariantCulture)), false);
+        var pima = Shared("pima.csv");
+        yield return pima is null
+            ? ("Friedman-1 thresholded (2,000 generated rows; ../shared/data absent)", ml.Data.LoadFromEnumerable(Friedman(2000, 9, noise: 2)
+                .Select(r => new BinaryRow { Features = r.Features, Label = r.Label > 14.4f }), VectorSchema<BinaryRow>(10)), true)
+            : ("Pima diabetes (768 rows, binary)", Load(ml, pima, label => label == "pos"), true);
+    }
+
+    /// <summary>A CSV with a header, the label last: features as a vector (NA replaced by the column mean).</summary>
+    private static IDataView Load<TLabel>(MLContext ml, string path, Func<string, TLabel> label)
+    {
+        var lines = File.ReadAllLines(path).Skip(1).Where(l => l.Length > 0).Select(l => l.Split(',').Select(c => c.Trim('"')).ToArray()).ToArray();
+        int d = lines[0].Length - 1;
+        var x = lines.Select(c => c.Take(d).Select(v => v == "NA" ? float.NaN : float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray()).ToArray();
+        for (int j = 0; j < d; j++)
+        {
+            float mean = (float)x.Select(r => r[j]).Where(v => !float.IsNaN(v)).Average();
+            foreach (var r in x) if (float.IsNaN(r[j])) r[j] = mean;
+        }
+        return typeof(TLabel) == typeof(bool)
+            ? ml.Data.LoadFromEnumerable(lines.Select((c, i) => new BinaryRow { Features = x[i], Label = (bool)(object)label(c[d])! }).ToArray(), VectorSchema<BinaryRow>(d))
+            : ml.Data.LoadFromEnumerable(lines.Select((c, i) => new VectorRow { Features = x[i], Label = (float)(object)label(c[d])! }).ToArray(), VectorSchema<VectorRow>(d));
+    }
+
+    private static SchemaDefinition VectorSchema<T>(int features)
+    {
+        var schema = SchemaDefinition.Create(typeof(T));
+        schema["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, features);
+        return schema;
     }
 
     /// <summary>Process memory while a long search runs: it must stay flat (every step's tensors are disposed).</summary>

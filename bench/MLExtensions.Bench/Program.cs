@@ -6,7 +6,7 @@
 // PRESTO fit time per backend and scoring cost:
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --ordinal [--quick]
 // Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid);
-// architecture search ranking consistency, regret and cost (--nas [--quick]); memory of a long search (--nas-memory);
+// architecture search ranking consistency, regret and cost on three data sets (--nas [--quick] [--set Friedman|Boston|Pima]); memory of a long search (--nas-memory);
 // fit time against TimeBudget (--nas-budget);
 // PONITA on the charged N-body task against linear extrapolation (--ponita-nbody [--systems 1000] [--epochs 30] [--cutoff 4] [--hidden 32] [--egnn]);
 // PONITA energy + forces of one large system at water-like density, N = 100, 1,000, 10,000 atoms: time and peak memory (--ponita-scale [--sizes 100,1000,10000]);
@@ -70,7 +70,7 @@ if (args.Contains("--nas-memory"))
 }
 if (args.Contains("--nas"))
 {
-    NasBench.Run(quick: args.Contains("--quick"));
+    NasBench.Run(quick: args.Contains("--quick"), only: args.SkipWhile(a => a != "--set").Skip(1).FirstOrDefault());
     return;
 }
 if (args.Contains("--kernels"))
