@@ -1,15 +1,41 @@
-// NAS sample: architecture search on UCI Adult (income > 50K, a few thousand rows) when ../shared/data is present,
-// else on generated data; the found network against a fixed default MLP and ML.NET's FastTree on the same split.
+// NAS sample on UCI Adult (income > 50K, 9,000 rows) when ../shared/data is present, else on generated data.
+// Default: architecture search, the found network against a fixed default MLP and ML.NET's FastTree on one split;
+// --budget is the search's time budget (default 180 s).
+// --select: a time-budgeted model selection as AutoML-style scripts write it (ModelSelection.cs): FastTree, LightGBM,
+// a normalised linear model, our fixed MLP and our search, in that order, each k-fold cross-validated with
+// mlContext.BinaryClassification.CrossValidate on the same folds; prints a Markdown leaderboard by AUC with times.
+// --budget is the whole selection's budget (default 180 s); our trainers get the time the others leave as TimeBudget.
 //   dotnet run -c Release --project samples/Nas [-- --strategy TangleNas|Spos|PaDa] [--budget seconds]
+//   dotnet run -c Release --project samples/Nas -- --select [--folds k (default 5)] [--budget seconds] [--strategy ...]
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLExtensions.Nas;
+using NasSample;
 
 var strategy = args.SkipWhile(a => a != "--strategy").Skip(1).Select(Enum.Parse<NasStrategy>).FirstOrDefault(NasStrategy.TangleNas);
 var budget = args.SkipWhile(a => a != "--budget").Skip(1).Select(double.Parse).FirstOrDefault(180);
 var ml = new MLContext(seed: 1);
-var (train, test, source) = LoadData(ml);
+var (rows, source, testFraction) = LoadData(ml);
+
+if (args.Contains("--select"))
+{
+    var folds = args.SkipWhile(a => a != "--folds").Skip(1).Select(int.Parse).FirstOrDefault(5);
+    Console.WriteLine($"Data: {source}; {Count(rows)} rows, {folds}-fold cross-validation, budget {budget:F0} s, search {strategy}");
+    var candidates = SampleCandidates.Create(ml,
+        FixedMlp,
+        () => new NasTrainer.Options { Strategy = strategy, Seed = 1 });
+    var total = Stopwatch.StartNew();
+    var leaderboard = ModelSelection.BinaryClassification(ml, rows, candidates, folds, TimeSpan.FromSeconds(budget));
+    Console.WriteLine();
+    Console.Write(ModelSelection.ToMarkdown(leaderboard));
+    Console.WriteLine();
+    Console.WriteLine($"Selection took {total.Elapsed.TotalSeconds:F0} s of its {budget:F0} s budget.");
+    return;
+}
+
+var split = ml.Data.TrainTestSplit(rows, testFraction, seed: 1);
+var (train, test) = (split.TrainSet, split.TestSet);
 Console.WriteLine($"Data: {source}; {train.GetRowCount() ?? Count(train)} training rows, {test.GetRowCount() ?? Count(test)} test rows");
 
 var nasOptions = new NasTrainer.Options { Strategy = strategy, TimeBudget = TimeSpan.FromSeconds(budget), Seed = 1 };
@@ -23,7 +49,7 @@ foreach (var t in nas.Search.TopArchitectures)
     Console.WriteLine($"    {t.Architecture,-32} supernet validation loss {t.SupernetValidationLoss:F4}" + (t.Probability is double p ? $", probability {p:E2}" : ""));
 
 clock.Restart();
-using var mlp = ml.Nas().Trainers.MlpBinaryClassification(new MlpTrainer.Options { NumberOfEpochs = nasOptions.RetrainEpochs, ValidationFraction = 0.1, Seed = 1 }).Fit(train);
+using var mlp = ml.Nas().Trainers.MlpBinaryClassification(FixedMlp()).Fit(train);
 var mlpSeconds = clock.Elapsed.TotalSeconds;
 clock.Restart();
 var fastTree = ml.BinaryClassification.Trainers.FastTree().Fit(train);
@@ -42,17 +68,17 @@ void Row(string name, ITransformer model, double seconds)
     Console.WriteLine($"| {name} | {m.AreaUnderRocCurve:F4} | {m.Accuracy:F4} | {m.LogLoss:F4} | {seconds:F0} s |");
 }
 
+// The fixed MLP (64-64 ReLU by default) trains with the early stopping and most epochs of the search's retraining.
+static MlpTrainer.Options FixedMlp() => new() { NumberOfEpochs = new NasTrainer.Options().RetrainEpochs, ValidationFraction = 0.1, Seed = 1 };
+
 static long Count(IDataView data) => data.GetColumn<bool>("Label").LongCount();
 
-static (IDataView Train, IDataView Test, string Source) LoadData(MLContext ml)
+// The rows, where they come from, and the test fraction of the default mode's split.
+static (IDataView Rows, string Source, double TestFraction) LoadData(MLContext ml)
 {
     var dir = FindSharedData("adult");
     if (dir is null)
-    {
-        var generated = ml.Data.LoadFromEnumerable(Generated(6000, 3));
-        var split = ml.Data.TrainTestSplit(generated, testFraction: 0.3, seed: 1);
-        return (split.TrainSet, split.TestSet, "generated (../shared/data/adult not found)");
-    }
+        return (ml.Data.LoadFromEnumerable(Generated(6000, 3)), "generated (../shared/data/adult not found)", 0.3);
     // Adult's columns by position; categorical ones are one-hot encoded, numeric ones kept.
     string[] categorical = ["workclass", "education", "marital", "occupation", "relationship", "race", "sex", "country"];
     var loader = ml.Data.CreateTextLoader([
@@ -72,8 +98,8 @@ static (IDataView Train, IDataView Test, string Source) LoadData(MLContext ml)
         .Append(ml.Transforms.Categorical.OneHotEncoding(categorical.Select(c => new InputOutputColumnPair(c + "V", c)).ToArray()))
         .Append(ml.Transforms.Concatenate("Features", [.. categorical.Select(c => c + "V"), "age", "fnlwgt", "educationNum", "capitalGain", "capitalLoss", "hours"]))
         .Fit(sample);
-    var split2 = ml.Data.TrainTestSplit(ml.Data.Cache(featurize.Transform(sample)), testFraction: 0.33, seed: 1);
-    return (split2.TrainSet, split2.TestSet, "UCI Adult (9,000 shuffled rows of adult.data)");
+    // One-hot vocabularies do not look at the label, so fitting them on all rows leaks nothing into cross-validation.
+    return (ml.Data.Cache(featurize.Transform(sample)), "UCI Adult (9,000 shuffled rows of adult.data)", 0.33);
 }
 
 static string? FindSharedData(string name)
@@ -97,18 +123,21 @@ static IEnumerable<GeneratedRow> Generated(int n, int seed)
     }
 }
 
-public sealed class GeneratedRow
+namespace NasSample
 {
-    [VectorType(10)] public float[] Features { get; set; } = [];
-    public bool Label { get; set; }
-}
+    public sealed class GeneratedRow
+    {
+        [VectorType(10)] public float[] Features { get; set; } = [];
+        public bool Label { get; set; }
+    }
 
-public sealed class Income
-{
-    public string income { get; set; } = "";
-}
+    public sealed class Income
+    {
+        public string income { get; set; } = "";
+    }
 
-public sealed class Label
-{
-    [ColumnName("Label")] public bool Value { get; set; }
+    public sealed class Label
+    {
+        [ColumnName("Label")] public bool Value { get; set; }
+    }
 }

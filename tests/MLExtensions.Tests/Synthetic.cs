@@ -15,6 +15,8 @@ public static class Synthetic
         public bool Positive { get; set; }
         public string Class { get; set; } = "";
         public float Weight { get; set; } = 1f;
+        /// <summary>One of ten groups (row index mod 10), for grouped cross-validation folds.</summary>
+        public string Group { get; set; } = "";
     }
 
     /// <summary>A nonlinear target of the first three features; classes are its terciles.</summary>
@@ -34,6 +36,7 @@ public static class Synthetic
                 Target = y + 10,
                 Positive = y > 0,
                 Class = y < -0.5f ? "low" : y < 0.8f ? "mid" : "high",
+                Group = $"g{i % 10}",
             };
         }
         return rows;

@@ -60,6 +60,14 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
 
         /// <summary>Rows in the shuffling buffer; the data are fully shuffled when they fit. Default: 65536.</summary>
         public int ShuffleBufferRows { get; set; } = 65536;
+
+        /// <summary>
+        /// Wall-clock budget of the training, counted from the start of the fit; null for none. Training stops after
+        /// the epoch that crosses it (keeping the best epoch when there is a validation split); the ONNX export and its
+        /// parity check follow. Lets a model-selection loop bound this trainer as it bounds <see cref="NasTrainer"/>.
+        /// Default: null.
+        /// </summary>
+        public TimeSpan? TimeBudget { get; set; }
     }
 
     private readonly MLContext _mlContext;
@@ -90,7 +98,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     /// <summary>Trains on <paramref name="input"/> and returns the fitted, ONNX-scored model.</summary>
     public MlpModel Fit(IDataView input)
     {
-        var t = Train(input, null, null);
+        var t = Train(input, _options.TimeBudget, null);
         return new MlpModel(t.Scoring, t.Architecture, t.FeatureCount, t.Classes, t.History, t.ExportParity, t.Seed);
     }
 
@@ -280,5 +288,6 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
             throw new ArgumentOutOfRangeException(nameof(o.ValidationFraction), o.ValidationFraction, "The validation fraction must be in [0, 1).");
         ArgumentOutOfRangeException.ThrowIfLessThan(o.EarlyStoppingPatience, 1, nameof(o.EarlyStoppingPatience));
         ArgumentOutOfRangeException.ThrowIfLessThan(o.ShuffleBufferRows, 1, nameof(o.ShuffleBufferRows));
+        if (o.TimeBudget is TimeSpan t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(o.TimeBudget), t, "The time budget must be positive.");
     }
 }

@@ -110,6 +110,19 @@ public class MlpTrainerTests
     }
 
     [Fact]
+    public void A_time_budget_stops_training_before_its_epochs_run_out()
+    {
+        var ml = new MLContext(1);
+        var options = Small("Target");
+        options.NumberOfEpochs = 100_000;
+        options.TimeBudget = TimeSpan.FromSeconds(1);
+        using var model = ml.Nas().Trainers.MlpRegression(options).Fit(ml.Data.LoadFromEnumerable(Synthetic.Rows(300, 14)));
+        // Behaviour only: the budget, not the epoch count, ended training (wall-clock bounds fail on a loaded CI machine).
+        Assert.InRange(model.TrainingHistory.Count, 1, options.NumberOfEpochs - 1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Nas().Trainers.MlpRegression(new MlpTrainer.Options { TimeBudget = TimeSpan.Zero }));
+    }
+
+    [Fact]
     public void Progress_log_and_cancellation_reach_the_user()
     {
         var ml = new MLContext(1);
