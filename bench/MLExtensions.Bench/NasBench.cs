@@ -53,7 +53,7 @@ public static class NasBench
         new("TangleNAS softmax + fine-tune", o => { o.Strategy = NasStrategy.TangleNas; o.FineTuneEpochs = 3; }),
     ];
 
-    public static void Run(bool quick, string? only = null)
+    public static void Run(bool quick, string? only = null, string? variants = null, double learningRate = 1e-3)
     {
         var ml = new MLContext(1);
         var space = new NasSearchSpace { Depths = Depths, Widths = Widths, Activations = [MlpActivation.Relu], SearchResidual = false };
@@ -104,7 +104,7 @@ public static class NasBench
             Console.WriteLine($"| strategy | Kendall τ (per seed) | τ / ceiling | pick's stand-alone rank of {architectures.Count} (per seed) | regret (test {lossName}) | cost × largest |");
             Console.WriteLine("|---|---|---|---|---|---|");
             var costs = new List<double>();
-            foreach (var variant in Variants)
+            foreach (var variant in Variants.Where(v => variants is null || variants.Split(',').Any(f => v.Name.Equals(f, StringComparison.OrdinalIgnoreCase))))
             {
                 var taus = new List<double>();
                 var regrets = new List<double>();
@@ -116,7 +116,7 @@ public static class NasBench
                     var options = new NasTrainer.Options
                     {
                         Depths = Depths, Widths = Widths, Activations = [MlpActivation.Relu], SearchResidual = false,
-                        SearchEpochs = quick ? 10 : 40, WarmupEpochs = quick ? 3 : 10, BatchSize = 64, LearningRate = 3e-3,
+                        SearchEpochs = quick ? 10 : 40, WarmupEpochs = quick ? 3 : 10, BatchSize = 64, LearningRate = learningRate,
                         TopK = architectures.Count, CandidatesToRank = architectures.Count, RetrainEpochs = 1, Seed = seed,
                     };
                     variant.Configure(options);
@@ -199,11 +199,33 @@ public static class NasBench
         yield return boston is null
             ? ("Friedman-1, noisier (2,000 generated rows; ../shared/data absent)", ml.Data.LoadFromEnumerable(Friedman(2000, 8, noise: 3)), false)
             : ("Boston housing (506 rows)", Load(ml, boston, label => float.Parse(label, System.Globalization.CultureInfo.InvariantCulture)), false);
+        var adult = Shared(Path.Combine("adult", "adult.data"));
+        if (adult is not null) yield return ("UCI Adult (5,000 rows, binary)", Adult(ml, adult, 5000), true);
         var pima = Shared("pima.csv");
         yield return pima is null
             ? ("Friedman-1 thresholded (2,000 generated rows; ../shared/data absent)", ml.Data.LoadFromEnumerable(Friedman(2000, 9, noise: 2)
                 .Select(r => new BinaryRow { Features = r.Features, Label = r.Label > 14.4f }), VectorSchema<BinaryRow>(10)), true)
             : ("Pima diabetes (768 rows, binary)", Load(ml, pima, label => label == "pos"), true);
+    }
+
+    /// <summary>
+    /// The first <paramref name="rows"/> complete rows of UCI Adult as 9 numeric features: age, education years, hours
+    /// per week, log capital gain and loss, log final weight, and indicators of male, married (civil spouse) and a
+    /// managerial or professional occupation; the label is income &gt; 50K.
+    /// </summary>
+    private static IDataView Adult(MLContext ml, string path, int rows)
+    {
+        var data = File.ReadLines(path).Select(l => l.Split(", ")).Where(c => c.Length == 15 && !c.Contains("?")).Take(rows).Select(c =>
+        {
+            float F(int i) => float.Parse(c[i], System.Globalization.CultureInfo.InvariantCulture);
+            return new BinaryRow
+            {
+                Features = [F(0), F(4), F(12), MathF.Log(1 + F(10)), MathF.Log(1 + F(11)), MathF.Log(F(2)), c[9] == "Male" ? 1 : 0,
+                    c[5] == "Married-civ-spouse" ? 1 : 0, c[6] is "Exec-managerial" or "Prof-specialty" ? 1 : 0],
+                Label = c[14].StartsWith(">50K"),
+            };
+        }).ToArray();
+        return ml.Data.LoadFromEnumerable(data, VectorSchema<BinaryRow>(9));
     }
 
     /// <summary>A CSV with a header, the label last: features as a vector (NA replaced by the column mean).</summary>
@@ -227,6 +249,23 @@ public static class NasBench
         var schema = SchemaDefinition.Create(typeof(T));
         schema["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, features);
         return schema;
+    }
+
+    /// <summary>The architecture distribution after every epoch of one gradient search on Friedman-1 (a diagnostic).</summary>
+    public static void Trace(int seed, ArchitectureSampler sampler, double learningRate, double rankingFraction = 0.2, double validationFraction = 0.3, int epochs = 40)
+    {
+        var ml = new MLContext(1);
+        var split = ml.Data.TrainTestSplit(ml.Data.Cache(ml.Data.LoadFromEnumerable(Friedman(2000, 7))), testFraction: 0.3, seed: 1);
+        using var model = ml.Nas().Trainers.Regression(new NasTrainer.Options
+        {
+            Strategy = NasStrategy.TangleNas, Sampler = sampler, Depths = Depths, Widths = Widths, Activations = [MlpActivation.Relu], SearchResidual = false,
+            SearchEpochs = epochs, WarmupEpochs = 10, BatchSize = 64, LearningRate = learningRate, RetrainEpochs = 1, Seed = seed,
+            RankingFraction = rankingFraction, SearchValidationFraction = validationFraction,
+        }).Fit(split.TrainSet);
+        foreach (var snapshot in model.Search.History.Where(h => h.Epoch % 5 == 0))
+            Console.WriteLine($"epoch {snapshot.Epoch,2}: " + string.Join("; ", snapshot.Decisions.Take(1 + Depths.Max())
+                .Select(d => $"{d.Decision} " + string.Join(" ", d.Choices.Zip(d.Probabilities, (c, p) => $"{c}:{p:F2}")))));
+        Console.WriteLine($"picked {model.Architecture}; top: " + string.Join(", ", model.Search.TopArchitectures.Take(5).Select(t => $"{t.Architecture} {t.SupernetValidationLoss:F3}")));
     }
 
     /// <summary>Process memory while a long search runs: it must stay flat (every step's tensors are disposed).</summary>

@@ -6,7 +6,7 @@
 // PRESTO fit time per backend and scoring cost:
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --ordinal [--quick]
 // Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid);
-// architecture search ranking consistency, regret and cost on three data sets (--nas [--quick] [--set Friedman|Boston|Pima]); memory of a long search (--nas-memory);
+// architecture search ranking consistency, regret and cost on three data sets (--nas [--quick] [--set Friedman|Boston|Pima] [--variants "SPOS,TangleNAS DrNAS"] [--lr 1e-3]); memory of a long search (--nas-memory);
 // fit time against TimeBudget (--nas-budget);
 // PONITA on the charged N-body task against linear extrapolation (--ponita-nbody [--systems 1000] [--epochs 30] [--cutoff 4] [--hidden 32] [--egnn]);
 // PONITA energy + forces of one large system at water-like density, N = 100, 1,000, 10,000 atoms: time and peak memory (--ponita-scale [--sizes 100,1000,10000]);
@@ -68,9 +68,20 @@ if (args.Contains("--nas-memory"))
     NasBench.Memory();
     return;
 }
+if (args.Contains("--nas-trace"))
+{
+    NasBench.Trace(args.SkipWhile(a => a != "--seed").Skip(1).Select(int.Parse).DefaultIfEmpty(2).First(),
+        args.Contains("--dirichlet") ? ArchitectureSampler.Dirichlet : ArchitectureSampler.Softmax, 1e-3,
+        args.SkipWhile(a => a != "--ranking").Skip(1).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(0.2).First(),
+        args.SkipWhile(a => a != "--alpha").Skip(1).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(0.3).First(),
+        args.SkipWhile(a => a != "--epochs").Skip(1).Select(int.Parse).DefaultIfEmpty(40).First());
+    return;
+}
 if (args.Contains("--nas"))
 {
-    NasBench.Run(quick: args.Contains("--quick"), only: args.SkipWhile(a => a != "--set").Skip(1).FirstOrDefault());
+    NasBench.Run(quick: args.Contains("--quick"), only: args.SkipWhile(a => a != "--set").Skip(1).FirstOrDefault(),
+        variants: args.SkipWhile(a => a != "--variants").Skip(1).FirstOrDefault(),
+        learningRate: args.SkipWhile(a => a != "--lr").Skip(1).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(1e-3).First());
     return;
 }
 if (args.Contains("--kernels"))

@@ -5,7 +5,7 @@
 // a normalised linear model, our fixed MLP and our search, in that order, each k-fold cross-validated with
 // mlContext.BinaryClassification.CrossValidate on the same folds; prints a Markdown leaderboard by AUC with times.
 // --budget is the whole selection's budget (default 180 s); our trainers get the time the others leave as TimeBudget.
-//   dotnet run -c Release --project samples/Nas [-- --strategy TangleNas|Spos|PaDa] [--budget seconds]
+//   dotnet run -c Release --project samples/Nas [-- --strategy Spos|PaDa|TangleNas] [--budget seconds]
 //   dotnet run -c Release --project samples/Nas -- --select [--folds k (default 5)] [--budget seconds] [--strategy ...]
 using System.Diagnostics;
 using Microsoft.ML;
@@ -13,7 +13,7 @@ using Microsoft.ML.Data;
 using MLExtensions.Nas;
 using NasSample;
 
-var strategy = args.SkipWhile(a => a != "--strategy").Skip(1).Select(Enum.Parse<NasStrategy>).FirstOrDefault(NasStrategy.TangleNas);
+var strategy = args.SkipWhile(a => a != "--strategy").Skip(1).Select(Enum.Parse<NasStrategy>).FirstOrDefault(new NasTrainer.Options().Strategy);
 var budget = args.SkipWhile(a => a != "--budget").Skip(1).Select(double.Parse).FirstOrDefault(180);
 var ml = new MLContext(seed: 1);
 var (rows, source, testFraction) = LoadData(ml);

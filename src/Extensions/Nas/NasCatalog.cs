@@ -31,7 +31,7 @@ public sealed class NasTrainers
     /// <param name="strategy">How to search.</param>
     /// <param name="timeBudget">Wall-clock budget of the whole fit; null for none.</param>
     public NasTrainer Regression(string labelColumnName = "Label", string featureColumnName = "Features",
-        NasStrategy strategy = NasStrategy.TangleNas, TimeSpan? timeBudget = null)
+        NasStrategy strategy = NasStrategy.Spos, TimeSpan? timeBudget = null)
         => Regression(Search(labelColumnName, featureColumnName, strategy, timeBudget));
 
     /// <summary>A regressor found by architecture search, with full options.</summary>
@@ -43,7 +43,7 @@ public sealed class NasTrainers
     /// <param name="strategy">How to search.</param>
     /// <param name="timeBudget">Wall-clock budget of the whole fit; null for none.</param>
     public NasTrainer BinaryClassification(string labelColumnName = "Label", string featureColumnName = "Features",
-        NasStrategy strategy = NasStrategy.TangleNas, TimeSpan? timeBudget = null)
+        NasStrategy strategy = NasStrategy.Spos, TimeSpan? timeBudget = null)
         => BinaryClassification(Search(labelColumnName, featureColumnName, strategy, timeBudget));
 
     /// <summary>A binary classifier found by architecture search, with full options.</summary>
@@ -55,7 +55,7 @@ public sealed class NasTrainers
     /// <param name="strategy">How to search.</param>
     /// <param name="timeBudget">Wall-clock budget of the whole fit; null for none.</param>
     public NasTrainer MulticlassClassification(string labelColumnName = "Label", string featureColumnName = "Features",
-        NasStrategy strategy = NasStrategy.TangleNas, TimeSpan? timeBudget = null)
+        NasStrategy strategy = NasStrategy.Spos, TimeSpan? timeBudget = null)
         => MulticlassClassification(Search(labelColumnName, featureColumnName, strategy, timeBudget));
 
     /// <summary>A multiclass classifier found by architecture search, with full options.</summary>

@@ -27,8 +27,12 @@ public sealed class NasTrainer : IEstimator<NasModel>
     /// <summary>Options of <see cref="NasTrainer"/>.</summary>
     public sealed class Options : TorchTrainerOptions
     {
-        /// <summary>How to search. Default: <see cref="NasStrategy.TangleNas"/>.</summary>
-        public NasStrategy Strategy { get; set; } = NasStrategy.TangleNas;
+        /// <summary>
+        /// How to search. Default: <see cref="NasStrategy.Spos"/>, whose picks were the most reliable in the ranking
+        /// benchmark (<c>bench --nas</c>: top-quarter picks on the regression sets, where gradient search with small
+        /// training splits drifted to narrow networks).
+        /// </summary>
+        public NasStrategy Strategy { get; set; } = NasStrategy.Spos;
 
         /// <summary>Wall-clock budget of the whole fit; null for none. Default: null.</summary>
         public TimeSpan? TimeBudget { get; set; }
@@ -97,7 +101,11 @@ public sealed class NasTrainer : IEstimator<NasModel>
         /// </summary>
         public double SearchValidationFraction { get; set; } = 0.3;
 
-        /// <summary>Fraction of the rows held out to rank candidates; the search trains neither weights nor α on them. Default: 0.2.</summary>
+        /// <summary>
+        /// Fraction of the rows held out to rank candidates (single-path strategies, and gradient search when
+        /// <see cref="FineTuneEpochs"/> re-ranks); the search trains neither weights nor α on them. Gradient search that
+        /// picks by α alone needs none and reports its candidates' losses on the α rows. Default: 0.2.
+        /// </summary>
         public double RankingFraction { get; set; } = 0.2;
 
         /// <summary>
@@ -168,10 +176,15 @@ public sealed class NasTrainer : IEstimator<NasModel>
             var summary = data.Summarize(run.CancellationToken);
             run.Info($"{summary.Rows} rows, {data.FeatureCount} features; {_options.Strategy} over {space}");
             float labelScale = _kind == PredictionKind.Regression ? (float)Math.Max(summary.LabelStdDev, 1e-12) : 1f;
-            // Ranking rows, then α rows among the rest (by an independent hash), so the fractions hold of all rows.
-            var ranking = ValidationSplit.Create(_options.RankingFraction, run.Seed)!;
-            var validation = _options.Strategy == NasStrategy.TangleNas
-                ? ValidationSplit.Create(_options.SearchValidationFraction / (1 - _options.RankingFraction), unchecked(run.Seed * 31 + 7))
+            // Ranking rows where candidates are ranked (single-path strategies, fine-tuning), then α rows among the
+            // rest (an independent hash), so the fractions hold of all rows. Gradient search that picks by α alone
+            // gives the rows to the weights: on small data, fewer training rows make the supernet overfit and α
+            // then favours narrow, shallow networks.
+            bool gradient = _options.Strategy == NasStrategy.TangleNas;
+            bool ranks = !gradient || _options.FineTuneEpochs > 0;
+            var ranking = ranks ? ValidationSplit.Create(_options.RankingFraction, run.Seed) : null;
+            var validation = gradient
+                ? ValidationSplit.Create(_options.SearchValidationFraction / (1 - (ranks ? _options.RankingFraction : 0)), unchecked(run.Seed * 31 + 7))
                 : null;
             using var searchData = SearchData.Load(data, ranking, validation, _kind, labelScale, run.Device, run.CancellationToken);
             using var supernet = CreateSupernet(data, summary, space);

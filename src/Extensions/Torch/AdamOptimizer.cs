@@ -82,11 +82,11 @@ internal sealed class AdamOptimizer : IDisposable
 
     /// <summary>
     /// One update of only the entries where <paramref name="masks"/> (one boolean tensor per parameter, in the
-    /// constructor's order) is true: the others keep their value, both moments and their step count bit for bit, so
+    /// constructor's order; null for a parameter left entirely alone) is true: the others keep their value, both moments and their step count bit for bit, so
     /// single-path supernet training moves exactly the sampled sub-network. Each entry counts its own steps for
     /// Adam's bias correction, as if it were a parameter of its own.
     /// </summary>
-    public void Step(IReadOnlyList<Tensor> masks)
+    public void Step(IReadOnlyList<Tensor?> masks)
     {
         if (masks.Count != _parameters.Length)
             throw new ArgumentException($"{masks.Count} masks for {_parameters.Length} parameters.", nameof(masks));
@@ -99,8 +99,7 @@ internal sealed class AdamOptimizer : IDisposable
             var p = _parameters[i];
             if (p.grad is not { } gradient) continue;
             using var scope = NewDisposeScope();
-            var mask = masks[i];
-            if (!mask.any().item<bool>()) continue;
+            if (masks[i] is not { } mask) continue;
             var g = _decay ? gradient.add(p, _weightDecay) : gradient;
             var steps = _elementSteps[i];
             steps.add_(mask.to(steps.dtype), HeldScalars.One);

@@ -187,13 +187,14 @@ public class SupernetTests
         long changedInside = 0, untouched = 0;
         for (int i = 0; i < parameters.Count; i++)
         {
-            var outside = masks[i].logical_not();
+            var mask = masks[i] ?? zeros_like(parameters[i], dtype: ScalarType.Bool);
+            var outside = mask.logical_not();
             var (value, first, second, steps) = before[i];
             foreach (var (now, then, name) in new[] { (parameters[i].detach(), value, "value"), (optimizer.State(i).First, first, "first moment"),
                          (optimizer.State(i).Second, second, "second moment"), (optimizer.State(i).Steps!, steps, "step count") })
                 Assert.True(now.masked_select(outside).eq(then.masked_select(outside)).all().item<bool>(), $"parameter {i}: an unsampled entry's {name} changed");
             untouched += outside.sum().item<long>();
-            changedInside += parameters[i].detach().masked_select(masks[i]).ne(value.masked_select(masks[i])).sum().item<long>();
+            changedInside += parameters[i].detach().masked_select(mask).ne(value.masked_select(mask)).sum().item<long>();
         }
         Assert.True(untouched > 0 && changedInside > 0, $"untouched {untouched}, changed {changedInside}");
     }

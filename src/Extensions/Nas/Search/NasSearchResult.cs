@@ -28,7 +28,7 @@ public enum NasStrategy
 /// <param name="Architecture">The architecture.</param>
 /// <param name="SupernetValidationLoss">
 /// Its loss with the supernet's (inherited) weights on the ranking split: rows the search trained neither weights nor
-/// α on.
+/// α on (gradient search that picks by α alone has no ranking split and reports the loss on the α rows).
 /// </param>
 /// <param name="Probability">Its probability under the final architecture distribution (gradient search), else null.</param>
 public sealed record RankedArchitecture(MlpArchitecture Architecture, double SupernetValidationLoss, double? Probability)

@@ -40,7 +40,7 @@ internal sealed class SearchData : IDisposable
     /// <summary>The rows α is trained on (gradient search only; null for single-path strategies).</summary>
     public Part? Validation { get; }
 
-    /// <summary>The rows candidates are ranked on.</summary>
+    /// <summary>The rows candidates are ranked on (the α rows when gradient search picks by α alone).</summary>
     public Part Ranking { get; }
 
     public PredictionKind Kind { get; }
@@ -50,12 +50,15 @@ internal sealed class SearchData : IDisposable
 
     /// <summary>
     /// Reads <paramref name="data"/> once: rows in <paramref name="ranking"/> are ranked on; of the others, those in
-    /// <paramref name="validation"/> (when given) train α and the rest train weights.
+    /// <paramref name="validation"/> (when given) train α and the rest train weights. Without a ranking split (gradient
+    /// search that picks by α alone) the α rows also score the reported candidates.
     /// </summary>
     /// <exception cref="InvalidDataException">A split ends up empty.</exception>
-    public static SearchData Load(TabularData data, ValidationSplit ranking, ValidationSplit? validation, PredictionKind kind, float labelScale,
+    public static SearchData Load(TabularData data, ValidationSplit? ranking, ValidationSplit? validation, PredictionKind kind, float labelScale,
         Device device, CancellationToken cancellationToken)
     {
+        if (ranking is null && validation is null) throw new ArgumentException("The search needs a ranking or a validation split.", nameof(ranking));
+        bool IsRankingRow(long row) => ranking is not null && ranking.IsValidation(row);
         Part Read(Func<long, bool> include, string name)
         {
             var features = new List<float>();
@@ -76,10 +79,13 @@ internal sealed class SearchData : IDisposable
         var parts = new List<Part>();
         try
         {
-            parts.Add(Read(row => ranking.IsTraining(row) && !IsArchitectureRow(row), "weight-training"));
-            parts.Add(Read(ranking.IsValidation, "ranking"));
-            if (validation is not null) parts.Add(Read(row => ranking.IsTraining(row) && IsArchitectureRow(row), "architecture-validation"));
-            return new SearchData(parts[0], validation is null ? null : parts[2], parts[1], kind, labelScale);
+            var train = Read(row => !IsRankingRow(row) && !IsArchitectureRow(row), "weight-training");
+            parts.Add(train);
+            var architecture = validation is null ? null : Read(row => !IsRankingRow(row) && IsArchitectureRow(row), "architecture-validation");
+            if (architecture is not null) parts.Add(architecture);
+            var ranked = ranking is null ? architecture! : Read(IsRankingRow, "ranking");
+            if (ranking is not null) parts.Add(ranked);
+            return new SearchData(train, architecture, ranked, kind, labelScale);
         }
         catch
         {
@@ -131,6 +137,6 @@ internal sealed class SearchData : IDisposable
         LabelScale.Dispose();
         Train.Dispose();
         Validation?.Dispose();
-        Ranking.Dispose();
+        if (!ReferenceEquals(Ranking, Validation)) Ranking.Dispose();
     }
 }

@@ -48,7 +48,7 @@ internal static class SinglePathSearch
                     foreach (var extreme in Extremes(space, path))
                     {
                         data.Loss(data.Train, supernet.forward(features, ArchitectureWeights.OneHot(space, extreme, run.Device)), index, importanceWeights).backward();
-                        masks = masks.Zip(supernet.PathMasks(extreme), (a, b) => a.logical_or(b)).ToArray();
+                        masks = masks.Zip(supernet.PathMasks(extreme), (a, b) => a is null ? b : b is null ? a : a.logical_or(b)).ToArray();
                     }
                 context.ClipGradients(parameters);
                 optimizer.Step(masks);
@@ -106,7 +106,7 @@ internal static class SinglePathSearch
         var norms = new double[depth];
         for (int l = 0; l < depth; l++)
             for (int k = 2 * l; k <= 2 * l + 1; k++)
-                if (parameters[k].grad is { } g) norms[l] += g.mul(masks[k]).norm().item<float>();
+                if (parameters[k].grad is { } g && masks[k] is { } mask) norms[l] += g.mul(mask).norm().item<float>();
         return norms;
     }
 

@@ -110,22 +110,22 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
 
     /// <summary>
     /// Which entries of each parameter (in <see cref="TrainableParameters"/> order) the sub-network of <paramref name="path"/>
-    /// uses: a single-path step may change these and nothing else.
+    /// uses: a single-path step may change these and nothing else. Null for the parameters of layers below the path's depth.
     /// </summary>
-    public IReadOnlyList<Tensor> PathMasks(ArchitecturePath path)
+    public IReadOnlyList<Tensor?> PathMasks(ArchitecturePath path)
     {
         using var noGrad = no_grad();
         var device = width_masks.device;
         int depth = _space.SortedDepths[path.Depth];
-        var result = new List<Tensor>();
+        var result = new List<Tensor?>();
         Tensor? previous = null;
         for (int l = 0; l < layers.Count; l++)
         {
             var linear = layers[l];
             if (l >= depth)
             {
-                result.Add(zeros_like(linear.weight!, dtype: ScalarType.Bool));
-                result.Add(zeros_like(linear.bias!, dtype: ScalarType.Bool));
+                result.Add(null);
+                result.Add(null);
                 continue;
             }
             var outputs = width_masks[path.Widths[l]].to(ScalarType.Bool);
