@@ -35,6 +35,13 @@ public sealed class FairnessCatalog
         string? positivePrediction = null)
         => new(sensitiveColumnName, predictedColumnName, clientColumnName, labelColumnName, threshold, options, bootstrapSamples,
             seed ?? ((Microsoft.ML.Runtime.IHostEnvironment)Context).Register("FairnessAudit").Rand.Next(), positivePrediction);
+
+    /// <summary>
+    /// A post-processing mitigator: the most accurate rule derived from a model's probability (or prediction) within
+    /// global and local disparity budgets, applied per (client, group) cell. See <see cref="FairnessMitigator"/> for the columns.
+    /// </summary>
+    /// <param name="options">Columns, budgets and randomisation.</param>
+    public FairnessMitigator Mitigate(FairnessMitigator.Options options) => new(Context, options);
 }
 
 /// <summary>Hangs <see cref="FairnessCatalog"/> off <see cref="MLContext"/>.</summary>

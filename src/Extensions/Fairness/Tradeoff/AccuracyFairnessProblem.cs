@@ -16,6 +16,12 @@ public enum ClassifierFamily
     /// that of the model with each cell's prediction kept or flipped, whichever is better.
     /// </summary>
     DerivedFromPredictions,
+
+    /// <summary>
+    /// Classifiers derived from an existing model's score by a threshold per cell, randomised between two thresholds
+    /// (the ROC hull of each cell, Hardt et al. 2016): what a post-processing of the score can keep.
+    /// </summary>
+    DerivedFromScores,
 }
 
 /// <summary>
@@ -41,11 +47,12 @@ public sealed class AccuracyFairnessProblem
     /// <exception cref="InvalidDataException">No rows, or all rows in a single sensitive group.</exception>
     public AccuracyFairnessProblem(double[,] cellSizes, double[,] cellPositives, IReadOnlyList<string>? clients = null,
         IReadOnlyList<string>? groups = null)
-        : this(cellSizes, cellPositives, null, null, clients, groups)
+        : this(cellSizes, cellPositives, ClassifierFamily.Any, (_, _, b) => CellErrorCurve.AnyClassifier(b), clients, groups)
     {
     }
 
-    private AccuracyFairnessProblem(double[,] cellSizes, double[,] cellPositives, double[,]? truePositives, double[,]? falsePositives,
+    /// <summary>A problem whose cells' error curves are given: <paramref name="curve"/>(client, group, label rate).</summary>
+    internal AccuracyFairnessProblem(double[,] cellSizes, double[,] cellPositives, ClassifierFamily family, Func<int, int, double, CellErrorCurve> curve,
         IReadOnlyList<string>? clients, IReadOnlyList<string>? groups)
     {
         ArgumentNullException.ThrowIfNull(cellSizes);
@@ -55,7 +62,7 @@ public sealed class AccuracyFairnessProblem
             throw new ArgumentException($"cellPositives is {cellPositives.GetLength(0)}×{cellPositives.GetLength(1)} but cellSizes is {clientCount}×{groupCount}.", nameof(cellPositives));
         Clients = Names(clients, clientCount, nameof(clients));
         Groups = Names(groups, groupCount, nameof(groups));
-        Family = truePositives is null ? ClassifierFamily.Any : ClassifierFamily.DerivedFromPredictions;
+        Family = family;
 
         double total = 0;
         for (int s = 0; s < clientCount; s++)
@@ -77,10 +84,7 @@ public sealed class AccuracyFairnessProblem
                 double n = cellSizes[s, z], positives = cellPositives[s, z];
                 if (!(n > 0)) continue;
                 double b = Math.Min(1, positives / n);
-                var curve = truePositives is null || falsePositives is null
-                    ? CellErrorCurve.AnyClassifier(b)
-                    : CellErrorCurve.DerivedFrom(b, n - positives > 0 ? falsePositives[s, z] / (n - positives) : 0, positives > 0 ? truePositives[s, z] / positives : 0);
-                cells.Add(new TradeoffCell(s, z, n / total, b, curve));
+                cells.Add(new TradeoffCell(s, z, n / total, b, curve(s, z, b)));
             }
         Cells = cells;
         Rows = total;
@@ -150,7 +154,9 @@ public sealed class AccuracyFairnessProblem
         }
         return family == ClassifierFamily.Any
             ? new AccuracyFairnessProblem(sizes, positives, clients, groups)
-            : new AccuracyFairnessProblem(sizes, positives, truePositives, falsePositives, clients, groups);
+            : new AccuracyFairnessProblem(sizes, positives, family, (s, z, b) => CellErrorCurve.DerivedFrom(b,
+                sizes[s, z] - positives[s, z] > 0 ? falsePositives[s, z] / (sizes[s, z] - positives[s, z]) : 0,
+                positives[s, z] > 0 ? truePositives[s, z] / positives[s, z] : 0), clients, groups);
     }
 
     private static string[] Names(IReadOnlyList<string>? names, int count, string parameter)

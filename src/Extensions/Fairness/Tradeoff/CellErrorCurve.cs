@@ -48,18 +48,19 @@ internal sealed class CellErrorCurve
     public static CellErrorCurve DerivedFrom(double labelRate, double falsePositiveRate, double truePositiveRate) =>
         FromRocPoints(labelRate, [(falsePositiveRate, truePositiveRate), (1 - falsePositiveRate, 1 - truePositiveRate)]);
 
-    private static CellErrorCurve FromRocPoints(double b, (double Fpr, double Tpr)[] extra)
+    /// <summary>
+    /// The lower convex hull of (positive rate, error) points that deterministic rules reach in a cell with
+    /// positive-label rate <paramref name="b"/>, as (FPR, TPR) pairs; (0, 0) and (1, 1) are always reachable.
+    /// </summary>
+    internal static CellErrorCurve FromRocPoints(double b, IEnumerable<(double Fpr, double Tpr)> extra)
     {
-        var points = extra.Append((Fpr: 0.0, Tpr: 0.0)).Append((Fpr: 1.0, Tpr: 1.0))
-            .Select(p => (C: b * p.Tpr + (1 - b) * p.Fpr, E: b * (1 - p.Tpr) + (1 - b) * p.Fpr))
-            .OrderBy(p => p.C).ThenBy(p => p.E).ToList();
-        var hull = new List<(double C, double E)>();
-        foreach (var p in points)
-        {
-            if (hull.Count > 0 && p.C - hull[^1].C <= 1e-15) continue; // same rate: the first (lowest error) stays
-            while (hull.Count >= 2 && Cross(hull[^2], hull[^1], p) <= 0) hull.RemoveAt(hull.Count - 1);
-            hull.Add(p);
-        }
+        var points = extra.Append((Fpr: 0.0, Tpr: 0.0)).Append((Fpr: 1.0, Tpr: 1.0)).Select(p => (p.Fpr, p.Tpr, Tag: 0));
+        return FromHull(b, LowerHull(b, points));
+    }
+
+    /// <summary>The curve through lower-hull vertices (ascending positive rate) from <see cref="LowerHull{T}"/>.</summary>
+    internal static CellErrorCurve FromHull<T>(double b, IReadOnlyList<(double C, double E, T Tag)> hull)
+    {
         var slopes = new double[hull.Count - 1];
         var intercepts = new double[hull.Count - 1];
         for (int i = 0; i + 1 < hull.Count; i++)
@@ -69,6 +70,25 @@ internal sealed class CellErrorCurve
         }
         var best = hull.MinBy(p => p.E);
         return new CellErrorCurve(slopes, intercepts, hull.Select(p => p.C).ToArray(), best.E, best.C);
+    }
+
+    /// <summary>
+    /// The lower convex hull, in (positive rate c, error e), of the rules with ROC points (FPR, TPR) in a cell with
+    /// positive-label rate <paramref name="b"/>: c = b·TPR + (1 − b)·FPR, e = b·(1 − TPR) + (1 − b)·FPR. Each vertex
+    /// keeps its rule's tag; of rules with the same rate the least erroneous stays.
+    /// </summary>
+    internal static List<(double C, double E, T Tag)> LowerHull<T>(double b, IEnumerable<(double Fpr, double Tpr, T Tag)> rules)
+    {
+        var points = rules.Select(p => (C: b * p.Tpr + (1 - b) * p.Fpr, E: b * (1 - p.Tpr) + (1 - b) * p.Fpr, p.Tag))
+            .OrderBy(p => p.C).ThenBy(p => p.E).ToList();
+        var hull = new List<(double C, double E, T Tag)>();
+        foreach (var p in points)
+        {
+            if (hull.Count > 0 && p.C - hull[^1].C <= 1e-15) continue; // same rate: the first (lowest error) stays
+            while (hull.Count >= 2 && Cross((hull[^2].C, hull[^2].E), (hull[^1].C, hull[^1].E), (p.C, p.E)) <= 0) hull.RemoveAt(hull.Count - 1);
+            hull.Add(p);
+        }
+        return hull;
     }
 
     /// <summary>Positive when o → a → b turns left (b lies above the line through o and a).</summary>

@@ -1,0 +1,189 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLExtensions.Fairness.Tradeoff;
+using MLExtensions.Training;
+
+namespace MLExtensions.Fairness;
+
+/// <summary>
+/// Post-processing for fairness: finds the most accurate decision rule derived from a model's output whose global
+/// disparity I(Z;Ŷ) and local disparity I(Z;Ŷ|S) stay within budgets (<see cref="AccuracyFairnessTradeoff"/>), and
+/// applies it. From a probability the rule is a threshold per (client, group) cell, randomised between two
+/// thresholds at the boundary (the ROC hull of each cell, Hardt et al. 2016); from a binary prediction it keeps,
+/// flips or randomises the prediction per cell.
+/// </summary>
+/// <remarks>
+/// <para><b>Input and output columns.</b> Reads the sensitive and client columns (text, or keys with text values),
+/// a <see cref="bool"/> label (fitting only), the model's probability (<see cref="float"/> in [0, 1]) or its
+/// <see cref="bool"/> predicted label, and optionally a row-key column (text or number) or the feature vector for
+/// the randomisation. Adds the <see cref="bool"/> column <see cref="Options.OutputColumnName"/>; all other columns
+/// pass through.</para>
+/// <para>The randomisation is reproducible: a row's draw is a hash of the seed and the row (its key, else its
+/// features, else its cell and probability), never a shared random stream, so scoring the same row twice, in any
+/// order or batch, gives the same decision. The fitted <see cref="FairnessMitigatorModel"/> is a chain of ML.NET's
+/// own saveable transformers: it saves and loads with the rest of a pipeline.</para>
+/// </remarks>
+public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
+{
+    /// <summary>Options of <see cref="FairnessMitigator"/>.</summary>
+    public sealed class Options
+    {
+        /// <summary>The sensitive attribute Z. Default: "Sensitive".</summary>
+        public string SensitiveColumnName { get; set; } = "Sensitive";
+
+        /// <summary>The client (or any grouping) S. Default: "Client".</summary>
+        public string ClientColumnName { get; set; } = "Client";
+
+        /// <summary>The <see cref="bool"/> label (read when fitting). Default: "Label".</summary>
+        public string LabelColumnName { get; set; } = "Label";
+
+        /// <summary>The model's probability; null to derive the rule from <see cref="PredictedLabelColumnName"/>. Default: "Probability".</summary>
+        public string? ScoreColumnName { get; set; } = "Probability";
+
+        /// <summary>The model's <see cref="bool"/> prediction, used when <see cref="ScoreColumnName"/> is null. Default: "PredictedLabel".</summary>
+        public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+
+        /// <summary>ε_g: the allowed global disparity I(Z;Ŷ), bits, ≥ 0 (∞ for none). Default: 0.002.</summary>
+        public double GlobalBudget { get; set; } = 0.002;
+
+        /// <summary>ε_l: the allowed local disparity I(Z;Ŷ|S), bits, ≥ 0 (∞ for none). Default: 0.002.</summary>
+        public double LocalBudget { get; set; } = 0.002;
+
+        /// <summary>The mitigated <see cref="bool"/> decision. Default: "FairPredictedLabel".</summary>
+        public string OutputColumnName { get; set; } = "FairPredictedLabel";
+
+        /// <summary>A stable per-row id (text or number) for the randomisation; null to hash the features. Default: null.</summary>
+        public string? RowKeyColumnName { get; set; }
+
+        /// <summary>
+        /// The feature vector hashed for the randomisation when there is no row key; when the data has no such
+        /// column, a probability's rows are hashed by cell and value. Default: "Features".
+        /// </summary>
+        public string FeatureColumnName { get; set; } = "Features";
+
+        /// <summary>Seed of the row hash. Default: 1.</summary>
+        public int Seed { get; set; } = 1;
+
+        /// <summary>
+        /// Cells (client, group) not seen when fitting: false refuses them with an error naming the value; true gives
+        /// them the pooled rule (one ROC-hull rule over all rows at the mitigated overall positive rate). Default: false.
+        /// </summary>
+        public bool PoolUnknownCells { get; set; }
+
+        /// <summary>Settings of the trade-off solver.</summary>
+        public TradeoffOptions? Solver { get; set; }
+    }
+
+    private readonly MLContext _mlContext;
+    private readonly Options _options;
+
+    /// <summary>Creates the estimator; most users call <c>mlContext.Fairness().Mitigate</c>.</summary>
+    public FairnessMitigator(MLContext mlContext, Options options)
+    {
+        _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        Check(options);
+    }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        foreach (var (name, role) in new[] { (_options.SensitiveColumnName, "sensitive"), (_options.ClientColumnName, "client"), (InputColumn, "score") })
+            ColumnChecks.Require(inputSchema, name, role);
+        return ScoringChain(inputSchema.Any(c => c.Name == _options.FeatureColumnName) ? KeyKind.Features : KeyKindWithoutFeatures(inputSchema), "x => \"\"")
+            .GetOutputSchema(inputSchema);
+    }
+
+    private string InputColumn => _options.ScoreColumnName ?? _options.PredictedLabelColumnName;
+
+    /// <summary>Reads the data once, solves the trade-off for the model's family and returns the fitted decision rule.</summary>
+    public FairnessMitigatorModel Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var rows = MitigationData.Read(input, _options);
+        var fitted = MitigationSolver.Solve(rows, _options);
+        var keyKind = KeyKindOf(input.Schema);
+        var contract = new MitigationContract(_options.ClientColumnName, _options.SensitiveColumnName, InputColumn, _options.Seed, _options.PoolUnknownCells,
+            fitted.Pooled, fitted.Rules);
+        var chain = ScoringChain(keyKind, contract.Expression()).Fit(input);
+        return new FairnessMitigatorModel(chain, fitted.Solution, fitted.Rules, fitted.Pooled);
+    }
+
+    private enum KeyKind { None, Text, Number, Features }
+
+    private KeyKind KeyKindOf(DataViewSchema schema)
+    {
+        if (_options.RowKeyColumnName is { } key)
+        {
+            var column = ColumnChecks.Require(schema, key, "row key");
+            if (column.Type is TextDataViewType) return KeyKind.Text;
+            if (column.Type is NumberDataViewType) return KeyKind.Number;
+            throw new ArgumentException($"The row key column '{key}' is {column.Type}; give a text or numeric column.", nameof(Options.RowKeyColumnName));
+        }
+        if (schema.GetColumnOrNull(_options.FeatureColumnName) is { } features)
+        {
+            if (features.Type is VectorDataViewType { ItemType: var item } && item == NumberDataViewType.Single) return KeyKind.Features;
+            throw new ArgumentException($"The feature column '{_options.FeatureColumnName}' is {features.Type}; the row hash reads a Single vector. " +
+                                        "Name a row key (RowKeyColumnName) or another FeatureColumnName.", nameof(Options.FeatureColumnName));
+        }
+        if (_options.ScoreColumnName is null)
+            throw new ArgumentException($"Rows need an identity for the randomisation of a binary prediction: the data has no feature column " +
+                                        $"'{_options.FeatureColumnName}'; set RowKeyColumnName (a stable id) or FeatureColumnName.", nameof(Options.RowKeyColumnName));
+        return KeyKind.None;
+    }
+
+    private KeyKind KeyKindWithoutFeatures(SchemaShape schema)
+    {
+        if (_options.RowKeyColumnName is not { } key) return KeyKind.None;
+        var column = ColumnChecks.Require(schema, key, "row key");
+        return column.ItemType is TextDataViewType ? KeyKind.Text : KeyKind.Number;
+    }
+
+    /// <summary>The saveable chain: copies into the mapping's columns, the contract, the decision, and clean-up.</summary>
+    private IEstimator<ITransformer> ScoringChain(KeyKind key, string contractExpression)
+    {
+        var t = _mlContext.Transforms;
+        var o = _options;
+        IEstimator<ITransformer> chain = t.CopyColumns(MitigationColumns.Client, o.ClientColumnName)
+            .Append(t.CopyColumns(MitigationColumns.Group, o.SensitiveColumnName))
+            .Append(o.ScoreColumnName is { } score
+                ? (IEstimator<ITransformer>)t.CopyColumns(MitigationColumns.Score, score)
+                : t.Conversion.ConvertType(MitigationColumns.Score, o.PredictedLabelColumnName, DataKind.Single))
+            .Append(t.Expression(MitigationColumns.Contract, contractExpression, MitigationColumns.Score));
+        string[] temporaries = [MitigationColumns.Client, MitigationColumns.Group, MitigationColumns.Score, MitigationColumns.Contract, MitigationColumns.Decision];
+        switch (key)
+        {
+            case KeyKind.Text:
+                chain = chain.Append(t.CopyColumns(MitigationColumns.Key, o.RowKeyColumnName!))
+                    .Append(t.CustomMapping(new FairnessMitigationTextKeyMapping().GetMapping(), FairnessMitigationTextKeyMapping.ContractName));
+                break;
+            case KeyKind.Number:
+                chain = chain.Append(t.Conversion.ConvertType(MitigationColumns.Key, o.RowKeyColumnName!, DataKind.Double))
+                    .Append(t.CustomMapping(new FairnessMitigationNumberKeyMapping().GetMapping(), FairnessMitigationNumberKeyMapping.ContractName));
+                break;
+            case KeyKind.Features:
+                chain = chain.Append(t.CopyColumns(MitigationColumns.Key, o.FeatureColumnName))
+                    .Append(t.CustomMapping(new FairnessMitigationFeatureKeyMapping().GetMapping(), FairnessMitigationFeatureKeyMapping.ContractName));
+                break;
+            default:
+                chain = chain.Append(t.CustomMapping(new FairnessMitigationMapping().GetMapping(), FairnessMitigationMapping.ContractName));
+                break;
+        }
+        if (key != KeyKind.None) temporaries = [.. temporaries, MitigationColumns.Key];
+        return chain.Append(t.CopyColumns(o.OutputColumnName, MitigationColumns.Decision)).Append(t.DropColumns(temporaries));
+    }
+
+    private static void Check(Options o)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(o.SensitiveColumnName, nameof(o.SensitiveColumnName));
+        ArgumentException.ThrowIfNullOrWhiteSpace(o.ClientColumnName, nameof(o.ClientColumnName));
+        ArgumentException.ThrowIfNullOrWhiteSpace(o.LabelColumnName, nameof(o.LabelColumnName));
+        ArgumentException.ThrowIfNullOrWhiteSpace(o.OutputColumnName, nameof(o.OutputColumnName));
+        if (o.ScoreColumnName is null) ArgumentException.ThrowIfNullOrWhiteSpace(o.PredictedLabelColumnName, nameof(o.PredictedLabelColumnName));
+        else ArgumentException.ThrowIfNullOrWhiteSpace(o.ScoreColumnName, nameof(o.ScoreColumnName));
+        foreach (var (value, name) in new[] { (o.GlobalBudget, nameof(o.GlobalBudget)), (o.LocalBudget, nameof(o.LocalBudget)) })
+            if (!(value >= 0)) throw new ArgumentOutOfRangeException(name, value, $"{name} is a mutual information in bits: give a value ≥ 0 (or +∞ for no constraint).");
+        o.Solver?.Validate();
+    }
+}

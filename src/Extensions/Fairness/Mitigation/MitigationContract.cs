@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+
+namespace MLExtensions.Fairness;
+
+/// <summary>Names of the temporary columns a mitigator's scoring chain makes and drops.</summary>
+internal static class MitigationColumns
+{
+    public const string Client = "mlx_fair_client";
+    public const string Group = "mlx_fair_group";
+    public const string Score = "mlx_fair_score";
+    public const string Key = "mlx_fair_key";
+    public const string Contract = "mlx_fair_contract";
+    public const string Decision = "mlx_fair_decision";
+}
+
+/// <summary>
+/// Everything a fitted mitigator decides with, as one text: the user's column names (for messages), the seed of the
+/// row hash, the handling of unseen cells, the pooled rule and every cell's rule. A CustomMapping factory is
+/// stateless (only its contract name is saved with a model), so the chain carries this text as a constant column
+/// made by ML.NET's saveable Expression transform and the mapping reads it back (parsed once per model).
+/// </summary>
+internal sealed record MitigationContract(string ClientColumn, string GroupColumn, string ScoreColumn, long Seed, bool PoolUnknownCells,
+    CellDecisionRule Pooled, IReadOnlyList<CellDecisionRule> Cells)
+{
+    private const string Version = "fairness-mitigator/1";
+
+    private readonly Dictionary<(string, string), CellDecisionRule> _byCell =
+        Cells.ToDictionary(c => (c.Client, c.Group), c => c);
+
+    /// <summary>The rule of a row's cell; unseen cells get the pooled rule or an error naming the value.</summary>
+    public CellDecisionRule RuleFor(string client, string group)
+    {
+        if (_byCell.TryGetValue((client, group), out var rule)) return rule;
+        if (PoolUnknownCells) return Pooled;
+        bool clientKnown = Cells.Any(c => c.Client == client), groupKnown = Cells.Any(c => c.Group == group);
+        string what = !clientKnown ? $"the {ClientColumn} value '{client}'" : !groupKnown ? $"the {GroupColumn} value '{group}'"
+            : $"the cell ({ClientColumn} '{client}', {GroupColumn} '{group}')";
+        throw new InvalidDataException($"The fairness mitigator has no rule for {what}: it was not in the data the mitigator was fitted on. " +
+                                       "Refit on data that holds it, or set PoolUnknownCells to give unseen cells the pooled rule.");
+    }
+
+    /// <summary>The Expression-language lambda that yields the contract for every value of its input column.</summary>
+    public string Expression() => $"x => \"{Encode()}\"";
+
+    public string Encode() => string.Join(';', Version, Base64(ClientColumn), Base64(GroupColumn), Base64(ScoreColumn),
+        Seed.ToString(CultureInfo.InvariantCulture), PoolUnknownCells ? "pool" : "refuse", EncodeRule(Pooled), string.Join(',', Cells.Select(EncodeRule)));
+
+    public static MitigationContract Decode(string text) => Decoded.GetOrAdd(text, Parse);
+
+    private static readonly ConcurrentDictionary<string, MitigationContract> Decoded = new(StringComparer.Ordinal);
+
+    private static MitigationContract Parse(string text)
+    {
+        var parts = text.Split(';');
+        if (parts.Length != 8 || parts[0] != Version)
+            throw new InvalidDataException("The fairness mitigator's contract is not one this version of MLExtensions reads; refit it or update the package.");
+        return new MitigationContract(FromBase64(parts[1]), FromBase64(parts[2]), FromBase64(parts[3]), long.Parse(parts[4], CultureInfo.InvariantCulture),
+            parts[5] == "pool", DecodeRule(parts[6]), parts[7].Length == 0 ? [] : parts[7].Split(',').Select(DecodeRule).ToArray());
+    }
+
+    private static string EncodeRule(CellDecisionRule r) => string.Join('|', Base64(r.Client), Base64(r.Group), r.Lower.Encode(), r.Upper.Encode(),
+        r.UpperProbability.ToString("R", CultureInfo.InvariantCulture), r.PositiveRate.ToString("R", CultureInfo.InvariantCulture));
+
+    private static CellDecisionRule DecodeRule(string text)
+    {
+        var p = text.Split('|');
+        return new CellDecisionRule(FromBase64(p[0]), FromBase64(p[1]), ThresholdRule.Decode(p[2]), ThresholdRule.Decode(p[3]),
+            double.Parse(p[4], CultureInfo.InvariantCulture), double.Parse(p[5], CultureInfo.InvariantCulture));
+    }
+
+    private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+
+    private static string FromBase64(string text) => Encoding.UTF8.GetString(Convert.FromBase64String(text));
+}

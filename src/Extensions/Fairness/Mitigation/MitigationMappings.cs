@@ -1,0 +1,141 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+
+namespace MLExtensions.Fairness;
+
+/// <summary>Input of the mitigator's decision mappings: copies of the cell and score columns and the contract.</summary>
+public class FairnessMitigationInput
+{
+    /// <summary>The row's client.</summary>
+    [ColumnName(MitigationColumns.Client)]
+    public string Client { get; set; } = "";
+
+    /// <summary>The row's sensitive group.</summary>
+    [ColumnName(MitigationColumns.Group)]
+    public string Group { get; set; } = "";
+
+    /// <summary>The model's probability (or 1/0 for a binary prediction).</summary>
+    [ColumnName(MitigationColumns.Score)]
+    public float Score { get; set; }
+
+    /// <summary>The fitted rules (the same text in every row).</summary>
+    [ColumnName(MitigationColumns.Contract)]
+    public string Contract { get; set; } = "";
+}
+
+/// <summary>Input with a text row key.</summary>
+public sealed class FairnessMitigationTextKeyInput : FairnessMitigationInput
+{
+    /// <summary>The row's stable key.</summary>
+    [ColumnName(MitigationColumns.Key)]
+    public string Key { get; set; } = "";
+}
+
+/// <summary>Input with a numeric row key.</summary>
+public sealed class FairnessMitigationNumberKeyInput : FairnessMitigationInput
+{
+    /// <summary>The row's stable key.</summary>
+    [ColumnName(MitigationColumns.Key)]
+    public double Key { get; set; }
+}
+
+/// <summary>Input keyed by the row's feature values.</summary>
+public sealed class FairnessMitigationFeatureKeyInput : FairnessMitigationInput
+{
+    /// <summary>The row's features.</summary>
+    [ColumnName(MitigationColumns.Key)]
+    public float[] Key { get; set; } = [];
+}
+
+/// <summary>Output of the mitigator's decision mappings.</summary>
+public sealed class FairnessMitigationOutput
+{
+    /// <summary>The mitigated decision.</summary>
+    [ColumnName(MitigationColumns.Decision)]
+    public bool Decision { get; set; }
+}
+
+/// <summary>
+/// The mitigated decision of one row: its cell's rule (<see cref="CellDecisionRule"/>) applied to its score, with
+/// the randomisation drawn from a hash of the seed and the row (its key, else its features, else its cell and
+/// score), so the same row always gets the same decision.
+/// </summary>
+internal static class MitigationDecision
+{
+    public static bool Decide(FairnessMitigationInput row, ReadOnlySpan<byte> key)
+    {
+        var contract = MitigationContract.Decode(row.Contract);
+        if (!float.IsFinite(row.Score) || row.Score < 0 || row.Score > 1)
+            throw new InvalidDataException($"The {contract.ScoreColumn} column holds {row.Score}; the fairness mitigator needs a probability in [0, 1] in every row.");
+        var rule = contract.RuleFor(row.Client ?? "", row.Group ?? "");
+        return rule.Apply(row.Score, Uniform(contract.Seed, key));
+    }
+
+    /// <summary>A uniform number in [0, 1) from the seed and the key's bytes (FNV-1a, then SplitMix64's finaliser).</summary>
+    public static double Uniform(long seed, ReadOnlySpan<byte> key)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (byte b in key) h = (h ^ b) * 1099511628211UL;
+        ulong z = h ^ ((ulong)seed * 0x9E3779B97F4A7C15UL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return (z >> 11) * (1.0 / (1UL << 53));
+    }
+
+    public static bool FromCellAndScore(FairnessMitigationInput row)
+    {
+        var bytes = Encoding.UTF8.GetBytes($"{row.Client}\u001f{row.Group}\u001f{BitConverter.SingleToInt32Bits(row.Score)}");
+        return Decide(row, bytes);
+    }
+}
+
+/// <summary>The mitigator's decision for rows without a key or features: hashed by cell and score.</summary>
+[CustomMappingFactoryAttribute(ContractName)]
+public sealed class FairnessMitigationMapping : CustomMappingFactory<FairnessMitigationInput, FairnessMitigationOutput>
+{
+    /// <summary>The name saved with models.</summary>
+    public const string ContractName = "MLExtensions.Fairness.Mitigation";
+
+    /// <inheritdoc />
+    public override Action<FairnessMitigationInput, FairnessMitigationOutput> GetMapping() =>
+        (row, output) => output.Decision = MitigationDecision.FromCellAndScore(row);
+}
+
+/// <summary>The mitigator's decision for rows with a text key.</summary>
+[CustomMappingFactoryAttribute(ContractName)]
+public sealed class FairnessMitigationTextKeyMapping : CustomMappingFactory<FairnessMitigationTextKeyInput, FairnessMitigationOutput>
+{
+    /// <summary>The name saved with models.</summary>
+    public const string ContractName = "MLExtensions.Fairness.MitigationTextKey";
+
+    /// <inheritdoc />
+    public override Action<FairnessMitigationTextKeyInput, FairnessMitigationOutput> GetMapping() =>
+        (row, output) => output.Decision = MitigationDecision.Decide(row, Encoding.UTF8.GetBytes(row.Key ?? ""));
+}
+
+/// <summary>The mitigator's decision for rows with a numeric key.</summary>
+[CustomMappingFactoryAttribute(ContractName)]
+public sealed class FairnessMitigationNumberKeyMapping : CustomMappingFactory<FairnessMitigationNumberKeyInput, FairnessMitigationOutput>
+{
+    /// <summary>The name saved with models.</summary>
+    public const string ContractName = "MLExtensions.Fairness.MitigationNumberKey";
+
+    /// <inheritdoc />
+    public override Action<FairnessMitigationNumberKeyInput, FairnessMitigationOutput> GetMapping() =>
+        (row, output) => output.Decision = MitigationDecision.Decide(row, BitConverter.GetBytes(row.Key));
+}
+
+/// <summary>The mitigator's decision for rows keyed by their features.</summary>
+[CustomMappingFactoryAttribute(ContractName)]
+public sealed class FairnessMitigationFeatureKeyMapping : CustomMappingFactory<FairnessMitigationFeatureKeyInput, FairnessMitigationOutput>
+{
+    /// <summary>The name saved with models.</summary>
+    public const string ContractName = "MLExtensions.Fairness.MitigationFeatureKey";
+
+    /// <inheritdoc />
+    public override Action<FairnessMitigationFeatureKeyInput, FairnessMitigationOutput> GetMapping() =>
+        (row, output) => output.Decision = MitigationDecision.Decide(row, MemoryMarshal.AsBytes(row.Key.AsSpan()));
+}

@@ -1,0 +1,41 @@
+using MLExtensions.Fairness.Tradeoff;
+
+namespace MLExtensions.Fairness;
+
+/// <summary>Builds each cell's rule hull, solves the trade-off over them and turns the optimal rates into rules.</summary>
+internal static class MitigationSolver
+{
+    public sealed record Fitted(TradeoffPoint Solution, IReadOnlyList<CellDecisionRule> Rules, CellDecisionRule Pooled);
+
+    public static Fitted Solve(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o)
+    {
+        var clients = rows.Select(r => r.Client).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var groups = rows.Select(r => r.Group).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var clientIndex = clients.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
+        var groupIndex = groups.Select((g, i) => (g, i)).ToDictionary(p => p.g, p => p.i, StringComparer.Ordinal);
+        var cellRows = new List<(double Score, bool Label, double Weight)>?[clients.Length, groups.Length];
+        var sizes = new double[clients.Length, groups.Length];
+        var positives = new double[clients.Length, groups.Length];
+        foreach (var r in rows)
+        {
+            int s = clientIndex[r.Client], z = groupIndex[r.Group];
+            (cellRows[s, z] ??= []).Add((r.Score, r.Label, 1.0));
+            sizes[s, z]++;
+            if (r.Label) positives[s, z]++;
+        }
+        bool fromScores = o.ScoreColumnName is not null;
+        CellRuleHull Hull(IReadOnlyList<(double, bool, double)> data) => fromScores ? CellRuleHull.FromScores(data) : CellRuleHull.FromPredictions(data);
+        var hulls = new CellRuleHull?[clients.Length, groups.Length];
+        for (int s = 0; s < clients.Length; s++)
+            for (int z = 0; z < groups.Length; z++)
+                if (cellRows[s, z] is { } data) hulls[s, z] = Hull(data);
+
+        var problem = new AccuracyFairnessProblem(sizes, positives, fromScores ? ClassifierFamily.DerivedFromScores : ClassifierFamily.DerivedFromPredictions,
+            (s, z, _) => hulls[s, z]!.Curve, clients, groups);
+        var solution = AccuracyFairnessTradeoff.Solve(problem, o.GlobalBudget, o.LocalBudget, o.Solver);
+        var rules = solution.Cells.Select(c => hulls[clientIndex[c.Client], groupIndex[c.Group]]!.RuleFor(c.Client, c.Group, c.PredictedPositiveRate)).ToArray();
+        double pooledRate = solution.Cells.Sum(c => c.Share * c.PredictedPositiveRate);
+        var pooled = Hull(rows.Select(r => (r.Score, r.Label, 1.0)).ToList()).RuleFor("", "", pooledRate);
+        return new Fitted(solution, rules, pooled);
+    }
+}
