@@ -62,6 +62,26 @@ public sealed class FairnessReport
     /// <summary>I(Z;Ŷ|S), bits.</summary>
     public double LocalDisparity => Decomposition.LocalDisparity;
 
+    /// <summary>
+    /// I(Z;Ŷ) with the Miller–Madow bias correction, bits: the plug-in estimate is biased upward on small cells by
+    /// about (m_ZŶ − m_Z − m_Ŷ + 1)/(2N ln 2), m counting the non-empty cells of each margin. Not clipped at 0, so
+    /// it stays nearly unbiased when the true value is near 0.
+    /// </summary>
+    public double GlobalDisparityBiasCorrected => GlobalDisparity - MillerMadow(k => (k.Sensitive, k.Prediction, ""), k => (k.Sensitive, "", ""), k => ("", k.Prediction, ""), k => ("", "", ""));
+
+    /// <summary>I(Z;Ŷ|S) with the Miller–Madow bias correction (m_ZŶS − m_ZS − m_ŶS + m_S)/(2N ln 2) removed, bits; not clipped at 0.</summary>
+    public double LocalDisparityBiasCorrected => LocalDisparity - MillerMadow(k => (k.Sensitive, k.Prediction, k.Client), k => (k.Sensitive, "", k.Client),
+        k => ("", k.Prediction, k.Client), k => ("", "", k.Client));
+
+    /// <summary>The Miller–Madow correction of I = H(A) + H(B) − H(AB) − H(C) written as non-empty cell counts of the four margins.</summary>
+    private double MillerMadow(params Func<(string Client, string Sensitive, string Prediction, string? Label), (string, string, string)>[] margins)
+    {
+        int Count(Func<(string Client, string Sensitive, string Prediction, string? Label), (string, string, string)> margin) =>
+            Counts.Cells.Where(c => c.Value > 0).Select(c => margin(c.Key)).Distinct().Count();
+        double joint = Count(margins[0]), first = Count(margins[1]), second = Count(margins[2]), condition = Count(margins[3]);
+        return (joint - first - second + condition) / (2.0 * Rows * Math.Log(2));
+    }
+
     /// <summary>Uni(Z:Ŷ∖S): disparity present both globally and within clients, bits.</summary>
     public double UniqueDisparity => Decomposition.Unique;
 
@@ -101,6 +121,8 @@ public sealed class FairnessReport
         rows = Rows,
         globalDisparity = GlobalDisparity,
         localDisparity = LocalDisparity,
+        globalDisparityBiasCorrected = GlobalDisparityBiasCorrected,
+        localDisparityBiasCorrected = LocalDisparityBiasCorrected,
         uniqueDisparity = UniqueDisparity,
         redundantDisparity = RedundantDisparity,
         maskedDisparity = MaskedDisparity,
@@ -129,6 +151,7 @@ public sealed class FairnessReport
         md.AppendLine("| measure | bits |").AppendLine("|---|---|");
         md.AppendLine($"| global disparity I(Z;Ŷ) | {F(GlobalDisparity)}{Ci("GlobalDisparity")} |");
         md.AppendLine($"| local disparity I(Z;Ŷ\\|S) | {F(LocalDisparity)}{Ci("LocalDisparity")} |");
+        md.AppendLine($"| global / local disparity, Miller–Madow bias-corrected | {F(GlobalDisparityBiasCorrected)} / {F(LocalDisparityBiasCorrected)} |");
         md.AppendLine($"| unique disparity | {F(UniqueDisparity)} |");
         md.AppendLine($"| redundant disparity | {F(RedundantDisparity)} |");
         md.AppendLine($"| masked disparity | {F(MaskedDisparity)} |");
