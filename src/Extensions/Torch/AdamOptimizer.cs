@@ -5,6 +5,42 @@ using static TorchSharp.torch;
 namespace MLExtensions.Torch;
 
 /// <summary>
+/// The leading block of a parameter: the first <see cref="Lengths"/>[d] entries along each dimension d (a view, so
+/// in-place updates reach the parameter).
+/// </summary>
+/// <param name="Lengths">Entries kept per dimension.</param>
+internal sealed record ParameterSlice(long[] Lengths)
+{
+    /// <summary>The block of <paramref name="tensor"/>, as a view.</summary>
+    public Tensor Of(Tensor tensor)
+    {
+        var view = tensor;
+        for (int d = 0; d < Lengths.Length; d++)
+            if (Lengths[d] != tensor.shape[d]) view = view.narrow(d, 0, Lengths[d]);
+        return view;
+    }
+
+    /// <summary>The block holding both <paramref name="a"/> and <paramref name="b"/>: the larger, when one holds the other.</summary>
+    /// <exception cref="ArgumentException">Neither block holds the other (their union is no block).</exception>
+    public static ParameterSlice? Union(ParameterSlice? a, ParameterSlice? b)
+    {
+        if (a is null || b is null) return a ?? b;
+        bool aHoldsB = a.Lengths.Zip(b.Lengths).All(p => p.First >= p.Second), bHoldsA = b.Lengths.Zip(a.Lengths).All(p => p.First >= p.Second);
+        if (aHoldsB) return a;
+        if (bHoldsA) return b;
+        throw new ArgumentException($"Blocks [{string.Join(", ", a.Lengths)}] and [{string.Join(", ", b.Lengths)}] do not nest; their union is no block.");
+    }
+
+    /// <summary>The block as a boolean mask of <paramref name="shape"/> (for tests and diagnostics).</summary>
+    public Tensor Mask(long[] shape)
+    {
+        var mask = zeros(shape, dtype: ScalarType.Bool);
+        Of(mask).fill_(true);
+        return mask;
+    }
+}
+
+/// <summary>
 /// Adam (Kingma &amp; Ba) with optional L2 weight decay, written with scalars that stay reachable for the whole
 /// update (see <see cref="HeldScalars"/>); TorchSharp's own <c>optim.Adam</c> converts its coefficients on the fly.
 /// </summary>
@@ -81,35 +117,34 @@ internal sealed class AdamOptimizer : IDisposable
     }
 
     /// <summary>
-    /// One update of only the entries where <paramref name="masks"/> (one boolean tensor per parameter, in the
-    /// constructor's order; null for a parameter left entirely alone) is true: the others keep their value, both moments and their step count bit for bit, so
-    /// single-path supernet training moves exactly the sampled sub-network. Each entry counts its own steps for
-    /// Adam's bias correction, as if it were a parameter of its own.
+    /// One update of only the leading block <paramref name="slices"/>[i] of each parameter (null: the parameter is left
+    /// alone): the other entries keep their value, both moments and their step count bit for bit, so single-path
+    /// supernet training moves exactly the sampled sub-network. Each entry counts its own steps for Adam's bias
+    /// correction, as if it were a parameter of its own.
     /// </summary>
-    public void Step(IReadOnlyList<Tensor?> masks)
+    public void Step(IReadOnlyList<ParameterSlice?> slices)
     {
-        if (masks.Count != _parameters.Length)
-            throw new ArgumentException($"{masks.Count} masks for {_parameters.Length} parameters.", nameof(masks));
+        if (slices.Count != _parameters.Length)
+            throw new ArgumentException($"{slices.Count} slices for {_parameters.Length} parameters.", nameof(slices));
         using var noGrad = no_grad();
         // Created on first use, possibly inside a caller's dispose scope: the state must outlive it.
         _elementSteps ??= _parameters.Select(p => zeros_like(p).DetachFromDisposeScope()).ToArray();
         using var rate = LearningRate.ToScalar();
         for (int i = 0; i < _parameters.Length; i++)
         {
-            var p = _parameters[i];
-            if (p.grad is not { } gradient) continue;
+            if (slices[i] is not { } slice || _parameters[i].grad is not { } gradient) continue;
             using var scope = NewDisposeScope();
-            if (masks[i] is not { } mask) continue;
-            var g = _decay ? gradient.add(p, _weightDecay) : gradient;
-            var steps = _elementSteps[i];
-            steps.add_(mask.to(steps.dtype), HeldScalars.One);
-            _firstMoments[i].copy_(where(mask, _firstMoments[i].mul(_beta1Scalar).add_(g, _oneMinusBeta1), _firstMoments[i]));
-            _secondMoments[i].copy_(where(mask, _secondMoments[i].mul(_beta2Scalar).addcmul_(g, g, _oneMinusBeta2), _secondMoments[i]));
-            // 1 − β^t per entry (entries never stepped give 0; they are masked out below).
-            var correction1 = HeldScalars.OneMinus(steps.mul(_logBeta1).exp()).clamp_min(HeldScalars.Tiny);
-            var correction2 = HeldScalars.OneMinus(steps.mul(_logBeta2).exp()).clamp_min(HeldScalars.Tiny);
-            var update = _firstMoments[i].div(correction1).div_(_secondMoments[i].div(correction2).sqrt_().add_(_epsilon, HeldScalars.One)).mul_(rate);
-            p.copy_(where(mask, HeldScalars.Minus(p, update), p));
+            var p = slice.Of(_parameters[i]);
+            var g = slice.Of(gradient);
+            if (_decay) g = g.add(p, _weightDecay);
+            var steps = slice.Of(_elementSteps[i]).add_(HeldScalars.One);
+            var m = slice.Of(_firstMoments[i]).mul_(_beta1Scalar).add_(g, _oneMinusBeta1);
+            var v = slice.Of(_secondMoments[i]).mul_(_beta2Scalar).addcmul_(g, g, _oneMinusBeta2);
+            // 1 − β^t per entry.
+            var correction1 = HeldScalars.OneMinus(steps.mul(_logBeta1).exp_());
+            var correction2 = HeldScalars.OneMinus(steps.mul(_logBeta2).exp_());
+            var denominator = v.div(correction2).sqrt_().add_(_epsilon, HeldScalars.One);
+            p.sub_(m.div(correction1).div_(denominator).mul_(rate));
         }
     }
 

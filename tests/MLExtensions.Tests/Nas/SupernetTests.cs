@@ -29,12 +29,17 @@ public class SupernetTests
         foreach (var architecture in Space.Enumerate())
         {
             using var inner = NewDisposeScope();
-            var weights = ArchitectureWeights.OneHot(Space, ArchitecturePath.From(Space, architecture), CPU);
+            // Without the path, the supernet runs its entangled op on one-hot weights; with it, the sliced fast path.
+            var sliced = ArchitectureWeights.OneHot(Space, ArchitecturePath.From(Space, architecture), CPU);
+            var entangled = sliced with { Path = null };
             using var network = supernet.Extract(architecture);
             var expected = network.forward(x);
-            var actual = supernet.forward(x, weights);
-            double error = (actual - expected).abs().max().item<float>() / Math.Max(1e-6, expected.abs().max().item<float>());
-            Assert.True(error < 1e-6, $"{architecture}: relative error {error}");
+            foreach (var (weights, name) in new[] { (entangled, "entangled"), (sliced, "sliced") })
+            {
+                var actual = supernet.forward(x, weights);
+                double error = (actual - expected).abs().max().item<float>() / Math.Max(1e-6, expected.abs().max().item<float>());
+                Assert.True(error < 1e-6, $"{architecture}, {name} pass: relative error {error}");
+            }
             checkedArchitectures++;
         }
         Assert.Equal(Space.Count, checkedArchitectures);
@@ -175,7 +180,7 @@ public class SupernetTests
             using var inner = NewDisposeScope();
             optimizer.ZeroGrad();
             (supernet.forward(x, ArchitectureWeights.OneHot(Space, path, CPU)).squeeze(1) - y).square().mean().backward();
-            optimizer.Step(supernet.PathMasks(path));
+            optimizer.Step(supernet.PathSlices(path));
         }
         for (int i = 0; i < 6; i++) StepOn(uniform.Sample(random01));
         // A small path after larger ones: its layer slices are inside entries that already hold momentum.
@@ -183,11 +188,11 @@ public class SupernetTests
         var before = Enumerable.Range(0, parameters.Count).Select(i => (parameters[i].detach().clone(), optimizer.State(i).First.clone(),
             optimizer.State(i).Second.clone(), optimizer.State(i).Steps!.clone())).ToArray();
         StepOn(small);
-        var masks = supernet.PathMasks(small);
+        var slices = supernet.PathSlices(small);
         long changedInside = 0, untouched = 0;
         for (int i = 0; i < parameters.Count; i++)
         {
-            var mask = masks[i] ?? zeros_like(parameters[i], dtype: ScalarType.Bool);
+            var mask = slices[i]?.Mask(parameters[i].shape) ?? zeros_like(parameters[i], dtype: ScalarType.Bool);
             var outside = mask.logical_not();
             var (value, first, second, steps) = before[i];
             foreach (var (now, then, name) in new[] { (parameters[i].detach(), value, "value"), (optimizer.State(i).First, first, "first moment"),

@@ -8,7 +8,7 @@ namespace MLExtensions.Nas;
 /// One-shot supernet training, one path per step: uniform (SPOS) or importance-sampled in paths and rows (PA&amp;DA,
 /// <see cref="PathImportance"/>, <see cref="RowImportance"/>), optionally with the sandwich rule; then ranking of
 /// candidate architectures by their ranking-split loss with inherited weights. Every step is truly single-path: the
-/// optimiser changes only the entries the step's sub-networks use (<see cref="TangledSupernet.PathMasks"/>), moments
+/// optimiser changes only the entries the step's sub-networks use (<see cref="TangledSupernet.PathSlices"/>), moments
 /// and step counts included.
 /// </summary>
 internal static class SinglePathSearch
@@ -43,15 +43,15 @@ internal static class SinglePathSearch
                 var output = supernet.forward(features, ArchitectureWeights.OneHot(space, path, run.Device));
                 var loss = data.Loss(data.Train, output, index, importanceWeights);
                 loss.backward();
-                var masks = supernet.PathMasks(path);
+                var slices = supernet.PathSlices(path);
                 if (options.SandwichRule)
                     foreach (var extreme in Extremes(space, path))
                     {
                         data.Loss(data.Train, supernet.forward(features, ArchitectureWeights.OneHot(space, extreme, run.Device)), index, importanceWeights).backward();
-                        masks = masks.Zip(supernet.PathMasks(extreme), (a, b) => a is null ? b : b is null ? a : a.logical_or(b)).ToArray();
+                        slices = slices.Zip(supernet.PathSlices(extreme), ParameterSlice.Union).ToArray();
                     }
                 context.ClipGradients(parameters);
-                optimizer.Step(masks);
+                optimizer.Step(slices);
                 if (importance)
                 {
                     // As the reference, importance is read after clipping and the step, from the sampled path's slices.
@@ -101,12 +101,12 @@ internal static class SinglePathSearch
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         int depth = space.SortedDepths[path.Depth];
-        var masks = supernet.PathMasks(path);
+        var slices = supernet.PathSlices(path);
         var parameters = supernet.TrainableParameters;
         var norms = new double[depth];
         for (int l = 0; l < depth; l++)
             for (int k = 2 * l; k <= 2 * l + 1; k++)
-                if (parameters[k].grad is { } g && masks[k] is { } mask) norms[l] += g.mul(mask).norm().item<float>();
+                if (parameters[k].grad is { } g && slices[k] is { } slice) norms[l] += slice.Of(g).norm().item<float>();
         return norms;
     }
 

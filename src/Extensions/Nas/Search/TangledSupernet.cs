@@ -1,3 +1,4 @@
+using MLExtensions.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static MLExtensions.Torch.HeldScalars;
@@ -60,7 +61,7 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
 
     public int Outputs { get; }
 
-    /// <summary>The trainable parameters, hidden layers' weight and bias first, then the output layer's: the order of <see cref="PathMasks"/>.</summary>
+    /// <summary>The trainable parameters, hidden layers' weight and bias first, then the output layer's: the order of <see cref="PathSlices"/>.</summary>
     public IReadOnlyList<Parameter> TrainableParameters =>
         layers.SelectMany(l => new[] { l.weight!, l.bias! }).Concat([head.weight!, head.bias!]).ToArray();
 
@@ -88,6 +89,7 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
 
     public override Tensor forward(Tensor x, ArchitectureWeights weights)
     {
+        if (weights.Path is { } path) return SlicedForward(x, path);
         var masks = WidthMasks(weights);
         var h = Minus(x, input_shift).mul(input_scale);
         Tensor? mixed = null;
@@ -109,33 +111,49 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
     }
 
     /// <summary>
-    /// Which entries of each parameter (in <see cref="TrainableParameters"/> order) the sub-network of <paramref name="path"/>
-    /// uses: a single-path step may change these and nothing else. Null for the parameters of layers below the path's depth.
+    /// The sub-network of <paramref name="path"/> on views of the supernet's weights: what the entangled pass computes
+    /// for one-hot weights, without the masked full-width products.
     /// </summary>
-    public IReadOnlyList<Tensor?> PathMasks(ArchitecturePath path)
+    private Tensor SlicedForward(Tensor x, ArchitecturePath path)
     {
-        using var noGrad = no_grad();
-        var device = width_masks.device;
-        int depth = _space.SortedDepths[path.Depth];
-        var result = new List<Tensor?>();
-        Tensor? previous = null;
-        for (int l = 0; l < layers.Count; l++)
+        var architecture = path.ToArchitecture(_space);
+        var h = Minus(x, input_shift).mul(input_scale);
+        long previous = Inputs;
+        for (int l = 0; l < architecture.HiddenLayerSizes.Count; l++)
         {
+            long width = architecture.HiddenLayerSizes[l];
             var linear = layers[l];
-            if (l >= depth)
-            {
-                result.Add(null);
-                result.Add(null);
-                continue;
-            }
-            var outputs = width_masks[path.Widths[l]].to(ScalarType.Bool);
-            var inputs = previous ?? ones(linear.weight!.shape[1], dtype: ScalarType.Bool, device: device);
-            result.Add(outputs.unsqueeze(1).logical_and(inputs.unsqueeze(0)));
-            result.Add(outputs);
-            previous = outputs;
+            var next = Activate(nn.functional.linear(h, linear.weight!.narrow(0, 0, width).narrow(1, 0, previous), linear.bias!.narrow(0, 0, width)),
+                architecture.Activation);
+            if (l > 0 && architecture.Residual)
+                next = Plus(next, previous >= width ? h.narrow(1, 0, width) : nn.functional.pad(h, [0, width - previous]));
+            h = next;
+            previous = width;
         }
-        result.Add(ones(Outputs, 1, dtype: ScalarType.Bool, device: device).logical_and(previous!.unsqueeze(0)));
-        result.Add(ones(Outputs, dtype: ScalarType.Bool, device: device));
+        return Plus(nn.functional.linear(h, head.weight!.narrow(1, 0, previous), head.bias!).mul(output_scale), output_shift);
+    }
+
+    /// <summary>
+    /// Which entries of each parameter (in <see cref="TrainableParameters"/> order) the sub-network of
+    /// <paramref name="path"/> uses: a leading block (<see cref="ParameterSlice"/>), since every narrower choice is a
+    /// prefix of the widest weight. A single-path step may change these and nothing else. Null for the parameters of
+    /// layers below the path's depth.
+    /// </summary>
+    public ParameterSlice?[] PathSlices(ArchitecturePath path)
+    {
+        int depth = _space.SortedDepths[path.Depth];
+        var widths = _space.SortedWidths;
+        var result = new ParameterSlice?[2 * layers.Count + 2];
+        long previous = Inputs;
+        for (int l = 0; l < depth; l++)
+        {
+            long width = widths[path.Widths[l]];
+            result[2 * l] = new ParameterSlice([width, previous]);
+            result[2 * l + 1] = new ParameterSlice([width]);
+            previous = width;
+        }
+        result[^2] = new ParameterSlice([Outputs, previous]);
+        result[^1] = new ParameterSlice([Outputs]);
         return result;
     }
 
