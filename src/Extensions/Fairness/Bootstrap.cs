@@ -21,8 +21,11 @@ public readonly record struct Interval(double Lower, double Upper)
 /// </remarks>
 internal static class Bootstrap
 {
+    /// <summary>Most clients for which every replicate also solves the decomposition (intervals of its three terms).</summary>
+    public const int DecompositionClientLimit = 20;
+
     public static IReadOnlyDictionary<string, Interval> Intervals(FairnessCounts counts, int samples, int seed, double level,
-        string[] sensitive, string[] predictions, string[] clients, string? positive)
+        string[] sensitive, string[] predictions, string[] clients, string? positive, PidOptions decompositionOptions)
     {
         var random = new Random(seed);
         // A fixed cell order makes the intervals depend on the counts only, not on how the table was assembled.
@@ -31,6 +34,9 @@ internal static class Bootstrap
         var values = new Dictionary<string, List<double>> { ["GlobalDisparity"] = new(), ["LocalDisparity"] = new() };
         bool binary = sensitive.Length == 2 && predictions.Length == 2 && positive is not null;
         if (binary) values["StatisticalParityDifference"] = new();
+        bool decompose = clients.Length <= DecompositionClientLimit;
+        if (decompose)
+            foreach (var name in new[] { "UniqueDisparity", "RedundantDisparity", "MaskedDisparity" }) values[name] = new();
         for (int b = 0; b < samples; b++)
         {
             var joint = new double[sensitive.Length, predictions.Length, clients.Length];
@@ -39,6 +45,13 @@ internal static class Bootstrap
             if (joint.Cast<double>().Sum() == 0) continue;
             values["GlobalDisparity"].Add(InformationMeasures.MutualInformation(InformationMeasures.Marginal01(joint)));
             values["LocalDisparity"].Add(InformationMeasures.ConditionalMutualInformation(joint));
+            if (decompose)
+            {
+                var pid = PartialInformationDecomposition.Compute(joint, decompositionOptions);
+                values["UniqueDisparity"].Add(pid.Unique);
+                values["RedundantDisparity"].Add(pid.Redundant);
+                values["MaskedDisparity"].Add(pid.Synergistic);
+            }
             if (binary)
             {
                 double Rate(int z)

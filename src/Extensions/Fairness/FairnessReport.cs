@@ -107,8 +107,9 @@ public sealed class FairnessReport
     public IReadOnlyList<ClientFairness> Clients { get; }
 
     /// <summary>
-    /// Seeded bootstrap intervals of <c>GlobalDisparity</c>, <c>LocalDisparity</c> and (binary Z and Ŷ)
-    /// <c>StatisticalParityDifference</c>, by those names.
+    /// Seeded bootstrap intervals of <c>GlobalDisparity</c>, <c>LocalDisparity</c>, (binary Z and Ŷ)
+    /// <c>StatisticalParityDifference</c> and, for up to 20 clients (each replicate solves the decomposition),
+    /// <c>UniqueDisparity</c>, <c>RedundantDisparity</c> and <c>MaskedDisparity</c>, by those names.
     /// </summary>
     public IReadOnlyDictionary<string, Interval> ConfidenceIntervals { get; }
 
@@ -152,9 +153,9 @@ public sealed class FairnessReport
         md.AppendLine($"| global disparity I(Z;Ŷ) | {F(GlobalDisparity)}{Ci("GlobalDisparity")} |");
         md.AppendLine($"| local disparity I(Z;Ŷ\\|S) | {F(LocalDisparity)}{Ci("LocalDisparity")} |");
         md.AppendLine($"| global / local disparity, Miller–Madow bias-corrected | {F(GlobalDisparityBiasCorrected)} / {F(LocalDisparityBiasCorrected)} |");
-        md.AppendLine($"| unique disparity | {F(UniqueDisparity)} |");
-        md.AppendLine($"| redundant disparity | {F(RedundantDisparity)} |");
-        md.AppendLine($"| masked disparity | {F(MaskedDisparity)} |");
+        md.AppendLine($"| unique disparity | {F(UniqueDisparity)}{Ci("UniqueDisparity")} |");
+        md.AppendLine($"| redundant disparity | {F(RedundantDisparity)}{Ci("RedundantDisparity")} |");
+        md.AppendLine($"| masked disparity | {F(MaskedDisparity)}{Ci("MaskedDisparity")} |");
         md.AppendLine($"| solver certificate (gap) | {Decomposition.Gap.ToString("E1", CultureInfo.InvariantCulture)} |").AppendLine();
         md.AppendLine($"Statistical parity difference {F(StatisticalParityDifference)}; accuracy {F(Accuracy)}; equal-opportunity gap {F(EqualOpportunityGap)}; equalized-odds gap {F(EqualizedOddsGap)}.").AppendLine();
         md.AppendLine("| client | rows | local disparity | parity difference | accuracy | opportunity gap | odds gap |").AppendLine("|---|---|---|---|---|---|---|");

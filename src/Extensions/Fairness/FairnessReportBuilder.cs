@@ -72,7 +72,8 @@ public static class FairnessReportBuilder
         var (globalParity, globalAccuracy, globalOpportunity, globalOdds) = Rates(cells.ToArray(), sensitive, positive, binary, counts.HasLabels, "all rows", warnings);
         var intervals = bootstrapSamples == 0
             ? new Dictionary<string, Interval>()
-            : Bootstrap.Intervals(counts, bootstrapSamples, seed, confidenceLevel, sensitive, predictions, clients, binary ? positive : null);
+            : Bootstrap.Intervals(counts, bootstrapSamples, seed, confidenceLevel, sensitive, predictions, clients, binary ? positive : null,
+                options ?? DefaultDecompositionOptions);
         return new FairnessReport(counts, decomposition, sensitive, predictions, globalParity, globalAccuracy, globalOpportunity, globalOdds,
             perClient, warnings, intervals);
     }
