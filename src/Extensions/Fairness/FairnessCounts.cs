@@ -1,4 +1,7 @@
-using MLExtensions.Fairness.Information;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace MLExtensions.Fairness;
 
@@ -55,6 +58,127 @@ public sealed class FairnessCounts
             foreach (var ((client, sensitive, prediction, label), count) in table._cells) merged.Add(client, sensitive, prediction, label, count);
         return merged;
     }
+
+    private const string Format = "mlextensions.fairness-counts/1";
+
+    /// <summary>
+    /// The table as JSON: what one party of a federated audit sends (counts only, never rows). Read back with
+    /// <see cref="FromJson"/>; merging the parties' tables gives exactly the pooled report.
+    /// </summary>
+    public string ToJson() => JsonSerializer.Serialize(new CountsDocument(Format, HasLabels, PositivePrediction,
+        OrderedCells().Select(c => new CountCell(c.Key.Client, c.Key.Sensitive, c.Key.Prediction, c.Key.Label, c.Value)).ToArray()), JsonOptions);
+
+    /// <summary>Reads a table written by <see cref="ToJson"/>.</summary>
+    /// <exception cref="InvalidDataException">The text is not such a table, or a cell is invalid (the message names it).</exception>
+    public static FairnessCounts FromJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        CountsDocument? document;
+        try
+        {
+            document = JsonSerializer.Deserialize<CountsDocument>(json, JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"The text is not a fairness count table: {e.Message}", e);
+        }
+        if (document is null || document.Format != Format)
+            throw new InvalidDataException($"The text is not a fairness count table of format '{Format}' (found '{document?.Format}').");
+        var table = new FairnessCounts { PositivePrediction = document.PositivePrediction };
+        foreach (var (cell, i) in document.Cells.Select((c, i) => (c, i)))
+        {
+            if (document.HasLabels != cell.Label is not null)
+                throw new InvalidDataException($"Cell {i} of the count table {(cell.Label is null ? "lacks" : "has")} a label while the table says hasLabels = {document.HasLabels}.");
+            Checked(() => table.Add(cell.Client, cell.Sensitive, cell.Prediction, cell.Label, cell.Count), $"cell {i}");
+        }
+        return table;
+    }
+
+    /// <summary>
+    /// The table as CSV with the header <c>client,sensitive,prediction,label,count</c> (label empty without labels):
+    /// the shape a warehouse's group-by returns (see <see cref="FromCsv"/>).
+    /// </summary>
+    public string ToCsv()
+    {
+        var csv = new StringBuilder("client,sensitive,prediction,label,count\n");
+        foreach (var ((client, sensitive, prediction, label), count) in OrderedCells())
+            csv.Append(Quote(client)).Append(',').Append(Quote(sensitive)).Append(',').Append(Quote(prediction)).Append(',')
+                .Append(label is null ? "" : Quote(label)).Append(',').Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        return csv.ToString();
+    }
+
+    /// <summary>
+    /// Reads counts in the CSV shape of <see cref="ToCsv"/>, e.g. the result of
+    /// <c>SELECT client, sensitive, prediction, label, COUNT(*) AS count FROM scored GROUP BY client, sensitive, prediction, label</c>
+    /// run where the rows live (SQL, Spark): the audit then moves no rows, only this table. Fields may be quoted
+    /// ("" for a quote); an empty label column means a table without labels.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The header is missing, or a line is malformed (the message names the line).</exception>
+    public static FairnessCounts FromCsv(TextReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var header = reader.ReadLine();
+        if (header is null || !header.Trim().Equals("client,sensitive,prediction,label,count", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidDataException($"A fairness count CSV starts with the header 'client,sensitive,prediction,label,count'; found '{header}'.");
+        var table = new FairnessCounts();
+        int lineNumber = 1;
+        for (string? line; (line = reader.ReadLine()) is not null;)
+        {
+            lineNumber++;
+            if (line.Length == 0) continue;
+            var fields = SplitCsv(line);
+            if (fields.Count != 5 || !long.TryParse(fields[4], NumberStyles.Integer, CultureInfo.InvariantCulture, out long count))
+                throw new InvalidDataException($"Line {lineNumber} of the count CSV is not 'client,sensitive,prediction,label,count': '{line}'.");
+            Checked(() => table.Add(fields[0], fields[1], fields[2], fields[3].Length == 0 ? null : fields[3], count), $"line {lineNumber}");
+        }
+        return table;
+    }
+
+    private IEnumerable<KeyValuePair<(string Client, string Sensitive, string Prediction, string? Label), long>> OrderedCells() =>
+        _cells.OrderBy(c => c.Key.Client, StringComparer.Ordinal).ThenBy(c => c.Key.Sensitive, StringComparer.Ordinal)
+            .ThenBy(c => c.Key.Prediction, StringComparer.Ordinal).ThenBy(c => c.Key.Label, StringComparer.Ordinal);
+
+    private static void Checked(Action add, string where)
+    {
+        try
+        {
+            add();
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"The count table's {where} is invalid: {e.Message}", e);
+        }
+    }
+
+    private static string Quote(string value) => value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : $"\"{value.Replace("\"", "\"\"")}\"";
+
+    private static List<string> SplitCsv(string line)
+    {
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
+                else if (c == '"') quoted = false;
+                else field.Append(c);
+            }
+            else if (c == '"') quoted = true;
+            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
+            else field.Append(c);
+        }
+        fields.Add(field.ToString());
+        return fields;
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    private sealed record CountsDocument(string Format, bool HasLabels, string? PositivePrediction, CountCell[] Cells);
+
+    private sealed record CountCell(string Client, string Sensitive, string Prediction, string? Label, long Count);
 
     /// <summary>Sorted distinct values of one axis.</summary>
     internal string[] Values(Func<(string Client, string Sensitive, string Prediction, string? Label), string?> axis) =>

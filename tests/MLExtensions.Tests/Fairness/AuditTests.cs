@@ -20,7 +20,7 @@ public class AuditTests
     }
 
     /// <summary>Three clients whose positive rates depend on gender differently (one client favours each group).</summary>
-    private static Row[] Rows(int n, int seed)
+    internal static Row[] Rows(int n, int seed)
     {
         var random = new Random(seed);
         string[] clients = ["north", "south", "west"];
