@@ -155,7 +155,7 @@ public class BiasCorrectionTests
     {
         var random = new Random(11);
         double plugGlobal = 0, plugLocal = 0, corrGlobal = 0, corrLocal = 0;
-        const int repetitions = 60, rows = 400;
+        const int repetitions = 40, rows = 400;
         for (int r = 0; r < repetitions; r++)
         {
             var counts = new FairnessCounts();
