@@ -42,6 +42,15 @@ public sealed class FairnessCatalog
     /// </summary>
     /// <param name="options">Columns, budgets and randomisation.</param>
     public FairnessMitigator Mitigate(FairnessMitigator.Options options) => new(Context, options);
+
+    /// <summary>
+    /// Binary metrics (accuracy, precision, recall, FPR, FNR, selection rate, AUC with a score) by sensitive group,
+    /// their intersections, client and client × group, with differences and ratios between groups and bootstrap
+    /// intervals. See <see cref="MetricFrame"/> for the columns.
+    /// </summary>
+    /// <param name="data">Scored rows.</param>
+    /// <param name="options">Columns, control features, weights and bootstrap.</param>
+    public MetricFrame MetricFrame(IDataView data, MetricFrameOptions options) => MetricFrameBuilder.Build(data, options);
 }
 
 /// <summary>Hangs <see cref="FairnessCatalog"/> off <see cref="MLContext"/>.</summary>
