@@ -13,7 +13,7 @@ public static class PidBench
     public static void Run()
     {
         Console.WriteLine("Partial information decomposition, binary Z and Ŷ, random joints with client-dependent rates");
-        foreach (var (clients, zEffect) in new[] { (2, 0.0), (10, 0.0), (100, 0.0), (2, 0.3), (10, 0.3), (100, 0.3) })
+        foreach (var (clients, zEffect) in new[] { (2, 0.0), (10, 0.0), (100, 0.0), (2, 0.3), (10, 0.3), (100, 0.3), (1000, 0.3) })
         {
             var random = new Random(clients);
             var joint = new double[2, 2, clients];

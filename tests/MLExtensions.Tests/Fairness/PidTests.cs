@@ -174,3 +174,37 @@ public class PidTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => PartialInformationDecomposition.Compute(bad));
     }
 }
+
+/// <summary>The planar zonotope test for binary Z and Ŷ decides garbling exactly as the linear program does.</summary>
+public class GarblingTests
+{
+    [Fact]
+    public void The_zonotope_test_agrees_with_the_linear_program_inside_outside_and_on_the_boundary()
+    {
+        var random = new Random(5);
+        int agreed = 0, inside = 0;
+        for (int trial = 0; trial < 400; trial++)
+        {
+            int clients = 2 + random.Next(6);
+            double[] Row()
+            {
+                var w = Enumerable.Range(0, clients).Select(_ => random.NextDouble() < 0.2 ? 0 : random.NextDouble()).ToArray();
+                if (w.Sum() == 0) w[0] = 1;
+                double total = w.Sum();
+                return w.Select(x => x / total).ToArray();
+            }
+            var source = new[] { Row(), Row() };
+            // A garbling k (sometimes at the box's corners, putting v on the boundary), nudged outward half of the time.
+            var k = Enumerable.Range(0, clients).Select(_ => random.NextDouble() < 0.3 ? Math.Round(random.NextDouble()) : random.NextDouble()).ToArray();
+            double v0 = source[0].Zip(k, (p, x) => p * x).Sum(), v1 = source[1].Zip(k, (p, x) => p * x).Sum();
+            if (trial % 2 == 1) (v0, v1) = (Math.Clamp(v0 + (random.NextDouble() - 0.5) * 0.4, 0, 1), Math.Clamp(v1 + (random.NextDouble() - 0.5) * 0.4, 0, 1));
+            var target = new[] { new[] { 1 - v0, v0 }, new[] { 1 - v1, v1 } };
+            bool zonotope = MLExtensions.Fairness.Information.Garbling.InZonotope(target, source, 1e-11);
+            bool program = MLExtensions.Fairness.Information.Garbling.ByLinearProgram(target, source, 1e-11);
+            if (zonotope == program) agreed++;
+            if (zonotope) inside++;
+        }
+        Assert.Equal(400, agreed);
+        Assert.InRange(inside, 150, 350);
+    }
+}
