@@ -24,7 +24,8 @@ internal static class Bootstrap
     /// <summary>Most clients for which every replicate also solves the decomposition (intervals of its three terms).</summary>
     public const int DecompositionClientLimit = 20;
 
-    public static IReadOnlyDictionary<string, Interval> Intervals(FairnessCounts counts, int samples, int seed, double level,
+    /// <summary>Percentile intervals and replicate means (for bootstrap bias correction) of every figure, by name.</summary>
+    public static (IReadOnlyDictionary<string, Interval> Intervals, IReadOnlyDictionary<string, double> Means) Intervals(FairnessCounts counts, int samples, int seed, double level,
         string[] sensitive, string[] predictions, string[] clients, string? positive, PidOptions decompositionOptions)
     {
         var random = new Random(seed);
@@ -70,11 +71,12 @@ internal static class Bootstrap
             }
         }
         double tail = (1 - level) / 2;
-        return values.Where(v => v.Value.Count > 0).ToDictionary(v => v.Key, v =>
+        var kept = values.Where(v => v.Value.Count > 0).ToArray();
+        return (kept.ToDictionary(v => v.Key, v =>
         {
             var sorted = v.Value.Order().ToArray();
             return new Interval(Quantile(sorted, tail), Quantile(sorted, 1 - tail));
-        });
+        }), kept.ToDictionary(v => v.Key, v => v.Value.Average()));
     }
 
     private static double Quantile(double[] sorted, double q)

@@ -26,9 +26,11 @@ public sealed class FairnessReport
 {
     internal FairnessReport(FairnessCounts counts, PidResult decomposition, string[] sensitiveValues, string[] predictionValues,
         double? statisticalParityDifference, double? accuracy, double? equalOpportunityGap, double? equalizedOddsGap,
-        IReadOnlyList<ClientFairness> clients, IReadOnlyList<string> warnings, IReadOnlyDictionary<string, Interval> confidenceIntervals)
+        IReadOnlyList<ClientFairness> clients, IReadOnlyList<string> warnings, IReadOnlyDictionary<string, Interval> confidenceIntervals,
+        IReadOnlyDictionary<string, double> bootstrapMeans)
     {
         ConfidenceIntervals = confidenceIntervals;
+        _bootstrapMeans = bootstrapMeans;
         Counts = FairnessCounts.Merge(counts); // a copy: later additions to the caller's table must not change the report
         Decomposition = decomposition;
         SensitiveValues = sensitiveValues;
@@ -113,6 +115,26 @@ public sealed class FairnessReport
     /// </summary>
     public IReadOnlyDictionary<string, Interval> ConfidenceIntervals { get; }
 
+    private readonly IReadOnlyDictionary<string, double> _bootstrapMeans;
+
+    /// <summary>
+    /// Bootstrap bias-corrected estimates, by the names of <see cref="ConfidenceIntervals"/>: 2·estimate − mean of
+    /// the replicates, which removes the plug-in's first-order bias (for the decomposition terms, where no closed-form
+    /// correction exists). Empty without bootstrap.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> BootstrapBiasCorrected => _bootstrapMeans.ToDictionary(m => m.Key, m => 2 * Estimate(m.Key) - m.Value);
+
+    private double Estimate(string name) => name switch
+    {
+        nameof(GlobalDisparity) => GlobalDisparity,
+        nameof(LocalDisparity) => LocalDisparity,
+        nameof(UniqueDisparity) => UniqueDisparity,
+        nameof(RedundantDisparity) => RedundantDisparity,
+        nameof(MaskedDisparity) => MaskedDisparity,
+        nameof(StatisticalParityDifference) => StatisticalParityDifference ?? double.NaN,
+        _ => double.NaN,
+    };
+
     /// <summary>Cautions, e.g. cells with too few rows for stable estimates.</summary>
     public IReadOnlyList<string> Warnings { get; }
 
@@ -123,6 +145,7 @@ public sealed class FairnessReport
         globalDisparity = GlobalDisparity,
         localDisparity = LocalDisparity,
         globalDisparityBiasCorrected = GlobalDisparityBiasCorrected,
+        bootstrapBiasCorrected = BootstrapBiasCorrected.OrderBy(i => i.Key, StringComparer.Ordinal).ToDictionary(i => i.Key, i => i.Value),
         localDisparityBiasCorrected = LocalDisparityBiasCorrected,
         uniqueDisparity = UniqueDisparity,
         redundantDisparity = RedundantDisparity,
@@ -156,6 +179,9 @@ public sealed class FairnessReport
         md.AppendLine($"| unique disparity | {F(UniqueDisparity)}{Ci("UniqueDisparity")} |");
         md.AppendLine($"| redundant disparity | {F(RedundantDisparity)}{Ci("RedundantDisparity")} |");
         md.AppendLine($"| masked disparity | {F(MaskedDisparity)}{Ci("MaskedDisparity")} |");
+        if (BootstrapBiasCorrected.Count > 0)
+            md.AppendLine($"| bootstrap bias-corrected unique / redundant / masked | {F(BootstrapBiasCorrected.GetValueOrDefault("UniqueDisparity", double.NaN))} / " +
+                          $"{F(BootstrapBiasCorrected.GetValueOrDefault("RedundantDisparity", double.NaN))} / {F(BootstrapBiasCorrected.GetValueOrDefault("MaskedDisparity", double.NaN))} |");
         md.AppendLine($"| solver certificate (gap) | {Decomposition.Gap.ToString("E1", CultureInfo.InvariantCulture)} |").AppendLine();
         md.AppendLine($"Statistical parity difference {F(StatisticalParityDifference)}; accuracy {F(Accuracy)}; equal-opportunity gap {F(EqualOpportunityGap)}; equalized-odds gap {F(EqualizedOddsGap)}.").AppendLine();
         md.AppendLine("| client | rows | local disparity | parity difference | accuracy | opportunity gap | odds gap |").AppendLine("|---|---|---|---|---|---|---|");

@@ -70,12 +70,12 @@ public static class FairnessReportBuilder
 
         var perClient = clients.Select(ForClient).ToArray();
         var (globalParity, globalAccuracy, globalOpportunity, globalOdds) = Rates(cells.ToArray(), sensitive, positive, binary, counts.HasLabels, "all rows", warnings);
-        var intervals = bootstrapSamples == 0
-            ? new Dictionary<string, Interval>()
+        var (intervals, means) = bootstrapSamples == 0
+            ? (new Dictionary<string, Interval>(), new Dictionary<string, double>())
             : Bootstrap.Intervals(counts, bootstrapSamples, seed, confidenceLevel, sensitive, predictions, clients, binary ? positive : null,
                 options ?? DefaultDecompositionOptions);
         return new FairnessReport(counts, decomposition, sensitive, predictions, globalParity, globalAccuracy, globalOpportunity, globalOdds,
-            perClient, warnings, intervals);
+            perClient, warnings, intervals, means);
     }
 
     private static (double? Parity, double? Accuracy, double? Opportunity, double? Odds) Rates(
