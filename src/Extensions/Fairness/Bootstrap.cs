@@ -79,7 +79,8 @@ internal static class Bootstrap
         }), kept.ToDictionary(v => v.Key, v => v.Value.Average()));
     }
 
-    private static double Quantile(double[] sorted, double q)
+    /// <summary>The linearly interpolated <paramref name="q"/>-quantile of sorted values.</summary>
+    internal static double Quantile(double[] sorted, double q)
     {
         double position = q * (sorted.Length - 1);
         int lower = (int)Math.Floor(position);
@@ -87,7 +88,8 @@ internal static class Bootstrap
         return sorted[lower] + (position - lower) * (sorted[upper] - sorted[lower]);
     }
 
-    private static double Poisson(Random random, long mean)
+    /// <summary>A Poisson(<paramref name="mean"/>) draw (normal approximation above 200).</summary>
+    internal static double Poisson(Random random, long mean)
     {
         if (mean == 0) return 0;
         if (mean > 200)

@@ -33,7 +33,7 @@ internal static class MetricFrameBuilder
         var weights = new double[rows.Count];
         for (int b = 0; b < options.BootstrapSamples; b++)
         {
-            for (int i = 0; i < rows.Count; i++) weights[i] = rows.Weights[i] * Poisson1(random);
+            for (int i = 0; i < rows.Count; i++) weights[i] = rows.Weights[i] * Bootstrap.Poisson(random, 1);
             var replicate = slices.Select(s => BinaryMetrics.Of(rows, s.Rows, weights)).ToArray();
             for (int s = 0; s < slices.Length; s++)
                 foreach (var (name, value) in replicate[s].ByName())
@@ -86,25 +86,6 @@ internal static class MetricFrameBuilder
     private static Interval Percentiles(List<double> values, double tail)
     {
         var sorted = values.Order().ToArray();
-        double Quantile(double q)
-        {
-            double position = q * (sorted.Length - 1);
-            int lower = (int)Math.Floor(position), upper = Math.Min(lower + 1, sorted.Length - 1);
-            return sorted[lower] + (position - lower) * (sorted[upper] - sorted[lower]);
-        }
-        return new Interval(Quantile(tail), Quantile(1 - tail));
-    }
-
-    /// <summary>A Poisson(1) draw (Knuth's product of uniforms).</summary>
-    private static int Poisson1(Random random)
-    {
-        double limit = Math.Exp(-1), product = random.NextDouble();
-        int k = 0;
-        while (product > limit)
-        {
-            k++;
-            product *= random.NextDouble();
-        }
-        return k;
+        return new Interval(Bootstrap.Quantile(sorted, tail), Bootstrap.Quantile(sorted, 1 - tail));
     }
 }
