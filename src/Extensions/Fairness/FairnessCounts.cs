@@ -82,7 +82,7 @@ public sealed class FairnessCounts
         {
             throw new InvalidDataException($"The text is not a fairness count table: {e.Message}", e);
         }
-        if (document is null || document.Format != Format)
+        if (document is null || document.Format != Format || document.Cells is null)
             throw new InvalidDataException($"The text is not a fairness count table of format '{Format}' (found '{document?.Format}').");
         var table = new FairnessCounts { PositivePrediction = document.PositivePrediction };
         foreach (var (cell, i) in document.Cells.Select((c, i) => (c, i)))
@@ -111,7 +111,7 @@ public sealed class FairnessCounts
     /// Reads counts in the CSV shape of <see cref="ToCsv"/>, e.g. the result of
     /// <c>SELECT client, sensitive, prediction, label, COUNT(*) AS count FROM scored GROUP BY client, sensitive, prediction, label</c>
     /// run where the rows live (SQL, Spark): the audit then moves no rows, only this table. Fields may be quoted
-    /// ("" for a quote); an empty label column means a table without labels.
+    /// ("" for a quote) but hold no line breaks; an empty label column means a table without labels.
     /// </summary>
     /// <exception cref="InvalidDataException">The header is missing, or a line is malformed (the message names the line).</exception>
     public static FairnessCounts FromCsv(TextReader reader)

@@ -125,7 +125,7 @@ public sealed class NasTrainer : IEstimator<NasModel>
 
         /// <summary>
         /// PA&amp;DA: share of the uniform distribution always mixed into path and row sampling, on top of the
-        /// reference's (1 − τ) share, which shrinks to 1/<see cref="SearchEpochs"/> in the last epoch. Default: 0 (as the reference).
+        /// reference's (1 − τ) share, which shrinks to 2/<see cref="SearchEpochs"/> in the last epoch. Default: 0 (as the reference).
         /// </summary>
         public double ImportanceFloor { get; set; }
 

@@ -144,6 +144,28 @@ public class MitigatorTests
         Assert.Contains("'Race'", Assert.ThrowsAny<ArgumentException>(() => ml.Fairness().Mitigate(missing).Fit(data)).Message);
     }
 
+    public sealed class KeylessRow
+    {
+        public string Client { get; set; } = "";
+        public string Sensitive { get; set; } = "";
+        public bool Label { get; set; }
+        public float Probability { get; set; }
+    }
+
+    [Fact]
+    public void Without_a_row_key_or_features_tied_probabilities_in_a_randomised_band_are_refused()
+    {
+        var ml = new MLContext(1);
+        // Probabilities on a coarse grid: a randomised band is one tie group, which a cell-and-score hash cannot split.
+        var rows = Rows(4000, 9).Select(r => new KeylessRow
+        {
+            Client = r.Client, Sensitive = r.Sensitive, Label = r.Label, Probability = MathF.Round(r.Probability * 4) / 4,
+        }).ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => ml.Fairness().Mitigate(Options()).Fit(ml.Data.LoadFromEnumerable(rows)));
+        Assert.Contains("RowKeyColumnName", error.Message);
+        Assert.Throws<ArgumentException>(() => MLExtensions.Fairness.Tradeoff.AccuracyFairnessProblem.FromCounts(new FairnessCounts(), ClassifierFamily.DerivedFromScores));
+    }
+
     private static string Flatten(Exception e) => e.InnerException is null ? e.Message : e.Message + " | " + Flatten(e.InnerException);
 }
 

@@ -100,6 +100,7 @@ internal sealed class CellRuleHull
     /// <summary>The randomised rule with positive rate <paramref name="rate"/>: the two hull vertices around it, mixed.</summary>
     public CellDecisionRule RuleFor(string client, string group, double rate)
     {
+        if (!double.IsFinite(rate)) throw new InvalidOperationException($"The trade-off solver returned the rate {rate} for cell ({client}, {group}).");
         rate = Math.Clamp(rate, 0, 1);
         int i = 0;
         while (i + 2 < _hull.Count && _hull[i + 1].C <= rate) i++;

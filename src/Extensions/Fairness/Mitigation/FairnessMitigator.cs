@@ -52,7 +52,10 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         /// <summary>The mitigated <see cref="bool"/> decision. Default: "FairPredictedLabel".</summary>
         public string OutputColumnName { get; set; } = "FairPredictedLabel";
 
-        /// <summary>A stable per-row id (text or number) for the randomisation; null to hash the features. Default: null.</summary>
+        /// <summary>
+        /// A stable per-row id (text or number) for the randomisation; null to hash the features. Rows that share an id
+        /// (or, without one, their features) share their draw, so give an id when many rows are identical. Default: null.
+        /// </summary>
         public string? RowKeyColumnName { get; set; }
 
         /// <summary>
@@ -91,8 +94,7 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         ArgumentNullException.ThrowIfNull(inputSchema);
         foreach (var (name, role) in new[] { (_options.SensitiveColumnName, "sensitive"), (_options.ClientColumnName, "client"), (InputColumn, "score") })
             ColumnChecks.Require(inputSchema, name, role);
-        return ScoringChain(inputSchema.Any(c => c.Name == _options.FeatureColumnName) ? KeyKind.Features : KeyKindWithoutFeatures(inputSchema), "x => \"\"")
-            .GetOutputSchema(inputSchema);
+        return ScoringChain(KeyKindOf(inputSchema), "x => \"\"").GetOutputSchema(inputSchema);
     }
 
     private string InputColumn => _options.ScoreColumnName ?? _options.PredictedLabelColumnName;
@@ -104,6 +106,7 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         var rows = MitigationData.Read(input, _options);
         var fitted = MitigationSolver.Solve(rows, _options);
         var keyKind = KeyKindOf(input.Schema);
+        if (keyKind == KeyKind.None) MitigationSolver.CheckKeylessRandomisation(rows, fitted.Rules, InputColumn);
         var contract = new MitigationContract(_options.ClientColumnName, _options.SensitiveColumnName, InputColumn, _options.Seed, _options.PoolUnknownCells,
             fitted.Pooled, fitted.Rules);
         var chain = ScoringChain(keyKind, contract.Expression()).Fit(input);
@@ -133,11 +136,23 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         return KeyKind.None;
     }
 
-    private KeyKind KeyKindWithoutFeatures(SchemaShape schema)
+    /// <summary>The same choice as for a fitted schema, from an estimator's input shape.</summary>
+    private KeyKind KeyKindOf(SchemaShape schema)
     {
-        if (_options.RowKeyColumnName is not { } key) return KeyKind.None;
-        var column = ColumnChecks.Require(schema, key, "row key");
-        return column.ItemType is TextDataViewType ? KeyKind.Text : KeyKind.Number;
+        if (_options.RowKeyColumnName is { } key)
+        {
+            var column = ColumnChecks.Require(schema, key, "row key");
+            if (column.Kind == SchemaShape.Column.VectorKind.Scalar && column.ItemType is TextDataViewType) return KeyKind.Text;
+            if (column.Kind == SchemaShape.Column.VectorKind.Scalar && column.ItemType is NumberDataViewType) return KeyKind.Number;
+            throw new ArgumentException($"The row key column '{key}' is not a text or numeric scalar.", nameof(Options.RowKeyColumnName));
+        }
+        var features = schema.FirstOrDefault(c => c.Name == _options.FeatureColumnName);
+        if (features.Name is not null && features.Kind != SchemaShape.Column.VectorKind.Scalar && features.ItemType == NumberDataViewType.Single)
+            return KeyKind.Features;
+        if (_options.ScoreColumnName is null)
+            throw new ArgumentException($"Rows need an identity for the randomisation of a binary prediction: the data has no Single vector column " +
+                                        $"'{_options.FeatureColumnName}'; set RowKeyColumnName (a stable id) or FeatureColumnName.", nameof(Options.RowKeyColumnName));
+        return KeyKind.None;
     }
 
     /// <summary>The saveable chain: copies into the mapping's columns, the contract, the decision, and clean-up.</summary>

@@ -44,10 +44,26 @@ internal sealed record MitigationContract(string ClientColumn, string GroupColum
     /// <summary>The Expression-language lambda that yields the contract for every value of its input column.</summary>
     public string Expression() => $"x => \"{Encode()}\"";
 
-    public string Encode() => string.Join(';', Version, Base64(ClientColumn), Base64(GroupColumn), Base64(ScoreColumn),
-        Seed.ToString(CultureInfo.InvariantCulture), PoolUnknownCells ? "pool" : "refuse", EncodeRule(Pooled), string.Join(',', Cells.Select(EncodeRule)));
+    /// <summary>
+    /// The contract text: a 32-character digest of the body, then the body. Every row carries the text, so the row
+    /// mapping looks the parsed contract up by the digest alone, whatever the number of cells.
+    /// </summary>
+    public string Encode()
+    {
+        var body = string.Join(';', Version, Base64(ClientColumn), Base64(GroupColumn), Base64(ScoreColumn),
+            Seed.ToString(CultureInfo.InvariantCulture), PoolUnknownCells ? "pool" : "refuse", EncodeRule(Pooled), string.Join(',', Cells.Select(EncodeRule)));
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(body)))[..DigestLength] + body;
+    }
 
-    public static MitigationContract Decode(string text) => Decoded.GetOrAdd(text, Parse);
+    private const int DigestLength = 32;
+
+    /// <summary>The contract of a row's contract text, parsed once per model.</summary>
+    public static MitigationContract Decode(ReadOnlyMemory<char> text)
+    {
+        if (text.Length <= DigestLength) throw new InvalidDataException("The fairness mitigator's contract column is empty; the model file is damaged.");
+        var digest = text[..DigestLength].ToString();
+        return Decoded.TryGetValue(digest, out var contract) ? contract : Decoded.GetOrAdd(digest, _ => Parse(text[DigestLength..].ToString()));
+    }
 
     private static readonly ConcurrentDictionary<string, MitigationContract> Decoded = new(StringComparer.Ordinal);
 

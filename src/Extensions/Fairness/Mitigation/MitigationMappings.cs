@@ -20,9 +20,9 @@ public class FairnessMitigationInput
     [ColumnName(MitigationColumns.Score)]
     public float Score { get; set; }
 
-    /// <summary>The fitted rules (the same text in every row).</summary>
+    /// <summary>The fitted rules (the same text in every row; read without copying).</summary>
     [ColumnName(MitigationColumns.Contract)]
-    public string Contract { get; set; } = "";
+    public ReadOnlyMemory<char> Contract { get; set; }
 }
 
 /// <summary>Input with a text row key.</summary>

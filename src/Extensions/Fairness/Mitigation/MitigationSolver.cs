@@ -38,4 +38,23 @@ internal static class MitigationSolver
         var pooled = Hull(rows.Select(r => (r.Score, r.Label, 1.0)).ToList()).RuleFor("", "", pooledRate);
         return new Fitted(solution, rules, pooled);
     }
+
+    /// <summary>
+    /// Without a row key or features, rows are hashed by cell and probability, so rows with the same probability share
+    /// their draw. Where such a tie holds more than 5 % of a cell's randomised rows, the cell's rate would land on one of
+    /// its two rules instead of between them: refuse, asking for a key.
+    /// </summary>
+    public static void CheckKeylessRandomisation(IReadOnlyList<MitigationRow> rows, IReadOnlyList<CellDecisionRule> rules, string scoreColumn)
+    {
+        foreach (var rule in rules.Where(r => r.UpperProbability > 0 && r.UpperProbability < 1))
+        {
+            var band = rows.Where(r => r.Client == rule.Client && r.Group == rule.Group && rule.Upper.Apply(r.Score) != rule.Lower.Apply(r.Score)).ToList();
+            if (band.Count < 2) continue;
+            var largest = band.GroupBy(r => r.Score).MaxBy(g => g.Count())!;
+            if (largest.Count() > Math.Max(1, 0.05 * band.Count))
+                throw new InvalidDataException($"In cell ({rule.Client}, {rule.Group}), {largest.Count()} of the {band.Count} rows the rule randomises share the " +
+                                               $"{scoreColumn} value {largest.Key}: hashed by cell and score they would all get the same decision. " +
+                                               "Set RowKeyColumnName to a stable row id, or FeatureColumnName to a Single vector column.");
+        }
+    }
 }

@@ -125,6 +125,9 @@ public sealed class AccuracyFairnessProblem
     public static AccuracyFairnessProblem FromCounts(FairnessCounts counts, ClassifierFamily family = ClassifierFamily.Any, string? positiveLabel = null)
     {
         ArgumentNullException.ThrowIfNull(counts);
+        if (family == ClassifierFamily.DerivedFromScores)
+            throw new ArgumentException("Count tables hold predictions, not scores: use ClassifierFamily.DerivedFromPredictions here, " +
+                                        "or the fairness mitigator (mlContext.Fairness().Mitigate) to post-process a probability.", nameof(family));
         if (!counts.HasLabels)
             throw new InvalidDataException("The count table has no labels; audit with a label column to study the accuracy–fairness trade-off.");
         var labels = counts.Values(k => k.Label);

@@ -44,6 +44,8 @@ internal static class SinglePathSearch
                 var loss = data.Loss(data.Train, output, index, importanceWeights);
                 loss.backward();
                 var slices = supernet.PathSlices(path);
+                // With the sandwich rule the extremes' gradients would mix into the sampled slices: read them first.
+                double[]? sampledNorms = importance && options.SandwichRule ? SliceGradientNorms(supernet, space, path) : null;
                 if (options.SandwichRule)
                     foreach (var extreme in Extremes(space, path))
                     {
@@ -54,8 +56,9 @@ internal static class SinglePathSearch
                 optimizer.Step(slices);
                 if (importance)
                 {
-                    // As the reference, importance is read after clipping and the step, from the sampled path's slices.
-                    paths.Observe(path, SliceGradientNorms(supernet, space, path));
+                    // As the reference, importance is read after clipping and the step, from the sampled path's slices (before the
+                    // extremes' backward passes with the sandwich rule, which the reference does not have).
+                    paths.Observe(path, sampledNorms ?? SliceGradientNorms(supernet, space, path));
                     using var noGrad = no_grad();
                     var norms = MlpLoss.OutputGradientNorm(data.Kind, output.detach(), data.Train.Labels.index_select(0, index), data.LabelScale)
                         .cpu().to_type(ScalarType.Float64).data<double>().ToArray();
