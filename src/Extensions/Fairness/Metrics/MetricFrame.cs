@@ -18,8 +18,9 @@ public sealed class MetricFrameOptions
     public string? ScoreColumnName { get; set; }
 
     /// <summary>
-    /// The sensitive columns (text, Boolean, key or number); with several, groups are their intersections
-    /// ("Female &amp; Black"). Default: ["Sensitive"].
+    /// The sensitive columns (text, Boolean, key or number); with several, groups are their intersections, named by
+    /// their values joined with " &amp; " ("Female &amp; Black"; values that themselves hold " &amp; " can make names
+    /// collide). Default: ["Sensitive"].
     /// </summary>
     public string[] SensitiveColumnNames { get; set; } = ["Sensitive"];
 
@@ -61,7 +62,10 @@ public sealed class MetricFrameOptions
 /// <param name="Slice">The slice: a group (intersection of sensitive values), a client, or "client / group".</param>
 /// <param name="Stratum">The control stratum the slice lies in (null without control features).</param>
 /// <param name="Metrics">The metrics.</param>
-/// <param name="Intervals">Bootstrap intervals by metric name (empty without bootstrap).</param>
+/// <param name="Intervals">
+/// Bootstrap intervals by metric name (empty without bootstrap). Replicates where a metric is undefined (e.g. recall of
+/// a group that drew no positive) are left out, so for small groups the intervals are conditional on it being defined.
+/// </param>
 public sealed record SliceMetrics(string Slice, string? Stratum, BinaryMetrics Metrics, IReadOnlyDictionary<string, Interval> Intervals);
 
 /// <summary>How far apart the groups are on one metric: max − min and min / max (within the worst control stratum).</summary>
