@@ -1,0 +1,201 @@
+using System.Reflection;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLExtensions.Equivariant;
+using MLExtensions.Fairness;
+using MLExtensions.Nas;
+using MLExtensions.Ordinal;
+using MLExtensions.Tests.Equivariant;
+using MLExtensions.Tests.Fairness;
+using MLExtensions.Tests.Ordinal;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace MLExtensions.Tests;
+
+/// <summary>
+/// Every estimator keeps the promise of its <c>GetOutputSchema</c>: the fitted transformer delivers each promised
+/// column with the promised item type and vector kind, and no column it did not promise. ML.NET's estimator chains
+/// check a pipeline against these promises before anything is fitted, so a broken promise only shows up later.
+/// </summary>
+public class EstimatorContractTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("MlpRegression")]
+    [InlineData("MlpBinaryClassification")]
+    [InlineData("MlpMulticlassClassification")]
+    [InlineData("NasRegression")]
+    [InlineData("NasBinaryClassification")]
+    [InlineData("NasMulticlassClassification")]
+    [InlineData("Presto")]
+    [InlineData("PrestoWithRankLabel")]
+    [InlineData("ProportionalOdds")]
+    [InlineData("Ponita")]
+    [InlineData("PonitaWithForces")]
+    [InlineData("PonitaVectors")]
+    [InlineData("MitigateFromProbability")]
+    [InlineData("MitigateFromPredictedLabel")]
+    [InlineData("Audit")]
+    public void The_fitted_transformer_delivers_the_promised_output_schema(string estimatorName)
+    {
+        var ml = new MLContext(1);
+        var (estimator, input) = Build(ml, estimatorName);
+
+        var promised = estimator.GetOutputSchema(ShapeOf(input.Schema));
+        var transformer = estimator.Fit(input);
+        try
+        {
+            var problems = new List<string>();
+            Compare("Transform(input).Schema", promised, input.Schema, transformer.Transform(input).Schema, problems);
+            Compare("GetOutputSchema(input.Schema)", promised, input.Schema, transformer.GetOutputSchema(input.Schema), problems);
+            if (problems.Count > 0)
+                Assert.Fail($"{estimatorName} breaks its GetOutputSchema promise:{Environment.NewLine}{string.Join(Environment.NewLine, problems)}");
+        }
+        finally
+        {
+            (transformer as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>A small estimator of each kind and tiny data it fits in a second or two.</summary>
+    private static (IEstimator<ITransformer> Estimator, IDataView Input) Build(MLContext ml, string name)
+    {
+        switch (name)
+        {
+            case "MlpRegression":
+                return (ml.Nas().Trainers.MlpRegression(Mlp(nameof(Synthetic.Row.Target))), ml.Data.LoadFromEnumerable(Synthetic.Rows(64, 1)));
+            case "MlpBinaryClassification":
+                return (ml.Nas().Trainers.MlpBinaryClassification(Mlp(nameof(Synthetic.Row.Positive))), ml.Data.LoadFromEnumerable(Synthetic.Rows(64, 2)));
+            case "MlpMulticlassClassification":
+                return (ml.Nas().Trainers.MlpMulticlassClassification(Mlp("Label")), Synthetic.Keyed(ml, Synthetic.Rows(64, 3)));
+            case "NasRegression":
+                return (ml.Nas().Trainers.Regression(Nas(nameof(Synthetic.Row.Target))), ml.Data.LoadFromEnumerable(Synthetic.Rows(80, 4)));
+            case "NasBinaryClassification":
+                return (ml.Nas().Trainers.BinaryClassification(Nas(nameof(Synthetic.Row.Positive))), ml.Data.LoadFromEnumerable(Synthetic.Rows(80, 5)));
+            case "NasMulticlassClassification":
+                return (ml.Nas().Trainers.MulticlassClassification(Nas("Label")), Synthetic.Keyed(ml, Synthetic.Rows(80, 6)));
+            case "Presto":
+                // A key label without key values (as simulated data has).
+                return (ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { Lambda = 0.1, Seed = 3 }),
+                    OrdinalTestData.ToDataView(ml, OrdinalTestData.Simulate(120, 7, features: 3)));
+            case "PrestoWithRankLabel":
+                // A Single label of ranks: the classes are the rank values.
+                return (ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { LabelColumnName = nameof(RankRow.Rating), Lambda = 0.1, Seed = 3 }),
+                    ml.Data.LoadFromEnumerable(RankRows(120, 8)));
+            case "ProportionalOdds":
+                return (ml.Ordinal().Trainers.ProportionalOdds(), OrdinalTestData.ToDataView(ml, OrdinalTestData.Simulate(120, 9, features: 3)));
+            case "Ponita":
+                return (ml.Equivariant().Trainers.Ponita(Ponita(withForces: false)), Molecules(ml, 12, 10));
+            case "PonitaWithForces":
+                return (ml.Equivariant().Trainers.Ponita(Ponita(withForces: true)), Molecules(ml, 12, 11));
+            case "PonitaVectors":
+                return (ml.Equivariant().Trainers.PonitaVectors(new PonitaVectorTrainer.Options
+                {
+                    InputVectorsColumnName = "Velocities", NumberOfOrientations = 8, HiddenSize = 8, NumberOfLayers = 1, Cutoff = 3.0,
+                    NumberOfEpochs = 1, BatchSize = 8, Seed = 2,
+                }), ml.Data.LoadFromEnumerable(PonitaVectorTrainerTests.Rows(12, 12)));
+            case "MitigateFromProbability":
+                return (ml.Fairness().Mitigate(Mitigation(fromScores: true)), ml.Data.LoadFromEnumerable(MitigatorTests.Rows(600, 13)));
+            case "MitigateFromPredictedLabel":
+                return (ml.Fairness().Mitigate(Mitigation(fromScores: false)), ml.Data.LoadFromEnumerable(MitigatorTests.Rows(600, 14)));
+            case "Audit":
+                return (ml.Fairness().Audit("Gender", "Predicted", "Client", "Label", bootstrapSamples: 0, seed: 1),
+                    ml.Data.LoadFromEnumerable(AuditTests.Rows(300, 15)));
+            default:
+                throw new ArgumentOutOfRangeException(nameof(name), name, "No such estimator case.");
+        }
+    }
+
+    private static MlpTrainer.Options Mlp(string label) => new()
+    {
+        LabelColumnName = label, HiddenLayerSizes = [8], NumberOfEpochs = 1, BatchSize = 32, Seed = 7,
+    };
+
+    private static NasTrainer.Options Nas(string label) => new()
+    {
+        LabelColumnName = label, Strategy = NasStrategy.Spos, Depths = [1], Widths = [8, 16], Activations = [MlpActivation.Relu],
+        SearchResidual = false, SearchEpochs = 1, WarmupEpochs = 0, BatchSize = 32, RetrainEpochs = 1, CandidatesToRank = 4, TopK = 2, Seed = 5,
+    };
+
+    private static PonitaTrainer.Options Ponita(bool withForces) => new()
+    {
+        ForcesColumnName = withForces ? "Forces" : null,
+        PredictedForcesColumnName = withForces ? "PredictedForces" : null,
+        NumberOfOrientations = 8, HiddenSize = 8, NumberOfLayers = 1, NumberOfEpochs = 1, BatchSize = 8, Seed = 3,
+    };
+
+    private static IDataView Molecules(MLContext ml, int count, int seed) =>
+        ml.Data.LoadFromEnumerable(SyntheticMolecules.Generate(count, seed, minAtoms: 3, maxAtoms: 5).ToList());
+
+    private static FairnessMitigator.Options Mitigation(bool fromScores) => new()
+    {
+        SensitiveColumnName = "Sensitive", ClientColumnName = "Client", LabelColumnName = "Label",
+        ScoreColumnName = fromScores ? "Probability" : null,
+        GlobalBudget = 0.002, LocalBudget = 0.002, OutputColumnName = "FairPredictedLabel", Seed = 1,
+    };
+
+    public sealed class RankRow
+    {
+        public float Rating { get; set; }
+        [VectorType(2)] public float[] Features { get; set; } = [];
+    }
+
+    /// <summary>Ranks 1..4 that rise with the first feature.</summary>
+    private static RankRow[] RankRows(int n, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ =>
+        {
+            float x = (float)(random.NextDouble() * 2 - 1), noise = (float)(random.NextDouble() - 0.5);
+            return new RankRow { Rating = Math.Clamp(MathF.Round(2.5f + 1.5f * x + noise), 1, 4), Features = [x, (float)random.NextDouble()] };
+        }).ToArray();
+    }
+
+    /// <summary>
+    /// The <see cref="SchemaShape"/> of a schema, as ML.NET's estimator chains build it (<c>SchemaShape.Create</c> is
+    /// internal in ML.NET 5, hence the reflection).
+    /// </summary>
+    private static SchemaShape ShapeOf(DataViewSchema schema)
+    {
+        var create = typeof(SchemaShape).GetMethod("Create", BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public, [typeof(DataViewSchema)])
+                     ?? throw new MissingMethodException(nameof(SchemaShape), "Create(DataViewSchema)");
+        return (SchemaShape)create.Invoke(null, [schema])!;
+    }
+
+    private static string Describe(SchemaShape.Column column) => column.Kind switch
+    {
+        SchemaShape.Column.VectorKind.Scalar => $"scalar {column.ItemType}",
+        SchemaShape.Column.VectorKind.Vector => $"known-size vector of {column.ItemType}",
+        _ => $"variable-size vector of {column.ItemType}",
+    } + (column.IsKey ? " (key)" : "");
+
+    /// <summary>Lists, by column name, every way <paramref name="delivered"/> departs from <paramref name="promised"/>.</summary>
+    private void Compare(string source, SchemaShape promised, DataViewSchema input, DataViewSchema delivered, List<string> problems)
+    {
+        var deliveredShape = ShapeOf(delivered).ToDictionary(c => c.Name);
+        foreach (var want in promised)
+        {
+            if (!deliveredShape.TryGetValue(want.Name, out var got))
+            {
+                problems.Add($"[{source}] column '{want.Name}': promised {Describe(want)}, not delivered.");
+                continue;
+            }
+            if (!want.ItemType.Equals(got.ItemType) || want.IsKey != got.IsKey || want.Kind != got.Kind)
+                problems.Add($"[{source}] column '{want.Name}': promised {Describe(want)}, delivered {Describe(got)} ({delivered[want.Name].Type}).");
+            if (want.Kind == SchemaShape.Column.VectorKind.Vector && delivered[want.Name].Type is not VectorDataViewType { IsKnownSize: true })
+                problems.Add($"[{source}] column '{want.Name}': promised a known-size vector, delivered {delivered[want.Name].Type}.");
+
+            // Annotations (e.g. KeyValues of PredictedLabel) are not part of the contract checked here; differences are logged.
+            var wantAnnotations = want.Annotations.Select(a => $"{a.Name}:{Describe(a)}").Order().ToArray();
+            var gotAnnotations = got.Annotations.Select(a => $"{a.Name}:{Describe(a)}").Order().ToArray();
+            if (!wantAnnotations.SequenceEqual(gotAnnotations))
+                output.WriteLine($"[{source}] column '{want.Name}': annotations promised [{string.Join(", ", wantAnnotations)}], delivered [{string.Join(", ", gotAnnotations)}].");
+        }
+
+        var inputNames = input.Where(c => !c.IsHidden).Select(c => c.Name).ToHashSet();
+        var promisedNames = promised.Select(c => c.Name).ToHashSet();
+        foreach (var column in delivered.Where(c => !c.IsHidden && !inputNames.Contains(c.Name)))
+            if (!promisedNames.Contains(column.Name))
+                problems.Add($"[{source}] column '{column.Name}': delivered ({column.Type}) but not promised.");
+    }
+}
