@@ -40,7 +40,10 @@ public sealed class PrestoParameters
     /// <summary>The λ values fitted, largest first (a single value when λ was given).</summary>
     public double[] LambdaPath { get; }
 
-    /// <summary>Mean held-out multiclass Brier score at each λ of <see cref="LambdaPath"/> (empty when λ was given).</summary>
+    /// <summary>
+    /// Mean held-out score at each λ of <see cref="LambdaPath"/>, of the trainer's <c>CrossValidationMetric</c>
+    /// (default the multiclass Brier score); empty when λ was given.
+    /// </summary>
     public double[] CrossValidationScores { get; }
 
     /// <summary>Standard error of the fold scores at each λ (empty when λ was given).</summary>

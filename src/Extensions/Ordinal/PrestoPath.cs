@@ -13,7 +13,20 @@ internal sealed record PathResult(Theta Selected, double Lambda, double[] Lambda
 
 /// <summary>Settings of one path fit (already validated).</summary>
 internal sealed record PathSettings(double? Lambda, int NumberOfLambdas, double LambdaMinRatio, int NumberOfFolds,
-    bool PenalizeFirstBoundary, bool ProportionalOddsOnly, int MaximumNumberOfIterations, double Tolerance, int Seed);
+    bool PenalizeFirstBoundary, bool ProportionalOddsOnly, int MaximumNumberOfIterations, double Tolerance, int Seed)
+{
+    /// <summary>The λ values to fit (decreasing); null for the log-spaced path.</summary>
+    public double[]? LambdaSequence { get; init; }
+
+    /// <summary>Per-feature penalty factors; null for all 1.</summary>
+    public double[]? PenaltyFactors { get; init; }
+
+    /// <summary>What cross-validation minimises.</summary>
+    public PrestoCrossValidationMetric Metric { get; init; } = PrestoCrossValidationMetric.Brier;
+
+    /// <summary>Choose the largest λ within one standard error of the best score.</summary>
+    public bool OneStandardErrorRule { get; init; }
+}
 
 /// <summary>
 /// PRESTO's fitting procedure on standardised data: the null model, λ_max, a log-spaced λ path with warm starts,
@@ -49,6 +62,8 @@ internal sealed class PrestoPath
 
     public PathResult Fit(CancellationToken cancellationToken)
     {
+        if (_settings.PenaltyFactors is { } factors && factors.Length != Features)
+            throw new ArgumentException($"PenaltyFactors has {factors.Length} values but the feature vector has {Features}; give one factor per feature.", "PenaltyFactors");
         using var kernel = _kernelFor(_data.Problem);
         var solver = Solver(kernel, unpenalisedOnly: false);
         var nullModel = NullModel(_data.Problem, kernel, cancellationToken);
@@ -72,9 +87,11 @@ internal sealed class PrestoPath
         var (scores, errors) = CrossValidate(path, cancellationToken);
         if (scores.Any(double.IsNaN))
             throw new InvalidOperationException("A cross-validation score is NaN; this is a bug, please report it with the data's shape.");
-        double best = scores.Min();
-        // The largest λ whose score ties the minimum (the path runs from the largest λ down).
-        int chosen = Array.FindIndex(scores, s => s <= best + 1e-12 * Math.Abs(best));
+        int bestIndex = Array.IndexOf(scores, scores.Min());
+        // The largest λ (the path runs from the largest down) whose score ties the minimum, or with the one-standard-
+        // error rule lies within one standard error of it.
+        double threshold = scores[bestIndex] + (_settings.OneStandardErrorRule ? errors[bestIndex] : 1e-12 * Math.Abs(scores[bestIndex]));
+        int chosen = Array.FindIndex(scores, s => s <= threshold);
         bool converged = fits.All(f => f.Converged);
         if (!converged) _log("some fits on the λ path stopped at the iteration limit (nearly separable classes at small λ)");
         return new PathResult(fits[chosen].Theta, path[chosen], path, scores, errors, lambdaMax, converged);
@@ -90,14 +107,16 @@ internal sealed class PrestoPath
             free[k * block] = true; // intercepts are never penalised
             for (int j = 0; j < Features; j++)
             {
-                bool penalised = k > 0 || _settings.PenalizeFirstBoundary;
+                double factor = (k > 0 || _settings.PenalizeFirstBoundary) ? PenaltyFactor(j) : 0;
                 bool allowed = !_data.IsConstant(j) && (k == 0 || !_settings.ProportionalOddsOnly);
-                free[k * block + 1 + j] = allowed && (!unpenalisedOnly || !penalised);
-                penalty[k * block + 1 + j] = penalised ? 1 : 0;
+                free[k * block + 1 + j] = allowed && (!unpenalisedOnly || factor == 0);
+                penalty[k * block + 1 + j] = factor;
             }
         }
         return new CumulativeLogitSolver(kernel, Boundaries, Features, free, penalty, _settings.MaximumNumberOfIterations, _settings.Tolerance);
     }
+
+    private double PenaltyFactor(int feature) => _settings.PenaltyFactors?[feature] ?? 1;
 
     /// <summary>The fit with every penalised coefficient at zero: intercepts at the logits of the cumulative class frequencies, plus β_1 when it is unpenalised.</summary>
     private SolverResult NullModel(OrdinalProblem problem, ICumulativeLogitKernel kernel, CancellationToken cancellationToken)
@@ -111,7 +130,8 @@ internal sealed class PrestoPath
             double q = cumulative / problem.TotalWeight;
             start.Values[k * (Features + 1)] = Math.Log(q / (1 - q));
         }
-        bool anyUnpenalisedSlope = !_settings.PenalizeFirstBoundary || _settings.ProportionalOddsOnly;
+        bool anyUnpenalisedSlope = !_settings.PenalizeFirstBoundary || _settings.ProportionalOddsOnly
+            || Enumerable.Range(0, Features).Any(j => PenaltyFactor(j) == 0 && !_data.IsConstant(j));
         if (!anyUnpenalisedSlope)
         {
             kernel.Loss(start.Alphas(), start.Betas(), out double loss);
@@ -133,14 +153,16 @@ internal sealed class PrestoPath
         for (int k = 0; k < Boundaries; k++)
         {
             if (k == 0 && !_settings.PenalizeFirstBoundary) continue;
+            // With penalty factor w the coordinate stays at zero while |gradient| ≤ λ·w.
             for (int j = 0; j < Features; j++)
-                if (!_data.IsConstant(j)) max = Math.Max(max, Math.Abs(gradient[k * block + 1 + j]));
+                if (!_data.IsConstant(j) && PenaltyFactor(j) > 0) max = Math.Max(max, Math.Abs(gradient[k * block + 1 + j]) / PenaltyFactor(j));
         }
         return max;
     }
 
     private double[] LambdaPath(double lambdaMax)
     {
+        if (_settings.LambdaSequence is { } sequence) return sequence.ToArray();
         int m = _settings.NumberOfLambdas;
         if (lambdaMax <= 0) return [0];
         if (m == 1) return [lambdaMax];
@@ -177,7 +199,7 @@ internal sealed class PrestoPath
             var heldOut = Enumerable.Range(0, problem.Rows).Where(i => fold[i] == f).ToArray();
             using var kernel = _kernelFor(train);
             var fits = SolvePath(Solver(kernel, unpenalisedOnly: false), NullModel(train, kernel, cancellationToken), path, cancellationToken);
-            foldScores[f] = fits.Select(fit => BrierScore(problem, heldOut, fit.Theta, out foldWeights[f])).ToArray();
+            foldScores[f] = fits.Select(fit => HeldOutScore(_settings.Metric, problem, heldOut, fit.Theta, out foldWeights[f])).ToArray();
             });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
@@ -202,7 +224,11 @@ internal sealed class PrestoPath
     }
 
     /// <summary>Weighted mean of Σ_k (1{y = k} − p_k)² over <paramref name="rows"/>, with the cumulative β_k.</summary>
-    internal static double BrierScore(OrdinalProblem problem, IReadOnlyList<int> rows, Theta theta, out double weight)
+    internal static double BrierScore(OrdinalProblem problem, IReadOnlyList<int> rows, Theta theta, out double weight) =>
+        HeldOutScore(PrestoCrossValidationMetric.Brier, problem, rows, theta, out weight);
+
+    /// <summary>Weighted mean of <paramref name="metric"/>'s per-row loss over <paramref name="rows"/>.</summary>
+    internal static double HeldOutScore(PrestoCrossValidationMetric metric, OrdinalProblem problem, IReadOnlyList<int> rows, Theta theta, out double weight)
     {
         var alpha = theta.Alphas();
         var beta = theta.Betas();
@@ -214,13 +240,32 @@ internal sealed class PrestoPath
         {
             problem.LinearPredictors(i, alpha, beta, eta);
             CumulativeLogit.Probabilities(eta, p);
-            double brier = 0;
-            for (int k = 0; k < p.Length; k++)
+            int label = problem.Labels[i];
+            double loss = 0;
+            switch (metric)
             {
-                double e = (problem.Labels[i] == k ? 1 : 0) - p[k];
-                brier += e * e;
+                case PrestoCrossValidationMetric.Brier:
+                    for (int k = 0; k < p.Length; k++)
+                    {
+                        double e = (label == k ? 1 : 0) - p[k];
+                        loss += e * e;
+                    }
+                    break;
+                case PrestoCrossValidationMetric.RareClassBrier:
+                    double rare = (label == p.Length - 1 ? 1 : 0) - p[^1];
+                    loss = rare * rare;
+                    break;
+                case PrestoCrossValidationMetric.LogLikelihood:
+                    loss = -Math.Log(Math.Max(p[label], 1e-300));
+                    break;
+                default:
+                    int predicted = 0;
+                    for (int k = 1; k < p.Length; k++)
+                        if (p[k] > p[predicted]) predicted = k;
+                    loss = predicted == label ? 0 : 1;
+                    break;
             }
-            sum += problem.Weights[i] * brier;
+            sum += problem.Weights[i] * loss;
             weight += problem.Weights[i];
         }
         return weight > 0 ? sum / weight : 0;

@@ -48,9 +48,45 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
         /// </summary>
         public bool PenalizeFirstBoundary { get; set; } = true;
 
+        /// <summary>
+        /// The λ values to fit, decreasing and positive (glmnet's and ordinalNet's <c>lambda</c>); overrides
+        /// <see cref="NumberOfLambdas"/> and <see cref="LambdaMinRatio"/>. Null for the automatic log-spaced path. Default: null.
+        /// </summary>
+        public double[]? LambdaSequence { get; set; }
+
+        /// <summary>
+        /// Per feature, a factor on its penalty (ordinalNet's <c>penaltyFactors</c>): 0 leaves that feature's
+        /// differences unpenalised, 2 penalises them twice as hard. Null for all 1. Default: null.
+        /// </summary>
+        public double[]? PenaltyFactors { get; set; }
+
+        /// <summary>What cross-validation minimises to choose λ. Default: <see cref="PrestoCrossValidationMetric.Brier"/>.</summary>
+        public PrestoCrossValidationMetric CrossValidationMetric { get; set; } = PrestoCrossValidationMetric.Brier;
+
+        /// <summary>
+        /// Choose the largest λ whose cross-validated score is within one standard error of the best (a sparser,
+        /// more stable model), instead of the best itself. Default: false.
+        /// </summary>
+        public bool UseOneStandardErrorRule { get; set; }
+
         internal override void Check()
         {
             base.Check();
+            if (LambdaSequence is { } sequence)
+            {
+                if (sequence.Length == 0) throw new ArgumentException("LambdaSequence is empty; give at least one λ or leave it null.", nameof(LambdaSequence));
+                for (int i = 0; i < sequence.Length; i++)
+                {
+                    if (!(sequence[i] > 0) || !double.IsFinite(sequence[i]))
+                        throw new ArgumentOutOfRangeException(nameof(LambdaSequence), sequence[i], $"LambdaSequence[{i}] must be positive and finite.");
+                    if (i > 0 && !(sequence[i] < sequence[i - 1]))
+                        throw new ArgumentException($"LambdaSequence must decrease: element {i} ({sequence[i]}) is not below element {i - 1} ({sequence[i - 1]}).", nameof(LambdaSequence));
+                }
+            }
+            if (PenaltyFactors is { } factors)
+                for (int j = 0; j < factors.Length; j++)
+                    if (!(factors[j] >= 0) || !double.IsFinite(factors[j]))
+                        throw new ArgumentOutOfRangeException(nameof(PenaltyFactors), factors[j], $"PenaltyFactors[{j}] must be finite and ≥ 0.");
             if (Lambda is double lambda && !(lambda >= 0 && !double.IsNaN(lambda)))
                 throw new ArgumentOutOfRangeException(nameof(Lambda), Lambda, "λ must be non-negative (or null to choose it by cross-validation).");
             ArgumentOutOfRangeException.ThrowIfLessThan(NumberOfLambdas, 1, nameof(NumberOfLambdas));
@@ -77,7 +113,29 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
     /// <summary>Fits the λ path, chooses λ and returns the model.</summary>
     public PrestoModel Fit(IDataView input) => CumulativeLogitFitter.Fit(_mlContext, input, _options, nameof(PrestoTrainer), "PRESTO",
         seed => new PathSettings(_options.Lambda, _options.NumberOfLambdas, _options.LambdaMinRatio, _options.NumberOfFolds,
-            _options.PenalizeFirstBoundary, ProportionalOddsOnly: false, _options.MaximumNumberOfIterations, _options.Tolerance, seed));
+            _options.PenalizeFirstBoundary, ProportionalOddsOnly: false, _options.MaximumNumberOfIterations, _options.Tolerance, seed)
+        {
+            LambdaSequence = _options.LambdaSequence,
+            PenaltyFactors = _options.PenaltyFactors,
+            Metric = _options.CrossValidationMetric,
+            OneStandardErrorRule = _options.UseOneStandardErrorRule,
+        });
+}
+
+/// <summary>What PRESTO's cross-validation minimises to choose λ (held-out, weighted means).</summary>
+public enum PrestoCrossValidationMetric
+{
+    /// <summary>The multiclass Brier score Σ_k (1{y = k} − p_k)².</summary>
+    Brier,
+
+    /// <summary>The Brier score of the last (rare) class only, (1{y = K} − p_K)²: PRESTO's target.</summary>
+    RareClassBrier,
+
+    /// <summary>The negative log-likelihood −log p_y (ordinalNet's "loglik", as a loss).</summary>
+    LogLikelihood,
+
+    /// <summary>The share misclassified by the most probable class.</summary>
+    Misclassification,
 }
 
 /// <summary>

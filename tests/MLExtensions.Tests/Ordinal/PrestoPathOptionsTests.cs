@@ -1,0 +1,74 @@
+using Microsoft.ML;
+using MLExtensions.Ordinal;
+using Xunit;
+
+namespace MLExtensions.Tests.Ordinal;
+
+/// <summary>The ordinalNet/glmnet controls: a given λ sequence, penalty factors, the CV metric and the one-standard-error rule.</summary>
+public class PrestoPathOptionsTests
+{
+    private static PrestoTrainer.Options Options() => new() { NumberOfLambdas = 12, NumberOfFolds = 3, Seed = 1 };
+
+    [Fact]
+    public void A_given_lambda_sequence_is_the_path_fitted_and_bad_sequences_are_refused()
+    {
+        var ml = new MLContext(1);
+        var data = OrdinalTestData.ToDataView(ml, OrdinalTestData.Simulate(500, 21, features: 4));
+        var options = Options();
+        options.LambdaSequence = [0.05, 0.02, 0.01, 0.005];
+        using var model = ml.Ordinal().Trainers.Presto(options).Fit(data);
+        Assert.Equal(options.LambdaSequence, model.Parameters.LambdaPath);
+        Assert.Contains(model.Parameters.Lambda, options.LambdaSequence);
+        Assert.Equal(4, model.Parameters.CrossValidationScores.Length);
+        Assert.Contains("decrease", Assert.Throws<ArgumentException>(() => ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { LambdaSequence = [0.1, 0.2] })).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { LambdaSequence = [0.1, -0.2] }));
+    }
+
+    [Fact]
+    public void A_zero_penalty_factor_leaves_that_features_differences_free_and_lambda_max_ignores_it()
+    {
+        var ml = new MLContext(1);
+        var data = OrdinalTestData.ToDataView(ml, OrdinalTestData.Simulate(800, 22, features: 4));
+        using var reference = ml.Ordinal().Trainers.Presto(Options()).Fit(data);
+        var options = Options();
+        options.PenaltyFactors = [0, 1, 1, 1];
+        options.Lambda = 10 * reference.Parameters.LambdaMax;
+        using var model = ml.Ordinal().Trainers.Presto(options).Fit(data);
+        // Far above λ_max every penalised coefficient is zero, the unpenalised feature is not.
+        Assert.All(model.Parameters.Weights, row => Assert.All(row.Skip(1), w => Assert.Equal(0.0, w)));
+        Assert.Contains(model.Parameters.Weights, row => row[0] != 0);
+        var wrong = Options();
+        wrong.PenaltyFactors = [1, 1];
+        Assert.Contains("PenaltyFactors", Assert.Throws<ArgumentException>(() => ml.Ordinal().Trainers.Presto(wrong).Fit(data)).Message);
+        var negative = Options();
+        negative.PenaltyFactors = [1, -1, 1, 1];
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ordinal().Trainers.Presto(negative));
+    }
+
+    [Fact]
+    public void Each_metric_scores_the_path_and_the_one_standard_error_rule_picks_a_larger_lambda_within_one_error()
+    {
+        var ml = new MLContext(1);
+        var data = OrdinalTestData.ToDataView(ml, OrdinalTestData.Simulate(600, 23, features: 5));
+        var curves = new List<double[]>();
+        foreach (var metric in Enum.GetValues<PrestoCrossValidationMetric>())
+        {
+            var options = Options();
+            options.CrossValidationMetric = metric;
+            using var best = ml.Ordinal().Trainers.Presto(options).Fit(data);
+            options.UseOneStandardErrorRule = true;
+            using var sparse = ml.Ordinal().Trainers.Presto(options).Fit(data);
+            var scores = best.Parameters.CrossValidationScores;
+            curves.Add(scores);
+            int bestIndex = Array.IndexOf(best.Parameters.LambdaPath, best.Parameters.Lambda);
+            Assert.Equal(scores.Min(), scores[bestIndex], 12);
+            Assert.True(sparse.Parameters.Lambda >= best.Parameters.Lambda, $"{metric}: 1-SE λ {sparse.Parameters.Lambda} < best λ {best.Parameters.Lambda}");
+            int sparseIndex = Array.IndexOf(sparse.Parameters.LambdaPath, sparse.Parameters.Lambda);
+            Assert.True(scores[sparseIndex] <= scores[bestIndex] + best.Parameters.CrossValidationStandardErrors[bestIndex] + 1e-12, metric.ToString());
+            if (metric == PrestoCrossValidationMetric.Misclassification) Assert.All(scores, s => Assert.InRange(s, 0, 1));
+            if (metric == PrestoCrossValidationMetric.LogLikelihood) Assert.All(scores, s => Assert.True(s > 0));
+        }
+        // Four different curves: the metric reaches the cross-validation.
+        Assert.Equal(4, curves.Select(c => string.Join(",", c)).Distinct().Count());
+    }
+}
