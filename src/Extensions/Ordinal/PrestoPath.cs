@@ -26,6 +26,9 @@ internal sealed record PathSettings(double? Lambda, int NumberOfLambdas, double 
 
     /// <summary>Choose the largest λ within one standard error of the best score.</summary>
     public bool OneStandardErrorRule { get; init; }
+
+    /// <summary>Elastic-net mixing α (1: lasso).</summary>
+    public double Alpha { get; init; } = 1;
 }
 
 /// <summary>
@@ -113,7 +116,7 @@ internal sealed class PrestoPath
                 penalty[k * block + 1 + j] = factor;
             }
         }
-        return new CumulativeLogitSolver(kernel, Boundaries, Features, free, penalty, _settings.MaximumNumberOfIterations, _settings.Tolerance);
+        return new CumulativeLogitSolver(kernel, Boundaries, Features, free, penalty, _settings.MaximumNumberOfIterations, _settings.Tolerance, _settings.Alpha);
     }
 
     private double PenaltyFactor(int feature) => _settings.PenaltyFactors?[feature] ?? 1;
@@ -153,9 +156,11 @@ internal sealed class PrestoPath
         for (int k = 0; k < Boundaries; k++)
         {
             if (k == 0 && !_settings.PenalizeFirstBoundary) continue;
-            // With penalty factor w the coordinate stays at zero while |gradient| ≤ λ·w.
+            // With penalty factor w the coordinate stays at zero while |gradient| ≤ λ·α·w (glmnet takes α ≥ 1e-3 here,
+            // so a ridge path still starts where the lasso's would end).
+            double alpha = Math.Max(_settings.Alpha, 1e-3);
             for (int j = 0; j < Features; j++)
-                if (!_data.IsConstant(j) && PenaltyFactor(j) > 0) max = Math.Max(max, Math.Abs(gradient[k * block + 1 + j]) / PenaltyFactor(j));
+                if (!_data.IsConstant(j) && PenaltyFactor(j) > 0) max = Math.Max(max, Math.Abs(gradient[k * block + 1 + j]) / (PenaltyFactor(j) * alpha));
         }
         return max;
     }

@@ -49,6 +49,12 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
         public bool PenalizeFirstBoundary { get; set; } = true;
 
         /// <summary>
+        /// Elastic-net mixing in [0, 1] (glmnet's and ordinalNet's <c>alpha</c>): the penalty on each difference is
+        /// α|d| + (1 − α)/2·d². 1 is the lasso (PRESTO's), 0 ridge (no difference is set exactly to zero). Default: 1.
+        /// </summary>
+        public double Alpha { get; set; } = 1;
+
+        /// <summary>
         /// The λ values to fit, decreasing and positive (glmnet's and ordinalNet's <c>lambda</c>); overrides
         /// <see cref="NumberOfLambdas"/> and <see cref="LambdaMinRatio"/>. Null for the automatic log-spaced path. Default: null.
         /// </summary>
@@ -72,6 +78,7 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
         internal override void Check()
         {
             base.Check();
+            if (!(Alpha >= 0 && Alpha <= 1)) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "The elastic-net mixing Alpha must lie in [0, 1] (1: lasso).");
             if (LambdaSequence is { } sequence)
             {
                 if (sequence.Length == 0) throw new ArgumentException("LambdaSequence is empty; give at least one λ or leave it null.", nameof(LambdaSequence));
@@ -118,6 +125,7 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
             LambdaSequence = _options.LambdaSequence,
             PenaltyFactors = _options.PenaltyFactors,
             Metric = _options.CrossValidationMetric,
+            Alpha = _options.Alpha,
             OneStandardErrorRule = _options.UseOneStandardErrorRule,
         });
 }

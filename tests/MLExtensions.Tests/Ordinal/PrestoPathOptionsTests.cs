@@ -71,4 +71,29 @@ public class PrestoPathOptionsTests
         // Four different curves: the metric reaches the cross-validation.
         Assert.Equal(4, curves.Select(c => string.Join(",", c)).Distinct().Count());
     }
+
+    [Fact]
+    public void Elastic_net_mixing_scales_lambda_max_keeps_ridge_dense_and_lasso_sparse()
+    {
+        var ml = new MLContext(1);
+        var data = OrdinalTestData.ToDataView(ml, OrdinalTestData.Simulate(800, 24, features: 5));
+        PrestoModel Fit(double alpha, double? lambda)
+        {
+            var options = Options();
+            (options.Alpha, options.Lambda) = (alpha, lambda);
+            return ml.Ordinal().Trainers.Presto(options).Fit(data);
+        }
+        using var lasso = Fit(1, null);
+        using var half = Fit(0.5, 0.3 * lasso.Parameters.LambdaMax);
+        // λ_max is where the L1 part α·λ·f first lets a difference move: halving α doubles it.
+        Assert.Equal(2 * lasso.Parameters.LambdaMax, half.Parameters.LambdaMax, 9);
+        double lambda = 0.3 * lasso.Parameters.LambdaMax;
+        using var sparse = Fit(1, lambda);
+        using var ridge = Fit(0, lambda);
+        int Zeros(PrestoModel m) => m.Parameters.Differences.Skip(1).SelectMany(d => d).Count(d => d == 0);
+        Assert.True(Zeros(sparse) > 0, "the lasso at 0.3 λ_max sets some differences to zero");
+        Assert.Equal(0, Zeros(ridge));
+        Assert.True(Zeros(half) <= Zeros(sparse), $"elastic net zeros {Zeros(half)} > lasso zeros {Zeros(sparse)}");
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { Alpha = 1.5 }));
+    }
 }
