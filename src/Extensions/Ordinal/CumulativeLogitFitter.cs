@@ -62,7 +62,7 @@ internal static class CumulativeLogitFitter
             intercepts[k] = path.Selected.Alpha(k) - shift;
         }
         return new PrestoParameters(intercepts, weights, path.Lambda, path.LambdaMax, path.LambdaPath,
-            path.CrossValidationScores, path.CrossValidationStandardErrors, path.Converged);
+            path.CrossValidationScores, path.CrossValidationStandardErrors, path.Converged, path.Diagnostics);
     }
 
     private static void CheckFoldable(OrdinalTrainingSet data, int folds, string label)

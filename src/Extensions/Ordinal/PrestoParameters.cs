@@ -1,5 +1,16 @@
 namespace MLExtensions.Ordinal;
 
+/// <summary>One λ of the fitted path, on all training rows (ordinalNet's path summary).</summary>
+/// <param name="Lambda">λ (+∞ for proportional odds).</param>
+/// <param name="LogLikelihood">Weighted log-likelihood of the training rows.</param>
+/// <param name="DevianceExplained">1 − deviance / deviance of the path's null model (the fit at λ ≥ λ_max).</param>
+/// <param name="NonzeroDifferences">Differences ψ_k (k ≥ 2) not set to zero: features whose effect varies across boundaries.</param>
+/// <param name="DegreesOfFreedom">Intercepts plus non-zero slope coefficients.</param>
+/// <param name="Aic">−2·log-likelihood + 2·df.</param>
+/// <param name="Bic">−2·log-likelihood + ln(n)·df (n: total row weight).</param>
+public sealed record PrestoPathPoint(double Lambda, double LogLikelihood, double DevianceExplained, int NonzeroDifferences, int DegreesOfFreedom,
+    double Aic, double Bic);
+
 /// <summary>
 /// The fitted cumulative-logit coefficients on the original feature scale,
 /// <c>P(y ≤ k | x) = σ(Intercepts[k] + Σ_j Weights[k][j]·x_j)</c>, and how λ was chosen.
@@ -7,8 +18,9 @@ namespace MLExtensions.Ordinal;
 public sealed class PrestoParameters
 {
     internal PrestoParameters(double[] intercepts, double[][] weights, double lambda, double lambdaMax, double[] lambdaPath,
-        double[] crossValidationScores, double[] crossValidationStandardErrors, bool converged)
+        double[] crossValidationScores, double[] crossValidationStandardErrors, bool converged, IReadOnlyList<PrestoPathPoint> pathDiagnostics)
     {
+        PathDiagnostics = pathDiagnostics;
         Intercepts = intercepts;
         Weights = weights;
         Lambda = lambda;
@@ -18,6 +30,9 @@ public sealed class PrestoParameters
         CrossValidationStandardErrors = crossValidationStandardErrors;
         Converged = converged;
     }
+
+    /// <summary>Log-likelihood, deviance explained, non-zero differences, AIC and BIC at every λ of <see cref="LambdaPath"/> (or the one λ fitted).</summary>
+    public IReadOnlyList<PrestoPathPoint> PathDiagnostics { get; }
 
     /// <summary>α_k, one per boundary between class k and k+1 (K − 1 values; the cumulative probabilities at x = 0).</summary>
     public double[] Intercepts { get; }

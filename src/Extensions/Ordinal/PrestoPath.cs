@@ -9,7 +9,11 @@ namespace MLExtensions.Ordinal;
 /// <param name="LambdaMax">The smallest λ at which every penalised coefficient is zero.</param>
 /// <param name="Converged">Whether every fit met the tolerance within the iteration limit.</param>
 internal sealed record PathResult(Theta Selected, double Lambda, double[] LambdaPath, double[] CrossValidationScores,
-    double[] CrossValidationStandardErrors, double LambdaMax, bool Converged);
+    double[] CrossValidationStandardErrors, double LambdaMax, bool Converged)
+{
+    /// <summary>The full-data fit's diagnostics at every λ fitted.</summary>
+    public IReadOnlyList<PrestoPathPoint> Diagnostics { get; init; } = [];
+}
 
 /// <summary>Settings of one path fit (already validated).</summary>
 internal sealed record PathSettings(double? Lambda, int NumberOfLambdas, double LambdaMinRatio, int NumberOfFolds,
@@ -73,7 +77,10 @@ internal sealed class PrestoPath
         double lambdaMax = LambdaMax(solver, nullModel);
 
         if (_settings.ProportionalOddsOnly)
-            return new PathResult(nullModel.Theta, double.PositiveInfinity, [], [], [], lambdaMax, nullModel.Converged);
+            return new PathResult(nullModel.Theta, double.PositiveInfinity, [], [], [], lambdaMax, nullModel.Converged)
+            {
+                Diagnostics = [Diagnose(double.PositiveInfinity, nullModel, nullModel.Loss)],
+            };
 
         if (_settings.Lambda is double fixedLambda)
         {
@@ -82,7 +89,10 @@ internal sealed class PrestoPath
                 throw new InvalidOperationException(
                     $"The unpenalised fit (Lambda = 0) did not converge in {_settings.MaximumNumberOfIterations} iterations: the classes are " +
                     "probably separable by the features, so the maximum-likelihood estimate does not exist. Use Lambda > 0 or leave it null to choose λ by cross-validation.");
-            return new PathResult(fit.Theta, fixedLambda, [fixedLambda], [], [], lambdaMax, fit.Converged);
+            return new PathResult(fit.Theta, fixedLambda, [fixedLambda], [], [], lambdaMax, fit.Converged)
+            {
+                Diagnostics = [Diagnose(fixedLambda, fit, nullModel.Loss)],
+            };
         }
 
         var path = LambdaPath(lambdaMax);
@@ -97,7 +107,27 @@ internal sealed class PrestoPath
         int chosen = Array.FindIndex(scores, s => s <= threshold);
         bool converged = fits.All(f => f.Converged);
         if (!converged) _log("some fits on the λ path stopped at the iteration limit (nearly separable classes at small λ)");
-        return new PathResult(fits[chosen].Theta, path[chosen], path, scores, errors, lambdaMax, converged);
+        return new PathResult(fits[chosen].Theta, path[chosen], path, scores, errors, lambdaMax, converged)
+        {
+            Diagnostics = path.Select((lambda, i) => Diagnose(lambda, fits[i], nullModel.Loss)).ToArray(),
+        };
+    }
+
+    /// <summary>Log-likelihood, deviance explained, non-zero differences and information criteria of one full-data fit.</summary>
+    private PrestoPathPoint Diagnose(double lambda, SolverResult fit, double nullLoss)
+    {
+        int block = Features + 1, nonzeroDifferences = 0, slopes = 0;
+        for (int k = 0; k < Boundaries; k++)
+            for (int j = 0; j < Features; j++)
+            {
+                if (fit.Theta.Values[k * block + 1 + j] == 0) continue;
+                slopes++;
+                if (k > 0) nonzeroDifferences++;
+            }
+        // The kernel's loss is the weighted mean negative log-likelihood (weights normalised to sum 1).
+        double n = _data.Problem.TotalWeight, logLikelihood = -fit.Loss * n, degreesOfFreedom = Boundaries + slopes;
+        return new PrestoPathPoint(lambda, logLikelihood, nullLoss > 0 ? 1 - fit.Loss / nullLoss : 0, nonzeroDifferences, (int)degreesOfFreedom,
+            -2 * logLikelihood + 2 * degreesOfFreedom, -2 * logLikelihood + Math.Log(Math.Max(n, 1)) * degreesOfFreedom);
     }
 
     private CumulativeLogitSolver Solver(ICumulativeLogitKernel kernel, bool unpenalisedOnly)

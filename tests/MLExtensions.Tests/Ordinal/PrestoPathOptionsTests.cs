@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLExtensions.Ordinal;
 using Xunit;
 
@@ -95,5 +96,33 @@ public class PrestoPathOptionsTests
         Assert.Equal(0, Zeros(ridge));
         Assert.True(Zeros(half) <= Zeros(sparse), $"elastic net zeros {Zeros(half)} > lasso zeros {Zeros(sparse)}");
         Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { Alpha = 1.5 }));
+    }
+
+    [Fact]
+    public void Path_diagnostics_start_at_the_null_model_grow_along_the_path_and_match_the_models_own_likelihood()
+    {
+        var ml = new MLContext(1);
+        var sim = OrdinalTestData.Simulate(700, 25, features: 4);
+        var data = OrdinalTestData.ToDataView(ml, sim);
+        using var model = ml.Ordinal().Trainers.Presto(Options()).Fit(data);
+        var points = model.Parameters.PathDiagnostics;
+        Assert.Equal(model.Parameters.LambdaPath, points.Select(p => p.Lambda));
+        Assert.Equal(0, points[0].DevianceExplained, 9); // λ_max: the null model
+        Assert.Equal(0, points[0].NonzeroDifferences);
+        for (int i = 1; i < points.Count; i++)
+            Assert.True(points[i].LogLikelihood >= points[i - 1].LogLikelihood - 1e-6, $"log-likelihood fell at λ {points[i].Lambda}");
+        Assert.All(points, p => Assert.Equal(-2 * p.LogLikelihood + 2 * p.DegreesOfFreedom, p.Aic, 9));
+        Assert.All(points, p => Assert.Equal(-2 * p.LogLikelihood + Math.Log(700) * p.DegreesOfFreedom, p.Bic, 9));
+
+        // The chosen λ's log-likelihood is the fitted model's own, computed from its scored class probabilities.
+        var chosen = points.Single(p => p.Lambda == model.Parameters.Lambda);
+        var probabilities = model.Transform(data).GetColumn<float[]>("Score").ToArray();
+        double logLikelihood = probabilities.Select((p, i) => Math.Log(p[sim.Labels[i]])).Sum();
+        Assert.Equal(logLikelihood, chosen.LogLikelihood, 1);
+
+        var fixedOptions = Options();
+        fixedOptions.Lambda = model.Parameters.Lambda;
+        using var fixedModel = ml.Ordinal().Trainers.Presto(fixedOptions).Fit(data);
+        Assert.Single(fixedModel.Parameters.PathDiagnostics);
     }
 }
