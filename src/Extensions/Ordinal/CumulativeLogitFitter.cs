@@ -19,7 +19,10 @@ internal static class CumulativeLogitFitter
         if (constant.Length > 0)
             run.Warning($"feature slot(s) {string.Join(", ", constant)} of '{options.FeatureColumnName}' are constant; their coefficients are fixed at 0");
         var settings = settingsFor(run.Seed);
-        if (settings.Lambda is null && !settings.ProportionalOddsOnly) CheckFoldable(data, settings.NumberOfFolds, options.LabelColumnName);
+        bool crossValidates = settings.Lambda is null && !settings.ProportionalOddsOnly;
+        if (crossValidates && settings.FoldColumnName is { } foldColumn)
+            settings = settings with { Folds = ReadFolds(input, foldColumn, data, options.LabelColumnName) };
+        else if (crossValidates) CheckFoldable(data, settings.NumberOfFolds, options.LabelColumnName);
         run.Info($"{data.Problem.Rows} rows, {data.Problem.FeatureCount} features, {data.Classes.Count} classes");
 
         var backend = options.Backend != OrdinalSolverBackend.Auto ? options.Backend
@@ -75,6 +78,38 @@ internal static class CumulativeLogitFitter
             throw new InvalidDataException(
                 $"Label column '{label}': class(es) {string.Join(", ", small.Select(k => $"'{data.Classes.Names[k]}'"))} have a single row, too few for " +
                 $"{folds}-fold cross-validation. Give Lambda explicitly, or merge the class with a neighbour.");
+    }
+
+    /// <summary>
+    /// The fold of every row from the user's fold column (one fold per distinct value, in ordinal order of the
+    /// values); every fold must leave every class in its training part.
+    /// </summary>
+    private static int[] ReadFolds(IDataView input, string foldColumn, OrdinalTrainingSet data, string label)
+    {
+        var column = ColumnChecks.Require(input.Schema, foldColumn, "fold");
+        var values = new List<string>();
+        using (var cursor = input.GetRowCursor([column]))
+        {
+            var read = MLExtensions.Fairness.ValueReader.For(cursor, column, null);
+            for (long row = 0; cursor.MoveNext(); row++) values.Add(read(row));
+        }
+        if (values.Count != data.Problem.Rows)
+            throw new InvalidDataException($"The fold column '{foldColumn}' has {values.Count} rows but the training data {data.Problem.Rows}.");
+        var names = values.Distinct().Order(StringComparer.Ordinal).ToArray();
+        if (names.Length < 2) throw new InvalidDataException($"The fold column '{foldColumn}' holds the single value '{names[0]}'; cross-validation needs at least two folds.");
+        var index = names.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.Ordinal);
+        var folds = values.Select(v => index[v]).ToArray();
+        for (int f = 0; f < names.Length; f++)
+        {
+            var present = new bool[data.Classes.Count];
+            for (int i = 0; i < folds.Length; i++)
+                if (folds[i] != f && data.Problem.Weights[i] > 0) present[data.Problem.Labels[i]] = true;
+            int missing = Array.IndexOf(present, false);
+            if (missing >= 0)
+                throw new InvalidDataException($"Label column '{label}': with fold '{names[f]}' of '{foldColumn}' held out, class '{data.Classes.Names[missing]}' has no " +
+                                               "training rows left. Merge folds or classes, or use stratified folds (FoldColumnName = null).");
+        }
+        return folds;
     }
 
     private static ICumulativeLogitKernel CreateKernel(OrdinalSolverBackend backend, OrdinalProblem problem, TrainingRun run) => backend == OrdinalSolverBackend.TorchSharp

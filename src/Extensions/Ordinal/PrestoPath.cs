@@ -33,6 +33,12 @@ internal sealed record PathSettings(double? Lambda, int NumberOfLambdas, double 
 
     /// <summary>Elastic-net mixing α (1: lasso).</summary>
     public double Alpha { get; init; } = 1;
+
+    /// <summary>The user's fold column, if any (read by the fitter into <see cref="Folds"/>).</summary>
+    public string? FoldColumnName { get; init; }
+
+    /// <summary>The fold of every row from the fold column; null for stratified folds.</summary>
+    public int[]? Folds { get; init; }
 }
 
 /// <summary>
@@ -222,8 +228,8 @@ internal sealed class PrestoPath
     private (double[] Scores, double[] Errors) CrossValidate(double[] path, CancellationToken cancellationToken)
     {
         var problem = _data.Problem;
-        int folds = _settings.NumberOfFolds;
-        var fold = StratifiedFolds(problem.Labels, problem.ClassCount, folds, _settings.Seed);
+        var fold = _settings.Folds ?? StratifiedFolds(problem.Labels, problem.ClassCount, _settings.NumberOfFolds, _settings.Seed);
+        int folds = _settings.Folds is null ? _settings.NumberOfFolds : fold.Max() + 1;
         var foldScores = new double[folds][];
         var foldWeights = new double[folds];
         try

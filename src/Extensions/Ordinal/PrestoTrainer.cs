@@ -66,6 +66,13 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
         /// </summary>
         public double[]? PenaltyFactors { get; set; }
 
+        /// <summary>
+        /// A column assigning each row to a cross-validation fold (any text, key, Boolean or numeric values: one fold
+        /// per distinct value), for grouped data whose rows must stay together (ordinalNet's <c>foldID</c>); overrides
+        /// <see cref="NumberOfFolds"/>. Null for seeded stratified folds. Default: null.
+        /// </summary>
+        public string? FoldColumnName { get; set; }
+
         /// <summary>What cross-validation minimises to choose λ. Default: <see cref="PrestoCrossValidationMetric.Brier"/>.</summary>
         public PrestoCrossValidationMetric CrossValidationMetric { get; set; } = PrestoCrossValidationMetric.Brier;
 
@@ -126,6 +133,7 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
             PenaltyFactors = _options.PenaltyFactors,
             Metric = _options.CrossValidationMetric,
             Alpha = _options.Alpha,
+            FoldColumnName = _options.FoldColumnName,
             OneStandardErrorRule = _options.UseOneStandardErrorRule,
         });
 }

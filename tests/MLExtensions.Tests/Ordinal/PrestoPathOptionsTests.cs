@@ -125,4 +125,40 @@ public class PrestoPathOptionsTests
         using var fixedModel = ml.Ordinal().Trainers.Presto(fixedOptions).Fit(data);
         Assert.Single(fixedModel.Parameters.PathDiagnostics);
     }
+
+    public sealed class GroupedRow
+    {
+        [VectorType(4)] public float[] Features { get; set; } = [];
+        public float Label { get; set; }
+        public string Fold { get; set; } = "";
+    }
+
+    [Fact]
+    public void A_fold_column_sets_the_folds_so_the_seed_no_longer_matters_and_bad_folds_are_named()
+    {
+        var ml = new MLContext(1);
+        var sim = OrdinalSimulation.Generate(OrdinalDifferences.Sparse, 600, 4, [-1, 0.5, 2], seed: 26);
+        var rows = Enumerable.Range(0, sim.Rows).Select(i => new GroupedRow
+        {
+            Features = sim.Features.AsSpan(i * 4, 4).ToArray(), Label = sim.Labels[i], Fold = $"site {i % 4}",
+        }).ToArray();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        double[] Scores(int seed, string? foldColumn)
+        {
+            var options = Options();
+            (options.Seed, options.FoldColumnName) = (seed, foldColumn);
+            using var model = ml.Ordinal().Trainers.Presto(options).Fit(data);
+            return model.Parameters.CrossValidationScores;
+        }
+        Assert.Equal(Scores(1, "Fold"), Scores(2, "Fold"));
+        Assert.NotEqual(Scores(1, null), Scores(2, null));
+        Assert.NotEqual(Scores(1, "Fold"), Scores(1, null));
+
+        var single = ml.Data.LoadFromEnumerable(rows.Select(r => new GroupedRow { Features = r.Features, Label = r.Label, Fold = "one" }).ToArray());
+        var options = Options();
+        options.FoldColumnName = "Fold";
+        Assert.Contains("single value", Assert.Throws<InvalidDataException>(() => ml.Ordinal().Trainers.Presto(options).Fit(single)).Message);
+        options.FoldColumnName = "Site";
+        Assert.Contains("'Site'", Assert.ThrowsAny<ArgumentException>(() => ml.Ordinal().Trainers.Presto(options).Fit(data)).Message);
+    }
 }
