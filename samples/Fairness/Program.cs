@@ -80,8 +80,9 @@ foreach (var (family, title) in new[] { (ClassifierFamily.Any, "any classifier")
     Console.Write(surface.ToMarkdown());
     var stem = family == ClassifierFamily.Any ? "tradeoff-any-classifier" : "tradeoff-post-processing";
     surface.SaveSvg(stem + ".svg");
+    surface.SavePlot(stem + ".png");
     File.WriteAllText(stem + ".csv", surface.ToCsv());
-    Console.WriteLine($"  plot written to {stem}.svg, table to {stem}.csv");
+    Console.WriteLine($"  plot written to {stem}.svg and .png, table to {stem}.csv");
 }
 
 // Federated audit: every client of the skewed split counts its own rows in a task of its own (own MLContext, no shared

@@ -132,8 +132,10 @@ internal sealed class PrestoPath
             }
         // The kernel's loss is the weighted mean negative log-likelihood (weights normalised to sum 1).
         double n = _data.Problem.TotalWeight, logLikelihood = -fit.Loss * n, degreesOfFreedom = Boundaries + slopes;
+        var differences = Enumerable.Range(0, Boundaries).Select(k => Enumerable.Range(0, Features)
+            .Select(j => _data.IsConstant(j) ? 0 : fit.Theta.Values[k * block + 1 + j] / _data.Deviations[j]).ToArray()).ToArray();
         return new PrestoPathPoint(lambda, logLikelihood, nullLoss > 0 ? 1 - fit.Loss / nullLoss : 0, nonzeroDifferences, (int)degreesOfFreedom,
-            -2 * logLikelihood + 2 * degreesOfFreedom, -2 * logLikelihood + Math.Log(Math.Max(n, 1)) * degreesOfFreedom);
+            -2 * logLikelihood + 2 * degreesOfFreedom, -2 * logLikelihood + Math.Log(Math.Max(n, 1)) * degreesOfFreedom, differences);
     }
 
     private CumulativeLogitSolver Solver(ICumulativeLogitKernel kernel, bool unpenalisedOnly)

@@ -189,6 +189,17 @@ public class TradeoffTests
         Assert.Equal(1, surface[5, 5].Accuracy, 1e-6);
         Assert.True(surface[0, 0].Accuracy < 1 - 1e-3);
         Assert.Contains("<svg", surface.ToSvg());
+        Assert.Contains("ε_l =", surface.ToSvg()); // one legend entry per local budget
+        var png = Path.Combine(Path.GetTempPath(), $"tradeoff-{Guid.NewGuid():N}.png");
+        try
+        {
+            surface.SavePlot(png);
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(png).Take(4).ToArray());
+        }
+        finally
+        {
+            File.Delete(png);
+        }
         Assert.Equal(37, surface.ToCsv().Trim().Split('\n').Length);
         Assert.Contains("| ε_g", surface.ToMarkdown());
     }

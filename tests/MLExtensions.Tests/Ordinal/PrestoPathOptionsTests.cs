@@ -161,4 +161,38 @@ public class PrestoPathOptionsTests
         options.FoldColumnName = "Site";
         Assert.Contains("'Site'", Assert.ThrowsAny<ArgumentException>(() => ml.Ordinal().Trainers.Presto(options).Fit(data)).Message);
     }
+
+    [Fact]
+    public void The_path_and_the_cross_validation_curve_are_plotted_as_svg_or_png_and_the_chosen_point_is_the_model()
+    {
+        var ml = new MLContext(1);
+        var data = OrdinalTestData.ToDataView(ml, OrdinalTestData.Simulate(500, 27, features: 3));
+        using var model = ml.Ordinal().Trainers.Presto(Options()).Fit(data);
+        var chosen = model.Parameters.PathDiagnostics.Single(p => p.Lambda == model.Parameters.Lambda);
+        for (int k = 0; k < chosen.Differences.Count; k++)
+            for (int j = 0; j < chosen.Differences[k].Length; j++)
+                Assert.Equal(model.Parameters.Differences[k][j], chosen.Differences[k][j], 9);
+        var folder = Directory.CreateTempSubdirectory("presto-plots").FullName;
+        try
+        {
+            foreach (var name in new[] { "path.svg", "path.png", "cv.svg", "cv.png" })
+            {
+                var file = Path.Combine(folder, name);
+                if (name.StartsWith("path")) model.Parameters.SavePathPlot(file); else model.Parameters.SaveCrossValidationPlot(file);
+                var bytes = File.ReadAllBytes(file);
+                if (name.EndsWith(".png")) Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes.Take(4).ToArray());
+                else Assert.Contains("<svg", System.Text.Encoding.UTF8.GetString(bytes));
+            }
+            Assert.Contains("chosen λ", File.ReadAllText(Path.Combine(folder, "cv.svg")));
+            Assert.Throws<ArgumentException>(() => model.Parameters.SavePathPlot(Path.Combine(folder, "path.gif")));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        var fixedOptions = Options();
+        fixedOptions.Lambda = model.Parameters.Lambda;
+        using var fixedModel = ml.Ordinal().Trainers.Presto(fixedOptions).Fit(data);
+        Assert.Throws<InvalidOperationException>(() => fixedModel.Parameters.SaveCrossValidationPlot("cv.svg"));
+    }
 }
