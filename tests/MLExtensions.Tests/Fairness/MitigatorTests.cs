@@ -73,6 +73,9 @@ public class MitigatorTests
         Assert.True(after.LocalDisparity <= options.LocalBudget + 0.002, $"local {after.LocalDisparity:F4} bits, budget {options.LocalBudget}");
         Assert.True(Math.Abs(after.Accuracy!.Value - fitted.Solution.Accuracy) < 0.02, $"accuracy {after.Accuracy:F4}, promised {fitted.Solution.Accuracy:F4}");
         Assert.True(fitted.Solution.Gap < 1e-5, $"certificate gap {fitted.Solution.Gap}");
+        // The cross-fitted estimate predicts the held-out figures.
+        Assert.True(Math.Abs(after.Accuracy!.Value - fitted.CrossFitted.Accuracy) < 0.02, $"held-out {after.Accuracy:F4}, cross-fitted {fitted.CrossFitted.Accuracy:F4}");
+        Assert.True(fitted.CrossFitted.LocalDisparity < options.LocalBudget + 0.002, $"cross-fitted local {fitted.CrossFitted.LocalDisparity:F4}");
         Assert.Equal(4, fitted.Rules.Count);
     }
 

@@ -73,6 +73,12 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         /// </summary>
         public bool PoolUnknownCells { get; set; }
 
+        /// <summary>
+        /// Folds of the cross-fitted estimate of accuracy and disparities on new rows
+        /// (<see cref="FairnessMitigatorModel.CrossFitted"/>); 0 to skip it. Default: 5.
+        /// </summary>
+        public int CrossFitFolds { get; set; } = 5;
+
         /// <summary>Settings of the trade-off solver.</summary>
         public TradeoffOptions? Solver { get; set; }
     }
@@ -110,7 +116,8 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         var contract = new MitigationContract(_options.ClientColumnName, _options.SensitiveColumnName, InputColumn, _options.Seed, _options.PoolUnknownCells,
             fitted.Pooled, fitted.Rules);
         var chain = ScoringChain(keyKind, contract.Expression()).Fit(input);
-        return new FairnessMitigatorModel(chain, fitted.Solution, fitted.Rules, fitted.Pooled);
+        var estimate = _options.CrossFitFolds >= 2 ? MitigationSolver.CrossFit(rows, _options, _options.CrossFitFolds) : new MitigationEstimate(double.NaN, double.NaN, double.NaN, 0);
+        return new FairnessMitigatorModel(chain, fitted.Solution, fitted.Rules, fitted.Pooled, estimate);
     }
 
     private enum KeyKind { None, Text, Number, Features }
@@ -199,6 +206,7 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         else ArgumentException.ThrowIfNullOrWhiteSpace(o.ScoreColumnName, nameof(o.ScoreColumnName));
         foreach (var (value, name) in new[] { (o.GlobalBudget, nameof(o.GlobalBudget)), (o.LocalBudget, nameof(o.LocalBudget)) })
             if (!(value >= 0)) throw new ArgumentOutOfRangeException(name, value, $"{name} is a mutual information in bits: give a value ≥ 0 (or +∞ for no constraint).");
+        if (o.CrossFitFolds is < 0 or 1) throw new ArgumentOutOfRangeException(nameof(o.CrossFitFolds), o.CrossFitFolds, "Give 0 (no estimate) or at least 2 folds.");
         o.Solver?.Validate();
     }
 }

@@ -57,4 +57,48 @@ internal static class MitigationSolver
                                                "Set RowKeyColumnName to a stable row id, or FeatureColumnName to a Single vector column.");
         }
     }
+
+    /// <summary>
+    /// An honest estimate of what the rule does on new rows: <paramref name="folds"/>-fold cross-fitting, each fold's
+    /// rows decided by rules fitted and solved on the other folds (expected decisions, no draw), pooled into accuracy
+    /// and the two disparities. The solver's own accuracy is measured on the rows its thresholds were chosen on.
+    /// </summary>
+    public static MitigationEstimate CrossFit(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, int folds)
+    {
+        var clients = rows.Select(r => r.Client).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var groups = rows.Select(r => r.Group).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var joint = new double[groups.Length, 2, clients.Length];
+        double correct = 0;
+        var fold = new int[rows.Count];
+        var random = new Random(o.Seed);
+        for (int i = 0; i < fold.Length; i++) fold[i] = random.Next(folds);
+        for (int f = 0; f < folds; f++)
+        {
+            var training = rows.Where((_, i) => fold[i] != f).ToList();
+            Fitted fitted;
+            try
+            {
+                fitted = Solve(training, o);
+            }
+            catch (InvalidDataException)
+            {
+                return new MitigationEstimate(double.NaN, double.NaN, double.NaN, folds); // a fold lost a group: no estimate
+            }
+            var rules = fitted.Rules.ToDictionary(r => (r.Client, r.Group));
+            for (int i = 0; i < rows.Count; i++)
+            {
+                if (fold[i] != f) continue;
+                var r = rows[i];
+                var rule = rules.GetValueOrDefault((r.Client, r.Group)) ?? fitted.Pooled;
+                double positive = rule.UpperProbability * (rule.Upper.Apply(r.Score) ? 1 : 0) + (1 - rule.UpperProbability) * (rule.Lower.Apply(r.Score) ? 1 : 0);
+                correct += r.Label ? positive : 1 - positive;
+                int z = Array.IndexOf(groups, r.Group), s = Array.IndexOf(clients, r.Client);
+                joint[z, 1, s] += positive;
+                joint[z, 0, s] += 1 - positive;
+            }
+        }
+        return new MitigationEstimate(correct / rows.Count,
+            Information.InformationMeasures.MutualInformation(Information.InformationMeasures.Marginal01(joint)),
+            Information.InformationMeasures.ConditionalMutualInformation(joint), folds);
+    }
 }
