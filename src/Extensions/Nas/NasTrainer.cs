@@ -17,8 +17,9 @@ namespace MLExtensions.Nas;
 /// optional example-weight column. Output columns are those of ML.NET's trainers for the task, so
 /// <c>mlContext.Regression.Evaluate</c> and friends work: regression <c>Score</c>; binary <c>Score</c>,
 /// <c>Probability</c>, <c>PredictedLabel</c>; multiclass <c>Score</c> and <c>PredictedLabel</c>.</para>
-/// <para>The search splits the rows (seeded hash) into a search-training and a search-validation part, holds them in
-/// memory on the training device, and ranks candidates by validation loss. The whole fit honours
+/// <para>The search splits the rows (seeded hashes) into a weight-training part, an α part (gradient search) and a
+/// ranking part (single-path search, or fine-tuned re-ranking), holds them in memory on the training device, and ranks
+/// candidates on rows neither weights nor α were trained on. The whole fit honours
 /// <see cref="Options.TimeBudget"/>: the search stops at 60% of it with the best found so far, ranking at 75%, and
 /// retraining stops after the epoch that crosses the budget (keeping its best epoch).</para>
 /// </remarks>
