@@ -71,6 +71,46 @@ public static class PidBench
         public bool Predicted { get; set; }
     }
 
+    public sealed class ScoredRow
+    {
+        public string Client { get; set; } = "";
+        public string Sensitive { get; set; } = "";
+        public bool Label { get; set; }
+        public float Probability { get; set; }
+        public string Id { get; set; } = "";
+    }
+
+    /// <summary>Fit time of the mitigator (100 clients × 2 groups, 200,000 rows) and its scoring throughput over 1,000,000 rows.</summary>
+    public static void Mitigator()
+    {
+        var ml = new MLContext(1);
+        ScoredRow[] Rows(int n, int seed)
+        {
+            var random = new Random(seed);
+            return Enumerable.Range(0, n).Select(i =>
+            {
+                int client = random.Next(100);
+                bool female = random.NextDouble() < 0.4;
+                double logit = 2 * (random.NextDouble() - 0.5) * 3 + (female ? -0.5 : 0.5) * (client % 2 == 0 ? 1 : -1);
+                double p = 1 / (1 + Math.Exp(-logit));
+                return new ScoredRow { Client = $"c{client}", Sensitive = female ? "F" : "M", Label = random.NextDouble() < p, Probability = (float)p, Id = $"{seed}-{i}" };
+            }).ToArray();
+        }
+        var train = ml.Data.LoadFromEnumerable(Rows(200_000, 1));
+        var test = ml.Data.Cache(ml.Data.LoadFromEnumerable(Rows(1_000_000, 2)));
+        var clock = Stopwatch.StartNew();
+        var model = ml.Fairness().Mitigate(new FairnessMitigator.Options
+        {
+            SensitiveColumnName = "Sensitive", ClientColumnName = "Client", LabelColumnName = "Label", ScoreColumnName = "Probability", RowKeyColumnName = "Id",
+        }).Fit(train);
+        double fit = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        long positives = model.Transform(test).GetColumn<bool>("FairPredictedLabel").LongCount(b => b);
+        double score = clock.Elapsed.TotalSeconds;
+        Console.WriteLine($"Mitigator, 100 clients × 2 groups: fit on 200,000 rows {fit:F1} s (solver gap {model.Solution.Gap:E1}, cross-fitted accuracy {model.CrossFitted.Accuracy:F4}); " +
+                          $"scoring 1,000,000 rows {score:F1} s = {1_000_000 / score:N0} rows/s ({positives:N0} positive)");
+    }
+
     /// <summary>An audit over 1M in-memory rows against a bare cursor pass reading the same three columns.</summary>
     public static void Audit()
     {
