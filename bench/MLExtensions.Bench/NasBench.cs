@@ -51,6 +51,8 @@ public static class NasBench
         new("TangleNAS sparsemax", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Sparsemax; }),
         new("TangleNAS DrNAS", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Dirichlet; }),
         new("TangleNAS softmax + fine-tune", o => { o.Strategy = NasStrategy.TangleNas; o.FineTuneEpochs = 3; }),
+        new("TangleNAS softmax α-lr 3e-4", o => { o.Strategy = NasStrategy.TangleNas; o.ArchitectureLearningRate = 3e-4; }),
+        new("TangleNAS DrNAS KL", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Dirichlet; o.DirichletRegularizer = DirichletRegularizer.KullbackLeibler; }),
     ];
 
     public static void Run(bool quick, string? only = null, string? variants = null, double learningRate = 1e-3)
