@@ -122,42 +122,39 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
 
     private enum KeyKind { None, Text, Number, Features }
 
-    private KeyKind KeyKindOf(DataViewSchema schema)
+    private KeyKind KeyKindOf(DataViewSchema schema) => ChooseKey(
+        name => Describe(ColumnChecks.Require(schema, name, "row key").Type),
+        name => schema.GetColumnOrNull(name) is { } column ? Describe(column.Type) : null);
+
+    /// <summary>The same choice from an estimator's input shape, so the promised schema is the fitted one.</summary>
+    private KeyKind KeyKindOf(SchemaShape schema) => ChooseKey(
+        name => Describe(ColumnChecks.Require(schema, name, "row key")),
+        name => schema.FirstOrDefault(c => c.Name == name) is { Name: not null } column ? Describe(column) : null);
+
+    private static (DataViewType Item, bool Vector) Describe(DataViewType type) => type is VectorDataViewType v ? (v.ItemType, true) : (type, false);
+
+    private static (DataViewType Item, bool Vector) Describe(SchemaShape.Column column) => (column.ItemType, column.Kind != SchemaShape.Column.VectorKind.Scalar);
+
+    /// <summary>
+    /// What identifies a row for its draw: the row key (text or number) when named, else the feature vector when the
+    /// data has one, else (probabilities only) its cell and score.
+    /// </summary>
+    private KeyKind ChooseKey(Func<string, (DataViewType Item, bool Vector)> requireKey, Func<string, (DataViewType Item, bool Vector)?> findFeatures)
     {
         if (_options.RowKeyColumnName is { } key)
-        {
-            var column = ColumnChecks.Require(schema, key, "row key");
-            if (column.Type is TextDataViewType) return KeyKind.Text;
-            if (column.Type is NumberDataViewType) return KeyKind.Number;
-            throw new ArgumentException($"The row key column '{key}' is {column.Type}; give a text or numeric column.", nameof(Options.RowKeyColumnName));
-        }
-        if (schema.GetColumnOrNull(_options.FeatureColumnName) is { } features)
-        {
-            if (features.Type is VectorDataViewType { ItemType: var item } && item == NumberDataViewType.Single) return KeyKind.Features;
-            throw new ArgumentException($"The feature column '{_options.FeatureColumnName}' is {features.Type}; the row hash reads a Single vector. " +
-                                        "Name a row key (RowKeyColumnName) or another FeatureColumnName.", nameof(Options.FeatureColumnName));
-        }
+            return requireKey(key) switch
+            {
+                (TextDataViewType, false) => KeyKind.Text,
+                (NumberDataViewType, false) => KeyKind.Number,
+                var (item, vector) => throw new ArgumentException($"The row key column '{key}' holds {(vector ? "vectors of " : "")}{item}; give a text or numeric column.",
+                    nameof(Options.RowKeyColumnName)),
+            };
+        if (findFeatures(_options.FeatureColumnName) is var (featureItem, featureVector))
+            return featureVector && featureItem == NumberDataViewType.Single ? KeyKind.Features
+                : throw new ArgumentException($"The feature column '{_options.FeatureColumnName}' is not a Single vector, which the row hash reads. " +
+                                              "Name a row key (RowKeyColumnName) or another FeatureColumnName.", nameof(Options.FeatureColumnName));
         if (_options.ScoreColumnName is null)
             throw new ArgumentException($"Rows need an identity for the randomisation of a binary prediction: the data has no feature column " +
-                                        $"'{_options.FeatureColumnName}'; set RowKeyColumnName (a stable id) or FeatureColumnName.", nameof(Options.RowKeyColumnName));
-        return KeyKind.None;
-    }
-
-    /// <summary>The same choice as for a fitted schema, from an estimator's input shape.</summary>
-    private KeyKind KeyKindOf(SchemaShape schema)
-    {
-        if (_options.RowKeyColumnName is { } key)
-        {
-            var column = ColumnChecks.Require(schema, key, "row key");
-            if (column.Kind == SchemaShape.Column.VectorKind.Scalar && column.ItemType is TextDataViewType) return KeyKind.Text;
-            if (column.Kind == SchemaShape.Column.VectorKind.Scalar && column.ItemType is NumberDataViewType) return KeyKind.Number;
-            throw new ArgumentException($"The row key column '{key}' is not a text or numeric scalar.", nameof(Options.RowKeyColumnName));
-        }
-        var features = schema.FirstOrDefault(c => c.Name == _options.FeatureColumnName);
-        if (features.Name is not null && features.Kind != SchemaShape.Column.VectorKind.Scalar && features.ItemType == NumberDataViewType.Single)
-            return KeyKind.Features;
-        if (_options.ScoreColumnName is null)
-            throw new ArgumentException($"Rows need an identity for the randomisation of a binary prediction: the data has no Single vector column " +
                                         $"'{_options.FeatureColumnName}'; set RowKeyColumnName (a stable id) or FeatureColumnName.", nameof(Options.RowKeyColumnName));
         return KeyKind.None;
     }
