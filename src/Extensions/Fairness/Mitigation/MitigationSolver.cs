@@ -46,9 +46,10 @@ internal static class MitigationSolver
     /// </summary>
     public static void CheckKeylessRandomisation(IReadOnlyList<MitigationRow> rows, IReadOnlyList<CellDecisionRule> rules, string scoreColumn)
     {
+        var byCell = rows.ToLookup(r => (r.Client, r.Group));
         foreach (var rule in rules.Where(r => r.UpperProbability > 0 && r.UpperProbability < 1))
         {
-            var band = rows.Where(r => r.Client == rule.Client && r.Group == rule.Group && rule.Upper.Apply(r.Score) != rule.Lower.Apply(r.Score)).ToList();
+            var band = byCell[(rule.Client, rule.Group)].Where(r => rule.Upper.Apply(r.Score) != rule.Lower.Apply(r.Score)).ToList();
             if (band.Count < 2) continue;
             var largest = band.GroupBy(r => r.Score).MaxBy(g => g.Count())!;
             if (largest.Count() > Math.Max(1, 0.05 * band.Count))
@@ -65,9 +66,9 @@ internal static class MitigationSolver
     /// </summary>
     public static MitigationEstimate CrossFit(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, int folds)
     {
-        var clients = rows.Select(r => r.Client).Distinct().Order(StringComparer.Ordinal).ToArray();
-        var groups = rows.Select(r => r.Group).Distinct().Order(StringComparer.Ordinal).ToArray();
-        var joint = new double[groups.Length, 2, clients.Length];
+        var clients = rows.Select(r => r.Client).Distinct().Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
+        var groups = rows.Select(r => r.Group).Distinct().Select((g, i) => (g, i)).ToDictionary(p => p.g, p => p.i, StringComparer.Ordinal);
+        var joint = new double[groups.Count, 2, clients.Count];
         double correct = 0;
         var fold = new int[rows.Count];
         var random = new Random(o.Seed);
@@ -92,7 +93,7 @@ internal static class MitigationSolver
                 var rule = rules.GetValueOrDefault((r.Client, r.Group)) ?? fitted.Pooled;
                 double positive = rule.UpperProbability * (rule.Upper.Apply(r.Score) ? 1 : 0) + (1 - rule.UpperProbability) * (rule.Lower.Apply(r.Score) ? 1 : 0);
                 correct += r.Label ? positive : 1 - positive;
-                int z = Array.IndexOf(groups, r.Group), s = Array.IndexOf(clients, r.Client);
+                int z = groups[r.Group], s = clients[r.Client];
                 joint[z, 1, s] += positive;
                 joint[z, 0, s] += 1 - positive;
             }
