@@ -27,7 +27,11 @@ public sealed record BinaryMetrics(double Weight, double Accuracy, double Precis
         return values;
     }
 
-    /// <summary>The metrics of rows <paramref name="rows"/> of <paramref name="data"/> with weights <paramref name="weights"/> (null: the data's own).</summary>
+    /// <summary>
+    /// The metrics of rows <paramref name="rows"/> of <paramref name="data"/> with weights <paramref name="weights"/>
+    /// (null: the data's own). With scores, <paramref name="rows"/> must be in ascending score order (the bootstrap
+    /// reweights the same slices many times; sorting them once is the caller's job).
+    /// </summary>
     internal static BinaryMetrics Of(MetricRows data, IReadOnlyList<int> rows, double[]? weights = null)
     {
         double tp = 0, fp = 0, tn = 0, fn = 0;
@@ -45,15 +49,14 @@ public sealed record BinaryMetrics(double Weight, double Accuracy, double Precis
     }
 
     /// <summary>Weighted Mann–Whitney AUC: the chance a positive outscores a negative, ties counting half.</summary>
-    private static double Auc(MetricRows data, IReadOnlyList<int> rows, double[]? weights)
+    private static double Auc(MetricRows data, IReadOnlyList<int> sorted, double[]? weights)
     {
-        var sorted = rows.OrderBy(i => data.Scores![i]).ToArray();
         double negativesBelow = 0, positives = 0, negatives = 0, concordant = 0;
-        for (int start = 0; start < sorted.Length;)
+        for (int start = 0; start < sorted.Count;)
         {
             int end = start;
             double tiePositives = 0, tieNegatives = 0;
-            while (end < sorted.Length && data.Scores![sorted[end]] == data.Scores[sorted[start]])
+            while (end < sorted.Count && data.Scores![sorted[end]] == data.Scores[sorted[start]])
             {
                 int i = sorted[end++];
                 double w = weights?[i] ?? data.Weights[i];

@@ -13,7 +13,7 @@ internal static class MetricFrameBuilder
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var rows = MetricRows.Read(data, options);
-        var all = new Slice("all rows", null, Enumerable.Range(0, rows.Count).ToArray());
+        var all = new Slice("all rows", null, ByScore(rows, Enumerable.Range(0, rows.Count)));
         var groups = SlicesBy(rows, i => rows.Groups[i], i => rows.Controls?[i]);
         if (groups.Select(g => g.Name).Distinct().Count() < 2)
             throw new InvalidDataException($"Every row is in the group '{groups[0].Name}' of {string.Join(" & ", options.SensitiveColumnNames)}; there is nothing to compare.");
@@ -61,7 +61,11 @@ internal static class MetricFrameBuilder
     private static List<Slice> SlicesBy(MetricRows rows, Func<int, string> name, Func<int, string?> stratum) =>
         Enumerable.Range(0, rows.Count).GroupBy(i => (Name: name(i), Stratum: stratum(i)))
             .OrderBy(g => g.Key.Stratum, StringComparer.Ordinal).ThenBy(g => g.Key.Name, StringComparer.Ordinal)
-            .Select(g => new Slice(g.Key.Name, g.Key.Stratum, g.ToArray())).ToList();
+            .Select(g => new Slice(g.Key.Name, g.Key.Stratum, ByScore(rows, g))).ToList();
+
+    /// <summary>A slice's rows, in ascending score order when there are scores (what <see cref="BinaryMetrics.Of"/> needs for AUC).</summary>
+    private static int[] ByScore(MetricRows rows, IEnumerable<int> slice) =>
+        rows.Scores is { } scores ? slice.OrderBy(i => scores[i]).ToArray() : slice.ToArray();
 
     /// <summary>Per metric: max − min and min / max over the groups of each stratum, then the worst stratum.</summary>
     private static List<MetricDisparity> Disparities(List<Slice> groups, BinaryMetrics[] metrics, string[] names)
