@@ -98,6 +98,8 @@ internal sealed class AdamOptimizer : IDisposable
     /// <summary>One update of every parameter that has a gradient.</summary>
     public void Step()
     {
+        if (_elementSteps is not null)
+            throw new InvalidOperationException("This optimiser takes masked steps (per-entry step counts); mixing in whole steps would break Adam's bias correction.");
         using var noGrad = no_grad();
         for (int i = 0; i < _parameters.Length; i++)
         {
@@ -126,6 +128,8 @@ internal sealed class AdamOptimizer : IDisposable
     {
         if (slices.Count != _parameters.Length)
             throw new ArgumentException($"{slices.Count} slices for {_parameters.Length} parameters.", nameof(slices));
+        if (_steps.Any(n => n > 0))
+            throw new InvalidOperationException("This optimiser takes whole steps (one step count per parameter); mixing in masked steps would break Adam's bias correction.");
         using var noGrad = no_grad();
         // Created on first use, possibly inside a caller's dispose scope: the state must outlive it.
         _elementSteps ??= _parameters.Select(p => zeros_like(p).DetachFromDisposeScope()).ToArray();
