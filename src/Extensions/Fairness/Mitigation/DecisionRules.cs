@@ -67,16 +67,16 @@ internal sealed class CellRuleHull
     /// <summary>
     /// Threshold rules on a score (Hardt et al.'s ROC hull): "score ≥ t" for every distinct score t, never and always.
     /// </summary>
-    public static CellRuleHull FromScores(IReadOnlyList<(double Score, bool Label, double Weight)> rows)
+    public static CellRuleHull FromScores(IReadOnlyList<MitigationRow> rows)
     {
-        double positives = rows.Where(r => r.Label).Sum(r => r.Weight), negatives = rows.Where(r => !r.Label).Sum(r => r.Weight);
+        double positives = rows.Count(r => r.Label), negatives = rows.Count - positives;
         var rules = new List<(double Fpr, double Tpr, ThresholdRule Tag)> { (0, 0, ThresholdRule.Never), (1, 1, ThresholdRule.Always) };
         double tp = 0, fp = 0;
         foreach (var group in rows.GroupBy(r => r.Score).OrderByDescending(g => g.Key))
         {
             foreach (var r in group)
-                if (r.Label) tp += r.Weight;
-                else fp += r.Weight;
+                if (r.Label) tp++;
+                else fp++;
             rules.Add((negatives > 0 ? fp / negatives : 0, positives > 0 ? tp / positives : 0, new ThresholdRule(1, group.Key)));
         }
         double b = positives / Math.Max(positives + negatives, double.Epsilon);
@@ -84,11 +84,11 @@ internal sealed class CellRuleHull
     }
 
     /// <summary>Rules on a binary prediction (s = 1 positive, 0 negative): never, as predicted, flipped, always.</summary>
-    public static CellRuleHull FromPredictions(IReadOnlyList<(double Score, bool Label, double Weight)> rows)
+    public static CellRuleHull FromPredictions(IReadOnlyList<MitigationRow> rows)
     {
-        double positives = rows.Where(r => r.Label).Sum(r => r.Weight), negatives = rows.Where(r => !r.Label).Sum(r => r.Weight);
-        double tpr = positives > 0 ? rows.Where(r => r.Label && r.Score > 0.5).Sum(r => r.Weight) / positives : 0;
-        double fpr = negatives > 0 ? rows.Where(r => !r.Label && r.Score > 0.5).Sum(r => r.Weight) / negatives : 0;
+        double positives = rows.Count(r => r.Label), negatives = rows.Count - positives;
+        double tpr = positives > 0 ? rows.Count(r => r.Label && r.Score > 0.5) / positives : 0;
+        double fpr = negatives > 0 ? rows.Count(r => !r.Label && r.Score > 0.5) / negatives : 0;
         var rules = new List<(double Fpr, double Tpr, ThresholdRule Tag)>
         {
             (0, 0, ThresholdRule.Never), (1, 1, ThresholdRule.Always), (fpr, tpr, new ThresholdRule(1, 0.5)), (1 - fpr, 1 - tpr, new ThresholdRule(-1, -0.5)),

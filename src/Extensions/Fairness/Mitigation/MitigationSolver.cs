@@ -13,18 +13,18 @@ internal static class MitigationSolver
         var groups = rows.Select(r => r.Group).Distinct().Order(StringComparer.Ordinal).ToArray();
         var clientIndex = clients.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
         var groupIndex = groups.Select((g, i) => (g, i)).ToDictionary(p => p.g, p => p.i, StringComparer.Ordinal);
-        var cellRows = new List<(double Score, bool Label, double Weight)>?[clients.Length, groups.Length];
+        var cellRows = new List<MitigationRow>?[clients.Length, groups.Length];
         var sizes = new double[clients.Length, groups.Length];
         var positives = new double[clients.Length, groups.Length];
         foreach (var r in rows)
         {
             int s = clientIndex[r.Client], z = groupIndex[r.Group];
-            (cellRows[s, z] ??= []).Add((r.Score, r.Label, 1.0));
+            (cellRows[s, z] ??= []).Add(r);
             sizes[s, z]++;
             if (r.Label) positives[s, z]++;
         }
         bool fromScores = o.ScoreColumnName is not null;
-        CellRuleHull Hull(IReadOnlyList<(double, bool, double)> data) => fromScores ? CellRuleHull.FromScores(data) : CellRuleHull.FromPredictions(data);
+        CellRuleHull Hull(IReadOnlyList<MitigationRow> data) => fromScores ? CellRuleHull.FromScores(data) : CellRuleHull.FromPredictions(data);
         var hulls = new CellRuleHull?[clients.Length, groups.Length];
         for (int s = 0; s < clients.Length; s++)
             for (int z = 0; z < groups.Length; z++)
@@ -35,7 +35,7 @@ internal static class MitigationSolver
         var solution = AccuracyFairnessTradeoff.Solve(problem, o.GlobalBudget, o.LocalBudget, o.Solver);
         var rules = solution.Cells.Select(c => hulls[clientIndex[c.Client], groupIndex[c.Group]]!.RuleFor(c.Client, c.Group, c.PredictedPositiveRate)).ToArray();
         double pooledRate = solution.Cells.Sum(c => c.Share * c.PredictedPositiveRate);
-        var pooled = Hull(rows.Select(r => (r.Score, r.Label, 1.0)).ToList()).RuleFor("", "", pooledRate);
+        var pooled = Hull(rows).RuleFor("", "", pooledRate);
         return new Fitted(solution, rules, pooled);
     }
 
