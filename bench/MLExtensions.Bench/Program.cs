@@ -5,6 +5,7 @@
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --scoring [--rows 1000000]
 // PRESTO fit time per backend and scoring cost:
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --ordinal [--quick]
+// PRESTO's tuned path on the paper's design and the soup survey, side by side with the official R code when R is installed (--presto-speed [--r-code DIR] [--quick]);
 // Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid); fairness mitigator fit and scoring (--mitigator);
 // architecture search ranking consistency, regret and cost on three data sets (--nas [--quick] [--set Friedman|Boston|Pima] [--variants "SPOS,TangleNAS DrNAS"] [--lr 1e-3]); memory of a long search (--nas-memory);
 // fit time against TimeBudget (--nas-budget);
@@ -92,6 +93,11 @@ if (args.Contains("--nas"))
 if (args.Contains("--kernels"))
 {
     KernelBench.Run(tuneAllocator: args.Contains("--mallopt"));
+    return;
+}
+if (args.Contains("--presto-speed"))
+{
+    PrestoSpeedBench.Run(args.SkipWhile(a => a != "--r-code").Skip(1).FirstOrDefault(), quick: args.Contains("--quick"));
     return;
 }
 if (args.Contains("--ordinal"))

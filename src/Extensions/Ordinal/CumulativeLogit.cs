@@ -36,42 +36,80 @@ internal static class CumulativeLogit
     public static double Between(double a, double b) => Sigmoid(a) * Sigmoid(-b) * -double.ExpM1(b - a);
 
     /// <summary>
-    /// log P(y | η) of one row and its first and second derivatives with respect to the (at most two) linear
-    /// predictors it depends on: the upper boundary y (if y &lt; K−1) and the lower boundary y−1 (if y &gt; 0).
+    /// log P(y | η) of a row of the lowest class and its derivatives with respect to its upper predictor a = η_1
+    /// (the row's only boundary).
     /// </summary>
-    /// <returns>False when the row's boundaries cross (the probability is not positive).</returns>
-    public static bool RowTerms(ReadOnlySpan<double> eta, int y, out RowDerivatives terms)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static RowDerivatives LowestClass(double a)
     {
-        int boundaries = eta.Length;
-        if (y == 0)
-        {
-            double a = eta[0];
-            terms = new RowDerivatives(LogSigmoid(a), Sigmoid(-a), 0, Sigmoid(a) * Sigmoid(-a), 0, 0);
-            return true;
-        }
-        if (y == boundaries)
-        {
-            double b = eta[boundaries - 1];
-            terms = new RowDerivatives(LogSigmoid(-b), 0, -Sigmoid(b), 0, Sigmoid(b) * Sigmoid(-b), 0);
-            return true;
-        }
-        double upper = eta[y], lower = eta[y - 1], gap = upper - lower;
+        // Each predictor costs one exp (e^{−|x|} gives σ(x), σ(−x) and log σ); the solvers spend most of their time here.
+        var upper = new Logistic(a);
+        return new RowDerivatives(upper.LogSigmoid, upper.Minus, 0, upper.Plus * upper.Minus, 0, 0);
+    }
+
+    /// <summary>log P(y | η) of a row of the highest class and its derivatives with respect to its lower predictor b = η_{K−1}.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static RowDerivatives HighestClass(double b)
+    {
+        var lower = new Logistic(b);
+        return new RowDerivatives(lower.LogSigmoidMinus, 0, -lower.Plus, 0, lower.Plus * lower.Minus, 0);
+    }
+
+    /// <summary>
+    /// log P(y | η) of a row of a middle class and its first and second derivatives with respect to its upper and
+    /// lower predictors (η_y and η_{y−1}).
+    /// </summary>
+    /// <returns>False when the two boundaries cross (the probability is not positive).</returns>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static bool MiddleClass(double upperEta, double lowerEta, out RowDerivatives terms)
+    {
+        double gap = upperEta - lowerEta;
         if (!(gap > 0))
         {
             terms = default;
             return false;
         }
+        var upper = new Logistic(upperEta);
+        var lower = new Logistic(lowerEta);
         // With m = e^{−gap}: d log(1 − m)/d gap = m / (1 − m); its second derivative is −m / (1 − m)².
-        double m = Math.Exp(-gap), oneMinus = -double.ExpM1(-gap);
-        double ratio = m / oneMinus, curvature = m / (oneMinus * oneMinus);
-        double logP = LogSigmoid(upper) + LogSigmoid(-lower) + Math.Log(oneMinus);
+        double oneMinus = -double.ExpM1(-gap), m = 1 - oneMinus;
+        double ratio = m / oneMinus, curvature = ratio / oneMinus;
+        double probability = upper.Plus * lower.Minus * oneMinus;
+        double logP = probability > 1e-300 ? Math.Log(probability) : upper.LogSigmoid + lower.LogSigmoidMinus + Math.Log(oneMinus);
         terms = new RowDerivatives(logP,
-            Sigmoid(-upper) + ratio,
-            -Sigmoid(lower) - ratio,
-            Sigmoid(upper) * Sigmoid(-upper) + curvature,
-            Sigmoid(lower) * Sigmoid(-lower) + curvature,
+            upper.Minus + ratio,
+            -lower.Plus - ratio,
+            upper.Plus * upper.Minus + curvature,
+            lower.Plus * lower.Minus + curvature,
             -curvature);
         return true;
+    }
+
+    /// <summary>σ(x), σ(−x) and their logarithms from the single exponential e^{−|x|}.</summary>
+    private readonly struct Logistic
+    {
+        private readonly double _x;
+        private readonly double _e;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public Logistic(double x)
+        {
+            _x = x;
+            _e = Math.Exp(-Math.Abs(x));
+            double near = 1 / (1 + _e);
+            Plus = x >= 0 ? near : _e * near;
+            Minus = x >= 0 ? _e * near : near;
+        }
+
+        /// <summary>σ(x).</summary>
+        public double Plus { get; }
+
+        /// <summary>σ(−x) = 1 − σ(x).</summary>
+        public double Minus { get; }
+
+        public double LogSigmoid => Math.Min(_x, 0) - double.LogP1(_e);
+
+        public double LogSigmoidMinus => Math.Min(-_x, 0) - double.LogP1(_e);
     }
 }
 

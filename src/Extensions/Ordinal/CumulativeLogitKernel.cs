@@ -10,8 +10,12 @@ internal interface ICumulativeLogitKernel : IDisposable
     /// <summary>The loss, or false when a training row's boundaries cross (the loss is then +∞).</summary>
     bool Loss(double[] alpha, double[] beta, out double loss);
 
-    /// <summary>Loss, gradient (length D) and Hessian (D × D, row-major) with D = (K−1)(p+1); false when infeasible.</summary>
-    bool Derivatives(double[] alpha, double[] beta, double[] gradient, double[] hessian, out double loss);
+    /// <summary>
+    /// Loss, gradient and (unless <paramref name="hessian"/> is null) Hessian restricted to the intercepts and the
+    /// slopes of <paramref name="features"/> (ascending): blocks of 1 + |features| per boundary, so D = (K−1)(1 + |features|)
+    /// and the Hessian is D × D, row-major. False when infeasible.
+    /// </summary>
+    bool Derivatives(double[] alpha, double[] beta, int[] features, double[] gradient, double[]? hessian, out double loss);
 }
 
 /// <summary>
@@ -30,18 +34,19 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
     private readonly double[][] _diagonal;    // [K−1][n]: weighted ∂² (−log P_i) / ∂ η_ik²
     private readonly double[][] _offDiagonal; // [K−1][n]: entry k couples boundaries k−1 and k
     private readonly double[] _scratch;
-    private readonly int[] _labels;           // sorted by class
     private readonly int[] _classStart;       // rows of class k are [_classStart[k], _classStart[k + 1])
 
     public ManagedCumulativeLogitKernel(OrdinalProblem problem)
     {
         _problem = problem;
         int n = problem.Rows, p = problem.FeatureCount, b = problem.Boundaries;
-        var order = Enumerable.Range(0, n).OrderBy(i => problem.Labels[i]).ThenBy(i => i).ToArray();
-        _labels = order.Select(i => problem.Labels[i]).ToArray();
+        // A stable counting sort by class.
         _classStart = new int[problem.ClassCount + 1];
-        foreach (var y in _labels) _classStart[y + 1]++;
+        foreach (var y in problem.Labels) _classStart[y + 1]++;
         for (int k = 0; k < problem.ClassCount; k++) _classStart[k + 1] += _classStart[k];
+        var order = new int[n];
+        var next = _classStart.ToArray();
+        for (int i = 0; i < n; i++) order[next[problem.Labels[i]]++] = i;
         _columns = new double[p][];
         for (int j = 0; j < p; j++)
         {
@@ -59,55 +64,15 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
     public bool Loss(double[] alpha, double[] beta, out double loss)
     {
         LinearPredictors(alpha, beta);
-        Span<double> eta = stackalloc double[_problem.Boundaries];
-        double sum = 0;
-        for (int i = 0; i < _problem.Rows; i++)
-        {
-            for (int k = 0; k < eta.Length; k++) eta[k] = _eta[k][i];
-            if (!CumulativeLogit.RowTerms(eta, _labels[i], out var terms))
-            {
-                loss = double.PositiveInfinity;
-                return false;
-            }
-            sum += _weights[i] * terms.LogP;
-        }
-        loss = -sum;
-        return true;
+        return RowPass(derivatives: false, out loss);
     }
 
-    public bool Derivatives(double[] alpha, double[] beta, double[] gradient, double[] hessian, out double loss)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public bool Derivatives(double[] alpha, double[] beta, int[] features, double[] gradient, double[]? hessian, out double loss)
     {
-        int boundaries = _problem.Boundaries, p = _problem.FeatureCount, block = p + 1, d = boundaries * block;
+        int boundaries = _problem.Boundaries, block = features.Length + 1, d = boundaries * block;
         LinearPredictors(alpha, beta);
-        foreach (var row in _gradient) Array.Clear(row);
-        foreach (var row in _diagonal) Array.Clear(row);
-        foreach (var row in _offDiagonal) Array.Clear(row);
-        Span<double> eta = stackalloc double[boundaries];
-        double sum = 0;
-        for (int i = 0; i < _problem.Rows; i++)
-        {
-            for (int k = 0; k < boundaries; k++) eta[k] = _eta[k][i];
-            int y = _labels[i];
-            if (!CumulativeLogit.RowTerms(eta, y, out var t))
-            {
-                loss = double.PositiveInfinity;
-                return false;
-            }
-            double w = _weights[i];
-            sum += w * t.LogP;
-            if (y < boundaries)
-            {
-                _gradient[y][i] += w * t.GradientUpper;
-                _diagonal[y][i] += w * t.UpperUpper;
-            }
-            if (y > 0)
-            {
-                _gradient[y - 1][i] += w * t.GradientLower;
-                _diagonal[y - 1][i] += w * t.LowerLower;
-                if (y < boundaries) _offDiagonal[y][i] = w * t.UpperLower;
-            }
-        }
-        loss = -sum;
+        if (!RowPass(derivatives: true, out loss)) return false;
 
         // Boundary k involves the rows of classes k and k + 1; the pair (k − 1, k) those of class k.
         for (int k = 0; k < boundaries; k++)
@@ -115,13 +80,14 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
             var (start, length) = (_classStart[k], _classStart[k + 2] - _classStart[k]);
             var g = _gradient[k].AsSpan(start, length);
             gradient[k * block] = -FixedOrder.Sum(g);
-            for (int j = 0; j < p; j++) gradient[k * block + 1 + j] = -FixedOrder.Dot(g, _columns[j].AsSpan(start, length));
+            for (int q = 0; q < features.Length; q++) gradient[k * block + 1 + q] = -FixedOrder.Dot(g, _columns[features[q]].AsSpan(start, length));
         }
-        Array.Clear(hessian);
+        if (hessian is null) return true;
+        Array.Clear(hessian, 0, d * d);
         for (int k = 0; k < boundaries; k++)
         {
-            WeightedGram(_diagonal[k], _classStart[k], _classStart[k + 2], hessian, d, k * block, k * block, symmetric: true);
-            if (k > 0) WeightedGram(_offDiagonal[k], _classStart[k], _classStart[k + 1], hessian, d, (k - 1) * block, k * block, symmetric: false);
+            WeightedGram(_diagonal[k], _classStart[k], _classStart[k + 2], features, hessian, d, k * block, k * block, symmetric: true);
+            if (k > 0) WeightedGram(_offDiagonal[k], _classStart[k], _classStart[k + 1], features, hessian, d, (k - 1) * block, k * block, symmetric: false);
         }
         // The blocks above were written on and above the diagonal; mirror them.
         for (int r = 0; r < d; r++)
@@ -131,34 +97,83 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
     }
 
     /// <summary>
-    /// Writes <c>Σ_i c_i z_i z_iᵀ</c> (z = (1, x)) over rows [from, to) at (row0, col0); only the upper triangle of a
-    /// symmetric block.
+    /// The loss and, with <paramref name="derivatives"/>, each row's weighted derivatives with respect to the (at most
+    /// two) predictors it depends on; false when a row's boundaries cross. Every entry the sums of
+    /// <see cref="Derivatives"/> read is written here (boundary k's by the rows of classes k and k + 1).
     /// </summary>
-    private void WeightedGram(double[] coefficient, int from, int to, double[] hessian, int d, int row0, int col0, bool symmetric)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private bool RowPass(bool derivatives, out double loss)
     {
-        int block = _problem.FeatureCount + 1, length = to - from;
+        int highest = _problem.Boundaries;
+        double sum = 0;
+        for (int c = 0; c <= highest; c++)
+        {
+            // Class c sits between boundaries c − 1 (its lower predictor) and c (its upper one).
+            var upper = c < highest ? _eta[c] : null;
+            var lower = c > 0 ? _eta[c - 1] : null;
+            for (int i = _classStart[c]; i < _classStart[c + 1]; i++)
+            {
+                RowDerivatives t;
+                if (lower is null) t = CumulativeLogit.LowestClass(upper![i]);
+                else if (upper is null) t = CumulativeLogit.HighestClass(lower[i]);
+                else if (!CumulativeLogit.MiddleClass(upper[i], lower[i], out t))
+                {
+                    loss = double.PositiveInfinity;
+                    return false;
+                }
+                double w = _weights[i];
+                sum += w * t.LogP;
+                if (!derivatives) continue;
+                if (upper is not null)
+                {
+                    _gradient[c][i] = w * t.GradientUpper;
+                    _diagonal[c][i] = w * t.UpperUpper;
+                }
+                if (lower is not null)
+                {
+                    _gradient[c - 1][i] = w * t.GradientLower;
+                    _diagonal[c - 1][i] = w * t.LowerLower;
+                    if (upper is not null) _offDiagonal[c][i] = w * t.UpperLower;
+                }
+            }
+        }
+        loss = -sum;
+        return true;
+    }
+
+    /// <summary>
+    /// Writes <c>Σ_i c_i z_i z_iᵀ</c> (z = (1, x_features)) over rows [from, to) at (row0, col0); only the upper
+    /// triangle of a symmetric block.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private void WeightedGram(double[] coefficient, int from, int to, int[] features, double[] hessian, int d, int row0, int col0, bool symmetric)
+    {
+        int block = features.Length + 1, length = to - from;
         var c = coefficient.AsSpan(from, length);
         var weighted = _scratch.AsSpan(0, length);
         for (int r = 0; r < block; r++)
         {
             if (r == 0) c.CopyTo(weighted);
-            else FixedOrder.Multiply(c, _columns[r - 1].AsSpan(from, length), weighted);
+            else FixedOrder.Multiply(c, _columns[features[r - 1]].AsSpan(from, length), weighted);
             for (int col = symmetric ? r : 0; col < block; col++)
-                hessian[(row0 + r) * d + col0 + col] = col == 0 ? FixedOrder.Sum(weighted) : FixedOrder.Dot(weighted, _columns[col - 1].AsSpan(from, length));
+                hessian[(row0 + r) * d + col0 + col] = col == 0 ? FixedOrder.Sum(weighted) : FixedOrder.Dot(weighted, _columns[features[col - 1]].AsSpan(from, length));
         }
     }
 
+    /// <summary>η_k on the rows that use it: those of classes k and k + 1 (the others' entries are stale).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void LinearPredictors(double[] alpha, double[] beta)
     {
         int p = _problem.FeatureCount;
         for (int k = 0; k < alpha.Length; k++)
         {
-            var eta = _eta[k];
-            Array.Fill(eta, alpha[k]);
+            int start = _classStart[k], length = _classStart[k + 2] - start;
+            var eta = _eta[k].AsSpan(start, length);
+            eta.Fill(alpha[k]);
             for (int j = 0; j < p; j++)
             {
                 double b = beta[k * p + j];
-                if (b != 0) FixedOrder.AddScaled(_columns[j], b, eta);
+                if (b != 0) FixedOrder.AddScaled(_columns[j].AsSpan(start, length), b, eta);
             }
         }
     }
@@ -177,17 +192,27 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
 /// </summary>
 internal static class FixedOrder
 {
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static double Sum(ReadOnlySpan<double> x)
     {
+        // Four accumulators: one would wait on the latency of each add.
         int width = System.Numerics.Vector<double>.Count, i = 0;
-        var accumulator = System.Numerics.Vector<double>.Zero;
-        for (; i <= x.Length - width; i += width) accumulator += new System.Numerics.Vector<double>(x.Slice(i, width));
-        double sum = System.Numerics.Vector.Sum(accumulator);
+        System.Numerics.Vector<double> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (; i <= x.Length - 4 * width; i += 4 * width)
+        {
+            a0 += new System.Numerics.Vector<double>(x.Slice(i, width));
+            a1 += new System.Numerics.Vector<double>(x.Slice(i + width, width));
+            a2 += new System.Numerics.Vector<double>(x.Slice(i + 2 * width, width));
+            a3 += new System.Numerics.Vector<double>(x.Slice(i + 3 * width, width));
+        }
+        for (; i <= x.Length - width; i += width) a0 += new System.Numerics.Vector<double>(x.Slice(i, width));
+        double sum = System.Numerics.Vector.Sum((a0 + a1) + (a2 + a3));
         for (; i < x.Length; i++) sum += x[i];
         return sum;
     }
 
     /// <summary>z = x ⊙ y.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> z)
     {
         int width = System.Numerics.Vector<double>.Count, i = 0;
@@ -197,6 +222,7 @@ internal static class FixedOrder
     }
 
     /// <summary>y += a·x, rounding the product before the sum everywhere.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void AddScaled(ReadOnlySpan<double> x, double a, Span<double> y)
     {
         int width = System.Numerics.Vector<double>.Count, i = 0;
@@ -205,13 +231,21 @@ internal static class FixedOrder
         for (; i < x.Length; i++) y[i] += x[i] * a;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
     {
         int width = System.Numerics.Vector<double>.Count, i = 0;
-        var accumulator = System.Numerics.Vector<double>.Zero;
+        System.Numerics.Vector<double> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (; i <= x.Length - 4 * width; i += 4 * width)
+        {
+            a0 += new System.Numerics.Vector<double>(x.Slice(i, width)) * new System.Numerics.Vector<double>(y.Slice(i, width));
+            a1 += new System.Numerics.Vector<double>(x.Slice(i + width, width)) * new System.Numerics.Vector<double>(y.Slice(i + width, width));
+            a2 += new System.Numerics.Vector<double>(x.Slice(i + 2 * width, width)) * new System.Numerics.Vector<double>(y.Slice(i + 2 * width, width));
+            a3 += new System.Numerics.Vector<double>(x.Slice(i + 3 * width, width)) * new System.Numerics.Vector<double>(y.Slice(i + 3 * width, width));
+        }
         for (; i <= x.Length - width; i += width)
-            accumulator += new System.Numerics.Vector<double>(x.Slice(i, width)) * new System.Numerics.Vector<double>(y.Slice(i, width));
-        double sum = System.Numerics.Vector.Sum(accumulator);
+            a0 += new System.Numerics.Vector<double>(x.Slice(i, width)) * new System.Numerics.Vector<double>(y.Slice(i, width));
+        double sum = System.Numerics.Vector.Sum((a0 + a1) + (a2 + a3));
         for (; i < x.Length; i++) sum += x[i] * y[i];
         return sum;
     }

@@ -54,7 +54,49 @@ internal sealed class Theta
 }
 
 /// <summary>The outcome of one penalised fit.</summary>
-internal sealed record SolverResult(Theta Theta, double Loss, int Iterations, bool Converged);
+internal sealed record SolverResult(Theta Theta, double Loss, int Iterations, bool Converged)
+{
+    /// <summary>Gradient and Hessian (θ-coordinates) at <see cref="Theta"/>, which a warm start at another λ reuses; null when not computed.</summary>
+    public PointDerivatives? AtSolution { get; init; }
+}
+
+/// <summary>
+/// Loss, gradient and Hessian at one point over the intercepts and the slopes of <see cref="Features"/>: in the
+/// kernel's b-coordinates after <see cref="Evaluate"/>, in θ-coordinates once transformed.
+/// </summary>
+internal sealed class PointDerivatives
+{
+    public PointDerivatives(int boundaries, int[] features)
+    {
+        Features = features;
+        int d = boundaries * (features.Length + 1);
+        Gradient = new double[d];
+        Hessian = new double[d * d];
+    }
+
+    public int[] Features { get; }
+
+    public double[] Gradient { get; }
+
+    public double[] Hessian { get; }
+
+    public double Loss { get; private set; }
+
+    public bool Evaluate(ICumulativeLogitKernel kernel, Theta theta)
+    {
+        bool feasible = kernel.Derivatives(theta.Alphas(), theta.Betas(), Features, Gradient, Hessian, out double loss);
+        Loss = loss;
+        return feasible;
+    }
+
+    public PointDerivatives Clone()
+    {
+        var copy = new PointDerivatives(Gradient.Length / (Features.Length + 1), Features) { Loss = Loss };
+        Gradient.CopyTo(copy.Gradient, 0);
+        Hessian.CopyTo(copy.Hessian, 0);
+        return copy;
+    }
+}
 
 /// <summary>
 /// Proximal Newton for <c>L(θ) + λ Σ_j f_j |θ_j|</c>: each iteration forms the exact gradient and Hessian of the
@@ -67,6 +109,10 @@ internal sealed record SolverResult(Theta Theta, double Loss, int Iterations, bo
 /// feasible and converge to the penalised optimum; Newton steps make the final iterations quadratic, which is what
 /// lets the tests check optimality conditions to 1e-6. Boundaries a row does not sit between may still cross at
 /// that row; scoring repairs such crossings.
+/// Along a λ path, <see cref="SolveScreened"/> works only on the coordinates the sequential strong rule keeps
+/// (Tibshirani et al., 2012) and on features with a non-zero coefficient, so the Hessian is formed for those
+/// features alone; a check of the optimality (KKT) conditions on every other coordinate then adds any the rule
+/// wrongly dropped and solves again, so the answer is the same as without screening.
 /// </remarks>
 internal sealed class CumulativeLogitSolver
 {
@@ -79,6 +125,7 @@ internal sealed class CumulativeLogitSolver
     private readonly double _alpha;
     private readonly int _maxIterations;
     private readonly double _tolerance;
+    private readonly int[] _allFeatures;
 
     /// <param name="kernel">The data-sized work.</param>
     /// <param name="boundaries">K − 1.</param>
@@ -99,6 +146,7 @@ internal sealed class CumulativeLogitSolver
         _penaltyFactor = penaltyFactor;
         _maxIterations = maxIterations;
         _tolerance = tolerance;
+        _allFeatures = Enumerable.Range(0, features).ToArray();
     }
 
     private int Dimension => _boundaries * (_features + 1);
@@ -106,64 +154,180 @@ internal sealed class CumulativeLogitSolver
     /// <summary>The gradient of the loss with respect to θ at <paramref name="theta"/> (for λ_max and optimality checks).</summary>
     public double[] Gradient(Theta theta, out double loss)
     {
-        int d = Dimension;
-        var gradient = new double[d];
-        var hessian = new double[d * d];
-        if (!_kernel.Derivatives(theta.Alphas(), theta.Betas(), gradient, hessian, out loss))
+        var gradient = new double[Dimension];
+        if (!_kernel.Derivatives(theta.Alphas(), theta.Betas(), _allFeatures, gradient, null, out loss))
             throw new InvalidOperationException("The coefficients make some training row's class boundaries cross.");
-        ToTheta(gradient);
+        ToTheta(gradient, _features + 1);
         return gradient;
     }
 
     /// <summary>Minimises the penalised loss at <paramref name="lambda"/> starting from the feasible <paramref name="start"/>.</summary>
-    public SolverResult Solve(double lambda, Theta start, CancellationToken cancellationToken)
+    public SolverResult Solve(double lambda, Theta start, CancellationToken cancellationToken) =>
+        Solve(lambda, new SolverResult(start, double.NaN, 0, false), null, cancellationToken);
+
+    /// <summary>
+    /// Minimises the penalised loss at λ from the solution at the previous λ, screening coordinates by the sequential
+    /// strong rule and checking the optimality conditions of those left out.
+    /// </summary>
+    /// <param name="lambda">The λ to solve at.</param>
+    /// <param name="previousLambda">The λ <paramref name="previous"/> solved (at least <paramref name="lambda"/>).</param>
+    /// <param name="previous">The warm start.</param>
+    /// <param name="previousGradient">The θ-gradient at <paramref name="previous"/>.</param>
+    /// <param name="gradient">The θ-gradient at the returned solution, for the next λ.</param>
+    /// <param name="cancellationToken">Stops the fit.</param>
+    public SolverResult SolveScreened(double lambda, double previousLambda, SolverResult previous, double[] previousGradient, out double[] gradient,
+        CancellationToken cancellationToken)
     {
         int d = Dimension;
-        var theta = start.Clone();
-        var gradient = new double[d];
-        var hessian = new double[d * d];
+        var screen = new bool[d];
+        double strongThreshold = 2 * lambda - previousLambda;
+        for (int j = 0; j < d; j++)
+            screen[j] = _free[j] && (_penaltyFactor[j] == 0 || previous.Theta.Values[j] != 0
+                                     || Math.Abs(previousGradient[j]) >= _alpha * _penaltyFactor[j] * strongThreshold);
+        var warm = previous;
+        while (true)
+        {
+            var fit = Solve(lambda, warm, screen, cancellationToken);
+            gradient = fit.AtSolution is { } at && at.Features.Length == _features ? (double[])at.Gradient.Clone() : Gradient(fit.Theta, out _);
+            // A coordinate left at zero is optimal while |∂L/∂θ_j| ≤ λ·α·f_j.
+            bool violated = false;
+            for (int j = 0; j < d; j++)
+                if (_free[j] && !screen[j] && Math.Abs(gradient[j]) > lambda * _alpha * _penaltyFactor[j])
+                    screen[j] = violated = true;
+            if (!violated) return fit;
+            warm = fit;
+        }
+    }
+
+    /// <summary>
+    /// Minimises the penalised loss at <paramref name="lambda"/> from <paramref name="warm"/> (reusing its derivatives,
+    /// which do not depend on λ), moving only the free coordinates that <paramref name="screen"/> marks (all when null).
+    /// </summary>
+    public SolverResult Solve(double lambda, SolverResult warm, bool[]? screen, CancellationToken cancellationToken)
+    {
+        var layout = new Layout(this, warm.Theta, screen);
+        int d = layout.Dimension;
+        var theta = warm.Theta.Clone();
+        var values = layout.Gather(theta);
         var step = new double[d];
-        double loss = double.NaN;
+        var trial = new PointDerivatives(_boundaries, layout.Features);
+        var current = warm.AtSolution is { } reused && reused.Features.AsSpan().SequenceEqual(layout.Features) ? reused.Clone() : null;
+        bool transformed = current is not null;
+        if (current is null)
+        {
+            current = new PointDerivatives(_boundaries, layout.Features);
+            if (!current.Evaluate(_kernel, theta)) throw new InvalidOperationException("The solver left the feasible region; this is a bug.");
+        }
         for (int iteration = 1; iteration <= _maxIterations; iteration++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!_kernel.Derivatives(theta.Alphas(), theta.Betas(), gradient, hessian, out loss))
-                throw new InvalidOperationException("The solver left the feasible region; this is a bug.");
-            ToTheta(gradient);
-            ToThetaMatrix(hessian);
-            NewtonDirection(gradient, hessian, theta.Values, lambda, step);
+            if (!transformed)
+            {
+                ToTheta(current.Gradient, layout.Block);
+                ToThetaMatrix(current.Hessian, layout.Block);
+            }
+            transformed = false;
+            NewtonDirection(current.Gradient, current.Hessian, values, lambda, step, layout);
 
-            double penalty = Penalty(theta.Values);
-            double predicted = Dot(gradient, step) + lambda * (PenaltyAfter(theta.Values, step, 1) - penalty);
-            if (-predicted <= _tolerance) return new SolverResult(theta, loss, iteration, true);
+            double penalty = Penalty(values, layout);
+            double predicted = Dot(current.Gradient, step) + lambda * (PenaltyAfter(values, step, 1, layout) - penalty);
+            if (-predicted <= _tolerance) return new SolverResult(theta, current.Loss, iteration, true) { AtSolution = current };
 
-            double objective = loss + lambda * penalty;
-            var accepted = LineSearch(theta, step, lambda, objective, predicted, out double newLoss);
+            double objective = current.Loss + lambda * penalty;
+            // The full Newton step is almost always taken, so it is tried with the derivatives the next iteration needs.
+            var candidate = layout.Moved(theta, values, step, 1);
+            if (trial.Evaluate(_kernel, candidate) && trial.Loss + lambda * PenaltyAfter(values, step, 1, layout) <= objective + 0.25 * predicted)
+            {
+                Accept(ref theta, candidate, values, step, 1);
+                (current, trial) = (trial, current);
+                continue;
+            }
+            double s = LineSearch(theta, values, step, lambda, objective, predicted, layout);
             // No step decreases the objective: converged if only round-off is left, otherwise stalled.
-            if (accepted is null) return new SolverResult(theta, loss, iteration, -predicted <= 1e-9 * Math.Max(1, Math.Abs(objective)));
-            theta = accepted;
-            loss = newLoss;
+            if (s == 0)
+                return new SolverResult(theta, current.Loss, iteration, -predicted <= 1e-9 * Math.Max(1, Math.Abs(objective))) { AtSolution = current };
+            Accept(ref theta, layout.Moved(theta, values, step, s), values, step, s);
+            if (!current.Evaluate(_kernel, theta))
+                throw new InvalidOperationException("The solver left the feasible region; this is a bug.");
         }
-        return new SolverResult(theta, loss, _maxIterations, false);
+        return new SolverResult(theta, current.Loss, _maxIterations, false);
     }
 
-    private Theta? LineSearch(Theta theta, double[] step, double lambda, double objective, double predicted, out double loss)
+    private static void Accept(ref Theta theta, Theta candidate, double[] values, double[] step, double s)
     {
-        var candidate = theta.Clone();
-        double s = 1;
-        for (int attempt = 0; attempt < 50; attempt++, s *= 0.5)
-        {
-            for (int j = 0; j < step.Length; j++) candidate.Values[j] = theta.Values[j] + s * step[j];
-            if (_kernel.Loss(candidate.Alphas(), candidate.Betas(), out loss)
-                && loss + lambda * Penalty(candidate.Values) <= objective + 0.25 * s * predicted)
-                return candidate;
-        }
-        loss = double.NaN;
-        return null;
+        theta = candidate;
+        for (int c = 0; c < values.Length; c++) values[c] += s * step[c];
     }
 
-    /// <summary>Coordinate descent on <c>gᵀΔ + ½ΔᵀHΔ + λ Σ f_j (α|θ_j + Δ_j| + (1 − α)/2 (θ_j + Δ_j)²)</c> over the free coordinates.</summary>
-    private void NewtonDirection(double[] gradient, double[] hessian, double[] theta, double lambda, double[] step)
+    /// <summary>Backtracking from half the Newton step until the objective decreases enough (Armijo) and no training row's boundaries cross; 0 when none does.</summary>
+    private double LineSearch(Theta theta, double[] values, double[] step, double lambda, double objective, double predicted, Layout layout)
+    {
+        double s = 0.5;
+        for (int attempt = 1; attempt < 50; attempt++, s *= 0.5)
+        {
+            var candidate = layout.Moved(theta, values, step, s);
+            if (_kernel.Loss(candidate.Alphas(), candidate.Betas(), out double loss)
+                && loss + lambda * PenaltyAfter(values, step, s, layout) <= objective + 0.25 * s * predicted)
+                return s;
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// The coordinates one solve works on: every boundary's intercept and differences of the features that have a
+    /// coordinate allowed to move or a non-zero one, in blocks of 1 + |features| per boundary. Coordinates of other
+    /// features are zero and stay so.
+    /// </summary>
+    private sealed class Layout
+    {
+        private readonly int[] _full;
+
+        public Layout(CumulativeLogitSolver solver, Theta theta, bool[]? screen)
+        {
+            int block = solver._features + 1;
+            Features = Enumerable.Range(0, solver._features).Where(j => Enumerable.Range(0, solver._boundaries).Any(k =>
+            {
+                int index = k * block + 1 + j;
+                return (solver._free[index] && (screen?[index] ?? true)) || theta.Values[index] != 0;
+            })).ToArray();
+            Block = Features.Length + 1;
+            _full = new int[solver._boundaries * Block];
+            Free = new bool[_full.Length];
+            PenaltyFactor = new double[_full.Length];
+            for (int k = 0; k < solver._boundaries; k++)
+                for (int q = 0; q < Block; q++)
+                {
+                    int c = k * Block + q, index = k * block + (q == 0 ? 0 : 1 + Features[q - 1]);
+                    _full[c] = index;
+                    Free[c] = solver._free[index] && (screen?[index] ?? true);
+                    PenaltyFactor[c] = solver._penaltyFactor[index];
+                }
+        }
+
+        public int[] Features { get; }
+
+        public int Block { get; }
+
+        public int Dimension => _full.Length;
+
+        public bool[] Free { get; }
+
+        public double[] PenaltyFactor { get; }
+
+        public double[] Gather(Theta theta) => _full.Select(i => theta.Values[i]).ToArray();
+
+        /// <summary>A copy of <paramref name="theta"/> with the layout's coordinates at <c>values + s·step</c>.</summary>
+        public Theta Moved(Theta theta, double[] values, double[] step, double s)
+        {
+            var moved = theta.Clone();
+            for (int c = 0; c < _full.Length; c++) moved.Values[_full[c]] = values[c] + s * step[c];
+            return moved;
+        }
+    }
+
+    /// <summary>Coordinate descent on <c>gᵀΔ + ½ΔᵀHΔ + λ Σ f_j (α|θ_j + Δ_j| + (1 − α)/2 (θ_j + Δ_j)²)</c> over the layout's free coordinates.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private void NewtonDirection(double[] gradient, double[] hessian, double[] theta, double lambda, double[] step, Layout layout)
     {
         int d = step.Length;
         Array.Clear(step);
@@ -176,11 +340,12 @@ internal sealed class CumulativeLogitSolver
             double largest = 0;
             for (int j = 0; j < d; j++)
             {
-                if (!_free[j]) continue;
+                if (!layout.Free[j]) continue;
+                double factor = layout.PenaltyFactor[j];
                 double hjj = hessian[j * d + j] + Ridge * Math.Max(scale, 1);
                 double current = theta[j] + step[j];
                 double c = gradient[j] + hStep[j] - hjj * step[j] + Ridge * Math.Max(scale, 1) * step[j];
-                double target = SoftThreshold(hjj * theta[j] - c, lambda * _penaltyFactor[j] * _alpha) / (hjj + lambda * _penaltyFactor[j] * (1 - _alpha));
+                double target = SoftThreshold(hjj * theta[j] - c, lambda * factor * _alpha) / (hjj + lambda * factor * (1 - _alpha));
                 double change = target - current;
                 if (change == 0) continue;
                 step[j] += change;
@@ -194,20 +359,16 @@ internal sealed class CumulativeLogitSolver
     private static double SoftThreshold(double z, double threshold) =>
         z > threshold ? z - threshold : z < -threshold ? z + threshold : 0;
 
-    private double Penalty(double[] theta)
-    {
-        double sum = 0;
-        for (int j = 0; j < theta.Length; j++) sum += _penaltyFactor[j] * (_alpha * Math.Abs(theta[j]) + 0.5 * (1 - _alpha) * theta[j] * theta[j]);
-        return sum;
-    }
+    private double Penalty(double[] theta, Layout layout) => PenaltyAfter(theta, theta, 0, layout);
 
-    private double PenaltyAfter(double[] theta, double[] step, double s)
+    /// <summary>The penalty at <c>θ + s·step</c> over the layout (coordinates outside it are zero).</summary>
+    private double PenaltyAfter(double[] theta, double[] step, double s, Layout layout)
     {
         double sum = 0;
         for (int j = 0; j < theta.Length; j++)
         {
             double t = theta[j] + s * step[j];
-            sum += _penaltyFactor[j] * (_alpha * Math.Abs(t) + 0.5 * (1 - _alpha) * t * t);
+            sum += layout.PenaltyFactor[j] * (_alpha * Math.Abs(t) + 0.5 * (1 - _alpha) * t * t);
         }
         return sum;
     }
@@ -219,10 +380,9 @@ internal sealed class CumulativeLogitSolver
         return sum;
     }
 
-    /// <summary>b-space → θ-space for a vector: ∂/∂ψ_l = Σ_{k ≥ l} ∂/∂β_k (intercepts unchanged).</summary>
-    private void ToTheta(double[] vector)
+    /// <summary>b-space → θ-space for a vector in blocks of <paramref name="block"/>: ∂/∂ψ_l = Σ_{k ≥ l} ∂/∂β_k (intercepts unchanged).</summary>
+    private void ToTheta(double[] vector, int block)
     {
-        int block = _features + 1;
         for (int j = 1; j < block; j++)
         {
             double sum = 0;
@@ -235,20 +395,20 @@ internal sealed class CumulativeLogitSolver
     }
 
     /// <summary>b-space → θ-space for the Hessian: the same transform on columns, then on rows.</summary>
-    private void ToThetaMatrix(double[] matrix)
+    private void ToThetaMatrix(double[] matrix, int block)
     {
-        int d = Dimension;
+        int d = _boundaries * block;
         var line = new double[d];
         for (int c = 0; c < d; c++)
         {
             for (int r = 0; r < d; r++) line[r] = matrix[r * d + c];
-            ToTheta(line);
+            ToTheta(line, block);
             for (int r = 0; r < d; r++) matrix[r * d + c] = line[r];
         }
         for (int r = 0; r < d; r++)
         {
             Array.Copy(matrix, r * d, line, 0, d);
-            ToTheta(line);
+            ToTheta(line, block);
             Array.Copy(line, 0, matrix, r * d, d);
         }
     }

@@ -80,7 +80,8 @@ internal sealed class PrestoPath
         using var kernel = _kernelFor(_data.Problem);
         var solver = Solver(kernel, unpenalisedOnly: false);
         var nullModel = NullModel(_data.Problem, kernel, cancellationToken);
-        double lambdaMax = LambdaMax(solver, nullModel);
+        var nullGradient = solver.Gradient(nullModel.Theta, out _);
+        double lambdaMax = LambdaMax(nullGradient);
 
         if (_settings.ProportionalOddsOnly)
             return new PathResult(nullModel.Theta, double.PositiveInfinity, [], [], [], lambdaMax, nullModel.Converged)
@@ -90,7 +91,7 @@ internal sealed class PrestoPath
 
         if (_settings.Lambda is double fixedLambda)
         {
-            var fit = fixedLambda >= lambdaMax ? nullModel : solver.Solve(fixedLambda, nullModel.Theta, cancellationToken);
+            var fit = fixedLambda >= lambdaMax ? nullModel : solver.SolveScreened(fixedLambda, lambdaMax, nullModel, nullGradient, out _, cancellationToken);
             if (!fit.Converged && fixedLambda == 0)
                 throw new InvalidOperationException(
                     $"The unpenalised fit (Lambda = 0) did not converge in {_settings.MaximumNumberOfIterations} iterations: the classes are " +
@@ -102,8 +103,9 @@ internal sealed class PrestoPath
         }
 
         var path = LambdaPath(lambdaMax);
-        var fits = SolvePath(solver, nullModel, path, cancellationToken, _progress);
-        var (scores, errors) = CrossValidate(path, cancellationToken);
+        List<SolverResult> fits = [];
+        // The full-data path runs alongside the folds' paths: on few cores that beats running it first.
+        var (scores, errors) = CrossValidate(path, () => fits = SolvePath(solver, nullModel, nullGradient, lambdaMax, path, cancellationToken, _progress), cancellationToken);
         if (scores.Any(double.IsNaN))
             throw new InvalidOperationException("A cross-validation score is NaN; this is a bug, please report it with the data's shape.");
         int bestIndex = Array.IndexOf(scores, scores.Min());
@@ -186,9 +188,9 @@ internal sealed class PrestoPath
         return fit;
     }
 
-    private double LambdaMax(CumulativeLogitSolver solver, SolverResult nullModel)
+    /// <summary>The smallest λ at which every penalised coefficient stays at zero, from the θ-gradient at the null model.</summary>
+    private double LambdaMax(double[] nullGradient)
     {
-        var gradient = solver.Gradient(nullModel.Theta, out _);
         int block = Features + 1;
         double max = 0;
         for (int k = 0; k < Boundaries; k++)
@@ -198,7 +200,7 @@ internal sealed class PrestoPath
             // so a ridge path still starts where the lasso's would end).
             double alpha = Math.Max(_settings.Alpha, 1e-3);
             for (int j = 0; j < Features; j++)
-                if (!_data.IsConstant(j) && PenaltyFactor(j) > 0) max = Math.Max(max, Math.Abs(gradient[k * block + 1 + j]) / (PenaltyFactor(j) * alpha));
+                if (!_data.IsConstant(j) && PenaltyFactor(j) > 0) max = Math.Max(max, Math.Abs(nullGradient[k * block + 1 + j]) / (PenaltyFactor(j) * alpha));
         }
         return max;
     }
@@ -212,22 +214,24 @@ internal sealed class PrestoPath
         return Enumerable.Range(0, m).Select(i => lambdaMax * Math.Pow(_settings.LambdaMinRatio, i / (double)(m - 1))).ToArray();
     }
 
-    private static List<SolverResult> SolvePath(CumulativeLogitSolver solver, SolverResult nullModel, double[] path, CancellationToken cancellationToken,
-        Action<int, int, double>? progress = null)
+    /// <summary>Warm-started fits down <paramref name="path"/> from the null model (the solution at λ_max and above).</summary>
+    private static List<SolverResult> SolvePath(CumulativeLogitSolver solver, SolverResult nullModel, double[] nullGradient, double lambdaMax, double[] path,
+        CancellationToken cancellationToken, Action<int, int, double>? progress = null)
     {
         var fits = new List<SolverResult>(path.Length);
-        var warm = nullModel.Theta;
+        var (warm, gradient, previousLambda) = (nullModel, nullGradient, lambdaMax);
         foreach (var lambda in path)
         {
-            var fit = solver.Solve(lambda, warm, cancellationToken);
+            var fit = solver.SolveScreened(lambda, Math.Max(previousLambda, lambda), warm, gradient, out gradient, cancellationToken);
             fits.Add(fit);
-            warm = fit.Theta;
+            (warm, previousLambda) = (fit, lambda);
             progress?.Invoke(fits.Count, path.Length, fit.Loss);
         }
         return fits;
     }
 
-    private (double[] Scores, double[] Errors) CrossValidate(double[] path, CancellationToken cancellationToken)
+    /// <summary>Held-out scores per λ from each fold's own path; <paramref name="alongside"/> runs in the same parallel loop.</summary>
+    private (double[] Scores, double[] Errors) CrossValidate(double[] path, Action alongside, CancellationToken cancellationToken)
     {
         var problem = _data.Problem;
         var fold = _settings.Folds ?? StratifiedFolds(problem.Labels, problem.ClassCount, _settings.NumberOfFolds, _settings.Seed);
@@ -236,13 +240,10 @@ internal sealed class PrestoPath
         var foldWeights = new double[folds];
         try
         {
-            Parallel.For(0, folds, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, f =>
+            Parallel.For(-1, folds, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, f =>
             {
-            var train = problem.Subset(Enumerable.Range(0, problem.Rows).Where(i => fold[i] != f).ToArray());
-            var heldOut = Enumerable.Range(0, problem.Rows).Where(i => fold[i] == f).ToArray();
-            using var kernel = _kernelFor(train);
-            var fits = SolvePath(Solver(kernel, unpenalisedOnly: false), NullModel(train, kernel, cancellationToken), path, cancellationToken);
-            foldScores[f] = fits.Select(fit => HeldOutScore(_settings.Metric, problem, heldOut, fit.Theta, out foldWeights[f])).ToArray();
+                if (f < 0) alongside();
+                else foldScores[f] = FoldScores(fold, f, path, out foldWeights[f], cancellationToken);
             });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
@@ -264,6 +265,23 @@ internal sealed class PrestoPath
             errors[l] = Math.Sqrt(variance / Math.Max(folds - 1, 1));
         }
         return (scores, errors);
+    }
+
+    /// <summary>The held-out score at every λ of the path fitted without fold <paramref name="heldOutFold"/>.</summary>
+    private double[] FoldScores(int[] fold, int heldOutFold, double[] path, out double heldOutWeight, CancellationToken cancellationToken)
+    {
+        var problem = _data.Problem;
+        var train = problem.Subset(Enumerable.Range(0, problem.Rows).Where(i => fold[i] != heldOutFold).ToArray());
+        var heldOut = Enumerable.Range(0, problem.Rows).Where(i => fold[i] == heldOutFold).ToArray();
+        using var kernel = _kernelFor(train);
+        var solver = Solver(kernel, unpenalisedOnly: false);
+        var nullModel = NullModel(train, kernel, cancellationToken);
+        var nullGradient = solver.Gradient(nullModel.Theta, out _);
+        var fits = SolvePath(solver, nullModel, nullGradient, LambdaMax(nullGradient), path, cancellationToken);
+        double weight = 0;
+        var scores = fits.Select(fit => HeldOutScore(_settings.Metric, problem, heldOut, fit.Theta, out weight)).ToArray();
+        heldOutWeight = weight;
+        return scores;
     }
 
     /// <summary>Weighted mean of Σ_k (1{y = k} − p_k)² over <paramref name="rows"/>, with the cumulative β_k.</summary>

@@ -46,10 +46,10 @@ internal sealed class TorchCumulativeLogitKernel : ICumulativeLogitKernel
         return true;
     }
 
-    public bool Derivatives(double[] alpha, double[] beta, double[] gradient, double[] hessian, out double loss)
+    public bool Derivatives(double[] alpha, double[] beta, int[] features, double[] gradient, double[]? hessian, out double loss)
     {
         using var scope = NewDisposeScope();
-        int boundaries = _problem.Boundaries, block = _problem.FeatureCount + 1, d = boundaries * block;
+        int boundaries = _problem.Boundaries, block = features.Length + 1, d = boundaries * block;
         var (a, b, gap) = Bounds(alpha, beta);
         if (gap.le(Zero).logical_or(gap.isnan()).any().item<bool>())
         {
@@ -68,25 +68,28 @@ internal sealed class TorchCumulativeLogitKernel : ICumulativeLogitKernel
         int padded = boundaries + 2;
         var g = zeros(_problem.Rows, padded, ScalarType.Float64, _device)
             .scatter_add(1, _upper, gradA).scatter_add(1, _lower, gradB).narrow(1, 1, boundaries);
-        var gradientBlocks = _z.t().matmul(g.mul(_weights)).neg();                                   // [p+1, K−1]
+        var z = features.Length == _problem.FeatureCount ? _z
+            : _z.index_select(1, tensor(new long[] { 0 }.Concat(features.Select(j => (long)j + 1)).ToArray(), device: _device));
+        var gradientBlocks = z.t().matmul(g.mul(_weights)).neg();                                    // [1 + |features|, K−1]
         gradientBlocks.t().contiguous().cpu().data<double>().CopyTo(gradient);
+        if (hessian is null) return true;
 
         var diagonal = zeros(_problem.Rows, padded, ScalarType.Float64, _device)
             .scatter_add(1, _upper, Plus(sa.mul(OneMinus(sa)), c)).scatter_add(1, _lower, Plus(sb.mul(OneMinus(sb)), c)).narrow(1, 1, boundaries);
         var offDiagonal = zeros(_problem.Rows, padded, ScalarType.Float64, _device).scatter_add(1, _lower, c.neg()); // pair (y−1, y) at column y
-        Array.Clear(hessian);
+        Array.Clear(hessian, 0, d * d);
         for (int k = 0; k < boundaries; k++)
         {
-            CopyBlock(Gram(diagonal.narrow(1, k, 1)), hessian, d, k * block, k * block, block);
+            CopyBlock(Gram(z, diagonal.narrow(1, k, 1)), hessian, d, k * block, k * block, block);
             if (k == 0) continue;
-            var gram = Gram(offDiagonal.narrow(1, k, 1));
+            var gram = Gram(z, offDiagonal.narrow(1, k, 1));
             CopyBlock(gram, hessian, d, (k - 1) * block, k * block, block);
             CopyBlock(gram, hessian, d, k * block, (k - 1) * block, block);
         }
         return true;
     }
 
-    private Tensor Gram(Tensor coefficient) => _z.t().matmul(_z.mul(coefficient.mul(_weights)));
+    private Tensor Gram(Tensor z, Tensor coefficient) => z.t().matmul(z.mul(coefficient.mul(_weights)));
 
     /// <summary>log P(y) = log σ(a) + log σ(−b) + log(1 − e^{−gap}) per row.</summary>
     private static Tensor LogLikelihood(Tensor a, Tensor b, Tensor gap) =>

@@ -1,0 +1,61 @@
+using MLExtensions.Ordinal;
+using Xunit;
+
+namespace MLExtensions.Tests.Ordinal;
+
+public class PrestoSolverTests
+{
+    [Fact]
+    public void Screening_by_the_strong_rule_gives_the_unscreened_solution_at_every_lambda()
+    {
+        // 10 informative features and 30 of noise, so that the strong rule leaves most features out at large λ.
+        const int p = 40, boundaries = 3, block = p + 1;
+        var sim = OrdinalSimulation.Generate(OrdinalDifferences.Sparse, 600, 10, [0, 2, 4], seed: 11);
+        var random = new Random(4);
+        var x = new double[sim.Rows * p];
+        for (int i = 0; i < sim.Rows; i++)
+            for (int j = 0; j < p; j++) x[i * p + j] = j < 10 ? sim.Features[i * 10 + j] : random.NextDouble() * 2 - 1;
+        var problem = new OrdinalProblem(x, sim.Labels, Enumerable.Repeat(1.0, sim.Rows).ToArray(), p, boundaries + 1);
+        using var kernel = new ManagedCumulativeLogitKernel(problem);
+        var free = Enumerable.Repeat(true, boundaries * block).ToArray();
+        var factor = Enumerable.Range(0, boundaries * block).Select(c => c % block == 0 ? 0.0 : 1.0).ToArray();
+        var solver = new CumulativeLogitSolver(kernel, boundaries, p, free, factor, maxIterations: 100, tolerance: 1e-12);
+
+        // The null model: intercepts at the logits of the cumulative class frequencies, every difference zero.
+        var start = new Theta(boundaries, p);
+        double cumulative = 0;
+        for (int k = 0; k < boundaries; k++)
+        {
+            cumulative += sim.Labels.Count(y => y == k) / (double)sim.Rows;
+            start.Values[k * block] = Math.Log(cumulative / (1 - cumulative));
+        }
+        var gradient = solver.Gradient(start, out double nullLoss);
+        double lambdaMax = Enumerable.Range(0, gradient.Length).Where(c => factor[c] > 0).Max(c => Math.Abs(gradient[c]));
+        var previous = new SolverResult(start, nullLoss, 0, true);
+        double previousLambda = lambdaMax;
+        int restricted = 0;
+        foreach (var lambda in Enumerable.Range(0, 15).Select(i => lambdaMax * Math.Pow(0.01, i / 14.0)))
+        {
+            var screened = solver.SolveScreened(lambda, previousLambda, previous, gradient, out gradient, CancellationToken.None);
+            if (screened.AtSolution is { } at && at.Features.Length < p) restricted++;
+            var unscreened = solver.Solve(lambda, new SolverResult(previous.Theta, double.NaN, 0, false), null, CancellationToken.None);
+            Assert.True(screened.Converged && unscreened.Converged);
+
+            double Objective(SolverResult fit) => fit.Loss + lambda * fit.Theta.Values.Select((v, c) => factor[c] * Math.Abs(v)).Sum();
+            Assert.Equal(Objective(unscreened), Objective(screened), 1e-10);
+            for (int c = 0; c < gradient.Length; c++) Assert.Equal(unscreened.Theta.Values[c], screened.Theta.Values[c], 1e-6);
+
+            // The optimality conditions of the whole problem, from a gradient computed afresh.
+            var g = solver.Gradient(screened.Theta, out _);
+            for (int c = 0; c < g.Length; c++)
+            {
+                double v = screened.Theta.Values[c];
+                if (factor[c] == 0) Assert.True(Math.Abs(g[c]) < 1e-7, $"intercept {c}: {g[c]}");
+                else if (v == 0) Assert.True(Math.Abs(g[c]) <= lambda * (1 + 1e-7), $"λ = {lambda:G4}, zero coordinate {c}: |g| = {Math.Abs(g[c]):G6}");
+                else Assert.True(Math.Abs(g[c] + lambda * Math.Sign(v)) < 1e-7, $"λ = {lambda:G4}, active coordinate {c}: {g[c] + lambda * Math.Sign(v):G3}");
+            }
+            (previous, previousLambda) = (screened, lambda);
+        }
+        Assert.True(restricted >= 3, $"the strong rule restricted only {restricted} of 15 solves to fewer features, so the test shows little");
+    }
+}
