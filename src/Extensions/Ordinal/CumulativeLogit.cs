@@ -17,6 +17,19 @@ internal static class CumulativeLogit
 
     public static double LogSigmoid(double x) => x >= 0 ? -double.LogP1(Math.Exp(-x)) : x - double.LogP1(Math.Exp(x));
 
+    /// <summary>η_k = α_k + xᵀβ_k for every boundary, with the cumulative coefficients <paramref name="beta"/> boundary-major.</summary>
+    public static void LinearPredictors(ReadOnlySpan<double> x, double[] alpha, double[] beta, Span<double> eta)
+    {
+        int p = x.Length;
+        for (int k = 0; k < alpha.Length; k++)
+        {
+            double sum = alpha[k];
+            var b = beta.AsSpan(k * p, p);
+            for (int j = 0; j < p; j++) sum += x[j] * b[j];
+            eta[k] = sum;
+        }
+    }
+
     /// <summary>Class probabilities (K values) from the K−1 linear predictors, repairing crossings.</summary>
     public static void Probabilities(ReadOnlySpan<double> eta, Span<double> probabilities)
     {

@@ -14,20 +14,19 @@ internal static class CumulativeLogitFitter
     {
         ArgumentNullException.ThrowIfNull(input);
         using var run = TrainingRun.Start(mlContext, trainer, options, widestLayer: 0);
-        var data = OrdinalTrainingSet.Load(input, options, run.CancellationToken);
-        var constant = Enumerable.Range(0, data.Problem.FeatureCount).Where(data.IsConstant).ToArray();
-        if (constant.Length > 0)
-            run.Warning($"feature slot(s) {string.Join(", ", constant)} of '{options.FeatureColumnName}' are constant; their coefficients are fixed at 0");
         var settings = settingsFor(run.Seed);
         bool crossValidates = settings.Lambda is null && !settings.ProportionalOddsOnly;
-        if (crossValidates && settings.FoldColumnName is { } foldColumn)
-            settings = settings with { Folds = ReadFolds(input, foldColumn, data, options.LabelColumnName) };
-        else if (crossValidates) CheckFoldable(data, settings.NumberOfFolds, options.LabelColumnName);
-        run.Info($"{data.Problem.Rows} rows, {data.Problem.FeatureCount} features, {data.Classes.Count} classes");
-
         var backend = options.Backend != OrdinalSolverBackend.Auto ? options.Backend
             : run.Device.type == DeviceType.CUDA ? OrdinalSolverBackend.TorchSharp : OrdinalSolverBackend.Managed;
-        var path = new PrestoPath(data, settings, problem => CreateKernel(backend, problem, run), run.Info,
+        var data = options.StreamData
+            ? OrdinalTrainingSet.Stream(input, options, crossValidates ? settings.NumberOfFolds : 0, settings.FoldColumnName, run.Seed, run.CancellationToken)
+            : InMemory(input, options, settings, crossValidates, problem => CreateKernel(backend, problem, run), run.CancellationToken);
+        var constant = Enumerable.Range(0, data.FeatureCount).Where(data.IsConstant).ToArray();
+        if (constant.Length > 0)
+            run.Warning($"feature slot(s) {string.Join(", ", constant)} of '{options.FeatureColumnName}' are constant; their coefficients are fixed at 0");
+        run.Info($"{data.RowCount} rows{(options.StreamData ? " (streamed)" : "")}, {data.FeatureCount} features, {data.Classes.Count} classes");
+
+        var path = new PrestoPath(data, settings, run.Info,
             (step, steps, loss) => run.ReportEpoch(step, steps, loss, null)).Fit(run.CancellationToken);
         var parameters = BackTransform(data, path);
         run.Info(double.IsInfinity(path.Lambda) ? "proportional-odds fit" : $"λ = {path.Lambda:G4} (λ_max = {path.LambdaMax:G4})");
@@ -48,7 +47,7 @@ internal static class CumulativeLogitFitter
     /// <summary>Back to the original scale with the cumulative β̃_k: β_k = β̃_k / sd, α_k = α̃_k − Σ_j mean_j β̃_kj / sd_j.</summary>
     private static PrestoParameters BackTransform(OrdinalTrainingSet data, PathResult path)
     {
-        int boundaries = data.Problem.Boundaries, p = data.Problem.FeatureCount;
+        int boundaries = data.Rows.Boundaries, p = data.FeatureCount;
         var standardisedBeta = path.Selected.Betas();
         var intercepts = new double[boundaries];
         var weights = new double[boundaries][];
@@ -68,23 +67,50 @@ internal static class CumulativeLogitFitter
             path.CrossValidationScores, path.CrossValidationStandardErrors, path.Converged, path.Diagnostics);
     }
 
-    private static void CheckFoldable(OrdinalTrainingSet data, int folds, string label)
+    /// <summary>The data in memory, dealt into folds (by the fold column, or stratified by class) when cross-validating.</summary>
+    private static OrdinalTrainingSet InMemory(IDataView input, CumulativeLogitOptions options, PathSettings settings, bool crossValidates,
+        Func<OrdinalProblem, ICumulativeLogitKernel> kernelFor, CancellationToken cancellationToken)
     {
-        var counts = new int[data.Classes.Count];
-        for (int i = 0; i < data.Problem.Rows; i++)
-            if (data.Problem.Weights[i] > 0) counts[data.Problem.Labels[i]]++;
+        var data = OrdinalTrainingSet.Load(input, options, kernelFor, cancellationToken);
+        if (!crossValidates) return data;
+        var rows = (InMemoryOrdinalRows)data.Rows;
+        var folds = settings.FoldColumnName is { } foldColumn
+            ? ReadFolds(input, foldColumn, rows.Problem, data.Classes, options.LabelColumnName)
+            : StratifiedFolds(rows.Problem, data.Classes, settings.NumberOfFolds, settings.Seed, options.LabelColumnName);
+        return data.WithRows(rows.WithFolds(folds));
+    }
+
+    /// <summary>
+    /// Fold of each row: rows of each class are shuffled (seeded) and dealt round-robin, so every training split
+    /// keeps every class that has at least two rows.
+    /// </summary>
+    private static int[] StratifiedFolds(OrdinalProblem problem, ClassLabels classes, int folds, int seed, string label)
+    {
+        var counts = new int[classes.Count];
+        for (int i = 0; i < problem.Rows; i++)
+            if (problem.Weights[i] > 0) counts[problem.Labels[i]]++;
         var small = Enumerable.Range(0, counts.Length).Where(k => counts[k] < 2).ToArray();
         if (small.Length > 0)
             throw new InvalidDataException(
-                $"Label column '{label}': class(es) {string.Join(", ", small.Select(k => $"'{data.Classes.Names[k]}'"))} have a single row, too few for " +
+                $"Label column '{label}': class(es) {string.Join(", ", small.Select(k => $"'{classes.Names[k]}'"))} have a single row, too few for " +
                 $"{folds}-fold cross-validation. Give Lambda explicitly, or merge the class with a neighbour.");
+        var random = new Random(seed);
+        var fold = new int[problem.Rows];
+        int next = 0;
+        for (int k = 0; k < classes.Count; k++)
+        {
+            var rows = Enumerable.Range(0, problem.Rows).Where(i => problem.Labels[i] == k).ToArray();
+            random.Shuffle(rows);
+            foreach (var i in rows) fold[i] = next++ % folds;
+        }
+        return fold;
     }
 
     /// <summary>
     /// The fold of every row from the user's fold column (one fold per distinct value, in ordinal order of the
     /// values); every fold must leave every class in its training part.
     /// </summary>
-    private static int[] ReadFolds(IDataView input, string foldColumn, OrdinalTrainingSet data, string label)
+    private static int[] ReadFolds(IDataView input, string foldColumn, OrdinalProblem problem, ClassLabels classes, string label)
     {
         var column = ColumnChecks.Require(input.Schema, foldColumn, "fold");
         var values = new List<string>();
@@ -93,20 +119,20 @@ internal static class CumulativeLogitFitter
             var read = MLExtensions.Fairness.ValueReader.For(cursor, column, null);
             for (long row = 0; cursor.MoveNext(); row++) values.Add(read(row));
         }
-        if (values.Count != data.Problem.Rows)
-            throw new InvalidDataException($"The fold column '{foldColumn}' has {values.Count} rows but the training data {data.Problem.Rows}.");
+        if (values.Count != problem.Rows)
+            throw new InvalidDataException($"The fold column '{foldColumn}' has {values.Count} rows but the training data {problem.Rows}.");
         var names = values.Distinct().Order(StringComparer.Ordinal).ToArray();
         if (names.Length < 2) throw new InvalidDataException($"The fold column '{foldColumn}' holds the single value '{names[0]}'; cross-validation needs at least two folds.");
         var index = names.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.Ordinal);
         var folds = values.Select(v => index[v]).ToArray();
         for (int f = 0; f < names.Length; f++)
         {
-            var present = new bool[data.Classes.Count];
+            var present = new bool[classes.Count];
             for (int i = 0; i < folds.Length; i++)
-                if (folds[i] != f && data.Problem.Weights[i] > 0) present[data.Problem.Labels[i]] = true;
+                if (folds[i] != f && problem.Weights[i] > 0) present[problem.Labels[i]] = true;
             int missing = Array.IndexOf(present, false);
             if (missing >= 0)
-                throw new InvalidDataException($"Label column '{label}': with fold '{names[f]}' of '{foldColumn}' held out, class '{data.Classes.Names[missing]}' has no " +
+                throw new InvalidDataException($"Label column '{label}': with fold '{names[f]}' of '{foldColumn}' held out, class '{classes.Names[missing]}' has no " +
                                                "training rows left. Merge folds or classes, or use stratified folds (FoldColumnName = null).");
         }
         return folds;
@@ -120,7 +146,7 @@ internal static class CumulativeLogitFitter
     private static ParityReport CheckExport(PrestoParameters parameters, byte[] onnx, string inputName, OrdinalTrainingSet data, int seed)
     {
         const int rows = 128;
-        int p = data.Problem.FeatureCount;
+        int p = data.FeatureCount;
         var random = new Random(seed ^ 0x0D1A);
         var values = new float[rows * p];
         for (int i = 0; i < values.Length; i++)

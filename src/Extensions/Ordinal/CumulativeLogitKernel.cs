@@ -26,41 +26,58 @@ internal interface ICumulativeLogitKernel : IDisposable
 /// </summary>
 internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
 {
-    private readonly OrdinalProblem _problem;
-    private readonly double[][] _columns;     // [p][n]
+    private readonly int _boundaries;
+    private readonly int _featureCount;
+    private readonly double[][] _columns;     // [p][capacity]
     private readonly double[] _weights;       // w_i / W
-    private readonly double[][] _eta;         // [K−1][n]
-    private readonly double[][] _gradient;    // [K−1][n]: ∂ log P_i / ∂ η_ik, weighted
-    private readonly double[][] _diagonal;    // [K−1][n]: weighted ∂² (−log P_i) / ∂ η_ik²
-    private readonly double[][] _offDiagonal; // [K−1][n]: entry k couples boundaries k−1 and k
+    private readonly double[][] _eta;         // [K−1][capacity]
+    private readonly double[][] _gradient;    // [K−1][capacity]: ∂ log P_i / ∂ η_ik, weighted
+    private readonly double[][] _diagonal;    // [K−1][capacity]: weighted ∂² (−log P_i) / ∂ η_ik²
+    private readonly double[][] _offDiagonal; // [K−1][capacity]: entry k couples boundaries k−1 and k
     private readonly double[] _scratch;
     private readonly int[] _classStart;       // rows of class k are [_classStart[k], _classStart[k + 1])
 
-    public ManagedCumulativeLogitKernel(OrdinalProblem problem)
+    /// <summary>A kernel over all rows of <paramref name="problem"/>.</summary>
+    public ManagedCumulativeLogitKernel(OrdinalProblem problem) : this(problem.FeatureCount, problem.ClassCount, problem.Rows) =>
+        Load(problem.Features, problem.Labels, problem.Weights, problem.TotalWeight);
+
+    /// <summary>An empty kernel for up to <paramref name="capacity"/> rows at a time (see <see cref="Load"/>).</summary>
+    public ManagedCumulativeLogitKernel(int featureCount, int classCount, int capacity)
     {
-        _problem = problem;
-        int n = problem.Rows, p = problem.FeatureCount, b = problem.Boundaries;
-        // A stable counting sort by class.
-        _classStart = new int[problem.ClassCount + 1];
-        foreach (var y in problem.Labels) _classStart[y + 1]++;
-        for (int k = 0; k < problem.ClassCount; k++) _classStart[k + 1] += _classStart[k];
-        var order = new int[n];
-        var next = _classStart.ToArray();
-        for (int i = 0; i < n; i++) order[next[problem.Labels[i]]++] = i;
-        _columns = new double[p][];
-        for (int j = 0; j < p; j++)
-        {
-            _columns[j] = new double[n];
-            for (int r = 0; r < n; r++) _columns[j][r] = problem.Features[order[r] * p + j];
-        }
-        _weights = order.Select(i => problem.Weights[i] / problem.TotalWeight).ToArray();
-        _eta = Matrix(b, n);
-        _gradient = Matrix(b, n);
-        _diagonal = Matrix(b, n);
-        _offDiagonal = Matrix(b, n);
-        _scratch = new double[n];
+        _boundaries = classCount - 1;
+        _featureCount = featureCount;
+        _columns = Matrix(featureCount, capacity);
+        _weights = new double[capacity];
+        _eta = Matrix(_boundaries, capacity);
+        _gradient = Matrix(_boundaries, capacity);
+        _diagonal = Matrix(_boundaries, capacity);
+        _offDiagonal = Matrix(_boundaries, capacity);
+        _scratch = new double[capacity];
+        _classStart = new int[classCount + 1];
     }
 
+    /// <summary>
+    /// Makes the kernel's rows these (standardised, row-major features), their weights divided by
+    /// <paramref name="totalWeight"/>: a block of a larger data set has its share of the whole's mean loss.
+    /// </summary>
+    public void Load(ReadOnlySpan<double> features, ReadOnlySpan<int> labels, ReadOnlySpan<double> weights, double totalWeight)
+    {
+        int n = labels.Length, p = _featureCount;
+        // A stable counting sort by class.
+        Array.Clear(_classStart);
+        foreach (var y in labels) _classStart[y + 1]++;
+        for (int k = 0; k < _boundaries + 1; k++) _classStart[k + 1] += _classStart[k];
+        Span<int> next = stackalloc int[_classStart.Length];
+        _classStart.CopyTo(next);
+        for (int i = 0; i < n; i++)
+        {
+            int r = next[labels[i]]++;
+            for (int j = 0; j < p; j++) _columns[j][r] = features[i * p + j];
+            _weights[r] = weights[i] / totalWeight;
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool Loss(double[] alpha, double[] beta, out double loss)
     {
         LinearPredictors(alpha, beta);
@@ -70,7 +87,7 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool Derivatives(double[] alpha, double[] beta, int[] features, double[] gradient, double[]? hessian, out double loss)
     {
-        int boundaries = _problem.Boundaries, block = features.Length + 1, d = boundaries * block;
+        int boundaries = _boundaries, block = features.Length + 1, d = boundaries * block;
         LinearPredictors(alpha, beta);
         if (!RowPass(derivatives: true, out loss)) return false;
 
@@ -104,7 +121,7 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private bool RowPass(bool derivatives, out double loss)
     {
-        int highest = _problem.Boundaries;
+        int highest = _boundaries;
         double sum = 0;
         for (int c = 0; c <= highest; c++)
         {
@@ -164,7 +181,7 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void LinearPredictors(double[] alpha, double[] beta)
     {
-        int p = _problem.FeatureCount;
+        int p = _featureCount;
         for (int k = 0; k < alpha.Length; k++)
         {
             int start = _classStart[k], length = _classStart[k + 2] - start;

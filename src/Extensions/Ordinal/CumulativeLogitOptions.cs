@@ -17,6 +17,15 @@ public abstract class CumulativeLogitOptions : TorchTrainerOptions
     /// <summary>Which code computes the likelihood derivatives. Default: <see cref="OrdinalSolverBackend.Auto"/>.</summary>
     public OrdinalSolverBackend Backend { get; set; } = OrdinalSolverBackend.Auto;
 
+    /// <summary>
+    /// Read the training data in passes over the <see cref="Microsoft.ML.IDataView"/> instead of copying it into memory,
+    /// for data larger than memory: memory then stays bounded by the feature count, whatever the number of rows.
+    /// Every solver iteration is one pass, so the source should be fast to read (ML.NET's binary format, a
+    /// cached view); the TorchSharp backend is not used. Without a fold column, cross-validation folds come from a
+    /// seeded hash of each row's position instead of being stratified by class. Default: false.
+    /// </summary>
+    public bool StreamData { get; set; }
+
     internal virtual void Check()
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(FeatureColumnName, nameof(FeatureColumnName));

@@ -55,18 +55,4 @@ internal sealed class OrdinalProblem
         for (int i = 0; i < Rows; i++) totals[Labels[i]] += Weights[i];
         return totals;
     }
-
-    /// <summary>The linear predictors of row <paramref name="i"/> for cumulative coefficients <paramref name="beta"/> (boundary-major).</summary>
-    public void LinearPredictors(int i, double[] alpha, double[] beta, Span<double> eta)
-    {
-        var x = Row(i);
-        int p = FeatureCount;
-        for (int k = 0; k < alpha.Length; k++)
-        {
-            double sum = alpha[k];
-            var b = beta.AsSpan(k * p, p);
-            for (int j = 0; j < p; j++) sum += x[j] * b[j];
-            eta[k] = sum;
-        }
-    }
 }

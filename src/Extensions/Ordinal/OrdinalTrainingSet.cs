@@ -6,20 +6,26 @@ using MLExtensions.Training;
 namespace MLExtensions.Ordinal;
 
 /// <summary>
-/// Ordinal training data in memory: the label resolved to ordered classes, features standardised (weighted mean,
-/// population standard deviation), with what is needed to map coefficients back to the original scale.
+/// Ordinal training data: the label resolved to ordered classes, features standardised (weighted mean, population
+/// standard deviation), with what is needed to map coefficients back to the original scale. The rows are held in
+/// memory (<see cref="Load"/>) or read in passes over the data (<see cref="Stream"/>).
 /// </summary>
 internal sealed class OrdinalTrainingSet
 {
-    private OrdinalTrainingSet(OrdinalProblem problem, double[] means, double[] deviations, ClassLabels classes)
+    private OrdinalTrainingSet(OrdinalRows rows, long rowCount, double[] means, double[] deviations, ClassLabels classes)
     {
-        Problem = problem;
+        Rows = rows;
+        RowCount = rowCount;
         Means = means;
         Deviations = deviations;
         Classes = classes;
     }
 
-    public OrdinalProblem Problem { get; }
+    public OrdinalRows Rows { get; }
+
+    public long RowCount { get; }
+
+    public int FeatureCount => Rows.FeatureCount;
 
     public double[] Means { get; }
 
@@ -30,19 +36,14 @@ internal sealed class OrdinalTrainingSet
 
     public bool IsConstant(int feature) => Deviations[feature] == 0;
 
-    /// <summary>Reads and checks the data: an ordered key label (key order) or a <see cref="float"/> label of ranks (numeric order).</summary>
-    public static OrdinalTrainingSet Load(IDataView data, TorchTrainerOptions options, CancellationToken cancellationToken)
+    /// <summary>The same data with other rows (e.g. the in-memory rows dealt into folds).</summary>
+    public OrdinalTrainingSet WithRows(OrdinalRows rows) => new(rows, RowCount, Means, Deviations, Classes);
+
+    /// <summary>Reads and checks the data into memory: an ordered key label (key order) or a <see cref="float"/> label of ranks (numeric order).</summary>
+    public static OrdinalTrainingSet Load(IDataView data, TorchTrainerOptions options, Func<OrdinalProblem, ICumulativeLogitKernel> kernelFor,
+        CancellationToken cancellationToken)
     {
-        var label = ColumnChecks.Require(data.Schema, options.LabelColumnName, "label");
-        var kind = label.Type switch
-        {
-            KeyDataViewType => LabelKind.Key,
-            NumberDataViewType t when t == NumberDataViewType.Single => LabelKind.Real,
-            _ => throw new ArgumentException(
-                $"Label column '{label.Name}' must be an ordered key (classes in key order) or a Single column of ranks, but it is {label.Type}. " +
-                $"Use mlContext.Transforms.Conversion.MapValueToKey(\"{label.Name}\", keyOrdinality: ByValue) or MapValue with the classes in order, " +
-                $"or ConvertType(\"{label.Name}\", outputKind: DataKind.Single) for numeric ranks."),
-        };
+        var (label, kind) = ResolveLabel(data, options);
         var tabular = new TabularData(data, options, kind);
         var features = new List<double>();
         var raw = new List<float>();
@@ -59,39 +60,129 @@ internal sealed class OrdinalTrainingSet
         if (raw.Count == 0) throw new InvalidDataException("The training data has no rows.");
         if (weights.Sum() <= 0) throw new InvalidDataException($"The example weights in column '{options.ExampleWeightColumnName}' are all zero.");
 
-        ClassLabels classes;
-        int[] labels;
-        if (kind == LabelKind.Key)
-        {
-            classes = ClassLabels.FromKeyColumn(label);
-            labels = raw.Select(v => (int)v).ToArray();
-        }
-        else
-        {
-            var ranks = raw.Distinct().Order().ToArray();
-            if (ranks.Length < 3) throw TooFewClasses(label.Name, ranks.Length);
-            classes = ClassLabels.FromValues(ranks);
-            var index = ranks.Select((r, i) => (r, i)).ToDictionary(p => p.r, p => p.i);
-            labels = raw.Select(v => index[v]).ToArray();
-        }
-        CheckClasses(label.Name, classes, labels, weights);
+        var (classes, classOf) = kind == LabelKind.Key ? KeyClasses(label) : RankClasses(label.Name, raw);
+        var labels = raw.Select(classOf).ToArray();
+        var classWeights = new double[classes.Count];
+        for (int i = 0; i < labels.Length; i++) classWeights[labels[i]] += weights[i];
+        CheckClasses(label.Name, classes, classWeights);
 
         var problemWeights = weights.ToArray();
         var (means, deviations) = Standardise(features, tabular.FeatureCount, problemWeights);
         var standardised = Scale(features.ToArray(), means, deviations);
-        return new OrdinalTrainingSet(new OrdinalProblem(standardised, labels, problemWeights, tabular.FeatureCount, classes.Count),
-            means, deviations, classes);
+        var problem = new OrdinalProblem(standardised, labels, problemWeights, tabular.FeatureCount, classes.Count);
+        return new OrdinalTrainingSet(new InMemoryOrdinalRows(problem, kernelFor), raw.Count, means, deviations, classes);
     }
 
-    private static void CheckClasses(string column, ClassLabels classes, int[] labels, List<double> weights)
+    /// <summary>
+    /// Checks the data in one pass (classes, class weights per fold, feature moments) and returns rows that are read
+    /// again, block by block, whenever the solver needs them: memory does not grow with the number of rows.
+    /// </summary>
+    /// <param name="data">The training data.</param>
+    /// <param name="options">The trainer's columns.</param>
+    /// <param name="folds">Cross-validation folds (0: none); ignored with a fold column, whose values are the folds.</param>
+    /// <param name="foldColumnName">The fold column, or null to fold by a seeded hash of the row position.</param>
+    /// <param name="seed">Seeds the hashed folds.</param>
+    /// <param name="cancellationToken">Stops the passes.</param>
+    public static OrdinalTrainingSet Stream(IDataView data, TorchTrainerOptions options, int folds, string? foldColumnName, int seed,
+        CancellationToken cancellationToken)
+    {
+        var (label, kind) = ResolveLabel(data, options);
+        var tabular = new TabularData(data, options, kind);
+        var foldColumn = foldColumnName is null || folds == 0 ? (DataViewSchema.Column?)null : ColumnChecks.Require(data.Schema, foldColumnName, "fold");
+        int p = tabular.FeatureCount;
+        // Weighted running moments (West, 1979) and the weight of every (label value, fold) pair.
+        var mean = new double[p];
+        var m2 = new double[p];
+        double totalWeight = 0;
+        long rows = 0;
+        var pairWeights = new Dictionary<(float Label, string Fold), double>();
+        var hashedFoldNames = Enumerable.Range(0, Math.Max(folds, 1)).Select(f => f.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        foreach (var batch in tabular.ReadBlocks(StreamedOrdinalRows.BlockRows, foldColumn, cancellationToken))
+        {
+            for (int r = 0; r < batch.Count; r++, rows++)
+            {
+                double w = batch.Weights?[r] ?? 1.0;
+                string fold = foldColumn is not null ? batch.Groups![r] : folds == 0 ? hashedFoldNames[0] : hashedFoldNames[StreamedOrdinalRows.HashFold(rows, seed, folds)];
+                var key = (batch.Labels[r], fold);
+                pairWeights[key] = pairWeights.GetValueOrDefault(key) + w;
+                if (w == 0) continue;
+                totalWeight += w;
+                for (int j = 0; j < p; j++)
+                {
+                    double x = batch.Features[r * p + j], delta = x - mean[j];
+                    mean[j] += w / totalWeight * delta;
+                    m2[j] += w * delta * (x - mean[j]);
+                }
+            }
+        }
+        if (rows == 0) throw new InvalidDataException("The training data has no rows.");
+        if (totalWeight <= 0) throw new InvalidDataException($"The example weights in column '{options.ExampleWeightColumnName}' are all zero.");
+
+        var (classes, classOf) = kind == LabelKind.Key ? KeyClasses(label) : RankClasses(label.Name, pairWeights.Keys.Select(k => k.Label).Distinct());
+        var foldNames = foldColumn is not null ? pairWeights.Keys.Select(k => k.Fold).Distinct().Order(StringComparer.Ordinal).ToArray() : hashedFoldNames;
+        if (foldColumn is not null && foldNames.Length < 2)
+            throw new InvalidDataException($"The fold column '{foldColumnName}' holds the single value '{foldNames[0]}'; cross-validation needs at least two folds.");
+        var foldOf = foldNames.Select((name, i) => (name, i)).ToDictionary(x => x.name, x => x.i, StringComparer.Ordinal);
+        var classWeightsByFold = foldNames.Select(_ => new double[classes.Count]).ToArray();
+        foreach (var ((value, fold), w) in pairWeights) classWeightsByFold[foldOf[fold]][classOf(value)] += w;
+        var classWeights = Enumerable.Range(0, classes.Count).Select(k => classWeightsByFold.Sum(f => f[k])).ToArray();
+        CheckClasses(label.Name, classes, classWeights);
+        if (folds > 0)
+            for (int f = 0; f < foldNames.Length; f++)
+            {
+                int missing = Enumerable.Range(0, classes.Count).FirstOrDefault(k => classWeights[k] - classWeightsByFold[f][k] <= 0, -1);
+                if (missing >= 0)
+                    throw new InvalidDataException(foldColumn is not null
+                        ? $"Label column '{label.Name}': with fold '{foldNames[f]}' of '{foldColumnName}' held out, class '{classes.Names[missing]}' has no training rows left. Merge folds or classes."
+                        : $"Label column '{label.Name}': with fold {f} of {folds} held out, class '{classes.Names[missing]}' has no training rows left; it has too few rows for " +
+                          $"{folds}-fold cross-validation. Give Lambda explicitly, use fewer folds, or merge the class with a neighbour.");
+            }
+
+        var deviations = new double[p];
+        for (int j = 0; j < p; j++)
+        {
+            double sd = Math.Sqrt(m2[j] / totalWeight);
+            deviations[j] = sd > 1e-10 * Math.Max(1, Math.Abs(mean[j])) ? sd : 0;
+        }
+        var streamed = new StreamedOrdinalRows(tabular, mean, deviations, classes.Count, classOf, foldColumn is not null ? foldNames.Length : folds, foldColumn,
+            foldColumn is not null ? foldOf : null, seed, classWeightsByFold, cancellationToken);
+        return new OrdinalTrainingSet(streamed, rows, mean, deviations, classes);
+    }
+
+    private static (DataViewSchema.Column Label, LabelKind Kind) ResolveLabel(IDataView data, TorchTrainerOptions options)
+    {
+        var label = ColumnChecks.Require(data.Schema, options.LabelColumnName, "label");
+        var kind = label.Type switch
+        {
+            KeyDataViewType => LabelKind.Key,
+            NumberDataViewType t when t == NumberDataViewType.Single => LabelKind.Real,
+            _ => throw new ArgumentException(
+                $"Label column '{label.Name}' must be an ordered key (classes in key order) or a Single column of ranks, but it is {label.Type}. " +
+                $"Use mlContext.Transforms.Conversion.MapValueToKey(\"{label.Name}\", keyOrdinality: ByValue) or MapValue with the classes in order, " +
+                $"or ConvertType(\"{label.Name}\", outputKind: DataKind.Single) for numeric ranks."),
+        };
+        return (label, kind);
+    }
+
+    /// <summary>A key label's classes in key order; <see cref="TabularData"/> reads key k as k − 1.</summary>
+    private static (ClassLabels Classes, Func<float, int> ClassOf) KeyClasses(DataViewSchema.Column label) =>
+        (ClassLabels.FromKeyColumn(label), value => (int)value);
+
+    /// <summary>The distinct values of a numeric label as ranked classes.</summary>
+    private static (ClassLabels Classes, Func<float, int> ClassOf) RankClasses(string column, IEnumerable<float> values)
+    {
+        var ranks = values.Distinct().Order().ToArray();
+        if (ranks.Length < 3) throw TooFewClasses(column, ranks.Length);
+        var index = ranks.Select((r, i) => (r, i)).ToDictionary(p => p.r, p => p.i);
+        return (ClassLabels.FromValues(ranks), value => index[value]);
+    }
+
+    private static void CheckClasses(string column, ClassLabels classes, double[] classWeights)
     {
         // A class counts as present when it has rows of positive weight: zero-weight rows estimate nothing.
-        var counts = new int[classes.Count];
-        for (int i = 0; i < labels.Length; i++)
-            if (weights[i] > 0) counts[labels[i]]++;
-        int present = counts.Count(c => c > 0);
+        int present = classWeights.Count(w => w > 0);
         if (classes.Count < 3 || present < 3) throw TooFewClasses(column, present);
-        var absent = Enumerable.Range(0, classes.Count).Where(k => counts[k] == 0).ToArray();
+        var absent = Enumerable.Range(0, classes.Count).Where(k => !(classWeights[k] > 0)).ToArray();
         if (absent.Length > 0)
             throw new InvalidDataException(
                 $"Label column '{column}': class(es) {string.Join(", ", absent.Select(k => $"'{classes.Names[k]}'"))} have no training rows (of positive weight), so their " +

@@ -34,11 +34,8 @@ internal sealed record PathSettings(double? Lambda, int NumberOfLambdas, double 
     /// <summary>Elastic-net mixing α (1: lasso).</summary>
     public double Alpha { get; init; } = 1;
 
-    /// <summary>The user's fold column, if any (read by the fitter into <see cref="Folds"/>).</summary>
+    /// <summary>The user's fold column, if any (the fitter deals the rows into folds by it).</summary>
     public string? FoldColumnName { get; init; }
-
-    /// <summary>The fold of every row from the fold column; null for stratified folds.</summary>
-    public int[]? Folds { get; init; }
 }
 
 /// <summary>
@@ -50,36 +47,35 @@ internal sealed class PrestoPath
 {
     private readonly OrdinalTrainingSet _data;
     private readonly PathSettings _settings;
-    private readonly Func<OrdinalProblem, ICumulativeLogitKernel> _kernelFor;
     private readonly Action<string> _log;
     private readonly Action<int, int, double>? _progress;
 
     /// <param name="data">The standardised training set.</param>
     /// <param name="settings">λ, path and cross-validation settings.</param>
-    /// <param name="kernelFor">Makes the likelihood kernel for a (sub)problem.</param>
     /// <param name="log">Receives messages for the user.</param>
     /// <param name="progress">Called after each λ of the full-data path with (step, steps, loss).</param>
-    public PrestoPath(OrdinalTrainingSet data, PathSettings settings, Func<OrdinalProblem, ICumulativeLogitKernel> kernelFor, Action<string> log,
+    public PrestoPath(OrdinalTrainingSet data, PathSettings settings, Action<string> log,
         Action<int, int, double>? progress = null)
     {
         _data = data;
         _settings = settings;
-        _kernelFor = kernelFor;
         _log = log;
         _progress = progress;
     }
 
-    private int Boundaries => _data.Problem.Boundaries;
+    private OrdinalRows Rows => _data.Rows;
 
-    private int Features => _data.Problem.FeatureCount;
+    private int Boundaries => Rows.Boundaries;
+
+    private int Features => Rows.FeatureCount;
 
     public PathResult Fit(CancellationToken cancellationToken)
     {
         if (_settings.PenaltyFactors is { } factors && factors.Length != Features)
             throw new ArgumentException($"PenaltyFactors has {factors.Length} values but the feature vector has {Features}; give one factor per feature.", "PenaltyFactors");
-        using var kernel = _kernelFor(_data.Problem);
+        using var kernel = Rows.Kernel(heldOutFold: null);
         var solver = Solver(kernel, unpenalisedOnly: false);
-        var nullModel = NullModel(_data.Problem, kernel, cancellationToken);
+        var nullModel = NullModel(Rows.ClassWeights(heldOutFold: null), kernel, cancellationToken);
         var nullGradient = solver.Gradient(nullModel.Theta, out _);
         double lambdaMax = LambdaMax(nullGradient);
 
@@ -133,7 +129,7 @@ internal sealed class PrestoPath
                 if (k > 0) nonzeroDifferences++;
             }
         // The kernel's loss is the weighted mean negative log-likelihood (weights normalised to sum 1).
-        double n = _data.Problem.TotalWeight, logLikelihood = -fit.Loss * n, degreesOfFreedom = Boundaries + slopes;
+        double n = Rows.ClassWeights(heldOutFold: null).Sum(), logLikelihood = -fit.Loss * n, degreesOfFreedom = Boundaries + slopes;
         var differences = Enumerable.Range(0, Boundaries).Select(k => Enumerable.Range(0, Features)
             .Select(j => _data.IsConstant(j) ? 0 : fit.Theta.Values[k * block + 1 + j] / _data.Deviations[j]).ToArray()).ToArray();
         return new PrestoPathPoint(lambda, logLikelihood, nullLoss > 0 ? 1 - fit.Loss / nullLoss : 0, nonzeroDifferences, (int)degreesOfFreedom,
@@ -162,15 +158,14 @@ internal sealed class PrestoPath
     private double PenaltyFactor(int feature) => _settings.PenaltyFactors?[feature] ?? 1;
 
     /// <summary>The fit with every penalised coefficient at zero: intercepts at the logits of the cumulative class frequencies, plus β_1 when it is unpenalised.</summary>
-    private SolverResult NullModel(OrdinalProblem problem, ICumulativeLogitKernel kernel, CancellationToken cancellationToken)
+    private SolverResult NullModel(double[] classWeights, ICumulativeLogitKernel kernel, CancellationToken cancellationToken)
     {
         var start = new Theta(Boundaries, Features);
-        var classWeights = problem.ClassWeights();
         double cumulative = 0;
         for (int k = 0; k < Boundaries; k++)
         {
             cumulative += classWeights[k];
-            double q = cumulative / problem.TotalWeight;
+            double q = cumulative / classWeights.Sum();
             start.Values[k * (Features + 1)] = Math.Log(q / (1 - q));
         }
         bool anyUnpenalisedSlope = !_settings.PenalizeFirstBoundary || _settings.ProportionalOddsOnly
@@ -233,9 +228,7 @@ internal sealed class PrestoPath
     /// <summary>Held-out scores per λ from each fold's own path; <paramref name="alongside"/> runs in the same parallel loop.</summary>
     private (double[] Scores, double[] Errors) CrossValidate(double[] path, Action alongside, CancellationToken cancellationToken)
     {
-        var problem = _data.Problem;
-        var fold = _settings.Folds ?? StratifiedFolds(problem.Labels, problem.ClassCount, _settings.NumberOfFolds, _settings.Seed);
-        int folds = _settings.Folds is null ? _settings.NumberOfFolds : fold.Max() + 1;
+        int folds = Rows.FoldCount;
         var foldScores = new double[folds][];
         var foldWeights = new double[folds];
         try
@@ -243,7 +236,7 @@ internal sealed class PrestoPath
             Parallel.For(-1, folds, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, f =>
             {
                 if (f < 0) alongside();
-                else foldScores[f] = FoldScores(fold, f, path, out foldWeights[f], cancellationToken);
+                else foldScores[f] = FoldScores(f, path, out foldWeights[f], cancellationToken);
             });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
@@ -268,85 +261,13 @@ internal sealed class PrestoPath
     }
 
     /// <summary>The held-out score at every λ of the path fitted without fold <paramref name="heldOutFold"/>.</summary>
-    private double[] FoldScores(int[] fold, int heldOutFold, double[] path, out double heldOutWeight, CancellationToken cancellationToken)
+    private double[] FoldScores(int heldOutFold, double[] path, out double heldOutWeight, CancellationToken cancellationToken)
     {
-        var problem = _data.Problem;
-        var train = problem.Subset(Enumerable.Range(0, problem.Rows).Where(i => fold[i] != heldOutFold).ToArray());
-        var heldOut = Enumerable.Range(0, problem.Rows).Where(i => fold[i] == heldOutFold).ToArray();
-        using var kernel = _kernelFor(train);
+        using var kernel = Rows.Kernel(heldOutFold);
         var solver = Solver(kernel, unpenalisedOnly: false);
-        var nullModel = NullModel(train, kernel, cancellationToken);
+        var nullModel = NullModel(Rows.ClassWeights(heldOutFold), kernel, cancellationToken);
         var nullGradient = solver.Gradient(nullModel.Theta, out _);
         var fits = SolvePath(solver, nullModel, nullGradient, LambdaMax(nullGradient), path, cancellationToken);
-        double weight = 0;
-        var scores = fits.Select(fit => HeldOutScore(_settings.Metric, problem, heldOut, fit.Theta, out weight)).ToArray();
-        heldOutWeight = weight;
-        return scores;
-    }
-
-    /// <summary>Weighted mean of Σ_k (1{y = k} − p_k)² over <paramref name="rows"/>, with the cumulative β_k.</summary>
-    internal static double BrierScore(OrdinalProblem problem, IReadOnlyList<int> rows, Theta theta, out double weight) =>
-        HeldOutScore(PrestoCrossValidationMetric.Brier, problem, rows, theta, out weight);
-
-    /// <summary>Weighted mean of <paramref name="metric"/>'s per-row loss over <paramref name="rows"/>.</summary>
-    internal static double HeldOutScore(PrestoCrossValidationMetric metric, OrdinalProblem problem, IReadOnlyList<int> rows, Theta theta, out double weight)
-    {
-        var alpha = theta.Alphas();
-        var beta = theta.Betas();
-        Span<double> eta = stackalloc double[problem.Boundaries];
-        Span<double> p = stackalloc double[problem.ClassCount];
-        double sum = 0;
-        weight = 0;
-        foreach (var i in rows)
-        {
-            problem.LinearPredictors(i, alpha, beta, eta);
-            CumulativeLogit.Probabilities(eta, p);
-            int label = problem.Labels[i];
-            double loss = 0;
-            switch (metric)
-            {
-                case PrestoCrossValidationMetric.Brier:
-                    for (int k = 0; k < p.Length; k++)
-                    {
-                        double e = (label == k ? 1 : 0) - p[k];
-                        loss += e * e;
-                    }
-                    break;
-                case PrestoCrossValidationMetric.RareClassBrier:
-                    double rare = (label == p.Length - 1 ? 1 : 0) - p[^1];
-                    loss = rare * rare;
-                    break;
-                case PrestoCrossValidationMetric.LogLikelihood:
-                    loss = -Math.Log(Math.Max(p[label], 1e-300));
-                    break;
-                default:
-                    int predicted = 0;
-                    for (int k = 1; k < p.Length; k++)
-                        if (p[k] > p[predicted]) predicted = k;
-                    loss = predicted == label ? 0 : 1;
-                    break;
-            }
-            sum += problem.Weights[i] * loss;
-            weight += problem.Weights[i];
-        }
-        return weight > 0 ? sum / weight : 0;
-    }
-
-    /// <summary>
-    /// Fold of each row: rows of each class are shuffled (seeded) and dealt round-robin, so every training split
-    /// keeps every class that has at least two rows.
-    /// </summary>
-    internal static int[] StratifiedFolds(int[] labels, int classCount, int folds, int seed)
-    {
-        var random = new Random(seed);
-        var fold = new int[labels.Length];
-        int next = 0;
-        for (int k = 0; k < classCount; k++)
-        {
-            var rows = Enumerable.Range(0, labels.Length).Where(i => labels[i] == k).ToArray();
-            random.Shuffle(rows);
-            foreach (var i in rows) fold[i] = next++ % folds;
-        }
-        return fold;
+        return Rows.HeldOutScores(_settings.Metric, heldOutFold, fits.Select(f => f.Theta).ToArray(), out heldOutWeight);
     }
 }

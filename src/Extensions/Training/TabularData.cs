@@ -8,7 +8,11 @@ namespace MLExtensions.Training;
 /// <param name="Labels">One label per row: the target (regression), 0/1 (binary) or the zero-based class index (key).</param>
 /// <param name="Weights">One weight per row, or null when the data has no weight column.</param>
 /// <param name="Count">The number of rows.</param>
-public sealed record TabularBatch(float[] Features, float[] Labels, float[]? Weights, int Count);
+public sealed record TabularBatch(float[] Features, float[] Labels, float[]? Weights, int Count)
+{
+    /// <summary>Each row's value of the group column read along (see <see cref="TabularData.ReadBlocks"/>), or null.</summary>
+    public string[]? Groups { get; init; }
+}
 
 /// <summary>What one validating pass over the training data found.</summary>
 /// <param name="Rows">Rows read (rows with zero weight included).</param>
@@ -145,23 +149,59 @@ public sealed class TabularData
         if (count > 0) yield return new TabularBatch(features, labels, weights, count);
     }
 
-    private readonly record struct Row(float[] Features, float Label, float Weight);
+    /// <summary>
+    /// Streams the rows in the data's order as blocks of at most <paramref name="blockSize"/> that all share the same
+    /// arrays (a block is valid until the next is read), with each row's value of <paramref name="group"/> as text when
+    /// given: for solvers that pass over large data many times without allocating per row or block.
+    /// </summary>
+    /// <param name="blockSize">Rows per block.</param>
+    /// <param name="group">A column to read along (e.g. cross-validation folds), or null.</param>
+    /// <param name="cancellationToken">Checked between blocks.</param>
+    public IEnumerable<TabularBatch> ReadBlocks(int blockSize, DataViewSchema.Column? group, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
+        int d = FeatureCount, count = 0;
+        var features = new float[blockSize * d];
+        var labels = new float[blockSize];
+        var weights = HasWeights ? new float[blockSize] : null;
+        var groups = group is null ? null : new string[blockSize];
+        foreach (var row in ReadRows(null, cancellationToken, group))
+        {
+            Array.Copy(row.Features, 0, features, count * d, d);
+            labels[count] = row.Label;
+            if (weights is not null) weights[count] = row.Weight;
+            if (groups is not null) groups[count] = row.Group!;
+            if (++count == blockSize)
+            {
+                yield return new TabularBatch(features, labels, weights, count) { Groups = groups };
+                cancellationToken.ThrowIfCancellationRequested();
+                count = 0;
+            }
+        }
+        if (count > 0) yield return new TabularBatch(features, labels, weights, count) { Groups = groups };
+    }
 
-    private IEnumerable<Row> ReadRows(Func<long, bool>? include, CancellationToken cancellationToken)
+    /// <summary>One row; <see cref="Features"/> is a buffer that the next row overwrites.</summary>
+    private readonly record struct Row(float[] Features, float Label, float Weight, string? Group);
+
+    private IEnumerable<Row> ReadRows(Func<long, bool>? include, CancellationToken cancellationToken, DataViewSchema.Column? group = null)
     {
         var columns = new List<DataViewSchema.Column> { _features, _label };
         if (_weight is { } w) columns.Add(w);
+        if (group is { } g && !columns.Any(c => c.Index == g.Index)) columns.Add(g);
         using var cursor = _data.GetRowCursor(columns);
         var readFeatures = FeatureGetter(cursor);
         var readLabel = LabelGetter(cursor);
         var readWeight = _weight is { } wc ? cursor.GetGetter<float>(wc) : null;
+        var readGroup = group is { } gc ? MLExtensions.Fairness.ValueReader.For(cursor, gc, null) : null;
+        var features = new float[FeatureCount];
         long position = -1;
         while (cursor.MoveNext())
         {
             position++;
             if ((position & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
             if (include is not null && !include(position)) continue;
-            var features = readFeatures(position);
+            readFeatures(position, features);
             float label = readLabel(position);
             float weight = 1f;
             if (readWeight is not null)
@@ -170,36 +210,35 @@ public sealed class TabularData
                 if (!float.IsFinite(weight) || weight < 0)
                     throw BadValue(_weight!.Value, position, $"weight {weight}; weights must be finite and non-negative");
             }
-            yield return new Row(features, label, weight);
+            yield return new Row(features, label, weight, readGroup?.Invoke(position));
         }
     }
 
-    private Func<long, float[]> FeatureGetter(DataViewRowCursor cursor)
+    /// <summary>Reads the current row's features into a buffer of <see cref="FeatureCount"/> values, checking each.</summary>
+    private Action<long, float[]> FeatureGetter(DataViewRowCursor cursor)
     {
         int d = FeatureCount;
         if (_features.Type is not VectorDataViewType)
         {
             var getScalar = cursor.GetGetter<float>(_features);
-            return position =>
+            return (position, values) =>
             {
                 float value = 0;
                 getScalar(ref value);
                 if (!float.IsFinite(value)) throw BadValue(_features, position, $"value {value}");
-                return [value];
+                values[0] = value;
             };
         }
         var getVector = cursor.GetGetter<VBuffer<float>>(_features);
         var buffer = default(VBuffer<float>);
-        return position =>
+        return (position, values) =>
         {
             getVector(ref buffer);
             if (buffer.Length != d)
                 throw BadValue(_features, position, $"{buffer.Length} values where {d} are expected (mismatched vector size)");
-            var values = new float[d];
             buffer.CopyTo(values);
             for (int j = 0; j < d; j++)
                 if (!float.IsFinite(values[j])) throw BadValue(_features, position, $"{values[j]} in slot {j}");
-            return values;
         };
     }
 
@@ -250,14 +289,16 @@ public sealed class TabularData
         var buffer = new List<Row>(capacity);
         foreach (var row in rows)
         {
+            // The reader reuses its feature buffer, so a row kept for later needs its own copy.
+            var kept = row with { Features = (float[])row.Features.Clone() };
             if (buffer.Count < capacity)
             {
-                buffer.Add(row);
+                buffer.Add(kept);
                 continue;
             }
             int i = random.Next(capacity);
             yield return buffer[i];
-            buffer[i] = row;
+            buffer[i] = kept;
         }
         for (int i = buffer.Count - 1; i >= 0; i--)
         {

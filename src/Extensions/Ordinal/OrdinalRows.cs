@@ -1,0 +1,123 @@
+namespace MLExtensions.Ordinal;
+
+/// <summary>
+/// The standardised training rows as PRESTO's path sees them: a likelihood kernel over all rows or all but one
+/// cross-validation fold, the class weights of such a part, and the held-out scores of a fold. Held in memory
+/// (<see cref="InMemoryOrdinalRows"/>) or read in passes over the <see cref="Microsoft.ML.IDataView"/>
+/// (<see cref="StreamedOrdinalRows"/>).
+/// </summary>
+internal abstract class OrdinalRows(int featureCount, int classCount)
+{
+    public int FeatureCount { get; } = featureCount;
+
+    public int ClassCount { get; } = classCount;
+
+    public int Boundaries => ClassCount - 1;
+
+    /// <summary>The number of cross-validation folds the rows are dealt into (0 when they are not).</summary>
+    public abstract int FoldCount { get; }
+
+    /// <summary>The weight of each class among all rows (<paramref name="heldOutFold"/> null) or all but one fold's.</summary>
+    public abstract double[] ClassWeights(int? heldOutFold);
+
+    /// <summary>The likelihood kernel over all rows (<paramref name="heldOutFold"/> null) or all but one fold's.</summary>
+    public abstract ICumulativeLogitKernel Kernel(int? heldOutFold);
+
+    /// <summary>The weighted mean of <paramref name="metric"/>'s loss over fold <paramref name="fold"/>'s rows, for each fit.</summary>
+    /// <param name="metric">The per-row loss.</param>
+    /// <param name="fold">The held-out fold.</param>
+    /// <param name="fits">Coefficients fitted without that fold.</param>
+    /// <param name="weight">The fold's total weight.</param>
+    public abstract double[] HeldOutScores(PrestoCrossValidationMetric metric, int fold, IReadOnlyList<Theta> fits, out double weight);
+
+    /// <summary>Accumulates one row's loss under each fit into <paramref name="sums"/>.</summary>
+    protected static void ScoreRow(PrestoCrossValidationMetric metric, ReadOnlySpan<double> x, int label, double weight, IReadOnlyList<(double[] Alpha, double[] Beta)> fits,
+        double[] sums, Span<double> eta, Span<double> probabilities)
+    {
+        for (int f = 0; f < fits.Count; f++)
+        {
+            CumulativeLogit.LinearPredictors(x, fits[f].Alpha, fits[f].Beta, eta);
+            CumulativeLogit.Probabilities(eta, probabilities);
+            sums[f] += weight * RowLoss(metric, probabilities, label);
+        }
+    }
+
+    /// <summary>One row's loss under <paramref name="metric"/> given its class probabilities.</summary>
+    public static double RowLoss(PrestoCrossValidationMetric metric, ReadOnlySpan<double> p, int label)
+    {
+        switch (metric)
+        {
+            case PrestoCrossValidationMetric.Brier:
+                double loss = 0;
+                for (int k = 0; k < p.Length; k++)
+                {
+                    double e = (label == k ? 1 : 0) - p[k];
+                    loss += e * e;
+                }
+                return loss;
+            case PrestoCrossValidationMetric.RareClassBrier:
+                double rare = (label == p.Length - 1 ? 1 : 0) - p[^1];
+                return rare * rare;
+            case PrestoCrossValidationMetric.LogLikelihood:
+                return -Math.Log(Math.Max(p[label], 1e-300));
+            default:
+                int predicted = 0;
+                for (int k = 1; k < p.Length; k++)
+                    if (p[k] > p[predicted]) predicted = k;
+                return predicted == label ? 0 : 1;
+        }
+    }
+}
+
+/// <summary>Training rows held in memory, with the fold of every row when cross-validating.</summary>
+internal sealed class InMemoryOrdinalRows : OrdinalRows
+{
+    private readonly Func<OrdinalProblem, ICumulativeLogitKernel> _kernelFor;
+    private readonly int[]? _folds;
+
+    /// <param name="problem">The standardised rows.</param>
+    /// <param name="kernelFor">Makes the likelihood kernel for a (sub)problem (managed or TorchSharp).</param>
+    /// <param name="folds">The fold of each row, or null when not cross-validating.</param>
+    public InMemoryOrdinalRows(OrdinalProblem problem, Func<OrdinalProblem, ICumulativeLogitKernel> kernelFor, int[]? folds = null)
+        : base(problem.FeatureCount, problem.ClassCount)
+    {
+        Problem = problem;
+        _kernelFor = kernelFor;
+        _folds = folds;
+        FoldCount = folds is null || folds.Length == 0 ? 0 : folds.Max() + 1;
+    }
+
+    public OrdinalProblem Problem { get; }
+
+    public override int FoldCount { get; }
+
+    /// <summary>The same rows dealt into <paramref name="folds"/>.</summary>
+    public InMemoryOrdinalRows WithFolds(int[] folds) => new(Problem, _kernelFor, folds);
+
+    public override double[] ClassWeights(int? heldOutFold) => Training(heldOutFold).ClassWeights();
+
+    public override ICumulativeLogitKernel Kernel(int? heldOutFold) => _kernelFor(Training(heldOutFold));
+
+    public override double[] HeldOutScores(PrestoCrossValidationMetric metric, int fold, IReadOnlyList<Theta> fits, out double weight)
+    {
+        var coefficients = fits.Select(t => (t.Alphas(), t.Betas())).ToArray();
+        var sums = new double[fits.Count];
+        Span<double> eta = stackalloc double[Boundaries];
+        Span<double> p = stackalloc double[ClassCount];
+        weight = 0;
+        for (int i = 0; i < Problem.Rows; i++)
+        {
+            if (Fold(i) != fold) continue;
+            ScoreRow(metric, Problem.Row(i), Problem.Labels[i], Problem.Weights[i], coefficients, sums, eta, p);
+            weight += Problem.Weights[i];
+        }
+        double total = weight;
+        return sums.Select(s => total > 0 ? s / total : 0).ToArray();
+    }
+
+    private int Fold(int row) => _folds?[row] ?? -1;
+
+    private OrdinalProblem Training(int? heldOutFold) => heldOutFold is int f
+        ? Problem.Subset(Enumerable.Range(0, Problem.Rows).Where(i => Fold(i) != f).ToArray())
+        : Problem;
+}
