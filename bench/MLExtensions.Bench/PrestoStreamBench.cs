@@ -23,7 +23,7 @@ public static class PrestoStreamBench
         public string Fold { get; set; } = "";
     }
 
-    public static void Run(long rows, int lambdas, int folds, string directory)
+    public static void Run(long rows, int lambdas, string directory)
     {
         Directory.CreateDirectory(directory);
         string large = Path.Combine(directory, $"presto-{rows}.idv"), small = Path.Combine(directory, "presto-1000000.idv");
@@ -34,26 +34,26 @@ public static class PrestoStreamBench
                 Write(file, n);
                 Console.WriteLine($"wrote {n:N0} rows to {file} ({new FileInfo(file).Length / 1e6:F0} MB) in {clock.Elapsed.TotalSeconds:F0} s");
             }
-        Console.WriteLine($"PRESTO streamed: p = {FeatureCount}, K = 4, {lambdas} λ, {folds} folds (fold column), {Environment.ProcessorCount} cores");
-        var inMemory = Child(small, stream: false, lambdas, folds);
-        var streamed = Child(small, stream: true, lambdas, folds);
+        Console.WriteLine($"PRESTO streamed: p = {FeatureCount}, K = 4, {lambdas} λ, 5 folds (the file's fold column), {Environment.ProcessorCount} cores");
+        var inMemory = Child(small, stream: false, lambdas);
+        var streamed = Child(small, stream: true, lambdas);
         Print("10⁶ rows in memory", inMemory);
         Print("10⁶ rows streamed ", streamed);
         double gap = inMemory.Coefficients.Zip(streamed.Coefficients, (a, b) => Math.Abs(a - b)).Max();
         double scale = inMemory.Coefficients.Max(Math.Abs);
         Console.WriteLine($"   same λ: {inMemory.LambdaIndex == streamed.LambdaIndex} (index {inMemory.LambdaIndex}); λ {inMemory.Lambda:G10} vs {streamed.Lambda:G10}; " +
                           $"largest coefficient difference {gap:G3} ({gap / scale:G3} of the largest coefficient)");
-        if (rows != 1_000_000) Print($"{rows:N0} rows streamed", Child(large, stream: true, lambdas, folds));
+        if (rows != 1_000_000) Print($"{rows:N0} rows streamed", Child(large, stream: true, lambdas));
     }
 
     /// <summary>Fits one file in this process and prints one line for <see cref="Run"/> to parse.</summary>
-    public static void Fit(string file, bool stream, int lambdas, int folds)
+    public static void Fit(string file, bool stream, int lambdas)
     {
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromBinary(file);
         var options = new PrestoTrainer.Options
         {
-            StreamData = stream, FoldColumnName = "Fold", NumberOfLambdas = lambdas, NumberOfFolds = folds, LambdaMinRatio = 0.01, Seed = 1,
+            StreamData = stream, FoldColumnName = "Fold", NumberOfLambdas = lambdas, LambdaMinRatio = 0.01, Seed = 1,
         };
         var clock = Stopwatch.StartNew();
         using var model = ml.Ordinal().Trainers.Presto(options).Fit(data);
@@ -72,12 +72,12 @@ public static class PrestoStreamBench
     private static void Print(string title, Result r) =>
         Console.WriteLine($"{title}: fit {r.Seconds:F1} s, peak working set {r.PeakBytes / 1e6:F0} MB, λ* = {r.Lambda:G6}");
 
-    private static Result Child(string file, bool stream, int lambdas, int folds)
+    private static Result Child(string file, bool stream, int lambdas)
     {
         string self = Environment.ProcessPath!;
         var arguments = new List<string>();
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") arguments.Add(typeof(PrestoStreamBench).Assembly.Location);
-        arguments.AddRange(["--presto-stream-fit", file, stream ? "stream" : "memory", lambdas.ToString(CultureInfo.InvariantCulture), folds.ToString(CultureInfo.InvariantCulture)]);
+        arguments.AddRange(["--presto-stream-fit", file, stream ? "stream" : "memory", lambdas.ToString(CultureInfo.InvariantCulture)]);
         using var process = Process.Start(new ProcessStartInfo(self, arguments) { RedirectStandardOutput = true })!;
         string output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();

@@ -6,7 +6,7 @@
 // PRESTO fit time per backend and scoring cost:
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --ordinal [--quick]
 // PRESTO's tuned path on the paper's design and the soup survey, side by side with the official R code when R is installed (--presto-speed [--r-code DIR] [--quick]);
-// PRESTO on data larger than memory: 10⁶ rows streamed vs in memory, then 10⁷ streamed, time and peak working set (--presto-stream [--rows 10000000] [--lambdas 10] [--folds 3]);
+// PRESTO on data larger than memory: 10⁶ rows streamed vs in memory, then 10⁷ streamed, time and peak working set (--presto-stream [--rows 10000000] [--lambdas 10]);
 // Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid); fairness mitigator fit and scoring (--mitigator);
 // architecture search ranking consistency, regret and cost on three data sets (--nas [--quick] [--set Friedman|Boston|Pima] [--variants "SPOS,TangleNAS DrNAS"] [--lr 1e-3]); memory of a long search (--nas-memory);
 // fit time against TimeBudget (--nas-budget);
@@ -99,14 +99,13 @@ if (args.Contains("--kernels"))
 if (args.Contains("--presto-stream-fit"))
 {
     var fitArgs = args.SkipWhile(a => a != "--presto-stream-fit").Skip(1).ToArray();
-    PrestoStreamBench.Fit(fitArgs[0], fitArgs[1] == "stream", int.Parse(fitArgs[2]), int.Parse(fitArgs[3]));
+    PrestoStreamBench.Fit(fitArgs[0], fitArgs[1] == "stream", int.Parse(fitArgs[2]));
     return;
 }
 if (args.Contains("--presto-stream"))
 {
     PrestoStreamBench.Run(args.SkipWhile(a => a != "--rows").Skip(1).Select(long.Parse).DefaultIfEmpty(10_000_000).First(),
         args.SkipWhile(a => a != "--lambdas").Skip(1).Select(int.Parse).DefaultIfEmpty(10).First(),
-        args.SkipWhile(a => a != "--folds").Skip(1).Select(int.Parse).DefaultIfEmpty(3).First(),
         args.SkipWhile(a => a != "--directory").Skip(1).DefaultIfEmpty(Path.Combine(Path.GetTempPath(), "presto-stream")).First());
     return;
 }

@@ -29,6 +29,7 @@ public class EstimatorContractTests(ITestOutputHelper output)
     [InlineData("NasMulticlassClassification")]
     [InlineData("Presto")]
     [InlineData("PrestoWithRankLabel")]
+    [InlineData("PrestoStreamed")]
     [InlineData("ProportionalOdds")]
     [InlineData("Ponita")]
     [InlineData("PonitaWithForces")]
@@ -82,6 +83,9 @@ public class EstimatorContractTests(ITestOutputHelper output)
                 // A Single label of ranks: the classes are the rank values.
                 return (ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { LabelColumnName = nameof(RankRow.Rating), Lambda = 0.1, Seed = 3 }),
                     ml.Data.LoadFromEnumerable(RankRows(120, 8)));
+            case "PrestoStreamed":
+                return (ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { StreamData = true, Lambda = 0.1, Seed = 3 }),
+                    OrdinalTestData.ToDataView(ml, OrdinalTestData.Simulate(150, 10, features: 3)));
             case "ProportionalOdds":
                 return (ml.Ordinal().Trainers.ProportionalOdds(), OrdinalTestData.ToDataView(ml, OrdinalTestData.Simulate(120, 9, features: 3)));
             case "Ponita":

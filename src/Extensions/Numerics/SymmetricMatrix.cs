@@ -1,6 +1,6 @@
 namespace MLExtensions.Numerics;
 
-/// <summary>Dense routines for small symmetric systems (a few dozen rows at most): the trade-off barrier solver, PONITA's reference energies.</summary>
+/// <summary>Dense routines for small symmetric systems (a few hundred rows at most): the trade-off barrier solver, PONITA's reference energies, PRESTO's Newton directions.</summary>
 internal static class SymmetricMatrix
 {
     /// <summary>In-place Cholesky factor (lower triangle) of a positive definite matrix; false when it is not.</summary>

@@ -14,20 +14,7 @@ internal static class CumulativeLogitFitter
     {
         ArgumentNullException.ThrowIfNull(input);
         using var run = TrainingRun.Start(mlContext, trainer, options, widestLayer: 0);
-        var settings = settingsFor(run.Seed);
-        bool crossValidates = settings.Lambda is null && !settings.ProportionalOddsOnly;
-        var backend = options.Backend != OrdinalSolverBackend.Auto ? options.Backend
-            : run.Device.type == DeviceType.CUDA ? OrdinalSolverBackend.TorchSharp : OrdinalSolverBackend.Managed;
-        var data = options.StreamData
-            ? OrdinalTrainingSet.Stream(input, options, crossValidates ? settings.NumberOfFolds : 0, settings.FoldColumnName, run.Seed, run.CancellationToken)
-            : InMemory(input, options, settings, crossValidates, problem => CreateKernel(backend, problem, run), run.CancellationToken);
-        var constant = Enumerable.Range(0, data.FeatureCount).Where(data.IsConstant).ToArray();
-        if (constant.Length > 0)
-            run.Warning($"feature slot(s) {string.Join(", ", constant)} of '{options.FeatureColumnName}' are constant; their coefficients are fixed at 0");
-        run.Info($"{data.RowCount} rows{(options.StreamData ? " (streamed)" : "")}, {data.FeatureCount} features, {data.Classes.Count} classes");
-
-        var path = new PrestoPath(data, settings, run.Info,
-            (step, steps, loss) => run.ReportEpoch(step, steps, loss, null)).Fit(run.CancellationToken);
+        var (data, path) = TunedPath(run, input, options, settingsFor(run.Seed));
         var parameters = BackTransform(data, path);
         run.Info(double.IsInfinity(path.Lambda) ? "proportional-odds fit" : $"λ = {path.Lambda:G4} (λ_max = {path.LambdaMax:G4})");
 
@@ -42,6 +29,25 @@ internal static class CumulativeLogitFitter
             Device = options.ScoringDevice,
         });
         return new PrestoModel(scoring, parameters, data.Classes, parity, run.Seed);
+    }
+
+    /// <summary>Reads the data (into memory or as a stream) and fits the path on the standardised scale: what the R reference's tuning does.</summary>
+    internal static (OrdinalTrainingSet Data, PathResult Path) TunedPath(TrainingRun run, IDataView input, CumulativeLogitOptions options, PathSettings settings)
+    {
+        bool crossValidates = settings.Lambda is null && !settings.ProportionalOddsOnly;
+        var backend = options.Backend != OrdinalSolverBackend.Auto ? options.Backend
+            : run.Device.type == DeviceType.CUDA ? OrdinalSolverBackend.TorchSharp : OrdinalSolverBackend.Managed;
+        var data = options.StreamData
+            ? OrdinalTrainingSet.Stream(input, options, crossValidates ? settings.NumberOfFolds : 0, settings.FoldColumnName, run.Seed, run.CancellationToken)
+            : InMemory(input, options, settings, crossValidates, problem => CreateKernel(backend, problem, run), run.CancellationToken);
+        var constant = Enumerable.Range(0, data.FeatureCount).Where(data.IsConstant).ToArray();
+        if (constant.Length > 0)
+            run.Warning($"feature slot(s) {string.Join(", ", constant)} of '{options.FeatureColumnName}' are constant; their coefficients are fixed at 0");
+        run.Info($"{data.RowCount} rows{(options.StreamData ? " (streamed)" : "")}, {data.FeatureCount} features, {data.Classes.Count} classes");
+
+        var path = new PrestoPath(data, settings, run.Info,
+            (step, steps, loss) => run.ReportEpoch(step, steps, loss, null)).Fit(run.CancellationToken);
+        return (data, path);
     }
 
     /// <summary>Back to the original scale with the cumulative β̃_k: β_k = β̃_k / sd, α_k = α̃_k − Σ_j mean_j β̃_kj / sd_j.</summary>

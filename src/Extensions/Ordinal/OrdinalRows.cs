@@ -20,6 +20,12 @@ internal abstract class OrdinalRows(int featureCount, int classCount)
     /// <summary>The weight of each class among all rows (<paramref name="heldOutFold"/> null) or all but one fold's.</summary>
     public abstract double[] ClassWeights(int? heldOutFold);
 
+    /// <summary>
+    /// True when the paths should be fitted all at once, one thread each, with their kernels created before any
+    /// starts (streamed rows share each read of the data among the kernels alive); false to fit a few at a time.
+    /// </summary>
+    public virtual bool FitsPathsTogether => false;
+
     /// <summary>The likelihood kernel over all rows (<paramref name="heldOutFold"/> null) or all but one fold's.</summary>
     public abstract ICumulativeLogitKernel Kernel(int? heldOutFold);
 

@@ -101,7 +101,11 @@ internal sealed class PrestoPath
         var path = LambdaPath(lambdaMax);
         List<SolverResult> fits = [];
         // The full-data path runs alongside the folds' paths: on few cores that beats running it first.
-        var (scores, errors) = CrossValidate(path, () => fits = SolvePath(solver, nullModel, nullGradient, lambdaMax, path, cancellationToken, _progress), cancellationToken);
+        var (scores, errors) = CrossValidate(path, () =>
+        {
+            // The kernel stops taking part in shared passes as soon as its path is done, so the folds' do not wait for it.
+            using (kernel) fits = SolvePath(solver, nullModel, nullGradient, lambdaMax, path, cancellationToken, _progress);
+        }, cancellationToken);
         if (scores.Any(double.IsNaN))
             throw new InvalidOperationException("A cross-validation score is NaN; this is a bug, please report it with the data's shape.");
         int bestIndex = Array.IndexOf(scores, scores.Min());
@@ -231,19 +235,32 @@ internal sealed class PrestoPath
         int folds = Rows.FoldCount;
         var foldScores = new double[folds][];
         var foldWeights = new double[folds];
+        // Streamed rows fit every path at once, one thread each, their kernels made first so that each pass waits for all.
+        var kernels = Rows.FitsPathsTogether ? Enumerable.Range(0, folds).Select(f => Rows.Kernel(f)).ToArray() : null;
         try
         {
-            Parallel.For(-1, folds, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, f =>
-            {
-                if (f < 0) alongside();
-                else foldScores[f] = FoldScores(f, path, out foldWeights[f], cancellationToken);
-            });
+            if (kernels is null)
+                Parallel.For(-1, folds, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, f =>
+                {
+                    if (f < 0) alongside();
+                    else foldScores[f] = FoldScores(f, Rows.Kernel(f), path, out foldWeights[f], cancellationToken);
+                });
+            else
+                Task.WaitAll(Enumerable.Range(-1, folds + 1).Select(f => Task.Factory.StartNew(() =>
+                {
+                    if (f < 0) alongside();
+                    else foldScores[f] = FoldScores(f, kernels[f], path, out foldWeights[f], cancellationToken);
+                }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray());
         }
         catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
         {
             // Surface the fold's own message (e.g. separable classes) rather than the parallel wrapper.
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
             throw;
+        }
+        finally
+        {
+            foreach (var kernel in kernels ?? []) kernel.Dispose();
         }
         double total = foldWeights.Sum();
         var scores = new double[path.Length];
@@ -261,13 +278,21 @@ internal sealed class PrestoPath
     }
 
     /// <summary>The held-out score at every λ of the path fitted without fold <paramref name="heldOutFold"/>.</summary>
-    private double[] FoldScores(int heldOutFold, double[] path, out double heldOutWeight, CancellationToken cancellationToken)
+    /// <param name="heldOutFold">The fold left out.</param>
+    /// <param name="kernel">The kernel over the other folds' rows; disposed once the path is fitted.</param>
+    /// <param name="path">The λ values.</param>
+    /// <param name="heldOutWeight">The held-out fold's weight.</param>
+    /// <param name="cancellationToken">Stops the fit.</param>
+    private double[] FoldScores(int heldOutFold, ICumulativeLogitKernel kernel, double[] path, out double heldOutWeight, CancellationToken cancellationToken)
     {
-        using var kernel = Rows.Kernel(heldOutFold);
-        var solver = Solver(kernel, unpenalisedOnly: false);
-        var nullModel = NullModel(Rows.ClassWeights(heldOutFold), kernel, cancellationToken);
-        var nullGradient = solver.Gradient(nullModel.Theta, out _);
-        var fits = SolvePath(solver, nullModel, nullGradient, LambdaMax(nullGradient), path, cancellationToken);
+        List<SolverResult> fits;
+        using (kernel)
+        {
+            var solver = Solver(kernel, unpenalisedOnly: false);
+            var nullModel = NullModel(Rows.ClassWeights(heldOutFold), kernel, cancellationToken);
+            var nullGradient = solver.Gradient(nullModel.Theta, out _);
+            fits = SolvePath(solver, nullModel, nullGradient, LambdaMax(nullGradient), path, cancellationToken);
+        }
         return Rows.HeldOutScores(_settings.Metric, heldOutFold, fits.Select(f => f.Theta).ToArray(), out heldOutWeight);
     }
 }

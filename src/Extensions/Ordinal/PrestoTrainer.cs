@@ -125,17 +125,19 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) => OrdinalSchema.Extend(_mlContext, inputSchema, _options);
 
     /// <summary>Fits the λ path, chooses λ and returns the model.</summary>
-    public PrestoModel Fit(IDataView input) => CumulativeLogitFitter.Fit(_mlContext, input, _options, nameof(PrestoTrainer), "PRESTO",
-        seed => new PathSettings(_options.Lambda, _options.NumberOfLambdas, _options.LambdaMinRatio, _options.NumberOfFolds,
-            _options.PenalizeFirstBoundary, ProportionalOddsOnly: false, _options.MaximumNumberOfIterations, _options.Tolerance, seed)
-        {
-            LambdaSequence = _options.LambdaSequence,
-            PenaltyFactors = _options.PenaltyFactors,
-            Metric = _options.CrossValidationMetric,
-            Alpha = _options.Alpha,
-            FoldColumnName = _options.FoldColumnName,
-            OneStandardErrorRule = _options.UseOneStandardErrorRule,
-        });
+    public PrestoModel Fit(IDataView input) => CumulativeLogitFitter.Fit(_mlContext, input, _options, nameof(PrestoTrainer), "PRESTO", Settings);
+
+    /// <summary>The path settings of these options for a run seeded with <paramref name="seed"/>.</summary>
+    internal PathSettings Settings(int seed) => new PathSettings(_options.Lambda, _options.NumberOfLambdas, _options.LambdaMinRatio, _options.NumberOfFolds,
+        _options.PenalizeFirstBoundary, ProportionalOddsOnly: false, _options.MaximumNumberOfIterations, _options.Tolerance, seed)
+    {
+        LambdaSequence = _options.LambdaSequence,
+        PenaltyFactors = _options.PenaltyFactors,
+        Metric = _options.CrossValidationMetric,
+        Alpha = _options.Alpha,
+        FoldColumnName = _options.FoldColumnName,
+        OneStandardErrorRule = _options.UseOneStandardErrorRule,
+    };
 }
 
 /// <summary>What PRESTO's cross-validation minimises to choose λ (held-out, weighted means).</summary>

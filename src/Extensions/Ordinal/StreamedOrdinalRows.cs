@@ -22,6 +22,7 @@ internal sealed class StreamedOrdinalRows : OrdinalRows
     private readonly int _seed;
     private readonly double[][] _classWeightsByFold;
     private readonly CancellationToken _cancellationToken;
+    private readonly SharedPasses _passes;
 
     /// <param name="tabular">The checked columns.</param>
     /// <param name="means">Per-feature mean.</param>
@@ -49,6 +50,7 @@ internal sealed class StreamedOrdinalRows : OrdinalRows
         _seed = seed;
         _classWeightsByFold = classWeightsByFold;
         _cancellationToken = cancellationToken;
+        _passes = new SharedPasses(this);
     }
 
     public override int FoldCount { get; }
@@ -62,7 +64,10 @@ internal sealed class StreamedOrdinalRows : OrdinalRows
         return totals;
     }
 
-    public override ICumulativeLogitKernel Kernel(int? heldOutFold) => new StreamingCumulativeLogitKernel(this, heldOutFold, ClassWeights(heldOutFold).Sum());
+    /// <summary>Kernels of paths fitted at the same time share each read of the data (see <see cref="SharedPasses"/>).</summary>
+    public override bool FitsPathsTogether => true;
+
+    public override ICumulativeLogitKernel Kernel(int? heldOutFold) => new StreamingCumulativeLogitKernel(this, _passes, heldOutFold, ClassWeights(heldOutFold).Sum());
 
     public override double[] HeldOutScores(PrestoCrossValidationMetric metric, int fold, IReadOnlyList<Theta> fits, out double weight)
     {
@@ -134,87 +139,213 @@ internal sealed class StandardisedBlock(int capacity, int featureCount)
 
 /// <summary>
 /// The likelihood kernel as one pass over streamed rows: each block's training rows are loaded into a managed kernel
-/// and its loss, gradient and Hessian added up, so only a block and the D × D sums are ever held.
+/// and its loss, gradient and Hessian added up, so only a block and the D × D sums are ever held. The pass itself is
+/// run by <see cref="SharedPasses"/>, together with those of the other paths being fitted.
 /// </summary>
 internal sealed class StreamingCumulativeLogitKernel : ICumulativeLogitKernel
 {
     private readonly StreamedOrdinalRows _rows;
+    private readonly SharedPasses _passes;
     private readonly int? _heldOutFold;
     private readonly double _totalWeight;
     private readonly ManagedCumulativeLogitKernel _block;
     private readonly double[] _features;
     private readonly int[] _labels;
     private readonly double[] _weights;
+    private bool _left;
 
-    public StreamingCumulativeLogitKernel(StreamedOrdinalRows rows, int? heldOutFold, double totalWeight)
+    public StreamingCumulativeLogitKernel(StreamedOrdinalRows rows, SharedPasses passes, int? heldOutFold, double totalWeight)
     {
         _rows = rows;
+        _passes = passes;
         _heldOutFold = heldOutFold;
         _totalWeight = totalWeight;
         _block = new ManagedCumulativeLogitKernel(rows.FeatureCount, rows.ClassCount, StreamedOrdinalRows.BlockRows);
         _features = new double[StreamedOrdinalRows.BlockRows * rows.FeatureCount];
         _labels = new int[StreamedOrdinalRows.BlockRows];
         _weights = new double[StreamedOrdinalRows.BlockRows];
+        passes.Join();
     }
 
     public bool Loss(double[] alpha, double[] beta, out double loss)
     {
-        loss = 0;
-        foreach (var count in TrainingBlocks())
-        {
-            if (!_block.Loss(alpha, beta, out double part))
-            {
-                loss = double.PositiveInfinity;
-                return false;
-            }
-            loss += part;
-        }
-        return true;
+        var request = new PassRequest(this, alpha, beta, null, null, null);
+        _passes.Run(request);
+        loss = request.Loss;
+        return request.Feasible;
     }
 
     public bool Derivatives(double[] alpha, double[] beta, int[] features, double[] gradient, double[]? hessian, out double loss)
     {
-        int d = _rows.Boundaries * (features.Length + 1);
-        var partGradient = new double[d];
-        var partHessian = hessian is null ? null : new double[d * d];
-        Array.Clear(gradient, 0, d);
-        if (hessian is not null) Array.Clear(hessian, 0, d * d);
-        loss = 0;
-        foreach (var count in TrainingBlocks())
-        {
-            if (!_block.Derivatives(alpha, beta, features, partGradient, partHessian, out double part))
-            {
-                loss = double.PositiveInfinity;
-                return false;
-            }
-            loss += part;
-            for (int c = 0; c < d; c++) gradient[c] += partGradient[c];
-            if (hessian is not null)
-                for (int c = 0; c < d * d; c++) hessian[c] += partHessian![c];
-        }
-        return true;
+        var request = new PassRequest(this, alpha, beta, features, gradient, hessian);
+        _passes.Run(request);
+        loss = request.Loss;
+        return request.Feasible;
     }
 
-    /// <summary>Loads each block's training rows (those not in the held-out fold) into the block kernel.</summary>
-    private IEnumerable<int> TrainingBlocks()
+    /// <summary>Adds one block's share of <paramref name="request"/> (called by the pass, once per block).</summary>
+    public void Accumulate(PassRequest request, StandardisedBlock block)
     {
-        int p = _rows.FeatureCount;
-        foreach (var block in _rows.Blocks())
+        if (!request.Feasible) return;
+        int p = _rows.FeatureCount, count = 0;
+        for (int r = 0; r < block.Count; r++)
         {
-            int count = 0;
-            for (int r = 0; r < block.Count; r++)
-            {
-                if (_heldOutFold is int f && block.Folds[r] == f) continue;
-                block.Row(r).CopyTo(_features.AsSpan(count * p, p));
-                _labels[count] = block.Labels[r];
-                _weights[count] = block.Weights[r];
-                count++;
-            }
-            if (count == 0) continue;
-            _block.Load(_features.AsSpan(0, count * p), _labels.AsSpan(0, count), _weights.AsSpan(0, count), _totalWeight);
-            yield return count;
+            if (_heldOutFold is int f && block.Folds[r] == f) continue;
+            block.Row(r).CopyTo(_features.AsSpan(count * p, p));
+            _labels[count] = block.Labels[r];
+            _weights[count] = block.Weights[r];
+            count++;
         }
+        if (count == 0) return;
+        _block.Load(_features.AsSpan(0, count * p), _labels.AsSpan(0, count), _weights.AsSpan(0, count), _totalWeight);
+        double part;
+        bool feasible = request.Features is null
+            ? _block.Loss(request.Alpha, request.Beta, out part)
+            : _block.Derivatives(request.Alpha, request.Beta, request.Features, request.PartGradient!, request.PartHessian, out part);
+        request.Add(feasible, part);
     }
 
-    public void Dispose() => _block.Dispose();
+    public void Dispose()
+    {
+        if (_left) return;
+        _left = true;
+        _passes.Leave();
+    }
+}
+
+/// <summary>One kernel's question for the next pass: the loss, or the loss and derivatives, at one point.</summary>
+internal sealed class PassRequest
+{
+    public PassRequest(StreamingCumulativeLogitKernel kernel, double[] alpha, double[] beta, int[]? features, double[]? gradient, double[]? hessian)
+    {
+        Kernel = kernel;
+        Alpha = alpha;
+        Beta = beta;
+        Features = features;
+        Gradient = gradient;
+        Hessian = hessian;
+        if (gradient is null) return;
+        PartGradient = new double[gradient.Length];
+        PartHessian = hessian is null ? null : new double[hessian.Length];
+        Array.Clear(gradient);
+        if (hessian is not null) Array.Clear(hessian);
+    }
+
+    public StreamingCumulativeLogitKernel Kernel { get; }
+
+    public double[] Alpha { get; }
+
+    public double[] Beta { get; }
+
+    /// <summary>The features of the derivatives; null for the loss alone.</summary>
+    public int[]? Features { get; }
+
+    public double[]? Gradient { get; }
+
+    public double[]? Hessian { get; }
+
+    public double[]? PartGradient { get; }
+
+    public double[]? PartHessian { get; }
+
+    public double Loss { get; private set; }
+
+    public bool Feasible { get; private set; } = true;
+
+    public bool Done { get; set; }
+
+    public Exception? Error { get; set; }
+
+    public void Add(bool feasible, double loss)
+    {
+        if (!feasible)
+        {
+            Feasible = false;
+            Loss = double.PositiveInfinity;
+            return;
+        }
+        Loss += loss;
+        if (Gradient is null) return;
+        for (int c = 0; c < Gradient.Length; c++) Gradient[c] += PartGradient![c];
+        if (Hessian is not null)
+            for (int c = 0; c < Hessian.Length; c++) Hessian[c] += PartHessian![c];
+    }
+}
+
+/// <summary>
+/// Lets the paths fitted at the same time (the full-data path and every fold's) share each read of streamed data:
+/// a kernel's request waits until every kernel still fitting has one, then a single pass over the data answers them
+/// all (their sums spread over the cores). Reading is then paid once per round instead of once per path; each
+/// answer is the same as a pass of its own would give, block for block.
+/// </summary>
+internal sealed class SharedPasses(StreamedOrdinalRows rows)
+{
+    private readonly object _gate = new();
+    private readonly List<PassRequest> _pending = [];
+    private int _members;
+
+    /// <summary>A kernel starts fitting: passes now wait for its requests too.</summary>
+    public void Join()
+    {
+        lock (_gate) _members++;
+    }
+
+    /// <summary>A kernel is done: passes no longer wait for it.</summary>
+    public void Leave()
+    {
+        List<PassRequest>? batch;
+        lock (_gate)
+        {
+            _members--;
+            batch = TakeBatchIfComplete();
+        }
+        if (batch is not null) Serve(batch);
+    }
+
+    /// <summary>Answers <paramref name="request"/>, in a pass shared with the requests of the other members.</summary>
+    public void Run(PassRequest request)
+    {
+        List<PassRequest>? batch;
+        lock (_gate)
+        {
+            _pending.Add(request);
+            batch = TakeBatchIfComplete();
+            if (batch is null)
+                while (!request.Done) Monitor.Wait(_gate);
+        }
+        if (batch is not null) Serve(batch);
+        if (request.Error is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error).Throw();
+    }
+
+    private List<PassRequest>? TakeBatchIfComplete()
+    {
+        if (_pending.Count == 0 || _pending.Count < _members) return null;
+        var batch = _pending.ToList();
+        _pending.Clear();
+        return batch;
+    }
+
+    /// <summary>One pass over the data for every request of the batch, then wakes their kernels.</summary>
+    private void Serve(List<PassRequest> batch)
+    {
+        Exception? error = null;
+        try
+        {
+            foreach (var block in rows.Blocks())
+                Parallel.ForEach(batch, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, request => request.Kernel.Accumulate(request, block));
+        }
+        catch (Exception e)
+        {
+            error = e is AggregateException { InnerExceptions.Count: 1 } single ? single.InnerExceptions[0] : e;
+        }
+        lock (_gate)
+        {
+            foreach (var request in batch)
+            {
+                request.Error = error;
+                request.Done = true;
+            }
+            Monitor.PulseAll(_gate);
+        }
+    }
 }

@@ -201,9 +201,4 @@ public class MlpTrainerTests
         column.GetSlotNames(ref names);
         return names.DenseValues().Select(n => n.ToString()).ToArray();
     }
-
-    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

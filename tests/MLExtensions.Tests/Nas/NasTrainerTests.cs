@@ -160,7 +160,7 @@ public class NasTrainerTests
         using var cancel = new CancellationTokenSource();
         var options = Small(nameof(Synthetic.Row.Target), NasStrategy.Spos);
         options.SearchEpochs = 50;
-        options.Progress = new Reporter(p =>
+        options.Progress = new SynchronousProgress<MLExtensions.Training.TrainingProgress>(p =>
         {
             reports.Add(p);
             if (reports.Count == 3) cancel.Cancel();
@@ -170,12 +170,6 @@ public class NasTrainerTests
         Assert.Equal(3, reports.Count);
         Assert.All(reports, r => Assert.Equal(nameof(NasTrainer), r.Trainer));
         Assert.Equal([1, 2, 3], reports.Select(r => r.Epoch));
-    }
-
-    /// <summary>A synchronous IProgress (Progress&lt;T&gt; posts to the thread pool).</summary>
-    private sealed class Reporter(Action<MLExtensions.Training.TrainingProgress> report) : IProgress<MLExtensions.Training.TrainingProgress>
-    {
-        public void Report(MLExtensions.Training.TrainingProgress value) => report(value);
     }
 
     [Fact]

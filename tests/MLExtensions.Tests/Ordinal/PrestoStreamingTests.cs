@@ -93,4 +93,20 @@ public class PrestoStreamingTests
         Assert.Contains("'Label'", Assert.Throws<InvalidDataException>(() =>
             ml.Ordinal().Trainers.Presto(Options(stream: true, foldColumn: null)).Fit(ml.Data.LoadFromEnumerable(rare))).Message);
     }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Cancelling_a_streamed_fit_stops_every_path_without_a_hang()
+    {
+        var ml = new MLContext(1);
+        var data = ml.Data.Cache(Data(ml, rows: 2000));
+        using var cancel = new CancellationTokenSource();
+        var options = Options(stream: true);
+        options.NumberOfLambdas = 30;
+        options.CancellationToken = cancel.Token;
+        options.Progress = new SynchronousProgress<MLExtensions.Training.TrainingProgress>(p =>
+        {
+            if (p.Epoch == 3) cancel.Cancel();
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Task.Run(() => ml.Ordinal().Trainers.Presto(options).Fit(data)));
+    }
 }
