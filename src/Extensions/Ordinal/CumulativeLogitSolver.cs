@@ -344,6 +344,7 @@ internal sealed class CumulativeLogitSolver
         double innerTolerance = Math.Max(_tolerance * 1e-3, 1e-18);
         var pattern = new sbyte[d];
         var previousPattern = new sbyte[d];
+        bool triedThisPattern = false;
         for (int sweep = 0; sweep < 10_000; sweep++)
         {
             double largest = 0;
@@ -363,7 +364,14 @@ internal sealed class CumulativeLogitSolver
             }
             if (largest <= innerTolerance) break;
             for (int j = 0; j < d; j++) pattern[j] = (sbyte)Math.Sign(theta[j] + step[j]);
-            if (sweep > 0 && pattern.AsSpan().SequenceEqual(previousPattern) && TrySolvePattern(gradient, hessian, theta, lambda, ridge, pattern, layout, step)) break;
+            bool settled = sweep > 0 && pattern.AsSpan().SequenceEqual(previousPattern);
+            // One try per pattern: a failed one means coordinate descent has not found the right pattern yet.
+            if (settled && !triedThisPattern)
+            {
+                if (TrySolvePattern(gradient, hessian, theta, lambda, ridge, pattern, layout, step)) break;
+                triedThisPattern = true;
+            }
+            if (!settled) triedThisPattern = false;
             (pattern, previousPattern) = (previousPattern, pattern);
         }
     }
