@@ -14,8 +14,8 @@ namespace MLExtensions.Equivariant;
 /// encoded in the graph) or [1, P, F] (features); senders and receivers [1, E] (int64 point indices, as
 /// <see cref="RadiusGraph"/> builds them, self-loops included); graph index [1, P] (int64: the cloud of each point,
 /// 0..B − 1). The leading 1 lets ML.NET feed one cloud per row; a batch concatenates clouds.</para>
-/// <para>Messages are gathered per edge (Gather) and summed per receiver (ScatterElements with reduction "add"), so cost
-/// grows with the edges. Conservative forces −∂E/∂x are a reverse pass written out in the same operators (Gather's
+/// <para>Messages are gathered per edge (Gather) and summed per receiver (the edges sorted by receiver once, then a
+/// float64 prefix sum per tensor: <see cref="OnnxGraphBuilder.SumByRow"/>), so cost grows linearly with the edges. Conservative forces −∂E/∂x are a reverse pass written out in the same operators (Gather's
 /// reverse is a scatter-add and vice versa); energy-only graphs leave it out. The spherical kernels on the fixed grid
 /// are folded into constants and GELU is composed from Erf.</para>
 /// </remarks>
@@ -66,15 +66,15 @@ internal static class PonitaOnnxExporter
     }
 
     /// <summary>
-    /// The graph's inputs, reshaped for the body: positions [P, 3], one-hot types or features [P, F], edges [E],
-    /// the same as [E, 1] and [E, 1, 1] (scatter indices for [E, 3] and [E, O, H] updates), and the cloud index [P].
+    /// The graph's inputs, reshaped for the body: positions [P, 3], one-hot types or features [P, F], edges [E] with
+    /// their grouping by sender and by receiver (for the sums over edges), and the cloud index [P].
     /// </summary>
     /// <remarks>
     /// The edge list gets one inert edge appended (point 0 to itself, <see cref="EdgeMask"/> 0), so that a graph
     /// without edges (lone points) never hands ONNX Runtime empty tensors, whose broadcasting it gets wrong.
     /// </remarks>
-    private sealed record GraphInputs(OnnxValue X, OnnxValue T, OnnxValue Senders, OnnxValue Receivers, OnnxValue SenderRows, OnnxValue ReceiverRows,
-        OnnxValue SenderCells, OnnxValue ReceiverCells, OnnxValue GraphIndex, OnnxValue EdgeMask);
+    private sealed record GraphInputs(OnnxValue X, OnnxValue T, OnnxValue Senders, OnnxValue Receivers, RowGrouping BySender, RowGrouping ByReceiver,
+        OnnxValue GraphIndex, OnnxValue EdgeMask);
 
     private static GraphInputs Inputs(OnnxGraphBuilder g, PonitaNetwork network, bool typesAreIndices)
     {
@@ -97,8 +97,8 @@ internal static class PonitaOnnxExporter
         var s = g.Concat([g.Squeeze(senders, [0]), inert], 0);
         var r = g.Concat([g.Squeeze(receivers, [0]), inert], 0);
         var mask = g.Concat([g.Expand(g.Scalar(1f, "edge_one"), g.Shape(g.Squeeze(senders, [0]))), g.AddInitializer("edge_zero", [0f], 1)], 0); // [E + 1]
-        return new GraphInputs(x, t, s, r, g.Reshape(s, [-1, 1]), g.Reshape(r, [-1, 1]), g.Reshape(s, [-1, 1, 1]), g.Reshape(r, [-1, 1, 1]),
-            g.Squeeze(graph, [0]), g.Unsqueeze(mask, [-1]));
+        var pointCount = g.Slice(g.Shape(x), 0, 1, 0);
+        return new GraphInputs(x, t, s, r, g.GroupRows(s, pointCount), g.GroupRows(r, pointCount), g.Squeeze(graph, [0]), g.Unsqueeze(mask, [-1]));
     }
 
     /// <summary>
@@ -141,7 +141,7 @@ internal static class PonitaOnnxExporter
             var gradMessages = g.Einsum("poh,iph->ioh", [s.Sphere, gradMixed]);                                   // [P, O, H]
             var gradPerEdge = g.Gather(gradMessages, inputs.Receivers);                                           // [E, O, H]
             var gradKernel = g.Mul(gradPerEdge, s.SenderStates);
-            var gradSenders = g.ScatterAdd(g.Zeros(g.Shape(gradMessages)), inputs.SenderCells, g.Mul(gradPerEdge, s.Kernel));
+            var gradSenders = g.SumByRow(inputs.BySender, g.Mul(gradPerEdge, s.Kernel));
             gradH = g.Add(gradH, gradSenders);
             if (ReadoutGradient(l - 1) is { } below) gradH = g.Add(gradH, below);
             var layerWeight = g.ReduceSum(g.Mul(gradKernel, s.K), [-2, -1]);                                      // [E, 1, 1]
@@ -164,9 +164,8 @@ internal static class PonitaOnnxExporter
         var inside = g.Cast(g.Greater(f.Remaining, f.Zero), OnnxElementType.Float);
         var gradDistanceSquared = g.Sub(g.ReduceSum(gradA2Active, [-1]), g.Div(g.Mul(gradRemaining, inside), cutoffSquared)); // [E, 1]
         var gradRelative = g.Add(g.MatMul(gradA1, Constant(g, "grid", network.Grid)), g.Mul(g.Mul(f.Relative, g.Scalar(2f, "two_b")), gradDistanceSquared));
-        var zeros = g.Zeros(g.Shape(inputs.X));
         // relative = x[sender] − x[receiver]: the gradient flows back to senders with +, to receivers with −.
-        var gradPositions = g.Sub(g.ScatterAdd(zeros, inputs.SenderRows, gradRelative), g.ScatterAdd(zeros, inputs.ReceiverRows, gradRelative));
+        var gradPositions = g.Sub(g.SumByRow(inputs.BySender, gradRelative), g.SumByRow(inputs.ByReceiver, gradRelative));
         return (energy, g.Neg(gradPositions));
     }
 
@@ -210,7 +209,7 @@ internal static class PonitaOnnxExporter
             var k = Linear(g, $"b{l}_spatial", embedding, spatial);
             var kernel = g.Mul(k, edgeWeight);
             var senderStates = g.Gather(h, inputs.Senders);                                             // [E, O, H]
-            var messages = g.ScatterAdd(g.Zeros(g.Shape(h)), inputs.ReceiverCells, g.Mul(kernel, senderStates)); // [P, O, H]
+            var messages = g.SumByRow(inputs.ByReceiver, g.Mul(kernel, senderStates));                    // [P, O, H]
             var sphere = Constant(g, $"b{l}_sphere", kernels[l]);
             var mixed = g.Einsum("poh,ioh->iph", [sphere, messages]);
             var normalised = g.LayerNormalization(mixed, Constant(g, $"b{l}_norm_w", norm.weight!), Constant(g, $"b{l}_norm_b", norm.bias!), -1, (float)1e-5);

@@ -125,6 +125,36 @@ public sealed partial class OnnxGraphBuilder
     public OnnxValue ScatterAdd(OnnxValue data, OnnxValue rows, OnnxValue updates, string? output = null)
         => Single("ScatterElements", [data, Expand(rows, Shape(updates)), updates], output, Int("axis", 0), String("reduction", "add"));
 
+    /// <summary>
+    /// Prepares sums of rows grouped by <paramref name="rows"/> ([E] int64 indices below the scalar-in-[1]
+    /// <paramref name="rowCount"/>): the rows' order sorted by index (TopK) and each index's segment in that order.
+    /// Build once per index vector, then call <see cref="SumByRow"/> for every tensor to sum.
+    /// </summary>
+    public RowGrouping GroupRows(OnnxValue rows, OnnxValue rowCount)
+    {
+        var order = AddNode("TopK", [rows, Shape(rows)], 2, [Int("axis", 0), Int("largest", 0), Int("sorted", 1)])[1];
+        var counts = Cast(ScatterAdd(Zeros(rowCount), rows, Expand(Scalar(1f, "group_one"), Shape(rows))), OnnxElementType.Int64);
+        var ends = Single("CumSum", [counts, Int64s(0)], null);
+        return new RowGrouping(order, Sub(ends, counts), ends);
+    }
+
+    /// <summary>
+    /// <c>out[i] = Σ_{e: rows[e] = i} updates[e]</c> for float <paramref name="updates"/> [E, ...]: the rows gathered in
+    /// sorted order, a float64 prefix sum (CumSum) and its differences at each segment's ends, so the cost is a few
+    /// passes over the updates. ONNX Runtime's ScatterElements adds element by element through indices expanded to the
+    /// updates' shape, several times slower, and its ScatterND races on repeated indices.
+    /// </summary>
+    public OnnxValue SumByRow(RowGrouping grouping, OnnxValue updates, string? output = null)
+    {
+        var sorted = Cast(Gather(updates, grouping.Order), OnnxElementType.Double);
+        var flat = Reshape(sorted, [0, -1]);
+        var zeroRow = Cast(Zeros(Concat([Int64s(1), Slice(Shape(flat), 1, 2, 0)], 0)), OnnxElementType.Double);
+        var prefix = Single("CumSum", [Concat([zeroRow, flat], 0), Int64s(0)], null);                    // [E + 1, C]
+        var sums = Sub(Gather(prefix, grouping.Ends), Gather(prefix, grouping.Starts));               // [P, C]
+        var shape = Concat([Shape(grouping.Ends), Slice(Shape(updates), 1, long.MaxValue, 0)], 0);
+        return Single("Reshape", [Cast(sums, OnnxElementType.Float), shape], output);
+    }
+
     /// <summary>A float tensor of zeros whose shape is the 1-d int64 tensor <paramref name="shape"/>.</summary>
     public OnnxValue Zeros(OnnxValue shape, string? output = null) => Single("ConstantOfShape", [shape], output);
 

@@ -64,3 +64,12 @@ public enum OnnxElementType
     /// <summary>32-bit unsigned integer.</summary>
     UInt32 = 12,
 }
+
+/// <summary>
+/// Rows of a tensor grouped by an index vector, from <see cref="OnnxGraphBuilder.GroupRows"/>: the rows' order sorted by
+/// index, and for every index the start and end of its segment in that order.
+/// </summary>
+/// <param name="Order">[E] int64: row numbers sorted by their index.</param>
+/// <param name="Starts">[P] int64: where each index's rows begin in <paramref name="Order"/>.</param>
+/// <param name="Ends">[P] int64: where they end (exclusive).</param>
+public sealed record RowGrouping(OnnxValue Order, OnnxValue Starts, OnnxValue Ends);

@@ -34,6 +34,18 @@ public class GraphBuilderOpsTests
         x => nn.functional.layer_norm(x, [Width], tensor(Vector8), tensor(Vector8.Reverse().ToArray())), OnnxDim.Batch, Width);
 
     [Fact]
+    public void Sums_by_row_add_repeated_rows_and_leave_rows_without_any_at_zero()
+    {
+        long[] rows = [2, 0, 2, 3, 0, 2];   // one per input row; rows 1 and 4 receive none
+        AssertMatches((g, x) =>
+        {
+            var grouping = g.GroupRows(g.AddInitializer("rows", rows, Rows), g.Int64s(5));
+            // A [N, 2, 4] view of the same values: sums keep every trailing axis.
+            return g.Reshape(g.SumByRow(grouping, g.Reshape(x, [Rows, 2, 4])), [5, Width]);
+        }, x => zeros(5, Width).index_add(0, tensor(rows), x, 1.0), 5, Width);
+    }
+
+    [Fact]
     public void Einsum_matches_a_matrix_product() => AssertMatches(
         (g, x) => g.Einsum("nd,dk->nk", [x, g.AddInitializer("w", Matrix8x3, Width, 3)]),
         x => einsum("nd,dk->nk", x, tensor(Matrix8x3, [Width, 3])), OnnxDim.Batch, 3);
