@@ -1,3 +1,4 @@
+using MLExtensions.Onnx.Batching;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLExtensions.Equivariant;
@@ -96,6 +97,11 @@ public class PonitaTrainerTests
             Assert.Equal(model.Description.ReferenceEnergies, description.ReferenceEnergies);
             Assert.Equal(3, description.FeatureCount);
             Assert.True(description.TypesAreIndices);
+            // Loaded for batched scoring: the same numbers.
+            var batched = new MLContext(1).LoadWithBatchedScoring(path, out _).Transform(test);
+            Assert.Equal(expected, batched.GetColumn<float>("Score").ToArray());
+            var batchedForces = batched.GetColumn<float[]>("PredictedForces").ToArray();
+            for (int i = 0; i < expectedForces.Length; i++) Assert.Equal(expectedForces[i], batchedForces[i]);
         }
         finally
         {
