@@ -182,8 +182,6 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
             if (residual) vectors = Plus(vectors, batch.InputVectors!);
             return vectors.data<float>().ToArray();
         }, onnx, inputs, o.PredictedVectorsColumnName);
-        if (!(report.RelativeError <= 1e-4))
-            throw new InvalidOperationException($"The ONNX export disagrees with the trained network: {report}. Please report this as a bug.");
-        return report;
+        return OnnxParity.EnsureAgrees(report);
     }
 }

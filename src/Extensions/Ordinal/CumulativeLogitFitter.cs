@@ -166,8 +166,6 @@ internal static class CumulativeLogitFitter
             var x = inputs[0].Values;
             return Enumerable.Range(0, rows).SelectMany(r => PrestoModel.Probabilities(parameters, x.AsSpan(r * p, p)).Select(v => (float)v)).ToArray();
         }, onnx, [new ParityInput(inputName, values, [rows, p])], ScoringHeads.ClassProbabilities);
-        if (report.RelativeError > 1e-4)
-            throw new InvalidOperationException($"The ONNX export disagrees with the fitted model: {report}. Please report this as a bug.");
-        return report;
+        return OnnxParity.EnsureAgrees(report);
     }
 }

@@ -37,10 +37,32 @@ public sealed record ParityInput(string Name, float[] Values, long[] Shape)
 
 /// <summary>
 /// Runs the same inputs through a TorchSharp forward pass and through its ONNX export on ONNX Runtime (CPU),
-/// and reports how far apart they are: the check every exporter must pass (relative error ≤ 1e-5 in float32).
+/// and reports how far apart they are: the check every exporter must pass (relative error ≤ <see cref="Tolerance"/>).
 /// </summary>
 public static class OnnxParity
 {
+    /// <summary>
+    /// The largest relative error between an export and its model that any MLExtensions fit accepts (float32 parity),
+    /// checked on fresh inputs after every fit by <see cref="EnsureAgrees"/>.
+    /// </summary>
+    public const double Tolerance = 1e-5;
+
+    /// <summary>
+    /// Returns <paramref name="report"/>, or throws when the export is further than <see cref="Tolerance"/> (relative to
+    /// the largest reference value, plus <paramref name="absoluteAllowance"/>) from the model: a fit never returns a
+    /// model whose ONNX graph scores differently.
+    /// </summary>
+    /// <param name="report">The comparison.</param>
+    /// <param name="absoluteAllowance">Extra absolute slack, e.g. the float32 rounding of a large total.</param>
+    public static ParityReport EnsureAgrees(ParityReport report, double absoluteAllowance = 0)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        double scale = report.MaxReference > 0 ? report.MaxReference : 1;
+        if (!(report.MaxAbsoluteError <= Tolerance * scale + absoluteAllowance))
+            throw new InvalidOperationException($"The ONNX export disagrees with the trained model: {report}. Please report this as a bug.");
+        return report;
+    }
+
     /// <summary>Compares on <paramref name="rows"/> fresh standard-normal rows of <paramref name="featureCount"/> features, scaled by <paramref name="scale"/>.</summary>
     public static ParityReport Compare(Func<Tensor, Tensor> forward, byte[] onnxModel, string inputName, string outputName,
         int featureCount, int rows, int seed, float scale = 1f)
