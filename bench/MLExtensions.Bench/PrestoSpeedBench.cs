@@ -71,7 +71,7 @@ public static class PrestoSpeedBench
         var ml = new MLContext(seed: 1);
         using var atReference = ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { Lambda = r.Lambda }).Fit(Load(ml, csv, p));
         var (x, y) = ReadCsv(csv, p);
-        double ours = Objective(x, y, p, r.Lambda, atReference.Parameters.Intercepts, atReference.Parameters.Weights);
+        double ours = Objective(x, y, p, r.Lambda, atReference.Parameters.Intercepts.ToArray(), atReference.Parameters.Weights.Select(w => w.ToArray()).ToArray());
         double theirs = Objective(Standardised(x), y, p, r.Lambda, r.Alpha, r.Beta);
         Console.WriteLine($"   objective at R's λ: ours {ours:F10}, R {theirs:F10} (R − ours = {theirs - ours:G3}, relative {(theirs - ours) / Math.Abs(ours):G3})");
     }

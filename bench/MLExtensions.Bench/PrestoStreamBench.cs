@@ -63,7 +63,7 @@ public static class PrestoStreamBench
         Console.WriteLine(string.Join(' ', new[]
         {
             "RESULT", seconds.ToString("R", CultureInfo.InvariantCulture), Process.GetCurrentProcess().PeakWorkingSet64.ToString(CultureInfo.InvariantCulture),
-            Array.IndexOf(parameters.LambdaPath, parameters.Lambda).ToString(CultureInfo.InvariantCulture), parameters.Lambda.ToString("R", CultureInfo.InvariantCulture),
+            parameters.LambdaIndex.ToString(CultureInfo.InvariantCulture), parameters.Lambda.ToString("R", CultureInfo.InvariantCulture),
         }.Concat(coefficients)));
     }
 

@@ -33,7 +33,7 @@ public sealed class PrestoModel : OnnxScoredModel
     public ClassLabels Classes { get; }
 
     /// <summary>The number of features.</summary>
-    public int FeatureCount => Parameters.Weights[0].Length;
+    public int FeatureCount => Parameters.Weights[0].Count;
 
     /// <summary>How closely the ONNX export reproduced the double-precision managed probabilities on fresh inputs.</summary>
     public ParityReport ExportParity { get; }
@@ -46,7 +46,7 @@ public sealed class PrestoModel : OnnxScoredModel
 
     internal static double[] Probabilities(PrestoParameters parameters, ReadOnlySpan<float> features)
     {
-        int boundaries = parameters.Intercepts.Length, p = parameters.Weights[0].Length;
+        int boundaries = parameters.Intercepts.Count, p = parameters.Weights[0].Count;
         if (features.Length != p) throw new ArgumentException($"{features.Length} features given; the model has {p}.", nameof(features));
         Span<double> eta = stackalloc double[boundaries];
         for (int k = 0; k < boundaries; k++)

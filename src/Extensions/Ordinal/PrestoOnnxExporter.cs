@@ -31,7 +31,7 @@ public static class PrestoOnnxExporter
         IReadOnlyList<double>? featureMeans = null, IReadOnlyList<double>? featureScales = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        int boundaries = parameters.Intercepts.Length, p = parameters.Weights[0].Length;
+        int boundaries = parameters.Intercepts.Count, p = parameters.Weights[0].Count;
         if (classNames.Count != boundaries + 1) throw new ArgumentException($"{classNames.Count} class names for {boundaries} boundaries.", nameof(classNames));
         var means = featureMeans?.ToArray() ?? new double[p];
         var scales = featureScales?.ToArray() ?? Enumerable.Repeat(1.0, p).ToArray();

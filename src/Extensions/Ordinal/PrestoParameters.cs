@@ -12,7 +12,7 @@ namespace MLExtensions.Ordinal;
 /// The fit's ψ on the original feature scale, boundary × feature: row 0 is β_1, row k the difference β_{k+1} − β_k.
 /// </param>
 public sealed record PrestoPathPoint(double Lambda, double LogLikelihood, double DevianceExplained, int NonzeroDifferences, int DegreesOfFreedom,
-    double Aic, double Bic, IReadOnlyList<double[]> Differences);
+    double Aic, double Bic, IReadOnlyList<IReadOnlyList<double>> Differences);
 
 /// <summary>
 /// The fitted cumulative-logit coefficients on the original feature scale,
@@ -24,13 +24,13 @@ public sealed class PrestoParameters
         double[] crossValidationScores, double[] crossValidationStandardErrors, bool converged, IReadOnlyList<PrestoPathPoint> pathDiagnostics)
     {
         PathDiagnostics = pathDiagnostics;
-        Intercepts = intercepts;
-        Weights = weights;
+        Intercepts = Array.AsReadOnly(intercepts);
+        Weights = Array.AsReadOnly(weights.Select(row => (IReadOnlyList<double>)Array.AsReadOnly(row)).ToArray());
         Lambda = lambda;
         LambdaMax = lambdaMax;
-        LambdaPath = lambdaPath;
-        CrossValidationScores = crossValidationScores;
-        CrossValidationStandardErrors = crossValidationStandardErrors;
+        LambdaPath = Array.AsReadOnly(lambdaPath);
+        CrossValidationScores = Array.AsReadOnly(crossValidationScores);
+        CrossValidationStandardErrors = Array.AsReadOnly(crossValidationStandardErrors);
         Converged = converged;
     }
 
@@ -47,7 +47,7 @@ public sealed class PrestoParameters
         if (PathDiagnostics.Count < 2) throw new InvalidOperationException("The model was fitted at a single λ; fit a path (Lambda = null or LambdaSequence) to plot it.");
         var x = PathDiagnostics.Select(p => Math.Log10(p.Lambda)).ToArray();
         var chart = new MLExtensions.Plotting.LineChart("PRESTO coefficient paths", "log10 λ", "coefficient (original scale)");
-        int boundaries = PathDiagnostics[0].Differences.Count, features = PathDiagnostics[0].Differences[0].Length;
+        int boundaries = PathDiagnostics[0].Differences.Count, features = PathDiagnostics[0].Differences[0].Count;
         for (int k = 0; k < boundaries; k++)
             for (int j = 0; j < features; j++)
                 chart.Add(features * boundaries <= 12 ? (k == 0 ? $"β1[{j}]" : $"ψ{k + 1}[{j}]") : null, x, PathDiagnostics.Select(p => p.Differences[k][j]).ToArray());
@@ -58,24 +58,25 @@ public sealed class PrestoParameters
     /// <exception cref="InvalidOperationException">λ was not chosen by cross-validation.</exception>
     public void SaveCrossValidationPlot(string path)
     {
-        if (CrossValidationScores.Length == 0) throw new InvalidOperationException("λ was given, not cross-validated: there is no curve to plot.");
+        if (CrossValidationScores.Count == 0) throw new InvalidOperationException("λ was given, not cross-validated: there is no curve to plot.");
         var x = LambdaPath.Select(Math.Log10).ToArray();
         new MLExtensions.Plotting.LineChart("PRESTO cross-validation", "log10 λ", "held-out score (lower is better)")
-            .Add("mean over folds ± 1 SE", x, CrossValidationScores, CrossValidationStandardErrors)
+            .Add("mean over folds ± 1 SE", x, CrossValidationScores.ToArray(), CrossValidationStandardErrors.ToArray())
             .Mark(Math.Log10(Lambda), "chosen λ").Save(path);
     }
 
     /// <summary>α_k, one per boundary between class k and k+1 (K − 1 values; the cumulative probabilities at x = 0).</summary>
-    public double[] Intercepts { get; }
+    public IReadOnlyList<double> Intercepts { get; }
 
     /// <summary>β_k, boundary × feature (K − 1 rows of p values), on the original feature scale.</summary>
-    public double[][] Weights { get; }
+    public IReadOnlyList<IReadOnlyList<double>> Weights { get; }
 
     /// <summary>
     /// The differences ψ_k = β_k − β_{k−1} (ψ_1 = β_1) that the lasso shrinks: rows after the first are zero where the
     /// model is proportional odds for that feature.
     /// </summary>
-    public double[][] Differences => Weights.Select((row, k) => k == 0 ? (double[])row.Clone() : row.Zip(Weights[k - 1], (a, b) => a - b).ToArray()).ToArray();
+    public IReadOnlyList<IReadOnlyList<double>> Differences =>
+        Weights.Select((row, k) => (IReadOnlyList<double>)(k == 0 ? row.ToArray() : row.Zip(Weights[k - 1], (a, b) => a - b).ToArray())).ToArray();
 
     /// <summary>The λ used (on the standardised scale of the objective); +∞ for the proportional-odds model.</summary>
     public double Lambda { get; }
@@ -83,17 +84,20 @@ public sealed class PrestoParameters
     /// <summary>The smallest λ at which every penalised coefficient is zero.</summary>
     public double LambdaMax { get; }
 
+    /// <summary>Where <see cref="Lambda"/> sits in <see cref="LambdaPath"/> (−1 for the proportional-odds model, fitted at no λ).</summary>
+    public int LambdaIndex => LambdaPath.ToList().IndexOf(Lambda);
+
     /// <summary>The λ values fitted, largest first (a single value when λ was given).</summary>
-    public double[] LambdaPath { get; }
+    public IReadOnlyList<double> LambdaPath { get; }
 
     /// <summary>
     /// Mean held-out score at each λ of <see cref="LambdaPath"/>, of the trainer's <c>CrossValidationMetric</c>
     /// (default the multiclass Brier score); empty when λ was given.
     /// </summary>
-    public double[] CrossValidationScores { get; }
+    public IReadOnlyList<double> CrossValidationScores { get; }
 
     /// <summary>Standard error of the fold scores at each λ (empty when λ was given).</summary>
-    public double[] CrossValidationStandardErrors { get; }
+    public IReadOnlyList<double> CrossValidationStandardErrors { get; }
 
     /// <summary>Whether every fit met the tolerance within the iteration limit.</summary>
     public bool Converged { get; }

@@ -20,7 +20,7 @@ public class PrestoPathOptionsTests
         using var model = ml.Ordinal().Trainers.Presto(options).Fit(data);
         Assert.Equal(options.LambdaSequence, model.Parameters.LambdaPath);
         Assert.Contains(model.Parameters.Lambda, options.LambdaSequence);
-        Assert.Equal(4, model.Parameters.CrossValidationScores.Length);
+        Assert.Equal(4, model.Parameters.CrossValidationScores.Count);
         Assert.Contains("decrease", Assert.Throws<ArgumentException>(() => ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { LambdaSequence = [0.1, 0.2] })).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { LambdaSequence = [0.1, -0.2] }));
     }
@@ -60,11 +60,11 @@ public class PrestoPathOptionsTests
             options.UseOneStandardErrorRule = true;
             using var sparse = ml.Ordinal().Trainers.Presto(options).Fit(data);
             var scores = best.Parameters.CrossValidationScores;
-            curves.Add(scores);
-            int bestIndex = Array.IndexOf(best.Parameters.LambdaPath, best.Parameters.Lambda);
+            curves.Add(scores.ToArray());
+            int bestIndex = best.Parameters.LambdaIndex;
             Assert.Equal(scores.Min(), scores[bestIndex], 12);
             Assert.True(sparse.Parameters.Lambda >= best.Parameters.Lambda, $"{metric}: 1-SE λ {sparse.Parameters.Lambda} < best λ {best.Parameters.Lambda}");
-            int sparseIndex = Array.IndexOf(sparse.Parameters.LambdaPath, sparse.Parameters.Lambda);
+            int sparseIndex = sparse.Parameters.LambdaIndex;
             Assert.True(scores[sparseIndex] <= scores[bestIndex] + best.Parameters.CrossValidationStandardErrors[bestIndex] + 1e-12, metric.ToString());
             if (metric == PrestoCrossValidationMetric.Misclassification) Assert.All(scores, s => Assert.InRange(s, 0, 1));
             if (metric == PrestoCrossValidationMetric.LogLikelihood) Assert.All(scores, s => Assert.True(s > 0));
@@ -148,7 +148,7 @@ public class PrestoPathOptionsTests
             var options = Options();
             (options.Seed, options.FoldColumnName) = (seed, foldColumn);
             using var model = ml.Ordinal().Trainers.Presto(options).Fit(data);
-            return model.Parameters.CrossValidationScores;
+            return model.Parameters.CrossValidationScores.ToArray();
         }
         Assert.Equal(Scores(1, "Fold"), Scores(2, "Fold"));
         Assert.NotEqual(Scores(1, null), Scores(2, null));
@@ -170,7 +170,7 @@ public class PrestoPathOptionsTests
         using var model = ml.Ordinal().Trainers.Presto(Options()).Fit(data);
         var chosen = model.Parameters.PathDiagnostics.Single(p => p.Lambda == model.Parameters.Lambda);
         for (int k = 0; k < chosen.Differences.Count; k++)
-            for (int j = 0; j < chosen.Differences[k].Length; j++)
+            for (int j = 0; j < chosen.Differences[k].Count; j++)
                 Assert.Equal(model.Parameters.Differences[k][j], chosen.Differences[k][j], 9);
         var folder = Directory.CreateTempSubdirectory("presto-plots").FullName;
         try

@@ -43,10 +43,10 @@ public class PrestoStreamingTests
 
         Assert.Equal(inMemory.Parameters.LambdaPath, streamed.Parameters.LambdaPath, (a, b) => Math.Abs(a - b) <= 1e-10 * a);
         // The same λ is chosen (the path's values differ in the last bits: the streamed sums run block by block).
-        Assert.Equal(Array.IndexOf(inMemory.Parameters.LambdaPath, inMemory.Parameters.Lambda), Array.IndexOf(streamed.Parameters.LambdaPath, streamed.Parameters.Lambda));
-        for (int l = 0; l < inMemory.Parameters.CrossValidationScores.Length; l++)
+        Assert.Equal(inMemory.Parameters.LambdaIndex, streamed.Parameters.LambdaIndex);
+        for (int l = 0; l < inMemory.Parameters.CrossValidationScores.Count; l++)
             Assert.Equal(inMemory.Parameters.CrossValidationScores[l], streamed.Parameters.CrossValidationScores[l], 1e-9);
-        for (int k = 0; k < inMemory.Parameters.Intercepts.Length; k++)
+        for (int k = 0; k < inMemory.Parameters.Intercepts.Count; k++)
         {
             Assert.Equal(inMemory.Parameters.Intercepts[k], streamed.Parameters.Intercepts[k], 1e-7);
             for (int j = 0; j < 4; j++) Assert.Equal(inMemory.Parameters.Weights[k][j], streamed.Parameters.Weights[k][j], 1e-7);
@@ -63,7 +63,7 @@ public class PrestoStreamingTests
             var options = Options(stream: true, foldColumn: null);
             options.Seed = seed;
             using var model = ml.Ordinal().Trainers.Presto(options).Fit(data);
-            return model.Parameters.CrossValidationScores;
+            return model.Parameters.CrossValidationScores.ToArray();
         }
         Assert.Equal(Scores(1), Scores(1));
         Assert.NotEqual(Scores(1), Scores(2));

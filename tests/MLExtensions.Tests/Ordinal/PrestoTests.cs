@@ -33,8 +33,8 @@ public class PrestoTests(ITestOutputHelper output)
     private static double MaxAbsGradient(PrestoParameters parameters, OrdinalSimulationData data)
     {
         const double h = 1e-5;
-        var alpha = (double[])parameters.Intercepts.Clone();
-        var beta = parameters.Weights.Select(r => (double[])r.Clone()).ToArray();
+        var alpha = parameters.Intercepts.ToArray();
+        var beta = parameters.Weights.Select(r => r.ToArray()).ToArray();
         double largest = 0;
         void Probe(Func<double> get, Action<double> set)
         {
@@ -153,7 +153,7 @@ public class PrestoTests(ITestOutputHelper output)
             largestDifference = Math.Max(largestDifference, Math.Abs(separate[k][0] - model.Parameters.Intercepts[k]));
             for (int j = 0; j < 3; j++) largestDifference = Math.Max(largestDifference, Math.Abs(separate[k][1 + j] - model.Parameters.Weights[k][j]));
         }
-        double joint = MeanLogLikelihood(model.Parameters.Intercepts, model.Parameters.Weights, sim);
+        double joint = MeanLogLikelihood(model.Parameters.Intercepts.ToArray(), model.Parameters.Weights.Select(r => r.ToArray()).ToArray(), sim);
         double separated = MeanLogLikelihood(separate.Select(t => t[0]).ToArray(), separate.Select(t => t.Skip(1).ToArray()).ToArray(), sim);
         output.WriteLine($"largest joint-vs-separate coefficient difference {largestDifference:F4}; mean log-likelihood {joint:F6} vs {separated:F6}");
         Assert.True(largestDifference > 0.01, $"difference {largestDifference}");
@@ -187,8 +187,8 @@ public class PrestoTests(ITestOutputHelper output)
     private static double MaxAbsGradientOfSharedSlope(PrestoParameters parameters, OrdinalSimulationData data)
     {
         const double h = 1e-5;
-        var alpha = (double[])parameters.Intercepts.Clone();
-        var beta = parameters.Weights.Select(r => (double[])r.Clone()).ToArray();
+        var alpha = parameters.Intercepts.ToArray();
+        var beta = parameters.Weights.Select(r => r.ToArray()).ToArray();
         double largest = 0;
         for (int j = 0; j < beta[0].Length; j++)
         {
@@ -322,8 +322,8 @@ public class PrestoTests(ITestOutputHelper output)
         Assert.Equal(scored.GetColumn<float[]>("Score").SelectMany(s => s), loaded.Transform(data).GetColumn<float[]>("Score").SelectMany(s => s));
         (loaded as IDisposable)?.Dispose();
         Assert.NotEmpty(model.Parameters.LambdaPath);
-        Assert.Equal(model.Parameters.LambdaPath.Length, model.Parameters.CrossValidationScores.Length);
-        Assert.Equal(model.Parameters.CrossValidationScores.Min(), model.Parameters.CrossValidationScores[Array.IndexOf(model.Parameters.LambdaPath, model.Parameters.Lambda)]);
+        Assert.Equal(model.Parameters.LambdaPath.Count, model.Parameters.CrossValidationScores.Count);
+        Assert.Equal(model.Parameters.CrossValidationScores.Min(), model.Parameters.CrossValidationScores[model.Parameters.LambdaIndex]);
     }
 
     [Fact]
