@@ -1,3 +1,4 @@
+using MLExtensions.Training;
 using Microsoft.ML;
 
 namespace MLExtensions.Equivariant;
@@ -30,8 +31,8 @@ public sealed class EquivariantTrainers
     /// <param name="forcesColumnName">Optional target forces, 3N <see cref="float"/>; null to train on energies only.</param>
     /// <param name="predictedForcesColumnName">Optional output column for predicted forces; null for energies only.</param>
     /// <param name="numberOfEpochs">Passes over the data.</param>
-    public PonitaTrainer Ponita(string labelColumnName = "Label", string positionsColumnName = "Positions", string atomTypesColumnName = "AtomTypes",
-        string? forcesColumnName = null, string? predictedForcesColumnName = null, int numberOfEpochs = 50)
+    public PonitaTrainer Ponita(string labelColumnName = DefaultColumnNames.Label, string positionsColumnName = DefaultColumnNames.Positions, string atomTypesColumnName = DefaultColumnNames.AtomTypes,
+        string? forcesColumnName = null, string? predictedForcesColumnName = null, int numberOfEpochs = PonitaOptionsBase.Defaults.NumberOfEpochs)
         => Ponita(new PonitaTrainer.Options
         {
             LabelColumnName = labelColumnName,
@@ -55,8 +56,8 @@ public sealed class EquivariantTrainers
     /// <param name="inputVectorsColumnName">Optional per-point input vectors, 3N <see cref="float"/> (e.g. velocities).</param>
     /// <param name="predictedVectorsColumnName">The output column.</param>
     /// <param name="numberOfEpochs">Passes over the data.</param>
-    public PonitaVectorTrainer PonitaVectors(string labelColumnName = "Label", string positionsColumnName = "Positions", string atomTypesColumnName = "AtomTypes",
-        string? inputVectorsColumnName = null, string predictedVectorsColumnName = "PredictedVectors", int numberOfEpochs = 50)
+    public PonitaVectorTrainer PonitaVectors(string labelColumnName = DefaultColumnNames.Label, string positionsColumnName = DefaultColumnNames.Positions, string atomTypesColumnName = DefaultColumnNames.AtomTypes,
+        string? inputVectorsColumnName = null, string predictedVectorsColumnName = DefaultColumnNames.PredictedVectors, int numberOfEpochs = PonitaOptionsBase.Defaults.NumberOfEpochs)
         => PonitaVectors(new PonitaVectorTrainer.Options
         {
             LabelColumnName = labelColumnName,

@@ -15,11 +15,17 @@ namespace MLExtensions.Equivariant;
 /// </remarks>
 public abstract class PonitaOptionsBase : TrainingOptionsBase
 {
+    /// <summary>Defaults the catalog methods share with the options.</summary>
+    internal static class Defaults
+    {
+        public const int NumberOfEpochs = 50;
+    }
+
     /// <summary>The positions column: a vector of 3N <see cref="float"/>. Default: "Positions".</summary>
-    public string PositionsColumnName { get; set; } = "Positions";
+    public string PositionsColumnName { get; set; } = DefaultColumnNames.Positions;
 
     /// <summary>The atom types column: N type indices (<see cref="float"/> or <see cref="int"/>), or N·F features with <see cref="FeaturesPerAtom"/>. Default: "AtomTypes".</summary>
-    public string AtomTypesColumnName { get; set; } = "AtomTypes";
+    public string AtomTypesColumnName { get; set; } = DefaultColumnNames.AtomTypes;
 
     /// <summary>
     /// Per-point features instead of type indices: the atom types column then holds F values per point (e.g.
@@ -65,7 +71,7 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
     public bool SelfInteraction { get; set; }
 
     /// <summary>Passes over the training data. Default: 50.</summary>
-    public int NumberOfEpochs { get; set; } = 50;
+    public int NumberOfEpochs { get; set; } = Defaults.NumberOfEpochs;
 
     /// <summary>Point clouds per optimiser step (small batches give the many steps that force training needs). Default: 4.</summary>
     public int BatchSize { get; set; } = 4;

@@ -36,7 +36,7 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         public string? InputVectorsColumnName { get; set; }
 
         /// <summary>The output column of predicted vectors (3N <see cref="float"/>). Default: "PredictedVectors".</summary>
-        public string PredictedVectorsColumnName { get; set; } = "PredictedVectors";
+        public string PredictedVectorsColumnName { get; set; } = DefaultColumnNames.PredictedVectors;
 
         /// <summary>
         /// Predict the input vectors plus a learned equivariant correction (with an input vectors column). Default: true.

@@ -28,6 +28,12 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     /// <summary>Options of <see cref="MlpTrainer"/>.</summary>
     public sealed class Options : TorchTrainerOptions
     {
+        /// <summary>Defaults the catalog methods share with the options.</summary>
+        internal static class Defaults
+        {
+            public const int NumberOfEpochs = 50;
+        }
+
         /// <summary>Widths of the hidden layers. Default: [64, 64].</summary>
         public int[] HiddenLayerSizes { get; set; } = [64, 64];
 
@@ -38,7 +44,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         public bool Residual { get; set; }
 
         /// <summary>Passes over the training data. Default: 50.</summary>
-        public int NumberOfEpochs { get; set; } = 50;
+        public int NumberOfEpochs { get; set; } = Defaults.NumberOfEpochs;
 
         /// <summary>Rows per optimiser step. Default: 128.</summary>
         public int BatchSize { get; set; } = 128;

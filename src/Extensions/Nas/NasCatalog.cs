@@ -1,3 +1,4 @@
+using MLExtensions.Training;
 using Microsoft.ML;
 using MLExtensions.Onnx.Scoring;
 
@@ -30,8 +31,8 @@ public sealed class NasTrainers
     /// <param name="featureColumnName">The known-size <see cref="float"/> vector feature column.</param>
     /// <param name="strategy">How to search.</param>
     /// <param name="timeBudget">Wall-clock budget of the whole fit; null for none.</param>
-    public NasTrainer Regression(string labelColumnName = "Label", string featureColumnName = "Features",
-        NasStrategy strategy = NasStrategy.Spos, TimeSpan? timeBudget = null)
+    public NasTrainer Regression(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
+        NasStrategy strategy = NasTrainer.Options.Defaults.Strategy, TimeSpan? timeBudget = null)
         => Regression(Search(labelColumnName, featureColumnName, strategy, timeBudget));
 
     /// <summary>A regressor found by architecture search, with full options.</summary>
@@ -42,8 +43,8 @@ public sealed class NasTrainers
     /// <param name="featureColumnName">The known-size <see cref="float"/> vector feature column.</param>
     /// <param name="strategy">How to search.</param>
     /// <param name="timeBudget">Wall-clock budget of the whole fit; null for none.</param>
-    public NasTrainer BinaryClassification(string labelColumnName = "Label", string featureColumnName = "Features",
-        NasStrategy strategy = NasStrategy.Spos, TimeSpan? timeBudget = null)
+    public NasTrainer BinaryClassification(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
+        NasStrategy strategy = NasTrainer.Options.Defaults.Strategy, TimeSpan? timeBudget = null)
         => BinaryClassification(Search(labelColumnName, featureColumnName, strategy, timeBudget));
 
     /// <summary>A binary classifier found by architecture search, with full options.</summary>
@@ -54,8 +55,8 @@ public sealed class NasTrainers
     /// <param name="featureColumnName">The known-size <see cref="float"/> vector feature column.</param>
     /// <param name="strategy">How to search.</param>
     /// <param name="timeBudget">Wall-clock budget of the whole fit; null for none.</param>
-    public NasTrainer MulticlassClassification(string labelColumnName = "Label", string featureColumnName = "Features",
-        NasStrategy strategy = NasStrategy.Spos, TimeSpan? timeBudget = null)
+    public NasTrainer MulticlassClassification(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
+        NasStrategy strategy = NasTrainer.Options.Defaults.Strategy, TimeSpan? timeBudget = null)
         => MulticlassClassification(Search(labelColumnName, featureColumnName, strategy, timeBudget));
 
     /// <summary>A multiclass classifier found by architecture search, with full options.</summary>
@@ -74,8 +75,8 @@ public sealed class NasTrainers
     /// <param name="featureColumnName">The known-size <see cref="float"/> vector feature column.</param>
     /// <param name="hiddenLayerSizes">Hidden layer widths; null keeps the default [64, 64].</param>
     /// <param name="numberOfEpochs">Passes over the data.</param>
-    public MlpTrainer MlpRegression(string labelColumnName = "Label", string featureColumnName = "Features",
-        int[]? hiddenLayerSizes = null, int numberOfEpochs = 50)
+    public MlpTrainer MlpRegression(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
+        int[]? hiddenLayerSizes = null, int numberOfEpochs = MlpTrainer.Options.Defaults.NumberOfEpochs)
         => MlpRegression(Simple(labelColumnName, featureColumnName, hiddenLayerSizes, numberOfEpochs));
 
     /// <summary>An MLP regressor with full options.</summary>
@@ -86,8 +87,8 @@ public sealed class NasTrainers
     /// <param name="featureColumnName">The known-size <see cref="float"/> vector feature column.</param>
     /// <param name="hiddenLayerSizes">Hidden layer widths; null keeps the default [64, 64].</param>
     /// <param name="numberOfEpochs">Passes over the data.</param>
-    public MlpTrainer MlpBinaryClassification(string labelColumnName = "Label", string featureColumnName = "Features",
-        int[]? hiddenLayerSizes = null, int numberOfEpochs = 50)
+    public MlpTrainer MlpBinaryClassification(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
+        int[]? hiddenLayerSizes = null, int numberOfEpochs = MlpTrainer.Options.Defaults.NumberOfEpochs)
         => MlpBinaryClassification(Simple(labelColumnName, featureColumnName, hiddenLayerSizes, numberOfEpochs));
 
     /// <summary>An MLP binary classifier with full options.</summary>
@@ -98,8 +99,8 @@ public sealed class NasTrainers
     /// <param name="featureColumnName">The known-size <see cref="float"/> vector feature column.</param>
     /// <param name="hiddenLayerSizes">Hidden layer widths; null keeps the default [64, 64].</param>
     /// <param name="numberOfEpochs">Passes over the data.</param>
-    public MlpTrainer MlpMulticlassClassification(string labelColumnName = "Label", string featureColumnName = "Features",
-        int[]? hiddenLayerSizes = null, int numberOfEpochs = 50)
+    public MlpTrainer MlpMulticlassClassification(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features,
+        int[]? hiddenLayerSizes = null, int numberOfEpochs = MlpTrainer.Options.Defaults.NumberOfEpochs)
         => MlpMulticlassClassification(Simple(labelColumnName, featureColumnName, hiddenLayerSizes, numberOfEpochs));
 
     /// <summary>An MLP multiclass classifier with full options.</summary>

@@ -28,12 +28,18 @@ public sealed class NasTrainer : IEstimator<NasModel>
     /// <summary>Options of <see cref="NasTrainer"/>.</summary>
     public sealed class Options : TorchTrainerOptions
     {
+        /// <summary>Defaults the catalog methods share with the options.</summary>
+        internal static class Defaults
+        {
+            public const NasStrategy Strategy = NasStrategy.Spos;
+        }
+
         /// <summary>
         /// How to search. Default: <see cref="NasStrategy.Spos"/>, whose picks were the most reliable in the ranking
         /// benchmark (<c>bench --nas</c>: top-quarter picks on the regression sets, where gradient search with small
         /// training splits drifted to narrow networks).
         /// </summary>
-        public NasStrategy Strategy { get; set; } = NasStrategy.Spos;
+        public NasStrategy Strategy { get; set; } = Defaults.Strategy;
 
         /// <summary>Wall-clock budget of the whole fit; null for none. Default: null.</summary>
         public TimeSpan? TimeBudget { get; set; }

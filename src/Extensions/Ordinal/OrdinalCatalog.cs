@@ -1,3 +1,4 @@
+using MLExtensions.Training;
 using Microsoft.ML;
 
 namespace MLExtensions.Ordinal;
@@ -21,7 +22,7 @@ public sealed class OrdinalCatalog
     /// <param name="scoreColumnName">The class probabilities.</param>
     /// <param name="rareClass">The class (by name, as in the slot names of <c>Score</c>) to report on; null takes the least frequent.</param>
     /// <param name="numberOfBins">Bins of the reliability table.</param>
-    public OrdinalMetrics Evaluate(IDataView data, string labelColumnName = "Label", string scoreColumnName = "Score",
+    public OrdinalMetrics Evaluate(IDataView data, string labelColumnName = DefaultColumnNames.Label, string scoreColumnName = DefaultColumnNames.Score,
         string? rareClass = null, int numberOfBins = 10)
         => OrdinalEvaluator.Evaluate(data, labelColumnName, scoreColumnName, rareClass, numberOfBins);
 }
@@ -37,7 +38,7 @@ public sealed class OrdinalTrainers
     /// <param name="labelColumnName">The ordered key label (or <see cref="float"/> ranks).</param>
     /// <param name="featureColumnName">The known-size <see cref="float"/> vector feature column.</param>
     /// <param name="exampleWeightColumnName">Optional example weights.</param>
-    public PrestoTrainer Presto(string labelColumnName = "Label", string featureColumnName = "Features", string? exampleWeightColumnName = null)
+    public PrestoTrainer Presto(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features, string? exampleWeightColumnName = null)
         => Presto(new PrestoTrainer.Options { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName, ExampleWeightColumnName = exampleWeightColumnName });
 
     /// <summary>PRESTO with full options.</summary>
@@ -47,7 +48,7 @@ public sealed class OrdinalTrainers
     /// <param name="labelColumnName">The ordered key label (or <see cref="float"/> ranks).</param>
     /// <param name="featureColumnName">The known-size <see cref="float"/> vector feature column.</param>
     /// <param name="exampleWeightColumnName">Optional example weights.</param>
-    public ProportionalOddsTrainer ProportionalOdds(string labelColumnName = "Label", string featureColumnName = "Features", string? exampleWeightColumnName = null)
+    public ProportionalOddsTrainer ProportionalOdds(string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features, string? exampleWeightColumnName = null)
         => ProportionalOdds(new ProportionalOddsTrainer.Options { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName, ExampleWeightColumnName = exampleWeightColumnName });
 
     /// <summary>The proportional-odds model with full options.</summary>

@@ -9,7 +9,7 @@ namespace MLExtensions.Training;
 public abstract class TrainingOptionsBase
 {
     /// <summary>The label column. Default: "Label".</summary>
-    public string LabelColumnName { get; set; } = "Label";
+    public string LabelColumnName { get; set; } = DefaultColumnNames.Label;
 
     /// <summary>
     /// The random seed for initialisation, shuffling and splits. Default: null, which draws one from the
@@ -40,7 +40,7 @@ public abstract class TrainingOptionsBase
 public abstract class TorchTrainerOptions : TrainingOptionsBase
 {
     /// <summary>The feature column: a known-size vector of <see cref="float"/> (or a single <see cref="float"/>). Default: "Features".</summary>
-    public string FeatureColumnName { get; set; } = "Features";
+    public string FeatureColumnName { get; set; } = DefaultColumnNames.Features;
 
     /// <summary>An optional column of non-negative <see cref="float"/> example weights. Default: null (all rows weigh 1).</summary>
     public string? ExampleWeightColumnName { get; set; }

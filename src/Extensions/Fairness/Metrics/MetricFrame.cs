@@ -9,7 +9,7 @@ namespace MLExtensions.Fairness;
 public sealed class MetricFrameOptions
 {
     /// <summary>The <see cref="bool"/> label. Default: "Label".</summary>
-    public string LabelColumnName { get; set; } = "Label";
+    public string LabelColumnName { get; set; } = MLExtensions.Training.DefaultColumnNames.Label;
 
     /// <summary>The <see cref="bool"/> prediction. Default: "PredictedLabel".</summary>
     public string PredictedLabelColumnName { get; set; } = "PredictedLabel";

@@ -35,7 +35,7 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         public string ClientColumnName { get; set; } = "Client";
 
         /// <summary>The <see cref="bool"/> label (read when fitting). Default: "Label".</summary>
-        public string LabelColumnName { get; set; } = "Label";
+        public string LabelColumnName { get; set; } = MLExtensions.Training.DefaultColumnNames.Label;
 
         /// <summary>The model's probability; null to derive the rule from <see cref="PredictedLabelColumnName"/>. Default: "Probability".</summary>
         public string? ScoreColumnName { get; set; } = "Probability";
@@ -62,7 +62,7 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         /// The feature vector hashed for the randomisation when there is no row key; when the data has no such
         /// column, a probability's rows are hashed by cell and value. Default: "Features".
         /// </summary>
-        public string FeatureColumnName { get; set; } = "Features";
+        public string FeatureColumnName { get; set; } = MLExtensions.Training.DefaultColumnNames.Features;
 
         /// <summary>Seed of the row hash. Default: 1.</summary>
         public int Seed { get; set; } = 1;
