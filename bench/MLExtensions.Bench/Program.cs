@@ -19,6 +19,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using MLExtensions.Bench;
+using MLExtensions.Mlp;
 using MLExtensions.Nas;
 using MLExtensions.Onnx.Runtime;
 using MLExtensions.Onnx.Scoring;

@@ -1,3 +1,4 @@
+using MLExtensions.Mlp;
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;

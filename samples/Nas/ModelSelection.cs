@@ -1,6 +1,7 @@
 // The model-selection loop of the NAS sample (--select): what a user's AutoML-style script does with ML.NET's own
 // CrossValidate, kept in one file so that the sample and its test run the same code. Not a framework: candidates run
 // in order under one wall-clock budget, and the result is a leaderboard.
+using MLExtensions.Mlp;
 using System.Diagnostics;
 using Microsoft.ML;
 using MLExtensions.Nas;

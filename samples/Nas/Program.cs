@@ -7,6 +7,7 @@
 // --budget is the whole selection's budget (default 180 s); our trainers get the time the others leave as TimeBudget.
 //   dotnet run -c Release --project samples/Nas [-- --strategy Spos|PaDa|TangleNas] [--budget seconds]
 //   dotnet run -c Release --project samples/Nas -- --select [--folds k (default 5)] [--budget seconds] [--strategy ...]
+using MLExtensions.Mlp;
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;

@@ -1,3 +1,4 @@
+using MLExtensions.Mlp;
 using Microsoft.ML;
 using MLExtensions.Nas;
 

@@ -1,3 +1,4 @@
+using MLExtensions.Mlp;
 using MLExtensions.Nas;
 using MLExtensions.Onnx.Scoring;
 using MLExtensions.Torch;

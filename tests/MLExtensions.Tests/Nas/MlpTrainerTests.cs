@@ -1,3 +1,4 @@
+using MLExtensions.Mlp;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLExtensions.Nas;

@@ -1,3 +1,4 @@
+using MLExtensions.Mlp;
 using MLExtensions.Nas;
 using MLExtensions.Torch;
 using Xunit;

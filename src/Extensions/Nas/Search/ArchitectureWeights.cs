@@ -1,3 +1,4 @@
+using MLExtensions.Mlp;
 using static TorchSharp.torch;
 
 namespace MLExtensions.Nas;

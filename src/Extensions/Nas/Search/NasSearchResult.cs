@@ -1,3 +1,4 @@
+using MLExtensions.Mlp;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MLExtensions.Onnx;

@@ -1,3 +1,5 @@
+using MLExtensions.Mlp;
+
 namespace MLExtensions.Nas;
 
 /// <summary>

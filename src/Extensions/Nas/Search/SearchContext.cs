@@ -1,3 +1,4 @@
+using MLExtensions.Mlp;
 using MLExtensions.Training;
 using static TorchSharp.torch;
 

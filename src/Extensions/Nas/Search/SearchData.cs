@@ -1,3 +1,4 @@
+using MLExtensions.Mlp;
 using MLExtensions.Onnx.Scoring;
 using MLExtensions.Training;
 using TorchSharp;

@@ -1,3 +1,4 @@
+using MLExtensions.Mlp;
 using MLExtensions.Torch;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -3,7 +3,7 @@ using TorchSharp;
 using static MLExtensions.Torch.HeldScalars;
 using static TorchSharp.torch;
 
-namespace MLExtensions.Nas;
+namespace MLExtensions.Mlp;
 
 /// <summary>The per-row training loss of each task, shared by the MLP trainer and the architecture search.</summary>
 internal static class MlpLoss

@@ -3,7 +3,7 @@ using MLExtensions.Onnx;
 using MLExtensions.Onnx.Graph;
 using MLExtensions.Onnx.Scoring;
 
-namespace MLExtensions.Nas;
+namespace MLExtensions.Mlp;
 
 /// <summary>Writes an <see cref="MlpNetwork"/> as an ONNX graph that ends in the scoring head of its task.</summary>
 public static class MlpOnnxExporter

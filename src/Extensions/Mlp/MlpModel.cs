@@ -2,7 +2,7 @@ using MLExtensions.Onnx.Scoring;
 using MLExtensions.Torch;
 using MLExtensions.Training;
 
-namespace MLExtensions.Nas;
+namespace MLExtensions.Mlp;
 
 /// <summary>
 /// A trained multilayer perceptron, scored through its ONNX export. Returned by <see cref="MlpTrainer"/>.

@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using static MLExtensions.Torch.HeldScalars;
 using static TorchSharp.torch;
 
-namespace MLExtensions.Nas;
+namespace MLExtensions.Mlp;
 
 /// <summary>
 /// A multilayer perceptron on raw features: it standardises its input and (for regression) de-standardises its

@@ -1,4 +1,4 @@
-namespace MLExtensions.Nas;
+namespace MLExtensions.Mlp;
 
 /// <summary>The activation between the hidden layers of an MLP.</summary>
 public enum MlpActivation

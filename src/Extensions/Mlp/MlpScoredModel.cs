@@ -2,11 +2,11 @@ using MLExtensions.Onnx.Scoring;
 using MLExtensions.Torch;
 using MLExtensions.Training;
 
-namespace MLExtensions.Nas;
+namespace MLExtensions.Mlp;
 
 /// <summary>
 /// A trained multilayer perceptron scored through its ONNX export: what <see cref="MlpModel"/> (a given
-/// architecture) and <see cref="NasModel"/> (a searched one) have in common.
+/// architecture) and <see cref="MLExtensions.Nas.NasModel"/> (a searched one) have in common.
 /// </summary>
 /// <remarks>
 /// <b>Input and output columns.</b> Reads the feature column it was trained on; writes the prediction columns of its

@@ -5,7 +5,7 @@ using MLExtensions.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MLExtensions.Nas;
+namespace MLExtensions.Mlp;
 
 /// <summary>
 /// Trains a multilayer perceptron with TorchSharp for regression, binary or multiclass classification, exports it
@@ -70,7 +70,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         /// <summary>
         /// Wall-clock budget of the training, counted from the start of the fit; null for none. Training stops after
         /// the epoch that crosses it (keeping the best epoch when there is a validation split); the ONNX export and its
-        /// parity check follow. Lets a model-selection loop bound this trainer as it bounds <see cref="NasTrainer"/>.
+        /// parity check follow. Lets a model-selection loop bound this trainer as it bounds <see cref="MLExtensions.Nas.NasTrainer"/>.
         /// Default: null.
         /// </summary>
         public TimeSpan? TimeBudget { get; set; }
