@@ -9,7 +9,7 @@ namespace MLExtensions.Mlp;
 /// A multilayer perceptron on raw features: it standardises its input and (for regression) de-standardises its
 /// output with fixed buffers, so the module alone is the whole scoring function that is exported to ONNX.
 /// </summary>
-public sealed class MlpNetwork : nn.Module<Tensor, Tensor>
+internal sealed class MlpNetwork : nn.Module<Tensor, Tensor>
 {
     private readonly ModuleList<Linear> layers = new();
     private readonly Tensor input_shift;

@@ -6,7 +6,7 @@ using MLExtensions.Onnx.Scoring;
 namespace MLExtensions.Mlp;
 
 /// <summary>Writes an <see cref="MlpNetwork"/> as an ONNX graph that ends in the scoring head of its task.</summary>
-public static class MlpOnnxExporter
+internal static class MlpOnnxExporter
 {
     /// <summary>Metadata key of the architecture (JSON).</summary>
     public const string ArchitectureKey = "mlextensions.mlp.architecture";

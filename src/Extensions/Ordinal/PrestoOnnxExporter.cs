@@ -11,7 +11,7 @@ namespace MLExtensions.Ordinal;
 /// cumulative probabilities on new data), then the class probabilities
 /// <c>σ(m_1), σ(m_k)·σ(−m_{k−1})·(1 − e^{m_{k−1} − m_k}), σ(−m_{K−1})</c>, ending in the multiclass head.
 /// </summary>
-public static class PrestoOnnxExporter
+internal static class PrestoOnnxExporter
 {
     /// <summary>Metadata key of the coefficients (JSON).</summary>
     public const string ParametersKey = "mlextensions.ordinal.parameters";

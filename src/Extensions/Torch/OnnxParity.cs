@@ -22,7 +22,7 @@ public sealed record ParityReport(double MaxAbsoluteError, double MaxReference, 
 /// <param name="Name">The ONNX graph input's name.</param>
 /// <param name="Values">Row-major values.</param>
 /// <param name="Shape">The tensor shape.</param>
-public sealed record ParityInput(string Name, float[] Values, long[] Shape)
+internal sealed record ParityInput(string Name, float[] Values, long[] Shape)
 {
     /// <summary>Int64 values (e.g. indices) instead of <see cref="Values"/>, which is then empty.</summary>
     public long[]? Int64Values { get; init; }
@@ -39,7 +39,7 @@ public sealed record ParityInput(string Name, float[] Values, long[] Shape)
 /// Runs the same inputs through a TorchSharp forward pass and through its ONNX export on ONNX Runtime (CPU),
 /// and reports how far apart they are: the check every exporter must pass (relative error ≤ <see cref="Tolerance"/>).
 /// </summary>
-public static class OnnxParity
+internal static class OnnxParity
 {
     /// <summary>
     /// The largest relative error between an export and its model that any MLExtensions fit accepts (float32 parity),

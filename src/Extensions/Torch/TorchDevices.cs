@@ -4,7 +4,7 @@ using TorchSharp;
 namespace MLExtensions.Torch;
 
 /// <summary>Maps <see cref="ComputeDevice"/> to a TorchSharp device.</summary>
-public static class TorchDevices
+internal static class TorchDevices
 {
     /// <summary>True when the loaded libtorch has CUDA support and sees a GPU.</summary>
     public static bool CudaAvailable => torch.cuda.is_available();

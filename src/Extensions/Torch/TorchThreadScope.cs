@@ -9,7 +9,7 @@ namespace MLExtensions.Torch;
 /// Small networks train several times faster on one thread than on many: the per-op threading overhead
 /// dwarfs the work (see the bench console's thread sweep). The thread count is process-wide in libtorch.
 /// </remarks>
-public sealed class TorchThreadScope : IDisposable
+internal sealed class TorchThreadScope : IDisposable
 {
     /// <summary>Layer width up to which the default policy trains on one thread.</summary>
     public const int SingleThreadMaxWidth = 512;

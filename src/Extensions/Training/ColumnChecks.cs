@@ -31,7 +31,7 @@ internal static class LabelKinds
 /// Schema checks with the messages users need to fix their pipeline: which column, what it is, what it must be,
 /// and the ML.NET transform that converts it. Shared by every trainer's <c>Fit</c> and <c>GetOutputSchema</c>.
 /// </summary>
-public static class ColumnChecks
+internal static class ColumnChecks
 {
     /// <summary>Finds <paramref name="name"/> in <paramref name="schema"/> or throws, listing the columns present.</summary>
     public static DataViewSchema.Column Require(DataViewSchema schema, string name, string role)

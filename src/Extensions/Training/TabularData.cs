@@ -8,7 +8,7 @@ namespace MLExtensions.Training;
 /// <param name="Labels">One label per row: the target (regression), 0/1 (binary) or the zero-based class index (key).</param>
 /// <param name="Weights">One weight per row, or null when the data has no weight column.</param>
 /// <param name="Count">The number of rows.</param>
-public sealed record TabularBatch(float[] Features, float[] Labels, float[]? Weights, int Count)
+internal sealed record TabularBatch(float[] Features, float[] Labels, float[]? Weights, int Count)
 {
     /// <summary>Each row's value of the group column read along (see <see cref="TabularData.ReadBlocks"/>), or null.</summary>
     public string[]? Groups { get; init; }
@@ -21,7 +21,7 @@ public sealed record TabularBatch(float[] Features, float[] Labels, float[]? Wei
 /// <param name="ClassCounts">Rows per class for key labels (per false/true for Boolean); empty for real labels.</param>
 /// <param name="LabelMean">Mean of the label (regression).</param>
 /// <param name="LabelStdDev">Standard deviation of the label (regression).</param>
-public sealed record TabularSummary(long Rows, double[] FeatureMean, double[] FeatureStdDev, long[] ClassCounts, double LabelMean, double LabelStdDev);
+internal sealed record TabularSummary(long Rows, double[] FeatureMean, double[] FeatureStdDev, long[] ClassCounts, double LabelMean, double LabelStdDev);
 
 /// <summary>
 /// Streams (features, label, weight) rows from any <see cref="IDataView"/> through a row cursor, in mini-batches,
@@ -31,7 +31,7 @@ public sealed record TabularSummary(long Rows, double[] FeatureMean, double[] Fe
 /// Every value is checked as it is read: NaN or infinite features and labels, missing keys, negative weights and
 /// vectors of the wrong length raise an <see cref="InvalidDataException"/> that names the column and the row.
 /// </remarks>
-public sealed class TabularData
+internal sealed class TabularData
 {
     private readonly IDataView _data;
     private readonly DataViewSchema.Column _features;

@@ -14,7 +14,7 @@ namespace MLExtensions.Training;
 /// Messages go to ML.NET's log (<c>mlContext.Log</c>) under the trainer's name. Seeding sets libtorch's global
 /// generator, so two trainings must not run at once in one process if they are to be reproducible.
 /// </remarks>
-public sealed class TrainingRun : IDisposable
+internal sealed class TrainingRun : IDisposable
 {
     private readonly IChannel _channel;
     private readonly TorchThreadScope _threads;

@@ -4,7 +4,7 @@ namespace MLExtensions.Training;
 /// A seeded train/validation split by row position that needs no pass over the data and no memory: each row's
 /// side is a hash of (seed, position), so streaming trainers can re-read either side in every epoch.
 /// </summary>
-public sealed class ValidationSplit
+internal sealed class ValidationSplit
 {
     private readonly ulong _seed;
     private readonly ulong _threshold;
