@@ -1,4 +1,5 @@
 using MLExtensions.Equivariant;
+using MLExtensions.Studies;
 using Xunit;
 
 namespace MLExtensions.Tests.Equivariant;
