@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLExtensions.Ordinal;
+using MLExtensions.Studies;
 
 namespace MLExtensions.Bench;
 

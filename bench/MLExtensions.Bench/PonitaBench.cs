@@ -5,6 +5,7 @@ using Microsoft.ML.OnnxRuntime;
 using MLExtensions.Equivariant;
 using MLExtensions.Onnx.Runtime;
 using MLExtensions.Onnx.Scoring;
+using MLExtensions.Studies;
 using static TorchSharp.torch;
 
 namespace MLExtensions.Bench;

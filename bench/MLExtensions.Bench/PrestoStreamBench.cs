@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLExtensions.Ordinal;
+using MLExtensions.Studies;
 
 namespace MLExtensions.Bench;
 

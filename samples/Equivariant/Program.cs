@@ -23,7 +23,7 @@ new Random(1).Shuffle(order);
 var trainRows = order.Take(trainCount).Select(i => frames[i]).ToList();
 var testRows = order.Skip(trainCount).Select(i => frames[i]).ToList();
 var turn = new Random(3);
-var rotatedRows = testRows.Select(r => r.Rotated(SyntheticMolecules.RandomRotation(turn))).ToList();
+var rotatedRows = testRows.Select(r => r.Rotated(MoleculeRow.RandomRotation(turn))).ToList();
 Console.WriteLine($"{Path.GetFileName(path)}: {frames.Count} frames of {frames[0].AtomTypes.Length} atoms; {trainRows.Count} for training, {testRows.Count} for testing (also randomly rotated)");
 
 var ml = new MLContext(seed: 1);

@@ -3,6 +3,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLExtensions.Ordinal;
+using MLExtensions.Studies;
 
 int replications = args.SkipWhile(a => a != "--replications").Skip(1).Select(int.Parse).DefaultIfEmpty(30).First();
 var mlContext = new MLContext(seed: 1);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLExtensions.Equivariant;
+using MLExtensions.Studies;
 
 namespace MLExtensions.QuickStart;
 
@@ -13,7 +14,7 @@ public static class EquivariantSection
         Console.WriteLine("== Equivariant regression: mlContext.Equivariant().Trainers.Ponita (SE(3)-equivariant energies and forces) ==");
         var trainRows = SyntheticMolecules.Generate(240, seed: 1).ToList();
         var turn = new Random(3);
-        var rotatedRows = SyntheticMolecules.Generate(100, seed: 2).Select(r => r.Rotated(SyntheticMolecules.RandomRotation(turn))).ToList();
+        var rotatedRows = SyntheticMolecules.Generate(100, seed: 2).Select(r => r.Rotated(MoleculeRow.RandomRotation(turn))).ToList();
         var train = ml.Data.LoadFromEnumerable(trainRows);
         var rotated = ml.Data.LoadFromEnumerable(rotatedRows);
         var options = new PonitaTrainer.Options

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML;
 using MLExtensions.Ordinal;
+using MLExtensions.Studies;
 
 namespace MLExtensions.QuickStart;
 

@@ -6,6 +6,7 @@ using MLExtensions.Equivariant;
 using MLExtensions.Fairness;
 using MLExtensions.Nas;
 using MLExtensions.Ordinal;
+using MLExtensions.Studies;
 using MLExtensions.Tests.Equivariant;
 using MLExtensions.Tests.Fairness;
 using MLExtensions.Tests.Ordinal;

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using MLExtensions.Equivariant;
+using MLExtensions.Studies;
 using Xunit;
 
 namespace MLExtensions.Tests.Equivariant;

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLExtensions.Equivariant;
+using MLExtensions.Studies;
 using Xunit;
 
 namespace MLExtensions.Tests.Equivariant;

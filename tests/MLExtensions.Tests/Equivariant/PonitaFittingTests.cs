@@ -1,4 +1,5 @@
 using MLExtensions.Equivariant;
+using MLExtensions.Studies;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -10,7 +11,11 @@ public class PonitaFittingTests
     private const double Cutoff = 3.0;
 
     private static List<GraphSample> Samples(IReadOnlyList<SimulatedMolecule> molecules) =>
-        molecules.Select(m => GraphSample.Of(m.ToPointCloud(MoleculeSimulation.TypeCount), Cutoff, null)).ToList();
+        molecules.Select(m => GraphSample.Of(ToPointCloud(m), Cutoff, null)).ToList();
+
+    /// <summary>The molecule as a training point cloud with one-hot types.</summary>
+    private static PointCloud ToPointCloud(SimulatedMolecule m) =>
+        new(m.Positions, PointCloudData.OneHot(m.Types.Select(t => (float)t).ToArray(), MoleculeSimulation.TypeCount), (float)m.Energy, m.Forces);
 
     [Fact]
     public void Training_on_energies_and_forces_learns_the_potential_and_stays_invariant_under_rotation()

@@ -2,6 +2,7 @@ using MLExtensions.Onnx.Batching;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLExtensions.Equivariant;
+using MLExtensions.Studies;
 using Xunit;
 
 namespace MLExtensions.Tests.Equivariant;
@@ -233,7 +234,7 @@ public class PonitaTrainerTests
         using var model = ml.Equivariant().Trainers.Ponita(options).Fit(Molecules(ml, 40, 1));
         Assert.Equal(1, model.Description.NumberOfOrientations);
         var rows = SyntheticMolecules.Generate(10, 8).ToList();
-        var rotation = SyntheticMolecules.RandomRotation(new Random(5));
+        var rotation = MoleculeRow.RandomRotation(new Random(5));
         var original = model.Transform(ml.Data.LoadFromEnumerable(rows)).GetColumn<float>("Score").ToArray();
         var rotated = model.Transform(ml.Data.LoadFromEnumerable(rows.Select(r => r.Rotated(rotation)))).GetColumn<float>("Score").ToArray();
         for (int i = 0; i < rows.Count; i++) Assert.True(Math.Abs(original[i] - rotated[i]) <= 1e-5 * Math.Max(1, Math.Abs(original[i])), $"{original[i]} vs {rotated[i]}");

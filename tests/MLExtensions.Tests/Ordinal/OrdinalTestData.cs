@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using MLExtensions.Ordinal;
+using MLExtensions.Studies;
 
 namespace MLExtensions.Tests.Ordinal;
 

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLExtensions.Ordinal;
+using MLExtensions.Studies;
 using Xunit;
 
 namespace MLExtensions.Tests.Ordinal;

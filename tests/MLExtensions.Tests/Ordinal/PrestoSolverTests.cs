@@ -1,4 +1,5 @@
 using MLExtensions.Ordinal;
+using MLExtensions.Studies;
 using Xunit;
 
 namespace MLExtensions.Tests.Ordinal;

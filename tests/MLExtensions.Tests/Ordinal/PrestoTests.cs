@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLExtensions.Onnx.Batching;
 using MLExtensions.Ordinal;
+using MLExtensions.Studies;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -23,6 +23,13 @@ public sealed class MoleculeRow
     [VectorType]
     public float[] Forces { get; set; } = [];
 
+    /// <summary>A uniformly random rotation matrix (row-major 3×3), for <see cref="Rotated"/>: e.g. a rotated test set, on which energies should stay and forces turn.</summary>
+    public static double[,] RandomRotation(Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        return Rotations.Random(random);
+    }
+
     /// <summary>The same molecule rotated by <paramref name="rotation"/> (row-major 3×3) about the origin: positions and forces turn, the energy stays.</summary>
     public MoleculeRow Rotated(double[,] rotation)
     {
@@ -38,37 +45,5 @@ public sealed class MoleculeRow
             for (int row = 0; row < 3; row++)
                 turned[i + row] = (float)(r[row, 0] * vectors[i] + r[row, 1] * vectors[i + 1] + r[row, 2] * vectors[i + 2]);
         return turned;
-    }
-}
-
-/// <summary>
-/// Generated data for the equivariant trainers: small molecule-like point clouds with an analytic potential (Morse
-/// pairs plus angular three-body terms), with exact energies and forces.
-/// </summary>
-public static class SyntheticMolecules
-{
-    /// <summary>The number of atom types the generator uses (indices 0, 1, 2).</summary>
-    public const int TypeCount = MoleculeSimulation.TypeCount;
-
-    /// <summary><paramref name="count"/> molecules of <paramref name="minAtoms"/>..<paramref name="maxAtoms"/> atoms, reproducible from <paramref name="seed"/>.</summary>
-    public static IEnumerable<MoleculeRow> Generate(int count, int seed, int minAtoms = 3, int maxAtoms = 8)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        ArgumentOutOfRangeException.ThrowIfLessThan(minAtoms, 2);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxAtoms, minAtoms);
-        return MoleculeSimulation.Generate(count, seed, minAtoms, maxAtoms).Select(m => new MoleculeRow
-        {
-            Positions = m.Positions,
-            AtomTypes = m.Types,
-            Label = (float)m.Energy,
-            Forces = m.Forces,
-        });
-    }
-
-    /// <summary>A uniformly random rotation matrix (row-major 3×3).</summary>
-    public static double[,] RandomRotation(Random random)
-    {
-        ArgumentNullException.ThrowIfNull(random);
-        return Rotations.Random(random);
     }
 }

@@ -1,7 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLExtensions.Ordinal;
 
-namespace MLExtensions.Ordinal;
+namespace MLExtensions.Studies;
 
 /// <summary>One replication of <see cref="RareClassStudy"/>: the mean squared error of each method's rare-class probability.</summary>
 /// <param name="Presto">PRESTO (λ by cross-validation).</param>

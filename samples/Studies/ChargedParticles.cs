@@ -1,7 +1,11 @@
-namespace MLExtensions.Equivariant;
+namespace MLExtensions.Studies;
 
 /// <summary>One N-body example: charges, positions and velocities at t = 0, and positions at t = Δt.</summary>
-internal sealed record ChargedSystem(float[] Charges, float[] Positions, float[] Velocities, float[] Target);
+/// <param name="Charges">The charge of every particle, ±1 (N values).</param>
+/// <param name="Positions">x, y, z of every particle at t = 0 (3N values).</param>
+/// <param name="Velocities">The velocity of every particle at t = 0 (3N values).</param>
+/// <param name="Target">The positions at t = Δt (3N values).</param>
+public sealed record ChargedSystem(float[] Charges, float[] Positions, float[] Velocities, float[] Target);
 
 /// <summary>
 /// The charged-particle N-body task of EGNN (after the NRI "charged" simulation): five particles with charges ±1 under
@@ -9,12 +13,17 @@ internal sealed record ChargedSystem(float[] Charges, float[] Positions, float[]
 /// the task is to predict the positions after Δt = 1.0 from positions, velocities and charges. The targets rotate and
 /// translate with the inputs: an equivariant vector output.
 /// </summary>
-internal static class ChargedParticles
+public static class ChargedParticles
 {
     private const double StepSize = 0.001;
     private const double MaximumForce = 100;
     private const double DefaultSoftening = 1e-2;
 
+    /// <summary>
+    /// <paramref name="count"/> systems of <paramref name="particles"/> particles with positions and velocities
+    /// N(0, 0.5²) per coordinate, softened forces, and the positions after <paramref name="horizon"/> as the target;
+    /// reproducible from <paramref name="seed"/>. <see cref="GenerateEgnnProtocol"/> follows the EGNN paper instead.
+    /// </summary>
     public static IEnumerable<ChargedSystem> Generate(int count, int seed, int particles = 5, double horizon = 1.0)
     {
         var random = new Random(seed);

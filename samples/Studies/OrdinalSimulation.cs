@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace MLExtensions.Ordinal;
+namespace MLExtensions.Studies;
 
 /// <summary>How the simulated boundaries differ from proportional odds.</summary>
 public enum OrdinalDifferences
@@ -131,7 +131,7 @@ public static class OrdinalSimulation
                 if (k > 0 && eta[k] <= eta[k - 1]) return null; // a negative class probability: redraw the coefficients
             }
             var row = probabilities.AsSpan(i * classes, classes);
-            CumulativeLogit.Probabilities(eta, row);
+            ClassProbabilities(eta, row);
             double u = random.NextDouble(), cumulative = 0;
             int y = classes - 1;
             for (int k = 0; k < classes - 1; k++)
@@ -148,4 +148,19 @@ public static class OrdinalSimulation
         }
         return seen.All(s => s) ? new OrdinalSimulationData(x, labels, probabilities, (double[])intercepts.Clone(), weights, p, classes) : null;
     }
+
+    /// <summary>
+    /// The true class probabilities <c>σ(η_k) − σ(η_{k−1})</c> of one row, for increasing η (<see cref="TryDraw"/>
+    /// redraws otherwise). The differences are taken as <c>σ(a)·σ(−b)·(1 − e^{−(a−b)})</c>, which does not cancel for
+    /// the rare upper classes. The simulation states its model itself rather than borrowing the estimator's code, so
+    /// that tests comparing fitted probabilities with these are not comparing the code with itself.
+    /// </summary>
+    private static void ClassProbabilities(ReadOnlySpan<double> eta, Span<double> probabilities)
+    {
+        probabilities[0] = Sigmoid(eta[0]);
+        for (int k = 1; k < eta.Length; k++) probabilities[k] = Sigmoid(eta[k]) * Sigmoid(-eta[k - 1]) * -double.ExpM1(eta[k - 1] - eta[k]);
+        probabilities[eta.Length] = Sigmoid(-eta[^1]);
+    }
+
+    private static double Sigmoid(double x) => x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
 }

@@ -1,25 +1,34 @@
 using TorchSharp;
-using static MLExtensions.Torch.HeldScalars;
 using static TorchSharp.torch;
 
-namespace MLExtensions.Equivariant;
+namespace MLExtensions.Studies;
 
 /// <summary>One generated molecule: positions (3N), atom types (N), energy and exact forces (3N).</summary>
-internal sealed record SimulatedMolecule(float[] Positions, int[] Types, double Energy, float[] Forces)
-{
-    /// <summary>The molecule as a training point cloud with one-hot types.</summary>
-    public PointCloud ToPointCloud(int typeCount) =>
-        new(Positions, PointCloudData.OneHot(Types.Select(t => (float)t).ToArray(), typeCount), (float)Energy, Forces);
-}
+/// <param name="Positions">x, y, z of every atom (3N values).</param>
+/// <param name="Types">The type index of every atom, 0 to <see cref="MoleculeSimulation.TypeCount"/> − 1 (N values).</param>
+/// <param name="Energy">The potential energy.</param>
+/// <param name="Forces">The exact force on every atom, −∂E/∂x (3N values).</param>
+public sealed record SimulatedMolecule(float[] Positions, int[] Types, double Energy, float[] Forces);
 
 /// <summary>
 /// Small molecule-like point clouds with an analytic potential that has angular terms, so that an invariant model must
 /// see more than distances: Morse pair terms per type pair plus three-body terms k·(cos θ_jik − cos θ₀)² damped by the
 /// two bond lengths. Energies and forces (−∂E/∂x, exact by automatic differentiation in double precision).
 /// </summary>
-internal static class MoleculeSimulation
+/// <remarks>
+/// <see cref="SyntheticMolecules"/> gives the same molecules as rows for <c>PonitaTrainer</c>.
+/// </remarks>
+public static class MoleculeSimulation
 {
+    /// <summary>The number of atom types (indices 0, 1, 2).</summary>
     public const int TypeCount = 3;
+
+    // Scalars held for the life of the process: TorchSharp 0.107 passes on-the-fly scalars (also the hidden alpha = 1
+    // of a + b) to libtorch by handle only, and a garbage collection on another thread can free them mid-call. The
+    // library's training code does the same (src/Extensions/Torch/HeldScalars.cs; README, "TorchSharp on Debian 12").
+    private static readonly Scalar One = 1.0.ToScalar();
+    private static readonly Scalar MinusOne = (-1.0).ToScalar();
+
     private static readonly double[] Depth = [1.0, 0.8, 1.2, 0.8, 0.6, 1.0, 1.2, 1.0, 1.5];
     private static readonly double[] Equilibrium = [1.0, 1.2, 1.1, 1.2, 1.4, 1.3, 1.1, 1.3, 1.2];
     private static readonly double[] Stiffness = [0.6, 0.9, 0.4];
@@ -106,4 +115,8 @@ internal static class MoleculeSimulation
                 }
         return total.sum();
     }
+
+    private static Tensor Plus(Tensor a, Tensor b) => a.add(b, One);
+
+    private static Tensor Minus(Tensor a, Tensor b) => a.add(b, MinusOne);
 }

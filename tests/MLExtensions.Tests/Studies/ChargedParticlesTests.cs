@@ -1,7 +1,7 @@
-using MLExtensions.Equivariant;
+using MLExtensions.Studies;
 using Xunit;
 
-namespace MLExtensions.Tests.Equivariant;
+namespace MLExtensions.Tests.Studies;
 
 public class ChargedParticlesTests
 {
