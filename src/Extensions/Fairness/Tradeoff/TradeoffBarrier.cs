@@ -241,7 +241,7 @@ internal sealed class TradeoffBarrier
         return value;
     }
 
-    private sealed record Direction(double[] Dx, double[] Dw, double[] Gx, double[] Gw, double[] Multipliers, double Decrement);
+    private sealed record Direction(double[] Dx, double[] Dw, double[] Multipliers, double Decrement);
 
     private Direction NewtonDirection(double[] x, double[] w, double t)
     {
@@ -320,7 +320,7 @@ internal sealed class TradeoffBarrier
         var dw = new double[cells];
         for (int k = 0; k < cells; k++) dw[k] = -gw[k] / hww[k] - ratio[k] * dx[_rateOf[k]];
         double decrement = -(Dot(gx, dx) + Dot(gw, dw));
-        return new Direction(dx, dw, gx, gw, multipliers, Math.Max(0, decrement));
+        return new Direction(dx, dw, multipliers, Math.Max(0, decrement));
     }
 
     private void AddLocalTerms(double[] x, double[] gx, double[][,] blocks, List<double[]> lowRank)
