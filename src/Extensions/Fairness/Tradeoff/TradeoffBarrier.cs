@@ -1,4 +1,5 @@
 using MLExtensions.Numerics;
+using static MLExtensions.Fairness.Tradeoff.DenseVector;
 
 namespace MLExtensions.Fairness.Tradeoff;
 
@@ -556,12 +557,5 @@ internal sealed class TradeoffBarrier
             foreach (int k in block) gradient[k] = _cells[k].Share * (Logit(x[k]) - Logit(mean));
         }
         return gradient;
-    }
-
-    private static double Dot(double[] a, double[] b)
-    {
-        double sum = 0;
-        for (int i = 0; i < a.Length; i++) sum += a[i] * b[i];
-        return sum;
     }
 }
