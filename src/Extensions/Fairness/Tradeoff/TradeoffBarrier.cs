@@ -87,44 +87,8 @@ internal sealed class TradeoffBarrier
         var cells = _reduction.Cells.Select((c, k) => new TradeoffCellRate(_problem.Clients[c.Client], _problem.Groups[c.Group], c.Share, c.LabelRate,
             x[_reduction.RateOf[k]], 1 - c.Curve.Error(x[_reduction.RateOf[k]]))).ToArray();
         return new TradeoffPoint(_globalBudgetBits, _localBudgetBits, 1 - finalError, Math.Min(1, 1 - bestLower),
-            Math.Max(0, finalError - bestLower), Math.Max(0, GlobalInformation(x, out _, out _) / Math.Log(2)),
-            Math.Max(0, LocalInformation(x) / Math.Log(2)), cells, steps);
-    }
-
-    private static double Kl(double a, double m) => XLog(a, m) + XLog(1 - a, 1 - m);
-
-    private static double XLog(double u, double v) => u <= 0 ? 0 : u * Math.Log(u / v);
-
-    private static double Logit(double u) => Math.Log(u) - Math.Log(1 - u);
-
-    /// <summary>I(Z;Ŷ) in nats, with the group rates q and the overall rate.</summary>
-    private double GlobalInformation(double[] x, out double[] groupRate, out double overall)
-    {
-        groupRate = new double[_reduction.GroupCount];
-        overall = 0;
-        for (int g = 0; g < _reduction.GroupCount; g++)
-        {
-            double q = 0;
-            for (int j = 0; j < _reduction.Rates; j++) q += _reduction.GroupRates[g, j] * x[j];
-            groupRate[g] = q;
-            overall += _reduction.GroupShare[g] * q;
-        }
-        double information = 0;
-        for (int g = 0; g < _reduction.GroupCount; g++) information += _reduction.GroupShare[g] * Kl(groupRate[g], overall);
-        return information;
-    }
-
-    /// <summary>I(Z;Ŷ|S) in nats (0 when rates are tied per client).</summary>
-    private double LocalInformation(double[] x)
-    {
-        if (_reduction.Tied) return 0;
-        double information = 0;
-        foreach (var block in _reduction.BlockCells)
-        {
-            double mean = ClientRate(block, x).Mean;
-            foreach (int k in block) information += _reduction.Cells[k].Share * Kl(x[k], mean);
-        }
-        return information;
+            Math.Max(0, finalError - bestLower), Math.Max(0, _reduction.GlobalInformation(x) / Math.Log(2)),
+            Math.Max(0, _reduction.LocalInformation(x) / Math.Log(2)), cells, steps);
     }
 
     /// <summary>The barrier objective; +∞ outside the strictly feasible set.</summary>
@@ -149,13 +113,13 @@ internal sealed class TradeoffBarrier
         }
         if (_reduction.Global == BudgetKind.Inequality)
         {
-            double slack = _reduction.GlobalBudget - GlobalInformation(x, out _, out _);
+            double slack = _reduction.GlobalSlack(x);
             if (!(slack > 0)) return double.PositiveInfinity;
             value -= Math.Log(slack);
         }
         if (_reduction.Local == BudgetKind.Inequality)
         {
-            double slack = _reduction.LocalBudget - LocalInformation(x);
+            double slack = _reduction.LocalSlack(x);
             if (!(slack > 0)) return double.PositiveInfinity;
             value -= Math.Log(slack);
         }
@@ -214,8 +178,8 @@ internal sealed class TradeoffBarrier
         for (int b = 0; b < blocks.Length; b++)
             for (int i = 0; i < _reduction.BlockRates[b].Length; i++) blocks[b][i, i] = diagonal[_reduction.BlockRates[b][i]];
         var lowRank = new List<double[]>();
-        if (_reduction.Local == BudgetKind.Inequality) AddLocalTerms(x, gx, blocks, lowRank);
-        if (_reduction.Global == BudgetKind.Inequality) AddGlobalTerms(x, gx, lowRank);
+        if (_reduction.Local == BudgetKind.Inequality) _reduction.AddLocalBarrierTerms(x, gx, blocks, lowRank);
+        if (_reduction.Global == BudgetKind.Inequality) _reduction.AddGlobalBarrierTerms(x, gx, lowRank);
 
         var reduced = new double[rates];
         for (int j = 0; j < rates; j++) reduced[j] = -gx[j];
@@ -244,59 +208,6 @@ internal sealed class TradeoffBarrier
         return new Direction(dx, dw, multipliers, Math.Max(0, decrement));
     }
 
-    private void AddLocalTerms(double[] x, double[] gx, double[][,] blocks, List<double[]> lowRank)
-    {
-        double slack = _reduction.LocalBudget - LocalInformation(x);
-        var gradient = LocalGradient(x);
-        for (int b = 0; b < _reduction.BlockCells.Length; b++)
-        {
-            var block = _reduction.BlockCells[b];
-            var (share, mean) = ClientRate(block, x);
-            double meanCurvature = 1 / (share * mean * (1 - mean));
-            for (int i = 0; i < block.Length; i++)
-            {
-                int k = block[i];
-                for (int i2 = 0; i2 < block.Length; i2++)
-                {
-                    int k2 = block[i2];
-                    double h = -_reduction.Cells[k].Share * _reduction.Cells[k2].Share * meanCurvature + (i == i2 ? _reduction.Cells[k].Share / (x[k] * (1 - x[k])) : 0);
-                    blocks[b][i, i2] += h / slack;
-                }
-            }
-        }
-        for (int j = 0; j < _reduction.Rates; j++) gx[j] += gradient[j] / slack;
-        lowRank.Add(gradient.Select(g => g / slack).ToArray());
-    }
-
-    private void AddGlobalTerms(double[] x, double[] gx, List<double[]> lowRank)
-    {
-        int groups = _reduction.GroupCount;
-        double slack = _reduction.GlobalBudget - GlobalInformation(x, out var q, out double overall);
-        var gq = GroupRateGradient(q, overall);
-        var curvature = new double[groups, groups];
-        for (int g = 0; g < groups; g++)
-            for (int h = 0; h < groups; h++)
-                curvature[g, h] = (g == h ? _reduction.GroupShare[g] / (q[g] * (1 - q[g])) : 0)
-                    - _reduction.GroupShare[g] * _reduction.GroupShare[h] / (overall * (1 - overall))
-                    + gq[g] * gq[h] / slack;
-        var gradient = ToRates(gq);
-        for (int j = 0; j < _reduction.Rates; j++) gx[j] += gradient[j] / slack;
-        var (values, vectors) = SymmetricMatrix.Eigen(curvature);
-        for (int e = 0; e < groups; e++)
-        {
-            if (!(values[e] > 0)) continue;
-            double scale = Math.Sqrt(values[e] / slack);
-            var row = new double[_reduction.Rates];
-            for (int j = 0; j < _reduction.Rates; j++)
-            {
-                double v = 0;
-                for (int g = 0; g < groups; g++) v += _reduction.GroupRates[g, j] * vectors[g, e];
-                row[j] = scale * v;
-            }
-            lowRank.Add(row);
-        }
-    }
-
     /// <summary>
     /// Moves along the Newton direction: backtracking on the barrier while far from the centre; near it (decrement
     /// below 0.01, where Newton converges quadratically and the barrier's change is below its round-off) the full
@@ -319,8 +230,8 @@ internal sealed class TradeoffBarrier
         }
         bool nearCentre = d.Decrement < PureNewtonDecrement;
         double current = nearCentre ? 0 : Barrier(x, w, t);
-        double globalSlack = _reduction.Global == BudgetKind.Inequality ? _reduction.GlobalBudget - GlobalInformation(x, out _, out _) : 1;
-        double localSlack = _reduction.Local == BudgetKind.Inequality ? _reduction.LocalBudget - LocalInformation(x) : 1;
+        double globalSlack = _reduction.Global == BudgetKind.Inequality ? _reduction.GlobalSlack(x) : 1;
+        double localSlack = _reduction.Local == BudgetKind.Inequality ? _reduction.LocalSlack(x) : 1;
         var nx = new double[x.Length];
         var nw = new double[w.Length];
         for (; step > 1e-20; step *= 0.5)
@@ -329,8 +240,8 @@ internal sealed class TradeoffBarrier
             for (int k = 0; k < w.Length; k++) nw[k] = w[k] + step * d.Dw[k];
             // An information slack may at most halve per step: the barrier of a curved constraint recovers only slowly
             // from an iterate pushed next to its boundary.
-            if (_reduction.Global == BudgetKind.Inequality && _reduction.GlobalBudget - GlobalInformation(nx, out _, out _) < 0.5 * globalSlack) continue;
-            if (_reduction.Local == BudgetKind.Inequality && _reduction.LocalBudget - LocalInformation(nx) < 0.5 * localSlack) continue;
+            if (_reduction.Global == BudgetKind.Inequality && _reduction.GlobalSlack(nx) < 0.5 * globalSlack) continue;
+            if (_reduction.Local == BudgetKind.Inequality && _reduction.LocalSlack(nx) < 0.5 * localSlack) continue;
             double next = Barrier(nx, nw, t);
             if (nearCentre ? double.IsFinite(next) : next <= current - 0.25 * step * d.Decrement)
             {
@@ -375,15 +286,15 @@ internal sealed class TradeoffBarrier
         var offsets = new List<double>();
         if (_reduction.Global == BudgetKind.Inequality)
         {
-            double information = GlobalInformation(x, out _, out _);
-            columns.Add(GlobalGradient(x));
+            double information = _reduction.GlobalInformation(x);
+            columns.Add(_reduction.GlobalGradient(x));
             barrierMultipliers.Add(1 / (t * (_reduction.GlobalBudget - information)));
             offsets.Add(information - _reduction.GlobalBudget);
         }
         if (_reduction.Local == BudgetKind.Inequality)
         {
-            double information = LocalInformation(x);
-            columns.Add(LocalGradient(x));
+            double information = _reduction.LocalInformation(x);
+            columns.Add(_reduction.LocalGradient(x));
             barrierMultipliers.Add(1 / (t * (_reduction.LocalBudget - information)));
             offsets.Add(information - _reduction.LocalBudget);
         }
@@ -437,45 +348,5 @@ internal sealed class TradeoffBarrier
             }
             return value + perRate.Sum();
         }
-    }
-
-    /// <summary>∂I(Z;Ŷ)/∂x in nats.</summary>
-    private double[] GlobalGradient(double[] x)
-    {
-        GlobalInformation(x, out var q, out double overall);
-        return ToRates(GroupRateGradient(q, overall));
-    }
-
-    /// <summary>∂I(Z;Ŷ)/∂q_g = p(g)·(logit q_g − logit q̄) for group rates q and overall rate q̄.</summary>
-    private double[] GroupRateGradient(double[] q, double overall) =>
-        Enumerable.Range(0, _reduction.GroupCount).Select(g => _reduction.GroupShare[g] * (Logit(q[g]) - Logit(overall))).ToArray();
-
-    /// <summary>Maps a gradient in group rates to one in the rate variables (q = A x, so Aᵀ·g).</summary>
-    private double[] ToRates(double[] groupGradient)
-    {
-        var gradient = new double[_reduction.Rates];
-        for (int g = 0; g < _reduction.GroupCount; g++)
-            for (int j = 0; j < _reduction.Rates; j++) gradient[j] += _reduction.GroupRates[g, j] * groupGradient[g];
-        return gradient;
-    }
-
-    /// <summary>A client's share of the rows and its positive rate (untied rates: one variable per cell).</summary>
-    private (double Share, double Mean) ClientRate(int[] block, double[] x)
-    {
-        double share = 0, mean = 0;
-        foreach (int k in block) { share += _reduction.Cells[k].Share; mean += _reduction.Cells[k].Share * x[k]; }
-        return (share, mean / share);
-    }
-
-    /// <summary>∂I(Z;Ŷ|S)/∂x in nats (untied rates only).</summary>
-    private double[] LocalGradient(double[] x)
-    {
-        var gradient = new double[_reduction.Rates];
-        foreach (var block in _reduction.BlockCells)
-        {
-            double mean = ClientRate(block, x).Mean;
-            foreach (int k in block) gradient[k] = _reduction.Cells[k].Share * (Logit(x[k]) - Logit(mean));
-        }
-        return gradient;
     }
 }
