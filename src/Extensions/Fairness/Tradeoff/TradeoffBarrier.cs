@@ -18,12 +18,6 @@ namespace MLExtensions.Fairness.Tradeoff;
 /// start.
 /// </para>
 /// <para>
-/// Each Newton system is solved in time linear in the number of cells: w is eliminated per cell in closed form
-/// (which also avoids the cancellation of nearly active epigraph pairs), the local information's Hessian is block
-/// diagonal by client, and the global information's Hessian has rank at most |Z| (it depends on x only through the
-/// group rates), so Woodbury's identity reduces the rest to a |Z|+1 system.
-/// </para>
-/// <para>
 /// Certificate (weak duality): take the information multipliers 1/(t·slack), the Newton system's equality
 /// multipliers, and per cell the piece multipliers 1/(t·slack) rescaled to sum to the cell's share (so w drops out).
 /// The Lagrangian is then a convex function of x alone; its linearisation at the iterate, minimised over the box
@@ -34,7 +28,6 @@ namespace MLExtensions.Fairness.Tradeoff;
 internal sealed class TradeoffBarrier
 {
     private const double CenteringTolerance = 1e-14;
-    private const double PureNewtonDecrement = 1e-2;
     private const int NewtonStepsPerCentering = 500;
 
     private readonly AccuracyFairnessProblem _problem;
@@ -58,21 +51,21 @@ internal sealed class TradeoffBarrier
         int steps = 0;
         while (true)
         {
-            Direction step;
+            NewtonDirection step;
             int slowSteps = 0;
             double previous = double.PositiveInfinity;
             for (int centering = 0; ; centering++)
             {
-                step = NewtonDirection(x, w, t);
+                step = NewtonDirection.At(_reduction, x, w, t);
                 // Newton converges quadratically near the centre; when the decrement stops shrinking there, the
                 // systems' precision is spent.
-                slowSteps = step.Decrement < PureNewtonDecrement && step.Decrement > 0.25 * previous ? slowSteps + 1 : 0;
+                slowSteps = step.NearCentre && step.Decrement > 0.25 * previous ? slowSteps + 1 : 0;
                 previous = step.Decrement;
                 if (step.Decrement <= CenteringTolerance || slowSteps >= 3 || steps >= options.MaximumNewtonSteps || centering >= NewtonStepsPerCentering) break;
                 steps++;
                 if (!TakeStep(x, w, t, step)) break;
             }
-            bool centred = step.Decrement < PureNewtonDecrement;
+            bool centred = step.NearCentre;
             bestLower = Math.Max(bestLower, LowerBound(x, w, t, step));
             double gap = _reduction.Error(x) - bestLower;
             // Past the precision of the Newton systems (condition number ~ t²) the gap stops shrinking: stop there.
@@ -126,94 +119,12 @@ internal sealed class TradeoffBarrier
         return value;
     }
 
-    private sealed record Direction(double[] Dx, double[] Dw, double[] Multipliers, double Decrement);
-
-    private Direction NewtonDirection(double[] x, double[] w, double t)
-    {
-        int rates = _reduction.Rates, cells = _reduction.Cells.Length;
-        var gx = new double[rates];
-        var gw = new double[cells];
-        var ratio = new double[cells];
-        var hww = new double[cells];
-        var diagonal = new double[rates];
-        var pieceWeights = new double[_reduction.Cells.Max(c => c.Curve.Slopes.Length)];
-        for (int k = 0; k < cells; k++)
-        {
-            // Pieces w − a_i x − d_i ≥ 0 with weights h_i = 1/slack²; w is eliminated: the x curvature left is
-            // Σh a² − (Σh a)²/Σh = Σ_{i<j} h_i h_j (a_i − a_j)² / Σh, written so that no large terms cancel.
-            int r = _reduction.RateOf[k];
-            var curve = _reduction.Cells[k].Curve;
-            int pieces = curve.Slopes.Length;
-            double sumH = 0, sumHa = 0, gradientW = t * _reduction.Cells[k].Share, gradientX = 0;
-            var h = pieceWeights.AsSpan(0, pieces);
-            for (int i = 0; i < pieces; i++)
-            {
-                double slack = w[k] - curve.Slopes[i] * x[r] - curve.Intercepts[i];
-                h[i] = 1 / (slack * slack);
-                sumH += h[i];
-                sumHa += h[i] * curve.Slopes[i];
-                gradientW -= 1 / slack;
-                gradientX += curve.Slopes[i] / slack;
-            }
-            double curvature = 0;
-            for (int i = 0; i < pieces; i++)
-                for (int j = i + 1; j < pieces; j++)
-                {
-                    double da = curve.Slopes[i] - curve.Slopes[j];
-                    curvature += h[i] * h[j] * da * da;
-                }
-            gw[k] = gradientW;
-            gx[r] += gradientX;
-            hww[k] = sumH;
-            ratio[k] = -sumHa / sumH;
-            diagonal[r] += curvature / sumH;
-        }
-        for (int j = 0; j < rates; j++)
-        {
-            gx[j] += -1 / x[j] + 1 / (1 - x[j]);
-            diagonal[j] += 1 / (x[j] * x[j]) + 1 / ((1 - x[j]) * (1 - x[j]));
-        }
-
-        var blocks = _reduction.BlockRates.Select(b => new double[b.Length, b.Length]).ToArray();
-        for (int b = 0; b < blocks.Length; b++)
-            for (int i = 0; i < _reduction.BlockRates[b].Length; i++) blocks[b][i, i] = diagonal[_reduction.BlockRates[b][i]];
-        var lowRank = new List<double[]>();
-        if (_reduction.Local == BudgetKind.Inequality) _reduction.AddLocalBarrierTerms(x, gx, blocks, lowRank);
-        if (_reduction.Global == BudgetKind.Inequality) _reduction.AddGlobalBarrierTerms(x, gx, lowRank);
-
-        var reduced = new double[rates];
-        for (int j = 0; j < rates; j++) reduced[j] = -gx[j];
-        for (int k = 0; k < cells; k++) reduced[_reduction.RateOf[k]] += ratio[k] * gw[k];
-
-        var solver = new ReducedSystem(_reduction.BlockRates, blocks, lowRank, rates);
-        var dx = solver.Solve(reduced);
-        var multipliers = new double[_reduction.Equalities.Length];
-        if (_reduction.Equalities.Length > 0)
-        {
-            var columns = _reduction.Equalities.Select(solver.Solve).ToArray();
-            var schur = new double[_reduction.Equalities.Length, _reduction.Equalities.Length];
-            var rhs = new double[_reduction.Equalities.Length];
-            for (int a = 0; a < _reduction.Equalities.Length; a++)
-            {
-                rhs[a] = Dot(_reduction.Equalities[a], dx) + Dot(_reduction.Equalities[a], x);
-                for (int c = 0; c < _reduction.Equalities.Length; c++) schur[a, c] = Dot(_reduction.Equalities[a], columns[c]);
-            }
-            multipliers = SymmetricMatrix.Solve(schur, rhs);
-            for (int a = 0; a < multipliers.Length; a++)
-                for (int j = 0; j < rates; j++) dx[j] -= multipliers[a] * columns[a][j];
-        }
-        var dw = new double[cells];
-        for (int k = 0; k < cells; k++) dw[k] = -gw[k] / hww[k] - ratio[k] * dx[_reduction.RateOf[k]];
-        double decrement = -(Dot(gx, dx) + Dot(gw, dw));
-        return new Direction(dx, dw, multipliers, Math.Max(0, decrement));
-    }
-
     /// <summary>
     /// Moves along the Newton direction: backtracking on the barrier while far from the centre; near it (decrement
     /// below 0.01, where Newton converges quadratically and the barrier's change is below its round-off) the full
     /// step is taken when it stays strictly feasible.
     /// </summary>
-    private bool TakeStep(double[] x, double[] w, double t, Direction d)
+    private bool TakeStep(double[] x, double[] w, double t, NewtonDirection d)
     {
         double step = 1;
         for (int k = 0; k < _reduction.Cells.Length; k++)
@@ -228,7 +139,7 @@ internal sealed class TradeoffBarrier
             step = Limit(step, x[j], d.Dx[j]);
             step = Limit(step, 1 - x[j], -d.Dx[j]);
         }
-        bool nearCentre = d.Decrement < PureNewtonDecrement;
+        bool nearCentre = d.NearCentre;
         double current = nearCentre ? 0 : Barrier(x, w, t);
         double globalSlack = _reduction.Global == BudgetKind.Inequality ? _reduction.GlobalSlack(x) : 1;
         double localSlack = _reduction.Local == BudgetKind.Inequality ? _reduction.LocalSlack(x) : 1;
@@ -264,7 +175,7 @@ internal sealed class TradeoffBarrier
     /// by least squares to the subgradient the barrier's piece multipliers imply, which avoids the round-off of
     /// 1/(t·slack) when slacks are tiny; the barrier's own values are the fallback.
     /// </summary>
-    private double LowerBound(double[] x, double[] w, double t, Direction d)
+    private double LowerBound(double[] x, double[] w, double t, NewtonDirection d)
     {
         var subgradient = new double[_reduction.Rates];
         for (int k = 0; k < _reduction.Cells.Length; k++)
