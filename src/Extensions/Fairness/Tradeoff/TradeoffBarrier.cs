@@ -63,7 +63,7 @@ internal sealed class TradeoffBarrier
                 previous = step.Decrement;
                 if (step.Decrement <= CenteringTolerance || slowSteps >= 3 || steps >= options.MaximumNewtonSteps || centering >= NewtonStepsPerCentering) break;
                 steps++;
-                if (!TakeStep(x, w, t, step)) break;
+                if (!BarrierLineSearch.TakeStep(_reduction, x, w, t, step)) break;
             }
             bool centred = step.NearCentre;
             bestLower = Math.Max(bestLower, LowerBound(x, w, t, step));
@@ -83,89 +83,6 @@ internal sealed class TradeoffBarrier
             Math.Max(0, finalError - bestLower), Math.Max(0, _reduction.GlobalInformation(x) / Math.Log(2)),
             Math.Max(0, _reduction.LocalInformation(x) / Math.Log(2)), cells, steps);
     }
-
-    /// <summary>The barrier objective; +∞ outside the strictly feasible set.</summary>
-    private double Barrier(double[] x, double[] w, double t)
-    {
-        double value = 0;
-        for (int k = 0; k < _reduction.Cells.Length; k++)
-        {
-            var curve = _reduction.Cells[k].Curve;
-            value += t * _reduction.Cells[k].Share * w[k];
-            for (int i = 0; i < curve.Slopes.Length; i++)
-            {
-                double slack = w[k] - curve.Slopes[i] * x[_reduction.RateOf[k]] - curve.Intercepts[i];
-                if (!(slack > 0)) return double.PositiveInfinity;
-                value -= Math.Log(slack);
-            }
-        }
-        foreach (double xj in x)
-        {
-            if (!(xj > 0 && xj < 1)) return double.PositiveInfinity;
-            value -= Math.Log(xj) + Math.Log(1 - xj);
-        }
-        if (_reduction.Global == BudgetKind.Inequality)
-        {
-            double slack = _reduction.GlobalSlack(x);
-            if (!(slack > 0)) return double.PositiveInfinity;
-            value -= Math.Log(slack);
-        }
-        if (_reduction.Local == BudgetKind.Inequality)
-        {
-            double slack = _reduction.LocalSlack(x);
-            if (!(slack > 0)) return double.PositiveInfinity;
-            value -= Math.Log(slack);
-        }
-        return value;
-    }
-
-    /// <summary>
-    /// Moves along the Newton direction: backtracking on the barrier while far from the centre; near it (decrement
-    /// below 0.01, where Newton converges quadratically and the barrier's change is below its round-off) the full
-    /// step is taken when it stays strictly feasible.
-    /// </summary>
-    private bool TakeStep(double[] x, double[] w, double t, NewtonDirection d)
-    {
-        double step = 1;
-        for (int k = 0; k < _reduction.Cells.Length; k++)
-        {
-            var curve = _reduction.Cells[k].Curve;
-            int r = _reduction.RateOf[k];
-            for (int i = 0; i < curve.Slopes.Length; i++)
-                step = Limit(step, w[k] - curve.Slopes[i] * x[r] - curve.Intercepts[i], d.Dw[k] - curve.Slopes[i] * d.Dx[r]);
-        }
-        for (int j = 0; j < _reduction.Rates; j++)
-        {
-            step = Limit(step, x[j], d.Dx[j]);
-            step = Limit(step, 1 - x[j], -d.Dx[j]);
-        }
-        bool nearCentre = d.NearCentre;
-        double current = nearCentre ? 0 : Barrier(x, w, t);
-        double globalSlack = _reduction.Global == BudgetKind.Inequality ? _reduction.GlobalSlack(x) : 1;
-        double localSlack = _reduction.Local == BudgetKind.Inequality ? _reduction.LocalSlack(x) : 1;
-        var nx = new double[x.Length];
-        var nw = new double[w.Length];
-        for (; step > 1e-20; step *= 0.5)
-        {
-            for (int j = 0; j < x.Length; j++) nx[j] = x[j] + step * d.Dx[j];
-            for (int k = 0; k < w.Length; k++) nw[k] = w[k] + step * d.Dw[k];
-            // An information slack may at most halve per step: the barrier of a curved constraint recovers only slowly
-            // from an iterate pushed next to its boundary.
-            if (_reduction.Global == BudgetKind.Inequality && _reduction.GlobalSlack(nx) < 0.5 * globalSlack) continue;
-            if (_reduction.Local == BudgetKind.Inequality && _reduction.LocalSlack(nx) < 0.5 * localSlack) continue;
-            double next = Barrier(nx, nw, t);
-            if (nearCentre ? double.IsFinite(next) : next <= current - 0.25 * step * d.Decrement)
-            {
-                Array.Copy(nx, x, x.Length);
-                Array.Copy(nw, w, w.Length);
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /// <summary>Largest step (times 0.99) keeping <c>slack + step·rate</c> positive.</summary>
-    private static double Limit(double step, double slack, double rate) => rate < 0 ? Math.Min(step, 0.99 * slack / -rate) : step;
 
     /// <summary>
     /// A certified lower bound on the least error (weak duality). For multipliers μ ≥ 0 of the information constraints
