@@ -16,9 +16,9 @@ internal enum BudgetKind
 }
 
 /// <summary>
-/// One AGLFOP instance in the barrier's variables: the positive rate x of each cell (of each client when the local
-/// budget is 0, which forces the rate to be the same for every group of a client), the client blocks the local
-/// information couples, the group rates the global information depends on, and how each budget enters.
+/// One AGLFOP instance in the variables of <see cref="TradeoffBarrier"/>: which rate variable each cell uses, the
+/// client blocks the local information couples, the group rates the global information depends on, and how each
+/// budget enters.
 /// </summary>
 internal sealed class TradeoffReduction
 {
