@@ -1,4 +1,5 @@
 using MLExtensions.Numerics;
+using static MLExtensions.Fairness.Tradeoff.DenseVector;
 
 namespace MLExtensions.Fairness.Tradeoff;
 
@@ -93,12 +94,5 @@ internal sealed class ReducedSystem
             for (int i = 0; i < indices.Length; i++) result[indices[i]] = local[i];
         }
         return result;
-    }
-
-    private static double Dot(double[] a, double[] b)
-    {
-        double sum = 0;
-        for (int i = 0; i < a.Length; i++) sum += a[i] * b[i];
-        return sum;
     }
 }
