@@ -246,26 +246,22 @@ public sealed class NasTrainer : IEstimator<NasModel>
     }
 
     /// <summary>The MLP trainer that retrains <paramref name="architecture"/> from scratch with this trainer's settings.</summary>
-    private MlpTrainer RetrainingTrainer(MlpArchitecture? architecture, int? seed = null) => new(_mlContext, new MlpTrainer.Options
+    private MlpTrainer RetrainingTrainer(MlpArchitecture? architecture, int? seed = null)
     {
-        LabelColumnName = _options.LabelColumnName,
-        FeatureColumnName = _options.FeatureColumnName,
-        ExampleWeightColumnName = _options.ExampleWeightColumnName,
-        Seed = seed ?? _options.Seed,
-        Device = _options.Device,
-        ScoringDevice = _options.ScoringDevice,
-        NumberOfThreads = _options.NumberOfThreads,
-        Progress = _options.Progress,
-        CancellationToken = _options.CancellationToken,
-        HiddenLayerSizes = architecture?.HiddenLayerSizes.ToArray() ?? [_options.Widths.Max()],
-        Activation = architecture?.Activation ?? MlpActivation.Relu,
-        Residual = architecture?.Residual ?? false,
-        NumberOfEpochs = _options.RetrainEpochs,
-        BatchSize = _options.BatchSize,
-        LearningRate = _options.LearningRate,
-        ValidationFraction = _options.RetrainValidationFraction,
-        EarlyStoppingPatience = _options.EarlyStoppingPatience,
-    }, _kind);
+        var options = _options.CopySharedTo(new MlpTrainer.Options
+        {
+            HiddenLayerSizes = architecture?.HiddenLayerSizes.ToArray() ?? [_options.Widths.Max()],
+            Activation = architecture?.Activation ?? MlpActivation.Relu,
+            Residual = architecture?.Residual ?? false,
+            NumberOfEpochs = _options.RetrainEpochs,
+            BatchSize = _options.BatchSize,
+            LearningRate = _options.LearningRate,
+            ValidationFraction = _options.RetrainValidationFraction,
+            EarlyStoppingPatience = _options.EarlyStoppingPatience,
+        });
+        if (seed is int given) options.Seed = given;
+        return new MlpTrainer(_mlContext, options, _kind);
+    }
 
     private static void CheckOptions(Options o)
     {

@@ -34,6 +34,17 @@ public abstract class TrainingOptionsBase
 
     /// <summary>Stops training between steps; <c>Fit</c> then throws <see cref="OperationCanceledException"/>. Default: none.</summary>
     public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>
+    /// Copies the settings every trainer shares onto <paramref name="target"/> (a trainer that runs another one, as NAS
+    /// runs the MLP): an option added here reaches the inner trainer without another field-by-field copy.
+    /// </summary>
+    internal virtual T CopySharedTo<T>(T target) where T : TrainingOptionsBase
+    {
+        (target.LabelColumnName, target.Seed, target.Device, target.ScoringDevice) = (LabelColumnName, Seed, Device, ScoringDevice);
+        (target.NumberOfThreads, target.Progress, target.CancellationToken) = (NumberOfThreads, Progress, CancellationToken);
+        return target;
+    }
 }
 
 /// <summary>Options of the trainers that read a tabular feature vector per row (MLP, NAS, PRESTO).</summary>
@@ -44,4 +55,11 @@ public abstract class TorchTrainerOptions : TrainingOptionsBase
 
     /// <summary>An optional column of non-negative <see cref="float"/> example weights. Default: null (all rows weigh 1).</summary>
     public string? ExampleWeightColumnName { get; set; }
+
+    internal override T CopySharedTo<T>(T target)
+    {
+        base.CopySharedTo(target);
+        if (target is TorchTrainerOptions tabular) (tabular.FeatureColumnName, tabular.ExampleWeightColumnName) = (FeatureColumnName, ExampleWeightColumnName);
+        return target;
+    }
 }
