@@ -15,7 +15,8 @@ namespace MLExtensions.Equivariant;
 /// <see cref="RadiusGraph"/> builds them, self-loops included); graph index [1, P] (int64: the cloud of each point,
 /// 0..B − 1). The leading 1 lets ML.NET feed one cloud per row; a batch concatenates clouds.</para>
 /// <para>Messages are gathered per edge (Gather) and summed per receiver (the edges sorted by receiver once, then a
-/// float64 prefix sum per tensor: <see cref="OnnxGraphBuilder.SumByRow"/>), so cost grows linearly with the edges. Conservative forces −∂E/∂x are a reverse pass written out in the same operators (Gather's
+/// float64 prefix sum per tensor: <see cref="OnnxGraphBuilder.SumByRow"/>), so cost grows with the edges: linearly
+/// but for that one O(E log E) sort. Conservative forces −∂E/∂x are a reverse pass written out in the same operators (Gather's
 /// reverse is a scatter-add and vice versa); energy-only graphs leave it out. The spherical kernels on the fixed grid
 /// are folded into constants and GELU is composed from Erf.</para>
 /// </remarks>

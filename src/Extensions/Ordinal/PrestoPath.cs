@@ -222,7 +222,8 @@ internal sealed class PrestoPath
         foreach (var lambda in path)
         {
             var fit = solver.SolveScreened(lambda, Math.Max(previousLambda, lambda), warm, gradient, out gradient, cancellationToken);
-            fits.Add(fit);
+            // Only the next warm start needs the derivatives: kept for every λ, their Hessians would grow with the path.
+            fits.Add(fit with { AtSolution = null });
             (warm, previousLambda) = (fit, lambda);
             progress?.Invoke(fits.Count, path.Length, fit.Loss);
         }

@@ -314,7 +314,13 @@ internal sealed class SharedPasses(StreamedOrdinalRows rows)
                 while (!request.Done) Monitor.Wait(_gate);
         }
         if (batch is not null) Serve(batch);
-        if (request.Error is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error).Throw();
+        if (request.Error is not { } error) return;
+        // The thread that served the pass rethrows the error itself; the others wrap it, since one exception object
+        // thrown on several threads at once would get their stack traces mixed.
+        if (batch is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error).Throw();
+        throw error is OperationCanceledException cancelled
+            ? new OperationCanceledException(cancelled.Message, cancelled, cancelled.CancellationToken)
+            : new InvalidOperationException($"A pass over the training data failed: {error.Message}", error);
     }
 
     private List<PassRequest>? TakeBatchIfComplete()

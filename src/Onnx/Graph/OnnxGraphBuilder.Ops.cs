@@ -144,6 +144,10 @@ public sealed partial class OnnxGraphBuilder
     /// passes over the updates. ONNX Runtime's ScatterElements adds element by element through indices expanded to the
     /// updates' shape, several times slower, and its ScatterND races on repeated indices.
     /// </summary>
+    /// <remarks>
+    /// The updates must be finite: through the prefix sums a NaN or infinity reaches every row sorted after its own
+    /// (PONITA's row checks refuse non-finite coordinates before a cloud is scored).
+    /// </remarks>
     public OnnxValue SumByRow(RowGrouping grouping, OnnxValue updates, string? output = null)
     {
         var sorted = Cast(Gather(updates, grouping.Order), OnnxElementType.Double);

@@ -58,5 +58,15 @@ public class PrestoSolverTests
             (previous, previousLambda) = (screened, lambda);
         }
         Assert.True(restricted >= 3, $"the strong rule restricted only {restricted} of 15 solves to fewer features, so the test shows little");
+
+        // A screen that is wrong on purpose: every λ straight from the null model, as if the previous λ were this one,
+        // keeps only the coordinates already past the threshold there; the optimality check must add the rest.
+        foreach (var lambda in new[] { 0.5, 0.2, 0.05 }.Select(f => f * lambdaMax))
+        {
+            var screened = solver.SolveScreened(lambda, lambda, new SolverResult(start, nullLoss, 0, true), solver.Gradient(start, out _), out _, CancellationToken.None);
+            var unscreened = solver.Solve(lambda, start, CancellationToken.None);
+            double Objective(SolverResult fit) => fit.Loss + lambda * fit.Theta.Values.Select((v, c) => factor[c] * Math.Abs(v)).Sum();
+            Assert.Equal(Objective(unscreened), Objective(screened), 1e-10);
+        }
     }
 }

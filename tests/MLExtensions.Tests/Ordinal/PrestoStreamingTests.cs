@@ -76,6 +76,21 @@ public class PrestoStreamingTests
     }
 
     [Fact]
+    public void Hashed_folds_follow_the_row_position_across_blocks()
+    {
+        // The streamed fit's hashed folds, written out as a fold column for the in-memory fit: the same folds, so the same fit.
+        var ml = new MLContext(1);
+        var rows = ml.Data.CreateEnumerable<Row>(Data(ml), reuseRowObject: false).ToArray();
+        for (int i = 0; i < rows.Length; i++) rows[i].Fold = StreamedOrdinalRows.HashFold(i, seed: 5, folds: 3).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var data = ml.Data.Cache(ml.Data.LoadFromEnumerable(rows));
+        using var streamed = ml.Ordinal().Trainers.Presto(Options(stream: true, foldColumn: null)).Fit(data);
+        using var inMemory = ml.Ordinal().Trainers.Presto(Options(stream: false)).Fit(data);
+        Assert.Equal(inMemory.Parameters.LambdaIndex, streamed.Parameters.LambdaIndex);
+        for (int l = 0; l < inMemory.Parameters.CrossValidationScores.Count; l++)
+            Assert.Equal(inMemory.Parameters.CrossValidationScores[l], streamed.Parameters.CrossValidationScores[l], 1e-9);
+    }
+
+    [Fact]
     public void Streamed_data_is_checked_as_it_is_read()
     {
         var ml = new MLContext(1);
