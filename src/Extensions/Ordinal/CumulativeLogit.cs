@@ -18,6 +18,7 @@ internal static class CumulativeLogit
     public static double LogSigmoid(double x) => x >= 0 ? -double.LogP1(Math.Exp(-x)) : x - double.LogP1(Math.Exp(x));
 
     /// <summary>η_k = α_k + xᵀβ_k for every boundary, with the cumulative coefficients <paramref name="beta"/> boundary-major.</summary>
+[System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void LinearPredictors(ReadOnlySpan<double> x, double[] alpha, double[] beta, Span<double> eta)
     {
         int p = x.Length;
@@ -31,6 +32,7 @@ internal static class CumulativeLogit
     }
 
     /// <summary>Class probabilities (K values) from the K−1 linear predictors, repairing crossings.</summary>
+[System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Probabilities(ReadOnlySpan<double> eta, Span<double> probabilities)
     {
         int boundaries = eta.Length;
