@@ -126,27 +126,7 @@ internal sealed class TabularData
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         var rows = ReadRows(include, cancellationToken);
         if (shuffle is not null) rows = Shuffle(rows, shuffle, Math.Max(bufferRows, batchSize));
-        int d = FeatureCount;
-        var features = new float[batchSize * d];
-        var labels = new float[batchSize];
-        var weights = HasWeights ? new float[batchSize] : null;
-        int count = 0;
-        foreach (var row in rows)
-        {
-            Array.Copy(row.Features, 0, features, count * d, d);
-            labels[count] = row.Label;
-            if (weights is not null) weights[count] = row.Weight;
-            if (++count == batchSize)
-            {
-                yield return new TabularBatch(features, labels, weights, count);
-                cancellationToken.ThrowIfCancellationRequested();
-                features = new float[batchSize * d];
-                labels = new float[batchSize];
-                weights = HasWeights ? new float[batchSize] : null;
-                count = 0;
-            }
-        }
-        if (count > 0) yield return new TabularBatch(features, labels, weights, count);
+        return Fill(rows, batchSize, withGroups: false, reuseArrays: false, cancellationToken);
     }
 
     /// <summary>
@@ -160,23 +140,35 @@ internal sealed class TabularData
     public IEnumerable<TabularBatch> ReadBlocks(int blockSize, DataViewSchema.Column? group, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
+        return Fill(ReadRows(null, cancellationToken, group), blockSize, withGroups: group is not null, reuseArrays: true, cancellationToken);
+    }
+
+    /// <summary>Packs rows into batches of <paramref name="size"/>: fresh arrays for each, or the same ones refilled.</summary>
+    private IEnumerable<TabularBatch> Fill(IEnumerable<Row> rows, int size, bool withGroups, bool reuseArrays, CancellationToken cancellationToken)
+    {
         int d = FeatureCount, count = 0;
-        var features = new float[blockSize * d];
-        var labels = new float[blockSize];
-        var weights = HasWeights ? new float[blockSize] : null;
-        var groups = group is null ? null : new string[blockSize];
-        foreach (var row in ReadRows(null, cancellationToken, group))
+        float[] features = [], labels = [];
+        float[]? weights = null;
+        string[]? groups = null;
+        void Allocate()
+        {
+            features = new float[size * d];
+            labels = new float[size];
+            weights = HasWeights ? new float[size] : null;
+            groups = withGroups ? new string[size] : null;
+        }
+        Allocate();
+        foreach (var row in rows)
         {
             Array.Copy(row.Features, 0, features, count * d, d);
             labels[count] = row.Label;
             if (weights is not null) weights[count] = row.Weight;
             if (groups is not null) groups[count] = row.Group!;
-            if (++count == blockSize)
-            {
-                yield return new TabularBatch(features, labels, weights, count) { Groups = groups };
-                cancellationToken.ThrowIfCancellationRequested();
-                count = 0;
-            }
+            if (++count < size) continue;
+            yield return new TabularBatch(features, labels, weights, count) { Groups = groups };
+            cancellationToken.ThrowIfCancellationRequested();
+            count = 0;
+            if (!reuseArrays) Allocate();
         }
         if (count > 0) yield return new TabularBatch(features, labels, weights, count) { Groups = groups };
     }
