@@ -138,12 +138,7 @@ internal sealed class OrdinalTrainingSet
                           $"{folds}-fold cross-validation. Give Lambda explicitly, use fewer folds, or merge the class with a neighbour.");
             }
 
-        var deviations = new double[p];
-        for (int j = 0; j < p; j++)
-        {
-            double sd = Math.Sqrt(m2[j] / totalWeight);
-            deviations[j] = sd > 1e-10 * Math.Max(1, Math.Abs(mean[j])) ? sd : 0;
-        }
+        var deviations = Enumerable.Range(0, p).Select(j => DeviationOrZero(m2[j] / totalWeight, mean[j])).ToArray();
         var streamed = new StreamedOrdinalRows(tabular, mean, deviations, classes.Count, classOf, foldColumn is not null ? foldNames.Length : folds, foldColumn,
             foldColumn is not null ? foldOf : null, seed, classWeightsByFold, cancellationToken);
         return new OrdinalTrainingSet(streamed, rows, mean, deviations, classes);
@@ -207,12 +202,15 @@ internal sealed class OrdinalTrainingSet
                 double d = features[i * p + j] - means[j];
                 deviations[j] += weights[i] * d * d;
             }
-        for (int j = 0; j < p; j++)
-        {
-            double sd = Math.Sqrt(deviations[j] / total);
-            deviations[j] = sd > 1e-10 * Math.Max(1, Math.Abs(means[j])) ? sd : 0;
-        }
+        for (int j = 0; j < p; j++) deviations[j] = DeviationOrZero(deviations[j] / total, means[j]);
         return (means, deviations);
+    }
+
+    /// <summary>The standard deviation from a variance, or 0 (a constant feature) when it is round-off beside the mean.</summary>
+    private static double DeviationOrZero(double variance, double mean)
+    {
+        double sd = Math.Sqrt(variance);
+        return sd > 1e-10 * Math.Max(1, Math.Abs(mean)) ? sd : 0;
     }
 
     private static double[] Scale(double[] x, double[] means, double[] deviations)
