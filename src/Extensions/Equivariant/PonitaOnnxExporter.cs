@@ -68,13 +68,13 @@ internal static class PonitaOnnxExporter
 
     /// <summary>
     /// The graph's inputs, reshaped for the body: positions [P, 3], one-hot types or features [P, F], edges [E] with
-    /// their grouping by sender and by receiver (for the sums over edges), and the cloud index [P].
+    /// their grouping by receiver (for the sums of messages), the point count [1] and the cloud index [P].
     /// </summary>
     /// <remarks>
     /// The edge list gets one inert edge appended (point 0 to itself, <see cref="EdgeMask"/> 0), so that a graph
     /// without edges (lone points) never hands ONNX Runtime empty tensors, whose broadcasting it gets wrong.
     /// </remarks>
-    private sealed record GraphInputs(OnnxValue X, OnnxValue T, OnnxValue Senders, OnnxValue Receivers, RowGrouping BySender, RowGrouping ByReceiver,
+    private sealed record GraphInputs(OnnxValue X, OnnxValue T, OnnxValue Senders, OnnxValue Receivers, OnnxValue PointCount, RowGrouping ByReceiver,
         OnnxValue GraphIndex, OnnxValue EdgeMask);
 
     private static GraphInputs Inputs(OnnxGraphBuilder g, PonitaNetwork network, bool typesAreIndices)
@@ -99,7 +99,7 @@ internal static class PonitaOnnxExporter
         var r = g.Concat([g.Squeeze(receivers, [0]), inert], 0);
         var mask = g.Concat([g.Expand(g.Scalar(1f, "edge_one"), g.Shape(g.Squeeze(senders, [0]))), g.AddInitializer("edge_zero", [0f], 1)], 0); // [E + 1]
         var pointCount = g.Slice(g.Shape(x), 0, 1, 0);
-        return new GraphInputs(x, t, s, r, g.GroupRows(s, pointCount), g.GroupRows(r, pointCount), g.Squeeze(graph, [0]), g.Unsqueeze(mask, [-1]));
+        return new GraphInputs(x, t, s, r, pointCount, g.GroupRows(r, pointCount), g.Squeeze(graph, [0]), g.Unsqueeze(mask, [-1]));
     }
 
     /// <summary>
@@ -128,6 +128,8 @@ internal static class PonitaOnnxExporter
         OnnxValue? ReadoutGradient(int block) => block < first ? null
             : Constant(g, $"readout{block - first}_row", readouts[block - first].weight!.reshape(1, 1, -1).div(orientations * readouts.Count));
 
+        // Only the reverse pass sums over senders: energy-only and vector graphs never sort the edges by sender.
+        var bySender = g.GroupRows(inputs.Senders, inputs.PointCount);
         var (embedIn, embedOut) = network.SpatialEmbedding;
         var blocks = network.Blocks.ToList();
         OnnxValue gradH = ReadoutGradient(blocks.Count - 1)!.Value;
@@ -142,7 +144,7 @@ internal static class PonitaOnnxExporter
             var gradMessages = g.Einsum("poh,iph->ioh", [s.Sphere, gradMixed]);                                   // [P, O, H]
             var gradPerEdge = g.Gather(gradMessages, inputs.Receivers);                                           // [E, O, H]
             var gradKernel = g.Mul(gradPerEdge, s.SenderStates);
-            var gradSenders = g.SumByRow(inputs.BySender, g.Mul(gradPerEdge, s.Kernel));
+            var gradSenders = g.SumByRow(bySender, g.Mul(gradPerEdge, s.Kernel));
             gradH = g.Add(gradH, gradSenders);
             if (ReadoutGradient(l - 1) is { } below) gradH = g.Add(gradH, below);
             var layerWeight = g.ReduceSum(g.Mul(gradKernel, s.K), [-2, -1]);                                      // [E, 1, 1]
@@ -166,7 +168,7 @@ internal static class PonitaOnnxExporter
         var gradDistanceSquared = g.Sub(g.ReduceSum(gradA2Active, [-1]), g.Div(g.Mul(gradRemaining, inside), cutoffSquared)); // [E, 1]
         var gradRelative = g.Add(g.MatMul(gradA1, Constant(g, "grid", network.Grid)), g.Mul(g.Mul(f.Relative, g.Scalar(2f, "two_b")), gradDistanceSquared));
         // relative = x[sender] − x[receiver]: the gradient flows back to senders with +, to receivers with −.
-        var gradPositions = g.Sub(g.SumByRow(inputs.BySender, gradRelative), g.SumByRow(inputs.ByReceiver, gradRelative));
+        var gradPositions = g.Sub(g.SumByRow(bySender, gradRelative), g.SumByRow(inputs.ByReceiver, gradRelative));
         return (energy, g.Neg(gradPositions));
     }
 
