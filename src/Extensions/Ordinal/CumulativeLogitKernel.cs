@@ -57,20 +57,23 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
     }
 
     /// <summary>
-    /// Makes the kernel's rows these (standardised, row-major features), their weights divided by
-    /// <paramref name="totalWeight"/>: a block of a larger data set has its share of the whole's mean loss.
+    /// Makes the kernel's rows these (standardised, row-major features), or those of them <paramref name="include"/>
+    /// keeps, their weights divided by <paramref name="totalWeight"/>: a block of a larger data set has its share of
+    /// the whole's mean loss.
     /// </summary>
-    public void Load(ReadOnlySpan<double> features, ReadOnlySpan<int> labels, ReadOnlySpan<double> weights, double totalWeight)
+    public void Load(ReadOnlySpan<double> features, ReadOnlySpan<int> labels, ReadOnlySpan<double> weights, double totalWeight, Predicate<int>? include = null)
     {
         int n = labels.Length, p = _featureCount;
         // A stable counting sort by class.
         Array.Clear(_classStart);
-        foreach (var y in labels) _classStart[y + 1]++;
+        for (int i = 0; i < n; i++)
+            if (include?.Invoke(i) ?? true) _classStart[labels[i] + 1]++;
         for (int k = 0; k < _boundaries + 1; k++) _classStart[k + 1] += _classStart[k];
         Span<int> next = stackalloc int[_classStart.Length];
         _classStart.CopyTo(next);
         for (int i = 0; i < n; i++)
         {
+            if (!(include?.Invoke(i) ?? true)) continue;
             int r = next[labels[i]]++;
             for (int j = 0; j < p; j++) _columns[j][r] = features[i * p + j];
             _weights[r] = weights[i] / totalWeight;

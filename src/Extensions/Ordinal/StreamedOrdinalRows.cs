@@ -149,9 +149,6 @@ internal sealed class StreamingCumulativeLogitKernel : ICumulativeLogitKernel
     private readonly int? _heldOutFold;
     private readonly double _totalWeight;
     private readonly ManagedCumulativeLogitKernel _block;
-    private readonly double[] _features;
-    private readonly int[] _labels;
-    private readonly double[] _weights;
     private bool _left;
 
     public StreamingCumulativeLogitKernel(StreamedOrdinalRows rows, SharedPasses passes, int? heldOutFold, double totalWeight)
@@ -161,9 +158,6 @@ internal sealed class StreamingCumulativeLogitKernel : ICumulativeLogitKernel
         _heldOutFold = heldOutFold;
         _totalWeight = totalWeight;
         _block = new ManagedCumulativeLogitKernel(rows.FeatureCount, rows.ClassCount, StreamedOrdinalRows.BlockRows);
-        _features = new double[StreamedOrdinalRows.BlockRows * rows.FeatureCount];
-        _labels = new int[StreamedOrdinalRows.BlockRows];
-        _weights = new double[StreamedOrdinalRows.BlockRows];
         passes.Join();
     }
 
@@ -187,17 +181,9 @@ internal sealed class StreamingCumulativeLogitKernel : ICumulativeLogitKernel
     public void Accumulate(PassRequest request, StandardisedBlock block)
     {
         if (!request.Feasible) return;
-        int p = _rows.FeatureCount, count = 0;
-        for (int r = 0; r < block.Count; r++)
-        {
-            if (_heldOutFold is int f && block.Folds[r] == f) continue;
-            block.Row(r).CopyTo(_features.AsSpan(count * p, p));
-            _labels[count] = block.Labels[r];
-            _weights[count] = block.Weights[r];
-            count++;
-        }
-        if (count == 0) return;
-        _block.Load(_features.AsSpan(0, count * p), _labels.AsSpan(0, count), _weights.AsSpan(0, count), _totalWeight);
+        int p = _rows.FeatureCount, count = block.Count;
+        Predicate<int>? training = _heldOutFold is int f ? r => block.Folds[r] != f : null;
+        _block.Load(block.Features.AsSpan(0, count * p), block.Labels.AsSpan(0, count), block.Weights.AsSpan(0, count), _totalWeight, training);
         double part;
         bool feasible = request.Features is null
             ? _block.Loss(request.Alpha, request.Beta, out part)
