@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace MLExtensions.Ordinal;
 
 /// <summary>
@@ -15,10 +17,8 @@ internal static class CumulativeLogit
 {
     public static double Sigmoid(double x) => x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
 
-    public static double LogSigmoid(double x) => x >= 0 ? -double.LogP1(Math.Exp(-x)) : x - double.LogP1(Math.Exp(x));
-
     /// <summary>η_k = α_k + xᵀβ_k for every boundary, with the cumulative coefficients <paramref name="beta"/> boundary-major.</summary>
-[System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LinearPredictors(ReadOnlySpan<double> x, double[] alpha, double[] beta, Span<double> eta)
     {
         int p = x.Length;
@@ -32,7 +32,7 @@ internal static class CumulativeLogit
     }
 
     /// <summary>Class probabilities (K values) from the K−1 linear predictors, repairing crossings.</summary>
-[System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Probabilities(ReadOnlySpan<double> eta, Span<double> probabilities)
     {
         int boundaries = eta.Length;
@@ -54,7 +54,7 @@ internal static class CumulativeLogit
     /// log P(y | η) of a row of the lowest class and its derivatives with respect to its upper predictor a = η_1
     /// (the row's only boundary).
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static RowDerivatives LowestClass(double a)
     {
         // Each predictor costs one exp (e^{−|x|} gives σ(x), σ(−x) and log σ); the solvers spend most of their time here.
@@ -63,7 +63,7 @@ internal static class CumulativeLogit
     }
 
     /// <summary>log P(y | η) of a row of the highest class and its derivatives with respect to its lower predictor b = η_{K−1}.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static RowDerivatives HighestClass(double b)
     {
         var lower = new Logistic(b);
@@ -75,7 +75,7 @@ internal static class CumulativeLogit
     /// lower predictors (η_y and η_{y−1}).
     /// </summary>
     /// <returns>False when the two boundaries cross (the probability is not positive).</returns>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool MiddleClass(double upperEta, double lowerEta, out RowDerivatives terms)
     {
         double gap = upperEta - lowerEta;
@@ -106,7 +106,7 @@ internal static class CumulativeLogit
         private readonly double _x;
         private readonly double _e;
 
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Logistic(double x)
         {
             _x = x;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace MLExtensions.Ordinal;
 
 /// <summary>
@@ -80,14 +82,14 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
         }
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Loss(double[] alpha, double[] beta, out double loss)
     {
         LinearPredictors(alpha, beta);
         return RowPass(derivatives: false, out loss);
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Derivatives(double[] alpha, double[] beta, int[] features, double[] gradient, double[]? hessian, out double loss)
     {
         int boundaries = _boundaries, block = features.Length + 1, d = boundaries * block;
@@ -121,7 +123,7 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
     /// two) predictors it depends on; false when a row's boundaries cross. Every entry the sums of
     /// <see cref="Derivatives"/> read is written here (boundary k's by the rows of classes k and k + 1).
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool RowPass(bool derivatives, out double loss)
     {
         int highest = _boundaries;
@@ -165,7 +167,7 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
     /// Writes <c>Σ_i c_i z_i z_iᵀ</c> (z = (1, x_features)) over rows [from, to) at (row0, col0); only the upper
     /// triangle of a symmetric block.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WeightedGram(double[] coefficient, int from, int to, int[] features, double[] hessian, int d, int row0, int col0, bool symmetric)
     {
         int block = features.Length + 1, length = to - from;
@@ -181,7 +183,7 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
     }
 
     /// <summary>η_k on the rows that use it: those of classes k and k + 1 (the others' entries are stale).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void LinearPredictors(double[] alpha, double[] beta)
     {
         int p = _featureCount;
@@ -212,7 +214,7 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
 /// </summary>
 internal static class FixedOrder
 {
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Sum(ReadOnlySpan<double> x)
     {
         // Four accumulators: one would wait on the latency of each add.
@@ -232,7 +234,7 @@ internal static class FixedOrder
     }
 
     /// <summary>z = x ⊙ y.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> z)
     {
         int width = System.Numerics.Vector<double>.Count, i = 0;
@@ -242,7 +244,7 @@ internal static class FixedOrder
     }
 
     /// <summary>y += a·x, rounding the product before the sum everywhere.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddScaled(ReadOnlySpan<double> x, double a, Span<double> y)
     {
         int width = System.Numerics.Vector<double>.Count, i = 0;
@@ -251,7 +253,7 @@ internal static class FixedOrder
         for (; i < x.Length; i++) y[i] += x[i] * a;
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
     {
         int width = System.Numerics.Vector<double>.Count, i = 0;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace MLExtensions.Ordinal;
 
 /// <summary>
@@ -208,7 +210,7 @@ internal sealed class CumulativeLogitSolver
     /// Minimises the penalised loss at <paramref name="lambda"/> from <paramref name="warm"/> (reusing its derivatives,
     /// which do not depend on λ), moving only the free coordinates that <paramref name="screen"/> marks (all when null).
     /// </summary>
-[System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public SolverResult Solve(double lambda, SolverResult warm, bool[]? screen, CancellationToken cancellationToken)
     {
         var layout = new Layout(this, warm.Theta, screen);
@@ -338,7 +340,7 @@ internal sealed class CumulativeLogitSolver
     /// kept if it satisfies the model's optimality conditions. Collinear features (dummy-coded factors) otherwise
     /// take coordinate descent hundreds of sweeps.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void NewtonDirection(double[] gradient, double[] hessian, double[] theta, double lambda, double[] step, Layout layout)
     {
         int d = step.Length;
@@ -387,7 +389,7 @@ internal sealed class CumulativeLogitSolver
     /// are zero and the others keep their signs; false, leaving <paramref name="step"/> alone, when that minimiser
     /// breaks the pattern (a sign flips, or a zero coordinate would move).
     /// </summary>
-[System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TrySolvePattern(double[] gradient, double[] hessian, double[] theta, double lambda, double ridge, sbyte[] pattern, Layout layout, double[] step)
     {
         int d = step.Length;
@@ -438,7 +440,7 @@ internal sealed class CumulativeLogitSolver
     private double Penalty(double[] theta, Layout layout) => PenaltyAfter(theta, theta, 0, layout);
 
     /// <summary>The penalty at <c>θ + s·step</c> over the layout (coordinates outside it are zero).</summary>
-[System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private double PenaltyAfter(double[] theta, double[] step, double s, Layout layout)
     {
         double sum = 0;
@@ -458,7 +460,7 @@ internal sealed class CumulativeLogitSolver
     }
 
     /// <summary>b-space → θ-space for a vector in blocks of <paramref name="block"/>: ∂/∂ψ_l = Σ_{k ≥ l} ∂/∂β_k (intercepts unchanged).</summary>
-[System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ToTheta(double[] vector, int block)
     {
         for (int j = 1; j < block; j++)
@@ -473,7 +475,7 @@ internal sealed class CumulativeLogitSolver
     }
 
     /// <summary>b-space → θ-space for the Hessian: the same transform on columns, then on rows.</summary>
-[System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ToThetaMatrix(double[] matrix, int block)
     {
         int d = _boundaries * block;

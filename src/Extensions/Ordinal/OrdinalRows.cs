@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace MLExtensions.Ordinal;
 
 /// <summary>
@@ -37,7 +39,7 @@ internal abstract class OrdinalRows(int featureCount, int classCount)
     public abstract double[] HeldOutScores(PrestoCrossValidationMetric metric, int fold, IReadOnlyList<Theta> fits, out double weight);
 
     /// <summary>Accumulates one row's loss under each fit into <paramref name="sums"/>.</summary>
-[System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected static void ScoreRow(PrestoCrossValidationMetric metric, ReadOnlySpan<double> x, int label, double weight, IReadOnlyList<(double[] Alpha, double[] Beta)> fits,
         double[] sums, Span<double> eta, Span<double> probabilities)
     {
@@ -50,7 +52,7 @@ internal abstract class OrdinalRows(int featureCount, int classCount)
     }
 
     /// <summary>One row's loss under <paramref name="metric"/> given its class probabilities.</summary>
-[System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double RowLoss(PrestoCrossValidationMetric metric, ReadOnlySpan<double> p, int label)
     {
         switch (metric)
@@ -106,7 +108,7 @@ internal sealed class InMemoryOrdinalRows : OrdinalRows
 
     public override ICumulativeLogitKernel Kernel(int? heldOutFold) => _kernelFor(Training(heldOutFold));
 
-[System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double[] HeldOutScores(PrestoCrossValidationMetric metric, int fold, IReadOnlyList<Theta> fits, out double weight)
     {
         var coefficients = fits.Select(t => (t.Alphas(), t.Betas())).ToArray();
