@@ -47,12 +47,4 @@ internal sealed class OrdinalProblem
         }
         return new OrdinalProblem(features, labels, weights, p, ClassCount);
     }
-
-    /// <summary>Weight of each class.</summary>
-    public double[] ClassWeights()
-    {
-        var totals = new double[ClassCount];
-        for (int i = 0; i < Rows; i++) totals[Labels[i]] += Weights[i];
-        return totals;
-    }
 }

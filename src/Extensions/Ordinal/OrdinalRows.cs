@@ -104,7 +104,13 @@ internal sealed class InMemoryOrdinalRows : OrdinalRows
     /// <summary>The same rows dealt into <paramref name="folds"/>.</summary>
     public InMemoryOrdinalRows WithFolds(int[] folds) => new(Problem, _kernelFor, folds);
 
-    public override double[] ClassWeights(int? heldOutFold) => Training(heldOutFold).ClassWeights();
+    public override double[] ClassWeights(int? heldOutFold)
+    {
+        var totals = new double[ClassCount];
+        for (int i = 0; i < Problem.Rows; i++)
+            if (heldOutFold is null || Fold(i) != heldOutFold) totals[Problem.Labels[i]] += Problem.Weights[i];
+        return totals;
+    }
 
     public override ICumulativeLogitKernel Kernel(int? heldOutFold) => _kernelFor(Training(heldOutFold));
 
