@@ -1,4 +1,5 @@
 using MLExtensions.Torch;
+using MLExtensions.Training;
 using TorchSharp;
 using static MLExtensions.Torch.HeldScalars;
 using static TorchSharp.torch;
@@ -97,45 +98,38 @@ internal static class PonitaFitting
     }
 
     /// <summary>
-    /// The shared epoch loop: shuffled mini-batches, Adam, each step in its own dispose scope (the batch tensors
-    /// <paramref name="batchLoss"/> makes die with it), the learning rate of <paramref name="schedule"/>.
-    /// <paramref name="afterEpoch"/> receives the epoch (1-based) and its mean loss, with the averaged weights in the
-    /// network when the schedule averages; <paramref name="cancellationToken"/> is checked before every step. The
-    /// network ends with the averaged weights when there are any. Returns the mean loss of each epoch.
+    /// Trains <paramref name="network"/> on shuffled mini-batches of <paramref name="items"/> with Adam, through the
+    /// shared <see cref="EpochLoop"/>: the learning rate follows <paramref name="schedule"/>, <paramref name="batchLoss"/>
+    /// makes a batch's tensors inside the step's dispose scope, <paramref name="validate"/> (with the averaged weights
+    /// in the network when the schedule averages) gives the validation loss after each epoch, and a non-finite training
+    /// loss stops training with <paramref name="divergence"/>'s message. The network ends with the averaged weights when
+    /// there are any.
     /// </summary>
-    public static List<double> Train<T>(PonitaNetwork network, IReadOnlyList<T> items, TrainingSchedule schedule, Random random,
-        Func<IReadOnlyList<T>, Tensor> batchLoss, Action<int, double>? afterEpoch = null, CancellationToken cancellationToken = default)
+    public static EpochLoopResult Train<T>(TrainingRun run, PonitaNetwork network, IReadOnlyList<T> items, TrainingSchedule schedule,
+        Func<IReadOnlyList<T>, Tensor> batchLoss, Func<int, double?>? validate, Func<int, double, string> divergence)
     {
         using var optimizer = new AdamOptimizer(network.parameters(), schedule.LearningRate);
-        using var average = schedule.AverageDecay is double decay ? new WeightAverage(network.parameters(), decay) : null;
-        var history = new List<double>();
         var order = Enumerable.Range(0, items.Count).ToArray();
-        int stepsPerEpoch = (items.Count + schedule.BatchSize - 1) / schedule.BatchSize, step = 0;
-        for (int epoch = 0; epoch < schedule.Epochs; epoch++)
+        int totalSteps = schedule.Epochs * ((items.Count + schedule.BatchSize - 1) / schedule.BatchSize), step = 0;
+        var plan = new EpochPlan(schedule.Epochs) { AverageDecay = schedule.AverageDecay, Divergence = divergence };
+        return EpochLoop.Run(run, network, plan, new EpochSteps<IReadOnlyList<T>>
         {
-            random.Shuffle(order);
-            double total = 0;
-            int batches = 0;
-            for (int start = 0; start < order.Length; start += schedule.BatchSize)
+            Batches = _ =>
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                optimizer.LearningRate = schedule.LearningRateAt(step++, schedule.Epochs * stepsPerEpoch);
-                using (var scope = NewDisposeScope())
-                {
-                    optimizer.ZeroGrad();
-                    var loss = batchLoss(order.Skip(start).Take(schedule.BatchSize).Select(i => items[i]).ToList());
-                    loss.backward();
-                    optimizer.Step();
-                    total += loss.item<float>();
-                }
-                average?.Update();
-                batches++;
-            }
-            history.Add(total / Math.Max(batches, 1));
-            using (average?.Swap()) afterEpoch?.Invoke(epoch + 1, history[^1]);
-        }
-        average?.CopyToModel();
-        return history;
+                run.Random.Shuffle(order);
+                return order.Chunk(schedule.BatchSize).Select(chunk => (IReadOnlyList<T>)chunk.Select(i => items[i]).ToList());
+            },
+            Step = batch =>
+            {
+                optimizer.LearningRate = schedule.LearningRateAt(step++, totalSteps);
+                optimizer.ZeroGrad();
+                var loss = batchLoss(batch);
+                loss.backward();
+                optimizer.Step();
+                return new StepLoss(loss);
+            },
+            Validate = validate,
+        });
     }
 
     /// <summary>Energies and forces (3N per cloud) of <paramref name="samples"/> in evaluation mode, in batches.</summary>

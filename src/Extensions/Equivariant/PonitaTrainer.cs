@@ -102,28 +102,20 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, o.PositionOnly, o.ReadoutFromEveryLayer, kernelScale);
         using (no_grad()) network.Ends.Reference.weight!.zero_();
         network.to(run.Device);
-        var history = new List<TrainingProgress>();
         var errors = new List<PonitaValidation>();
         var schedule = PonitaTraining.Schedule(o, trainingSamples.Count);
         var rotations = o.RotationAugmentation ? new Random(run.Random.Next()) : null;
-        using (var forceWeight = o.ForceLossWeight.ToScalar())
-            PonitaFitting.Train(network, trainingSamples, schedule, run.Random,
-                chosen => PonitaFitting.Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces, rotations, run.Device), forceWeight),
-                cancellationToken: o.CancellationToken, afterEpoch: (epoch, loss) =>
-                {
-                    if (!double.IsFinite(loss))
-                        throw new InvalidOperationException($"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}) or ForceLossWeight ({o.ForceLossWeight}), or check the Cutoff ({cutoff:G4}) against the data's scale.");
-                    double? validationLoss = null;
-                    if (validationSamples.Count > 0)
-                    {
-                        var error = PonitaValidation.Measure(epoch, network, validationSamples, set.FeatureCount, o.BatchSize, baseline.Scale, withForces, o.ForceLossWeight, run.Device);
-                        errors.Add(error);
-                        validationLoss = error.NormalisedLoss;
-                        run.Info($"epoch {epoch}: validation energy MAE {error.EnergyMeanAbsoluteError:G4}" + (withForces ? $", force MAE {error.ForceMeanAbsoluteError:G4}" : ""));
-                    }
-                    history.Add(new TrainingProgress(run.Trainer, epoch, o.NumberOfEpochs, loss, validationLoss, run.Elapsed));
-                    run.ReportEpoch(epoch, o.NumberOfEpochs, loss, validationLoss);
-                });
+        using var forceWeight = o.ForceLossWeight.ToScalar();
+        var history = PonitaFitting.Train(run, network, trainingSamples, schedule,
+            chosen => PonitaFitting.Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces, rotations, run.Device), forceWeight),
+            validationSamples.Count == 0 ? null : epoch =>
+            {
+                var error = PonitaValidation.Measure(epoch, network, validationSamples, set.FeatureCount, o.BatchSize, baseline.Scale, withForces, o.ForceLossWeight, run.Device);
+                errors.Add(error);
+                run.Info($"epoch {epoch}: validation energy MAE {error.EnergyMeanAbsoluteError:G4}" + (withForces ? $", force MAE {error.ForceMeanAbsoluteError:G4}" : ""));
+                return error.NormalisedLoss;
+            },
+            (epoch, loss) => $"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}) or ForceLossWeight ({o.ForceLossWeight}), or check the Cutoff ({cutoff:G4}) against the data's scale.").History;
         network.to(CPU);
         network.FoldEnergyScale(baseline.Scale, baseline.ReferenceEnergies);
         network.eval();

@@ -92,18 +92,11 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
 
         using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, kernelScale: kernelScale);
         network.to(run.Device);
-        var history = new List<TrainingProgress>();
         var rotations = o.RotationAugmentation ? new Random(run.Random.Next()) : null;
-        PonitaFitting.Train(network, trainingSamples, PonitaTraining.Schedule(o, trainingSamples.Count), run.Random,
+        var history = PonitaFitting.Train(run, network, trainingSamples, PonitaTraining.Schedule(o, trainingSamples.Count),
             chosen => Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces: true, rotations, run.Device)),
-            cancellationToken: o.CancellationToken, afterEpoch: (epoch, loss) =>
-            {
-                if (!double.IsFinite(loss))
-                    throw new InvalidOperationException($"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}), or check the Cutoff ({cutoff:G4}) against the data's scale.");
-                double? validationLoss = validationSamples.Count == 0 ? null : ValidationLoss(network, validationSamples, set.FeatureCount, o.BatchSize, run.Device);
-                history.Add(new TrainingProgress(run.Trainer, epoch, o.NumberOfEpochs, loss, validationLoss, run.Elapsed));
-                run.ReportEpoch(epoch, o.NumberOfEpochs, loss, validationLoss);
-            });
+            validationSamples.Count == 0 ? null : _ => ValidationLoss(network, validationSamples, set.FeatureCount, o.BatchSize, run.Device),
+            (epoch, loss) => $"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}), or check the Cutoff ({cutoff:G4}) against the data's scale.").History;
         network.to(CPU);
         network.FoldVectorScale(targetScale);
         if (withInputs) network.FoldVectorInputScale(inputScale);

@@ -158,63 +158,30 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
             : new MlpNetwork(data.FeatureCount, architecture, outputs, shift, scale);
     }
 
-    private List<TrainingProgress> TrainNetwork(MlpNetwork network, TabularData data, TabularSummary summary, TrainingRun run, TimeSpan? timeBudget)
+    private IReadOnlyList<TrainingProgress> TrainNetwork(MlpNetwork network, TabularData data, TabularSummary summary, TrainingRun run, TimeSpan? timeBudget)
     {
         var split = ValidationSplit.Create(_options.ValidationFraction, run.Seed);
-        var optimizer = new AdamOptimizer(network.parameters(), _options.LearningRate, weightDecay: _options.WeightDecay);
+        using var optimizer = new AdamOptimizer(network.parameters(), _options.LearningRate, weightDecay: _options.WeightDecay);
         using var labelScale = Math.Max(summary.LabelStdDev, 1e-12).ToScalar();
-        var history = new List<TrainingProgress>();
-        double best = double.PositiveInfinity;
-        int sinceBest = 0;
-        Dictionary<string, Tensor>? bestState = null;
-        try
+        var plan = new EpochPlan(_options.NumberOfEpochs)
         {
-            for (int epoch = 1; epoch <= _options.NumberOfEpochs; epoch++)
+            EarlyStoppingPatience = split is null ? null : _options.EarlyStoppingPatience,
+            Deadline = timeBudget,
+            Divergence = (epoch, loss) => $"MLP training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({_options.LearningRate}) or check the features' scale.",
+        };
+        return EpochLoop.Run(run, network, plan, new EpochSteps<TabularBatch>
+        {
+            Batches = _ => data.ReadBatches(_options.BatchSize, run.Random, _options.ShuffleBufferRows, split is null ? null : split.IsTraining, run.CancellationToken),
+            Step = batch =>
             {
-                network.train();
-                double lossSum = 0, weightSum = 0;
-                foreach (var batch in data.ReadBatches(_options.BatchSize, run.Random, _options.ShuffleBufferRows, split is null ? null : split.IsTraining, run.CancellationToken))
-                {
-                    using var step = NewDisposeScope();
-                    optimizer.ZeroGrad();
-                    var (loss, weight) = BatchLoss(network, batch, data.FeatureCount, labelScale, run.Device);
-                    loss.backward();
-                    optimizer.Step();
-                    lossSum += loss.item<float>() * weight;
-                    weightSum += weight;
-                }
-                double? validation = split is null ? null : Evaluate(network, data, split, labelScale, run);
-                var report = new TrainingProgress(run.Trainer, epoch, _options.NumberOfEpochs, weightSum > 0 ? lossSum / weightSum : 0, validation, run.Elapsed);
-                history.Add(report);
-                run.ReportEpoch(epoch, _options.NumberOfEpochs, report.TrainingLoss, validation);
-                if (timeBudget is TimeSpan budget && run.Elapsed > budget && epoch < _options.NumberOfEpochs)
-                {
-                    run.Info($"time budget {budget} reached after epoch {epoch}");
-                    if (validation is double last && last < best) { DisposeState(bestState); bestState = null; }
-                    break;
-                }
-                if (validation is not double v) continue;
-                if (v < best)
-                {
-                    best = v;
-                    sinceBest = 0;
-                    DisposeState(bestState);
-                    bestState = Snapshot(network);
-                }
-                else if (++sinceBest >= _options.EarlyStoppingPatience)
-                {
-                    run.Info($"early stop after epoch {epoch}; best validation loss {best:G5}");
-                    break;
-                }
-            }
-            if (bestState is not null) network.load_state_dict(bestState);
-        }
-        finally
-        {
-            DisposeState(bestState);
-            optimizer.Dispose();
-        }
-        return history;
+                optimizer.ZeroGrad();
+                var (loss, weight) = BatchLoss(network, batch, data.FeatureCount, labelScale, run.Device);
+                loss.backward();
+                optimizer.Step();
+                return new StepLoss(loss, weight);
+            },
+            Validate = split is null ? null : _ => Evaluate(network, data, split, labelScale, run),
+        }).History;
     }
 
     /// <summary>The batch's weighted mean loss and its total weight.</summary>
@@ -258,23 +225,6 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
             ? OnnxParity.Compare(inputs => network.forward(inputs[0]).softmax(1), onnx, [new ParityInput(inputName, values, [rows, d])], ScoringHeads.ClassProbabilities)
             : OnnxParity.Compare(inputs => network.forward(inputs[0]), onnx, [new ParityInput(inputName, values, [rows, d])], ScoringHeads.RawScore);
         return OnnxParity.EnsureAgrees(report);
-    }
-
-    private static Dictionary<string, Tensor> Snapshot(MlpNetwork network)
-    {
-        var copy = new Dictionary<string, Tensor>();
-        foreach (var (name, value) in network.state_dict())
-        {
-            using var detached = value.detach();
-            copy[name] = detached.clone();
-        }
-        return copy;
-    }
-
-    private static void DisposeState(Dictionary<string, Tensor>? state)
-    {
-        if (state is null) return;
-        foreach (var t in state.Values) t.Dispose();
     }
 
     private static void CheckOptions(Options o)

@@ -46,7 +46,7 @@ internal static class CumulativeLogitFitter
         run.Info($"{data.RowCount} rows{(options.StreamData ? " (streamed)" : "")}, {data.FeatureCount} features, {data.Classes.Count} classes");
 
         var path = new PrestoPath(data, settings, run.Info,
-            (step, steps, loss) => run.ReportEpoch(step, steps, loss, null)).Fit(run.CancellationToken);
+            (step, steps, loss) => run.ReportEpoch(new TrainingProgress(run.Trainer, step, steps, loss, null, run.Elapsed))).Fit(run.CancellationToken);
         return (data, path);
     }
 

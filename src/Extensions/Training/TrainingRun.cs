@@ -71,13 +71,15 @@ internal sealed class TrainingRun : IDisposable
     /// <summary>Writes a warning to ML.NET's log.</summary>
     public void Warning(string message) => _channel.Warning(MessageSensitivity.None, message);
 
+    /// <summary>Whether the run has gone past <paramref name="deadline"/> (time since it started); never without one.</summary>
+    public bool IsPast(TimeSpan? deadline) => deadline is TimeSpan d && Elapsed > d;
+
     /// <summary>Reports a finished epoch to the log and to <see cref="TrainingOptionsBase.Progress"/>, then checks for cancellation.</summary>
-    public void ReportEpoch(int epoch, int totalEpochs, double trainingLoss, double? validationLoss)
+    public void ReportEpoch(TrainingProgress progress)
     {
-        var progress = new TrainingProgress(Trainer, epoch, totalEpochs, trainingLoss, validationLoss, Elapsed);
-        Info(validationLoss is double v
-            ? $"epoch {epoch}/{totalEpochs}: loss {trainingLoss:G5}, validation {v:G5}"
-            : $"epoch {epoch}/{totalEpochs}: loss {trainingLoss:G5}");
+        Info(progress.ValidationLoss is double v
+            ? $"epoch {progress.Epoch}/{progress.TotalEpochs}: loss {progress.TrainingLoss:G5}, validation {v:G5}"
+            : $"epoch {progress.Epoch}/{progress.TotalEpochs}: loss {progress.TrainingLoss:G5}");
         _options.Progress?.Report(progress);
         CancellationToken.ThrowIfCancellationRequested();
     }

@@ -1,5 +1,6 @@
 using MLExtensions.Equivariant;
 using MLExtensions.Studies;
+using MLExtensions.Training;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -34,8 +35,10 @@ public class PonitaFittingTests
         double before = EnergyMae(test);
         using var forceWeight = 0.1.ToScalar();
         var rotations = new Random(2);
-        var history = PonitaFitting.Train(network, train, new TrainingSchedule(12, 16, 3e-3), new Random(1),
-            chosen => PonitaFitting.Loss(network, MoleculeBatch.From(chosen, MoleculeSimulation.TypeCount, withForces: true, rotations), forceWeight));
+        using var run = TrainingRun.Start(new Microsoft.ML.MLContext(1), "test", new PonitaTrainer.Options { Seed = 1 }, widestLayer: 16);
+        var history = PonitaFitting.Train(run, network, train, new TrainingSchedule(12, 16, 3e-3),
+            chosen => PonitaFitting.Loss(network, MoleculeBatch.From(chosen, MoleculeSimulation.TypeCount, withForces: true, rotations), forceWeight),
+            validate: null, divergence: (epoch, loss) => $"diverged in epoch {epoch}").History.Select(h => h.TrainingLoss).ToList();
         network.eval();
         double after = EnergyMae(test);
         Assert.True(history[^1] < 0.5 * history[0], $"loss {history[0]} -> {history[^1]}");

@@ -1,5 +1,6 @@
 using MLExtensions.Mlp;
 using MLExtensions.Torch;
+using MLExtensions.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -27,19 +28,20 @@ internal static class GradientSearch
         using var penaltyScale = options.DirichletRegularizerScale.ToScalar();
         var validation = data.Validation!;
         var history = new List<ArchitectureSnapshot>();
-        int epochs = 0, architectureSteps = 0;
-        bool stopped = false;
-        for (int epoch = 1; epoch <= options.SearchEpochs && !stopped; epoch++)
+        int[] validationOrder = [];
+        int validationCursor = 0, architectureSteps = 0;
+        bool searchArchitecture = false;
+        var loop = EpochLoop.Run(run, supernet, context.SearchPlan, new EpochSteps<long[]>
         {
-            supernet.train();
-            bool searchArchitecture = epoch > options.WarmupEpochs;
-            var validationOrder = context.Permutation(validation.Rows);
-            int validationCursor = 0;
-            double lossSum = 0;
-            int batches = 0;
-            foreach (var rows in context.Batches(context.Permutation(data.Train.Rows)))
+            Batches = epoch =>
             {
-                using var step = NewDisposeScope();
+                searchArchitecture = epoch > options.WarmupEpochs;
+                validationOrder = context.Permutation(validation.Rows);
+                validationCursor = 0;
+                return context.Batches(context.Permutation(data.Train.Rows));
+            },
+            Step = rows =>
+            {
                 if (searchArchitecture)
                 {
                     alphaOptimizer.ZeroGrad();
@@ -60,18 +62,12 @@ internal static class GradientSearch
                 loss.backward();
                 context.ClipGradients(weightParameters);
                 weightOptimizer.Step();
-                lossSum += loss.item<float>();
-                batches++;
-                if (context.SearchTimeIsUp)
-                {
-                    stopped = true;
-                    break;
-                }
-            }
-            epochs = epoch;
-            history.Add(new ArchitectureSnapshot(epoch, alpha.Probabilities(options.Sampler)));
-            run.ReportEpoch(epoch, options.SearchEpochs, batches > 0 ? lossSum / batches : 0, null);
-        }
+                return new StepLoss(loss);
+            },
+            EndEpoch = epoch => history.Add(new ArchitectureSnapshot(epoch, alpha.Probabilities(options.Sampler))),
+        });
+        int epochs = loop.Epochs;
+        bool stopped = loop.StoppedByDeadline;
         var searchTime = clock.Elapsed;
 
         clock.Restart();

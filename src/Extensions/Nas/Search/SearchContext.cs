@@ -8,9 +8,10 @@ namespace MLExtensions.Nas;
 internal sealed record SearchContext(NasSearchSpace Space, TangledSupernet Supernet, SearchData Data, NasTrainer.Options Options, TrainingRun Run,
     TimeSpan? SearchDeadline, TimeSpan? RankingDeadline)
 {
-    public bool SearchTimeIsUp => SearchDeadline is TimeSpan d && Run.Elapsed > d;
+    public bool RankingTimeIsUp => Run.IsPast(RankingDeadline);
 
-    public bool RankingTimeIsUp => RankingDeadline is TimeSpan d && Run.Elapsed > d;
+    /// <summary>The search's epochs, ended inside an epoch by the search deadline (the strategy then ranks what it has).</summary>
+    public EpochPlan SearchPlan => new(Options.SearchEpochs) { Deadline = SearchDeadline, DeadlineWithinEpoch = true };
 
     /// <summary>Mini-batches of row indices over <paramref name="order"/> (made tensors by <see cref="Indices"/> inside each step's dispose scope).</summary>
     public IEnumerable<long[]> Batches(int[] order)
@@ -89,17 +90,22 @@ internal sealed record SearchContext(NasSearchSpace Space, TangledSupernet Super
         using var network = Supernet.Extract(architecture);
         var parameters = network.parameters().ToArray();
         using var optimizer = new MLExtensions.Torch.AdamOptimizer(parameters, Options.LearningRate);
-        network.train();
-        for (int epoch = 0; epoch < Options.FineTuneEpochs && !RankingTimeIsUp; epoch++)
-            foreach (var rows in Batches(Permutation(Data.Train.Rows)))
+        // The ranking deadline is checked before every epoch: a candidate reached after it keeps its inherited weights.
+        var plan = new EpochPlan(RankingTimeIsUp ? 0 : Options.FineTuneEpochs) { Deadline = RankingDeadline, Report = false };
+        EpochLoop.Run(Run, network, plan, new EpochSteps<long[]>
+        {
+            Batches = _ => Batches(Permutation(Data.Train.Rows)),
+            Step = rows =>
             {
-                using var step = NewDisposeScope();
                 var index = Indices(rows);
                 optimizer.ZeroGrad();
-                Data.Loss(Data.Train, network.forward(Data.Train.Features.index_select(0, index)), index).backward();
+                var loss = Data.Loss(Data.Train, network.forward(Data.Train.Features.index_select(0, index)), index);
+                loss.backward();
                 ClipGradients(parameters);
                 optimizer.Step();
-            }
+                return new StepLoss(loss);
+            },
+        });
         network.eval();
         double loss = Data.MeanLoss(Data.Ranking, network.forward);
         return double.IsFinite(loss) ? loss : double.PositiveInfinity;

@@ -1,5 +1,6 @@
 using MLExtensions.Mlp;
 using MLExtensions.Torch;
+using MLExtensions.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,18 +24,20 @@ internal static class SinglePathSearch
         var paths = new PathImportance(space, importance, options.ImportanceFloor);
         var rows = new RowImportance(data.Train.Rows, importance, options.ImportanceFloor);
         var history = new List<ArchitectureSnapshot>();
-        int epochs = 0;
-        bool stopped = false;
-        for (int epoch = 1; epoch <= options.SearchEpochs && !stopped; epoch++)
+        int[] order = [];
+        float[]? drawWeights = null;
+        int start = 0;
+        var loop = EpochLoop.Run(run, supernet, context.SearchPlan, new EpochSteps<long[]>
         {
-            supernet.train();
-            var (order, drawWeights) = rows.NextEpoch(run.Random);
-            if (!options.ImportanceReweighting) drawWeights = null;
-            double lossSum = 0;
-            int batches = 0, start = 0;
-            foreach (var batch in context.Batches(order))
+            Batches = _ =>
             {
-                using var step = NewDisposeScope();
+                (order, drawWeights) = rows.NextEpoch(run.Random);
+                if (!options.ImportanceReweighting) drawWeights = null;
+                start = 0;
+                return context.Batches(order);
+            },
+            Step = batch =>
+            {
                 var index = context.Indices(batch);
                 int count = batch.Length;
                 var path = paths.Sample(run.Random);
@@ -65,23 +68,20 @@ internal static class SinglePathSearch
                         .cpu().to_type(ScalarType.Float64).data<double>().ToArray();
                     rows.Observe(order.AsSpan(start, count), norms);
                 }
-                lossSum += loss.item<float>();
-                batches++;
                 start += count;
-                if (context.SearchTimeIsUp)
-                {
-                    stopped = true;
-                    break;
-                }
-            }
-            epochs = epoch;
-            // PA&DA's importance weight τ = epoch/epochs (from 0), set at the end of each epoch for the next.
-            double tau = (epoch - 1) / (double)options.SearchEpochs;
-            paths.EndEpoch(tau);
-            rows.EndEpoch(tau);
-            history.Add(new ArchitectureSnapshot(epoch, paths.Snapshot()));
-            run.ReportEpoch(epoch, options.SearchEpochs, batches > 0 ? lossSum / batches : 0, null);
-        }
+                return new StepLoss(loss);
+            },
+            EndEpoch = epoch =>
+            {
+                // PA&DA's importance weight τ = epoch/epochs (from 0), set at the end of each epoch for the next.
+                double tau = (epoch - 1) / (double)options.SearchEpochs;
+                paths.EndEpoch(tau);
+                rows.EndEpoch(tau);
+                history.Add(new ArchitectureSnapshot(epoch, paths.Snapshot()));
+            },
+        });
+        int epochs = loop.Epochs;
+        bool stopped = loop.StoppedByDeadline;
         var searchTime = clock.Elapsed;
 
         clock.Restart();

@@ -1,0 +1,148 @@
+using MLExtensions.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLExtensions.Training;
+
+/// <summary>
+/// How <see cref="EpochLoop"/> runs a training: how many epochs, when to stop before them, what it reports and keeps.
+/// </summary>
+/// <param name="Epochs">The most passes over the data.</param>
+internal sealed record EpochPlan(int Epochs)
+{
+    /// <summary>
+    /// Epochs without a better validation loss before training stops, the best epoch's weights put back at the end;
+    /// null never stops early (and keeps the last weights).
+    /// </summary>
+    public int? EarlyStoppingPatience { get; init; }
+
+    /// <summary>Time since the run started (<see cref="TrainingRun.Elapsed"/>) after which training stops; null for none.</summary>
+    public TimeSpan? Deadline { get; init; }
+
+    /// <summary>
+    /// Check <see cref="Deadline"/> after every step, ending the epoch where it is crossed (searches that rank what they
+    /// have), rather than after every epoch.
+    /// </summary>
+    public bool DeadlineWithinEpoch { get; init; }
+
+    /// <summary>
+    /// Keep an exponential moving average of the weights with this decay (<see cref="WeightAverage"/>); validation
+    /// sees the averaged weights and training ends with them. Null for none.
+    /// </summary>
+    public double? AverageDecay { get; init; }
+
+    /// <summary>
+    /// The message of the exception thrown when an epoch's mean training loss is not finite (given the epoch and the
+    /// loss); null lets training go on (searches rank a diverged path last).
+    /// </summary>
+    public Func<int, double, string>? Divergence { get; init; }
+
+    /// <summary>Report every epoch to the log and to the options' progress. False for inner loops (candidate fine-tuning).</summary>
+    public bool Report { get; init; } = true;
+}
+
+/// <summary>The loss of one optimiser step and its weight in the epoch's mean (the batch's example weight, or 1).</summary>
+internal readonly record struct StepLoss(Tensor Loss, double Weight = 1);
+
+/// <summary>What a trainer does in each part of the loop; the loop decides when.</summary>
+/// <typeparam name="TBatch">What one step consumes.</typeparam>
+internal sealed class EpochSteps<TBatch>
+{
+    /// <summary>The batches of an epoch (1-based), drawn when the epoch starts.</summary>
+    public required Func<int, IEnumerable<TBatch>> Batches { get; init; }
+
+    /// <summary>
+    /// One optimiser step (or several, as gradient search's architecture and weight steps): runs in its own dispose
+    /// scope, so every tensor it makes dies with the step.
+    /// </summary>
+    public required Func<TBatch, StepLoss> Step { get; init; }
+
+    /// <summary>The validation loss after an epoch, or null without a validation split.</summary>
+    public Func<int, double?>? Validate { get; init; }
+
+    /// <summary>Bookkeeping at the end of an epoch, before it is reported (importance updates, architecture snapshots).</summary>
+    public Action<int>? EndEpoch { get; init; }
+}
+
+/// <summary>What a training loop did.</summary>
+/// <param name="History">One report per epoch run.</param>
+/// <param name="StoppedByDeadline">The plan's deadline ended training.</param>
+internal sealed record EpochLoopResult(IReadOnlyList<TrainingProgress> History, bool StoppedByDeadline)
+{
+    /// <summary>The epochs run (the last one possibly cut short by the deadline).</summary>
+    public int Epochs => History.Count;
+}
+
+/// <summary>
+/// The one training loop of MLExtensions (the MLP, PONITA, the architecture searches and their fine-tuning): epochs of
+/// steps, each in its own dispose scope and preceded by a cancellation check; the epoch's mean loss, validation,
+/// progress report; then the stopping rules (time budget, early stopping with the best weights kept) and weight
+/// averaging.
+/// </summary>
+internal static class EpochLoop
+{
+    public static EpochLoopResult Run<TBatch>(TrainingRun run, nn.Module model, EpochPlan plan, EpochSteps<TBatch> steps)
+    {
+        using var average = plan.AverageDecay is double decay ? new WeightAverage(model.parameters(), decay) : null;
+        using var best = plan.EarlyStoppingPatience is null ? null : new BestWeights(model);
+        var history = new List<TrainingProgress>();
+        bool pastDeadline = false;
+        int sinceBest = 0;
+        for (int epoch = 1; epoch <= plan.Epochs; epoch++)
+        {
+            model.train();
+            var (loss, cutShort) = RunEpoch(run, plan, steps, epoch, average);
+            if (!double.IsFinite(loss) && plan.Divergence is { } divergence) throw new InvalidOperationException(divergence(epoch, loss));
+
+            double? validation;
+            bool improved = false;
+            using (average?.Swap())
+            {
+                validation = steps.Validate?.Invoke(epoch);
+                if (best is not null && validation is double v) improved = best.Offer(v);
+            }
+            steps.EndEpoch?.Invoke(epoch);
+            var progress = new TrainingProgress(run.Trainer, epoch, plan.Epochs, loss, validation, run.Elapsed);
+            history.Add(progress);
+            if (plan.Report) run.ReportEpoch(progress);
+
+            if (cutShort || (epoch < plan.Epochs && run.IsPast(plan.Deadline)))
+            {
+                pastDeadline = true;
+                if (plan.Report) run.Info($"time budget reached in epoch {epoch} ({run.Elapsed.TotalSeconds:F1} s)");
+                break;
+            }
+            if (validation is null || best is null) continue;
+            sinceBest = improved ? 0 : sinceBest + 1;
+            if (sinceBest >= plan.EarlyStoppingPatience)
+            {
+                if (plan.Report) run.Info($"early stop after epoch {epoch}; best validation loss {best.Loss:G5}");
+                break;
+            }
+        }
+        if (best is not null && double.IsFinite(best.Loss)) best.Restore();
+        else average?.CopyToModel();
+        return new EpochLoopResult(history, pastDeadline);
+    }
+
+    /// <summary>The steps of one epoch: their weighted mean loss, and whether the deadline cut the epoch short.</summary>
+    private static (double Loss, bool CutShort) RunEpoch<TBatch>(TrainingRun run, EpochPlan plan, EpochSteps<TBatch> steps, int epoch, WeightAverage? average)
+    {
+        double lossSum = 0, weightSum = 0;
+        foreach (var batch in steps.Batches(epoch))
+        {
+            run.CancellationToken.ThrowIfCancellationRequested();
+            using (NewDisposeScope())
+            {
+                var (loss, weight) = steps.Step(batch);
+                lossSum += loss.item<float>() * weight;
+                weightSum += weight;
+            }
+            average?.Update();
+            if (plan.DeadlineWithinEpoch && run.IsPast(plan.Deadline)) return (Mean(lossSum, weightSum), true);
+        }
+        return (Mean(lossSum, weightSum), false);
+    }
+
+    private static double Mean(double sum, double weight) => weight > 0 ? sum / weight : 0;
+}
