@@ -1,5 +1,6 @@
 using MLExtensions.Onnx.Scoring;
 using MLExtensions.Torch;
+using MLExtensions.Training;
 using static TorchSharp.torch;
 
 namespace MLExtensions.Equivariant;
@@ -11,7 +12,8 @@ namespace MLExtensions.Equivariant;
 /// </summary>
 internal static class PonitaExportCheck
 {
-    public static (ParityReport Energy, ParityReport? Forces) Run(PonitaNetwork network, byte[] onnx, PointCloudSet set, string? forcesOutput, int? maximumNeighbors, bool selfLoops, int seed)
+    /// <summary>The energy check (first) and, with a forces output, the forces check.</summary>
+    public static ExportCheck[] Run(PonitaNetwork network, byte[] onnx, PointCloudSet set, string? forcesOutput, int? maximumNeighbors, bool selfLoops, int seed)
     {
         var random = new Random(seed ^ 0x0417a);
         var clouds = new[] { set.Clouds[0], set.Clouds.MaxBy(c => c.Count)!, set.Clouds[random.Next(set.Clouds.Count)] }
@@ -30,17 +32,14 @@ internal static class PonitaExportCheck
         // part the network learned, the energy less its composition term, not against the total.
         var reference = network.Ends.Reference.weight!.detach().cpu().data<float>().ToArray();
         double learned = expected.Select((e, b) => Math.Abs(e - Composition(samples[b].Cloud, reference, set.FeatureCount))).Max();
-        var energy = new ParityReport(total.MaxAbsoluteError, learned, total.Elements);
-        ParityReport? forces = null;
-        if (forcesOutput is not null)
-            forces = OnnxParity.Compare(_ => PonitaFitting.Predict(network, samples, set.FeatureCount, samples.Count).Forces.SelectMany(f => f).ToArray(),
-                onnx, inputs, forcesOutput);
         // A float32 total resolves only to its last bits (0.002 at −25,000), whatever the learned part: allow 8 of them.
         float largest = expected.Max(MathF.Abs);
         double rounding = 8.0 * (MathF.BitIncrement(largest) - largest);
-        OnnxParity.EnsureAgrees(energy, rounding);
-        if (forces is not null) OnnxParity.EnsureAgrees(forces);
-        return (energy, forces);
+        var energy = new ExportCheck("energy", new ParityReport(total.MaxAbsoluteError, learned, total.Elements), rounding);
+        if (forcesOutput is null) return [energy];
+        var forces = OnnxParity.Compare(_ => PonitaFitting.Predict(network, samples, set.FeatureCount, samples.Count).Forces.SelectMany(f => f).ToArray(),
+            onnx, inputs, forcesOutput);
+        return [energy, new ExportCheck("forces", forces)];
     }
 
     private static double Composition(PointCloud cloud, float[] reference, int featureCount)

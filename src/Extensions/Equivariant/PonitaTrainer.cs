@@ -140,14 +140,13 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         };
         var onnx = PonitaOnnxExporter.ExportForScoring(network, set.TypesAreIndices, o.PredictedForcesColumnName,
             new Dictionary<string, string> { [MetadataKeys.Kind] = nameof(PredictionKind.Regression), [MetadataKeys.Method] = o.PositionOnly ? "PNITA" : "PONITA", [PonitaDescription.MetadataKey] = description.ToJson() });
-        var (energyParity, forcesParity) = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed);
-        run.Info($"ONNX export: energy {energyParity}" + (forcesParity is null ? "" : $", forces {forcesParity}"));
+        var checks = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed);
 
         var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
             cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.BytesPerEdge(orientations, o.HiddenSize, o.NumberOfLayers, o.PredictedForcesColumnName is not null));
-        var scoring = PonitaTraining.ScoringChain(_mlContext, input, onnx, contract, PredictionKind.Regression,
-            o.PredictedForcesColumnName is { } forces ? [forces] : [], null, o.ScoringDevice);
-        return new PonitaModel(scoring, description, contract, history, errors, energyParity, forcesParity, run.Seed);
+        var scoring = ExportedFit.Finish(run, _mlContext, input, PonitaTraining.ScoringSpec(_mlContext, onnx, contract, PredictionKind.Regression,
+            o.PredictedForcesColumnName is { } forces ? [forces] : [], null, o.ScoringDevice), checks);
+        return new PonitaModel(scoring, description, contract, history, errors, checks[0].Report, checks.ElementAtOrDefault(1)?.Report, run.Seed);
     }
 
     private static PointCloudColumns Columns(Options o) => new(o, o.LabelColumnName, o.ForcesColumnName, null);

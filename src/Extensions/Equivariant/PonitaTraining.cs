@@ -68,17 +68,17 @@ internal static class PonitaTraining
     }
 
     /// <summary>
-    /// The fitted ML.NET chain that scores <paramref name="onnx"/>: the preparation (row check, radius graph, input
-    /// vectors when there are any), the ONNX model with <paramref name="outputs"/> besides its head, and the clean-up of
-    /// every temporary column.
+    /// The ML.NET chain that scores <paramref name="onnx"/>: the preparation (row check, radius graph, input vectors when
+    /// there are any), the ONNX model with <paramref name="outputs"/> besides its head, and the clean-up of every
+    /// temporary column.
     /// </summary>
-    internal static OnnxScoringChain ScoringChain(MLContext ml, IDataView input, byte[] onnx, PonitaInputContract contract, PredictionKind kind,
+    internal static OnnxScoringSpec ScoringSpec(MLContext ml, byte[] onnx, PonitaInputContract contract, PredictionKind kind,
         IReadOnlyList<string> outputs, string? inputVectorsColumn, OnnxExecutionDevice device)
     {
         string[] inputs = [PonitaColumns.Points, PonitaColumns.Kinds, PonitaColumns.Senders, PonitaColumns.Receivers, PonitaColumns.GraphIndex];
         string[] temporary = [PonitaColumns.Positions, PonitaColumns.Types, PonitaColumns.Contract, .. inputs];
         bool vectors = inputVectorsColumn is not null;
-        return OnnxScoringChain.Fit(ml, input, new OnnxScoringSpec
+        return new OnnxScoringSpec
         {
             Model = onnx,
             Kind = kind,
@@ -87,7 +87,7 @@ internal static class PonitaTraining
             ExtraOutputs = outputs,
             TemporaryColumns = vectors ? [.. temporary, PonitaColumns.RawPointVectors, PonitaColumns.PointVectors] : temporary,
             Device = device,
-        });
+        };
     }
 
     /// <summary>

@@ -104,15 +104,14 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
 
         var onnx = PonitaOnnxExporter.ExportVectors(network, set.TypesAreIndices, withInputs, residual, o.PredictedVectorsColumnName,
             new Dictionary<string, string> { [MetadataKeys.Method] = "PONITA vectors" });
-        var parity = ExportCheck(network, onnx, set, cutoff, o, residual, run.Seed);
-        run.Info($"ONNX export: {parity}");
+        var parity = CheckExport(network, onnx, set, cutoff, o, residual, run.Seed);
 
         var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
             cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.BytesPerEdge(o.NumberOfOrientations, o.HiddenSize, o.NumberOfLayers, withGradients: false))
         { VectorsColumn = o.InputVectorsColumnName };
-        var scoring = PonitaTraining.ScoringChain(_mlContext, input, onnx, contract, PredictionKind.Outputs, [o.PredictedVectorsColumnName],
-            o.InputVectorsColumnName, o.ScoringDevice);
-        return new PonitaVectorModel(scoring, cutoff, kernelScale, targetScale, history, parity, run.Seed);
+        var scoring = ExportedFit.Finish(run, _mlContext, input, PonitaTraining.ScoringSpec(_mlContext, onnx, contract, PredictionKind.Outputs,
+            [o.PredictedVectorsColumnName], o.InputVectorsColumnName, o.ScoringDevice), parity);
+        return new PonitaVectorModel(scoring, cutoff, kernelScale, targetScale, history, parity.Report, run.Seed);
     }
 
     private static PointCloudColumns Columns(Options o) => new(o, null, o.LabelColumnName, o.InputVectorsColumnName);
@@ -154,7 +153,7 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
     }
 
     /// <summary>The exported vectors against TorchSharp on three training clouds under a random rotation, scored as one graph.</summary>
-    private static ParityReport ExportCheck(PonitaNetwork network, byte[] onnx, PointCloudSet set, double cutoff, Options o, bool residual, int seed)
+    private static ExportCheck CheckExport(PonitaNetwork network, byte[] onnx, PointCloudSet set, double cutoff, Options o, bool residual, int seed)
     {
         var random = new Random(seed ^ 0x0417b);
         var samples = new[] { set.Clouds[0], set.Clouds.MaxBy(c => c.Count)!, set.Clouds[random.Next(set.Clouds.Count)] }.Select(c =>
@@ -166,7 +165,7 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         var inputs = PonitaExportCheck.Inputs(samples, set);
         if (o.InputVectorsColumnName is not null)
             inputs.Add(new ParityInput(PonitaColumns.PointVectors, samples.SelectMany(s => s.Cloud.InputVectors!).ToArray(), [1, samples.Sum(s => s.Cloud.Count), 3]));
-        var report = OnnxParity.Compare(_ =>
+        return new(o.PredictedVectorsColumnName, OnnxParity.Compare(_ =>
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
@@ -174,7 +173,6 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
             var vectors = network.Vectors(batch.Graph, batch.InputVectors, network.Grid);
             if (residual) vectors = Plus(vectors, batch.InputVectors!);
             return vectors.data<float>().ToArray();
-        }, onnx, inputs, o.PredictedVectorsColumnName);
-        return OnnxParity.EnsureAgrees(report);
+        }, onnx, inputs, o.PredictedVectorsColumnName));
     }
 }

@@ -135,16 +135,15 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
 
         var onnx = MlpOnnxExporter.Export(network, _options.FeatureColumnName, _kind, classes?.Names, metadata?.Invoke());
         var parity = CheckExport(network, onnx, _options.FeatureColumnName, _kind, summary, run.Seed);
-        run.Info($"ONNX export {parity}");
-        var scoring = OnnxScoringChain.Fit(_mlContext, input, new OnnxScoringSpec
+        var scoring = ExportedFit.Finish(run, _mlContext, input, new OnnxScoringSpec
         {
             Model = onnx,
             Kind = _kind,
             InputColumns = [_options.FeatureColumnName],
             Classes = classes,
             Device = _options.ScoringDevice,
-        });
-        return new TrainedMlp(scoring, architecture, data.FeatureCount, classes, history, parity, run.Seed);
+        }, parity);
+        return new TrainedMlp(scoring, architecture, data.FeatureCount, classes, history, parity.Report, run.Seed);
     }
 
     private MlpNetwork CreateNetwork(TabularData data, TabularSummary summary, MlpArchitecture architecture)
@@ -212,7 +211,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     }
 
     /// <summary>Compares the export with the network on fresh rows drawn around the training data.</summary>
-    private static ParityReport CheckExport(MlpNetwork network, byte[] onnx, string inputName, PredictionKind kind, TabularSummary summary, int seed)
+    private static ExportCheck CheckExport(MlpNetwork network, byte[] onnx, string inputName, PredictionKind kind, TabularSummary summary, int seed)
     {
         const int rows = 64;
         var random = new Random(seed ^ 0x5eed);
@@ -221,10 +220,10 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         for (int i = 0; i < values.Length; i++)
             values[i] = (float)(summary.FeatureMean[i % d] + summary.FeatureStdDev[i % d] * (2 * random.NextDouble() - 1) * 2);
         // The multiclass head emits probabilities, so compare against the softmax of the network's logits.
-        var report = kind == PredictionKind.MulticlassClassification
-            ? OnnxParity.Compare(inputs => network.forward(inputs[0]).softmax(1), onnx, [new ParityInput(inputName, values, [rows, d])], ScoringHeads.ClassProbabilities)
-            : OnnxParity.Compare(inputs => network.forward(inputs[0]), onnx, [new ParityInput(inputName, values, [rows, d])], ScoringHeads.RawScore);
-        return OnnxParity.EnsureAgrees(report);
+        ParityInput[] inputs = [new(inputName, values, [rows, d])];
+        return kind == PredictionKind.MulticlassClassification
+            ? new(ScoringHeads.ClassProbabilities, OnnxParity.Compare(x => network.forward(x[0]).softmax(1), onnx, inputs, ScoringHeads.ClassProbabilities))
+            : new(ScoringHeads.RawScore, OnnxParity.Compare(x => network.forward(x[0]), onnx, inputs, ScoringHeads.RawScore));
     }
 
     private static void CheckOptions(Options o)

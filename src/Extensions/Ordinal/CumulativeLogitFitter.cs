@@ -20,15 +20,15 @@ internal static class CumulativeLogitFitter
 
         var onnx = PrestoOnnxExporter.Export(parameters, options.FeatureColumnName, data.Classes.Names, method, data.Means, data.Deviations);
         var parity = CheckExport(parameters, onnx, options.FeatureColumnName, data, run.Seed);
-        var scoring = OnnxScoringChain.Fit(mlContext, input, new OnnxScoringSpec
+        var scoring = ExportedFit.Finish(run, mlContext, input, new OnnxScoringSpec
         {
             Model = onnx,
             Kind = PredictionKind.MulticlassClassification,
             InputColumns = [options.FeatureColumnName],
             Classes = data.Classes,
             Device = options.ScoringDevice,
-        });
-        return new PrestoModel(scoring, parameters, data.Classes, parity, run.Seed);
+        }, parity);
+        return new PrestoModel(scoring, parameters, data.Classes, parity.Report, run.Seed);
     }
 
     /// <summary>Reads the data (into memory or as a stream) and fits the path on the standardised scale: what the R reference's tuning does.</summary>
@@ -149,7 +149,7 @@ internal static class CumulativeLogitFitter
         : new ManagedCumulativeLogitKernel(problem);
 
     /// <summary>ONNX against the managed double-precision probabilities, on rows drawn around (and beyond) the training data.</summary>
-    private static ParityReport CheckExport(PrestoParameters parameters, byte[] onnx, string inputName, OrdinalTrainingSet data, int seed)
+    private static ExportCheck CheckExport(PrestoParameters parameters, byte[] onnx, string inputName, OrdinalTrainingSet data, int seed)
     {
         const int rows = 128;
         int p = data.FeatureCount;
@@ -161,11 +161,10 @@ internal static class CumulativeLogitFitter
             double spread = data.Deviations[j] > 0 ? data.Deviations[j] : 1;
             values[i] = (float)(data.Means[j] + spread * (2 * random.NextDouble() - 1) * 3);
         }
-        var report = OnnxParity.Compare(inputs =>
+        return new(ScoringHeads.ClassProbabilities, OnnxParity.Compare(inputs =>
         {
             var x = inputs[0].Values;
             return Enumerable.Range(0, rows).SelectMany(r => PrestoModel.Probabilities(parameters, x.AsSpan(r * p, p)).Select(v => (float)v)).ToArray();
-        }, onnx, [new ParityInput(inputName, values, [rows, p])], ScoringHeads.ClassProbabilities);
-        return OnnxParity.EnsureAgrees(report);
+        }, onnx, [new ParityInput(inputName, values, [rows, p])], ScoringHeads.ClassProbabilities));
     }
 }

@@ -54,12 +54,13 @@ internal static class OnnxParity
     /// </summary>
     /// <param name="report">The comparison.</param>
     /// <param name="absoluteAllowance">Extra absolute slack, e.g. the float32 rounding of a large total.</param>
-    public static ParityReport EnsureAgrees(ParityReport report, double absoluteAllowance = 0)
+    /// <param name="output">The output compared, named in the error.</param>
+    public static ParityReport EnsureAgrees(ParityReport report, double absoluteAllowance = 0, string? output = null)
     {
         ArgumentNullException.ThrowIfNull(report);
         double scale = report.MaxReference > 0 ? report.MaxReference : 1;
         if (!(report.MaxAbsoluteError <= Tolerance * scale + absoluteAllowance))
-            throw new InvalidOperationException($"The ONNX export disagrees with the trained model: {report}. Please report this as a bug.");
+            throw new InvalidOperationException($"The ONNX export disagrees with the trained model{(output is null ? "" : $" on '{output}'")}: {report}. Please report this as a bug.");
         return report;
     }
 
