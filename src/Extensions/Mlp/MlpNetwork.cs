@@ -1,3 +1,4 @@
+using MLExtensions.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static MLExtensions.Torch.HeldScalars;
@@ -12,10 +13,7 @@ namespace MLExtensions.Mlp;
 internal sealed class MlpNetwork : nn.Module<Tensor, Tensor>
 {
     private readonly ModuleList<Linear> layers = new();
-    private readonly Tensor input_shift;
-    private readonly Tensor input_scale;
-    private readonly Tensor output_shift;
-    private readonly Tensor output_scale;
+    private readonly FixedStandardization ends;
 
     /// <summary>Creates the network with freshly initialised weights (from libtorch's global generator).</summary>
     /// <param name="inputs">Number of input features.</param>
@@ -42,14 +40,7 @@ internal sealed class MlpNetwork : nn.Module<Tensor, Tensor>
             width = size;
         }
         layers.Add(nn.Linear(width, outputs));
-        input_shift = tensor(Check(inputShift, inputs, 0f, nameof(inputShift)));
-        input_scale = tensor(Check(inputScale, inputs, 1f, nameof(inputScale)));
-        output_shift = tensor(outputShift);
-        output_scale = tensor(outputScale);
-        register_buffer(nameof(input_shift), input_shift);
-        register_buffer(nameof(input_scale), input_scale);
-        register_buffer(nameof(output_shift), output_shift);
-        register_buffer(nameof(output_scale), output_scale);
+        ends = new FixedStandardization(inputs, inputShift, inputScale, outputShift, outputScale);
         RegisterComponents();
     }
 
@@ -65,13 +56,13 @@ internal sealed class MlpNetwork : nn.Module<Tensor, Tensor>
     /// <summary>Raw features [N, Inputs] → outputs [N, Outputs] (regression values, binary logits, class logits).</summary>
     public override Tensor forward(Tensor x)
     {
-        var h = Minus(x, input_shift).mul(input_scale);
+        var h = ends.Input(x);
         for (int i = 0; i < layers.Count - 1; i++)
         {
-            var next = Activate(layers[i].forward(h));
-            h = Architecture.Residual && i > 0 ? Plus(next, Shortcut(h, (int)next.shape[1])) : next;
+            var next = MlpLayers.Activate(layers[i].forward(h), Architecture.Activation);
+            h = Architecture.Residual && i > 0 ? Plus(next, MlpLayers.Shortcut(h, next.shape[1])) : next;
         }
-        return Plus(layers[^1].forward(h).mul(output_scale), output_shift);
+        return ends.Output(layers[^1].forward(h));
     }
 
     /// <summary>The weights as managed arrays, input side first: what the ONNX exporter writes.</summary>
@@ -79,35 +70,13 @@ internal sealed class MlpNetwork : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        var (inputShift, inputScale, outputShift, outputScale) = ends.Values();
         return new MlpWeights(
             layers.Select(l => new LinearWeights(Values(l.weight!), Values(l.bias!), (int)l.weight!.shape[0], (int)l.weight.shape[1])).ToArray(),
-            Values(input_shift), Values(input_scale), output_shift.cpu().item<float>(), output_scale.cpu().item<float>());
+            inputShift, inputScale, outputShift, outputScale);
     }
-
-    /// <summary>The residual input at the new width: its first columns, or zero-padded.</summary>
-    private static Tensor Shortcut(Tensor h, int width)
-    {
-        long current = h.shape[1];
-        if (current == width) return h;
-        return current > width ? h[.., ..width] : nn.functional.pad(h, [0, width - current]);
-    }
-
-    private Tensor Activate(Tensor h) => Architecture.Activation switch
-    {
-        MlpActivation.Relu => nn.functional.relu(h),
-        MlpActivation.Gelu => nn.functional.gelu(h),
-        MlpActivation.Tanh => h.tanh(),
-        _ => throw new InvalidOperationException($"Unknown activation {Architecture.Activation}."),
-    };
 
     private static float[] Values(Tensor t) => t.detach().cpu().contiguous().data<float>().ToArray();
-
-    private static float[] Check(float[]? values, int count, float fill, string name)
-    {
-        if (values is null) return Enumerable.Repeat(fill, count).ToArray();
-        if (values.Length != count) throw new ArgumentException($"{name} has {values.Length} values; expected {count}.", name);
-        return values;
-    }
 }
 
 /// <summary>One linear layer's parameters, as TorchSharp holds them.</summary>

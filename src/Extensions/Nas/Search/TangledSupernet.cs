@@ -22,10 +22,7 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
 {
     private readonly ModuleList<Linear> layers = new();
     private readonly Linear head;
-    private readonly Tensor input_shift;
-    private readonly Tensor input_scale;
-    private readonly Tensor output_shift;
-    private readonly Tensor output_scale;
+    private readonly FixedStandardization ends;
     private readonly Tensor width_masks;
     private readonly NasSearchSpace _space;
     private readonly int[] _depthIndexAfterLayer;
@@ -44,15 +41,8 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
         for (int k = 0; k < widths.Length; k++)
             for (int j = 0; j < widths[k]; j++) masks[k * width + j] = 1f;
         width_masks = tensor(masks, [widths.Length, width]);
-        input_shift = tensor(inputShift);
-        input_scale = tensor(inputScale);
-        output_shift = tensor(outputShift);
-        output_scale = tensor(outputScale);
+        ends = new FixedStandardization(inputs, inputShift, inputScale, outputShift, outputScale);
         register_buffer(nameof(width_masks), width_masks);
-        register_buffer(nameof(input_shift), input_shift);
-        register_buffer(nameof(input_scale), input_scale);
-        register_buffer(nameof(output_shift), output_shift);
-        register_buffer(nameof(output_scale), output_scale);
         var depths = space.SortedDepths;
         _depthIndexAfterLayer = Enumerable.Range(1, space.MaximumDepth).Select(d => Array.IndexOf(depths, d)).ToArray();
         RegisterComponents();
@@ -92,7 +82,7 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
     {
         if (weights.Path is { } path) return SlicedForward(x, path);
         var masks = WidthMasks(weights);
-        var h = Minus(x, input_shift).mul(input_scale);
+        var h = ends.Input(x);
         Tensor? mixed = null;
         for (int l = 0; l < layers.Count; l++)
         {
@@ -108,7 +98,7 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
                 mixed = mixed is null ? contribution : Plus(mixed, contribution);
             }
         }
-        return Plus(head.forward(mixed!).mul(output_scale), output_shift);
+        return ends.Output(head.forward(mixed!));
     }
 
     /// <summary>
@@ -118,20 +108,19 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
     private Tensor SlicedForward(Tensor x, ArchitecturePath path)
     {
         var architecture = path.ToArchitecture(_space);
-        var h = Minus(x, input_shift).mul(input_scale);
+        var h = ends.Input(x);
         long previous = Inputs;
         for (int l = 0; l < architecture.HiddenLayerSizes.Count; l++)
         {
             long width = architecture.HiddenLayerSizes[l];
             var linear = layers[l];
-            var next = Activate(nn.functional.linear(h, linear.weight!.narrow(0, 0, width).narrow(1, 0, previous), linear.bias!.narrow(0, 0, width)),
+            var next = MlpLayers.Activate(nn.functional.linear(h, linear.weight!.narrow(0, 0, width).narrow(1, 0, previous), linear.bias!.narrow(0, 0, width)),
                 architecture.Activation);
-            if (l > 0 && architecture.Residual)
-                next = Plus(next, previous >= width ? h.narrow(1, 0, width) : nn.functional.pad(h, [0, width - previous]));
+            if (l > 0 && architecture.Residual) next = Plus(next, MlpLayers.Shortcut(h, width));
             h = next;
             previous = width;
         }
-        return Plus(nn.functional.linear(h, head.weight!.narrow(1, 0, previous), head.bias!).mul(output_scale), output_shift);
+        return ends.Output(nn.functional.linear(h, head.weight!.narrow(1, 0, previous), head.bias!));
     }
 
     /// <summary>
@@ -163,26 +152,18 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
         Tensor? sum = null;
         for (int a = 0; a < _space.Activations.Length; a++)
         {
-            var value = weights[a].mul(Activate(z, _space.Activations[a]));
+            var value = weights[a].mul(MlpLayers.Activate(z, _space.Activations[a]));
             sum = sum is null ? value : Plus(sum, value);
         }
         return sum!;
     }
 
-    internal static Tensor Activate(Tensor z, MlpActivation activation) => activation switch
-    {
-        MlpActivation.Relu => nn.functional.relu(z),
-        MlpActivation.Gelu => nn.functional.gelu(z),
-        MlpActivation.Tanh => z.tanh(),
-        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, null),
-    };
-
     /// <summary>The sub-network of <paramref name="architecture"/> with the supernet's (sliced) weights.</summary>
     public MlpNetwork Extract(MlpArchitecture architecture)
     {
         using var noGrad = no_grad();
-        var network = new MlpNetwork(Inputs, architecture, Outputs, Values(input_shift), Values(input_scale),
-            output_shift.cpu().item<float>(), output_scale.cpu().item<float>());
+        var (inputShift, inputScale, outputShift, outputScale) = ends.Values();
+        var network = new MlpNetwork(Inputs, architecture, Outputs, inputShift, inputScale, outputShift, outputScale);
         var targets = network.parameters().ToArray(); // weight, bias per layer, input side first
         int previous = Inputs;
         for (int l = 0; l < architecture.HiddenLayerSizes.Count; l++)
@@ -197,5 +178,4 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
         return network;
     }
 
-    private static float[] Values(Tensor t) => t.detach().cpu().contiguous().data<float>().ToArray();
 }
