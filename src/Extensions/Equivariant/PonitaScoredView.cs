@@ -7,7 +7,8 @@ namespace MLExtensions.Equivariant;
 /// <summary>
 /// <see cref="PonitaModel"/>'s <c>Transform</c>: the input rows with <c>Score</c> (and the predicted forces), scored in
 /// blocks: each block's point clouds are concatenated into one graph and go to ONNX Runtime in one call, with the
-/// same numbers as the per-row chain (which <c>PredictionEngine</c> and saved models use).
+/// numbers of the per-row chain (which <c>PredictionEngine</c> and saved models use) up to float32 rounding: sums over
+/// the edges of one large graph round differently in the last bits (forces: a few ulps where contributions cancel).
 /// </summary>
 internal sealed class PonitaScoredView : IDataView
 {

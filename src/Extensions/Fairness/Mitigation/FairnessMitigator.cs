@@ -146,16 +146,16 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
             {
                 (TextDataViewType, false) => KeyKind.Text,
                 (NumberDataViewType, false) => KeyKind.Number,
-                var (item, vector) => throw new ArgumentException($"The row key column '{key}' holds {(vector ? "vectors of " : "")}{item}; give a text or numeric column.",
-                    nameof(Options.RowKeyColumnName)),
+                var (item, vector) => throw new ArgumentOutOfRangeException(nameof(Options.RowKeyColumnName), key,
+                    $"The row key column '{key}' holds {(vector ? "vectors of " : "")}{item}; give a text or numeric column."),
             };
         if (findFeatures(_options.FeatureColumnName) is var (featureItem, featureVector))
             return featureVector && featureItem == NumberDataViewType.Single ? KeyKind.Features
-                : throw new ArgumentException($"The feature column '{_options.FeatureColumnName}' is not a Single vector, which the row hash reads. " +
-                                              "Name a row key (RowKeyColumnName) or another FeatureColumnName.", nameof(Options.FeatureColumnName));
+                : throw new ArgumentOutOfRangeException(nameof(Options.FeatureColumnName), _options.FeatureColumnName,
+                    $"The feature column '{_options.FeatureColumnName}' is not a Single vector, which the row hash reads. Name a row key (RowKeyColumnName) or another FeatureColumnName.");
         if (_options.ScoreColumnName is null)
-            throw new ArgumentException($"Rows need an identity for the randomisation of a binary prediction: the data has no feature column " +
-                                        $"'{_options.FeatureColumnName}'; set RowKeyColumnName (a stable id) or FeatureColumnName.", nameof(Options.RowKeyColumnName));
+            throw new ArgumentOutOfRangeException(nameof(Options.FeatureColumnName), _options.FeatureColumnName,
+                $"Rows need an identity for the randomisation of a binary prediction: the data has no feature column '{_options.FeatureColumnName}'; set RowKeyColumnName (a stable id) or FeatureColumnName.");
         return KeyKind.None;
     }
 
