@@ -75,11 +75,11 @@ public static class BatchedScoringCatalog
     internal static BatchedOnnxTransformer PerRowOnly(ITransformer perRow, OnnxModelInfo model, OnnxExecutionDevice device, int gpuDeviceId, string whyNot) =>
         new(perRow, ownsPerRow: false, model, null, whyNot, device, gpuDeviceId, null);
 
-    /// <summary>Wraps a fitted per-row scoring chain (ending in a <see cref="ScoringHeads"/> head) for batched scoring.</summary>
-    internal static BatchedOnnxTransformer ForHead(ITransformer perRow, bool ownsPerRow, OnnxModelInfo model, PredictionKind kind,
+    /// <summary>Wraps a fitted per-row scoring chain whose prediction columns batched scoring makes from the ONNX outputs as <paramref name="columns"/> say.</summary>
+    internal static BatchedOnnxTransformer ForColumns(ITransformer perRow, bool ownsPerRow, OnnxModelInfo model, IReadOnlyList<PredictionColumn> columns,
         OnnxExecutionDevice device, int gpuDeviceId, BatchScoringOptions? options)
     {
-        var plan = OnnxBatchPlan.ForHead(model, kind, out var whyNot);
+        var plan = OnnxBatchPlan.ForColumns(model, columns, out var whyNot);
         return new BatchedOnnxTransformer(perRow, ownsPerRow, model, plan, whyNot, device, gpuDeviceId, options);
     }
 
@@ -94,8 +94,8 @@ public static class BatchedScoringCatalog
         {
             case TransformerChain<ITransformer> chain:
                 var parts = chain.ToList();
-                if (HeadKind(parts) is PredictionKind kind && onnxModels.Count > 0)
-                    return ForHead(chain, ownsPerRow: true, onnxModels.Dequeue(), kind, device.Device, device.GpuDeviceId, options);
+                if (PredictionHeads.BatchedColumnsOf(parts) is { } columns && onnxModels.Count > 0)
+                    return ForColumns(chain, ownsPerRow: true, onnxModels.Dequeue(), columns, device.Device, device.GpuDeviceId, options);
                 var rewritten = new List<ITransformer>(parts.Count);
                 foreach (var part in parts)
                 {
@@ -113,23 +113,6 @@ public static class BatchedScoringCatalog
             default:
                 return transformer;
         }
-    }
-
-    /// <summary>
-    /// The prediction kind of a chain that <see cref="OnnxScoringChain"/> built: ApplyOnnxModel, one of its output
-    /// mappings, optionally the label value map, then the column drop; null for any other chain.
-    /// </summary>
-    private static PredictionKind? HeadKind(IReadOnlyList<ITransformer> parts)
-    {
-        if (parts.Count is < 3 or > 4 || parts[0] is not OnnxTransformer || parts[^1] is not Microsoft.ML.Transforms.ColumnSelectingTransformer)
-            return null;
-        var mapping = parts[1].GetType();
-        if (!mapping.IsGenericType || mapping.GetGenericTypeDefinition() != typeof(Microsoft.ML.Transforms.CustomMappingTransformer<,>)) return null;
-        var input = mapping.GetGenericArguments()[0];
-        if (input == typeof(RawRegressionOutput) && parts.Count == 3) return PredictionKind.Regression;
-        if (input == typeof(RawBinaryOutput) && parts.Count == 3) return PredictionKind.BinaryClassification;
-        if (input == typeof(RawPredictedIndex) && parts.Count == 4) return PredictionKind.MulticlassClassification;
-        return null;
     }
 
     private static (OnnxExecutionDevice, int) DeviceOf(MLContext mlContext) => mlContext.GpuDeviceId is int id

@@ -69,28 +69,11 @@ internal sealed class OnnxBatchPlan
     /// <summary>Element type of every ONNX output the columns read.</summary>
     public IReadOnlyDictionary<string, Type> OutputTypes { get; }
 
-    /// <summary>The plan for a model that ends in a <see cref="ScoringHeads"/> head, or null with the reason it cannot batch.</summary>
-    public static OnnxBatchPlan? ForHead(OnnxModelInfo model, PredictionKind kind, out string? whyNot)
+    /// <summary>The plan for <paramref name="columns"/> made from a model's outputs, or null with the reason it cannot batch.</summary>
+    public static OnnxBatchPlan? ForColumns(OnnxModelInfo model, IReadOnlyList<PredictionColumn> columns, out string? whyNot)
     {
         var inputs = BatchableInputs(model, out whyNot);
-        if (inputs is null) return null;
-        PredictionColumn[] columns = kind switch
-        {
-            PredictionKind.Regression => [new ScalarPrediction<float, float>("Score", ScoringHeads.RawScore, v => v)],
-            PredictionKind.BinaryClassification =>
-            [
-                new ScalarPrediction<float, float>("Score", ScoringHeads.RawScore, v => v),
-                new ScalarPrediction<float, float>("Probability", ScoringHeads.RawProbability, v => v),
-                new ScalarPrediction<float, bool>("PredictedLabel", ScoringHeads.RawScore, v => v > 0),
-            ],
-            // The value map gives class index i the key i + 1 (see OnnxScoringChain).
-            _ =>
-            [
-                new VectorPrediction<float>("Score", ScoringHeads.ClassProbabilities),
-                new ScalarPrediction<uint, uint>("PredictedLabel", ScoringHeads.PredictedIndex, i => i + 1),
-            ],
-        };
-        return Create(model, inputs, columns, out whyNot);
+        return inputs is null ? null : Create(model, inputs, columns, out whyNot);
     }
 
     /// <summary>The plan for a user's ONNX model whose outputs become columns of the same names, or null with the reason.</summary>
