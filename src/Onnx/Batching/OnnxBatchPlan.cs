@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLExtensions.Onnx.Scoring;
 
 namespace MLExtensions.Onnx.Batching;
 

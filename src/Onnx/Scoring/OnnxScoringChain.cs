@@ -25,8 +25,8 @@ public sealed class OnnxScoringChain : IDisposable
     {
         Transformer = transformer;
         Batched = spec.Preparation is null && PredictionHeads.For(spec.Kind).BatchedColumns is { } columns
-            ? BatchedScoringCatalog.ForColumns(transformer, ownsPerRow: false, OnnxModelInfo.Read(model), columns, spec.Device, spec.GpuDeviceId, null)
-            : BatchedScoringCatalog.PerRowOnly(transformer, OnnxModelInfo.Read(model), spec.Device, spec.GpuDeviceId, "the model prepares its inputs row by row");
+            ? BatchedOnnxTransformer.ForColumns(transformer, ownsPerRow: false, OnnxModelInfo.Read(model), columns, spec.Device, spec.GpuDeviceId, null)
+            : BatchedOnnxTransformer.PerRowOnly(transformer, OnnxModelInfo.Read(model), spec.Device, spec.GpuDeviceId, "the model prepares its inputs row by row");
         _modelFile = modelFile;
         _model = model;
         Spec = spec;
