@@ -1,6 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
-
 namespace MLExtensions.Onnx.Batching;
 
 /// <summary>An ONNX input fed in blocks: its column, element type and per-row shape (the batch dimension excluded).</summary>
@@ -9,43 +6,6 @@ internal sealed record OnnxInputSpec(string OnnxName, Type ElementType, long[] R
     public int RowLength { get; } = (int)RowShape.Aggregate(1L, (a, b) => a * b);
 
     public long[] Shape(int rows) => [rows, .. RowShape];
-}
-
-/// <summary>A column the batched view computes from the ONNX outputs of a block.</summary>
-internal abstract class PredictionColumn(string name, string onnxOutput)
-{
-    public string Name { get; } = name;
-
-    public string OnnxOutput { get; } = onnxOutput;
-
-    public abstract Delegate Getter(Func<int> slot, OutputBlock output);
-}
-
-/// <summary>A scalar read from the first value of the row's slice of an output, then converted.</summary>
-internal sealed class ScalarPrediction<TSource, TValue>(string name, string onnxOutput, Func<TSource, TValue> convert)
-    : PredictionColumn(name, onnxOutput) where TSource : unmanaged
-{
-    public override Delegate Getter(Func<int> slot, OutputBlock output)
-    {
-        var block = (OutputBlock<TSource>)output;
-        return (ValueGetter<TValue>)((ref TValue value) => value = convert(block.Values[slot() * block.RowLength]));
-    }
-}
-
-/// <summary>The row's whole slice of an output, as a vector.</summary>
-internal sealed class VectorPrediction<T>(string name, string onnxOutput) : PredictionColumn(name, onnxOutput) where T : unmanaged
-{
-    public override Delegate Getter(Func<int> slot, OutputBlock output)
-    {
-        var block = (OutputBlock<T>)output;
-        return (ValueGetter<VBuffer<T>>)((ref VBuffer<T> value) =>
-        {
-            int length = block.RowLength;
-            var editor = VBufferEditor.Create(ref value, length);
-            block.Values.AsSpan(slot() * length, length).CopyTo(editor.Values);
-            value = editor.Commit();
-        });
-    }
 }
 
 /// <summary>
