@@ -161,7 +161,7 @@ public class EstimatorContractTests(ITestOutputHelper output)
     /// The <see cref="SchemaShape"/> of a schema, as ML.NET's estimator chains build it (<c>SchemaShape.Create</c> is
     /// internal in ML.NET 5, hence the reflection).
     /// </summary>
-    private static SchemaShape ShapeOf(DataViewSchema schema)
+    internal static SchemaShape ShapeOf(DataViewSchema schema)
     {
         var create = typeof(SchemaShape).GetMethod("Create", BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public, [typeof(DataViewSchema)])
                      ?? throw new MissingMethodException(nameof(SchemaShape), "Create(DataViewSchema)");
