@@ -5,7 +5,7 @@ using Microsoft.ML.Data;
 using MLExtensions.Equivariant;
 using MLExtensions.Fairness;
 using MLExtensions.Nas;
-using MLExtensions.Onnx.Batching;
+using MLExtensions.Onnx.Scoring;
 using MLExtensions.Ordinal;
 using MLExtensions.Studies;
 using MLExtensions.Tests.Equivariant;
@@ -299,7 +299,7 @@ public class EstimatorContractTests(ITestOutputHelper output)
     /// The <see cref="SchemaShape"/> of a schema, as ML.NET's estimator chains build it (<c>SchemaShape.Create</c> is
     /// internal in ML.NET 5, hence the reflection).
     /// </summary>
-    private static SchemaShape ShapeOf(DataViewSchema schema)
+    internal static SchemaShape ShapeOf(DataViewSchema schema)
     {
         var create = typeof(SchemaShape).GetMethod("Create", BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public, [typeof(DataViewSchema)])
                      ?? throw new MissingMethodException(nameof(SchemaShape), "Create(DataViewSchema)");

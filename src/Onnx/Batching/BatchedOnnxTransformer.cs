@@ -15,8 +15,8 @@ namespace MLExtensions.Onnx.Batching;
 /// <para><see cref="Transform(IDataView)"/> is batched. <c>CreatePredictionEngine</c> uses
 /// <see cref="GetRowToRowMapper"/>, which is the per-row path (lowest single-row latency), and
 /// <c>mlContext.Model.Save</c> writes the per-row chain, which ML.NET can load anywhere; load it back with
-/// <see cref="BatchedScoringCatalog.LoadWithBatchedScoring(MLContext, string, out DataViewSchema, BatchScoringOptions?)"/>
-/// to score in blocks again. Models whose inputs have no leading batch dimension score per row.</para>
+/// <c>mlContext.LoadWithBatchedScoring</c> to score in blocks again. Models whose inputs have no leading batch
+/// dimension score per row.</para>
 /// </remarks>
 public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
 {
@@ -41,6 +41,18 @@ public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
             _session = new Lazy<OnnxModelSession>(() => OnnxModelSession.Create(bytes, device, gpuDeviceId), LazyThreadSafetyMode.ExecutionAndPublication);
         }
     }
+
+    /// <summary>Wraps a fitted per-row chain whose prediction columns batched scoring makes from the ONNX outputs as <paramref name="columns"/> say.</summary>
+    internal static BatchedOnnxTransformer ForColumns(ITransformer perRow, bool ownsPerRow, OnnxModelInfo model, IReadOnlyList<PredictionColumn> columns,
+        OnnxExecutionDevice device, int gpuDeviceId, BatchScoringOptions? options)
+    {
+        var plan = OnnxBatchPlan.ForColumns(model, columns, out var whyNot);
+        return new BatchedOnnxTransformer(perRow, ownsPerRow, model, plan, whyNot, device, gpuDeviceId, options);
+    }
+
+    /// <summary>Wraps a fitted per-row chain that cannot batch, saying why (shown by <see cref="WhyNotBatched"/>).</summary>
+    internal static BatchedOnnxTransformer PerRowOnly(ITransformer perRow, OnnxModelInfo model, OnnxExecutionDevice device, int gpuDeviceId, string whyNot) =>
+        new(perRow, ownsPerRow: false, model, null, whyNot, device, gpuDeviceId, null);
 
     /// <summary>The per-row transformer this one wraps (what is saved).</summary>
     public ITransformer PerRowTransformer => _perRow;

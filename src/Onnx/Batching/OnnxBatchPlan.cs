@@ -1,7 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
-using MLExtensions.Onnx.Scoring;
-
 namespace MLExtensions.Onnx.Batching;
 
 /// <summary>An ONNX input fed in blocks: its column, element type and per-row shape (the batch dimension excluded).</summary>
@@ -10,43 +6,6 @@ internal sealed record OnnxInputSpec(string OnnxName, Type ElementType, long[] R
     public int RowLength { get; } = (int)RowShape.Aggregate(1L, (a, b) => a * b);
 
     public long[] Shape(int rows) => [rows, .. RowShape];
-}
-
-/// <summary>A column the batched view computes from the ONNX outputs of a block.</summary>
-internal abstract class PredictionColumn(string name, string onnxOutput)
-{
-    public string Name { get; } = name;
-
-    public string OnnxOutput { get; } = onnxOutput;
-
-    public abstract Delegate Getter(Func<int> slot, OutputBlock output);
-}
-
-/// <summary>A scalar read from the first value of the row's slice of an output, then converted.</summary>
-internal sealed class ScalarPrediction<TSource, TValue>(string name, string onnxOutput, Func<TSource, TValue> convert)
-    : PredictionColumn(name, onnxOutput) where TSource : unmanaged
-{
-    public override Delegate Getter(Func<int> slot, OutputBlock output)
-    {
-        var block = (OutputBlock<TSource>)output;
-        return (ValueGetter<TValue>)((ref TValue value) => value = convert(block.Values[slot() * block.RowLength]));
-    }
-}
-
-/// <summary>The row's whole slice of an output, as a vector.</summary>
-internal sealed class VectorPrediction<T>(string name, string onnxOutput) : PredictionColumn(name, onnxOutput) where T : unmanaged
-{
-    public override Delegate Getter(Func<int> slot, OutputBlock output)
-    {
-        var block = (OutputBlock<T>)output;
-        return (ValueGetter<VBuffer<T>>)((ref VBuffer<T> value) =>
-        {
-            int length = block.RowLength;
-            var editor = VBufferEditor.Create(ref value, length);
-            block.Values.AsSpan(slot() * length, length).CopyTo(editor.Values);
-            value = editor.Commit();
-        });
-    }
 }
 
 /// <summary>
@@ -69,28 +28,11 @@ internal sealed class OnnxBatchPlan
     /// <summary>Element type of every ONNX output the columns read.</summary>
     public IReadOnlyDictionary<string, Type> OutputTypes { get; }
 
-    /// <summary>The plan for a model that ends in a <see cref="ScoringHeads"/> head, or null with the reason it cannot batch.</summary>
-    public static OnnxBatchPlan? ForHead(OnnxModelInfo model, PredictionKind kind, out string? whyNot)
+    /// <summary>The plan for <paramref name="columns"/> made from a model's outputs, or null with the reason it cannot batch.</summary>
+    public static OnnxBatchPlan? ForColumns(OnnxModelInfo model, IReadOnlyList<PredictionColumn> columns, out string? whyNot)
     {
         var inputs = BatchableInputs(model, out whyNot);
-        if (inputs is null) return null;
-        PredictionColumn[] columns = kind switch
-        {
-            PredictionKind.Regression => [new ScalarPrediction<float, float>("Score", ScoringHeads.RawScore, v => v)],
-            PredictionKind.BinaryClassification =>
-            [
-                new ScalarPrediction<float, float>("Score", ScoringHeads.RawScore, v => v),
-                new ScalarPrediction<float, float>("Probability", ScoringHeads.RawProbability, v => v),
-                new ScalarPrediction<float, bool>("PredictedLabel", ScoringHeads.RawScore, v => v > 0),
-            ],
-            // The value map gives class index i the key i + 1 (see OnnxScoringChain).
-            _ =>
-            [
-                new VectorPrediction<float>("Score", ScoringHeads.ClassProbabilities),
-                new ScalarPrediction<uint, uint>("PredictedLabel", ScoringHeads.PredictedIndex, i => i + 1),
-            ],
-        };
-        return Create(model, inputs, columns, out whyNot);
+        return inputs is null ? null : Create(model, inputs, columns, out whyNot);
     }
 
     /// <summary>The plan for a user's ONNX model whose outputs become columns of the same names, or null with the reason.</summary>

@@ -24,9 +24,9 @@ public sealed class OnnxScoringChain : IDisposable
     private OnnxScoringChain(TransformerChain<ITransformer> transformer, OwnedTempFile modelFile, byte[] model, OnnxScoringSpec spec, OnnxExecutionReport execution)
     {
         Transformer = transformer;
-        Batched = spec.Preparation is null && spec.Kind != PredictionKind.Outputs
-            ? BatchedScoringCatalog.ForHead(transformer, ownsPerRow: false, OnnxModelInfo.Read(model), spec.Kind, spec.Device, spec.GpuDeviceId, null)
-            : BatchedScoringCatalog.PerRowOnly(transformer, OnnxModelInfo.Read(model), spec.Device, spec.GpuDeviceId, "the model prepares its inputs row by row");
+        Batched = spec.Preparation is null && PredictionHeads.For(spec.Kind).BatchedColumns is { } columns
+            ? BatchedOnnxTransformer.ForColumns(transformer, ownsPerRow: false, OnnxModelInfo.Read(model), columns, spec.Device, spec.GpuDeviceId, null)
+            : BatchedOnnxTransformer.PerRowOnly(transformer, OnnxModelInfo.Read(model), spec.Device, spec.GpuDeviceId, "the model prepares its inputs row by row");
         _modelFile = modelFile;
         _model = model;
         Spec = spec;
@@ -95,55 +95,8 @@ public sealed class OnnxScoringChain : IDisposable
         var inputs = spec.InputColumns.ToArray();
         var chain = new EstimatorChain<ITransformer>();
         if (spec.Preparation is { } preparation) chain = chain.Append(preparation);
-        if (spec.ExtraOutputs.Count > 0 && spec.Kind is not (PredictionKind.Regression or PredictionKind.Outputs))
-            throw new ArgumentException("Extra ONNX outputs are supported for regression heads and raw outputs only.", nameof(spec));
-        switch (spec.Kind)
-        {
-            case PredictionKind.Regression:
-                return chain
-                    .Append(ml.Transforms.ApplyOnnxModel([ScoringHeads.RawScore, .. spec.ExtraOutputs], inputs, modelPath, gpu, fallbackToCpu))
-                    .Append(ml.Transforms.CustomMapping(new RegressionOutputMapping().GetMapping(), RegressionOutputMapping.ContractName))
-                    .Append(ml.Transforms.DropColumns([ScoringHeads.RawScore, .. spec.TemporaryColumns]));
-            case PredictionKind.Outputs:
-                if (spec.ExtraOutputs.Count == 0) throw new ArgumentException("A model without a head needs at least one of ExtraOutputs.", nameof(spec));
-                return chain
-                    .Append(ml.Transforms.ApplyOnnxModel(spec.ExtraOutputs.ToArray(), inputs, modelPath, gpu, fallbackToCpu))
-                    .Append(ml.Transforms.DropColumns(spec.TemporaryColumns.ToArray()));
-            case PredictionKind.BinaryClassification:
-                return chain
-                    .Append(ml.Transforms.ApplyOnnxModel([ScoringHeads.RawScore, ScoringHeads.RawProbability], inputs, modelPath, gpu, fallbackToCpu))
-                    .Append(ml.Transforms.CustomMapping(new BinaryOutputMapping().GetMapping(), BinaryOutputMapping.ContractName))
-                    .Append(ml.Transforms.DropColumns(ScoringHeads.RawScore, ScoringHeads.RawProbability));
-            case PredictionKind.MulticlassClassification:
-                var classes = spec.Classes ?? throw new ArgumentException("A multiclass spec needs its Classes.", nameof(spec));
-                return chain
-                    .Append(ml.Transforms.ApplyOnnxModel([ScoringHeads.ClassProbabilities, ScoringHeads.PredictedIndex], inputs, modelPath, gpu, fallbackToCpu))
-                    .Append(ml.Transforms.CustomMapping(new PredictedIndexMapping().GetMapping(), PredictedIndexMapping.ContractName))
-                    .Append(PredictedLabelMap(ml, classes))
-                    .Append(ml.Transforms.DropColumns(ScoringHeads.PredictedIndex, PredictedIndexMapping.OutputColumn));
-            default:
-                throw new ArgumentOutOfRangeException(nameof(spec), spec.Kind, "Unknown prediction kind.");
-        }
-    }
-
-    /// <summary>index (0..K-1) → <c>PredictedLabel</c> key whose key values are the label's values.</summary>
-    private static IEstimator<ITransformer> PredictedLabelMap(MLContext ml, ClassLabels classes)
-    {
-        if (classes.KeyValues is null)
-        {
-            // Unsigned values are taken as raw key numbers: index i becomes key i + 1 of K.
-            var rawKeys = Enumerable.Range(0, classes.Count).Select(i => new KeyValuePair<uint, uint>((uint)i, (uint)i + 1));
-            return ml.Transforms.Conversion.MapValue("PredictedLabel", rawKeys, PredictedIndexMapping.OutputColumn, treatValuesAsKeyType: true);
-        }
-        var map = typeof(OnnxScoringChain).GetMethod(nameof(TypedPredictedLabelMap), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(classes.KeyValues.GetType().GetElementType()!);
-        return (IEstimator<ITransformer>)map.Invoke(null, [ml, classes.KeyValues])!;
-    }
-
-    private static IEstimator<ITransformer> TypedPredictedLabelMap<T>(MLContext ml, T[] values)
-    {
-        var pairs = values.Select((value, index) => new KeyValuePair<uint, T>((uint)index, value));
-        return ml.Transforms.Conversion.MapValue("PredictedLabel", pairs, PredictedIndexMapping.OutputColumn, treatValuesAsKeyType: true);
+        return PredictionHeads.For(spec.Kind).AppendTo(chain, ml, spec,
+            outputs => ml.Transforms.ApplyOnnxModel(outputs, inputs, modelPath, gpu, fallbackToCpu));
     }
 
     private static void CheckContract(byte[] model, OnnxScoringSpec spec)
@@ -152,14 +105,7 @@ public sealed class OnnxScoringChain : IDisposable
         var missingInputs = spec.InputColumns.Except(info.InputNames).ToArray();
         if (missingInputs.Length > 0)
             throw new ArgumentException($"The ONNX model has no input named {string.Join(", ", missingInputs.Select(n => $"'{n}'"))}; its inputs are {string.Join(", ", info.InputNames)}.", nameof(spec));
-        string[] outputs = spec.Kind switch
-        {
-            PredictionKind.Regression => [ScoringHeads.RawScore, .. spec.ExtraOutputs],
-            PredictionKind.Outputs => [.. spec.ExtraOutputs],
-            PredictionKind.BinaryClassification => [ScoringHeads.RawScore, ScoringHeads.RawProbability],
-            _ => [ScoringHeads.ClassProbabilities, ScoringHeads.PredictedIndex],
-        };
-        var missingOutputs = outputs.Except(info.OutputNames).ToArray();
+        var missingOutputs = PredictionHeads.For(spec.Kind).OnnxOutputs(spec).Except(info.OutputNames).ToArray();
         if (missingOutputs.Length > 0)
             throw new ArgumentException($"The ONNX model lacks the {spec.Kind} head output(s) {string.Join(", ", missingOutputs)}; finish the graph with ScoringHeads.", nameof(spec));
     }

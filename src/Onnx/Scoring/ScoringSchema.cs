@@ -23,15 +23,7 @@ public static class ScoringSchema
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(input);
-        var transforms = mlContext.Transforms;
-        return kind switch
-        {
-            PredictionKind.Regression => transforms.CustomMapping<NoColumns, RegressionOutput>((_, _) => { }, null).GetOutputSchema(input),
-            PredictionKind.BinaryClassification => transforms.CustomMapping<NoColumns, BinaryOutput>((_, _) => { }, null).GetOutputSchema(input),
-            PredictionKind.MulticlassClassification => MulticlassShape(mlContext, input, label),
-            PredictionKind.Outputs => input,
-            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
-        };
+        return PredictionHeads.For(kind).Extend(mlContext, input, label);
     }
 
     /// <summary>Adds a variable-size vector of <see cref="float"/> named <paramref name="name"/> (an extra model output) to <paramref name="input"/>.</summary>
@@ -42,56 +34,24 @@ public static class ScoringSchema
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         var definition = SchemaDefinition.Create(typeof(FloatVectorRow));
         definition[nameof(FloatVectorRow.Values)].ColumnName = name;
-        return mlContext.Transforms.CustomMapping<NoColumns, FloatVectorRow>((_, _) => { }, null, outputSchemaDefinition: definition).GetOutputSchema(input);
+        return ColumnsOf<FloatVectorRow>(mlContext, definition).GetOutputSchema(input);
     }
 
-    private static SchemaShape MulticlassShape(MLContext mlContext, SchemaShape input, SchemaShape.Column? label)
-    {
-        // The number of classes is not part of a schema shape; any size gives the same column shapes.
-        const int anyClassCount = 2;
-        var definition = SchemaDefinition.Create(typeof(MulticlassShapeRow));
-        definition[nameof(MulticlassShapeRow.Score)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, anyClassCount);
-        var scores = mlContext.Transforms.CustomMapping<NoColumns, MulticlassShapeRow>((_, _) => { }, null, outputSchemaDefinition: definition);
-        var keyValueType = KeyValueType(label);
-        var map = typeof(ScoringSchema).GetMethod(nameof(PredictedLabelShape), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(keyValueType);
-        var predictedLabel = (IEstimator<ITransformer>)map.Invoke(null, [mlContext, anyClassCount])!;
-        return scores.Append(predictedLabel)
-            .Append(mlContext.Transforms.DropColumns(PredictedIndexMapping.OutputColumn))
-            .GetOutputSchema(input);
-    }
+    /// <summary>Adds the columns of <typeparamref name="TRow"/> to <paramref name="input"/>.</summary>
+    internal static SchemaShape AddColumns<TRow>(MLContext mlContext, SchemaShape input) where TRow : class, new() =>
+        ColumnsOf<TRow>(mlContext).GetOutputSchema(input);
 
-    private static Type KeyValueType(SchemaShape.Column? label)
-    {
-        if (label is not { } column) return typeof(string);
-        foreach (var annotation in column.Annotations)
-        {
-            if (annotation.Name != "KeyValues") continue;
-            var raw = annotation.ItemType.RawType;
-            return raw == typeof(ReadOnlyMemory<char>) || raw == typeof(uint) || raw == typeof(ulong) || raw == typeof(bool) ? typeof(string) : raw;
-        }
-        return typeof(string);
-    }
-
-    private static IEstimator<ITransformer> PredictedLabelShape<T>(MLContext mlContext, int classCount)
-    {
-        var pairs = Enumerable.Range(0, classCount).Select(i => new KeyValuePair<uint, T>((uint)i,
-            typeof(T) == typeof(string) ? (T)(object)i.ToString(System.Globalization.CultureInfo.InvariantCulture) : (T)Convert.ChangeType(i, typeof(T), System.Globalization.CultureInfo.InvariantCulture)));
-        return mlContext.Transforms.Conversion.MapValue("PredictedLabel", pairs, PredictedIndexMapping.OutputColumn, treatValuesAsKeyType: true);
-    }
+    /// <summary>
+    /// An estimator that reads no column and adds those of <typeparamref name="TRow"/> (as <paramref name="definition"/>
+    /// names and types them, when given); only its output shape is used.
+    /// </summary>
+    internal static IEstimator<ITransformer> ColumnsOf<TRow>(MLContext mlContext, SchemaDefinition? definition = null) where TRow : class, new() =>
+        mlContext.Transforms.CustomMapping<NoColumns, TRow>((_, _) => { }, null, outputSchemaDefinition: definition);
 
     private sealed class NoColumns;
 
     private sealed class FloatVectorRow
     {
         public float[] Values { get; set; } = [];
-    }
-
-    private sealed class MulticlassShapeRow
-    {
-        public float[] Score { get; set; } = [];
-
-        [ColumnName(PredictedIndexMapping.OutputColumn)]
-        public uint PredictedIndex { get; set; }
     }
 }

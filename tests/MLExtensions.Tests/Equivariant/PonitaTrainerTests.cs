@@ -1,7 +1,7 @@
-using MLExtensions.Onnx.Batching;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLExtensions.Equivariant;
+using MLExtensions.Onnx.Scoring;
 using MLExtensions.Studies;
 using Xunit;
 

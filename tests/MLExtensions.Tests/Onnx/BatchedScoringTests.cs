@@ -152,6 +152,40 @@ public class BatchedScoringTests
         (loaded as IDisposable)?.Dispose();
     }
 
+    [Theory]
+    [InlineData(PredictionKind.Regression, "saved-regression.zip")]
+    [InlineData(PredictionKind.BinaryClassification, "saved-binary.zip")]
+    [InlineData(PredictionKind.MulticlassClassification, "saved-multiclass.zip")]
+    public void A_model_saved_by_an_earlier_version_loads_back_batched_as_its_kinds_chain(PredictionKind kind, string file)
+    {
+        // The data and model the fixture was saved from (see TestData/README.md).
+        var data = KeyedData(20, 21);
+        var classes = kind == PredictionKind.MulticlassClassification ? ClassLabels.FromKeyColumn(data.Schema["Label"]) : null;
+        using var fresh = LinearModels.Fit(Ml, data, kind, classes);
+        var path = Path.Combine(AppContext.BaseDirectory, "TestData", file);
+        var perRow = new MLContext(1).Model.Load(path, out _);
+        var loaded = new MLContext(1).LoadWithBatchedScoring(path, out _);
+        try
+        {
+            // The head chain as a whole is recognised, rather than batching only the ONNX transformer inside it.
+            var batched = Assert.IsType<BatchedOnnxTransformer>(loaded);
+            Assert.True(batched.IsBatched);
+            Assert.IsType<TransformerChain<ITransformer>>(batched.PerRowTransformer);
+
+            var columns = PredictionColumns(kind);
+            var expected = fresh.TransformPerRow(data);
+            Assert.Equal(Values(expected, columns), Values(perRow.Transform(data), columns));
+            Assert.Equal(Values(expected, columns), Values(loaded.Transform(data), columns));
+            AssertSameSchemaForPredictions(expected.Schema, loaded.Transform(data).Schema, columns);
+            Assert.Equal(data.Schema.Count + columns.Length, loaded.Transform(data).Schema.Count);
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+            (perRow as IDisposable)?.Dispose();
+        }
+    }
+
     [Fact]
     public void Shuffled_and_parallel_cursors_serve_the_rows_of_the_input()
     {

@@ -1,6 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLExtensions.Onnx.Batching;
+using MLExtensions.Onnx.Scoring;
 using MLExtensions.Ordinal;
 using MLExtensions.Studies;
 using Xunit;

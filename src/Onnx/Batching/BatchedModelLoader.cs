@@ -1,0 +1,76 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Onnx;
+using MLExtensions.Onnx.Runtime;
+
+namespace MLExtensions.Onnx.Batching;
+
+/// <summary>
+/// The prediction columns batched scoring makes for a fitted chain of a known layout (e.g. ApplyOnnxModel and the
+/// transforms that shape its outputs), or null for any other chain.
+/// </summary>
+/// <param name="parts">The transformers of the chain, in order.</param>
+internal delegate IReadOnlyList<PredictionColumn>? KnownChainColumns(IReadOnlyList<ITransformer> parts);
+
+/// <summary>
+/// Loads a model saved with <c>mlContext.Model.Save</c> and wraps every ONNX model in it for batched scoring: a
+/// chain that <see cref="KnownChainColumns"/> recognises as a whole, any other ONNX transformer with its raw outputs.
+/// </summary>
+internal static class BatchedModelLoader
+{
+    /// <param name="mlContext">The ML.NET context; its GPU settings choose where ONNX Runtime runs.</param>
+    /// <param name="stream">The saved model.</param>
+    /// <param name="inputSchema">The saved input schema.</param>
+    /// <param name="options">Block size and cancellation.</param>
+    /// <param name="knownChains">Recognises the chains scored in blocks as a whole.</param>
+    public static ITransformer Load(MLContext mlContext, Stream stream, out DataViewSchema inputSchema, BatchScoringOptions? options,
+        KnownChainColumns knownChains)
+    {
+        var bytes = new MemoryStream();
+        stream.CopyTo(bytes);
+        bytes.Position = 0;
+        var loaded = mlContext.Model.Load(bytes, out inputSchema);
+        bytes.Position = 0;
+        var onnxModels = new Queue<OnnxModelInfo>(OnnxModelInfo.ReadFromSavedModel(bytes));
+        var rewritten = Rewrite(loaded, inputSchema, onnxModels, DeviceOf(mlContext), options, knownChains);
+        if (onnxModels.Count != 0)
+            throw new InvalidDataException($"The saved model holds {onnxModels.Count} ONNX model(s) more than the loaded pipeline has ONNX transformers.");
+        return rewritten;
+    }
+
+    /// <summary>
+    /// Wraps every ONNX transformer of a loaded pipeline for batched scoring, in pipeline order (the order of the
+    /// saved ONNX models). <paramref name="schema"/> is the transformer's input schema, carried along the chain.
+    /// </summary>
+    private static ITransformer Rewrite(ITransformer transformer, DataViewSchema schema, Queue<OnnxModelInfo> onnxModels,
+        (OnnxExecutionDevice Device, int GpuDeviceId) device, BatchScoringOptions? options, KnownChainColumns knownChains)
+    {
+        switch (transformer)
+        {
+            case TransformerChain<ITransformer> chain:
+                var parts = chain.ToList();
+                if (knownChains(parts) is { } columns && onnxModels.Count > 0)
+                    return BatchedOnnxTransformer.ForColumns(chain, ownsPerRow: true, onnxModels.Dequeue(), columns, device.Device, device.GpuDeviceId, options);
+                var rewritten = new List<ITransformer>(parts.Count);
+                foreach (var part in parts)
+                {
+                    rewritten.Add(Rewrite(part, schema, onnxModels, device, options, knownChains));
+                    schema = part.GetOutputSchema(schema);
+                }
+                return new TransformerChain<ITransformer>(rewritten.ToArray());
+            case OnnxTransformer onnx when onnxModels.Count > 0:
+                var model = onnxModels.Dequeue();
+                // The columns this transformer adds are the ONNX outputs it was asked for.
+                var added = onnx.GetOutputSchema(schema).Where(c => !c.IsHidden && schema.GetColumnOrNull(c.Name)?.Index != c.Index)
+                    .Select(c => c.Name).Intersect(model.OutputNames).ToArray();
+                var plan = OnnxBatchPlan.ForRawOutputs(model, added, out var whyNot);
+                return new BatchedOnnxTransformer(onnx, ownsPerRow: true, model, plan, whyNot, device.Device, device.GpuDeviceId, options);
+            default:
+                return transformer;
+        }
+    }
+
+    private static (OnnxExecutionDevice, int) DeviceOf(MLContext mlContext) => mlContext.GpuDeviceId is int id
+        ? (mlContext.FallbackToCpu ? OnnxExecutionDevice.CudaWithCpuFallback : OnnxExecutionDevice.Cuda, id)
+        : (OnnxExecutionDevice.Cpu, 0);
+}

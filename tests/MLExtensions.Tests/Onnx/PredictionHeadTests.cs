@@ -1,0 +1,101 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLExtensions.Onnx.Scoring;
+using Xunit;
+
+namespace MLExtensions.Tests.Onnx;
+
+/// <summary>Each prediction kind's head: what it builds, what it recognises and what it batches agree.</summary>
+public class PredictionHeadTests
+{
+    private static readonly MLContext Ml = new(0);
+
+    private static IDataView KeyedData()
+    {
+        var raw = Ml.Data.LoadFromEnumerable(LinearModels.Rows(30, 31));
+        return Ml.Transforms.Conversion.MapValueToKey("Label", "Colour").Fit(raw).Transform(raw);
+    }
+
+    private static OnnxScoringChain Fit(IDataView data, PredictionKind kind) =>
+        OnnxScoringChain.Fit(Ml, data, kind == PredictionKind.Outputs
+            ? new OnnxScoringSpec
+            {
+                // As PONITA's vector models use it: a preparation whose temporary columns the chain drops.
+                Model = LinearModels.Model(PredictionKind.Regression), Kind = kind, InputColumns = ["Features"], ExtraOutputs = [ScoringHeads.RawScore],
+                Preparation = Ml.Transforms.CopyColumns("Scratch", "Target"), TemporaryColumns = ["Scratch"],
+            }
+            : new OnnxScoringSpec
+            {
+                Model = LinearModels.Model(kind), Kind = kind, InputColumns = ["Features"],
+                Classes = kind == PredictionKind.MulticlassClassification ? ClassLabels.FromKeyColumn(data.Schema["Label"]) : null,
+            });
+
+    private static List<ITransformer> SavedAndLoaded(ITransformer chain, DataViewSchema schema)
+    {
+        using var stream = new MemoryStream();
+        Ml.Model.Save(chain, schema, stream);
+        stream.Position = 0;
+        return Assert.IsType<TransformerChain<ITransformer>>(new MLContext(1).Model.Load(stream, out _)).ToList();
+    }
+
+    [Fact]
+    public void Every_kind_has_its_own_head()
+    {
+        foreach (var kind in Enum.GetValues<PredictionKind>())
+            Assert.Equal(kind, PredictionHeads.For(kind).Kind);
+        Assert.Throws<ArgumentOutOfRangeException>(() => PredictionHeads.For((PredictionKind)99));
+    }
+
+    [Theory]
+    [InlineData(PredictionKind.Regression)]
+    [InlineData(PredictionKind.BinaryClassification)]
+    [InlineData(PredictionKind.MulticlassClassification)]
+    public void A_head_recognises_its_own_chain_fitted_and_loaded_and_no_other_head_does(PredictionKind kind)
+    {
+        var data = KeyedData();
+        using var chain = Fit(data, kind);
+        foreach (var parts in new[] { chain.Transformer.ToList(), SavedAndLoaded(chain.Transformer, data.Schema) })
+        {
+            Assert.Equal(kind, PredictionHeads.Recognise(parts)?.Kind);
+            Assert.Equal([kind], Enum.GetValues<PredictionKind>().Where(k => PredictionHeads.For(k).IsFittedChain(parts)));
+        }
+    }
+
+    [Fact]
+    public void A_raw_outputs_chain_is_no_heads_and_scores_per_row()
+    {
+        var data = KeyedData();
+        using var chain = Fit(data, PredictionKind.Outputs);
+        Assert.Null(PredictionHeads.Recognise(chain.Transformer.ToList()));
+        Assert.Null(PredictionHeads.Recognise(SavedAndLoaded(chain.Transformer, data.Schema)));
+        Assert.Null(PredictionHeads.For(PredictionKind.Outputs).BatchedColumns);
+        Assert.False(chain.Batched.IsBatched);
+    }
+
+    [Theory]
+    [InlineData(PredictionKind.Regression)]
+    [InlineData(PredictionKind.BinaryClassification)]
+    [InlineData(PredictionKind.MulticlassClassification)]
+    public void A_heads_schema_shape_and_batched_columns_are_the_columns_its_chain_adds(PredictionKind kind)
+    {
+        var data = KeyedData();
+        using var chain = Fit(data, kind);
+        var head = PredictionHeads.For(kind);
+        var perRow = chain.Transformer.GetOutputSchema(data.Schema);
+        var added = perRow.Where(c => !c.IsHidden && data.Schema.GetColumnOrNull(c.Name) is null).Select(c => c.Name).Order().ToArray();
+
+        Assert.Equal(added, head.BatchedColumns!.Select(c => c.Name).Order());
+        Assert.Equal(added, chain.Batched.GetOutputSchema(data.Schema).Skip(data.Schema.Count).Select(c => c.Name).Order());
+
+        var input = EstimatorContractTests.ShapeOf(data.Schema);
+        var label = kind == PredictionKind.MulticlassClassification ? input.First(c => c.Name == "Label") : (SchemaShape.Column?)null;
+        var promised = ScoringSchema.Extend(Ml, input, kind, label).Where(c => data.Schema.GetColumnOrNull(c.Name) is null).ToArray();
+        Assert.Equal(added, promised.Select(c => c.Name).Order());
+        var fitted = EstimatorContractTests.ShapeOf(perRow).ToDictionary(c => c.Name);
+        foreach (var column in promised)
+        {
+            var actual = fitted[column.Name];
+            Assert.Equal((column.Kind, column.ItemType, column.IsKey), (actual.Kind, actual.ItemType, actual.IsKey));
+        }
+    }
+}
