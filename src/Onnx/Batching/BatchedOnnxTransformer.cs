@@ -76,7 +76,7 @@ public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         var perRow = _perRow.GetOutputSchema(inputSchema);
-        return _plan is null ? perRow : BatchedOnnxDataView.BuildSchema(inputSchema, perRow, _plan);
+        return BlocksCover(inputSchema, perRow) ? BatchedOnnxDataView.BuildSchema(inputSchema, perRow, _plan!) : perRow;
     }
 
     /// <inheritdoc />
@@ -93,8 +93,20 @@ public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         // The per-row schema check also validates the input columns, with ML.NET's messages.
         var perRowSchema = _perRow.GetOutputSchema(input.Schema);
-        if (_plan is null) return _perRow.Transform(input);
-        return new BatchedOnnxDataView(input, perRowSchema, _plan, Session, options.Validated());
+        if (!BlocksCover(input.Schema, perRowSchema)) return _perRow.Transform(input);
+        return new BatchedOnnxDataView(input, perRowSchema, _plan!, Session, options.Validated());
+    }
+
+    /// <summary>
+    /// Whether blocks make every column the per-row path adds to <paramref name="input"/>. A chain can add more than its
+    /// plan knows (a regression chain's extra ONNX outputs are not known from a loaded chain); it then scores per row
+    /// rather than lose a column.
+    /// </summary>
+    private bool BlocksCover(DataViewSchema input, DataViewSchema perRow)
+    {
+        if (_plan is null) return false;
+        var made = _plan.Columns.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        return perRow.Where(c => !c.IsHidden).All(c => made.Contains(c.Name) || input.GetColumnOrNull(c.Name) is { IsHidden: false });
     }
 
     void ICanSaveModel.Save(ModelSaveContext ctx) => _perRow.Save(ctx);

@@ -98,4 +98,27 @@ public class PredictionHeadTests
             Assert.Equal((column.Kind, column.ItemType, column.IsKey), (actual.Kind, actual.ItemType, actual.IsKey));
         }
     }
+
+    [Fact]
+    public void A_chain_that_adds_columns_its_blocks_do_not_make_scores_per_row_rather_than_drop_them()
+    {
+        var data = Ml.Data.LoadFromEnumerable(LinearModels.Rows(20, 32));
+        // A regression head with an extra ONNX output and no preparation: blocks make only Score.
+        var g = new MLExtensions.Onnx.Graph.OnnxGraphBuilder();
+        var x = g.AddInput("Features", MLExtensions.Onnx.Graph.OnnxElementType.Float, MLExtensions.Onnx.Graph.OnnxDim.Batch, LinearModels.FeatureCount);
+        var score = g.MatMul(x, g.AddInitializer("w", [0.5f, -1f, 2f], LinearModels.FeatureCount, 1));
+        ScoringHeads.AddRegressionHead(g, score);
+        g.AddOutput(g.Identity(g.Mul(score, g.Scalar(2f)), "Doubled"), MLExtensions.Onnx.Graph.OnnxElementType.Float, MLExtensions.Onnx.Graph.OnnxDim.Batch, 1);
+        using var chain = OnnxScoringChain.Fit(Ml, data, new OnnxScoringSpec
+        {
+            Model = g.ToBytes(), Kind = PredictionKind.Regression, InputColumns = ["Features"], ExtraOutputs = ["Doubled"],
+        });
+        var perRow = chain.Transformer.Transform(data);
+        var scored = chain.Batched.Transform(data);
+        Assert.Equal(perRow.Schema.Select(c => c.Name), scored.Schema.Select(c => c.Name));
+        Assert.Equal(perRow.Schema.Select(c => c.Name), chain.Batched.GetOutputSchema(data.Schema).Select(c => c.Name));
+        Assert.Contains("Doubled", scored.Schema.Select(c => c.Name));
+        Assert.Equal(perRow.GetColumn<float[]>("Doubled").Select(v => v[0]), scored.GetColumn<float[]>("Doubled").Select(v => v[0]));
+        Assert.Equal(perRow.GetColumn<float>("Score"), scored.GetColumn<float>("Score"));
+    }
 }
