@@ -26,7 +26,8 @@ public sealed class OnnxScoringChain : IDisposable
         Transformer = transformer;
         Batched = spec.Preparation is null && PredictionHeads.For(spec.Kind).BatchedColumns is { } columns
             ? BatchedOnnxTransformer.ForColumns(transformer, ownsPerRow: false, OnnxModelInfo.Read(model), columns, spec.Device, spec.GpuDeviceId, null)
-            : BatchedOnnxTransformer.PerRowOnly(transformer, OnnxModelInfo.Read(model), spec.Device, spec.GpuDeviceId, "the model prepares its inputs row by row");
+            : BatchedOnnxTransformer.PerRowOnly(transformer, OnnxModelInfo.Read(model), spec.Device, spec.GpuDeviceId,
+                spec.Preparation is not null ? "the model prepares its inputs row by row" : $"the {spec.Kind} head has no batched columns");
         _modelFile = modelFile;
         _model = model;
         Spec = spec;

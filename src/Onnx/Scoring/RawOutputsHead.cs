@@ -10,7 +10,7 @@ namespace MLExtensions.Onnx.Scoring;
 /// columns of the same names, as ApplyOnnxModel makes them.
 /// </summary>
 /// <remarks>
-/// Chain: ApplyOnnxModel, DropColumns. It scores per row, and a loaded chain is not recognised as this head's: it has
+/// Chain: ApplyOnnxModel, then DropColumns when there are temporary columns. It scores per row, and a loaded chain is not recognised as this head's: it has
 /// nothing of its own to tell it apart, and its ONNX transformer batches as any user's does.
 /// </remarks>
 internal sealed class RawOutputsHead : PredictionHead
@@ -29,9 +29,9 @@ internal sealed class RawOutputsHead : PredictionHead
         Func<string[], OnnxScoringEstimator> applyOnnxModel)
     {
         if (spec.ExtraOutputs.Count == 0) throw new ArgumentException("A model without a head needs at least one of ExtraOutputs.", nameof(spec));
-        return chain
-            .Append(applyOnnxModel(OnnxOutputs(spec)))
-            .Append(mlContext.Transforms.DropColumns(spec.TemporaryColumns.ToArray()));
+        var scored = chain.Append(applyOnnxModel(OnnxOutputs(spec)));
+        // ML.NET refuses a drop of no columns.
+        return spec.TemporaryColumns.Count == 0 ? scored : scored.Append(mlContext.Transforms.DropColumns(spec.TemporaryColumns.ToArray()));
     }
 
     public override IReadOnlyList<PredictionColumn>? BatchedColumns => null;

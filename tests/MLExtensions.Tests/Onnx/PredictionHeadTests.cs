@@ -104,14 +104,9 @@ public class PredictionHeadTests
     {
         var data = Ml.Data.LoadFromEnumerable(LinearModels.Rows(20, 32));
         // A regression head with an extra ONNX output and no preparation: blocks make only Score.
-        var g = new MLExtensions.Onnx.Graph.OnnxGraphBuilder();
-        var x = g.AddInput("Features", MLExtensions.Onnx.Graph.OnnxElementType.Float, MLExtensions.Onnx.Graph.OnnxDim.Batch, LinearModels.FeatureCount);
-        var score = g.MatMul(x, g.AddInitializer("w", [0.5f, -1f, 2f], LinearModels.FeatureCount, 1));
-        ScoringHeads.AddRegressionHead(g, score);
-        g.AddOutput(g.Identity(g.Mul(score, g.Scalar(2f)), "Doubled"), MLExtensions.Onnx.Graph.OnnxElementType.Float, MLExtensions.Onnx.Graph.OnnxDim.Batch, 1);
         using var chain = OnnxScoringChain.Fit(Ml, data, new OnnxScoringSpec
         {
-            Model = g.ToBytes(), Kind = PredictionKind.Regression, InputColumns = ["Features"], ExtraOutputs = ["Doubled"],
+            Model = RegressionWithDoubledScore(), Kind = PredictionKind.Regression, InputColumns = ["Features"], ExtraOutputs = ["Doubled"],
         });
         var perRow = chain.Transformer.Transform(data);
         var scored = chain.Batched.Transform(data);
@@ -120,5 +115,36 @@ public class PredictionHeadTests
         Assert.Contains("Doubled", scored.Schema.Select(c => c.Name));
         Assert.Equal(perRow.GetColumn<float[]>("Doubled").Select(v => v[0]), scored.GetColumn<float[]>("Doubled").Select(v => v[0]));
         Assert.Equal(perRow.GetColumn<float>("Score"), scored.GetColumn<float>("Score"));
+    }
+
+    [Fact]
+    public void Raw_outputs_need_no_temporary_columns_and_say_why_they_score_per_row()
+    {
+        var data = Ml.Data.LoadFromEnumerable(LinearModels.Rows(5, 33));
+        using var chain = OnnxScoringChain.Fit(Ml, data, new OnnxScoringSpec
+        {
+            Model = RegressionWithDoubledScore(), Kind = PredictionKind.Outputs, InputColumns = ["Features"], ExtraOutputs = ["Doubled"],
+        });
+        var scored = chain.Batched.Transform(data);
+        Assert.Equal(LinearModels.Rows(5, 33).Select(r => 2 * r.Target), scored.GetColumn<float[]>("Doubled").Select(v => v[0]), new FloatTolerance(1e-5f));
+        Assert.Equal("the Outputs head has no batched columns", chain.Batched.WhyNotBatched);
+    }
+
+    private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance * Math.Max(1, Math.Abs(x));
+
+        public int GetHashCode(float value) => 0;
+    }
+
+    /// <summary>The linear regression model with a second output, "Doubled": twice the score.</summary>
+    private static byte[] RegressionWithDoubledScore()
+    {
+        var g = new MLExtensions.Onnx.Graph.OnnxGraphBuilder();
+        var x = g.AddInput("Features", MLExtensions.Onnx.Graph.OnnxElementType.Float, MLExtensions.Onnx.Graph.OnnxDim.Batch, LinearModels.FeatureCount);
+        var score = g.MatMul(x, g.AddInitializer("w", [0.5f, -1f, 2f], LinearModels.FeatureCount, 1));
+        ScoringHeads.AddRegressionHead(g, score);
+        g.AddOutput(g.Identity(g.Mul(score, g.Scalar(2f)), "Doubled"), MLExtensions.Onnx.Graph.OnnxElementType.Float, MLExtensions.Onnx.Graph.OnnxDim.Batch, 1);
+        return g.ToBytes();
     }
 }
