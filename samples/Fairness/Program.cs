@@ -94,7 +94,7 @@ foreach (var (family, title) in new[] { (ClassifierFamily.Any, "any classifier")
         var party = new MLContext(seed: 1);
         return party.Fairness().Audit("Sex", "Predicted", "Client", "Label").Count(party.Data.LoadFromEnumerable(own.ToArray())).ToJson();
     })));
-    var merged = FairnessReportBuilder.Build(FairnessCounts.Merge(sent.Select(FairnessCounts.FromJson).ToArray()), bootstrapSamples: 0);
+    var merged = ml.Fairness().Report(FairnessCounts.Merge(sent.Select(FairnessCounts.FromJson).ToArray()), bootstrapSamples: 0);
     var pooled = ml.Fairness().Audit("Sex", "Predicted", "Client", "Label", bootstrapSamples: 0).Fit(ml.Data.LoadFromEnumerable(skewedRows)).Report;
     Console.WriteLine();
     Console.WriteLine($"== federated audit: {sent.Length} clients sent {sent.Sum(m => m.Length):N0} bytes of counts (no rows); merged report equals the pooled one: " +

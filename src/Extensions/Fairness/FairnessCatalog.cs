@@ -23,7 +23,7 @@ public sealed class FairnessCatalog
     /// <param name="clientColumnName">The client (or any grouping) S.</param>
     /// <param name="labelColumnName">The true label, for accuracy and opportunity gaps; optional.</param>
     /// <param name="threshold">For a score prediction: predicted positive when score ≥ threshold.</param>
-    /// <param name="options">Solver settings of the decomposition; default <see cref="FairnessReportBuilder.DefaultDecompositionOptions"/> (certified to 1e-7 bits).</param>
+    /// <param name="options">Solver settings of the decomposition; default: certified to 1e-7 bits (<c>Tolerance = 1e-7</c>).</param>
     /// <param name="bootstrapSamples">Resamples for the confidence intervals (0: none).</param>
     /// <param name="seed">Seed of the bootstrap; null draws one from the <c>MLContext</c>.</param>
     /// <param name="positivePrediction">
@@ -34,7 +34,23 @@ public sealed class FairnessCatalog
         string? labelColumnName = null, float? threshold = null, PidOptions? options = null, int bootstrapSamples = 200, int? seed = null,
         string? positivePrediction = null)
         => new(sensitiveColumnName, predictedColumnName, clientColumnName, labelColumnName, threshold, options, bootstrapSamples,
-            seed ?? ((Microsoft.ML.Runtime.IHostEnvironment)Context).Register("FairnessAudit").Rand.Next(), positivePrediction);
+            seed ?? NewSeed("FairnessAudit"), positivePrediction);
+
+    /// <summary>
+    /// The audit report of a count table: the federated road. Each party counts its own rows
+    /// (<see cref="FairnessAuditEstimator.Count"/>, or a SQL group-by read with <see cref="FairnessCounts.FromCsv"/>), the
+    /// tables merge with <see cref="FairnessCounts.Merge"/>, and the merged table gives the same report as the pooled rows.
+    /// </summary>
+    /// <param name="counts">The (possibly merged) count table.</param>
+    /// <param name="options">Solver settings of the decomposition; default: certified to 1e-7 bits (<c>Tolerance = 1e-7</c>).</param>
+    /// <param name="bootstrapSamples">Resamples for the confidence intervals (0: none).</param>
+    /// <param name="seed">Seed of the bootstrap; null draws one from the <c>MLContext</c>.</param>
+    /// <param name="confidenceLevel">Coverage of the intervals.</param>
+    /// <exception cref="System.IO.InvalidDataException">No rows, or the sensitive attribute takes a single value.</exception>
+    public FairnessReport Report(FairnessCounts counts, PidOptions? options = null, int bootstrapSamples = 200, int? seed = null, double confidenceLevel = 0.95)
+        => FairnessReportBuilder.Build(counts, options, bootstrapSamples, seed ?? NewSeed("FairnessReport"), confidenceLevel);
+
+    private int NewSeed(string component) => ((Microsoft.ML.Runtime.IHostEnvironment)Context).Register(component).Rand.Next();
 
     /// <summary>
     /// A post-processing mitigator: the most accurate rule derived from a model's probability (or prediction) within

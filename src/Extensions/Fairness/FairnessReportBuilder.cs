@@ -3,7 +3,7 @@ using MLExtensions.Fairness.Information;
 namespace MLExtensions.Fairness;
 
 /// <summary>Computes a <see cref="FairnessReport"/> from counts; the same code serves pooled and merged (federated) tables.</summary>
-public static class FairnessReportBuilder
+internal static class FairnessReportBuilder
 {
     /// <summary>Cells (client × sensitive value) with fewer rows than this get a warning.</summary>
     public const int SmallCell = 10;

@@ -20,7 +20,7 @@ public class FederatedCountsTests
         })).ToArray();
         var sent = await Task.WhenAll(messages);
         var merged = FairnessCounts.Merge(sent.Select(FairnessCounts.FromJson).ToArray());
-        var federated = FairnessReportBuilder.Build(merged, bootstrapSamples: 0);
+        var federated = new MLContext(1).Fairness().Report(merged, bootstrapSamples: 0);
         Assert.Equal(pooled.Decomposition, federated.Decomposition);
         Assert.Equal(pooled.Accuracy, federated.Accuracy);
         Assert.Equal(pooled.Clients, federated.Clients);
