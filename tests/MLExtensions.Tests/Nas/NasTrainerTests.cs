@@ -34,7 +34,7 @@ public class NasTrainerTests
         var train = ml.Data.LoadFromEnumerable(Synthetic.Rows(700, 1));
         var test = ml.Data.LoadFromEnumerable(Synthetic.Rows(300, 2));
         var options = Small(nameof(Synthetic.Row.Target), strategy);
-        var model = ml.Nas().Trainers.Regression(options).Fit(train);
+        using var model = ml.Nas().Trainers.Regression(options).Fit(train);
 
         Assert.True(options.SearchSpace.Contains(model.Architecture), model.Architecture.ToString());
         Assert.Equal(model.Architecture, model.Search.Architecture);
@@ -71,13 +71,13 @@ public class NasTrainerTests
         var ml = new MLContext(2);
         var rows = Synthetic.Rows(700, 3);
         var data = ml.Data.LoadFromEnumerable(rows);
-        var binary = ml.Nas().Trainers.BinaryClassification(Small(nameof(Synthetic.Row.Positive), NasStrategy.Spos)).Fit(data);
+        using var binary = ml.Nas().Trainers.BinaryClassification(Small(nameof(Synthetic.Row.Positive), NasStrategy.Spos)).Fit(data);
         var binaryMetrics = ml.BinaryClassification.Evaluate(binary.Transform(ml.Data.LoadFromEnumerable(Synthetic.Rows(300, 4))), nameof(Synthetic.Row.Positive));
         Assert.True(binaryMetrics.AreaUnderRocCurve > 0.85, $"AUC {binaryMetrics.AreaUnderRocCurve}");
 
         var options = Small("Label", NasStrategy.TangleNas);
         options.Sampler = ArchitectureSampler.Dirichlet;
-        var multiclass = ml.Nas().Trainers.MulticlassClassification(options).Fit(Synthetic.Keyed(ml, rows));
+        using var multiclass = ml.Nas().Trainers.MulticlassClassification(options).Fit(Synthetic.Keyed(ml, rows));
         var metrics = ml.MulticlassClassification.Evaluate(multiclass.Transform(Synthetic.Keyed(ml, Synthetic.Rows(300, 5))));
         Assert.True(metrics.MacroAccuracy > 0.6, $"macro accuracy {metrics.MacroAccuracy}");
         Assert.Equal(ArchitectureSampler.Dirichlet, multiclass.Search.Sampler);
@@ -128,7 +128,7 @@ public class NasTrainerTests
         options.RetrainEpochs = 100_000;
         options.EarlyStoppingPatience = 100_000;
         options.TimeBudget = TimeSpan.FromSeconds(3);
-        var model = ml.Nas().Trainers.Regression(options).Fit(data);
+        using var model = ml.Nas().Trainers.Regression(options).Fit(data);
         // Behaviour only: the budget, not the epoch counts, ended search and retraining. How long the fit takes against
         // its budget is measured by the bench (--nas-budget): wall-clock bounds fail on a loaded CI machine.
         Assert.True(model.Search.StoppedByTimeBudget);
@@ -146,7 +146,7 @@ public class NasTrainerTests
             var options = Small(nameof(Synthetic.Row.Target), NasStrategy.PaDa);
             options.SearchEpochs = 3;
             options.RetrainEpochs = 5;
-            var model = ml.Nas().Trainers.Regression(options).Fit(data);
+            using var model = ml.Nas().Trainers.Regression(options).Fit(data);
             return ml.Data.CreateEnumerable<RegressionScore>(model.Transform(test), false).Select(r => r.Score).ToArray();
         }
         Assert.Equal(Run(), Run());
