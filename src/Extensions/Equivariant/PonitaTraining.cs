@@ -68,7 +68,7 @@ internal static class PonitaTraining
     }
 
     /// <summary>
-    /// The ML.NET chain that scores <paramref name="onnx"/>: the preparation (row check, radius graph, input vectors when
+    /// The spec of the ML.NET chain that scores <paramref name="onnx"/>: the preparation (row check, radius graph, input vectors when
     /// there are any), the ONNX model with <paramref name="outputs"/> besides its head, and the clean-up of every
     /// temporary column.
     /// </summary>

@@ -102,6 +102,9 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     }
 
     /// <summary>Trains on <paramref name="input"/> and returns the fitted, ONNX-scored model.</summary>
+    /// <exception cref="InvalidOperationException">
+    /// The training loss became NaN or infinite with no earlier validated epoch to fall back on (lower the learning rate).
+    /// </exception>
     public MlpModel Fit(IDataView input)
     {
         var t = Train(input, _options.TimeBudget, null);

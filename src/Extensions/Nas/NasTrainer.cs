@@ -169,6 +169,9 @@ public sealed class NasTrainer : IEstimator<NasModel>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) => RetrainingTrainer(null).GetOutputSchema(inputSchema);
 
     /// <summary>Searches, retrains the chosen architecture and returns the ONNX-scored model.</summary>
+    /// <exception cref="InvalidOperationException">
+    /// Retraining's loss became NaN or infinite with no earlier validated epoch to fall back on (lower the learning rate).
+    /// </exception>
     public NasModel Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);

@@ -12,7 +12,7 @@ internal sealed record EpochPlan(int Epochs)
 {
     /// <summary>
     /// Epochs without a better validation loss before training stops, the best epoch's weights put back at the end;
-    /// null never stops early (and keeps the last weights).
+    /// null never stops early (training ends with the last weights, or the averaged ones with <see cref="AverageDecay"/>).
     /// </summary>
     public int? EarlyStoppingPatience { get; init; }
 
@@ -20,8 +20,8 @@ internal sealed record EpochPlan(int Epochs)
     public TimeSpan? Deadline { get; init; }
 
     /// <summary>
-    /// Check <see cref="Deadline"/> after every step, ending the epoch where it is crossed (searches that rank what they
-    /// have), rather than after every epoch.
+    /// Check <see cref="Deadline"/> after every step only, ending the epoch where it is crossed (searches that rank what
+    /// they have), instead of after every epoch only.
     /// </summary>
     public bool DeadlineWithinEpoch { get; init; }
 
@@ -33,7 +33,9 @@ internal sealed record EpochPlan(int Epochs)
 
     /// <summary>
     /// The message of the exception thrown when an epoch's mean training loss is not finite (given the epoch and the
-    /// loss); null lets training go on (searches rank a diverged path last).
+    /// loss) and no earlier epoch's weights are kept to fall back on; null lets training go on (searches rank a diverged
+    /// path last). With early stopping and a best epoch, a diverged epoch just does not improve: training stops after
+    /// the patience and the best weights come back.
     /// </summary>
     public Func<int, double, string>? Divergence { get; init; }
 
@@ -92,7 +94,8 @@ internal static class EpochLoop
         {
             model.train();
             var (loss, cutShort) = RunEpoch(run, plan, steps, epoch, average);
-            if (!double.IsFinite(loss) && plan.Divergence is { } divergence) throw new InvalidOperationException(divergence(epoch, loss));
+            if (!double.IsFinite(loss) && plan.Divergence is { } divergence && !(best is { } kept && double.IsFinite(kept.Loss)))
+                throw new InvalidOperationException(divergence(epoch, loss));
 
             double? validation;
             bool improved = false;
@@ -106,7 +109,7 @@ internal static class EpochLoop
             history.Add(progress);
             if (plan.Report) run.ReportEpoch(progress);
 
-            if (cutShort || (epoch < plan.Epochs && run.IsPast(plan.Deadline)))
+            if (cutShort || (!plan.DeadlineWithinEpoch && epoch < plan.Epochs && run.IsPast(plan.Deadline)))
             {
                 pastDeadline = true;
                 if (plan.Report) run.Info($"time budget reached in epoch {epoch} ({run.Elapsed.TotalSeconds:F1} s)");

@@ -50,7 +50,7 @@ internal static class BatchedModelLoader
             case TransformerChain<ITransformer> chain:
                 var parts = chain.ToList();
                 if (knownChains(parts) is { } columns && onnxModels.Count > 0)
-                    return BatchedOnnxTransformer.ForColumns(chain, ownsPerRow: true, onnxModels.Dequeue(), columns, device.Device, device.GpuDeviceId, options);
+                    return BatchedOnnxTransformer.ForColumns(chain, schema, ownsPerRow: true, onnxModels.Dequeue(), columns, device.Device, device.GpuDeviceId, options);
                 var rewritten = new List<ITransformer>(parts.Count);
                 foreach (var part in parts)
                 {

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
 using MLExtensions.Onnx.Runtime;
 
 namespace MLExtensions.Onnx.Batching;
@@ -42,11 +43,17 @@ public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
         }
     }
 
-    /// <summary>Wraps a fitted per-row chain whose prediction columns batched scoring makes from the ONNX outputs as <paramref name="columns"/> say.</summary>
-    internal static BatchedOnnxTransformer ForColumns(ITransformer perRow, bool ownsPerRow, OnnxModelInfo model, IReadOnlyList<PredictionColumn> columns,
-        OnnxExecutionDevice device, int gpuDeviceId, BatchScoringOptions? options)
+    /// <summary>
+    /// Wraps a fitted per-row chain whose prediction columns batched scoring makes from the ONNX outputs as
+    /// <paramref name="columns"/> say. It scores per row when, on <paramref name="inputSchema"/> (the chain's input),
+    /// the chain adds a column those do not make.
+    /// </summary>
+    internal static BatchedOnnxTransformer ForColumns(ITransformer perRow, DataViewSchema inputSchema, bool ownsPerRow, OnnxModelInfo model,
+        IReadOnlyList<PredictionColumn> columns, OnnxExecutionDevice device, int gpuDeviceId, BatchScoringOptions? options)
     {
         var plan = OnnxBatchPlan.ForColumns(model, columns, out var whyNot);
+        if (plan is not null && Uncovered(plan, inputSchema, perRow) is { Length: > 0 } missing)
+            (plan, whyNot) = (null, $"the chain adds column(s) {string.Join(", ", missing.Select(c => $"'{c}'"))} that block scoring does not make");
         return new BatchedOnnxTransformer(perRow, ownsPerRow, model, plan, whyNot, device, gpuDeviceId, options);
     }
 
@@ -76,7 +83,7 @@ public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         var perRow = _perRow.GetOutputSchema(inputSchema);
-        return BlocksCover(inputSchema, perRow) ? BatchedOnnxDataView.BuildSchema(inputSchema, perRow, _plan!) : perRow;
+        return BlocksCover(inputSchema) ? BatchedOnnxDataView.BuildSchema(inputSchema, perRow, _plan!) : perRow;
     }
 
     /// <inheritdoc />
@@ -93,20 +100,41 @@ public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         // The per-row schema check also validates the input columns, with ML.NET's messages.
         var perRowSchema = _perRow.GetOutputSchema(input.Schema);
-        if (!BlocksCover(input.Schema, perRowSchema)) return _perRow.Transform(input);
+        if (!BlocksCover(input.Schema)) return _perRow.Transform(input);
         return new BatchedOnnxDataView(input, perRowSchema, _plan!, Session, options.Validated());
     }
 
     /// <summary>
-    /// Whether blocks make every column the per-row path adds to <paramref name="input"/>. A chain can add more than its
-    /// plan knows (a regression chain's extra ONNX outputs are not known from a loaded chain); it then scores per row
-    /// rather than lose a column.
+    /// Whether blocks make every column the per-row path adds to <paramref name="input"/>. The wrapper is built only
+    /// when they do on the chain's own input, but another input can differ (a column named like a model output); the
+    /// per-row path then scores rather than lose or misplace a column.
     /// </summary>
-    private bool BlocksCover(DataViewSchema input, DataViewSchema perRow)
+    private bool BlocksCover(DataViewSchema input) => _plan is not null && Uncovered(_plan, input, _perRow).Length == 0;
+
+    /// <summary>
+    /// The columns where block scoring would differ from <paramref name="perRow"/> on <paramref name="input"/>: a visible
+    /// column the chain makes that <paramref name="plan"/> does not, or an input column the chain removes. What a part
+    /// makes is what its output schema holds at a new position (ML.NET's row-to-row transformers keep their input's
+    /// columns in place and append; a replaced column stays behind, hidden), so a model output named like an input
+    /// column counts as made, whatever its type.
+    /// </summary>
+    private static string[] Uncovered(OnnxBatchPlan plan, DataViewSchema input, ITransformer perRow)
     {
-        if (_plan is null) return false;
-        var made = _plan.Columns.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
-        return perRow.Where(c => !c.IsHidden).All(c => made.Contains(c.Name) || input.GetColumnOrNull(c.Name) is { IsHidden: false });
+        var planned = plan.Columns.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        var made = new HashSet<string>(StringComparer.Ordinal);
+        var schema = input;
+        foreach (var part in perRow as IEnumerable<ITransformer> ?? [perRow])
+        {
+            var next = part.GetOutputSchema(schema);
+            // A column selection only removes columns; the ones it keeps move up, which is not making them.
+            if (part is not ColumnSelectingTransformer)
+                made.UnionWith(next.Where(c => !c.IsHidden && schema.GetColumnOrNull(c.Name)?.Index != c.Index).Select(c => c.Name));
+            schema = next;
+        }
+        var output = schema.Where(c => !c.IsHidden).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        return output.Where(name => made.Contains(name) && !planned.Contains(name))
+            .Concat(input.Where(c => !c.IsHidden && !output.Contains(c.Name)).Select(c => c.Name))
+            .ToArray();
     }
 
     void ICanSaveModel.Save(ModelSaveContext ctx) => _perRow.Save(ctx);

@@ -21,11 +21,12 @@ public sealed class OnnxScoringChain : IDisposable
     private readonly OwnedTempFile _modelFile;
     private readonly byte[] _model;
 
-    private OnnxScoringChain(TransformerChain<ITransformer> transformer, OwnedTempFile modelFile, byte[] model, OnnxScoringSpec spec, OnnxExecutionReport execution)
+    private OnnxScoringChain(TransformerChain<ITransformer> transformer, DataViewSchema inputSchema, OwnedTempFile modelFile, byte[] model, OnnxScoringSpec spec,
+        OnnxExecutionReport execution)
     {
         Transformer = transformer;
         Batched = spec.Preparation is null && PredictionHeads.For(spec.Kind).BatchedColumns is { } columns
-            ? BatchedOnnxTransformer.ForColumns(transformer, ownsPerRow: false, OnnxModelInfo.Read(model), columns, spec.Device, spec.GpuDeviceId, null)
+            ? BatchedOnnxTransformer.ForColumns(transformer, inputSchema, ownsPerRow: false, OnnxModelInfo.Read(model), columns, spec.Device, spec.GpuDeviceId, null)
             : BatchedOnnxTransformer.PerRowOnly(transformer, OnnxModelInfo.Read(model), spec.Device, spec.GpuDeviceId,
                 spec.Preparation is not null ? "the model prepares its inputs row by row" : $"the {spec.Kind} head has no batched columns");
         _modelFile = modelFile;
@@ -74,7 +75,7 @@ public sealed class OnnxScoringChain : IDisposable
         {
             var estimator = BuildEstimator(mlContext, file.Path, spec, gpu, fallbackToCpu: spec.Device == OnnxExecutionDevice.CudaWithCpuFallback);
             var fitted = estimator.Fit(inputSchemaSource);
-            return new OnnxScoringChain(new TransformerChain<ITransformer>(((IEnumerable<ITransformer>)fitted).ToArray()), file, model, spec, execution);
+            return new OnnxScoringChain(new TransformerChain<ITransformer>(((IEnumerable<ITransformer>)fitted).ToArray()), inputSchemaSource.Schema, file, model, spec, execution);
         }
         catch
         {

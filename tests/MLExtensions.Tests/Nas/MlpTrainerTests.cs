@@ -202,4 +202,15 @@ public class MlpTrainerTests
         column.GetSlotNames(ref names);
         return names.DenseValues().Select(n => n.ToString()).ToArray();
     }
+
+    [Fact]
+    public void A_diverging_fit_without_a_validated_epoch_to_fall_back_on_is_refused_with_the_learning_rate_named()
+    {
+        var ml = new MLContext(1);
+        var options = Small("Target");
+        (options.LearningRate, options.NumberOfEpochs) = (1e30, 3);
+        var error = Assert.Throws<InvalidOperationException>(() => ml.Nas().Trainers.MlpRegression(options).Fit(ml.Data.LoadFromEnumerable(Synthetic.Rows(200, 3))));
+        Assert.Contains("diverged", error.Message);
+        Assert.Contains("LearningRate", error.Message);
+    }
 }

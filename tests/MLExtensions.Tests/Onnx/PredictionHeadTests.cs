@@ -108,6 +108,8 @@ public class PredictionHeadTests
         {
             Model = RegressionWithDoubledScore(), Kind = PredictionKind.Regression, InputColumns = ["Features"], ExtraOutputs = ["Doubled"],
         });
+        Assert.False(chain.Batched.IsBatched);
+        Assert.Contains("'Doubled'", chain.Batched.WhyNotBatched);
         var perRow = chain.Transformer.Transform(data);
         var scored = chain.Batched.Transform(data);
         Assert.Equal(perRow.Schema.Select(c => c.Name), scored.Schema.Select(c => c.Name));
@@ -146,5 +148,27 @@ public class PredictionHeadTests
         ScoringHeads.AddRegressionHead(g, score);
         g.AddOutput(g.Identity(g.Mul(score, g.Scalar(2f)), "Doubled"), MLExtensions.Onnx.Graph.OnnxElementType.Float, MLExtensions.Onnx.Graph.OnnxDim.Batch, 1);
         return g.ToBytes();
+    }
+
+    [Fact]
+    public void An_input_column_named_like_a_prediction_is_replaced_in_blocks_and_one_the_blocks_do_not_make_sends_scoring_per_row()
+    {
+        var rows = Ml.Data.LoadFromEnumerable(LinearModels.Rows(20, 34));
+        using var chain = OnnxScoringChain.Fit(Ml, rows, new OnnxScoringSpec { Model = LinearModels.Model(PredictionKind.Regression), Kind = PredictionKind.Regression, InputColumns = ["Features"] });
+        Assert.True(chain.Batched.IsBatched);
+
+        // An earlier model's Score: the chain replaces it, and so do the blocks.
+        var withScore = Ml.Transforms.CopyColumns("Score", "Target").Fit(rows).Transform(rows);
+        var blocks = chain.Batched.Transform(withScore);
+        Assert.IsType<MLExtensions.Onnx.Batching.BatchedOnnxDataView>(blocks);
+        Assert.Equal(chain.Transformer.Transform(withScore).GetColumn<float>("Score"), blocks.GetColumn<float>("Score"));
+
+        // A column named like the raw ONNX score, which the chain drops: blocks would keep it, so rows are scored one by one.
+        var withRaw = Ml.Transforms.CopyColumns(ScoringHeads.RawScore, "Target").Fit(rows).Transform(rows);
+        var perRow = chain.Transformer.Transform(withRaw);
+        var scored = chain.Batched.Transform(withRaw);
+        Assert.IsNotType<MLExtensions.Onnx.Batching.BatchedOnnxDataView>(scored);
+        Assert.Equal(perRow.Schema.Select(c => c.Name), scored.Schema.Select(c => c.Name));
+        Assert.Equal(perRow.Schema.Select(c => c.Name), chain.Batched.GetOutputSchema(withRaw.Schema).Select(c => c.Name));
     }
 }

@@ -12,14 +12,17 @@ public class EpochLoopTests
     private static TrainingRun Start(CancellationToken token = default) =>
         TrainingRun.Start(new MLContext(1), "test", new MlpTrainer.Options { Seed = 1, CancellationToken = token }, widestLayer: 1);
 
-    /// <summary>Steps that add 1 to the single weight of a 1×1 linear layer, three per epoch, each reporting <paramref name="loss"/>.</summary>
+    /// <summary>
+    /// Steps that add 1 to the single weight of a 1×1 linear layer, three per epoch, each reporting the epoch's
+    /// <paramref name="loss"/>.
+    /// </summary>
     private static EpochSteps<int> Counting(nn.Module<Tensor, Tensor> layer, Func<int, double> loss, Func<int, double?>? validate = null) => new()
     {
-        Batches = _ => Enumerable.Range(0, 3),
-        Step = _ =>
+        Batches = epoch => Enumerable.Repeat(epoch, 3),
+        Step = epoch =>
         {
             using (no_grad()) layer.parameters().First().add_(1.0.ToScalar());
-            return new StepLoss(tensor((float)loss(0)));
+            return new StepLoss(tensor((float)loss(epoch)));
         },
         Validate = validate,
     };
@@ -146,5 +149,40 @@ public class EpochLoopTests
             },
         }));
         Assert.Equal(2, steps);
+    }
+
+    [Fact]
+    public void A_diverged_epoch_with_a_best_epoch_to_fall_back_on_stops_after_the_patience_and_restores_it()
+    {
+        using var run = Start();
+        using var layer = nn.Linear(1, 1, hasBias: false);
+        using (no_grad()) layer.parameters().First().fill_(0.0.ToScalar());
+        var plan = new EpochPlan(10) { EarlyStoppingPatience = 2, Divergence = (epoch, _) => $"diverged in epoch {epoch}" };
+        var result = EpochLoop.Run(run, layer, plan, Counting(layer, epoch => epoch <= 2 ? 1 : double.NaN, epoch => epoch <= 2 ? 3 - epoch : double.NaN));
+        Assert.Equal(4, result.Epochs);
+        Assert.Equal(6f, Weight(layer));
+    }
+
+    [Fact]
+    public void A_deadline_within_epochs_is_not_checked_between_them()
+    {
+        using var run = Start();
+        using var layer = nn.Linear(1, 1, hasBias: false);
+        using (no_grad()) layer.parameters().First().fill_(0.0.ToScalar());
+        var deadline = run.Elapsed + TimeSpan.FromSeconds(2);
+        var steps = Counting(layer, _ => 1);
+        // The deadline passes during the first epoch's bookkeeping: the second epoch still starts, and its first step ends it.
+        var result = EpochLoop.Run(run, layer, new EpochPlan(5) { Deadline = deadline, DeadlineWithinEpoch = true }, new EpochSteps<int>
+        {
+            Batches = steps.Batches,
+            Step = steps.Step,
+            EndEpoch = epoch =>
+            {
+                while (epoch == 1 && !run.IsPast(deadline)) Thread.Sleep(10);
+            },
+        });
+        Assert.True(result.StoppedByDeadline);
+        Assert.Equal(2, result.Epochs);
+        Assert.Equal(4f, Weight(layer));
     }
 }

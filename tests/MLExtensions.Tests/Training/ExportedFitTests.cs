@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLExtensions.Mlp;
 using MLExtensions.Onnx.Scoring;
 using MLExtensions.Torch;
@@ -27,5 +28,20 @@ public class ExportedFitTests
         // The allowance is absolute slack on top of the relative tolerance.
         Assert.Throws<InvalidOperationException>(() => ExportedFit.Finish(run, ml, data, spec, new ExportCheck("energy", new ParityReport(0.01, 100, 1))));
         Assert.Equal(0.01, OnnxParity.EnsureAgrees(new ParityReport(0.01, 100, 1), absoluteAllowance: 0.01).MaxAbsoluteError);
+    }
+
+    [Fact]
+    public void An_export_within_its_absolute_allowance_becomes_a_scoring_chain()
+    {
+        var ml = new MLContext(1);
+        using var run = Start(ml);
+        var data = ml.Data.LoadFromEnumerable(MLExtensions.Tests.Onnx.LinearModels.Rows(10, 1));
+        var spec = new OnnxScoringSpec
+        {
+            Model = MLExtensions.Tests.Onnx.LinearModels.Model(PredictionKind.Regression), Kind = PredictionKind.Regression, InputColumns = ["Features"],
+        };
+        // 0.01 off at a scale of 100 is 1e-4 relative: refused without the allowance (above), accepted with it.
+        using var chain = ExportedFit.Finish(run, ml, data, spec, new ExportCheck("energy", new ParityReport(0.01, 100, 1), AbsoluteAllowance: 0.01));
+        Assert.Equal(10, chain.Transformer.Transform(data).GetColumn<float>("Score").Count());
     }
 }
