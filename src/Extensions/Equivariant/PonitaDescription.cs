@@ -19,7 +19,7 @@ public sealed record PonitaDescription
     public required int FeatureCount { get; init; }
 
     /// <summary>With type indices: the indices seen in training, the only ones the model scores. Null for per-point features.</summary>
-    public int[]? KnownTypes { get; init; }
+    public IReadOnlyList<int>? KnownTypes { get; init; }
 
     /// <summary>Channels per orientation.</summary>
     public required int HiddenSize { get; init; }
@@ -49,7 +49,7 @@ public sealed record PonitaDescription
     public required bool PositionOnly { get; init; }
 
     /// <summary>Energy per type (or per unit of each feature) fitted by least squares before training; the network learns the rest.</summary>
-    public required float[] ReferenceEnergies { get; init; }
+    public required IReadOnlyList<float> ReferenceEnergies { get; init; }
 
     /// <summary>The unit the network trained in: the force RMS when trained with forces, else the RMS of the energies left after the reference energies.</summary>
     public required double EnergyScale { get; init; }

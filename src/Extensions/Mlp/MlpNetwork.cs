@@ -84,7 +84,7 @@ internal sealed class MlpNetwork : nn.Module<Tensor, Tensor>
 /// <param name="Bias">[Outputs].</param>
 /// <param name="Outputs">Output width.</param>
 /// <param name="Inputs">Input width.</param>
-public sealed record LinearWeights(float[] Weight, float[] Bias, int Outputs, int Inputs);
+internal sealed record LinearWeights(float[] Weight, float[] Bias, int Outputs, int Inputs);
 
 /// <summary>Everything an <see cref="MlpNetwork"/> computes with, in managed memory.</summary>
 /// <param name="Layers">The linear layers, input side first; the last one is the output layer.</param>
@@ -92,4 +92,4 @@ public sealed record LinearWeights(float[] Weight, float[] Bias, int Outputs, in
 /// <param name="InputScale">Per-feature scale.</param>
 /// <param name="OutputShift">Output shift.</param>
 /// <param name="OutputScale">Output scale.</param>
-public sealed record MlpWeights(IReadOnlyList<LinearWeights> Layers, float[] InputShift, float[] InputScale, float OutputShift, float OutputScale);
+internal sealed record MlpWeights(IReadOnlyList<LinearWeights> Layers, float[] InputShift, float[] InputScale, float OutputShift, float OutputScale);
