@@ -25,22 +25,7 @@ namespace MLExtensions.Tests;
 public class EstimatorContractTests(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData("MlpRegression")]
-    [InlineData("MlpBinaryClassification")]
-    [InlineData("MlpMulticlassClassification")]
-    [InlineData("NasRegression")]
-    [InlineData("NasBinaryClassification")]
-    [InlineData("NasMulticlassClassification")]
-    [InlineData("Presto")]
-    [InlineData("PrestoWithRankLabel")]
-    [InlineData("PrestoStreamed")]
-    [InlineData("ProportionalOdds")]
-    [InlineData("Ponita")]
-    [InlineData("PonitaWithForces")]
-    [InlineData("PonitaVectors")]
-    [InlineData("MitigateFromProbability")]
-    [InlineData("MitigateFromPredictedLabel")]
-    [InlineData("Audit")]
+    [MemberData(nameof(Estimators))]
     public void The_fitted_transformer_delivers_the_promised_output_schema(string estimatorName)
     {
         var ml = new MLContext(1);
