@@ -60,8 +60,18 @@ public sealed class PonitaModel : OnnxScoredModel
     /// <summary>The seed the model was trained with.</summary>
     public int Seed { get; }
 
-    /// <summary>The model as a potential for code outside ML.NET (molecular dynamics, screening); owned by the model.</summary>
-    public PonitaPotential Potential => _potential.Value;
+    /// <summary>
+    /// The model as a potential for code outside ML.NET (molecular dynamics, screening); owned by the model, so it
+    /// throws <see cref="ObjectDisposedException"/> once the model is disposed.
+    /// </summary>
+    public PonitaPotential Potential
+    {
+        get
+        {
+            using var lease = Lifetime.Enter();
+            return _potential.Value;
+        }
+    }
 
     /// <inheritdoc />
     protected override IDataView TransformInBlocks(IDataView input, BatchScoringOptions? options)

@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using MLExtensions.Onnx;
+using MLExtensions.Onnx.Lifetimes;
 using MLExtensions.Onnx.Runtime;
 using MLExtensions.Onnx.Scoring;
 
@@ -18,10 +19,12 @@ public readonly record struct PonitaEvaluation(float Energy, float[]? Forces);
 /// <remarks>
 /// Inputs are checked as in the pipeline (positions a multiple of 3, finite, no coincident points; known types or F
 /// features per point); the radius graph is built here (<see cref="RadiusGraph"/>) with the model's cutoff. Thread
-/// safe: ONNX Runtime sessions may run concurrently.
+/// safe: ONNX Runtime sessions may run concurrently. After <see cref="Dispose"/> (or the owning model's),
+/// <c>Evaluate</c> throws <see cref="ObjectDisposedException"/>; disposing while another thread evaluates waits for it.
 /// </remarks>
 public sealed class PonitaPotential : IDisposable
 {
+    private readonly Lifetime _lifetime;
     private readonly OnnxModelSession _session;
     private readonly PonitaInputContract _contract;
     private readonly string[] _outputs;
@@ -35,6 +38,7 @@ public sealed class PonitaPotential : IDisposable
             PonitaMemory.BytesPerEdge(description.NumberOfOrientations, description.HiddenSize, description.NumberOfLayers, description.PredictedForcesColumnName is not null));
         _outputs = description.PredictedForcesColumnName is { } forces ? [ScoringHeads.RawScore, forces] : [ScoringHeads.RawScore];
         _session = OnnxModelSession.Create(onnx, device, gpuDeviceId);
+        _lifetime = new Lifetime(this);
     }
 
     /// <summary>What the model is (cutoff, types, whether it predicts forces).</summary>
@@ -73,6 +77,7 @@ public sealed class PonitaPotential : IDisposable
     public IReadOnlyList<PonitaEvaluation> Evaluate(IReadOnlyList<(float[] Positions, float[] Types)> clouds)
     {
         ArgumentNullException.ThrowIfNull(clouds);
+        using var lease = _lifetime.Enter();
         for (int i = 0; i < clouds.Count; i++) Check(clouds[i].Positions, clouds[i].Types, i, _contract);
         return EvaluateChecked(clouds);
     }
@@ -89,6 +94,7 @@ public sealed class PonitaPotential : IDisposable
     /// <summary>Scores clouds already checked: one graph, one call.</summary>
     internal IReadOnlyList<PonitaEvaluation> EvaluateChecked(IReadOnlyList<(float[] Positions, float[] Types)> clouds)
     {
+        using var lease = _lifetime.Enter();
         if (clouds.Count == 0) return [];
         var withEdges = clouds.Select(c =>
         {
@@ -126,6 +132,9 @@ public sealed class PonitaPotential : IDisposable
         return evaluations;
     }
 
-    /// <inheritdoc />
-    public void Dispose() => _session.Dispose();
+    /// <summary>Frees the ONNX Runtime session once the evaluations in flight have returned.</summary>
+    public void Dispose()
+    {
+        if (_lifetime.Close()) _session.Dispose();
+    }
 }

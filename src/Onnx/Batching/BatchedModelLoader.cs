@@ -16,6 +16,11 @@ internal delegate IReadOnlyList<PredictionColumn>? KnownChainColumns(IReadOnlyLi
 /// Loads a model saved with <c>mlContext.Model.Save</c> and wraps every ONNX model in it for batched scoring: a
 /// chain that <see cref="KnownChainColumns"/> recognises as a whole, any other ONNX transformer with its raw outputs.
 /// </summary>
+/// <remarks>
+/// ML.NET's loader copies every ONNX model to a file in <c>MLContext.TempFilePath</c>. A recognised chain gets its
+/// <c>ApplyOnnxModel</c> built again on the model in memory (<see cref="ModelFile"/>) and the loader's copy is deleted
+/// at once, so the loaded model leaves nothing in the temp folder and saves from memory.
+/// </remarks>
 internal static class BatchedModelLoader
 {
     /// <param name="mlContext">The ML.NET context; its GPU settings choose where ONNX Runtime runs.</param>
@@ -32,7 +37,7 @@ internal static class BatchedModelLoader
         var loaded = mlContext.Model.Load(bytes, out inputSchema);
         bytes.Position = 0;
         var onnxModels = new Queue<OnnxModelInfo>(OnnxModelInfo.ReadFromSavedModel(bytes));
-        var rewritten = Rewrite(loaded, inputSchema, onnxModels, DeviceOf(mlContext), options, knownChains);
+        var rewritten = Rewrite(mlContext, loaded, inputSchema, onnxModels, DeviceOf(mlContext), options, knownChains);
         if (onnxModels.Count != 0)
             throw new InvalidDataException($"The saved model holds {onnxModels.Count} ONNX model(s) more than the loaded pipeline has ONNX transformers.");
         return rewritten;
@@ -42,19 +47,34 @@ internal static class BatchedModelLoader
     /// Wraps every ONNX transformer of a loaded pipeline for batched scoring, in pipeline order (the order of the
     /// saved ONNX models). <paramref name="schema"/> is the transformer's input schema, carried along the chain.
     /// </summary>
-    private static ITransformer Rewrite(ITransformer transformer, DataViewSchema schema, Queue<OnnxModelInfo> onnxModels,
+    private static ITransformer Rewrite(MLContext mlContext, ITransformer transformer, DataViewSchema schema, Queue<OnnxModelInfo> onnxModels,
         (OnnxExecutionDevice Device, int GpuDeviceId) device, BatchScoringOptions? options, KnownChainColumns knownChains)
     {
         switch (transformer)
         {
             case TransformerChain<ITransformer> chain:
                 var parts = chain.ToList();
-                if (knownChains(parts) is { } columns && onnxModels.Count > 0)
-                    return BatchedOnnxTransformer.ForColumns(chain, schema, ownsPerRow: true, onnxModels.Dequeue(), columns, device.Device, device.GpuDeviceId, options);
+                if (knownChains(parts) is { } columns && onnxModels.Count > 0 && parts[0] is OnnxTransformer loaderCopy)
+                {
+                    var chainModel = onnxModels.Dequeue();
+                    var file = ModelFile.Create(chainModel.Model);
+                    try
+                    {
+                        var inMemory = OnMemory(mlContext, loaderCopy, chainModel, file, schema);
+                        loaderCopy.Dispose(); // deletes ML.NET's copy in the temp folder
+                        var rebuilt = new TransformerChain<ITransformer>([inMemory, .. parts.Skip(1)]);
+                        return BatchedOnnxTransformer.ForColumns(rebuilt, schema, ownsPerRow: true, chainModel, columns, device.Device, device.GpuDeviceId, options, file);
+                    }
+                    catch
+                    {
+                        file.Dispose();
+                        throw;
+                    }
+                }
                 var rewritten = new List<ITransformer>(parts.Count);
                 foreach (var part in parts)
                 {
-                    rewritten.Add(Rewrite(part, schema, onnxModels, device, options, knownChains));
+                    rewritten.Add(Rewrite(mlContext, part, schema, onnxModels, device, options, knownChains));
                     schema = part.GetOutputSchema(schema);
                 }
                 return new TransformerChain<ITransformer>(rewritten.ToArray());
@@ -68,6 +88,18 @@ internal static class BatchedModelLoader
             default:
                 return transformer;
         }
+    }
+
+    /// <summary>
+    /// The loaded <paramref name="loaderCopy"/> built again on <paramref name="file"/>: the same inputs and outputs, and
+    /// the GPU settings of <paramref name="mlContext"/> as ML.NET's loader applies them.
+    /// </summary>
+    private static OnnxTransformer OnMemory(MLContext mlContext, OnnxTransformer loaderCopy, OnnxModelInfo model, ModelFile file, DataViewSchema schema)
+    {
+        var outputs = loaderCopy.GetOutputSchema(schema).Where(c => schema.GetColumnOrNull(c.Name)?.Index != c.Index)
+            .Select(c => c.Name).Where(model.OutputNames.Contains).Distinct().ToArray();
+        return mlContext.Transforms.ApplyOnnxModel(outputs, model.InputNames.ToArray(), file.Path, mlContext.GpuDeviceId, mlContext.FallbackToCpu)
+            .Fit(new SchemaOnlyDataView(schema));
     }
 
     private static (OnnxExecutionDevice, int) DeviceOf(MLContext mlContext) => mlContext.GpuDeviceId is int id

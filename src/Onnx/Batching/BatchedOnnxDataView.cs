@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
+using MLExtensions.Onnx.Runtime;
 
 namespace MLExtensions.Onnx.Batching;
 
@@ -13,20 +14,20 @@ namespace MLExtensions.Onnx.Batching;
 /// runs the model once on the block, and serves the rows one by one. Memory is bounded by the block size; shuffled
 /// and parallel cursors are those of the input, so rows come in the same order as through the per-row path.
 /// </remarks>
-internal sealed class BatchedOnnxDataView : IDataView
+internal sealed class BatchedOnnxDataView : IDataView, Lifetimes.IScoresOnCallingThread
 {
     private readonly IDataView _input;
     private readonly OnnxBatchPlan _plan;
-    private readonly Func<InferenceSession> _session;
+    private readonly Func<OnnxModelSession> _session;
     private readonly BatchScoringOptions _options;
     private readonly int _inputColumnCount;
 
     /// <param name="input">The rows to score.</param>
     /// <param name="perRowSchema">The per-row path's output schema (types and annotations of the predictions).</param>
     /// <param name="plan">How to feed and read the model.</param>
-    /// <param name="session">Gives the session; throws <see cref="ObjectDisposedException"/> once its owner is disposed.</param>
+    /// <param name="session">Gives the session (created on first use); the owner guards this view against its disposal.</param>
     /// <param name="options">Block size and cancellation.</param>
-    public BatchedOnnxDataView(IDataView input, DataViewSchema perRowSchema, OnnxBatchPlan plan, Func<InferenceSession> session, BatchScoringOptions options)
+    public BatchedOnnxDataView(IDataView input, DataViewSchema perRowSchema, OnnxBatchPlan plan, Func<OnnxModelSession> session, BatchScoringOptions options)
     {
         _input = input;
         _plan = plan;
@@ -120,8 +121,9 @@ internal sealed class BatchedOnnxDataView : IDataView
             var tensors = _onnxInputs.Select(i => i.ToTensor(count)).ToArray();
             try
             {
+                using var lease = session.Enter();
                 using var runOptions = new RunOptions();
-                using var results = session.Run(runOptions, _inputNames, tensors, _outputNames);
+                using var results = session.Session.Run(runOptions, _inputNames, tensors, _outputNames);
                 for (int i = 0; i < _outputNames.Length; i++) _outputs[_outputNames[i]].Fill(results[i], count);
             }
             finally

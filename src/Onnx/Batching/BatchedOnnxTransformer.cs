@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
+using MLExtensions.Onnx.Lifetimes;
 using MLExtensions.Onnx.Runtime;
 
 namespace MLExtensions.Onnx.Batching;
@@ -18,6 +19,9 @@ namespace MLExtensions.Onnx.Batching;
 /// <c>mlContext.Model.Save</c> writes the per-row chain, which ML.NET can load anywhere; load it back with
 /// <c>mlContext.LoadWithBatchedScoring</c> to score in blocks again. Models whose inputs have no leading batch
 /// dimension score per row.</para>
+/// <para>Dispose it when done: it owns an ONNX Runtime session (and, when loaded, the per-row chain and its model).
+/// Results, rows and engines created from it then throw <see cref="ObjectDisposedException"/>; disposing while another
+/// thread scores waits for that call to return.</para>
 /// </remarks>
 public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
 {
@@ -26,13 +30,27 @@ public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
     private readonly OnnxBatchPlan? _plan;
     private readonly Lazy<OnnxModelSession>? _session;
     private readonly BatchScoringOptions _options;
-    private bool _disposed;
+    private readonly ModelFile? _modelFile;
+    private readonly byte[] _model;
+    private readonly Lifetime _lifetime;
 
+    /// <param name="perRow">The fitted per-row transformer (what is saved).</param>
+    /// <param name="ownsPerRow">Dispose <paramref name="perRow"/> (and <paramref name="modelFile"/>) with this transformer.</param>
+    /// <param name="model">The ONNX model <paramref name="perRow"/> runs.</param>
+    /// <param name="plan">How blocks are fed and read, or null to score per row.</param>
+    /// <param name="whyNotBatched">Why there is no plan.</param>
+    /// <param name="device">Where the block session runs.</param>
+    /// <param name="gpuDeviceId">The CUDA device ordinal.</param>
+    /// <param name="options">Block size and cancellation.</param>
+    /// <param name="modelFile">The file <paramref name="perRow"/> reads its model from, restored before every save; null when unknown.</param>
     internal BatchedOnnxTransformer(ITransformer perRow, bool ownsPerRow, OnnxModelInfo model, OnnxBatchPlan? plan, string? whyNotBatched,
-        OnnxExecutionDevice device, int gpuDeviceId, BatchScoringOptions? options)
+        OnnxExecutionDevice device, int gpuDeviceId, BatchScoringOptions? options, ModelFile? modelFile = null)
     {
         _perRow = perRow;
         _ownsPerRow = ownsPerRow;
+        _modelFile = modelFile;
+        _model = model.Model;
+        _lifetime = new Lifetime(this);
         _plan = plan;
         WhyNotBatched = whyNotBatched;
         _options = (options ?? new BatchScoringOptions()).Validated();
@@ -49,20 +67,21 @@ public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
     /// the chain adds a column those do not make.
     /// </summary>
     internal static BatchedOnnxTransformer ForColumns(ITransformer perRow, DataViewSchema inputSchema, bool ownsPerRow, OnnxModelInfo model,
-        IReadOnlyList<PredictionColumn> columns, OnnxExecutionDevice device, int gpuDeviceId, BatchScoringOptions? options)
+        IReadOnlyList<PredictionColumn> columns, OnnxExecutionDevice device, int gpuDeviceId, BatchScoringOptions? options, ModelFile? modelFile = null)
     {
         var plan = OnnxBatchPlan.ForColumns(model, columns, out var whyNot);
         if (plan is not null && Uncovered(plan, inputSchema, perRow) is { Length: > 0 } missing)
             (plan, whyNot) = (null, $"the chain adds column(s) {string.Join(", ", missing.Select(c => $"'{c}'"))} that block scoring does not make");
-        return new BatchedOnnxTransformer(perRow, ownsPerRow, model, plan, whyNot, device, gpuDeviceId, options);
+        return new BatchedOnnxTransformer(perRow, ownsPerRow, model, plan, whyNot, device, gpuDeviceId, options, modelFile);
     }
 
     /// <summary>Wraps a fitted per-row chain that cannot batch, saying why (shown by <see cref="WhyNotBatched"/>).</summary>
-    internal static BatchedOnnxTransformer PerRowOnly(ITransformer perRow, OnnxModelInfo model, OnnxExecutionDevice device, int gpuDeviceId, string whyNot) =>
-        new(perRow, ownsPerRow: false, model, null, whyNot, device, gpuDeviceId, null);
+    internal static BatchedOnnxTransformer PerRowOnly(ITransformer perRow, OnnxModelInfo model, OnnxExecutionDevice device, int gpuDeviceId, string whyNot,
+        ModelFile? modelFile = null) =>
+        new(perRow, ownsPerRow: false, model, null, whyNot, device, gpuDeviceId, null, modelFile);
 
-    /// <summary>The per-row transformer this one wraps (what is saved).</summary>
-    public ITransformer PerRowTransformer => _perRow;
+    /// <summary>The per-row transformer this one wraps (what is saved); not guarded against disposal.</summary>
+    internal ITransformer PerRowTransformer => _perRow;
 
     /// <summary>True when <see cref="Transform(IDataView)"/> scores in blocks.</summary>
     public bool IsBatched => _plan is not null;
@@ -74,7 +93,15 @@ public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
     public int BlockSize => _options.BlockSize;
 
     /// <summary>The provider that runs the batched session (created on first use).</summary>
-    public OnnxExecutionReport? Execution => _session?.Value.Execution;
+    public OnnxExecutionReport? Execution
+    {
+        get
+        {
+            if (_session is null) return null;
+            using var lease = _lifetime.Enter();
+            return _session.Value.Execution;
+        }
+    }
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => _perRow.IsRowToRowMapper;
@@ -82,12 +109,17 @@ public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
+        using var lease = _lifetime.Enter();
         var perRow = _perRow.GetOutputSchema(inputSchema);
         return BlocksCover(inputSchema) ? BatchedOnnxDataView.BuildSchema(inputSchema, perRow, _plan!) : perRow;
     }
 
     /// <inheritdoc />
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _perRow.GetRowToRowMapper(inputSchema);
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        using var lease = _lifetime.Enter();
+        return new GuardedRowToRowMapper(_perRow.GetRowToRowMapper(inputSchema), _lifetime);
+    }
 
     /// <summary>Scores <paramref name="input"/> lazily, one block of rows per ONNX Runtime call.</summary>
     public IDataView Transform(IDataView input) => Transform(input, _options);
@@ -97,11 +129,13 @@ public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(options);
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var lease = _lifetime.Enter();
         // The per-row schema check also validates the input columns, with ML.NET's messages.
         var perRowSchema = _perRow.GetOutputSchema(input.Schema);
-        if (!BlocksCover(input.Schema)) return _perRow.Transform(input);
-        return new BatchedOnnxDataView(input, perRowSchema, _plan!, Session, options.Validated());
+        var scored = BlocksCover(input.Schema)
+            ? new BatchedOnnxDataView(input, perRowSchema, _plan!, () => _session!.Value, options.Validated())
+            : _perRow.Transform(input);
+        return new GuardedDataView(scored, _lifetime);
     }
 
     /// <summary>
@@ -137,21 +171,23 @@ public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
             .ToArray();
     }
 
-    void ICanSaveModel.Save(ModelSaveContext ctx) => _perRow.Save(ctx);
-
-    /// <summary>The session, for views created earlier: they must not use it once the model is disposed.</summary>
-    private Microsoft.ML.OnnxRuntime.InferenceSession Session()
+    /// <summary>Saves the per-row chain, its model read from memory (never from a file something else may have removed).</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return _session!.Value.Session;
+        using var lease = _lifetime.Enter();
+        _modelFile?.Restore(_model);
+        _perRow.Save(ctx);
     }
 
-    /// <inheritdoc />
+    /// <summary>Disposes the session and, when owned, the per-row chain, after the calls in flight have returned.</summary>
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
+        if (!_lifetime.Close()) return;
         if (_session is { IsValueCreated: true }) _session.Value.Dispose();
-        if (_ownsPerRow) (_perRow as IDisposable)?.Dispose();
+        if (_ownsPerRow)
+        {
+            (_perRow as IDisposable)?.Dispose();
+            _modelFile?.Dispose();
+        }
     }
 }

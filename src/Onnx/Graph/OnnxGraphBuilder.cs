@@ -116,7 +116,7 @@ public sealed partial class OnnxGraphBuilder
         var model = new ModelProto
         {
             IrVersion = IrVersion,
-            ProducerName = "MLExtensions",
+            ProducerName = Runtime.ExitCleanup.ProducerName,
             ProducerVersion = typeof(OnnxGraphBuilder).Assembly.GetName().Version?.ToString() ?? "",
             Graph = _graph.Clone(),
         };

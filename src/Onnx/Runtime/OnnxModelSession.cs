@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using MLExtensions.Onnx.Lifetimes;
 
 namespace MLExtensions.Onnx.Runtime;
 
@@ -9,21 +10,35 @@ namespace MLExtensions.Onnx.Runtime;
 /// ONNX Runtime does not say when a CUDA session silently runs on the CPU; this class registers the CUDA
 /// provider itself, so that a failure to load CUDA (missing <c>libcublasLt.so.13</c>, no driver, no GPU)
 /// is either raised (<see cref="OnnxExecutionDevice.Cuda"/>) or recorded in <see cref="Execution"/>
-/// (<see cref="OnnxExecutionDevice.CudaWithCpuFallback"/>).
+/// (<see cref="OnnxExecutionDevice.CudaWithCpuFallback"/>). After <see cref="Dispose"/>, <see cref="Session"/> throws
+/// <see cref="ObjectDisposedException"/>; this library's own calls run inside a lease, so disposing while one of them
+/// scores waits for it.
 /// </remarks>
 public sealed class OnnxModelSession : IDisposable
 {
     private const string CpuProvider = "CPUExecutionProvider";
     private const string CudaProvider = "CUDAExecutionProvider";
 
+    private readonly InferenceSession _session;
+    private readonly Lifetime _lifetime;
+
     private OnnxModelSession(InferenceSession session, OnnxExecutionReport execution)
     {
-        Session = session;
+        _session = session;
+        _lifetime = new Lifetime(this);
         Execution = execution;
     }
 
     /// <summary>The underlying ONNX Runtime session.</summary>
-    public InferenceSession Session { get; }
+    /// <exception cref="ObjectDisposedException">This session has been disposed.</exception>
+    public InferenceSession Session
+    {
+        get
+        {
+            _lifetime.ThrowIfClosed();
+            return _session;
+        }
+    }
 
     /// <summary>The provider that runs this session.</summary>
     public OnnxExecutionReport Execution { get; }
@@ -74,8 +89,14 @@ public sealed class OnnxModelSession : IDisposable
             : new OnnxExecutionReport(device, CpuProvider, null, reason);
     }
 
+    /// <summary>Begins a use of the session that <see cref="Dispose"/> waits for (hold it while reading the results too).</summary>
+    internal Lifetime.Lease Enter() => _lifetime.Enter();
+
     /// <inheritdoc />
-    public void Dispose() => Session.Dispose();
+    public void Dispose()
+    {
+        if (_lifetime.Close()) _session.Dispose();
+    }
 
     private static SessionOptions NewOptions(int? intraOpThreads)
     {

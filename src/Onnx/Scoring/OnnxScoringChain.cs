@@ -12,34 +12,39 @@ namespace MLExtensions.Onnx.Scoring;
 /// <remarks>
 /// ML.NET does not let outside assemblies save their own transformer state, so every MLExtensions model scores
 /// through such a chain: it survives <c>mlContext.Model.Save</c>/<c>Load</c> and works with
-/// <c>CreatePredictionEngine</c> and the evaluators. The chain owns the model file it wrote and deletes it on
-/// <see cref="Dispose"/>. GPU id and CPU fallback are not saved by ML.NET; on <c>Load</c> they come from
+/// <c>CreatePredictionEngine</c> and the evaluators. ML.NET's <c>ApplyOnnxModel</c> reads its model from a path
+/// (again on every save): the chain keeps the model in memory and gives ML.NET a path to that memory
+/// (<see cref="ModelFile"/>: nothing in the temp folder on Linux), so no temp-folder cleaner can make a save fail or
+/// store another model. GPU id and CPU fallback are not saved by ML.NET; on <c>Load</c> they come from
 /// <c>MLContext.GpuDeviceId</c> and <c>MLContext.FallbackToCpu</c>.
 /// </remarks>
 public sealed class OnnxScoringChain : IDisposable
 {
-    private readonly OwnedTempFile _modelFile;
+    private readonly ModelFile _modelFile;
     private readonly byte[] _model;
 
-    private OnnxScoringChain(TransformerChain<ITransformer> transformer, DataViewSchema inputSchema, OwnedTempFile modelFile, byte[] model, OnnxScoringSpec spec,
+    private OnnxScoringChain(TransformerChain<ITransformer> transformer, DataViewSchema inputSchema, ModelFile modelFile, byte[] model, OnnxScoringSpec spec,
         OnnxExecutionReport execution)
     {
         Transformer = transformer;
         Batched = spec.Preparation is null && PredictionHeads.For(spec.Kind).BatchedColumns is { } columns
-            ? BatchedOnnxTransformer.ForColumns(transformer, inputSchema, ownsPerRow: false, OnnxModelInfo.Read(model), columns, spec.Device, spec.GpuDeviceId, null)
+            ? BatchedOnnxTransformer.ForColumns(transformer, inputSchema, ownsPerRow: false, OnnxModelInfo.Read(model), columns, spec.Device, spec.GpuDeviceId, null, modelFile)
             : BatchedOnnxTransformer.PerRowOnly(transformer, OnnxModelInfo.Read(model), spec.Device, spec.GpuDeviceId,
-                spec.Preparation is not null ? "the model prepares its inputs row by row" : $"the {spec.Kind} head has no batched columns");
+                spec.Preparation is not null ? "the model prepares its inputs row by row" : $"the {spec.Kind} head has no batched columns", modelFile);
         _modelFile = modelFile;
         _model = model;
         Spec = spec;
         Execution = execution;
     }
 
-    /// <summary>The fitted ML.NET chain: the per-row path, used by <c>PredictionEngine</c> and saved by <c>Model.Save</c>.</summary>
-    public TransformerChain<ITransformer> Transformer { get; }
+    /// <summary>
+    /// The fitted ML.NET chain: the per-row path, used by <c>PredictionEngine</c> and saved by <c>Model.Save</c>. Not
+    /// guarded against disposal: <see cref="OnnxScoredModel"/> hands it out only behind its own guards.
+    /// </summary>
+    internal TransformerChain<ITransformer> Transformer { get; }
 
     /// <summary>The same chain scoring <c>Transform</c> in blocks of rows (one ONNX Runtime call per block).</summary>
-    public BatchedOnnxTransformer Batched { get; }
+    internal BatchedOnnxTransformer Batched { get; }
 
     /// <summary>What the chain was built from.</summary>
     public OnnxScoringSpec Spec { get; }
@@ -47,8 +52,8 @@ public sealed class OnnxScoringChain : IDisposable
     /// <summary>The ONNX Runtime provider that scores the model.</summary>
     public OnnxExecutionReport Execution { get; }
 
-    /// <summary>The model file the chain owns (for tests).</summary>
-    internal string ModelPath => _modelFile.Path;
+    /// <summary>Where ML.NET reads the model (for tests).</summary>
+    internal ModelFile ModelFile => _modelFile;
 
     /// <summary>A copy of the serialised ONNX model.</summary>
     public byte[] GetModelBytes() => (byte[])_model.Clone();
@@ -70,7 +75,7 @@ public sealed class OnnxScoringChain : IDisposable
             throw new InvalidOperationException($"ONNX Runtime cannot use CUDA device {spec.GpuDeviceId}: {execution.FallbackReason}");
         int? gpu = execution.UsesCuda ? spec.GpuDeviceId : null;
 
-        var file = OwnedTempFile.Write(model, ".onnx");
+        var file = ModelFile.Create(model);
         try
         {
             var estimator = BuildEstimator(mlContext, file.Path, spec, gpu, fallbackToCpu: spec.Device == OnnxExecutionDevice.CudaWithCpuFallback);
@@ -82,6 +87,13 @@ public sealed class OnnxScoringChain : IDisposable
             file.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Saves the per-row chain, its model read from memory.</summary>
+    internal void Save(ModelSaveContext ctx)
+    {
+        _modelFile.Restore(_model);
+        ((ICanSaveModel)Transformer).Save(ctx);
     }
 
     /// <inheritdoc />

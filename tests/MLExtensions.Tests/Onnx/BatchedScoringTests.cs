@@ -171,7 +171,7 @@ public class BatchedScoringTests
             var batched = Assert.IsType<BatchedOnnxTransformer>(loaded);
             Assert.True(batched.IsBatched);
             Assert.IsType<TransformerChain<ITransformer>>(batched.PerRowTransformer);
-            Assert.IsType<BatchedOnnxDataView>(loaded.Transform(data));
+            Assert.IsType<BatchedOnnxDataView>(GuardedViews.Unwrap(loaded.Transform(data)));
 
             var columns = PredictionColumns(kind);
             var expected = fresh.TransformPerRow(data);

@@ -160,14 +160,14 @@ public class PredictionHeadTests
         // An earlier model's Score: the chain replaces it, and so do the blocks.
         var withScore = Ml.Transforms.CopyColumns("Score", "Target").Fit(rows).Transform(rows);
         var blocks = chain.Batched.Transform(withScore);
-        Assert.IsType<MLExtensions.Onnx.Batching.BatchedOnnxDataView>(blocks);
+        Assert.IsType<MLExtensions.Onnx.Batching.BatchedOnnxDataView>(GuardedViews.Unwrap(blocks));
         Assert.Equal(chain.Transformer.Transform(withScore).GetColumn<float>("Score"), blocks.GetColumn<float>("Score"));
 
         // A column named like the raw ONNX score, which the chain drops: blocks would keep it, so rows are scored one by one.
         var withRaw = Ml.Transforms.CopyColumns(ScoringHeads.RawScore, "Target").Fit(rows).Transform(rows);
         var perRow = chain.Transformer.Transform(withRaw);
         var scored = chain.Batched.Transform(withRaw);
-        Assert.IsNotType<MLExtensions.Onnx.Batching.BatchedOnnxDataView>(scored);
+        Assert.IsNotType<MLExtensions.Onnx.Batching.BatchedOnnxDataView>(GuardedViews.Unwrap(scored));
         Assert.Equal(perRow.Schema.Select(c => c.Name), scored.Schema.Select(c => c.Name));
         Assert.Equal(perRow.Schema.Select(c => c.Name), chain.Batched.GetOutputSchema(withRaw.Schema).Select(c => c.Name));
     }

@@ -111,16 +111,18 @@ public class ScoringChainTests
     }
 
     [Fact]
-    public void Disposing_the_model_deletes_its_model_file()
+    public void The_model_ML_NET_reads_lives_in_memory_and_is_gone_after_Dispose()
     {
         var ml = new MLContext(0);
         var data = ml.Data.LoadFromEnumerable(MakeRows(10, 5));
         var model = Fit(ml, data, PredictionKind.Regression);
-        var file = model.ModelPath;
-        Assert.True(File.Exists(file));
-        Assert.Equal(model.GetOnnxModel(), File.ReadAllBytes(file));
+        var file = model.ModelFile;
+        Assert.Equal(OperatingSystem.IsLinux(), file.InMemory);
+        if (file.InMemory) Assert.StartsWith("/proc/self/fd/", file.Path);
+        else Assert.StartsWith(Path.GetTempPath(), file.Path);
+        Assert.Equal(model.GetOnnxModel(), File.ReadAllBytes(file.Path));
         model.Dispose();
-        Assert.False(File.Exists(file));
+        Assert.False(File.Exists(file.Path) && File.ReadAllBytes(file.Path).AsSpan().SequenceEqual(model.GetOnnxModel()));
         Assert.Throws<ObjectDisposedException>(() => model.Transform(data));
     }
 

@@ -1,19 +1,15 @@
 using System.Collections.Concurrent;
 
-namespace MLExtensions.Onnx.Scoring;
+namespace MLExtensions.Onnx.Runtime;
 
 /// <summary>
-/// A file this library wrote and must remove: on <see cref="Dispose"/>, on finalisation, or at process exit
-/// at the latest (finalisers do not run then in .NET).
+/// A file this library wrote and must remove: on <see cref="Dispose"/>, on finalisation, or when the process exits
+/// or dies of an unhandled exception at the latest (<see cref="ExitCleanup"/>; finalisers do not run then in .NET).
+/// Only where a model cannot live in memory (<see cref="ModelFile"/>).
 /// </summary>
 internal sealed class OwnedTempFile : IDisposable
 {
     private static readonly ConcurrentDictionary<string, byte> Live = new(StringComparer.Ordinal);
-
-    static OwnedTempFile() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-    {
-        foreach (var path in Live.Keys) TryDelete(path);
-    };
 
     private OwnedTempFile(string path) => Path = path;
 
@@ -28,6 +24,12 @@ internal sealed class OwnedTempFile : IDisposable
         Live[file.Path] = 0;
         File.WriteAllBytes(file.Path, contents);
         return file;
+    }
+
+    /// <summary>Deletes every file not disposed yet (at process exit).</summary>
+    public static void DeleteAll()
+    {
+        foreach (var path in Live.Keys) TryDelete(path);
     }
 
     public void Dispose()
@@ -47,7 +49,7 @@ internal sealed class OwnedTempFile : IDisposable
         }
         catch (IOException)
         {
-            // Still open elsewhere (e.g. on Windows); the process-exit sweep tries again.
+            // Still open elsewhere (e.g. on Windows); the exit clean-up tries again.
         }
         catch (UnauthorizedAccessException)
         {
