@@ -8,4 +8,10 @@ public static class MetadataKeys
 
     /// <summary>The method that produced the model, e.g. MLP, PRESTO, ProportionalOdds.</summary>
     public const string Method = "mlextensions.method";
+
+    /// <summary>
+    /// The graph inputs (comma-separated) whose values must be finite: block scoring refuses a NaN or infinite value in
+    /// them, naming the column, slot and row; the per-row chain refuses the NaN score the graph then gives.
+    /// </summary>
+    public const string FiniteInputs = "mlextensions.finite_inputs";
 }

@@ -46,13 +46,13 @@ internal static class MlpOnnxExporter
         switch (kind)
         {
             case PredictionKind.Regression:
-                ScoringHeads.AddRegressionHead(g, h);
+                ScoringHeads.AddRegressionHead(g, h, features: x);
                 break;
             case PredictionKind.BinaryClassification:
-                ScoringHeads.AddBinaryHead(g, h);
+                ScoringHeads.AddBinaryHead(g, h, features: x);
                 break;
             default:
-                ScoringHeads.AddMulticlassHead(g, h, classNames ?? throw new ArgumentNullException(nameof(classNames)), valuesAreLogits: true);
+                ScoringHeads.AddMulticlassHead(g, h, classNames ?? throw new ArgumentNullException(nameof(classNames)), valuesAreLogits: true, features: x);
                 break;
         }
         g.SetMetadata(KindKey, kind.ToString());

@@ -72,7 +72,7 @@ internal static class PrestoOnnxExporter
             previous = current;
         }
         columns.Add(g.Sigmoid(g.Neg(previous)));
-        ScoringHeads.AddMulticlassHead(g, g.Concat(columns, axis: 1), classNames, valuesAreLogits: false);
+        ScoringHeads.AddMulticlassHead(g, g.Concat(columns, axis: 1), classNames, valuesAreLogits: false, features: x);
 
         g.SetMetadata(MetadataKeys.Kind, "Ordinal");
         g.SetMetadata(MetadataKeys.Method, method);

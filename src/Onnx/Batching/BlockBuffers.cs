@@ -84,12 +84,32 @@ internal sealed class InputBlock<T> : InputBlock where T : unmanaged
         if (_readScalar is not null)
         {
             _readScalar(ref _values[slot]);
+            if (_spec.RequireFinite) CheckFinite(_values.AsSpan(slot, 1), position);
             return;
         }
         _readVector!(ref _scratch);
         if (_scratch.Length != length)
             throw new InvalidDataException($"Column '{_column.Name}', row {position}: {_scratch.Length} values where the ONNX input '{_spec.OnnxName}' takes {length}.");
         _scratch.CopyTo(_values.AsSpan(slot * length, length));
+        if (_spec.RequireFinite) CheckFinite(_values.AsSpan(slot * length, length), position);
+    }
+
+    /// <summary>Refuses a NaN or infinite value in an input the model requires finite, naming column, slot and row.</summary>
+    private void CheckFinite(Span<T> row, long position)
+    {
+        int bad = typeof(T) == typeof(float) ? FirstNonFinite(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(row))
+            : typeof(T) == typeof(double) ? FirstNonFinite(System.Runtime.InteropServices.MemoryMarshal.Cast<T, double>(row)) : -1;
+        if (bad < 0) return;
+        var value = row[bad];
+        throw new InvalidDataException($"Column '{_column.Name}' holds {value} in slot {bad} at row {position}; the model was trained on finite values " +
+            "and cannot score it. Fix or drop such rows (e.g. mlContext.Transforms.ReplaceMissingValues or FilterRowsByMissingValues).");
+    }
+
+    private static int FirstNonFinite<TFloat>(ReadOnlySpan<TFloat> values) where TFloat : System.Numerics.IFloatingPointIeee754<TFloat>
+    {
+        for (int i = 0; i < values.Length; i++)
+            if (!TFloat.IsFinite(values[i])) return i;
+        return -1;
     }
 
     public override OrtValue ToTensor(int rows) =>

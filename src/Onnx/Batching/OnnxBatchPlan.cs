@@ -1,7 +1,10 @@
 namespace MLExtensions.Onnx.Batching;
 
-/// <summary>An ONNX input fed in blocks: its column, element type and per-row shape (the batch dimension excluded).</summary>
-internal sealed record OnnxInputSpec(string OnnxName, Type ElementType, long[] RowShape)
+/// <summary>
+/// An ONNX input fed in blocks: its column, element type and per-row shape (the batch dimension excluded), and whether
+/// its values must be finite (<see cref="MetadataKeys.FiniteInputs"/>).
+/// </summary>
+internal sealed record OnnxInputSpec(string OnnxName, Type ElementType, long[] RowShape, bool RequireFinite = false)
 {
     public int RowLength { get; } = (int)RowShape.Aggregate(1L, (a, b) => a * b);
 
@@ -77,6 +80,7 @@ internal sealed class OnnxBatchPlan
     private static List<OnnxInputSpec>? BatchableInputs(OnnxModelInfo model, out string? whyNot)
     {
         var inputs = new List<OnnxInputSpec>();
+        var finite = model.Metadata.TryGetValue(MetadataKeys.FiniteInputs, out var names) ? names.Split(',') : [];
         foreach (var input in model.Inputs)
         {
             var type = ElementType(input.ElementType);
@@ -85,7 +89,8 @@ internal sealed class OnnxBatchPlan
                 whyNot = $"ONNX input '{input.Name}' is not a numeric tensor with a leading batch dimension and fixed other dimensions.";
                 return null;
             }
-            inputs.Add(new OnnxInputSpec(input.Name, type, input.Dimensions.Skip(1).Select(d => d!.Value).ToArray()));
+            inputs.Add(new OnnxInputSpec(input.Name, type, input.Dimensions.Skip(1).Select(d => d!.Value).ToArray(),
+                finite.Contains(input.Name) && (type == typeof(float) || type == typeof(double))));
         }
         whyNot = null;
         return inputs;

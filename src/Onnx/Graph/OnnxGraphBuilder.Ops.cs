@@ -191,6 +191,9 @@ public sealed partial class OnnxGraphBuilder
     /// <summary>Element-wise <c>a == b</c> (bool).</summary>
     public OnnxValue Equal(OnnxValue a, OnnxValue b, string? output = null) => Single("Equal", [a, b], output);
 
+    /// <summary>Element-wise test for NaN (bool).</summary>
+    public OnnxValue IsNaN(OnnxValue x, string? output = null) => Single("IsNaN", [x], output);
+
     /// <summary>Converts element type.</summary>
     public OnnxValue Cast(OnnxValue x, OnnxElementType to, string? output = null) => Single("Cast", [x], output, Int("to", (int)to));
 

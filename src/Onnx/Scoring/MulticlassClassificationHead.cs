@@ -137,5 +137,7 @@ public sealed class PredictedIndexMapping : CustomMappingFactory<RawPredictedInd
     public const string OutputColumn = "mlx_predicted_index_scalar";
 
     /// <inheritdoc />
-    public override Action<RawPredictedIndex, PredictedIndexOutput> GetMapping() => (raw, output) => output.PredictedIndex = raw.PredictedIndex[0];
+    /// <exception cref="InvalidDataException">The index is <see cref="uint.MaxValue"/>: the graph refused a row with a NaN or infinite feature.</exception>
+    public override Action<RawPredictedIndex, PredictedIndexOutput> GetMapping() => (raw, output) =>
+        output.PredictedIndex = raw.PredictedIndex[0] == uint.MaxValue ? throw ScoringHeads.NonFiniteScore() : raw.PredictedIndex[0];
 }
