@@ -20,14 +20,23 @@ public sealed class FairnessCounts
     /// <summary>The value of a prediction that counts as positive (for parity and opportunity gaps), if binary.</summary>
     public string? PositivePrediction { get; internal set; }
 
-    /// <summary>Number of rows counted.</summary>
-    public long Rows => _cells.Values.Sum();
+    private long _rows;
+
+    /// <summary>
+    /// Number of rows counted. Exact: the table refuses counts whose total a <see cref="long"/> cannot hold, so this
+    /// and every sum of cells (a client's rows, a group's rows) is exact.
+    /// </summary>
+    public long Rows => _rows;
 
     /// <summary>Every non-empty cell and its count.</summary>
     public IReadOnlyDictionary<(string Client, string Sensitive, string Prediction, string? Label), long> Cells => _cells;
 
-    /// <summary>Counts <paramref name="count"/> rows (default one) with these values; a count of 0 changes nothing.</summary>
+    /// <summary>
+    /// Counts <paramref name="count"/> rows (default one) with these values, adding to what the cell already holds;
+    /// a count of 0 changes nothing.
+    /// </summary>
     /// <exception cref="ArgumentException">A value is null or empty, or the count is negative.</exception>
+    /// <exception cref="OverflowException">The cell's count or the table's row total would pass <see cref="long.MaxValue"/> (the message names the cell).</exception>
     public void Add(string client, string sensitive, string prediction, string? label, long count = 1)
     {
         ArgumentException.ThrowIfNullOrEmpty(client);
@@ -40,11 +49,22 @@ public sealed class FairnessCounts
             throw new ArgumentException("A count table holds rows either all with labels or all without; audit every row with the same columns.", nameof(label));
         if (label is not null) HasLabels = true;
         var key = (client, sensitive, prediction, label);
-        _cells[key] = _cells.GetValueOrDefault(key) + count;
+        long held = _cells.GetValueOrDefault(key);
+        if (held > long.MaxValue - count)
+            throw new OverflowException($"Adding {count} rows to the cell {Describe(key)}, which holds {held}, overflows its count (at most {long.MaxValue}).");
+        if (_rows > long.MaxValue - count)
+            throw new OverflowException($"Adding {count} rows to the cell {Describe(key)} takes the table's {_rows} rows past {long.MaxValue}.");
+        _cells[key] = held + count;
+        _rows += count;
     }
+
+    /// <summary>A cell as messages name it.</summary>
+    internal static string Describe((string Client, string Sensitive, string Prediction, string? Label) cell) =>
+        $"(client '{cell.Client}', sensitive '{cell.Sensitive}', prediction '{cell.Prediction}'{(cell.Label is null ? "" : $", label '{cell.Label}'")})";
 
     /// <summary>Adds tables counted separately (e.g. one per client) into one.</summary>
     /// <exception cref="ArgumentException">Some tables have labels and others not, or their positive predictions differ.</exception>
+    /// <exception cref="OverflowException">A merged cell's count or the merged row total would pass <see cref="long.MaxValue"/> (the message names the table and cell).</exception>
     public static FairnessCounts Merge(params FairnessCounts[] tables)
     {
         ArgumentNullException.ThrowIfNull(tables);
@@ -54,8 +74,18 @@ public sealed class FairnessCounts
         var positives = tables.Select(t => t.PositivePrediction).Where(p => p is not null).Distinct().ToArray();
         if (positives.Length > 1) throw new ArgumentException($"The tables disagree on the positive prediction ({string.Join(", ", positives)}).", nameof(tables));
         var merged = new FairnessCounts { PositivePrediction = positives.FirstOrDefault() };
-        foreach (var table in tables)
-            foreach (var ((client, sensitive, prediction, label), count) in table._cells) merged.Add(client, sensitive, prediction, label, count);
+        for (int i = 0; i < tables.Length; i++)
+            foreach (var ((client, sensitive, prediction, label), count) in tables[i]._cells)
+            {
+                try
+                {
+                    merged.Add(client, sensitive, prediction, label, count);
+                }
+                catch (OverflowException e)
+                {
+                    throw new OverflowException($"Merging table {i}: {e.Message}", e);
+                }
+            }
         return merged;
     }
 
@@ -144,7 +174,7 @@ public sealed class FairnessCounts
         {
             add();
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or OverflowException)
         {
             throw new InvalidDataException($"The count table's {where} is invalid: {e.Message}", e);
         }

@@ -1,0 +1,64 @@
+using Microsoft.ML;
+using MLExtensions.Fairness;
+using Xunit;
+
+namespace MLExtensions.Tests.Fairness;
+
+/// <summary>
+/// Count tables never answer wrongly in silence (issue #21): overflowing counts, duplicated or incomplete cells,
+/// null tables, lost positive predictions, byte-order marks, multi-line fields and differently spelt values are
+/// refused with the cell, line or argument named, or read the one documented way.
+/// </summary>
+public class CountsReliabilityTests
+{
+    private static readonly MLContext Ml = new(1);
+
+    private const string Header = "client,sensitive,prediction,label,count\n";
+
+    private static string Json(string cells, string hasLabels = "\"hasLabels\":false,") =>
+        $"{{\"format\":\"mlextensions.fairness-counts/1\",{hasLabels}\"positivePrediction\":null,\"cells\":[{cells}]}}";
+
+    private static string Cell(string client, string sensitive, string prediction, long count) =>
+        $"{{\"client\":\"{client}\",\"sensitive\":\"{sensitive}\",\"prediction\":\"{prediction}\",\"label\":null,\"count\":{count}}}";
+
+    // 1. Counts are summed with overflow checks.
+
+    [Fact]
+    public void Merging_a_cell_past_long_MaxValue_is_refused_naming_the_cell_instead_of_wrapping()
+    {
+        var honest = new FairnessCounts();
+        honest.Add("bank", "F", "1", null, 100);
+        honest.Add("bank", "M", "0", null, 100);
+        var hostile = new FairnessCounts();
+        hostile.Add("bank", "F", "1", null, long.MaxValue);
+
+        var error = Assert.Throws<OverflowException>(() => FairnessCounts.Merge(honest, hostile));
+        Assert.Contains("client 'bank'", error.Message);
+        Assert.Contains("sensitive 'F'", error.Message);
+        Assert.Contains("prediction '1'", error.Message);
+        Assert.Contains("table 1", error.Message);
+
+        // Different cells whose total no long holds: refused too, so Rows and every sum in a report stay exact.
+        var other = new FairnessCounts();
+        other.Add("bank", "M", "1", null, long.MaxValue - 150);
+        var total = Assert.Throws<OverflowException>(() => FairnessCounts.Merge(honest, other));
+        Assert.Contains("sensitive 'M'", total.Message);
+
+        var exact = new FairnessCounts();
+        exact.Add("bank", "F", "1", null, (1L << 53) + 1);
+        exact.Add("bank", "M", "1", null, 1);
+        Assert.Equal((1L << 53) + 2, exact.Rows); // a sum in double would give 2^53
+    }
+
+    [Fact]
+    public void Json_and_csv_whose_counts_overflow_are_refused_naming_the_cell_and_the_line()
+    {
+        var json = Json(Cell("A", "F", "1", long.MaxValue) + "," + Cell("A", "M", "1", 1));
+        var fromJson = Assert.Throws<InvalidDataException>(() => FairnessCounts.FromJson(json));
+        Assert.Contains("cell 1", fromJson.Message);
+
+        var csv = Header + $"A,F,1,,{long.MaxValue}\nA,M,1,,1\n";
+        var fromCsv = Assert.Throws<InvalidDataException>(() => FairnessCounts.FromCsv(new StringReader(csv)));
+        Assert.Contains("line 3", fromCsv.Message);
+    }
+}
