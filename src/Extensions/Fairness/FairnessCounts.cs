@@ -63,17 +63,32 @@ public sealed class FairnessCounts
         $"(client '{cell.Client}', sensitive '{cell.Sensitive}', prediction '{cell.Prediction}'{(cell.Label is null ? "" : $", label '{cell.Label}'")})";
 
     /// <summary>Adds tables counted separately (e.g. one per client) into one.</summary>
-    /// <exception cref="ArgumentException">Some tables have labels and others not, or their positive predictions differ.</exception>
+    /// <remarks>
+    /// A table's <see cref="PositivePrediction"/> of null means "not stated": it joins a table that states one, and the
+    /// merged table takes the stated value. Two tables that state different values are refused. A table without cells
+    /// joins any other (it has no rows to disagree about labels).
+    /// </remarks>
+    /// <param name="tables">The tables; none may be null.</param>
+    /// <exception cref="ArgumentNullException">The array, or one of the tables (the message names its index), is null.</exception>
+    /// <exception cref="ArgumentException">Some tables have labels and others not, or two tables state different positive predictions.</exception>
     /// <exception cref="OverflowException">A merged cell's count or the merged row total would pass <see cref="long.MaxValue"/> (the message names the table and cell).</exception>
     public static FairnessCounts Merge(params FairnessCounts[] tables)
     {
         ArgumentNullException.ThrowIfNull(tables);
         if (tables.Length == 0) throw new ArgumentException("Nothing to merge.", nameof(tables));
-        if (tables.Select(t => t.HasLabels).Distinct().Count() > 1)
-            throw new ArgumentException("Some count tables have labels and others do not; audit all clients with the same columns.", nameof(tables));
-        var positives = tables.Select(t => t.PositivePrediction).Where(p => p is not null).Distinct().ToArray();
-        if (positives.Length > 1) throw new ArgumentException($"The tables disagree on the positive prediction ({string.Join(", ", positives)}).", nameof(tables));
-        var merged = new FairnessCounts { PositivePrediction = positives.FirstOrDefault() };
+        for (int i = 0; i < tables.Length; i++)
+            if (tables[i] is null) throw new ArgumentNullException(nameof(tables), $"The count table at index {i} of the {tables.Length} to merge is null; merge only tables that were counted or read.");
+        int labelled = Array.FindIndex(tables, t => t._cells.Count > 0 && t.HasLabels);
+        int unlabelled = Array.FindIndex(tables, t => t._cells.Count > 0 && !t.HasLabels);
+        if (labelled >= 0 && unlabelled >= 0)
+            throw new ArgumentException($"Count table {labelled} has labels and table {unlabelled} does not; audit all clients with the same columns.", nameof(tables));
+        int stated = Array.FindIndex(tables, t => t.PositivePrediction is not null);
+        if (stated >= 0)
+            for (int i = stated + 1; i < tables.Length; i++)
+                if (tables[i].PositivePrediction is { } other && other != tables[stated].PositivePrediction)
+                    throw new ArgumentException($"The tables disagree on the positive prediction: table {stated} states '{tables[stated].PositivePrediction}', " +
+                                                $"table {i} states '{other}'. Count every party with the same positive prediction.", nameof(tables));
+        var merged = new FairnessCounts { PositivePrediction = stated >= 0 ? tables[stated].PositivePrediction : null };
         for (int i = 0; i < tables.Length; i++)
             foreach (var ((client, sensitive, prediction, label), count) in tables[i]._cells)
             {

@@ -61,4 +61,47 @@ public class CountsReliabilityTests
         var fromCsv = Assert.Throws<InvalidDataException>(() => FairnessCounts.FromCsv(new StringReader(csv)));
         Assert.Contains("line 3", fromCsv.Message);
     }
+
+    // 4. Merge.
+
+    [Fact]
+    public void Merging_a_null_table_is_refused_naming_its_index()
+    {
+        var counts = new FairnessCounts();
+        counts.Add("A", "F", "1", null);
+        var error = Assert.Throws<ArgumentNullException>(() => FairnessCounts.Merge(counts, null!));
+        Assert.Equal("tables", error.ParamName);
+        Assert.Contains("index 1", error.Message);
+    }
+
+    [Fact]
+    public void An_unstated_positive_prediction_joins_a_stated_one_but_two_stated_ones_must_agree()
+    {
+        FairnessCounts Table(string? positive)
+        {
+            var counts = new FairnessCounts { PositivePrediction = positive };
+            counts.Add("A", "F", "1", null, 2);
+            counts.Add("A", "M", "0", null, 2);
+            return counts;
+        }
+        Assert.Equal("1", FairnessCounts.Merge(Table(null), Table("1")).PositivePrediction);
+        Assert.Equal("1", FairnessCounts.Merge(Table("1"), Table(null), Table("1")).PositivePrediction);
+        Assert.Null(FairnessCounts.Merge(Table(null), Table(null)).PositivePrediction);
+
+        var error = Assert.Throws<ArgumentException>(() => FairnessCounts.Merge(Table("1"), Table(null), Table("0")));
+        Assert.Contains("table 0", error.Message);
+        Assert.Contains("table 2", error.Message);
+    }
+
+    [Fact]
+    public void An_empty_table_joins_a_labelled_one_and_mixed_labelling_names_both_tables()
+    {
+        var labelled = new FairnessCounts();
+        labelled.Add("A", "F", "1", "1", 2);
+        var unlabelled = new FairnessCounts();
+        unlabelled.Add("B", "F", "1", null, 2);
+        Assert.True(FairnessCounts.Merge(new FairnessCounts(), labelled).HasLabels);
+        var error = Assert.Throws<ArgumentException>(() => FairnessCounts.Merge(new FairnessCounts(), unlabelled, labelled));
+        Assert.Contains("table 2 has labels and table 1 does not", error.Message);
+    }
 }
