@@ -114,7 +114,16 @@ public sealed class FairnessCounts
         OrderedCells().Select(c => new CountCell(c.Key.Client, c.Key.Sensitive, c.Key.Prediction, c.Key.Label, c.Value)).ToArray()), JsonOptions);
 
     /// <summary>Reads a table written by <see cref="ToJson"/>.</summary>
-    /// <exception cref="InvalidDataException">The text is not such a table, or a cell is invalid (the message names it).</exception>
+    /// <remarks>
+    /// Every cell needs <c>client</c>, <c>sensitive</c>, <c>prediction</c> and <c>count</c>; <c>label</c> is null or
+    /// absent in a table without labels. A table lists each cell once: a cell written twice (a party's table
+    /// pasted in twice) is refused, where <see cref="Add"/> would add it. Without <c>hasLabels</c> the table's
+    /// labelling is read from its cells, which must then agree.
+    /// </remarks>
+    /// <exception cref="InvalidDataException">
+    /// The text is not such a table, or a cell is null, incomplete, written twice, labelled unlike the others, or
+    /// invalid (the message names it).
+    /// </exception>
     public static FairnessCounts FromJson(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
@@ -130,11 +139,24 @@ public sealed class FairnessCounts
         if (document is null || document.Format != Format || document.Cells is null)
             throw new InvalidDataException($"The text is not a fairness count table of format '{Format}' (found '{document?.Format}').");
         var table = new FairnessCounts { PositivePrediction = document.PositivePrediction };
-        foreach (var (cell, i) in document.Cells.Select((c, i) => (c, i)))
+        var first = new Dictionary<(string, string, string, string?), int>();
+        for (int i = 0; i < document.Cells.Length; i++)
         {
-            if (document.HasLabels != cell.Label is not null)
-                throw new InvalidDataException($"Cell {i} of the count table {(cell.Label is null ? "lacks" : "has")} a label while the table says hasLabels = {document.HasLabels}.");
-            Checked(() => table.Add(cell.Client, cell.Sensitive, cell.Prediction, cell.Label, cell.Count), $"cell {i}");
+            var cell = document.Cells[i] ?? throw new InvalidDataException(
+                $"The count table's cell {i} is null; each cell is an object with client, sensitive, prediction, label and count.");
+            string? missing = cell.Client is null ? "client" : cell.Sensitive is null ? "sensitive" : cell.Prediction is null ? "prediction" : cell.Count is null ? "count" : null;
+            if (missing is not null) throw new InvalidDataException($"The count table's cell {i} has no '{missing}'; each cell needs client, sensitive, prediction and count.");
+            if (document.HasLabels is bool stated && stated != cell.Label is not null)
+                throw new InvalidDataException($"The count table's cell {i} {(cell.Label is null ? "lacks" : "has")} a label while the table says hasLabels = {stated}.");
+            if (document.HasLabels is null && i > 0 && document.Cells[0]!.Label is not null != cell.Label is not null)
+                throw new InvalidDataException($"The count table's cell {i} {(cell.Label is null ? "lacks" : "has")} a label while cell 0 {(cell.Label is null ? "has one" : "has none")}; " +
+                                               "a table's rows are all labelled or all unlabelled.");
+            var key = (cell.Client!, cell.Sensitive!, cell.Prediction!, cell.Label);
+            if (first.TryGetValue(key, out int earlier))
+                throw new InvalidDataException($"The count table lists cells {earlier} and {i} with the same values {Describe(key)}; a table lists each cell once " +
+                                               "(was a party's table pasted in twice?). Merge separate tables with FairnessCounts.Merge.");
+            first[key] = i;
+            Checked(() => table.Add(key.Item1, key.Item2, key.Item3, key.Item4, cell.Count!.Value), $"cell {i}");
         }
         return table;
     }
@@ -221,9 +243,10 @@ public sealed class FairnessCounts
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
-    private sealed record CountsDocument(string Format, bool HasLabels, string? PositivePrediction, CountCell[] Cells);
+    // Everything nullable: a field the text lacks reads as null, so it can be refused by name instead of read as 0 or false.
+    private sealed record CountsDocument(string? Format, bool? HasLabels, string? PositivePrediction, CountCell?[]? Cells);
 
-    private sealed record CountCell(string Client, string Sensitive, string Prediction, string? Label, long Count);
+    private sealed record CountCell(string? Client, string? Sensitive, string? Prediction, string? Label, long? Count);
 
     /// <summary>Sorted distinct values of one axis.</summary>
     internal string[] Values(Func<(string Client, string Sensitive, string Prediction, string? Label), string?> axis) =>

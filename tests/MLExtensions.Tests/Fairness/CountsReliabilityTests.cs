@@ -62,6 +62,66 @@ public class CountsReliabilityTests
         Assert.Contains("line 3", fromCsv.Message);
     }
 
+    // 2. A cell written twice is refused.
+
+    [Fact]
+    public void A_cell_written_twice_in_json_or_csv_is_refused_naming_both_positions()
+    {
+        var json = Json(Cell("A", "F", "1", 3) + "," + Cell("A", "M", "1", 4) + "," + Cell("A", "F", "1", 3));
+        var fromJson = Assert.Throws<InvalidDataException>(() => FairnessCounts.FromJson(json));
+        Assert.Contains("cells 0 and 2", fromJson.Message);
+
+        // Add is how a party accumulates: it still adds.
+        var counts = new FairnessCounts();
+        counts.Add("A", "F", "1", null, 3);
+        counts.Add("A", "F", "1", null, 3);
+        Assert.Equal(6, counts.Rows);
+    }
+
+    // 3. Incomplete JSON cells.
+
+    [Fact]
+    public void Json_cells_without_a_count_or_a_value_or_at_all_are_refused_naming_the_cell_and_field()
+    {
+        var noCount = Json(Cell("A", "F", "1", 3) + ",{\"client\":\"A\",\"sensitive\":\"M\",\"prediction\":\"1\",\"label\":null}");
+        var error = Assert.Throws<InvalidDataException>(() => FairnessCounts.FromJson(noCount));
+        Assert.Contains("cell 1", error.Message);
+        Assert.Contains("no 'count'", error.Message);
+
+        foreach (var field in new[] { "client", "sensitive", "prediction" })
+        {
+            var cell = Cell("A", "F", "1", 3).Replace($"\"{field}\":", $"\"other\":");
+            var missing = Assert.Throws<InvalidDataException>(() => FairnessCounts.FromJson(Json(Cell("A", "M", "1", 2) + "," + cell)));
+            Assert.Contains("cell 1", missing.Message);
+            Assert.Contains($"no '{field}'", missing.Message);
+        }
+
+        var nullCell = Assert.Throws<InvalidDataException>(() => FairnessCounts.FromJson(Json(Cell("A", "M", "1", 2) + ",null")));
+        Assert.Contains("cell 1", nullCell.Message);
+
+        var negative = Assert.Throws<InvalidDataException>(() => FairnessCounts.FromJson(Json(Cell("A", "M", "1", -2))));
+        Assert.Contains("cell 0", negative.Message);
+    }
+
+    [Fact]
+    public void A_json_table_without_hasLabels_takes_it_from_its_cells()
+    {
+        var labelled = new FairnessCounts();
+        labelled.Add("A", "F", "1", "1", 3);
+        labelled.Add("A", "M", "0", "1", 2);
+        var withoutFlag = labelled.ToJson().Replace("\"hasLabels\":true,", "");
+        Assert.DoesNotContain("hasLabels", withoutFlag);
+        var read = FairnessCounts.FromJson(withoutFlag);
+        Assert.True(read.HasLabels);
+        Assert.Equal(labelled.ToJson(), read.ToJson());
+
+        Assert.False(FairnessCounts.FromJson(Json(Cell("A", "M", "1", 2), hasLabels: "")).HasLabels);
+
+        // Cells that disagree are refused, naming the first that differs.
+        var mixed = Json(Cell("A", "M", "1", 2) + ",{\"client\":\"A\",\"sensitive\":\"F\",\"prediction\":\"1\",\"label\":\"1\",\"count\":1}", hasLabels: "");
+        Assert.Contains("cell 1", Assert.Throws<InvalidDataException>(() => FairnessCounts.FromJson(mixed)).Message);
+    }
+
     // 4. Merge.
 
     [Fact]
