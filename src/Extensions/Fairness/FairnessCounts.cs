@@ -152,22 +152,29 @@ public sealed class FairnessCounts
                 throw new InvalidDataException($"The count table's cell {i} {(cell.Label is null ? "lacks" : "has")} a label while cell 0 {(cell.Label is null ? "has one" : "has none")}; " +
                                                "a table's rows are all labelled or all unlabelled.");
             var key = (cell.Client!, cell.Sensitive!, cell.Prediction!, cell.Label);
+            Checked(() => table.Add(key.Item1, key.Item2, key.Item3, key.Item4, cell.Count!.Value), $"cell {i}");
             if (first.TryGetValue(key, out int earlier))
                 throw new InvalidDataException($"The count table lists cells {earlier} and {i} with the same values {Describe(key)}; a table lists each cell once " +
                                                "(was a party's table pasted in twice?). Merge separate tables with FairnessCounts.Merge.");
             first[key] = i;
-            Checked(() => table.Add(key.Item1, key.Item2, key.Item3, key.Item4, cell.Count!.Value), $"cell {i}");
         }
         return table;
     }
 
+    private const string CsvHeader = "client,sensitive,prediction,label,count";
+
     /// <summary>
     /// The table as CSV with the header <c>client,sensitive,prediction,label,count</c> (label empty without labels):
-    /// the shape a warehouse's group-by returns (see <see cref="FromCsv"/>).
+    /// the shape a warehouse's group-by returns (see <see cref="FromCsv"/>). Before the header, comment lines carry
+    /// what the counts alone do not say: <c># positivePrediction=…</c> (when stated) and <c># hasLabels=true</c> or
+    /// <c>false</c>. Fields holding a comma, a quote or a line break are quoted (<c>""</c> for a quote).
     /// </summary>
     public string ToCsv()
     {
-        var csv = new StringBuilder("client,sensitive,prediction,label,count\n");
+        var csv = new StringBuilder();
+        if (PositivePrediction is { } positive) csv.Append("# positivePrediction=").Append(Quote(positive)).Append('\n');
+        csv.Append("# hasLabels=").Append(HasLabels ? "true" : "false").Append('\n');
+        csv.Append(CsvHeader).Append('\n');
         foreach (var ((client, sensitive, prediction, label), count) in OrderedCells())
             csv.Append(Quote(client)).Append(',').Append(Quote(sensitive)).Append(',').Append(Quote(prediction)).Append(',')
                 .Append(label is null ? "" : Quote(label)).Append(',').Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
@@ -177,29 +184,86 @@ public sealed class FairnessCounts
     /// <summary>
     /// Reads counts in the CSV shape of <see cref="ToCsv"/>, e.g. the result of
     /// <c>SELECT client, sensitive, prediction, label, COUNT(*) AS count FROM scored GROUP BY client, sensitive, prediction, label</c>
-    /// run where the rows live (SQL, Spark): the audit then moves no rows, only this table. Fields may be quoted
-    /// ("" for a quote) but hold no line breaks; an empty label column means a table without labels.
+    /// run where the rows live (SQL, Spark): the audit then moves no rows, only this table.
     /// </summary>
-    /// <exception cref="InvalidDataException">The header is missing, or a line is malformed (the message names the line).</exception>
-    public static FairnessCounts FromCsv(TextReader reader)
+    /// <remarks>
+    /// <para>The file is RFC 4180 CSV: fields may be quoted, with <c>""</c> for a quote, and a quoted field may hold
+    /// commas and line breaks; a leading byte-order mark is skipped and blank lines are ignored. An empty label
+    /// column means a table without labels. A table lists each cell once: a cell on two lines (an export appended
+    /// twice) is refused, where <see cref="Add"/> would add it.</para>
+    /// <para>Lines starting with <c>#</c> before the header are comments. Two of them are read, as
+    /// <see cref="ToCsv"/> writes them: <c># positivePrediction=value</c> (the value quoted as a field) and
+    /// <c># hasLabels=true</c> or <c>false</c>, which every line's label column must then match; others are ignored.
+    /// A group-by result has no such line: give its positive prediction as <paramref name="positivePrediction"/>,
+    /// or the report takes the later of two predictions in ordinal order.</para>
+    /// </remarks>
+    /// <param name="reader">The CSV text.</param>
+    /// <param name="positivePrediction">
+    /// The prediction that counts as positive, for a CSV that does not state it; null to take the CSV's
+    /// <c># positivePrediction</c> line, if any. Default: null.
+    /// </param>
+    /// <exception cref="ArgumentException"><paramref name="positivePrediction"/> is blank, or differs from the value the CSV states.</exception>
+    /// <exception cref="InvalidDataException">
+    /// The header is missing, a line is malformed, a cell is listed twice, its count overflows, or a quoted field is
+    /// never closed (the message names the line).
+    /// </exception>
+    public static FairnessCounts FromCsv(TextReader reader, string? positivePrediction = null)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        var header = reader.ReadLine();
-        if (header is null || !header.Trim().Equals("client,sensitive,prediction,label,count", StringComparison.OrdinalIgnoreCase))
-            throw new InvalidDataException($"A fairness count CSV starts with the header 'client,sensitive,prediction,label,count'; found '{header}'.");
-        var table = new FairnessCounts();
-        int lineNumber = 1;
-        for (string? line; (line = reader.ReadLine()) is not null;)
+        if (positivePrediction is not null && string.IsNullOrWhiteSpace(positivePrediction))
+            throw new ArgumentException("The positive prediction is blank; give a prediction value, or null to take the CSV's own.", nameof(positivePrediction));
+        var records = new CsvRecords(reader);
+        (string Value, int Line)? statedPositive = null;
+        (bool Value, int Line)? statedLabels = null;
+        CsvRecords.Record? header;
+        while ((header = records.Next()) is not null && (IsBlank(header) || header.Text.TrimStart().StartsWith('#')))
         {
-            lineNumber++;
-            if (line.Length == 0) continue;
-            var fields = SplitCsv(line);
+            if (IsBlank(header)) continue;
+            string comment = string.Join(",", header.Fields).TrimStart()[1..];
+            int equals = comment.IndexOf('=');
+            string key = equals < 0 ? "" : comment[..equals].Trim(), value = equals < 0 ? "" : comment[(equals + 1)..].Trim();
+            if (key.Equals("positivePrediction", StringComparison.OrdinalIgnoreCase))
+            {
+                if (statedPositive is { } earlier)
+                    throw new InvalidDataException($"Lines {earlier.Line} and {header.Line} of the count CSV both state the positive prediction; state it once.");
+                if (value.Length == 0) throw new InvalidDataException($"Line {header.Line} of the count CSV states a blank positive prediction.");
+                statedPositive = (value, header.Line);
+            }
+            else if (key.Equals("hasLabels", StringComparison.OrdinalIgnoreCase))
+            {
+                if (statedLabels is { } earlier)
+                    throw new InvalidDataException($"Lines {earlier.Line} and {header.Line} of the count CSV both state hasLabels; state it once.");
+                if (!bool.TryParse(value, out bool labels))
+                    throw new InvalidDataException($"Line {header.Line} of the count CSV states hasLabels = '{value}'; write true or false.");
+                statedLabels = (labels, header.Line);
+            }
+        }
+        if (header is null || header.Fields.Count != 5 || !string.Join(",", header.Fields.Select(f => f.Trim())).Equals(CsvHeader, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidDataException($"A fairness count CSV starts with the header '{CsvHeader}' (after optional '#' lines); found '{header?.Text}'.");
+        if (positivePrediction is not null && statedPositive is { } stated && stated.Value != positivePrediction.Trim())
+            throw new ArgumentException($"The count CSV states the positive prediction '{stated.Value}' (line {stated.Line}), but '{positivePrediction}' was given; " +
+                                        "pass null to take the CSV's, or correct the one that is wrong.", nameof(positivePrediction));
+        var table = new FairnessCounts { PositivePrediction = positivePrediction?.Trim() ?? statedPositive?.Value };
+        var first = new Dictionary<(string, string, string, string?), int>();
+        for (CsvRecords.Record? line; (line = records.Next()) is not null;)
+        {
+            if (IsBlank(line)) continue;
+            var fields = line.Fields;
             if (fields.Count != 5 || !long.TryParse(fields[4], NumberStyles.Integer, CultureInfo.InvariantCulture, out long count))
-                throw new InvalidDataException($"Line {lineNumber} of the count CSV is not 'client,sensitive,prediction,label,count': '{line}'.");
-            Checked(() => table.Add(fields[0], fields[1], fields[2], fields[3].Length == 0 ? null : fields[3], count), $"line {lineNumber}");
+                throw new InvalidDataException($"Line {line.Line} of the count CSV is not '{CsvHeader}': '{line.Text}'.");
+            var key = (fields[0], fields[1], fields[2], fields[3].Length == 0 ? null : fields[3]);
+            if (statedLabels is { } labels && labels.Value != key.Item4 is not null)
+                throw new InvalidDataException($"Line {line.Line} of the count CSV {(key.Item4 is null ? "has no label" : "has a label")} while line {labels.Line} states hasLabels = {labels.Value}.");
+            Checked(() => table.Add(key.Item1, key.Item2, key.Item3, key.Item4, count), $"line {line.Line}");
+            if (first.TryGetValue(key, out int earlier))
+                throw new InvalidDataException($"The count CSV lists lines {earlier} and {line.Line} with the same values {Describe(key)}; a table lists each cell once " +
+                                               "(was an export appended twice?). Merge separate tables with FairnessCounts.Merge.");
+            first[key] = line.Line;
         }
         return table;
     }
+
+    private static bool IsBlank(CsvRecords.Record record) => string.IsNullOrWhiteSpace(record.Text);
 
     private IEnumerable<KeyValuePair<(string Client, string Sensitive, string Prediction, string? Label), long>> OrderedCells() =>
         _cells.OrderBy(c => c.Key.Client, StringComparer.Ordinal).ThenBy(c => c.Key.Sensitive, StringComparer.Ordinal)
@@ -219,26 +283,82 @@ public sealed class FairnessCounts
 
     private static string Quote(string value) => value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : $"\"{value.Replace("\"", "\"\"")}\"";
 
-    private static List<string> SplitCsv(string line)
+    /// <summary>
+    /// Reads CSV records as RFC 4180 writes them: a quoted field may hold commas, doubled quotes and line breaks
+    /// (CR, LF or CRLF). Skips a leading byte-order mark; records know the line they start on.
+    /// </summary>
+    private sealed class CsvRecords(TextReader reader)
     {
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < line.Length; i++)
+        /// <summary>One record: the line it starts on, its fields (unquoted) and its text as written.</summary>
+        public sealed record Record(int Line, List<string> Fields, string Text);
+
+        private const int None = -2;
+        private int _line = 1;
+        private int _ahead = None;
+        private bool _started;
+
+        private int Read()
         {
-            char c = line[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
-                else if (c == '"') quoted = false;
-                else field.Append(c);
-            }
-            else if (c == '"') quoted = true;
-            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
-            else field.Append(c);
+            int c = _ahead == None ? reader.Read() : _ahead;
+            _ahead = None;
+            return c;
         }
-        fields.Add(field.ToString());
-        return fields;
+
+        private int Peek() => _ahead == None ? _ahead = reader.Read() : _ahead; // TextReader.Peek is optional; this is not
+
+        /// <summary>The next record, or null at the end.</summary>
+        /// <exception cref="InvalidDataException">A quoted field is never closed.</exception>
+        public Record? Next()
+        {
+            if (!_started)
+            {
+                _started = true;
+                if (Peek() == '\uFEFF') Read();
+            }
+            if (Peek() < 0) return null;
+            int start = _line;
+            var fields = new List<string>();
+            var field = new StringBuilder();
+            var text = new StringBuilder();
+            bool quoted = false;
+            for (int read; (read = Read()) >= 0;)
+            {
+                char c = (char)read;
+                if (quoted)
+                {
+                    text.Append(c);
+                    if (c == '"' && Peek() == '"')
+                    {
+                        Read();
+                        text.Append('"');
+                        field.Append('"');
+                    }
+                    else if (c == '"') quoted = false;
+                    else
+                    {
+                        if (c == '\n' || (c == '\r' && Peek() != '\n')) _line++;
+                        field.Append(c);
+                    }
+                }
+                else if (c is '\r' or '\n')
+                {
+                    if (c == '\r' && Peek() == '\n') Read();
+                    _line++;
+                    fields.Add(field.ToString());
+                    return new Record(start, fields, text.ToString());
+                }
+                else
+                {
+                    text.Append(c);
+                    if (c == '"') quoted = true;
+                    else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
+                    else field.Append(c);
+                }
+            }
+            if (quoted) throw new InvalidDataException($"Line {start} of the count CSV opens a quoted field that is never closed.");
+            fields.Add(field.ToString());
+            return new Record(start, fields, text.ToString());
+        }
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };

@@ -71,6 +71,10 @@ public class CountsReliabilityTests
         var fromJson = Assert.Throws<InvalidDataException>(() => FairnessCounts.FromJson(json));
         Assert.Contains("cells 0 and 2", fromJson.Message);
 
+        var csv = Header + "A,F,1,,3\nA,M,1,,4\n\nA,F,1,,3\n";
+        var fromCsv = Assert.Throws<InvalidDataException>(() => FairnessCounts.FromCsv(new StringReader(csv)));
+        Assert.Contains("lines 2 and 5", fromCsv.Message);
+
         // Add is how a party accumulates: it still adds.
         var counts = new FairnessCounts();
         counts.Add("A", "F", "1", null, 3);
@@ -163,5 +167,87 @@ public class CountsReliabilityTests
         Assert.True(FairnessCounts.Merge(new FairnessCounts(), labelled).HasLabels);
         var error = Assert.Throws<ArgumentException>(() => FairnessCounts.Merge(new FairnessCounts(), unlabelled, labelled));
         Assert.Contains("table 2 has labels and table 1 does not", error.Message);
+    }
+
+    // 5. The positive prediction travels through CSV.
+
+    public sealed class Decision
+    {
+        public string Group { get; set; } = "";
+        public string Client { get; set; } = "";
+        public string Predicted { get; set; } = "";
+        public string Truth { get; set; } = "";
+    }
+
+    private static Decision[] Decisions()
+    {
+        var random = new Random(5);
+        return Enumerable.Range(0, 400).Select(i =>
+        {
+            string group = i % 3 == 0 ? "f" : "m";
+            bool no = random.NextDouble() < (group == "f" ? 0.7 : 0.4);
+            return new Decision
+            {
+                Group = group, Client = i % 2 == 0 ? "north, east" : "south", Predicted = no ? "no" : "yes",
+                Truth = random.NextDouble() < 0.8 == no ? "no" : "yes",
+            };
+        }).ToArray();
+    }
+
+    [Fact]
+    public void Csv_carries_a_non_default_positive_prediction_so_json_and_csv_give_the_same_report()
+    {
+        var counts = Ml.Fairness().Audit("Group", "Predicted", "Client", "Truth", positivePrediction: "no")
+            .Count(Ml.Data.LoadFromEnumerable(Decisions()));
+        var viaJson = Ml.Fairness().Report(FairnessCounts.FromJson(counts.ToJson()), bootstrapSamples: 20, seed: 3);
+        var csvCounts = FairnessCounts.FromCsv(new StringReader(counts.ToCsv()));
+        Assert.Equal("no", csvCounts.PositivePrediction);
+        Assert.True(csvCounts.HasLabels);
+        var viaCsv = Ml.Fairness().Report(csvCounts, bootstrapSamples: 20, seed: 3);
+        Assert.True(viaJson.StatisticalParityDifference < 0, $"fewer 'no' for m than for f: {viaJson.StatisticalParityDifference}");
+        Assert.Equal(viaJson.StatisticalParityDifference, viaCsv.StatisticalParityDifference);
+        Assert.Equal(viaJson.ToJson(), viaCsv.ToJson());
+    }
+
+    // 6. What spreadsheets and RFC 4180 writers produce.
+
+    [Fact]
+    public void A_byte_order_mark_and_quoted_line_breaks_are_read()
+    {
+        var counts = new FairnessCounts();
+        counts.Add("bank\nnorth", "F", "yes", null, 12);
+        counts.Add("bank \"A\",\r\nsouth", "M", "no", null, 30);
+        counts.Add("bank", "M", "no", null, 1);
+        var csv = counts.ToCsv();
+        var again = FairnessCounts.FromCsv(new StringReader("\uFEFF" + csv));
+        Assert.Equal(counts.ToJson(), again.ToJson());
+
+        var bom = FairnessCounts.FromCsv(new StringReader("\uFEFF" + Header + "A,F,1,,3\r\nA,M,0,,4\r\n"));
+        Assert.Equal(7, bom.Rows);
+
+        // Lines are counted as in the file: the bad record starts on line 4, after a field spanning lines 2-3.
+        var error = Assert.Throws<InvalidDataException>(() => FairnessCounts.FromCsv(new StringReader(Header + "\"A\nB\",F,1,,3\nA,M,0,,x\n")));
+        Assert.Contains("Line 4", error.Message);
+        Assert.Contains("Line 2", Assert.Throws<InvalidDataException>(() => FairnessCounts.FromCsv(new StringReader(Header + "\"A,F,1,,3\nA,M,0,,4\n"))).Message);
+    }
+
+    [Fact]
+    public void A_group_by_csv_takes_its_positive_prediction_as_an_argument_and_a_conflict_is_refused()
+    {
+        var counts = Ml.Fairness().Audit("Group", "Predicted", "Client", "Truth", positivePrediction: "no").Count(Ml.Data.LoadFromEnumerable(Decisions()));
+        var groupBy = string.Join("\n", counts.ToCsv().Split('\n').Where(l => !l.StartsWith('#')));
+        Assert.StartsWith(Header, groupBy);
+        Assert.Null(FairnessCounts.FromCsv(new StringReader(groupBy)).PositivePrediction);
+        Assert.Equal(counts.ToJson(), FairnessCounts.FromCsv(new StringReader(groupBy), positivePrediction: "no").ToJson());
+        Assert.Equal(counts.ToJson(), FairnessCounts.FromCsv(new StringReader(counts.ToCsv()), positivePrediction: "no").ToJson());
+        var conflict = Assert.Throws<ArgumentException>(() => FairnessCounts.FromCsv(new StringReader(counts.ToCsv()), positivePrediction: "yes"));
+        Assert.Equal("positivePrediction", conflict.ParamName);
+        Assert.Contains("line 1", conflict.Message);
+
+        // A stated hasLabels is checked on every line; comments other than the two settings are ignored.
+        var stated = "# hasLabels=true\n" + Header + "A,F,1,1,3\nA,M,1,,4\n";
+        Assert.Contains("Line 4", Assert.Throws<InvalidDataException>(() => FairnessCounts.FromCsv(new StringReader(stated))).Message);
+        var commented = "# exported by the warehouse, nightly\n# positivePrediction=\"a,b\"\n" + Header + "A,F,\"a,b\",,3\nA,M,c,,4\n";
+        Assert.Equal("a,b", FairnessCounts.FromCsv(new StringReader(commented)).PositivePrediction);
     }
 }
