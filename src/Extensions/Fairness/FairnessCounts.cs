@@ -10,6 +10,16 @@ namespace MLExtensions.Fairness;
 /// audit needs, and they add up: each client can count its own rows, and a coordinator merges the tables
 /// (<see cref="Merge"/>) and computes the same report as on the pooled rows, without seeing a single row.
 /// </summary>
+/// <remarks>
+/// <para><b>Values.</b> A value (client, sensitive value, prediction, label, positive prediction) has one spelling,
+/// whichever road it comes by (<see cref="Add"/>, <see cref="FromCsv"/>, <see cref="FromJson"/>, the audit's
+/// columns), so parties that export the same data differently still merge into the same groups: surrounding white
+/// space is removed, and any casing of <c>true</c> or <c>false</c> becomes <c>True</c> or <c>False</c>, as ML.NET's
+/// Boolean columns read, so a Boolean column and a warehouse's text <c>true</c> are one prediction. Otherwise case
+/// is kept: <c>f</c> and <c>F</c> are two groups. A value that is empty or only white space is refused, naming it.</para>
+/// <para><b>Counts.</b> Every sum is checked: a cell's count or the table's total that would pass
+/// <see cref="long.MaxValue"/> is refused (<see cref="OverflowException"/> naming the cell), never wrapped.</para>
+/// </remarks>
 public sealed class FairnessCounts
 {
     private readonly Dictionary<(string Client, string Sensitive, string Prediction, string? Label), long> _cells = new();
@@ -17,8 +27,18 @@ public sealed class FairnessCounts
     /// <summary>Whether the rows carried labels.</summary>
     public bool HasLabels { get; private set; }
 
-    /// <summary>The value of a prediction that counts as positive (for parity and opportunity gaps), if binary.</summary>
-    public string? PositivePrediction { get; internal set; }
+    private string? _positivePrediction;
+
+    /// <summary>
+    /// The value of a prediction that counts as positive (for parity and opportunity gaps), if binary; null when not
+    /// stated (a report then takes the later of two predictions in ordinal order).
+    /// </summary>
+    public string? PositivePrediction
+    {
+        get => _positivePrediction;
+        internal set => _positivePrediction = value is null ? null
+            : Canonical(value) ?? throw new ArgumentException("The positive prediction is blank; name a prediction value, or null for none.", nameof(PositivePrediction));
+    }
 
     private long _rows;
 
@@ -35,14 +55,20 @@ public sealed class FairnessCounts
     /// Counts <paramref name="count"/> rows (default one) with these values, adding to what the cell already holds;
     /// a count of 0 changes nothing.
     /// </summary>
-    /// <exception cref="ArgumentException">A value is null or empty, or the count is negative.</exception>
+    /// <remarks>Values are stored in their one spelling (see <see cref="FairnessCounts"/>): <c>" true"</c> counts as <c>True</c>.</remarks>
+    /// <param name="client">The client (or any grouping).</param>
+    /// <param name="sensitive">The sensitive value.</param>
+    /// <param name="prediction">The prediction.</param>
+    /// <param name="label">The true label; null in a table without labels.</param>
+    /// <param name="count">Rows to count, ≥ 0. Default: 1.</param>
+    /// <exception cref="ArgumentException">A value is null, empty or white space, the count is negative, or the labelling differs from the table's.</exception>
     /// <exception cref="OverflowException">The cell's count or the table's row total would pass <see cref="long.MaxValue"/> (the message names the cell).</exception>
     public void Add(string client, string sensitive, string prediction, string? label, long count = 1)
     {
-        ArgumentException.ThrowIfNullOrEmpty(client);
-        ArgumentException.ThrowIfNullOrEmpty(sensitive);
-        ArgumentException.ThrowIfNullOrEmpty(prediction);
-        if (label is not null) ArgumentException.ThrowIfNullOrEmpty(label);
+        client = Value(client, nameof(client));
+        sensitive = Value(sensitive, nameof(sensitive));
+        prediction = Value(prediction, nameof(prediction));
+        if (label is not null) label = Value(label, nameof(label));
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         if (count == 0) return;
         if ((label is null && HasLabels) || (label is not null && !HasLabels && _cells.Count > 0))
@@ -56,6 +82,26 @@ public sealed class FairnessCounts
             throw new OverflowException($"Adding {count} rows to the cell {Describe(key)} takes the table's {_rows} rows past {long.MaxValue}.");
         _cells[key] = held + count;
         _rows += count;
+    }
+
+    /// <summary>
+    /// The one spelling of a value: without surrounding white space, and <c>True</c> or <c>False</c> for any casing
+    /// of those words; null for a blank value.
+    /// </summary>
+    internal static string? Canonical(string value)
+    {
+        var trimmed = value.Trim();
+        if (trimmed.Length == 0) return null;
+        if (trimmed.Equals(bool.TrueString, StringComparison.OrdinalIgnoreCase)) return bool.TrueString;
+        if (trimmed.Equals(bool.FalseString, StringComparison.OrdinalIgnoreCase)) return bool.FalseString;
+        return trimmed;
+    }
+
+    private static string Value(string value, string name)
+    {
+        ArgumentNullException.ThrowIfNull(value, name);
+        return Canonical(value) ?? throw new ArgumentException(
+            $"The {name} value is {(value.Length == 0 ? "empty" : "blank (white space only)")}; every counted row needs one.", name);
     }
 
     /// <summary>A cell as messages name it.</summary>
@@ -117,8 +163,9 @@ public sealed class FairnessCounts
     /// <remarks>
     /// Every cell needs <c>client</c>, <c>sensitive</c>, <c>prediction</c> and <c>count</c>; <c>label</c> is null or
     /// absent in a table without labels. A table lists each cell once: a cell written twice (a party's table
-    /// pasted in twice) is refused, where <see cref="Add"/> would add it. Without <c>hasLabels</c> the table's
-    /// labelling is read from its cells, which must then agree.
+    /// pasted in twice) is refused, where <see cref="Add"/> would add it; cells that differ only in spelling (see
+    /// <see cref="FairnessCounts"/>) are added into one. Without <c>hasLabels</c> the table's labelling is read from
+    /// its cells, which must then agree.
     /// </remarks>
     /// <exception cref="InvalidDataException">
     /// The text is not such a table, or a cell is null, incomplete, written twice, labelled unlike the others, or
@@ -138,6 +185,8 @@ public sealed class FairnessCounts
         }
         if (document is null || document.Format != Format || document.Cells is null)
             throw new InvalidDataException($"The text is not a fairness count table of format '{Format}' (found '{document?.Format}').");
+        if (document.PositivePrediction is { } p && Canonical(p) is null)
+            throw new InvalidDataException("The count table's positivePrediction is blank; write a prediction value, or null for none.");
         var table = new FairnessCounts { PositivePrediction = document.PositivePrediction };
         var first = new Dictionary<(string, string, string, string?), int>();
         for (int i = 0; i < document.Cells.Length; i++)
@@ -188,9 +237,11 @@ public sealed class FairnessCounts
     /// </summary>
     /// <remarks>
     /// <para>The file is RFC 4180 CSV: fields may be quoted, with <c>""</c> for a quote, and a quoted field may hold
-    /// commas and line breaks; a leading byte-order mark is skipped and blank lines are ignored. An empty label
+    /// commas and line breaks; a leading byte-order mark is skipped and blank lines are ignored. An empty (or blank) label
     /// column means a table without labels. A table lists each cell once: a cell on two lines (an export appended
-    /// twice) is refused, where <see cref="Add"/> would add it.</para>
+    /// twice) is refused, where <see cref="Add"/> would add it. Values take their one spelling (see
+    /// <see cref="FairnessCounts"/>); lines that differ only there, such as <c>true</c> and <c>TRUE</c>, are groups a
+    /// warehouse kept apart and are added into one cell.</para>
     /// <para>Lines starting with <c>#</c> before the header are comments. Two of them are read, as
     /// <see cref="ToCsv"/> writes them: <c># positivePrediction=value</c> (the value quoted as a field) and
     /// <c># hasLabels=true</c> or <c>false</c>, which every line's label column must then match; others are ignored.
@@ -226,8 +277,7 @@ public sealed class FairnessCounts
             {
                 if (statedPositive is { } earlier)
                     throw new InvalidDataException($"Lines {earlier.Line} and {header.Line} of the count CSV both state the positive prediction; state it once.");
-                if (value.Length == 0) throw new InvalidDataException($"Line {header.Line} of the count CSV states a blank positive prediction.");
-                statedPositive = (value, header.Line);
+                statedPositive = (Canonical(value) ?? throw new InvalidDataException($"Line {header.Line} of the count CSV states a blank positive prediction."), header.Line);
             }
             else if (key.Equals("hasLabels", StringComparison.OrdinalIgnoreCase))
             {
@@ -240,10 +290,11 @@ public sealed class FairnessCounts
         }
         if (header is null || header.Fields.Count != 5 || !string.Join(",", header.Fields.Select(f => f.Trim())).Equals(CsvHeader, StringComparison.OrdinalIgnoreCase))
             throw new InvalidDataException($"A fairness count CSV starts with the header '{CsvHeader}' (after optional '#' lines); found '{header?.Text}'.");
-        if (positivePrediction is not null && statedPositive is { } stated && stated.Value != positivePrediction.Trim())
+        string? given = positivePrediction is null ? null : Canonical(positivePrediction);
+        if (given is not null && statedPositive is { } stated && stated.Value != given)
             throw new ArgumentException($"The count CSV states the positive prediction '{stated.Value}' (line {stated.Line}), but '{positivePrediction}' was given; " +
                                         "pass null to take the CSV's, or correct the one that is wrong.", nameof(positivePrediction));
-        var table = new FairnessCounts { PositivePrediction = positivePrediction?.Trim() ?? statedPositive?.Value };
+        var table = new FairnessCounts { PositivePrediction = given ?? statedPositive?.Value };
         var first = new Dictionary<(string, string, string, string?), int>();
         for (CsvRecords.Record? line; (line = records.Next()) is not null;)
         {
@@ -251,7 +302,7 @@ public sealed class FairnessCounts
             var fields = line.Fields;
             if (fields.Count != 5 || !long.TryParse(fields[4], NumberStyles.Integer, CultureInfo.InvariantCulture, out long count))
                 throw new InvalidDataException($"Line {line.Line} of the count CSV is not '{CsvHeader}': '{line.Text}'.");
-            var key = (fields[0], fields[1], fields[2], fields[3].Length == 0 ? null : fields[3]);
+            var key = (fields[0], fields[1], fields[2], string.IsNullOrWhiteSpace(fields[3]) ? null : fields[3]);
             if (statedLabels is { } labels && labels.Value != key.Item4 is not null)
                 throw new InvalidDataException($"Line {line.Line} of the count CSV {(key.Item4 is null ? "has no label" : "has a label")} while line {labels.Line} states hasLabels = {labels.Value}.");
             Checked(() => table.Add(key.Item1, key.Item2, key.Item3, key.Item4, count), $"line {line.Line}");

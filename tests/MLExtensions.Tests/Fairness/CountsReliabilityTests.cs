@@ -250,4 +250,67 @@ public class CountsReliabilityTests
         var commented = "# exported by the warehouse, nightly\n# positivePrediction=\"a,b\"\n" + Header + "A,F,\"a,b\",,3\nA,M,c,,4\n";
         Assert.Equal("a,b", FairnessCounts.FromCsv(new StringReader(commented)).PositivePrediction);
     }
+
+    // 7. One spelling per value.
+
+    [Fact]
+    public void Surrounding_spaces_and_the_casing_of_true_and_false_do_not_split_a_value()
+    {
+        var counts = new FairnessCounts();
+        counts.Add("A", "F", "true", "FALSE", 1);
+        counts.Add(" A", "F ", "True", "False", 2);
+        counts.Add("A", "F", " TRUE", " false ", 3);
+        var cell = Assert.Single(counts.Cells);
+        Assert.Equal(("A", "F", "True", "False"), cell.Key);
+        Assert.Equal(6, cell.Value);
+
+        counts.Add("A", "f", "yes", "no"); // case of other values is kept
+        Assert.Equal(2, counts.Cells.Count);
+
+        Assert.Equal("sensitive", Assert.Throws<ArgumentException>(() => counts.Add("A", "  ", "1", "1")).ParamName);
+        Assert.Equal("label", Assert.Throws<ArgumentException>(() => counts.Add("A", "F", "1", "\t")).ParamName);
+
+        // The positive prediction too: a CSV's stated value and an argument spelt differently agree; a blank one is refused.
+        var csv = "# positivePrediction=TRUE\n" + Header + "A,F,true,,1\nA,M,false,,1\n";
+        Assert.Equal("True", FairnessCounts.FromCsv(new StringReader(csv), positivePrediction: "true ").PositivePrediction);
+        var blank = new FairnessCounts().ToJson().Replace("\"positivePrediction\":null", "\"positivePrediction\":\" \"");
+        Assert.Contains("positivePrediction", Assert.Throws<InvalidDataException>(() => FairnessCounts.FromJson(blank)).Message);
+    }
+
+    public sealed class BoolRow
+    {
+        public string Group { get; set; } = "";
+        public string Client { get; set; } = "";
+        public bool Predicted { get; set; }
+    }
+
+    [Fact]
+    public void A_boolean_column_and_a_warehouse_csv_of_true_and_false_merge_into_two_predictions()
+    {
+        var rows = Enumerable.Range(0, 40).Select(i => new BoolRow { Group = i % 2 == 0 ? "f" : "m", Client = "bank", Predicted = i % 3 == 0 }).ToArray();
+        var audited = Ml.Fairness().Audit("Group", "Predicted", "Client").Count(Ml.Data.LoadFromEnumerable(rows));
+        var warehouse = FairnessCounts.FromCsv(new StringReader(Header + "shop,f,true,,5\nshop,m,false,,7\nshop,m,TRUE ,,2\n"));
+        var report = Ml.Fairness().Report(FairnessCounts.Merge(audited, warehouse), bootstrapSamples: 0);
+        Assert.Equal(["False", "True"], report.PredictionValues);
+        Assert.NotNull(report.StatisticalParityDifference);
+        Assert.Equal("True", Ml.Fairness().Audit("Group", "Predicted", "Client", positivePrediction: " true").Count(Ml.Data.LoadFromEnumerable(rows)).PositivePrediction);
+    }
+
+    [Fact]
+    public void The_audit_trims_text_values_and_refuses_blank_ones_naming_column_and_row()
+    {
+        var rows = new[]
+        {
+            new Decision { Group = "f", Client = "a", Predicted = "yes" },
+            new Decision { Group = "f ", Client = "a", Predicted = "no" },
+            new Decision { Group = " m", Client = "a", Predicted = "yes" },
+        };
+        var counts = Ml.Fairness().Audit("Group", "Predicted", "Client").Count(Ml.Data.LoadFromEnumerable(rows));
+        Assert.Equal(["f", "m"], counts.Cells.Keys.Select(k => k.Sensitive).Distinct().Order());
+
+        rows[2].Group = "  ";
+        var error = Assert.Throws<InvalidDataException>(() => Ml.Fairness().Audit("Group", "Predicted", "Client").Count(Ml.Data.LoadFromEnumerable(rows)));
+        Assert.Contains("'Group'", error.Message);
+        Assert.Contains("row 2", error.Message);
+    }
 }
