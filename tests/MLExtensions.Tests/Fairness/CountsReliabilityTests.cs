@@ -313,4 +313,16 @@ public class CountsReliabilityTests
         Assert.Contains("'Group'", error.Message);
         Assert.Contains("row 2", error.Message);
     }
+
+    // 8. Cross-fitting folds the data cannot fill.
+
+    [Fact]
+    public void More_cross_fit_folds_than_rows_are_refused_at_fit_naming_the_option_and_the_row_count()
+    {
+        var data = Ml.Data.LoadFromEnumerable(MitigatorTests.Rows(50, 3));
+        var options = new FairnessMitigator.Options { SensitiveColumnName = "Sensitive", ClientColumnName = "Client", CrossFitFolds = 51 };
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Ml.Fairness().Mitigate(options).Fit(data));
+        Assert.Equal(nameof(FairnessMitigator.Options.CrossFitFolds), error.ParamName);
+        Assert.Contains("50 rows", error.Message);
+    }
 }
