@@ -17,7 +17,10 @@ namespace MLExtensions.Fairness;
 /// <see cref="bool"/>, a key, text, or a <see cref="float"/> score with a threshold. The label, if any, must take
 /// the prediction's values: for a Boolean or score prediction it may be <see cref="bool"/> or numeric (positive when
 /// &gt; 0, ML.NET's convention); otherwise the same categories as the prediction. Writes nothing: the fitted transformer passes rows through unchanged, so the
-/// audit can sit anywhere in a pipeline. Missing values (empty text, key 0, NaN) are errors naming column and row.</para>
+/// audit can sit anywhere in a pipeline. Missing values (empty or blank text, key 0, NaN) are errors naming column and row.</para>
+/// <para>Values are counted in the one spelling of <see cref="FairnessCounts"/>: text without surrounding white space,
+/// Booleans (and any casing of the text <c>true</c>/<c>false</c>) as <c>True</c>/<c>False</c>, numbers in invariant
+/// culture; case is otherwise kept.</para>
 /// </remarks>
 public sealed class FairnessAuditEstimator : IEstimator<FairnessAuditTransformer>
 {
@@ -36,7 +39,7 @@ public sealed class FairnessAuditEstimator : IEstimator<FairnessAuditTransformer
     {
         if (positivePrediction is not null) ArgumentException.ThrowIfNullOrWhiteSpace(positivePrediction);
         options?.Validate();
-        _positivePrediction = positivePrediction;
+        _positivePrediction = positivePrediction is null ? null : FairnessCounts.Canonical(positivePrediction);
         ArgumentOutOfRangeException.ThrowIfNegative(bootstrapSamples);
         (_bootstrapSamples, _seed) = (bootstrapSamples, seed);
         ArgumentException.ThrowIfNullOrWhiteSpace(sensitive);
@@ -156,16 +159,19 @@ internal static class ValueReader
         {
             case TextDataViewType:
                 var getText = cursor.GetGetter<ReadOnlyMemory<char>>(column);
-                var seen = new Dictionary<ReadOnlyMemory<char>, string>(TextComparer.Instance); // categories repeat: allocate each once
+                // Categories repeat: each spelling is looked up without allocating, and spellings of one value share its string.
+                var seen = new Dictionary<ReadOnlyMemory<char>, string>(TextComparer.Instance);
+                var values = new Dictionary<string, string>(StringComparer.Ordinal);
                 return row =>
                 {
                     ReadOnlyMemory<char> v = default;
                     getText(ref v);
-                    if (v.Length == 0) throw Missing(column, row, "empty text");
                     if (!seen.TryGetValue(v, out var text))
                     {
-                        text = v.ToString();
-                        seen[text.AsMemory()] = text;
+                        var spelling = v.ToString();
+                        var value = FairnessCounts.Canonical(spelling) ?? throw Missing(column, row, spelling.Length == 0 ? "empty text" : "blank text");
+                        if (!values.TryGetValue(value, out text)) values[value] = text = value;
+                        seen[spelling.AsMemory()] = text;
                     }
                     return text;
                 };
@@ -183,7 +189,8 @@ internal static class ValueReader
                 return row =>
                 {
                     ulong v = getKey();
-                    return v == 0 || v > (ulong)names.Length ? throw Missing(column, row, "a missing key") : names[v - 1];
+                    return v == 0 || v > (ulong)names.Length ? throw Missing(column, row, "a missing key")
+                        : names[v - 1] ?? throw Missing(column, row, $"key {v}, whose value is blank");
                 };
             case NumberDataViewType n when n == NumberDataViewType.Single && threshold is float t:
                 var getScore = cursor.GetGetter<float>(column);
@@ -245,13 +252,17 @@ internal static class ValueReader
         }
     }
 
-    private static string[] KeyNames(DataViewSchema.Column column, KeyDataViewType key)
+    /// <summary>A key's values in their counted spelling (null where blank), one string per value.</summary>
+    private static string?[] KeyNames(DataViewSchema.Column column, KeyDataViewType key)
     {
         if (column.Annotations.Schema.GetColumnOrNull("KeyValues")?.Type is VectorDataViewType { ItemType: TextDataViewType })
         {
             VBuffer<ReadOnlyMemory<char>> values = default;
             column.GetKeyValues(ref values);
-            return values.DenseValues().Select(v => v.ToString()).ToArray();
+            var spellings = new Dictionary<string, string>(StringComparer.Ordinal);
+            return values.DenseValues().Select(v => FairnessCounts.Canonical(v.ToString()) is { } value
+                ? spellings.TryGetValue(value, out var kept) ? kept : spellings[value] = value
+                : null).ToArray();
         }
         return Enumerable.Range(1, (int)key.Count).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
     }

@@ -10,6 +10,16 @@ namespace MLExtensions.Fairness;
 /// audit needs, and they add up: each client can count its own rows, and a coordinator merges the tables
 /// (<see cref="Merge"/>) and computes the same report as on the pooled rows, without seeing a single row.
 /// </summary>
+/// <remarks>
+/// <para><b>Values.</b> A value (client, sensitive value, prediction, label, positive prediction) has one spelling,
+/// whichever road it comes by (<see cref="Add"/>, <see cref="FromCsv"/>, <see cref="FromJson"/>, the audit's
+/// columns), so parties that export the same data differently still merge into the same groups: surrounding white
+/// space is removed, and any casing of <c>true</c> or <c>false</c> becomes <c>True</c> or <c>False</c>, as ML.NET's
+/// Boolean columns read, so a Boolean column and a warehouse's text <c>true</c> are one prediction. Otherwise case
+/// is kept: <c>f</c> and <c>F</c> are two groups. A value that is empty or only white space is refused, naming it.</para>
+/// <para><b>Counts.</b> Every sum is checked: a cell's count or the table's total that would pass
+/// <see cref="long.MaxValue"/> is refused (<see cref="OverflowException"/> naming the cell), never wrapped.</para>
+/// </remarks>
 public sealed class FairnessCounts
 {
     private readonly Dictionary<(string Client, string Sensitive, string Prediction, string? Label), long> _cells = new();
@@ -17,45 +27,126 @@ public sealed class FairnessCounts
     /// <summary>Whether the rows carried labels.</summary>
     public bool HasLabels { get; private set; }
 
-    /// <summary>The value of a prediction that counts as positive (for parity and opportunity gaps), if binary.</summary>
-    public string? PositivePrediction { get; internal set; }
+    private string? _positivePrediction;
 
-    /// <summary>Number of rows counted.</summary>
-    public long Rows => _cells.Values.Sum();
+    /// <summary>
+    /// The value of a prediction that counts as positive (for parity and opportunity gaps), if binary; null when not
+    /// stated (a report then takes the later of two predictions in ordinal order).
+    /// </summary>
+    public string? PositivePrediction
+    {
+        get => _positivePrediction;
+        internal set => _positivePrediction = value is null ? null
+            : Canonical(value) ?? throw new ArgumentException("The positive prediction is blank; name a prediction value, or null for none.", nameof(PositivePrediction));
+    }
+
+    private long _rows;
+
+    /// <summary>
+    /// Number of rows counted. Exact: the table refuses counts whose total a <see cref="long"/> cannot hold, so this
+    /// and every sum of cells (a client's rows, a group's rows) is exact.
+    /// </summary>
+    public long Rows => _rows;
 
     /// <summary>Every non-empty cell and its count.</summary>
     public IReadOnlyDictionary<(string Client, string Sensitive, string Prediction, string? Label), long> Cells => _cells;
 
-    /// <summary>Counts <paramref name="count"/> rows (default one) with these values; a count of 0 changes nothing.</summary>
-    /// <exception cref="ArgumentException">A value is null or empty, or the count is negative.</exception>
+    /// <summary>
+    /// Counts <paramref name="count"/> rows (default one) with these values, adding to what the cell already holds;
+    /// a count of 0 changes nothing.
+    /// </summary>
+    /// <remarks>Values are stored in their one spelling (see <see cref="FairnessCounts"/>): <c>" true"</c> counts as <c>True</c>.</remarks>
+    /// <param name="client">The client (or any grouping).</param>
+    /// <param name="sensitive">The sensitive value.</param>
+    /// <param name="prediction">The prediction.</param>
+    /// <param name="label">The true label; null in a table without labels.</param>
+    /// <param name="count">Rows to count, ≥ 0. Default: 1.</param>
+    /// <exception cref="ArgumentException">A value is null, empty or white space, the count is negative, or the labelling differs from the table's.</exception>
+    /// <exception cref="OverflowException">The cell's count or the table's row total would pass <see cref="long.MaxValue"/> (the message names the cell).</exception>
     public void Add(string client, string sensitive, string prediction, string? label, long count = 1)
     {
-        ArgumentException.ThrowIfNullOrEmpty(client);
-        ArgumentException.ThrowIfNullOrEmpty(sensitive);
-        ArgumentException.ThrowIfNullOrEmpty(prediction);
-        if (label is not null) ArgumentException.ThrowIfNullOrEmpty(label);
+        client = Value(client, nameof(client));
+        sensitive = Value(sensitive, nameof(sensitive));
+        prediction = Value(prediction, nameof(prediction));
+        if (label is not null) label = Value(label, nameof(label));
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         if (count == 0) return;
         if ((label is null && HasLabels) || (label is not null && !HasLabels && _cells.Count > 0))
             throw new ArgumentException("A count table holds rows either all with labels or all without; audit every row with the same columns.", nameof(label));
         if (label is not null) HasLabels = true;
         var key = (client, sensitive, prediction, label);
-        _cells[key] = _cells.GetValueOrDefault(key) + count;
+        long held = _cells.GetValueOrDefault(key);
+        if (held > long.MaxValue - count)
+            throw new OverflowException($"Adding {count} rows to the cell {Describe(key)}, which holds {held}, overflows its count (at most {long.MaxValue}).");
+        if (_rows > long.MaxValue - count)
+            throw new OverflowException($"Adding {count} rows to the cell {Describe(key)} takes the table's {_rows} rows past {long.MaxValue}.");
+        _cells[key] = held + count;
+        _rows += count;
     }
 
+    /// <summary>
+    /// The one spelling of a value: without surrounding white space, and <c>True</c> or <c>False</c> for any casing
+    /// of those words; null for a blank value.
+    /// </summary>
+    internal static string? Canonical(string value)
+    {
+        var trimmed = value.Trim();
+        if (trimmed.Length == 0) return null;
+        if (trimmed.Equals(bool.TrueString, StringComparison.OrdinalIgnoreCase)) return bool.TrueString;
+        if (trimmed.Equals(bool.FalseString, StringComparison.OrdinalIgnoreCase)) return bool.FalseString;
+        return trimmed;
+    }
+
+    private static string Value(string value, string name)
+    {
+        ArgumentNullException.ThrowIfNull(value, name);
+        return Canonical(value) ?? throw new ArgumentException(
+            $"The {name} value is {(value.Length == 0 ? "empty" : "blank (white space only)")}; every counted row needs one.", name);
+    }
+
+    /// <summary>A cell as messages name it.</summary>
+    internal static string Describe((string Client, string Sensitive, string Prediction, string? Label) cell) =>
+        $"(client '{cell.Client}', sensitive '{cell.Sensitive}', prediction '{cell.Prediction}'{(cell.Label is null ? "" : $", label '{cell.Label}'")})";
+
     /// <summary>Adds tables counted separately (e.g. one per client) into one.</summary>
-    /// <exception cref="ArgumentException">Some tables have labels and others not, or their positive predictions differ.</exception>
+    /// <remarks>
+    /// A table's <see cref="PositivePrediction"/> of null means "not stated": it joins a table that states one, and the
+    /// merged table takes the stated value. Two tables that state different values are refused. A table without cells
+    /// joins any other (it has no rows to disagree about labels).
+    /// </remarks>
+    /// <param name="tables">The tables; none may be null.</param>
+    /// <exception cref="ArgumentNullException">The array, or one of the tables (the message names its index), is null.</exception>
+    /// <exception cref="ArgumentException">Some tables have labels and others not, or two tables state different positive predictions.</exception>
+    /// <exception cref="OverflowException">A merged cell's count or the merged row total would pass <see cref="long.MaxValue"/> (the message names the table and cell).</exception>
     public static FairnessCounts Merge(params FairnessCounts[] tables)
     {
         ArgumentNullException.ThrowIfNull(tables);
         if (tables.Length == 0) throw new ArgumentException("Nothing to merge.", nameof(tables));
-        if (tables.Select(t => t.HasLabels).Distinct().Count() > 1)
-            throw new ArgumentException("Some count tables have labels and others do not; audit all clients with the same columns.", nameof(tables));
-        var positives = tables.Select(t => t.PositivePrediction).Where(p => p is not null).Distinct().ToArray();
-        if (positives.Length > 1) throw new ArgumentException($"The tables disagree on the positive prediction ({string.Join(", ", positives)}).", nameof(tables));
-        var merged = new FairnessCounts { PositivePrediction = positives.FirstOrDefault() };
-        foreach (var table in tables)
-            foreach (var ((client, sensitive, prediction, label), count) in table._cells) merged.Add(client, sensitive, prediction, label, count);
+        for (int i = 0; i < tables.Length; i++)
+            if (tables[i] is null) throw new ArgumentNullException(nameof(tables), $"The count table at index {i} of the {tables.Length} to merge is null; merge only tables that were counted or read.");
+        int labelled = Array.FindIndex(tables, t => t._cells.Count > 0 && t.HasLabels);
+        int unlabelled = Array.FindIndex(tables, t => t._cells.Count > 0 && !t.HasLabels);
+        if (labelled >= 0 && unlabelled >= 0)
+            throw new ArgumentException($"Count table {labelled} has labels and table {unlabelled} does not; audit all clients with the same columns.", nameof(tables));
+        int stated = Array.FindIndex(tables, t => t.PositivePrediction is not null);
+        if (stated >= 0)
+            for (int i = stated + 1; i < tables.Length; i++)
+                if (tables[i].PositivePrediction is { } other && other != tables[stated].PositivePrediction)
+                    throw new ArgumentException($"The tables disagree on the positive prediction: table {stated} states '{tables[stated].PositivePrediction}', " +
+                                                $"table {i} states '{other}'. Count every party with the same positive prediction.", nameof(tables));
+        var merged = new FairnessCounts { PositivePrediction = stated >= 0 ? tables[stated].PositivePrediction : null };
+        for (int i = 0; i < tables.Length; i++)
+            foreach (var ((client, sensitive, prediction, label), count) in tables[i]._cells)
+            {
+                try
+                {
+                    merged.Add(client, sensitive, prediction, label, count);
+                }
+                catch (OverflowException e)
+                {
+                    throw new OverflowException($"Merging table {i}: {e.Message}", e);
+                }
+            }
         return merged;
     }
 
@@ -69,7 +160,17 @@ public sealed class FairnessCounts
         OrderedCells().Select(c => new CountCell(c.Key.Client, c.Key.Sensitive, c.Key.Prediction, c.Key.Label, c.Value)).ToArray()), JsonOptions);
 
     /// <summary>Reads a table written by <see cref="ToJson"/>.</summary>
-    /// <exception cref="InvalidDataException">The text is not such a table, or a cell is invalid (the message names it).</exception>
+    /// <remarks>
+    /// Every cell needs <c>client</c>, <c>sensitive</c>, <c>prediction</c> and <c>count</c>; <c>label</c> is null or
+    /// absent in a table without labels. A table lists each cell once: a cell written twice (a party's table
+    /// pasted in twice) is refused, where <see cref="Add"/> would add it; cells that differ only in spelling (see
+    /// <see cref="FairnessCounts"/>) are added into one. Without <c>hasLabels</c> the table's labelling is read from
+    /// its cells, which must then agree.
+    /// </remarks>
+    /// <exception cref="InvalidDataException">
+    /// The text is not such a table, or a cell is null, incomplete, written twice, labelled unlike the others, or
+    /// invalid (the message names it).
+    /// </exception>
     public static FairnessCounts FromJson(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
@@ -84,23 +185,45 @@ public sealed class FairnessCounts
         }
         if (document is null || document.Format != Format || document.Cells is null)
             throw new InvalidDataException($"The text is not a fairness count table of format '{Format}' (found '{document?.Format}').");
+        if (document.PositivePrediction is { } p && Canonical(p) is null)
+            throw new InvalidDataException("The count table's positivePrediction is blank; write a prediction value, or null for none.");
         var table = new FairnessCounts { PositivePrediction = document.PositivePrediction };
-        foreach (var (cell, i) in document.Cells.Select((c, i) => (c, i)))
+        var first = new Dictionary<(string, string, string, string?), int>();
+        for (int i = 0; i < document.Cells.Length; i++)
         {
-            if (document.HasLabels != cell.Label is not null)
-                throw new InvalidDataException($"Cell {i} of the count table {(cell.Label is null ? "lacks" : "has")} a label while the table says hasLabels = {document.HasLabels}.");
-            Checked(() => table.Add(cell.Client, cell.Sensitive, cell.Prediction, cell.Label, cell.Count), $"cell {i}");
+            var cell = document.Cells[i] ?? throw new InvalidDataException(
+                $"The count table's cell {i} is null; each cell is an object with client, sensitive, prediction, label and count.");
+            string? missing = cell.Client is null ? "client" : cell.Sensitive is null ? "sensitive" : cell.Prediction is null ? "prediction" : cell.Count is null ? "count" : null;
+            if (missing is not null) throw new InvalidDataException($"The count table's cell {i} has no '{missing}'; each cell needs client, sensitive, prediction and count.");
+            if (document.HasLabels is bool stated && stated != cell.Label is not null)
+                throw new InvalidDataException($"The count table's cell {i} {(cell.Label is null ? "lacks" : "has")} a label while the table says hasLabels = {stated}.");
+            if (document.HasLabels is null && i > 0 && document.Cells[0]!.Label is not null != cell.Label is not null)
+                throw new InvalidDataException($"The count table's cell {i} {(cell.Label is null ? "lacks" : "has")} a label while cell 0 {(cell.Label is null ? "has one" : "has none")}; " +
+                                               "a table's rows are all labelled or all unlabelled.");
+            var key = (cell.Client!, cell.Sensitive!, cell.Prediction!, cell.Label);
+            Checked(() => table.Add(key.Item1, key.Item2, key.Item3, key.Item4, cell.Count!.Value), $"cell {i}");
+            if (first.TryGetValue(key, out int earlier))
+                throw new InvalidDataException($"The count table lists cells {earlier} and {i} with the same values {Describe(key)}; a table lists each cell once " +
+                                               "(was a party's table pasted in twice?). Merge separate tables with FairnessCounts.Merge.");
+            first[key] = i;
         }
         return table;
     }
 
+    private const string CsvHeader = "client,sensitive,prediction,label,count";
+
     /// <summary>
     /// The table as CSV with the header <c>client,sensitive,prediction,label,count</c> (label empty without labels):
-    /// the shape a warehouse's group-by returns (see <see cref="FromCsv"/>).
+    /// the shape a warehouse's group-by returns (see <see cref="FromCsv"/>). Before the header, comment lines carry
+    /// what the counts alone do not say: <c># positivePrediction=…</c> (when stated) and <c># hasLabels=true</c> or
+    /// <c>false</c>. Fields holding a comma, a quote or a line break are quoted (<c>""</c> for a quote).
     /// </summary>
     public string ToCsv()
     {
-        var csv = new StringBuilder("client,sensitive,prediction,label,count\n");
+        var csv = new StringBuilder();
+        if (PositivePrediction is { } positive) csv.Append("# positivePrediction=").Append(Quote(positive)).Append('\n');
+        csv.Append("# hasLabels=").Append(HasLabels ? "true" : "false").Append('\n');
+        csv.Append(CsvHeader).Append('\n');
         foreach (var ((client, sensitive, prediction, label), count) in OrderedCells())
             csv.Append(Quote(client)).Append(',').Append(Quote(sensitive)).Append(',').Append(Quote(prediction)).Append(',')
                 .Append(label is null ? "" : Quote(label)).Append(',').Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
@@ -110,29 +233,88 @@ public sealed class FairnessCounts
     /// <summary>
     /// Reads counts in the CSV shape of <see cref="ToCsv"/>, e.g. the result of
     /// <c>SELECT client, sensitive, prediction, label, COUNT(*) AS count FROM scored GROUP BY client, sensitive, prediction, label</c>
-    /// run where the rows live (SQL, Spark): the audit then moves no rows, only this table. Fields may be quoted
-    /// ("" for a quote) but hold no line breaks; an empty label column means a table without labels.
+    /// run where the rows live (SQL, Spark): the audit then moves no rows, only this table.
     /// </summary>
-    /// <exception cref="InvalidDataException">The header is missing, or a line is malformed (the message names the line).</exception>
-    public static FairnessCounts FromCsv(TextReader reader)
+    /// <remarks>
+    /// <para>The file is RFC 4180 CSV: fields may be quoted, with <c>""</c> for a quote, and a quoted field may hold
+    /// commas and line breaks; a leading byte-order mark is skipped and blank lines are ignored. An empty (or blank) label
+    /// column means a table without labels. A table lists each cell once: a cell on two lines (an export appended
+    /// twice) is refused, where <see cref="Add"/> would add it. Values take their one spelling (see
+    /// <see cref="FairnessCounts"/>); lines that differ only there, such as <c>true</c> and <c>TRUE</c>, are groups a
+    /// warehouse kept apart and are added into one cell.</para>
+    /// <para>Lines starting with <c>#</c> before the header are comments. Two of them are read, as
+    /// <see cref="ToCsv"/> writes them: <c># positivePrediction=value</c> (the value quoted as a field) and
+    /// <c># hasLabels=true</c> or <c>false</c>, which every line's label column must then match; others are ignored.
+    /// A group-by result has no such line: give its positive prediction as <paramref name="positivePrediction"/>,
+    /// or the report takes the later of two predictions in ordinal order.</para>
+    /// </remarks>
+    /// <param name="reader">The CSV text.</param>
+    /// <param name="positivePrediction">
+    /// The prediction that counts as positive, for a CSV that does not state it; null to take the CSV's
+    /// <c># positivePrediction</c> line, if any. Default: null.
+    /// </param>
+    /// <exception cref="ArgumentException"><paramref name="positivePrediction"/> is blank, or differs from the value the CSV states.</exception>
+    /// <exception cref="InvalidDataException">
+    /// The header is missing, a line is malformed, a cell is listed twice, its count overflows, or a quoted field is
+    /// never closed (the message names the line).
+    /// </exception>
+    public static FairnessCounts FromCsv(TextReader reader, string? positivePrediction = null)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        var header = reader.ReadLine();
-        if (header is null || !header.Trim().Equals("client,sensitive,prediction,label,count", StringComparison.OrdinalIgnoreCase))
-            throw new InvalidDataException($"A fairness count CSV starts with the header 'client,sensitive,prediction,label,count'; found '{header}'.");
-        var table = new FairnessCounts();
-        int lineNumber = 1;
-        for (string? line; (line = reader.ReadLine()) is not null;)
+        if (positivePrediction is not null && string.IsNullOrWhiteSpace(positivePrediction))
+            throw new ArgumentException("The positive prediction is blank; give a prediction value, or null to take the CSV's own.", nameof(positivePrediction));
+        var records = new CsvRecords(reader);
+        (string Value, int Line)? statedPositive = null;
+        (bool Value, int Line)? statedLabels = null;
+        CsvRecords.Record? header;
+        while ((header = records.Next()) is not null && (IsBlank(header) || header.Text.TrimStart().StartsWith('#')))
         {
-            lineNumber++;
-            if (line.Length == 0) continue;
-            var fields = SplitCsv(line);
+            if (IsBlank(header)) continue;
+            string comment = string.Join(",", header.Fields).TrimStart()[1..];
+            int equals = comment.IndexOf('=');
+            string key = equals < 0 ? "" : comment[..equals].Trim(), value = equals < 0 ? "" : comment[(equals + 1)..].Trim();
+            if (key.Equals("positivePrediction", StringComparison.OrdinalIgnoreCase))
+            {
+                if (statedPositive is { } earlier)
+                    throw new InvalidDataException($"Lines {earlier.Line} and {header.Line} of the count CSV both state the positive prediction; state it once.");
+                statedPositive = (Canonical(value) ?? throw new InvalidDataException($"Line {header.Line} of the count CSV states a blank positive prediction."), header.Line);
+            }
+            else if (key.Equals("hasLabels", StringComparison.OrdinalIgnoreCase))
+            {
+                if (statedLabels is { } earlier)
+                    throw new InvalidDataException($"Lines {earlier.Line} and {header.Line} of the count CSV both state hasLabels; state it once.");
+                if (!bool.TryParse(value, out bool labels))
+                    throw new InvalidDataException($"Line {header.Line} of the count CSV states hasLabels = '{value}'; write true or false.");
+                statedLabels = (labels, header.Line);
+            }
+        }
+        if (header is null || header.Fields.Count != 5 || !string.Join(",", header.Fields.Select(f => f.Trim())).Equals(CsvHeader, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidDataException($"A fairness count CSV starts with the header '{CsvHeader}' (after optional '#' lines); found '{header?.Text}'.");
+        string? given = positivePrediction is null ? null : Canonical(positivePrediction);
+        if (given is not null && statedPositive is { } stated && stated.Value != given)
+            throw new ArgumentException($"The count CSV states the positive prediction '{stated.Value}' (line {stated.Line}), but '{positivePrediction}' was given; " +
+                                        "pass null to take the CSV's, or correct the one that is wrong.", nameof(positivePrediction));
+        var table = new FairnessCounts { PositivePrediction = given ?? statedPositive?.Value };
+        var first = new Dictionary<(string, string, string, string?), int>();
+        for (CsvRecords.Record? line; (line = records.Next()) is not null;)
+        {
+            if (IsBlank(line)) continue;
+            var fields = line.Fields;
             if (fields.Count != 5 || !long.TryParse(fields[4], NumberStyles.Integer, CultureInfo.InvariantCulture, out long count))
-                throw new InvalidDataException($"Line {lineNumber} of the count CSV is not 'client,sensitive,prediction,label,count': '{line}'.");
-            Checked(() => table.Add(fields[0], fields[1], fields[2], fields[3].Length == 0 ? null : fields[3], count), $"line {lineNumber}");
+                throw new InvalidDataException($"Line {line.Line} of the count CSV is not '{CsvHeader}': '{line.Text}'.");
+            var key = (fields[0], fields[1], fields[2], string.IsNullOrWhiteSpace(fields[3]) ? null : fields[3]);
+            if (statedLabels is { } labels && labels.Value != key.Item4 is not null)
+                throw new InvalidDataException($"Line {line.Line} of the count CSV {(key.Item4 is null ? "has no label" : "has a label")} while line {labels.Line} states hasLabels = {labels.Value}.");
+            Checked(() => table.Add(key.Item1, key.Item2, key.Item3, key.Item4, count), $"line {line.Line}");
+            if (first.TryGetValue(key, out int earlier))
+                throw new InvalidDataException($"The count CSV lists lines {earlier} and {line.Line} with the same values {Describe(key)}; a table lists each cell once " +
+                                               "(was an export appended twice?). Merge separate tables with FairnessCounts.Merge.");
+            first[key] = line.Line;
         }
         return table;
     }
+
+    private static bool IsBlank(CsvRecords.Record record) => string.IsNullOrWhiteSpace(record.Text);
 
     private IEnumerable<KeyValuePair<(string Client, string Sensitive, string Prediction, string? Label), long>> OrderedCells() =>
         _cells.OrderBy(c => c.Key.Client, StringComparer.Ordinal).ThenBy(c => c.Key.Sensitive, StringComparer.Ordinal)
@@ -144,7 +326,7 @@ public sealed class FairnessCounts
         {
             add();
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or OverflowException)
         {
             throw new InvalidDataException($"The count table's {where} is invalid: {e.Message}", e);
         }
@@ -152,33 +334,90 @@ public sealed class FairnessCounts
 
     private static string Quote(string value) => value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : $"\"{value.Replace("\"", "\"\"")}\"";
 
-    private static List<string> SplitCsv(string line)
+    /// <summary>
+    /// Reads CSV records as RFC 4180 writes them: a quoted field may hold commas, doubled quotes and line breaks
+    /// (CR, LF or CRLF). Skips a leading byte-order mark; records know the line they start on.
+    /// </summary>
+    private sealed class CsvRecords(TextReader reader)
     {
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < line.Length; i++)
+        /// <summary>One record: the line it starts on, its fields (unquoted) and its text as written.</summary>
+        public sealed record Record(int Line, List<string> Fields, string Text);
+
+        private const int None = -2;
+        private int _line = 1;
+        private int _ahead = None;
+        private bool _started;
+
+        private int Read()
         {
-            char c = line[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
-                else if (c == '"') quoted = false;
-                else field.Append(c);
-            }
-            else if (c == '"') quoted = true;
-            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
-            else field.Append(c);
+            int c = _ahead == None ? reader.Read() : _ahead;
+            _ahead = None;
+            return c;
         }
-        fields.Add(field.ToString());
-        return fields;
+
+        private int Peek() => _ahead == None ? _ahead = reader.Read() : _ahead; // TextReader.Peek is optional; this is not
+
+        /// <summary>The next record, or null at the end.</summary>
+        /// <exception cref="InvalidDataException">A quoted field is never closed.</exception>
+        public Record? Next()
+        {
+            if (!_started)
+            {
+                _started = true;
+                if (Peek() == '\uFEFF') Read();
+            }
+            if (Peek() < 0) return null;
+            int start = _line;
+            var fields = new List<string>();
+            var field = new StringBuilder();
+            var text = new StringBuilder();
+            bool quoted = false;
+            for (int read; (read = Read()) >= 0;)
+            {
+                char c = (char)read;
+                if (quoted)
+                {
+                    text.Append(c);
+                    if (c == '"' && Peek() == '"')
+                    {
+                        Read();
+                        text.Append('"');
+                        field.Append('"');
+                    }
+                    else if (c == '"') quoted = false;
+                    else
+                    {
+                        if (c == '\n' || (c == '\r' && Peek() != '\n')) _line++;
+                        field.Append(c);
+                    }
+                }
+                else if (c is '\r' or '\n')
+                {
+                    if (c == '\r' && Peek() == '\n') Read();
+                    _line++;
+                    fields.Add(field.ToString());
+                    return new Record(start, fields, text.ToString());
+                }
+                else
+                {
+                    text.Append(c);
+                    if (c == '"') quoted = true;
+                    else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
+                    else field.Append(c);
+                }
+            }
+            if (quoted) throw new InvalidDataException($"Line {start} of the count CSV opens a quoted field that is never closed.");
+            fields.Add(field.ToString());
+            return new Record(start, fields, text.ToString());
+        }
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
-    private sealed record CountsDocument(string Format, bool HasLabels, string? PositivePrediction, CountCell[] Cells);
+    // Everything nullable: a field the text lacks reads as null, so it can be refused by name instead of read as 0 or false.
+    private sealed record CountsDocument(string? Format, bool? HasLabels, string? PositivePrediction, CountCell?[]? Cells);
 
-    private sealed record CountCell(string Client, string Sensitive, string Prediction, string? Label, long Count);
+    private sealed record CountCell(string? Client, string? Sensitive, string? Prediction, string? Label, long? Count);
 
     /// <summary>Sorted distinct values of one axis.</summary>
     internal string[] Values(Func<(string Client, string Sensitive, string Prediction, string? Label), string?> axis) =>

@@ -75,7 +75,8 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
 
         /// <summary>
         /// Folds of the cross-fitted estimate of accuracy and disparities on new rows
-        /// (<see cref="FairnessMitigatorModel.CrossFitted"/>); 0 to skip it. Default: 5.
+        /// (<see cref="FairnessMitigatorModel.CrossFitted"/>); 0 to skip it. At most the number of rows fitted on
+        /// (checked by <c>Fit</c>: a fold without rows holds nothing out). Default: 5.
         /// </summary>
         public int CrossFitFolds { get; set; } = 5;
 
@@ -110,6 +111,10 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
     {
         ArgumentNullException.ThrowIfNull(input);
         var rows = MitigationData.Read(input, _options);
+        if (_options.CrossFitFolds > rows.Count)
+            throw new ArgumentOutOfRangeException(nameof(Options.CrossFitFolds), _options.CrossFitFolds,
+                $"CrossFitFolds is {_options.CrossFitFolds} but the data has {rows.Count} rows, so some folds would hold out nothing. " +
+                $"Give at most {rows.Count} folds (5 is usual), or 0 to skip the cross-fitted estimate.");
         var fitted = MitigationSolver.Solve(rows, _options);
         var keyKind = KeyKindOf(input.Schema);
         if (keyKind == KeyKind.None) MitigationSolver.CheckKeylessRandomisation(rows, fitted.Rules, InputColumn);
