@@ -21,14 +21,11 @@ internal static class PonitaTraining
     }
 
     /// <summary>Normalised clouds with their edges; each is checked against the memory one training step may take.</summary>
-    internal static List<GraphSample> Samples(List<PointCloud> clouds, Func<PointCloud, PointCloud> normalise, double cutoff, PonitaOptionsBase o, int orientations)
+    internal static List<GraphSample> Samples(List<PointCloud> clouds, Func<PointCloud, PointCloud> normalise, double cutoff, PonitaOptionsBase o, PonitaTrainingMemory memory)
     {
-        double bytesPerEdge = PonitaMemory.BytesPerEdge(orientations, o.HiddenSize, o.NumberOfLayers, withGradients: true);
-        return clouds.Select(c =>
-        {
-            var (senders, receivers) = PonitaMemory.Edges(c.Positions, cutoff, o.MaximumNeighbors, o.SelfInteraction, bytesPerEdge, o.PositionsColumnName, null);
-            return new GraphSample(normalise(c), new EdgeList(senders, receivers));
-        }).ToList();
+        string cloud = PonitaMemory.Cloud(o.PositionsColumnName, null), advice = memory.Advice(cutoff);
+        return clouds.Select(c => new GraphSample(normalise(c),
+            PonitaMemory.Edges(c.Positions, cutoff, o.MaximumNeighbors, o.SelfInteraction, memory.StepCost, cloud, advice, memory.Weights))).ToList();
     }
 
     /// <summary>The learning-rate schedule and weight averaging of the options, for <paramref name="samples"/> training clouds.</summary>

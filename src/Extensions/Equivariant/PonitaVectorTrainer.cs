@@ -86,9 +86,13 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
             Forces = Residual(c, residual).Select(v => (float)(v / targetScale)).ToArray(),
             InputVectors = c.InputVectors?.Select(v => (float)(v / inputScale)).ToArray(),
         };
-        var trainingSamples = PonitaTraining.Samples(training, Normalise, cutoff, o, o.NumberOfOrientations);
-        var validationSamples = PonitaTraining.Samples(validation, Normalise, cutoff, o, o.NumberOfOrientations);
-        run.Info($"{set.Clouds.Count} point clouds ({validation.Count} held out), cutoff {cutoff:G4}, kernel scale {kernelScale:G4}, target unit {targetScale:G4}");
+        var memory = new PonitaTrainingMemory(o, o.NumberOfOrientations, set.FeatureCount, PonitaPass.Training, PonitaPass.Energy, ValidationBatch(o.BatchSize), ScoringForces: false);
+        memory.CheckFixed(cutoff);
+        var trainingSamples = PonitaTraining.Samples(training, Normalise, cutoff, o, memory);
+        var validationSamples = PonitaTraining.Samples(validation, Normalise, cutoff, o, memory);
+        double peak = memory.Check(trainingSamples, validationSamples, cutoff);
+        run.Info($"{set.Clouds.Count} point clouds ({validation.Count} held out), cutoff {cutoff:G4}, kernel scale {kernelScale:G4}, target unit {targetScale:G4}, " +
+                 $"memory at most about {peak / (1 << 20):N0} MiB at the peak");
 
         using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, kernelScale: kernelScale);
         network.to(run.Device);
@@ -107,7 +111,7 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         var parity = CheckExport(network, onnx, set, cutoff, o, residual, run.Seed);
 
         var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
-            cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.BytesPerEdge(o.NumberOfOrientations, o.HiddenSize, o.NumberOfLayers, withGradients: false))
+            cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.Scoring(o.NumberOfOrientations, o.HiddenSize, o.NumberOfLayers, withForces: false))
         { VectorsColumn = o.InputVectorsColumnName };
         var scoring = ExportedFit.Finish(run, _mlContext, input, PonitaTraining.ScoringSpec(_mlContext, onnx, contract, PredictionKind.Outputs,
             [o.PredictedVectorsColumnName], o.InputVectorsColumnName, o.ScoringDevice), parity);
@@ -139,10 +143,13 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         return error.mul(error).mean();
     }
 
+    /// <summary>Clouds per validation pass: no gradients are kept, so larger chunks than the training batches.</summary>
+    private static int ValidationBatch(int batchSize) => Math.Max(batchSize, 64);
+
     private static double ValidationLoss(PonitaNetwork network, IReadOnlyList<GraphSample> samples, int featureCount, int batchSize, Device device)
     {
         double total = 0;
-        foreach (var chunk in samples.Chunk(Math.Max(batchSize, 64)))
+        foreach (var chunk in samples.Chunk(ValidationBatch(batchSize)))
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
