@@ -100,6 +100,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
             o.BatchSize, o.PredictedForcesColumnName is not null);
         memory.CheckFixed(cutoff);
         var trainingSamples = PonitaTraining.Samples(training, baseline.Normalise, cutoff, o, memory);
+        PonitaTraining.CheckNeighbours(run, o, cutoff, trainingSamples);
         var validationSamples = PonitaTraining.Samples(validation, baseline.Normalise, cutoff, o, memory);
         double peak = memory.Check(trainingSamples, validationSamples, cutoff);
         run.Info($"kernel scale {kernelScale:G4}, memory at most about {peak / (1 << 20):N0} MiB at the peak");

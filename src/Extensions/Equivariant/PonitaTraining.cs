@@ -48,6 +48,38 @@ internal static class PonitaTraining
     }
 
     /// <summary>
+    /// Refuses training clouds in which no two points lie within the cutoff (the network would pass no messages and
+    /// learn per-type energies only), naming the Cutoff and the data's median nearest-neighbour distance; warns through
+    /// the run's log when at least a fifth of the points have no neighbour within it. Clouds of one point do not count.
+    /// </summary>
+    internal static void CheckNeighbours(TrainingRun run, PonitaOptionsBase o, double cutoff, IReadOnlyList<GraphSample> samples)
+    {
+        long points = 0, isolated = 0;
+        foreach (var sample in samples)
+        {
+            int n = sample.Cloud.Count;
+            if (n < 2) continue;
+            var connected = new bool[n];
+            var edges = sample.Edges;
+            for (int k = 0; k < edges.Count; k++)
+                if (edges.Senders[k] != edges.Receivers[k]) connected[edges.Receivers[k]] = true;
+            points += n;
+            isolated += connected.Count(c => !c);
+        }
+        if (isolated == 0) return;
+        double nearest = NearestNeighbourDistance(samples.Select(s => s.Cloud).Where(c => c.Count > 1).ToList());
+        string setting = o.Cutoff is null ? $"the default Cutoff ({cutoff:G4})" : $"Cutoff = {cutoff:G4}";
+        string advice = $"the median distance from a point to its nearest neighbour is {nearest:G4}, so set the Cutoff to a few times that (e.g. {3 * nearest:G4})" +
+            (o.Cutoff is null ? "" : ", or leave it null for the default");
+        if (isolated == points)
+            throw new ArgumentOutOfRangeException(nameof(o.Cutoff), cutoff,
+                $"With {setting} no two points of the training clouds interact: PONITA would pass no messages and learn per-type energies only. In this data {advice}.");
+        if (isolated * 5 >= points)
+            run.Warning($"{isolated:N0} of the {points:N0} points of the training clouds ({(double)isolated / points:P0}) have no neighbour within {setting}: " +
+                $"they contribute only their type's energy. If that is not intended, note that {advice}.");
+    }
+
+    /// <summary>
     /// The saveable transforms that bring a row into the ONNX model's inputs: copies of the point-cloud columns under
     /// fixed names (types as <see cref="float"/>), the input contract as a constant column, and the row check.
     /// </summary>

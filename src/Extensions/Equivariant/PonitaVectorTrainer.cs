@@ -89,6 +89,7 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         var memory = new PonitaTrainingMemory(o, o.NumberOfOrientations, set.FeatureCount, PonitaPass.Training, PonitaPass.Energy, ValidationBatch(o.BatchSize), ScoringForces: false);
         memory.CheckFixed(cutoff);
         var trainingSamples = PonitaTraining.Samples(training, Normalise, cutoff, o, memory);
+        PonitaTraining.CheckNeighbours(run, o, cutoff, trainingSamples);
         var validationSamples = PonitaTraining.Samples(validation, Normalise, cutoff, o, memory);
         double peak = memory.Check(trainingSamples, validationSamples, cutoff);
         run.Info($"{set.Clouds.Count} point clouds ({validation.Count} held out), cutoff {cutoff:G4}, kernel scale {kernelScale:G4}, target unit {targetScale:G4}, " +
