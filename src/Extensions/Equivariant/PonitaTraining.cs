@@ -40,12 +40,25 @@ internal static class PonitaTraining
     /// The cutoff and kernel scale of the options, or their defaults (<see cref="DefaultCutoff"/>; 1.5 × the median
     /// nearest-neighbour distance, at most the cutoff), with the nearest-neighbour search done once for both.
     /// </summary>
+    /// <remarks>
+    /// A KernelScale more than <see cref="LongestReach"/> times shorter than the cutoff is refused: the kernels'
+    /// inputs, powers up to the sixth of distance / KernelScale, would swamp single precision and training would
+    /// diverge, with a message that could only blame the other settings.
+    /// </remarks>
     internal static (double Cutoff, double KernelScale) Lengths(PonitaOptionsBase o, IReadOnlyList<PointCloud> clouds)
     {
         var nearest = new Lazy<double>(() => NearestNeighbourDistance(clouds));
         double cutoff = o.Cutoff ?? DefaultCutoff(clouds, nearest.Value);
+        if (o.KernelScale is double scale && cutoff / scale > LongestReach)
+            throw new ArgumentOutOfRangeException(nameof(o.KernelScale), scale,
+                $"KernelScale ({scale:G4}) is {cutoff / scale:G3} times shorter than the {(o.Cutoff is null ? "default " : "")}Cutoff ({cutoff:G4}): the kernels' inputs, " +
+                $"powers up to the sixth of distance / KernelScale, would reach {Math.Pow(cutoff / scale, 6):G3} and training would diverge. Use a KernelScale near the " +
+                $"median nearest-neighbour distance of the data ({nearest.Value:G4}), at least Cutoff / {LongestReach}, or leave it null for the default.");
         return (cutoff, o.KernelScale ?? Math.Min(cutoff, 1.5 * nearest.Value));
     }
+
+    /// <summary>The most times the cutoff may exceed the kernel scale: (distance / KernelScale)⁶ then stays below 10¹².</summary>
+    internal const double LongestReach = 100;
 
     /// <summary>
     /// Refuses training clouds in which no two points lie within the cutoff (the network would pass no messages and

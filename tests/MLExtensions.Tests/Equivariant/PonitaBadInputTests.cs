@@ -142,7 +142,9 @@ public class PonitaBadInputTests : IDisposable
         var options = Options();
         options.LearningRate = 1e12;
         options.NumberOfEpochs = 3;
-        Assert.Contains("diverged", Assert.Throws<InvalidOperationException>(() => _ml.Equivariant().Trainers.Ponita(options).Fit(_ml.Data.LoadFromEnumerable(_rows))).Message);
+        var diverged = Assert.Throws<InvalidOperationException>(() => _ml.Equivariant().Trainers.Ponita(options).Fit(_ml.Data.LoadFromEnumerable(_rows))).Message;
+        Assert.Contains("diverged", diverged);
+        Assert.Contains("KernelScale", diverged);
         Assert.Throws<ArgumentOutOfRangeException>(() => _ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options { NumberOfOrientations = 2 }));
         Assert.Throws<ArgumentException>(() => _ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options { ForcesColumnName = "Forces", PredictedForcesColumnName = "Forces" }));
         Assert.Throws<ArgumentException>(() => _ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options { PredictedForcesColumnName = "mlx_score" }));

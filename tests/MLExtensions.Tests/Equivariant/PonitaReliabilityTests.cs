@@ -60,4 +60,15 @@ public class PonitaReliabilityTests
         using var plain = _ml.Equivariant().Trainers.Ponita(Options()).Fit(_ml.Data.LoadFromEnumerable(_rows));
         Assert.DoesNotContain(warnings, w => w.Contains("no neighbour"));
     }
+
+    [Fact]
+    public void A_kernel_scale_far_below_the_cutoff_is_refused_naming_the_kernel_scale()
+    {
+        var options = Options();
+        options.KernelScale = 1e-9;
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => _ml.Equivariant().Trainers.Ponita(options).Fit(_ml.Data.LoadFromEnumerable(_rows)));
+        Assert.Equal("KernelScale", error.ParamName);
+        Assert.StartsWith("KernelScale (1E-09) is", error.Message);
+        Assert.Contains("nearest-neighbour distance", error.Message);
+    }
 }
