@@ -71,4 +71,20 @@ public class PonitaReliabilityTests
         Assert.StartsWith("KernelScale (1E-09) is", error.Message);
         Assert.Contains("nearest-neighbour distance", error.Message);
     }
+
+    [Fact]
+    public void Positions_in_metres_are_accepted_and_true_duplicates_are_refused_with_row_and_points()
+    {
+        // The same molecules in metres: bonds of about 1e-10.
+        var metres = _rows.Select(r => new MoleculeRow { Positions = r.Positions.Select(p => p * 1e-10f).ToArray(), AtomTypes = r.AtomTypes, Label = r.Label }).ToList();
+        using var model = _ml.Equivariant().Trainers.Ponita(Options()).Fit(_ml.Data.LoadFromEnumerable(metres));
+        Assert.InRange(model.Description.Cutoff, 1e-11, 1e-9);
+        Assert.All(model.Transform(_ml.Data.LoadFromEnumerable(metres)).GetColumn<float>("Score"), s => Assert.True(float.IsFinite(s)));
+
+        var duplicate = metres[2];
+        var rows = metres.Take(4).Append(new MoleculeRow { Positions = [.. duplicate.Positions, .. duplicate.Positions[3..6]], AtomTypes = [.. duplicate.AtomTypes, 0] }).ToList();
+        var error = Assert.Throws<InvalidDataException>(() => _ml.Equivariant().Trainers.Ponita(Options()).Fit(_ml.Data.LoadFromEnumerable(rows)));
+        Assert.Contains("Column 'Positions', row 4", error.Message);
+        Assert.Contains($"points 1 and {duplicate.AtomTypes.Length} coincide", error.Message);
+    }
 }
