@@ -81,11 +81,25 @@ public static class MolecularDynamics
         return v;
     }
 
+    /// <summary>The most any atom may move in one step (Å) before the run counts as blown up: bonds are 1–2 Å long.</summary>
+    public const double MaximumStepDisplacement = 1.0;
+
+    /// <summary>The most the total energy may change in one step, per atom (kcal/mol), before the run counts as blown up: the kinetic energy of some 3,000 K.</summary>
+    public const double MaximumStepEnergyChangePerAtom = 10.0;
+
     /// <summary>
     /// Integrates Newton's equations for <paramref name="steps"/> steps of <paramref name="timeStep"/> fs from the given
     /// positions (Å) and velocities (Å/fs), recording energies every <paramref name="sampleEvery"/> steps.
     /// <paramref name="energyAndForces"/> maps positions (3N) to the potential energy (kcal/mol) and forces (kcal/mol/Å).
     /// </summary>
+    /// <remarks>
+    /// The inputs are checked first: one positive, finite mass per atom, finite positions and velocities, a positive
+    /// and finite time step. A run that blows up (a time step too long for the forces) stops with an
+    /// <see cref="InvalidOperationException"/> naming the time step and the step at which it happened: when the energy,
+    /// forces or positions stop being finite, an atom moves more than <see cref="MaximumStepDisplacement"/> Å in one
+    /// step, or the total energy changes by more than <see cref="MaximumStepEnergyChangePerAtom"/> kcal/mol per atom in
+    /// one step.
+    /// </remarks>
     public static MolecularDynamicsRun VelocityVerlet(Func<float[], (double Energy, float[] Forces)> energyAndForces, float[] positions, IReadOnlyList<double> masses,
         double[] velocities, double timeStep, int steps, int sampleEvery = 1)
     {
@@ -94,35 +108,48 @@ public static class MolecularDynamics
         ArgumentNullException.ThrowIfNull(masses);
         ArgumentNullException.ThrowIfNull(velocities);
         int n = masses.Count;
-        if (positions.Length != 3 * n || velocities.Length != 3 * n)
-            throw new ArgumentException($"Positions ({positions.Length}) and velocities ({velocities.Length}) must hold 3 values for each of the {n} masses.");
-        if (!(timeStep > 0) || !double.IsFinite(timeStep)) throw new ArgumentOutOfRangeException(nameof(timeStep), timeStep, "The time step must be positive.");
+        MolecularDynamicsChecks.Inputs(positions, masses, velocities, timeStep);
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(sampleEvery, 1);
 
         var x = positions.Select(p => (double)p).ToArray();
         var v = (double[])velocities.Clone();
-        var (energy, forces) = energyAndForces(positions);
+        var guard = new MolecularDynamicsChecks(timeStep, steps, n);
+        var (energy, forces) = guard.Evaluated(energyAndForces, positions, 0);
         var potential = new List<double>();
         var kinetic = new List<double>();
-        void Record(double e)
-        {
-            potential.Add(e);
-            kinetic.Add(Enumerable.Range(0, 3 * n).Sum(k => 0.5 * masses[k / 3] * v[k] * v[k]) / Acceleration);
-        }
-        Record(energy);
+        double Kinetic() => Enumerable.Range(0, 3 * n).Sum(k => 0.5 * masses[k / 3] * v[k] * v[k]) / Acceleration;
+        double kineticNow = Kinetic(), total = energy + kineticNow;
+        potential.Add(energy);
+        kinetic.Add(kineticNow);
         var current = new float[3 * n];
         for (int step = 1; step <= steps; step++)
         {
-            for (int k = 0; k < 3 * n; k++)
+            double farthest = 0;
+            int mover = 0;
+            for (int i = 0; i < n; i++)
             {
-                v[k] += 0.5 * timeStep * forces[k] / masses[k / 3] * Acceleration;
-                x[k] += timeStep * v[k];
-                current[k] = (float)x[k];
+                double moved = 0;
+                for (int k = 3 * i; k < 3 * i + 3; k++)
+                {
+                    v[k] += 0.5 * timeStep * forces[k] / masses[i] * Acceleration;
+                    double dx = timeStep * v[k];
+                    x[k] += dx;
+                    current[k] = (float)x[k];
+                    moved += dx * dx;
+                }
+                if (!(moved <= farthest)) (farthest, mover) = (moved, i);
             }
-            (energy, forces) = energyAndForces(current);
+            guard.Moved(Math.Sqrt(farthest), mover, current, step);
+            (energy, forces) = guard.Evaluated(energyAndForces, current, step);
             for (int k = 0; k < 3 * n; k++) v[k] += 0.5 * timeStep * forces[k] / masses[k / 3] * Acceleration;
-            if (step % sampleEvery == 0) Record(energy);
+            kineticNow = Kinetic();
+            total = guard.Conserved(total, energy + kineticNow, step);
+            if (step % sampleEvery == 0)
+            {
+                potential.Add(energy);
+                kinetic.Add(kineticNow);
+            }
         }
         return new MolecularDynamicsRun(potential.ToArray(), kinetic.ToArray(), timeStep * sampleEvery, n, current);
     }

@@ -4,16 +4,13 @@ namespace MLExtensions.Equivariant;
 
 /// <summary>
 /// Row checks of point-cloud input, with messages that name the column and the row: positions must be finite, 3N
-/// values, with no two points at the same place; types must be N known, whole type indices (or N·F finite features).
+/// values, with no two points at the same place (<see cref="CoincidentPoints"/>); types must be N known, whole type indices (or N·F finite features).
 /// </summary>
 /// <remarks>Shared by training (which reads the data) and scoring (<see cref="PonitaInputMapping"/>, where the row is not known).</remarks>
 internal static class PointCloudChecks
 {
     /// <summary>Larger coordinates are refused: their squared distances overflow single precision.</summary>
     public const float LargestCoordinate = 1e15f;
-
-    /// <summary>Points closer than this count as coincident.</summary>
-    public const double CoincidenceDistance = 1e-6;
 
     /// <summary>Checks positions (3N finite values, no coincident points) and returns N.</summary>
     public static int ValidatePositions(ReadOnlySpan<float> positions, long? row, string positionsColumn)
@@ -29,21 +26,9 @@ internal static class PointCloudChecks
             if (Math.Abs(positions[k]) > LargestCoordinate)
                 throw Bad(positionsColumn, row, $"coordinate {k % 3} of point {k / 3} is {positions[k].ToString(CultureInfo.InvariantCulture)}, beyond ±{LargestCoordinate:G0} (squared distances would overflow float32)");
         }
-        // Sorted by x, a point can only coincide with the points after it whose x lies within the distance: O(N log N)
-        // for any real cloud (scoring and molecular dynamics check every evaluation).
-        const double limit = CoincidenceDistance * CoincidenceDistance;
-        var order = new int[n];
-        var xs = new float[n];
-        for (int i = 0; i < n; i++) (order[i], xs[i]) = (i, positions[3 * i]);
-        Array.Sort(xs, order);
-        for (int a = 0; a < n; a++)
-            for (int b = a + 1; b < n && xs[b] - xs[a] < CoincidenceDistance; b++)
-            {
-                int i = order[a], j = order[b];
-                double dx = positions[3 * i] - positions[3 * j], dy = positions[3 * i + 1] - positions[3 * j + 1], dz = positions[3 * i + 2] - positions[3 * j + 2];
-                if (dx * dx + dy * dy + dz * dz < limit)
-                    throw Bad(positionsColumn, row, $"points {Math.Min(i, j)} and {Math.Max(i, j)} coincide (distance below {CoincidenceDistance.ToString(CultureInfo.InvariantCulture)})");
-            }
+        if (CoincidentPoints.Find(positions) is { } pair)
+            throw Bad(positionsColumn, row, $"points {pair.First} and {pair.Second} coincide (distance {Number(pair.Distance)}, at most {Number(pair.Threshold)}: " +
+                $"{CoincidentPoints.RelativeDistance.ToString(CultureInfo.InvariantCulture)} × the cloud's median nearest-neighbour distance, or float32 rounding at their coordinates)");
         return n;
     }
 
@@ -93,6 +78,8 @@ internal static class PointCloudChecks
             if (!float.IsFinite(vectors[k]))
                 throw Bad(column, row, $"component {k % 3} of point {k / 3} is {vectors[k].ToString(CultureInfo.InvariantCulture)}");
     }
+
+    private static string Number(double value) => value.ToString("G3", CultureInfo.InvariantCulture);
 
     /// <summary>The exception for <paramref name="what"/> in <paramref name="column"/> at <paramref name="row"/>.</summary>
     public static InvalidDataException Bad(string column, long? row, string what) =>

@@ -36,14 +36,14 @@ internal static class PonitaColumns
 /// <param name="Cutoff">The radius of the interaction graph.</param>
 /// <param name="MaximumNeighbors">The neighbour limit per point, if any.</param>
 /// <param name="SelfLoops">Whether every point also sends a message to itself.</param>
-/// <param name="BytesPerEdge">Memory one edge costs in an evaluation (<see cref="PonitaMemory"/>).</param>
+/// <param name="Memory">The memory an evaluation takes per edge, per point and in all (<see cref="PonitaMemory"/>).</param>
 internal sealed record PonitaInputContract(string PositionsColumn, string TypesColumn, bool TypesAreIndices, int Count, bool[]? KnownTypes,
-    double Cutoff, int? MaximumNeighbors, bool SelfLoops, double BytesPerEdge)
+    double Cutoff, int? MaximumNeighbors, bool SelfLoops, PonitaMemoryCost Memory)
 {
     /// <summary>The user's input vectors column (for messages), when the model reads one.</summary>
     public string? VectorsColumn { get; init; }
 
-    private const string Version = "ponita-input/3";
+    private const string Version = "ponita-input/4";
 
     /// <summary>The Expression-language lambda that yields the contract for every value of its input column.</summary>
     public string Expression() => $"x => \"{Encode()}\"";
@@ -51,7 +51,7 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
     public string Encode() => string.Join(';', Version, Base64(PositionsColumn), Base64(TypesColumn), TypesAreIndices ? "types" : "features",
         Count.ToString(CultureInfo.InvariantCulture), KnownTypes is null ? "" : string.Join(',', PointCloudChecks.KnownList(KnownTypes)),
         Cutoff.ToString("R", CultureInfo.InvariantCulture), MaximumNeighbors?.ToString(CultureInfo.InvariantCulture) ?? "",
-        SelfLoops ? "loops" : "", BytesPerEdge.ToString("R", CultureInfo.InvariantCulture), VectorsColumn is null ? "" : Base64(VectorsColumn));
+        SelfLoops ? "loops" : "", Encode(Memory), VectorsColumn is null ? "" : Base64(VectorsColumn));
 
     /// <summary>The contract in a row's contract column, or null when the column is empty (a row without positions).</summary>
     public static PonitaInputContract? Decode(string[] values) =>
@@ -75,7 +75,15 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
         }
         return new PonitaInputContract(FromBase64(parts[1]), FromBase64(parts[2]), indices, count, known,
             double.Parse(parts[6], CultureInfo.InvariantCulture), parts[7].Length == 0 ? null : int.Parse(parts[7], CultureInfo.InvariantCulture),
-            parts[8] == "loops", double.Parse(parts[9], CultureInfo.InvariantCulture)) { VectorsColumn = parts[10].Length == 0 ? null : FromBase64(parts[10]) };
+            parts[8] == "loops", DecodeMemory(parts[9])) { VectorsColumn = parts[10].Length == 0 ? null : FromBase64(parts[10]) };
+    }
+
+    private static string Encode(PonitaMemoryCost memory) => string.Join(',', new[] { memory.PerEdge, memory.PerPoint, memory.Fixed }.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+
+    private static PonitaMemoryCost DecodeMemory(string text)
+    {
+        var values = text.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        return new PonitaMemoryCost(values[0], values[1], values[2]);
     }
 
     private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
@@ -144,11 +152,11 @@ public sealed class PonitaInputMapping : CustomMappingFactory<PonitaRawInput, Po
         var contract = PonitaInputContract.Decode(raw.Contract)
             ?? throw new InvalidDataException("The positions column of a PONITA model holds no points in this row.");
         int n = PonitaPotential.Check(raw.Positions, raw.AtomTypes, null, contract);
-        var (senders, receivers) = PonitaMemory.Edges(raw.Positions, contract.Cutoff, contract.MaximumNeighbors, contract.SelfLoops, contract.BytesPerEdge, contract.PositionsColumn, null);
+        var edges = PonitaMemory.Graphs([raw.Positions], contract)[0];
         output.Points = raw.Positions.ToArray();
         output.Kinds = raw.AtomTypes.ToArray();
-        output.Senders = senders;
-        output.Receivers = receivers;
+        output.Senders = edges.Senders;
+        output.Receivers = edges.Receivers;
         output.Graph = new long[n];
         return (contract, n);
     }

@@ -35,7 +35,7 @@ public sealed class PonitaPotential : IDisposable
         _contract = new PonitaInputContract("positions", "types", description.TypesAreIndices, description.FeatureCount,
             description.KnownTypes is { } known ? Enumerable.Range(0, description.FeatureCount).Select(known.Contains).ToArray() : null,
             description.Cutoff, description.MaximumNeighbors, description.SelfInteraction,
-            PonitaMemory.BytesPerEdge(description.NumberOfOrientations, description.HiddenSize, description.NumberOfLayers, description.PredictedForcesColumnName is not null));
+            PonitaMemory.Scoring(description.NumberOfOrientations, description.HiddenSize, description.NumberOfLayers, description.PredictedForcesColumnName is not null));
         _outputs = description.PredictedForcesColumnName is { } forces ? [ScoringHeads.RawScore, forces] : [ScoringHeads.RawScore];
         _session = OnnxModelSession.Create(onnx, device, gpuDeviceId);
         _lifetime = new Lifetime(this);
@@ -96,13 +96,8 @@ public sealed class PonitaPotential : IDisposable
     {
         using var lease = _lifetime.Enter();
         if (clouds.Count == 0) return [];
-        var withEdges = clouds.Select(c =>
-        {
-            var (senders, receivers) = PonitaMemory.Edges(c.Positions, _contract.Cutoff, _contract.MaximumNeighbors, _contract.SelfLoops, _contract.BytesPerEdge, _contract.PositionsColumn, null);
-            return (c.Positions, c.Types, new EdgeList(senders, receivers));
-        }).ToList();
-        var concatenated = ConcatenatedClouds.Of(withEdges);
-        PonitaMemory.Check(concatenated.Senders.Length, concatenated.PointCount, _contract.BytesPerEdge, _contract.PositionsColumn, null);
+        var graphs = PonitaMemory.Graphs(clouds.Select(c => c.Positions).ToList(), _contract);
+        var concatenated = ConcatenatedClouds.Of(clouds.Select((c, i) => (c.Positions, c.Types, graphs[i])).ToList());
         var inputs = concatenated.ToModelInputs(_contract.TypesAreIndices ? null : _contract.Count);
         var values = inputs.Select(i => i.ToOrtValue()).ToArray();
         try

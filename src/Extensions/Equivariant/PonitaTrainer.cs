@@ -96,9 +96,14 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         run.Info($"{set.Clouds.Count} point clouds of {set.Clouds.Min(c => c.Count)}..{set.Clouds.Max(c => c.Count)} points ({validation.Count} held out), {set.FeatureCount} " +
                  $"{(set.TypesAreIndices ? "types" : "features per point")}, cutoff {cutoff:G4}, energy unit {baseline.Scale:G4}");
 
-        var trainingSamples = PonitaTraining.Samples(training, baseline.Normalise, cutoff, o, orientations);
-        var validationSamples = PonitaTraining.Samples(validation, baseline.Normalise, cutoff, o, orientations);
-        run.Info($"kernel scale {kernelScale:G4}");
+        var memory = new PonitaTrainingMemory(o, orientations, set.FeatureCount, withForces ? PonitaPass.TrainingWithForces : PonitaPass.Training, PonitaPass.Forces,
+            o.BatchSize, o.PredictedForcesColumnName is not null);
+        memory.CheckFixed(cutoff);
+        var trainingSamples = PonitaTraining.Samples(training, baseline.Normalise, cutoff, o, memory);
+        PonitaTraining.CheckNeighbours(run, o, cutoff, trainingSamples);
+        var validationSamples = PonitaTraining.Samples(validation, baseline.Normalise, cutoff, o, memory);
+        double peak = memory.Check(trainingSamples, validationSamples, cutoff);
+        run.Info($"kernel scale {kernelScale:G4}, memory at most about {peak / (1 << 20):N0} MiB at the peak");
         using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, o.PositionOnly, o.ReadoutFromEveryLayer, kernelScale);
         using (no_grad()) network.Ends.Reference.weight!.zero_();
         network.to(run.Device);
@@ -115,7 +120,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
                 run.Info($"epoch {epoch}: validation energy MAE {error.EnergyMeanAbsoluteError:G4}" + (withForces ? $", force MAE {error.ForceMeanAbsoluteError:G4}" : ""));
                 return error.NormalisedLoss;
             },
-            (epoch, loss) => $"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}) or ForceLossWeight ({o.ForceLossWeight}), or check the Cutoff ({cutoff:G4}) against the data's scale.").History;
+            (epoch, loss) => $"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}) or ForceLossWeight ({o.ForceLossWeight}), or check the Cutoff ({cutoff:G4}) and KernelScale ({kernelScale:G4}) against the data's scale.").History;
         network.to(CPU);
         network.FoldEnergyScale(baseline.Scale, baseline.ReferenceEnergies);
         network.eval();
@@ -143,7 +148,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         var checks = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed);
 
         var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
-            cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.BytesPerEdge(orientations, o.HiddenSize, o.NumberOfLayers, o.PredictedForcesColumnName is not null));
+            cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.Scoring(orientations, o.HiddenSize, o.NumberOfLayers, o.PredictedForcesColumnName is not null));
         var scoring = ExportedFit.Finish(run, _mlContext, input, PonitaTraining.ScoringSpec(_mlContext, onnx, contract, PredictionKind.Regression,
             o.PredictedForcesColumnName is { } forces ? [forces] : [], null, o.ScoringDevice), checks);
         return new PonitaModel(scoring, description, contract, history, errors, checks[0].Report, checks.ElementAtOrDefault(1)?.Report, run.Seed);

@@ -21,14 +21,11 @@ internal static class PonitaTraining
     }
 
     /// <summary>Normalised clouds with their edges; each is checked against the memory one training step may take.</summary>
-    internal static List<GraphSample> Samples(List<PointCloud> clouds, Func<PointCloud, PointCloud> normalise, double cutoff, PonitaOptionsBase o, int orientations)
+    internal static List<GraphSample> Samples(List<PointCloud> clouds, Func<PointCloud, PointCloud> normalise, double cutoff, PonitaOptionsBase o, PonitaTrainingMemory memory)
     {
-        double bytesPerEdge = PonitaMemory.BytesPerEdge(orientations, o.HiddenSize, o.NumberOfLayers, withGradients: true);
-        return clouds.Select(c =>
-        {
-            var (senders, receivers) = PonitaMemory.Edges(c.Positions, cutoff, o.MaximumNeighbors, o.SelfInteraction, bytesPerEdge, o.PositionsColumnName, null);
-            return new GraphSample(normalise(c), new EdgeList(senders, receivers));
-        }).ToList();
+        string cloud = PonitaMemory.Cloud(o.PositionsColumnName, null), advice = memory.Advice(cutoff);
+        return clouds.Select(c => new GraphSample(normalise(c),
+            PonitaMemory.Edges(c.Positions, cutoff, o.MaximumNeighbors, o.SelfInteraction, memory.StepCost, cloud, advice, memory.Weights))).ToList();
     }
 
     /// <summary>The learning-rate schedule and weight averaging of the options, for <paramref name="samples"/> training clouds.</summary>
@@ -43,11 +40,56 @@ internal static class PonitaTraining
     /// The cutoff and kernel scale of the options, or their defaults (<see cref="DefaultCutoff"/>; 1.5 × the median
     /// nearest-neighbour distance, at most the cutoff), with the nearest-neighbour search done once for both.
     /// </summary>
+    /// <remarks>
+    /// A KernelScale more than <see cref="LongestReach"/> times shorter than the cutoff is refused: the kernels'
+    /// inputs, powers up to the sixth of distance / KernelScale, would swamp single precision and training would
+    /// diverge, with a message that could only blame the other settings.
+    /// </remarks>
     internal static (double Cutoff, double KernelScale) Lengths(PonitaOptionsBase o, IReadOnlyList<PointCloud> clouds)
     {
         var nearest = new Lazy<double>(() => NearestNeighbourDistance(clouds));
         double cutoff = o.Cutoff ?? DefaultCutoff(clouds, nearest.Value);
+        if (o.KernelScale is double scale && cutoff / scale > LongestReach)
+            throw new ArgumentOutOfRangeException(nameof(o.KernelScale), scale,
+                $"KernelScale ({scale:G4}) is {cutoff / scale:G3} times shorter than the {(o.Cutoff is null ? "default " : "")}Cutoff ({cutoff:G4}): the kernels' inputs, " +
+                $"powers up to the sixth of distance / KernelScale, would reach {Math.Pow(cutoff / scale, 6):G3} and training would diverge. Use a KernelScale near the " +
+                $"median nearest-neighbour distance of the data ({nearest.Value:G4}), at least Cutoff / {LongestReach}, or leave it null for the default.");
         return (cutoff, o.KernelScale ?? Math.Min(cutoff, 1.5 * nearest.Value));
+    }
+
+    /// <summary>The most times the cutoff may exceed the kernel scale: (distance / KernelScale)⁶ then stays below 10¹².</summary>
+    internal const double LongestReach = 100;
+
+    /// <summary>
+    /// Refuses training clouds in which no two points lie within the cutoff (the network would pass no messages and
+    /// learn per-type energies only), naming the Cutoff and the data's median nearest-neighbour distance; warns through
+    /// the run's log when at least a fifth of the points have no neighbour within it. Clouds of one point do not count.
+    /// </summary>
+    internal static void CheckNeighbours(TrainingRun run, PonitaOptionsBase o, double cutoff, IReadOnlyList<GraphSample> samples)
+    {
+        long points = 0, isolated = 0;
+        foreach (var sample in samples)
+        {
+            int n = sample.Cloud.Count;
+            if (n < 2) continue;
+            var connected = new bool[n];
+            var edges = sample.Edges;
+            for (int k = 0; k < edges.Count; k++)
+                if (edges.Senders[k] != edges.Receivers[k]) connected[edges.Receivers[k]] = true;
+            points += n;
+            isolated += connected.Count(c => !c);
+        }
+        if (isolated == 0) return;
+        double nearest = NearestNeighbourDistance(samples.Select(s => s.Cloud).Where(c => c.Count > 1).ToList());
+        string setting = o.Cutoff is null ? $"the default Cutoff ({cutoff:G4})" : $"Cutoff = {cutoff:G4}";
+        string advice = $"the median distance from a point to its nearest neighbour is {nearest:G4}, so set the Cutoff to a few times that (e.g. {3 * nearest:G4})" +
+            (o.Cutoff is null ? "" : ", or leave it null for the default");
+        if (isolated == points)
+            throw new ArgumentOutOfRangeException(nameof(o.Cutoff), cutoff,
+                $"With {setting} no two points of the training clouds interact: PONITA would pass no messages and learn per-type energies only. In this data {advice}.");
+        if (isolated * 5 >= points)
+            run.Warning($"{isolated:N0} of the {points:N0} points of the training clouds ({(double)isolated / points:P0}) have no neighbour within {setting}: " +
+                $"they contribute only their type's energy. If that is not intended, note that {advice}.");
     }
 
     /// <summary>

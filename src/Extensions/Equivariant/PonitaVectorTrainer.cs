@@ -86,9 +86,14 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
             Forces = Residual(c, residual).Select(v => (float)(v / targetScale)).ToArray(),
             InputVectors = c.InputVectors?.Select(v => (float)(v / inputScale)).ToArray(),
         };
-        var trainingSamples = PonitaTraining.Samples(training, Normalise, cutoff, o, o.NumberOfOrientations);
-        var validationSamples = PonitaTraining.Samples(validation, Normalise, cutoff, o, o.NumberOfOrientations);
-        run.Info($"{set.Clouds.Count} point clouds ({validation.Count} held out), cutoff {cutoff:G4}, kernel scale {kernelScale:G4}, target unit {targetScale:G4}");
+        var memory = new PonitaTrainingMemory(o, o.NumberOfOrientations, set.FeatureCount, PonitaPass.Training, PonitaPass.Energy, ValidationBatch(o.BatchSize), ScoringForces: false);
+        memory.CheckFixed(cutoff);
+        var trainingSamples = PonitaTraining.Samples(training, Normalise, cutoff, o, memory);
+        PonitaTraining.CheckNeighbours(run, o, cutoff, trainingSamples);
+        var validationSamples = PonitaTraining.Samples(validation, Normalise, cutoff, o, memory);
+        double peak = memory.Check(trainingSamples, validationSamples, cutoff);
+        run.Info($"{set.Clouds.Count} point clouds ({validation.Count} held out), cutoff {cutoff:G4}, kernel scale {kernelScale:G4}, target unit {targetScale:G4}, " +
+                 $"memory at most about {peak / (1 << 20):N0} MiB at the peak");
 
         using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, kernelScale: kernelScale);
         network.to(run.Device);
@@ -96,7 +101,7 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         var history = PonitaFitting.Train(run, network, trainingSamples, PonitaTraining.Schedule(o, trainingSamples.Count),
             chosen => Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces: true, rotations, run.Device)),
             validationSamples.Count == 0 ? null : _ => ValidationLoss(network, validationSamples, set.FeatureCount, o.BatchSize, run.Device),
-            (epoch, loss) => $"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}), or check the Cutoff ({cutoff:G4}) against the data's scale.").History;
+            (epoch, loss) => $"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}), or check the Cutoff ({cutoff:G4}) and KernelScale ({kernelScale:G4}) against the data's scale.").History;
         network.to(CPU);
         network.FoldVectorScale(targetScale);
         if (withInputs) network.FoldVectorInputScale(inputScale);
@@ -107,7 +112,7 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         var parity = CheckExport(network, onnx, set, cutoff, o, residual, run.Seed);
 
         var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
-            cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.BytesPerEdge(o.NumberOfOrientations, o.HiddenSize, o.NumberOfLayers, withGradients: false))
+            cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.Scoring(o.NumberOfOrientations, o.HiddenSize, o.NumberOfLayers, withForces: false))
         { VectorsColumn = o.InputVectorsColumnName };
         var scoring = ExportedFit.Finish(run, _mlContext, input, PonitaTraining.ScoringSpec(_mlContext, onnx, contract, PredictionKind.Outputs,
             [o.PredictedVectorsColumnName], o.InputVectorsColumnName, o.ScoringDevice), parity);
@@ -139,10 +144,13 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         return error.mul(error).mean();
     }
 
+    /// <summary>Clouds per validation pass: no gradients are kept, so larger chunks than the training batches.</summary>
+    private static int ValidationBatch(int batchSize) => Math.Max(batchSize, 64);
+
     private static double ValidationLoss(PonitaNetwork network, IReadOnlyList<GraphSample> samples, int featureCount, int batchSize, Device device)
     {
         double total = 0;
-        foreach (var chunk in samples.Chunk(Math.Max(batchSize, 64)))
+        foreach (var chunk in samples.Chunk(ValidationBatch(batchSize)))
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();

@@ -30,4 +30,20 @@ public class PointCloudChecksTests
         Assert.Contains("no points", Fails([], []));
         Assert.Contains("'Positions', row 7", Fails([0, 0, 0, 0, 0, 0], [0, 1]));
     }
+
+    [Fact]
+    public void Coincidence_is_judged_on_the_cloud_s_own_scale()
+    {
+        float[] water = [0, 0, 0, 0.96f, 0, 0, -0.24f, 0.93f, 0];
+        foreach (float unit in new[] { 1f, 1e-9f, 1e-10f, 1e6f })
+            Assert.Equal(3, Validate(water.Select(p => p * unit).ToArray(), [1, 0, 0], 0));
+        // A point a millionth of a bond from another coincides with it, in any unit.
+        foreach (float unit in new[] { 1f, 1e-10f })
+            Assert.Contains("points 0 and 3 coincide", Fails([.. water.Select(p => p * unit), 0.5e-6f * unit, 0, 0], [1, 0, 0, 1]));
+        // Far from the origin, points one float32 step apart cannot be told apart.
+        Assert.Contains("points 0 and 1 coincide", Fails([1e6f, 0, 0, MathF.BitIncrement(1e6f), 0, 0, 1e6f + 1, 0, 0], [0, 1, 2]));
+        // One far atom does not make the rest of the molecule coincide.
+        Assert.Equal(4, Validate([.. water, 1e9f, 0, 0], [1, 0, 0, 1], 0));
+    }
 }
+

@@ -142,7 +142,9 @@ public class PonitaBadInputTests : IDisposable
         var options = Options();
         options.LearningRate = 1e12;
         options.NumberOfEpochs = 3;
-        Assert.Contains("diverged", Assert.Throws<InvalidOperationException>(() => _ml.Equivariant().Trainers.Ponita(options).Fit(_ml.Data.LoadFromEnumerable(_rows))).Message);
+        var diverged = Assert.Throws<InvalidOperationException>(() => _ml.Equivariant().Trainers.Ponita(options).Fit(_ml.Data.LoadFromEnumerable(_rows))).Message;
+        Assert.Contains("diverged", diverged);
+        Assert.Contains("KernelScale", diverged);
         Assert.Throws<ArgumentOutOfRangeException>(() => _ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options { NumberOfOrientations = 2 }));
         Assert.Throws<ArgumentException>(() => _ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options { ForcesColumnName = "Forces", PredictedForcesColumnName = "Forces" }));
         Assert.Throws<ArgumentException>(() => _ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options { PredictedForcesColumnName = "mlx_score" }));
@@ -152,8 +154,8 @@ public class PonitaBadInputTests : IDisposable
     public void A_system_too_large_for_memory_fails_with_a_message_before_allocating()
     {
         // Every pair of a dense cloud interacts: enough points that the edges alone exceed the memory guard.
-        double bytesPerEdge = PonitaMemory.BytesPerEdge(4, 8, 1, withGradients: true);
-        int n = (int)Math.Sqrt(2.0 * PonitaMemory.EdgeLimit(bytesPerEdge)) + 10;
+        // Every directed pair is an edge: n² edges, well past the limit (which moves a little with the memory free).
+        int n = (int)(1.5 * Math.Sqrt(PonitaMemory.EdgeLimit(PonitaMemory.Scoring(4, 8, 1, withForces: true), 0))) + 10;
         var random = new Random(3);
         var positions = Enumerable.Range(0, 3 * n).Select(_ => (float)(random.NextDouble() * 0.5 * _model.Description.Cutoff)).ToArray();
         var row = new MoleculeRow { Positions = positions, AtomTypes = Enumerable.Range(0, n).Select(i => i % 3).ToArray(), Forces = new float[3 * n] };

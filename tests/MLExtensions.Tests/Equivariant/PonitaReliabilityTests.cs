@@ -1,0 +1,90 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MLExtensions.Equivariant;
+using MLExtensions.Studies;
+using Xunit;
+
+namespace MLExtensions.Tests.Equivariant;
+
+/// <summary>Settings that cannot work on the data are refused with a message naming the setting; data in any unit is accepted.</summary>
+public class PonitaReliabilityTests
+{
+    private readonly MLContext _ml = new(1);
+    private readonly List<MoleculeRow> _rows = SyntheticMolecules.Generate(24, 1).ToList();
+
+    private static PonitaTrainer.Options Options() => new()
+    {
+        NumberOfOrientations = 4,
+        HiddenSize = 8,
+        NumberOfLayers = 1,
+        NumberOfEpochs = 1,
+        Seed = 1,
+    };
+
+    [Fact]
+    public void A_cutoff_below_every_distance_is_refused_naming_the_cutoff_and_the_typical_spacing()
+    {
+        var options = Options();
+        options.Cutoff = 1e-6;
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => _ml.Equivariant().Trainers.Ponita(options).Fit(_ml.Data.LoadFromEnumerable(_rows)));
+        Assert.Equal("Cutoff", error.ParamName);
+        Assert.Contains("no two points of the training clouds interact", error.Message);
+        Assert.Matches(@"nearest neighbour is \d", error.Message);
+
+        var vectors = new PonitaVectorTrainer.Options { NumberOfOrientations = 4, HiddenSize = 8, NumberOfLayers = 1, NumberOfEpochs = 1, Seed = 1, LabelColumnName = "Forces", Cutoff = 1e-6 };
+        Assert.Equal("Cutoff", Assert.Throws<ArgumentOutOfRangeException>(() => _ml.Equivariant().Trainers.PonitaVectors(vectors).Fit(_ml.Data.LoadFromEnumerable(_rows))).ParamName);
+    }
+
+    [Fact]
+    public void Many_isolated_points_are_reported_as_a_warning_in_the_log()
+    {
+        // Two atoms far from every other in each molecule: a fifth or more of the points have no neighbour.
+        var rows = _rows.Select(r => new MoleculeRow
+        {
+            Positions = [.. r.Positions, 60, 0, 0, 0, 60, 0],
+            AtomTypes = [.. r.AtomTypes, 0, 1],
+            Label = r.Label,
+        }).ToList();
+        var warnings = new List<string>();
+        _ml.Log += (_, e) =>
+        {
+            if (e.Kind == ChannelMessageKind.Warning) lock (warnings) warnings.Add(e.Message);
+        };
+        var options = Options();
+        options.Cutoff = 3;
+        using var model = _ml.Equivariant().Trainers.Ponita(options).Fit(_ml.Data.LoadFromEnumerable(rows));
+        Assert.Contains(warnings, w => w.Contains("have no neighbour within Cutoff = 3") && w.Contains("nearest neighbour"));
+
+        warnings.Clear();
+        using var plain = _ml.Equivariant().Trainers.Ponita(Options()).Fit(_ml.Data.LoadFromEnumerable(_rows));
+        Assert.DoesNotContain(warnings, w => w.Contains("no neighbour"));
+    }
+
+    [Fact]
+    public void A_kernel_scale_far_below_the_cutoff_is_refused_naming_the_kernel_scale()
+    {
+        var options = Options();
+        options.KernelScale = 1e-9;
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => _ml.Equivariant().Trainers.Ponita(options).Fit(_ml.Data.LoadFromEnumerable(_rows)));
+        Assert.Equal("KernelScale", error.ParamName);
+        Assert.StartsWith("KernelScale (1E-09) is", error.Message);
+        Assert.Contains("nearest-neighbour distance", error.Message);
+    }
+
+    [Fact]
+    public void Positions_in_metres_are_accepted_and_true_duplicates_are_refused_with_row_and_points()
+    {
+        // The same molecules in metres: bonds of about 1e-10.
+        var metres = _rows.Select(r => new MoleculeRow { Positions = r.Positions.Select(p => p * 1e-10f).ToArray(), AtomTypes = r.AtomTypes, Label = r.Label }).ToList();
+        using var model = _ml.Equivariant().Trainers.Ponita(Options()).Fit(_ml.Data.LoadFromEnumerable(metres));
+        Assert.InRange(model.Description.Cutoff, 1e-11, 1e-9);
+        Assert.All(model.Transform(_ml.Data.LoadFromEnumerable(metres)).GetColumn<float>("Score"), s => Assert.True(float.IsFinite(s)));
+
+        var duplicate = metres[2];
+        var rows = metres.Take(4).Append(new MoleculeRow { Positions = [.. duplicate.Positions, .. duplicate.Positions[3..6]], AtomTypes = [.. duplicate.AtomTypes, 0] }).ToList();
+        var error = Assert.Throws<InvalidDataException>(() => _ml.Equivariant().Trainers.Ponita(Options()).Fit(_ml.Data.LoadFromEnumerable(rows)));
+        Assert.Contains("Column 'Positions', row 4", error.Message);
+        Assert.Contains($"points 1 and {duplicate.AtomTypes.Length} coincide", error.Message);
+    }
+}
