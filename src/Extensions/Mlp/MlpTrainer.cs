@@ -34,7 +34,10 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
             public const int NumberOfEpochs = 50;
         }
 
-        /// <summary>Widths of the hidden layers. Default: [64, 64].</summary>
+        /// <summary>The widest hidden layer <see cref="HiddenLayerSizes"/> may ask for.</summary>
+        internal const int MaximumLayerWidth = 65_536;
+
+        /// <summary>Widths of the hidden layers, each from 1 to 65,536. Default: [64, 64].</summary>
         public int[] HiddenLayerSizes { get; set; } = [64, 64];
 
         /// <summary>The hidden activation. Default: <see cref="MlpActivation.Relu"/>.</summary>
@@ -74,6 +77,28 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         /// Default: null.
         /// </summary>
         public TimeSpan? TimeBudget { get; set; }
+
+        internal override void Validate()
+        {
+            base.Validate();
+            ArgumentNullException.ThrowIfNull(HiddenLayerSizes, nameof(HiddenLayerSizes));
+            new MlpArchitecture(HiddenLayerSizes, Activation).Validate();
+            for (int i = 0; i < HiddenLayerSizes.Length; i++)
+                if (HiddenLayerSizes[i] > MaximumLayerWidth)
+                    throw new ArgumentOutOfRangeException(nameof(HiddenLayerSizes), HiddenLayerSizes[i],
+                        $"Hidden layer {i} asks for {HiddenLayerSizes[i]} units; HiddenLayerSizes allows at most {MaximumLayerWidth} per layer.");
+            ArgumentOutOfRangeException.ThrowIfLessThan(NumberOfEpochs, 1, nameof(NumberOfEpochs));
+            ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1, nameof(BatchSize));
+            if (!(LearningRate > 0) || !double.IsFinite(LearningRate))
+                throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be positive and finite.");
+            if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay))
+                throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "Weight decay must be non-negative and finite.");
+            if (!(ValidationFraction >= 0 && ValidationFraction < 1))
+                throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "The validation fraction must be in [0, 1).");
+            ArgumentOutOfRangeException.ThrowIfLessThan(EarlyStoppingPatience, 1, nameof(EarlyStoppingPatience));
+            ArgumentOutOfRangeException.ThrowIfLessThan(ShuffleBufferRows, 1, nameof(ShuffleBufferRows));
+            if (TimeBudget is TimeSpan t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeBudget), t, "The time budget must be positive.");
+        }
     }
 
     private readonly MLContext _mlContext;
@@ -86,7 +111,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _kind = kind;
-        CheckOptions(options);
+        options.Validate();
     }
 
     private LabelKind LabelKind => LabelKinds.Of(_kind);
@@ -94,6 +119,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
+        _options.Validate();
         ColumnChecks.CheckFeatures(ColumnChecks.Require(inputSchema, _options.FeatureColumnName, "feature"));
         var label = ColumnChecks.Require(inputSchema, _options.LabelColumnName, "label");
         ColumnChecks.CheckLabel(label, LabelKind);
@@ -123,6 +149,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     internal TrainedMlp Train(IDataView input, TimeSpan? timeBudget, Func<IReadOnlyDictionary<string, string>>? metadata)
     {
         ArgumentNullException.ThrowIfNull(input);
+        _options.Validate();
         var data = new TabularData(input, _options, LabelKind);
         var classes = _kind == PredictionKind.MulticlassClassification ? ClassLabels.FromKeyColumn(data.LabelColumn) : null;
         var architecture = new MlpArchitecture(_options.HiddenLayerSizes.ToArray(), _options.Activation, _options.Residual);
@@ -227,23 +254,5 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         return kind == PredictionKind.MulticlassClassification
             ? new(ScoringHeads.ClassProbabilities, OnnxParity.Compare(x => network.forward(x[0]).softmax(1), onnx, inputs, ScoringHeads.ClassProbabilities))
             : new(ScoringHeads.RawScore, OnnxParity.Compare(x => network.forward(x[0]), onnx, inputs, ScoringHeads.RawScore));
-    }
-
-    private static void CheckOptions(Options o)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(o.FeatureColumnName, nameof(o.FeatureColumnName));
-        ArgumentException.ThrowIfNullOrWhiteSpace(o.LabelColumnName, nameof(o.LabelColumnName));
-        ArgumentNullException.ThrowIfNull(o.HiddenLayerSizes, nameof(o.HiddenLayerSizes));
-        new MlpArchitecture(o.HiddenLayerSizes, o.Activation).Validate();
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.NumberOfEpochs, 1, nameof(o.NumberOfEpochs));
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.BatchSize, 1, nameof(o.BatchSize));
-        if (!(o.LearningRate > 0) || !double.IsFinite(o.LearningRate))
-            throw new ArgumentOutOfRangeException(nameof(o.LearningRate), o.LearningRate, "The learning rate must be positive and finite.");
-        if (!(o.WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(o.WeightDecay), o.WeightDecay, "Weight decay must be non-negative.");
-        if (!(o.ValidationFraction >= 0 && o.ValidationFraction < 1))
-            throw new ArgumentOutOfRangeException(nameof(o.ValidationFraction), o.ValidationFraction, "The validation fraction must be in [0, 1).");
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.EarlyStoppingPatience, 1, nameof(o.EarlyStoppingPatience));
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.ShuffleBufferRows, 1, nameof(o.ShuffleBufferRows));
-        if (o.TimeBudget is TimeSpan t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(o.TimeBudget), t, "The time budget must be positive.");
     }
 }

@@ -13,6 +13,7 @@ internal static class CumulativeLogitFitter
         Func<int, PathSettings> settingsFor)
     {
         ArgumentNullException.ThrowIfNull(input);
+        options.Validate();
         using var run = TrainingRun.Start(mlContext, trainer, options, widestLayer: 0);
         var (data, path) = TunedPath(run, input, options, settingsFor(run.Seed));
         var parameters = BackTransform(data, path);

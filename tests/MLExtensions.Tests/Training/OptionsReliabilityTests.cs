@@ -1,0 +1,94 @@
+using Microsoft.ML;
+using MLExtensions.Equivariant;
+using MLExtensions.Fairness;
+using MLExtensions.Mlp;
+using MLExtensions.Nas;
+using MLExtensions.Ordinal;
+using Xunit;
+
+namespace MLExtensions.Tests.Training;
+
+/// <summary>
+/// Options are checked whenever a trainer uses them, not only when it is built: a setting changed afterwards gets the
+/// same message, naming the option, from <c>Fit</c> and <c>GetOutputSchema</c>.
+/// </summary>
+public class OptionsReliabilityTests
+{
+    private static readonly MLContext Ml = new(0);
+
+    private static IDataView Tabular => Ml.Data.LoadFromEnumerable(Synthetic.Rows(20, 1));
+
+    /// <summary>A trainer built with valid options, one option then spoilt, and the option the error must name.</summary>
+    public static TheoryData<string, Func<IEstimator<ITransformer>>, string> SpoiltAfterConstruction() => new()
+    {
+        { "MLP epochs", () => Spoil(new MlpTrainer.Options(), o => Ml.Nas().Trainers.MlpRegression(o), o => o.NumberOfEpochs = 0), "NumberOfEpochs" },
+        { "MLP learning rate", () => Spoil(new MlpTrainer.Options(), o => Ml.Nas().Trainers.MlpRegression(o), o => o.LearningRate = 0), "LearningRate" },
+        { "MLP weight decay", () => Spoil(new MlpTrainer.Options(), o => Ml.Nas().Trainers.MlpRegression(o), o => o.WeightDecay = double.PositiveInfinity), "WeightDecay" },
+        { "MLP width", () => Spoil(new MlpTrainer.Options(), o => Ml.Nas().Trainers.MlpRegression(o), o => o.HiddenLayerSizes = [int.MaxValue]), "HiddenLayerSizes" },
+        { "MLP label", () => Spoil(new MlpTrainer.Options(), o => Ml.Nas().Trainers.MlpRegression(o), o => o.LabelColumnName = " "), "LabelColumnName" },
+        { "MLP weight column", () => Spoil(new MlpTrainer.Options(), o => Ml.Nas().Trainers.MlpRegression(o), o => o.ExampleWeightColumnName = ""), "ExampleWeightColumnName" },
+        { "MLP threads", () => Spoil(new MlpTrainer.Options(), o => Ml.Nas().Trainers.MlpRegression(o), o => o.NumberOfThreads = 0), "NumberOfThreads" },
+        { "NAS search epochs", () => Spoil(new NasTrainer.Options(), o => Ml.Nas().Trainers.Regression(o), o => o.SearchEpochs = 0), "SearchEpochs" },
+        { "NAS widths", () => Spoil(new NasTrainer.Options(), o => Ml.Nas().Trainers.Regression(o), o => o.Widths = []), "Widths" },
+        { "NAS depths", () => Spoil(new NasTrainer.Options(), o => Ml.Nas().Trainers.Regression(o), o => o.Depths = []), "Depths" },
+        { "NAS activations", () => Spoil(new NasTrainer.Options(), o => Ml.Nas().Trainers.Regression(o), o => o.Activations = []), "Activations" },
+        { "NAS α decay", () => Spoil(new NasTrainer.Options(), o => Ml.Nas().Trainers.Regression(o), o => o.ArchitectureWeightDecay = double.PositiveInfinity), "ArchitectureWeightDecay" },
+        { "PRESTO λ", () => Spoil(new PrestoTrainer.Options(), o => Ml.Ordinal().Trainers.Presto(o), o => o.Lambda = -1), "Lambda" },
+        { "PRESTO ∞ λ", () => Spoil(new PrestoTrainer.Options(), o => Ml.Ordinal().Trainers.Presto(o), o => o.Lambda = double.PositiveInfinity), "Lambda" },
+        { "PRESTO folds", () => Spoil(new PrestoTrainer.Options(), o => Ml.Ordinal().Trainers.Presto(o), o => o.NumberOfFolds = 1), "NumberOfFolds" },
+        { "PRESTO α", () => Spoil(new PrestoTrainer.Options(), o => Ml.Ordinal().Trainers.Presto(o), o => o.Alpha = 5), "Alpha" },
+        { "PRESTO λ count", () => Spoil(new PrestoTrainer.Options(), o => Ml.Ordinal().Trainers.Presto(o), o => o.NumberOfLambdas = int.MaxValue), "NumberOfLambdas" },
+        { "PRESTO tolerance", () => Spoil(new PrestoTrainer.Options(), o => Ml.Ordinal().Trainers.Presto(o), o => o.Tolerance = double.PositiveInfinity), "Tolerance" },
+        { "proportional odds iterations", () => Spoil(new ProportionalOddsTrainer.Options(), o => Ml.Ordinal().Trainers.ProportionalOdds(o), o => o.MaximumNumberOfIterations = 0), "MaximumNumberOfIterations" },
+        { "PONITA orientations", () => Spoil(new PonitaTrainer.Options(), o => Ml.Equivariant().Trainers.Ponita(o), o => o.NumberOfOrientations = 1), "NumberOfOrientations" },
+        { "PONITA forces output", () => Spoil(new PonitaTrainer.Options(), o => Ml.Equivariant().Trainers.Ponita(o), o => o.PredictedForcesColumnName = "Positions"), "PredictedForcesColumnName" },
+        { "PONITA vectors output", () => Spoil(new PonitaVectorTrainer.Options(), o => Ml.Equivariant().Trainers.PonitaVectors(o), o => o.PredictedVectorsColumnName = "AtomTypes"), "PredictedVectorsColumnName" },
+        { "PONITA vectors epochs", () => Spoil(new PonitaVectorTrainer.Options(), o => Ml.Equivariant().Trainers.PonitaVectors(o), o => o.NumberOfEpochs = 0), "NumberOfEpochs" },
+        { "mitigator output", () => Spoil(new FairnessMitigator.Options(), o => Ml.Fairness().Mitigate(o), o => o.OutputColumnName = "Sensitive"), "OutputColumnName" },
+        { "mitigator folds", () => Spoil(new FairnessMitigator.Options(), o => Ml.Fairness().Mitigate(o), o => o.CrossFitFolds = 1), "CrossFitFolds" },
+    };
+
+    private static IEstimator<ITransformer> Spoil<TOptions, TEstimator>(TOptions options, Func<TOptions, TEstimator> build, Action<TOptions> spoil)
+        where TEstimator : IEstimator<ITransformer>
+    {
+        var estimator = build(options);
+        spoil(options);
+        return estimator;
+    }
+
+    [Theory]
+    [MemberData(nameof(SpoiltAfterConstruction))]
+    public void An_option_spoilt_after_construction_is_named_by_Fit_and_GetOutputSchema(string what, Func<IEstimator<ITransformer>> trainer, string option)
+    {
+        var estimator = trainer();
+        var fit = Assert.ThrowsAny<ArgumentException>(() => estimator.Fit(Tabular));
+        Assert.True(fit.ParamName == option, $"{what}: {fit.GetType().Name} names '{fit.ParamName}': {fit.Message}");
+        var schema = Assert.ThrowsAny<ArgumentException>(() => estimator.GetOutputSchema(EstimatorContractTests.ShapeOf(Tabular.Schema)));
+        Assert.Equal(fit.Message, schema.Message);
+    }
+
+    [Fact]
+    public void An_output_column_named_like_an_input_names_both_options()
+    {
+        var options = new PonitaTrainer.Options();
+        var trainer = Ml.Equivariant().Trainers.Ponita(options);
+        options.PredictedForcesColumnName = "Positions";
+        var error = Assert.Throws<ArgumentException>(() => trainer.Fit(Tabular));
+        Assert.Contains("PredictedForcesColumnName 'Positions' is also PositionsColumnName", error.Message);
+
+        var mitigator = new FairnessMitigator.Options();
+        var fair = Ml.Fairness().Mitigate(mitigator);
+        mitigator.OutputColumnName = "Label";
+        Assert.Contains("OutputColumnName 'Label' is also LabelColumnName", Assert.Throws<ArgumentException>(() => fair.Fit(Tabular)).Message);
+        Assert.Contains("reserves", Assert.Throws<ArgumentException>(() => Ml.Fairness().Mitigate(new FairnessMitigator.Options { OutputColumnName = "mlx_x" })).Message);
+    }
+
+    [Fact]
+    public void Empty_NAS_choices_name_the_option()
+    {
+        var error = Assert.Throws<ArgumentException>(() => Ml.Nas().Trainers.Regression(new NasTrainer.Options { Widths = [] }));
+        Assert.Contains("Widths is empty", error.Message);
+        Assert.Contains("Depths is empty", Assert.Throws<ArgumentException>(() => Ml.Nas().Trainers.Regression(new NasTrainer.Options { Depths = [] })).Message);
+        Assert.Contains("Activations is empty", Assert.Throws<ArgumentException>(() => Ml.Nas().Trainers.Regression(new NasTrainer.Options { Activations = [] })).Message);
+    }
+}
