@@ -267,9 +267,10 @@ public sealed class NasTrainer : IEstimator<NasModel>
                 StoppedByTimeBudget = outcome.StoppedByTimeBudget,
                 Times = new NasPhaseTimes(outcome.SearchTime, outcome.RankingTime, retrainClock.Elapsed),
             };
-            return new Dictionary<string, string> { [NasSearchResult.MetadataKey] = result.ToJson() };
+            // Wall-clock times stay out of the model, so that the same seed and data give the same ONNX bytes.
+            return new Dictionary<string, string> { [NasSearchResult.MetadataKey] = (result with { Times = null }).ToJson() };
         });
-        // The result as stored in the ONNX metadata (its retraining time excludes the export that followed).
+        // The result as stored in the ONNX metadata, with the times (the retraining time excludes the export that followed).
         return new NasModel(trained, result);
     }
 
