@@ -196,7 +196,8 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         {
             EarlyStoppingPatience = split is null ? null : _options.EarlyStoppingPatience,
             Deadline = timeBudget,
-            Divergence = (epoch, loss) => $"MLP training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({_options.LearningRate}) or check the features' scale.",
+            Divergence = (epoch, loss) => $"MLP training diverged in epoch {epoch} (loss {loss:G4}). Lower LearningRate ({_options.LearningRate}) or check the features' scale.",
+            UninformedLoss = summary.UninformedLoss(LabelKind),
         };
         return EpochLoop.Run(run, network, plan, new EpochSteps<TabularBatch>
         {

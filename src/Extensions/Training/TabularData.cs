@@ -21,7 +21,22 @@ internal sealed record TabularBatch(float[] Features, float[] Labels, float[]? W
 /// <param name="ClassCounts">Rows per class for key labels (per false/true for Boolean); empty for real labels.</param>
 /// <param name="LabelMean">Mean of the label (regression).</param>
 /// <param name="LabelStdDev">Standard deviation of the label (regression).</param>
-internal sealed record TabularSummary(long Rows, double[] FeatureMean, double[] FeatureStdDev, long[] ClassCounts, double LabelMean, double LabelStdDev);
+internal sealed record TabularSummary(long Rows, double[] FeatureMean, double[] FeatureStdDev, long[] ClassCounts, double LabelMean, double LabelStdDev)
+{
+    /// <summary>The example-weighted mean squared deviation of the label from <see cref="LabelMean"/> (the variance without weights).</summary>
+    public double WeightedLabelSquaredDeviation { get; init; }
+
+    /// <summary>
+    /// The weighted mean training loss of an uninformed prediction, which is about what an untrained network scores:
+    /// the label's mean under squared error on the standardised label (1 without weights; never taken below 1, the
+    /// untrained output's own spread), uniform probabilities under log-loss (ln K, which is at least the label's entropy).
+    /// </summary>
+    public double UninformedLoss(LabelKind kind) => kind switch
+    {
+        LabelKind.Real => Math.Max(1, WeightedLabelSquaredDeviation / Math.Pow(Math.Max(LabelStdDev, 1e-12), 2)),
+        _ => Math.Log(Math.Max(ClassCounts.Length, 2)),
+    };
+}
 
 /// <summary>
 /// Streams (features, label, weight) rows from any <see cref="IDataView"/> through a row cursor, in mini-batches,
@@ -81,13 +96,14 @@ internal sealed class TabularData
         var mean = new double[d];
         var m2 = new double[d];
         var classes = new long[LabelKind switch { LabelKind.Key => ClassCount, LabelKind.Boolean => 2, _ => 0 }];
-        double labelMean = 0, labelM2 = 0;
+        double labelMean = 0, labelM2 = 0, weightSum = 0, weightedMean = 0, weightedM2 = 0;
         long n = 0;
         foreach (var batch in ReadBatches(1024, shuffle: null, bufferRows: 0, include: null, cancellationToken))
         {
             for (int r = 0; r < batch.Count; r++)
             {
                 n++;
+                double w = batch.Weights?[r] ?? 1;
                 for (int j = 0; j < d; j++)
                 {
                     double x = batch.Features[r * d + j], delta = x - mean[j];
@@ -99,6 +115,14 @@ internal sealed class TabularData
                 double dy = y - labelMean;
                 labelMean += dy / n;
                 labelM2 += dy * (y - labelMean);
+                if (w > 0)
+                {
+                    // Weighted running moments (West, 1979).
+                    weightSum += w;
+                    double dw = y - weightedMean;
+                    weightedMean += w / weightSum * dw;
+                    weightedM2 += w * dw * (y - weightedMean);
+                }
             }
         }
         if (n == 0) throw new InvalidDataException("The training data has no rows.");
@@ -108,7 +132,11 @@ internal sealed class TabularData
             throw new InvalidDataException(
                 $"Label column '{_label.Name}' holds a single class ({DescribeClass(present)}) in all {n} rows; a classifier needs at least two.");
         }
-        return new TabularSummary(n, mean, m2.Select(v => Math.Sqrt(v / n)).ToArray(), classes, labelMean, Math.Sqrt(labelM2 / n));
+        return new TabularSummary(n, mean, m2.Select(v => Math.Sqrt(v / n)).ToArray(), classes, labelMean, Math.Sqrt(labelM2 / n))
+        {
+            // Σw(y − m)²/W about the unweighted mean m, from the weighted moments: variance plus squared shift.
+            WeightedLabelSquaredDeviation = weightSum > 0 ? weightedM2 / weightSum + Math.Pow(weightedMean - labelMean, 2) : 0,
+        };
     }
 
     /// <summary>
