@@ -109,6 +109,13 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
     internal virtual IEnumerable<(string Option, string? Column)> InputColumns =>
         [(nameof(PositionsColumnName), PositionsColumnName), (nameof(AtomTypesColumnName), AtomTypesColumnName), (nameof(LabelColumnName), LabelColumnName)];
 
+    internal override IEnumerable<string> Warnings()
+    {
+        if (WarmupEpochs > NumberOfEpochs)
+            yield return $"WarmupEpochs ({WarmupEpochs:G4}) is longer than the training (NumberOfEpochs = {NumberOfEpochs}): the learning rate is still " +
+                         $"warming up when training ends and never reaches LearningRate ({LearningRate:G4}). Make WarmupEpochs at most NumberOfEpochs.";
+    }
+
     /// <summary>Checks the options every PONITA trainer shares; messages name the option and its value.</summary>
     internal override void Validate()
     {

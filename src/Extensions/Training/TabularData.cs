@@ -126,6 +126,10 @@ internal sealed class TabularData
             }
         }
         if (n == 0) throw new InvalidDataException("The training data has no rows.");
+        if (!(weightSum > 0))
+            throw new InvalidDataException(
+                $"The example weights in column '{_weight!.Value.Name}' sum to 0 over all {n} rows, so there is nothing to learn from. " +
+                "Give some rows a positive weight, or leave ExampleWeightColumnName unset.");
         if (classes.Length > 0 && classes.Count(c => c > 0) < 2)
         {
             var present = Array.FindIndex(classes, c => c > 0);
@@ -135,7 +139,7 @@ internal sealed class TabularData
         return new TabularSummary(n, mean, m2.Select(v => Math.Sqrt(v / n)).ToArray(), classes, labelMean, Math.Sqrt(labelM2 / n))
         {
             // Σw(y − m)²/W about the unweighted mean m, from the weighted moments: variance plus squared shift.
-            WeightedLabelSquaredDeviation = weightSum > 0 ? weightedM2 / weightSum + Math.Pow(weightedMean - labelMean, 2) : 0,
+            WeightedLabelSquaredDeviation = weightedM2 / weightSum + Math.Pow(weightedMean - labelMean, 2),
         };
     }
 

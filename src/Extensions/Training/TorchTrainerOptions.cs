@@ -47,6 +47,12 @@ public abstract class TrainingOptionsBase
     }
 
     /// <summary>
+    /// Settings that are legal but probably not what the user meant (e.g. a warm-up longer than the training), one
+    /// message each; <see cref="TrainingRun"/> writes them to the log as warnings when a fit starts.
+    /// </summary>
+    internal virtual IEnumerable<string> Warnings() => [];
+
+    /// <summary>
     /// Copies the settings every trainer shares onto <paramref name="target"/> (a trainer that runs another one, as NAS
     /// runs the MLP): an option added here reaches the inner trainer without another field-by-field copy.
     /// </summary>

@@ -4,13 +4,16 @@ using MLExtensions.Fairness;
 using MLExtensions.Mlp;
 using MLExtensions.Nas;
 using MLExtensions.Ordinal;
+using MLExtensions.Studies;
+using MLExtensions.Tests.Ordinal;
 using Xunit;
 
 namespace MLExtensions.Tests.Training;
 
 /// <summary>
 /// Options are checked whenever a trainer uses them, not only when it is built: a setting changed afterwards gets the
-/// same message, naming the option, from <c>Fit</c> and <c>GetOutputSchema</c>.
+/// same message, naming the option, from <c>Fit</c> and <c>GetOutputSchema</c>. Settings that are legal but useless are
+/// refused or warned about.
 /// </summary>
 public class OptionsReliabilityTests
 {
@@ -90,5 +93,42 @@ public class OptionsReliabilityTests
         Assert.Contains("Widths is empty", error.Message);
         Assert.Contains("Depths is empty", Assert.Throws<ArgumentException>(() => Ml.Nas().Trainers.Regression(new NasTrainer.Options { Depths = [] })).Message);
         Assert.Contains("Activations is empty", Assert.Throws<ArgumentException>(() => Ml.Nas().Trainers.Regression(new NasTrainer.Options { Activations = [] })).Message);
+    }
+
+    [Fact]
+    public void Example_weights_that_sum_to_zero_are_refused_naming_the_column()
+    {
+        var rows = Synthetic.Rows(20, 1);
+        foreach (var row in rows) row.Weight = 0;
+        var options = new MlpTrainer.Options { LabelColumnName = nameof(Synthetic.Row.Target), ExampleWeightColumnName = nameof(Synthetic.Row.Weight), NumberOfEpochs = 1, Seed = 1 };
+        var error = Assert.Throws<InvalidDataException>(() => Ml.Nas().Trainers.MlpRegression(options).Fit(Ml.Data.LoadFromEnumerable(rows)));
+        Assert.Contains("column 'Weight' sum to 0", error.Message);
+    }
+
+    [Fact]
+    public void More_folds_than_rows_are_refused_naming_NumberOfFolds_and_the_row_count()
+    {
+        // Six rows, two per class: four of ten folds could get rows.
+        var data = OrdinalTestData.ToDataView(Ml, [0, 1, 2, 3, 4, 5], [0, 0, 1, 1, 2, 2], featureCount: 1, classCount: 3);
+        var error = Assert.Throws<InvalidDataException>(() => Ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { NumberOfFolds = 10, Seed = 1 }).Fit(data));
+        Assert.Contains("NumberOfFolds (10) is too many for the 6 training row(s)", error.Message);
+        // A number of folds far beyond the data allocates nothing for them first, in memory or streamed.
+        foreach (bool stream in new[] { false, true })
+            Assert.Contains($"NumberOfFolds ({int.MaxValue})", Assert.Throws<InvalidDataException>(() =>
+                Ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { NumberOfFolds = int.MaxValue, StreamData = stream, Seed = 1 }).Fit(data)).Message);
+    }
+
+    [Fact]
+    public void A_warm_up_longer_than_the_training_is_warned_about_in_the_log()
+    {
+        var ml = new MLContext(1);
+        var warnings = new List<string>();
+        ml.Log += (_, e) => { if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning) warnings.Add(e.Message); };
+        var molecules = ml.Data.LoadFromEnumerable(SyntheticMolecules.Generate(12, 1).ToList());
+        using var model = ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options
+        {
+            NumberOfOrientations = 4, HiddenSize = 4, NumberOfLayers = 1, NumberOfEpochs = 1, WarmupEpochs = 1e9, Seed = 1,
+        }).Fit(molecules);
+        Assert.Contains(warnings, w => w.Contains("WarmupEpochs (1E+09) is longer than the training (NumberOfEpochs = 1)"));
     }
 }
