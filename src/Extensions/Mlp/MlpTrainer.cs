@@ -49,7 +49,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         /// <summary>Passes over the training data. Default: 50.</summary>
         public int NumberOfEpochs { get; set; } = Defaults.NumberOfEpochs;
 
-        /// <summary>Rows per optimiser step. Default: 128.</summary>
+        /// <summary>Rows per optimiser step; a value beyond the number of rows trains on all of them at once. Default: 128.</summary>
         public int BatchSize { get; set; } = 128;
 
         /// <summary>Adam's learning rate. Default: 1e-3.</summary>
@@ -67,7 +67,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         /// <summary>Epochs without validation improvement before training stops (with a validation split). Default: 10.</summary>
         public int EarlyStoppingPatience { get; set; } = 10;
 
-        /// <summary>Rows in the shuffling buffer; the data are fully shuffled when they fit. Default: 65536.</summary>
+        /// <summary>Rows in the shuffling buffer; the data are fully shuffled when they fit (so int.MaxValue always shuffles fully). Default: 65536.</summary>
         public int ShuffleBufferRows { get; set; } = 65536;
 
         /// <summary>
@@ -190,6 +190,9 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     private IReadOnlyList<TrainingProgress> TrainNetwork(MlpNetwork network, TabularData data, TabularSummary summary, TrainingRun run, TimeSpan? timeBudget)
     {
         var split = ValidationSplit.Create(_options.ValidationFraction, run.Seed);
+        int batchSize = RowsPerBatch(summary.Rows, data.FeatureCount);
+        // A buffer beyond the data's size is a full shuffle: it holds the rows there are.
+        int bufferRows = (int)Math.Min(_options.ShuffleBufferRows, summary.Rows);
         using var optimizer = new AdamOptimizer(network.parameters(), _options.LearningRate, weightDecay: _options.WeightDecay);
         using var labelScale = Math.Max(summary.LabelStdDev, 1e-12).ToScalar();
         var plan = new EpochPlan(_options.NumberOfEpochs)
@@ -201,7 +204,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         };
         return EpochLoop.Run(run, network, plan, new EpochSteps<TabularBatch>
         {
-            Batches = _ => data.ReadBatches(_options.BatchSize, run.Random, _options.ShuffleBufferRows, split is null ? null : split.IsTraining, run.CancellationToken),
+            Batches = _ => data.ReadBatches(batchSize, run.Random, bufferRows, split is null ? null : split.IsTraining, run.CancellationToken),
             Step = batch =>
             {
                 optimizer.ZeroGrad();
@@ -210,8 +213,22 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
                 optimizer.Step();
                 return new StepLoss(loss, weight);
             },
-            Validate = split is null ? null : _ => Evaluate(network, data, split, labelScale, run),
+            Validate = split is null ? null : _ => Evaluate(network, data, split, batchSize, labelScale, run),
         }).History;
+    }
+
+    /// <summary>
+    /// <see cref="Options.BatchSize"/> for data of <paramref name="rows"/> rows: a batch larger than the data is all of it
+    /// (int.MaxValue is a fine way to ask for full-batch training), as long as it fits one array.
+    /// </summary>
+    private int RowsPerBatch(long rows, int featureCount)
+    {
+        int batchSize = (int)Math.Min(_options.BatchSize, Math.Max(rows, 1));
+        long largest = Array.MaxLength / featureCount;
+        if (batchSize > largest)
+            throw new ArgumentOutOfRangeException(nameof(Options.BatchSize), _options.BatchSize,
+                $"A batch of {batchSize} rows of {featureCount} features exceeds the largest array .NET can allocate; set BatchSize to at most {largest}.");
+        return batchSize;
     }
 
     /// <summary>The batch's weighted mean loss and its total weight.</summary>
@@ -226,12 +243,12 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         return (perRow.mul(w).sum().div(w.sum().clamp_min(HeldScalars.Tiny)), total);
     }
 
-    private double Evaluate(MlpNetwork network, TabularData data, ValidationSplit split, Scalar labelScale, TrainingRun run)
+    private double Evaluate(MlpNetwork network, TabularData data, ValidationSplit split, int batchSize, Scalar labelScale, TrainingRun run)
     {
         network.eval();
         using var noGrad = no_grad();
         double lossSum = 0, weightSum = 0;
-        foreach (var batch in data.ReadBatches(Math.Max(_options.BatchSize, 1024), null, 0, split.IsValidation, run.CancellationToken))
+        foreach (var batch in data.ReadBatches(Math.Max(batchSize, 1024), null, 0, split.IsValidation, run.CancellationToken))
         {
             using var scope = NewDisposeScope();
             var (loss, weight) = BatchLoss(network, batch, data.FeatureCount, labelScale, run.Device);

@@ -63,12 +63,34 @@ internal sealed class TabularData
         _label = ColumnChecks.Require(data.Schema, options.LabelColumnName, "label");
         FeatureCount = ColumnChecks.FeatureCount(_features);
         LabelKind = labelKind;
+        RefuseEmptyBeforeClasses(data, _label, labelKind);
         ClassCount = ColumnChecks.CheckLabel(_label, labelKind);
         if (options.ExampleWeightColumnName is { } weightName)
         {
             _weight = ColumnChecks.Require(data.Schema, weightName, "example weight");
             ColumnChecks.CheckWeight(_weight.Value);
         }
+    }
+
+    /// <summary>
+    /// The largest magnitude a feature or real label may have: standardising and scoring compute differences and small
+    /// multiples of the values (e.g. the export check's inputs a few deviations around the mean) in float32, which stays
+    /// finite below 1/64 of <see cref="float.MaxValue"/> (about 5.3e36).
+    /// </summary>
+    public const float MaximumMagnitude = float.MaxValue / 64;
+
+    /// <summary>Refuses an empty <paramref name="data"/> first: it also leaves a key label with too few known values, a misleading complaint.</summary>
+    private static void RefuseEmptyBeforeClasses(IDataView data, DataViewSchema.Column label, LabelKind kind)
+    {
+        if (kind == LabelKind.Key && label.Type is KeyDataViewType { Count: < 2 } && IsEmpty(data))
+            throw new InvalidDataException("The training data has no rows.");
+    }
+
+    private static bool IsEmpty(IDataView data)
+    {
+        if (data.GetRowCount() is long rows) return rows == 0;
+        using var cursor = data.GetRowCursor([]);
+        return !cursor.MoveNext();
     }
 
     /// <summary>The number of features per row.</summary>
@@ -250,6 +272,7 @@ internal sealed class TabularData
                 float value = 0;
                 getScalar(ref value);
                 if (!float.IsFinite(value)) throw BadValue(_features, position, $"value {value}");
+                if (Math.Abs(value) > MaximumMagnitude) throw TooLarge(_features, position, value, null);
                 values[0] = value;
             };
         }
@@ -262,7 +285,10 @@ internal sealed class TabularData
                 throw BadValue(_features, position, $"{buffer.Length} values where {d} are expected (mismatched vector size)");
             buffer.CopyTo(values);
             for (int j = 0; j < d; j++)
+            {
                 if (!float.IsFinite(values[j])) throw BadValue(_features, position, $"{values[j]} in slot {j}");
+                if (Math.Abs(values[j]) > MaximumMagnitude) throw TooLarge(_features, position, values[j], j);
+            }
         };
     }
 
@@ -277,6 +303,7 @@ internal sealed class TabularData
                     float y = 0;
                     getReal(ref y);
                     if (!float.IsFinite(y)) throw BadValue(_label, position, $"label {y}");
+                    if (Math.Abs(y) > MaximumMagnitude) throw TooLarge(_label, position, y, null);
                     return y;
                 };
             case LabelKind.Boolean:
@@ -307,10 +334,15 @@ internal sealed class TabularData
     private static InvalidDataException BadValue(DataViewSchema.Column column, long row, string what) =>
         new($"Column '{column.Name}', row {row}: {what}. Clean or filter such rows first (e.g. mlContext.Data.FilterRowsByMissingValues or ReplaceMissingValues).");
 
+    private static InvalidDataException TooLarge(DataViewSchema.Column column, long row, float value, int? slot) =>
+        new($"Column '{column.Name}', row {row}: {value:G9}{(slot is int j ? $" in slot {j}" : "")} is too large for float32 arithmetic (magnitudes must stay " +
+            $"below {MaximumMagnitude:G3}). Rescale the column first (e.g. divide by a power of ten, mlContext.Transforms.NormalizeMinMax or a log transform).");
+
     private static IEnumerable<Row> Shuffle(IEnumerable<Row> rows, Random random, int capacity)
     {
-        // A shuffling buffer: each incoming row replaces a random buffered row, which is emitted.
-        var buffer = new List<Row>(capacity);
+        // A shuffling buffer: each incoming row replaces a random buffered row, which is emitted. It grows as rows come,
+        // so a capacity beyond the data's size costs nothing.
+        var buffer = new List<Row>(Math.Min(capacity, 4096));
         foreach (var row in rows)
         {
             // The reader reuses its feature buffer, so a row kept for later needs its own copy.

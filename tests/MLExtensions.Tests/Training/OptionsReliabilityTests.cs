@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLExtensions.Equivariant;
 using MLExtensions.Fairness;
 using MLExtensions.Mlp;
@@ -13,7 +14,8 @@ namespace MLExtensions.Tests.Training;
 /// <summary>
 /// Options are checked whenever a trainer uses them, not only when it is built: a setting changed afterwards gets the
 /// same message, naming the option, from <c>Fit</c> and <c>GetOutputSchema</c>. Settings that are legal but useless are
-/// refused or warned about.
+/// refused or warned about, settings beyond the data's size mean all of it, and data that cannot be trained on is
+/// named before training starts.
 /// </summary>
 public class OptionsReliabilityTests
 {
@@ -130,5 +132,73 @@ public class OptionsReliabilityTests
             NumberOfOrientations = 4, HiddenSize = 4, NumberOfLayers = 1, NumberOfEpochs = 1, WarmupEpochs = 1e9, Seed = 1,
         }).Fit(molecules);
         Assert.Contains(warnings, w => w.Contains("WarmupEpochs (1E+09) is longer than the training (NumberOfEpochs = 1)"));
+    }
+
+    [Fact]
+    public void Batches_and_shuffle_buffers_beyond_the_data_mean_all_of_it()
+    {
+        var data = Ml.Data.LoadFromEnumerable(Synthetic.Rows(50, 1));
+        using (Ml.Nas().Trainers.MlpRegression(new MlpTrainer.Options
+        {
+            LabelColumnName = nameof(Synthetic.Row.Target), BatchSize = int.MaxValue, ShuffleBufferRows = int.MaxValue, NumberOfEpochs = 2,
+            ValidationFraction = 0.2, Seed = 1,
+        }).Fit(data)) { }
+        using (Ml.Nas().Trainers.Regression(new NasTrainer.Options
+        {
+            LabelColumnName = nameof(Synthetic.Row.Target), Depths = [1], Widths = [4], Activations = [MlpActivation.Relu], SearchResidual = false,
+            SearchEpochs = 1, RetrainEpochs = 1, BatchSize = int.MaxValue, Seed = 1,
+        }).Fit(data)) { }
+    }
+
+    [Fact]
+    public void A_batch_beyond_the_training_clouds_is_all_of_them_and_the_schedule_stays_sane()
+    {
+        var schedule = PonitaTraining.Schedule(new PonitaTrainer.Options { BatchSize = int.MaxValue, WarmupEpochs = 1e9, NumberOfEpochs = 3 }, samples: 10);
+        Assert.Equal(10, schedule.BatchSize);
+        Assert.Equal(1_000_000_000, schedule.WarmupSteps);
+        Assert.True(schedule.LearningRateAt(1, 3) > 0);
+    }
+
+    private sealed class HugeRow
+    {
+        [VectorType(2)] public float[] Features { get; set; } = [];
+        public float Target { get; set; }
+    }
+
+    [Fact]
+    public void Values_too_large_for_float32_arithmetic_are_named_with_column_and_slot()
+    {
+        var rows = Enumerable.Range(0, 20).Select(i => new HugeRow { Features = [i, i == 7 ? 1.5e38f : i], Target = i }).ToList();
+        var options = new MlpTrainer.Options { LabelColumnName = nameof(HugeRow.Target), NumberOfEpochs = 1, Seed = 1 };
+        var error = Assert.Throws<InvalidDataException>(() => Ml.Nas().Trainers.MlpRegression(options).Fit(Ml.Data.LoadFromEnumerable(rows)));
+        Assert.Contains("Column 'Features', row 7: 1.5E+38 in slot 1 is too large for float32 arithmetic", error.Message);
+        Assert.Contains("Rescale", error.Message);
+
+        // Large values below the bound still train, and their export agrees with the network.
+        var large = Enumerable.Range(0, 40).Select(i => new HugeRow { Features = [i, 1e35f * (i % 7 - 3)], Target = i % 5 }).ToList();
+        using var model = Ml.Nas().Trainers.MlpRegression(options).Fit(Ml.Data.LoadFromEnumerable(large));
+        Assert.True(model.ExportParity.RelativeError <= 1e-4, model.ExportParity.ToString());
+    }
+
+    public static TheoryData<string, Func<IDataView, IEstimator<ITransformer>>> Trainers() => new()
+    {
+        { "MLP regression", _ => Ml.Nas().Trainers.MlpRegression(new MlpTrainer.Options { LabelColumnName = nameof(Synthetic.Row.Target) }) },
+        { "MLP binary", _ => Ml.Nas().Trainers.MlpBinaryClassification(new MlpTrainer.Options { LabelColumnName = nameof(Synthetic.Row.Positive) }) },
+        { "MLP multiclass", _ => Ml.Nas().Trainers.MlpMulticlassClassification(new MlpTrainer.Options()) },
+        { "NAS multiclass", _ => Ml.Nas().Trainers.MulticlassClassification(new NasTrainer.Options()) },
+        { "NAS regression", _ => Ml.Nas().Trainers.Regression(new NasTrainer.Options { LabelColumnName = nameof(Synthetic.Row.Target) }) },
+        { "PRESTO", _ => Ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options()) },
+        { "PRESTO streamed", _ => Ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { StreamData = true }) },
+        { "proportional odds", _ => Ml.Ordinal().Trainers.ProportionalOdds(new ProportionalOddsTrainer.Options()) },
+    };
+
+    [Theory]
+    [MemberData(nameof(Trainers))]
+    public void Empty_data_is_called_empty_before_anything_else(string what, Func<IDataView, IEstimator<ITransformer>> trainer)
+    {
+        // A key label keyed on no rows knows no classes, which must not be what the user is told.
+        var empty = Synthetic.Keyed(Ml, []);
+        var error = Assert.Throws<InvalidDataException>(() => trainer(empty).Fit(empty));
+        Assert.True(error.Message.Contains("no rows"), $"{what}: {error.Message}");
     }
 }
