@@ -125,7 +125,13 @@ public sealed class NasTrainer : IEstimator<NasModel>
         /// <summary>How many of the best candidates <see cref="FineTuneEpochs"/> re-ranks. Default: 5.</summary>
         public int CandidatesToFineTune { get; set; } = 5;
 
-        /// <summary>Single-path strategies: most candidates scored with inherited weights (all when the space is smaller). Default: 300.</summary>
+        /// <summary>The most <see cref="CandidatesToRank"/> a space larger than it may ask for (drawn before ranking starts).</summary>
+        internal const int MaximumCandidatesToRank = 1_000_000;
+
+        /// <summary>
+        /// Single-path strategies: most candidates scored with inherited weights (all when the space is smaller, so
+        /// int.MaxValue ranks every architecture of a small space); at most 1,000,000 on a larger space. Default: 300.
+        /// </summary>
         public int CandidatesToRank { get; set; } = 300;
 
         /// <summary>Architectures listed in <see cref="NasSearchResult.TopArchitectures"/>. Default: 5.</summary>
@@ -182,6 +188,10 @@ public sealed class NasTrainer : IEstimator<NasModel>
             if (!(ImportanceFloor >= 0 && ImportanceFloor <= 1))
                 throw new ArgumentOutOfRangeException(nameof(ImportanceFloor), ImportanceFloor, "Must be in [0, 1].");
             ArgumentOutOfRangeException.ThrowIfLessThan(CandidatesToRank, 1, nameof(CandidatesToRank));
+            if (CandidatesToRank > MaximumCandidatesToRank && SearchSpace.Count > MaximumCandidatesToRank)
+                throw new ArgumentOutOfRangeException(nameof(CandidatesToRank), CandidatesToRank,
+                    $"CandidatesToRank asks for more than {MaximumCandidatesToRank} of a space of {SearchSpace.Count} architectures, which would not finish; " +
+                    $"give at most {MaximumCandidatesToRank}, or a smaller space (Depths, Widths, Activations).");
             ArgumentOutOfRangeException.ThrowIfLessThan(TopK, 1, nameof(TopK));
             ArgumentOutOfRangeException.ThrowIfLessThan(RetrainEpochs, 1, nameof(RetrainEpochs));
             ArgumentOutOfRangeException.ThrowIfLessThan(EarlyStoppingPatience, 1, nameof(EarlyStoppingPatience));

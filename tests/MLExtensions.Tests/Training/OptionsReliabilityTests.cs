@@ -98,6 +98,29 @@ public class OptionsReliabilityTests
     }
 
     [Fact]
+    public void Search_settings_beyond_the_space_are_all_of_it_and_a_huge_space_is_counted_and_bounded()
+    {
+        // 16 widths at depths 15 and 16 hold more than long.MaxValue architectures: the count saturates.
+        var huge = new NasSearchSpace { Depths = [15, 16], Widths = Enumerable.Range(1, 16).ToArray() };
+        Assert.Equal(long.MaxValue, huge.Count);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Ml.Nas().Trainers.Regression(new NasTrainer.Options
+        {
+            Depths = huge.Depths, Widths = huge.Widths, CandidatesToRank = int.MaxValue,
+        }));
+        Assert.Equal(nameof(NasTrainer.Options.CandidatesToRank), error.ParamName);
+
+        // TopK = int.MaxValue lists every architecture of a small space, gradient search included.
+        var data = Ml.Data.LoadFromEnumerable(Synthetic.Rows(60, 1));
+        var options = new NasTrainer.Options
+        {
+            LabelColumnName = nameof(Synthetic.Row.Target), Strategy = NasStrategy.TangleNas, Depths = [1, 2], Widths = [4, 8], Activations = [MlpActivation.Relu],
+            SearchResidual = false, SearchEpochs = 2, WarmupEpochs = 1, RetrainEpochs = 1, TopK = int.MaxValue, CandidatesToRank = int.MaxValue, Seed = 1,
+        };
+        using var model = Ml.Nas().Trainers.Regression(options).Fit(data);
+        Assert.Equal(options.SearchSpace.Count, model.Search.TopArchitectures.Count);
+    }
+
+    [Fact]
     public void Example_weights_that_sum_to_zero_are_refused_naming_the_column()
     {
         var rows = Synthetic.Rows(20, 1);

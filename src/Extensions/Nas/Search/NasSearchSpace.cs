@@ -35,8 +35,16 @@ public sealed class NasSearchSpace
     /// <summary>The residual choices: [false] or [false, true].</summary>
     internal bool[] ResidualChoices => SearchResidual ? [false, true] : [false];
 
-    /// <summary>How many distinct architectures the space holds.</summary>
-    public long Count => Depths.Sum(d => (long)Math.Pow(Widths.Length, d) * (d > 1 ? ResidualChoices.Length : 1)) * Activations.Length;
+    /// <summary>How many distinct architectures the space holds; <see cref="long.MaxValue"/> when it holds more.</summary>
+    public long Count
+    {
+        get
+        {
+            // Exact in double below 2^53; deep spaces of many widths exceed even long (16 widths at depth 16 hold 2^64).
+            double count = Depths.Sum(d => Math.Pow(Widths.Length, d) * (d > 1 ? ResidualChoices.Length : 1)) * Activations.Length;
+            return count >= long.MaxValue ? long.MaxValue : (long)count;
+        }
+    }
 
     /// <summary>Every architecture, in a fixed order (depth, then widths, activation, residual).</summary>
     public IEnumerable<MlpArchitecture> Enumerate()
