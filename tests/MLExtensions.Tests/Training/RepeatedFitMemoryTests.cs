@@ -36,10 +36,10 @@ public class RepeatedFitMemoryTests(ITestOutputHelper output)
         long before = ManagedAfterCollection();
         const int fits = 100;
         for (int i = 0; i < fits; i++) FitAndDispose();
-        double perFit = (ManagedAfterCollection() - before) / (double)fits;
-        output.WriteLine($"{perFit:F0} bytes per fit");
-        // Each fit used to leave 3.4 kB on the context (ML.NET's progress records of the predicted-label value map);
-        // what remains is collection noise of a few tens of bytes either way.
-        Assert.True(perFit < 500, $"managed memory grew by {perFit:F0} bytes per fit");
+        long growth = ManagedAfterCollection() - before;
+        output.WriteLine($"{growth} bytes in {fits} fits");
+        // Each fit used to leave 3.4 kB on the context (ML.NET's progress records of the predicted-label value map), 340 kB
+        // in all; what remains is noise: up to 36 kB seen (one-off caches growing), usually a few kB.
+        Assert.True(growth < 120_000, $"managed memory grew by {growth} bytes in {fits} fits ({growth / fits} per fit)");
     }
 }
