@@ -99,9 +99,9 @@ internal static class EpochLoop
     /// of 8 and 128, all three tasks): up to LearningRate 0.1 (100 times the default) no epoch passed 7.1 times it; at 0.3
     /// first epochs reached 5 to 520 times it and training still ended at 0.16 to 0.34 times it, or near 1; at 1 to 10⁶
     /// epochs reached 10² to 10²⁰ times it and training ended at up to 4·10⁷ times it or collapsed to about a constant
-    /// prediction (about 1 times it). Hence
-    /// the rule of <see cref="EpochLoop.Run"/>: a single exploded epoch condemns nothing, but a model that ends more than
-    /// ten times above the uninformed loss, or ends no better than it after an explosion, is garbage.
+    /// prediction (about 1 times it). Hence the rule of <see cref="EpochLoop.Run"/>: a single exploded epoch condemns
+    /// nothing, but a model that ends more than ten times above the uninformed loss, or ends no better than it after an
+    /// explosion, is garbage.
     /// </summary>
     public const double ExplosionFactor = 10;
 
