@@ -124,7 +124,7 @@ public static class NasBench
                     };
                     variant.Configure(options);
                     using var model = binary ? ml.Nas().Trainers.BinaryClassification(options).Fit(split.TrainSet) : ml.Nas().Trainers.Regression(options).Fit(split.TrainSet);
-                    variantCosts.Add((model.Search.Times.Search + model.Search.Times.Ranking).TotalSeconds / largestSeconds);
+                    variantCosts.Add((model.Search.Times!.Search + model.Search.Times.Ranking).TotalSeconds / largestSeconds);
                     int chosen = architectures.FindIndex(a => a.Equals(model.Architecture));
                     regrets.Add(meanAlone[chosen] - meanAlone[best]);
                     ranks.Add(Rank(meanAlone[chosen]));
@@ -306,7 +306,7 @@ public static class NasBench
                 Strategy = NasStrategy.TangleNas, SearchEpochs = 100_000, RetrainEpochs = 100_000, EarlyStoppingPatience = 100_000,
                 TimeBudget = TimeSpan.FromSeconds(seconds), Seed = 1,
             }).Fit(data);
-            Console.WriteLine($"TimeBudget {seconds:F0} s: fit returned after {clock.Elapsed.TotalSeconds:F2} s (search {model.Search.Times.Search.TotalSeconds:F2} s, " +
+            Console.WriteLine($"TimeBudget {seconds:F0} s: fit returned after {clock.Elapsed.TotalSeconds:F2} s (search {model.Search.Times!.Search.TotalSeconds:F2} s, " +
                               $"{model.Search.SearchEpochs} search epochs, stopped by budget: {model.Search.StoppedByTimeBudget})");
         }
     }

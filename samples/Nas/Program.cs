@@ -44,7 +44,7 @@ var clock = Stopwatch.StartNew();
 using var nas = ml.Nas().Trainers.BinaryClassification(nasOptions).Fit(train);
 var nasSeconds = clock.Elapsed.TotalSeconds;
 Console.WriteLine($"{strategy} searched {nasOptions.SearchSpace}");
-Console.WriteLine($"  found {nas.Architecture} in {nasSeconds:F0} s (search {nas.Search.Times.Search.TotalSeconds:F0} s over {nas.Search.SearchEpochs} epochs, " +
+Console.WriteLine($"  found {nas.Architecture} in {nasSeconds:F0} s (search {nas.Search.Times!.Search.TotalSeconds:F0} s over {nas.Search.SearchEpochs} epochs, " +
                   $"ranking {nas.Search.Times.Ranking.TotalSeconds:F1} s, retraining {nas.Search.Times.Retraining.TotalSeconds:F0} s)");
 foreach (var t in nas.Search.TopArchitectures)
     Console.WriteLine($"    {t.Architecture,-32} supernet validation loss {t.SupernetValidationLoss:F4}" + (t.Probability is double p ? $", probability {p:E2}" : ""));

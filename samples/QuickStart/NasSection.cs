@@ -32,9 +32,10 @@ public static class NasSection
         }).Fit(train);
         double RSquared(ITransformer model) => ml.Regression.Evaluate(model.Transform(test), labelColumnName: label).RSquared;
         var search = found.Search;
+        var times = search.Times!; // set for a search run in this process (a saved model keeps no wall-clock times)
         Console.WriteLine($"searched a space of {options.SearchSpace.Count} architectures in {search.SearchEpochs} supernet epochs: found {found.Architecture} " +
                           $"(top-3 by held-out loss with inherited weights: {string.Join("; ", search.TopArchitectures.Take(3).Select(t => $"{t.Architecture} {t.SupernetValidationLoss:F3}"))})");
-        Console.WriteLine($"test R² {RSquared(found):F3} vs fixed 64-64 MLP {RSquared(fixedMlp):F3}; search {search.Times.Search.TotalSeconds:F1} s, " +
-                          $"ranking {search.Times.Ranking.TotalSeconds:F1} s, retraining {search.Times.Retraining.TotalSeconds:F1} s (total {seconds:F1} s); ONNX export {found.ExportParity}");
+        Console.WriteLine($"test R² {RSquared(found):F3} vs fixed 64-64 MLP {RSquared(fixedMlp):F3}; search {times.Search.TotalSeconds:F1} s, " +
+                          $"ranking {times.Ranking.TotalSeconds:F1} s, retraining {times.Retraining.TotalSeconds:F1} s (total {seconds:F1} s); ONNX export {found.ExportParity}");
     }
 }

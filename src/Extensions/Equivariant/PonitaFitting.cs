@@ -110,7 +110,7 @@ internal static class PonitaFitting
     {
         using var optimizer = new AdamOptimizer(network.parameters(), schedule.LearningRate);
         var order = Enumerable.Range(0, items.Count).ToArray();
-        int totalSteps = schedule.Epochs * ((items.Count + schedule.BatchSize - 1) / schedule.BatchSize), step = 0;
+        int totalSteps = (int)Math.Min(int.MaxValue, (long)schedule.Epochs * ((items.Count + (long)schedule.BatchSize - 1) / schedule.BatchSize)), step = 0;
         var plan = new EpochPlan(schedule.Epochs) { AverageDecay = schedule.AverageDecay, Divergence = divergence };
         return EpochLoop.Run(run, network, plan, new EpochSteps<IReadOnlyList<T>>
         {

@@ -102,14 +102,28 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
     /// </summary>
     public double ValidationFraction { get; set; } = 0.05;
 
-    /// <summary>Checks the shared options; messages name the option.</summary>
-    internal void CheckShared(bool positionOnly)
+    /// <summary>Whether the network has an orientation grid (PNITA, positions only, has none).</summary>
+    internal virtual bool UsesOrientations => true;
+
+    /// <summary>The options that name input columns, with their values, for the output-name checks.</summary>
+    internal virtual IEnumerable<(string Option, string? Column)> InputColumns =>
+        [(nameof(PositionsColumnName), PositionsColumnName), (nameof(AtomTypesColumnName), AtomTypesColumnName), (nameof(LabelColumnName), LabelColumnName)];
+
+    internal override IEnumerable<string> Warnings()
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(LabelColumnName, nameof(LabelColumnName));
+        if (WarmupEpochs > NumberOfEpochs)
+            yield return $"WarmupEpochs ({WarmupEpochs:G4}) is longer than the training (NumberOfEpochs = {NumberOfEpochs}): the learning rate is still " +
+                         $"warming up when training ends and never reaches LearningRate ({LearningRate:G4}). Make WarmupEpochs at most NumberOfEpochs.";
+    }
+
+    /// <summary>Checks the options every PONITA trainer shares; messages name the option and its value.</summary>
+    internal override void Validate()
+    {
+        base.Validate();
         ArgumentException.ThrowIfNullOrWhiteSpace(PositionsColumnName, nameof(PositionsColumnName));
         ArgumentException.ThrowIfNullOrWhiteSpace(AtomTypesColumnName, nameof(AtomTypesColumnName));
         if (FeaturesPerAtom is int f) ArgumentOutOfRangeException.ThrowIfLessThan(f, 1, nameof(FeaturesPerAtom));
-        if (!positionOnly && NumberOfOrientations < 4)
+        if (UsesOrientations && NumberOfOrientations < 4)
             throw new ArgumentOutOfRangeException(nameof(NumberOfOrientations), NumberOfOrientations,
                 "PONITA needs at least 4 orientations to approximate rotation invariance (16–20 in the paper); set PositionOnly for the orientation-free variant.");
         ArgumentOutOfRangeException.ThrowIfLessThan(HiddenSize, 1, nameof(HiddenSize));

@@ -58,6 +58,21 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
 
         /// <summary>Weight of the per-component force error against the energy error (with a forces column). Default: 3.</summary>
         public double ForceLossWeight { get; set; } = 3;
+
+        internal override bool UsesOrientations => !PositionOnly;
+
+        internal override IEnumerable<(string Option, string? Column)> InputColumns => [.. base.InputColumns, (nameof(ForcesColumnName), ForcesColumnName)];
+
+        internal override void Validate()
+        {
+            base.Validate();
+            if (ForcesColumnName is not null) ArgumentException.ThrowIfNullOrWhiteSpace(ForcesColumnName, nameof(ForcesColumnName));
+            if (PredictedForcesColumnName is not null)
+                ColumnChecks.CheckOutputName(nameof(PredictedForcesColumnName), PredictedForcesColumnName,
+                    [.. InputColumns, ("the energy output", DefaultColumnNames.Score)], "PredictedForces");
+            if (!(ForceLossWeight >= 0) || !double.IsFinite(ForceLossWeight))
+                throw new ArgumentOutOfRangeException(nameof(ForceLossWeight), ForceLossWeight, "The force loss weight must be non-negative and finite.");
+        }
     }
 
     private readonly MLContext _mlContext;
@@ -68,13 +83,14 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
     {
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
         _options = options ?? throw new ArgumentNullException(nameof(options));
-        CheckOptions(options);
+        options.Validate();
     }
 
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
+        _options.Validate();
         PointCloudData.CheckShape(inputSchema, Columns(_options));
         var shape = ScoringSchema.Extend(_mlContext, inputSchema, PredictionKind.Regression);
         return _options.PredictedForcesColumnName is { } forces ? ScoringSchema.AddFloatVector(_mlContext, shape, forces) : shape;
@@ -84,6 +100,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
     public PonitaModel Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        _options.Validate();
         var o = _options;
         var set = PointCloudData.Read(input, Columns(o), o.CancellationToken);
         bool withForces = o.ForcesColumnName is not null;
@@ -155,18 +172,4 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
     }
 
     private static PointCloudColumns Columns(Options o) => new(o, o.LabelColumnName, o.ForcesColumnName, null);
-
-    private static void CheckOptions(Options o)
-    {
-        o.CheckShared(o.PositionOnly);
-        if (o.PredictedForcesColumnName is { } predicted)
-        {
-            ArgumentException.ThrowIfNullOrWhiteSpace(predicted, nameof(o.PredictedForcesColumnName));
-            string?[] taken = [o.PositionsColumnName, o.AtomTypesColumnName, o.LabelColumnName, o.ForcesColumnName, "Score"];
-            if (taken.Contains(predicted) || predicted.StartsWith("mlx_", StringComparison.Ordinal))
-                throw new ArgumentException($"PredictedForcesColumnName '{predicted}' would hide an input, the label, the target forces or the Score column (names starting with mlx_ are reserved); choose another name, e.g. \"PredictedForces\".", nameof(o.PredictedForcesColumnName));
-        }
-        if (!(o.ForceLossWeight >= 0) || !double.IsFinite(o.ForceLossWeight))
-            throw new ArgumentOutOfRangeException(nameof(o.ForceLossWeight), o.ForceLossWeight, "The force loss weight must be non-negative and finite.");
-    }
 }

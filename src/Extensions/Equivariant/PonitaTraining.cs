@@ -29,11 +29,13 @@ internal static class PonitaTraining
     }
 
     /// <summary>The learning-rate schedule and weight averaging of the options, for <paramref name="samples"/> training clouds.</summary>
+    /// <remarks>A batch larger than the training clouds is all of them (full-batch training).</remarks>
     internal static TrainingSchedule Schedule(PonitaOptionsBase o, int samples)
     {
-        int stepsPerEpoch = (samples + o.BatchSize - 1) / o.BatchSize;
-        return new TrainingSchedule(o.NumberOfEpochs, o.BatchSize, o.LearningRate, CosineDecay: true,
-            WarmupSteps: (int)Math.Round(o.WarmupEpochs * stepsPerEpoch), AverageDecay: o.WeightAveragingDecay);
+        int batchSize = Math.Min(o.BatchSize, Math.Max(samples, 1));
+        int stepsPerEpoch = (samples + batchSize - 1) / batchSize;
+        return new TrainingSchedule(o.NumberOfEpochs, batchSize, o.LearningRate, CosineDecay: true,
+            WarmupSteps: (int)Math.Min(int.MaxValue, Math.Round(o.WarmupEpochs * stepsPerEpoch)), AverageDecay: o.WeightAveragingDecay);
     }
 
     /// <summary>

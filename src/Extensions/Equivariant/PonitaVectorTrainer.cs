@@ -42,6 +42,15 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         /// Predict the input vectors plus a learned equivariant correction (with an input vectors column). Default: true.
         /// </summary>
         public bool AddInputVectors { get; set; } = true;
+
+        internal override IEnumerable<(string Option, string? Column)> InputColumns => [.. base.InputColumns, (nameof(InputVectorsColumnName), InputVectorsColumnName)];
+
+        internal override void Validate()
+        {
+            base.Validate();
+            if (InputVectorsColumnName is not null) ArgumentException.ThrowIfNullOrWhiteSpace(InputVectorsColumnName, nameof(InputVectorsColumnName));
+            ColumnChecks.CheckOutputName(nameof(PredictedVectorsColumnName), PredictedVectorsColumnName, InputColumns, DefaultColumnNames.PredictedVectors);
+        }
     }
 
     private readonly MLContext _mlContext;
@@ -52,18 +61,14 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
     {
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
         _options = options ?? throw new ArgumentNullException(nameof(options));
-        options.CheckShared(positionOnly: false);
-        ArgumentException.ThrowIfNullOrWhiteSpace(options.PredictedVectorsColumnName, nameof(options.PredictedVectorsColumnName));
-        string?[] taken = [options.PositionsColumnName, options.AtomTypesColumnName, options.LabelColumnName, options.InputVectorsColumnName];
-        if (taken.Contains(options.PredictedVectorsColumnName) || options.PredictedVectorsColumnName.StartsWith("mlx_", StringComparison.Ordinal))
-            throw new ArgumentException($"PredictedVectorsColumnName '{options.PredictedVectorsColumnName}' would hide an input or the label (names starting with mlx_ are reserved); choose another name.",
-                nameof(options.PredictedVectorsColumnName));
+        options.Validate();
     }
 
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
+        _options.Validate();
         PointCloudData.CheckShape(inputSchema, Columns(_options));
         return ScoringSchema.AddFloatVector(_mlContext, inputSchema, _options.PredictedVectorsColumnName);
     }
@@ -72,6 +77,7 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
     public PonitaVectorModel Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        _options.Validate();
         var o = _options;
         var set = PointCloudData.Read(input, Columns(o), o.CancellationToken);
         bool withInputs = o.InputVectorsColumnName is not null, residual = withInputs && o.AddInputVectors;

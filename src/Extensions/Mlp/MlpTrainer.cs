@@ -34,7 +34,10 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
             public const int NumberOfEpochs = 50;
         }
 
-        /// <summary>Widths of the hidden layers. Default: [64, 64].</summary>
+        /// <summary>The widest hidden layer <see cref="HiddenLayerSizes"/> may ask for.</summary>
+        internal const int MaximumLayerWidth = 65_536;
+
+        /// <summary>Widths of the hidden layers, each from 1 to 65,536. Default: [64, 64].</summary>
         public int[] HiddenLayerSizes { get; set; } = [64, 64];
 
         /// <summary>The hidden activation. Default: <see cref="MlpActivation.Relu"/>.</summary>
@@ -46,7 +49,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         /// <summary>Passes over the training data. Default: 50.</summary>
         public int NumberOfEpochs { get; set; } = Defaults.NumberOfEpochs;
 
-        /// <summary>Rows per optimiser step. Default: 128.</summary>
+        /// <summary>Rows per optimiser step; a value beyond the number of rows trains on all of them at once. Default: 128.</summary>
         public int BatchSize { get; set; } = 128;
 
         /// <summary>Adam's learning rate. Default: 1e-3.</summary>
@@ -64,7 +67,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         /// <summary>Epochs without validation improvement before training stops (with a validation split). Default: 10.</summary>
         public int EarlyStoppingPatience { get; set; } = 10;
 
-        /// <summary>Rows in the shuffling buffer; the data are fully shuffled when they fit. Default: 65536.</summary>
+        /// <summary>Rows in the shuffling buffer; the data are fully shuffled when they fit (so int.MaxValue always shuffles fully). Default: 65536.</summary>
         public int ShuffleBufferRows { get; set; } = 65536;
 
         /// <summary>
@@ -74,6 +77,28 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         /// Default: null.
         /// </summary>
         public TimeSpan? TimeBudget { get; set; }
+
+        internal override void Validate()
+        {
+            base.Validate();
+            ArgumentNullException.ThrowIfNull(HiddenLayerSizes, nameof(HiddenLayerSizes));
+            new MlpArchitecture(HiddenLayerSizes, Activation).Validate();
+            for (int i = 0; i < HiddenLayerSizes.Length; i++)
+                if (HiddenLayerSizes[i] > MaximumLayerWidth)
+                    throw new ArgumentOutOfRangeException(nameof(HiddenLayerSizes), HiddenLayerSizes[i],
+                        $"Hidden layer {i} asks for {HiddenLayerSizes[i]} units; HiddenLayerSizes allows at most {MaximumLayerWidth} per layer.");
+            ArgumentOutOfRangeException.ThrowIfLessThan(NumberOfEpochs, 1, nameof(NumberOfEpochs));
+            ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1, nameof(BatchSize));
+            if (!(LearningRate > 0) || !double.IsFinite(LearningRate))
+                throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be positive and finite.");
+            if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay))
+                throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "Weight decay must be non-negative and finite.");
+            if (!(ValidationFraction >= 0 && ValidationFraction < 1))
+                throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "The validation fraction must be in [0, 1).");
+            ArgumentOutOfRangeException.ThrowIfLessThan(EarlyStoppingPatience, 1, nameof(EarlyStoppingPatience));
+            ArgumentOutOfRangeException.ThrowIfLessThan(ShuffleBufferRows, 1, nameof(ShuffleBufferRows));
+            if (TimeBudget is TimeSpan t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeBudget), t, "The time budget must be positive.");
+        }
     }
 
     private readonly MLContext _mlContext;
@@ -86,7 +111,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _kind = kind;
-        CheckOptions(options);
+        options.Validate();
     }
 
     private LabelKind LabelKind => LabelKinds.Of(_kind);
@@ -94,6 +119,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
+        _options.Validate();
         ColumnChecks.CheckFeatures(ColumnChecks.Require(inputSchema, _options.FeatureColumnName, "feature"));
         var label = ColumnChecks.Require(inputSchema, _options.LabelColumnName, "label");
         ColumnChecks.CheckLabel(label, LabelKind);
@@ -123,6 +149,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     internal TrainedMlp Train(IDataView input, TimeSpan? timeBudget, Func<IReadOnlyDictionary<string, string>>? metadata)
     {
         ArgumentNullException.ThrowIfNull(input);
+        _options.Validate();
         var data = new TabularData(input, _options, LabelKind);
         var classes = _kind == PredictionKind.MulticlassClassification ? ClassLabels.FromKeyColumn(data.LabelColumn) : null;
         var architecture = new MlpArchitecture(_options.HiddenLayerSizes.ToArray(), _options.Activation, _options.Residual);
@@ -163,17 +190,21 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     private IReadOnlyList<TrainingProgress> TrainNetwork(MlpNetwork network, TabularData data, TabularSummary summary, TrainingRun run, TimeSpan? timeBudget)
     {
         var split = ValidationSplit.Create(_options.ValidationFraction, run.Seed);
+        int batchSize = RowsPerBatch(summary.Rows, data.FeatureCount);
+        // A buffer beyond the data's size is a full shuffle: it holds the rows there are.
+        int bufferRows = (int)Math.Min(_options.ShuffleBufferRows, summary.Rows);
         using var optimizer = new AdamOptimizer(network.parameters(), _options.LearningRate, weightDecay: _options.WeightDecay);
         using var labelScale = Math.Max(summary.LabelStdDev, 1e-12).ToScalar();
         var plan = new EpochPlan(_options.NumberOfEpochs)
         {
             EarlyStoppingPatience = split is null ? null : _options.EarlyStoppingPatience,
             Deadline = timeBudget,
-            Divergence = (epoch, loss) => $"MLP training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({_options.LearningRate}) or check the features' scale.",
+            Divergence = (epoch, loss) => $"MLP training diverged in epoch {epoch} (loss {loss:G4}). Lower LearningRate ({_options.LearningRate}) or check the features' scale.",
+            UninformedLoss = summary.UninformedLoss(LabelKind),
         };
         return EpochLoop.Run(run, network, plan, new EpochSteps<TabularBatch>
         {
-            Batches = _ => data.ReadBatches(_options.BatchSize, run.Random, _options.ShuffleBufferRows, split is null ? null : split.IsTraining, run.CancellationToken),
+            Batches = _ => data.ReadBatches(batchSize, run.Random, bufferRows, split is null ? null : split.IsTraining, run.CancellationToken),
             Step = batch =>
             {
                 optimizer.ZeroGrad();
@@ -182,8 +213,22 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
                 optimizer.Step();
                 return new StepLoss(loss, weight);
             },
-            Validate = split is null ? null : _ => Evaluate(network, data, split, labelScale, run),
+            Validate = split is null ? null : _ => Evaluate(network, data, split, batchSize, labelScale, run),
         }).History;
+    }
+
+    /// <summary>
+    /// <see cref="Options.BatchSize"/> for data of <paramref name="rows"/> rows: a batch larger than the data is all of it
+    /// (int.MaxValue is a fine way to ask for full-batch training), as long as it fits one array.
+    /// </summary>
+    private int RowsPerBatch(long rows, int featureCount)
+    {
+        int batchSize = (int)Math.Min(_options.BatchSize, Math.Max(rows, 1));
+        long largest = Array.MaxLength / featureCount;
+        if (batchSize > largest)
+            throw new ArgumentOutOfRangeException(nameof(Options.BatchSize), _options.BatchSize,
+                $"A batch of {batchSize} rows of {featureCount} features exceeds the largest array .NET can allocate; set BatchSize to at most {largest}.");
+        return batchSize;
     }
 
     /// <summary>The batch's weighted mean loss and its total weight.</summary>
@@ -198,12 +243,12 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         return (perRow.mul(w).sum().div(w.sum().clamp_min(HeldScalars.Tiny)), total);
     }
 
-    private double Evaluate(MlpNetwork network, TabularData data, ValidationSplit split, Scalar labelScale, TrainingRun run)
+    private double Evaluate(MlpNetwork network, TabularData data, ValidationSplit split, int batchSize, Scalar labelScale, TrainingRun run)
     {
         network.eval();
         using var noGrad = no_grad();
         double lossSum = 0, weightSum = 0;
-        foreach (var batch in data.ReadBatches(Math.Max(_options.BatchSize, 1024), null, 0, split.IsValidation, run.CancellationToken))
+        foreach (var batch in data.ReadBatches(Math.Max(batchSize, 1024), null, 0, split.IsValidation, run.CancellationToken))
         {
             using var scope = NewDisposeScope();
             var (loss, weight) = BatchLoss(network, batch, data.FeatureCount, labelScale, run.Device);
@@ -227,23 +272,5 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         return kind == PredictionKind.MulticlassClassification
             ? new(ScoringHeads.ClassProbabilities, OnnxParity.Compare(x => network.forward(x[0]).softmax(1), onnx, inputs, ScoringHeads.ClassProbabilities))
             : new(ScoringHeads.RawScore, OnnxParity.Compare(x => network.forward(x[0]), onnx, inputs, ScoringHeads.RawScore));
-    }
-
-    private static void CheckOptions(Options o)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(o.FeatureColumnName, nameof(o.FeatureColumnName));
-        ArgumentException.ThrowIfNullOrWhiteSpace(o.LabelColumnName, nameof(o.LabelColumnName));
-        ArgumentNullException.ThrowIfNull(o.HiddenLayerSizes, nameof(o.HiddenLayerSizes));
-        new MlpArchitecture(o.HiddenLayerSizes, o.Activation).Validate();
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.NumberOfEpochs, 1, nameof(o.NumberOfEpochs));
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.BatchSize, 1, nameof(o.BatchSize));
-        if (!(o.LearningRate > 0) || !double.IsFinite(o.LearningRate))
-            throw new ArgumentOutOfRangeException(nameof(o.LearningRate), o.LearningRate, "The learning rate must be positive and finite.");
-        if (!(o.WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(o.WeightDecay), o.WeightDecay, "Weight decay must be non-negative.");
-        if (!(o.ValidationFraction >= 0 && o.ValidationFraction < 1))
-            throw new ArgumentOutOfRangeException(nameof(o.ValidationFraction), o.ValidationFraction, "The validation fraction must be in [0, 1).");
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.EarlyStoppingPatience, 1, nameof(o.EarlyStoppingPatience));
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.ShuffleBufferRows, 1, nameof(o.ShuffleBufferRows));
-        if (o.TimeBudget is TimeSpan t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(o.TimeBudget), t, "The time budget must be positive.");
     }
 }

@@ -125,7 +125,13 @@ public sealed class NasTrainer : IEstimator<NasModel>
         /// <summary>How many of the best candidates <see cref="FineTuneEpochs"/> re-ranks. Default: 5.</summary>
         public int CandidatesToFineTune { get; set; } = 5;
 
-        /// <summary>Single-path strategies: most candidates scored with inherited weights (all when the space is smaller). Default: 300.</summary>
+        /// <summary>The most <see cref="CandidatesToRank"/> a space larger than it may ask for (drawn before ranking starts).</summary>
+        internal const int MaximumCandidatesToRank = 1_000_000;
+
+        /// <summary>
+        /// Single-path strategies: most candidates scored with inherited weights (all when the space is smaller, so
+        /// int.MaxValue ranks every architecture of a small space); at most 1,000,000 on a larger space. Default: 300.
+        /// </summary>
         public int CandidatesToRank { get; set; } = 300;
 
         /// <summary>Architectures listed in <see cref="NasSearchResult.TopArchitectures"/>. Default: 5.</summary>
@@ -148,6 +154,48 @@ public sealed class NasTrainer : IEstimator<NasModel>
 
         /// <summary>The search space these settings describe.</summary>
         public NasSearchSpace SearchSpace => new() { Depths = Depths, Widths = Widths, Activations = Activations, SearchResidual = SearchResidual };
+
+        internal override void Validate()
+        {
+            base.Validate();
+            SearchSpace.Validate();
+            if (TimeBudget is TimeSpan t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeBudget), t, "The time budget must be positive.");
+            ArgumentOutOfRangeException.ThrowIfLessThan(SearchEpochs, 1, nameof(SearchEpochs));
+            ArgumentOutOfRangeException.ThrowIfNegative(WarmupEpochs, nameof(WarmupEpochs));
+            if (Strategy == NasStrategy.TangleNas && WarmupEpochs >= SearchEpochs)
+                throw new ArgumentOutOfRangeException(nameof(WarmupEpochs), WarmupEpochs,
+                    $"Gradient search needs epochs after the warm-up to move α: make WarmupEpochs smaller than SearchEpochs ({SearchEpochs}).");
+            ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1, nameof(BatchSize));
+            foreach (var (value, name) in new[] { (LearningRate, nameof(LearningRate)), (ArchitectureLearningRate, nameof(ArchitectureLearningRate)) })
+                if (!(value > 0) || !double.IsFinite(value)) throw new ArgumentOutOfRangeException(name, value, "Learning rates must be positive and finite.");
+            if (!(ArchitectureWeightDecay >= 0) || !double.IsFinite(ArchitectureWeightDecay))
+                throw new ArgumentOutOfRangeException(nameof(ArchitectureWeightDecay), ArchitectureWeightDecay, "Must be finite and ≥ 0.");
+            if (!(RankingFraction > 0 && RankingFraction < 1))
+                throw new ArgumentOutOfRangeException(nameof(RankingFraction), RankingFraction, "The search ranks candidates on held-out rows: a fraction in (0, 1).");
+            if (!(SearchValidationFraction > 0 && SearchValidationFraction + RankingFraction < 1))
+                throw new ArgumentOutOfRangeException(nameof(SearchValidationFraction), SearchValidationFraction,
+                    $"Gradient search moves α on held-out rows: a fraction in (0, 1) that leaves training rows besides RankingFraction ({RankingFraction}).");
+            if (!(GradientClipNorm >= 0 && double.IsFinite(GradientClipNorm)))
+                throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), GradientClipNorm, "Must be ≥ 0 (0: no clipping).");
+            if (!(DirichletRegularizerScale >= 0 && double.IsFinite(DirichletRegularizerScale)))
+                throw new ArgumentOutOfRangeException(nameof(DirichletRegularizerScale), DirichletRegularizerScale, "Must be ≥ 0.");
+            if (!(DirichletAnchor > 0 && double.IsFinite(DirichletAnchor)))
+                throw new ArgumentOutOfRangeException(nameof(DirichletAnchor), DirichletAnchor, "The anchor concentration must be positive.");
+            ArgumentOutOfRangeException.ThrowIfNegative(FineTuneEpochs, nameof(FineTuneEpochs));
+            ArgumentOutOfRangeException.ThrowIfLessThan(CandidatesToFineTune, 1, nameof(CandidatesToFineTune));
+            if (!(RetrainValidationFraction >= 0 && RetrainValidationFraction < 1))
+                throw new ArgumentOutOfRangeException(nameof(RetrainValidationFraction), RetrainValidationFraction, "Must be in [0, 1).");
+            if (!(ImportanceFloor >= 0 && ImportanceFloor <= 1))
+                throw new ArgumentOutOfRangeException(nameof(ImportanceFloor), ImportanceFloor, "Must be in [0, 1].");
+            ArgumentOutOfRangeException.ThrowIfLessThan(CandidatesToRank, 1, nameof(CandidatesToRank));
+            if (CandidatesToRank > MaximumCandidatesToRank && SearchSpace.Count > MaximumCandidatesToRank)
+                throw new ArgumentOutOfRangeException(nameof(CandidatesToRank), CandidatesToRank,
+                    $"CandidatesToRank asks for more than {MaximumCandidatesToRank} of a space of {SearchSpace.Count} architectures, which would not finish; " +
+                    $"give at most {MaximumCandidatesToRank}, or a smaller space (Depths, Widths, Activations).");
+            ArgumentOutOfRangeException.ThrowIfLessThan(TopK, 1, nameof(TopK));
+            ArgumentOutOfRangeException.ThrowIfLessThan(RetrainEpochs, 1, nameof(RetrainEpochs));
+            ArgumentOutOfRangeException.ThrowIfLessThan(EarlyStoppingPatience, 1, nameof(EarlyStoppingPatience));
+        }
     }
 
     private readonly MLContext _mlContext;
@@ -160,13 +208,17 @@ public sealed class NasTrainer : IEstimator<NasModel>
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _kind = kind;
-        CheckOptions(options);
+        options.Validate();
     }
 
     private LabelKind LabelKind => LabelKinds.Of(_kind);
 
     /// <inheritdoc />
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => RetrainingTrainer(null).GetOutputSchema(inputSchema);
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        _options.Validate();
+        return RetrainingTrainer(null).GetOutputSchema(inputSchema);
+    }
 
     /// <summary>Searches, retrains the chosen architecture and returns the ONNX-scored model.</summary>
     /// <exception cref="InvalidOperationException">
@@ -175,6 +227,7 @@ public sealed class NasTrainer : IEstimator<NasModel>
     public NasModel Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        _options.Validate();
         var space = _options.SearchSpace;
         var data = new TabularData(input, _options, LabelKind);
         SearchOutcome outcome;
@@ -224,9 +277,10 @@ public sealed class NasTrainer : IEstimator<NasModel>
                 StoppedByTimeBudget = outcome.StoppedByTimeBudget,
                 Times = new NasPhaseTimes(outcome.SearchTime, outcome.RankingTime, retrainClock.Elapsed),
             };
-            return new Dictionary<string, string> { [NasSearchResult.MetadataKey] = result.ToJson() };
+            // Wall-clock times stay out of the model, so that the same seed and data give the same ONNX bytes.
+            return new Dictionary<string, string> { [NasSearchResult.MetadataKey] = (result with { Times = null }).ToJson() };
         });
-        // The result as stored in the ONNX metadata (its retraining time excludes the export that followed).
+        // The result as stored in the ONNX metadata, with the times (the retraining time excludes the export that followed).
         return new NasModel(trained, result);
     }
 
@@ -264,43 +318,5 @@ public sealed class NasTrainer : IEstimator<NasModel>
         });
         if (seed is int given) options.Seed = given;
         return new MlpTrainer(_mlContext, options, _kind);
-    }
-
-    private static void CheckOptions(Options o)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(o.FeatureColumnName, nameof(o.FeatureColumnName));
-        ArgumentException.ThrowIfNullOrWhiteSpace(o.LabelColumnName, nameof(o.LabelColumnName));
-        o.SearchSpace.Validate();
-        if (o.TimeBudget is TimeSpan t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(o.TimeBudget), t, "The time budget must be positive.");
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.SearchEpochs, 1, nameof(o.SearchEpochs));
-        ArgumentOutOfRangeException.ThrowIfNegative(o.WarmupEpochs, nameof(o.WarmupEpochs));
-        if (o.Strategy == NasStrategy.TangleNas && o.WarmupEpochs >= o.SearchEpochs)
-            throw new ArgumentOutOfRangeException(nameof(o.WarmupEpochs), o.WarmupEpochs,
-                $"Gradient search needs epochs after the warm-up to move α: make WarmupEpochs smaller than SearchEpochs ({o.SearchEpochs}).");
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.BatchSize, 1, nameof(o.BatchSize));
-        foreach (var (value, name) in new[] { (o.LearningRate, nameof(o.LearningRate)), (o.ArchitectureLearningRate, nameof(o.ArchitectureLearningRate)) })
-            if (!(value > 0) || !double.IsFinite(value)) throw new ArgumentOutOfRangeException(name, value, "Learning rates must be positive and finite.");
-        if (!(o.ArchitectureWeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(o.ArchitectureWeightDecay), o.ArchitectureWeightDecay, "Must be ≥ 0.");
-        if (!(o.RankingFraction > 0 && o.RankingFraction < 1))
-            throw new ArgumentOutOfRangeException(nameof(o.RankingFraction), o.RankingFraction, "The search ranks candidates on held-out rows: a fraction in (0, 1).");
-        if (!(o.SearchValidationFraction > 0 && o.SearchValidationFraction + o.RankingFraction < 1))
-            throw new ArgumentOutOfRangeException(nameof(o.SearchValidationFraction), o.SearchValidationFraction,
-                $"Gradient search moves α on held-out rows: a fraction in (0, 1) that leaves training rows besides RankingFraction ({o.RankingFraction}).");
-        if (!(o.GradientClipNorm >= 0 && double.IsFinite(o.GradientClipNorm)))
-            throw new ArgumentOutOfRangeException(nameof(o.GradientClipNorm), o.GradientClipNorm, "Must be ≥ 0 (0: no clipping).");
-        if (!(o.DirichletRegularizerScale >= 0 && double.IsFinite(o.DirichletRegularizerScale)))
-            throw new ArgumentOutOfRangeException(nameof(o.DirichletRegularizerScale), o.DirichletRegularizerScale, "Must be ≥ 0.");
-        if (!(o.DirichletAnchor > 0 && double.IsFinite(o.DirichletAnchor)))
-            throw new ArgumentOutOfRangeException(nameof(o.DirichletAnchor), o.DirichletAnchor, "The anchor concentration must be positive.");
-        ArgumentOutOfRangeException.ThrowIfNegative(o.FineTuneEpochs, nameof(o.FineTuneEpochs));
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.CandidatesToFineTune, 1, nameof(o.CandidatesToFineTune));
-        if (!(o.RetrainValidationFraction >= 0 && o.RetrainValidationFraction < 1))
-            throw new ArgumentOutOfRangeException(nameof(o.RetrainValidationFraction), o.RetrainValidationFraction, "Must be in [0, 1).");
-        if (!(o.ImportanceFloor >= 0 && o.ImportanceFloor <= 1))
-            throw new ArgumentOutOfRangeException(nameof(o.ImportanceFloor), o.ImportanceFloor, "Must be in [0, 1].");
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.CandidatesToRank, 1, nameof(o.CandidatesToRank));
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.TopK, 1, nameof(o.TopK));
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.RetrainEpochs, 1, nameof(o.RetrainEpochs));
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.EarlyStoppingPatience, 1, nameof(o.EarlyStoppingPatience));
     }
 }

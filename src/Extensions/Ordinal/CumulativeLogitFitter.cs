@@ -13,6 +13,7 @@ internal static class CumulativeLogitFitter
         Func<int, PathSettings> settingsFor)
     {
         ArgumentNullException.ThrowIfNull(input);
+        options.Validate();
         using var run = TrainingRun.Start(mlContext, trainer, options, widestLayer: 0);
         var (data, path) = TunedPath(run, input, options, settingsFor(run.Seed));
         var parameters = BackTransform(data, path);
@@ -100,6 +101,8 @@ internal static class CumulativeLogitFitter
             throw new InvalidDataException(
                 $"Label column '{label}': class(es) {string.Join(", ", small.Select(k => $"'{classes.Names[k]}'"))} have a single row, too few for " +
                 $"{folds}-fold cross-validation. Give Lambda explicitly, or merge the class with a neighbour.");
+        int weighted = problem.Weights.Count(w => w > 0);
+        if (folds > weighted) throw TooManyFolds(folds, weighted, folds - weighted);
         var random = new Random(seed);
         var fold = new int[problem.Rows];
         int next = 0;
@@ -109,8 +112,18 @@ internal static class CumulativeLogitFitter
             random.Shuffle(rows);
             foreach (var i in rows) fold[i] = next++ % folds;
         }
+        // Rows of weight zero are dealt too, so a fold may still end up with none of positive weight.
+        var heldOut = new double[folds];
+        for (int i = 0; i < fold.Length; i++) heldOut[fold[i]] += problem.Weights[i];
+        int empty = heldOut.Count(w => !(w > 0));
+        if (empty > 0) throw TooManyFolds(folds, weighted, empty);
         return fold;
     }
+
+    /// <summary>A fold without rows of positive weight scores nothing: cross-validation needs fewer folds.</summary>
+    internal static InvalidDataException TooManyFolds(int folds, long rows, long emptyFolds) => new(
+        $"NumberOfFolds ({folds}) is too many for the {rows} training row(s) of positive weight: {emptyFolds} fold(s) would hold no rows to score. " +
+        $"Use fewer folds (at most {rows}), or give Lambda to skip cross-validation.");
 
     /// <summary>
     /// The fold of every row from the user's fold column (one fold per distinct value, in ordinal order of the
@@ -131,8 +144,12 @@ internal static class CumulativeLogitFitter
         if (names.Length < 2) throw new InvalidDataException($"The fold column '{foldColumn}' holds the single value '{names[0]}'; cross-validation needs at least two folds.");
         var index = names.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.Ordinal);
         var folds = values.Select(v => index[v]).ToArray();
+        var heldOut = new double[names.Length];
+        for (int i = 0; i < folds.Length; i++) heldOut[folds[i]] += problem.Weights[i];
         for (int f = 0; f < names.Length; f++)
         {
+            if (!(heldOut[f] > 0))
+                throw new InvalidDataException($"The fold column '{foldColumn}': fold '{names[f]}' holds only rows of weight 0, so it scores nothing. Merge it with another fold.");
             var present = new bool[classes.Count];
             for (int i = 0; i < folds.Length; i++)
                 if (folds[i] != f && problem.Weights[i] > 0) present[problem.Labels[i]] = true;

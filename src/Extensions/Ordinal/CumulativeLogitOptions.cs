@@ -26,11 +26,11 @@ public abstract class CumulativeLogitOptions : TorchTrainerOptions
     /// </summary>
     public bool StreamData { get; set; }
 
-    internal virtual void Check()
+    internal override void Validate()
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(FeatureColumnName, nameof(FeatureColumnName));
-        ArgumentException.ThrowIfNullOrWhiteSpace(LabelColumnName, nameof(LabelColumnName));
+        base.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(MaximumNumberOfIterations, 1, nameof(MaximumNumberOfIterations));
-        if (!(Tolerance > 0)) throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "The tolerance must be positive.");
+        if (!(Tolerance > 0) || !double.IsFinite(Tolerance))
+            throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "The tolerance must be positive and finite.");
     }
 }

@@ -94,18 +94,25 @@ internal sealed class OrdinalTrainingSet
         var mean = new double[p];
         var m2 = new double[p];
         double totalWeight = 0;
-        long rows = 0;
+        long rows = 0, zeroWeightRows = 0;
         var pairWeights = new Dictionary<(float Label, string Fold), double>();
-        var hashedFoldNames = Enumerable.Range(0, Math.Max(folds, 1)).Select(f => f.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        // Names of the hashed folds met so far (NumberOfFolds may be far larger than the data: that is refused after the pass).
+        var hashedFoldNames = new Dictionary<int, string>();
+        string HashedFold(int f) => hashedFoldNames.TryGetValue(f, out var name) ? name
+            : hashedFoldNames[f] = f.ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var batch in tabular.ReadBlocks(StreamedOrdinalRows.BlockRows, foldColumn, cancellationToken))
         {
             for (int r = 0; r < batch.Count; r++, rows++)
             {
                 double w = batch.Weights?[r] ?? 1.0;
-                string fold = foldColumn is not null ? batch.Groups![r] : folds == 0 ? hashedFoldNames[0] : hashedFoldNames[StreamedOrdinalRows.HashFold(rows, seed, folds)];
+                string fold = foldColumn is not null ? batch.Groups![r] : HashedFold(folds == 0 ? 0 : StreamedOrdinalRows.HashFold(rows, seed, folds));
                 var key = (batch.Labels[r], fold);
                 pairWeights[key] = pairWeights.GetValueOrDefault(key) + w;
-                if (w == 0) continue;
+                if (w == 0)
+                {
+                    zeroWeightRows++;
+                    continue;
+                }
                 totalWeight += w;
                 for (int j = 0; j < p; j++)
                 {
@@ -118,8 +125,13 @@ internal sealed class OrdinalTrainingSet
         if (rows == 0) throw new InvalidDataException("The training data has no rows.");
         if (totalWeight <= 0) throw new InvalidDataException($"The example weights in column '{options.ExampleWeightColumnName}' are all zero.");
 
+        long weightedRows = rows - zeroWeightRows;
+        if (foldColumn is null && folds > weightedRows)
+            throw CumulativeLogitFitter.TooManyFolds(folds, weightedRows, folds - weightedRows);
+
         var (classes, classOf) = kind == LabelKind.Key ? KeyClasses(label) : RankClasses(label.Name, pairWeights.Keys.Select(k => k.Label).Distinct());
-        var foldNames = foldColumn is not null ? pairWeights.Keys.Select(k => k.Fold).Distinct().Order(StringComparer.Ordinal).ToArray() : hashedFoldNames;
+        var foldNames = foldColumn is not null ? pairWeights.Keys.Select(k => k.Fold).Distinct().Order(StringComparer.Ordinal).ToArray()
+            : Enumerable.Range(0, Math.Max(folds, 1)).Select(HashedFold).ToArray();
         if (foldColumn is not null && foldNames.Length < 2)
             throw new InvalidDataException($"The fold column '{foldColumnName}' holds the single value '{foldNames[0]}'; cross-validation needs at least two folds.");
         var foldOf = foldNames.Select((name, i) => (name, i)).ToDictionary(x => x.name, x => x.i, StringComparer.Ordinal);
@@ -130,6 +142,10 @@ internal sealed class OrdinalTrainingSet
         if (folds > 0)
             for (int f = 0; f < foldNames.Length; f++)
             {
+                if (!(classWeightsByFold[f].Sum() > 0))
+                    throw foldColumn is not null
+                        ? new InvalidDataException($"The fold column '{foldColumnName}': fold '{foldNames[f]}' holds only rows of weight 0, so it scores nothing. Merge it with another fold.")
+                        : CumulativeLogitFitter.TooManyFolds(folds, weightedRows, classWeightsByFold.Count(f => !(f.Sum() > 0)));
                 int missing = Enumerable.Range(0, classes.Count).FirstOrDefault(k => classWeights[k] - classWeightsByFold[f][k] <= 0, -1);
                 if (missing >= 0)
                     throw new InvalidDataException(foldColumn is not null

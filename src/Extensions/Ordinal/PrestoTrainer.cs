@@ -33,13 +33,16 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
         /// </summary>
         public double? Lambda { get; set; }
 
-        /// <summary>Values on the λ path. Default: 50.</summary>
+        /// <summary>Values on the λ path, at most 10,000. Default: 50.</summary>
         public int NumberOfLambdas { get; set; } = 50;
 
         /// <summary>Smallest λ on the path as a fraction of λ_max. Default: 1e-3.</summary>
         public double LambdaMinRatio { get; set; } = 1e-3;
 
-        /// <summary>Cross-validation folds (stratified by class, seeded). Default: 5.</summary>
+        /// <summary>
+        /// Cross-validation folds (stratified by class, seeded), at least 2 and at most the number of training rows (of
+        /// positive weight): a fold without rows scores nothing. Default: 5.
+        /// </summary>
         public int NumberOfFolds { get; set; } = 5;
 
         /// <summary>
@@ -55,7 +58,7 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
         public double Alpha { get; set; } = 1;
 
         /// <summary>
-        /// The λ values to fit, decreasing and positive (glmnet's and ordinalNet's <c>lambda</c>); overrides
+        /// The λ values to fit, decreasing, positive and at most 10,000 of them (glmnet's and ordinalNet's <c>lambda</c>); overrides
         /// <see cref="NumberOfLambdas"/> and <see cref="LambdaMinRatio"/>. Null for the automatic log-spaced path. Default: null.
         /// </summary>
         public double[]? LambdaSequence { get; set; }
@@ -82,13 +85,18 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
         /// </summary>
         public bool UseOneStandardErrorRule { get; set; }
 
-        internal override void Check()
+        /// <summary>The most λ values <see cref="NumberOfLambdas"/> and <see cref="LambdaSequence"/> may ask for.</summary>
+        internal const int MaximumNumberOfLambdas = 10_000;
+
+        internal override void Validate()
         {
-            base.Check();
+            base.Validate();
             if (!(Alpha >= 0 && Alpha <= 1)) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "The elastic-net mixing Alpha must lie in [0, 1] (1: lasso).");
             if (LambdaSequence is { } sequence)
             {
                 if (sequence.Length == 0) throw new ArgumentException("LambdaSequence is empty; give at least one λ or leave it null.", nameof(LambdaSequence));
+                if (sequence.Length > MaximumNumberOfLambdas)
+                    throw new ArgumentOutOfRangeException(nameof(LambdaSequence), sequence.Length, $"LambdaSequence holds {sequence.Length} values; at most {MaximumNumberOfLambdas} are allowed.");
                 for (int i = 0; i < sequence.Length; i++)
                 {
                     if (!(sequence[i] > 0) || !double.IsFinite(sequence[i]))
@@ -101,12 +109,15 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
                 for (int j = 0; j < factors.Length; j++)
                     if (!(factors[j] >= 0) || !double.IsFinite(factors[j]))
                         throw new ArgumentOutOfRangeException(nameof(PenaltyFactors), factors[j], $"PenaltyFactors[{j}] must be finite and ≥ 0.");
-            if (Lambda is double lambda && !(lambda >= 0 && !double.IsNaN(lambda)))
-                throw new ArgumentOutOfRangeException(nameof(Lambda), Lambda, "λ must be non-negative (or null to choose it by cross-validation).");
+            if (Lambda is double lambda && !(lambda >= 0 && double.IsFinite(lambda)))
+                throw new ArgumentOutOfRangeException(nameof(Lambda), Lambda,
+                    "λ must be non-negative and finite (or null to choose it by cross-validation); for the λ → ∞ limit use mlContext.Ordinal().Trainers.ProportionalOdds.");
             ArgumentOutOfRangeException.ThrowIfLessThan(NumberOfLambdas, 1, nameof(NumberOfLambdas));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(NumberOfLambdas, MaximumNumberOfLambdas, nameof(NumberOfLambdas));
             if (!(LambdaMinRatio > 0 && LambdaMinRatio < 1))
                 throw new ArgumentOutOfRangeException(nameof(LambdaMinRatio), LambdaMinRatio, "Must be in (0, 1).");
             ArgumentOutOfRangeException.ThrowIfLessThan(NumberOfFolds, 2, nameof(NumberOfFolds));
+            if (FoldColumnName is not null) ArgumentException.ThrowIfNullOrWhiteSpace(FoldColumnName, nameof(FoldColumnName));
         }
     }
 
@@ -118,7 +129,7 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
     {
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
         _options = options ?? throw new ArgumentNullException(nameof(options));
-        options.Check();
+        options.Validate();
     }
 
     /// <inheritdoc />
@@ -177,7 +188,7 @@ public sealed class ProportionalOddsTrainer : IEstimator<PrestoModel>
     {
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
         _options = options ?? throw new ArgumentNullException(nameof(options));
-        options.Check();
+        options.Validate();
     }
 
     /// <inheritdoc />
@@ -193,6 +204,7 @@ internal static class OrdinalSchema
 {
     public static SchemaShape Extend(MLContext mlContext, SchemaShape input, CumulativeLogitOptions options)
     {
+        options.Validate();
         ColumnChecks.CheckFeatures(ColumnChecks.Require(input, options.FeatureColumnName, "feature"));
         var label = ColumnChecks.Require(input, options.LabelColumnName, "label");
         bool ok = label.Kind == SchemaShape.Column.VectorKind.Scalar && (label.IsKey || label.ItemType == Microsoft.ML.Data.NumberDataViewType.Single);

@@ -53,6 +53,24 @@ internal static class ColumnChecks
             $"The data has no {role} column '{name}'. Columns present: {string.Join(", ", schema.Select(c => $"'{c.Name}'"))}.");
     }
 
+    /// <summary>
+    /// Refuses an output column named like one of the estimator's input columns (it would hide that input from every
+    /// later step, e.g. the label from an evaluator) or starting with "mlx_", the prefix of MLExtensions' temporary columns.
+    /// </summary>
+    /// <param name="option">The option that names the output column.</param>
+    /// <param name="output">Its value.</param>
+    /// <param name="inputs">The options that name input columns, with their values (null where unused).</param>
+    /// <param name="example">A name to suggest instead.</param>
+    public static void CheckOutputName(string option, string? output, IEnumerable<(string Option, string? Column)> inputs, string example)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(output, option);
+        foreach (var (input, column) in inputs)
+            if (string.Equals(column, output, StringComparison.Ordinal))
+                throw new ArgumentException($"{option} '{output}' is also {input}: the output column would hide that input. Choose another name, e.g. \"{example}\".", option);
+        if (output.StartsWith("mlx_", StringComparison.Ordinal))
+            throw new ArgumentException($"{option} '{output}' starts with \"mlx_\", which MLExtensions reserves for its temporary columns. Choose another name, e.g. \"{example}\".", option);
+    }
+
     /// <summary>The number of features in a known-size <see cref="float"/> vector column (1 for a scalar <see cref="float"/>).</summary>
     public static int FeatureCount(DataViewSchema.Column column)
     {

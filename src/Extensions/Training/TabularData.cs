@@ -21,7 +21,22 @@ internal sealed record TabularBatch(float[] Features, float[] Labels, float[]? W
 /// <param name="ClassCounts">Rows per class for key labels (per false/true for Boolean); empty for real labels.</param>
 /// <param name="LabelMean">Mean of the label (regression).</param>
 /// <param name="LabelStdDev">Standard deviation of the label (regression).</param>
-internal sealed record TabularSummary(long Rows, double[] FeatureMean, double[] FeatureStdDev, long[] ClassCounts, double LabelMean, double LabelStdDev);
+internal sealed record TabularSummary(long Rows, double[] FeatureMean, double[] FeatureStdDev, long[] ClassCounts, double LabelMean, double LabelStdDev)
+{
+    /// <summary>The example-weighted mean squared deviation of the label from <see cref="LabelMean"/> (the variance without weights).</summary>
+    public double WeightedLabelSquaredDeviation { get; init; }
+
+    /// <summary>
+    /// The weighted mean training loss of an uninformed prediction, which is about what an untrained network scores:
+    /// the label's mean under squared error on the standardised label (1 without weights; never taken below 1, the
+    /// untrained output's own spread), uniform probabilities under log-loss (ln K, which is at least the label's entropy).
+    /// </summary>
+    public double UninformedLoss(LabelKind kind) => kind switch
+    {
+        LabelKind.Real => Math.Max(1, WeightedLabelSquaredDeviation / Math.Pow(Math.Max(LabelStdDev, 1e-12), 2)),
+        _ => Math.Log(Math.Max(ClassCounts.Length, 2)),
+    };
+}
 
 /// <summary>
 /// Streams (features, label, weight) rows from any <see cref="IDataView"/> through a row cursor, in mini-batches,
@@ -48,12 +63,34 @@ internal sealed class TabularData
         _label = ColumnChecks.Require(data.Schema, options.LabelColumnName, "label");
         FeatureCount = ColumnChecks.FeatureCount(_features);
         LabelKind = labelKind;
+        RefuseEmptyBeforeClasses(data, _label, labelKind);
         ClassCount = ColumnChecks.CheckLabel(_label, labelKind);
         if (options.ExampleWeightColumnName is { } weightName)
         {
             _weight = ColumnChecks.Require(data.Schema, weightName, "example weight");
             ColumnChecks.CheckWeight(_weight.Value);
         }
+    }
+
+    /// <summary>
+    /// The largest magnitude a feature or real label may have: standardising and scoring compute differences and small
+    /// multiples of the values (e.g. the export check's inputs a few deviations around the mean) in float32, which stays
+    /// finite below 1/64 of <see cref="float.MaxValue"/> (about 5.3e36).
+    /// </summary>
+    public const float MaximumMagnitude = float.MaxValue / 64;
+
+    /// <summary>Refuses an empty <paramref name="data"/> first: it also leaves a key label with too few known values, a misleading complaint.</summary>
+    private static void RefuseEmptyBeforeClasses(IDataView data, DataViewSchema.Column label, LabelKind kind)
+    {
+        if (kind == LabelKind.Key && label.Type is KeyDataViewType { Count: < 2 } && IsEmpty(data))
+            throw new InvalidDataException("The training data has no rows.");
+    }
+
+    private static bool IsEmpty(IDataView data)
+    {
+        if (data.GetRowCount() is long rows) return rows == 0;
+        using var cursor = data.GetRowCursor([]);
+        return !cursor.MoveNext();
     }
 
     /// <summary>The number of features per row.</summary>
@@ -81,13 +118,14 @@ internal sealed class TabularData
         var mean = new double[d];
         var m2 = new double[d];
         var classes = new long[LabelKind switch { LabelKind.Key => ClassCount, LabelKind.Boolean => 2, _ => 0 }];
-        double labelMean = 0, labelM2 = 0;
+        double labelMean = 0, labelM2 = 0, weightSum = 0, weightedMean = 0, weightedM2 = 0;
         long n = 0;
         foreach (var batch in ReadBatches(1024, shuffle: null, bufferRows: 0, include: null, cancellationToken))
         {
             for (int r = 0; r < batch.Count; r++)
             {
                 n++;
+                double w = batch.Weights?[r] ?? 1;
                 for (int j = 0; j < d; j++)
                 {
                     double x = batch.Features[r * d + j], delta = x - mean[j];
@@ -99,16 +137,32 @@ internal sealed class TabularData
                 double dy = y - labelMean;
                 labelMean += dy / n;
                 labelM2 += dy * (y - labelMean);
+                if (w > 0)
+                {
+                    // Weighted running moments (West, 1979).
+                    weightSum += w;
+                    double dw = y - weightedMean;
+                    weightedMean += w / weightSum * dw;
+                    weightedM2 += w * dw * (y - weightedMean);
+                }
             }
         }
         if (n == 0) throw new InvalidDataException("The training data has no rows.");
+        if (!(weightSum > 0))
+            throw new InvalidDataException(
+                $"The example weights in column '{_weight!.Value.Name}' sum to 0 over all {n} rows, so there is nothing to learn from. " +
+                "Give some rows a positive weight, or leave ExampleWeightColumnName unset.");
         if (classes.Length > 0 && classes.Count(c => c > 0) < 2)
         {
             var present = Array.FindIndex(classes, c => c > 0);
             throw new InvalidDataException(
                 $"Label column '{_label.Name}' holds a single class ({DescribeClass(present)}) in all {n} rows; a classifier needs at least two.");
         }
-        return new TabularSummary(n, mean, m2.Select(v => Math.Sqrt(v / n)).ToArray(), classes, labelMean, Math.Sqrt(labelM2 / n));
+        return new TabularSummary(n, mean, m2.Select(v => Math.Sqrt(v / n)).ToArray(), classes, labelMean, Math.Sqrt(labelM2 / n))
+        {
+            // Σw(y − m)²/W about the unweighted mean m, from the weighted moments: variance plus squared shift.
+            WeightedLabelSquaredDeviation = weightedM2 / weightSum + Math.Pow(weightedMean - labelMean, 2),
+        };
     }
 
     /// <summary>
@@ -218,6 +272,7 @@ internal sealed class TabularData
                 float value = 0;
                 getScalar(ref value);
                 if (!float.IsFinite(value)) throw BadValue(_features, position, $"value {value}");
+                if (Math.Abs(value) > MaximumMagnitude) throw TooLarge(_features, position, value, null);
                 values[0] = value;
             };
         }
@@ -230,7 +285,10 @@ internal sealed class TabularData
                 throw BadValue(_features, position, $"{buffer.Length} values where {d} are expected (mismatched vector size)");
             buffer.CopyTo(values);
             for (int j = 0; j < d; j++)
+            {
                 if (!float.IsFinite(values[j])) throw BadValue(_features, position, $"{values[j]} in slot {j}");
+                if (Math.Abs(values[j]) > MaximumMagnitude) throw TooLarge(_features, position, values[j], j);
+            }
         };
     }
 
@@ -245,6 +303,7 @@ internal sealed class TabularData
                     float y = 0;
                     getReal(ref y);
                     if (!float.IsFinite(y)) throw BadValue(_label, position, $"label {y}");
+                    if (Math.Abs(y) > MaximumMagnitude) throw TooLarge(_label, position, y, null);
                     return y;
                 };
             case LabelKind.Boolean:
@@ -275,10 +334,15 @@ internal sealed class TabularData
     private static InvalidDataException BadValue(DataViewSchema.Column column, long row, string what) =>
         new($"Column '{column.Name}', row {row}: {what}. Clean or filter such rows first (e.g. mlContext.Data.FilterRowsByMissingValues or ReplaceMissingValues).");
 
+    private static InvalidDataException TooLarge(DataViewSchema.Column column, long row, float value, int? slot) =>
+        new($"Column '{column.Name}', row {row}: {value:G9}{(slot is int j ? $" in slot {j}" : "")} is too large for float32 arithmetic (magnitudes must stay " +
+            $"below {MaximumMagnitude:G3}). Rescale the column first (e.g. divide by a power of ten, mlContext.Transforms.NormalizeMinMax or a log transform).");
+
     private static IEnumerable<Row> Shuffle(IEnumerable<Row> rows, Random random, int capacity)
     {
-        // A shuffling buffer: each incoming row replaces a random buffered row, which is emitted.
-        var buffer = new List<Row>(capacity);
+        // A shuffling buffer: each incoming row replaces a random buffered row, which is emitted. It grows as rows come,
+        // so a capacity beyond the data's size costs nothing.
+        var buffer = new List<Row>(Math.Min(capacity, 4096));
         foreach (var row in rows)
         {
             // The reader reuses its feature buffer, so a row kept for later needs its own copy.

@@ -36,6 +36,23 @@ public abstract class TrainingOptionsBase
     public CancellationToken CancellationToken { get; set; }
 
     /// <summary>
+    /// Checks the options; every message names the option and its value. Trainers call it when they are built and again
+    /// when they fit or promise a schema, so a setting changed after the trainer was built is checked as well.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is out of range or names no usable column.</exception>
+    internal virtual void Validate()
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(LabelColumnName, nameof(LabelColumnName));
+        if (NumberOfThreads is int threads) ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1, nameof(NumberOfThreads));
+    }
+
+    /// <summary>
+    /// Settings that are legal but probably not what the user meant (e.g. a warm-up longer than the training), one
+    /// message each; <see cref="TrainingRun"/> writes them to the log as warnings when a fit starts.
+    /// </summary>
+    internal virtual IEnumerable<string> Warnings() => [];
+
+    /// <summary>
     /// Copies the settings every trainer shares onto <paramref name="target"/> (a trainer that runs another one, as NAS
     /// runs the MLP): an option added here reaches the inner trainer without another field-by-field copy.
     /// </summary>
@@ -55,6 +72,13 @@ public abstract class TorchTrainerOptions : TrainingOptionsBase
 
     /// <summary>An optional column of non-negative <see cref="float"/> example weights. Default: null (all rows weigh 1).</summary>
     public string? ExampleWeightColumnName { get; set; }
+
+    internal override void Validate()
+    {
+        base.Validate();
+        ArgumentException.ThrowIfNullOrWhiteSpace(FeatureColumnName, nameof(FeatureColumnName));
+        if (ExampleWeightColumnName is not null) ArgumentException.ThrowIfNullOrWhiteSpace(ExampleWeightColumnName, nameof(ExampleWeightColumnName));
+    }
 
     internal override T CopySharedTo<T>(T target)
     {

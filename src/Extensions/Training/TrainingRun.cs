@@ -32,6 +32,7 @@ internal sealed class TrainingRun : IDisposable
         torch.random.manual_seed(Seed);
         Random = new Random(Seed);
         Info($"seed {Seed}, device {Device.type}, {_threads.Threads} thread(s)");
+        foreach (var warning in options.Warnings()) Warning(warning);
     }
 
     /// <summary>The trainer's name, as shown in logs and progress reports.</summary>

@@ -32,7 +32,7 @@ internal sealed class MulticlassClassificationHead : PredictionHead
         definition[nameof(ShapeRow.Score)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, anyClassCount);
         var map = typeof(MulticlassClassificationHead).GetMethod(nameof(PredictedLabelShape), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
             .MakeGenericMethod(KeyValueType(label));
-        var predictedLabel = (IEstimator<ITransformer>)map.Invoke(null, [mlContext, anyClassCount])!;
+        var predictedLabel = (IEstimator<ITransformer>)map.Invoke(null, [ValueMapContext(), anyClassCount])!;
         return ScoringSchema.ColumnsOf<ShapeRow>(mlContext, definition)
             .Append(predictedLabel)
             .Append(mlContext.Transforms.DropColumns(PredictedIndexMapping.OutputColumn))
@@ -47,7 +47,7 @@ internal sealed class MulticlassClassificationHead : PredictionHead
         return chain
             .Append(applyOnnxModel(OnnxOutputs(spec)))
             .Append(mlContext.Transforms.CustomMapping(new PredictedIndexMapping().GetMapping(), PredictedIndexMapping.ContractName))
-            .Append(PredictedLabelMap(mlContext, classes))
+            .Append(PredictedLabelMap(ValueMapContext(), classes))
             .Append(mlContext.Transforms.DropColumns(ScoringHeads.PredictedIndex, PredictedIndexMapping.OutputColumn));
     }
 
@@ -58,6 +58,14 @@ internal sealed class MulticlassClassificationHead : PredictionHead
     ];
 
     public override bool IsFittedChain(IReadOnlyList<ITransformer> parts) => IsChainMapping<RawPredictedIndex>(parts, partCount: 4);
+
+    /// <summary>
+    /// A context of its own for each value map. ML.NET builds a value map by saving its table with its binary saver,
+    /// which opens a progress channel; the context's progress tracker keeps every such channel until someone reads the
+    /// progress, which nothing does, so on the user's context each fit (and each schema promise) left about 3.5 kB behind
+    /// for the context's lifetime. On a context of its own the record lives and dies with the map; the map logs nothing.
+    /// </summary>
+    private static MLContext ValueMapContext() => new(seed: 0);
 
     /// <summary>Class index (0..K-1) → <c>PredictedLabel</c> key whose key values are the label's values.</summary>
     private static IEstimator<ITransformer> PredictedLabelMap(MLContext mlContext, ClassLabels classes)

@@ -82,6 +82,33 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
 
         /// <summary>Settings of the trade-off solver.</summary>
         public TradeoffOptions? Solver { get; set; }
+
+        /// <summary>
+        /// Checks the options; every message names the option and its value. Called when the estimator is built and
+        /// again when it fits or promises a schema, so a setting changed after construction is checked as well.
+        /// </summary>
+        internal void Validate()
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(SensitiveColumnName, nameof(SensitiveColumnName));
+            ArgumentException.ThrowIfNullOrWhiteSpace(ClientColumnName, nameof(ClientColumnName));
+            ArgumentException.ThrowIfNullOrWhiteSpace(LabelColumnName, nameof(LabelColumnName));
+            if (ScoreColumnName is null) ArgumentException.ThrowIfNullOrWhiteSpace(PredictedLabelColumnName, nameof(PredictedLabelColumnName));
+            else ArgumentException.ThrowIfNullOrWhiteSpace(ScoreColumnName, nameof(ScoreColumnName));
+            if (RowKeyColumnName is not null) ArgumentException.ThrowIfNullOrWhiteSpace(RowKeyColumnName, nameof(RowKeyColumnName));
+            ColumnChecks.CheckOutputName(nameof(OutputColumnName), OutputColumnName, InputColumns, "FairPredictedLabel");
+            foreach (var (value, name) in new[] { (GlobalBudget, nameof(GlobalBudget)), (LocalBudget, nameof(LocalBudget)) })
+                if (!(value >= 0)) throw new ArgumentOutOfRangeException(name, value, $"{name} is a mutual information in bits: give a value ≥ 0 (or +∞ for no constraint).");
+            if (CrossFitFolds is < 0 or 1) throw new ArgumentOutOfRangeException(nameof(CrossFitFolds), CrossFitFolds, "Give 0 (no estimate) or at least 2 folds.");
+            Solver?.Validate();
+        }
+
+        /// <summary>The options that name the columns the mitigator reads, with their values.</summary>
+        private IEnumerable<(string Option, string? Column)> InputColumns =>
+        [
+            (nameof(SensitiveColumnName), SensitiveColumnName), (nameof(ClientColumnName), ClientColumnName), (nameof(LabelColumnName), LabelColumnName),
+            ScoreColumnName is null ? (nameof(PredictedLabelColumnName), PredictedLabelColumnName) : (nameof(ScoreColumnName), ScoreColumnName),
+            RowKeyColumnName is null ? (nameof(FeatureColumnName), FeatureColumnName) : (nameof(RowKeyColumnName), RowKeyColumnName),
+        ];
     }
 
     private readonly MLContext _mlContext;
@@ -92,13 +119,14 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
     {
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
         _options = options ?? throw new ArgumentNullException(nameof(options));
-        Check(options);
+        options.Validate();
     }
 
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
+        _options.Validate();
         foreach (var (name, role) in new[] { (_options.SensitiveColumnName, "sensitive"), (_options.ClientColumnName, "client"), (InputColumn, "score") })
             ColumnChecks.Require(inputSchema, name, role);
         return ScoringChain(KeyKindOf(inputSchema), "x => \"\"").GetOutputSchema(inputSchema);
@@ -110,6 +138,7 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
     public FairnessMitigatorModel Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        _options.Validate();
         var rows = MitigationData.Read(input, _options);
         if (_options.CrossFitFolds > rows.Count)
             throw new ArgumentOutOfRangeException(nameof(Options.CrossFitFolds), _options.CrossFitFolds,
@@ -196,19 +225,5 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         }
         if (key != KeyKind.None) temporaries = [.. temporaries, MitigationColumns.Key];
         return chain.Append(t.CopyColumns(o.OutputColumnName, MitigationColumns.Decision)).Append(t.DropColumns(temporaries));
-    }
-
-    private static void Check(Options o)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(o.SensitiveColumnName, nameof(o.SensitiveColumnName));
-        ArgumentException.ThrowIfNullOrWhiteSpace(o.ClientColumnName, nameof(o.ClientColumnName));
-        ArgumentException.ThrowIfNullOrWhiteSpace(o.LabelColumnName, nameof(o.LabelColumnName));
-        ArgumentException.ThrowIfNullOrWhiteSpace(o.OutputColumnName, nameof(o.OutputColumnName));
-        if (o.ScoreColumnName is null) ArgumentException.ThrowIfNullOrWhiteSpace(o.PredictedLabelColumnName, nameof(o.PredictedLabelColumnName));
-        else ArgumentException.ThrowIfNullOrWhiteSpace(o.ScoreColumnName, nameof(o.ScoreColumnName));
-        foreach (var (value, name) in new[] { (o.GlobalBudget, nameof(o.GlobalBudget)), (o.LocalBudget, nameof(o.LocalBudget)) })
-            if (!(value >= 0)) throw new ArgumentOutOfRangeException(name, value, $"{name} is a mutual information in bits: give a value ≥ 0 (or +∞ for no constraint).");
-        if (o.CrossFitFolds is < 0 or 1) throw new ArgumentOutOfRangeException(nameof(o.CrossFitFolds), o.CrossFitFolds, "Give 0 (no estimate) or at least 2 folds.");
-        o.Solver?.Validate();
     }
 }

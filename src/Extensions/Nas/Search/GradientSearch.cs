@@ -85,7 +85,7 @@ internal static class GradientSearch
         // Candidates: the argmax's one-choice neighbours and the most probable architectures. The joint probability
         // alone would favour shallow networks (fewer factors), so they are ordered by supernet validation loss.
         var probable = space.Count <= 50_000
-            ? space.Enumerate().OrderByDescending(a => PathProbabilities.Of(probabilities, space, a)).Take(4 * context.CandidatesToKeep)
+            ? space.Enumerate().OrderByDescending(a => PathProbabilities.Of(probabilities, space, a)).Take((int)Math.Min(int.MaxValue, 4L * context.CandidatesToKeep))
             : [];
         var others = Neighbours(chosen, space).Skip(1).Concat(probable).Distinct().Where(a => !a.Equals(chosen)).ToList();
         var ranked = new List<RankedArchitecture> { new(chosen, context.Score(chosen), PathProbabilities.Of(probabilities, space, chosen)) };

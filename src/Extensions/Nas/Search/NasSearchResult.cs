@@ -56,7 +56,7 @@ public sealed record NasPhaseTimes(TimeSpan Search, TimeSpan Ranking, TimeSpan R
 /// What an architecture search found and how: the chosen architecture, the best candidates with their supernet
 /// scores, the architecture (or sampling) distribution after every epoch, and the time per phase. Kept as JSON in
 /// the ONNX model's metadata (<see cref="MetadataKey"/>), so it survives <c>Save</c>/<c>Load</c>
-/// (<see cref="FromSavedModel"/>).
+/// (<see cref="FromSavedModel"/>), all but the times: the same seed and data give the same ONNX bytes.
 /// </summary>
 public sealed record NasSearchResult
 {
@@ -91,8 +91,12 @@ public sealed record NasSearchResult
     /// <summary>Whether the time budget cut the search short.</summary>
     public required bool StoppedByTimeBudget { get; init; }
 
-    /// <summary>Time per phase.</summary>
-    public required NasPhaseTimes Times { get; init; }
+    /// <summary>
+    /// Time per phase, for a search run in this process; null for a result read back from a model
+    /// (<see cref="FromSavedModel"/>), whose metadata holds no wall-clock times so that two fits with the same seed and
+    /// data give the same ONNX bytes.
+    /// </summary>
+    public NasPhaseTimes? Times { get; init; }
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -100,14 +104,17 @@ public sealed record NasSearchResult
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    /// <summary>The result as JSON.</summary>
+    /// <summary>The result as JSON (<see cref="Times"/> included when there are any).</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     /// <summary>Reads a result written by <see cref="ToJson"/>.</summary>
     public static NasSearchResult FromJson(string json) =>
         JsonSerializer.Deserialize<NasSearchResult>(json, Json) ?? throw new InvalidDataException("The search result JSON is empty.");
 
-    /// <summary>The search result stored in a model saved with <c>mlContext.Model.Save</c> (null when it holds none).</summary>
+    /// <summary>
+    /// The search result stored in a model saved with <c>mlContext.Model.Save</c> (null when it holds none), without
+    /// <see cref="Times"/>.
+    /// </summary>
     public static NasSearchResult? FromSavedModel(string path)
     {
         foreach (var info in OnnxModelInfo.ReadFromSavedModel(path))

@@ -35,8 +35,16 @@ public sealed class NasSearchSpace
     /// <summary>The residual choices: [false] or [false, true].</summary>
     internal bool[] ResidualChoices => SearchResidual ? [false, true] : [false];
 
-    /// <summary>How many distinct architectures the space holds.</summary>
-    public long Count => Depths.Sum(d => (long)Math.Pow(Widths.Length, d) * (d > 1 ? ResidualChoices.Length : 1)) * Activations.Length;
+    /// <summary>How many distinct architectures the space holds; <see cref="long.MaxValue"/> when it holds more.</summary>
+    public long Count
+    {
+        get
+        {
+            // Exact in double below 2^53; deep spaces of many widths exceed even long (16 widths at depth 16 hold 2^64).
+            double count = Depths.Sum(d => Math.Pow(Widths.Length, d) * (d > 1 ? ResidualChoices.Length : 1)) * Activations.Length;
+            return count >= long.MaxValue ? long.MaxValue : (long)count;
+        }
+    }
 
     /// <summary>Every architecture, in a fixed order (depth, then widths, activation, residual).</summary>
     public IEnumerable<MlpArchitecture> Enumerate()
@@ -66,17 +74,26 @@ public sealed class NasSearchSpace
         }
     }
 
-    /// <summary>Checks the space; messages name the setting.</summary>
+    /// <summary>Checks the space; messages name the setting and its value.</summary>
     public void Validate()
     {
-        if (Depths is null || Depths.Length == 0) throw new ArgumentException("Give at least one depth.", nameof(Depths));
-        if (Depths.Any(d => d < 1 || d > 16)) throw new ArgumentOutOfRangeException(nameof(Depths), "Depths must lie in 1..16.");
-        if (Depths.Distinct().Count() != Depths.Length) throw new ArgumentException("Depths must be distinct.", nameof(Depths));
-        if (Widths is null || Widths.Length == 0) throw new ArgumentException("Give at least one width.", nameof(Widths));
-        if (Widths.Any(w => w < 1 || w > 8192)) throw new ArgumentOutOfRangeException(nameof(Widths), "Widths must lie in 1..8192.");
-        if (Widths.Distinct().Count() != Widths.Length) throw new ArgumentException("Widths must be distinct.", nameof(Widths));
-        if (Activations is null || Activations.Length == 0) throw new ArgumentException("Give at least one activation.", nameof(Activations));
-        if (Activations.Distinct().Count() != Activations.Length) throw new ArgumentException("Activations must be distinct.", nameof(Activations));
+        CheckChoices(Depths, nameof(Depths), "depth", "[1, 2, 3]", 1, 16);
+        CheckChoices(Widths, nameof(Widths), "width", "[16, 32, 64]", 1, 8192);
+        if (Activations is null || Activations.Length == 0)
+            throw new ArgumentException($"{nameof(Activations)} is {(Activations is null ? "null" : "empty")}: give at least one candidate activation, e.g. [MlpActivation.Relu].", nameof(Activations));
+        if (Activations.Distinct().Count() != Activations.Length)
+            throw new ArgumentException($"{nameof(Activations)} must be distinct, but it is [{string.Join(", ", Activations)}].", nameof(Activations));
+    }
+
+    private static void CheckChoices(int[]? choices, string option, string what, string example, int minimum, int maximum)
+    {
+        if (choices is null || choices.Length == 0)
+            throw new ArgumentException($"{option} is {(choices is null ? "null" : "empty")}: give at least one candidate {what}, e.g. {example}.", option);
+        foreach (int choice in choices)
+            if (choice < minimum || choice > maximum)
+                throw new ArgumentOutOfRangeException(option, choice, $"{option} must lie in {minimum}..{maximum}, but it holds {choice}.");
+        if (choices.Distinct().Count() != choices.Length)
+            throw new ArgumentException($"{option} must be distinct, but it is [{string.Join(", ", choices)}].", option);
     }
 
     /// <inheritdoc />

@@ -129,7 +129,7 @@ internal static class SinglePathSearch
     {
         var uniform = new PathImportance(space, false, 0);
         var chosen = new HashSet<MlpArchitecture>();
-        for (int attempt = 0; chosen.Count < count && attempt < count * 20; attempt++) chosen.Add(uniform.Sample(random).ToArchitecture(space));
+        for (long attempt = 0; chosen.Count < count && attempt < 20L * count; attempt++) chosen.Add(uniform.Sample(random).ToArchitecture(space));
         return chosen.ToList();
     }
 }
