@@ -45,6 +45,9 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
 
     private const string Version = "ponita-input/4";
 
+    /// <summary>The format models saved before the memory guard counted points and orientation pairs; still read.</summary>
+    private const string EdgeOnlyVersion = "ponita-input/3";
+
     /// <summary>The Expression-language lambda that yields the contract for every value of its input column.</summary>
     public string Expression() => $"x => \"{Encode()}\"";
 
@@ -63,7 +66,7 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
     private static PonitaInputContract Parse(string text)
     {
         var parts = text.Split(';');
-        if (parts.Length != 11 || parts[0] != Version)
+        if (parts.Length != 11 || (parts[0] != Version && parts[0] != EdgeOnlyVersion))
             throw new InvalidDataException($"The PONITA input contract '{text}' is not one this version of MLExtensions reads; retrain or update the package.");
         int count = int.Parse(parts[4], CultureInfo.InvariantCulture);
         bool indices = parts[3] == "types";
@@ -75,7 +78,8 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
         }
         return new PonitaInputContract(FromBase64(parts[1]), FromBase64(parts[2]), indices, count, known,
             double.Parse(parts[6], CultureInfo.InvariantCulture), parts[7].Length == 0 ? null : int.Parse(parts[7], CultureInfo.InvariantCulture),
-            parts[8] == "loops", DecodeMemory(parts[9])) { VectorsColumn = parts[10].Length == 0 ? null : FromBase64(parts[10]) };
+            parts[8] == "loops", parts[0] == EdgeOnlyVersion ? EdgeOnly(parts[9]) : DecodeMemory(parts[9]))
+        { VectorsColumn = parts[10].Length == 0 ? null : FromBase64(parts[10]) };
     }
 
     private static string Encode(PonitaMemoryCost memory) => string.Join(',', new[] { memory.PerEdge, memory.PerPoint, memory.Fixed }.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
@@ -85,6 +89,9 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
         var values = text.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
         return new PonitaMemoryCost(values[0], values[1], values[2]);
     }
+
+    /// <summary>An older contract's cost, bytes per edge only: its guard, as it was when the model was saved.</summary>
+    private static PonitaMemoryCost EdgeOnly(string bytesPerEdge) => new(double.Parse(bytesPerEdge, CultureInfo.InvariantCulture), 0, 0);
 
     private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
 

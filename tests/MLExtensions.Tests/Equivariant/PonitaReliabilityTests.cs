@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using MLExtensions.Equivariant;
+using MLExtensions.Onnx.Scoring;
 using MLExtensions.Studies;
 using Xunit;
 
@@ -21,6 +22,29 @@ public class PonitaReliabilityTests
         NumberOfEpochs = 1,
         Seed = 1,
     };
+
+    [Fact]
+    public void A_model_saved_before_the_memory_guard_counted_points_loads_and_scores_on_both_paths()
+    {
+        // TestData/saved-ponita.zip: saved by the version before the input contract carried the full memory cost.
+        var path = Path.Combine(AppContext.BaseDirectory, "TestData", "saved-ponita.zip");
+        var data = _ml.Data.LoadFromEnumerable(SyntheticMolecules.Generate(6, 2).ToList());
+        var perRow = _ml.Model.Load(path, out _);
+        var batched = _ml.LoadWithBatchedScoring(path, out _);
+        try
+        {
+            var energies = perRow.Transform(data).GetColumn<float>("Score").ToArray();
+            Assert.All(energies, e => Assert.True(float.IsFinite(e)));
+            Assert.Equal(energies, batched.Transform(data).GetColumn<float>("Score").ToArray());
+            var forces = perRow.Transform(data).GetColumn<float[]>("PredictedForces").ToArray();
+            Assert.All(forces, f => Assert.All(f, v => Assert.True(float.IsFinite(v))));
+        }
+        finally
+        {
+            (perRow as IDisposable)?.Dispose();
+            (batched as IDisposable)?.Dispose();
+        }
+    }
 
     [Fact]
     public void A_cutoff_below_every_distance_is_refused_naming_the_cutoff_and_the_typical_spacing()
