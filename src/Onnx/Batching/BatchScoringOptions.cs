@@ -7,8 +7,8 @@ public sealed class BatchScoringOptions
     public const int DefaultBlockSize = 4096;
 
     /// <summary>
-    /// Rows per ONNX Runtime call. Larger blocks amortise the call overhead; memory grows linearly with it.
-    /// Default: 4096.
+    /// Rows per ONNX Runtime call. Larger blocks amortise the call overhead; memory grows linearly with the rows a block
+    /// holds (never more than the data has: buffers grow as rows arrive). Default: 4096.
     /// </summary>
     public int BlockSize { get; init; } = DefaultBlockSize;
 

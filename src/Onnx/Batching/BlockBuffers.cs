@@ -4,6 +4,33 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace MLExtensions.Onnx.Batching;
 
+/// <summary>
+/// Block buffers start small and double up to the block size as rows arrive, so a block size far beyond the data (even
+/// <see cref="int.MaxValue"/>) costs only what the rows read need.
+/// </summary>
+internal static class BlockArrays
+{
+    /// <summary>Rows a buffer holds before its first growth.</summary>
+    public const int InitialRows = 256;
+
+    /// <summary>A new buffer for up to <paramref name="capacity"/> rows of <paramref name="rowLength"/> values.</summary>
+    public static T[] Allocate<T>(int capacity, int rowLength = 1) => new T[Math.Min(capacity, InitialRows) * (long)rowLength];
+
+    /// <summary>Grows <paramref name="array"/> to hold row <paramref name="slot"/> (of <paramref name="rowLength"/> values each).</summary>
+    /// <exception cref="InsufficientMemoryException">The rows read so far do not fit in one array.</exception>
+    public static void EnsureRow<T>(ref T[] array, int slot, int capacity, int rowLength = 1)
+    {
+        long needed = (slot + 1L) * rowLength;
+        if (needed <= array.Length) return;
+        long rows = Math.Min(capacity, Math.Max(slot + 1L, 2L * (array.Length / Math.Max(rowLength, 1))));
+        long length = rows * rowLength;
+        if (length > Array.MaxLength)
+            throw new InsufficientMemoryException($"A block of {rows:N0} rows of {rowLength:N0} values does not fit in one array; " +
+                $"use a smaller BatchScoringOptions.BlockSize (at most {Array.MaxLength / Math.Max(rowLength, 1):N0} rows for this model).");
+        Array.Resize(ref array, (int)length);
+    }
+}
+
 /// <summary>Holds one column's values for the rows of a block, read ahead from the input cursor.</summary>
 internal abstract class ColumnBlock
 {
@@ -26,9 +53,13 @@ internal abstract class ColumnBlock
 internal sealed class ValueColumnBlock<T>(DataViewRowCursor cursor, DataViewSchema.Column column, int capacity) : ColumnBlock
 {
     private readonly ValueGetter<T> _read = cursor.GetGetter<T>(column);
-    private readonly T[] _values = new T[capacity];
+    private T[] _values = BlockArrays.Allocate<T>(capacity);
 
-    public override void Capture(int slot) => _read(ref _values[slot]);
+    public override void Capture(int slot)
+    {
+        BlockArrays.EnsureRow(ref _values, slot, capacity);
+        _read(ref _values[slot]);
+    }
 
     public override Delegate Getter(Func<int> slot) => (ValueGetter<T>)((ref T value) => value = _values[slot()]);
 }
@@ -37,11 +68,12 @@ internal sealed class ValueColumnBlock<T>(DataViewRowCursor cursor, DataViewSche
 internal sealed class VectorColumnBlock<T>(DataViewRowCursor cursor, DataViewSchema.Column column, int capacity) : ColumnBlock
 {
     private readonly ValueGetter<VBuffer<T>> _read = cursor.GetGetter<VBuffer<T>>(column);
-    private readonly VBuffer<T>[] _values = new VBuffer<T>[capacity];
+    private VBuffer<T>[] _values = BlockArrays.Allocate<VBuffer<T>>(capacity);
     private VBuffer<T> _scratch;
 
     public override void Capture(int slot)
     {
+        BlockArrays.EnsureRow(ref _values, slot, capacity);
         _read(ref _scratch);
         _scratch.CopyTo(ref _values[slot]);
     }
@@ -64,7 +96,8 @@ internal sealed class InputBlock<T> : InputBlock where T : unmanaged
 {
     private readonly DataViewSchema.Column _column;
     private readonly OnnxInputSpec _spec;
-    private readonly T[] _values;
+    private readonly int _capacity;
+    private T[] _values;
     private readonly ValueGetter<T>? _readScalar;
     private readonly ValueGetter<VBuffer<T>>? _readVector;
     private VBuffer<T> _scratch;
@@ -73,7 +106,8 @@ internal sealed class InputBlock<T> : InputBlock where T : unmanaged
     {
         _column = column;
         _spec = spec;
-        _values = new T[capacity * spec.RowLength];
+        _capacity = capacity;
+        _values = BlockArrays.Allocate<T>(capacity, spec.RowLength);
         if (column.Type is VectorDataViewType) _readVector = cursor.GetGetter<VBuffer<T>>(column);
         else _readScalar = cursor.GetGetter<T>(column);
     }
@@ -81,6 +115,7 @@ internal sealed class InputBlock<T> : InputBlock where T : unmanaged
     public override void Capture(int slot, long position)
     {
         int length = _spec.RowLength;
+        BlockArrays.EnsureRow(ref _values, slot, _capacity, length);
         if (_readScalar is not null)
         {
             _readScalar(ref _values[slot]);

@@ -15,8 +15,8 @@ internal abstract class BlockCursor : DataViewRowCursor
     private readonly bool[] _active;
     private readonly ColumnBlock?[] _columns;
     private readonly int _inputColumnCount;
-    private readonly long[] _batches;
-    private readonly DataViewRowId[] _ids;
+    private long[] _batches;
+    private DataViewRowId[] _ids;
     private readonly ValueGetter<DataViewRowId> _readId;
     private int _count;
     private int _slot = -1;
@@ -33,15 +33,15 @@ internal abstract class BlockCursor : DataViewRowCursor
         _columns = new ColumnBlock?[schema.Count];
         for (int i = 0; i < inputColumnCount; i++)
             if (active[i]) _columns[i] = ColumnBlock.Create(input, input.Schema[i], capacity);
-        _batches = new long[capacity];
-        _ids = new DataViewRowId[capacity];
+        _batches = BlockArrays.Allocate<long>(capacity);
+        _ids = BlockArrays.Allocate<DataViewRowId>(capacity);
         _readId = input.GetIdGetter();
     }
 
     /// <summary>The input cursor, positioned on the row being taken during <see cref="TakeRow"/>.</summary>
     protected DataViewRowCursor Input { get; }
 
-    /// <summary>The most rows one block holds.</summary>
+    /// <summary>The most rows one block holds (its buffers grow to it as rows arrive: <see cref="BlockArrays"/>).</summary>
     protected int Capacity { get; }
 
     /// <summary>True when a column after the input's is active, i.e. something must be computed.</summary>
@@ -126,6 +126,8 @@ internal abstract class BlockCursor : DataViewRowCursor
                 break;
             }
             foreach (var column in _columns) column?.Capture(count);
+            BlockArrays.EnsureRow(ref _ids, count, Capacity);
+            BlockArrays.EnsureRow(ref _batches, count, Capacity);
             _readId(ref _ids[count]);
             _batches[count] = Input.Batch;
             more = TakeRow(count);

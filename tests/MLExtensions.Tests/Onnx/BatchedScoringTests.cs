@@ -92,6 +92,18 @@ public class BatchedScoringTests
     }
 
     [Theory]
+    [InlineData(PredictionKind.BinaryClassification, 1000)]
+    [InlineData(PredictionKind.MulticlassClassification, int.MaxValue)]
+    public void Block_buffers_grow_with_the_rows_so_a_block_size_beyond_the_data_costs_nothing_more(PredictionKind kind, int blockSize)
+    {
+        var data = KeyedData(700, 3); // more rows than a block's buffers start with, so they grow twice
+        var classes = kind == PredictionKind.MulticlassClassification ? ClassLabels.FromKeyColumn(data.Schema["Label"]) : null;
+        using var model = LinearModels.Fit(Ml, data, kind, classes);
+        var columns = PredictionColumns(kind).Append("Colour").Append("Features").ToArray();
+        Assert.Equal(Values(model.TransformPerRow(data), columns), Values(model.Transform(data, new BatchScoringOptions { BlockSize = blockSize }), columns));
+    }
+
+    [Theory]
     [MemberData(nameof(KindsAndBlocks))]
     public void Batched_scoring_gives_the_per_row_values_columns_and_annotations(PredictionKind kind, int blockSize)
     {
