@@ -14,6 +14,8 @@
 // PONITA energy + forces of one large system at water-like density, N = 100, 1,000, 10,000 atoms: time and peak memory (--ponita-scale [--sizes 100,1000,10000]);
 // PONITA scoring speed on an extended-XYZ file, blocks vs per row (--ponita-file aspirin-xtb.extxyz.gz);
 // PONITA inference molecules/s, TorchSharp eager vs ONNX Runtime, and training time per epoch (--ponita [--molecules 500]); its working set over a long training (--ponita-memory [--epochs 60]).
+// Issue #21's reliability probes through the public API, a Markdown table of probe | outcome | verdict, exit code 1 if any fails (--probes);
+// managed memory over N PRESTO fits and N/10 MLP fits on one MLContext, slope in bytes per fit and resident set (--repeated-fits [N], default 1000).
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -24,6 +26,16 @@ using MLExtensions.Nas;
 using MLExtensions.Onnx.Runtime;
 using MLExtensions.Onnx.Scoring;
 
+if (args.Contains("--probes"))
+{
+    Environment.ExitCode = ReliabilityProbes.Run() ? 0 : 1;
+    return;
+}
+if (args.Contains("--repeated-fits"))
+{
+    RepeatedFitBench.Run(args.SkipWhile(a => a != "--repeated-fits").Skip(1).Take(1).Where(v => int.TryParse(v, out _)).Select(int.Parse).DefaultIfEmpty(1000).First());
+    return;
+}
 if (args.Contains("--mitigator"))
 {
     PidBench.Mitigator();
