@@ -10,7 +10,7 @@ namespace MLExtensions.Equivariant;
 /// numbers of the per-row chain (which <c>PredictionEngine</c> and saved models use) up to float32 rounding: sums over
 /// the edges of one large graph round differently in the last bits (forces: a few ulps where contributions cancel).
 /// </summary>
-internal sealed class PonitaScoredView : IDataView, MLExtensions.Onnx.Lifetimes.IScoresOnCallingThread
+internal sealed class PonitaScoredView : IDataView, MLExtensions.Onnx.Lifetimes.ISessionGuardedView
 {
     /// <summary>
     /// A block ends at the options' block size or when its edges (bounded by Σ N²) times O·H reach this many values,

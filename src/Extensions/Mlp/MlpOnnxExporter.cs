@@ -26,7 +26,7 @@ internal static class MlpOnnxExporter
         ArgumentNullException.ThrowIfNull(network);
         var weights = network.ExportWeights();
         var g = new OnnxGraphBuilder("mlp");
-        var x = g.AddInput(inputName, OnnxElementType.Float, OnnxDim.Batch, network.Inputs);
+        var x = ScoringHeads.RequireFinite(g, g.AddInput(inputName, OnnxElementType.Float, OnnxDim.Batch, network.Inputs));
         var h = g.Mul(g.Sub(x, g.AddInitializer("input_shift", weights.InputShift, network.Inputs)),
             g.AddInitializer("input_scale", weights.InputScale, network.Inputs));
         for (int i = 0; i < weights.Layers.Count; i++)
@@ -46,13 +46,13 @@ internal static class MlpOnnxExporter
         switch (kind)
         {
             case PredictionKind.Regression:
-                ScoringHeads.AddRegressionHead(g, h, features: x);
+                ScoringHeads.AddRegressionHead(g, h);
                 break;
             case PredictionKind.BinaryClassification:
-                ScoringHeads.AddBinaryHead(g, h, features: x);
+                ScoringHeads.AddBinaryHead(g, h);
                 break;
             default:
-                ScoringHeads.AddMulticlassHead(g, h, classNames ?? throw new ArgumentNullException(nameof(classNames)), valuesAreLogits: true, features: x);
+                ScoringHeads.AddMulticlassHead(g, h, classNames ?? throw new ArgumentNullException(nameof(classNames)), valuesAreLogits: true);
                 break;
         }
         g.SetMetadata(KindKey, kind.ToString());

@@ -55,7 +55,7 @@ internal static class PrestoOnnxExporter
             intercepts[k] = (float)shift;
         }
         var g = new OnnxGraphBuilder("presto");
-        var x = g.AddInput(inputName, OnnxElementType.Float, OnnxDim.Batch, p);
+        var x = ScoringHeads.RequireFinite(g, g.AddInput(inputName, OnnxElementType.Float, OnnxDim.Batch, p));
         var standardised = standardise
             ? g.Mul(g.Sub(x, g.AddInitializer("feature_means", centres, p)), g.AddInitializer("feature_inverse_scales", inverseScales, p))
             : x;
@@ -72,7 +72,7 @@ internal static class PrestoOnnxExporter
             previous = current;
         }
         columns.Add(g.Sigmoid(g.Neg(previous)));
-        ScoringHeads.AddMulticlassHead(g, g.Concat(columns, axis: 1), classNames, valuesAreLogits: false, features: x);
+        ScoringHeads.AddMulticlassHead(g, g.Concat(columns, axis: 1), classNames, valuesAreLogits: false);
 
         g.SetMetadata(MetadataKeys.Kind, "Ordinal");
         g.SetMetadata(MetadataKeys.Method, method);

@@ -14,7 +14,7 @@ namespace MLExtensions.Onnx.Batching;
 /// runs the model once on the block, and serves the rows one by one. Memory is bounded by the block size; shuffled
 /// and parallel cursors are those of the input, so rows come in the same order as through the per-row path.
 /// </remarks>
-internal sealed class BatchedOnnxDataView : IDataView, Lifetimes.IScoresOnCallingThread
+internal sealed class BatchedOnnxDataView : IDataView, Lifetimes.ISessionGuardedView
 {
     private readonly IDataView _input;
     private readonly OnnxBatchPlan _plan;

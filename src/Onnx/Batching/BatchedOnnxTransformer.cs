@@ -133,7 +133,7 @@ public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
         // The per-row schema check also validates the input columns, with ML.NET's messages.
         var perRowSchema = _perRow.GetOutputSchema(input.Schema);
         var scored = BlocksCover(input.Schema)
-            ? new BatchedOnnxDataView(input, perRowSchema, _plan!, () => _session!.Value, options.Validated())
+            ? new BatchedOnnxDataView(input, perRowSchema, _plan!, BlockSession, options.Validated())
             : _perRow.Transform(input);
         return new GuardedDataView(scored, _lifetime);
     }
@@ -169,6 +169,16 @@ public sealed class BatchedOnnxTransformer : ITransformer, IDisposable
         return output.Where(name => made.Contains(name) && !planned.Contains(name))
             .Concat(input.Where(c => !c.IsHidden && !output.Contains(c.Name)).Select(c => c.Name))
             .ToArray();
+    }
+
+    /// <summary>
+    /// The block session, created on first use inside a lease, so that <see cref="Dispose"/> never misses one created
+    /// while it runs; the caller then takes the session's own lease around each run.
+    /// </summary>
+    private OnnxModelSession BlockSession()
+    {
+        using var lease = _lifetime.Enter();
+        return _session!.Value;
     }
 
     /// <summary>Saves the per-row chain, its model read from memory (never from a file something else may have removed).</summary>

@@ -135,9 +135,7 @@ internal sealed class InputBlock<T> : InputBlock where T : unmanaged
         int bad = typeof(T) == typeof(float) ? FirstNonFinite(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(row))
             : typeof(T) == typeof(double) ? FirstNonFinite(System.Runtime.InteropServices.MemoryMarshal.Cast<T, double>(row)) : -1;
         if (bad < 0) return;
-        var value = row[bad];
-        throw new InvalidDataException($"Column '{_column.Name}' holds {value} in slot {bad} at row {position}; the model was trained on finite values " +
-            "and cannot score it. Fix or drop such rows (e.g. mlContext.Transforms.ReplaceMissingValues or FilterRowsByMissingValues).");
+        throw Scoring.NonFiniteInputs.Refusal(_column.Name, position, bad, row[bad].ToString());
     }
 
     private static int FirstNonFinite<TFloat>(ReadOnlySpan<TFloat> values) where TFloat : System.Numerics.IFloatingPointIeee754<TFloat>

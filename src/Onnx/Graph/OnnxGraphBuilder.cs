@@ -72,7 +72,14 @@ public sealed partial class OnnxGraphBuilder
     /// <summary>Adds a 1-d int64 constant, as used for shapes and axes.</summary>
     public OnnxValue Int64s(params long[] values) => AddInitializer("ints", values, values.Length);
 
+    /// <summary>The <c>metadata_props</c> set so far.</summary>
+    internal IReadOnlyDictionary<string, string> Metadata => _metadata;
+
+    /// <summary>Gives the node added last a name of its own (which ONNX Runtime's errors quote), made unique.</summary>
+    internal void NameLastNode(string name) => _graph.Node[^1].Name = Unique(name);
+
     /// <summary>Records a model fact in the model's <c>metadata_props</c> (readable by ONNX Runtime and <see cref="OnnxModelInfo"/>).</summary>
+
     public void SetMetadata(string key, string value)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(key);

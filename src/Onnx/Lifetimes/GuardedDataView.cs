@@ -4,25 +4,28 @@ using Microsoft.ML.Data;
 namespace MLExtensions.Onnx.Lifetimes;
 
 /// <summary>
-/// A view over the rows a model scores (its <c>Transform</c> result) that uses the model's resources only inside a
-/// lease of its <see cref="Lifetime"/>: once the model is disposed, new cursors, <c>MoveNext</c> and every getter throw
-/// <see cref="ObjectDisposedException"/>, and a model disposed while a cursor scores waits for that call to return.
+/// A view over the rows a model scores (its <c>Transform</c> result) that refuses, with
+/// <see cref="ObjectDisposedException"/>, new cursors, <c>MoveNext</c> and every getter once the model is disposed, and
+/// never lets a getter reach the model's ONNX Runtime session after that.
 /// </summary>
 /// <remarks>
-/// A single cursor over ML.NET's per-row chain is asked for as a set of one, so that ML.NET does not split it over
-/// worker threads that would score ahead outside any lease; views that score on the calling thread
-/// (<see cref="IScoresOnCallingThread"/>) are asked directly. Cursors still open when the model is disposed are disposed
-/// with it.
+/// Over ML.NET's per-row chain, whose getters run ONNX Runtime, each getter call runs inside a lease of the model's
+/// <see cref="Lifetime"/>, so disposing waits for a run in flight; a single cursor is asked for as a set of one, so that
+/// ML.NET does not split it over worker threads that would score ahead outside any lease. Over a view that guards its
+/// own session use (<see cref="ISessionGuardedView"/>: block scoring takes the session's lease around each run), a check
+/// that the model is still open is enough. No lease is held while a cursor reads its input.
 /// </remarks>
-internal sealed class GuardedDataView : IDataView, IScoresOnCallingThread
+internal sealed class GuardedDataView : IDataView, ISessionGuardedView
 {
     private readonly IDataView _inner;
     private readonly Lifetime _lifetime;
+    private readonly bool _innerGuardsItself;
 
     public GuardedDataView(IDataView inner, Lifetime lifetime)
     {
         _inner = inner;
         _lifetime = lifetime;
+        _innerGuardsItself = inner is ISessionGuardedView;
     }
 
     /// <summary>The guarded view (for tests).</summary>
@@ -36,63 +39,54 @@ internal sealed class GuardedDataView : IDataView, IScoresOnCallingThread
 
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
-        using var lease = _lifetime.Enter();
-        if (_inner is IScoresOnCallingThread) return new GuardedCursor(_inner.GetRowCursor(columnsNeeded, rand), _lifetime);
+        _lifetime.ThrowIfClosed();
+        if (_innerGuardsItself) return Guard(_inner.GetRowCursor(columnsNeeded, rand));
         var columns = columnsNeeded.ToArray();
         var set = _inner.GetRowCursorSet(columns, 1, rand);
-        if (set.Length == 1) return new GuardedCursor(set[0], _lifetime);
+        if (set.Length == 1) return Guard(set[0]);
         foreach (var cursor in set) cursor.Dispose();
-        return new GuardedCursor(_inner.GetRowCursor(columns, rand), _lifetime);
+        return Guard(_inner.GetRowCursor(columns, rand));
     }
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
     {
-        using var lease = _lifetime.Enter();
-        return _inner.GetRowCursorSet(columnsNeeded, n, rand).Select(c => (DataViewRowCursor)new GuardedCursor(c, _lifetime)).ToArray();
+        _lifetime.ThrowIfClosed();
+        return _inner.GetRowCursorSet(columnsNeeded, n, rand).Select(Guard).ToArray();
     }
 
-    private sealed class GuardedCursor : DataViewRowCursor
+    private DataViewRowCursor Guard(DataViewRowCursor cursor) => new GuardedCursor(cursor, _lifetime, _innerGuardsItself);
+
+    private sealed class GuardedCursor(DataViewRowCursor inner, Lifetime lifetime, bool innerGuardsItself) : DataViewRowCursor
     {
-        private readonly DataViewRowCursor _inner;
-        private readonly Lifetime _lifetime;
-        private readonly IDisposable _tracking;
+        public override DataViewSchema Schema => inner.Schema;
 
-        public GuardedCursor(DataViewRowCursor inner, Lifetime lifetime)
-        {
-            _inner = inner;
-            _lifetime = lifetime;
-            _tracking = lifetime.Track(inner);
-        }
+        public override long Position => inner.Position;
 
-        public override DataViewSchema Schema => _inner.Schema;
+        public override long Batch => inner.Batch;
 
-        public override long Position => _inner.Position;
-
-        public override long Batch => _inner.Batch;
-
-        public override bool IsColumnActive(DataViewSchema.Column column) => _inner.IsColumnActive(column);
+        public override bool IsColumnActive(DataViewSchema.Column column) => inner.IsColumnActive(column);
 
         public override bool MoveNext()
         {
-            using var lease = _lifetime.Enter();
-            return _inner.MoveNext();
+            lifetime.ThrowIfClosed();
+            return inner.MoveNext();
         }
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) =>
-            GuardedRow.Guard(_inner.GetGetter<TValue>(column), _lifetime);
+            GuardedRow.Guard(inner.GetGetter<TValue>(column), lifetime, innerGuardsItself, inner);
 
-        public override ValueGetter<DataViewRowId> GetIdGetter() => _inner.GetIdGetter();
+        public override ValueGetter<DataViewRowId> GetIdGetter() => GuardedRow.Guard(inner.GetIdGetter(), lifetime, sessionFree: true, inner);
 
         protected override void Dispose(bool disposing)
         {
-            if (disposing) _tracking.Dispose();
+            if (disposing) inner.Dispose();
             base.Dispose(disposing);
         }
     }
 }
 
 /// <summary>
-/// A view whose cursors compute on the thread that calls them (no worker threads scoring ahead), so that a lease around
-/// each call covers every use of the model.
+/// A view whose cursors use their ONNX Runtime session only inside the session's own lease and on the calling thread
+/// (block scoring), so that a guard around it need only check that its owner is still open.
 /// </summary>
-internal interface IScoresOnCallingThread;
+internal interface ISessionGuardedView;

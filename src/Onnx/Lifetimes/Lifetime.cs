@@ -7,15 +7,14 @@ namespace MLExtensions.Onnx.Lifetimes;
 /// </summary>
 /// <remarks>
 /// So a view created before <c>Dispose</c> throws <see cref="ObjectDisposedException"/> instead of reaching a freed
-/// session, and disposing while another thread scores waits for that call to return. Cursors and rows that outlive a
-/// call (<see cref="Track"/>) are disposed by <see cref="Close"/>, before the owner frees what they use. Leases nest (a
-/// view over a view of the same owner); a thread must not dispose the owner while it holds one of its leases.
+/// session, and disposing while another thread scores waits for that call (one ONNX Runtime run) to return. Leases are
+/// held around session use only, never while a cursor reads its input, so a slow or blocked input never holds up
+/// <c>Dispose</c>. Leases nest; a thread must not dispose the owner from inside one of its leases (from a getter).
 /// </remarks>
 internal sealed class Lifetime
 {
     private readonly object _owner;
     private readonly object _gate = new();
-    private readonly HashSet<Tracked> _tracked = new();
     private int _leases;
     private int _closed;
 
@@ -51,40 +50,11 @@ internal sealed class Lifetime
     public bool Close()
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return false;
-        Tracked[] open;
         lock (_gate)
         {
             while (Volatile.Read(ref _leases) != 0) Monitor.Wait(_gate);
-            open = _tracked.ToArray();
-            _tracked.Clear();
         }
-        foreach (var resource in open) resource.Dispose();
         return true;
-    }
-
-    /// <summary>
-    /// Keeps <paramref name="resource"/> (a cursor or row over the owner's resources) to be disposed by <see cref="Close"/>
-    /// if its user has not disposed it by then; the user disposes the returned handle instead, once.
-    /// </summary>
-    /// <exception cref="ObjectDisposedException">The owner is disposed.</exception>
-    public IDisposable Track(IDisposable resource)
-    {
-        var tracked = new Tracked(this, resource);
-        lock (_gate)
-        {
-            if (IsClosed)
-            {
-                resource.Dispose();
-                ThrowIfClosed();
-            }
-            _tracked.Add(tracked);
-        }
-        return tracked;
-    }
-
-    private void Untrack(Tracked tracked)
-    {
-        lock (_gate) _tracked.Remove(tracked);
     }
 
     private void Exit()
@@ -92,19 +62,6 @@ internal sealed class Lifetime
         if (Interlocked.Decrement(ref _leases) == 0 && Volatile.Read(ref _closed) != 0)
         {
             lock (_gate) Monitor.PulseAll(_gate);
-        }
-    }
-
-    /// <summary>A resource disposed once, by its user or by <see cref="Close"/>, whichever comes first.</summary>
-    private sealed class Tracked(Lifetime lifetime, IDisposable resource) : IDisposable
-    {
-        private int _disposed;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-            lifetime.Untrack(this);
-            resource.Dispose();
         }
     }
 

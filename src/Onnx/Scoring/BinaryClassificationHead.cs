@@ -76,10 +76,8 @@ public sealed class BinaryOutputMapping : CustomMappingFactory<RawBinaryOutput, 
     public const string ContractName = "MLExtensions.Scoring.BinaryOutput";
 
     /// <inheritdoc />
-    /// <exception cref="InvalidDataException">The logit is NaN: the row held a NaN or infinite feature.</exception>
     public override Action<RawBinaryOutput, BinaryOutput> GetMapping() => (raw, output) =>
     {
-        if (float.IsNaN(raw.RawScore[0])) throw ScoringHeads.NonFiniteScore();
         output.Score = raw.RawScore[0];
         output.Probability = raw.RawProbability[0];
         output.PredictedLabel = BinaryClassificationHead.PredictedLabel(raw.RawScore[0]);

@@ -145,7 +145,5 @@ public sealed class PredictedIndexMapping : CustomMappingFactory<RawPredictedInd
     public const string OutputColumn = "mlx_predicted_index_scalar";
 
     /// <inheritdoc />
-    /// <exception cref="InvalidDataException">The index is <see cref="uint.MaxValue"/>: the graph refused a row with a NaN or infinite feature.</exception>
-    public override Action<RawPredictedIndex, PredictedIndexOutput> GetMapping() => (raw, output) =>
-        output.PredictedIndex = raw.PredictedIndex[0] == uint.MaxValue ? throw ScoringHeads.NonFiniteScore() : raw.PredictedIndex[0];
+    public override Action<RawPredictedIndex, PredictedIndexOutput> GetMapping() => (raw, output) => output.PredictedIndex = raw.PredictedIndex[0];
 }

@@ -57,7 +57,5 @@ public sealed class RegressionOutputMapping : CustomMappingFactory<RawRegression
     public const string ContractName = "MLExtensions.Scoring.RegressionOutput";
 
     /// <inheritdoc />
-    /// <exception cref="InvalidDataException">The score is NaN: the row held a NaN or infinite feature.</exception>
-    public override Action<RawRegressionOutput, RegressionOutput> GetMapping() => (raw, output) =>
-        output.Score = float.IsNaN(raw.RawScore[0]) ? throw ScoringHeads.NonFiniteScore() : raw.RawScore[0];
+    public override Action<RawRegressionOutput, RegressionOutput> GetMapping() => (raw, output) => output.Score = raw.RawScore[0];
 }

@@ -11,8 +11,9 @@ namespace MLExtensions.Tests.Reliability;
 
 /// <summary>
 /// Rows a model cannot score (a NaN or infinite feature, a feature vector of another size) are refused at scoring
-/// time on every path, never answered with a plausible-looking prediction: blocks name the column, slot and row; the
-/// per-row chain, prediction engines and a plainly loaded model refuse the NaN score the graph gives such rows.
+/// time on every path and whatever column is read, never answered with a plausible-looking prediction: blocks name the
+/// column, slot and row; the per-row chain and prediction engines name the column and row; a plainly loaded model
+/// fails in the graph's check, whose name says why.
 /// </summary>
 public class ScoringChecksTests
 {
@@ -68,20 +69,35 @@ public class ScoringChecksTests
             Assert.Contains("Column 'Features'", blocks.Message);
             Assert.Contains("slot 2 at row 7", blocks.Message);
 
-            AssertNaNScoreRefused(() => Read(model.TransformPerRow(data)));
+            AssertRefusedWithRow(() => Read(model.TransformPerRow(data)));
             using var stream = new MemoryStream();
             Ml.Model.Save(model, data.Schema, stream);
             stream.Position = 0;
             var loaded = Ml.Model.Load(stream, out _);
             try
             {
-                AssertNaNScoreRefused(() => Read(loaded.Transform(data)));
+                AssertRefusedByTheGraph(() => Read(loaded.Transform(data)));
             }
             finally
             {
                 (loaded as IDisposable)?.Dispose();
             }
         }
+    }
+
+    [Theory]
+    [InlineData("multiclass")]
+    [InlineData("presto")]
+    public void Reading_only_the_class_probabilities_is_refused_too(string kind)
+    {
+        using var model = Fit(kind);
+        var data = Scoring(float.PositiveInfinity, out var badRow);
+        AssertRefusedWithRow(() => model.TransformPerRow(data).GetColumn<float[]>("Score").ToArray());
+        Assert.Throws<InvalidDataException>(() => model.Transform(data).GetColumn<float[]>("Score").ToArray());
+        var engine = Ml.Model.CreatePredictionEngine<Synthetic.Row, Probabilities>(model, new PredictionEngineOptions { OwnsTransformer = false });
+        Assert.All(engine.Predict(Synthetic.Rows(1, 3)[0]).Score, p => Assert.True(float.IsFinite(p)));
+        var error = Assert.Throws<InvalidDataException>(() => engine.Predict(badRow));
+        Assert.Contains("Column 'Features'", error.Message);
     }
 
     [Theory]
@@ -93,7 +109,8 @@ public class ScoringChecksTests
         Scoring(float.PositiveInfinity, out var badRow);
         var engine = Ml.Model.CreatePredictionEngine<Synthetic.Row, Scored>(model, new PredictionEngineOptions { OwnsTransformer = false });
         Assert.True(float.IsFinite(engine.Predict(Synthetic.Rows(1, 3)[0]).Score));
-        AssertNaNScoreRefused(() => engine.Predict(badRow));
+        var error = Assert.Throws<InvalidDataException>(() => engine.Predict(badRow));
+        Assert.Contains("Column 'Features' holds a NaN or infinite value", error.Message);
     }
 
     [Fact]
@@ -116,12 +133,24 @@ public class ScoringChecksTests
         Assert.Contains("Features", error.Message);
     }
 
-    private static void AssertNaNScoreRefused(Action score)
+    /// <summary>Our per-row guards turn the graph's refusal into one that names the column and the row.</summary>
+    private static void AssertRefusedWithRow(Action score)
+    {
+        var error = Assert.Throws<InvalidDataException>(score);
+        Assert.Contains("Column 'Features' holds a NaN or infinite value at row 7", error.Message);
+    }
+
+    /// <summary>A plainly loaded chain fails in ONNX Runtime, at the check node whose name says why.</summary>
+    private static void AssertRefusedByTheGraph(Action score)
     {
         var error = Assert.ThrowsAny<Exception>(score);
-        while (error is not InvalidDataException && error.InnerException is { } inner) error = inner;
-        Assert.IsType<InvalidDataException>(error);
-        Assert.Contains("NaN or infinite", error.Message);
+        var messages = string.Join(" | ", Chain(error).Select(e => e.Message));
+        Assert.Contains("mlx_refuse_non_finite__Features__holds_NaN_or_infinity", messages);
+    }
+
+    private static IEnumerable<Exception> Chain(Exception error)
+    {
+        for (var e = (Exception?)error; e is not null; e = e.InnerException) yield return e;
     }
 
     /// <summary>Reads every column of every row.</summary>
@@ -147,6 +176,11 @@ public class ScoringChecksTests
     private sealed class Scored
     {
         public float Score { get; set; }
+    }
+
+    private sealed class Probabilities
+    {
+        public float[] Score { get; set; } = [];
     }
 
     private sealed class WideRow
