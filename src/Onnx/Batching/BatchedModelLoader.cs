@@ -34,13 +34,22 @@ internal static class BatchedModelLoader
         var bytes = new MemoryStream();
         stream.CopyTo(bytes);
         bytes.Position = 0;
+        ExitCleanup.WatchFolder(mlContext.TempFilePath);
         var loaded = mlContext.Model.Load(bytes, out inputSchema);
-        bytes.Position = 0;
-        var onnxModels = new Queue<OnnxModelInfo>(OnnxModelInfo.ReadFromSavedModel(bytes));
-        var rewritten = Rewrite(mlContext, loaded, inputSchema, onnxModels, DeviceOf(mlContext), options, knownChains);
-        if (onnxModels.Count != 0)
-            throw new InvalidDataException($"The saved model holds {onnxModels.Count} ONNX model(s) more than the loaded pipeline has ONNX transformers.");
-        return rewritten;
+        try
+        {
+            bytes.Position = 0;
+            var onnxModels = new Queue<OnnxModelInfo>(OnnxModelInfo.ReadFromSavedModel(bytes));
+            var rewritten = Rewrite(mlContext, loaded, inputSchema, onnxModels, DeviceOf(mlContext), options, knownChains);
+            if (onnxModels.Count != 0)
+                throw new InvalidDataException($"The saved model holds {onnxModels.Count} ONNX model(s) more than the loaded pipeline has ONNX transformers.");
+            return rewritten;
+        }
+        catch
+        {
+            (loaded as IDisposable)?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -58,15 +67,18 @@ internal static class BatchedModelLoader
                 {
                     var chainModel = onnxModels.Dequeue();
                     var file = ModelFile.Create(chainModel.Model);
+                    OnnxTransformer? inMemory = null;
                     try
                     {
-                        var inMemory = OnMemory(mlContext, loaderCopy, chainModel, file, schema);
-                        loaderCopy.Dispose(); // deletes ML.NET's copy in the temp folder
+                        inMemory = OnMemory(mlContext, loaderCopy, chainModel, file, schema);
                         var rebuilt = new TransformerChain<ITransformer>([inMemory, .. parts.Skip(1)]);
-                        return BatchedOnnxTransformer.ForColumns(rebuilt, schema, ownsPerRow: true, chainModel, columns, device.Device, device.GpuDeviceId, options, file);
+                        var batched = BatchedOnnxTransformer.ForColumns(rebuilt, schema, ownsPerRow: true, chainModel, columns, device.Device, device.GpuDeviceId, options, file);
+                        loaderCopy.Dispose(); // deletes ML.NET's copy in the temp folder
+                        return batched;
                     }
                     catch
                     {
+                        inMemory?.Dispose();
                         file.Dispose();
                         throw;
                     }

@@ -12,12 +12,25 @@ namespace MLExtensions.Onnx.Runtime;
 /// <remarks>
 /// Registered when this assembly loads, which ML.NET does while loading a saved MLExtensions chain (its
 /// <c>CustomMapping</c> factories live here), so the hook is in place before the first copy can be left behind. A
-/// loader copy is recognised on Linux as a file this process holds open, named as ML.NET names it
+/// loader copy is recognised on Linux as a file this process holds open, in the system temp folder or an
+/// <c>MLContext.TempFilePath</c> this library has seen (<see cref="WatchFolder"/>), named as ML.NET names it
 /// (<see cref="Path.GetRandomFileName"/>), whose ONNX header says MLExtensions produced it. Windows deletes those
 /// copies itself (ML.NET opens them delete-on-close); other systems keep them until the model is disposed.
 /// </remarks>
 internal static partial class ExitCleanup
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> Folders = new(StringComparer.Ordinal)
+    {
+        [Normalised(Path.GetTempPath())] = 0,
+    };
+
+    /// <summary>Adds a folder where ML.NET may write loader copies (an <c>MLContext.TempFilePath</c>).</summary>
+    public static void WatchFolder(string? folder)
+    {
+        if (!string.IsNullOrWhiteSpace(folder)) Folders.TryAdd(Normalised(folder), 0);
+    }
+
+    private static string Normalised(string folder) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
     /// <summary>The producer name every ONNX model of this library carries (<c>ModelProto.producer_name</c>).</summary>
     public const string ProducerName = "MLExtensions";
 
@@ -66,7 +79,8 @@ internal static partial class ExitCleanup
             try
             {
                 if (new FileInfo(descriptor).LinkTarget is { } target && Path.IsPathRooted(target)
-                    && RandomFileName().IsMatch(Path.GetFileName(target)) && IsMLExtensionsModel(target))
+                    && RandomFileName().IsMatch(Path.GetFileName(target)) && Path.GetDirectoryName(target) is { } folder
+                    && Folders.ContainsKey(Normalised(folder)) && IsMLExtensionsModel(target))
                     found.Add(target);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

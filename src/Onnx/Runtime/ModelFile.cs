@@ -105,14 +105,18 @@ internal abstract class ModelFile : IDisposable
 
         public override void Restore(byte[] model)
         {
-            try
+            // One restore at a time, and the file replaced whole: a concurrent save never reads a half-written model.
+            lock (_file)
             {
-                if (File.Exists(Path) && File.ReadAllBytes(Path).AsSpan().SequenceEqual(model)) return;
-                File.WriteAllBytes(Path, model);
-            }
-            catch (IOException)
-            {
-                // Held open without write sharing (Windows): then nothing can have replaced it either.
+                try
+                {
+                    if (File.Exists(Path) && File.ReadAllBytes(Path).AsSpan().SequenceEqual(model)) return;
+                    AtomicFile.WriteAllBytes(Path, model);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Held open without write sharing (Windows): then nothing can have replaced it either.
+                }
             }
         }
 

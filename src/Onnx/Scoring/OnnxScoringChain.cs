@@ -69,6 +69,7 @@ public sealed class OnnxScoringChain : IDisposable
         ArgumentNullException.ThrowIfNull(spec);
         var model = (byte[])spec.Model.Clone();
         CheckContract(model, spec);
+        ExitCleanup.WatchFolder(mlContext.TempFilePath); // where ML.NET will copy this model when it is loaded again
 
         var execution = OnnxModelSession.Probe(spec.Device, spec.GpuDeviceId);
         if (spec.Device == OnnxExecutionDevice.Cuda && !execution.UsesCuda)
