@@ -68,15 +68,20 @@ public class GarbageCollectionTests
     [Fact]
     public Task Held_scalar_arithmetic_survives_collections_from_another_thread() => UnderCollectionPressure(() =>
     {
-        // With TorchSharp's implicit scalars ((x + y) * 2f - 1f) this loop fails within a second here.
+        // With TorchSharp's implicit scalars ((x + y) * 2f - 1f) this loop fails within a second here. How many rounds
+        // fit in that time depends on how the two cores share the forced collections (from seconds for all 50,000 to a
+        // quarter of an hour), so the loop stops after 50,000 rounds or 10 seconds, whichever comes first.
         using var x = randn(8);
         using var y = randn(8);
         using var two = 2.0.ToScalar();
-        for (int i = 0; i < 50_000; i++)
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int rounds = 0;
+        for (; rounds < 50_000 && clock.Elapsed < TimeSpan.FromSeconds(10); rounds++)
         {
             using var scope = NewDisposeScope();
             _ = HeldScalars.Minus(HeldScalars.Plus(x, y).mul(two), y);
         }
+        Assert.True(rounds >= 100, $"only {rounds} rounds ran under collection pressure");
     }, pauseMilliseconds: 0);
 
     [Fact]
