@@ -99,7 +99,7 @@ internal sealed class PonitaScoredView : IDataView, MLExtensions.Onnx.Lifetimes.
         private VBuffer<float> _buffer;
 
         public Cursor(PonitaScoredView view, DataViewRowCursor input, bool[] active)
-            : base(view.Schema, input, active, view._input.Schema.Count, view._options.BlockSize)
+            : base(view.Schema, input, active, view._input.Schema.Count, BlockArrays.Capacity(view._options.BlockSize, view._input.GetRowCount()))
         {
             _view = view;
             if (ComputesColumns)

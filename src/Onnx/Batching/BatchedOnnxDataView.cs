@@ -89,7 +89,7 @@ internal sealed class BatchedOnnxDataView : IDataView, Lifetimes.ISessionGuarded
         private readonly string[] _outputNames;
 
         public Cursor(BatchedOnnxDataView view, DataViewRowCursor input, bool[] active)
-            : base(view.Schema, input, active, view._inputColumnCount, view._options.BlockSize)
+            : base(view.Schema, input, active, view._inputColumnCount, BlockArrays.Capacity(view._options.BlockSize, view._input.GetRowCount()))
         {
             _view = view;
             _onnxInputs = ComputesColumns
@@ -125,6 +125,11 @@ internal sealed class BatchedOnnxDataView : IDataView, Lifetimes.ISessionGuarded
                 using var runOptions = new RunOptions();
                 using var results = session.Session.Run(runOptions, _inputNames, tensors, _outputNames);
                 for (int i = 0; i < _outputNames.Length; i++) _outputs[_outputNames[i]].Fill(results[i], count);
+            }
+            catch (OnnxRuntimeException e) when (Scoring.NonFiniteInputs.Describes(e, out _))
+            {
+                // The graph refused a NaN or infinite input (ScoringHeads.RequireFinite): name the column, slot and row.
+                throw _onnxInputs.Select(i => i.FindNonFinite(count, e)).FirstOrDefault(r => r is not null) ?? (Exception)e;
             }
             finally
             {

@@ -5,13 +5,18 @@ using Microsoft.ML.OnnxRuntime;
 namespace MLExtensions.Onnx.Batching;
 
 /// <summary>
-/// Block buffers start small and double up to the block size as rows arrive, so a block size far beyond the data (even
-/// <see cref="int.MaxValue"/>) costs only what the rows read need.
+/// Block buffers hold at most the rows the input has (when it knows its count), start at the default block size and
+/// double up to the block size as rows arrive, so a block size far beyond the data (even <see cref="int.MaxValue"/>)
+/// costs only what the rows read need, while blocks of the default size allocate once, as they always did.
 /// </summary>
 internal static class BlockArrays
 {
     /// <summary>Rows a buffer holds before its first growth.</summary>
-    public const int InitialRows = 256;
+    public const int InitialRows = BatchScoringOptions.DefaultBlockSize;
+
+    /// <summary>The rows a block may hold: the block size, or fewer when the input has fewer rows.</summary>
+    public static int Capacity(int blockSize, long? inputRows) =>
+        inputRows is long rows ? (int)Math.Clamp(rows, 1, blockSize) : blockSize;
 
     /// <summary>A new buffer for up to <paramref name="capacity"/> rows of <paramref name="rowLength"/> values.</summary>
     public static T[] Allocate<T>(int capacity, int rowLength = 1) => new T[Math.Min(capacity, InitialRows) * (long)rowLength];
@@ -88,6 +93,13 @@ internal abstract class InputBlock
 
     public abstract OrtValue ToTensor(int rows);
 
+    /// <summary>
+    /// The refusal of the first NaN or infinite value among the block's first <paramref name="rows"/> rows, naming
+    /// column, slot and row, when the input must be finite (<see cref="OnnxInputSpec.RequireFinite"/>); else null. Asked
+    /// only when the graph's own check has refused the block, so finite blocks cost nothing.
+    /// </summary>
+    public abstract InvalidDataException? FindNonFinite(int rows, Exception refusal);
+
     public static InputBlock Create(DataViewRowCursor cursor, DataViewSchema.Column column, OnnxInputSpec spec, int capacity) =>
         (InputBlock)Activator.CreateInstance(typeof(InputBlock<>).MakeGenericType(spec.ElementType), cursor, column, spec, capacity)!;
 }
@@ -98,6 +110,7 @@ internal sealed class InputBlock<T> : InputBlock where T : unmanaged
     private readonly OnnxInputSpec _spec;
     private readonly int _capacity;
     private T[] _values;
+    private long[] _positions;
     private readonly ValueGetter<T>? _readScalar;
     private readonly ValueGetter<VBuffer<T>>? _readVector;
     private VBuffer<T> _scratch;
@@ -108,6 +121,7 @@ internal sealed class InputBlock<T> : InputBlock where T : unmanaged
         _spec = spec;
         _capacity = capacity;
         _values = BlockArrays.Allocate<T>(capacity, spec.RowLength);
+        _positions = BlockArrays.Allocate<long>(capacity);
         if (column.Type is VectorDataViewType) _readVector = cursor.GetGetter<VBuffer<T>>(column);
         else _readScalar = cursor.GetGetter<T>(column);
     }
@@ -116,26 +130,31 @@ internal sealed class InputBlock<T> : InputBlock where T : unmanaged
     {
         int length = _spec.RowLength;
         BlockArrays.EnsureRow(ref _values, slot, _capacity, length);
+        BlockArrays.EnsureRow(ref _positions, slot, _capacity);
+        _positions[slot] = position;
         if (_readScalar is not null)
         {
             _readScalar(ref _values[slot]);
-            if (_spec.RequireFinite) CheckFinite(_values.AsSpan(slot, 1), position);
             return;
         }
         _readVector!(ref _scratch);
         if (_scratch.Length != length)
             throw new InvalidDataException($"Column '{_column.Name}', row {position}: {_scratch.Length} values where the ONNX input '{_spec.OnnxName}' takes {length}.");
         _scratch.CopyTo(_values.AsSpan(slot * length, length));
-        if (_spec.RequireFinite) CheckFinite(_values.AsSpan(slot * length, length), position);
     }
 
-    /// <summary>Refuses a NaN or infinite value in an input the model requires finite, naming column, slot and row.</summary>
-    private void CheckFinite(Span<T> row, long position)
+    public override InvalidDataException? FindNonFinite(int rows, Exception refusal)
     {
-        int bad = typeof(T) == typeof(float) ? FirstNonFinite(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(row))
-            : typeof(T) == typeof(double) ? FirstNonFinite(System.Runtime.InteropServices.MemoryMarshal.Cast<T, double>(row)) : -1;
-        if (bad < 0) return;
-        throw Scoring.NonFiniteInputs.Refusal(_column.Name, position, bad, row[bad].ToString());
+        if (!_spec.RequireFinite) return null;
+        int length = _spec.RowLength;
+        for (int slot = 0; slot < rows; slot++)
+        {
+            var row = _values.AsSpan(slot * length, length);
+            int bad = typeof(T) == typeof(float) ? FirstNonFinite(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(row))
+                : typeof(T) == typeof(double) ? FirstNonFinite(System.Runtime.InteropServices.MemoryMarshal.Cast<T, double>(row)) : -1;
+            if (bad >= 0) return Scoring.NonFiniteInputs.Refusal(_column.Name, _positions[slot], bad, row[bad].ToString(), refusal);
+        }
+        return null;
     }
 
     private static int FirstNonFinite<TFloat>(ReadOnlySpan<TFloat> values) where TFloat : System.Numerics.IFloatingPointIeee754<TFloat>

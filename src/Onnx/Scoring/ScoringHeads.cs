@@ -73,9 +73,10 @@ public static class ScoringHeads
         ArgumentNullException.ThrowIfNull(graph);
         var finite = graph.Metadata.TryGetValue(MetadataKeys.FiniteInputs, out var listed) ? listed + "," + features.Name : features.Name;
         graph.SetMetadata(MetadataKeys.FiniteInputs, finite);
-        // x − x is 0 for every finite x and NaN for NaN and ±∞; any such value adds 1 to the width asked of the reshape.
-        var nonFinite = graph.Cast(graph.IsNaN(graph.Sub(features, features)), OnnxElementType.Float);
-        var any = graph.Cast(graph.ReduceMax(graph.Reshape(nonFinite, [-1]), [0], keepDims: true), OnnxElementType.Int64);
+        // 0·x is 0 for every finite x and NaN for NaN and ±∞, so the sum of 0·x over the block is NaN exactly when some
+        // value is not finite (a plain sum could overflow); then 1 is added to the width asked of the reshape.
+        var probe = graph.ReduceSum(graph.Mul(features, graph.Scalar(0f, "zero")), [0, 1], keepDims: false);
+        var any = graph.Reshape(graph.Cast(graph.IsNaN(probe), OnnxElementType.Int64), [1]);
         var shape = graph.Add(graph.Shape(features), graph.Concat([graph.Int64s(0), any], axis: 0));
         var refused = graph.AddNode("Reshape", [features, shape])[0];
         graph.NameLastNode(NonFiniteInputs.CheckNodeName(features.Name));
