@@ -136,8 +136,9 @@ public class MitigatorTests
         var wrongLabel = Options();
         wrongLabel.LabelColumnName = "Probability";
         Assert.Contains("'Probability'", Assert.Throws<ArgumentException>(() => ml.Fairness().Mitigate(wrongLabel).Fit(data)).Message);
-        var notProbability = ml.Data.LoadFromEnumerable(rows.Select((r, i) => { if (i == 7) r.Probability = 1.5f; return r; }).ToArray());
-        var message = Assert.Throws<InvalidDataException>(() => ml.Fairness().Mitigate(Options()).Fit(notProbability)).Message;
+        // Any finite score is accepted (margins, log-odds); a score that is not a number is refused by row and column.
+        var notFinite = ml.Data.LoadFromEnumerable(rows.Select((r, i) => { if (i == 7) r.Probability = float.NaN; return r; }).ToArray());
+        var message = Assert.Throws<InvalidDataException>(() => ml.Fairness().Mitigate(Options()).Fit(notFinite)).Message;
         Assert.Contains("Row 7", message);
         Assert.Contains("'Probability'", message);
         var oneClass = ml.Data.LoadFromEnumerable(Rows(100, 8).Select(r => { r.Label = true; return r; }).ToArray());

@@ -30,82 +30,51 @@ public readonly record struct ThresholdRule(int Sign, double Threshold)
         : Sign > 0 ? $"score ≥ {Threshold:G4}" : $"score ≤ {-Threshold:G4}";
 }
 
+/// <summary>One branch of a randomised rule: the deterministic <see cref="Rule"/>, taken by a share <see cref="Probability"/> of the rows.</summary>
+/// <param name="Rule">The threshold rule.</param>
+/// <param name="Probability">The share of rows (by their hash) that get it.</param>
+public sealed record RuleBranch(ThresholdRule Rule, double Probability);
+
 /// <summary>
-/// The mitigated decision of one (client, group) cell: with probability <see cref="UpperProbability"/> (decided by
-/// a hash of the row, not a random stream) the row gets <see cref="Upper"/>'s decision, else <see cref="Lower"/>'s.
-/// The two are adjacent vertices of the cell's ROC hull, so the cell's positive rate is
-/// <see cref="PositiveRate"/>, the solver's.
+/// The mitigated decision of one (client, group) cell: a row's hash u ∈ [0, 1) picks one of the
+/// <see cref="Branches"/> (the first whose cumulative probability exceeds u) and the row gets that rule's decision.
+/// The branches are vertices of the cell's ROC hull, so the cell's positive rate is <see cref="PositiveRate"/>, the
+/// solver's (and, under equalized odds, its false and true positive rates are the solver's too).
 /// </summary>
 /// <param name="Client">The client (empty for the pooled rule).</param>
 /// <param name="Group">The sensitive group (empty for the pooled rule).</param>
-/// <param name="Lower">The rule with the lower positive rate.</param>
-/// <param name="Upper">The rule with the higher positive rate.</param>
-/// <param name="UpperProbability">The share of rows that get <paramref name="Upper"/>.</param>
+/// <param name="Branches">One to three rules and the share of rows each gets; the shares sum to 1.</param>
 /// <param name="PositiveRate">The cell's positive rate on the fitting data.</param>
-public sealed record CellDecisionRule(string Client, string Group, ThresholdRule Lower, ThresholdRule Upper, double UpperProbability, double PositiveRate)
+public sealed record CellDecisionRule(string Client, string Group, IReadOnlyList<RuleBranch> Branches, double PositiveRate)
 {
+    /// <summary>A rule mixing two deterministic rules: <paramref name="upper"/> for a share <paramref name="upperProbability"/>, else <paramref name="lower"/>.</summary>
+    internal static CellDecisionRule Mix(string client, string group, ThresholdRule lower, ThresholdRule upper, double upperProbability, double positiveRate) =>
+        new(client, group, upperProbability >= 1 ? [new RuleBranch(upper, 1)] : upperProbability <= 0 ? [new RuleBranch(lower, 1)]
+            : [new RuleBranch(upper, upperProbability), new RuleBranch(lower, 1 - upperProbability)], positiveRate);
+
+    /// <summary>Whether the rule randomises (more than one branch).</summary>
+    public bool IsRandomised => Branches.Count > 1;
+
     /// <summary>The decision for a row with score <paramref name="score"/> and uniform hash <paramref name="u"/> ∈ [0, 1).</summary>
-    public bool Apply(double score, double u) => u < UpperProbability ? Upper.Apply(score) : Lower.Apply(score);
-}
-
-/// <summary>
-/// One cell's deterministic rules on the model's output and their ROC points, reduced to the lower convex hull in
-/// (positive rate, error): the error curve the trade-off solver sees, and the rule that realises any rate on it.
-/// </summary>
-internal sealed class CellRuleHull
-{
-    private readonly List<(double C, double E, ThresholdRule Rule)> _hull;
-
-    private CellRuleHull(double labelRate, List<(double C, double E, ThresholdRule Rule)> hull)
+    public bool Apply(double score, double u)
     {
-        _hull = hull;
-        Curve = CellErrorCurve.FromHull(labelRate, hull);
-    }
-
-    public CellErrorCurve Curve { get; }
-
-    /// <summary>
-    /// Threshold rules on a score (Hardt et al.'s ROC hull): "score ≥ t" for every distinct score t, never and always.
-    /// </summary>
-    public static CellRuleHull FromScores(IReadOnlyList<MitigationRow> rows)
-    {
-        double positives = rows.Count(r => r.Label), negatives = rows.Count - positives;
-        var rules = new List<(double Fpr, double Tpr, ThresholdRule Tag)> { (0, 0, ThresholdRule.Never), (1, 1, ThresholdRule.Always) };
-        double tp = 0, fp = 0;
-        foreach (var group in rows.GroupBy(r => r.Score).OrderByDescending(g => g.Key))
+        double cumulative = 0;
+        for (int i = 0; i < Branches.Count - 1; i++)
         {
-            foreach (var r in group)
-                if (r.Label) tp++;
-                else fp++;
-            rules.Add((negatives > 0 ? fp / negatives : 0, positives > 0 ? tp / positives : 0, new ThresholdRule(1, group.Key)));
+            cumulative += Branches[i].Probability;
+            if (u < cumulative) return Branches[i].Rule.Apply(score);
         }
-        double b = positives / Math.Max(positives + negatives, double.Epsilon);
-        return new CellRuleHull(b, CellErrorCurve.LowerHull(b, rules));
+        return Branches[^1].Rule.Apply(score);
     }
 
-    /// <summary>Rules on a binary prediction (s = 1 positive, 0 negative): never, as predicted, flipped, always.</summary>
-    public static CellRuleHull FromPredictions(IReadOnlyList<MitigationRow> rows)
+    /// <summary>The probability that a row with score <paramref name="score"/> is decided positive (over the draw).</summary>
+    public double PositiveProbability(double score)
     {
-        double positives = rows.Count(r => r.Label), negatives = rows.Count - positives;
-        double tpr = positives > 0 ? rows.Count(r => r.Label && r.Score > 0.5) / positives : 0;
-        double fpr = negatives > 0 ? rows.Count(r => !r.Label && r.Score > 0.5) / negatives : 0;
-        var rules = new List<(double Fpr, double Tpr, ThresholdRule Tag)>
-        {
-            (0, 0, ThresholdRule.Never), (1, 1, ThresholdRule.Always), (fpr, tpr, new ThresholdRule(1, 0.5)), (1 - fpr, 1 - tpr, new ThresholdRule(-1, -0.5)),
-        };
-        double b = positives / Math.Max(positives + negatives, double.Epsilon);
-        return new CellRuleHull(b, CellErrorCurve.LowerHull(b, rules));
+        double p = 0;
+        foreach (var b in Branches) if (b.Rule.Apply(score)) p += b.Probability;
+        return p;
     }
 
-    /// <summary>The randomised rule with positive rate <paramref name="rate"/>: the two hull vertices around it, mixed.</summary>
-    public CellDecisionRule RuleFor(string client, string group, double rate)
-    {
-        if (!double.IsFinite(rate)) throw new InvalidOperationException($"The trade-off solver returned the rate {rate} for cell ({client}, {group}).");
-        rate = Math.Clamp(rate, 0, 1);
-        int i = 0;
-        while (i + 2 < _hull.Count && _hull[i + 1].C <= rate) i++;
-        var (lower, upper) = (_hull[i], _hull[i + 1]);
-        double q = Math.Clamp((rate - lower.C) / (upper.C - lower.C), 0, 1);
-        return new CellDecisionRule(client, group, lower.Rule, upper.Rule, q, rate);
-    }
+    /// <inheritdoc />
+    public override string ToString() => $"({Client}, {Group}): " + string.Join(" | ", Branches.Select(b => $"{b.Probability:P1} {b.Rule}"));
 }

@@ -4,12 +4,28 @@ using MLExtensions.Fairness.Tradeoff;
 
 namespace MLExtensions.Fairness;
 
-/// <summary>A cross-fitted estimate of a mitigator's accuracy and disparities on new rows (NaN when a fold lost a group).</summary>
-/// <param name="Accuracy">Expected accuracy.</param>
-/// <param name="GlobalDisparity">Expected I(Z;Ŷ), bits.</param>
-/// <param name="LocalDisparity">Expected I(Z;Ŷ|S), bits.</param>
+/// <summary>
+/// A cross-fitted estimate of a mitigator's accuracy and disparities on new rows, as deployment decides them (with
+/// the random draw, and the unseen-cell policy); NaN when a fold lost a group. Disparities are those of the
+/// mitigator's <see cref="FairnessMitigator.Options.Constraint"/>, pooled over the folds' held-out decisions.
+/// </summary>
+/// <param name="Accuracy">Expected accuracy (of the rows decided).</param>
+/// <param name="GlobalDisparity">Global disparity (I(Z;Ŷ), I(Z;Ŷ|Y) or I(Z;Ŷ|Y=1)), plug-in, bits.</param>
+/// <param name="LocalDisparity">Local disparity (I(Z;Ŷ|S), I(Z;Ŷ|Y,S) or I(Z;Ŷ|Y=1,S)), plug-in, bits.</param>
 /// <param name="Folds">Folds used.</param>
-public sealed record MitigationEstimate(double Accuracy, double GlobalDisparity, double LocalDisparity, int Folds);
+public sealed record MitigationEstimate(double Accuracy, double GlobalDisparity, double LocalDisparity, int Folds)
+{
+    /// <summary>The global disparity with the Miller–Madow correction (the plug-in's upward bias on finite rows removed), bits.</summary>
+    public double GlobalDisparityBiasCorrected { get; init; } = double.NaN;
+
+    /// <summary>The local disparity with the Miller–Madow correction, bits.</summary>
+    public double LocalDisparityBiasCorrected { get; init; } = double.NaN;
+
+    /// <summary>The share of rows deployment would refuse (cells a fold lacked, when unseen cells are not pooled).</summary>
+    public double RefusedShare { get; init; }
+
+    internal static MitigationEstimate Unavailable(int folds) => new(double.NaN, double.NaN, double.NaN, folds);
+}
 
 /// <summary>
 /// A fitted <see cref="FairnessMitigator"/>: the solver's promise (<see cref="Solution"/>) and the decision rule of
@@ -26,8 +42,9 @@ public sealed class FairnessMitigatorModel : ITransformer
     private readonly ITransformer _chain;
 
     internal FairnessMitigatorModel(ITransformer chain, TradeoffPoint solution, IReadOnlyList<CellDecisionRule> rules, CellDecisionRule pooled,
-        MitigationEstimate crossFitted)
+        MitigationEstimate crossFitted, double shrinkage)
     {
+        Shrinkage = shrinkage;
         _chain = chain;
         CrossFitted = crossFitted;
         Solution = solution;
@@ -44,6 +61,12 @@ public sealed class FairnessMitigatorModel : ITransformer
     /// were chosen on and runs higher.
     /// </summary>
     public MitigationEstimate CrossFitted { get; }
+
+    /// <summary>
+    /// The rows of its group's pool blended into each cell's estimate (<see cref="FairnessMitigator.Options.ShrinkageRows"/>,
+    /// or the value cross-validation chose).
+    /// </summary>
+    public double Shrinkage { get; }
 
     /// <summary>The decision rule of every (client, group) cell.</summary>
     public IReadOnlyList<CellDecisionRule> Rules { get; }

@@ -24,7 +24,10 @@ internal static class MitigationColumns
 internal sealed record MitigationContract(string ClientColumn, string GroupColumn, string ScoreColumn, long Seed, bool PoolUnknownCells,
     CellDecisionRule Pooled, IReadOnlyList<CellDecisionRule> Cells)
 {
-    private const string Version = "fairness-mitigator/1";
+    private const string Version = "fairness-mitigator/2";
+
+    /// <summary>Version 1 stored two rules per cell (lower, upper and the upper's share); still read.</summary>
+    private const string Version1 = "fairness-mitigator/1";
 
     private readonly Dictionary<(string, string), CellDecisionRule> _byCell =
         Cells.ToDictionary(c => (c.Client, c.Group), c => c);
@@ -70,20 +73,32 @@ internal sealed record MitigationContract(string ClientColumn, string GroupColum
     private static MitigationContract Parse(string text)
     {
         var parts = text.Split(';');
-        if (parts.Length != 8 || parts[0] != Version)
+        if (parts.Length != 8 || (parts[0] != Version && parts[0] != Version1))
             throw new InvalidDataException("The fairness mitigator's contract is not one this version of MLExtensions reads; refit it or update the package.");
+        Func<string, CellDecisionRule> decode = parts[0] == Version ? DecodeRule : DecodeRuleVersion1;
         return new MitigationContract(FromBase64(parts[1]), FromBase64(parts[2]), FromBase64(parts[3]), long.Parse(parts[4], CultureInfo.InvariantCulture),
-            parts[5] == "pool", DecodeRule(parts[6]), parts[7].Length == 0 ? [] : parts[7].Split(',').Select(DecodeRule).ToArray());
+            parts[5] == "pool", decode(parts[6]), parts[7].Length == 0 ? [] : parts[7].Split(',').Select(decode).ToArray());
     }
 
-    private static string EncodeRule(CellDecisionRule r) => string.Join('|', Base64(r.Client), Base64(r.Group), r.Lower.Encode(), r.Upper.Encode(),
-        r.UpperProbability.ToString("R", CultureInfo.InvariantCulture), r.PositiveRate.ToString("R", CultureInfo.InvariantCulture));
+    /// <summary>client|group|rate|rule~share|rule~share…</summary>
+    private static string EncodeRule(CellDecisionRule r) => string.Join('|',
+        [Base64(r.Client), Base64(r.Group), r.PositiveRate.ToString("R", CultureInfo.InvariantCulture),
+         .. r.Branches.Select(b => b.Rule.Encode() + "~" + b.Probability.ToString("R", CultureInfo.InvariantCulture))]);
 
     private static CellDecisionRule DecodeRule(string text)
     {
         var p = text.Split('|');
-        return new CellDecisionRule(FromBase64(p[0]), FromBase64(p[1]), ThresholdRule.Decode(p[2]), ThresholdRule.Decode(p[3]),
-            double.Parse(p[4], CultureInfo.InvariantCulture), double.Parse(p[5], CultureInfo.InvariantCulture));
+        var branches = p.Skip(3).Select(b => b.Split('~')).Select(b => new RuleBranch(ThresholdRule.Decode(b[0]), double.Parse(b[1], CultureInfo.InvariantCulture))).ToArray();
+        return new CellDecisionRule(FromBase64(p[0]), FromBase64(p[1]), branches, double.Parse(p[2], CultureInfo.InvariantCulture));
+    }
+
+    private static CellDecisionRule DecodeRuleVersion1(string text)
+    {
+        var p = text.Split('|');
+        double upperShare = double.Parse(p[4], CultureInfo.InvariantCulture);
+        // Version 1 gave the upper rule to hashes below its share: the same order as the branches here.
+        return new CellDecisionRule(FromBase64(p[0]), FromBase64(p[1]),
+            [new RuleBranch(ThresholdRule.Decode(p[3]), upperShare), new RuleBranch(ThresholdRule.Decode(p[2]), 1 - upperShare)], double.Parse(p[5], CultureInfo.InvariantCulture));
     }
 
     private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));

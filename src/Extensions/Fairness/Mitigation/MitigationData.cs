@@ -4,8 +4,8 @@ using MLExtensions.Training;
 
 namespace MLExtensions.Fairness;
 
-/// <summary>One row the mitigator fits on: its cell, label and the model's output (probability, or 1/0).</summary>
-internal readonly record struct MitigationRow(string Client, string Group, bool Label, double Score);
+/// <summary>One row (or, from a histogram, a bin of rows) the mitigator fits on: its cell, label, the model's output (score, or 1/0) and weight.</summary>
+internal readonly record struct MitigationRow(string Client, string Group, bool Label, double Score, double Weight = 1);
 
 /// <summary>Reads and checks the mitigator's columns; errors name the column and the row.</summary>
 internal static class MitigationData
@@ -21,8 +21,8 @@ internal static class MitigationData
             throw new ArgumentException($"The label column '{label.Name}' is {label.Type}; the fairness mitigator needs a Boolean label (two classes). " +
                                         "Convert it, e.g. with mlContext.Transforms.CustomMapping or Expression.", nameof(o.LabelColumnName));
         if (o.ScoreColumnName is not null && score.Type != NumberDataViewType.Single)
-            throw new ArgumentException($"The score column '{score.Name}' is {score.Type}; give the model's probability as a Single in [0, 1] " +
-                                        "(binary trainers' Probability column), or set ScoreColumnName to null to use the predicted label.", nameof(o.ScoreColumnName));
+            throw new ArgumentException($"The score column '{score.Name}' is {score.Type}; give the model's score as a Single " +
+                                        "(binary trainers' Probability or Score column), or set ScoreColumnName to null to use the predicted label.", nameof(o.ScoreColumnName));
         if (o.ScoreColumnName is null && score.Type != BooleanDataViewType.Instance)
             throw new ArgumentException($"The predicted label column '{score.Name}' is {score.Type}; give a Boolean prediction.", nameof(o.PredictedLabelColumnName));
         foreach (var c in new[] { client, group })
@@ -64,8 +64,8 @@ internal static class MitigationData
             double s = getScore();
             if (c1.IsEmpty) throw new InvalidDataException($"Row {row}: the client column '{client.Name}' is empty.");
             if (g1.IsEmpty) throw new InvalidDataException($"Row {row}: the sensitive column '{group.Name}' is empty.");
-            if (!double.IsFinite(s) || s < 0 || s > 1)
-                throw new InvalidDataException($"Row {row}: the score column '{score.Name}' holds {s}; the fairness mitigator needs a probability in [0, 1].");
+            if (!double.IsFinite(s))
+                throw new InvalidDataException($"Row {row}: the score column '{score.Name}' holds {s}; the fairness mitigator needs a finite score in every row.");
             rows.Add(new MitigationRow(Intern(c1), Intern(g1), y, s));
             row++;
         }

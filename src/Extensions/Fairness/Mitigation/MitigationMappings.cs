@@ -16,7 +16,7 @@ public class FairnessMitigationInput
     [ColumnName(MitigationColumns.Group)]
     public string Group { get; set; } = "";
 
-    /// <summary>The model's probability (or 1/0 for a binary prediction).</summary>
+    /// <summary>The model's score (or 1/0 for a binary prediction).</summary>
     [ColumnName(MitigationColumns.Score)]
     public float Score { get; set; }
 
@@ -67,8 +67,8 @@ internal static class MitigationDecision
     public static bool Decide(FairnessMitigationInput row, ReadOnlySpan<byte> key)
     {
         var contract = MitigationContract.Decode(row.Contract);
-        if (!float.IsFinite(row.Score) || row.Score < 0 || row.Score > 1)
-            throw new InvalidDataException($"The {contract.ScoreColumn} column holds {row.Score}; the fairness mitigator needs a probability in [0, 1] in every row.");
+        if (!float.IsFinite(row.Score))
+            throw new InvalidDataException($"The {contract.ScoreColumn} column holds {row.Score}; the fairness mitigator needs a finite score in every row.");
         var rule = contract.RuleFor(row.Client ?? "", row.Group ?? "");
         return rule.Apply(row.Score, Uniform(contract.Seed, key));
     }

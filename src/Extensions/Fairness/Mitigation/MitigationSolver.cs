@@ -5,51 +5,115 @@ namespace MLExtensions.Fairness;
 /// <summary>Builds each cell's rule hull, solves the trade-off over them and turns the optimal rates into rules.</summary>
 internal static class MitigationSolver
 {
-    public sealed record Fitted(TradeoffPoint Solution, IReadOnlyList<CellDecisionRule> Rules, CellDecisionRule Pooled);
+    /// <summary>The shrinkage strengths (rows of the group's pool blended into each cell) cross-validation chooses from.</summary>
+    internal static readonly double[] ShrinkageGrid = [0, 10, 30, 100, 300, 1000];
 
-    public static Fitted Solve(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o)
+    private const int ShrinkageFolds = 5;
+
+    public sealed record Fitted(TradeoffPoint Solution, IReadOnlyList<CellDecisionRule> Rules, CellDecisionRule Pooled, double Shrinkage);
+
+    /// <summary>Fits the rules, choosing the shrinkage by cross-validation unless the options fix it.</summary>
+    public static Fitted Solve(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o) =>
+        Solve(CellTable.From(rows, o.ScoreColumnName is not null), o, o.ShrinkageRows ?? ChooseShrinkage(rows, o));
+
+    public static Fitted Solve(CellTable table, FairnessMitigator.Options o, double shrinkage)
     {
-        var clients = rows.Select(r => r.Client).Distinct().Order(StringComparer.Ordinal).ToArray();
-        var groups = rows.Select(r => r.Group).Distinct().Order(StringComparer.Ordinal).ToArray();
-        var clientIndex = clients.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
-        var groupIndex = groups.Select((g, i) => (g, i)).ToDictionary(p => p.g, p => p.i, StringComparer.Ordinal);
-        var cellRows = new List<MitigationRow>?[clients.Length, groups.Length];
-        var sizes = new double[clients.Length, groups.Length];
-        var positives = new double[clients.Length, groups.Length];
-        foreach (var r in rows)
+        var hulls = table.Hulls(shrinkage);
+        var problem = new AccuracyFairnessProblem(table.Sizes, Positives(table, hulls),
+            table.FromScores ? ClassifierFamily.DerivedFromScores : ClassifierFamily.DerivedFromPredictions,
+            (s, z, _) => hulls[s, z]!.Curve, (s, z) => hulls[s, z]!.Region, table.Clients, table.Groups);
+        var solution = AccuracyFairnessTradeoff.Solve(problem, o.Constraint, o.GlobalBudget, o.LocalBudget, o.Solver);
+        var rules = solution.Cells.Select(c =>
         {
-            int s = clientIndex[r.Client], z = groupIndex[r.Group];
-            (cellRows[s, z] ??= []).Add(r);
-            sizes[s, z]++;
-            if (r.Label) positives[s, z]++;
-        }
-        bool fromScores = o.ScoreColumnName is not null;
-        CellRuleHull Hull(IReadOnlyList<MitigationRow> data) => fromScores ? CellRuleHull.FromScores(data) : CellRuleHull.FromPredictions(data);
-        var hulls = new CellRuleHull?[clients.Length, groups.Length];
-        for (int s = 0; s < clients.Length; s++)
-            for (int z = 0; z < groups.Length; z++)
-                if (cellRows[s, z] is { } data) hulls[s, z] = Hull(data);
-
-        var problem = new AccuracyFairnessProblem(sizes, positives, fromScores ? ClassifierFamily.DerivedFromScores : ClassifierFamily.DerivedFromPredictions,
-            (s, z, _) => hulls[s, z]!.Curve, clients, groups);
-        var solution = AccuracyFairnessTradeoff.Solve(problem, o.GlobalBudget, o.LocalBudget, o.Solver);
-        var rules = solution.Cells.Select(c => hulls[clientIndex[c.Client], groupIndex[c.Group]]!.RuleFor(c.Client, c.Group, c.PredictedPositiveRate)).ToArray();
+            var hull = hulls[table.ClientIndex[c.Client], table.GroupIndex[c.Group]]!;
+            return o.Constraint == FairnessConstraint.DemographicParity
+                ? hull.RuleForRate(c.Client, c.Group, c.PredictedPositiveRate)
+                : hull.RuleForRates(c.Client, c.Group, c.FalsePositiveRate, c.TruePositiveRate);
+        }).ToArray();
         double pooledRate = solution.Cells.Sum(c => c.Share * c.PredictedPositiveRate);
-        var pooled = Hull(rows).RuleFor("", "", pooledRate);
-        return new Fitted(solution, rules, pooled);
+        var pooled = table.PooledHull().RuleForRate("", "", pooledRate);
+        return new Fitted(solution, rules, pooled, shrinkage);
+    }
+
+    /// <summary>The label rate the solver sees is the (blended) hull's, so a cell's positives are its size times that rate.</summary>
+    private static double[,] Positives(CellTable table, CellRocHull?[,] hulls)
+    {
+        var positives = new double[table.Clients.Length, table.Groups.Length];
+        for (int s = 0; s < table.Clients.Length; s++)
+            for (int z = 0; z < table.Groups.Length; z++)
+                if (hulls[s, z] is { } hull) positives[s, z] = table.Sizes[s, z] * hull.LabelRate;
+        return positives;
+    }
+
+    /// <summary>
+    /// The shrinkage with the best cross-validated accuracy at the options' budgets: for each candidate, rules fitted
+    /// on four fifths of the rows decide the fifth (expected decisions; unseen cells pooled). Rules fitted to cells of
+    /// a few rows chase noise, rules shrunk too far ignore what a client's rows show: the held-out rows arbitrate.
+    /// Ties go to the weaker shrinkage.
+    /// </summary>
+    public static double ChooseShrinkage(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o)
+    {
+        if (o.ScoreColumnName is null) return 0; // a binary prediction's hull has a single informative point: nothing to shrink
+        var fold = FoldsOf(rows.Count, ShrinkageFolds, o.Seed);
+        var correct = new double[ShrinkageGrid.Length];
+        for (int f = 0; f < ShrinkageFolds; f++)
+        {
+            var training = rows.Where((_, i) => fold[i] != f).ToList();
+            CellTable table;
+            try
+            {
+                table = CellTable.From(training, fromScores: true);
+            }
+            catch (InvalidDataException)
+            {
+                continue;
+            }
+            for (int g = 0; g < ShrinkageGrid.Length; g++)
+            {
+                Fitted fitted;
+                try
+                {
+                    fitted = Solve(table, o, ShrinkageGrid[g]);
+                }
+                catch (InvalidDataException)
+                {
+                    break; // a fold lost a group: it cannot judge
+                }
+                var rules = fitted.Rules.ToDictionary(r => (r.Client, r.Group));
+                for (int i = 0; i < rows.Count; i++)
+                {
+                    if (fold[i] != f) continue;
+                    var r = rows[i];
+                    double positive = (rules.GetValueOrDefault((r.Client, r.Group)) ?? fitted.Pooled).PositiveProbability(r.Score);
+                    correct[g] += r.Weight * (r.Label ? positive : 1 - positive);
+                }
+            }
+        }
+        int best = 0;
+        for (int g = 1; g < ShrinkageGrid.Length; g++)
+            if (correct[g] > correct[best] + 1e-9 * Math.Max(1, correct[best])) best = g;
+        return ShrinkageGrid[best];
+    }
+
+    internal static int[] FoldsOf(int count, int folds, int seed)
+    {
+        var fold = new int[count];
+        var random = new Random(seed);
+        for (int i = 0; i < count; i++) fold[i] = random.Next(folds);
+        return fold;
     }
 
     /// <summary>
     /// Without a row key or features, rows are hashed by cell and probability, so rows with the same probability share
     /// their draw. Where such a tie holds more than 5 % of a cell's randomised rows, the cell's rate would land on one of
-    /// its two rules instead of between them: refuse, asking for a key.
+    /// its rules instead of between them: refuse, asking for a key.
     /// </summary>
     public static void CheckKeylessRandomisation(IReadOnlyList<MitigationRow> rows, IReadOnlyList<CellDecisionRule> rules, string scoreColumn)
     {
         var byCell = rows.ToLookup(r => (r.Client, r.Group));
-        foreach (var rule in rules.Where(r => r.UpperProbability > 0 && r.UpperProbability < 1))
+        foreach (var rule in rules.Where(r => r.IsRandomised))
         {
-            var band = byCell[(rule.Client, rule.Group)].Where(r => rule.Upper.Apply(r.Score) != rule.Lower.Apply(r.Score)).ToList();
+            var band = byCell[(rule.Client, rule.Group)].Where(r => rule.PositiveProbability(r.Score) is > 0 and < 1).ToList();
             if (band.Count < 2) continue;
             var largest = band.GroupBy(r => r.Score).MaxBy(g => g.Count())!;
             if (largest.Count() > Math.Max(1, 0.05 * band.Count))
@@ -57,49 +121,5 @@ internal static class MitigationSolver
                                                $"{scoreColumn} value {largest.Key}: hashed by cell and score they would all get the same decision. " +
                                                "Set RowKeyColumnName to a stable row id, or FeatureColumnName to a Single vector column.");
         }
-    }
-
-    /// <summary>
-    /// An honest estimate of what the rule does on new rows: <paramref name="folds"/>-fold cross-fitting, each fold's
-    /// rows decided by rules fitted and solved on the other folds (expected decisions, no draw), pooled into accuracy
-    /// and the two disparities. The solver's own accuracy is measured on the rows its thresholds were chosen on.
-    /// </summary>
-    public static MitigationEstimate CrossFit(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, int folds)
-    {
-        var clients = rows.Select(r => r.Client).Distinct().Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
-        var groups = rows.Select(r => r.Group).Distinct().Select((g, i) => (g, i)).ToDictionary(p => p.g, p => p.i, StringComparer.Ordinal);
-        var joint = new double[groups.Count, 2, clients.Count];
-        double correct = 0;
-        var fold = new int[rows.Count];
-        var random = new Random(o.Seed);
-        for (int i = 0; i < fold.Length; i++) fold[i] = random.Next(folds);
-        for (int f = 0; f < folds; f++)
-        {
-            var training = rows.Where((_, i) => fold[i] != f).ToList();
-            Fitted fitted;
-            try
-            {
-                fitted = Solve(training, o);
-            }
-            catch (InvalidDataException)
-            {
-                return new MitigationEstimate(double.NaN, double.NaN, double.NaN, folds); // a fold lost a group: no estimate
-            }
-            var rules = fitted.Rules.ToDictionary(r => (r.Client, r.Group));
-            for (int i = 0; i < rows.Count; i++)
-            {
-                if (fold[i] != f) continue;
-                var r = rows[i];
-                var rule = rules.GetValueOrDefault((r.Client, r.Group)) ?? fitted.Pooled;
-                double positive = rule.UpperProbability * (rule.Upper.Apply(r.Score) ? 1 : 0) + (1 - rule.UpperProbability) * (rule.Lower.Apply(r.Score) ? 1 : 0);
-                correct += r.Label ? positive : 1 - positive;
-                int z = groups[r.Group], s = clients[r.Client];
-                joint[z, 1, s] += positive;
-                joint[z, 0, s] += 1 - positive;
-            }
-        }
-        return new MitigationEstimate(correct / rows.Count,
-            Information.InformationMeasures.MutualInformation(Information.InformationMeasures.Marginal01(joint)),
-            Information.InformationMeasures.ConditionalMutualInformation(joint), folds);
     }
 }

@@ -47,13 +47,16 @@ public sealed class AccuracyFairnessProblem
     /// <exception cref="InvalidDataException">No rows, or all rows in a single sensitive group.</exception>
     public AccuracyFairnessProblem(double[,] cellSizes, double[,] cellPositives, IReadOnlyList<string>? clients = null,
         IReadOnlyList<string>? groups = null)
-        : this(cellSizes, cellPositives, ClassifierFamily.Any, (_, _, b) => CellErrorCurve.AnyClassifier(b), clients, groups)
+        : this(cellSizes, cellPositives, ClassifierFamily.Any, (_, _, b) => CellErrorCurve.AnyClassifier(b), (_, _) => RocRegion.Any, clients, groups)
     {
     }
 
-    /// <summary>A problem whose cells' error curves are given: <paramref name="curve"/>(client, group, label rate).</summary>
+    /// <summary>
+    /// A problem whose cells' error curves and ROC regions are given: <paramref name="curve"/>(client, group, label
+    /// rate), <paramref name="region"/>(client, group).
+    /// </summary>
     internal AccuracyFairnessProblem(double[,] cellSizes, double[,] cellPositives, ClassifierFamily family, Func<int, int, double, CellErrorCurve> curve,
-        IReadOnlyList<string>? clients, IReadOnlyList<string>? groups)
+        Func<int, int, RocRegion> region, IReadOnlyList<string>? clients, IReadOnlyList<string>? groups)
     {
         ArgumentNullException.ThrowIfNull(cellSizes);
         ArgumentNullException.ThrowIfNull(cellPositives);
@@ -84,7 +87,7 @@ public sealed class AccuracyFairnessProblem
                 double n = cellSizes[s, z], positives = cellPositives[s, z];
                 if (!(n > 0)) continue;
                 double b = Math.Min(1, positives / n);
-                cells.Add(new TradeoffCell(s, z, n / total, b, curve(s, z, b)));
+                cells.Add(new TradeoffCell(s, z, n / total, b, curve(s, z, b), region(s, z)));
             }
         Cells = cells;
         Rows = total;
@@ -157,9 +160,11 @@ public sealed class AccuracyFairnessProblem
         }
         return family == ClassifierFamily.Any
             ? new AccuracyFairnessProblem(sizes, positives, clients, groups)
-            : new AccuracyFairnessProblem(sizes, positives, family, (s, z, b) => CellErrorCurve.DerivedFrom(b,
-                sizes[s, z] - positives[s, z] > 0 ? falsePositives[s, z] / (sizes[s, z] - positives[s, z]) : 0,
-                positives[s, z] > 0 ? truePositives[s, z] / positives[s, z] : 0), clients, groups);
+            : new AccuracyFairnessProblem(sizes, positives, family, (s, z, b) => CellErrorCurve.DerivedFrom(b, Fpr(s, z), Tpr(s, z)),
+                (s, z) => RocRegion.FromPoints([(Fpr(s, z), Tpr(s, z)), (1 - Fpr(s, z), 1 - Tpr(s, z))]), clients, groups);
+
+        double Fpr(int s, int z) => sizes[s, z] - positives[s, z] > 0 ? falsePositives[s, z] / (sizes[s, z] - positives[s, z]) : 0;
+        double Tpr(int s, int z) => positives[s, z] > 0 ? truePositives[s, z] / positives[s, z] : 0;
     }
 
     private static string[] Names(IReadOnlyList<string>? names, int count, string parameter)
@@ -170,5 +175,8 @@ public sealed class AccuracyFairnessProblem
     }
 }
 
-/// <summary>One non-empty (client, group) cell: indices, share of all rows, rate of positive labels, and least error per positive rate.</summary>
-internal sealed record TradeoffCell(int Client, int Group, double Share, double LabelRate, CellErrorCurve Curve);
+/// <summary>
+/// One non-empty (client, group) cell: indices, share of all rows, rate of positive labels, least error per positive
+/// rate, and the (FPR, TPR) pairs its classifiers reach.
+/// </summary>
+internal sealed record TradeoffCell(int Client, int Group, double Share, double LabelRate, CellErrorCurve Curve, RocRegion Region);

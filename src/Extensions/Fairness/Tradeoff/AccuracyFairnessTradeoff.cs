@@ -23,13 +23,40 @@ public static class AccuracyFairnessTradeoff
     /// <param name="options">Solver settings.</param>
     /// <exception cref="ArgumentOutOfRangeException">A budget is negative or NaN.</exception>
     public static TradeoffPoint Solve(AccuracyFairnessProblem problem, double globalBudget, double localBudget, TradeoffOptions? options = null)
+        => Solve(problem, FairnessConstraint.DemographicParity, globalBudget, localBudget, options);
+
+    /// <summary>
+    /// The most accurate classifier whose disparities of kind <paramref name="constraint"/> stay within the budgets:
+    /// demographic parity I(Z;Ŷ) ≤ ε_g and I(Z;Ŷ|S) ≤ ε_l, equalized odds I(Z;Ŷ|Y) ≤ ε_g and I(Z;Ŷ|Y,S) ≤ ε_l, or
+    /// equal opportunity I(Z;Ŷ|Y=1) ≤ ε_g and I(Z;Ŷ|Y=1,S) ≤ ε_l. Under the last two each cell chooses its false and
+    /// true positive rates within its ROC region (for <see cref="ClassifierFamily.Any"/>, the unit square).
+    /// </summary>
+    /// <param name="problem">The data's cells.</param>
+    /// <param name="constraint">The disparity bounded.</param>
+    /// <param name="globalBudget">ε_g in bits, ≥ 0; <see cref="double.PositiveInfinity"/> for none.</param>
+    /// <param name="localBudget">ε_l in bits, ≥ 0; <see cref="double.PositiveInfinity"/> for none.</param>
+    /// <param name="options">Solver settings.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A budget is negative or NaN, or the constraint is not defined.</exception>
+    public static TradeoffPoint Solve(AccuracyFairnessProblem problem, FairnessConstraint constraint, double globalBudget, double localBudget, TradeoffOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(problem);
+        CheckConstraint(constraint);
         CheckBudget(globalBudget, nameof(globalBudget));
         CheckBudget(localBudget, nameof(localBudget));
         options ??= new TradeoffOptions();
         options.Validate();
-        return new TradeoffBarrier(problem, globalBudget, localBudget).Solve(options);
+        return SolveChecked(problem, constraint, globalBudget, localBudget, options);
+    }
+
+    private static TradeoffPoint SolveChecked(AccuracyFairnessProblem problem, FairnessConstraint constraint, double globalBudget, double localBudget, TradeoffOptions options) =>
+        constraint == FairnessConstraint.DemographicParity
+            ? new TradeoffBarrier(problem, globalBudget, localBudget).Solve(options)
+            : new RocTradeoffBarrier(problem, constraint, globalBudget, localBudget).Solve(options);
+
+    private static void CheckConstraint(FairnessConstraint constraint)
+    {
+        if (!Enum.IsDefined(constraint))
+            throw new ArgumentOutOfRangeException(nameof(constraint), constraint, "Give DemographicParity, EqualizedOdds or EqualOpportunity.");
     }
 
     /// <summary>The Pareto surface: the solution for every pair of budgets.</summary>
@@ -38,8 +65,18 @@ public static class AccuracyFairnessTradeoff
     /// <param name="localBudgets">ε_l values, bits.</param>
     /// <param name="options">Solver settings.</param>
     public static ParetoSurface Sweep(AccuracyFairnessProblem problem, IReadOnlyList<double> globalBudgets, IReadOnlyList<double> localBudgets,
-        TradeoffOptions? options = null)
+        TradeoffOptions? options = null) => Sweep(problem, FairnessConstraint.DemographicParity, globalBudgets, localBudgets, options);
+
+    /// <summary>The Pareto surface for the disparity <paramref name="constraint"/>: the solution for every pair of budgets.</summary>
+    /// <param name="problem">The data's cells.</param>
+    /// <param name="constraint">The disparity bounded.</param>
+    /// <param name="globalBudgets">ε_g values, bits.</param>
+    /// <param name="localBudgets">ε_l values, bits.</param>
+    /// <param name="options">Solver settings.</param>
+    public static ParetoSurface Sweep(AccuracyFairnessProblem problem, FairnessConstraint constraint, IReadOnlyList<double> globalBudgets,
+        IReadOnlyList<double> localBudgets, TradeoffOptions? options = null)
     {
+        CheckConstraint(constraint);
         ArgumentNullException.ThrowIfNull(problem);
         ArgumentNullException.ThrowIfNull(globalBudgets);
         ArgumentNullException.ThrowIfNull(localBudgets);
@@ -51,7 +88,7 @@ public static class AccuracyFairnessTradeoff
         var global = globalBudgets.Order().ToArray();
         var local = localBudgets.Order().ToArray();
         var points = new TradeoffPoint[global.Length * local.Length];
-        Parallel.For(0, points.Length, i => points[i] = new TradeoffBarrier(problem, global[i / local.Length], local[i % local.Length]).Solve(options));
+        Parallel.For(0, points.Length, i => points[i] = SolveChecked(problem, constraint, global[i / local.Length], local[i % local.Length], options));
         return new ParetoSurface(problem.UnconstrainedAccuracy, global, local, points);
     }
 

@@ -81,32 +81,10 @@ internal sealed record NewtonDirection(double[] Dx, double[] Dw, double[] Multip
 
         var solver = new ReducedSystem(reduction.BlockRates, blocks, lowRank, rates);
         var dx = solver.Solve(reduced);
-        var multipliers = EnforceEqualities(reduction, solver, x, dx);
+        var multipliers = EqualityProjection.Enforce(reduction.Equalities, solver, x, dx);
         var dw = new double[cells];
         for (int k = 0; k < cells; k++) dw[k] = -gw[k] / hww[k] - ratio[k] * dx[reduction.RateOf[k]];
         double decrement = -(Dot(gx, dx) + Dot(gw, dw));
         return new NewtonDirection(dx, dw, multipliers, Math.Max(0, decrement));
-    }
-
-    /// <summary>
-    /// Corrects <paramref name="dx"/>, solved without the equalities, so that E(x + dx) = 0, through the Schur
-    /// complement E H⁻¹ Eᵀ; returns the multipliers (none without equalities).
-    /// </summary>
-    private static double[] EnforceEqualities(TradeoffReduction reduction, ReducedSystem solver, double[] x, double[] dx)
-    {
-        var equalities = reduction.Equalities;
-        if (equalities.Length == 0) return [];
-        var columns = equalities.Select(solver.Solve).ToArray();
-        var schur = new double[equalities.Length, equalities.Length];
-        var rhs = new double[equalities.Length];
-        for (int a = 0; a < equalities.Length; a++)
-        {
-            rhs[a] = Dot(equalities[a], dx) + Dot(equalities[a], x);
-            for (int c = 0; c < equalities.Length; c++) schur[a, c] = Dot(equalities[a], columns[c]);
-        }
-        var multipliers = SymmetricMatrix.Solve(schur, rhs);
-        for (int a = 0; a < multipliers.Length; a++)
-            for (int j = 0; j < dx.Length; j++) dx[j] -= multipliers[a] * columns[a][j];
-        return multipliers;
     }
 }

@@ -28,7 +28,10 @@ public sealed class TradeoffOptions
 /// <param name="LabelPositiveRate">Fraction of the cell's rows with a positive label.</param>
 /// <param name="PredictedPositiveRate">Fraction of the cell's rows the optimal classifier predicts positive.</param>
 /// <param name="Accuracy">The classifier's accuracy in the cell (the best its family reaches at that positive rate).</param>
-public sealed record TradeoffCellRate(string Client, string Group, double Share, double LabelPositiveRate, double PredictedPositiveRate, double Accuracy);
+/// <param name="FalsePositiveRate">Under equalized odds or equal opportunity: the cell's false positive rate; NaN under demographic parity.</param>
+/// <param name="TruePositiveRate">Under equalized odds or equal opportunity: the cell's true positive rate; NaN under demographic parity.</param>
+public sealed record TradeoffCellRate(string Client, string Group, double Share, double LabelPositiveRate, double PredictedPositiveRate, double Accuracy,
+    double FalsePositiveRate = double.NaN, double TruePositiveRate = double.NaN);
 
 /// <summary>The solution of the trade-off for one pair of budgets.</summary>
 /// <param name="GlobalBudget">ε_g: the allowed global disparity I(Z;Ŷ), bits.</param>
@@ -36,9 +39,13 @@ public sealed record TradeoffCellRate(string Client, string Group, double Share,
 /// <param name="Accuracy">Accuracy of the classifier found (feasible: its disparities are within the budgets).</param>
 /// <param name="AccuracyUpperBound">No classifier within the budgets is more accurate than this (the certificate).</param>
 /// <param name="Gap"><c>AccuracyUpperBound − Accuracy</c>: how far from optimal the answer can be.</param>
-/// <param name="GlobalDisparity">The classifier's global disparity, bits.</param>
-/// <param name="LocalDisparity">The classifier's local disparity, bits.</param>
+/// <param name="GlobalDisparity">The classifier's global disparity, bits (of <see cref="Constraint"/>: I(Z;Ŷ), I(Z;Ŷ|Y) or I(Z;Ŷ|Y=1)).</param>
+/// <param name="LocalDisparity">The classifier's local disparity, bits (I(Z;Ŷ|S), I(Z;Ŷ|Y,S) or I(Z;Ŷ|Y=1,S)).</param>
 /// <param name="Cells">The classifier: its positive rate in every non-empty cell.</param>
 /// <param name="NewtonSteps">Newton steps taken.</param>
 public sealed record TradeoffPoint(double GlobalBudget, double LocalBudget, double Accuracy, double AccuracyUpperBound, double Gap,
-    double GlobalDisparity, double LocalDisparity, IReadOnlyList<TradeoffCellRate> Cells, int NewtonSteps);
+    double GlobalDisparity, double LocalDisparity, IReadOnlyList<TradeoffCellRate> Cells, int NewtonSteps)
+{
+    /// <summary>The disparity the budgets bound. Default: demographic parity.</summary>
+    public FairnessConstraint Constraint { get; init; } = FairnessConstraint.DemographicParity;
+}

@@ -1,0 +1,78 @@
+using MLExtensions.Fairness.Tradeoff;
+
+namespace MLExtensions.Fairness;
+
+/// <summary>
+/// One cell's deterministic rules on the model's output reduced to their ROC hull: the convex region of (FPR, TPR)
+/// its randomised rules reach (what equalized odds constrains), the error curve over the positive rate (what
+/// demographic parity constrains), and the rule that realises any point of either.
+/// </summary>
+internal sealed class CellRocHull
+{
+    private readonly List<(double F, double T, ThresholdRule Rule)> _vertices;
+    private readonly List<(double C, double E, ThresholdRule Rule)> _errorHull;
+    private readonly bool _segment;
+
+    private CellRocHull(double labelRate, IEnumerable<(double F, double T, ThresholdRule Rule)> points)
+    {
+        LabelRate = labelRate;
+        _vertices = RocRegion.ConvexHull(points);
+        var corners = _vertices.Select(v => (v.F, v.T)).ToList();
+        _segment = RocRegion.IsSegment(corners);
+        Region = RocRegion.FromHull(corners);
+        _errorHull = CellErrorCurve.LowerHull(labelRate, _vertices);
+        Curve = CellErrorCurve.FromHull(labelRate, _errorHull);
+    }
+
+    /// <summary>The cell's rate of positive labels (of the blend, when shrunk).</summary>
+    public double LabelRate { get; }
+
+    /// <summary>Least error per positive rate.</summary>
+    public CellErrorCurve Curve { get; }
+
+    /// <summary>The reachable (FPR, TPR) pairs.</summary>
+    public RocRegion Region { get; }
+
+    /// <summary>The ROC hull of a score's threshold rules and their complements.</summary>
+    public static CellRocHull FromScores(ScoreCounts counts) => new(counts.LabelRate, counts.RocPoints());
+
+    /// <summary>Rules on a binary prediction (score 1 positive, 0 negative): never, as predicted, flipped, always.</summary>
+    public static CellRocHull FromPredictions(IReadOnlyList<MitigationRow> rows)
+    {
+        double positives = rows.Where(r => r.Label).Sum(r => r.Weight), negatives = rows.Where(r => !r.Label).Sum(r => r.Weight);
+        double tpr = positives > 0 ? rows.Where(r => r.Label && r.Score > 0.5).Sum(r => r.Weight) / positives : 0;
+        double fpr = negatives > 0 ? rows.Where(r => !r.Label && r.Score > 0.5).Sum(r => r.Weight) / negatives : 0;
+        double b = positives / Math.Max(positives + negatives, double.Epsilon);
+        return new CellRocHull(b, [(0, 0, ThresholdRule.Never), (1, 1, ThresholdRule.Always), (fpr, tpr, new ThresholdRule(1, 0.5)), (1 - fpr, 1 - tpr, new ThresholdRule(-1, -0.5))]);
+    }
+
+    /// <summary>The randomised rule with positive rate <paramref name="rate"/>: the two error-hull vertices around it, mixed.</summary>
+    public CellDecisionRule RuleForRate(string client, string group, double rate)
+    {
+        if (!double.IsFinite(rate)) throw new InvalidOperationException($"The trade-off solver returned the rate {rate} for cell ({client}, {group}).");
+        rate = Math.Clamp(rate, 0, 1);
+        if (_errorHull.Count == 1) return new CellDecisionRule(client, group, [new RuleBranch(_errorHull[0].Rule, 1)], rate);
+        int i = 0;
+        while (i + 2 < _errorHull.Count && _errorHull[i + 1].C <= rate) i++;
+        var (lower, upper) = (_errorHull[i], _errorHull[i + 1]);
+        double q = Math.Clamp((rate - lower.C) / (upper.C - lower.C), 0, 1);
+        return CellDecisionRule.Mix(client, group, lower.Rule, upper.Rule, q, rate);
+    }
+
+    /// <summary>The randomised rule with false and true positive rates (<paramref name="f"/>, <paramref name="t"/>): up to three hull vertices, mixed.</summary>
+    public CellDecisionRule RuleForRates(string client, string group, double f, double t)
+    {
+        if (!double.IsFinite(f) || !double.IsFinite(t)) throw new InvalidOperationException($"The trade-off solver returned the rates ({f}, {t}) for cell ({client}, {group}).");
+        double rate = LabelRate * t + (1 - LabelRate) * f;
+        if (_segment)
+        {
+            // Every rule on one segment: project onto it and mix its two ends.
+            var (low, high) = (_vertices.MinBy(v => v.F + v.T), _vertices.MaxBy(v => v.F + v.T));
+            double dx = high.F - low.F, dy = high.T - low.T, length2 = dx * dx + dy * dy;
+            double q = length2 > 0 ? Math.Clamp(((f - low.F) * dx + (t - low.T) * dy) / length2, 0, 1) : 0;
+            return CellDecisionRule.Mix(client, group, low.Rule, high.Rule, q, rate);
+        }
+        var mixture = Region.Mixture(f, t);
+        return new CellDecisionRule(client, group, mixture.Select(m => new RuleBranch(_vertices[m.Vertex].Rule, m.Weight)).ToArray(), rate);
+    }
+}

@@ -1,0 +1,88 @@
+namespace MLExtensions.Fairness;
+
+/// <summary>
+/// An honest estimate of what the fitted rule does on new rows: k-fold cross-fitting, each fold's rows decided as
+/// deployment decides them (their cell's rule with its random draw; cells the other folds lack get the pooled rule,
+/// or are refused as deployment refuses them) by rules fitted on the other folds with the same settings.
+/// </summary>
+internal static class MitigationCrossFit
+{
+    public static MitigationEstimate Estimate(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, double shrinkage, int folds)
+    {
+        var fold = MitigationSolver.FoldsOf(rows.Count, folds, o.Seed);
+        var draw = new Random(unchecked(o.Seed * 31 + 7));
+        var decided = new List<(MitigationRow Row, bool Decision)>(rows.Count);
+        double refused = 0;
+        for (int f = 0; f < folds; f++)
+        {
+            MitigationSolver.Fitted fitted;
+            try
+            {
+                fitted = MitigationSolver.Solve(CellTable.From(rows.Where((_, i) => fold[i] != f).ToList(), o.ScoreColumnName is not null), o, shrinkage);
+            }
+            catch (InvalidDataException)
+            {
+                return MitigationEstimate.Unavailable(folds); // a fold lost a group: no estimate
+            }
+            var rules = fitted.Rules.ToDictionary(r => (r.Client, r.Group));
+            for (int i = 0; i < rows.Count; i++)
+            {
+                if (fold[i] != f) continue;
+                var r = rows[i];
+                var rule = rules.GetValueOrDefault((r.Client, r.Group)) ?? (o.PoolUnknownCells ? fitted.Pooled : null);
+                double u = draw.NextDouble();
+                if (rule is null) refused += r.Weight;
+                else decided.Add((r, rule.Apply(r.Score, u)));
+            }
+        }
+        double total = decided.Sum(d => d.Row.Weight);
+        if (total <= 0) return MitigationEstimate.Unavailable(folds);
+        double correct = decided.Where(d => d.Row.Label == d.Decision).Sum(d => d.Row.Weight);
+        var (global, globalCorrected) = Disparity(decided, o.Constraint, local: false);
+        var (local, localCorrected) = Disparity(decided, o.Constraint, local: true);
+        return new MitigationEstimate(correct / total, global, local, folds)
+        {
+            GlobalDisparityBiasCorrected = globalCorrected, LocalDisparityBiasCorrected = localCorrected, RefusedShare = refused / (refused + total),
+        };
+    }
+
+    /// <summary>
+    /// The constraint's disparity of the decisions, plug-in and Miller–Madow corrected (bits): I(Z;Ŷ|C) with C nothing
+    /// or the client (demographic parity), the label or label and client (equalized odds), on the positive rows only
+    /// (equal opportunity).
+    /// </summary>
+    internal static (double PlugIn, double BiasCorrected) Disparity(IEnumerable<(MitigationRow Row, bool Decision)> decided, FairnessConstraint constraint, bool local)
+    {
+        var rows = constraint == FairnessConstraint.EqualOpportunity ? decided.Where(d => d.Row.Label) : decided;
+        string Condition(MitigationRow r) => (local ? r.Client : "") + "\u001f" + (constraint == FairnessConstraint.EqualizedOdds ? (r.Label ? "1" : "0") : "");
+        return ConditionalInformation.Of(rows.Select(d => (d.Row.Group, d.Decision, Condition(d.Row), d.Row.Weight)));
+    }
+}
+
+/// <summary>I(Z;Ŷ|C) of weighted observations, plug-in and with the Miller–Madow correction of each entropy, in bits.</summary>
+internal static class ConditionalInformation
+{
+    public static (double PlugIn, double BiasCorrected) Of(IEnumerable<(string Z, bool Y, string C, double Weight)> observations)
+    {
+        var zyc = new Dictionary<(string, bool, string), double>();
+        var zc = new Dictionary<(string, string), double>();
+        var yc = new Dictionary<(bool, string), double>();
+        var c = new Dictionary<string, double>(StringComparer.Ordinal);
+        double n = 0;
+        foreach (var (z, y, condition, w) in observations)
+        {
+            if (w <= 0) continue;
+            zyc[(z, y, condition)] = zyc.GetValueOrDefault((z, y, condition)) + w;
+            zc[(z, condition)] = zc.GetValueOrDefault((z, condition)) + w;
+            yc[(y, condition)] = yc.GetValueOrDefault((y, condition)) + w;
+            c[condition] = c.GetValueOrDefault(condition) + w;
+            n += w;
+        }
+        if (n <= 0) return (double.NaN, double.NaN);
+        static double H<T>(Dictionary<T, double> counts, double n) where T : notnull => -counts.Values.Sum(v => v / n * Math.Log(v / n));
+        // I(Z;Ŷ|C) = H(Z,C) + H(Ŷ,C) − H(Z,Ŷ,C) − H(C); each plug-in entropy is low by (cells − 1)/(2n) nats.
+        double plugIn = (H(zc, n) + H(yc, n) - H(zyc, n) - H(c, n)) / Math.Log(2);
+        double bias = (zc.Count + yc.Count - zyc.Count - c.Count) / (2 * n * Math.Log(2));
+        return (Math.Max(0, plugIn), plugIn + bias);
+    }
+}

@@ -1,0 +1,129 @@
+namespace MLExtensions.Fairness.Tradeoff;
+
+/// <summary>
+/// The convex region of (false positive rate, true positive rate) pairs a cell's classifiers reach by randomising
+/// between its deterministic rules: the convex hull of their ROC points with (0, 0) and (1, 1). Equalized odds
+/// constrains both rates, so its solver works on this region rather than on the one-dimensional error curve.
+/// </summary>
+internal sealed class RocRegion
+{
+    /// <summary>Regions thinner than this (an uninformative score: every rule on the diagonal) are widened to it, so a barrier has an interior.</summary>
+    private const double MinimumThickness = 1e-7;
+
+    private RocRegion(IReadOnlyList<(double F, double T)> vertices)
+    {
+        Vertices = vertices;
+        var edges = new List<(double A, double B, double C)>();
+        for (int i = 0; i < vertices.Count; i++)
+        {
+            var (p, q) = (vertices[i], vertices[(i + 1) % vertices.Count]);
+            // Counter-clockwise: the interior lies left of p → q, i.e. (q − p) × (x − p) ≥ 0, written as a·F + b·T ≤ c.
+            double a = q.T - p.T, b = -(q.F - p.F);
+            double norm = Math.Sqrt(a * a + b * b);
+            if (norm < 1e-15) continue;
+            edges.Add((a / norm, b / norm, (a * p.F + b * p.T) / norm));
+        }
+        Edges = edges;
+    }
+
+    /// <summary>The hull's vertices, counter-clockwise.</summary>
+    public IReadOnlyList<(double F, double T)> Vertices { get; }
+
+    /// <summary>The region as half-planes <c>A·F + B·T ≤ C</c>, one per edge, with (A, B) of unit length.</summary>
+    public IReadOnlyList<(double A, double B, double C)> Edges { get; }
+
+    /// <summary>Every classifier: the whole unit square.</summary>
+    public static RocRegion Any { get; } = new([(0, 0), (1, 0), (1, 1), (0, 1)]);
+
+    /// <summary>The region spanned by (0, 0), (1, 1) and the given points.</summary>
+    public static RocRegion FromPoints(IEnumerable<(double F, double T)> points) =>
+        FromHull(ConvexHull(points.Append((F: 0.0, T: 0.0)).Append((F: 1.0, T: 1.0)).Select(p => (p.F, p.T, Tag: 0))).Select(v => (v.F, v.T)).ToList());
+
+    /// <summary>The region of hull vertices from <see cref="ConvexHull{T}"/> (counter-clockwise).</summary>
+    public static RocRegion FromHull(IReadOnlyList<(double F, double T)> hull)
+    {
+        if (hull.Count >= 3 && Area(hull) > MinimumThickness) return new RocRegion(hull);
+        // A segment (the diagonal, or a single informative point with its flip on it): a thin parallelogram around it.
+        var (low, high) = (hull.MinBy(v => v.F + v.T), hull.MaxBy(v => v.F + v.T));
+        double dx = high.F - low.F, dy = high.T - low.T, length = Math.Max(Math.Sqrt(dx * dx + dy * dy), 1e-12);
+        double nx = dy / length * MinimumThickness, ny = -dx / length * MinimumThickness;
+        List<(double F, double T)> box = [(low.F + nx, low.T + ny), (high.F + nx, high.T + ny), (high.F - nx, high.T - ny), (low.F - nx, low.T - ny)];
+        if (Area(box) < 0) box.Reverse();
+        return new RocRegion(box);
+    }
+
+    /// <summary>Whether the region is a widened segment rather than the hull itself (its vertices are not the rules').</summary>
+    public static bool IsSegment(IReadOnlyList<(double F, double T)> hull) => !(hull.Count >= 3 && Area(hull) > MinimumThickness);
+
+    /// <summary>Whether (f, t) lies in the region, up to <paramref name="slack"/>.</summary>
+    public bool Contains(double f, double t, double slack = 1e-9) => Edges.All(e => e.A * f + e.B * t <= e.C + slack);
+
+    /// <summary>
+    /// Writes (f, t) as a mixture of at most three vertices (a fan of triangles from the first vertex): indices and
+    /// weights summing to 1. Points just outside (round-off) are taken from the nearest triangle, weights clamped.
+    /// </summary>
+    public (int Vertex, double Weight)[] Mixture(double f, double t)
+    {
+        (int, double)[]? best = null;
+        double bestViolation = double.PositiveInfinity;
+        for (int i = 1; i + 1 < Vertices.Count; i++)
+        {
+            var (a, b, c) = (Vertices[0], Vertices[i], Vertices[i + 1]);
+            double det = (b.F - a.F) * (c.T - a.T) - (c.F - a.F) * (b.T - a.T);
+            if (Math.Abs(det) < 1e-18) continue;
+            double wb = ((f - a.F) * (c.T - a.T) - (c.F - a.F) * (t - a.T)) / det;
+            double wc = ((b.F - a.F) * (t - a.T) - (f - a.F) * (b.T - a.T)) / det;
+            double wa = 1 - wb - wc;
+            double violation = Math.Max(0, -Math.Min(wa, Math.Min(wb, wc)));
+            if (violation < bestViolation)
+            {
+                bestViolation = violation;
+                best = [(0, wa), (i, wb), (i + 1, wc)];
+                if (violation == 0) break;
+            }
+        }
+        if (best is null) return [(0, 1)];
+        var clamped = best.Select(p => (p.Item1, Math.Max(0, p.Item2))).Where(p => p.Item2 > 1e-15).ToArray();
+        double sum = clamped.Sum(p => p.Item2);
+        return clamped.Select(p => (p.Item1, p.Item2 / sum)).ToArray();
+    }
+
+    /// <summary>
+    /// The convex hull (counter-clockwise, starting at the lowest-left point) of ROC points with (0, 0) and (1, 1)
+    /// added by the caller or not; each vertex keeps its tag, of equal points the first stays.
+    /// </summary>
+    public static List<(double F, double T, TTag Tag)> ConvexHull<TTag>(IEnumerable<(double F, double T, TTag Tag)> points)
+    {
+        var sorted = points.OrderBy(p => p.F).ThenBy(p => p.T).ToList();
+        var unique = new List<(double F, double T, TTag Tag)>(sorted.Count);
+        foreach (var p in sorted)
+            if (unique.Count == 0 || p.F != unique[^1].F || p.T != unique[^1].T) unique.Add(p);
+        if (unique.Count <= 2) return unique;
+        var hull = new List<(double F, double T, TTag Tag)>(unique.Count);
+        foreach (var pass in new[] { unique, Enumerable.Reverse(unique).ToList() })
+        {
+            int start = hull.Count;
+            foreach (var p in pass)
+            {
+                while (hull.Count >= start + 2 && Cross(hull[^2], hull[^1], p) <= 1e-15) hull.RemoveAt(hull.Count - 1);
+                hull.Add(p);
+            }
+            hull.RemoveAt(hull.Count - 1);
+        }
+        return hull;
+    }
+
+    private static double Cross<TTag>((double F, double T, TTag Tag) o, (double F, double T, TTag Tag) a, (double F, double T, TTag Tag) b) =>
+        (a.F - o.F) * (b.T - o.T) - (a.T - o.T) * (b.F - o.F);
+
+    private static double Area(IReadOnlyList<(double F, double T)> polygon)
+    {
+        double area = 0;
+        for (int i = 0; i < polygon.Count; i++)
+        {
+            var (p, q) = (polygon[i], polygon[(i + 1) % polygon.Count]);
+            area += p.F * q.T - q.F * p.T;
+        }
+        return area / 2;
+    }
+}

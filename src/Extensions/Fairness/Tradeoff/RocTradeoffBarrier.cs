@@ -1,0 +1,375 @@
+using MLExtensions.Numerics;
+using static MLExtensions.Fairness.Tradeoff.DenseVector;
+
+namespace MLExtensions.Fairness.Tradeoff;
+
+/// <summary>
+/// Solves the trade-off under equalized odds or equal opportunity by a primal barrier method: each cell chooses its
+/// false and true positive rates (f, t) in its ROC region, the error Σ p·(b(1 − t) + (1 − b) f) is linear, and the
+/// disparities are sums of KL divergences over "label cells" (the cell's negatives at rate f, its positives at rate
+/// t): I(Z;Ŷ|Y) is the global disparity of each label's rows weighted by the label's share, I(Z;Ŷ|Y,S) the local
+/// one. Both are convex, so the barrier's centre path leads to the global optimum.
+/// </summary>
+/// <remarks>
+/// The Newton systems have the structure <see cref="ReducedSystem"/> solves in linear time: blocks by client (the
+/// ROC edges couple a cell's two rates, the local disparity couples a client's cells) plus rows of low rank (the
+/// global disparity depends on the rates only through the |Z|·|Y| group rates). A zero budget becomes linear
+/// equalities (equal group rates per label, globally or within each client). The reported bound is the barrier's
+/// duality gap m/t at the last centre (m inequalities), the standard certificate of the method.
+/// </remarks>
+internal sealed class RocTradeoffBarrier
+{
+    private readonly AccuracyFairnessProblem _problem;
+    private readonly FairnessConstraint _constraint;
+    private readonly double _globalBudgetBits, _localBudgetBits, _globalBudget, _localBudget;
+    private readonly IReadOnlyList<TradeoffCell> _cells;
+    private readonly int[] _labels;
+    private readonly double[,] _mass;
+    private readonly int[][] _clientBlocks;
+    private readonly int[] _blockOf, _positionInBlock;
+    private readonly double[][] _equalities;
+    private readonly int _inequalities;
+
+    public RocTradeoffBarrier(AccuracyFairnessProblem problem, FairnessConstraint constraint, double globalBudgetBits, double localBudgetBits)
+    {
+        _problem = problem;
+        _constraint = constraint;
+        _globalBudgetBits = globalBudgetBits;
+        _localBudgetBits = localBudgetBits;
+        _globalBudget = globalBudgetBits * Math.Log(2);
+        _localBudget = localBudgetBits * Math.Log(2);
+        _cells = problem.Cells;
+        _labels = constraint == FairnessConstraint.EqualOpportunity ? [1] : [0, 1];
+        double positives = _cells.Sum(c => c.Share * c.LabelRate);
+        _mass = new double[_cells.Count, 2];
+        for (int k = 0; k < _cells.Count; k++)
+        {
+            _mass[k, 0] = constraint == FairnessConstraint.EqualOpportunity ? 0 : _cells[k].Share * (1 - _cells[k].LabelRate);
+            _mass[k, 1] = constraint == FairnessConstraint.EqualOpportunity ? (positives > 0 ? _cells[k].Share * _cells[k].LabelRate / positives : 0) : _cells[k].Share * _cells[k].LabelRate;
+        }
+        var byClient = Enumerable.Range(0, _cells.Count).GroupBy(k => _cells[k].Client).Select(g => g.ToArray()).ToArray();
+        _clientBlocks = byClient.Select(ks => ks.SelectMany(k => new[] { 2 * k, 2 * k + 1 }).ToArray()).ToArray();
+        _blockOf = new int[2 * _cells.Count];
+        _positionInBlock = new int[2 * _cells.Count];
+        for (int b = 0; b < _clientBlocks.Length; b++)
+            for (int i = 0; i < _clientBlocks[b].Length; i++) (_blockOf[_clientBlocks[b][i]], _positionInBlock[_clientBlocks[b][i]]) = (b, i);
+        _equalities = [.. GlobalEqualities(), .. LocalEqualities(byClient)];
+        _inequalities = _cells.Sum(c => c.Region.Edges.Count) + (GlobalActive ? 1 : 0) + (LocalActive ? 1 : 0);
+    }
+
+    private int Variables => 2 * _cells.Count;
+
+    private bool GlobalActive => _globalBudget > 0 && double.IsFinite(_globalBudget);
+
+    private bool LocalActive => _localBudget > 0 && double.IsFinite(_localBudget);
+
+    public TradeoffPoint Solve(TradeoffOptions options)
+    {
+        var x = new double[Variables];
+        Array.Fill(x, 0.5); // every cell at (½, ½): inside every region (each is symmetric about it), every disparity 0
+        double t = Math.Max(1, _inequalities);
+        int steps = 0;
+        while (true)
+        {
+            for (int centering = 0; centering < 200 && steps < options.MaximumNewtonSteps; centering++)
+            {
+                var (dx, decrement) = NewtonStep(x, t);
+                if (decrement / 2 <= 1e-12) break;
+                steps++;
+                if (!LineSearch(x, dx, t, decrement)) break;
+            }
+            if (_inequalities / t <= options.Tolerance || steps >= options.MaximumNewtonSteps || t > 1e16) break;
+            t *= 10;
+        }
+
+        double error = Error(x), gap = _inequalities / t;
+        var cells = _cells.Select((c, k) =>
+        {
+            double f = x[2 * k], tp = x[2 * k + 1];
+            return new TradeoffCellRate(_problem.Clients[c.Client], _problem.Groups[c.Group], c.Share, c.LabelRate, c.LabelRate * tp + (1 - c.LabelRate) * f,
+                1 - (c.LabelRate * (1 - tp) + (1 - c.LabelRate) * f), f, tp);
+        }).ToArray();
+        return new TradeoffPoint(_globalBudgetBits, _localBudgetBits, 1 - error, Math.Min(1, 1 - error + gap), gap,
+            Math.Max(0, Global(x, out _, out _) / Math.Log(2)), Math.Max(0, Local(x) / Math.Log(2)), cells, steps) { Constraint = _constraint };
+    }
+
+    private double Error(double[] x)
+    {
+        double error = 0;
+        for (int k = 0; k < _cells.Count; k++)
+            error += _cells[k].Share * (_cells[k].LabelRate * (1 - x[2 * k + 1]) + (1 - _cells[k].LabelRate) * x[2 * k]);
+        return error;
+    }
+
+    /// <summary>Σ_y Σ_z M_zy·KL(q_zy ‖ q̄_y) in nats, with the group rates q[z, y] and their masses.</summary>
+    private double Global(double[] x, out double[,] rate, out double[,] mass)
+    {
+        int groups = _problem.Groups.Count;
+        rate = new double[groups, 2];
+        mass = new double[groups, 2];
+        for (int k = 0; k < _cells.Count; k++)
+            foreach (int y in _labels)
+            {
+                mass[_cells[k].Group, y] += _mass[k, y];
+                rate[_cells[k].Group, y] += _mass[k, y] * x[2 * k + y];
+            }
+        double information = 0;
+        foreach (int y in _labels)
+        {
+            double total = 0, mean = 0;
+            for (int z = 0; z < groups; z++)
+            {
+                if (mass[z, y] > 0) rate[z, y] /= mass[z, y];
+                total += mass[z, y];
+                mean += mass[z, y] * rate[z, y];
+            }
+            if (total <= 0) continue;
+            mean /= total;
+            for (int z = 0; z < groups; z++)
+                if (mass[z, y] > 0) information += mass[z, y] * Kl(rate[z, y], mean);
+        }
+        return information;
+    }
+
+    /// <summary>Σ_(s,y) Σ_k m_ky·KL(x_ky ‖ x̄_sy) in nats.</summary>
+    private double Local(double[] x)
+    {
+        double information = 0;
+        foreach (var block in _clientBlocks)
+            foreach (int y in _labels)
+            {
+                var (total, mean) = ClientMean(block, x, y);
+                if (total <= 0) continue;
+                for (int i = 0; i < block.Length; i += 2)
+                {
+                    int k = block[i] / 2;
+                    if (_mass[k, y] > 0) information += _mass[k, y] * Kl(x[2 * k + y], mean);
+                }
+            }
+        return information;
+    }
+
+    private (double Total, double Mean) ClientMean(int[] block, double[] x, int y)
+    {
+        double total = 0, mean = 0;
+        for (int i = 0; i < block.Length; i += 2)
+        {
+            int k = block[i] / 2;
+            total += _mass[k, y];
+            mean += _mass[k, y] * x[2 * k + y];
+        }
+        return (total, total > 0 ? mean / total : 0.5);
+    }
+
+    private (double[] Dx, double Decrement) NewtonStep(double[] x, double t)
+    {
+        int n = Variables;
+        var gradient = new double[n];
+        var blocks = _clientBlocks.Select(b => new double[b.Length, b.Length]).ToArray();
+        var lowRank = new List<double[]>();
+        for (int k = 0; k < _cells.Count; k++)
+        {
+            var cell = _cells[k];
+            gradient[2 * k] += t * cell.Share * (1 - cell.LabelRate);
+            gradient[2 * k + 1] -= t * cell.Share * cell.LabelRate;
+            var block = blocks[_blockOf[2 * k]];
+            int pf = _positionInBlock[2 * k], pt = _positionInBlock[2 * k + 1];
+            foreach (var (a, b, c) in cell.Region.Edges)
+            {
+                double slack = c - a * x[2 * k] - b * x[2 * k + 1];
+                gradient[2 * k] += a / slack;
+                gradient[2 * k + 1] += b / slack;
+                double w = 1 / (slack * slack);
+                block[pf, pf] += w * a * a;
+                block[pf, pt] += w * a * b;
+                block[pt, pf] += w * a * b;
+                block[pt, pt] += w * b * b;
+            }
+        }
+        if (LocalActive) AddLocalBarrier(x, gradient, blocks, lowRank);
+        if (GlobalActive) AddGlobalBarrier(x, gradient, lowRank);
+
+        var solver = new ReducedSystem(_clientBlocks, blocks, lowRank, n);
+        var rhs = gradient.Select(g => -g).ToArray();
+        var dx = solver.Solve(rhs);
+        EqualityProjection.Enforce(_equalities, solver, x, dx);
+        return (dx, Math.Max(0, -Dot(gradient, dx)));
+    }
+
+    private void AddLocalBarrier(double[] x, double[] gradient, double[][,] blocks, List<double[]> lowRank)
+    {
+        double slack = _localBudget - Local(x);
+        var g = new double[Variables];
+        for (int b = 0; b < _clientBlocks.Length; b++)
+        {
+            var block = _clientBlocks[b];
+            foreach (int y in _labels)
+            {
+                var (total, mean) = ClientMean(block, x, y);
+                if (total <= 0) continue;
+                double meanCurvature = 1 / (total * mean * (1 - mean));
+                for (int i = y; i < block.Length; i += 2)
+                {
+                    int k = block[i] / 2;
+                    double m = _mass[k, y];
+                    if (m <= 0) continue;
+                    double r = x[2 * k + y];
+                    g[2 * k + y] = m * (Logit(r) - Logit(mean));
+                    for (int j = y; j < block.Length; j += 2)
+                    {
+                        double m2 = _mass[block[j] / 2, y];
+                        blocks[b][i, j] += ((i == j ? m / (r * (1 - r)) : 0) - m * m2 * meanCurvature) / slack;
+                    }
+                }
+            }
+        }
+        for (int j = 0; j < Variables; j++) gradient[j] += g[j] / slack;
+        lowRank.Add(g.Select(v => v / slack).ToArray());
+    }
+
+    private void AddGlobalBarrier(double[] x, double[] gradient, List<double[]> lowRank)
+    {
+        int groups = _problem.Groups.Count;
+        double slack = _globalBudget - Global(x, out var rate, out var mass);
+        // Coordinates (z, y) of the group rates; G depends on x only through them: q = A x.
+        var coordinates = _labels.SelectMany(y => Enumerable.Range(0, groups).Where(z => mass[z, y] > 0).Select(z => (z, y))).ToArray();
+        int d = coordinates.Length;
+        var gq = new double[d];
+        var curvature = new double[d, d];
+        var means = new double[2];
+        var totals = new double[2];
+        foreach (int y in _labels)
+            for (int z = 0; z < groups; z++) { totals[y] += mass[z, y]; means[y] += mass[z, y] * rate[z, y]; }
+        foreach (int y in _labels) means[y] = totals[y] > 0 ? means[y] / totals[y] : 0.5;
+        for (int i = 0; i < d; i++)
+        {
+            var (z, y) = coordinates[i];
+            gq[i] = mass[z, y] * (Logit(rate[z, y]) - Logit(means[y]));
+        }
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j < d; j++)
+            {
+                var (z, y) = coordinates[i];
+                var (z2, y2) = coordinates[j];
+                double h = y != y2 ? 0 : (i == j ? mass[z, y] / (rate[z, y] * (1 - rate[z, y])) : 0) - mass[z, y] * mass[z2, y] / (totals[y] * means[y] * (1 - means[y]));
+                curvature[i, j] = h / slack + gq[i] * gq[j] / (slack * slack);
+            }
+        // A's rows: ∂q_zy/∂x_(k,y) = m_ky / M_zy.
+        var a = new double[d][];
+        for (int i = 0; i < d; i++)
+        {
+            var (z, y) = coordinates[i];
+            a[i] = new double[Variables];
+            for (int k = 0; k < _cells.Count; k++)
+                if (_cells[k].Group == z) a[i][2 * k + y] = _mass[k, y] / mass[z, y];
+        }
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j < Variables; j++) gradient[j] += a[i][j] * gq[i] / slack;
+        var (values, vectors) = SymmetricMatrix.Eigen(curvature);
+        for (int e = 0; e < d; e++)
+        {
+            if (!(values[e] > 0)) continue;
+            double scale = Math.Sqrt(values[e]);
+            var row = new double[Variables];
+            for (int i = 0; i < d; i++)
+                for (int j = 0; j < Variables; j++) row[j] += scale * vectors[i, e] * a[i][j];
+            lowRank.Add(row);
+        }
+    }
+
+    /// <summary>Backtracking along <paramref name="dx"/>: stay strictly inside every region and budget, and decrease the barrier (Armijo).</summary>
+    private bool LineSearch(double[] x, double[] dx, double t, double decrement)
+    {
+        double value = Barrier(x, t);
+        var trial = new double[x.Length];
+        for (double step = 1; step > 1e-14; step *= 0.5)
+        {
+            for (int j = 0; j < x.Length; j++) trial[j] = x[j] + step * dx[j];
+            double candidate = Barrier(trial, t);
+            if (double.IsFinite(candidate) && candidate <= value - 0.25 * step * decrement + 1e-12 * Math.Abs(value))
+            {
+                Array.Copy(trial, x, x.Length);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>t·error − Σ log(slacks); +∞ outside.</summary>
+    private double Barrier(double[] x, double t)
+    {
+        double value = t * Error(x);
+        for (int k = 0; k < _cells.Count; k++)
+        {
+            if (!(x[2 * k] > 0 && x[2 * k] < 1 && x[2 * k + 1] > 0 && x[2 * k + 1] < 1)) return double.PositiveInfinity;
+            foreach (var (a, b, c) in _cells[k].Region.Edges)
+            {
+                double slack = c - a * x[2 * k] - b * x[2 * k + 1];
+                if (!(slack > 0)) return double.PositiveInfinity;
+                value -= Math.Log(slack);
+            }
+        }
+        if (GlobalActive)
+        {
+            double slack = _globalBudget - Global(x, out _, out _);
+            if (!(slack > 0)) return double.PositiveInfinity;
+            value -= Math.Log(slack);
+        }
+        if (LocalActive)
+        {
+            double slack = _localBudget - Local(x);
+            if (!(slack > 0)) return double.PositiveInfinity;
+            value -= Math.Log(slack);
+        }
+        return value;
+    }
+
+    /// <summary>Zero global budget: every group's rate equals the first group's, per constrained label.</summary>
+    private IEnumerable<double[]> GlobalEqualities()
+    {
+        if (_globalBudget != 0) yield break;
+        foreach (int y in _labels)
+        {
+            var groups = _cells.Select((c, k) => (c.Group, k)).Where(p => _mass[p.k, y] > 0).GroupBy(p => p.Group).ToArray();
+            if (groups.Length < 2) continue;
+            double[] Row(IGrouping<int, (int Group, int k)> group)
+            {
+                var row = new double[Variables];
+                double total = group.Sum(p => _mass[p.k, y]);
+                foreach (var (_, k) in group) row[2 * k + y] = _mass[k, y] / total;
+                return row;
+            }
+            var first = Row(groups[0]);
+            foreach (var group in groups.Skip(1))
+            {
+                var row = Row(group);
+                for (int j = 0; j < row.Length; j++) row[j] -= first[j];
+                yield return row;
+            }
+        }
+    }
+
+    /// <summary>Zero local budget: within each client, every cell's rate equals the client's first cell's, per constrained label.</summary>
+    private IEnumerable<double[]> LocalEqualities(int[][] byClient)
+    {
+        if (_localBudget != 0) yield break;
+        foreach (var cells in byClient)
+            foreach (int y in _labels)
+            {
+                var massive = cells.Where(k => _mass[k, y] > 0).ToArray();
+                for (int i = 1; i < massive.Length; i++)
+                {
+                    var row = new double[Variables];
+                    row[2 * massive[i] + y] = 1;
+                    row[2 * massive[0] + y] = -1;
+                    yield return row;
+                }
+            }
+    }
+
+    private static double Kl(double a, double m) => XLog(a, m) + XLog(1 - a, 1 - m);
+
+    private static double XLog(double u, double v) => u <= 0 ? 0 : u * Math.Log(u / v);
+
+    private static double Logit(double u) => Math.Log(u) - Math.Log(1 - u);
+}
