@@ -16,7 +16,7 @@ internal sealed class CellRocHull
     private CellRocHull(double labelRate, IEnumerable<(double F, double T, ThresholdRule Rule)> points)
     {
         LabelRate = labelRate;
-        _vertices = RocRegion.ConvexHull(points);
+        _vertices = Simplify(RocRegion.ConvexHull(points));
         var corners = _vertices.Select(v => (v.F, v.T)).ToList();
         _segment = RocRegion.IsSegment(corners);
         Region = RocRegion.FromHull(corners);
@@ -24,7 +24,54 @@ internal sealed class CellRocHull
         Curve = CellErrorCurve.FromHull(labelRate, _errorHull);
     }
 
-    /// <summary>The cell's rate of positive labels (of the blend, when shrunk).</summary>
+    /// <summary>Vertices closer than this (in FPR/TPR) to the chord of their neighbours are dropped: a smooth hull of thousands keeps a few dozen.</summary>
+    private const double SimplificationTolerance = 1e-4;
+
+    /// <summary>
+    /// Drops vertices within <see cref="SimplificationTolerance"/> of the chord between their neighbours. A subset of
+    /// a convex polygon's vertices spans a convex polygon inside it, so every rule kept is still reachable; the error
+    /// given up is at most the tolerance. Labels shrunk toward a smooth calibration put every score on the hull,
+    /// which would otherwise cost the solvers one constraint per row.
+    /// </summary>
+    private static List<(double F, double T, ThresholdRule Rule)> Simplify(List<(double F, double T, ThresholdRule Rule)> hull)
+    {
+        if (hull.Count <= 8) return hull;
+        // Douglas–Peucker on the two chains between the hull's first vertex (the lowest-left) and its top-right one.
+        int top = hull.Select((v, i) => (v.F + v.T, i)).Max().i;
+        var keep = new bool[hull.Count];
+        keep[0] = keep[top] = true;
+        Mark(hull, keep, 0, top);
+        Mark(hull, keep, top, hull.Count);
+        return hull.Where((_, i) => keep[i]).ToList();
+    }
+
+    /// <summary>Keeps the vertex between <paramref name="from"/> and <paramref name="to"/> (index mod count) farthest from their chord, if beyond the tolerance, and recurses.</summary>
+    private static void Mark(List<(double F, double T, ThresholdRule Rule)> hull, bool[] keep, int from, int to)
+    {
+        var stack = new Stack<(int From, int To)>();
+        stack.Push((from, to));
+        while (stack.Count > 0)
+        {
+            var (a, b) = stack.Pop();
+            if (b - a < 2) continue;
+            var (p, q) = (hull[a % hull.Count], hull[b % hull.Count]);
+            double dx = q.F - p.F, dy = q.T - p.T, length = Math.Sqrt(dx * dx + dy * dy);
+            int farthest = -1;
+            double distance = SimplificationTolerance;
+            for (int i = a + 1; i < b; i++)
+            {
+                var v = hull[i];
+                double d = length > 0 ? Math.Abs(dx * (v.T - p.T) - dy * (v.F - p.F)) / length : Math.Sqrt((v.F - p.F) * (v.F - p.F) + (v.T - p.T) * (v.T - p.T));
+                if (d > distance) (distance, farthest) = (d, i);
+            }
+            if (farthest < 0) continue;
+            keep[farthest] = true;
+            stack.Push((a, farthest));
+            stack.Push((farthest, b));
+        }
+    }
+
+    /// <summary>The cell's rate of positive labels (shrunk, when its labels are).</summary>
     public double LabelRate { get; }
 
     /// <summary>Least error per positive rate.</summary>
@@ -34,7 +81,7 @@ internal sealed class CellRocHull
     public RocRegion Region { get; }
 
     /// <summary>The ROC hull of a score's threshold rules and their complements.</summary>
-    public static CellRocHull FromScores(ScoreCounts counts) => new(counts.LabelRate, counts.RocPoints());
+    public static CellRocHull FromScores(ScoreCounts counts, double pivot) => new(counts.LabelRate, counts.RocPoints(pivot));
 
     /// <summary>Rules on a binary prediction (score 1 positive, 0 negative): never, as predicted, flipped, always.</summary>
     public static CellRocHull FromPredictions(IReadOnlyList<MitigationRow> rows)

@@ -2,7 +2,7 @@ namespace MLExtensions.Fairness;
 
 /// <summary>
 /// The fitting rows arranged by (client, group) cell, with every group's calibration (the chance of a positive label
-/// given the score, fitted on the group's rows of all clients), from which the cells' ROC hulls are built.
+/// given the score, Platt-scaled on the group's rows of all clients), from which the cells' ROC hulls are built.
 /// </summary>
 /// <remarks>
 /// Shrinkage touches only the labels: a cell's rule still moves its own rows (so its positive rate, which the
@@ -15,6 +15,7 @@ internal sealed class CellTable
     private readonly List<MitigationRow>?[,] _rows;
     private readonly IReadOnlyList<MitigationRow> _all;
     private readonly Func<double, double>[] _calibration;
+    private readonly double[] _pivot;
 
     private CellTable(IReadOnlyList<MitigationRow> rows, bool fromScores)
     {
@@ -32,7 +33,10 @@ internal sealed class CellTable
             (_rows[s, z] ??= []).Add(r);
             Sizes[s, z] += r.Weight;
         }
-        _calibration = Groups.Select(g => fromScores ? IsotonicCalibration.Fit(rows.Where(r => r.Group == g)) : (Func<double, double>)(_ => 0.5)).ToArray();
+        var overall = fromScores ? PlattCalibration.Fit(rows, null) : null;
+        var calibrations = Groups.Select(g => fromScores ? PlattCalibration.Fit(rows.Where(r => r.Group == g).ToList(), overall!.Probability) : null).ToArray();
+        _calibration = calibrations.Select(c => c is null ? (Func<double, double>)(_ => 0.5) : c.Probability).ToArray();
+        _pivot = calibrations.Select(c => c?.Pivot ?? double.NaN).ToArray();
     }
 
     public static CellTable From(IReadOnlyList<MitigationRow> rows, bool fromScores)
@@ -68,56 +72,75 @@ internal sealed class CellTable
                     hulls[s, z] = CellRocHull.FromPredictions(data);
                     continue;
                 }
-                double own = Sizes[s, z] / (Sizes[s, z] + shrinkage);
+                double own = double.IsPositiveInfinity(shrinkage) ? 0 : Sizes[s, z] / (Sizes[s, z] + shrinkage);
                 var calibration = _calibration[z];
                 hulls[s, z] = CellRocHull.FromScores(ScoreCounts.From(data.Select(r =>
                 {
                     double label = own * (r.Label ? 1 : 0) + (1 - own) * calibration(r.Score);
                     return (r.Score, r.Weight * label, r.Weight * (1 - label));
-                })));
+                })), _pivot[z]);
             }
         return hulls;
     }
 
     /// <summary>One hull over all rows: the rule of cells not seen when fitting, when they are pooled.</summary>
-    public CellRocHull PooledHull() => FromScores ? CellRocHull.FromScores(ScoreCounts.From(_all)) : CellRocHull.FromPredictions(_all);
+    public CellRocHull PooledHull() => FromScores ? CellRocHull.FromScores(ScoreCounts.From(_all), double.NaN) : CellRocHull.FromPredictions(_all);
 }
 
 /// <summary>
-/// The chance of a positive label as a non-decreasing function of the score (isotonic regression by pool-adjacent
-/// violators), read between fitted scores by the step below; for scores whose order carries the label.
+/// The chance of a positive label given the score, P(y | s) = σ(a + b·u) with u the score's log-odds when every score
+/// is a probability in [0, 1] and the score itself otherwise (Platt scaling): two parameters, so a group of a few
+/// hundred rows pins it down where a step function would follow its noise. Fitted by Newton's method on the weighted
+/// log-likelihood with a weak pull toward a prior calibration (the pooled fit), which also keeps separable data finite.
 /// </summary>
-internal static class IsotonicCalibration
+internal sealed record PlattCalibration(Func<double, double> Probability, double Pivot)
 {
-    public static Func<double, double> Fit(IEnumerable<MitigationRow> rows)
+    /// <summary>The fitted calibration and its pivot, the score where it crosses ½ (NaN when it does not rise with the score).</summary>
+    public static PlattCalibration Fit(IReadOnlyList<MitigationRow> rows, Func<double, double>? prior)
     {
-        var table = ScoreCounts.From(rows);
-        // Ascending blocks of (score from, weight, positive weight), merged while a block's rate falls below the one before.
-        var starts = new List<double>();
-        var weights = new List<double>();
-        var positives = new List<double>();
-        for (int k = table.Scores.Length - 1; k >= 0; k--)
+        bool probabilities = rows.All(r => r.Score is >= 0 and <= 1);
+        double Feature(double score) => probabilities ? Math.Log(Math.Clamp(score, 1e-9, 1 - 1e-9) / (1 - Math.Clamp(score, 1e-9, 1 - 1e-9))) : score;
+        var u = rows.Select(r => Feature(r.Score)).ToArray();
+        // Standardise the feature so the pull and the Newton steps are scale-free.
+        double total = rows.Sum(r => r.Weight), mean = rows.Select((r, i) => r.Weight * u[i]).Sum() / total;
+        double sd = Math.Sqrt(rows.Select((r, i) => r.Weight * (u[i] - mean) * (u[i] - mean)).Sum() / total);
+        if (!(sd > 0)) sd = 1;
+        // Prior targets: the pooled fit's parameters (read back from two points), else a = logit(base rate), b = 0.
+        double baseRate = Math.Clamp(rows.Where(r => r.Label).Sum(r => r.Weight) / total, 1e-6, 1 - 1e-6);
+        double a0 = Math.Log(baseRate / (1 - baseRate)), b0 = 0;
+        var priorParameters = prior is null ? (A: a0, B: b0) : ReadBack(prior, mean, sd, Feature, probabilities);
+        const double pull = 1.0; // one pseudo-row's worth of curvature on each parameter
+        double a = priorParameters.A, b = priorParameters.B;
+        for (int iteration = 0; iteration < 50; iteration++)
         {
-            starts.Add(table.Scores[k]);
-            weights.Add(table.Positives[k] + table.Negatives[k]);
-            positives.Add(table.Positives[k]);
-            while (starts.Count >= 2 && positives[^1] * weights[^2] <= positives[^2] * weights[^1])
+            double ga = -pull * (a - priorParameters.A), gb = -pull * (b - priorParameters.B), haa = pull, hab = 0, hbb = pull;
+            for (int i = 0; i < rows.Count; i++)
             {
-                weights[^2] += weights[^1];
-                positives[^2] += positives[^1];
-                starts.RemoveAt(starts.Count - 1);
-                weights.RemoveAt(weights.Count - 1);
-                positives.RemoveAt(positives.Count - 1);
+                double x = (u[i] - mean) / sd, p = 1 / (1 + Math.Exp(-(a + b * x))), w = rows[i].Weight;
+                double residual = (rows[i].Label ? 1 : 0) - p, curvature = w * p * (1 - p);
+                ga += w * residual;
+                gb += w * residual * x;
+                haa += curvature;
+                hab += curvature * x;
+                hbb += curvature * x * x;
             }
+            double det = haa * hbb - hab * hab;
+            double da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det;
+            a += da;
+            b += db;
+            if (Math.Abs(da) + Math.Abs(db) < 1e-10) break;
         }
-        var from = starts.ToArray();
-        var rate = weights.Select((w, i) => w > 0 ? positives[i] / w : 0.5).ToArray();
-        if (from.Length == 0) return _ => 0.5;
-        return score =>
-        {
-            int i = Array.BinarySearch(from, score);
-            if (i < 0) i = Math.Max(0, ~i - 1);
-            return rate[i];
-        };
+        double pivotFeature = mean - a * sd / b;
+        double pivot = !(b > 1e-9) || !double.IsFinite(pivotFeature) ? double.NaN : probabilities ? 1 / (1 + Math.Exp(-pivotFeature)) : pivotFeature;
+        return new PlattCalibration(score => 1 / (1 + Math.Exp(-(a + b * (Feature(score) - mean) / sd))), pivot);
+    }
+
+    /// <summary>The parameters, in this fit's standardised feature, of a calibration given as a function.</summary>
+    private static (double A, double B) ReadBack(Func<double, double> calibration, double mean, double sd, Func<double, double> feature, bool probabilities)
+    {
+        double Logit(double p) => Math.Log(p / (1 - p));
+        double Score(double u) => probabilities ? 1 / (1 + Math.Exp(-u)) : u;
+        double l0 = Logit(Math.Clamp(calibration(Score(mean)), 1e-9, 1 - 1e-9)), l1 = Logit(Math.Clamp(calibration(Score(mean + sd)), 1e-9, 1 - 1e-9));
+        return (l0, l1 - l0);
     }
 }

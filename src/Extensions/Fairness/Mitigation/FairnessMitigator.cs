@@ -61,9 +61,11 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         /// <summary>
         /// How many rows' worth of its sensitive group's pooled rows (all clients) each cell's score table is blended
         /// with before its ROC hull is taken: a cell of n rows keeps n/(n + ShrinkageRows) of its own evidence. Cells of
-        /// a few rows otherwise get thresholds fitted to noise, which cost accuracy and fairness on new rows. Null
-        /// chooses it by 5-fold cross-validated accuracy among 0, 10, 30, 100, 300 and 1,000 (scores only; a binary
-        /// prediction is not shrunk). Default: null.
+        /// a few rows otherwise get thresholds fitted to noise, which cost accuracy and fairness on new rows. Only the
+        /// labels are shrunk (toward the group's Platt calibration of the score); a cell's rates stay its own. +∞ trusts
+        /// the calibration alone. Null chooses among 0, 10, 30, 100, 300, 1,000 and +∞ by 5-fold cross-validation: the
+        /// strongest shrinkage within one standard error of the best held-out accuracy whose held-out disparities stay
+        /// within the budgets (scores only; a binary prediction is not shrunk). Default: null.
         /// </summary>
         public double? ShrinkageRows { get; set; }
 
@@ -118,8 +120,8 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
                 if (!(value >= 0)) throw new ArgumentOutOfRangeException(name, value, $"{name} is a mutual information in bits: give a value ≥ 0 (or +∞ for no constraint).");
             if (!Enum.IsDefined(Constraint))
                 throw new ArgumentOutOfRangeException(nameof(Constraint), Constraint, "Give DemographicParity, EqualizedOdds or EqualOpportunity.");
-            if (ShrinkageRows is { } shrinkage && !(shrinkage >= 0 && double.IsFinite(shrinkage)))
-                throw new ArgumentOutOfRangeException(nameof(ShrinkageRows), shrinkage, "ShrinkageRows is a number of rows: give a finite value ≥ 0, or null to choose it by cross-validation.");
+            if (ShrinkageRows is { } shrinkage && !(shrinkage >= 0))
+                throw new ArgumentOutOfRangeException(nameof(ShrinkageRows), shrinkage, "ShrinkageRows is a number of rows: give a value ≥ 0 (+∞ for the calibration alone), or null to choose it by cross-validation.");
             if (CrossFitFolds is < 0 or 1) throw new ArgumentOutOfRangeException(nameof(CrossFitFolds), CrossFitFolds, "Give 0 (no estimate) or at least 2 folds.");
             Solver?.Validate();
         }

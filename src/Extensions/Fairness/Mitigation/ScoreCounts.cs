@@ -58,25 +58,40 @@ internal sealed class ScoreCounts
     }
 
     /// <summary>
-    /// Every deterministic rule's ROC point: never, always, "score ≥ s" for each distinct s, and each one's
-    /// complement "score &lt; s" (the flipped rule, for cells whose score runs backwards).
+    /// Every deterministic rule's ROC point, one rule per distinct point: "score ≥ t" for each gap between
+    /// consecutive scores, and each one's complement "score &lt; t" (the flipped rule, for cells whose score runs
+    /// backwards). On the fitting rows any t in a gap gives the same point; on new rows it does not, so t is the
+    /// point of the gap nearest <paramref name="pivot"/> (where the group's calibration crosses ½, so that cells of
+    /// a few rows fall back on the group's own threshold); without a pivot, the gap's top score (never and always
+    /// at the ends).
     /// </summary>
-    public IEnumerable<(double F, double T, ThresholdRule Rule)> RocPoints()
+    public IEnumerable<(double F, double T, ThresholdRule Rule)> RocPoints(double pivot)
     {
         double p = TotalPositive, n = TotalNegative;
         double Tpr(double tp) => p > 0 ? tp / p : 0;
         double Fpr(double fp) => n > 0 ? fp / n : 0;
-        yield return (0, 0, ThresholdRule.Never);
-        yield return (1, 1, ThresholdRule.Always);
+        bool pivoted = double.IsFinite(pivot);
+        // Gap k lies between Scores[k] (inclusive) and Scores[k + 1]; gap −1 is everything above the top score.
+        double Threshold(int k)
+        {
+            double top = k < 0 ? double.PositiveInfinity : Scores[k], below = k + 1 < Scores.Length ? Scores[k + 1] : double.NegativeInfinity;
+            if (!pivoted) return top;
+            return pivot > top ? top : pivot > below ? pivot : Math.BitIncrement(below);
+        }
+        ThresholdRule Positive(double t) => new(1, t);
+        ThresholdRule Complement(double t) => double.IsPositiveInfinity(t) ? ThresholdRule.Always : double.IsNegativeInfinity(t) ? ThresholdRule.Never : new(-1, -Math.BitDecrement(t));
+        // The rules that pass high scores come first: where a complement reaches the same point (at the two ends),
+        // the hull keeps the first, and a cell of a few high scores should pass them as its group would, not flip.
+        var points = new List<(double F, double T, double Threshold)> { (0, 0, Threshold(-1)) };
         double truePositives = 0, falsePositives = 0;
         for (int k = 0; k < Scores.Length; k++)
         {
             truePositives += Positives[k];
             falsePositives += Negatives[k];
-            double f = Fpr(falsePositives), t = Tpr(truePositives);
-            yield return (f, t, new ThresholdRule(1, Scores[k]));
-            // "score < s" is "−score ≥ −s⁻" with s⁻ the largest double below s: the exact complement for every score.
-            yield return (1 - f, 1 - t, new ThresholdRule(-1, -Math.BitDecrement(Scores[k])));
+            double threshold = k == Scores.Length - 1 && !pivoted ? double.NegativeInfinity : Threshold(k); // without a pivot the last gap is "always"
+            points.Add((Fpr(falsePositives), Tpr(truePositives), threshold));
         }
+        foreach (var (f, t, threshold) in points) yield return (f, t, Positive(threshold));
+        foreach (var (f, t, threshold) in points) yield return (1 - f, 1 - t, Complement(threshold));
     }
 }
