@@ -110,6 +110,29 @@ public class MetricFrameTests
     }
 
     [Fact]
+    public void A_replicate_that_draws_no_weight_for_a_group_does_not_shrink_the_difference_to_fewer_groups()
+    {
+        // A single-row group selected (rate 1) between two large groups (rates 0.2 and 0.5): every Poisson replicate
+        // draws that row with probability 1 − e⁻¹ only. The difference over all three groups is 1 − rate(A) in every
+        // replicate that has the row; a replicate without it would report rate(C) − rate(A) ≈ 0.3 instead.
+        var rows = Cells("A", "x", "c", "y", 20, 20, 80, 80).Concat(Cells("B", "x", "c", "y", 1, 0, 0, 0))
+            .Concat(Cells("C", "x", "c", "y", 50, 50, 50, 50)).ToArray();
+        var frame = Ml.Fairness().MetricFrame(Ml.Data.LoadFromEnumerable(rows), new MetricFrameOptions { SensitiveColumnNames = ["Sex"], BootstrapSamples = 200 });
+        var a = frame.ByGroup.Single(g => g.Slice == "A");
+        var selection = frame.Disparities.Single(d => d.Metric == nameof(BinaryMetrics.SelectionRate));
+        Assert.Equal(1 - a.Metrics.SelectionRate, selection.Difference, 12);
+        var interval = selection.DifferenceInterval!.Value;
+        // Within the replicates that keep every group, the difference is 1 − rate(A): its interval mirrors A's.
+        Assert.True(interval.Lower >= 1 - a.Intervals[nameof(BinaryMetrics.SelectionRate)].Upper - 0.05,
+            $"difference interval {interval} reaches below 1 − A's upper bound: replicates without group B were counted over two groups");
+        // About e⁻¹ of the replicates miss group B; they are counted, not hidden.
+        Assert.InRange(selection.ExcludedReplicates, 40, 110);
+        Assert.Equal(selection.ExcludedReplicates, frame.Disparities.Single(d => d.Metric == nameof(BinaryMetrics.Accuracy)).ExcludedReplicates);
+        // B has no negatives, so its false positive rate is undefined in the estimate too: nothing to miss, nothing excluded.
+        Assert.Equal(0, frame.Disparities.Single(d => d.Metric == nameof(BinaryMetrics.FalsePositiveRate)).ExcludedReplicates);
+    }
+
+    [Fact]
     public void Bad_input_is_named()
     {
         var rows = Cells("F", "a", "c1", "y", 5, 5, 5, 5).ToArray();

@@ -74,7 +74,13 @@ public sealed record SliceMetrics(string Slice, string? Stratum, BinaryMetrics M
 /// <param name="Ratio">Smallest group value over largest (the smallest over strata); NaN when the largest is 0.</param>
 /// <param name="DifferenceInterval">Bootstrap interval of the difference, if computed.</param>
 /// <param name="RatioInterval">Bootstrap interval of the ratio, if computed.</param>
-public sealed record MetricDisparity(string Metric, double Difference, double Ratio, Interval? DifferenceInterval, Interval? RatioInterval);
+/// <param name="ExcludedReplicates">
+/// Bootstrap replicates left out of the intervals because a group that the estimate compares had no defined value in
+/// them (it drew no weight, or e.g. no positives for recall): counting them would compare fewer groups than the
+/// estimate does, and pull the difference's interval towards the spread of the remaining groups. The intervals are
+/// therefore conditional on every compared group being present; many exclusions mean a group is too small to say much.
+/// </param>
+public sealed record MetricDisparity(string Metric, double Difference, double Ratio, Interval? DifferenceInterval, Interval? RatioInterval, int ExcludedReplicates);
 
 /// <summary>
 /// Any binary metric broken down by sensitive group (and their intersections), by client and by client and group,

@@ -29,6 +29,7 @@ internal static class MetricFrameBuilder
         var sliceSamples = slices.Select(_ => metricNames.ToDictionary(n => n, _ => new List<double>())).ToArray();
         var differenceSamples = metricNames.ToDictionary(n => n, _ => new List<double>());
         var ratioSamples = metricNames.ToDictionary(n => n, _ => new List<double>());
+        var excluded = metricNames.ToDictionary(n => n, _ => 0);
         var random = new Random(options.Seed);
         var weights = new double[rows.Count];
         for (int b = 0; b < options.BootstrapSamples; b++)
@@ -38,8 +39,16 @@ internal static class MetricFrameBuilder
             for (int s = 0; s < slices.Length; s++)
                 foreach (var (name, value) in replicate[s].ByName())
                     if (!double.IsNaN(value)) sliceSamples[s][name].Add(value);
-            foreach (var d in Disparities(groups, replicate.AsSpan(1, groups.Count).ToArray(), metricNames))
+            var replicateGroups = replicate.AsSpan(1, groups.Count).ToArray();
+            foreach (var d in Disparities(groups, replicateGroups, metricNames))
             {
+                // A replicate in which a group that the estimate compares has no defined value (it drew no weight, or no
+                // positives for recall) would compare fewer groups than the estimate: it is left out and counted.
+                if (!SameGroupsDefined(estimates.AsSpan(1, groups.Count), replicateGroups, d.Metric))
+                {
+                    excluded[d.Metric]++;
+                    continue;
+                }
                 if (!double.IsNaN(d.Difference)) differenceSamples[d.Metric].Add(d.Difference);
                 if (!double.IsNaN(d.Ratio)) ratioSamples[d.Metric].Add(d.Ratio);
             }
@@ -55,7 +64,10 @@ internal static class MetricFrameBuilder
         offset += clients.Count;
         var byClientGroup = Enumerable.Range(offset, clientGroups.Count).Select(Result).ToList();
         return new MetricFrame(Result(0), byGroup, byClient, byClientGroup,
-            disparities.Select(d => d with { DifferenceInterval = IntervalOf(differenceSamples[d.Metric]), RatioInterval = IntervalOf(ratioSamples[d.Metric]) }).ToList());
+            disparities.Select(d => d with
+            {
+                DifferenceInterval = IntervalOf(differenceSamples[d.Metric]), RatioInterval = IntervalOf(ratioSamples[d.Metric]), ExcludedReplicates = excluded[d.Metric],
+            }).ToList());
     }
 
     private static List<Slice> SlicesBy(MetricRows rows, Func<int, string> name, Func<int, string?> stratum) =>
@@ -82,9 +94,17 @@ internal static class MetricFrameBuilder
                 double r = max > 0 ? min / max : double.NaN;
                 if (!double.IsNaN(r)) ratio = double.IsNaN(ratio) ? r : Math.Min(ratio, r);
             }
-            result.Add(new MetricDisparity(name, difference, ratio, null, null));
+            result.Add(new MetricDisparity(name, difference, ratio, null, null, 0));
         }
         return result;
+    }
+
+    /// <summary>Whether every group with a defined <paramref name="metric"/> in the estimate has one in the replicate too.</summary>
+    private static bool SameGroupsDefined(ReadOnlySpan<BinaryMetrics> estimate, BinaryMetrics[] replicate, string metric)
+    {
+        for (int g = 0; g < estimate.Length; g++)
+            if (!double.IsNaN(estimate[g].ByName()[metric]) && double.IsNaN(replicate[g].ByName()[metric])) return false;
+        return true;
     }
 
     private static Interval Percentiles(List<double> values, double tail)
