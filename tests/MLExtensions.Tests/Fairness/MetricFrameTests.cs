@@ -280,6 +280,58 @@ public class MetricFrameTests
     }
 
     [Fact]
+    public void A_metric_is_plotted_per_group_with_its_intervals_as_png_or_svg()
+    {
+        var rows = Cells("F", "a", "c1", "young", 10, 5, 30, 5).Concat(Cells("M", "a", "c1", "young", 20, 10, 15, 5))
+            .Concat(Cells("F", "b", "c2", "old", 6, 2, 10, 2)).Concat(Cells("M", "b", "c2", "old", 8, 8, 8, 8)).ToArray();
+        var frame = Ml.Fairness().MetricFrame(Ml.Data.LoadFromEnumerable(rows), new MetricFrameOptions { SensitiveColumnNames = ["Sex"], BootstrapSamples = 50 });
+        var controlled = Ml.Fairness().MetricFrame(Ml.Data.LoadFromEnumerable(rows), new MetricFrameOptions
+        {
+            SensitiveColumnNames = ["Sex"], ControlColumnNames = ["Age"], BootstrapSamples = 50,
+        });
+        var folder = Directory.CreateTempSubdirectory("metric-frame-plots").FullName;
+        try
+        {
+            SkiaSharp.SKBitmap Png(MetricFrame f, string metric)
+            {
+                var file = Path.Combine(folder, $"{metric}-{f.Strata.Count}.png");
+                f.SavePlot(metric, file);
+                var bytes = File.ReadAllBytes(file);
+                Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes.Take(4).ToArray());
+                return SkiaSharp.SKBitmap.Decode(bytes);
+            }
+            using var selection = Png(frame, nameof(BinaryMetrics.SelectionRate));
+            using var accuracy = Png(frame, nameof(BinaryMetrics.Accuracy));
+            Assert.True(selection.Width > 100 && selection.Height > 100);
+            // Not a blank canvas: axes, labels, points and bars in several colours, and another metric draws another picture.
+            Assert.True(selection.Pixels.Distinct().Count() > 20, "the plot has hardly any colours");
+            Assert.NotEqual(selection.Pixels, accuracy.Pixels);
+
+            var svgFile = Path.Combine(folder, "selection.svg");
+            controlled.SaveSvg(nameof(BinaryMetrics.SelectionRate), svgFile);
+            var svg = File.ReadAllText(svgFile);
+            Assert.Contains("<svg", svg);
+            var texts = System.Text.RegularExpressions.Regex.Matches(svg, "<text[^>]*>(.*?)</text>", System.Text.RegularExpressions.RegexOptions.Singleline)
+                .Select(m => m.Groups[1].Value.Trim()).ToHashSet();
+            // Group ticks, the overall category, one legend entry per stratum, title and axis labels.
+            foreach (var label in new[] { "F", "M", "overall", "old", "young", "SelectionRate by group", "group (bars: bootstrap intervals)", "SelectionRate" })
+                Assert.Contains(label, texts);
+            // A point per group and overall in each of the two strata.
+            Assert.True(System.Text.RegularExpressions.Regex.Matches(svg, "<ellipse").Count >= 6);
+            Assert.Equal("metric", Assert.Throws<ArgumentException>(() => frame.SavePlot("Nope", Path.Combine(folder, "x.png"))).ParamName);
+            Assert.Throws<ArgumentException>(() => frame.SavePlot(nameof(BinaryMetrics.Accuracy), Path.Combine(folder, "x.gif")));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        // Only positives: the false positive rate is undefined in every group.
+        var positives = Ml.Fairness().MetricFrame(Ml.Data.LoadFromEnumerable(Cells("F", "a", "c", "y", 5, 0, 0, 5).Concat(Cells("M", "a", "c", "y", 3, 0, 0, 7))),
+            new MetricFrameOptions { SensitiveColumnNames = ["Sex"], BootstrapSamples = 0 });
+        Assert.Contains("'FalsePositiveRate'", Assert.Throws<InvalidOperationException>(() => positives.ToSvg(nameof(BinaryMetrics.FalsePositiveRate))).Message);
+    }
+
+    [Fact]
     public void Weights_count_as_repeated_rows_and_auc_matches_ml_net()
     {
         var random = new Random(3);
