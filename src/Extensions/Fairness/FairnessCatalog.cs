@@ -60,12 +60,16 @@ public sealed class FairnessCatalog
     public FairnessMitigator Mitigate(FairnessMitigator.Options options) => new(Context, options);
 
     /// <summary>
-    /// Binary metrics (accuracy, precision, recall, FPR, FNR, selection rate, AUC with a score) by sensitive group,
-    /// their intersections, client and client × group, with differences and ratios between groups and bootstrap
-    /// intervals. See <see cref="MetricFrame"/> for the columns.
+    /// Binary metrics (accuracy, precision, recall, FPR, FNR, selection rate, AUC with a score) and user metrics
+    /// (<see cref="MetricFrameOptions.Metrics"/>) by sensitive group, their intersections, client and client × group,
+    /// with group minimum and maximum, differences and ratios between groups and to overall (per control stratum with
+    /// control features) and bootstrap intervals. See <see cref="MetricFrame"/> for the columns.
     /// </summary>
     /// <param name="data">Scored rows.</param>
-    /// <param name="options">Columns, control features, weights and bootstrap.</param>
+    /// <param name="options">Columns, control features, weights, user metrics and bootstrap.</param>
+    /// <exception cref="ArgumentException">Bad options or columns, naming the option or column.</exception>
+    /// <exception cref="System.IO.InvalidDataException">Bad values, naming the column and row; a single group.</exception>
+    /// <exception cref="InvalidOperationException">A user metric that throws or returns ±∞, naming the metric and slice.</exception>
     public MetricFrame MetricFrame(IDataView data, MetricFrameOptions options) => MetricFrameBuilder.Build(data, options);
 }
 

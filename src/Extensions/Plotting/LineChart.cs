@@ -3,20 +3,40 @@ using ScottPlot;
 namespace MLExtensions.Plotting;
 
 /// <summary>
-/// The one plotting helper of the library: line series (optionally with error bars) and vertical markers, written as
-/// SVG or PNG by ScottPlot, chosen by the file's extension. PRESTO's paths and the fairness trade-off use it.
+/// The one plotting helper of the library: line series (optionally with error bars), point series with interval bars,
+/// categorical x ticks and vertical markers, written as SVG or PNG by ScottPlot, chosen by the file's extension.
+/// PRESTO's paths, the fairness trade-off and the metric frame use it.
 /// </summary>
 internal sealed class LineChart(string title, string xLabel, string yLabel, Alignment legend = Alignment.UpperRight)
 {
     private const int Width = 800, Height = 500;
-    private readonly List<(string? Name, double[] X, double[] Y, double[]? Errors)> _series = [];
+    private readonly List<(string? Name, double[] X, double[] Y, double[]? Below, double[]? Above, bool Line)> _series = [];
     private readonly List<(double X, string Name)> _markers = [];
+    private string[]? _categories;
 
     /// <summary>Adds a line through (<paramref name="x"/>, <paramref name="y"/>); non-finite points are left out.</summary>
-    public LineChart Add(string? name, double[] x, double[] y, double[]? errors = null)
+    public LineChart Add(string? name, double[] x, double[] y, double[]? errors = null) => Add(name, x, y, errors, errors, line: true);
+
+    /// <summary>
+    /// Adds points (no line) at (<paramref name="x"/>, <paramref name="y"/>), each with a bar from
+    /// <paramref name="lower"/> to <paramref name="upper"/> (NaN: no bar on that side); non-finite points are left out.
+    /// </summary>
+    public LineChart AddPoints(string? name, double[] x, double[] y, double[] lower, double[] upper) =>
+        Add(name, x, y, y.Select((v, i) => double.IsFinite(lower[i]) ? Math.Max(0, v - lower[i]) : 0).ToArray(),
+            y.Select((v, i) => double.IsFinite(upper[i]) ? Math.Max(0, upper[i] - v) : 0).ToArray(), line: false);
+
+    /// <summary>Labels the x axis with <paramref name="labels"/> at 0, 1, 2, … instead of numbers.</summary>
+    public LineChart Categories(IReadOnlyList<string> labels)
+    {
+        _categories = labels.ToArray();
+        return this;
+    }
+
+    private LineChart Add(string? name, double[] x, double[] y, double[]? below, double[]? above, bool line)
     {
         var keep = Enumerable.Range(0, x.Length).Where(i => double.IsFinite(x[i]) && double.IsFinite(y[i])).ToArray();
-        _series.Add((name, keep.Select(i => x[i]).ToArray(), keep.Select(i => y[i]).ToArray(), errors is null ? null : keep.Select(i => errors[i]).ToArray()));
+        double[]? Kept(double[]? values) => values is null ? null : keep.Select(i => values[i]).ToArray();
+        _series.Add((name, Kept(x)!, Kept(y)!, Kept(below), Kept(above), line));
         return this;
     }
 
@@ -35,13 +55,25 @@ internal sealed class LineChart(string title, string xLabel, string yLabel, Alig
         plot.Title(title);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
-        foreach (var (name, x, y, errors) in _series)
+        foreach (var (name, x, y, below, above, drawLine) in _series)
         {
             if (x.Length == 0) continue;
             var line = plot.Add.Scatter(x, y);
+            if (!drawLine)
+            {
+                line.LineWidth = 0;
+                line.MarkerSize = 9;
+            }
             if (name is not null) line.LegendText = name;
-            if (errors is not null) plot.Add.ErrorBar(x, y, errors).Color = line.Color;
+            if (below is not null && above is not null)
+            {
+                var bars = plot.Add.ErrorBar(x, y, above);
+                bars.YErrorNegative = below;
+                bars.Color = line.Color;
+            }
         }
+        if (_categories is not null)
+            plot.Axes.Bottom.SetTicks(Enumerable.Range(0, _categories.Length).Select(i => (double)i).ToArray(), _categories);
         foreach (var (x, name) in _markers)
         {
             var marker = plot.Add.VerticalLine(x);

@@ -27,6 +27,11 @@ public sealed record BinaryMetrics(double Weight, double Accuracy, double Precis
         return values;
     }
 
+    /// <summary>The names <see cref="ByName"/> gives, in its order: AUC last, and only with scores.</summary>
+    internal static string[] Names(bool withScores) =>
+        [nameof(Accuracy), nameof(Precision), nameof(Recall), nameof(FalsePositiveRate), nameof(FalseNegativeRate), nameof(SelectionRate),
+         .. withScores ? new[] { nameof(AreaUnderRocCurve) } : []];
+
     /// <summary>
     /// The metrics of rows <paramref name="rows"/> of <paramref name="data"/> with weights <paramref name="weights"/>
     /// (null: the data's own). With scores, <paramref name="rows"/> must be in ascending score order (the bootstrap
