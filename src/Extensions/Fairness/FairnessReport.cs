@@ -52,7 +52,16 @@ public sealed class FairnessReport
     /// <summary>Rows audited.</summary>
     public long Rows => Counts.Rows;
 
-    /// <summary>The sensitive attribute's values, in the order used for differences (last minus first).</summary>
+    /// <summary>
+    /// The sensitive columns audited (their intersection is Z), as the counts state them; null when the counts do not
+    /// (a table built with <see cref="FairnessCounts.Add"/> or read from a group-by without them).
+    /// </summary>
+    public IReadOnlyList<string>? SensitiveColumnNames => Counts.SensitiveColumnNames;
+
+    /// <summary>
+    /// The sensitive attribute's values, in the order used for differences (last minus first). With several sensitive
+    /// columns, their intersections: values joined with <c>" &amp; "</c> (<c>"Female &amp; Black"</c>).
+    /// </summary>
     public IReadOnlyList<string> SensitiveValues { get; }
 
     /// <summary>The prediction values.</summary>
@@ -155,6 +164,7 @@ public sealed class FairnessReport
         accuracy = Accuracy,
         equalOpportunityGap = EqualOpportunityGap,
         equalizedOddsGap = EqualizedOddsGap,
+        sensitiveColumnNames = SensitiveColumnNames,
         sensitiveValues = SensitiveValues,
         predictionValues = PredictionValues,
         clients = Clients,
@@ -171,7 +181,8 @@ public sealed class FairnessReport
         string Ci(string name) => ConfidenceIntervals.TryGetValue(name, out var i) ? $" [{F(i.Lower)}, {F(i.Upper)}]" : "";
         var md = new StringBuilder();
         md.AppendLine("# Fairness audit").AppendLine();
-        md.AppendLine($"{Rows} rows; sensitive values {string.Join(", ", SensitiveValues)}; {Clients.Count} clients.").AppendLine();
+        string columns = SensitiveColumnNames is { } names ? $"sensitive {(names.Count == 1 ? "column" : "columns")} {string.Join(" & ", names)}, " : "";
+        md.AppendLine($"{Rows} rows; {columns}sensitive values {string.Join(", ", SensitiveValues)}; {Clients.Count} clients.").AppendLine();
         md.AppendLine("| measure | bits |").AppendLine("|---|---|");
         md.AppendLine($"| global disparity I(Z;Ŷ) | {F(GlobalDisparity)}{Ci("GlobalDisparity")} |");
         md.AppendLine($"| local disparity I(Z;Ŷ\\|S) | {F(LocalDisparity)}{Ci("LocalDisparity")} |");
