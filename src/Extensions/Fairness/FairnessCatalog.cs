@@ -21,7 +21,7 @@ public sealed class FairnessCatalog
     /// <param name="sensitiveColumnName">The sensitive attribute Z.</param>
     /// <param name="predictedColumnName">The prediction Ŷ.</param>
     /// <param name="clientColumnName">The client (or any grouping) S.</param>
-    /// <param name="labelColumnName">The true label, for accuracy and opportunity gaps; optional.</param>
+    /// <param name="labelColumnName">The true label, for accuracy, opportunity gaps and the equalized-odds and equal-opportunity disparities; optional.</param>
     /// <param name="threshold">For a score prediction: predicted positive when score ≥ threshold.</param>
     /// <param name="options">Solver settings of the decomposition; default: certified to 1e-7 bits (<c>Tolerance = 1e-7</c>).</param>
     /// <param name="bootstrapSamples">Resamples for the confidence intervals (0: none).</param>
@@ -48,7 +48,7 @@ public sealed class FairnessCatalog
     /// <param name="sensitiveColumnNames">The sensitive columns whose intersection is the attribute Z; at least one, each once.</param>
     /// <param name="predictedColumnName">The prediction Ŷ.</param>
     /// <param name="clientColumnName">The client (or any grouping) S.</param>
-    /// <param name="labelColumnName">The true label, for accuracy and opportunity gaps; optional.</param>
+    /// <param name="labelColumnName">The true label, for accuracy, opportunity gaps and the equalized-odds and equal-opportunity disparities; optional.</param>
     /// <param name="threshold">For a score prediction: predicted positive when score ≥ threshold.</param>
     /// <param name="options">Solver settings of the decomposition; default: certified to 1e-7 bits (<c>Tolerance = 1e-7</c>).</param>
     /// <param name="bootstrapSamples">Resamples for the confidence intervals (0: none).</param>
