@@ -51,6 +51,9 @@ internal static class FairnessReportBuilder
 
         string? positive = counts.PositivePrediction ?? (predictions.Length == 2 ? predictions[1] : null);
         bool binary = sensitive.Length == 2 && predictions.Length == 2 && positive is not null && predictions.Contains(positive);
+        if (counts.PositivePrediction is { } stated && predictions.Length == 2 && !predictions.Contains(stated))
+            warnings.Add($"The positive prediction '{stated}' is neither of the predictions ({string.Join(", ", predictions)}): parity and opportunity figures are left out. " +
+                         "Was it misspelt?");
         var cells = counts.Cells;
 
         ClientFairness ForClient(string client)
