@@ -51,29 +51,32 @@ internal static class Bootstrap
             foreach (var name in new[] { "EqualizedOddsGlobalDisparity", "EqualizedOddsLocalDisparity", "EqualOpportunityGlobalDisparity", "EqualOpportunityLocalDisparity" })
                 values[name] = new();
         int positiveIndex = labels is null || positiveLabel is null ? -1 : Array.IndexOf(labels, positiveLabel);
-        var drawn = new List<((string Client, string Sensitive, string Prediction, string? Label), double)>(cells.Length);
+        // Each cell's place in the joint tables, found once rather than in every replicate.
+        var places = cells.Select(c => (Z: Array.IndexOf(sensitive, c.Key.Sensitive), Y: Array.IndexOf(predictions, c.Key.Prediction),
+            S: Array.IndexOf(clients, c.Key.Client), L: labels is null ? -1 : Array.IndexOf(labels, c.Key.Label))).ToArray();
         bool decompose = clients.Length <= DecompositionClientLimit;
         if (decompose)
             foreach (var name in new[] { "UniqueDisparity", "RedundantDisparity", "MaskedDisparity" }) values[name] = new();
         for (int b = 0; b < samples; b++)
         {
             var joint = new double[sensitive.Length, predictions.Length, clients.Length];
-            drawn.Clear();
-            foreach (var (key, count) in cells)
+            // p(z, ŷ, (y, s)) of the same draws, as LabelDisparities.Joint lays it out.
+            var labelled = labels is null ? null : new double[sensitive.Length, predictions.Length, labels.Length * clients.Length];
+            for (int i = 0; i < cells.Length; i++)
             {
-                double draw = Poisson(random, count);
-                joint[Array.IndexOf(sensitive, key.Sensitive), Array.IndexOf(predictions, key.Prediction), Array.IndexOf(clients, key.Client)] += draw;
-                drawn.Add((key, draw));
+                double draw = Poisson(random, cells[i].Value);
+                var (z, y, s, l) = places[i];
+                joint[z, y, s] += draw;
+                if (labelled is not null) labelled[z, y, l * clients.Length + s] += draw;
             }
             if (joint.Cast<double>().Sum() == 0) continue;
             if (labels is not null)
             {
-                var (eoGlobal, eoLocal, eoppGlobal, eoppLocal) = LabelDisparities.Measures(
-                    LabelDisparities.Joint(drawn, sensitive, predictions, labels, clients), labels.Length, clients.Length, positiveIndex);
+                var (eoGlobal, eoLocal, eoppGlobal, eoppLocal) = LabelDisparities.Measures(labelled!, labels.Length, clients.Length, positiveIndex);
                 values["EqualizedOddsGlobalDisparity"].Add(eoGlobal);
                 values["EqualizedOddsLocalDisparity"].Add(eoLocal);
-                if (eoppGlobal is double g) values["EqualOpportunityGlobalDisparity"].Add(g);
-                if (eoppLocal is double l) values["EqualOpportunityLocalDisparity"].Add(l);
+                if (eoppGlobal is double global) values["EqualOpportunityGlobalDisparity"].Add(global);
+                if (eoppLocal is double local) values["EqualOpportunityLocalDisparity"].Add(local);
             }
             values["GlobalDisparity"].Add(InformationMeasures.MutualInformation(InformationMeasures.Marginal01(joint)));
             values["LocalDisparity"].Add(InformationMeasures.ConditionalMutualInformation(joint));
