@@ -21,7 +21,7 @@ namespace MLExtensions.Fairness;
 /// <para><b>Several sensitive columns.</b> The sensitive attribute Z is then their intersection: a row's group is its
 /// values joined with <c>" &amp; "</c> in the order the columns are named (<c>"Female &amp; Black"</c>), as in the
 /// metric frame, and the count table records the columns (<see cref="FairnessCounts.SensitiveColumnNames"/>). A value
-/// that would make such a name ambiguous (one holding <c>" &amp; "</c>, or starting or ending with <c>&amp;</c>) is an
+/// that would make such a name ambiguous (one holding <c>" &amp; "</c>, starting with <c>"&amp; "</c> or ending with <c>" &amp;"</c>) is an
 /// error naming the column and row.</para>
 /// <para>Values are counted in the one spelling of <see cref="FairnessCounts"/>: text without surrounding white space,
 /// Booleans (and any casing of the text <c>true</c>/<c>false</c>) as <c>True</c>/<c>False</c>, numbers in invariant
@@ -270,7 +270,7 @@ internal static class ValueReader
                 group = FairnessCounts.JoinIntersection(buffer) ?? throw new InvalidDataException(
                     $"Row {row}: the values {string.Join(", ", buffer.Select((v, i) => $"'{v}' (column '{columns[i].Name}')"))} join into the group " +
                     $"'{string.Join(FairnessCounts.IntersectionSeparator, buffer)}', which reads back as other values: a value of several sensitive columns " +
-                    $"may not hold '{FairnessCounts.IntersectionSeparator}' or start or end with '&'. Replace such values (e.g. 'and') before auditing.");
+                    $"may not hold '{FairnessCounts.IntersectionSeparator}', start with '& ' or end with ' &'. Replace such values (e.g. 'and') before auditing.");
                 groups[(string[])buffer.Clone()] = group;
             }
             return group;

@@ -154,8 +154,8 @@ public sealed class FairnessCounts
 
     /// <summary>
     /// The group named by the values of several sensitive columns (each already in its one spelling), or null when
-    /// that name would read back as other values (a value holding <c>" &amp; "</c>, or starting or ending with
-    /// <c>&amp;</c>), so two groups could share it.
+    /// that name would read back as other values (a value holding <c>" &amp; "</c>, starting with <c>"&amp; "</c> or
+    /// ending with <c>" &amp;"</c>), so two groups could share it.
     /// </summary>
     internal static string? JoinIntersection(IReadOnlyList<string> values)
     {
