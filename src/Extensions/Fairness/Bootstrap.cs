@@ -25,8 +25,20 @@ internal static class Bootstrap
     public const int DecompositionClientLimit = 20;
 
     /// <summary>Percentile intervals and replicate means (for bootstrap bias correction) of every figure, by name.</summary>
+    /// <param name="counts">The count table to resample.</param>
+    /// <param name="samples">Replicates.</param>
+    /// <param name="seed">Seed of the resampling.</param>
+    /// <param name="level">Coverage of the intervals.</param>
+    /// <param name="sensitive">The sensitive values, in the report's order.</param>
+    /// <param name="predictions">The prediction values, in the report's order.</param>
+    /// <param name="clients">The clients, in the report's order.</param>
+    /// <param name="positive">The positive prediction for the parity difference; null when Z or Ŷ is not binary.</param>
+    /// <param name="decompositionOptions">Solver settings of the decomposition.</param>
+    /// <param name="labels">The label values of a labelled table (the equalized-odds figures are then resampled too); null without labels.</param>
+    /// <param name="positiveLabel">The label of the equal-opportunity figures; null for none.</param>
     public static (IReadOnlyDictionary<string, Interval> Intervals, IReadOnlyDictionary<string, double> Means) Intervals(FairnessCounts counts, int samples, int seed, double level,
-        string[] sensitive, string[] predictions, string[] clients, string? positive, PidOptions decompositionOptions)
+        string[] sensitive, string[] predictions, string[] clients, string? positive, PidOptions decompositionOptions,
+        string[]? labels = null, string? positiveLabel = null)
     {
         var random = new Random(seed);
         // A fixed cell order makes the intervals depend on the counts only, not on how the table was assembled.
@@ -35,15 +47,37 @@ internal static class Bootstrap
         var values = new Dictionary<string, List<double>> { ["GlobalDisparity"] = new(), ["LocalDisparity"] = new() };
         bool binary = sensitive.Length == 2 && predictions.Length == 2 && positive is not null;
         if (binary) values["StatisticalParityDifference"] = new();
+        if (labels is not null)
+            foreach (var name in new[] { "EqualizedOddsGlobalDisparity", "EqualizedOddsLocalDisparity", "EqualOpportunityGlobalDisparity", "EqualOpportunityLocalDisparity" })
+                values[name] = new();
+        int positiveIndex = labels is null || positiveLabel is null ? -1 : Array.IndexOf(labels, positiveLabel);
+        // Each cell's place in the joint tables, found once rather than in every replicate.
+        var places = cells.Select(c => (Z: Array.IndexOf(sensitive, c.Key.Sensitive), Y: Array.IndexOf(predictions, c.Key.Prediction),
+            S: Array.IndexOf(clients, c.Key.Client), L: labels is null ? -1 : Array.IndexOf(labels, c.Key.Label))).ToArray();
         bool decompose = clients.Length <= DecompositionClientLimit;
         if (decompose)
             foreach (var name in new[] { "UniqueDisparity", "RedundantDisparity", "MaskedDisparity" }) values[name] = new();
         for (int b = 0; b < samples; b++)
         {
             var joint = new double[sensitive.Length, predictions.Length, clients.Length];
-            foreach (var ((client, z, y, _), count) in cells)
-                joint[Array.IndexOf(sensitive, z), Array.IndexOf(predictions, y), Array.IndexOf(clients, client)] += Poisson(random, count);
+            // p(z, ŷ, (y, s)) of the same draws, as LabelDisparities.Joint lays it out.
+            var labelled = labels is null ? null : new double[sensitive.Length, predictions.Length, labels.Length * clients.Length];
+            for (int i = 0; i < cells.Length; i++)
+            {
+                double draw = Poisson(random, cells[i].Value);
+                var (z, y, s, l) = places[i];
+                joint[z, y, s] += draw;
+                if (labelled is not null) labelled[z, y, l * clients.Length + s] += draw;
+            }
             if (joint.Cast<double>().Sum() == 0) continue;
+            if (labels is not null)
+            {
+                var (eoGlobal, eoLocal, eoppGlobal, eoppLocal) = LabelDisparities.Measures(labelled!, labels.Length, clients.Length, positiveIndex);
+                values["EqualizedOddsGlobalDisparity"].Add(eoGlobal);
+                values["EqualizedOddsLocalDisparity"].Add(eoLocal);
+                if (eoppGlobal is double global) values["EqualOpportunityGlobalDisparity"].Add(global);
+                if (eoppLocal is double local) values["EqualOpportunityLocalDisparity"].Add(local);
+            }
             values["GlobalDisparity"].Add(InformationMeasures.MutualInformation(InformationMeasures.Marginal01(joint)));
             values["LocalDisparity"].Add(InformationMeasures.ConditionalMutualInformation(joint));
             if (decompose)

@@ -21,7 +21,7 @@ public sealed class FairnessCatalog
     /// <param name="sensitiveColumnName">The sensitive attribute Z.</param>
     /// <param name="predictedColumnName">The prediction Ŷ.</param>
     /// <param name="clientColumnName">The client (or any grouping) S.</param>
-    /// <param name="labelColumnName">The true label, for accuracy and opportunity gaps; optional.</param>
+    /// <param name="labelColumnName">The true label, for accuracy, opportunity gaps and the equalized-odds and equal-opportunity disparities; optional.</param>
     /// <param name="threshold">For a score prediction: predicted positive when score ≥ threshold.</param>
     /// <param name="options">Solver settings of the decomposition; default: certified to 1e-7 bits (<c>Tolerance = 1e-7</c>).</param>
     /// <param name="bootstrapSamples">Resamples for the confidence intervals (0: none).</param>
@@ -33,7 +33,35 @@ public sealed class FairnessCatalog
     public FairnessAuditEstimator Audit(string sensitiveColumnName, string predictedColumnName, string clientColumnName,
         string? labelColumnName = null, float? threshold = null, PidOptions? options = null, int bootstrapSamples = 200, int? seed = null,
         string? positivePrediction = null)
-        => new(sensitiveColumnName, predictedColumnName, clientColumnName, labelColumnName, threshold, options, bootstrapSamples,
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sensitiveColumnName);
+        return new([sensitiveColumnName], predictedColumnName, clientColumnName, labelColumnName, threshold, options, bootstrapSamples,
+            seed ?? NewSeed("FairnessAudit"), positivePrediction);
+    }
+
+    /// <summary>
+    /// An audit of <paramref name="predictedColumnName"/> for disparity with respect to the intersection of
+    /// <paramref name="sensitiveColumnNames"/>, globally and within the groups of <paramref name="clientColumnName"/>:
+    /// a row's group is its sensitive values joined with <c>" &amp; "</c> in the order given (<c>"Female &amp; Black"</c>),
+    /// as in the metric frame. See <see cref="FairnessAuditEstimator"/> for the columns.
+    /// </summary>
+    /// <param name="sensitiveColumnNames">The sensitive columns whose intersection is the attribute Z; at least one, each once.</param>
+    /// <param name="predictedColumnName">The prediction Ŷ.</param>
+    /// <param name="clientColumnName">The client (or any grouping) S.</param>
+    /// <param name="labelColumnName">The true label, for accuracy, opportunity gaps and the equalized-odds and equal-opportunity disparities; optional.</param>
+    /// <param name="threshold">For a score prediction: predicted positive when score ≥ threshold.</param>
+    /// <param name="options">Solver settings of the decomposition; default: certified to 1e-7 bits (<c>Tolerance = 1e-7</c>).</param>
+    /// <param name="bootstrapSamples">Resamples for the confidence intervals (0: none).</param>
+    /// <param name="seed">Seed of the bootstrap; null draws one from the <c>MLContext</c>.</param>
+    /// <param name="positivePrediction">
+    /// For a text, key or numeric prediction with two values: the one that counts as positive (for parity and
+    /// opportunity figures). Default: the later of the two in ordinal order. Boolean and score predictions: True.
+    /// </param>
+    /// <exception cref="ArgumentException">No sensitive column is named, or one is blank or named twice.</exception>
+    public FairnessAuditEstimator Audit(string[] sensitiveColumnNames, string predictedColumnName, string clientColumnName,
+        string? labelColumnName = null, float? threshold = null, PidOptions? options = null, int bootstrapSamples = 200, int? seed = null,
+        string? positivePrediction = null)
+        => new(sensitiveColumnNames, predictedColumnName, clientColumnName, labelColumnName, threshold, options, bootstrapSamples,
             seed ?? NewSeed("FairnessAudit"), positivePrediction);
 
     /// <summary>

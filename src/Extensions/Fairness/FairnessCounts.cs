@@ -17,6 +17,11 @@ namespace MLExtensions.Fairness;
 /// space is removed, and any casing of <c>true</c> or <c>false</c> becomes <c>True</c> or <c>False</c>, as ML.NET's
 /// Boolean columns read, so a Boolean column and a warehouse's text <c>true</c> are one prediction. Otherwise case
 /// is kept: <c>f</c> and <c>F</c> are two groups. A value that is empty or only white space is refused, naming it.</para>
+/// <para><b>Several sensitive columns.</b> An audit of several sensitive columns counts their intersection: the
+/// sensitive value of a cell is the columns' values joined with <c>" &amp; "</c> in the order of
+/// <see cref="SensitiveColumnNames"/> (<c>"Female &amp; Black"</c>), as the metric frame names its groups. In such a
+/// table each part takes its one spelling (<c>"Female  &amp;  true"</c> is <c>"Female &amp; True"</c>), and a value
+/// that does not split into one non-blank part per column is refused.</para>
 /// <para><b>Counts.</b> Every sum is checked: a cell's count or the table's total that would pass
 /// <see cref="long.MaxValue"/> is refused (<see cref="OverflowException"/> naming the cell), never wrapped.</para>
 /// </remarks>
@@ -26,6 +31,40 @@ public sealed class FairnessCounts
 
     /// <summary>Whether the rows carried labels.</summary>
     public bool HasLabels { get; private set; }
+
+    private readonly string[]? _sensitiveColumnNames;
+
+    /// <summary>
+    /// The sensitive columns the table was counted on, in the order their values are joined (see
+    /// <see cref="FairnessCounts"/>); null when not stated (a table built with <see cref="Add"/> or read from a
+    /// group-by without a <c># sensitiveColumnNames=</c> line). Set it before adding rows; names are stored without
+    /// surrounding white space. Tables that state different columns do not merge.
+    /// </summary>
+    /// <exception cref="ArgumentException">Set to an empty list, or one with a blank or repeated name.</exception>
+    public IReadOnlyList<string>? SensitiveColumnNames
+    {
+        get => _sensitiveColumnNames is null ? null : Array.AsReadOnly(_sensitiveColumnNames);
+        init => _sensitiveColumnNames = value is null ? null : ColumnNames(value, (index, problem) => new ArgumentException(
+            $"Sensitive column name {index} {problem}; name each sensitive column once.", nameof(SensitiveColumnNames)));
+    }
+
+    /// <summary>Checks and trims a list of sensitive column names; <paramref name="refuse"/> makes the exception (index, problem).</summary>
+    private static string[] ColumnNames(IReadOnlyList<string?> names, Func<int, string, Exception> refuse)
+    {
+        if (names.Count == 0) throw refuse(0, "is missing: the list is empty");
+        var trimmed = new string[names.Count];
+        for (int i = 0; i < names.Count; i++)
+        {
+            trimmed[i] = names[i]?.Trim() ?? throw refuse(i, "is null");
+            if (trimmed[i].Length == 0) throw refuse(i, "is blank");
+            int earlier = Array.IndexOf(trimmed, trimmed[i], 0, i);
+            if (earlier >= 0) throw refuse(i, $"repeats '{trimmed[i]}' (name {earlier})");
+        }
+        return trimmed;
+    }
+
+    /// <summary>The sensitive columns as messages name them.</summary>
+    private static string Columns(IReadOnlyList<string>? names) => names is null ? "(not stated)" : string.Join(", ", names.Select(n => $"'{n}'"));
 
     private string? _positivePrediction;
 
@@ -66,7 +105,7 @@ public sealed class FairnessCounts
     public void Add(string client, string sensitive, string prediction, string? label, long count = 1)
     {
         client = Value(client, nameof(client));
-        sensitive = Value(sensitive, nameof(sensitive));
+        sensitive = _sensitiveColumnNames is { Length: > 1 } columns ? Intersection(sensitive, columns) : Value(sensitive, nameof(sensitive));
         prediction = Value(prediction, nameof(prediction));
         if (label is not null) label = Value(label, nameof(label));
         ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -97,6 +136,43 @@ public sealed class FairnessCounts
         return trimmed;
     }
 
+    /// <summary>The separator of the values of several sensitive columns in a group's name.</summary>
+    internal const string IntersectionSeparator = " & ";
+
+    /// <summary>
+    /// The parts of an intersection value, each in its one spelling; null when the value does not split into
+    /// <paramref name="parts"/> non-blank parts at <see cref="IntersectionSeparator"/>.
+    /// </summary>
+    internal static string[]? SplitIntersection(string value, int parts)
+    {
+        var split = value.Split(IntersectionSeparator);
+        if (split.Length != parts) return null;
+        for (int i = 0; i < split.Length; i++)
+            if ((split[i] = Canonical(split[i])!) is null) return null;
+        return split;
+    }
+
+    /// <summary>
+    /// The group named by the values of several sensitive columns (each already in its one spelling), or null when
+    /// that name would read back as other values (a value holding <c>" &amp; "</c>, starting with <c>"&amp; "</c> or
+    /// ending with <c>" &amp;"</c>), so two groups could share it.
+    /// </summary>
+    internal static string? JoinIntersection(IReadOnlyList<string> values)
+    {
+        var joined = string.Join(IntersectionSeparator, values);
+        var back = SplitIntersection(joined, values.Count);
+        return back is not null && back.SequenceEqual(values, StringComparer.Ordinal) ? joined : null;
+    }
+
+    private static string Intersection(string value, string[] columns)
+    {
+        ArgumentNullException.ThrowIfNull(value, "sensitive");
+        var parts = SplitIntersection(value, columns.Length) ?? throw new ArgumentException(
+            $"The sensitive value '{value}' is not an intersection of the table's {columns.Length} sensitive columns {Columns(columns)}: " +
+            $"write one non-blank value per column, joined with '{IntersectionSeparator}' in that order.", "sensitive");
+        return string.Join(IntersectionSeparator, parts);
+    }
+
     private static string Value(string value, string name)
     {
         ArgumentNullException.ThrowIfNull(value, name);
@@ -110,13 +186,18 @@ public sealed class FairnessCounts
 
     /// <summary>Adds tables counted separately (e.g. one per client) into one.</summary>
     /// <remarks>
-    /// A table's <see cref="PositivePrediction"/> of null means "not stated": it joins a table that states one, and the
-    /// merged table takes the stated value. Two tables that state different values are refused. A table without cells
+    /// A table's <see cref="PositivePrediction"/> (or <see cref="SensitiveColumnNames"/>) of null means "not stated": it
+    /// joins a table that states one, and the merged table takes the stated value. Two tables that state different
+    /// values are refused: columns must be the same names in the same order. A table without cells
     /// joins any other (it has no rows to disagree about labels).
     /// </remarks>
     /// <param name="tables">The tables; none may be null.</param>
     /// <exception cref="ArgumentNullException">The array, or one of the tables (the message names its index), is null.</exception>
-    /// <exception cref="ArgumentException">Some tables have labels and others not, or two tables state different positive predictions.</exception>
+    /// <exception cref="ArgumentException">
+    /// Some tables have labels and others not, two tables state different positive predictions or different
+    /// <see cref="SensitiveColumnNames"/>, or a table that states none holds a sensitive value that is not an
+    /// intersection of the stated columns.
+    /// </exception>
     /// <exception cref="OverflowException">A merged cell's count or the merged row total would pass <see cref="long.MaxValue"/> (the message names the table and cell).</exception>
     public static FairnessCounts Merge(params FairnessCounts[] tables)
     {
@@ -134,7 +215,17 @@ public sealed class FairnessCounts
                 if (tables[i].PositivePrediction is { } other && other != tables[stated].PositivePrediction)
                     throw new ArgumentException($"The tables disagree on the positive prediction: table {stated} states '{tables[stated].PositivePrediction}', " +
                                                 $"table {i} states '{other}'. Count every party with the same positive prediction.", nameof(tables));
-        var merged = new FairnessCounts { PositivePrediction = stated >= 0 ? tables[stated].PositivePrediction : null };
+        int named = Array.FindIndex(tables, t => t.SensitiveColumnNames is not null);
+        if (named >= 0)
+            for (int i = named + 1; i < tables.Length; i++)
+                if (tables[i].SensitiveColumnNames is { } other && !other.SequenceEqual(tables[named].SensitiveColumnNames!, StringComparer.Ordinal))
+                    throw new ArgumentException($"The tables were counted on different sensitive columns: table {named} on {Columns(tables[named].SensitiveColumnNames)}, " +
+                                                $"table {i} on {Columns(other)}. Audit every party with the same sensitive columns, in the same order.", nameof(tables));
+        var merged = new FairnessCounts
+        {
+            PositivePrediction = stated >= 0 ? tables[stated].PositivePrediction : null,
+            SensitiveColumnNames = named >= 0 ? tables[named].SensitiveColumnNames : null,
+        };
         for (int i = 0; i < tables.Length; i++)
             foreach (var ((client, sensitive, prediction, label), count) in tables[i]._cells)
             {
@@ -146,6 +237,12 @@ public sealed class FairnessCounts
                 {
                     throw new OverflowException($"Merging table {i}: {e.Message}", e);
                 }
+                catch (ArgumentException e)
+                {
+                    // Only a table that does not state its columns gets here: its values need not split as the others' do.
+                    throw new ArgumentException($"Merging table {i} (sensitive columns {Columns(tables[i].SensitiveColumnNames)}) into tables counted on " +
+                                                $"{Columns(merged.SensitiveColumnNames)}: {e.Message}", nameof(tables), e);
+                }
             }
         return merged;
     }
@@ -156,13 +253,14 @@ public sealed class FairnessCounts
     /// The table as JSON: what one party of a federated audit sends (counts only, never rows). Read back with
     /// <see cref="FromJson"/>; merging the parties' tables gives exactly the pooled report.
     /// </summary>
-    public string ToJson() => JsonSerializer.Serialize(new CountsDocument(Format, HasLabels, PositivePrediction,
+    public string ToJson() => JsonSerializer.Serialize(new CountsDocument(Format, HasLabels, PositivePrediction, _sensitiveColumnNames,
         OrderedCells().Select(c => new CountCell(c.Key.Client, c.Key.Sensitive, c.Key.Prediction, c.Key.Label, c.Value)).ToArray()), JsonOptions);
 
     /// <summary>Reads a table written by <see cref="ToJson"/>.</summary>
     /// <remarks>
     /// Every cell needs <c>client</c>, <c>sensitive</c>, <c>prediction</c> and <c>count</c>; <c>label</c> is null or
-    /// absent in a table without labels. A table lists each cell once: a cell written twice (a party's table
+    /// absent in a table without labels. <c>sensitiveColumnNames</c> (absent when not stated) lists the sensitive
+    /// columns; with several, every cell's sensitive value must be their intersection (see <see cref="FairnessCounts"/>). A table lists each cell once: a cell written twice (a party's table
     /// pasted in twice) is refused, where <see cref="Add"/> would add it; cells that differ only in spelling (see
     /// <see cref="FairnessCounts"/>) are added into one. Without <c>hasLabels</c> the table's labelling is read from
     /// its cells, which must then agree.
@@ -187,7 +285,13 @@ public sealed class FairnessCounts
             throw new InvalidDataException($"The text is not a fairness count table of format '{Format}' (found '{document?.Format}').");
         if (document.PositivePrediction is { } p && Canonical(p) is null)
             throw new InvalidDataException("The count table's positivePrediction is blank; write a prediction value, or null for none.");
-        var table = new FairnessCounts { PositivePrediction = document.PositivePrediction };
+        var table = new FairnessCounts
+        {
+            PositivePrediction = document.PositivePrediction,
+            SensitiveColumnNames = document.SensitiveColumnNames is { } names
+                ? ColumnNames(names, (index, problem) => new InvalidDataException($"The count table's sensitiveColumnNames: name {index} {problem}."))
+                : null,
+        };
         var first = new Dictionary<(string, string, string, string?), int>();
         for (int i = 0; i < document.Cells.Length; i++)
         {
@@ -215,13 +319,15 @@ public sealed class FairnessCounts
     /// <summary>
     /// The table as CSV with the header <c>client,sensitive,prediction,label,count</c> (label empty without labels):
     /// the shape a warehouse's group-by returns (see <see cref="FromCsv"/>). Before the header, comment lines carry
-    /// what the counts alone do not say: <c># positivePrediction=…</c> (when stated) and <c># hasLabels=true</c> or
+    /// what the counts alone do not say: <c># positivePrediction=…</c> (when stated),
+    /// <c># sensitiveColumnNames=…</c> (when stated: the names as fields, comma-separated) and <c># hasLabels=true</c> or
     /// <c>false</c>. Fields holding a comma, a quote or a line break are quoted (<c>""</c> for a quote).
     /// </summary>
     public string ToCsv()
     {
         var csv = new StringBuilder();
         if (PositivePrediction is { } positive) csv.Append("# positivePrediction=").Append(Quote(positive)).Append('\n');
+        if (_sensitiveColumnNames is { } names) csv.Append("# sensitiveColumnNames=").Append(string.Join(",", names.Select(Quote))).Append('\n');
         csv.Append("# hasLabels=").Append(HasLabels ? "true" : "false").Append('\n');
         csv.Append(CsvHeader).Append('\n');
         foreach (var ((client, sensitive, prediction, label), count) in OrderedCells())
@@ -242,8 +348,10 @@ public sealed class FairnessCounts
     /// twice) is refused, where <see cref="Add"/> would add it. Values take their one spelling (see
     /// <see cref="FairnessCounts"/>); lines that differ only there, such as <c>true</c> and <c>TRUE</c>, are groups a
     /// warehouse kept apart and are added into one cell.</para>
-    /// <para>Lines starting with <c>#</c> before the header are comments. Two of them are read, as
-    /// <see cref="ToCsv"/> writes them: <c># positivePrediction=value</c> (the value quoted as a field) and
+    /// <para>Lines starting with <c>#</c> before the header are comments. Three of them are read, as
+    /// <see cref="ToCsv"/> writes them: <c># positivePrediction=value</c> (the value quoted as a field),
+    /// <c># sensitiveColumnNames=Sex,Race</c> (the names as fields, trimmed; with several, each line's sensitive value
+    /// must be their intersection, e.g. <c>Female &amp; Black</c>, as SQL's <c>sex || ' &amp; ' || race</c> writes it) and
     /// <c># hasLabels=true</c> or <c>false</c>, which every line's label column must then match; others are ignored.
     /// A group-by result has no such line: give its positive prediction as <paramref name="positivePrediction"/>,
     /// or the report takes the later of two predictions in ordinal order.</para>
@@ -266,6 +374,7 @@ public sealed class FairnessCounts
         var records = new CsvRecords(reader);
         (string Value, int Line)? statedPositive = null;
         (bool Value, int Line)? statedLabels = null;
+        (string[] Value, int Line)? statedColumns = null;
         CsvRecords.Record? header;
         while ((header = records.Next()) is not null && (IsBlank(header) || header.Text.TrimStart().StartsWith('#')))
         {
@@ -278,6 +387,16 @@ public sealed class FairnessCounts
                 if (statedPositive is { } earlier)
                     throw new InvalidDataException($"Lines {earlier.Line} and {header.Line} of the count CSV both state the positive prediction; state it once.");
                 statedPositive = (Canonical(value) ?? throw new InvalidDataException($"Line {header.Line} of the count CSV states a blank positive prediction."), header.Line);
+            }
+            else if (key.Equals("sensitiveColumnNames", StringComparison.OrdinalIgnoreCase))
+            {
+                if (statedColumns is { } earlier)
+                    throw new InvalidDataException($"Lines {earlier.Line} and {header.Line} of the count CSV both state the sensitive columns; state them once.");
+                // The names are the line's fields, the first after the '=' (a quoted name keeps its commas).
+                var opening = header.Fields[0];
+                var names = header.Fields.Skip(1).Prepend(opening[(opening.IndexOf('=') + 1)..]).ToArray();
+                int line = header.Line;
+                statedColumns = (ColumnNames(names, (index, problem) => new InvalidDataException($"Line {line} of the count CSV states sensitive column names; name {index} {problem}.")), line);
             }
             else if (key.Equals("hasLabels", StringComparison.OrdinalIgnoreCase))
             {
@@ -294,7 +413,7 @@ public sealed class FairnessCounts
         if (given is not null && statedPositive is { } stated && stated.Value != given)
             throw new ArgumentException($"The count CSV states the positive prediction '{stated.Value}' (line {stated.Line}), but '{positivePrediction}' was given; " +
                                         "pass null to take the CSV's, or correct the one that is wrong.", nameof(positivePrediction));
-        var table = new FairnessCounts { PositivePrediction = given ?? statedPositive?.Value };
+        var table = new FairnessCounts { PositivePrediction = given ?? statedPositive?.Value, SensitiveColumnNames = statedColumns?.Value };
         var first = new Dictionary<(string, string, string, string?), int>();
         for (CsvRecords.Record? line; (line = records.Next()) is not null;)
         {
@@ -415,7 +534,8 @@ public sealed class FairnessCounts
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     // Everything nullable: a field the text lacks reads as null, so it can be refused by name instead of read as 0 or false.
-    private sealed record CountsDocument(string? Format, bool? HasLabels, string? PositivePrediction, CountCell?[]? Cells);
+    private sealed record CountsDocument(string? Format, bool? HasLabels, string? PositivePrediction,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string?[]? SensitiveColumnNames, CountCell?[]? Cells);
 
     private sealed record CountCell(string? Client, string? Sensitive, string? Prediction, string? Label, long? Count);
 

@@ -51,6 +51,9 @@ internal static class FairnessReportBuilder
 
         string? positive = counts.PositivePrediction ?? (predictions.Length == 2 ? predictions[1] : null);
         bool binary = sensitive.Length == 2 && predictions.Length == 2 && positive is not null && predictions.Contains(positive);
+        if (counts.PositivePrediction is { } stated && predictions.Length == 2 && !predictions.Contains(stated))
+            warnings.Add($"The positive prediction '{stated}' is neither of the predictions ({string.Join(", ", predictions)}): parity and opportunity figures are left out. " +
+                         "Was it misspelt?");
         var cells = counts.Cells;
 
         ClientFairness ForClient(string client)
@@ -68,14 +71,15 @@ internal static class FairnessReportBuilder
             return new ClientFairness(client, rows, InformationMeasures.MutualInformation(slice), parity, accuracy, opportunity, odds);
         }
 
+        var labelled = counts.HasLabels ? LabelDisparities.Of(counts, sensitive, predictions, clients, positive, warnings) : null;
         var perClient = clients.Select(ForClient).ToArray();
         var (globalParity, globalAccuracy, globalOpportunity, globalOdds) = Rates(cells.ToArray(), sensitive, positive, binary, counts.HasLabels, "all rows", warnings);
         var (intervals, means) = bootstrapSamples == 0
             ? (new Dictionary<string, Interval>(), new Dictionary<string, double>())
             : Bootstrap.Intervals(counts, bootstrapSamples, seed, confidenceLevel, sensitive, predictions, clients, binary ? positive : null,
-                options ?? DefaultDecompositionOptions);
-        return new FairnessReport(counts, decomposition, sensitive, predictions, globalParity, globalAccuracy, globalOpportunity, globalOdds,
-            perClient, warnings, intervals, means);
+                options ?? DefaultDecompositionOptions, labelled?.Labels, labelled?.PositiveLabel);
+        return new FairnessReport(counts, decomposition, sensitive, predictions, positive, globalParity, globalAccuracy, globalOpportunity, globalOdds,
+            labelled, perClient, warnings, intervals, means);
     }
 
     private static (double? Parity, double? Accuracy, double? Opportunity, double? Odds) Rates(
@@ -111,5 +115,70 @@ internal static class FairnessReportBuilder
             }
         }
         return (parity, accuracy, opportunity, odds);
+    }
+}
+
+/// <summary>
+/// The label-conditional disparities of a labelled table, bits: equalized odds I(Z;Ŷ|Y) and I(Z;Ŷ|Y,S), and equal
+/// opportunity, the same on the rows whose label is the positive value, I(Z;Ŷ|Y=1) and I(Z;Ŷ|S,Y=1).
+/// </summary>
+/// <param name="Labels">The label values, in the order of the joint tables' label axis.</param>
+/// <param name="PositiveLabel">The label value of equal opportunity; null when there is none (no positive prediction, or no row has it as its label).</param>
+/// <param name="EqualizedOddsGlobal">I(Z;Ŷ|Y).</param>
+/// <param name="EqualizedOddsLocal">I(Z;Ŷ|Y,S).</param>
+/// <param name="EqualOpportunityGlobal">I(Z;Ŷ|Y=positive); null without a positive label.</param>
+/// <param name="EqualOpportunityLocal">I(Z;Ŷ|S,Y=positive); null without a positive label.</param>
+internal sealed record LabelDisparities(string[] Labels, string? PositiveLabel, double EqualizedOddsGlobal, double EqualizedOddsLocal,
+    double? EqualOpportunityGlobal, double? EqualOpportunityLocal)
+{
+    /// <summary>The disparities of <paramref name="counts"/> (which must hold labels), on the given value orders.</summary>
+    public static LabelDisparities Of(FairnessCounts counts, string[] sensitive, string[] predictions, string[] clients, string? positive, List<string> warnings)
+    {
+        var labels = counts.Values(k => k.Label);
+        var joint = Joint(counts.Cells.Select(c => (c.Key, (double)c.Value)), sensitive, predictions, labels, clients);
+        string? positiveLabel = positive is not null && labels.Contains(positive) ? positive : null;
+        if (positive is null) warnings.Add("No positive prediction is known (more than two predictions, none stated): the equal-opportunity disparities are undefined.");
+        else if (positiveLabel is null) warnings.Add($"No row has the positive label '{positive}': the equal-opportunity disparities are undefined.");
+        var (eoGlobal, eoLocal, eoppGlobal, eoppLocal) = Measures(joint, labels.Length, clients.Length, positiveLabel is null ? -1 : Array.IndexOf(labels, positiveLabel));
+        return new LabelDisparities(labels, positiveLabel, eoGlobal, eoLocal, eoppGlobal, eoppLocal);
+    }
+
+    /// <summary>The joint p(z, ŷ, (y, s)) as counts, the condition axis indexed y · clients + s.</summary>
+    internal static double[,,] Joint(IEnumerable<((string Client, string Sensitive, string Prediction, string? Label) Key, double Count)> cells,
+        string[] sensitive, string[] predictions, string[] labels, string[] clients)
+    {
+        var joint = new double[sensitive.Length, predictions.Length, labels.Length * clients.Length];
+        foreach (var (key, count) in cells)
+            joint[Array.IndexOf(sensitive, key.Sensitive), Array.IndexOf(predictions, key.Prediction),
+                Array.IndexOf(labels, key.Label) * clients.Length + Array.IndexOf(clients, key.Client)] += count;
+        return joint;
+    }
+
+    /// <summary>
+    /// The four disparities of a joint p(z, ŷ, (y, s)) (see <see cref="Joint"/>); the equal-opportunity ones null when
+    /// <paramref name="positive"/> (the label's index) is −1 or its rows are empty.
+    /// </summary>
+    internal static (double EoGlobal, double EoLocal, double? EoppGlobal, double? EoppLocal) Measures(double[,,] joint, int labels, int clients, int positive)
+    {
+        int nz = joint.GetLength(0), ny = joint.GetLength(1);
+        var byLabel = new double[nz, ny, labels];
+        var positives = new double[nz, ny, clients];
+        double positiveRows = 0;
+        for (int z = 0; z < nz; z++)
+            for (int y = 0; y < ny; y++)
+                for (int l = 0; l < labels; l++)
+                    for (int s = 0; s < clients; s++)
+                    {
+                        double v = joint[z, y, l * clients + s];
+                        byLabel[z, y, l] += v;
+                        if (l != positive) continue;
+                        positives[z, y, s] += v;
+                        positiveRows += v;
+                    }
+        double eoGlobal = InformationMeasures.ConditionalMutualInformation(byLabel);
+        double eoLocal = InformationMeasures.ConditionalMutualInformation(joint);
+        if (!(positiveRows > 0)) return (eoGlobal, eoLocal, null, null);
+        return (eoGlobal, eoLocal, InformationMeasures.MutualInformation(InformationMeasures.Marginal01(positives)),
+            InformationMeasures.ConditionalMutualInformation(positives));
     }
 }
