@@ -70,10 +70,14 @@ internal sealed class CellTable
                 }
                 double own = Sizes[s, z] / (Sizes[s, z] + shrinkage);
                 var calibration = _calibration[z];
-                hulls[s, z] = CellRocHull.FromScores(ScoreCounts.From(data.Select(r =>
+                // Weights are summed per (score, label) before the blend multiplies them: rows of whole weights then
+                // give the same table whether they come one by one or as a histogram's bin of n rows.
+                var weights = new Dictionary<(double Score, bool Label), double>();
+                foreach (var r in data) weights[(r.Score, r.Label)] = weights.GetValueOrDefault((r.Score, r.Label)) + r.Weight;
+                hulls[s, z] = CellRocHull.FromScores(ScoreCounts.From(weights.Select(e =>
                 {
-                    double label = own * (r.Label ? 1 : 0) + (1 - own) * calibration(r.Score);
-                    return (r.Score, r.Weight * label, r.Weight * (1 - label));
+                    double label = own * (e.Key.Label ? 1 : 0) + (1 - own) * calibration(e.Key.Score);
+                    return (e.Key.Score, e.Value * label, e.Value * (1 - label));
                 })));
             }
         return hulls;

@@ -47,18 +47,18 @@ internal static class MitigationSolver
 
     /// <summary>
     /// The shrinkage with the best cross-validated accuracy at the options' budgets: for each candidate, rules fitted
-    /// on four fifths of the rows decide the fifth (expected decisions; unseen cells pooled). Rules fitted to cells of
-    /// a few rows chase noise, rules shrunk too far ignore what a client's rows show: the held-out rows arbitrate.
-    /// Ties go to the weaker shrinkage.
+    /// on four fifths of the rows decide the fifth (expected decisions; unseen cells pooled; a histogram's bins are
+    /// divided among the folds, see <see cref="MitigationFolds"/>). Rules fitted to cells of a few rows chase noise,
+    /// rules shrunk too far ignore what a client's rows show: the held-out rows arbitrate. Ties go to the weaker shrinkage.
     /// </summary>
     public static double ChooseShrinkage(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o)
     {
         if (o.ScoreColumnName is null) return 0; // a binary prediction's hull has a single informative point: nothing to shrink
-        var fold = FoldsOf(rows.Count, ShrinkageFolds, o.Seed);
+        var folds = MitigationFolds.Of(rows, ShrinkageFolds, o.Seed);
         var correct = new double[ShrinkageGrid.Length];
         for (int f = 0; f < ShrinkageFolds; f++)
         {
-            var training = rows.Where((_, i) => fold[i] != f).ToList();
+            var training = folds.Training(rows, f);
             CellTable table;
             try
             {
@@ -82,10 +82,11 @@ internal static class MitigationSolver
                 var rules = fitted.Rules.ToDictionary(r => (r.Client, r.Group));
                 for (int i = 0; i < rows.Count; i++)
                 {
-                    if (fold[i] != f) continue;
                     var r = rows[i];
+                    if (!folds.Holds(i, f)) continue;
+                    double held = folds.WeightIn(i, r.Weight, f);
                     double positive = (rules.GetValueOrDefault((r.Client, r.Group)) ?? fitted.Pooled).PositiveProbability(r.Score);
-                    correct[g] += r.Weight * (r.Label ? positive : 1 - positive);
+                    correct[g] += held * (r.Label ? positive : 1 - positive);
                 }
             }
         }
@@ -93,14 +94,6 @@ internal static class MitigationSolver
         for (int g = 1; g < ShrinkageGrid.Length; g++)
             if (correct[g] > correct[best] + 1e-9 * Math.Max(1, correct[best])) best = g;
         return ShrinkageGrid[best];
-    }
-
-    internal static int[] FoldsOf(int count, int folds, int seed)
-    {
-        var fold = new int[count];
-        var random = new Random(seed);
-        for (int i = 0; i < count; i++) fold[i] = random.Next(folds);
-        return fold;
     }
 
     /// <summary>
