@@ -326,13 +326,13 @@ public sealed class FairnessCounts
     public string ToCsv()
     {
         var csv = new StringBuilder();
-        if (PositivePrediction is { } positive) csv.Append("# positivePrediction=").Append(Quote(positive)).Append('\n');
-        if (_sensitiveColumnNames is { } names) csv.Append("# sensitiveColumnNames=").Append(string.Join(",", names.Select(Quote))).Append('\n');
+        if (PositivePrediction is { } positive) csv.Append("# positivePrediction=").Append(FairnessCsv.Quote(positive)).Append('\n');
+        if (_sensitiveColumnNames is { } names) csv.Append("# sensitiveColumnNames=").Append(string.Join(",", names.Select(FairnessCsv.Quote))).Append('\n');
         csv.Append("# hasLabels=").Append(HasLabels ? "true" : "false").Append('\n');
         csv.Append(CsvHeader).Append('\n');
         foreach (var ((client, sensitive, prediction, label), count) in OrderedCells())
-            csv.Append(Quote(client)).Append(',').Append(Quote(sensitive)).Append(',').Append(Quote(prediction)).Append(',')
-                .Append(label is null ? "" : Quote(label)).Append(',').Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            csv.Append(FairnessCsv.Quote(client)).Append(',').Append(FairnessCsv.Quote(sensitive)).Append(',').Append(FairnessCsv.Quote(prediction)).Append(',')
+                .Append(label is null ? "" : FairnessCsv.Quote(label)).Append(',').Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
         return csv.ToString();
     }
 
@@ -371,11 +371,11 @@ public sealed class FairnessCounts
         ArgumentNullException.ThrowIfNull(reader);
         if (positivePrediction is not null && string.IsNullOrWhiteSpace(positivePrediction))
             throw new ArgumentException("The positive prediction is blank; give a prediction value, or null to take the CSV's own.", nameof(positivePrediction));
-        var records = new CsvRecords(reader);
+        var records = new FairnessCsv.CsvRecords(reader, "count CSV");
         (string Value, int Line)? statedPositive = null;
         (bool Value, int Line)? statedLabels = null;
         (string[] Value, int Line)? statedColumns = null;
-        CsvRecords.Record? header;
+        FairnessCsv.CsvRecords.Record? header;
         while ((header = records.Next()) is not null && (IsBlank(header) || header.Text.TrimStart().StartsWith('#')))
         {
             if (IsBlank(header)) continue;
@@ -415,7 +415,7 @@ public sealed class FairnessCounts
                                         "pass null to take the CSV's, or correct the one that is wrong.", nameof(positivePrediction));
         var table = new FairnessCounts { PositivePrediction = given ?? statedPositive?.Value, SensitiveColumnNames = statedColumns?.Value };
         var first = new Dictionary<(string, string, string, string?), int>();
-        for (CsvRecords.Record? line; (line = records.Next()) is not null;)
+        for (FairnessCsv.CsvRecords.Record? line; (line = records.Next()) is not null;)
         {
             if (IsBlank(line)) continue;
             var fields = line.Fields;
@@ -433,7 +433,7 @@ public sealed class FairnessCounts
         return table;
     }
 
-    private static bool IsBlank(CsvRecords.Record record) => string.IsNullOrWhiteSpace(record.Text);
+    private static bool IsBlank(FairnessCsv.CsvRecords.Record record) => string.IsNullOrWhiteSpace(record.Text);
 
     private IEnumerable<KeyValuePair<(string Client, string Sensitive, string Prediction, string? Label), long>> OrderedCells() =>
         _cells.OrderBy(c => c.Key.Client, StringComparer.Ordinal).ThenBy(c => c.Key.Sensitive, StringComparer.Ordinal)
@@ -448,86 +448,6 @@ public sealed class FairnessCounts
         catch (Exception e) when (e is ArgumentException or OverflowException)
         {
             throw new InvalidDataException($"The count table's {where} is invalid: {e.Message}", e);
-        }
-    }
-
-    private static string Quote(string value) => value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : $"\"{value.Replace("\"", "\"\"")}\"";
-
-    /// <summary>
-    /// Reads CSV records as RFC 4180 writes them: a quoted field may hold commas, doubled quotes and line breaks
-    /// (CR, LF or CRLF). Skips a leading byte-order mark; records know the line they start on.
-    /// </summary>
-    private sealed class CsvRecords(TextReader reader)
-    {
-        /// <summary>One record: the line it starts on, its fields (unquoted) and its text as written.</summary>
-        public sealed record Record(int Line, List<string> Fields, string Text);
-
-        private const int None = -2;
-        private int _line = 1;
-        private int _ahead = None;
-        private bool _started;
-
-        private int Read()
-        {
-            int c = _ahead == None ? reader.Read() : _ahead;
-            _ahead = None;
-            return c;
-        }
-
-        private int Peek() => _ahead == None ? _ahead = reader.Read() : _ahead; // TextReader.Peek is optional; this is not
-
-        /// <summary>The next record, or null at the end.</summary>
-        /// <exception cref="InvalidDataException">A quoted field is never closed.</exception>
-        public Record? Next()
-        {
-            if (!_started)
-            {
-                _started = true;
-                if (Peek() == '\uFEFF') Read();
-            }
-            if (Peek() < 0) return null;
-            int start = _line;
-            var fields = new List<string>();
-            var field = new StringBuilder();
-            var text = new StringBuilder();
-            bool quoted = false;
-            for (int read; (read = Read()) >= 0;)
-            {
-                char c = (char)read;
-                if (quoted)
-                {
-                    text.Append(c);
-                    if (c == '"' && Peek() == '"')
-                    {
-                        Read();
-                        text.Append('"');
-                        field.Append('"');
-                    }
-                    else if (c == '"') quoted = false;
-                    else
-                    {
-                        if (c == '\n' || (c == '\r' && Peek() != '\n')) _line++;
-                        field.Append(c);
-                    }
-                }
-                else if (c is '\r' or '\n')
-                {
-                    if (c == '\r' && Peek() == '\n') Read();
-                    _line++;
-                    fields.Add(field.ToString());
-                    return new Record(start, fields, text.ToString());
-                }
-                else
-                {
-                    text.Append(c);
-                    if (c == '"') quoted = true;
-                    else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
-                    else field.Append(c);
-                }
-            }
-            if (quoted) throw new InvalidDataException($"Line {start} of the count CSV opens a quoted field that is never closed.");
-            fields.Add(field.ToString());
-            return new Record(start, fields, text.ToString());
         }
     }
 

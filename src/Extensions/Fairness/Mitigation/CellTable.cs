@@ -74,10 +74,14 @@ internal sealed class CellTable
                 }
                 double own = double.IsPositiveInfinity(shrinkage) ? 0 : Sizes[s, z] / (Sizes[s, z] + shrinkage);
                 var calibration = _calibration[z];
-                hulls[s, z] = CellRocHull.FromScores(ScoreCounts.From(data.Select(r =>
+                // Weights are summed per (score, label) before the blend multiplies them: rows of whole weights then
+                // give the same table whether they come one by one or as a histogram's bin of n rows.
+                var weights = new Dictionary<(double Score, bool Label), double>();
+                foreach (var r in data) weights[(r.Score, r.Label)] = weights.GetValueOrDefault((r.Score, r.Label)) + r.Weight;
+                hulls[s, z] = CellRocHull.FromScores(ScoreCounts.From(weights.Select(e =>
                 {
-                    double label = own * (r.Label ? 1 : 0) + (1 - own) * calibration(r.Score);
-                    return (r.Score, r.Weight * label, r.Weight * (1 - label));
+                    double label = own * (e.Key.Label ? 1 : 0) + (1 - own) * calibration(e.Key.Score);
+                    return (e.Key.Score, e.Value * label, e.Value * (1 - label));
                 })), _pivot[z]);
             }
         return hulls;
@@ -98,6 +102,10 @@ internal sealed record PlattCalibration(Func<double, double> Probability, double
     /// <summary>The fitted calibration and its pivot, the score where it crosses ½ (NaN when it does not rise with the score).</summary>
     public static PlattCalibration Fit(IReadOnlyList<MitigationRow> rows, Func<double, double>? prior)
     {
+        // Summed per (score, label) in a fixed order: single rows and a histogram's bins of them then fit the same
+        // calibration to the last bit.
+        rows = rows.GroupBy(r => (r.Score, r.Label)).OrderBy(g => g.Key.Score).ThenBy(g => g.Key.Label)
+            .Select(g => new MitigationRow("", "", g.Key.Label, g.Key.Score, g.Sum(r => r.Weight))).ToList();
         bool probabilities = rows.All(r => r.Score is >= 0 and <= 1);
         double Feature(double score) => probabilities ? Math.Log(Math.Clamp(score, 1e-9, 1 - 1e-9) / (1 - Math.Clamp(score, 1e-9, 1 - 1e-9))) : score;
         var u = rows.Select(r => Feature(r.Score)).ToArray();

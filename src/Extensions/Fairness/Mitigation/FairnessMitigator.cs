@@ -25,6 +25,10 @@ namespace MLExtensions.Fairness;
 /// features, else its cell and probability), never a shared random stream, so scoring the same row twice, in any
 /// order or batch, gives the same decision. The fitted <see cref="FairnessMitigatorModel"/> is a chain of ML.NET's
 /// own saveable transformers: it saves and loads with the rest of a pipeline.</para>
+/// <para><b>Without moving rows.</b> Each party counts its scored rows into <see cref="FairnessScoreHistograms"/>
+/// (<see cref="ScoreHistograms"/>, or a warehouse's group-by read with <see cref="FairnessScoreHistograms.FromCsv"/>);
+/// a coordinator merges them and fits with <see cref="Fit(FairnessScoreHistograms, DataViewSchema?)"/>. The model is
+/// the same kind as one fitted on rows, with thresholds at the bins' edges.</para>
 /// </remarks>
 public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
 {
@@ -164,18 +168,121 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         ArgumentNullException.ThrowIfNull(input);
         _options.Validate();
         var rows = MitigationData.Read(input, _options);
-        if (_options.CrossFitFolds > rows.Count)
-            throw new ArgumentOutOfRangeException(nameof(Options.CrossFitFolds), _options.CrossFitFolds,
-                $"CrossFitFolds is {_options.CrossFitFolds} but the data has {rows.Count} rows, so some folds would hold out nothing. " +
-                $"Give at most {rows.Count} folds (5 is usual), or 0 to skip the cross-fitted estimate.");
+        CheckFolds(rows.Count, "the data has");
         var fitted = MitigationSolver.Solve(rows, _options);
         var keyKind = KeyKindOf(input.Schema);
         if (keyKind == KeyKind.None) MitigationSolver.CheckKeylessRandomisation(rows, fitted.Rules, InputColumn);
+        return Build(rows, fitted, keyKind, input);
+    }
+
+    /// <summary>
+    /// Counts scored rows into score histograms on agreed bin edges: what one party of a federated fit sends
+    /// (<see cref="FairnessScoreHistograms.ToJson"/> or <see cref="FairnessScoreHistograms.ToCsv"/>), never its rows.
+    /// The coordinator merges the parties' tables and fits with <see cref="Fit(FairnessScoreHistograms, DataViewSchema?)"/>.
+    /// </summary>
+    /// <remarks>
+    /// Reads the client, sensitive, label and score columns the options name, with the same checks as
+    /// <see cref="Fit(IDataView)"/> (text clients and groups, a <see cref="bool"/> label, a finite <see cref="float"/>
+    /// score; errors name the column and row); a party's rows may be few, or of one label. Histograms need a score:
+    /// <see cref="Options.ScoreColumnName"/> may not be null.
+    /// </remarks>
+    /// <param name="input">The party's scored rows.</param>
+    /// <param name="binEdges">The agreed edges; null for <see cref="FairnessScoreHistograms.DefaultBinEdges"/> (1,000 equal bins on [0, 1], for probabilities). Scores outside them are counted in the end bins.</param>
+    /// <exception cref="ArgumentException">An option or column is wrong (the message names it), or the edges are invalid.</exception>
+    /// <exception cref="InvalidDataException">A row has an empty client or group or a score that is not finite (the message names the row and column).</exception>
+    public FairnessScoreHistograms ScoreHistograms(IDataView input, IReadOnlyList<double>? binEdges = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        _options.Validate();
+        RequireScore("count score histograms");
+        var histograms = new FairnessScoreHistograms(binEdges);
+        MitigationData.Scan(input, _options, r => histograms.Add(r.Client, r.Group, r.Label, r.Score), fitting: false);
+        return histograms;
+    }
+
+    /// <summary>
+    /// Fits the mitigator from score histograms, merged from the parties' (<see cref="FairnessScoreHistograms.Merge"/>),
+    /// without any row: each bin is its rows with the bin's lower edge for a score. The rules and the promise are
+    /// exactly those <see cref="Fit(IDataView)"/> gives on the pooled rows with their scores moved to their bins' lower
+    /// edges; for cross-validating the shrinkage and the cross-fitted estimate each bin's count is divided among the
+    /// folds at random (seeded by <see cref="Options.Seed"/>), as its rows would be.
+    /// </summary>
+    /// <remarks>
+    /// <para><b>Input and output columns.</b> The fitted model reads and writes what a model fitted on rows does (see
+    /// <see cref="FairnessMitigator"/>): the client and sensitive text columns and the <see cref="float"/> score, the row
+    /// key or the features for the randomisation, and adds the <see cref="bool"/> <see cref="Options.OutputColumnName"/>.</para>
+    /// <para>The scoring chain is built for <paramref name="inputSchema"/>, the schema of the data it will score (a
+    /// party's <c>data.Schema</c>); null builds one from the options: client and sensitive as text, the score as
+    /// <see cref="float"/>, the row key (when <see cref="Options.RowKeyColumnName"/> names one) as text, and no feature
+    /// column. Give the schema for a numeric row key, or to hash the features. Without a row key or features, rows are
+    /// hashed by cell and score, so rows with the same score share their draw; histograms cannot show such ties (a
+    /// fit on rows refuses them), so give a row key.</para>
+    /// </remarks>
+    /// <param name="histograms">The merged histograms of all parties (at least two sensitive groups, both labels).</param>
+    /// <param name="inputSchema">The schema of the data the model will score; null to build it from the options.</param>
+    /// <exception cref="ArgumentException">An option or a column of the schema is wrong (the message names it), or <see cref="Options.ScoreColumnName"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="Options.CrossFitFolds"/> exceeds the rows counted.</exception>
+    /// <exception cref="InvalidDataException">The histograms hold no rows, a single label or a single sensitive group.</exception>
+    public FairnessMitigatorModel Fit(FairnessScoreHistograms histograms, DataViewSchema? inputSchema = null)
+    {
+        ArgumentNullException.ThrowIfNull(histograms);
+        _options.Validate();
+        RequireScore("fit from score histograms");
+        var rows = histograms.ToRows();
+        if (rows.Count == 0) throw new InvalidDataException("The score histograms hold no rows to fit the fairness mitigator on.");
+        if (rows.All(r => r.Label == rows[0].Label))
+            throw new InvalidDataException($"Every row the score histograms count has the label {(rows[0].Label ? histograms.PositiveLabel : histograms.NegativeLabel)}: the mitigator needs both classes.");
+        CheckFolds(histograms.Rows, "the histograms count");
+        var schema = inputSchema ?? ScoringSchema();
+        CheckScoringSchema(schema);
+        var keyKind = KeyKindOf(schema);
+        var fitted = MitigationSolver.Solve(rows, _options);
+        return Build(rows, fitted, keyKind, new EmptyDataView(schema));
+    }
+
+    private FairnessMitigatorModel Build(List<MitigationRow> rows, MitigationSolver.Fitted fitted, KeyKind keyKind, IDataView chainInput)
+    {
         var contract = new MitigationContract(_options.ClientColumnName, _options.SensitiveColumnName, InputColumn, _options.Seed, _options.PoolUnknownCells,
             fitted.Pooled, fitted.Rules);
-        var chain = ScoringChain(keyKind, contract.Expression()).Fit(input);
+        var chain = ScoringChain(keyKind, contract.Expression()).Fit(chainInput);
         var estimate = _options.CrossFitFolds >= 2 ? MitigationCrossFit.Estimate(rows, _options, fitted.Shrinkage, _options.CrossFitFolds) : MitigationEstimate.Unavailable(0);
         return new FairnessMitigatorModel(chain, fitted.Solution, fitted.Rules, fitted.Pooled, estimate, fitted.Shrinkage);
+    }
+
+    private void CheckFolds(long rows, string what)
+    {
+        if (_options.CrossFitFolds > rows)
+            throw new ArgumentOutOfRangeException(nameof(Options.CrossFitFolds), _options.CrossFitFolds,
+                $"CrossFitFolds is {_options.CrossFitFolds} but {what} {rows} rows, so some folds would hold out nothing. " +
+                $"Give at most {rows} folds (5 is usual), or 0 to skip the cross-fitted estimate.");
+    }
+
+    private void RequireScore(string what)
+    {
+        if (_options.ScoreColumnName is null)
+            throw new ArgumentException($"ScoreColumnName is null, but to {what} the mitigator needs the model's score: histograms bin a score. " +
+                                        "Name the score column (a probability, margin or log-odds).", nameof(Options.ScoreColumnName));
+    }
+
+    /// <summary>The columns a fit from histograms scores when no schema is given: text cell, Single score, text row key.</summary>
+    private DataViewSchema ScoringSchema()
+    {
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumn(_options.ClientColumnName, TextDataViewType.Instance);
+        if (_options.SensitiveColumnName != _options.ClientColumnName) builder.AddColumn(_options.SensitiveColumnName, TextDataViewType.Instance);
+        builder.AddColumn(_options.ScoreColumnName!, NumberDataViewType.Single);
+        if (_options.RowKeyColumnName is { } key) builder.AddColumn(key, TextDataViewType.Instance);
+        return builder.ToSchema();
+    }
+
+    private void CheckScoringSchema(DataViewSchema schema)
+    {
+        foreach (var (name, option, role) in new[] { (_options.ClientColumnName, nameof(Options.ClientColumnName), "client"), (_options.SensitiveColumnName, nameof(Options.SensitiveColumnName), "sensitive") })
+            if (ColumnChecks.Require(schema, name, role).Type is not TextDataViewType)
+                throw new ArgumentException($"The {role} column '{name}' of the scoring schema is {schema[name].Type}; the fairness mitigator reads clients and groups as text.", option);
+        var score = ColumnChecks.Require(schema, _options.ScoreColumnName!, "score");
+        if (score.Type != NumberDataViewType.Single)
+            throw new ArgumentException($"The score column '{score.Name}' of the scoring schema is {score.Type}; the mitigator scores a Single.", nameof(Options.ScoreColumnName));
     }
 
     private enum KeyKind { None, Text, Number, Features }

@@ -3,13 +3,15 @@ namespace MLExtensions.Fairness;
 /// <summary>
 /// An honest estimate of what the fitted rule does on new rows: k-fold cross-fitting, each fold's rows decided as
 /// deployment decides them (their cell's rule with its random draw; cells the other folds lack get the pooled rule,
-/// or are refused as deployment refuses them) by rules fitted on the other folds with the same settings.
+/// or are refused as deployment refuses them) by rules fitted on the other folds with the same settings. A row that
+/// stands for many (a histogram bin) is divided among the folds (<see cref="MitigationFolds"/>) and its held-out
+/// share is decided in expectation: the rule's chance of a positive decision at its score.
 /// </summary>
 internal static class MitigationCrossFit
 {
     public static MitigationEstimate Estimate(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, double shrinkage, int folds)
     {
-        var fold = MitigationSolver.FoldsOf(rows.Count, folds, o.Seed);
+        var split = MitigationFolds.Of(rows, folds, o.Seed);
         var draw = new Random(unchecked(o.Seed * 31 + 7));
         var decided = new List<(MitigationRow Row, bool Decision)>(rows.Count);
         double refused = 0;
@@ -18,7 +20,7 @@ internal static class MitigationCrossFit
             MitigationSolver.Fitted fitted;
             try
             {
-                fitted = MitigationSolver.Solve(CellTable.From(rows.Where((_, i) => fold[i] != f).ToList(), o.ScoreColumnName is not null), o, shrinkage);
+                fitted = MitigationSolver.Solve(CellTable.From(split.Training(rows, f), o.ScoreColumnName is not null), o, shrinkage);
             }
             catch (InvalidDataException)
             {
@@ -27,9 +29,23 @@ internal static class MitigationCrossFit
             var rules = fitted.Rules.ToDictionary(r => (r.Client, r.Group));
             for (int i = 0; i < rows.Count; i++)
             {
-                if (fold[i] != f) continue;
                 var r = rows[i];
+                if (!split.Holds(i, f)) continue;
+                double held = split.WeightIn(i, r.Weight, f);
                 var rule = rules.GetValueOrDefault((r.Client, r.Group)) ?? (o.PoolUnknownCells ? fitted.Pooled : null);
+                if (split.IsDivided(i))
+                {
+                    // A bin's rows get their own draws at deployment: its held-out weight splits by the rule's chance.
+                    if (rule is null)
+                    {
+                        refused += held;
+                        continue;
+                    }
+                    double positive = rule.PositiveProbability(r.Score);
+                    if (positive > 0) decided.Add((r with { Weight = held * positive }, true));
+                    if (positive < 1) decided.Add((r with { Weight = held * (1 - positive) }, false));
+                    continue;
+                }
                 double u = draw.NextDouble();
                 if (rule is null) refused += r.Weight;
                 else decided.Add((r, rule.Apply(r.Score, u)));

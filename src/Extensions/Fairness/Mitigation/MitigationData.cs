@@ -12,6 +12,18 @@ internal static class MitigationData
 {
     public static List<MitigationRow> Read(IDataView input, FairnessMitigator.Options o)
     {
+        var rows = new List<MitigationRow>();
+        Scan(input, o, rows.Add);
+        return rows;
+    }
+
+    /// <summary>
+    /// Reads every row once, checked, and hands it to <paramref name="row"/> (weight 1). For a fit
+    /// (<paramref name="fitting"/>) data without rows or with a single label is refused; one party's share of a
+    /// federated fit may hold either.
+    /// </summary>
+    public static void Scan(IDataView input, FairnessMitigator.Options o, Action<MitigationRow> row, bool fitting = true)
+    {
         var schema = input.Schema;
         var client = ColumnChecks.Require(schema, o.ClientColumnName, "client");
         var group = ColumnChecks.Require(schema, o.SensitiveColumnName, "sensitive");
@@ -31,7 +43,6 @@ internal static class MitigationData
                                             "(convert keys with MapKeyToValue, numbers with a MapValue or CustomMapping to text).",
                     c.Index == client.Index ? nameof(o.ClientColumnName) : nameof(o.SensitiveColumnName));
 
-        var rows = new List<MitigationRow>();
         using var cursor = input.GetRowCursor([client, group, label, score]);
         var getClient = cursor.GetGetter<ReadOnlyMemory<char>>(client);
         var getGroup = cursor.GetGetter<ReadOnlyMemory<char>>(group);
@@ -55,23 +66,24 @@ internal static class MitigationData
             var s = text.ToString();
             return names.TryGetValue(s, out var kept) ? kept : names[s] = s;
         }
-        long row = 0;
+        long read = 0, positives = 0;
         while (cursor.MoveNext())
         {
             getClient(ref c1);
             getGroup(ref g1);
             getLabel(ref y);
             double s = getScore();
-            if (c1.IsEmpty) throw new InvalidDataException($"Row {row}: the client column '{client.Name}' is empty.");
-            if (g1.IsEmpty) throw new InvalidDataException($"Row {row}: the sensitive column '{group.Name}' is empty.");
+            if (c1.IsEmpty) throw new InvalidDataException($"Row {read}: the client column '{client.Name}' is empty.");
+            if (g1.IsEmpty) throw new InvalidDataException($"Row {read}: the sensitive column '{group.Name}' is empty.");
             if (!double.IsFinite(s))
-                throw new InvalidDataException($"Row {row}: the score column '{score.Name}' holds {s}; the fairness mitigator needs a finite score in every row.");
-            rows.Add(new MitigationRow(Intern(c1), Intern(g1), y, s));
-            row++;
+                throw new InvalidDataException($"Row {read}: the score column '{score.Name}' holds {s}; the fairness mitigator needs a finite score in every row.");
+            row(new MitigationRow(Intern(c1), Intern(g1), y, s));
+            read++;
+            if (y) positives++;
         }
-        if (rows.Count == 0) throw new InvalidDataException("The data has no rows to fit the fairness mitigator on.");
-        if (rows.All(r => r.Label == rows[0].Label))
-            throw new InvalidDataException($"Every row's label ('{label.Name}') is {rows[0].Label}: the mitigator needs both classes.");
-        return rows;
+        if (!fitting) return;
+        if (read == 0) throw new InvalidDataException("The data has no rows to fit the fairness mitigator on.");
+        if (positives == 0 || positives == read)
+            throw new InvalidDataException($"Every row's label ('{label.Name}') is {positives == read}: the mitigator needs both classes.");
     }
 }

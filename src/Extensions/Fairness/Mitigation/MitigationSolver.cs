@@ -47,78 +47,80 @@ internal static class MitigationSolver
 
     /// <summary>
     /// The shrinkage cross-validation supports, at the options' budgets: for each candidate, rules fitted on four
-    /// fifths of the rows decide the fifth (expected decisions; unseen cells pooled). Rules fitted to cells of a few
-    /// rows chase noise, rules shrunk too far ignore what a client's rows show: the held-out rows arbitrate. Candidates
-    /// whose held-out disparity exceeds the budget (and the unshrunk rules' own) are out, since shrinking the labels
-    /// moves the label-conditioned rates of equalized odds; of the rest the strongest shrinkage whose accuracy is
-    /// within one standard error of the best wins (the one-standard-error rule), as differences that small are noise.
+    /// fifths of the rows decide the fifth (expected decisions; unseen cells pooled; a histogram's bins are divided
+    /// among the folds, see <see cref="MitigationFolds"/>). Rules fitted to cells of a few rows chase noise, rules
+    /// shrunk too far ignore what a client's rows show: the held-out rows arbitrate. Candidates whose held-out
+    /// disparity exceeds the budget (and the unshrunk rules' own) are out, since shrinking the labels moves the
+    /// label-conditioned rates of equalized odds; of the rest the strongest shrinkage whose accuracy is within one
+    /// standard error of the best wins (the one-standard-error rule), as differences that small are noise.
     /// </summary>
     public static double ChooseShrinkage(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o)
     {
         if (o.ScoreColumnName is null) return 0; // a binary prediction's hull has a single informative point: nothing to shrink
-        var fold = FoldsOf(rows.Count, ShrinkageFolds, o.Seed);
-        var positive = new double[ShrinkageGrid.Length][];
-        for (int g = 0; g < ShrinkageGrid.Length; g++) positive[g] = new double[rows.Count];
-        bool[] judged = new bool[ShrinkageFolds];
+        var folds = MitigationFolds.Of(rows, ShrinkageFolds, o.Seed);
+        int grid = ShrinkageGrid.Length;
+        var held = new double[rows.Count];
+        var positive = new double[grid][];
+        var correct = new double[grid][];
+        for (int g = 0; g < grid; g++) (positive[g], correct[g]) = (new double[rows.Count], new double[rows.Count]);
         for (int f = 0; f < ShrinkageFolds; f++)
         {
+            Fitted[] fits;
             try
             {
-                var table = CellTable.From(rows.Where((_, i) => fold[i] != f).ToList(), fromScores: true);
-                var fits = ShrinkageGrid.Select(shrinkage => Solve(table, o, shrinkage)).ToArray();
-                for (int g = 0; g < ShrinkageGrid.Length; g++)
-                {
-                    var rules = fits[g].Rules.ToDictionary(r => (r.Client, r.Group));
-                    for (int i = 0; i < rows.Count; i++)
-                        if (fold[i] == f)
-                            positive[g][i] = (rules.GetValueOrDefault((rows[i].Client, rows[i].Group)) ?? fits[g].Pooled).PositiveProbability(rows[i].Score);
-                }
-                judged[f] = true;
+                var table = CellTable.From(folds.Training(rows, f), fromScores: true);
+                fits = ShrinkageGrid.Select(shrinkage => Solve(table, o, shrinkage)).ToArray();
             }
             catch (InvalidDataException)
             {
-                // a fold lost a group: it cannot judge
+                continue; // a fold lost a group: it cannot judge
+            }
+            var rules = fits.Select(fit => fit.Rules.ToDictionary(r => (r.Client, r.Group))).ToArray();
+            for (int i = 0; i < rows.Count; i++)
+            {
+                if (!folds.Holds(i, f)) continue;
+                var r = rows[i];
+                double weight = folds.WeightIn(i, r.Weight, f);
+                held[i] += weight;
+                for (int g = 0; g < grid; g++)
+                {
+                    double p = (rules[g].GetValueOrDefault((r.Client, r.Group)) ?? fits[g].Pooled).PositiveProbability(r.Score);
+                    positive[g][i] += weight * p;
+                    correct[g][i] += weight * (r.Label ? p : 1 - p);
+                }
             }
         }
-        var used = Enumerable.Range(0, rows.Count).Where(i => judged[fold[i]]).ToArray();
+        var used = Enumerable.Range(0, rows.Count).Where(i => held[i] > 0).ToArray();
         if (used.Length == 0) return 0;
-        double weight = used.Sum(i => rows[i].Weight);
-        var correct = positive.Select(p => used.Select(i => rows[i].Weight * (rows[i].Label ? p[i] : 1 - p[i])).ToArray()).ToArray();
-        var accuracy = correct.Select(c => c.Sum() / weight).ToArray();
-        var disparity = positive.Select(p => Disparities(rows, used, p, o.Constraint)).ToArray();
+        double total = used.Sum(i => held[i]);
+        var accuracy = correct.Select(c => used.Sum(i => c[i]) / total).ToArray();
+        var disparity = positive.Select(p => Disparities(rows, used, held, p, o.Constraint)).ToArray();
         bool Fair(int g) => disparity[g].Global <= Math.Max(o.GlobalBudget, disparity[0].Global) + 1e-4 && disparity[g].Local <= Math.Max(o.LocalBudget, disparity[0].Local) + 1e-4;
-        var candidates = Enumerable.Range(0, ShrinkageGrid.Length).Where(g => g == 0 || Fair(g)).ToArray();
+        var candidates = Enumerable.Range(0, grid).Where(g => g == 0 || Fair(g)).ToArray();
         int best = candidates.MaxBy(g => accuracy[g]);
         int chosen = best;
         foreach (int g in candidates.Where(g => ShrinkageGrid[g] > ShrinkageGrid[best]))
         {
-            // Paired standard error of the accuracy difference to the best.
-            var difference = used.Select((i, j) => (correct[best][j] - correct[g][j]) / rows[i].Weight).ToArray();
-            double meanDifference = difference.Average(), se = Math.Sqrt(difference.Sum(d => (d - meanDifference) * (d - meanDifference)) / Math.Max(1, difference.Length - 1) / difference.Length);
+            // Paired standard error of the per-row accuracy difference to the best.
+            var difference = used.Select(i => (correct[best][i] - correct[g][i]) / held[i]).ToArray();
+            double mean = difference.Average();
+            double se = Math.Sqrt(difference.Sum(d => (d - mean) * (d - mean)) / Math.Max(1, difference.Length - 1) / difference.Length);
             if (accuracy[best] - accuracy[g] <= se && ShrinkageGrid[g] > ShrinkageGrid[chosen]) chosen = g;
         }
         return ShrinkageGrid[chosen];
     }
 
     /// <summary>The constraint's plug-in disparities (bits) of expected decisions on the rows <paramref name="used"/>.</summary>
-    private static (double Global, double Local) Disparities(IReadOnlyList<MitigationRow> rows, int[] used, double[] positive, FairnessConstraint constraint)
+    private static (double Global, double Local) Disparities(IReadOnlyList<MitigationRow> rows, int[] used, double[] held, double[] positive, FairnessConstraint constraint)
     {
         IEnumerable<(string, bool, string, double)> Observations(bool local) => used
             .Where(i => constraint != FairnessConstraint.EqualOpportunity || rows[i].Label)
             .SelectMany(i =>
             {
                 string condition = (local ? rows[i].Client : "") + "\u001f" + (constraint == FairnessConstraint.EqualizedOdds ? (rows[i].Label ? "1" : "0") : "");
-                return new[] { (rows[i].Group, true, condition, rows[i].Weight * positive[i]), (rows[i].Group, false, condition, rows[i].Weight * (1 - positive[i])) };
+                return new[] { (rows[i].Group, true, condition, positive[i]), (rows[i].Group, false, condition, held[i] - positive[i]) };
             });
         return (ConditionalInformation.Of(Observations(false)).PlugIn, ConditionalInformation.Of(Observations(true)).PlugIn);
-    }
-
-    internal static int[] FoldsOf(int count, int folds, int seed)
-    {
-        var fold = new int[count];
-        var random = new Random(seed);
-        for (int i = 0; i < count; i++) fold[i] = random.Next(folds);
-        return fold;
     }
 
     /// <summary>
