@@ -75,7 +75,7 @@ internal sealed class CellErrorCurve
     /// <summary>
     /// The lower convex hull, in (positive rate c, error e), of the rules with ROC points (FPR, TPR) in a cell with
     /// positive-label rate <paramref name="b"/>: c = b·TPR + (1 − b)·FPR, e = b·(1 − TPR) + (1 − b)·FPR. Each vertex
-    /// keeps its rule's tag; of rules with the same rate the least erroneous stays.
+    /// keeps its rule's tag; of rules with the same rate (within round-off) the least erroneous stays.
     /// </summary>
     internal static List<(double C, double E, T Tag)> LowerHull<T>(double b, IEnumerable<(double Fpr, double Tpr, T Tag)> rules)
     {
@@ -84,7 +84,12 @@ internal sealed class CellErrorCurve
         var hull = new List<(double C, double E, T Tag)>();
         foreach (var p in points)
         {
-            if (hull.Count > 0 && p.C - hull[^1].C <= 1e-15) continue; // same rate: the first (lowest error) stays
+            // Same rate up to round-off (a rule and a flipped one can differ by an ulp in either order): the lower error stays.
+            if (hull.Count > 0 && p.C - hull[^1].C <= 1e-15)
+            {
+                if (p.E >= hull[^1].E) continue;
+                hull.RemoveAt(hull.Count - 1);
+            }
             while (hull.Count >= 2 && Cross((hull[^2].C, hull[^2].E), (hull[^1].C, hull[^1].E), (p.C, p.E)) <= 0) hull.RemoveAt(hull.Count - 1);
             hull.Add(p);
         }
