@@ -16,6 +16,7 @@
 // PONITA inference molecules/s, TorchSharp eager vs ONNX Runtime, and training time per epoch (--ponita [--molecules 500]); its working set over a long training (--ponita-memory [--epochs 60]).
 // Issue #21's reliability probes through the public API, a Markdown table of probe | outcome | verdict, exit code 1 if any fails (--probes);
 // managed memory over N PRESTO fits and N/10 MLP fits on one MLContext, slope in bytes per fit and resident set (--repeated-fits [N], default 1000).
+// Our fairness mitigator's held-out decisions on the splits of bench/fairlearn/study.py, for the side-by-side with Fairlearn (--fairlearn-study DIR [--variants a,b] [--datasets adult,wvs] [--splits 30]); see bench/fairlearn/README.md.
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -34,6 +35,13 @@ if (args.Contains("--probes"))
 if (args.Contains("--repeated-fits"))
 {
     RepeatedFitBench.Run(args.SkipWhile(a => a != "--repeated-fits").Skip(1).Take(1).Where(v => int.TryParse(v, out _)).Select(int.Parse).DefaultIfEmpty(1000).First());
+    return;
+}
+if (args.Contains("--fairlearn-study"))
+{
+    FairlearnStudyBench.Run(args.SkipWhile(a => a != "--fairlearn-study").Skip(1).First(),
+        args.SkipWhile(a => a != "--variants").Skip(1).FirstOrDefault(), args.SkipWhile(a => a != "--datasets").Skip(1).FirstOrDefault(),
+        args.SkipWhile(a => a != "--splits").Skip(1).Select(int.Parse).DefaultIfEmpty(int.MaxValue).First());
     return;
 }
 if (args.Contains("--mitigator"))
