@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.ML;
 using MLExtensions.Equivariant;
 using MLExtensions.Studies;
@@ -18,9 +17,8 @@ public class PonitaMemoryTests
         // The spherical kernels are [O, O, H]: at O = 10,000 one of them is 12 GiB, and the process used to be killed.
         var options = new PonitaTrainer.Options { NumberOfOrientations = 10000, NumberOfEpochs = 1, Seed = 1, ForcesColumnName = "Forces" };
         var data = _ml.Data.LoadFromEnumerable(_rows);
-        var clock = Stopwatch.StartNew();
+        // How fast the refusal comes is measured by the bench (`--probes`), not here: CI machines are shared.
         var error = Assert.Throws<InsufficientMemoryException>(() => _ml.Equivariant().Trainers.Ponita(options).Fit(data));
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");
         Assert.Matches(@"would need about [\d,]+\.\d GiB", error.Message);
         Assert.Matches(@"more than the [\d,]+\.\d GiB available", error.Message);
         Assert.Contains("orientation pairs", error.Message);
