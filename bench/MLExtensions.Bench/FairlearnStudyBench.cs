@@ -28,6 +28,9 @@ public static class FairlearnStudyBench
         ("global+local", o => (o.GlobalBudget, o.LocalBudget) = (0, 0)),
         ("global-0.002", o => (o.GlobalBudget, o.LocalBudget) = (0.002, double.PositiveInfinity)),
         ("global+local-0.002", o => (o.GlobalBudget, o.LocalBudget) = (0.002, 0.002)),
+        // Fairlearn's equalized_odds and true_positive_rate_parity on the group alone: exact, no client constraint.
+        ("equalized-odds", o => (o.Constraint, o.GlobalBudget, o.LocalBudget) = (FairnessConstraint.EqualizedOdds, 0, double.PositiveInfinity)),
+        ("equal-opportunity", o => (o.Constraint, o.GlobalBudget, o.LocalBudget) = (FairnessConstraint.EqualOpportunity, 0, double.PositiveInfinity)),
     ];
 
     /// <summary>The options every variant shares: the study's column names, a row key, pooled unseen cells, no cross-fit.</summary>
@@ -95,7 +98,8 @@ public static class FairlearnStudyBench
                             variant = name, fit_seconds = fitSeconds, score_seconds = scoreSeconds,
                             global_budget = Json(options.GlobalBudget), local_budget = Json(options.LocalBudget),
                             solver_accuracy = s.Accuracy, solver_gap = s.Gap, solver_global_bits = s.GlobalDisparity, solver_local_bits = s.LocalDisparity,
-                            newton_steps = s.NewtonSteps, cells = model.Rules.Count,
+                            newton_steps = s.NewtonSteps, cells = model.Rules.Count, constraint = s.Constraint.ToString(),
+                            shrinkage_rows = Json(model.Shrinkage), // the fit time includes choosing it (5-fold CV over 7 candidates)
                         }, new JsonSerializerOptions { WriteIndented = true }));
                         fitTimes[name].Add(fitSeconds);
                     }

@@ -31,18 +31,21 @@ PAIRINGS = [
     ("global parity: ours global vs Fairlearn DP on Z", "ours-global", "fairlearn-dp-group", ["I_g_mm", "dp_diff"]),
     ("local parity: ours local vs Fairlearn DP on Z per client", "ours-local", "fairlearn-dp-per-client", ["I_l_mm", "client_gap"]),
     ("global+local: ours vs Fairlearn DP on Client×Z", "ours-global+local", "fairlearn-dp-client×group", ["I_g_mm", "I_l_mm", "dp_diff", "client_gap"]),
+    ("equalized odds: ours I(Z;Ŷ|Y) = 0 vs Fairlearn equalized_odds", "ours-equalized-odds", "fairlearn-equalized-odds", ["I_eo_mm", "eo_diff"]),
+    ("equal opportunity: ours I(Z;Ŷ|Y=1) = 0 vs Fairlearn TPR parity", "ours-equal-opportunity", "fairlearn-tpr-parity", ["I_eop_mm", "tpr_diff"]),
 ]
 
 # Order of the variants in the tables; others (new ours-* or fairlearn-* files) follow alphabetically.
 ORDER = ["base-threshold", "ours-unconstrained", "ours-global", "fairlearn-dp-group", "ours-local", "fairlearn-dp-per-client",
          "ours-global+local", "fairlearn-dp-client×group", "ours-global-0.002", "ours-global+local-0.002",
-         "fairlearn-equalized-odds", "fairlearn-tpr-parity"]
+         "ours-equalized-odds", "fairlearn-equalized-odds", "ours-equal-opportunity", "fairlearn-tpr-parity"]
 
 # Columns of the main table: (metric, header, scale, decimals).
 COLUMNS = [("accuracy", "accuracy %", 100, 2), ("I_g", "I(Z;Ŷ) mbit", 1000, 2), ("I_g_mm", "I(Z;Ŷ) MM mbit", 1000, 2),
            ("I_l", "I(Z;Ŷ|S) mbit", 1000, 2), ("I_l_mm", "I(Z;Ŷ|S) MM mbit", 1000, 2), ("I_eo", "I(Z;Ŷ|Y) mbit", 1000, 2),
            ("I_eo_mm", "I(Z;Ŷ|Y) MM mbit", 1000, 2), ("dp_diff", "DP diff pt", 100, 2), ("client_gap", "max client gap pt", 100, 1),
-           ("eo_diff", "EO diff pt", 100, 2), ("fit_ms", "fit ms", 1, 0)]
+           ("eo_diff", "EO diff pt", 100, 2), ("I_eop_mm", "I(Z;Ŷ|Y=1) MM mbit", 1000, 2), ("tpr_diff", "TPR diff pt", 100, 2),
+           ("fit_ms", "fit ms", 1, 0)]
 LABELS = {c[0]: c[1] for c in COLUMNS}
 
 
@@ -95,10 +98,12 @@ class HeldOut:
         m["I_g"], m["I_g_mm"] = conditional_mi(by_client.sum(axis=2, keepdims=True))
         m["I_l"], m["I_l_mm"] = conditional_mi(by_client)
         m["I_eo"], m["I_eo_mm"] = conditional_mi(by_label)
+        m["I_eop"], m["I_eop_mm"] = conditional_mi(by_label[:, :, 1:2])  # I(Z;Ŷ|Y=1): the positive rows only
         zg = by_client.sum(axis=2)
         m["dp_diff"] = spread(zg[:, 1], zg.sum(axis=1))
         m["client_gap"] = max(spread(by_client[:, 1, s], by_client[:, :, s].sum(axis=1)) for s in range(self.ns))
         m["eo_diff"] = max(spread(by_label[:, 1, y], by_label[:, :, y].sum(axis=1)) for y in (0, 1))
+        m["tpr_diff"] = spread(by_label[:, 1, 1], by_label[:, :, 1].sum(axis=1))
         return m
 
 

@@ -254,7 +254,7 @@ public sealed class FairnessCounts
     /// <see cref="FromJson"/>; merging the parties' tables gives exactly the pooled report.
     /// </summary>
     public string ToJson() => JsonSerializer.Serialize(new CountsDocument(Format, HasLabels, PositivePrediction, _sensitiveColumnNames,
-        OrderedCells().Select(c => new CountCell(c.Key.Client, c.Key.Sensitive, c.Key.Prediction, c.Key.Label, c.Value)).ToArray()), JsonOptions);
+        OrderedCells().Select(c => new CountCell(c.Key.Client, c.Key.Sensitive, c.Key.Prediction, c.Key.Label, c.Value)).ToArray()), FairnessJson.Options);
 
     /// <summary>Reads a table written by <see cref="ToJson"/>.</summary>
     /// <remarks>
@@ -271,16 +271,7 @@ public sealed class FairnessCounts
     /// </exception>
     public static FairnessCounts FromJson(string json)
     {
-        ArgumentNullException.ThrowIfNull(json);
-        CountsDocument? document;
-        try
-        {
-            document = JsonSerializer.Deserialize<CountsDocument>(json, JsonOptions);
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"The text is not a fairness count table: {e.Message}", e);
-        }
+        var document = FairnessJson.Read<CountsDocument>(json, "fairness count table");
         if (document is null || document.Format != Format || document.Cells is null)
             throw new InvalidDataException($"The text is not a fairness count table of format '{Format}' (found '{document?.Format}').");
         if (document.PositivePrediction is { } p && Canonical(p) is null)
@@ -451,7 +442,6 @@ public sealed class FairnessCounts
         }
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     // Everything nullable: a field the text lacks reads as null, so it can be refused by name instead of read as 0 or false.
     private sealed record CountsDocument(string? Format, bool? HasLabels, string? PositivePrediction,

@@ -85,6 +85,8 @@ public class EqualizedOddsTradeoffTests
             }
         Assert.True(point.Accuracy >= best - 1e-6, $"solver {point.Accuracy:F6} below a feasible grid point {best:F6}");
         Assert.True(point.Accuracy <= best + 3e-3, $"solver {point.Accuracy:F6} far above the grid's best {best:F6}");
+        // The certificate is a bound: no feasible point, the grid's included, beats it.
+        Assert.True(point.AccuracyUpperBound >= best - 1e-9, $"certified bound {point.AccuracyUpperBound:F6} below a feasible grid point {best:F6}");
         Assert.True(Disparity(point, local: false, onlyPositives: false) < 1e-8);
     }
 

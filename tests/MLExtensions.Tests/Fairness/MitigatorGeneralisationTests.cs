@@ -81,8 +81,9 @@ public class MitigatorGeneralisationTests
         // Cells of ~20 rows: thresholds fitted to their own labels chase noise; shrunk toward the group's calibration they do not.
         Assert.True(unshrunkAccuracy < thresholdAccuracy - 0.005, $"without shrinkage {unshrunkAccuracy:F4} vs threshold {thresholdAccuracy:F4}: the test lost its point");
         Assert.True(shrunkAccuracy > unshrunkAccuracy + 0.003, $"shrunk {shrunkAccuracy:F4} vs unshrunk {unshrunkAccuracy:F4}");
-        // Issue #22 asks for the threshold's accuracy less 0.2 points; cells of ~20 rows still cost ~0.7 here (open).
-        Assert.True(shrunkAccuracy >= thresholdAccuracy - 0.01, $"shrunk {shrunkAccuracy:F4} vs the model's 0.5 threshold {thresholdAccuracy:F4}");
+        // Issue #22 asks for the threshold's accuracy less 0.2 points (met on Adult and WVS, bench/fairlearn); cells of ~20
+        // rows, as here, still cost about 0.3.
+        Assert.True(shrunkAccuracy >= thresholdAccuracy - 0.005, $"shrunk {shrunkAccuracy:F4} vs the model's 0.5 threshold {thresholdAccuracy:F4}");
     }
 
     [Fact]
@@ -127,15 +128,17 @@ public class MitigatorGeneralisationTests
         var (globalBefore, localBefore) = (Corrected(before, constraint, false), Corrected(before, constraint, true));
         var (global, local) = (Corrected(decided, constraint, false), Corrected(decided, constraint, true));
         Assert.True(globalBefore > 4 * budget, $"the model should break the budget before mitigation: {globalBefore:F4}");
-        // The margin: thresholds chosen on 12,000 rows in 8 cells move each cell's rate by ~1/√(rows of the cell). At a
-        // binding budget the disparity's first-order change under that noise has a standard deviation of a few 1e-4
-        // bits; measured held-out excesses were 0.8e-3 (parity) to 1.1e-3 bits (equalized odds). Allow 1.5e-3.
+        // The margin: thresholds chosen on 12,000 rows in 8 cells move each cell's rate by ~1/√(rows of the cell), and a
+        // disparity at a binding budget moves to first order with them. Over six other seeds of this design the held-out
+        // bias-corrected global disparity at this budget averaged 2.2e-3 bits with a standard deviation of 0.9e-3
+        // (parity and equalized odds alike): allow the budget plus 1.5e-3, about 1.7 standard deviations.
         const double margin = 1.5e-3;
         Assert.True(global <= budget + margin, $"{constraint}: held-out global {global:F5} bits (before {globalBefore:F5}), budget {budget}");
         Assert.True(local <= budget + margin, $"{constraint}: held-out local {local:F5} bits (before {localBefore:F5}), budget {budget}");
         Assert.Equal(constraint, model.Solution.Constraint);
         // The cross-fitted estimate sees the same on the fitting rows.
         Assert.True(model.CrossFitted.GlobalDisparityBiasCorrected <= budget + margin, $"cross-fitted global {model.CrossFitted.GlobalDisparityBiasCorrected:F5}");
+        Assert.True(model.CrossFitted.LocalDisparityBiasCorrected <= budget + margin, $"cross-fitted local {model.CrossFitted.LocalDisparityBiasCorrected:F5}");
         double heldOutAccuracy = decided.Count(d => d.Row.Label == d.Decision) / (double)decided.Length;
         Assert.True(Math.Abs(model.CrossFitted.Accuracy - heldOutAccuracy) < 0.015, $"cross-fitted {model.CrossFitted.Accuracy:F4}, held out {heldOutAccuracy:F4}");
     }

@@ -87,8 +87,8 @@ internal sealed class CellRocHull
     public static CellRocHull FromPredictions(IReadOnlyList<MitigationRow> rows)
     {
         double positives = rows.Where(r => r.Label).Sum(r => r.Weight), negatives = rows.Where(r => !r.Label).Sum(r => r.Weight);
-        double tpr = positives > 0 ? rows.Where(r => r.Label && r.Score > 0.5).Sum(r => r.Weight) / positives : 0;
-        double fpr = negatives > 0 ? rows.Where(r => !r.Label && r.Score > 0.5).Sum(r => r.Weight) / negatives : 0;
+        double tpr = positives > 0 ? rows.Where(r => r.Label && r.Score >= 0.5).Sum(r => r.Weight) / positives : 0;
+        double fpr = negatives > 0 ? rows.Where(r => !r.Label && r.Score >= 0.5).Sum(r => r.Weight) / negatives : 0;
         double b = positives / Math.Max(positives + negatives, double.Epsilon);
         return new CellRocHull(b, [(0, 0, ThresholdRule.Never), (1, 1, ThresholdRule.Always), (fpr, tpr, new ThresholdRule(1, 0.5)), (1 - fpr, 1 - tpr, new ThresholdRule(-1, -0.5))]);
     }

@@ -17,7 +17,7 @@ internal sealed class CellTable
     private readonly Func<double, double>[] _calibration;
     private readonly double[] _pivot;
 
-    private CellTable(IReadOnlyList<MitigationRow> rows, bool fromScores)
+    private CellTable(IReadOnlyList<MitigationRow> rows, bool fromScores, bool binned)
     {
         _all = rows;
         FromScores = fromScores;
@@ -33,17 +33,23 @@ internal sealed class CellTable
             (_rows[s, z] ??= []).Add(r);
             Sizes[s, z] += r.Weight;
         }
-        var overall = fromScores ? PlattCalibration.Fit(rows, null) : null;
-        var calibrations = Groups.Select(g => fromScores ? PlattCalibration.Fit(rows.Where(r => r.Group == g).ToList(), overall!.Probability) : null).ToArray();
+        // One feature for every fit of the table (log-odds when all scores are probabilities), so the pooled prior and
+        // the groups' fits speak of the same curve.
+        bool probabilities = rows.All(r => r.Score is >= 0 and <= 1);
+        var overall = fromScores ? PlattCalibration.Fit(rows, null, probabilities) : null;
+        var byGroup = rows.ToLookup(r => r.Group, StringComparer.Ordinal);
+        var calibrations = Groups.Select(g => fromScores ? PlattCalibration.Fit(byGroup[g].ToList(), overall!.Probability, probabilities) : null).ToArray();
         _calibration = calibrations.Select(c => c is null ? (Func<double, double>)(_ => 0.5) : c.Probability).ToArray();
-        _pivot = calibrations.Select(c => c?.Pivot ?? double.NaN).ToArray();
+        // A histogram's scores are bin edges: a threshold inside a gap would split a bin the fit counted whole.
+        _pivot = calibrations.Select(c => binned ? double.NaN : c?.Pivot ?? double.NaN).ToArray();
     }
 
-    public static CellTable From(IReadOnlyList<MitigationRow> rows, bool fromScores)
+    /// <summary>The table of <paramref name="rows"/>; <paramref name="binned"/> when their scores are histogram bin edges (thresholds then stay on them).</summary>
+    public static CellTable From(IReadOnlyList<MitigationRow> rows, bool fromScores, bool binned)
     {
         if (rows.Select(r => r.Group).Distinct().Count() < 2)
             throw new InvalidDataException("All fitting rows belong to one sensitive group; the mitigator needs at least two.");
-        return new CellTable(rows, fromScores);
+        return new CellTable(rows, fromScores, binned);
     }
 
     public bool FromScores { get; }
@@ -100,13 +106,12 @@ internal sealed class CellTable
 internal sealed record PlattCalibration(Func<double, double> Probability, double Pivot)
 {
     /// <summary>The fitted calibration and its pivot, the score where it crosses ½ (NaN when it does not rise with the score).</summary>
-    public static PlattCalibration Fit(IReadOnlyList<MitigationRow> rows, Func<double, double>? prior)
+    public static PlattCalibration Fit(IReadOnlyList<MitigationRow> rows, Func<double, double>? prior, bool probabilities)
     {
         // Summed per (score, label) in a fixed order: single rows and a histogram's bins of them then fit the same
         // calibration to the last bit.
         rows = rows.GroupBy(r => (r.Score, r.Label)).OrderBy(g => g.Key.Score).ThenBy(g => g.Key.Label)
             .Select(g => new MitigationRow("", "", g.Key.Label, g.Key.Score, g.Sum(r => r.Weight))).ToList();
-        bool probabilities = rows.All(r => r.Score is >= 0 and <= 1);
         double Feature(double score) => probabilities ? Math.Log(Math.Clamp(score, 1e-9, 1 - 1e-9) / (1 - Math.Clamp(score, 1e-9, 1 - 1e-9))) : score;
         var u = rows.Select(r => Feature(r.Score)).ToArray();
         // Standardise the feature so the pull and the Newton steps are scale-free.
@@ -116,7 +121,7 @@ internal sealed record PlattCalibration(Func<double, double> Probability, double
         // Prior targets: the pooled fit's parameters (read back from two points), else a = logit(base rate), b = 0.
         double baseRate = Math.Clamp(rows.Where(r => r.Label).Sum(r => r.Weight) / total, 1e-6, 1 - 1e-6);
         double a0 = Math.Log(baseRate / (1 - baseRate)), b0 = 0;
-        var priorParameters = prior is null ? (A: a0, B: b0) : ReadBack(prior, mean, sd, Feature, probabilities);
+        var priorParameters = prior is null ? (A: a0, B: b0) : ReadBack(prior, mean, sd, probabilities);
         const double pull = 1.0; // one pseudo-row's worth of curvature on each parameter
         double a = priorParameters.A, b = priorParameters.B;
         for (int iteration = 0; iteration < 50; iteration++)
@@ -134,17 +139,20 @@ internal sealed record PlattCalibration(Func<double, double> Probability, double
             }
             double det = haa * hbb - hab * hab;
             double da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det;
-            a += da;
-            b += db;
+            // The penalised log-likelihood is strictly concave, so Newton converges; a damped step keeps near-separable groups from overshooting.
+            double scale = Math.Min(1, 4 / Math.Max(Math.Abs(da), Math.Abs(db)));
+            a += scale * da;
+            b += scale * db;
             if (Math.Abs(da) + Math.Abs(db) < 1e-10) break;
         }
+        if (!double.IsFinite(a) || !double.IsFinite(b)) (a, b) = priorParameters;
         double pivotFeature = mean - a * sd / b;
         double pivot = !(b > 1e-9) || !double.IsFinite(pivotFeature) ? double.NaN : probabilities ? 1 / (1 + Math.Exp(-pivotFeature)) : pivotFeature;
         return new PlattCalibration(score => 1 / (1 + Math.Exp(-(a + b * (Feature(score) - mean) / sd))), pivot);
     }
 
     /// <summary>The parameters, in this fit's standardised feature, of a calibration given as a function.</summary>
-    private static (double A, double B) ReadBack(Func<double, double> calibration, double mean, double sd, Func<double, double> feature, bool probabilities)
+    private static (double A, double B) ReadBack(Func<double, double> calibration, double mean, double sd, bool probabilities)
     {
         double Logit(double p) => Math.Log(p / (1 - p));
         double Score(double u) => probabilities ? 1 / (1 + Math.Exp(-u)) : u;

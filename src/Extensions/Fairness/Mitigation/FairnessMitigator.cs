@@ -169,10 +169,10 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         _options.Validate();
         var rows = MitigationData.Read(input, _options);
         CheckFolds(rows.Count, "the data has");
-        var fitted = MitigationSolver.Solve(rows, _options);
+        var fitted = MitigationSolver.Solve(rows, _options, binned: false);
         var keyKind = KeyKindOf(input.Schema);
         if (keyKind == KeyKind.None) MitigationSolver.CheckKeylessRandomisation(rows, fitted.Rules, InputColumn);
-        return Build(rows, fitted, keyKind, input);
+        return Build(rows, fitted, keyKind, input, binned: false);
     }
 
     /// <summary>
@@ -236,16 +236,16 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         var schema = inputSchema ?? ScoringSchema();
         CheckScoringSchema(schema);
         var keyKind = KeyKindOf(schema);
-        var fitted = MitigationSolver.Solve(rows, _options);
-        return Build(rows, fitted, keyKind, new EmptyDataView(schema));
+        var fitted = MitigationSolver.Solve(rows, _options, binned: true);
+        return Build(rows, fitted, keyKind, new EmptyDataView(schema), binned: true);
     }
 
-    private FairnessMitigatorModel Build(List<MitigationRow> rows, MitigationSolver.Fitted fitted, KeyKind keyKind, IDataView chainInput)
+    private FairnessMitigatorModel Build(List<MitigationRow> rows, MitigationSolver.Fitted fitted, KeyKind keyKind, IDataView chainInput, bool binned)
     {
         var contract = new MitigationContract(_options.ClientColumnName, _options.SensitiveColumnName, InputColumn, _options.Seed, _options.PoolUnknownCells,
             fitted.Pooled, fitted.Rules);
         var chain = ScoringChain(keyKind, contract.Expression()).Fit(chainInput);
-        var estimate = _options.CrossFitFolds >= 2 ? MitigationCrossFit.Estimate(rows, _options, fitted.Shrinkage, _options.CrossFitFolds) : MitigationEstimate.Unavailable(0);
+        var estimate = _options.CrossFitFolds >= 2 ? MitigationCrossFit.Estimate(rows, _options, fitted.Shrinkage, _options.CrossFitFolds, binned) : MitigationEstimate.Unavailable(0);
         return new FairnessMitigatorModel(chain, fitted.Solution, fitted.Rules, fitted.Pooled, estimate, fitted.Shrinkage);
     }
 

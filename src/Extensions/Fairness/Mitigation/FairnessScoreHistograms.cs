@@ -217,7 +217,7 @@ public sealed class FairnessScoreHistograms
     /// are written by index (<c>bin</c>) with the edges once; labels as Booleans, with their spellings.
     /// </summary>
     public string ToJson() => JsonSerializer.Serialize(new Document(Format, _edges, PositiveLabel, NegativeLabel,
-        OrderedCells().Select(c => new Cell(c.Key.Client, c.Key.Sensitive, c.Key.Label, c.Key.Bin, c.Value)).ToArray()), JsonOptions);
+        OrderedCells().Select(c => new Cell(c.Key.Client, c.Key.Sensitive, c.Key.Label, c.Key.Bin, c.Value)).ToArray()), FairnessJson.Options);
 
     /// <summary>Reads a table written by <see cref="ToJson"/>.</summary>
     /// <remarks>
@@ -228,16 +228,7 @@ public sealed class FairnessScoreHistograms
     /// <exception cref="InvalidDataException">The text is not such a table, its edges are invalid, or a cell is null, incomplete, out of range or written twice (the message names it).</exception>
     public static FairnessScoreHistograms FromJson(string json)
     {
-        ArgumentNullException.ThrowIfNull(json);
-        Document? document;
-        try
-        {
-            document = JsonSerializer.Deserialize<Document>(json, JsonOptions);
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"The text is not a fairness score histogram table: {e.Message}", e);
-        }
+        var document = FairnessJson.Read<Document>(json, "fairness score histogram table");
         if (document is null || document.Format != Format || document.Cells is null || document.BinEdges is null)
             throw new InvalidDataException($"The text is not a fairness score histogram table of format '{Format}' with binEdges and cells (found format '{document?.Format}').");
         FairnessScoreHistograms table;
@@ -461,7 +452,6 @@ public sealed class FairnessScoreHistograms
         }
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     // Everything nullable: a field the text lacks reads as null, so it can be refused by name instead of read as 0 or false.
     private sealed record Document(string? Format, double[]? BinEdges, string? PositiveLabel, string? NegativeLabel, Cell?[]? Cells);

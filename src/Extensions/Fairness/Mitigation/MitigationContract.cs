@@ -97,8 +97,8 @@ internal sealed record MitigationContract(string ClientColumn, string GroupColum
         var p = text.Split('|');
         double upperShare = double.Parse(p[4], CultureInfo.InvariantCulture);
         // Version 1 gave the upper rule to hashes below its share: the same order as the branches here.
-        return new CellDecisionRule(FromBase64(p[0]), FromBase64(p[1]),
-            [new RuleBranch(ThresholdRule.Decode(p[3]), upperShare), new RuleBranch(ThresholdRule.Decode(p[2]), 1 - upperShare)], double.Parse(p[5], CultureInfo.InvariantCulture));
+        return CellDecisionRule.Mix(FromBase64(p[0]), FromBase64(p[1]), ThresholdRule.Decode(p[2]), ThresholdRule.Decode(p[3]), upperShare,
+            double.Parse(p[5], CultureInfo.InvariantCulture));
     }
 
     private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));

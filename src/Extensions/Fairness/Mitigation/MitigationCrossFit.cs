@@ -9,23 +9,25 @@ namespace MLExtensions.Fairness;
 /// </summary>
 internal static class MitigationCrossFit
 {
-    public static MitigationEstimate Estimate(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, double shrinkage, int folds)
+    public static MitigationEstimate Estimate(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, double shrinkage, int folds, bool binned)
     {
-        var split = MitigationFolds.Of(rows, folds, o.Seed);
+        // Folds other than those the shrinkage was chosen on, so the estimate is not that choice's own score.
+        var split = MitigationFolds.Of(rows, folds, unchecked(o.Seed + 1));
         var draw = new Random(unchecked(o.Seed * 31 + 7));
         var decided = new List<(MitigationRow Row, bool Decision)>(rows.Count);
         double refused = 0;
         for (int f = 0; f < folds; f++)
         {
-            MitigationSolver.Fitted fitted;
+            CellTable table;
             try
             {
-                fitted = MitigationSolver.Solve(CellTable.From(split.Training(rows, f), o.ScoreColumnName is not null), o, shrinkage);
+                table = CellTable.From(split.Training(rows, f), o.ScoreColumnName is not null, binned);
             }
             catch (InvalidDataException)
             {
                 return MitigationEstimate.Unavailable(folds); // a fold lost a group: no estimate
             }
+            var fitted = MitigationSolver.Solve(table, o, shrinkage);
             var rules = fitted.Rules.ToDictionary(r => (r.Client, r.Group));
             for (int i = 0; i < rows.Count; i++)
             {

@@ -12,9 +12,12 @@ internal static class MitigationSolver
 
     public sealed record Fitted(TradeoffPoint Solution, IReadOnlyList<CellDecisionRule> Rules, CellDecisionRule Pooled, double Shrinkage);
 
-    /// <summary>Fits the rules, choosing the shrinkage by cross-validation unless the options fix it.</summary>
-    public static Fitted Solve(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o) =>
-        Solve(CellTable.From(rows, o.ScoreColumnName is not null), o, o.ShrinkageRows ?? ChooseShrinkage(rows, o));
+    /// <summary>
+    /// Fits the rules, choosing the shrinkage by cross-validation unless the options fix it; <paramref name="binned"/>
+    /// when the rows are histogram bins (scores at their lower edges).
+    /// </summary>
+    public static Fitted Solve(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, bool binned) =>
+        Solve(CellTable.From(rows, o.ScoreColumnName is not null, binned), o, o.ShrinkageRows ?? ChooseShrinkage(rows, o, binned));
 
     public static Fitted Solve(CellTable table, FairnessMitigator.Options o, double shrinkage)
     {
@@ -54,7 +57,7 @@ internal static class MitigationSolver
     /// label-conditioned rates of equalized odds; of the rest the strongest shrinkage whose accuracy is within one
     /// standard error of the best wins (the one-standard-error rule), as differences that small are noise.
     /// </summary>
-    public static double ChooseShrinkage(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o)
+    public static double ChooseShrinkage(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, bool binned)
     {
         if (o.ScoreColumnName is null) return 0; // a binary prediction's hull has a single informative point: nothing to shrink
         var folds = MitigationFolds.Of(rows, ShrinkageFolds, o.Seed);
@@ -65,22 +68,23 @@ internal static class MitigationSolver
         for (int g = 0; g < grid; g++) (positive[g], correct[g]) = (new double[rows.Count], new double[rows.Count]);
         for (int f = 0; f < ShrinkageFolds; f++)
         {
-            Fitted[] fits;
+            CellTable table;
             try
             {
-                var table = CellTable.From(folds.Training(rows, f), fromScores: true);
-                fits = ShrinkageGrid.Select(shrinkage => Solve(table, o, shrinkage)).ToArray();
+                table = CellTable.From(folds.Training(rows, f), fromScores: true, binned);
             }
             catch (InvalidDataException)
             {
                 continue; // a fold lost a group: it cannot judge
             }
+            var fits = ShrinkageGrid.Select(shrinkage => Solve(table, o, shrinkage)).ToArray();
             var rules = fits.Select(fit => fit.Rules.ToDictionary(r => (r.Client, r.Group))).ToArray();
             for (int i = 0; i < rows.Count; i++)
             {
-                if (!folds.Holds(i, f)) continue;
+                double weight = folds.WeightIn(i, rows[i].Weight, f);
                 var r = rows[i];
-                double weight = folds.WeightIn(i, r.Weight, f);
+                // Deployment's unseen-cell policy: pooled, or refused (and then no part of the judgement).
+                if (weight <= 0 || (!o.PoolUnknownCells && !rules[0].ContainsKey((r.Client, r.Group)))) continue;
                 held[i] += weight;
                 for (int g = 0; g < grid; g++)
                 {
@@ -101,10 +105,10 @@ internal static class MitigationSolver
         int chosen = best;
         foreach (int g in candidates.Where(g => ShrinkageGrid[g] > ShrinkageGrid[best]))
         {
-            // Paired standard error of the per-row accuracy difference to the best.
-            var difference = used.Select(i => (correct[best][i] - correct[g][i]) / held[i]).ToArray();
-            double mean = difference.Average();
-            double se = Math.Sqrt(difference.Sum(d => (d - mean) * (d - mean)) / Math.Max(1, difference.Length - 1) / difference.Length);
+            // Paired standard error of the accuracy difference to the best, every row (or a bin's rows) by its held-out weight.
+            double mean = accuracy[best] - accuracy[g];
+            double variance = used.Sum(i => { double d = (correct[best][i] - correct[g][i]) / held[i] - mean; return held[i] * d * d; }) / Math.Max(1, total - 1);
+            double se = Math.Sqrt(variance / total);
             if (accuracy[best] - accuracy[g] <= se && ShrinkageGrid[g] > ShrinkageGrid[chosen]) chosen = g;
         }
         return ShrinkageGrid[chosen];
@@ -113,14 +117,8 @@ internal static class MitigationSolver
     /// <summary>The constraint's plug-in disparities (bits) of expected decisions on the rows <paramref name="used"/>.</summary>
     private static (double Global, double Local) Disparities(IReadOnlyList<MitigationRow> rows, int[] used, double[] held, double[] positive, FairnessConstraint constraint)
     {
-        IEnumerable<(string, bool, string, double)> Observations(bool local) => used
-            .Where(i => constraint != FairnessConstraint.EqualOpportunity || rows[i].Label)
-            .SelectMany(i =>
-            {
-                string condition = (local ? rows[i].Client : "") + "\u001f" + (constraint == FairnessConstraint.EqualizedOdds ? (rows[i].Label ? "1" : "0") : "");
-                return new[] { (rows[i].Group, true, condition, positive[i]), (rows[i].Group, false, condition, held[i] - positive[i]) };
-            });
-        return (ConditionalInformation.Of(Observations(false)).PlugIn, ConditionalInformation.Of(Observations(true)).PlugIn);
+        var decided = used.SelectMany(i => new[] { (rows[i] with { Weight = positive[i] }, true), (rows[i] with { Weight = held[i] - positive[i] }, false) }).ToArray();
+        return (MitigationCrossFit.Disparity(decided, constraint, local: false).PlugIn, MitigationCrossFit.Disparity(decided, constraint, local: true).PlugIn);
     }
 
     /// <summary>

@@ -43,20 +43,18 @@ internal sealed class RocRegion
     public static RocRegion FromHull(IReadOnlyList<(double F, double T)> hull)
     {
         if (hull.Count >= 3 && Area(hull) > MinimumThickness) return new RocRegion(hull);
-        // A segment (the diagonal, or a single informative point with its flip on it): a thin parallelogram around it.
+        // A segment (every rule on the diagonal): a thin rhombus with the segment's ends as two corners and its middle
+        // widened, so the region keeps an interior and stays inside the unit square.
         var (low, high) = (hull.MinBy(v => v.F + v.T), hull.MaxBy(v => v.F + v.T));
         double dx = high.F - low.F, dy = high.T - low.T, length = Math.Max(Math.Sqrt(dx * dx + dy * dy), 1e-12);
-        double nx = dy / length * MinimumThickness, ny = -dx / length * MinimumThickness;
-        List<(double F, double T)> box = [(low.F + nx, low.T + ny), (high.F + nx, high.T + ny), (high.F - nx, high.T - ny), (low.F - nx, low.T - ny)];
-        if (Area(box) < 0) box.Reverse();
-        return new RocRegion(box);
+        double nx = dy / length * MinimumThickness, ny = -dx / length * MinimumThickness, mf = (low.F + high.F) / 2, mt = (low.T + high.T) / 2;
+        List<(double F, double T)> rhombus = [(low.F, low.T), (mf + nx, mt + ny), (high.F, high.T), (mf - nx, mt - ny)];
+        if (Area(rhombus) < 0) rhombus.Reverse();
+        return new RocRegion(rhombus);
     }
 
     /// <summary>Whether the region is a widened segment rather than the hull itself (its vertices are not the rules').</summary>
     public static bool IsSegment(IReadOnlyList<(double F, double T)> hull) => !(hull.Count >= 3 && Area(hull) > MinimumThickness);
-
-    /// <summary>Whether (f, t) lies in the region, up to <paramref name="slack"/>.</summary>
-    public bool Contains(double f, double t, double slack = 1e-9) => Edges.All(e => e.A * f + e.B * t <= e.C + slack);
 
     /// <summary>
     /// Writes (f, t) as a mixture of at most three vertices (a fan of triangles from the first vertex): indices and
@@ -83,7 +81,8 @@ internal sealed class RocRegion
             }
         }
         if (best is null) return [(0, 1)];
-        var clamped = best.Select(p => (p.Item1, Math.Max(0, p.Item2))).Where(p => p.Item2 > 1e-15).ToArray();
+        // Shares below 1e-9 are the solver's round-off, not randomisation: drop them.
+        var clamped = best.Select(p => (p.Item1, Math.Max(0, p.Item2))).Where(p => p.Item2 > 1e-9).ToArray();
         double sum = clamped.Sum(p => p.Item2);
         return clamped.Select(p => (p.Item1, p.Item2 / sum)).ToArray();
     }
