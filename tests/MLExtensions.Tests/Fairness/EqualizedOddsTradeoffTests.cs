@@ -90,6 +90,26 @@ public class EqualizedOddsTradeoffTests
         Assert.True(Disparity(point, local: false, onlyPositives: false) < 1e-8);
     }
 
+    [Fact]
+    public void A_cell_without_positive_labels_takes_no_part_in_equal_opportunity_and_the_rest_still_hold_the_budget()
+    {
+        var counts = RandomCounts(clients: 2, seed: 9);
+        counts.Add("c2", "F", "0", "0", 40); // a client whose group F has only negatives
+        counts.Add("c2", "F", "1", "0", 10);
+        counts.Add("c2", "M", "1", "1", 30);
+        counts.Add("c2", "M", "0", "0", 30);
+        var problem = AccuracyFairnessProblem.FromCounts(counts, ClassifierFamily.DerivedFromPredictions, "1");
+        foreach (var constraint in new[] { FairnessConstraint.EqualizedOdds, FairnessConstraint.EqualOpportunity })
+        {
+            var point = AccuracyFairnessTradeoff.Solve(problem, constraint, 0.001, 0.001);
+            bool positivesOnly = constraint == FairnessConstraint.EqualOpportunity;
+            Assert.True(Disparity(point, false, positivesOnly) <= 0.001 + 1e-9 && Disparity(point, true, positivesOnly) <= 0.001 + 1e-9);
+            Assert.True(point.Gap < 1e-6, $"{constraint}: gap {point.Gap}");
+            // The all-negative cell has nothing to equalise under equal opportunity: it predicts its best, never positive.
+            if (positivesOnly) Assert.Equal(0, point.Cells.Single(c => c.Client == "c2" && c.Group == "F").PredictedPositiveRate, 6);
+        }
+    }
+
     [Theory]
     [InlineData(FairnessConstraint.EqualizedOdds)]
     [InlineData(FairnessConstraint.EqualOpportunity)]

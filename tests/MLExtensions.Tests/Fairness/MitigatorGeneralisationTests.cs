@@ -162,6 +162,25 @@ public class MitigatorGeneralisationTests
     }
 
     [Fact]
+    public void New_options_set_after_construction_are_checked_when_fitting_and_name_themselves()
+    {
+        var ml = new MLContext(1);
+        var data = ml.Data.LoadFromEnumerable(Rows(400, 61, clients: 2));
+        var options = Options(0.01, 0.01);
+        var mitigator = ml.Fairness().Mitigate(options);
+        options.Constraint = (FairnessConstraint)7;
+        Assert.Equal("Constraint", Assert.Throws<ArgumentOutOfRangeException>(() => mitigator.Fit(data)).ParamName);
+        options.Constraint = FairnessConstraint.EqualOpportunity;
+        foreach (double bad in new[] { double.NaN, -1 })
+        {
+            options.ShrinkageRows = bad;
+            Assert.Equal("ShrinkageRows", Assert.Throws<ArgumentOutOfRangeException>(() => mitigator.Fit(data)).ParamName);
+        }
+        options.ShrinkageRows = double.PositiveInfinity; // the calibration alone: allowed
+        Assert.Equal(FairnessConstraint.EqualOpportunity, mitigator.Fit(data).Solution.Constraint);
+    }
+
+    [Fact]
     public void The_cross_fitted_estimate_refuses_rows_of_unseen_cells_unless_they_are_pooled()
     {
         var ml = new MLContext(1);

@@ -16,6 +16,14 @@ internal sealed class CellTable
     private readonly IReadOnlyList<MitigationRow> _all;
     private readonly Func<double, double>[] _calibration;
     private readonly double[] _pivot;
+    private readonly CellScores?[,] _scores;
+
+    /// <summary>
+    /// A cell's distinct scores (descending) with the weight of positive labels, the total weight and the group's
+    /// calibration at each: all a shrunk hull needs, computed once however many shrinkages are tried. Summing weights
+    /// per score first also makes single rows and a histogram's bins of them give the same table to the last bit.
+    /// </summary>
+    private sealed record CellScores(double[] Scores, double[] Positive, double[] Total, double[] Calibrated);
 
     private CellTable(IReadOnlyList<MitigationRow> rows, bool fromScores, bool binned)
     {
@@ -42,6 +50,17 @@ internal sealed class CellTable
         _calibration = calibrations.Select(c => c is null ? (Func<double, double>)(_ => 0.5) : c.Probability).ToArray();
         // A histogram's scores are bin edges: a threshold inside a gap would split a bin the fit counted whole.
         _pivot = calibrations.Select(c => binned ? double.NaN : c?.Pivot ?? double.NaN).ToArray();
+        _scores = new CellScores?[Clients.Length, Groups.Length];
+        if (!fromScores) return;
+        for (int s = 0; s < Clients.Length; s++)
+            for (int z = 0; z < Groups.Length; z++)
+            {
+                if (_rows[s, z] is not { } data) continue;
+                var byScore = data.GroupBy(r => r.Score).OrderByDescending(g => g.Key).ToArray();
+                var scores = byScore.Select(g => g.Key).ToArray();
+                _scores[s, z] = new CellScores(scores, byScore.Select(g => g.Where(r => r.Label).Sum(r => r.Weight)).ToArray(),
+                    byScore.Select(g => g.Sum(r => r.Weight)).ToArray(), scores.Select(_calibration[z]).ToArray());
+            }
     }
 
     /// <summary>The table of <paramref name="rows"/>; <paramref name="binned"/> when their scores are histogram bin edges (thresholds then stay on them).</summary>
@@ -79,16 +98,15 @@ internal sealed class CellTable
                     continue;
                 }
                 double own = double.IsPositiveInfinity(shrinkage) ? 0 : Sizes[s, z] / (Sizes[s, z] + shrinkage);
-                var calibration = _calibration[z];
-                // Weights are summed per (score, label) before the blend multiplies them: rows of whole weights then
-                // give the same table whether they come one by one or as a histogram's bin of n rows.
-                var weights = new Dictionary<(double Score, bool Label), double>();
-                foreach (var r in data) weights[(r.Score, r.Label)] = weights.GetValueOrDefault((r.Score, r.Label)) + r.Weight;
-                hulls[s, z] = CellRocHull.FromScores(ScoreCounts.From(weights.Select(e =>
+                var cell = _scores[s, z]!;
+                var positives = new double[cell.Scores.Length];
+                var negatives = new double[cell.Scores.Length];
+                for (int k = 0; k < positives.Length; k++)
                 {
-                    double label = own * (e.Key.Label ? 1 : 0) + (1 - own) * calibration(e.Key.Score);
-                    return (e.Key.Score, e.Value * label, e.Value * (1 - label));
-                })), _pivot[z]);
+                    positives[k] = own * cell.Positive[k] + (1 - own) * cell.Calibrated[k] * cell.Total[k];
+                    negatives[k] = Math.Max(0, cell.Total[k] - positives[k]);
+                }
+                hulls[s, z] = CellRocHull.FromScores(new ScoreCounts(cell.Scores, positives, negatives), _pivot[z]);
             }
         return hulls;
     }

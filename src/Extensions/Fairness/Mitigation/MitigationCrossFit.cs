@@ -72,35 +72,47 @@ internal static class MitigationCrossFit
     internal static (double PlugIn, double BiasCorrected) Disparity(IEnumerable<(MitigationRow Row, bool Decision)> decided, FairnessConstraint constraint, bool local)
     {
         var rows = constraint == FairnessConstraint.EqualOpportunity ? decided.Where(d => d.Row.Label) : decided;
-        string Condition(MitigationRow r) => (local ? r.Client : "") + "\u001f" + (constraint == FairnessConstraint.EqualizedOdds ? (r.Label ? "1" : "0") : "");
-        return ConditionalInformation.Of(rows.Select(d => (d.Row.Group, d.Decision, Condition(d.Row), d.Row.Weight)));
+        bool byLabel = constraint == FairnessConstraint.EqualizedOdds;
+        return ConditionalInformation.Of(rows.Select(d => (d.Row.Group, d.Decision, (Client: local ? d.Row.Client : "", Label: byLabel && d.Row.Label), d.Row.Weight)));
     }
 }
 
-/// <summary>I(Z;Ŷ|C) of weighted observations, plug-in and with the Miller–Madow correction of each entropy, in bits.</summary>
+/// <summary>
+/// I(Z;Ŷ|C) of weighted observations in bits (<see cref="Information.InformationMeasures.ConditionalMutualInformation"/>
+/// of their table), plug-in and with the Miller–Madow correction: each plug-in entropy is low by (cells − 1)/(2n) nats.
+/// </summary>
 internal static class ConditionalInformation
 {
-    public static (double PlugIn, double BiasCorrected) Of(IEnumerable<(string Z, bool Y, string C, double Weight)> observations)
+    public static (double PlugIn, double BiasCorrected) Of<TZ, TC>(IEnumerable<(TZ Z, bool Y, TC C, double Weight)> observations)
+        where TZ : notnull where TC : notnull
     {
-        var zyc = new Dictionary<(string, bool, string), double>();
-        var zc = new Dictionary<(string, string), double>();
-        var yc = new Dictionary<(bool, string), double>();
-        var c = new Dictionary<string, double>(StringComparer.Ordinal);
-        double n = 0;
+        var zIndex = new Dictionary<TZ, int>();
+        var cIndex = new Dictionary<TC, int>();
+        var entries = new List<(int Z, int Y, int C, double Weight)>();
         foreach (var (z, y, condition, w) in observations)
         {
-            if (w <= 0) continue;
-            zyc[(z, y, condition)] = zyc.GetValueOrDefault((z, y, condition)) + w;
-            zc[(z, condition)] = zc.GetValueOrDefault((z, condition)) + w;
-            yc[(y, condition)] = yc.GetValueOrDefault((y, condition)) + w;
-            c[condition] = c.GetValueOrDefault(condition) + w;
+            if (!(w > 0)) continue;
+            if (!zIndex.TryGetValue(z, out int zi)) zIndex[z] = zi = zIndex.Count;
+            if (!cIndex.TryGetValue(condition, out int ci)) cIndex[condition] = ci = cIndex.Count;
+            entries.Add((zi, y ? 1 : 0, ci, w));
+        }
+        if (entries.Count == 0) return (double.NaN, double.NaN);
+        int groups = zIndex.Count, conditions = cIndex.Count;
+        var joint = new double[groups, 2, conditions];
+        var zc = new double[groups, conditions];
+        var yc = new double[2, conditions];
+        var c = new double[conditions];
+        double n = 0;
+        foreach (var (z, y, ci, w) in entries)
+        {
+            joint[z, y, ci] += w;
+            zc[z, ci] += w;
+            yc[y, ci] += w;
+            c[ci] += w;
             n += w;
         }
-        if (n <= 0) return (double.NaN, double.NaN);
-        static double H<T>(Dictionary<T, double> counts, double n) where T : notnull => -counts.Values.Sum(v => v / n * Math.Log(v / n));
-        // I(Z;Ŷ|C) = H(Z,C) + H(Ŷ,C) − H(Z,Ŷ,C) − H(C); each plug-in entropy is low by (cells − 1)/(2n) nats.
-        double plugIn = (H(zc, n) + H(yc, n) - H(zyc, n) - H(c, n)) / Math.Log(2);
-        double bias = (zc.Count + yc.Count - zyc.Count - c.Count) / (2 * n * Math.Log(2));
-        return (Math.Max(0, plugIn), plugIn + bias);
+        static int Occupied(Array table) => table.Cast<double>().Count(v => v > 0);
+        double plugIn = Information.InformationMeasures.ConditionalMutualInformation(joint);
+        return (plugIn, plugIn + (Occupied(zc) + Occupied(yc) - Occupied(joint) - Occupied(c)) / (2 * n * Math.Log(2)));
     }
 }

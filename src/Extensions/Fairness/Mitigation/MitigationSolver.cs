@@ -62,6 +62,9 @@ internal static class MitigationSolver
         if (o.ScoreColumnName is null) return 0; // a binary prediction's hull has a single informative point: nothing to shrink
         var folds = MitigationFolds.Of(rows, ShrinkageFolds, o.Seed);
         int grid = ShrinkageGrid.Length;
+        // Each row's cell as a number, so the loops below look rules up in arrays, not by strings.
+        var cellIds = new Dictionary<(string, string), int>();
+        var cellOf = rows.Select(r => cellIds.TryGetValue((r.Client, r.Group), out int id) ? id : cellIds[(r.Client, r.Group)] = cellIds.Count).ToArray();
         var held = new double[rows.Count];
         var positive = new double[grid][];
         var correct = new double[grid][];
@@ -78,17 +81,22 @@ internal static class MitigationSolver
                 continue; // a fold lost a group: it cannot judge
             }
             var fits = ShrinkageGrid.Select(shrinkage => Solve(table, o, shrinkage)).ToArray();
-            var rules = fits.Select(fit => fit.Rules.ToDictionary(r => (r.Client, r.Group))).ToArray();
+            var rules = fits.Select(fit =>
+            {
+                var byCell = new CellDecisionRule?[cellIds.Count];
+                foreach (var rule in fit.Rules) byCell[cellIds[(rule.Client, rule.Group)]] = rule;
+                return byCell;
+            }).ToArray();
             for (int i = 0; i < rows.Count; i++)
             {
                 double weight = folds.WeightIn(i, rows[i].Weight, f);
                 var r = rows[i];
                 // Deployment's unseen-cell policy: pooled, or refused (and then no part of the judgement).
-                if (weight <= 0 || (!o.PoolUnknownCells && !rules[0].ContainsKey((r.Client, r.Group)))) continue;
+                if (weight <= 0 || (!o.PoolUnknownCells && rules[0][cellOf[i]] is null)) continue;
                 held[i] += weight;
                 for (int g = 0; g < grid; g++)
                 {
-                    double p = (rules[g].GetValueOrDefault((r.Client, r.Group)) ?? fits[g].Pooled).PositiveProbability(r.Score);
+                    double p = (rules[g][cellOf[i]] ?? fits[g].Pooled).PositiveProbability(r.Score);
                     positive[g][i] += weight * p;
                     correct[g][i] += weight * (r.Label ? p : 1 - p);
                 }

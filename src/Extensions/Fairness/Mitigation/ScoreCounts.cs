@@ -7,7 +7,8 @@ namespace MLExtensions.Fairness;
 /// </summary>
 internal sealed class ScoreCounts
 {
-    private ScoreCounts(double[] scores, double[] positives, double[] negatives)
+    /// <summary>A table from its columns: distinct scores in descending order and the weights at each.</summary>
+    internal ScoreCounts(double[] scores, double[] positives, double[] negatives)
     {
         Scores = scores;
         Positives = positives;

@@ -21,6 +21,12 @@ namespace MLExtensions.Fairness.Tradeoff;
 /// </remarks>
 internal sealed class RocTradeoffBarrier
 {
+    /// <summary>
+    /// Newton steps allowed per centring. Hulls of smooth (shrunk) labels carry thousands of edges, and the first
+    /// centrings after t grows take hundreds of damped steps there; a round that still cannot centre ends the path.
+    /// </summary>
+    private const int CenteringSteps = 2000;
+
     private readonly AccuracyFairnessProblem _problem;
     private readonly FairnessConstraint _constraint;
     private readonly double _globalBudgetBits, _localBudgetBits, _globalBudget, _localBudget;
@@ -74,12 +80,16 @@ internal sealed class RocTradeoffBarrier
         while (true)
         {
             bool centred = false;
-            for (int centering = 0; centering < 200 && steps < options.MaximumNewtonSteps; centering++)
+            for (int centering = 0; centering < CenteringSteps && steps < options.MaximumNewtonSteps; centering++)
             {
                 var (dx, decrement) = NewtonStep(x, t);
                 if (decrement / 2 <= 1e-12) { centred = true; break; }
                 steps++;
-                if (!LineSearch(x, dx, t, decrement)) break;
+                if (LineSearch(x, dx, t, decrement)) continue;
+                // No step decreases the barrier: at a small decrement the round-off of its value is reached, and
+                // the point is as centred as it gets; at a large one the path is lost.
+                centred = decrement < 1e-6;
+                break;
             }
             // m/t bounds the gap only at a centre: a round that cannot centre (the systems' precision is spent) ends
             // the path, and the last centred t is what is certified.
