@@ -351,7 +351,7 @@ public sealed class MetricFrame
     /// </summary>
     public string ToCsv()
     {
-        static string C(string? text) => text is null ? "" : text.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? $"\"{text.Replace("\"", "\"\"")}\"" : text;
+        static string C(string? text) => text is null ? "" : FairnessCsv.Quote(text);
         static string N(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         var csv = new StringBuilder("table,stratum,slice,metric,value,lower,upper,weight\n");
         void Line(string table, string? stratum, string slice, string metric, double value, Interval? interval, double? weight) =>
