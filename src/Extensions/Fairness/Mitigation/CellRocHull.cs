@@ -13,10 +13,10 @@ internal sealed class CellRocHull
     private readonly List<(double C, double E, ThresholdRule Rule)> _errorHull;
     private readonly bool _segment;
 
-    private CellRocHull(double labelRate, IEnumerable<(double F, double T, ThresholdRule Rule)> points)
+    private CellRocHull(double labelRate, List<(double F, double T, ThresholdRule Rule)> hull)
     {
         LabelRate = labelRate;
-        _vertices = Simplify(RocRegion.ConvexHull(points));
+        _vertices = Simplify(hull);
         var corners = _vertices.Select(v => (v.F, v.T)).ToList();
         _segment = RocRegion.IsSegment(corners);
         Region = RocRegion.FromHull(corners);
@@ -81,7 +81,11 @@ internal sealed class CellRocHull
     public RocRegion Region { get; }
 
     /// <summary>The ROC hull of a score's threshold rules and their complements.</summary>
-    public static CellRocHull FromScores(ScoreCounts counts, double pivot) => new(counts.LabelRate, counts.RocPoints(pivot));
+    public static CellRocHull FromScores(ScoreCounts counts, double pivot)
+    {
+        var (sweep, complements) = counts.RocPoints(pivot);
+        return new(counts.LabelRate, RocRegion.ConvexHullOfSweep(sweep, complements));
+    }
 
     /// <summary>Rules on a binary prediction (score 1 positive, 0 negative): never, as predicted, flipped, always.</summary>
     public static CellRocHull FromPredictions(IReadOnlyList<MitigationRow> rows)
@@ -90,7 +94,7 @@ internal sealed class CellRocHull
         double tpr = positives > 0 ? rows.Where(r => r.Label && r.Score >= 0.5).Sum(r => r.Weight) / positives : 0;
         double fpr = negatives > 0 ? rows.Where(r => !r.Label && r.Score >= 0.5).Sum(r => r.Weight) / negatives : 0;
         double b = positives / Math.Max(positives + negatives, double.Epsilon);
-        return new CellRocHull(b, [(0, 0, ThresholdRule.Never), (1, 1, ThresholdRule.Always), (fpr, tpr, new ThresholdRule(1, 0.5)), (1 - fpr, 1 - tpr, new ThresholdRule(-1, -0.5))]);
+        return new CellRocHull(b, RocRegion.ConvexHull<ThresholdRule>([(0, 0, ThresholdRule.Never), (1, 1, ThresholdRule.Always), (fpr, tpr, new ThresholdRule(1, 0.5)), (1 - fpr, 1 - tpr, new ThresholdRule(-1, -0.5))]));
     }
 
     /// <summary>The randomised rule with positive rate <paramref name="rate"/>: the two error-hull vertices around it, mixed.</summary>

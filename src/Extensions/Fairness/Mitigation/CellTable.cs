@@ -17,6 +17,7 @@ internal sealed class CellTable
     private readonly Func<double, double>[] _calibration;
     private readonly double[] _pivot;
     private readonly CellScores?[,] _scores;
+    private readonly Lazy<CellRocHull> _pooled;
 
     /// <summary>
     /// A cell's distinct scores (descending) with the weight of positive labels, the total weight and the group's
@@ -35,32 +36,57 @@ internal sealed class CellTable
         GroupIndex = Groups.Select((g, i) => (g, i)).ToDictionary(p => p.g, p => p.i, StringComparer.Ordinal);
         _rows = new List<MitigationRow>?[Clients.Length, Groups.Length];
         Sizes = new double[Clients.Length, Groups.Length];
-        foreach (var r in rows)
+        var client = new int[rows.Count];
+        var group = new int[rows.Count];
+        for (int i = 0; i < rows.Count; i++)
         {
-            int s = ClientIndex[r.Client], z = GroupIndex[r.Group];
-            (_rows[s, z] ??= []).Add(r);
+            var r = rows[i];
+            int s = client[i] = ClientIndex[r.Client], z = group[i] = GroupIndex[r.Group];
             Sizes[s, z] += r.Weight;
+            if (!fromScores) (_rows[s, z] ??= []).Add(r);
         }
+        _scores = new CellScores?[Clients.Length, Groups.Length];
+        _calibration = Groups.Select(_ => (Func<double, double>)(_ => 0.5)).ToArray();
+        _pivot = Groups.Select(_ => double.NaN).ToArray();
+        _pooled = new(() => fromScores ? CellRocHull.FromScores(ScoreCounts.From(_all), double.NaN) : CellRocHull.FromPredictions(_all));
+        if (!fromScores) return;
+
+        // One sort of all rows by (score, label) serves every calibration and every cell's table.
+        var order = Enumerable.Range(0, rows.Count).ToArray();
+        var keys = new (double Score, bool Label, int Row)[rows.Count];
+        for (int i = 0; i < keys.Length; i++) keys[i] = (rows[i].Score, rows[i].Label, i); // ties in row order: sums do not depend on the sort
+        Array.Sort(keys, order);
         // One feature for every fit of the table (log-odds when all scores are probabilities), so the pooled prior and
         // the groups' fits speak of the same curve.
         bool probabilities = rows.All(r => r.Score is >= 0 and <= 1);
-        var overall = fromScores ? PlattCalibration.Fit(rows, null, probabilities) : null;
-        var byGroup = rows.ToLookup(r => r.Group, StringComparer.Ordinal);
-        var calibrations = Groups.Select(g => fromScores ? PlattCalibration.Fit(byGroup[g].ToList(), overall!.Probability, probabilities) : null).ToArray();
-        _calibration = calibrations.Select(c => c is null ? (Func<double, double>)(_ => 0.5) : c.Probability).ToArray();
+        var overall = PlattCalibration.Fit(PlattCalibration.Entries(rows, order, _ => true), null, probabilities);
+        var calibrations = Enumerable.Range(0, Groups.Length)
+            .Select(z => PlattCalibration.Fit(PlattCalibration.Entries(rows, order, i => group[i] == z), overall.Probability, probabilities)).ToArray();
+        _calibration = calibrations.Select(c => c.Probability).ToArray();
         // A histogram's scores are bin edges: a threshold inside a gap would split a bin the fit counted whole.
-        _pivot = calibrations.Select(c => binned ? double.NaN : c?.Pivot ?? double.NaN).ToArray();
-        _scores = new CellScores?[Clients.Length, Groups.Length];
-        if (!fromScores) return;
+        _pivot = calibrations.Select(c => binned ? double.NaN : c.Pivot).ToArray();
+
+        var scores = new List<double>?[Clients.Length, Groups.Length];
+        var positive = new List<double>?[Clients.Length, Groups.Length];
+        var total = new List<double>?[Clients.Length, Groups.Length];
+        for (int k = order.Length - 1; k >= 0; k--)
+        {
+            int i = order[k], s = client[i], z = group[i];
+            var r = rows[i];
+            var cellScores = scores[s, z] ??= [];
+            if (cellScores.Count == 0 || cellScores[^1] != r.Score)
+            {
+                cellScores.Add(r.Score);
+                (positive[s, z] ??= []).Add(0);
+                (total[s, z] ??= []).Add(0);
+            }
+            if (r.Label) positive[s, z]![^1] += r.Weight;
+            total[s, z]![^1] += r.Weight;
+        }
         for (int s = 0; s < Clients.Length; s++)
             for (int z = 0; z < Groups.Length; z++)
-            {
-                if (_rows[s, z] is not { } data) continue;
-                var byScore = data.GroupBy(r => r.Score).OrderByDescending(g => g.Key).ToArray();
-                var scores = byScore.Select(g => g.Key).ToArray();
-                _scores[s, z] = new CellScores(scores, byScore.Select(g => g.Where(r => r.Label).Sum(r => r.Weight)).ToArray(),
-                    byScore.Select(g => g.Sum(r => r.Weight)).ToArray(), scores.Select(_calibration[z]).ToArray());
-            }
+                if (scores[s, z] is { } cellScores)
+                    _scores[s, z] = new CellScores([.. cellScores], [.. positive[s, z]!], [.. total[s, z]!], cellScores.Select(_calibration[z]).ToArray());
     }
 
     /// <summary>The table of <paramref name="rows"/>; <paramref name="binned"/> when their scores are histogram bin edges (thresholds then stay on them).</summary>
@@ -91,14 +117,13 @@ internal sealed class CellTable
         for (int s = 0; s < Clients.Length; s++)
             for (int z = 0; z < Groups.Length; z++)
             {
-                if (_rows[s, z] is not { } data) continue;
                 if (!FromScores)
                 {
-                    hulls[s, z] = CellRocHull.FromPredictions(data);
+                    if (_rows[s, z] is { } data) hulls[s, z] = CellRocHull.FromPredictions(data);
                     continue;
                 }
+                if (_scores[s, z] is not { } cell) continue;
                 double own = double.IsPositiveInfinity(shrinkage) ? 0 : Sizes[s, z] / (Sizes[s, z] + shrinkage);
-                var cell = _scores[s, z]!;
                 var positives = new double[cell.Scores.Length];
                 var negatives = new double[cell.Scores.Length];
                 for (int k = 0; k < positives.Length; k++)
@@ -112,7 +137,7 @@ internal sealed class CellTable
     }
 
     /// <summary>One hull over all rows: the rule of cells not seen when fitting, when they are pooled.</summary>
-    public CellRocHull PooledHull() => FromScores ? CellRocHull.FromScores(ScoreCounts.From(_all), double.NaN) : CellRocHull.FromPredictions(_all);
+    public CellRocHull PooledHull() => _pooled.Value;
 }
 
 /// <summary>
@@ -123,13 +148,28 @@ internal sealed class CellTable
 /// </summary>
 internal sealed record PlattCalibration(Func<double, double> Probability, double Pivot)
 {
-    /// <summary>The fitted calibration and its pivot, the score where it crosses ½ (NaN when it does not rise with the score).</summary>
+    /// <summary>
+    /// The rows <paramref name="include"/> picks, summed per (score, label) in the order of <paramref name="order"/>
+    /// (ascending score, negatives first): single rows and a histogram's bins of them then fit the same calibration
+    /// to the last bit.
+    /// </summary>
+    public static List<MitigationRow> Entries(IReadOnlyList<MitigationRow> rows, int[] order, Func<int, bool> include)
+    {
+        var entries = new List<MitigationRow>();
+        foreach (int i in order)
+        {
+            if (!include(i)) continue;
+            var r = rows[i];
+            if (entries.Count > 0 && entries[^1].Score == r.Score && entries[^1].Label == r.Label)
+                entries[^1] = entries[^1] with { Weight = entries[^1].Weight + r.Weight };
+            else entries.Add(new MitigationRow("", "", r.Label, r.Score, r.Weight));
+        }
+        return entries;
+    }
+
+    /// <summary>The fitted calibration of <paramref name="rows"/>, summed per (score, label) by <see cref="Entries"/>, and its pivot, the score where it crosses ½ (NaN when it does not rise with the score).</summary>
     public static PlattCalibration Fit(IReadOnlyList<MitigationRow> rows, Func<double, double>? prior, bool probabilities)
     {
-        // Summed per (score, label) in a fixed order: single rows and a histogram's bins of them then fit the same
-        // calibration to the last bit.
-        rows = rows.GroupBy(r => (r.Score, r.Label)).OrderBy(g => g.Key.Score).ThenBy(g => g.Key.Label)
-            .Select(g => new MitigationRow("", "", g.Key.Label, g.Key.Score, g.Sum(r => r.Weight))).ToList();
         double Feature(double score) => probabilities ? Math.Log(Math.Clamp(score, 1e-9, 1 - 1e-9) / (1 - Math.Clamp(score, 1e-9, 1 - 1e-9))) : score;
         var u = rows.Select(r => Feature(r.Score)).ToArray();
         // Standardise the feature so the pull and the Newton steps are scale-free.

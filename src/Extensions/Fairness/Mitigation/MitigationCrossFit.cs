@@ -1,3 +1,5 @@
+using MLExtensions.Numerics;
+
 namespace MLExtensions.Fairness;
 
 /// <summary>
@@ -16,18 +18,22 @@ internal static class MitigationCrossFit
         var draw = new Random(unchecked(o.Seed * 31 + 7));
         var decided = new List<(MitigationRow Row, bool Decision)>(rows.Count);
         double refused = 0;
-        for (int f = 0; f < folds; f++)
+        // The folds' fits are independent and spread over the cores; the draws below stay in fold and row order.
+        var fits = ParallelWork.Map(folds, f =>
         {
-            CellTable table;
             try
             {
-                table = CellTable.From(split.Training(rows, f), o.ScoreColumnName is not null, binned);
+                return MitigationSolver.Solve(CellTable.From(split.Training(rows, f), o.ScoreColumnName is not null, binned), o, shrinkage);
             }
             catch (InvalidDataException)
             {
-                return MitigationEstimate.Unavailable(folds); // a fold lost a group: no estimate
+                return null; // a fold lost a group
             }
-            var fitted = MitigationSolver.Solve(table, o, shrinkage);
+        });
+        if (fits.Any(fit => fit is null)) return MitigationEstimate.Unavailable(folds); // no estimate without every fold
+        for (int f = 0; f < folds; f++)
+        {
+            var fitted = fits[f]!;
             var rules = fitted.Rules.ToDictionary(r => (r.Client, r.Group));
             for (int i = 0; i < rows.Count; i++)
             {

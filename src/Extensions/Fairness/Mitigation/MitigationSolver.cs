@@ -1,4 +1,5 @@
 using MLExtensions.Fairness.Tradeoff;
+using MLExtensions.Numerics;
 
 namespace MLExtensions.Fairness;
 
@@ -19,13 +20,14 @@ internal static class MitigationSolver
     public static Fitted Solve(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, bool binned) =>
         Solve(CellTable.From(rows, o.ScoreColumnName is not null, binned), o, o.ShrinkageRows ?? ChooseShrinkage(rows, o, binned));
 
-    public static Fitted Solve(CellTable table, FairnessMitigator.Options o, double shrinkage)
+    /// <summary>The rules of <paramref name="table"/>'s cells at one shrinkage; <paramref name="solver"/> overrides the options' solver settings.</summary>
+    public static Fitted Solve(CellTable table, FairnessMitigator.Options o, double shrinkage, TradeoffOptions? solver = null)
     {
         var hulls = table.Hulls(shrinkage);
         var problem = new AccuracyFairnessProblem(table.Sizes, Positives(table, hulls),
             table.FromScores ? ClassifierFamily.DerivedFromScores : ClassifierFamily.DerivedFromPredictions,
             (s, z, _) => hulls[s, z]!.Curve, (s, z) => hulls[s, z]!.Region, table.Clients, table.Groups);
-        var solution = AccuracyFairnessTradeoff.Solve(problem, o.Constraint, o.GlobalBudget, o.LocalBudget, o.Solver);
+        var solution = AccuracyFairnessTradeoff.Solve(problem, o.Constraint, o.GlobalBudget, o.LocalBudget, solver ?? o.Solver);
         var rules = solution.Cells.Select(c =>
         {
             var hull = hulls[table.ClientIndex[c.Client], table.GroupIndex[c.Group]]!;
@@ -57,69 +59,100 @@ internal static class MitigationSolver
     /// label-conditioned rates of equalized odds; of the rest the strongest shrinkage whose accuracy is within one
     /// standard error of the best wins (the one-standard-error rule), as differences that small are noise.
     /// </summary>
+    /// <remarks>
+    /// Candidates are tried from the weakest shrinkage up, and the search stops at the first eligible one more than
+    /// three standard errors below the best so far: shrinkage trades the cells' variance for the group's bias, so the
+    /// held-out accuracy rises to one peak and falls, and a candidate that far below the best cannot be within one
+    /// standard error of it. It also stops when two candidates in a row break the budget on held-out rows: stronger
+    /// shrinkage moves the labels the rules are fitted to further from the cells' own, and with them the rates the
+    /// budget constrains. On large data this spares the strongest (smoothest, most expensive) candidates.
+    /// </remarks>
     public static double ChooseShrinkage(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, bool binned)
     {
         if (o.ScoreColumnName is null) return 0; // a binary prediction's hull has a single informative point: nothing to shrink
         var folds = MitigationFolds.Of(rows, ShrinkageFolds, o.Seed);
-        int grid = ShrinkageGrid.Length;
         // Each row's cell as a number, so the loops below look rules up in arrays, not by strings.
         var cellIds = new Dictionary<(string, string), int>();
         var cellOf = rows.Select(r => cellIds.TryGetValue((r.Client, r.Group), out int id) ? id : cellIds[(r.Client, r.Group)] = cellIds.Count).ToArray();
-        var held = new double[rows.Count];
-        var positive = new double[grid][];
-        var correct = new double[grid][];
-        for (int g = 0; g < grid; g++) (positive[g], correct[g]) = (new double[rows.Count], new double[rows.Count]);
-        for (int f = 0; f < ShrinkageFolds; f++)
+        var tables = ParallelWork.Map(ShrinkageFolds, f =>
         {
-            CellTable table;
             try
             {
-                table = CellTable.From(folds.Training(rows, f), fromScores: true, binned);
+                return CellTable.From(folds.Training(rows, f), fromScores: true, binned);
             }
             catch (InvalidDataException)
             {
-                continue; // a fold lost a group: it cannot judge
+                return null; // a fold lost a group: it cannot judge
             }
-            var fits = ShrinkageGrid.Select(shrinkage => Solve(table, o, shrinkage)).ToArray();
-            var rules = fits.Select(fit =>
+        });
+        // Accuracies are compared to a few 1e-4: solves certified to 1e-5 of the optimum judge them as well as exact ones.
+        var solver = new TradeoffOptions
+        {
+            Tolerance = Math.Max(1e-5, o.Solver?.Tolerance ?? 0), MaximumNewtonSteps = o.Solver?.MaximumNewtonSteps ?? new TradeoffOptions().MaximumNewtonSteps,
+        };
+        // The weight each row is judged with: its held-out share, unless deployment would refuse its cell (then no part of the judgement).
+        var held = new double[rows.Count];
+        var tried = new List<(double Shrinkage, double[] Positive, double[] Correct)>();
+        int[]? used = null;
+        double total = 0;
+        var accuracy = new List<double>();
+        var disparity = new List<(double Global, double Local)>();
+        int best = 0, chosen = 0, unfairInARow = 0;
+        foreach (double shrinkage in ShrinkageGrid)
+        {
+            var fits = ParallelWork.Map(ShrinkageFolds, f => tables[f] is { } table ? Solve(table, o, shrinkage, solver) : null);
+            var positive = new double[rows.Count];
+            var correct = new double[rows.Count];
+            for (int f = 0; f < ShrinkageFolds; f++)
             {
-                var byCell = new CellDecisionRule?[cellIds.Count];
-                foreach (var rule in fit.Rules) byCell[cellIds[(rule.Client, rule.Group)]] = rule;
-                return byCell;
-            }).ToArray();
-            for (int i = 0; i < rows.Count; i++)
-            {
-                double weight = folds.WeightIn(i, rows[i].Weight, f);
-                var r = rows[i];
-                // Deployment's unseen-cell policy: pooled, or refused (and then no part of the judgement).
-                if (weight <= 0 || (!o.PoolUnknownCells && rules[0][cellOf[i]] is null)) continue;
-                held[i] += weight;
-                for (int g = 0; g < grid; g++)
+                if (fits[f] is not { } fit) continue;
+                var rules = new CellDecisionRule?[cellIds.Count];
+                foreach (var rule in fit.Rules) rules[cellIds[(rule.Client, rule.Group)]] = rule;
+                for (int i = 0; i < rows.Count; i++)
                 {
-                    double p = (rules[g][cellOf[i]] ?? fits[g].Pooled).PositiveProbability(r.Score);
-                    positive[g][i] += weight * p;
-                    correct[g][i] += weight * (r.Label ? p : 1 - p);
+                    double weight = folds.WeightIn(i, rows[i].Weight, f);
+                    if (weight <= 0 || (!o.PoolUnknownCells && rules[cellOf[i]] is null)) continue;
+                    if (tried.Count == 0) held[i] += weight;
+                    double p = (rules[cellOf[i]] ?? fit.Pooled).PositiveProbability(rows[i].Score);
+                    positive[i] += weight * p;
+                    correct[i] += weight * (rows[i].Label ? p : 1 - p);
                 }
             }
-        }
-        var used = Enumerable.Range(0, rows.Count).Where(i => held[i] > 0).ToArray();
-        if (used.Length == 0) return 0;
-        double total = used.Sum(i => held[i]);
-        var accuracy = correct.Select(c => used.Sum(i => c[i]) / total).ToArray();
-        var disparity = positive.Select(p => Disparities(rows, used, held, p, o.Constraint)).ToArray();
-        bool Fair(int g) => disparity[g].Global <= Math.Max(o.GlobalBudget, disparity[0].Global) + 1e-4 && disparity[g].Local <= Math.Max(o.LocalBudget, disparity[0].Local) + 1e-4;
-        var candidates = Enumerable.Range(0, grid).Where(g => g == 0 || Fair(g)).ToArray();
-        int best = candidates.MaxBy(g => accuracy[g]);
-        int chosen = best;
-        foreach (int g in candidates.Where(g => ShrinkageGrid[g] > ShrinkageGrid[best]))
-        {
-            // Paired standard error of the accuracy difference to the best, every row (or a bin's rows) by its held-out weight.
-            double mean = accuracy[best] - accuracy[g];
-            double variance = used.Sum(i => { double d = (correct[best][i] - correct[g][i]) / held[i] - mean; return held[i] * d * d; }) / Math.Max(1, total - 1);
-            double se = Math.Sqrt(variance / total);
-            if (accuracy[best] - accuracy[g] <= se && ShrinkageGrid[g] > ShrinkageGrid[chosen]) chosen = g;
+            if (used is null)
+            {
+                used = Enumerable.Range(0, rows.Count).Where(i => held[i] > 0).ToArray();
+                if (used.Length == 0) return 0;
+                total = used.Sum(i => held[i]);
+            }
+            tried.Add((shrinkage, positive, correct));
+            int g = tried.Count - 1;
+            accuracy.Add(used.Sum(i => correct[i]) / total);
+            disparity.Add(Disparities(rows, used, held, positive, o.Constraint));
+            bool fair = g == 0 || (disparity[g].Global <= Math.Max(o.GlobalBudget, disparity[0].Global) + 1e-4 &&
+                                   disparity[g].Local <= Math.Max(o.LocalBudget, disparity[0].Local) + 1e-4);
+            if (!fair)
+            {
+                if (g > best && ++unfairInARow == 2) break; // the labels only move further from the cells' own
+                continue;
+            }
+            unfairInARow = 0;
+            if (accuracy[g] > accuracy[best])
+            {
+                best = chosen = g; // a new best: the weaker shrinkages tried before it are weaker, the one-SE rule looks only up
+                continue;
+            }
+            double se = PairedStandardError(tried[best].Correct, correct, held, used, total, accuracy[best] - accuracy[g]);
+            if (accuracy[best] - accuracy[g] <= se) chosen = g;
+            else if (accuracy[best] - accuracy[g] > 3 * se) break;
         }
         return ShrinkageGrid[chosen];
+    }
+
+    /// <summary>Standard error of the held-out accuracy difference <paramref name="mean"/> of two candidates, paired by row (a bin's rows by their held-out weight).</summary>
+    private static double PairedStandardError(double[] a, double[] b, double[] held, int[] used, double total, double mean)
+    {
+        double variance = used.Sum(i => { double d = (a[i] - b[i]) / held[i] - mean; return held[i] * d * d; }) / Math.Max(1, total - 1);
+        return Math.Sqrt(variance / total);
     }
 
     /// <summary>The constraint's plug-in disparities (bits) of expected decisions on the rows <paramref name="used"/>.</summary>

@@ -59,14 +59,15 @@ internal sealed class ScoreCounts
     }
 
     /// <summary>
-    /// Every deterministic rule's ROC point, one rule per distinct point: "score ≥ t" for each gap between
+    /// Every deterministic rule's ROC point, the sweep of thresholds down the scores (rates never decrease) and its
+    /// complements in the same order: "score ≥ t" for each gap between
     /// consecutive scores, and each one's complement "score &lt; t" (the flipped rule, for cells whose score runs
     /// backwards). On the fitting rows any t in a gap gives the same point; on new rows it does not, so t is the
     /// point of the gap nearest <paramref name="pivot"/> (where the group's calibration crosses ½, so that cells of
     /// a few rows fall back on the group's own threshold); without a pivot, the gap's top score (never and always
     /// at the ends).
     /// </summary>
-    public IEnumerable<(double F, double T, ThresholdRule Rule)> RocPoints(double pivot)
+    public (List<(double F, double T, ThresholdRule Rule)> Sweep, List<(double F, double T, ThresholdRule Rule)> Complements) RocPoints(double pivot)
     {
         double p = TotalPositive, n = TotalNegative;
         double Tpr(double tp) => p > 0 ? tp / p : 0;
@@ -92,7 +93,6 @@ internal sealed class ScoreCounts
             double threshold = k == Scores.Length - 1 && !pivoted ? double.NegativeInfinity : Threshold(k); // without a pivot the last gap is "always"
             points.Add((Fpr(falsePositives), Tpr(truePositives), threshold));
         }
-        foreach (var (f, t, threshold) in points) yield return (f, t, Positive(threshold));
-        foreach (var (f, t, threshold) in points) yield return (1 - f, 1 - t, Complement(threshold));
+        return (points.Select(p => (p.F, p.T, Positive(p.Threshold))).ToList(), points.Select(p => (1 - p.F, 1 - p.T, Complement(p.Threshold))).ToList());
     }
 }

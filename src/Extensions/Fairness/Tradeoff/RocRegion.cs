@@ -91,9 +91,37 @@ internal sealed class RocRegion
     /// The convex hull (counter-clockwise, starting at the lowest-left point) of ROC points with (0, 0) and (1, 1)
     /// added by the caller or not; each vertex keeps its tag, of equal points the first stays.
     /// </summary>
-    public static List<(double F, double T, TTag Tag)> ConvexHull<TTag>(IEnumerable<(double F, double T, TTag Tag)> points)
+    public static List<(double F, double T, TTag Tag)> ConvexHull<TTag>(IEnumerable<(double F, double T, TTag Tag)> points) =>
+        HullOfSorted(points.OrderBy(p => p.F).ThenBy(p => p.T).ToList());
+
+    /// <summary>
+    /// <see cref="ConvexHull{TTag}"/> of a cell's threshold rules, given as a sweep whose (F, T) never decrease and
+    /// the sweep's complements in the same order: the two sorted runs are merged in linear time instead of sorted.
+    /// </summary>
+    public static List<(double F, double T, TTag Tag)> ConvexHullOfSweep<TTag>(IReadOnlyList<(double F, double T, TTag Tag)> sweep, IReadOnlyList<(double F, double T, TTag Tag)> complements)
     {
-        var sorted = points.OrderBy(p => p.F).ThenBy(p => p.T).ToList();
+        static bool Before((double F, double T, TTag Tag) a, (double F, double T, TTag Tag) b) => a.F < b.F || (a.F == b.F && a.T < b.T);
+        static bool Same((double F, double T, TTag Tag) a, (double F, double T, TTag Tag) b) => a.F == b.F && a.T == b.T;
+        for (int i = 1; i < sweep.Count; i++)
+            if (Before(sweep[i], sweep[i - 1]) || Before(complements[i - 1], complements[i])) return ConvexHull(sweep.Concat(complements));
+        // Complements run backwards; reversed, equal points must keep their input order (a stable sort's), so each run of them is turned back.
+        var reversed = new List<(double F, double T, TTag Tag)>(complements.Count);
+        for (int end = complements.Count - 1; end >= 0;)
+        {
+            int start = end;
+            while (start > 0 && Same(complements[start - 1], complements[end])) start--;
+            for (int i = start; i <= end; i++) reversed.Add(complements[i]);
+            end = start - 1;
+        }
+        var sorted = new List<(double F, double T, TTag Tag)>(sweep.Count + complements.Count);
+        int a = 0, b = 0;
+        while (a < sweep.Count || b < reversed.Count)
+            sorted.Add(b == reversed.Count || (a < sweep.Count && !Before(reversed[b], sweep[a])) ? sweep[a++] : reversed[b++]);
+        return HullOfSorted(sorted);
+    }
+
+    private static List<(double F, double T, TTag Tag)> HullOfSorted<TTag>(List<(double F, double T, TTag Tag)> sorted)
+    {
         var unique = new List<(double F, double T, TTag Tag)>(sorted.Count);
         foreach (var p in sorted)
             if (unique.Count == 0 || p.F != unique[^1].F || p.T != unique[^1].T) unique.Add(p);
