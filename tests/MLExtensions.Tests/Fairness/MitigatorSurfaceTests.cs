@@ -163,12 +163,13 @@ public class MitigatorSurfaceTests
         public float Probability { get; set; }
         public string Id { get; set; } = "";
         [KeyType(4)] public uint RawKey { get; set; }
+        public double Age { get; set; }
     }
 
     private static TypedRow[] TypedRows(int n, int seed) => MitigatorTests.Rows(n, seed).Select((r, i) => new TypedRow
     {
         ClientNumber = r.Client == "A" ? 1 : 2, Female = r.Sensitive == "f", Client = r.Client, Sensitive = r.Sensitive, Label = r.Label,
-        Probability = r.Probability, Id = r.Id, RawKey = (uint)(1 + i % 2),
+        Probability = r.Probability, Id = r.Id, RawKey = (uint)(1 + i % 2), Age = r.Sensitive == "f" ? 30.5 : 50,
     }).ToArray();
 
     private static FairnessMitigator.Options TypedOptions(string client, string sensitive) => new()
@@ -219,6 +220,15 @@ public class MitigatorSurfaceTests
             var same = typed.Rules.Single(r => r.Client == (rule.Client == "A" ? "1" : "2") && r.Group == (rule.Group == "f" ? "True" : "False"));
             Assert.True(Math.Abs(same.PositiveRate - rule.PositiveRate) < 1e-6, $"{rule} against {same}");
         }
+        // A key of numbers is read as its numbers; NaN, a number's missing value, is refused by column and row.
+        var ages = ml.Transforms.Conversion.MapValueToKey("AgeKey", "Age").Append(ml.Fairness().Mitigate(TypedOptions("Client", "AgeKey"))).Fit(train);
+        Assert.Equal(["30.5", "50"], ((FairnessMitigatorModel)ages.LastTransformer).Rules.Select(r => r.Group).Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(decisions, Decisions(ages, test));
+        var withNaN = TypedRows(500, 15);
+        withNaN[7].Age = double.NaN;
+        var nanError = Assert.Throws<InvalidDataException>(() => ml.Fairness().Mitigate(TypedOptions("Client", "Age")).Fit(ml.Data.LoadFromEnumerable(withNaN)));
+        Assert.Contains("Row 7", nanError.Message);
+        Assert.Contains("'Age'", nanError.Message);
         var error = Assert.Throws<ArgumentException>(() => ml.Fairness().Mitigate(TypedOptions("Client", "RawKey")).Fit(train));
         Assert.Contains("'RawKey'", error.Message);
         Assert.Contains("MapValueToKey", error.Message);
