@@ -82,7 +82,8 @@ public sealed class FairnessCatalog
 
     /// <summary>
     /// A post-processing mitigator: the most accurate rule derived from a model's probability (or prediction) within
-    /// global and local disparity budgets, applied per (client, group) cell. See <see cref="FairnessMitigator"/> for the columns.
+    /// global and local disparity budgets, applied per (client, group) cell. See <see cref="FairnessMitigator"/> for the columns;
+    /// <see cref="FairnessMitigator.Options.SensitiveColumnNames"/> names several sensitive columns, whose intersection is the group.
     /// </summary>
     /// <param name="options">Columns, budgets and randomisation.</param>
     public FairnessMitigator Mitigate(FairnessMitigator.Options options) => new(Context, options);

@@ -49,7 +49,7 @@ public sealed class FairnessCounts
     }
 
     /// <summary>Checks and trims a list of sensitive column names; <paramref name="refuse"/> makes the exception (index, problem).</summary>
-    private static string[] ColumnNames(IReadOnlyList<string?> names, Func<int, string, Exception> refuse)
+    internal static string[] ColumnNames(IReadOnlyList<string?> names, Func<int, string, Exception> refuse)
     {
         if (names.Count == 0) throw refuse(0, "is missing: the list is empty");
         var trimmed = new string[names.Count];
@@ -64,7 +64,7 @@ public sealed class FairnessCounts
     }
 
     /// <summary>The sensitive columns as messages name them.</summary>
-    private static string Columns(IReadOnlyList<string>? names) => names is null ? "(not stated)" : string.Join(", ", names.Select(n => $"'{n}'"));
+    internal static string Columns(IReadOnlyList<string>? names) => names is null ? "(not stated)" : string.Join(", ", names.Select(n => $"'{n}'"));
 
     private string? _positivePrediction;
 
@@ -164,7 +164,7 @@ public sealed class FairnessCounts
         return back is not null && back.SequenceEqual(values, StringComparer.Ordinal) ? joined : null;
     }
 
-    private static string Intersection(string value, string[] columns)
+    internal static string Intersection(string value, string[] columns)
     {
         ArgumentNullException.ThrowIfNull(value, "sensitive");
         var parts = SplitIntersection(value, columns.Length) ?? throw new ArgumentException(

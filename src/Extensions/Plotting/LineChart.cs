@@ -10,7 +10,10 @@ namespace MLExtensions.Plotting;
 internal sealed class LineChart(string title, string xLabel, string yLabel, Alignment legend = Alignment.UpperRight)
 {
     private const int Width = 800, Height = 500;
-    private readonly List<(string? Name, double[] X, double[] Y, double[]? Below, double[]? Above, bool Line)> _series = [];
+    private readonly List<Series> _series = [];
+
+    /// <summary>One series: its points, optional error bars, whether a line joins them, and its style.</summary>
+    private sealed record Series(string? Name, double[] X, double[] Y, double[]? Below, double[]? Above, bool Line, bool Dashed = false, bool MatchPrevious = false);
     private readonly List<(double X, string Name)> _markers = [];
     private string[]? _categories;
 
@@ -32,13 +35,22 @@ internal sealed class LineChart(string title, string xLabel, string yLabel, Alig
         return this;
     }
 
-    private LineChart Add(string? name, double[] x, double[] y, double[]? below, double[]? above, bool line)
+    private LineChart Add(string? name, double[] x, double[] y, double[]? below, double[]? above, bool line, bool dashed = false, bool matchPrevious = false)
     {
         var keep = Enumerable.Range(0, x.Length).Where(i => double.IsFinite(x[i]) && double.IsFinite(y[i])).ToArray();
         double[]? Kept(double[]? values) => values is null ? null : keep.Select(i => values[i]).ToArray();
-        _series.Add((name, Kept(x)!, Kept(y)!, Kept(below), Kept(above), line));
+        _series.Add(new Series(name, Kept(x)!, Kept(y)!, Kept(below), Kept(above), line, dashed, matchPrevious));
         return this;
     }
+
+    /// <summary>Adds a dashed line through (<paramref name="x"/>, <paramref name="y"/>), e.g. a reference such as a diagonal.</summary>
+    public LineChart AddDashed(string? name, double[] x, double[] y) => Add(name, x, y, null, null, line: true, dashed: true);
+
+    /// <summary>
+    /// Adds points (no line) in the colour of the series added just before, e.g. a curve's chosen point; non-finite
+    /// points are left out.
+    /// </summary>
+    public LineChart AddMarkers(string? name, double[] x, double[] y) => Add(name, x, y, null, null, line: false, matchPrevious: true);
 
     /// <summary>Adds a labelled vertical line at <paramref name="x"/>.</summary>
     public LineChart Mark(double x, string name)
@@ -55,10 +67,14 @@ internal sealed class LineChart(string title, string xLabel, string yLabel, Alig
         plot.Title(title);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
-        foreach (var (name, x, y, below, above, drawLine) in _series)
+        ScottPlot.Color? previous = null;
+        foreach (var (name, x, y, below, above, drawLine, dashed, matchPrevious) in _series)
         {
             if (x.Length == 0) continue;
             var line = plot.Add.Scatter(x, y);
+            if (matchPrevious && previous is { } colour) line.Color = colour;
+            previous = line.Color;
+            if (dashed) line.LinePattern = LinePattern.Dashed;
             if (!drawLine)
             {
                 line.LineWidth = 0;
@@ -88,20 +104,30 @@ internal sealed class LineChart(string title, string xLabel, string yLabel, Alig
     public string ToSvg() => Build().GetSvgXml(Width, Height);
 
     /// <summary>Writes the chart to <paramref name="path"/>: SVG for ".svg", PNG for ".png".</summary>
-    /// <exception cref="ArgumentException">Another extension.</exception>
+    /// <exception cref="ArgumentException">The path is blank or has another extension.</exception>
+    /// <exception cref="DirectoryNotFoundException">The path's folder does not exist (the message names it).</exception>
     public void Save(string path)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        CheckPath(path);
         switch (Path.GetExtension(path).ToLowerInvariant())
         {
             case ".svg":
                 File.WriteAllText(path, ToSvg());
                 break;
-            case ".png":
+            default:
                 Build().SavePng(path, Width, Height);
                 break;
-            default:
-                throw new ArgumentException($"Plots are written as .svg or .png; '{path}' has neither extension.", nameof(path));
         }
+    }
+
+    /// <summary>Checks a plot's path: not blank, ".svg" or ".png", in a folder that exists; messages name the path.</summary>
+    public static void CheckPath(string path, string parameter = "path")
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path, parameter);
+        if (Path.GetExtension(path).ToLowerInvariant() is not (".svg" or ".png"))
+            throw new ArgumentException($"Plots are written as .svg or .png; '{path}' has neither extension.", parameter);
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(folder) && !Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"Cannot write the plot '{path}': its folder '{folder}' does not exist. Create it first, or choose another path.");
     }
 }

@@ -71,6 +71,9 @@ internal sealed class CellRocHull
         }
     }
 
+    /// <summary>The hull's vertices (counter-clockwise) with the deterministic rule that reaches each.</summary>
+    public IReadOnlyList<(double F, double T, ThresholdRule Rule)> Vertices => _vertices;
+
     /// <summary>The cell's rate of positive labels (shrunk, when its labels are).</summary>
     public double LabelRate { get; }
 

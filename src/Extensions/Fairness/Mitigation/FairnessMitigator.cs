@@ -15,11 +15,15 @@ namespace MLExtensions.Fairness;
 /// hold on new rows.
 /// </summary>
 /// <remarks>
-/// <para><b>Input and output columns.</b> Reads the sensitive and client columns (text, or keys with text values),
-/// a <see cref="bool"/> label (fitting only), the model's score (<see cref="float"/>: a probability, margin or
+/// <para><b>Input and output columns.</b> Reads the client column and the sensitive column, or several whose
+/// intersection is the group (<see cref="Options.SensitiveColumnNames"/>): text, <see cref="bool"/>, a number, or a
+/// key with values (as <c>MapValueToKey</c> makes; a key is read as its value, a <see cref="bool"/> as
+/// <c>True</c>/<c>False</c>, a number as ML.NET's <c>ConvertType</c> writes it as text, and NaN is a missing value).
+/// Fitting reads them through the first steps of the saved chain, so the cells are named at fitting as the model
+/// names them when it scores. It also reads a <see cref="bool"/> label (fitting only), the model's score (<see cref="float"/>: a probability, margin or
 /// log-odds, any finite value, higher meaning more likely positive) or its
-/// <see cref="bool"/> predicted label, and optionally a row-key column (text or number) or the feature vector for
-/// the randomisation. Adds the <see cref="bool"/> column <see cref="Options.OutputColumnName"/>; all other columns
+/// <see cref="bool"/> predicted label, and optionally a row-key column (text or number; 64-bit integers exactly) or
+/// the feature vector for the randomisation (see <see cref="Options.FeatureColumnName"/> on identical rows). Adds the <see cref="bool"/> column <see cref="Options.OutputColumnName"/>; all other columns
 /// pass through.</para>
 /// <para>The randomisation is reproducible: a row's draw is a hash of the seed and the row (its key, else its
 /// features, else its cell and probability), never a shared random stream, so scoring the same row twice, in any
@@ -35,10 +39,36 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
     /// <summary>Options of <see cref="FairnessMitigator"/>.</summary>
     public sealed class Options
     {
-        /// <summary>The sensitive attribute Z. Default: "Sensitive".</summary>
-        public string SensitiveColumnName { get; set; } = "Sensitive";
+        /// <summary>
+        /// The sensitive attribute Z (text, <see cref="bool"/>, a number, or a key with values). Default: "Sensitive".
+        /// Not read when <see cref="SensitiveColumnNames"/> is set.
+        /// </summary>
+        public string SensitiveColumnName { get; set; } = DefaultSensitiveColumnName;
 
-        /// <summary>The client (or any grouping) S. Default: "Client".</summary>
+        private const string DefaultSensitiveColumnName = "Sensitive";
+
+        /// <summary>
+        /// Several sensitive columns whose intersection is the attribute Z, as in <c>Audit(string[] …)</c>: a row's group
+        /// is its values joined with <c>" &amp; "</c> in the order given (<c>"Female &amp; Black"</c>), each value in the
+        /// audit's one spelling (no surrounding white space; <c>True</c>/<c>False</c> for any casing of those words). The
+        /// fitted model joins the same columns the same way when it scores, and <see cref="ScoreHistograms"/> records them
+        /// (<see cref="FairnessScoreHistograms.SensitiveColumnNames"/>). A value that is empty, or that would make the
+        /// group's name ambiguous (one holding <c>" &amp; "</c>, starting with <c>"&amp; "</c> or ending with
+        /// <c>" &amp;"</c>), is an error naming the column and row. Null (the default) reads the single
+        /// <see cref="SensitiveColumnName"/>, whose values are taken exactly as they are. When set,
+        /// <see cref="SensitiveColumnName"/> must be left at its default or be one of these names.
+        /// </summary>
+        public string[]? SensitiveColumnNames { get; set; }
+
+        /// <summary>The sensitive columns read: <see cref="SensitiveColumnNames"/>, else <see cref="SensitiveColumnName"/> alone.</summary>
+        internal string[] SensitiveColumns => SensitiveColumnNames ?? [SensitiveColumnName];
+
+        /// <summary>The sensitive columns as messages and the fitted contract name them ("Sex &amp; Race").</summary>
+        internal string SensitiveDescription => string.Join(FairnessCounts.IntersectionSeparator, SensitiveColumns);
+
+        /// <summary>
+        /// The client (or any grouping) S (text, <see cref="bool"/>, a number, or a key with values). Default: "Client".
+        /// </summary>
         public string ClientColumnName { get; set; } = "Client";
 
         /// <summary>The <see cref="bool"/> label (read when fitting). Default: "Label".</summary>
@@ -77,8 +107,10 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         public string OutputColumnName { get; set; } = "FairPredictedLabel";
 
         /// <summary>
-        /// A stable per-row id (text or number) for the randomisation; null to hash the features. Rows that share an id
-        /// (or, without one, their features) share their draw, so give an id when many rows are identical. Default: null.
+        /// A stable per-row id (text or number) for the randomisation; null to hash the features. 64-bit integer ids
+        /// (<see cref="long"/>, <see cref="ulong"/>) are hashed exactly, so ids that differ only above 2^53 draw
+        /// independently; other numbers are hashed as <see cref="double"/>. Rows that share an id share their draw
+        /// (and so their decision), as the same row scored twice should. Default: null.
         /// </summary>
         public string? RowKeyColumnName { get; set; }
 
@@ -86,6 +118,15 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         /// The feature vector hashed for the randomisation when there is no row key; when the data has no such
         /// column, a probability's rows are hashed by cell and value. Default: "Features".
         /// </summary>
+        /// <remarks>
+        /// A row's draw is then a function of its feature values (and <see cref="Seed"/>) alone: deterministic, so
+        /// the same row gets the same decision in any batch, order or process. Rows with identical features are the
+        /// same input to any such rule and share their draw, so they all get the same branch of their cell's randomised
+        /// rule: the cell's rate is right on average over seeds but moves in blocks on the rows at hand. <c>Fit</c>
+        /// therefore refuses data where more than 5 % of the rows a cell's rule randomises (and at least two) have
+        /// identical features, naming the cell, and asks for <see cref="RowKeyColumnName"/>: a row id tells duplicates
+        /// apart and keeps deployment deterministic. A fit from histograms cannot see duplicates; give it a row key.
+        /// </remarks>
         public string FeatureColumnName { get; set; } = MLExtensions.Training.DefaultColumnNames.Features;
 
         /// <summary>Seed of the row hash. Default: 1.</summary>
@@ -114,6 +155,21 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         internal void Validate()
         {
             ArgumentException.ThrowIfNullOrWhiteSpace(SensitiveColumnName, nameof(SensitiveColumnName));
+            if (SensitiveColumnNames is { } several)
+            {
+                if (several.Length == 0) throw new ArgumentException("SensitiveColumnNames is empty; name at least one sensitive column, or set it to null to read SensitiveColumnName.", nameof(SensitiveColumnNames));
+                for (int i = 0; i < several.Length; i++)
+                {
+                    if (string.IsNullOrWhiteSpace(several[i]))
+                        throw new ArgumentException($"SensitiveColumnNames[{i}] is {(several[i] is null ? "null" : "blank")}; name each sensitive column.", nameof(SensitiveColumnNames));
+                    if (Array.IndexOf(several, several[i], 0, i) is var earlier and >= 0)
+                        throw new ArgumentException($"SensitiveColumnNames names the column '{several[i]}' twice (at {earlier} and {i}); name each column once.", nameof(SensitiveColumnNames));
+                }
+                if (SensitiveColumnName != DefaultSensitiveColumnName && Array.IndexOf(several, SensitiveColumnName) < 0)
+                    throw new ArgumentException($"SensitiveColumnName is '{SensitiveColumnName}' and SensitiveColumnNames is [{string.Join(", ", several)}]: the mitigator reads " +
+                                                "SensitiveColumnNames when it is set. Name every sensitive column in SensitiveColumnNames and leave SensitiveColumnName at its default.",
+                        nameof(SensitiveColumnNames));
+            }
             ArgumentException.ThrowIfNullOrWhiteSpace(ClientColumnName, nameof(ClientColumnName));
             ArgumentException.ThrowIfNullOrWhiteSpace(LabelColumnName, nameof(LabelColumnName));
             if (ScoreColumnName is null) ArgumentException.ThrowIfNullOrWhiteSpace(PredictedLabelColumnName, nameof(PredictedLabelColumnName));
@@ -133,7 +189,8 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         /// <summary>The options that name the columns the mitigator reads, with their values.</summary>
         private IEnumerable<(string Option, string? Column)> InputColumns =>
         [
-            (nameof(SensitiveColumnName), SensitiveColumnName), (nameof(ClientColumnName), ClientColumnName), (nameof(LabelColumnName), LabelColumnName),
+            .. SensitiveColumns.Select(name => (SensitiveColumnNames is null ? nameof(SensitiveColumnName) : nameof(SensitiveColumnNames), (string?)name)),
+            (nameof(ClientColumnName), ClientColumnName), (nameof(LabelColumnName), LabelColumnName),
             ScoreColumnName is null ? (nameof(PredictedLabelColumnName), PredictedLabelColumnName) : (nameof(ScoreColumnName), ScoreColumnName),
             RowKeyColumnName is null ? (nameof(FeatureColumnName), FeatureColumnName) : (nameof(RowKeyColumnName), RowKeyColumnName),
         ];
@@ -155,23 +212,30 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         _options.Validate();
-        foreach (var (name, role) in new[] { (_options.SensitiveColumnName, "sensitive"), (_options.ClientColumnName, "client"), (InputColumn, "score") })
+        foreach (var (name, role) in _options.SensitiveColumns.Select(n => (n, "sensitive")).Append((_options.ClientColumnName, "client")).Append((InputColumn, "score")))
             ColumnChecks.Require(inputSchema, name, role);
-        return ScoringChain(KeyKindOf(inputSchema), "x => \"\"").GetOutputSchema(inputSchema);
+        return ScoringChain((name, role) => CellColumn.Of(ColumnChecks.Require(inputSchema, name, role)), KeyKindOf(inputSchema), "x => \"\"").GetOutputSchema(inputSchema);
     }
 
     private string InputColumn => _options.ScoreColumnName ?? _options.PredictedLabelColumnName;
 
     /// <summary>Reads the data once, solves the trade-off for the model's family and returns the fitted decision rule.</summary>
+    /// <exception cref="ArgumentException">An option is wrong, or a column is missing or of a type the mitigator cannot read (the message names it).</exception>
+    /// <exception cref="InvalidDataException">
+    /// A row holds a missing or unreadable value (the message names the column and row), the data has no rows, one
+    /// label or one group, or rows that would share one randomised draw: tied scores without a row key or features, or
+    /// identical features without a row key (see <see cref="Options.FeatureColumnName"/>).
+    /// </exception>
     public FairnessMitigatorModel Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         _options.Validate();
-        var rows = MitigationData.Read(input, _options);
+        var keyKind = KeyKindOf(input.Schema);
+        var rows = MitigationData.Read(_mlContext, input, _options, keyKind == KeyKind.Features ? _options.FeatureColumnName : null, out var draws);
         CheckFolds(rows.Count, "the data has");
         var fitted = MitigationSolver.Solve(rows, _options, binned: false);
-        var keyKind = KeyKindOf(input.Schema);
         if (keyKind == KeyKind.None) MitigationSolver.CheckKeylessRandomisation(rows, fitted.Rules, InputColumn);
+        if (keyKind == KeyKind.Features) MitigationDraws.CheckSharedFeatureDraws(rows, draws!, fitted.Rules, _options.FeatureColumnName);
         return Build(rows, fitted, keyKind, input, binned: false);
     }
 
@@ -182,8 +246,10 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
     /// </summary>
     /// <remarks>
     /// Reads the client, sensitive, label and score columns the options name, with the same checks as
-    /// <see cref="Fit(IDataView)"/> (text clients and groups, a <see cref="bool"/> label, a finite <see cref="float"/>
-    /// score; errors name the column and row); a party's rows may be few, or of one label. Histograms need a score:
+    /// <see cref="Fit(IDataView)"/> (clients and groups of any type it reads, a <see cref="bool"/> label, a finite
+    /// <see cref="float"/> score; errors name the column and row); a party's rows may be few, or of one label. The
+    /// table states the sensitive columns (<see cref="FairnessScoreHistograms.SensitiveColumnNames"/>), so tables
+    /// counted on other columns do not merge with it. Histograms need a score:
     /// <see cref="Options.ScoreColumnName"/> may not be null.
     /// </remarks>
     /// <param name="input">The party's scored rows.</param>
@@ -195,8 +261,8 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         ArgumentNullException.ThrowIfNull(input);
         _options.Validate();
         RequireScore("count score histograms");
-        var histograms = new FairnessScoreHistograms(binEdges);
-        MitigationData.Scan(input, _options, r => histograms.Add(r.Client, r.Group, r.Label, r.Score), fitting: false);
+        var histograms = new FairnessScoreHistograms(binEdges) { SensitiveColumnNames = _options.SensitiveColumns };
+        MitigationData.Scan(_mlContext, input, _options, r => histograms.Add(r.Client, r.Group, r.Label, r.Score), fitting: false);
         return histograms;
     }
 
@@ -209,18 +275,21 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
     /// </summary>
     /// <remarks>
     /// <para><b>Input and output columns.</b> The fitted model reads and writes what a model fitted on rows does (see
-    /// <see cref="FairnessMitigator"/>): the client and sensitive text columns and the <see cref="float"/> score, the row
+    /// <see cref="FairnessMitigator"/>): the client and sensitive columns and the <see cref="float"/> score, the row
     /// key or the features for the randomisation, and adds the <see cref="bool"/> <see cref="Options.OutputColumnName"/>.</para>
     /// <para>The scoring chain is built for <paramref name="inputSchema"/>, the schema of the data it will score (a
     /// party's <c>data.Schema</c>); null builds one from the options: client and sensitive as text, the score as
     /// <see cref="float"/>, the row key (when <see cref="Options.RowKeyColumnName"/> names one) as text, and no feature
-    /// column. Give the schema for a numeric row key, or to hash the features. Without a row key or features, rows are
+    /// column. Give the schema for a numeric row key, key-typed or other non-text cell columns, or to hash the features. Without a row key or features, rows are
     /// hashed by cell and score, so rows with the same score share their draw; histograms cannot show such ties (a
     /// fit on rows refuses them), so give a row key.</para>
     /// </remarks>
     /// <param name="histograms">The merged histograms of all parties (at least two sensitive groups, both labels).</param>
     /// <param name="inputSchema">The schema of the data the model will score; null to build it from the options.</param>
-    /// <exception cref="ArgumentException">An option or a column of the schema is wrong (the message names it), or <see cref="Options.ScoreColumnName"/> is null.</exception>
+    /// <exception cref="ArgumentException">
+    /// An option or a column of the schema is wrong (the message names it), <see cref="Options.ScoreColumnName"/> is
+    /// null, or the histograms state other sensitive columns than the options name.
+    /// </exception>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="Options.CrossFitFolds"/> exceeds the rows counted.</exception>
     /// <exception cref="InvalidDataException">The histograms hold no rows, a single label or a single sensitive group.</exception>
     public FairnessMitigatorModel Fit(FairnessScoreHistograms histograms, DataViewSchema? inputSchema = null)
@@ -228,6 +297,10 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         ArgumentNullException.ThrowIfNull(histograms);
         _options.Validate();
         RequireScore("fit from score histograms");
+        if (histograms.SensitiveColumnNames is { } stated && !stated.SequenceEqual(_options.SensitiveColumns, StringComparer.Ordinal))
+            throw new ArgumentException($"The score histograms were counted on the sensitive column{(stated.Count == 1 ? "" : "s")} {string.Join(", ", stated.Select(n => $"'{n}'"))}, " +
+                                        $"but the options name {string.Join(", ", _options.SensitiveColumns.Select(n => $"'{n}'"))}: the model would score other groups than it was fitted on. " +
+                                        "Set SensitiveColumnName or SensitiveColumnNames as the parties counted (same columns, same order).", nameof(histograms));
         var rows = histograms.ToRows();
         if (rows.Count == 0) throw new InvalidDataException("The score histograms hold no rows to fit the fairness mitigator on.");
         if (rows.All(r => r.Label == rows[0].Label))
@@ -242,11 +315,12 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
 
     private FairnessMitigatorModel Build(List<MitigationRow> rows, MitigationSolver.Fitted fitted, KeyKind keyKind, IDataView chainInput, bool binned)
     {
-        var contract = new MitigationContract(_options.ClientColumnName, _options.SensitiveColumnName, InputColumn, _options.Seed, _options.PoolUnknownCells,
+        var contract = new MitigationContract(_options.ClientColumnName, _options.SensitiveDescription, InputColumn, _options.Seed, _options.PoolUnknownCells,
             fitted.Pooled, fitted.Rules);
-        var chain = ScoringChain(keyKind, contract.Expression()).Fit(chainInput);
+        var chain = ScoringChain((name, role) => CellColumn.Of(ColumnChecks.Require(chainInput.Schema, name, role)), keyKind, contract.Expression()).Fit(chainInput);
         var estimate = _options.CrossFitFolds >= 2 ? MitigationCrossFit.Estimate(rows, _options, fitted.Shrinkage, _options.CrossFitFolds, binned) : MitigationEstimate.Unavailable(0);
-        return new FairnessMitigatorModel(chain, fitted.Solution, fitted.Rules, fitted.Pooled, estimate, fitted.Shrinkage);
+        return new FairnessMitigatorModel(chain, fitted.Solution, fitted.Rules, fitted.Pooled, estimate, fitted.Shrinkage,
+            CellRocCurve.Of(fitted.Rules, fitted.Hulls));
     }
 
     private void CheckFolds(long rows, string what)
@@ -269,7 +343,8 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
     {
         var builder = new DataViewSchema.Builder();
         builder.AddColumn(_options.ClientColumnName, TextDataViewType.Instance);
-        if (_options.SensitiveColumnName != _options.ClientColumnName) builder.AddColumn(_options.SensitiveColumnName, TextDataViewType.Instance);
+        foreach (var sensitive in _options.SensitiveColumns)
+            if (sensitive != _options.ClientColumnName) builder.AddColumn(sensitive, TextDataViewType.Instance);
         builder.AddColumn(_options.ScoreColumnName!, NumberDataViewType.Single);
         if (_options.RowKeyColumnName is { } key) builder.AddColumn(key, TextDataViewType.Instance);
         return builder.ToSchema();
@@ -277,15 +352,14 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
 
     private void CheckScoringSchema(DataViewSchema schema)
     {
-        foreach (var (name, option, role) in new[] { (_options.ClientColumnName, nameof(Options.ClientColumnName), "client"), (_options.SensitiveColumnName, nameof(Options.SensitiveColumnName), "sensitive") })
-            if (ColumnChecks.Require(schema, name, role).Type is not TextDataViewType)
-                throw new ArgumentException($"The {role} column '{name}' of the scoring schema is {schema[name].Type}; the fairness mitigator reads clients and groups as text.", option);
+        // The cell columns: any type the chain reads (text, Boolean, number, key with values); others are refused by name.
+        MitigationCells.Steps(_mlContext, _options, (name, role) => CellColumn.Of(ColumnChecks.Require(schema, name, role)));
         var score = ColumnChecks.Require(schema, _options.ScoreColumnName!, "score");
         if (score.Type != NumberDataViewType.Single)
             throw new ArgumentException($"The score column '{score.Name}' of the scoring schema is {score.Type}; the mitigator scores a Single.", nameof(Options.ScoreColumnName));
     }
 
-    private enum KeyKind { None, Text, Number, Features }
+    private enum KeyKind { None, Text, Number, Int64, UInt64, Features }
 
     private KeyKind KeyKindOf(DataViewSchema schema) => ChooseKey(
         name => Describe(ColumnChecks.Require(schema, name, "row key").Type),
@@ -310,6 +384,8 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
             return requireKey(key) switch
             {
                 (TextDataViewType, false) => KeyKind.Text,
+                (NumberDataViewType n, false) when n == NumberDataViewType.Int64 => KeyKind.Int64,
+                (NumberDataViewType n, false) when n == NumberDataViewType.UInt64 => KeyKind.UInt64,
                 (NumberDataViewType, false) => KeyKind.Number,
                 var (item, vector) => throw new ArgumentOutOfRangeException(nameof(Options.RowKeyColumnName), key,
                     $"The row key column '{key}' holds {(vector ? "vectors of " : "")}{item}; give a text or numeric column."),
@@ -325,17 +401,19 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
     }
 
     /// <summary>The saveable chain: copies into the mapping's columns, the contract, the decision, and clean-up.</summary>
-    private IEstimator<ITransformer> ScoringChain(KeyKind key, string contractExpression)
+    private IEstimator<ITransformer> ScoringChain(Func<string, string, CellColumn> describe, KeyKind key, string contractExpression)
     {
         var t = _mlContext.Transforms;
         var o = _options;
-        IEstimator<ITransformer> chain = t.CopyColumns(MitigationColumns.Client, o.ClientColumnName)
-            .Append(t.CopyColumns(MitigationColumns.Group, o.SensitiveColumnName))
+        var (cellSteps, cellTemporaries) = MitigationCells.Steps(_mlContext, o, describe);
+        IEstimator<ITransformer> chain = cellSteps[0];
+        foreach (var step in cellSteps.Skip(1)) chain = chain.Append(step);
+        chain = chain
             .Append(o.ScoreColumnName is { } score
                 ? (IEstimator<ITransformer>)t.CopyColumns(MitigationColumns.Score, score)
                 : t.Conversion.ConvertType(MitigationColumns.Score, o.PredictedLabelColumnName, DataKind.Single))
             .Append(t.Expression(MitigationColumns.Contract, contractExpression, MitigationColumns.Score));
-        string[] temporaries = [MitigationColumns.Client, MitigationColumns.Group, MitigationColumns.Score, MitigationColumns.Contract, MitigationColumns.Decision];
+        string[] temporaries = [.. cellTemporaries, MitigationColumns.Score, MitigationColumns.Contract, MitigationColumns.Decision];
         switch (key)
         {
             case KeyKind.Text:
@@ -345,6 +423,14 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
             case KeyKind.Number:
                 chain = chain.Append(t.Conversion.ConvertType(MitigationColumns.Key, o.RowKeyColumnName!, DataKind.Double))
                     .Append(t.CustomMapping(new FairnessMitigationNumberKeyMapping().GetMapping(), FairnessMitigationNumberKeyMapping.ContractName));
+                break;
+            case KeyKind.Int64:
+                chain = chain.Append(t.CopyColumns(MitigationColumns.Key, o.RowKeyColumnName!))
+                    .Append(t.CustomMapping(new FairnessMitigationInt64KeyMapping().GetMapping(), FairnessMitigationInt64KeyMapping.ContractName));
+                break;
+            case KeyKind.UInt64:
+                chain = chain.Append(t.CopyColumns(MitigationColumns.Key, o.RowKeyColumnName!))
+                    .Append(t.CustomMapping(new FairnessMitigationUInt64KeyMapping().GetMapping(), FairnessMitigationUInt64KeyMapping.ContractName));
                 break;
             case KeyKind.Features:
                 chain = chain.Append(t.CopyColumns(MitigationColumns.Key, o.FeatureColumnName))

@@ -27,6 +27,12 @@ namespace MLExtensions.Fairness;
 /// scoring rows' values exactly, so spell them as the scoring data does. An empty value is refused. Labels are
 /// Booleans; CSV and JSON write them as <see cref="PositiveLabel"/> and <see cref="NegativeLabel"/> (default
 /// <c>True</c> and <c>False</c>), so a warehouse's <c>approve</c>/<c>deny</c> column reads and writes as itself.</para>
+/// <para><b>Several sensitive columns.</b> Tables counted by <see cref="FairnessMitigator.ScoreHistograms"/> state the
+/// sensitive columns they were counted on (<see cref="SensitiveColumnNames"/>), as <see cref="FairnessCounts"/> does:
+/// with several, a cell's sensitive value is their intersection, the values joined with <c>" &amp; "</c> in that order
+/// (<c>"Female &amp; Black"</c>, as SQL's <c>sex || ' &amp; ' || race</c> writes it), each part in the audit's one
+/// spelling; tables counted on other columns do not merge, and a mitigator whose options name other columns refuses
+/// to fit from them.</para>
 /// <para><b>Counts.</b> Every sum is checked: a bin's count or the table's total that would pass
 /// <see cref="long.MaxValue"/> is refused (<see cref="OverflowException"/> naming the bin), never wrapped.</para>
 /// </remarks>
@@ -91,6 +97,22 @@ public sealed class FairnessScoreHistograms
         return copy;
     }
 
+    private readonly string[]? _sensitiveColumnNames;
+
+    /// <summary>
+    /// The sensitive columns the table was counted on, in the order their values are joined (see
+    /// <see cref="FairnessScoreHistograms"/>); null when not stated (a table built by hand, or read from a group-by
+    /// without a <c># sensitiveColumnNames=</c> line). Set it before adding rows; names are stored without surrounding
+    /// white space. Tables that state different columns do not merge; a table that states none joins any.
+    /// </summary>
+    /// <exception cref="ArgumentException">Set to an empty list, or one with a blank or repeated name.</exception>
+    public IReadOnlyList<string>? SensitiveColumnNames
+    {
+        get => _sensitiveColumnNames is null ? null : Array.AsReadOnly(_sensitiveColumnNames);
+        init => _sensitiveColumnNames = value is null ? null : FairnessCounts.ColumnNames(value, (index, problem) => new ArgumentException(
+            $"Sensitive column name {index} {problem}; name each sensitive column once.", nameof(SensitiveColumnNames)));
+    }
+
     /// <summary>The bin edges: <see cref="BinCount"/> + 1 increasing values.</summary>
     public IReadOnlyList<double> BinEdges { get; }
 
@@ -127,11 +149,11 @@ public sealed class FairnessScoreHistograms
     /// (<see cref="BinOf"/>). A warehouse row (bin lower edge, count) adds with its lower edge as the score.
     /// </summary>
     /// <param name="client">The client (or any grouping), as the scoring data spells it.</param>
-    /// <param name="sensitive">The sensitive value, as the scoring data spells it.</param>
+    /// <param name="sensitive">The sensitive value, as the scoring data spells it (with several <see cref="SensitiveColumnNames"/>, their values joined with <c>" &amp; "</c>).</param>
     /// <param name="label">The true label.</param>
     /// <param name="score">The model's score (a <see cref="float"/> score widened to <see cref="double"/>).</param>
     /// <param name="count">Rows to count, ≥ 0. Default: 1.</param>
-    /// <exception cref="ArgumentException">A value is null or empty, or the score is not finite.</exception>
+    /// <exception cref="ArgumentException">A value is null or empty, the sensitive value is not an intersection of the stated columns, or the score is not finite.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The count is negative.</exception>
     /// <exception cref="OverflowException">The bin's count or the table's row total would pass <see cref="long.MaxValue"/>.</exception>
     public void Add(string client, string sensitive, bool label, double score, long count = 1) =>
@@ -141,6 +163,7 @@ public sealed class FairnessScoreHistograms
     {
         ArgumentException.ThrowIfNullOrEmpty(client);
         ArgumentException.ThrowIfNullOrEmpty(sensitive);
+        if (_sensitiveColumnNames is { Length: > 1 } columns) sensitive = FairnessCounts.Intersection(sensitive, columns);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         if (count == 0) return;
         var key = (client, sensitive, label, bin);
@@ -164,7 +187,11 @@ public sealed class FairnessScoreHistograms
     /// </remarks>
     /// <param name="tables">The tables; none may be null.</param>
     /// <exception cref="ArgumentNullException">The array, or one of the tables (the message names its index), is null.</exception>
-    /// <exception cref="ArgumentException">No tables, or two tables have different bin edges (the message names them and the first edge that differs).</exception>
+    /// <exception cref="ArgumentException">
+    /// No tables, two tables have different bin edges (the message names them and the first edge that differs), two
+    /// tables state different <see cref="SensitiveColumnNames"/>, or a table that states none holds a sensitive value
+    /// that is not an intersection of the stated columns.
+    /// </exception>
     /// <exception cref="OverflowException">A merged bin's count or the merged row total would pass <see cref="long.MaxValue"/> (the message names the table and bin).</exception>
     public static FairnessScoreHistograms Merge(params FairnessScoreHistograms[] tables)
     {
@@ -183,7 +210,16 @@ public sealed class FairnessScoreHistograms
                     throw new ArgumentException($"Histogram table {i} has bin edge {k} at {edges[k].ToString("R", CultureInfo.InvariantCulture)} and table 0 at " +
                                                 $"{first[k].ToString("R", CultureInfo.InvariantCulture)}; every party must bin with the same edges.", nameof(tables));
         }
-        var merged = new FairnessScoreHistograms(first, tables[0].PositiveLabel, tables[0].NegativeLabel);
+        int named = Array.FindIndex(tables, t => t._sensitiveColumnNames is not null);
+        if (named >= 0)
+            for (int i = named + 1; i < tables.Length; i++)
+                if (tables[i]._sensitiveColumnNames is { } other && !other.SequenceEqual(tables[named]._sensitiveColumnNames!, StringComparer.Ordinal))
+                    throw new ArgumentException($"The histogram tables were counted on different sensitive columns: table {named} on {FairnessCounts.Columns(tables[named].SensitiveColumnNames)}, " +
+                                                $"table {i} on {FairnessCounts.Columns(other)}. Count every party with the same sensitive columns, in the same order.", nameof(tables));
+        var merged = new FairnessScoreHistograms(first, tables[0].PositiveLabel, tables[0].NegativeLabel)
+        {
+            SensitiveColumnNames = named >= 0 ? tables[named].SensitiveColumnNames : null,
+        };
         for (int i = 0; i < tables.Length; i++)
             foreach (var ((client, sensitive, label, bin), count) in tables[i]._cells)
             {
@@ -194,6 +230,12 @@ public sealed class FairnessScoreHistograms
                 catch (OverflowException e)
                 {
                     throw new OverflowException($"Merging histogram table {i}: {e.Message}", e);
+                }
+                catch (ArgumentException e)
+                {
+                    // Only a table that does not state its columns gets here: its values need not split as the others' do.
+                    throw new ArgumentException($"Merging histogram table {i} (sensitive columns {FairnessCounts.Columns(tables[i].SensitiveColumnNames)}) into tables counted on " +
+                                                $"{FairnessCounts.Columns(merged.SensitiveColumnNames)}: {e.Message}", nameof(tables), e);
                 }
             }
         return merged;
@@ -216,7 +258,7 @@ public sealed class FairnessScoreHistograms
     /// The table as JSON: what one party sends (counts only, never rows). Read back with <see cref="FromJson"/>. Bins
     /// are written by index (<c>bin</c>) with the edges once; labels as Booleans, with their spellings.
     /// </summary>
-    public string ToJson() => JsonSerializer.Serialize(new Document(Format, _edges, PositiveLabel, NegativeLabel,
+    public string ToJson() => JsonSerializer.Serialize(new Document(Format, _edges, PositiveLabel, NegativeLabel, _sensitiveColumnNames,
         OrderedCells().Select(c => new Cell(c.Key.Client, c.Key.Sensitive, c.Key.Label, c.Key.Bin, c.Value)).ToArray()), FairnessJson.Options);
 
     /// <summary>Reads a table written by <see cref="ToJson"/>.</summary>
@@ -234,7 +276,12 @@ public sealed class FairnessScoreHistograms
         FairnessScoreHistograms table;
         try
         {
-            table = new FairnessScoreHistograms(document.BinEdges, document.PositiveLabel ?? bool.TrueString, document.NegativeLabel ?? bool.FalseString);
+            table = new FairnessScoreHistograms(document.BinEdges, document.PositiveLabel ?? bool.TrueString, document.NegativeLabel ?? bool.FalseString)
+            {
+                SensitiveColumnNames = document.SensitiveColumnNames is { } names
+                    ? FairnessCounts.ColumnNames(names, (index, problem) => new ArgumentException($"sensitiveColumnNames: name {index} {problem}."))
+                    : null,
+            };
         }
         catch (ArgumentException e)
         {
@@ -264,7 +311,7 @@ public sealed class FairnessScoreHistograms
     /// The table as CSV with the header <c>client,sensitive,label,bin_lower,count</c>: the shape a warehouse's group-by
     /// returns (see <see cref="FromCsv"/>). Before the header, comment lines state what the rows alone do not:
     /// <c># binEdges=e0,e1,…</c> (every edge, round-trip precision), <c># positiveLabel=…</c> and
-    /// <c># negativeLabel=…</c>. Fields holding a comma, a quote or a line break are quoted (<c>""</c> for a quote).
+    /// <c># negativeLabel=…</c>, and <c># sensitiveColumnNames=…</c> when stated. Fields holding a comma, a quote or a line break are quoted (<c>""</c> for a quote).
     /// </summary>
     public string ToCsv()
     {
@@ -272,6 +319,7 @@ public sealed class FairnessScoreHistograms
         csv.Append("# binEdges=").AppendJoin(',', _edges.Select(e => e.ToString("R", CultureInfo.InvariantCulture))).Append('\n');
         csv.Append("# positiveLabel=").Append(FairnessCsv.Quote(PositiveLabel)).Append('\n');
         csv.Append("# negativeLabel=").Append(FairnessCsv.Quote(NegativeLabel)).Append('\n');
+        if (_sensitiveColumnNames is { } names) csv.Append("# sensitiveColumnNames=").Append(string.Join(",", names.Select(FairnessCsv.Quote))).Append('\n');
         csv.Append(CsvHeader).Append('\n');
         foreach (var ((client, sensitive, label, bin), count) in OrderedCells())
             csv.Append(FairnessCsv.Quote(client)).Append(',').Append(FairnessCsv.Quote(sensitive)).Append(',')
@@ -296,8 +344,10 @@ public sealed class FairnessScoreHistograms
     /// edge is that edge; anything else is refused with its line). <c>FLOOR(score * B) / B</c> can put a score within
     /// a rounding error of an edge in the neighbouring bin; <see cref="BinOf"/> compares the score with the edge itself.
     /// A table lists each bin once: a line repeated (an export appended twice) is refused.</para>
-    /// <para>Lines starting with <c>#</c> before the header are comments; three are read, as <see cref="ToCsv"/> writes
-    /// them: <c># binEdges=e0,e1,…</c>, <c># positiveLabel=value</c> and <c># negativeLabel=value</c>. Without a
+    /// <para>Lines starting with <c>#</c> before the header are comments; four are read, as <see cref="ToCsv"/> writes
+    /// them: <c># binEdges=e0,e1,…</c>, <c># positiveLabel=value</c>, <c># negativeLabel=value</c> and
+    /// <c># sensitiveColumnNames=Sex,Race</c> (the names as fields; with several, each line's sensitive value must be
+    /// their intersection, e.g. <c>Female &amp; Black</c>). Without a
     /// positive label (line or <paramref name="positiveLabel"/>) the label column is Boolean: <c>true</c>/<c>false</c>
     /// in any casing, or <c>1</c>/<c>0</c>. With one, that value is positive and the label column's one other value
     /// (the stated negative label, if any) negative; a third value is refused with its line.</para>
@@ -323,6 +373,7 @@ public sealed class FairnessScoreHistograms
         var records = new FairnessCsv.CsvRecords(reader, "histogram CSV");
         (double[] Value, int Line)? statedEdges = null;
         (string Value, int Line)? statedPositive = null, statedNegative = null;
+        (string[] Value, int Line)? statedColumns = null;
         FairnessCsv.CsvRecords.Record? header;
         while ((header = records.Next()) is not null && (IsBlank(header) || header.Text.TrimStart().StartsWith('#')))
         {
@@ -346,6 +397,16 @@ public sealed class FairnessScoreHistograms
                 {
                     throw new InvalidDataException($"Line {header.Line} of the histogram CSV states invalid bin edges: {e.Message}", e);
                 }
+            }
+            else if (key.Equals("sensitiveColumnNames", StringComparison.OrdinalIgnoreCase))
+            {
+                if (statedColumns is { } earlier)
+                    throw new InvalidDataException($"Lines {earlier.Line} and {header.Line} of the histogram CSV both state the sensitive columns; state them once.");
+                // The names are the line's fields, the first after the '=' (a quoted name keeps its commas).
+                var opening = header.Fields[0];
+                var names = header.Fields.Skip(1).Prepend(opening[(opening.IndexOf('=') + 1)..]).ToArray();
+                int line = header.Line;
+                statedColumns = (FairnessCounts.ColumnNames(names, (index, problem) => new InvalidDataException($"Line {line} of the histogram CSV states sensitive column names; name {index} {problem}.")), line);
             }
             else if (key.Equals("positiveLabel", StringComparison.OrdinalIgnoreCase) || key.Equals("negativeLabel", StringComparison.OrdinalIgnoreCase))
             {
@@ -421,7 +482,7 @@ public sealed class FairnessScoreHistograms
         }
         string positiveSpelling = positiveValue ?? bool.TrueString;
         string negativeSpelling = negativeValue ?? (positiveSpelling == bool.FalseString ? bool.TrueString : bool.FalseString);
-        var table = new FairnessScoreHistograms(edgesInUse, positiveSpelling, negativeSpelling);
+        var table = new FairnessScoreHistograms(edgesInUse, positiveSpelling, negativeSpelling) { SensitiveColumnNames = statedColumns?.Value };
         foreach (var (lineNumber, client, sensitive, labelText, bin, count) in lines)
             Checked(() => table.AddToBin(client, sensitive, labelText == positiveSpelling, bin, count), $"CSV's line {lineNumber}");
         return table;
@@ -454,7 +515,9 @@ public sealed class FairnessScoreHistograms
 
 
     // Everything nullable: a field the text lacks reads as null, so it can be refused by name instead of read as 0 or false.
-    private sealed record Document(string? Format, double[]? BinEdges, string? PositiveLabel, string? NegativeLabel, Cell?[]? Cells);
+    private sealed record Document(string? Format, double[]? BinEdges, string? PositiveLabel, string? NegativeLabel,
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string?[]? SensitiveColumnNames,
+        Cell?[]? Cells);
 
     private sealed record Cell(string? Client, string? Sensitive, bool? Label, int? Bin, long? Count);
 }

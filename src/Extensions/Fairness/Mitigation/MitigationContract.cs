@@ -9,6 +9,9 @@ internal static class MitigationColumns
 {
     public const string Client = "mlx_fair_client";
     public const string Group = "mlx_fair_group";
+    public const string GroupParts = "mlx_fair_group_parts";
+    /// <summary>Prefix of a sensitive column's text when it is not text already: one per column, numbered.</summary>
+    public const string GroupPart = "mlx_fair_group_part";
     public const string Score = "mlx_fair_score";
     public const string Key = "mlx_fair_key";
     public const string Contract = "mlx_fair_contract";

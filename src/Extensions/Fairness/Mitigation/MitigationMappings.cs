@@ -41,6 +41,22 @@ public sealed class FairnessMitigationNumberKeyInput : FairnessMitigationInput
     public double Key { get; set; }
 }
 
+/// <summary>Input with a 64-bit integer row key, hashed exactly (a <see cref="double"/> would merge keys above 2^53).</summary>
+public sealed class FairnessMitigationInt64KeyInput : FairnessMitigationInput
+{
+    /// <summary>The row's stable key.</summary>
+    [ColumnName(MitigationColumns.Key)]
+    public long Key { get; set; }
+}
+
+/// <summary>Input with an unsigned 64-bit integer row key, hashed exactly.</summary>
+public sealed class FairnessMitigationUInt64KeyInput : FairnessMitigationInput
+{
+    /// <summary>The row's stable key.</summary>
+    [ColumnName(MitigationColumns.Key)]
+    public ulong Key { get; set; }
+}
+
 /// <summary>Input keyed by the row's feature values.</summary>
 public sealed class FairnessMitigationFeatureKeyInput : FairnessMitigationInput
 {
@@ -85,6 +101,21 @@ internal static class MitigationDecision
         return (z >> 11) * (1.0 / (1UL << 53));
     }
 
+    /// <summary>
+    /// The bytes a 64-bit integer key is hashed by. Keys a <see cref="double"/> holds exactly (|key| ≤ 2^53) are
+    /// hashed as that double, so they draw as the numeric key mapping always drew; larger keys by their own eight
+    /// bytes after a marker byte (no double's eight bytes can equal those nine), so keys that differ only above 2^53
+    /// draw independently instead of sharing the draw of their rounded double.
+    /// </summary>
+    public static byte[] KeyBytes(long key) => key is >= -ExactInDouble and <= ExactInDouble ? BitConverter.GetBytes((double)key) : Marked(BitConverter.GetBytes(key));
+
+    /// <inheritdoc cref="KeyBytes(long)"/>
+    public static byte[] KeyBytes(ulong key) => key <= ExactInDouble ? BitConverter.GetBytes((double)key) : Marked(BitConverter.GetBytes(key));
+
+    private const long ExactInDouble = 1L << 53;
+
+    private static byte[] Marked(byte[] bytes) => [0x64, .. bytes];
+
     public static bool FromCellAndScore(FairnessMitigationInput row)
     {
         var bytes = Encoding.UTF8.GetBytes($"{row.Client}\u001f{row.Group}\u001f{BitConverter.SingleToInt32Bits(row.Score)}");
@@ -126,6 +157,62 @@ public sealed class FairnessMitigationNumberKeyMapping : CustomMappingFactory<Fa
     /// <inheritdoc />
     public override Action<FairnessMitigationNumberKeyInput, FairnessMitigationOutput> GetMapping() =>
         (row, output) => output.Decision = MitigationDecision.Decide(row, BitConverter.GetBytes(row.Key));
+}
+
+/// <summary>The mitigator's decision for rows with a 64-bit integer key.</summary>
+[CustomMappingFactoryAttribute(ContractName)]
+public sealed class FairnessMitigationInt64KeyMapping : CustomMappingFactory<FairnessMitigationInt64KeyInput, FairnessMitigationOutput>
+{
+    /// <summary>The name saved with models.</summary>
+    public const string ContractName = "MLExtensions.Fairness.MitigationInt64Key";
+
+    /// <inheritdoc />
+    public override Action<FairnessMitigationInt64KeyInput, FairnessMitigationOutput> GetMapping() =>
+        (row, output) => output.Decision = MitigationDecision.Decide(row, MitigationDecision.KeyBytes(row.Key));
+}
+
+/// <summary>The mitigator's decision for rows with an unsigned 64-bit integer key.</summary>
+[CustomMappingFactoryAttribute(ContractName)]
+public sealed class FairnessMitigationUInt64KeyMapping : CustomMappingFactory<FairnessMitigationUInt64KeyInput, FairnessMitigationOutput>
+{
+    /// <summary>The name saved with models.</summary>
+    public const string ContractName = "MLExtensions.Fairness.MitigationUInt64Key";
+
+    /// <inheritdoc />
+    public override Action<FairnessMitigationUInt64KeyInput, FairnessMitigationOutput> GetMapping() =>
+        (row, output) => output.Decision = MitigationDecision.Decide(row, MitigationDecision.KeyBytes(row.Key));
+}
+
+/// <summary>Input of the join of several sensitive columns: their values as text, in the order the options name them.</summary>
+public sealed class FairnessMitigationGroupInput
+{
+    /// <summary>The row's sensitive values.</summary>
+    [ColumnName(MitigationColumns.GroupParts)]
+    public string[] Parts { get; set; } = [];
+}
+
+/// <summary>Output of the join of several sensitive columns.</summary>
+public sealed class FairnessMitigationGroupOutput
+{
+    /// <summary>The row's group: its sensitive values joined with <c>" &amp; "</c>.</summary>
+    [ColumnName(MitigationColumns.Group)]
+    public string Group { get; set; } = "";
+}
+
+/// <summary>
+/// The group of a row of several sensitive columns, as fitting named it: each value in the audit's one spelling,
+/// joined with <c>" &amp; "</c>. A value that is empty or would make the name ambiguous is an error naming the values.
+/// </summary>
+[CustomMappingFactoryAttribute(ContractName)]
+public sealed class FairnessMitigationGroupMapping : CustomMappingFactory<FairnessMitigationGroupInput, FairnessMitigationGroupOutput>
+{
+    /// <summary>The name saved with models.</summary>
+    public const string ContractName = "MLExtensions.Fairness.MitigationGroup";
+
+    /// <inheritdoc />
+    public override Action<FairnessMitigationGroupInput, FairnessMitigationGroupOutput> GetMapping() =>
+        (row, output) => output.Group = MitigationGroups.Join(row.Parts) ?? throw new InvalidDataException(
+            "The fairness mitigator cannot name a row's group: " + MitigationGroups.Refusal(row.Parts, null));
 }
 
 /// <summary>The mitigator's decision for rows keyed by their features.</summary>

@@ -11,7 +11,11 @@ internal static class MitigationSolver
 
     private const int ShrinkageFolds = 5;
 
-    public sealed record Fitted(TradeoffPoint Solution, IReadOnlyList<CellDecisionRule> Rules, CellDecisionRule Pooled, double Shrinkage);
+    public sealed record Fitted(TradeoffPoint Solution, IReadOnlyList<CellDecisionRule> Rules, CellDecisionRule Pooled, double Shrinkage)
+    {
+        /// <summary>The hull each of <see cref="Rules"/> was read from (for the model's ROC curves).</summary>
+        public IReadOnlyList<CellRocHull> Hulls { get; init; } = [];
+    }
 
     /// <summary>
     /// Fits the rules, choosing the shrinkage by cross-validation unless the options fix it; <paramref name="binned"/>
@@ -37,7 +41,10 @@ internal static class MitigationSolver
         }).ToArray();
         double pooledRate = solution.Cells.Sum(c => c.Share * c.PredictedPositiveRate);
         var pooled = table.PooledHull().RuleForRate("", "", pooledRate);
-        return new Fitted(solution, rules, pooled, shrinkage);
+        return new Fitted(solution, rules, pooled, shrinkage)
+        {
+            Hulls = solution.Cells.Select(c => hulls[table.ClientIndex[c.Client], table.GroupIndex[c.Group]]!).ToArray(),
+        };
     }
 
     /// <summary>The label rate the solver sees is the (blended) hull's, so a cell's positives are its size times that rate.</summary>
