@@ -95,6 +95,10 @@ internal sealed class IpiClient
             // Disposing the stream is how a blocked read learns of the cancellation; what it throws then is noise.
             throw new OperationCanceledException($"Serving the i-PI server at {_server} was cancelled; the connection is closed.", e, cancellationToken);
         }
+        catch (IOException e)
+        {
+            throw new IOException($"The connection to the i-PI server at {_server} failed: {e.Message}", e);
+        }
     }
 
     private async Task<int> ServeAsync(CancellationToken cancellationToken)

@@ -30,14 +30,15 @@ public sealed partial class PonitaPotential
     /// only (NVE, NVT), not with a barostat.</para>
     /// <para>Each evaluation is checked as <c>Evaluate</c> checks its input; a server that breaks the protocol (an unknown
     /// message, a different atom count from <paramref name="types"/>, non-finite numbers, a connection closed inside a
-    /// message) raises an <see cref="InvalidDataException"/> naming the address; failing to connect raises an
-    /// <see cref="IOException"/> naming it. The potential must stay undisposed while it serves.</para>
+    /// message) raises an <see cref="InvalidDataException"/> naming the address; failing to connect, or a connection
+    /// that breaks, raises an <see cref="IOException"/> naming it. The potential must stay undisposed while it serves.</para>
     /// </remarks>
     /// <example>
-    /// Python (ASE) starts the server, then this client connects:
+    /// Python (ASE) listens: <c>atoms.calc = SocketIOCalculator(unixsocket="ponita")</c>, then runs dynamics,
+    /// e.g. <c>VelocityVerlet(atoms, 0.5 * units.fs).run(1000)</c>; .NET serves the model on that socket, with ASE's
+    /// <c>atoms.numbers</c> as the types:
     /// <code>
-    /// # calc = SocketIOCalculator(unixsocket="ponita"); atoms.calc = calc; VelocityVerlet(atoms, 0.5 * units.fs).run(1000)
-    /// potential.ServeIpi("unix:ponita", atoms.numbers as floats, token);
+    /// int served = model.Potential.ServeIpi("unix:ponita", atomicNumbers.Select(z => (float)z).ToArray());
     /// </code>
     /// </example>
     public int ServeIpi(string address, float[] types, CancellationToken cancellationToken = default) =>
@@ -62,7 +63,7 @@ public sealed partial class PonitaPotential
         _lifetime.ThrowIfClosed();   // now rather than at the first POSDATA
 
         using var socket = await endpoint.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        await using var stream = new System.Net.Sockets.NetworkStream(socket, ownsSocket: false);
+        await using var stream = new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
         var client = new IpiClient(stream, atoms, HartreeInModelEnergyUnits, endpoint.Display, geometry => AnswerIpi(geometry, fixedTypes));
         return await client.RunAsync(cancellationToken).ConfigureAwait(false);
     }
