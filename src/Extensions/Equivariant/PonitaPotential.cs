@@ -22,7 +22,7 @@ public readonly record struct PonitaEvaluation(float Energy, float[]? Forces);
 /// safe: ONNX Runtime sessions may run concurrently. After <see cref="Dispose"/> (or the owning model's),
 /// <c>Evaluate</c> throws <see cref="ObjectDisposedException"/>; disposing while another thread evaluates waits for it.
 /// </remarks>
-public sealed class PonitaPotential : IDisposable
+public sealed partial class PonitaPotential : IDisposable
 {
     private readonly Lifetime _lifetime;
     private readonly OnnxModelSession _session;
