@@ -173,6 +173,7 @@ internal sealed class PonitaNetwork : nn.Module
     {
         var x = graph.Positions;
         var relative = Minus(x.index_select(0, graph.Senders), x.index_select(0, graph.Receivers)); // [E, 3]: x_j − x_i
+        if (graph.Shifts is { } shifts) relative = Plus(relative, shifts);                        // + n·Cell under periodic boundaries
         var a1 = relative.matmul(orientations.t());                                              // [E, O]
         var distanceSquared = Squared(relative).sum(-1, keepdim: true);                          // [E, 1]
         var a2Squared = Minus(distanceSquared, Squared(a1)).clamp_min(Zero);

@@ -110,7 +110,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         int orientations = o.PositionOnly ? 1 : o.NumberOfOrientations;
         var (training, validation) = PonitaTraining.Split(set.Clouds, o.ValidationFraction, run.Seed);
         var baseline = EnergyBaseline.Fit(training, set.FeatureCount);
-        run.Info($"{set.Clouds.Count} point clouds of {set.Clouds.Min(c => c.Count)}..{set.Clouds.Max(c => c.Count)} points ({validation.Count} held out), {set.FeatureCount} " +
+        run.Info($"{set.Clouds.Count} point clouds ({set.Clouds.Count(c => c.Cell is not null)} periodic, energies in {o.EnergyUnit.Symbol()}) of {set.Clouds.Min(c => c.Count)}..{set.Clouds.Max(c => c.Count)} points ({validation.Count} held out), {set.FeatureCount} " +
                  $"{(set.TypesAreIndices ? "types" : "features per point")}, cutoff {cutoff:G4}, energy unit {baseline.Scale:G4}");
 
         var memory = new PonitaTrainingMemory(o, orientations, set.FeatureCount, withForces ? PonitaPass.TrainingWithForces : PonitaPass.Training, PonitaPass.Forces,
@@ -159,13 +159,18 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
             ReferenceEnergies = baseline.ReferenceEnergies,
             EnergyScale = baseline.Scale,
             PredictedForcesColumnName = o.PredictedForcesColumnName,
+            EnergyUnit = o.EnergyUnit,
+            CellColumnName = o.CellColumnName,
         };
+        bool periodic = o.CellColumnName is not null;
         var onnx = PonitaOnnxExporter.ExportForScoring(network, set.TypesAreIndices, o.PredictedForcesColumnName,
-            new Dictionary<string, string> { [MetadataKeys.Kind] = nameof(PredictionKind.Regression), [MetadataKeys.Method] = o.PositionOnly ? "PNITA" : "PONITA", [PonitaDescription.MetadataKey] = description.ToJson() });
-        var checks = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed);
+            new Dictionary<string, string> { [MetadataKeys.Kind] = nameof(PredictionKind.Regression), [MetadataKeys.Method] = o.PositionOnly ? "PNITA" : "PONITA", [PonitaDescription.MetadataKey] = description.ToJson() },
+            periodic);
+        var checks = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed, periodic);
 
         var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
-            cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.Scoring(orientations, o.HiddenSize, o.NumberOfLayers, o.PredictedForcesColumnName is not null));
+            cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.Scoring(orientations, o.HiddenSize, o.NumberOfLayers, o.PredictedForcesColumnName is not null))
+        { CellColumn = o.CellColumnName };
         var scoring = ExportedFit.Finish(run, _mlContext, input, PonitaTraining.ScoringSpec(_mlContext, onnx, contract, PredictionKind.Regression,
             o.PredictedForcesColumnName is { } forces ? [forces] : [], null, o.ScoringDevice), checks);
         return new PonitaModel(scoring, description, contract, history, errors, checks[0].Report, checks.ElementAtOrDefault(1)?.Report, run.Seed);
