@@ -44,7 +44,11 @@ internal static class PeriodicRadiusGraph
             : "no volume: its lattice vectors are (nearly) linearly dependent; give independent vectors (a zero vector marks a non-periodic direction)";
     }
 
-    /// <summary>The edges; <paramref name="cell"/> has been checked with <see cref="Problem"/>. False when they would exceed <paramref name="edgeLimit"/>.</summary>
+    /// <summary>
+    /// The edges; <paramref name="cell"/> has been checked with <see cref="Problem"/>. False when they would exceed
+    /// <paramref name="edgeLimit"/>. Two points that coincide through a periodic image (closer than 10⁻⁵ of the
+    /// cutoff) raise an <see cref="ArgumentException"/> that names them, as coincident points of open clouds are refused.
+    /// </summary>
     public static bool Append(ReadOnlySpan<float> positions, ReadOnlySpan<float> cell, double cutoff, int? maximumNeighbors, bool selfLoops, long offset,
         List<long> senders, List<long> receivers, List<int> images, long edgeLimit)
     {
@@ -115,60 +119,106 @@ internal static class PeriodicRadiusGraph
             }
         }
 
-        // A cell list over the copies: cubes of the cutoff's size, hashed.
-        var bins = new Dictionary<(long, long, long), List<int>>();
-        (long, long, long) Bin(double x, double y, double z) =>
-            ((long)Math.Floor(x / cutoff), (long)Math.Floor(y / cutoff), (long)Math.Floor(z / cutoff));
-        for (int q = 0; q < copies.Count; q++)
+        // A cell list over the copies: a dense grid of cubes at least the cutoff wide over their bounding box (wider
+        // when the box is sparse, so the grid never has many more cubes than copies), copies sorted by cube.
+        int count = copies.Count;
+        double minX = double.PositiveInfinity, minY = double.PositiveInfinity, minZ = double.PositiveInfinity;
+        double maxX = double.NegativeInfinity, maxY = double.NegativeInfinity, maxZ = double.NegativeInfinity;
+        foreach (var copy in copies)
         {
-            var key = Bin(copies[q].X, copies[q].Y, copies[q].Z);
-            if (!bins.TryGetValue(key, out var members)) bins[key] = members = new List<int>();
-            members.Add(q);
+            minX = Math.Min(minX, copy.X); minY = Math.Min(minY, copy.Y); minZ = Math.Min(minZ, copy.Z);
+            maxX = Math.Max(maxX, copy.X); maxY = Math.Max(maxY, copy.Y); maxZ = Math.Max(maxZ, copy.Z);
+        }
+        double side = cutoff;
+        double boxVolume = (maxX - minX + cutoff) * (maxY - minY + cutoff) * (maxZ - minZ + cutoff);
+        if (boxVolume / (side * side * side) > 8.0 * count + 64) side = Math.Cbrt(boxVolume / (8.0 * count + 64));
+        int nx = (int)((maxX - minX) / side) + 1, ny = (int)((maxY - minY) / side) + 1, nz = (int)((maxZ - minZ) / side) + 1;
+        int Cube(double x, double y, double z) =>
+            (Math.Clamp((int)((x - minX) / side), 0, nx - 1) * ny + Math.Clamp((int)((y - minY) / side), 0, ny - 1)) * nz + Math.Clamp((int)((z - minZ) / side), 0, nz - 1);
+        var starts = new int[nx * ny * nz + 1];
+        var cubeOf = new int[count];
+        for (int q = 0; q < count; q++) starts[(cubeOf[q] = Cube(copies[q].X, copies[q].Y, copies[q].Z)) + 1]++;
+        for (int k = 0; k < nx * ny * nz; k++) starts[k + 1] += starts[k];
+        var fill = (int[])starts.Clone();
+        var cx = new double[count];
+        var cy = new double[count];
+        var cz = new double[count];
+        var atom = new int[count];
+        var image = new int[3 * count];
+        for (int q = 0; q < count; q++)
+        {
+            int at = fill[cubeOf[q]]++;
+            var copy = copies[q];
+            (cx[at], cy[at], cz[at], atom[at]) = (copy.X, copy.Y, copy.Z, copy.Atom);
+            (image[3 * at], image[3 * at + 1], image[3 * at + 2]) = (copy.A, copy.B, copy.C);
         }
 
-        double cutoffSquared = cutoff * cutoff;
-        var neighbours = new List<(double DistanceSquared, int Index, int A, int B, int C)>();
+        double cutoffSquared = cutoff * cutoff, coincident = 1e-10 * cutoffSquared;
+        var neighbours = new List<Neighbour>();
         for (int i = 0; i < n; i++)
         {
             neighbours.Clear();
             double xi = central[3 * i], yi = central[3 * i + 1], zi = central[3 * i + 2];
-            var (bx, by, bz) = Bin(xi, yi, zi);
-            for (long dx = -1; dx <= 1; dx++)
-                for (long dy = -1; dy <= 1; dy++)
-                    for (long dz = -1; dz <= 1; dz++)
+            int ix = Math.Clamp((int)((xi - minX) / side), 0, nx - 1), iy = Math.Clamp((int)((yi - minY) / side), 0, ny - 1), iz = Math.Clamp((int)((zi - minZ) / side), 0, nz - 1);
+            int wa = wrap[3 * i], wb = wrap[3 * i + 1], wc = wrap[3 * i + 2];
+            for (int gx = Math.Max(0, ix - 1); gx <= Math.Min(nx - 1, ix + 1); gx++)
+                for (int gy = Math.Max(0, iy - 1); gy <= Math.Min(ny - 1, iy + 1); gy++)
+                {
+                    int row = (gx * ny + gy) * nz;
+                    // The cubes gz − 1 … gz + 1 of one (gx, gy) column are contiguous in the sorted copies.
+                    int from = starts[row + Math.Max(0, iz - 1)], to = starts[row + Math.Min(nz - 1, iz + 1) + 1];
+                    for (int q = from; q < to; q++)
                     {
-                        if (!bins.TryGetValue((bx + dx, by + dy, bz + dz), out var members)) continue;
-                        foreach (int q in members)
-                        {
-                            var copy = copies[q];
-                            double ex = copy.X - xi, ey = copy.Y - yi, ez = copy.Z - zi;
-                            double d2 = ex * ex + ey * ey + ez * ez;
-                            if (!(d2 < cutoffSquared)) continue;
-                            int j = copy.Atom;
-                            // The image relative to the positions as given: x_j − x_i + (m − w_j + w_i)·Cell.
-                            int a = copy.A - wrap[3 * j] + wrap[3 * i], b = copy.B - wrap[3 * j + 1] + wrap[3 * i + 1], c = copy.C - wrap[3 * j + 2] + wrap[3 * i + 2];
-                            if (j == i && a == 0 && b == 0 && c == 0) continue;
-                            neighbours.Add((d2, j, a, b, c));
-                        }
+                        double ex = cx[q] - xi, ey = cy[q] - yi, ez = cz[q] - zi;
+                        double d2 = ex * ex + ey * ey + ez * ez;
+                        if (!(d2 < cutoffSquared)) continue;
+                        int j = atom[q];
+                        // The image relative to the positions as given: x_j − x_i + (m − w_j + w_i)·Cell.
+                        int a = image[3 * q] - wrap[3 * j] + wa, b = image[3 * q + 1] - wrap[3 * j + 1] + wb, c = image[3 * q + 2] - wrap[3 * j + 2] + wc;
+                        if (j == i && a == 0 && b == 0 && c == 0) continue;
+                        if (d2 < coincident)
+                            throw new ArgumentException(j == i
+                                ? $"point {i} coincides with its own periodic image shifted by ({a}, {b}, {c}) lattice vectors: the cell has no room"
+                                : $"points {j} and {i} coincide through the periodic image of {j} shifted by ({a}, {b}, {c}) lattice vectors (distance {Math.Sqrt(d2):G3})");
+                        neighbours.Add(new Neighbour(d2, j, a, b, c));
                     }
+                }
             if (maximumNeighbors is int limit && neighbours.Count > limit)
             {
-                neighbours.Sort();
+                neighbours.Sort(Neighbour.ByDistance);
                 neighbours.RemoveRange(limit, neighbours.Count - limit);
             }
-            if (selfLoops) neighbours.Add((0, i, 0, 0, 0));
-            neighbours.Sort((p, q) => (p.Index, p.A, p.B, p.C).CompareTo((q.Index, q.A, q.B, q.C)));
+            if (selfLoops) neighbours.Add(new Neighbour(0, i, 0, 0, 0));
+            neighbours.Sort();
             if (senders.Count + (long)neighbours.Count > edgeLimit) return false;
-            foreach (var (_, j, a, b, c) in neighbours)
+            foreach (var e in neighbours)
             {
-                senders.Add(offset + j);
+                senders.Add(offset + e.Index);
                 receivers.Add(offset + i);
-                images.Add(a);
-                images.Add(b);
-                images.Add(c);
+                images.Add(e.A);
+                images.Add(e.B);
+                images.Add(e.C);
             }
         }
         return true;
+    }
+
+    /// <summary>A neighbour found for one atom: ordered by atom, then image (the edge order); <see cref="ByDistance"/> for the neighbour limit.</summary>
+    private readonly record struct Neighbour(double DistanceSquared, int Index, int A, int B, int C) : IComparable<Neighbour>
+    {
+        public static readonly Comparison<Neighbour> ByDistance = (p, q) =>
+        {
+            int order = p.DistanceSquared.CompareTo(q.DistanceSquared);
+            return order != 0 ? order : p.CompareTo(q);
+        };
+
+        public int CompareTo(Neighbour other)
+        {
+            int order = Index.CompareTo(other.Index);
+            if (order == 0) order = A.CompareTo(other.A);
+            if (order == 0) order = B.CompareTo(other.B);
+            return order != 0 ? order : C.CompareTo(other.C);
+        }
     }
 
     /// <summary>Cartesian shifts n·Cell (3 per edge) of integer images.</summary>

@@ -122,9 +122,18 @@ internal static class PonitaMemory
         long limit = EdgeLimit(cost, points, otherBytes);
         if (limit < 0) throw TooLarge($"{cloud} has {points:N0} points", otherBytes + cost.Bytes(0, points), advice);
         var images = cell is null ? null : new List<int>();
-        bool fits = images is null
-            ? RadiusGraph.Append(positions, cutoff, maximumNeighbors, selfLoops, 0, senders, receivers, limit)
-            : RadiusGraph.AppendPeriodic(positions, cell, cutoff, maximumNeighbors, selfLoops, 0, senders, receivers, images, limit);
+        bool fits;
+        try
+        {
+            fits = images is null
+                ? RadiusGraph.Append(positions, cutoff, maximumNeighbors, selfLoops, 0, senders, receivers, limit)
+                : RadiusGraph.AppendPeriodic(positions, cell, cutoff, maximumNeighbors, selfLoops, 0, senders, receivers, images, limit);
+        }
+        catch (ArgumentException e) when (cell is not null)
+        {
+            // Points that coincide only through the cell: refused like coincident points, naming the cloud.
+            throw new InvalidDataException($"{cloud.TrimEnd(',')} in its periodic cell: {e.Message.Split(" (Parameter")[0]}.", e);
+        }
         if (!fits)
             throw TooLarge($"{cloud} has {points:N0} points and more than {limit:N0} interacting pairs within the cutoff{(cell is null ? "" : " (periodic images included)")}",
                 otherBytes + cost.Bytes(limit + 1, points), advice);

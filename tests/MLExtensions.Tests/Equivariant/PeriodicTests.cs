@@ -161,6 +161,15 @@ public class PeriodicRadiusGraphTests
         Assert.Contains("Column 'Cell', row 4", message);
         Assert.Contains("lattice vector a", message);
         Assert.Null(PointCloudChecks.ValidateCell([], 0, "Cell"));
+        // Two atoms one lattice vector apart are the same site: refused like coincident points, naming the cloud.
+        float[] cubic = [3, 0, 0, 0, 3, 0, 0, 0, 3];
+        float[] same = [0.5f, 0.5f, 0.5f, 3.5f, 0.5f, 0.5f];
+        Assert.Contains("coincide", Assert.Throws<ArgumentException>(() => RadiusGraph.BuildPeriodic(same, cubic, 2.0)).Message);
+        var cost = PonitaMemory.Scoring(6, 8, 2, withForces: true);
+        var error = Assert.Throws<InvalidDataException>(() =>
+            PonitaMemory.Edges(same, 2.0, null, false, cost, PonitaMemory.Cloud("Positions", 2), PonitaMemory.ScoringAdvice, 0, cubic)).Message;
+        Assert.Contains("column 'Positions', row 2", error);
+        Assert.Contains("points 1 and 0 coincide", error);
     }
 }
 
