@@ -19,7 +19,7 @@ namespace MLExtensions.Equivariant;
 internal static class PeriodicRadiusGraph
 {
     /// <summary>More copies than this (a cell far thinner than the cutoff, with many atoms) are refused before they fill memory.</summary>
-    public const long MaximumCopies = 20_000_000;
+    public const long MaximumCopies = 4_000_000;
 
     /// <summary>A lattice vector counts as absent (the direction is not periodic) when all three of its components are zero.</summary>
     public static bool[] PeriodicDirections(ReadOnlySpan<float> cell) =>

@@ -134,6 +134,9 @@ public class PeriodicTrainingTests
         var types = new float[] { 1, 1, 2, 2 };
         var message = Assert.Throws<ArgumentException>(() => model.Potential.Evaluate(rows[0].Positions, types, [4, 0, 0, 0, 4, 0, 0, 0, 4])).Message;
         Assert.Contains("CellColumnName", message);
+        // The vector head does not take cells yet, and says so.
+        var vectors = Assert.Throws<ArgumentException>(() => ml.Equivariant().Trainers.PonitaVectors(new PonitaVectorTrainer.Options { CellColumnName = "Cell" }));
+        Assert.Contains("CellColumnName", vectors.Message);
         // An empty or null cell is an open cluster, as before.
         Assert.Equal(model.Potential.Evaluate(rows[0].Positions, types).Energy, model.Potential.Evaluate(rows[0].Positions, types, null).Energy);
         Assert.Equal(model.Potential.Evaluate(rows[0].Positions, types).Energy, model.Potential.Evaluate(rows[0].Positions, types, []).Energy);
