@@ -131,14 +131,18 @@ internal static class PonitaOnnxExporter
         var f = Encode(g, network, inputs, null);
         int first = f.States.Count - readouts.Count;
         var layerShare = g.Scalar(1f / readouts.Count, "readout_share");
-        var perPoint = g.Squeeze(g.MatMul(inputs.T, Constant(g, "reference_t", reference.weight!.t())), [-1]);     // [P]
+        var composition = g.Squeeze(g.MatMul(inputs.T, Constant(g, "reference_t", reference.weight!.t())), [-1]);  // [P]
+        OnnxValue? learned = null;
         for (int r = 0; r < readouts.Count; r++)
         {
-            var read = g.ReduceMean(g.Squeeze(Linear(g, $"readout{r}", f.States[first + r], readouts[r]), [-1]), [1], keepDims: false);
-            perPoint = g.Add(perPoint, g.Mul(read, layerShare));
+            var read = g.Mul(g.ReduceMean(g.Squeeze(Linear(g, $"readout{r}", f.States[first + r], readouts[r]), [-1]), [1], keepDims: false), layerShare);
+            learned = learned is null ? read : g.Add(learned.Value, read);
         }
         var graphCount = g.Add(g.ReduceMax(inputs.GraphIndex, [0], keepDims: true), g.Int64s(1));                 // [1] = B
-        var energy = g.ScatterAdd(g.Zeros(graphCount), inputs.GraphIndex, perPoint, "ponita_energy");             // [B]
+        // As the network: reference and learned parts summed per cloud separately, in float64, then rounded once.
+        var totals = g.ScatterAdd(g.Cast(g.Zeros(graphCount), OnnxElementType.Double), inputs.GraphIndex, g.Cast(composition, OnnxElementType.Double));
+        totals = g.ScatterAdd(totals, inputs.GraphIndex, g.Cast(learned!.Value, OnnxElementType.Double));
+        var energy = g.Cast(totals, OnnxElementType.Float, "ponita_energy");                                      // [B]
         if (!withForces) return (energy, null);
 
         // ∂E/∂h after each block from its readout (every block with per-layer readouts, else the last only): w/(O·L).

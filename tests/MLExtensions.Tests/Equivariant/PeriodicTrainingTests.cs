@@ -321,3 +321,28 @@ public class ExtendedXyzPeriodicTests
         Assert.Equal([2f, 0, 0, 0, 1, 0, 0, 0, 3], turned.Stress);
     }
 }
+
+public class EnergySumPrecisionTests
+{
+    [Fact]
+    public void Large_totals_are_summed_in_double_in_TorchSharp_and_in_the_ONNX_graph()
+    {
+        TorchSharp.torch.random.manual_seed(31);
+        using var network = new PonitaNetwork(2, hidden: 8, layers: 2, orientations: 6, cutoff: 2.5);
+        network.eval();
+        var samples = RandomGraphs.Samples(32, 2.5, 2, 60);
+        using (TorchSharp.torch.no_grad()) network.Ends.Reference.weight!.zero_();
+        float learned = network.Energy(RandomGraphs.Graph(samples, 2)).item<float>();
+        // DFT-like reference energies: a total near −1.4×10⁶, where float32 steps are 0.125.
+        float[] references = [-23900.7f, -23900.3f];
+        network.FoldEnergyScale(1.0, references);
+        var counts = Enumerable.Range(0, 2).Select(t => samples[0].Cloud.Features.Where((v, k) => k % 2 == t && v == 1).Count()).ToArray();
+        double exact = counts[0] * (double)references[0] + counts[1] * (double)references[1] + learned;
+        float total = network.Energy(RandomGraphs.Graph(samples, 2)).item<float>();
+        Assert.True(Math.Abs(total - exact) <= 0.5 * (MathF.BitIncrement(MathF.Abs(total)) - MathF.Abs(total)) + 1e-3, $"{total} vs {exact}");
+        var onnx = PonitaOnnxExporter.ExportForScoring(network, typesAreIndices: false, forcesName: null);
+        var set = new PointCloudSet(samples.Select(s => s.Cloud).ToList(), 2, false, null);
+        var parity = MLExtensions.Torch.OnnxParity.Compare(_ => [total], onnx, PonitaExportCheck.Inputs(samples, set), MLExtensions.Onnx.Scoring.ScoringHeads.RawScore);
+        Assert.Equal(0, parity.MaxAbsoluteError);
+    }
+}
