@@ -50,7 +50,7 @@ internal sealed record EnergyBaseline(float[] ReferenceEnergies, double Scale)
         double scale = Math.Sqrt(squares / clouds.Count);
         // Near-equilibrium data can have tiny forces next to a real energy spread: keep normalised energies within ±10.
         if (forceValues > 0 && forceSquares > 0) return new EnergyBaseline(reference, Math.Max(Math.Sqrt(forceSquares / forceValues), scale / 10));
-        double energySize = Math.Sqrt(clouds.Average(c => (double)c.Energy * c.Energy));
+        double energySize = Math.Sqrt(clouds.Average(c => c.Energy * c.Energy));
         // When composition explains the energies to rounding, their spread is noise: fall back to the energies' size.
         if (!(scale > 1e-6 * energySize)) scale = energySize > 0 ? energySize : 1.0;
         return new EnergyBaseline(reference, scale);
@@ -59,7 +59,8 @@ internal sealed record EnergyBaseline(float[] ReferenceEnergies, double Scale)
     /// <summary>The cloud with energy (E − reference)/scale and forces/scale.</summary>
     public PointCloud Normalise(PointCloud cloud)
     {
-        float energy = (float)((cloud.Energy - Composition(cloud, ReferenceEnergies, ReferenceEnergies.Length)) / Scale);
+        // In double until the end: the baseline is removed from the label before anything is rounded to float.
+        double energy = (cloud.Energy - Composition(cloud, ReferenceEnergies, ReferenceEnergies.Length)) / Scale;
         return cloud with { Energy = energy, Forces = cloud.Forces?.Select(v => (float)(v / Scale)).ToArray() };
     }
 

@@ -1,6 +1,6 @@
 namespace MLExtensions.Equivariant;
 
-/// <summary>The energies along a molecular-dynamics run, in kcal/mol, sampled every <see cref="SampleInterval"/> fs.</summary>
+/// <summary>The energies along a molecular-dynamics run, in <see cref="EnergyUnit"/> (kcal/mol unless the run said otherwise), sampled every <see cref="SampleInterval"/> fs.</summary>
 /// <param name="Potential">Potential energy at each sample.</param>
 /// <param name="Kinetic">Kinetic energy at each sample.</param>
 /// <param name="SampleInterval">Femtoseconds between samples.</param>
@@ -8,11 +8,17 @@ namespace MLExtensions.Equivariant;
 /// <param name="FinalPositions">Positions (Å) after the last step.</param>
 public sealed record MolecularDynamicsRun(double[] Potential, double[] Kinetic, double SampleInterval, int Atoms, float[] FinalPositions)
 {
+    /// <summary>The unit of <see cref="Potential"/>, <see cref="Kinetic"/> and the drift. Default: kcal/mol.</summary>
+    public PonitaEnergyUnit EnergyUnit { get; init; } = PonitaEnergyUnit.KilocaloriePerMole;
+
+    /// <summary>Velocities (Å/fs) after the last step.</summary>
+    public double[]? FinalVelocities { get; init; }
+
     /// <summary>Total energy at each sample.</summary>
     public double[] Total => Potential.Zip(Kinetic, (p, k) => p + k).ToArray();
 
     /// <summary>
-    /// Drift of the total energy: the least-squares slope over the run, per atom and picosecond (kcal/mol/atom/ps).
+    /// Drift of the total energy: the least-squares slope over the run, per atom and picosecond (<see cref="EnergyUnit"/>/atom/ps).
     /// Zero for an exactly conservative integration; a non-conservative force field pumps energy in or out.
     /// </summary>
     public double DriftPerAtomPerPicosecond
@@ -36,12 +42,13 @@ public sealed record MolecularDynamicsRun(double[] Potential, double[] Kinetic, 
     /// The mean temperature (K) of the run, from the kinetic energy over 3N − 3 degrees of freedom (the net momentum is
     /// removed, the angular momentum is not).
     /// </summary>
-    public double Temperature => 2 * Kinetic.Average() / (Math.Max(1, 3 * Atoms - 3) * MolecularDynamics.Boltzmann);
+    public double Temperature => 2 * Kinetic.Average() / (Math.Max(1, 3 * Atoms - 3) * EnergyUnit.Boltzmann());
 }
 
 /// <summary>
 /// Constant-energy (NVE) molecular dynamics with the velocity-Verlet integrator, driven by any energy-and-forces
-/// function such as a trained <see cref="PonitaPotential"/>. Units: Å, fs, atomic mass units, kcal/mol (as MD17).
+/// function such as a trained <see cref="PonitaPotential"/>. Units: Å, fs, atomic mass units, and kcal/mol (as MD17)
+/// unless an energy unit is given: the potential overload takes the model's own (<see cref="PonitaDescription.EnergyUnit"/>).
 /// </summary>
 public static class MolecularDynamics
 {
@@ -101,8 +108,19 @@ public static class MolecularDynamics
     /// one step.
     /// </remarks>
     public static MolecularDynamicsRun VelocityVerlet(Func<float[], (double Energy, float[] Forces)> energyAndForces, float[] positions, IReadOnlyList<double> masses,
-        double[] velocities, double timeStep, int steps, int sampleEvery = 1)
+        double[] velocities, double timeStep, int steps, int sampleEvery = 1) =>
+        VelocityVerlet(energyAndForces, positions, masses, velocities, timeStep, steps, sampleEvery, PonitaEnergyUnit.KilocaloriePerMole);
+
+    /// <summary>
+    /// As <see cref="VelocityVerlet(Func{float[], ValueTuple{double, float[]}}, float[], IReadOnlyList{double}, double[], double, int, int)"/>, with
+    /// energies in <paramref name="energyUnit"/> and forces in <paramref name="energyUnit"/>/Å: accelerations, kinetic
+    /// energies and the blow-up bound are converted, so the same physics in two units gives the same trajectory.
+    /// </summary>
+    public static MolecularDynamicsRun VelocityVerlet(Func<float[], (double Energy, float[] Forces)> energyAndForces, float[] positions, IReadOnlyList<double> masses,
+        double[] velocities, double timeStep, int steps, int sampleEvery, PonitaEnergyUnit energyUnit)
     {
+        if (!Enum.IsDefined(energyUnit)) throw new ArgumentOutOfRangeException(nameof(energyUnit), energyUnit, "Unknown energy unit.");
+        double acceleration = energyUnit.AccelerationPerForce();
         ArgumentNullException.ThrowIfNull(energyAndForces);
         ArgumentNullException.ThrowIfNull(positions);
         ArgumentNullException.ThrowIfNull(masses);
@@ -114,11 +132,11 @@ public static class MolecularDynamics
 
         var x = positions.Select(p => (double)p).ToArray();
         var v = (double[])velocities.Clone();
-        var guard = new MolecularDynamicsChecks(timeStep, steps, n);
+        var guard = new MolecularDynamicsChecks(timeStep, steps, n) { Unit = energyUnit };
         var (energy, forces) = guard.Evaluated(energyAndForces, positions, 0);
         var potential = new List<double>();
         var kinetic = new List<double>();
-        double Kinetic() => Enumerable.Range(0, 3 * n).Sum(k => 0.5 * masses[k / 3] * v[k] * v[k]) / Acceleration;
+        double Kinetic() => Enumerable.Range(0, 3 * n).Sum(k => 0.5 * masses[k / 3] * v[k] * v[k]) / acceleration;
         double kineticNow = Kinetic(), total = energy + kineticNow;
         potential.Add(energy);
         kinetic.Add(kineticNow);
@@ -132,7 +150,7 @@ public static class MolecularDynamics
                 double moved = 0;
                 for (int k = 3 * i; k < 3 * i + 3; k++)
                 {
-                    v[k] += 0.5 * timeStep * forces[k] / masses[i] * Acceleration;
+                    v[k] += 0.5 * timeStep * forces[k] / masses[i] * acceleration;
                     double dx = timeStep * v[k];
                     x[k] += dx;
                     current[k] = (float)x[k];
@@ -142,7 +160,7 @@ public static class MolecularDynamics
             }
             guard.Moved(Math.Sqrt(farthest), mover, current, step);
             (energy, forces) = guard.Evaluated(energyAndForces, current, step);
-            for (int k = 0; k < 3 * n; k++) v[k] += 0.5 * timeStep * forces[k] / masses[k / 3] * Acceleration;
+            for (int k = 0; k < 3 * n; k++) v[k] += 0.5 * timeStep * forces[k] / masses[k / 3] * acceleration;
             kineticNow = Kinetic();
             total = guard.Conserved(total, energy + kineticNow, step);
             if (step % sampleEvery == 0)
@@ -151,6 +169,26 @@ public static class MolecularDynamics
                 kinetic.Add(kineticNow);
             }
         }
-        return new MolecularDynamicsRun(potential.ToArray(), kinetic.ToArray(), timeStep * sampleEvery, n, current);
+        return new MolecularDynamicsRun(potential.ToArray(), kinetic.ToArray(), timeStep * sampleEvery, n, current) { EnergyUnit = energyUnit, FinalVelocities = v };
+    }
+
+    /// <summary>
+    /// NVE dynamics driven by a trained <paramref name="potential"/>, in the model's energy unit
+    /// (<see cref="PonitaDescription.EnergyUnit"/>), with a periodic <paramref name="cell"/> (9 values, lattice vectors as
+    /// rows; null for an open cluster). Atoms are not wrapped back into the cell; the periodic graph does not need it.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model predicts no forces, or a cell is given to a model trained without one.</exception>
+    public static MolecularDynamicsRun VelocityVerlet(PonitaPotential potential, float[] positions, float[] types, float[]? cell, IReadOnlyList<double> masses,
+        double[] velocities, double timeStep, int steps, int sampleEvery = 1)
+    {
+        ArgumentNullException.ThrowIfNull(potential);
+        ArgumentNullException.ThrowIfNull(types);
+        if (!potential.PredictsForces)
+            throw new ArgumentException("The model predicts energies only; train it with PredictedForcesColumnName set to run molecular dynamics.", nameof(potential));
+        return VelocityVerlet(x =>
+        {
+            var e = potential.Evaluate(x, types, cell);
+            return (e.Energy, e.Forces!);
+        }, positions, masses, velocities, timeStep, steps, sampleEvery, potential.Description.EnergyUnit);
     }
 }

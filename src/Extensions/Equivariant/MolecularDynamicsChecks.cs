@@ -3,7 +3,7 @@ using System.Globalization;
 namespace MLExtensions.Equivariant;
 
 /// <summary>
-/// The checks of <see cref="MolecularDynamics.VelocityVerlet"/>: its inputs before the run, and after every step
+/// The checks of <c>MolecularDynamics.VelocityVerlet</c>: its inputs before the run, and after every step
 /// whether the run has blown up, with messages that name the time step and the step.
 /// </summary>
 /// <param name="TimeStep">The run's time step (fs).</param>
@@ -11,6 +11,9 @@ namespace MLExtensions.Equivariant;
 /// <param name="Atoms">Atoms in the system.</param>
 internal sealed record MolecularDynamicsChecks(double TimeStep, int Steps, int Atoms)
 {
+    /// <summary>The unit of the energies the run sees (the energy-jump bound is converted to it).</summary>
+    public PonitaEnergyUnit Unit { get; init; } = PonitaEnergyUnit.KilocaloriePerMole;
+
     /// <summary>Checks the masses (one per atom, positive and finite), the positions and velocities (3 finite values per atom) and the time step.</summary>
     public static void Inputs(float[] positions, IReadOnlyList<double> masses, double[] velocities, double timeStep)
     {
@@ -61,9 +64,10 @@ internal sealed record MolecularDynamicsChecks(double TimeStep, int Steps, int A
     /// <summary>Refuses a step that changed the total energy by more than the bound; returns the new total.</summary>
     public double Conserved(double before, double after, int step)
     {
-        double bound = MolecularDynamics.MaximumStepEnergyChangePerAtom * Atoms;
+        double perAtom = PonitaEnergyUnits.Convert(MolecularDynamics.MaximumStepEnergyChangePerAtom, PonitaEnergyUnit.KilocaloriePerMole, Unit);
+        double bound = perAtom * Atoms;
         if (!(Math.Abs(after - before) <= bound))
-            throw BlewUp(step, $"the total energy jumped from {Number(before)} to {Number(after)} kcal/mol in one step (more than {Number(bound)}, {Number(MolecularDynamics.MaximumStepEnergyChangePerAtom)} per atom)");
+            throw BlewUp(step, $"the total energy jumped from {Number(before)} to {Number(after)} {Unit.Symbol()} in one step (more than {Number(bound)}, {Number(perAtom)} per atom)");
         return after;
     }
 

@@ -79,6 +79,18 @@ internal static class PointCloudChecks
                 throw Bad(column, row, $"component {k % 3} of point {k / 3} is {vectors[k].ToString(CultureInfo.InvariantCulture)}");
     }
 
+    /// <summary>
+    /// Checks a periodic cell: empty (not periodic) or 9 finite values, the lattice vectors a, b, c as rows, the non-zero
+    /// ones independent (a zero vector marks a direction that is not periodic). Returns the cell, or null when it is
+    /// empty or all zero.
+    /// </summary>
+    public static float[]? ValidateCell(float[] cell, long? row, string cellColumn)
+    {
+        if (cell.Length == 0) return null;
+        if (PeriodicRadiusGraph.Problem(cell) is { } problem) throw Bad(cellColumn, row, $"the cell has {problem}");
+        return PeriodicRadiusGraph.PeriodicDirections(cell).Any(p => p) ? cell : null;
+    }
+
     private static string Number(double value) => value.ToString("G3", CultureInfo.InvariantCulture);
 
     /// <summary>The exception for <paramref name="what"/> in <paramref name="column"/> at <paramref name="row"/>.</summary>

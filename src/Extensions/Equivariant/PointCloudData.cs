@@ -6,9 +6,10 @@ namespace MLExtensions.Equivariant;
 
 /// <summary>
 /// One checked training row: positions (3N), per-point features (N·F: one-hot types or the user's features), energy,
-/// per-point target vectors (3N: forces, or the vector trainer's label) and input vectors (3N, e.g. velocities) when given.
+/// per-point target vectors (3N: forces, or the vector trainer's label) and input vectors (3N, e.g. velocities) when given,
+/// and the periodic cell (9 values, lattice vectors as rows; null or empty when the cloud is not periodic).
 /// </summary>
-internal sealed record PointCloud(float[] Positions, float[] Features, float Energy, float[]? Forces, float[]? InputVectors = null)
+internal sealed record PointCloud(float[] Positions, float[] Features, double Energy, float[]? Forces, float[]? InputVectors = null, float[]? Cell = null)
 {
     public int Count => Positions.Length / 3;
 }
@@ -42,7 +43,14 @@ internal static class PointCloudData
         var types = ColumnChecks.Require(input, o.AtomTypesColumnName, "atom types");
         if (types.Kind == SchemaShape.Column.VectorKind.Scalar || types.IsKey || !(types.ItemType == NumberDataViewType.Single || (o.FeaturesPerAtom is null && types.ItemType == NumberDataViewType.Int32)))
             throw WrongTypes(types.Name, o, Describe(types));
-        if (columns.EnergyLabel is { } label) ColumnChecks.CheckLabel(ColumnChecks.Require(input, label, "label"), LabelKind.Real);
+        if (columns.EnergyLabel is { } label)
+        {
+            var labelColumn = ColumnChecks.Require(input, label, "label");
+            // Double labels keep large totals (a DFT energy of −4×10⁵ kcal/mol) to their last digits until the baseline is removed.
+            if (!(labelColumn.Kind == SchemaShape.Column.VectorKind.Scalar && labelColumn.ItemType == NumberDataViewType.Double && !labelColumn.IsKey))
+                ColumnChecks.CheckLabel(labelColumn, LabelKind.Real);
+        }
+        if (o.CellColumnName is { } cell) CheckVector(ColumnChecks.Require(input, cell, "cell"), NumberDataViewType.Single);
         if (columns.PointTargets is { } targets) CheckVector(ColumnChecks.Require(input, targets, "per-point targets"), NumberDataViewType.Single);
         if (columns.InputVectors is { } vectors) CheckVector(ColumnChecks.Require(input, vectors, "input vectors"), NumberDataViewType.Single);
     }
@@ -57,8 +65,11 @@ internal static class PointCloudData
         var labelColumn = columns.EnergyLabel is { } label ? ColumnChecks.Require(schema, label, "label") : (DataViewSchema.Column?)null;
         var targetsColumn = columns.PointTargets is { } name ? ColumnChecks.Require(schema, name, "per-point targets") : (DataViewSchema.Column?)null;
         var vectorsColumn = columns.InputVectors is { } vectors ? ColumnChecks.Require(schema, vectors, "input vectors") : (DataViewSchema.Column?)null;
+        var cellColumn = o.CellColumnName is { } cellName ? ColumnChecks.Require(schema, cellName, "cell") : (DataViewSchema.Column?)null;
         CheckVector(positionsColumn, NumberDataViewType.Single);
-        if (labelColumn is { } l) ColumnChecks.CheckLabel(l, LabelKind.Real);
+        bool doubleLabel = labelColumn?.Type == NumberDataViewType.Double;
+        if (labelColumn is { } l && !doubleLabel) ColumnChecks.CheckLabel(l, LabelKind.Real);
+        if (cellColumn is { } cc) CheckVector(cc, NumberDataViewType.Single);
         if (targetsColumn is { } t) CheckVector(t, NumberDataViewType.Single);
         if (vectorsColumn is { } v) CheckVector(v, NumberDataViewType.Single);
         var typeItem = (typesColumn.Type as VectorDataViewType)?.ItemType;
@@ -67,15 +78,19 @@ internal static class PointCloudData
             throw WrongTypes(typesColumn.Name, o, typesColumn.Type.ToString() ?? "unknown");
 
         var needed = new List<DataViewSchema.Column> { positionsColumn, typesColumn };
-        foreach (var column in new[] { labelColumn, targetsColumn, vectorsColumn })
+        foreach (var column in new[] { labelColumn, targetsColumn, vectorsColumn, cellColumn })
             if (column is { } c) needed.Add(c);
-        var raw = new List<(float[] Positions, float[] Types, float Energy, float[]? Targets, float[]? Vectors)>();
+        var raw = new List<(float[] Positions, float[] Types, double Energy, float[]? Targets, float[]? Vectors, float[]? Cell)>();
         using (var cursor = data.GetRowCursor(needed))
         {
             var getPositions = cursor.GetGetter<VBuffer<float>>(positionsColumn);
             var getSingleTypes = intTypes ? null : cursor.GetGetter<VBuffer<float>>(typesColumn);
             var getIntTypes = intTypes ? cursor.GetGetter<VBuffer<int>>(typesColumn) : null;
-            var getLabel = labelColumn is { } lc ? cursor.GetGetter<float>(lc) : null;
+            var getLabel = labelColumn is { } lc && !doubleLabel ? cursor.GetGetter<float>(lc) : null;
+            var getDoubleLabel = labelColumn is { } dc && doubleLabel ? cursor.GetGetter<double>(dc) : null;
+            var getCell = cellColumn is { } cellC ? cursor.GetGetter<VBuffer<float>>(cellC) : null;
+            VBuffer<float> cellBuffer = default;
+            double doubleEnergy = 0;
             var getTargets = targetsColumn is { } tc ? cursor.GetGetter<VBuffer<float>>(tc) : null;
             var getVectors = vectorsColumn is { } vc ? cursor.GetGetter<VBuffer<float>>(vc) : null;
             VBuffer<float> positions = default, singleTypes = default, buffer = default;
@@ -114,18 +129,30 @@ internal static class PointCloudData
                 {
                     getLabel(ref energy);
                     if (!float.IsFinite(energy)) throw PointCloudChecks.Bad(labelColumn!.Value.Name, row, $"label {energy}");
+                    doubleEnergy = energy;
                 }
-                raw.Add((p, types, energy, Vectors(getTargets, targetsColumn, n), Vectors(getVectors, vectorsColumn, n)));
+                if (getDoubleLabel is not null)
+                {
+                    getDoubleLabel(ref doubleEnergy);
+                    if (!double.IsFinite(doubleEnergy)) throw PointCloudChecks.Bad(labelColumn!.Value.Name, row, $"label {doubleEnergy}");
+                }
+                float[]? cell = null;
+                if (getCell is not null)
+                {
+                    getCell(ref cellBuffer);
+                    cell = PointCloudChecks.ValidateCell(cellBuffer.DenseValues().ToArray(), row, cellColumn!.Value.Name);
+                }
+                raw.Add((p, types, doubleEnergy, Vectors(getTargets, targetsColumn, n), Vectors(getVectors, vectorsColumn, n), cell));
             }
         }
         if (raw.Count == 0) throw new InvalidDataException($"The training data has no rows (columns '{positionsColumn.Name}', '{typesColumn.Name}').");
         if (o.FeaturesPerAtom is int features)
-            return new PointCloudSet(raw.Select(r => new PointCloud(r.Positions, r.Types, r.Energy, r.Targets, r.Vectors)).ToList(), features, false, null);
+            return new PointCloudSet(raw.Select(r => new PointCloud(r.Positions, r.Types, r.Energy, r.Targets, r.Vectors, r.Cell)).ToList(), features, false, null);
         int typeCount = (int)raw.Max(r => r.Types.Max()) + 1;
         var known = new bool[typeCount];
         foreach (var r in raw)
             foreach (var type in r.Types) known[(int)type] = true;
-        return new PointCloudSet(raw.Select(r => new PointCloud(r.Positions, OneHot(r.Types, typeCount), r.Energy, r.Targets, r.Vectors)).ToList(), typeCount, true, known);
+        return new PointCloudSet(raw.Select(r => new PointCloud(r.Positions, OneHot(r.Types, typeCount), r.Energy, r.Targets, r.Vectors, r.Cell)).ToList(), typeCount, true, known);
     }
 
     /// <summary>Type indices → N·T one-hot features.</summary>

@@ -14,12 +14,21 @@ namespace MLExtensions.Equivariant;
 /// <param name="GraphCount">B, the number of clouds.</param>
 internal sealed record PointGraph(Tensor Positions, Tensor Features, Tensor Senders, Tensor Receivers, Tensor Graph, int GraphCount) : IDisposable
 {
+    /// <summary>
+    /// [E, 3]: the Cartesian lattice shift of every edge (periodic clouds), so that the edge vector is
+    /// x_sender − x_receiver + shift; null when no cloud of the graph is periodic (all shifts zero).
+    /// </summary>
+    public Tensor? Shifts { get; init; }
+
     /// <summary>Concatenates clouds given as positions (3N each) and features (N·F each), with their precomputed edges (local indices).</summary>
     public static PointGraph From(IReadOnlyList<(float[] Positions, float[] Features, EdgeList Edges)> clouds, int featureCount, Device? device = null)
     {
         var c = ConcatenatedClouds.Of(clouds.Select(x => (x.Positions, x.Features, x.Edges)).ToList());
         return new PointGraph(tensor(c.Positions, [c.PointCount, 3], device: device), tensor(c.PointInputs, [c.PointCount, featureCount], device: device),
-            tensor(c.Senders, device: device), tensor(c.Receivers, device: device), tensor(c.Graph, device: device), clouds.Count);
+            tensor(c.Senders, device: device), tensor(c.Receivers, device: device), tensor(c.Graph, device: device), clouds.Count)
+        {
+            Shifts = c.Shifts is { } shifts ? tensor(shifts, [c.Senders.Length, 3], device: device) : null,
+        };
     }
 
     /// <summary>The same graph with other positions (e.g. a copy that records gradients, or rotated points).</summary>
@@ -34,6 +43,7 @@ internal sealed record PointGraph(Tensor Positions, Tensor Features, Tensor Send
         Senders.Dispose();
         Receivers.Dispose();
         Graph.Dispose();
+        Shifts?.Dispose();
     }
 }
 
@@ -42,11 +52,23 @@ internal sealed record EdgeList(long[] Senders, long[] Receivers)
 {
     public int Count => Senders.Length;
 
-    public static EdgeList Of(ReadOnlySpan<float> positions, double cutoff, int? maximumNeighbors, bool selfLoops = false)
+    /// <summary>Cartesian lattice shifts, 3 per edge, of a cloud in a periodic cell; null for an open cloud (all zero).</summary>
+    public float[]? Shifts { get; init; }
+
+    /// <summary>The edges; with a non-empty <paramref name="cell"/> (9 values), under periodic boundaries with their shifts.</summary>
+    public static EdgeList Of(ReadOnlySpan<float> positions, double cutoff, int? maximumNeighbors, bool selfLoops = false, float[]? cell = null)
     {
+        if (cell is { Length: > 0 })
+        {
+            var (s, r, _, shifts) = RadiusGraph.BuildPeriodic(positions, cell, cutoff, maximumNeighbors, selfLoops);
+            return new EdgeList(s, r) { Shifts = shifts };
+        }
         var (senders, receivers) = RadiusGraph.Build(positions, cutoff, maximumNeighbors, selfLoops);
         return new EdgeList(senders, receivers);
     }
+
+    /// <summary>The same edges with their shifts turned by <paramref name="rotation"/> (the cloud and its cell turned with it).</summary>
+    public EdgeList Rotated(double[,] rotation) => Shifts is { } shifts ? this with { Shifts = Rotations.Apply(rotation, shifts) } : this;
 }
 
 /// <summary>
@@ -58,6 +80,9 @@ internal sealed record ConcatenatedClouds(float[] Positions, float[] PointInputs
 {
     public int PointCount => Graph.Length;
 
+    /// <summary>Cartesian shifts, 3 per edge (zero for open clouds), or null when no cloud is periodic.</summary>
+    public float[]? Shifts { get; init; }
+
     public static ConcatenatedClouds Of(IReadOnlyList<(float[] Positions, float[] PointInputs, EdgeList Edges)> clouds)
     {
         int points = clouds.Sum(c => c.Positions.Length / 3), edges = clouds.Sum(c => c.Edges.Count);
@@ -66,6 +91,7 @@ internal sealed record ConcatenatedClouds(float[] Positions, float[] PointInputs
         var senders = new long[edges];
         var receivers = new long[edges];
         var graph = new long[points];
+        var shifts = clouds.Any(c => c.Edges.Shifts is not null) ? new float[3 * edges] : null;
         int p = 0, e = 0, f = 0;
         for (int b = 0; b < clouds.Count; b++)
         {
@@ -78,20 +104,24 @@ internal sealed record ConcatenatedClouds(float[] Positions, float[] PointInputs
                 senders[e + k] = list.Senders[k] + p;
                 receivers[e + k] = list.Receivers[k] + p;
             }
+            if (shifts is not null && list.Shifts is { } own) Array.Copy(own, 0, shifts, 3 * e, own.Length);
             Array.Fill(graph, b, p, n);
             p += n;
             e += list.Count;
             f += values.Length;
         }
-        return new ConcatenatedClouds(positions, inputs, senders, receivers, graph);
+        return new ConcatenatedClouds(positions, inputs, senders, receivers, graph) { Shifts = shifts };
     }
 
-    /// <summary>The scoring graph's inputs (<see cref="PonitaOnnxExporter"/>): type indices [1, P], or features [1, P, F] when <paramref name="featuresPerPoint"/> is given.</summary>
-    public List<MLExtensions.Torch.ParityInput> ToModelInputs(int? featuresPerPoint)
+    /// <summary>
+    /// The scoring graph's inputs (<see cref="PonitaOnnxExporter"/>): type indices [1, P], or features [1, P, F] when
+    /// <paramref name="featuresPerPoint"/> is given; with <paramref name="periodic"/>, the edges' shifts [1, E, 3] too.
+    /// </summary>
+    public List<MLExtensions.Torch.ParityInput> ToModelInputs(int? featuresPerPoint, bool periodic = false)
     {
         int points = PointCount;
         long[] typeShape = featuresPerPoint is int width ? [1, points, width] : [1, points];
-        return
+        List<MLExtensions.Torch.ParityInput> inputs =
         [
             new(PonitaColumns.Points, Positions, [1, points, 3]),
             new(PonitaColumns.Kinds, PointInputs, typeShape),
@@ -99,5 +129,9 @@ internal sealed record ConcatenatedClouds(float[] Positions, float[] PointInputs
             MLExtensions.Torch.ParityInput.Int64(PonitaColumns.Receivers, Receivers, [1, Receivers.Length]),
             MLExtensions.Torch.ParityInput.Int64(PonitaColumns.GraphIndex, Graph, [1, points]),
         ];
+        if (periodic) inputs.Add(new(PonitaColumns.Shifts, Shifts ?? new float[3 * Senders.Length], [1, Senders.Length, 3]));
+        else if (Shifts is { } shifts && shifts.Any(v => v != 0))
+            throw new InvalidOperationException("Periodic clouds given to a model that takes no cell (trained without CellColumnName).");
+        return inputs;
     }
 }

@@ -57,6 +57,16 @@ public sealed record PonitaDescription
     /// <summary>The column of predicted forces, or null when the model predicts energies only.</summary>
     public string? PredictedForcesColumnName { get; init; }
 
+    /// <summary>
+    /// The unit of the model's energies (forces: this unit per Å; lengths in Å). Models saved before units were
+    /// recorded read as <see cref="PonitaEnergyUnit.KilocaloriePerMole"/>, the unit they assumed.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<PonitaEnergyUnit>))]
+    public PonitaEnergyUnit EnergyUnit { get; init; } = PonitaEnergyUnit.KilocaloriePerMole;
+
+    /// <summary>The periodic cell column the model was trained with, or null for a model of open clusters (its graph then takes no lattice shifts).</summary>
+    public string? CellColumnName { get; init; }
+
     /// <summary>The description as JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this);
 

@@ -13,13 +13,14 @@ namespace MLExtensions.Equivariant;
 internal static class PonitaExportCheck
 {
     /// <summary>The energy check (first) and, with a forces output, the forces check.</summary>
-    public static ExportCheck[] Run(PonitaNetwork network, byte[] onnx, PointCloudSet set, string? forcesOutput, int? maximumNeighbors, bool selfLoops, int seed)
+    public static ExportCheck[] Run(PonitaNetwork network, byte[] onnx, PointCloudSet set, string? forcesOutput, int? maximumNeighbors, bool selfLoops, int seed,
+        bool periodic = false)
     {
         var random = new Random(seed ^ 0x0417a);
         var clouds = new[] { set.Clouds[0], set.Clouds.MaxBy(c => c.Count)!, set.Clouds[random.Next(set.Clouds.Count)] }
             .Select(c => Jittered(c, network.Cutoff, random)).ToList();
         var samples = clouds.Select(c => GraphSample.Of(c, network.Cutoff, maximumNeighbors, selfLoops)).ToList();
-        var inputs = Inputs(samples, set);
+        var inputs = Inputs(samples, set, periodic);
         float[] expected = [];
         var total = OnnxParity.Compare(_ =>
         {
@@ -50,19 +51,21 @@ internal static class PonitaExportCheck
     }
 
     /// <summary>The ONNX model's inputs for clouds concatenated into one graph (types back as indices when the model reads indices).</summary>
-    internal static List<ParityInput> Inputs(IReadOnlyList<GraphSample> samples, PointCloudSet set) => ConcatenatedClouds.Of(samples.Select(s =>
+    internal static List<ParityInput> Inputs(IReadOnlyList<GraphSample> samples, PointCloudSet set, bool periodic = false) => ConcatenatedClouds.Of(samples.Select(s =>
     {
         var c = s.Cloud;
         var kinds = set.TypesAreIndices
             ? Enumerable.Range(0, c.Count).Select(i => (float)Array.IndexOf(c.Features, 1f, i * set.FeatureCount, set.FeatureCount) - i * set.FeatureCount).ToArray()
             : c.Features;
         return (c.Positions, kinds, s.Edges);
-    }).ToList()).ToModelInputs(set.TypesAreIndices ? null : set.FeatureCount);
+    }).ToList()).ToModelInputs(set.TypesAreIndices ? null : set.FeatureCount, periodic);
 
-    /// <summary>The cloud rotated at random and jittered (by 0.1 % of the cutoff).</summary>
+    /// <summary>The cloud (and its cell) rotated at random and jittered (by 0.1 % of the cutoff).</summary>
     private static PointCloud Jittered(PointCloud cloud, double cutoff, Random random)
     {
-        var positions = Rotations.Apply(Rotations.Random(random), cloud.Positions);
+        var rotation = Rotations.Random(random);
+        var positions = Rotations.Apply(rotation, cloud.Positions);
+        if (cloud.Cell is { } cell) cloud = cloud with { Cell = Rotations.Apply(rotation, cell) };
         double jitter = 2e-3 * cutoff;
         for (int i = 0; i < positions.Length; i++) positions[i] += (float)(jitter * (random.NextDouble() - 0.5));
         return cloud with { Positions = positions };

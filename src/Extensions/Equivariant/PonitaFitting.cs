@@ -10,7 +10,7 @@ namespace MLExtensions.Equivariant;
 internal sealed record GraphSample(PointCloud Cloud, EdgeList Edges)
 {
     public static GraphSample Of(PointCloud cloud, double cutoff, int? maximumNeighbors, bool selfLoops = false) =>
-        new(cloud, EdgeList.Of(cloud.Positions, cutoff, maximumNeighbors, selfLoops));
+        new(cloud, EdgeList.Of(cloud.Positions, cutoff, maximumNeighbors, selfLoops, cloud.Cell));
 }
 
 /// <summary>
@@ -25,9 +25,10 @@ internal sealed record MoleculeBatch(PointGraph Graph, Tensor Energies, Tensor? 
     /// </summary>
     public static MoleculeBatch From(IReadOnlyList<GraphSample> samples, int featureCount, bool withForces, Random? rotations = null, Device? device = null)
     {
-        var clouds = samples.Select(s => rotations is null ? s.Cloud : Rotated(s.Cloud, Rotations.Random(rotations))).ToList();
-        var graph = PointGraph.From(clouds.Select((c, i) => (c.Positions, c.Features, samples[i].Edges)).ToList(), featureCount, device);
-        var energies = tensor(clouds.Select(c => c.Energy).ToArray(), device: device);
+        var turns = samples.Select(_ => rotations is null ? null : Rotations.Random(rotations)).ToList();
+        var clouds = samples.Select((s, i) => turns[i] is { } r ? Rotated(s.Cloud, r) : s.Cloud).ToList();
+        var graph = PointGraph.From(clouds.Select((c, i) => (c.Positions, c.Features, turns[i] is { } r ? samples[i].Edges.Rotated(r) : samples[i].Edges)).ToList(), featureCount, device);
+        var energies = tensor(clouds.Select(c => (float)c.Energy).ToArray(), device: device);
         var forces = withForces ? tensor(clouds.SelectMany(c => c.Forces!).ToArray(), [graph.PointCount, 3], device: device) : null;
         var inputs = clouds.All(c => c.InputVectors is not null) ? tensor(clouds.SelectMany(c => c.InputVectors!).ToArray(), [graph.PointCount, 3], device: device) : null;
         return new MoleculeBatch(graph, energies, forces, inputs);
@@ -38,6 +39,7 @@ internal sealed record MoleculeBatch(PointGraph Graph, Tensor Energies, Tensor? 
         Positions = Rotations.Apply(rotation, cloud.Positions),
         Forces = cloud.Forces is { } f ? Rotations.Apply(rotation, f) : null,
         InputVectors = cloud.InputVectors is { } v ? Rotations.Apply(rotation, v) : null,
+        Cell = cloud.Cell is { Length: > 0 } cell ? Rotations.Apply(rotation, cell) : cloud.Cell,
     };
 
     public void Dispose()

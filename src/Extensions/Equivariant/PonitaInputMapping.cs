@@ -18,6 +18,8 @@ internal static class PonitaColumns
     public const string GraphIndex = "mlx_ponita_graph";
     public const string PointVectors = "mlx_ponita_point_vectors";
     public const string RawPointVectors = "mlx_ponita_raw_point_vectors";
+    public const string Cell = "mlx_ponita_cell";
+    public const string Shifts = "mlx_ponita_shifts";
 }
 
 /// <summary>
@@ -43,7 +45,13 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
     /// <summary>The user's input vectors column (for messages), when the model reads one.</summary>
     public string? VectorsColumn { get; init; }
 
-    private const string Version = "ponita-input/4";
+    /// <summary>The user's periodic cell column, when the model was trained with one (its ONNX graph then takes edge shifts).</summary>
+    public string? CellColumn { get; init; }
+
+    private const string Version = "ponita-input/5";
+
+    /// <summary>The format models saved before periodic cells (no cell column part); still read.</summary>
+    private const string NoCellVersion = "ponita-input/4";
 
     /// <summary>The format models saved before the memory guard counted points and orientation pairs; still read.</summary>
     private const string EdgeOnlyVersion = "ponita-input/3";
@@ -54,7 +62,7 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
     public string Encode() => string.Join(';', Version, Base64(PositionsColumn), Base64(TypesColumn), TypesAreIndices ? "types" : "features",
         Count.ToString(CultureInfo.InvariantCulture), KnownTypes is null ? "" : string.Join(',', PointCloudChecks.KnownList(KnownTypes)),
         Cutoff.ToString("R", CultureInfo.InvariantCulture), MaximumNeighbors?.ToString(CultureInfo.InvariantCulture) ?? "",
-        SelfLoops ? "loops" : "", Encode(Memory), VectorsColumn is null ? "" : Base64(VectorsColumn));
+        SelfLoops ? "loops" : "", Encode(Memory), VectorsColumn is null ? "" : Base64(VectorsColumn), CellColumn is null ? "" : Base64(CellColumn));
 
     /// <summary>The contract in a row's contract column, or null when the column is empty (a row without positions).</summary>
     public static PonitaInputContract? Decode(string[] values) =>
@@ -66,7 +74,7 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
     private static PonitaInputContract Parse(string text)
     {
         var parts = text.Split(';');
-        if (parts.Length != 11 || (parts[0] != Version && parts[0] != EdgeOnlyVersion))
+        if (!(parts.Length == 12 && parts[0] == Version) && !(parts.Length == 11 && (parts[0] == NoCellVersion || parts[0] == EdgeOnlyVersion)))
             throw new InvalidDataException($"The PONITA input contract '{text}' is not one this version of MLExtensions reads; retrain or update the package.");
         int count = int.Parse(parts[4], CultureInfo.InvariantCulture);
         bool indices = parts[3] == "types";
@@ -79,7 +87,10 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
         return new PonitaInputContract(FromBase64(parts[1]), FromBase64(parts[2]), indices, count, known,
             double.Parse(parts[6], CultureInfo.InvariantCulture), parts[7].Length == 0 ? null : int.Parse(parts[7], CultureInfo.InvariantCulture),
             parts[8] == "loops", parts[0] == EdgeOnlyVersion ? EdgeOnly(parts[9]) : DecodeMemory(parts[9]))
-        { VectorsColumn = parts[10].Length == 0 ? null : FromBase64(parts[10]) };
+        {
+            VectorsColumn = parts[10].Length == 0 ? null : FromBase64(parts[10]),
+            CellColumn = parts.Length > 11 && parts[11].Length > 0 ? FromBase64(parts[11]) : null,
+        };
     }
 
     private static string Encode(PonitaMemoryCost memory) => string.Join(',', new[] { memory.PerEdge, memory.PerPoint, memory.Fixed }.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
@@ -154,12 +165,16 @@ public sealed class PonitaInputMapping : CustomMappingFactory<PonitaRawInput, Po
     public override Action<PonitaRawInput, PonitaCheckedInput> GetMapping() => (raw, output) => Prepare(raw, output);
 
     /// <summary>Checks one row and fills the model's inputs; returns the row's contract and point count.</summary>
-    internal static (PonitaInputContract Contract, int Points) Prepare(PonitaRawInput raw, PonitaCheckedInput output)
+    internal static (PonitaInputContract Contract, int Points) Prepare(PonitaRawInput raw, PonitaCheckedInput output) => Prepare(raw, output, null, out _);
+
+    /// <summary>As <see cref="Prepare(PonitaRawInput, PonitaCheckedInput)"/>, for a row with a periodic cell (empty: not periodic); <paramref name="edges"/> carry its shifts.</summary>
+    internal static (PonitaInputContract Contract, int Points) Prepare(PonitaRawInput raw, PonitaCheckedInput output, float[]? cell, out EdgeList edges)
     {
         var contract = PonitaInputContract.Decode(raw.Contract)
             ?? throw new InvalidDataException("The positions column of a PONITA model holds no points in this row.");
         int n = PonitaPotential.Check(raw.Positions, raw.AtomTypes, null, contract);
-        var edges = PonitaMemory.Graphs([raw.Positions], contract)[0];
+        var checkedCell = cell is null ? null : PointCloudChecks.ValidateCell(cell, null, contract.CellColumn ?? "cell");
+        edges = PonitaMemory.Graphs([raw.Positions], contract, [checkedCell])[0];
         output.Points = raw.Positions.ToArray();
         output.Kinds = raw.AtomTypes.ToArray();
         output.Senders = edges.Senders;
@@ -167,6 +182,41 @@ public sealed class PonitaInputMapping : CustomMappingFactory<PonitaRawInput, Po
         output.Graph = new long[n];
         return (contract, n);
     }
+}
+
+/// <summary>Input of <see cref="PonitaPeriodicInputMapping"/>: the point cloud and a copy of the periodic cell column.</summary>
+public sealed class PonitaPeriodicRawInput : PonitaRawInput
+{
+    /// <summary>The lattice vectors a, b, c as rows (9 values), or none for a row that is not periodic.</summary>
+    [ColumnName(PonitaColumns.Cell)]
+    public float[] Cell { get; set; } = [];
+}
+
+/// <summary>Output of <see cref="PonitaPeriodicInputMapping"/>: the checked inputs with every edge's lattice shift.</summary>
+public sealed class PonitaPeriodicCheckedInput : PonitaCheckedInput
+{
+    /// <summary>The Cartesian lattice shift of every edge (x, y, z in turn; zero for open clouds), fed to the model as [1, E, 3].</summary>
+    [ColumnName(PonitaColumns.Shifts)]
+    public float[] Shifts { get; set; } = [];
+}
+
+/// <summary>
+/// The row check of <see cref="PonitaInputMapping"/> for models trained with a periodic cell column: also checks the
+/// cell (empty, or 9 finite values with independent non-zero lattice vectors) and builds the radius graph under
+/// periodic boundaries, with each edge's lattice shift.
+/// </summary>
+[CustomMappingFactoryAttribute(ContractName)]
+public sealed class PonitaPeriodicInputMapping : CustomMappingFactory<PonitaPeriodicRawInput, PonitaPeriodicCheckedInput>
+{
+    /// <summary>The name saved with models.</summary>
+    public const string ContractName = "MLExtensions.Equivariant.PonitaPeriodicInput";
+
+    /// <inheritdoc />
+    public override Action<PonitaPeriodicRawInput, PonitaPeriodicCheckedInput> GetMapping() => (raw, output) =>
+    {
+        PonitaInputMapping.Prepare(raw, output, raw.Cell, out var edges);
+        output.Shifts = edges.Shifts ?? new float[3 * edges.Count];
+    };
 }
 
 /// <summary>Input of <see cref="PonitaVectorInputMapping"/>: the point cloud and a copy of the input vectors column.</summary>

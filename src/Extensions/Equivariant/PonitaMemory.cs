@@ -113,16 +113,31 @@ internal static class PonitaMemory
     /// <param name="cloud">The cloud for the message, e.g. "The point cloud in column 'Positions', row 3,".</param>
     /// <param name="advice">What to lower, for the message.</param>
     /// <param name="otherBytes">Bytes of the other clouds evaluated together with this one (edges and points; not the fixed part).</param>
+    /// <param name="cell">The periodic cell (9 values, checked), or null for an open cloud: the edges then carry their lattice shifts.</param>
     public static EdgeList Edges(float[] positions, double cutoff, int? maximumNeighbors, bool selfLoops, PonitaMemoryCost cost, string cloud, string advice,
-        double otherBytes = 0)
+        double otherBytes = 0, float[]? cell = null)
     {
         var (senders, receivers) = (new List<long>(), new List<long>());
         int points = positions.Length / 3;
         long limit = EdgeLimit(cost, points, otherBytes);
         if (limit < 0) throw TooLarge($"{cloud} has {points:N0} points", otherBytes + cost.Bytes(0, points), advice);
-        if (!RadiusGraph.Append(positions, cutoff, maximumNeighbors, selfLoops, 0, senders, receivers, limit))
-            throw TooLarge($"{cloud} has {points:N0} points and more than {limit:N0} interacting pairs within the cutoff", otherBytes + cost.Bytes(limit + 1, points), advice);
-        return new EdgeList(senders.ToArray(), receivers.ToArray());
+        var images = cell is null ? null : new List<int>();
+        bool fits;
+        try
+        {
+            fits = images is null
+                ? RadiusGraph.Append(positions, cutoff, maximumNeighbors, selfLoops, 0, senders, receivers, limit)
+                : RadiusGraph.AppendPeriodic(positions, cell, cutoff, maximumNeighbors, selfLoops, 0, senders, receivers, images, limit);
+        }
+        catch (ArgumentException e) when (cell is not null)
+        {
+            // Points that coincide only through the cell: refused like coincident points, naming the cloud.
+            throw new InvalidDataException($"{cloud.TrimEnd(',')} in its periodic cell: {e.Message.Split(" (Parameter")[0]}.", e);
+        }
+        if (!fits)
+            throw TooLarge($"{cloud} has {points:N0} points and more than {limit:N0} interacting pairs within the cutoff{(cell is null ? "" : " (periodic images included)")}",
+                otherBytes + cost.Bytes(limit + 1, points), advice);
+        return new EdgeList(senders.ToArray(), receivers.ToArray()) { Shifts = images is null ? null : PeriodicRadiusGraph.Shifts(images, cell) };
     }
 
     /// <summary>The start of the message about one cloud: its column and, when known, its row.</summary>
@@ -133,7 +148,8 @@ internal static class PonitaMemory
     /// The radius graphs of clouds evaluated in one call, refused as soon as their edges and points together would
     /// need more than <see cref="PonitaMemoryBudget.Budget"/>.
     /// </summary>
-    public static List<EdgeList> Graphs(IReadOnlyList<float[]> clouds, PonitaInputContract contract)
+    /// <remarks>With <paramref name="cells"/>, the clouds' periodic cells (null or empty for open clouds).</remarks>
+    public static List<EdgeList> Graphs(IReadOnlyList<float[]> clouds, PonitaInputContract contract, IReadOnlyList<float[]?>? cells = null)
     {
         var graphs = new List<EdgeList>(clouds.Count);
         var cost = contract.Memory;
@@ -144,7 +160,7 @@ internal static class PonitaMemory
             string cloud = clouds.Count == 1 ? Cloud(contract.PositionsColumn, null)
                 : $"Point cloud {i} of the {clouds.Count} scored together in column '{contract.PositionsColumn}' (after {points:N0} points and {edges:N0} pairs in the clouds before it)";
             var graph = Edges(clouds[i], contract.Cutoff, contract.MaximumNeighbors, contract.SelfLoops, cost, cloud,
-                clouds.Count == 1 ? ScoringAdvice : ScoringAdvice + " Or score fewer clouds per call.", others);
+                clouds.Count == 1 ? ScoringAdvice : ScoringAdvice + " Or score fewer clouds per call.", others, cells?[i] is { Length: > 0 } cell ? cell : null);
             points += clouds[i].Length / 3;
             edges += graph.Count;
             others += cost.PerEdge * graph.Count + cost.PerPoint * (clouds[i].Length / 3);

@@ -146,13 +146,22 @@ internal sealed class PonitaNetwork : nn.Module
     /// <summary>Energies on a given orientation grid [O, 3] (a rotated grid for exact-invariance checks).</summary>
     public Tensor Energy(PointGraph graph, Tensor orientations)
     {
-        var perPoint = reference.forward(graph.Features).squeeze(-1);                               // [P]
+        var composition = reference.forward(graph.Features).squeeze(-1);                            // [P]
         var states = Encode(graph, orientations, null);
         int first = states.Count - readouts.Count;
         using var layers = ((double)readouts.Count).ToScalar();
+        Tensor? learned = null;
         for (int r = 0; r < readouts.Count; r++)
-            perPoint = Plus(perPoint, readouts[r].forward(states[first + r]).squeeze(-1).mean([1]).div(layers));
-        return zeros(graph.GraphCount, dtype: perPoint.dtype, device: perPoint.device).index_add(0, graph.Graph, perPoint, One);
+        {
+            var term = readouts[r].forward(states[first + r]).squeeze(-1).mean([1]).div(layers);
+            learned = learned is null ? term : Plus(learned, term);
+        }
+        // The per-type reference energies (large: −23,000 kcal/mol per carbon) and the learned part are summed per
+        // cloud separately and in float64, so a total of −4×10⁵ loses only its final rounding to float32.
+        var total = zeros(graph.GraphCount, dtype: ScalarType.Float64, device: composition.device)
+            .index_add(0, graph.Graph, composition.to_type(ScalarType.Float64), One)
+            .index_add(0, graph.Graph, learned!.to_type(ScalarType.Float64), One);
+        return total.to_type(composition.dtype);
     }
 
     /// <summary>
@@ -173,6 +182,7 @@ internal sealed class PonitaNetwork : nn.Module
     {
         var x = graph.Positions;
         var relative = Minus(x.index_select(0, graph.Senders), x.index_select(0, graph.Receivers)); // [E, 3]: x_j − x_i
+        if (graph.Shifts is { } shifts) relative = Plus(relative, shifts);                        // + n·Cell under periodic boundaries
         var a1 = relative.matmul(orientations.t());                                              // [E, O]
         var distanceSquared = Squared(relative).sum(-1, keepdim: true);                          // [E, 1]
         var a2Squared = Minus(distanceSquared, Squared(a1)).clamp_min(Zero);

@@ -28,12 +28,19 @@ internal static class PonitaOnnxExporter
     /// The scoring graph: the energies of the B clouds as the regression head [B, 1] and, when
     /// <paramref name="forcesName"/> is given, the conservative forces [1, P, 3] under that name.
     /// </summary>
-    public static byte[] ExportForScoring(PonitaNetwork network, bool typesAreIndices, string? forcesName, IReadOnlyDictionary<string, string>? metadata = null)
+    /// <remarks>
+    /// With <paramref name="periodic"/>, the graph takes one more input, the Cartesian lattice shift of every edge
+    /// [1, E, 3] (<see cref="PonitaColumns.Shifts"/>, as <see cref="RadiusGraph.BuildPeriodic"/> gives it; zero for
+    /// open clouds): edge vectors are x_sender − x_receiver + shift, and the shifts, constant in the positions, leave
+    /// the reverse pass as it is.
+    /// </remarks>
+    public static byte[] ExportForScoring(PonitaNetwork network, bool typesAreIndices, string? forcesName, IReadOnlyDictionary<string, string>? metadata = null,
+        bool periodic = false)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var g = new OnnxGraphBuilder("ponita");
-        var inputs = Inputs(g, network, typesAreIndices);
+        var inputs = Inputs(g, network, typesAreIndices, periodic);
         var (energy, forces) = EnergyAndForces(g, network, inputs, forcesName is not null);
         ScoringHeads.AddRegressionHead(g, g.Unsqueeze(energy, [1]));
         if (forces is { } f) g.AddOutput(g.Unsqueeze(f, [0], forcesName), OnnxElementType.Float, 1, OnnxDim.Symbolic("points"), 3);
@@ -75,9 +82,13 @@ internal static class PonitaOnnxExporter
     /// without edges (lone points) never hands ONNX Runtime empty tensors, whose broadcasting it gets wrong.
     /// </remarks>
     private sealed record GraphInputs(OnnxValue X, OnnxValue T, OnnxValue Senders, OnnxValue Receivers, OnnxValue PointCount, RowGrouping ByReceiver,
-        OnnxValue GraphIndex, OnnxValue EdgeMask);
+        OnnxValue GraphIndex, OnnxValue EdgeMask)
+    {
+        /// <summary>[E + 1, 3]: the edges' lattice shifts (the inert edge's zero appended), for periodic graphs.</summary>
+        public OnnxValue? Shifts { get; init; }
+    }
 
-    private static GraphInputs Inputs(OnnxGraphBuilder g, PonitaNetwork network, bool typesAreIndices)
+    private static GraphInputs Inputs(OnnxGraphBuilder g, PonitaNetwork network, bool typesAreIndices, bool periodic = false)
     {
         int featureCount = (int)network.Ends.Embed.weight!.shape[1];
         var points = OnnxDim.Symbolic("points");
@@ -99,7 +110,13 @@ internal static class PonitaOnnxExporter
         var r = g.Concat([g.Squeeze(receivers, [0]), inert], 0);
         var mask = g.Concat([g.Expand(g.Scalar(1f, "edge_one"), g.Shape(g.Squeeze(senders, [0]))), g.AddInitializer("edge_zero", [0f], 1)], 0); // [E + 1]
         var pointCount = g.Slice(g.Shape(x), 0, 1, 0);
-        return new GraphInputs(x, t, s, r, pointCount, g.GroupRows(r, pointCount), g.Squeeze(graph, [0]), g.Unsqueeze(mask, [-1]));
+        OnnxValue? shifts = null;
+        if (periodic)
+        {
+            var given = g.Squeeze(g.AddInput(PonitaColumns.Shifts, OnnxElementType.Float, 1, edges, 3), [0]);
+            shifts = g.Concat([given, g.AddInitializer("inert_shift", [0f, 0f, 0f], 1, 3)], 0);                    // [E + 1, 3]
+        }
+        return new GraphInputs(x, t, s, r, pointCount, g.GroupRows(r, pointCount), g.Squeeze(graph, [0]), g.Unsqueeze(mask, [-1])) { Shifts = shifts };
     }
 
     /// <summary>
@@ -114,14 +131,18 @@ internal static class PonitaOnnxExporter
         var f = Encode(g, network, inputs, null);
         int first = f.States.Count - readouts.Count;
         var layerShare = g.Scalar(1f / readouts.Count, "readout_share");
-        var perPoint = g.Squeeze(g.MatMul(inputs.T, Constant(g, "reference_t", reference.weight!.t())), [-1]);     // [P]
+        var composition = g.Squeeze(g.MatMul(inputs.T, Constant(g, "reference_t", reference.weight!.t())), [-1]);  // [P]
+        OnnxValue? learned = null;
         for (int r = 0; r < readouts.Count; r++)
         {
-            var read = g.ReduceMean(g.Squeeze(Linear(g, $"readout{r}", f.States[first + r], readouts[r]), [-1]), [1], keepDims: false);
-            perPoint = g.Add(perPoint, g.Mul(read, layerShare));
+            var read = g.Mul(g.ReduceMean(g.Squeeze(Linear(g, $"readout{r}", f.States[first + r], readouts[r]), [-1]), [1], keepDims: false), layerShare);
+            learned = learned is null ? read : g.Add(learned.Value, read);
         }
         var graphCount = g.Add(g.ReduceMax(inputs.GraphIndex, [0], keepDims: true), g.Int64s(1));                 // [1] = B
-        var energy = g.ScatterAdd(g.Zeros(graphCount), inputs.GraphIndex, perPoint, "ponita_energy");             // [B]
+        // As the network: reference and learned parts summed per cloud separately, in float64, then rounded once.
+        var totals = g.ScatterAdd(g.Cast(g.Zeros(graphCount), OnnxElementType.Double), inputs.GraphIndex, g.Cast(composition, OnnxElementType.Double));
+        totals = g.ScatterAdd(totals, inputs.GraphIndex, g.Cast(learned!.Value, OnnxElementType.Double));
+        var energy = g.Cast(totals, OnnxElementType.Float, "ponita_energy");                                      // [B]
         if (!withForces) return (energy, null);
 
         // ∂E/∂h after each block from its readout (every block with per-layer readouts, else the last only): w/(O·L).
@@ -181,6 +202,7 @@ internal static class PonitaOnnxExporter
         var one = g.Scalar(1f, "one");
 
         var relative = g.Sub(g.Gather(inputs.X, inputs.Senders), g.Gather(inputs.X, inputs.Receivers));   // [E, 3]
+        if (inputs.Shifts is { } shifts) relative = g.Add(relative, shifts);                             // + n·Cell (periodic)
         var a1 = g.MatMul(relative, Constant(g, "grid_t", network.Grid.t()));                           // [E, O]
         var distanceSquared = g.ReduceSum(g.Mul(relative, relative), [-1]);                             // [E, 1]
         var a2Squared = g.Max(g.Sub(distanceSquared, g.Mul(a1, a1)), zero);

@@ -28,6 +28,21 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
     public string AtomTypesColumnName { get; set; } = DefaultColumnNames.AtomTypes;
 
     /// <summary>
+    /// The periodic cell column: per row 9 <see cref="float"/> values, the lattice vectors a, b, c as rows in Å (the
+    /// positions' units), or an empty vector for a row that is not periodic. A zero lattice vector marks a direction
+    /// that is not periodic (a slab: a, b and a zero c). Pairs are then found through periodic images (triclinic
+    /// cells of any size, several images of one neighbour in cells thinner than twice the cutoff), and the model's
+    /// ONNX graph takes each edge's lattice shift. Default: null (no column; clouds are open clusters).
+    /// </summary>
+    public string? CellColumnName { get; set; }
+
+    /// <summary>
+    /// The unit of the energy labels (forces in this unit per Å), recorded in the model so that
+    /// <see cref="MolecularDynamics"/> and other consumers convert correctly. Default: <see cref="PonitaEnergyUnit.KilocaloriePerMole"/>.
+    /// </summary>
+    public PonitaEnergyUnit EnergyUnit { get; set; } = PonitaEnergyUnit.KilocaloriePerMole;
+
+    /// <summary>
     /// Per-point features instead of type indices: the atom types column then holds F values per point (e.g.
     /// one-hot types, charges). Default: null (one type index per point).
     /// </summary>
@@ -107,7 +122,8 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
 
     /// <summary>The options that name input columns, with their values, for the output-name checks.</summary>
     internal virtual IEnumerable<(string Option, string? Column)> InputColumns =>
-        [(nameof(PositionsColumnName), PositionsColumnName), (nameof(AtomTypesColumnName), AtomTypesColumnName), (nameof(LabelColumnName), LabelColumnName)];
+        [(nameof(PositionsColumnName), PositionsColumnName), (nameof(AtomTypesColumnName), AtomTypesColumnName), (nameof(LabelColumnName), LabelColumnName),
+            (nameof(CellColumnName), CellColumnName)];
 
     internal override IEnumerable<string> Warnings()
     {
@@ -123,6 +139,9 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
         ArgumentException.ThrowIfNullOrWhiteSpace(PositionsColumnName, nameof(PositionsColumnName));
         ArgumentException.ThrowIfNullOrWhiteSpace(AtomTypesColumnName, nameof(AtomTypesColumnName));
         if (FeaturesPerAtom is int f) ArgumentOutOfRangeException.ThrowIfLessThan(f, 1, nameof(FeaturesPerAtom));
+        if (CellColumnName is not null) ArgumentException.ThrowIfNullOrWhiteSpace(CellColumnName, nameof(CellColumnName));
+        if (!Enum.IsDefined(EnergyUnit))
+            throw new ArgumentOutOfRangeException(nameof(EnergyUnit), EnergyUnit, "Unknown energy unit: use KilocaloriePerMole, ElectronVolt, Hartree or KilojoulePerMole.");
         if (UsesOrientations && NumberOfOrientations < 4)
             throw new ArgumentOutOfRangeException(nameof(NumberOfOrientations), NumberOfOrientations,
                 "PONITA needs at least 4 orientations to approximate rotation invariance (16–20 in the paper); set PositionOnly for the orientation-free variant.");

@@ -32,14 +32,23 @@ public sealed partial class PonitaPotential : IDisposable
     private PonitaPotential(byte[] onnx, PonitaDescription description, OnnxExecutionDevice device, int gpuDeviceId)
     {
         Description = description;
+        _outputs = description.PredictedForcesColumnName is { } forces ? [ScoringHeads.RawScore, forces] : [ScoringHeads.RawScore];
+        _session = OnnxModelSession.Create(onnx, device, gpuDeviceId);
+        // Models trained with a cell column take every edge's lattice shift; older and open-cluster models do not.
+        IsPeriodic = _session.Session.InputMetadata.ContainsKey(PonitaColumns.Shifts);
         _contract = new PonitaInputContract("positions", "types", description.TypesAreIndices, description.FeatureCount,
             description.KnownTypes is { } known ? Enumerable.Range(0, description.FeatureCount).Select(known.Contains).ToArray() : null,
             description.Cutoff, description.MaximumNeighbors, description.SelfInteraction,
-            PonitaMemory.Scoring(description.NumberOfOrientations, description.HiddenSize, description.NumberOfLayers, description.PredictedForcesColumnName is not null));
-        _outputs = description.PredictedForcesColumnName is { } forces ? [ScoringHeads.RawScore, forces] : [ScoringHeads.RawScore];
-        _session = OnnxModelSession.Create(onnx, device, gpuDeviceId);
+            PonitaMemory.Scoring(description.NumberOfOrientations, description.HiddenSize, description.NumberOfLayers, description.PredictedForcesColumnName is not null))
+        { CellColumn = IsPeriodic ? "cell" : null };
         _lifetime = new Lifetime(this);
     }
+
+    /// <summary>
+    /// True when the model takes periodic cells (trained with <see cref="PonitaOptionsBase.CellColumnName"/>): only
+    /// then does <see cref="Evaluate(float[], float[], float[])"/> accept a non-empty cell.
+    /// </summary>
+    public bool IsPeriodic { get; }
 
     /// <summary>What the model is (cutoff, types, whether it predicts forces).</summary>
     public PonitaDescription Description { get; }
@@ -82,6 +91,40 @@ public sealed partial class PonitaPotential : IDisposable
         return EvaluateChecked(clouds);
     }
 
+    /// <summary>
+    /// Energy and forces of one cloud in a periodic cell: <paramref name="cell"/> holds the lattice vectors a, b, c as
+    /// rows (9 values, Å; a zero vector for a direction that is not periodic), or is null or empty for an open cloud.
+    /// Positions need not lie inside the cell. Forces are −∂E/∂x with every periodic image of an atom moving with it.
+    /// </summary>
+    /// <exception cref="ArgumentException">A non-empty cell for a model trained without a cell column (<see cref="IsPeriodic"/> false).</exception>
+    /// <exception cref="InvalidDataException">A bad cell (not 9 finite values, or dependent lattice vectors), positions or types.</exception>
+    public PonitaEvaluation Evaluate(float[] positions, float[] types, float[]? cell) => Evaluate([(positions, types, cell)])[0];
+
+    /// <summary>Energies and forces of many clouds, each with its periodic cell (null or empty: open), scored in one ONNX Runtime call.</summary>
+    public IReadOnlyList<PonitaEvaluation> Evaluate(IReadOnlyList<(float[] Positions, float[] Types, float[]? Cell)> clouds)
+    {
+        ArgumentNullException.ThrowIfNull(clouds);
+        using var lease = _lifetime.Enter();
+        var cells = new float[]?[clouds.Count];
+        for (int i = 0; i < clouds.Count; i++)
+        {
+            Check(clouds[i].Positions, clouds[i].Types, i, _contract);
+            cells[i] = CheckCell(clouds[i].Cell, i);
+        }
+        return EvaluateChecked(clouds.Select(c => (c.Positions, c.Types)).ToList(), cells);
+    }
+
+    /// <summary>The checked cell of cloud <paramref name="row"/> (null when open), refused when the model takes no cells.</summary>
+    internal float[]? CheckCell(float[]? cell, long? row)
+    {
+        if (cell is null || cell.Length == 0) return null;
+        var checkedCell = PointCloudChecks.ValidateCell(cell, row, _contract.CellColumn ?? "cell");
+        if (checkedCell is not null && !IsPeriodic)
+            throw new ArgumentException($"Cloud {row}: a periodic cell was given, but this model was trained without a cell column (PonitaOptionsBase.CellColumnName), " +
+                "so its graph takes no lattice shifts. Retrain with a cell column (clusters may have empty cells), or pass a null cell for an open cluster.", nameof(cell));
+        return checkedCell;
+    }
+
     /// <summary>Checks one cloud against the model's input contract; messages name the contract's columns and <paramref name="row"/>.</summary>
     internal static int Check(float[] positions, float[] types, long? row, PonitaInputContract contract)
     {
@@ -91,14 +134,14 @@ public sealed partial class PonitaPotential : IDisposable
         return n;
     }
 
-    /// <summary>Scores clouds already checked: one graph, one call.</summary>
-    internal IReadOnlyList<PonitaEvaluation> EvaluateChecked(IReadOnlyList<(float[] Positions, float[] Types)> clouds)
+    /// <summary>Scores clouds already checked: one graph, one call; <paramref name="cells"/> (checked, null entries for open clouds) when any is periodic.</summary>
+    internal IReadOnlyList<PonitaEvaluation> EvaluateChecked(IReadOnlyList<(float[] Positions, float[] Types)> clouds, IReadOnlyList<float[]?>? cells = null)
     {
         using var lease = _lifetime.Enter();
         if (clouds.Count == 0) return [];
-        var graphs = PonitaMemory.Graphs(clouds.Select(c => c.Positions).ToList(), _contract);
+        var graphs = PonitaMemory.Graphs(clouds.Select(c => c.Positions).ToList(), _contract, cells);
         var concatenated = ConcatenatedClouds.Of(clouds.Select((c, i) => (c.Positions, c.Types, graphs[i])).ToList());
-        var inputs = concatenated.ToModelInputs(_contract.TypesAreIndices ? null : _contract.Count);
+        var inputs = concatenated.ToModelInputs(_contract.TypesAreIndices ? null : _contract.Count, IsPeriodic);
         var values = inputs.Select(i => i.ToOrtValue()).ToArray();
         try
         {

@@ -83,6 +83,7 @@ internal sealed class PonitaScoredView : IDataView, MLExtensions.Onnx.Lifetimes.
         {
             needed.Add(_input.Schema[_contract.PositionsColumn].Index);
             needed.Add(_input.Schema[_contract.TypesColumn].Index);
+            if (_contract.CellColumn is { } cell) needed.Add(_input.Schema[cell].Index);
         }
         return needed.Order().Select(i => _input.Schema[i]);
     }
@@ -93,6 +94,9 @@ internal sealed class PonitaScoredView : IDataView, MLExtensions.Onnx.Lifetimes.
         private readonly ValueGetter<VBuffer<float>>? _positions;
         private readonly Func<float[]>? _types;
         private readonly List<(float[] Positions, float[] Types)> _clouds = new();
+        private readonly ValueGetter<VBuffer<float>>? _cell;
+        private readonly List<float[]?> _cells = new();
+        private VBuffer<float> _cellBuffer;
         private readonly long _edgeBudget;
         private IReadOnlyList<PonitaEvaluation> _results = [];
         private long _edges;
@@ -106,6 +110,7 @@ internal sealed class PonitaScoredView : IDataView, MLExtensions.Onnx.Lifetimes.
             {
                 _positions = input.GetGetter<VBuffer<float>>(view._input.Schema[view._contract.PositionsColumn]);
                 _types = TypesReader(input, view._input.Schema[view._contract.TypesColumn]);
+                if (view._contract.CellColumn is { } cell) _cell = input.GetGetter<VBuffer<float>>(view._input.Schema[cell]);
             }
             var description = view._potential.Description;
             _edgeBudget = Math.Max(1, MaximumEdgeValues / ((long)description.NumberOfOrientations * description.HiddenSize));
@@ -126,6 +131,7 @@ internal sealed class PonitaScoredView : IDataView, MLExtensions.Onnx.Lifetimes.
         protected override void StartBlock()
         {
             _clouds.Clear();
+            _cells.Clear();
             _edges = 0;
         }
 
@@ -137,12 +143,19 @@ internal sealed class PonitaScoredView : IDataView, MLExtensions.Onnx.Lifetimes.
             var x = _buffer.DenseValues().ToArray();
             var types = _types!();
             PonitaPotential.Check(x, types, Input.Position, _view._contract);
+            float[]? cell = null;
+            if (_cell is not null)
+            {
+                _cell(ref _cellBuffer);
+                cell = PointCloudChecks.ValidateCell(_cellBuffer.DenseValues().ToArray(), Input.Position, _view._contract.CellColumn!);
+            }
             _clouds.Add((x, types));
+            _cells.Add(cell);
             _edges += (long)(x.Length / 3) * (x.Length / 3);
             return _edges < _edgeBudget;
         }
 
-        protected override void FinishBlock(int count) => _results = ComputesColumns ? _view._potential.EvaluateChecked(_clouds) : [];
+        protected override void FinishBlock(int count) => _results = ComputesColumns ? _view._potential.EvaluateChecked(_clouds, _cell is null ? null : _cells) : [];
 
         /// <summary>Reads the types column (Single or Int32 values) as floats.</summary>
         private static Func<float[]> TypesReader(DataViewRowCursor cursor, DataViewSchema.Column column)

@@ -23,7 +23,11 @@ namespace MLExtensions.Equivariant;
 /// (<see cref="float"/>, the predicted energy) and, when asked, the predicted forces (3N <see cref="float"/>).</para>
 /// <para>Message passing runs along a radius graph (pairs closer than <see cref="PonitaOptionsBase.Cutoff"/>, and with
 /// <see cref="PonitaOptionsBase.SelfInteraction"/> a self-loop per point) built with a cell list, so time and memory grow linearly with the number of points at fixed
-/// density; the exported ONNX graph takes the edges as inputs and the scoring chain builds them per row.</para>
+/// density; the exported ONNX graph takes the edges as inputs and the scoring chain builds them per row. With
+/// <see cref="PonitaOptionsBase.CellColumnName"/>, rows are periodic (9 floats per row, the lattice vectors as rows;
+/// empty for an open cluster): pairs are found through lattice images and each edge's lattice shift is one more input
+/// of the ONNX graph. Labels may be <see cref="float"/> or <see cref="double"/>; their unit is
+/// <see cref="PonitaOptionsBase.EnergyUnit"/>, recorded in the model.</para>
 /// <para>Training: per-type reference energies are fitted by least squares first and the network learns the
 /// remainder, in units of the force RMS (with forces) or of the remainder's spread; the loss is mean squared energy
 /// error plus <see cref="Options.ForceLossWeight"/> times the mean squared error per force component (forces = −∂E/∂x,
@@ -110,9 +114,12 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         int orientations = o.PositionOnly ? 1 : o.NumberOfOrientations;
         var (training, validation) = PonitaTraining.Split(set.Clouds, o.ValidationFraction, run.Seed);
         var baseline = EnergyBaseline.Fit(training, set.FeatureCount);
-        run.Info($"{set.Clouds.Count} point clouds of {set.Clouds.Min(c => c.Count)}..{set.Clouds.Max(c => c.Count)} points ({validation.Count} held out), {set.FeatureCount} " +
+        run.Info($"{set.Clouds.Count} point clouds ({set.Clouds.Count(c => c.Cell is not null)} periodic, energies in {o.EnergyUnit.Symbol()}) of {set.Clouds.Min(c => c.Count)}..{set.Clouds.Max(c => c.Count)} points ({validation.Count} held out), {set.FeatureCount} " +
                  $"{(set.TypesAreIndices ? "types" : "features per point")}, cutoff {cutoff:G4}, energy unit {baseline.Scale:G4}");
 
+        if (o.CellColumnName is not null && o.Cutoff is null && set.Clouds.Any(c => c.Cell is not null))
+            run.Warning($"The default Cutoff ({cutoff:G4}) and KernelScale ({kernelScale:G4}) come from distances within each row, without periodic images; " +
+                "for periodic data set Cutoff (e.g. 4–6 Å for covalent solids), since the default grows with the cell and the edges with it.");
         var memory = new PonitaTrainingMemory(o, orientations, set.FeatureCount, withForces ? PonitaPass.TrainingWithForces : PonitaPass.Training, PonitaPass.Forces,
             o.BatchSize, o.PredictedForcesColumnName is not null);
         memory.CheckFixed(cutoff);
@@ -159,13 +166,18 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
             ReferenceEnergies = baseline.ReferenceEnergies,
             EnergyScale = baseline.Scale,
             PredictedForcesColumnName = o.PredictedForcesColumnName,
+            EnergyUnit = o.EnergyUnit,
+            CellColumnName = o.CellColumnName,
         };
+        bool periodic = o.CellColumnName is not null;
         var onnx = PonitaOnnxExporter.ExportForScoring(network, set.TypesAreIndices, o.PredictedForcesColumnName,
-            new Dictionary<string, string> { [MetadataKeys.Kind] = nameof(PredictionKind.Regression), [MetadataKeys.Method] = o.PositionOnly ? "PNITA" : "PONITA", [PonitaDescription.MetadataKey] = description.ToJson() });
-        var checks = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed);
+            new Dictionary<string, string> { [MetadataKeys.Kind] = nameof(PredictionKind.Regression), [MetadataKeys.Method] = o.PositionOnly ? "PNITA" : "PONITA", [PonitaDescription.MetadataKey] = description.ToJson() },
+            periodic);
+        var checks = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed, periodic);
 
         var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
-            cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.Scoring(orientations, o.HiddenSize, o.NumberOfLayers, o.PredictedForcesColumnName is not null));
+            cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.Scoring(orientations, o.HiddenSize, o.NumberOfLayers, o.PredictedForcesColumnName is not null))
+        { CellColumn = o.CellColumnName };
         var scoring = ExportedFit.Finish(run, _mlContext, input, PonitaTraining.ScoringSpec(_mlContext, onnx, contract, PredictionKind.Regression,
             o.PredictedForcesColumnName is { } forces ? [forces] : [], null, o.ScoringDevice), checks);
         return new PonitaModel(scoring, description, contract, history, errors, checks[0].Report, checks.ElementAtOrDefault(1)?.Report, run.Seed);

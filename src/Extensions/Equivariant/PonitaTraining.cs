@@ -25,7 +25,7 @@ internal static class PonitaTraining
     {
         string cloud = PonitaMemory.Cloud(o.PositionsColumnName, null), advice = memory.Advice(cutoff);
         return clouds.Select(c => new GraphSample(normalise(c),
-            PonitaMemory.Edges(c.Positions, cutoff, o.MaximumNeighbors, o.SelfInteraction, memory.StepCost, cloud, advice, memory.Weights))).ToList();
+            PonitaMemory.Edges(c.Positions, cutoff, o.MaximumNeighbors, o.SelfInteraction, memory.StepCost, cloud, advice, memory.Weights, c.Cell))).ToList();
     }
 
     /// <summary>The learning-rate schedule and weight averaging of the options, for <paramref name="samples"/> training clouds.</summary>
@@ -77,7 +77,8 @@ internal static class PonitaTraining
             var connected = new bool[n];
             var edges = sample.Edges;
             for (int k = 0; k < edges.Count; k++)
-                if (edges.Senders[k] != edges.Receivers[k]) connected[edges.Receivers[k]] = true;
+                if (edges.Senders[k] != edges.Receivers[k] || (edges.Shifts is { } shift && (shift[3 * k] != 0 || shift[3 * k + 1] != 0 || shift[3 * k + 2] != 0)))
+                    connected[edges.Receivers[k]] = true; // an atom's own periodic image is a neighbour too
             points += n;
             isolated += connected.Count(c => !c);
         }
@@ -105,6 +106,9 @@ internal static class PonitaTraining
         var chain = t.CopyColumns(PonitaColumns.Positions, contract.PositionsColumn)
             .Append(t.Conversion.ConvertType(PonitaColumns.Types, contract.TypesColumn, DataKind.Single))
             .Append(t.Expression(PonitaColumns.Contract, contract.Expression(), contract.PositionsColumn));
+        if (contract.CellColumn is { } cell)
+            return chain.Append(t.CopyColumns(PonitaColumns.Cell, cell))
+                .Append(t.CustomMapping(new PonitaPeriodicInputMapping().GetMapping(), PonitaPeriodicInputMapping.ContractName));
         return inputVectorsColumn is null
             ? chain.Append(t.CustomMapping(new PonitaInputMapping().GetMapping(), PonitaInputMapping.ContractName))
             : chain.Append(t.CopyColumns(PonitaColumns.RawPointVectors, inputVectorsColumn))
@@ -120,7 +124,9 @@ internal static class PonitaTraining
         IReadOnlyList<string> outputs, string? inputVectorsColumn, OnnxExecutionDevice device)
     {
         string[] inputs = [PonitaColumns.Points, PonitaColumns.Kinds, PonitaColumns.Senders, PonitaColumns.Receivers, PonitaColumns.GraphIndex];
+        if (contract.CellColumn is not null) inputs = [.. inputs, PonitaColumns.Shifts];
         string[] temporary = [PonitaColumns.Positions, PonitaColumns.Types, PonitaColumns.Contract, .. inputs];
+        if (contract.CellColumn is not null) temporary = [.. temporary, PonitaColumns.Cell];
         bool vectors = inputVectorsColumn is not null;
         return new OnnxScoringSpec
         {

@@ -48,6 +48,8 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         internal override void Validate()
         {
             base.Validate();
+            if (CellColumnName is not null)
+                throw new ArgumentException($"CellColumnName ('{CellColumnName}'): the vector head does not support periodic cells yet; train PonitaTrainer (energies and forces) on periodic data, or leave CellColumnName null.", nameof(CellColumnName));
             if (InputVectorsColumnName is not null) ArgumentException.ThrowIfNullOrWhiteSpace(InputVectorsColumnName, nameof(InputVectorsColumnName));
             ColumnChecks.CheckOutputName(nameof(PredictedVectorsColumnName), PredictedVectorsColumnName, InputColumns, DefaultColumnNames.PredictedVectors);
         }

@@ -7,7 +7,7 @@ namespace MLExtensions.Equivariant;
 /// </summary>
 /// <remarks>
 /// Edges are ordered by receiver, then by sender, so the same points always give the same list (and the same sums).
-/// The exported ONNX graph takes the edges as inputs; callers that score it outside ML.NET build them here.
+/// The exported ONNX graph takes the edges as inputs (and, for models trained with a cell, their Cartesian shifts); callers that score it outside ML.NET build them here.
 /// </remarks>
 public static class RadiusGraph
 {
@@ -25,6 +25,48 @@ public static class RadiusGraph
         var receivers = new List<long>();
         Append(positions, cutoff, maximumNeighbors, selfLoops, 0, senders, receivers);
         return (senders.ToArray(), receivers.ToArray());
+    }
+
+    /// <summary>
+    /// The edges of atoms in a periodic cell: <paramref name="cell"/> holds the lattice vectors a, b, c as rows (9
+    /// values, in the positions' units); a zero vector marks a direction that is not periodic (e.g. a slab's normal),
+    /// and an empty cell (or all zero) gives <see cref="Build"/>'s edges with zero shifts. Triclinic cells of any size:
+    /// in a cell thinner than twice the cutoff one neighbour appears through several images and an atom sees its own
+    /// images (its zero-shift self pair is never an edge; with <paramref name="selfLoops"/> it is added as a self-loop).
+    /// </summary>
+    /// <returns>
+    /// Senders and receivers (point indices), the integer lattice translation n = (n_a, n_b, n_c) of each edge (3 per
+    /// edge) and its Cartesian shift n·Cell (3 per edge), so that the edge vector is x_sender − x_receiver + shift for
+    /// the positions as given (wrapped into the cell or not). Edges are ordered by receiver, sender, then image.
+    /// </returns>
+    /// <exception cref="ArgumentException">The cell is not 9 finite values or its periodic lattice vectors are linearly dependent.</exception>
+    public static (long[] Senders, long[] Receivers, int[] Images, float[] Shifts) BuildPeriodic(ReadOnlySpan<float> positions, ReadOnlySpan<float> cell, double cutoff,
+        int? maximumNeighbors = null, bool selfLoops = false)
+    {
+        var (senders, receivers, images) = (new List<long>(), new List<long>(), new List<int>());
+        AppendPeriodic(positions, cell, cutoff, maximumNeighbors, selfLoops, 0, senders, receivers, images, long.MaxValue);
+        return (senders.ToArray(), receivers.ToArray(), images.ToArray(), PeriodicRadiusGraph.Shifts(images, cell));
+    }
+
+    /// <summary>
+    /// <see cref="BuildPeriodic"/>'s edges appended to lists (images 3 per edge), stopping with false once they would
+    /// exceed <paramref name="edgeLimit"/>. An empty or all-zero cell appends the open-boundary edges with zero images.
+    /// </summary>
+    internal static bool AppendPeriodic(ReadOnlySpan<float> positions, ReadOnlySpan<float> cell, double cutoff, int? maximumNeighbors, bool selfLoops, long offset,
+        List<long> senders, List<long> receivers, List<int> images, long edgeLimit)
+    {
+        if (cell.Length == 0 || (cell.Length == 9 && !PeriodicRadiusGraph.PeriodicDirections(cell).Any(p => p)))
+        {
+            int before = senders.Count;
+            bool fits = Append(positions, cutoff, maximumNeighbors, selfLoops, offset, senders, receivers, edgeLimit);
+            for (int e = before; e < senders.Count; e++) images.AddRange([0, 0, 0]);
+            return fits;
+        }
+        if (positions.Length % 3 != 0) throw new ArgumentException($"Positions hold x, y, z per point, but their length {positions.Length} is not a multiple of 3.", nameof(positions));
+        if (!(cutoff > 0) || !double.IsFinite(cutoff)) throw new ArgumentOutOfRangeException(nameof(cutoff), cutoff, "The cutoff must be positive and finite.");
+        if (maximumNeighbors is < 0) throw new ArgumentOutOfRangeException(nameof(maximumNeighbors), maximumNeighbors, "The neighbour limit cannot be negative.");
+        if (PeriodicRadiusGraph.Problem(cell) is { } problem) throw new ArgumentException($"The cell has {problem}.", nameof(cell));
+        return PeriodicRadiusGraph.Append(positions, cell, cutoff, maximumNeighbors, selfLoops, offset, senders, receivers, images, edgeLimit);
     }
 
     /// <summary>

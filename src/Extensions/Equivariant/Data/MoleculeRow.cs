@@ -23,6 +23,17 @@ public sealed class MoleculeRow
     [VectorType]
     public float[] Forces { get; set; } = [];
 
+    /// <summary>
+    /// The periodic cell: the lattice vectors a, b, c as rows (9 values, Å), a zero vector for a direction that is not
+    /// periodic; empty for an open cluster. Read by <see cref="PonitaTrainer"/> with <see cref="PonitaOptionsBase.CellColumnName"/> = "Cell".
+    /// </summary>
+    [VectorType]
+    public float[] Cell { get; set; } = [];
+
+    /// <summary>The stress tensor, 9 values row-major (energy unit/Å³, ASE's sign convention), or empty when not known.</summary>
+    [VectorType]
+    public float[] Stress { get; set; } = [];
+
     /// <summary>A uniformly random rotation matrix (row-major 3×3), for <see cref="Rotated"/>: e.g. a rotated test set, on which energies should stay and forces turn.</summary>
     public static double[,] RandomRotation(Random random)
     {
@@ -30,12 +41,34 @@ public sealed class MoleculeRow
         return Rotations.Random(random);
     }
 
-    /// <summary>The same molecule rotated by <paramref name="rotation"/> (row-major 3×3) about the origin: positions and forces turn, the energy stays.</summary>
+    /// <summary>
+    /// The same molecule rotated by <paramref name="rotation"/> (row-major 3×3) about the origin: positions, forces and
+    /// the cell's lattice vectors turn, the stress turns as a tensor (R·S·Rᵀ), the energy stays.
+    /// </summary>
     public MoleculeRow Rotated(double[,] rotation)
     {
         ArgumentNullException.ThrowIfNull(rotation);
         if (rotation.GetLength(0) != 3 || rotation.GetLength(1) != 3) throw new ArgumentException("The rotation must be a 3×3 matrix.", nameof(rotation));
-        return new MoleculeRow { Positions = Turn(Positions, rotation), AtomTypes = (int[])AtomTypes.Clone(), Label = Label, Forces = Turn(Forces, rotation) };
+        return new MoleculeRow
+        {
+            Positions = Turn(Positions, rotation), AtomTypes = (int[])AtomTypes.Clone(), Label = Label, Forces = Turn(Forces, rotation),
+            Cell = Turn(Cell, rotation), Stress = TurnTensor(Stress, rotation),
+        };
+    }
+
+    private static float[] TurnTensor(float[] tensor, double[,] r)
+    {
+        if (tensor.Length != 9) return (float[])tensor.Clone();
+        var turned = new float[9];
+        for (int a = 0; a < 3; a++)
+            for (int b = 0; b < 3; b++)
+            {
+                double sum = 0;
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++) sum += r[a, i] * tensor[3 * i + j] * r[b, j];
+                turned[3 * a + b] = (float)sum;
+            }
+        return turned;
     }
 
     private static float[] Turn(float[] vectors, double[,] r)
