@@ -9,8 +9,8 @@ internal static class AtomicUnits
     /// <summary>One bohr in ångström.</summary>
     public const double BohrInAngstrom = 0.529177210903;
 
-    /// <summary>One hartree in kcal/mol.</summary>
-    public const double HartreeInKilocaloriesPerMole = 627.509474;
+    /// <summary>One hartree in kcal/mol (thermochemical calorie, 4.184 J), as <see cref="PonitaEnergyUnits"/> converts.</summary>
+    public const double HartreeInKilocaloriesPerMole = HartreeInKilojoulesPerMole / 4.184;
 
     /// <summary>One hartree in electronvolt.</summary>
     public const double HartreeInElectronVolts = 27.211386245988;

@@ -54,7 +54,7 @@ internal sealed class IpiClient
     /// <summary>A client on <paramref name="stream"/> for <paramref name="atoms"/> atoms.</summary>
     /// <param name="stream">The connection to the server; the client reads and writes it and disposes it when cancelled.</param>
     /// <param name="atoms">The atoms every POSDATA must carry.</param>
-    /// <param name="hartreeInModelUnits">One hartree in the unit of <paramref name="compute"/>'s energies (627.509474 for kcal/mol).</param>
+    /// <param name="hartreeInModelUnits">One hartree in the unit of <paramref name="compute"/>'s energies (about 627.509 for kcal/mol).</param>
     /// <param name="server">The server's address, for messages.</param>
     /// <param name="compute">Energy, forces and optionally stress of a geometry.</param>
     public IpiClient(Stream stream, int atoms, double hartreeInModelUnits, string server, Func<IpiGeometry, IpiAnswer> compute)

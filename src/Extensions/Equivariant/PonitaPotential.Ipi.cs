@@ -23,10 +23,11 @@ public sealed partial class PonitaPotential
     /// <returns>The number of forces sent.</returns>
     /// <remarks>
     /// <para>Units: the protocol speaks atomic units; positions arrive in bohr and are converted to Å, the model's
-    /// energies (kcal/mol) and forces (kcal/mol/Å) leave as hartree and hartree/bohr (CODATA 2018: 1 bohr =
-    /// 0.529177210903 Å, 1 hartree = 627.509474 kcal/mol = 27.211386245988 eV), so ASE reports them in eV and eV/Å.</para>
-    /// <para>The cell: a model without periodic cells ignores it and sees an isolated cluster (ASE sends a zero cell for
-    /// atoms without one). The virial is zero for a model that predicts no stress: use such a model at constant volume
+    /// energies and forces (in its <see cref="PonitaDescription.EnergyUnit"/>, per Å) leave as hartree and hartree/bohr
+    /// (CODATA 2018: 1 bohr = 0.529177210903 Å, 1 hartree = 2625.4996 kJ/mol = 627.50947 kcal/mol = 27.211386 eV), so
+    /// ASE reports them in eV and eV/Å.</para>
+    /// <para>The cell: a periodic model (<see cref="IsPeriodic"/>) takes the engine's cell; a model without periodic
+    /// cells ignores it and sees an isolated cluster (ASE sends a zero cell for atoms without one). The virial is zero for a model that predicts no stress: use such a model at constant volume
     /// only (NVE, NVT), not with a barostat.</para>
     /// <para>Each evaluation is checked as <c>Evaluate</c> checks its input; a server that breaks the protocol (an unknown
     /// message, a different atom count from <paramref name="types"/>, non-finite numbers, a connection closed inside a
@@ -68,11 +69,8 @@ public sealed partial class PonitaPotential
         return await client.RunAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// One hartree in the unit of this model's energies: the one place the socket learns that unit. Every PONITA model
-    /// today is in kcal/mol; a model that records its unit picks the factor here (<see cref="AtomicUnits"/> has eV and kJ/mol).
-    /// </summary>
-    internal double HartreeInModelEnergyUnits => AtomicUnits.HartreeInKilocaloriesPerMole;
+    /// <summary>One hartree in the unit of this model's energies (<see cref="PonitaDescription.EnergyUnit"/>): the one place the socket learns that unit.</summary>
+    internal double HartreeInModelEnergyUnits => PonitaEnergyUnits.Convert(1, PonitaEnergyUnit.Hartree, Description.EnergyUnit);
 
     /// <summary>The atom count <paramref name="types"/> describes, checked as <c>Evaluate</c> checks types.</summary>
     private int IpiAtoms(float[] types)
@@ -96,9 +94,10 @@ public sealed partial class PonitaPotential
     {
         var positions = new float[geometry.Positions.Length];
         for (int k = 0; k < positions.Length; k++) positions[k] = (float)geometry.Positions[k];
-        // The periodic hook: a model with a Cell input takes geometry.Cell (rows a, b, c in Å) here and answers with its
-        // stress; a model without one scores the atoms as a cluster and has no stress (a zero virial).
-        var evaluation = Evaluate(positions, types);
+        // A periodic model gets the engine's cell (rows a, b, c in Å); a model without cells scores the atoms as a
+        // cluster. Neither predicts stress yet, so the virial is zero (constant-volume dynamics only).
+        float[]? cell = IsPeriodic && geometry.Cell is { } lattice ? lattice.Select(v => (float)v).ToArray() : null;
+        var evaluation = Evaluate(positions, types, cell);
         var forces = new double[evaluation.Forces!.Length];
         for (int k = 0; k < forces.Length; k++) forces[k] = evaluation.Forces[k];
         return new IpiAnswer(evaluation.Energy, forces, Stress: null);

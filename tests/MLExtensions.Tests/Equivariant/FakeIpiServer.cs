@@ -14,7 +14,7 @@ namespace MLExtensions.Tests.Equivariant;
 internal sealed class FakeIpiServer : IDisposable
 {
     /// <summary>CODATA 2018, written out here rather than taken from the code under test.</summary>
-    public const double Bohr = 0.529177210903, Hartree = 627.509474;
+    public const double Bohr = 0.529177210903, Hartree = 2625.4996394799 / 4.184; // CODATA 2018, kcal/mol
 
     private readonly Socket _listener;
     private readonly string? _unixPath;
