@@ -117,9 +117,6 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         run.Info($"{set.Clouds.Count} point clouds ({set.Clouds.Count(c => c.Cell is not null)} periodic, energies in {o.EnergyUnit.Symbol()}) of {set.Clouds.Min(c => c.Count)}..{set.Clouds.Max(c => c.Count)} points ({validation.Count} held out), {set.FeatureCount} " +
                  $"{(set.TypesAreIndices ? "types" : "features per point")}, cutoff {cutoff:G4}, energy unit {baseline.Scale:G4}");
 
-        if (o.CellColumnName is not null && o.Cutoff is null && set.Clouds.Any(c => c.Cell is not null))
-            run.Warning($"The default Cutoff ({cutoff:G4}) and KernelScale ({kernelScale:G4}) come from distances within each row, without periodic images; " +
-                "for periodic data set Cutoff (e.g. 4–6 Å for covalent solids), since the default grows with the cell and the edges with it.");
         var memory = new PonitaTrainingMemory(o, orientations, set.FeatureCount, withForces ? PonitaPass.TrainingWithForces : PonitaPass.Training, PonitaPass.Forces,
             o.BatchSize, o.PredictedForcesColumnName is not null);
         memory.CheckFixed(cutoff);

@@ -147,6 +147,14 @@ internal static class PonitaTraining
     /// A radius much larger than the structure of interest made learning slow on the generated molecules (the median,
     /// about 3, learned the residual energy where the largest distance, about 5, did not).
     /// </summary>
+    /// <remarks>
+    /// The median pair distance grows with the system (a protein, a 10,000-atom cell), and the edges with its square,
+    /// so the default is also capped at the radius holding <see cref="DefaultNeighbours"/> neighbours of a typical
+    /// point: the median over points of rows larger than that of the distance to their 32nd nearest neighbour, and for
+    /// a cell periodic in all three directions the radius of a sphere holding as many points at the cell's density.
+    /// That depends on the density only: about 5.4 Å in crystalline silicon, 4.5 Å in copper, 4.3 Å in liquid water,
+    /// the cutoffs those materials are modelled with; molecules of up to 32 atoms keep the median pair distance.
+    /// </remarks>
     internal static double DefaultCutoff(IReadOnlyList<PointCloud> clouds, double nearestNeighbourDistance)
     {
         var distances = new List<double>();
@@ -172,7 +180,45 @@ internal static class PonitaTraining
         // Single points have no pairs; any radius then serves.
         if (distances.Count == 0) return 1.0;
         distances.Sort();
-        return Math.Max(distances[distances.Count / 2], 2 * nearestNeighbourDistance);
+        return Math.Max(Math.Min(distances[distances.Count / 2], NeighbourRadius(clouds, DefaultNeighbours)), 2 * nearestNeighbourDistance);
+    }
+
+    /// <summary>Neighbours within the default cutoff of a typical point of a large system (see <see cref="DefaultCutoff"/>).</summary>
+    internal const int DefaultNeighbours = 32;
+
+    /// <summary>
+    /// The radius around a typical point that holds <paramref name="neighbours"/> others, over the rows large enough
+    /// to have that many (+∞ when none is): the k-th nearest-neighbour distance of sampled points, or, for a cell
+    /// periodic in every direction, the radius of a sphere holding k + 1 points at the cell's density.
+    /// </summary>
+    internal static double NeighbourRadius(IReadOnlyList<PointCloud> clouds, int neighbours)
+    {
+        var radii = new List<double>();
+        int stride = Math.Max(1, clouds.Count / 500);
+        for (int r = 0; r < clouds.Count; r += stride)
+        {
+            var cloud = clouds[r];
+            int n = cloud.Count;
+            if (cloud.Cell is { Length: 9 } cell && PeriodicRadiusGraph.PeriodicDirections(cell).All(p => p))
+            {
+                double volume = Math.Abs(cell[0] * ((double)cell[4] * cell[8] - (double)cell[5] * cell[7]) - cell[1] * ((double)cell[3] * cell[8] - (double)cell[5] * cell[6]) + cell[2] * ((double)cell[3] * cell[7] - (double)cell[4] * cell[6]));
+                if (volume > 0 && n > 0) radii.Add(Math.Cbrt(3.0 * (neighbours + 1) * volume / (4 * Math.PI * n)));
+                continue;
+            }
+            if (n <= neighbours) continue;
+            var others = new double[n - 1];
+            for (int i = 0; i < n; i += Math.Max(1, n / 64))
+            {
+                int k = 0;
+                for (int j = 0; j < n; j++)
+                    if (j != i) others[k++] = Distance(cloud.Positions, i, j);
+                Array.Sort(others);
+                radii.Add(others[neighbours - 1]);
+            }
+        }
+        if (radii.Count == 0) return double.PositiveInfinity;
+        radii.Sort();
+        return radii[radii.Count / 2];
     }
 
     /// <summary>

@@ -112,9 +112,40 @@ public class PonitaDefaultsTests
         var diatomics = Enumerable.Range(0, 20).Select(i => new PointCloud([0, 0, 0, 1f + 0.01f * i, 0, 0], [1, 0, 0, 1], 0f, null)).ToList();
         double cutoff = PonitaTraining.Lengths(new PonitaTrainer.Options(), diatomics).Cutoff;
         Assert.InRange(cutoff, 2.0, 2.5);
-        // Large rows are sampled, not enumerated pair by pair; the result stays the median scale of the cloud.
+        // Small molecules keep the median pair distance: fewer than 32 neighbours to cap.
+        var molecule = new PointCloud(Enumerable.Range(0, 3 * 20).Select(_ => (float)(new Random(3).NextDouble() * 4)).ToArray(), new float[20], 0f, null);
+        Assert.Equal(PonitaTraining.DefaultCutoff([molecule], PonitaTraining.NearestNeighbourDistance([molecule])),
+            Math.Max(MedianPairDistance(molecule), 2 * PonitaTraining.NearestNeighbourDistance([molecule])), 9);
+    }
+
+    [Fact]
+    public void The_default_cutoff_follows_the_density_not_the_size_of_large_systems()
+    {
+        // Random clouds of one density (0.625 per unit volume) in cubes of 12 and 20: the median pair distance grows
+        // with the cube (about 6 and 10); the default must not, or the edges grow with the square of the system.
         var random = new Random(1);
-        var big = new PointCloud(Enumerable.Range(0, 3 * 5000).Select(_ => (float)(random.NextDouble() * 20)).ToArray(), new float[5000], 0f, null);
-        Assert.InRange(PonitaTraining.Lengths(new PonitaTrainer.Options(), [big]).Cutoff, 8.0, 14.0);
+        PointCloud Cube(double side, int points, float[]? cell = null) =>
+            new(Enumerable.Range(0, 3 * points).Select(_ => (float)(random.NextDouble() * side)).ToArray(), new float[points], 0f, null, Cell: cell);
+        double small = PonitaTraining.Lengths(new PonitaTrainer.Options(), [Cube(12, 1080)]).Cutoff;
+        double large = PonitaTraining.Lengths(new PonitaTrainer.Options(), [Cube(20, 5000)]).Cutoff;
+        double sphere = Math.Cbrt(3.0 * 33 / (4 * Math.PI * 0.625)); // the radius holding 32 neighbours at that density
+        Assert.InRange(large, 0.95 * sphere, 1.3 * sphere);
+        Assert.InRange(large / small, 0.85, 1.15);
+        // A periodic cell: images count, so the density alone sets it (no boundary points short of neighbours).
+        double periodic = PonitaTraining.Lengths(new PonitaTrainer.Options(), [Cube(20, 5000, [20, 0, 0, 0, 20, 0, 0, 0, 20])]).Cutoff;
+        Assert.Equal(sphere, periodic, 6);
+    }
+
+    private static double MedianPairDistance(PointCloud cloud)
+    {
+        var distances = new List<double>();
+        for (int i = 0; i < cloud.Count; i++)
+            for (int j = i + 1; j < cloud.Count; j++)
+            {
+                double dx = cloud.Positions[3 * i] - cloud.Positions[3 * j], dy = cloud.Positions[3 * i + 1] - cloud.Positions[3 * j + 1], dz = cloud.Positions[3 * i + 2] - cloud.Positions[3 * j + 2];
+                distances.Add(Math.Sqrt(dx * dx + dy * dy + dz * dz));
+            }
+        distances.Sort();
+        return distances[distances.Count / 2];
     }
 }
