@@ -191,7 +191,7 @@ internal static class CumulativeLogitFitter
         }
         ParityInput[] parityInputs = offsets is null
             ? [new ParityInput(inputName, values, [rows, p])]
-            : [new ParityInput(inputName, values, [rows, p]), new ParityInput(offsetName!, offsets, [rows])];
+            : [new ParityInput(inputName, values, [rows, p]), new ParityInput(offsetName!, offsets, [rows, 1])];
         return new(ScoringHeads.ClassProbabilities, OnnxParity.Compare(inputs =>
         {
             var x = inputs[0].Values;

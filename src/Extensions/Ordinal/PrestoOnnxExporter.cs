@@ -28,7 +28,7 @@ internal static class PrestoOnnxExporter
     /// </param>
     /// <param name="featureScales">Scales for the features (e.g. training standard deviations; 0 for a constant feature).</param>
     /// <param name="outputs">
-    /// Optional graph inputs and outputs: the offset input (a [N] float tensor added to every linear predictor; NaN and
+    /// Optional graph inputs and outputs: the offset input (a [N, 1] float tensor, as ML.NET feeds a scalar column, added to every linear predictor; NaN and
     /// infinity refused), the cumulative-probability output ([N, K], the last column 1) and the linear-predictor output ([N, K − 1]).
     /// </param>
     public static byte[] Export(PrestoParameters parameters, string inputName, IReadOnlyList<string> classNames, string method,
@@ -66,7 +66,7 @@ internal static class PrestoOnnxExporter
             : x;
         var eta = g.Gemm(standardised, g.AddInitializer("weights", weights, boundaries, p), g.AddInitializer("intercepts", intercepts, boundaries), transB: true); // [N, K−1]
         if (outputs.Offset is { } offsetName)
-            eta = g.Add(eta, g.Unsqueeze(RequireFiniteVector(g, g.AddInput(offsetName, OnnxElementType.Float, OnnxDim.Batch)), [1]));
+            eta = g.Add(eta, ScoringHeads.RequireFinite(g, g.AddInput(offsetName, OnnxElementType.Float, OnnxDim.Batch, 1))); // [N, 1] broadcast over the boundaries
         if (outputs.LinearPredictors is { } linearName)
             g.AddOutput(g.Identity(eta, linearName), OnnxElementType.Float, OnnxDim.Batch, boundaries);
 
@@ -102,22 +102,6 @@ internal static class PrestoOnnxExporter
             offset = outputs.Offset,
         }));
         return g.ToBytes();
-    }
-
-    /// <summary>
-    /// Refuses a NaN or infinite value in a [N] input as <see cref="ScoringHeads.RequireFinite"/> does for [N, d] ones:
-    /// the check node's failure names the input, and the metadata marks it for batched scoring's own check.
-    /// </summary>
-    private static OnnxValue RequireFiniteVector(OnnxGraphBuilder graph, OnnxValue input)
-    {
-        var finite = graph.Metadata.TryGetValue(MetadataKeys.FiniteInputs, out var listed) ? listed + "," + input.Name : input.Name;
-        graph.SetMetadata(MetadataKeys.FiniteInputs, finite);
-        var probe = graph.ReduceSum(graph.Mul(input, graph.Scalar(0f, "zero_offset")), [0], keepDims: false);
-        var any = graph.Reshape(graph.Cast(graph.IsNaN(probe), OnnxElementType.Int64), [1]);
-        var shape = graph.Add(graph.Shape(input), any);
-        var refused = graph.AddNode("Reshape", [input, shape])[0];
-        graph.NameLastNode(NonFiniteInputs.CheckNodeName(input.Name));
-        return refused;
     }
 }
 
