@@ -100,6 +100,9 @@ internal static class PrestoOnnxExporter
             lambda = double.IsInfinity(parameters.Lambda) ? "Infinity" : parameters.Lambda.ToString("R", CultureInfo.InvariantCulture),
             classes = classNames,
             offset = outputs.Offset,
+            proportionalOddsTest = parameters.ProportionalOddsTest is { } test && double.IsFinite(test.Statistic) && double.IsFinite(test.PValue)
+                ? new { statistic = test.Statistic, degreesOfFreedom = test.DegreesOfFreedom, pValue = test.PValue, converged = test.Converged }
+                : null,
         }));
         return g.ToBytes();
     }

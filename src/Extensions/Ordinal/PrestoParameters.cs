@@ -59,7 +59,8 @@ public sealed class PrestoParameters
 
     /// <summary>
     /// The likelihood-ratio test of proportional odds (see <see cref="Ordinal.ProportionalOddsTest"/>); null when it was
-    /// not asked for (<c>PrestoTrainer.Options.TestProportionalOdds</c>) or there is nothing to test (no non-constant feature).
+    /// not asked for (<c>PrestoTrainer.Options.TestProportionalOdds</c>), for the proportional-odds trainer, or when there is
+    /// nothing to test (no non-constant feature) or too few rows for the non-parallel fit.
     /// </summary>
     public ProportionalOddsTest? ProportionalOddsTest { get; }
 

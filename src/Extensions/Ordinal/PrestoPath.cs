@@ -176,8 +176,8 @@ internal sealed class PrestoPath
     /// <summary>
     /// The likelihood-ratio test of proportional odds on all rows: the unpenalised non-parallel fit (PRESTO at λ = 0)
     /// against the proportional-odds fit, each by maximum likelihood, with p·(K − 2) degrees of freedom (p: the
-    /// non-constant features). Null when there is nothing to test (K = 3 has K − 2 = 1 free difference per feature,
-    /// so only p = 0 or K &lt; 3 leave nothing).
+    /// non-constant features). Null when there is nothing to test (no non-constant feature), or when the rows are too
+    /// few for the non-parallel fit's (K − 1)(p + 1) coefficients, whose maximum-likelihood estimate would not exist.
     /// </summary>
     private ProportionalOddsTest? TestProportionalOdds(CancellationToken cancellationToken)
     {
@@ -185,6 +185,11 @@ internal sealed class PrestoPath
         int degreesOfFreedom = tested * (Boundaries - 1);
         if (degreesOfFreedom == 0) return null;
         int block = Features + 1, d = Boundaries * block;
+        if (_data.RowCount <= Boundaries * (tested + 1))
+        {
+            _log($"the proportional-odds test is skipped: {_data.RowCount} rows are too few for the non-parallel fit's {Boundaries * (tested + 1)} coefficients");
+            return null;
+        }
         var parallelFree = new bool[d];
         var allFree = new bool[d];
         for (int k = 0; k < Boundaries; k++)
