@@ -109,6 +109,32 @@ public class PrestoOffsetAndOutputTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Both_backends_use_the_offset_alike_and_the_same_seed_gives_the_same_model()
+    {
+        var ml = new MLContext(1);
+        var data = View(ml, Generate(400, 8, Alpha, NonParallel, r => 3 * r.NextDouble() - 1.5));
+        PrestoParameters Fit(OrdinalSolverBackend backend)
+        {
+            var options = new PrestoTrainer.Options { NumberOfLambdas = 6, NumberOfFolds = 3, Seed = 5, OffsetColumnName = "Offset", Backend = backend };
+            using var model = ml.Ordinal().Trainers.Presto(options).Fit(data);
+            return model.Parameters;
+        }
+        var managed = Fit(OrdinalSolverBackend.Managed);
+        var again = Fit(OrdinalSolverBackend.Managed);
+        var torch = Fit(OrdinalSolverBackend.TorchSharp);
+        Assert.Equal(managed.Intercepts, again.Intercepts);
+        Assert.Equal(managed.Weights.SelectMany(w => w), again.Weights.SelectMany(w => w));
+        Assert.Equal(managed.ProportionalOddsTest, again.ProportionalOddsTest);
+        Assert.Equal(1.0, torch.Lambda / managed.Lambda, 9);
+        for (int k = 0; k < 3; k++)
+        {
+            Assert.Equal(managed.Intercepts[k], torch.Intercepts[k], 6);
+            for (int j = 0; j < FeatureCount; j++) Assert.Equal(managed.Weights[k][j], torch.Weights[k][j], 6);
+        }
+        Assert.Equal(managed.ProportionalOddsTest!.Statistic, torch.ProportionalOddsTest!.Statistic, 5);
+    }
+
+    [Fact]
     public void A_known_exposure_offset_raises_the_held_out_likelihood()
     {
         var ml = new MLContext(1);
