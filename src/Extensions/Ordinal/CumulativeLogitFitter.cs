@@ -16,16 +16,20 @@ internal static class CumulativeLogitFitter
         options.Validate();
         using var run = TrainingRun.Start(mlContext, trainer, options, widestLayer: 0);
         var (data, path) = TunedPath(run, input, options, settingsFor(run.Seed));
-        var parameters = BackTransform(data, path);
+        var parameters = BackTransform(data, path, options.OffsetColumnName);
         run.Info(double.IsInfinity(path.Lambda) ? "proportional-odds fit" : $"λ = {path.Lambda:G4} (λ_max = {path.LambdaMax:G4})");
+        if (path.ProportionalOddsTest is { } test)
+            run.Info($"proportional-odds likelihood-ratio test: χ² = {test.Statistic:G4} on {test.DegreesOfFreedom} df, p = {test.PValue:G3}");
 
-        var onnx = PrestoOnnxExporter.Export(parameters, options.FeatureColumnName, data.Classes.Names, method, data.Means, data.Deviations);
-        var parity = CheckExport(parameters, onnx, options.FeatureColumnName, data, run.Seed);
+        var columns = new PrestoGraphColumns(options.OffsetColumnName, options.CumulativeProbabilitiesColumnName, options.LinearPredictorsColumnName);
+        var onnx = PrestoOnnxExporter.Export(parameters, options.FeatureColumnName, data.Classes.Names, method, data.Means, data.Deviations, columns);
+        var parity = CheckExport(parameters, onnx, options.FeatureColumnName, options.OffsetColumnName, data, run.Seed);
         var scoring = ExportedFit.Finish(run, mlContext, input, new OnnxScoringSpec
         {
             Model = onnx,
             Kind = PredictionKind.MulticlassClassification,
-            InputColumns = [options.FeatureColumnName],
+            InputColumns = options.OffsetColumnName is { } offset ? [options.FeatureColumnName, offset] : [options.FeatureColumnName],
+            ExtraOutputs = new[] { options.CumulativeProbabilitiesColumnName, options.LinearPredictorsColumnName }.OfType<string>().ToArray(),
             Classes = data.Classes,
             Device = options.ScoringDevice,
         }, parity);
@@ -52,7 +56,7 @@ internal static class CumulativeLogitFitter
     }
 
     /// <summary>Back to the original scale with the cumulative β̃_k: β_k = β̃_k / sd, α_k = α̃_k − Σ_j mean_j β̃_kj / sd_j.</summary>
-    private static PrestoParameters BackTransform(OrdinalTrainingSet data, PathResult path)
+    private static PrestoParameters BackTransform(OrdinalTrainingSet data, PathResult path, string? offsetColumnName)
     {
         int boundaries = data.Rows.Boundaries, p = data.FeatureCount;
         var standardisedBeta = path.Selected.Betas();
@@ -71,7 +75,7 @@ internal static class CumulativeLogitFitter
             intercepts[k] = path.Selected.Alpha(k) - shift;
         }
         return new PrestoParameters(intercepts, weights, path.Lambda, path.LambdaMax, path.LambdaPath,
-            path.CrossValidationScores, path.CrossValidationStandardErrors, path.Converged, path.Diagnostics);
+            path.CrossValidationScores, path.CrossValidationStandardErrors, path.Converged, path.Diagnostics, path.ProportionalOddsTest, offsetColumnName);
     }
 
     /// <summary>The data in memory, dealt into folds (by the fold column, or stratified by class) when cross-validating.</summary>
@@ -166,7 +170,7 @@ internal static class CumulativeLogitFitter
         : new ManagedCumulativeLogitKernel(problem);
 
     /// <summary>ONNX against the managed double-precision probabilities, on rows drawn around (and beyond) the training data.</summary>
-    private static ExportCheck CheckExport(PrestoParameters parameters, byte[] onnx, string inputName, OrdinalTrainingSet data, int seed)
+    private static ExportCheck CheckExport(PrestoParameters parameters, byte[] onnx, string inputName, string? offsetName, OrdinalTrainingSet data, int seed)
     {
         const int rows = 128;
         int p = data.FeatureCount;
@@ -178,10 +182,20 @@ internal static class CumulativeLogitFitter
             double spread = data.Deviations[j] > 0 ? data.Deviations[j] : 1;
             values[i] = (float)(data.Means[j] + spread * (2 * random.NextDouble() - 1) * 3);
         }
+        // Offsets around and beyond the training ones' range.
+        float[]? offsets = null;
+        if (offsetName is not null && data.Rows is InMemoryOrdinalRows { Problem.Offsets: { } trained })
+        {
+            double low = trained.Min(), high = trained.Max(), centre = (low + high) / 2, spread = Math.Max((high - low) / 2, 1);
+            offsets = Enumerable.Range(0, rows).Select(_ => (float)(centre + spread * (2 * random.NextDouble() - 1) * 1.5)).ToArray();
+        }
+        ParityInput[] parityInputs = offsets is null
+            ? [new ParityInput(inputName, values, [rows, p])]
+            : [new ParityInput(inputName, values, [rows, p]), new ParityInput(offsetName!, offsets, [rows, 1])];
         return new(ScoringHeads.ClassProbabilities, OnnxParity.Compare(inputs =>
         {
             var x = inputs[0].Values;
-            return Enumerable.Range(0, rows).SelectMany(r => PrestoModel.Probabilities(parameters, x.AsSpan(r * p, p)).Select(v => (float)v)).ToArray();
-        }, onnx, [new ParityInput(inputName, values, [rows, p])], ScoringHeads.ClassProbabilities));
+            return Enumerable.Range(0, rows).SelectMany(r => PrestoModel.Probabilities(parameters, x.AsSpan(r * p, p), offsets?[r] ?? 0).Select(v => (float)v)).ToArray();
+        }, onnx, parityInputs, ScoringHeads.ClassProbabilities));
     }
 }

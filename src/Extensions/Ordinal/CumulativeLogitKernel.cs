@@ -38,10 +38,11 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
     private readonly double[][] _offDiagonal; // [K−1][capacity]: entry k couples boundaries k−1 and k
     private readonly double[] _scratch;
     private readonly int[] _classStart;       // rows of class k are [_classStart[k], _classStart[k + 1])
+    private double[]? _offsets;               // [capacity]: the known term of each row, or null for none
 
     /// <summary>A kernel over all rows of <paramref name="problem"/>.</summary>
     public ManagedCumulativeLogitKernel(OrdinalProblem problem) : this(problem.FeatureCount, problem.ClassCount, problem.Rows) =>
-        Load(problem.Features, problem.Labels, problem.Weights, problem.TotalWeight);
+        Load(problem.Features, problem.Labels, problem.Weights, problem.TotalWeight, offsets: problem.Offsets);
 
     /// <summary>An empty kernel for up to <paramref name="capacity"/> rows at a time (see <see cref="Load"/>).</summary>
     public ManagedCumulativeLogitKernel(int featureCount, int classCount, int capacity)
@@ -63,9 +64,12 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
     /// keeps, their weights divided by <paramref name="totalWeight"/>: a block of a larger data set has its share of
     /// the whole's mean loss.
     /// </summary>
-    public void Load(ReadOnlySpan<double> features, ReadOnlySpan<int> labels, ReadOnlySpan<double> weights, double totalWeight, Predicate<int>? include = null)
+    public void Load(ReadOnlySpan<double> features, ReadOnlySpan<int> labels, ReadOnlySpan<double> weights, double totalWeight, Predicate<int>? include = null,
+        double[]? offsets = null)
     {
         int n = labels.Length, p = _featureCount;
+        if (offsets is not null) _offsets ??= new double[_weights.Length];
+        else _offsets = null;
         // A stable counting sort by class.
         Array.Clear(_classStart);
         for (int i = 0; i < n; i++)
@@ -79,6 +83,7 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
             int r = next[labels[i]]++;
             for (int j = 0; j < p; j++) _columns[j][r] = features[i * p + j];
             _weights[r] = weights[i] / totalWeight;
+            if (offsets is not null) _offsets![r] = offsets[i];
         }
     }
 
@@ -191,7 +196,13 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
         {
             int start = _classStart[k], length = _classStart[k + 2] - start;
             var eta = _eta[k].AsSpan(start, length);
-            eta.Fill(alpha[k]);
+            if (_offsets is null) eta.Fill(alpha[k]);
+            else
+            {
+                // The same order of operations as η = α + offset per row, whatever the block.
+                var offsets = _offsets.AsSpan(start, length);
+                for (int i = 0; i < length; i++) eta[i] = alpha[k] + offsets[i];
+            }
             for (int j = 0; j < p; j++)
             {
                 double b = beta[k * p + j];

@@ -26,11 +26,51 @@ public abstract class CumulativeLogitOptions : TorchTrainerOptions
     /// </summary>
     public bool StreamData { get; set; }
 
+    /// <summary>
+    /// A <see cref="float"/> column holding a known per-row term (an offset, e.g. a log exposure) added to every
+    /// cumulative logit: <c>logit P(y ≤ k | x) = α_k + xᵀβ_k + offset</c>. Its coefficient is fixed at 1, so it is not
+    /// estimated; it is read in training and cross-validation and is an input column of the fitted model at scoring
+    /// too, where a missing column or a NaN or infinite value is refused. Not supported with <see cref="StreamData"/>.
+    /// Null for no offset. Default: null.
+    /// </summary>
+    public string? OffsetColumnName { get; set; }
+
+    /// <summary>
+    /// Name of an optional output column of the K cumulative probabilities P(y ≤ k), k = 1..K, in class order (the last
+    /// is 1), computed from the boundaries repaired as for <c>Score</c> (so they never decrease). Null: not produced.
+    /// Default: null.
+    /// </summary>
+    public string? CumulativeProbabilitiesColumnName { get; set; }
+
+    /// <summary>
+    /// Name of an optional output column of the K − 1 linear predictors η_k = α_k + xᵀβ_k (+ offset), one per boundary,
+    /// as fitted (before the repair of crossing boundaries). Null: not produced. Default: null.
+    /// </summary>
+    public string? LinearPredictorsColumnName { get; set; }
+
     internal override void Validate()
     {
         base.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(MaximumNumberOfIterations, 1, nameof(MaximumNumberOfIterations));
         if (!(Tolerance > 0) || !double.IsFinite(Tolerance))
             throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "The tolerance must be positive and finite.");
+        if (OffsetColumnName is not null)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(OffsetColumnName, nameof(OffsetColumnName));
+            if (StreamData)
+                throw new NotSupportedException($"OffsetColumnName ('{OffsetColumnName}') is not supported with StreamData = true yet; load the data into memory (StreamData = false).");
+            if (OffsetColumnName == FeatureColumnName || OffsetColumnName == LabelColumnName)
+                throw new ArgumentException($"The offset column '{OffsetColumnName}' is also the feature or label column; name a column of its own.", nameof(OffsetColumnName));
+        }
+        var taken = new List<string> { "Score", "PredictedLabel", FeatureColumnName };
+        if (OffsetColumnName is not null) taken.Add(OffsetColumnName);
+        foreach (var (name, option) in new[] { (CumulativeProbabilitiesColumnName, nameof(CumulativeProbabilitiesColumnName)), (LinearPredictorsColumnName, nameof(LinearPredictorsColumnName)) })
+        {
+            if (name is null) continue;
+            ArgumentException.ThrowIfNullOrWhiteSpace(name, option);
+            if (taken.Contains(name))
+                throw new ArgumentException($"{option} '{name}' is already taken by the model's input or its Score/PredictedLabel output; choose another name.", option);
+            taken.Add(name);
+        }
     }
 }

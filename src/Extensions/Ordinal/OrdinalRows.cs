@@ -28,6 +28,9 @@ internal abstract class OrdinalRows(int featureCount, int classCount)
     /// </summary>
     public virtual bool FitsPathsTogether => false;
 
+    /// <summary>Whether the rows carry an offset added to every linear predictor.</summary>
+    public virtual bool HasOffsets => false;
+
     /// <summary>The likelihood kernel over all rows (<paramref name="heldOutFold"/> null) or all but one fold's.</summary>
     public abstract ICumulativeLogitKernel Kernel(int? heldOutFold);
 
@@ -41,11 +44,13 @@ internal abstract class OrdinalRows(int featureCount, int classCount)
     /// <summary>Accumulates one row's loss under each fit into <paramref name="sums"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected static void ScoreRow(PrestoCrossValidationMetric metric, ReadOnlySpan<double> x, int label, double weight, IReadOnlyList<(double[] Alpha, double[] Beta)> fits,
-        double[] sums, Span<double> eta, Span<double> probabilities)
+        double[] sums, Span<double> eta, Span<double> probabilities, double offset = 0)
     {
         for (int f = 0; f < fits.Count; f++)
         {
             CumulativeLogit.LinearPredictors(x, fits[f].Alpha, fits[f].Beta, eta);
+            if (offset != 0)
+                for (int k = 0; k < eta.Length; k++) eta[k] += offset;
             CumulativeLogit.Probabilities(eta, probabilities);
             sums[f] += weight * RowLoss(metric, probabilities, label);
         }
@@ -101,6 +106,8 @@ internal sealed class InMemoryOrdinalRows : OrdinalRows
 
     public override int FoldCount { get; }
 
+    public override bool HasOffsets => Problem.Offsets is not null;
+
     /// <summary>The same rows dealt into <paramref name="folds"/>.</summary>
     public InMemoryOrdinalRows WithFolds(int[] folds) => new(Problem, _kernelFor, folds);
 
@@ -125,7 +132,7 @@ internal sealed class InMemoryOrdinalRows : OrdinalRows
         for (int i = 0; i < Problem.Rows; i++)
         {
             if (Fold(i) != fold) continue;
-            ScoreRow(metric, Problem.Row(i), Problem.Labels[i], Problem.Weights[i], coefficients, sums, eta, p);
+            ScoreRow(metric, Problem.Row(i), Problem.Labels[i], Problem.Weights[i], coefficients, sums, eta, p, Problem.Offset(i));
             weight += Problem.Weights[i];
         }
         double total = weight;

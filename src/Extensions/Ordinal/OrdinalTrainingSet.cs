@@ -69,8 +69,33 @@ internal sealed class OrdinalTrainingSet
         var problemWeights = weights.ToArray();
         var (means, deviations) = Standardise(features, tabular.FeatureCount, problemWeights);
         var standardised = Scale(features.ToArray(), means, deviations);
-        var problem = new OrdinalProblem(standardised, labels, problemWeights, tabular.FeatureCount, classes.Count);
+        var offsets = options is CumulativeLogitOptions { OffsetColumnName: { } offsetColumn } ? ReadOffsets(data, offsetColumn, raw.Count, cancellationToken) : null;
+        var problem = new OrdinalProblem(standardised, labels, problemWeights, tabular.FeatureCount, classes.Count, offsets);
         return new OrdinalTrainingSet(new InMemoryOrdinalRows(problem, kernelFor), raw.Count, means, deviations, classes);
+    }
+
+    /// <summary>The offset of every row: a <see cref="float"/> column of finite values, one per training row.</summary>
+    internal static double[] ReadOffsets(IDataView data, string offsetColumn, int rows, CancellationToken cancellationToken)
+    {
+        var column = ColumnChecks.Require(data.Schema, offsetColumn, "offset");
+        if (column.Type != NumberDataViewType.Single)
+            throw new ArgumentException(
+                $"Offset column '{offsetColumn}' must be a scalar Single column, but it is {column.Type}. Use mlContext.Transforms.Conversion.ConvertType(\"{offsetColumn}\", outputKind: DataKind.Single).");
+        var offsets = new double[rows];
+        using var cursor = data.GetRowCursor([column]);
+        var get = cursor.GetGetter<float>(column);
+        float value = 0;
+        long row = 0;
+        for (; cursor.MoveNext(); row++)
+        {
+            if ((row & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
+            get(ref value);
+            if (!float.IsFinite(value))
+                throw new InvalidDataException($"Offset column '{offsetColumn}' holds {value} at row {row}; offsets must be finite.");
+            if (row < rows) offsets[row] = value;
+        }
+        if (row != rows) throw new InvalidDataException($"The offset column '{offsetColumn}' has {row} rows but the training data {rows}.");
+        return offsets;
     }
 
     /// <summary>

@@ -27,9 +27,14 @@ internal static class PrestoOnnxExporter
     /// have large offsets (timestamps, years); null evaluates the original-scale coefficients directly.
     /// </param>
     /// <param name="featureScales">Scales for the features (e.g. training standard deviations; 0 for a constant feature).</param>
+    /// <param name="outputs">
+    /// Optional graph inputs and outputs: the offset input (a [N, 1] float tensor, as ML.NET feeds a scalar column, added to every linear predictor; NaN and
+    /// infinity refused), the cumulative-probability output ([N, K], the last column 1) and the linear-predictor output ([N, K − 1]).
+    /// </param>
     public static byte[] Export(PrestoParameters parameters, string inputName, IReadOnlyList<string> classNames, string method,
-        IReadOnlyList<double>? featureMeans = null, IReadOnlyList<double>? featureScales = null)
+        IReadOnlyList<double>? featureMeans = null, IReadOnlyList<double>? featureScales = null, PrestoGraphColumns? outputs = null)
     {
+        outputs ??= new PrestoGraphColumns(null, null, null);
         ArgumentNullException.ThrowIfNull(parameters);
         int boundaries = parameters.Intercepts.Count, p = parameters.Weights[0].Count;
         if (classNames.Count != boundaries + 1) throw new ArgumentException($"{classNames.Count} class names for {boundaries} boundaries.", nameof(classNames));
@@ -60,18 +65,30 @@ internal static class PrestoOnnxExporter
             ? g.Mul(g.Sub(x, g.AddInitializer("feature_means", centres, p)), g.AddInitializer("feature_inverse_scales", inverseScales, p))
             : x;
         var eta = g.Gemm(standardised, g.AddInitializer("weights", weights, boundaries, p), g.AddInitializer("intercepts", intercepts, boundaries), transB: true); // [N, K−1]
+        if (outputs.Offset is { } offsetName)
+            eta = g.Add(eta, ScoringHeads.RequireFinite(g, g.AddInput(offsetName, OnnxElementType.Float, OnnxDim.Batch, 1))); // [N, 1] broadcast over the boundaries
+        if (outputs.LinearPredictors is { } linearName)
+            g.AddOutput(g.Identity(eta, linearName), OnnxElementType.Float, OnnxDim.Batch, boundaries);
 
         var one = g.Scalar(1f, "one");
         var previous = g.Slice(eta, 0, 1, 1);
         var columns = new List<OnnxValue> { g.Sigmoid(previous) };
+        var cumulative = new List<OnnxValue> { columns[0] };
         for (int k = 1; k < boundaries; k++)
         {
             var current = g.Max(previous, g.Slice(eta, k, k + 1, 1));
             var gap = g.Sub(one, g.Exp(g.Sub(previous, current)));
             columns.Add(g.Mul(g.Mul(g.Sigmoid(current), g.Sigmoid(g.Neg(previous))), gap));
             previous = current;
+            cumulative.Add(g.Sigmoid(current));
         }
         columns.Add(g.Sigmoid(g.Neg(previous)));
+        if (outputs.CumulativeProbabilities is { } cumulativeName)
+        {
+            // P(y ≤ K) = 1: σ(m) + (1 − σ(m)) would round; a column of ones shaped like the first boundary's is exact.
+            cumulative.Add(g.Add(g.Mul(cumulative[0], g.Scalar(0f, "zero_for_last_cumulative")), one));
+            g.AddOutput(g.Identity(g.Concat(cumulative, axis: 1), cumulativeName), OnnxElementType.Float, OnnxDim.Batch, boundaries + 1);
+        }
         ScoringHeads.AddMulticlassHead(g, g.Concat(columns, axis: 1), classNames, valuesAreLogits: false);
 
         g.SetMetadata(MetadataKeys.Kind, "Ordinal");
@@ -82,7 +99,14 @@ internal static class PrestoOnnxExporter
             weights = parameters.Weights,
             lambda = double.IsInfinity(parameters.Lambda) ? "Infinity" : parameters.Lambda.ToString("R", CultureInfo.InvariantCulture),
             classes = classNames,
+            offset = outputs.Offset,
+            proportionalOddsTest = parameters.ProportionalOddsTest is { } test && double.IsFinite(test.Statistic) && double.IsFinite(test.PValue)
+                ? new { statistic = test.Statistic, degreesOfFreedom = test.DegreesOfFreedom, pValue = test.PValue, converged = test.Converged }
+                : null,
         }));
         return g.ToBytes();
     }
 }
+
+/// <summary>The optional graph columns of a cumulative-logit export: the offset input and the extra outputs (null: none).</summary>
+internal sealed record PrestoGraphColumns(string? Offset, string? CumulativeProbabilities, string? LinearPredictors);

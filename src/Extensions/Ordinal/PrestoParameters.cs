@@ -15,14 +15,37 @@ public sealed record PrestoPathPoint(double Lambda, double LogLikelihood, double
     double Aic, double Bic, IReadOnlyList<IReadOnlyList<double>> Differences);
 
 /// <summary>
+/// The likelihood-ratio test of proportional odds: the unpenalised non-parallel cumulative-logit fit (PRESTO at λ = 0)
+/// against the proportional-odds fit, both by maximum likelihood on all training rows. A small p-value says some
+/// feature's effect differs between boundaries (the proportional-odds assumption fails).
+/// </summary>
+/// <param name="Statistic">2·(log-likelihood of the non-parallel fit − that of the proportional-odds fit), at least 0.</param>
+/// <param name="DegreesOfFreedom">p·(K − 2): the differences ψ_k (k ≥ 2) of the p non-constant features.</param>
+/// <param name="PValue">P(χ² ≥ statistic) with <paramref name="DegreesOfFreedom"/> degrees of freedom (asymptotic).</param>
+/// <param name="ProportionalOddsLogLikelihood">The proportional-odds fit's (weighted) log-likelihood.</param>
+/// <param name="NonParallelLogLikelihood">The non-parallel fit's (weighted) log-likelihood.</param>
+/// <param name="Converged">
+/// Whether both fits converged; false when the classes are (nearly) separable and a maximum-likelihood estimate does
+/// not exist, and then the statistic and p-value are not to be trusted.
+/// </param>
+/// <remarks>
+/// With example weights the log-likelihoods are weighted, which the χ² reference assumes to be frequency weights.
+/// </remarks>
+public sealed record ProportionalOddsTest(double Statistic, int DegreesOfFreedom, double PValue, double ProportionalOddsLogLikelihood,
+    double NonParallelLogLikelihood, bool Converged);
+
+/// <summary>
 /// The fitted cumulative-logit coefficients on the original feature scale,
 /// <c>P(y ≤ k | x) = σ(Intercepts[k] + Σ_j Weights[k][j]·x_j)</c>, and how λ was chosen.
 /// </summary>
 public sealed class PrestoParameters
 {
     internal PrestoParameters(double[] intercepts, double[][] weights, double lambda, double lambdaMax, double[] lambdaPath,
-        double[] crossValidationScores, double[] crossValidationStandardErrors, bool converged, IReadOnlyList<PrestoPathPoint> pathDiagnostics)
+        double[] crossValidationScores, double[] crossValidationStandardErrors, bool converged, IReadOnlyList<PrestoPathPoint> pathDiagnostics,
+        ProportionalOddsTest? proportionalOddsTest = null, string? offsetColumnName = null)
     {
+        ProportionalOddsTest = proportionalOddsTest;
+        OffsetColumnName = offsetColumnName;
         PathDiagnostics = pathDiagnostics;
         Intercepts = Array.AsReadOnly(intercepts);
         Weights = Array.AsReadOnly(weights.Select(row => (IReadOnlyList<double>)Array.AsReadOnly(row)).ToArray());
@@ -33,6 +56,19 @@ public sealed class PrestoParameters
         CrossValidationStandardErrors = Array.AsReadOnly(crossValidationStandardErrors);
         Converged = converged;
     }
+
+    /// <summary>
+    /// The likelihood-ratio test of proportional odds (see <see cref="Ordinal.ProportionalOddsTest"/>); null when it was
+    /// not asked for (<c>PrestoTrainer.Options.TestProportionalOdds</c>), for the proportional-odds trainer, or when there is
+    /// nothing to test (no non-constant feature) or too few rows for the non-parallel fit.
+    /// </summary>
+    public ProportionalOddsTest? ProportionalOddsTest { get; }
+
+    /// <summary>
+    /// The column of the known per-row term added to every linear predictor, or null without an offset:
+    /// <c>P(y ≤ k | x) = σ(Intercepts[k] + Σ_j Weights[k][j]·x_j + offset)</c>.
+    /// </summary>
+    public string? OffsetColumnName { get; }
 
     /// <summary>Log-likelihood, deviance explained, non-zero differences, AIC and BIC at every λ of <see cref="LambdaPath"/> (or the one λ fitted).</summary>
     public IReadOnlyList<PrestoPathPoint> PathDiagnostics { get; }

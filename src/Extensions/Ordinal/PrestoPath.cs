@@ -13,6 +13,9 @@ internal sealed record PathResult(Theta Selected, double Lambda, double[] Lambda
 {
     /// <summary>The full-data fit's diagnostics at every λ fitted.</summary>
     public IReadOnlyList<PrestoPathPoint> Diagnostics { get; init; } = [];
+
+    /// <summary>The likelihood-ratio test of proportional odds, when asked for.</summary>
+    public ProportionalOddsTest? ProportionalOddsTest { get; init; }
 }
 
 /// <summary>Settings of one path fit (already validated).</summary>
@@ -36,6 +39,9 @@ internal sealed record PathSettings(double? Lambda, int NumberOfLambdas, double 
 
     /// <summary>The user's fold column, if any (the fitter deals the rows into folds by it).</summary>
     public string? FoldColumnName { get; init; }
+
+    /// <summary>Run the likelihood-ratio test of proportional odds on all rows.</summary>
+    public bool TestProportionalOdds { get; init; }
 }
 
 /// <summary>
@@ -70,6 +76,12 @@ internal sealed class PrestoPath
     private int Features => Rows.FeatureCount;
 
     public PathResult Fit(CancellationToken cancellationToken)
+    {
+        var result = FitPath(cancellationToken);
+        return _settings.TestProportionalOdds ? result with { ProportionalOddsTest = TestProportionalOdds(cancellationToken) } : result;
+    }
+
+    private PathResult FitPath(CancellationToken cancellationToken)
     {
         if (_settings.PenaltyFactors is { } factors && factors.Length != Features)
             throw new ArgumentException($"PenaltyFactors has {factors.Length} values but the feature vector has {Features}; give one factor per feature.", "PenaltyFactors");
@@ -161,8 +173,52 @@ internal sealed class PrestoPath
 
     private double PenaltyFactor(int feature) => _settings.PenaltyFactors?[feature] ?? 1;
 
-    /// <summary>The fit with every penalised coefficient at zero: intercepts at the logits of the cumulative class frequencies, plus β_1 when it is unpenalised.</summary>
-    private SolverResult NullModel(double[] classWeights, ICumulativeLogitKernel kernel, CancellationToken cancellationToken)
+    /// <summary>
+    /// The likelihood-ratio test of proportional odds on all rows: the unpenalised non-parallel fit (PRESTO at λ = 0)
+    /// against the proportional-odds fit, each by maximum likelihood, with p·(K − 2) degrees of freedom (p: the
+    /// non-constant features). Null when there is nothing to test (no non-constant feature), or when the rows are too
+    /// few for the non-parallel fit's (K − 1)(p + 1) coefficients, whose maximum-likelihood estimate would not exist.
+    /// </summary>
+    private ProportionalOddsTest? TestProportionalOdds(CancellationToken cancellationToken)
+    {
+        int tested = Enumerable.Range(0, Features).Count(j => !_data.IsConstant(j));
+        int degreesOfFreedom = tested * (Boundaries - 1);
+        if (degreesOfFreedom == 0) return null;
+        int block = Features + 1, d = Boundaries * block;
+        if (_data.RowCount <= Boundaries * (tested + 1))
+        {
+            _log($"the proportional-odds test is skipped: {_data.RowCount} rows are too few for the non-parallel fit's {Boundaries * (tested + 1)} coefficients");
+            return null;
+        }
+        var parallelFree = new bool[d];
+        var allFree = new bool[d];
+        for (int k = 0; k < Boundaries; k++)
+        {
+            parallelFree[k * block] = allFree[k * block] = true;
+            for (int j = 0; j < Features; j++)
+            {
+                if (_data.IsConstant(j)) continue;
+                allFree[k * block + 1 + j] = true;
+                parallelFree[k * block + 1 + j] = k == 0;
+            }
+        }
+        using var kernel = Rows.Kernel(heldOutFold: null);
+        var unpenalised = new double[d];
+        var parallel = new CumulativeLogitSolver(kernel, Boundaries, Features, parallelFree, unpenalised, _settings.MaximumNumberOfIterations, _settings.Tolerance)
+            .Solve(0, InterceptStart(Rows.ClassWeights(heldOutFold: null)), cancellationToken);
+        var nonParallel = new CumulativeLogitSolver(kernel, Boundaries, Features, allFree, unpenalised, _settings.MaximumNumberOfIterations, _settings.Tolerance)
+            .Solve(0, parallel.Theta, cancellationToken);
+        double n = Rows.ClassWeights(heldOutFold: null).Sum();
+        double parallelLogLikelihood = -parallel.Loss * n, nonParallelLogLikelihood = -nonParallel.Loss * n;
+        double statistic = Math.Max(0, 2 * (nonParallelLogLikelihood - parallelLogLikelihood));
+        bool converged = parallel.Converged && nonParallel.Converged;
+        if (!converged) _log("the proportional-odds likelihood-ratio test's maximum-likelihood fits stopped at the iteration limit (separable classes?); its p-value is unreliable");
+        return new ProportionalOddsTest(statistic, degreesOfFreedom, ChiSquare.UpperTail(statistic, degreesOfFreedom),
+            parallelLogLikelihood, nonParallelLogLikelihood, converged);
+    }
+
+    /// <summary>Intercepts at the logits of the cumulative class frequencies, every slope zero.</summary>
+    private Theta InterceptStart(double[] classWeights)
     {
         var start = new Theta(Boundaries, Features);
         double cumulative = 0;
@@ -172,7 +228,18 @@ internal sealed class PrestoPath
             double q = cumulative / classWeights.Sum();
             start.Values[k * (Features + 1)] = Math.Log(q / (1 - q));
         }
-        bool anyUnpenalisedSlope = !_settings.PenalizeFirstBoundary || _settings.ProportionalOddsOnly
+        return start;
+    }
+
+    /// <summary>
+    /// The fit with every penalised coefficient at zero: intercepts at the logits of the cumulative class frequencies
+    /// (fitted when there is an offset), plus β_1 when it is unpenalised.
+    /// </summary>
+    private SolverResult NullModel(double[] classWeights, ICumulativeLogitKernel kernel, CancellationToken cancellationToken)
+    {
+        var start = InterceptStart(classWeights);
+        // With an offset the frequencies' logits are only a start: the intercepts are fitted.
+        bool anyUnpenalisedSlope = !_settings.PenalizeFirstBoundary || _settings.ProportionalOddsOnly || Rows.HasOffsets
             || Enumerable.Range(0, Features).Any(j => PenaltyFactor(j) == 0 && !_data.IsConstant(j));
         if (!anyUnpenalisedSlope)
         {

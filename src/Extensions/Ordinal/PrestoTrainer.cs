@@ -15,7 +15,9 @@ namespace MLExtensions.Ordinal;
 /// label, an ordered key (class order = key order; K ≥ 3) or a <see cref="float"/> column of ranks (class order =
 /// numeric order); optionally a <see cref="float"/> example-weight column. Output: <c>Score</c>, the K class
 /// probabilities (slot names: the classes), and <c>PredictedLabel</c>, the most probable class as a key with the
-/// label's values.</para>
+/// label's values. Optional: a <see cref="float"/> offset column (<see cref="CumulativeLogitOptions.OffsetColumnName"/>),
+/// read at scoring too; output columns of the cumulative probabilities and of the linear predictors
+/// (<see cref="CumulativeLogitOptions.CumulativeProbabilitiesColumnName"/>, <see cref="CumulativeLogitOptions.LinearPredictorsColumnName"/>).</para>
 /// <para><b>Model.</b> <c>P(y ≤ k | x) = σ(α_k + xᵀβ_k)</c>, fitted by minimising
 /// <c>−(1/W) Σ w_i log P(y_i | x_i) + λ(‖β_1‖₁ + Σ_{k≥2} ‖β_k − β_{k−1}‖₁)</c> on standardised features (W = Σ w_i;
 /// all weights are 1 without a weight column), with unpenalised intercepts. With <see cref="Options.Lambda"/> null, λ is the largest value on a log-spaced path from
@@ -85,6 +87,13 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
         /// </summary>
         public bool UseOneStandardErrorRule { get; set; }
 
+        /// <summary>
+        /// Run the likelihood-ratio test of proportional odds (the unpenalised non-parallel fit against the
+        /// proportional-odds fit, both on all rows; two extra maximum-likelihood fits) and report it in
+        /// <see cref="PrestoParameters.ProportionalOddsTest"/>. Default: true.
+        /// </summary>
+        public bool TestProportionalOdds { get; set; } = true;
+
         /// <summary>The most λ values <see cref="NumberOfLambdas"/> and <see cref="LambdaSequence"/> may ask for.</summary>
         internal const int MaximumNumberOfLambdas = 10_000;
 
@@ -148,6 +157,7 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
         Alpha = _options.Alpha,
         FoldColumnName = _options.FoldColumnName,
         OneStandardErrorRule = _options.UseOneStandardErrorRule,
+        TestProportionalOdds = _options.TestProportionalOdds,
     };
 }
 
@@ -210,6 +220,15 @@ internal static class OrdinalSchema
         bool ok = label.Kind == SchemaShape.Column.VectorKind.Scalar && (label.IsKey || label.ItemType == Microsoft.ML.Data.NumberDataViewType.Single);
         if (!ok) throw new ArgumentException($"Label column '{label.Name}' must be an ordered key or a Single column of ranks.");
         if (options.ExampleWeightColumnName is { } weight) ColumnChecks.Require(input, weight, "example weight");
-        return ScoringSchema.Extend(mlContext, input, PredictionKind.MulticlassClassification, label.IsKey ? label : null);
+        if (options.OffsetColumnName is { } offset)
+        {
+            var column = ColumnChecks.Require(input, offset, "offset");
+            if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.ItemType != Microsoft.ML.Data.NumberDataViewType.Single)
+                throw new ArgumentException($"Offset column '{offset}' must be a scalar Single column.");
+        }
+        var output = ScoringSchema.Extend(mlContext, input, PredictionKind.MulticlassClassification, label.IsKey ? label : null);
+        foreach (var extra in new[] { options.CumulativeProbabilitiesColumnName, options.LinearPredictorsColumnName })
+            if (extra is not null) output = ScoringSchema.AddFloatVector(mlContext, output, extra);
+        return output;
     }
 }

@@ -16,6 +16,7 @@ internal sealed class TorchCumulativeLogitKernel : ICumulativeLogitKernel
     private readonly Tensor _upper;      // [n, 1]: index of the row's upper boundary in the padded predictors
     private readonly Tensor _lower;      // [n, 1]: index of its lower boundary
     private readonly Tensor _weights;    // [n, 1]: w_i / W
+    private readonly Tensor? _offsets;   // [n, 1]: the known term of each row, or null for none
 
     public TorchCumulativeLogitKernel(OrdinalProblem problem, Device device)
     {
@@ -31,6 +32,7 @@ internal sealed class TorchCumulativeLogitKernel : ICumulativeLogitKernel
         _lower = labels.MoveToOuterDisposeScope();
         using var total = problem.TotalWeight.ToScalar();
         _weights = tensor(problem.Weights, [n, 1], ScalarType.Float64, device).div(total).MoveToOuterDisposeScope();
+        _offsets = problem.Offsets is { } offsets ? tensor(offsets, [n, 1], ScalarType.Float64, device).MoveToOuterDisposeScope() : null;
     }
 
     public bool Loss(double[] alpha, double[] beta, out double loss)
@@ -112,6 +114,7 @@ internal sealed class TorchCumulativeLogitKernel : ICumulativeLogitKernel
             Array.Copy(beta, k * p, coefficients, k * (p + 1) + 1, p);
         }
         var eta = _z.matmul(tensor(coefficients, [boundaries, p + 1], ScalarType.Float64, _device).t());   // [n, K−1]
+        if (_offsets is not null) eta = eta.add(_offsets);
         var padded = cat([full(_problem.Rows, 1, double.NegativeInfinity, ScalarType.Float64, _device), eta,
             full(_problem.Rows, 1, double.PositiveInfinity, ScalarType.Float64, _device)], 1);
         var upper = padded.gather(1, _upper);
@@ -125,5 +128,6 @@ internal sealed class TorchCumulativeLogitKernel : ICumulativeLogitKernel
         _upper.Dispose();
         _lower.Dispose();
         _weights.Dispose();
+        _offsets?.Dispose();
     }
 }

@@ -9,7 +9,8 @@ namespace MLExtensions.Onnx.Scoring;
 /// <summary>
 /// <see cref="PredictionKind.MulticlassClassification"/>: <c>Score</c>, the class probabilities as the model emits them
 /// (<see cref="ScoringHeads.ClassProbabilities"/>, with slot names), and <c>PredictedLabel</c>, a key carrying the
-/// label's values, from <see cref="ScoringHeads.PredictedIndex"/>.
+/// label's values, from <see cref="ScoringHeads.PredictedIndex"/>; and any <see cref="OnnxScoringSpec.ExtraOutputs"/> as
+/// columns of their own names (such a chain scores per row: block scoring does not make them).
 /// </summary>
 /// <remarks>Chain: ApplyOnnxModel, <see cref="PredictedIndexMapping"/>, a value map from class index to key, DropColumns.</remarks>
 internal sealed class MulticlassClassificationHead : PredictionHead
@@ -22,7 +23,7 @@ internal sealed class MulticlassClassificationHead : PredictionHead
     /// </summary>
     public static uint KeyOf(uint index) => index + 1;
 
-    public override string[] OnnxOutputs(OnnxScoringSpec spec) => [ScoringHeads.ClassProbabilities, ScoringHeads.PredictedIndex];
+    public override string[] OnnxOutputs(OnnxScoringSpec spec) => [ScoringHeads.ClassProbabilities, ScoringHeads.PredictedIndex, .. spec.ExtraOutputs];
 
     public override SchemaShape Extend(MLContext mlContext, SchemaShape input, SchemaShape.Column? label)
     {
@@ -42,7 +43,6 @@ internal sealed class MulticlassClassificationHead : PredictionHead
     public override IEstimator<ITransformer> AppendTo(EstimatorChain<ITransformer> chain, MLContext mlContext, OnnxScoringSpec spec,
         Func<string[], OnnxScoringEstimator> applyOnnxModel)
     {
-        RejectExtraOutputs(spec);
         var classes = spec.Classes ?? throw new ArgumentException("A multiclass spec needs its Classes.", nameof(spec));
         return chain
             .Append(applyOnnxModel(OnnxOutputs(spec)))

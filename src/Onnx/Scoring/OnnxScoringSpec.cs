@@ -20,7 +20,7 @@ public sealed class OnnxScoringSpec
     /// </summary>
     public Microsoft.ML.IEstimator<Microsoft.ML.ITransformer>? Preparation { get; init; }
 
-    /// <summary>ONNX outputs exposed as columns of the same names besides the head (regression only). Default: none.</summary>
+    /// <summary>ONNX outputs exposed as columns of the same names besides the head (regression and multiclass heads). Default: none.</summary>
     public IReadOnlyList<string> ExtraOutputs { get; init; } = [];
 
     /// <summary>Columns the preparation made for the ONNX model, dropped after scoring. Default: none.</summary>

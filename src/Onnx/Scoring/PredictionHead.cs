@@ -68,6 +68,6 @@ internal abstract class PredictionHead
     protected static void RejectExtraOutputs(OnnxScoringSpec spec)
     {
         if (spec.ExtraOutputs.Count > 0)
-            throw new ArgumentException("Extra ONNX outputs are supported for regression heads and raw outputs only.", nameof(spec));
+            throw new ArgumentException("Extra ONNX outputs are supported for regression and multiclass heads and raw outputs only.", nameof(spec));
     }
 }
