@@ -24,6 +24,9 @@ internal static class SinglePathSearch
         var paths = new PathImportance(space, importance, options.ImportanceFloor);
         var rows = new RowImportance(data.Train.Rows, importance, options.ImportanceFloor);
         var history = new List<ArchitectureSnapshot>();
+        // Every epoch has N rows (a permutation, or N importance draws), hence the same number of steps.
+        var cadence = new ImportanceCadence((data.Train.Rows + options.BatchSize - 1) / options.BatchSize, options.SearchEpochs, options.ImportanceUpdateSteps);
+        long step = 0;
         int[] order = [];
         float[]? drawWeights = null;
         int start = 0;
@@ -46,6 +49,12 @@ internal static class SinglePathSearch
                 optimizer.ZeroGrad();
                 var output = supernet.forward(features, ArchitectureWeights.OneHot(space, path, run.Device));
                 var loss = data.Loss(data.Train, output, index, importanceWeights);
+                if (importance && options.ImportanceReweighting)
+                {
+                    // Paths drawn by importance, weighted back to the uniform draw: the expected step is SPOS's.
+                    using var pathWeight = paths.UniformRatio(path).ToScalar();
+                    loss = loss.mul(pathWeight);
+                }
                 loss.backward();
                 var slices = supernet.PathSlices(path);
                 // With the sandwich rule the extremes' gradients would mix into the sampled slices: read them first.
@@ -67,15 +76,16 @@ internal static class SinglePathSearch
                     var norms = MlpLoss.OutputGradientNorm(data.Kind, output.detach(), data.Train.Labels.index_select(0, index), data.LabelScale)
                         .cpu().to_type(ScalarType.Float64).data<double>().ToArray();
                     rows.Observe(order.AsSpan(start, count), norms);
+                    if (cadence.IsUpdate(++step, out double tau)) paths.Update(tau);
                 }
                 start += count;
                 return new StepLoss(loss);
             },
             EndEpoch = epoch =>
             {
-                // PA&DA's importance weight τ = epoch/epochs (from 0), set at the end of each epoch for the next.
+                // PA&DA's importance weight τ = epoch/epochs (from 0), set at the end of each epoch for the next epoch's
+                // rows (drawn at its start); paths follow the cadence of the steps.
                 double tau = (epoch - 1) / (double)options.SearchEpochs;
-                paths.EndEpoch(tau);
                 rows.EndEpoch(tau);
                 history.Add(new ArchitectureSnapshot(epoch, paths.Snapshot()));
             },
@@ -99,7 +109,10 @@ internal static class SinglePathSearch
         yield return sampled with { Depth = 0, Widths = new int[space.MaximumDepth] };
     }
 
-    /// <summary>Per hidden layer the path uses: the weight plus bias gradient norm of the path's slice (PA&amp;DA's per-operation importance).</summary>
+    /// <summary>
+    /// Per hidden layer the path uses: the root-mean-square entry of the gradient of the path's weight and bias slices
+    /// (PA&amp;DA's per-operation importance, per entry: the reference's plain norm grows with the slice's size).
+    /// </summary>
     private static double[] SliceGradientNorms(TangledSupernet supernet, NasSearchSpace space, ArchitecturePath path)
     {
         using var scope = NewDisposeScope();
@@ -109,8 +122,19 @@ internal static class SinglePathSearch
         var parameters = supernet.TrainableParameters;
         var norms = new double[depth];
         for (int l = 0; l < depth; l++)
+        {
+            double squares = 0;
+            long entries = 0;
             for (int k = 2 * l; k <= 2 * l + 1; k++)
-                if (parameters[k].grad is { } g && slices[k] is { } slice) norms[l] += slice.Of(g).norm().item<float>();
+                if (parameters[k].grad is { } g && slices[k] is { } slice)
+                {
+                    var block = slice.Of(g);
+                    double norm = block.norm().item<float>();
+                    squares += norm * norm;
+                    entries += block.numel();
+                }
+            norms[l] = entries > 0 ? Math.Sqrt(squares / entries) : 0;
+        }
         return norms;
     }
 
