@@ -133,10 +133,22 @@ public sealed class NasTrainer : IEstimator<NasModel>
         internal const int MaximumCandidatesToRank = 1_000_000;
 
         /// <summary>
-        /// Single-path strategies: most candidates scored with inherited weights (all when the space is smaller, so
-        /// int.MaxValue ranks every architecture of a small space); at most 1,000,000 on a larger space. Default: 300.
+        /// Single-path strategies: fewest candidates scored with inherited weights when <see cref="RankingBudget"/>
+        /// affords fewer (int.MaxValue ranks every architecture of a small space); at most 1,000,000 on a larger space.
+        /// Default: 300.
         /// </summary>
         public int CandidatesToRank { get; set; } = 300;
+
+        /// <summary>
+        /// Single-path strategies: candidate-rows the final ranking may spend, a candidate costing one forward pass over
+        /// the ranking split's rows. When the space times those rows fits (or the space holds no more than
+        /// <see cref="CandidatesToRank"/>) every architecture is ranked; otherwise SPOS's evolutionary search (population
+        /// 50, 10 parents, mutation and crossover) scores as many distinct architectures as the budget affords (at
+        /// least <see cref="CandidatesToRank"/>). <see cref="NasSearchResult.CandidatesRanked"/> reports the coverage.
+        /// The default ranks the default space of 4,665 whole up to about 1,000 ranking rows (5,000 rows at the default
+        /// <see cref="RankingFraction"/>). Default: 5,000,000.
+        /// </summary>
+        public long RankingBudget { get; set; } = 5_000_000;
 
         /// <summary>Architectures listed in <see cref="NasSearchResult.TopArchitectures"/>. Default: 5.</summary>
         public int TopK { get; set; } = 5;
@@ -205,6 +217,8 @@ public sealed class NasTrainer : IEstimator<NasModel>
                 throw new ArgumentOutOfRangeException(nameof(ImportanceFloor), ImportanceFloor, "Must be in [0, 1] (0: the reference's sampling without a floor; 1: uniform).");
             ArgumentOutOfRangeException.ThrowIfLessThan(ImportanceUpdateSteps, 1, nameof(ImportanceUpdateSteps));
             ArgumentOutOfRangeException.ThrowIfLessThan(CandidatesToRank, 1, nameof(CandidatesToRank));
+            if (RankingBudget < 0)
+                throw new ArgumentOutOfRangeException(nameof(RankingBudget), RankingBudget, "Must be ≥ 0 candidate-rows (0: rank CandidatesToRank candidates only).");
             if (CandidatesToRank > MaximumCandidatesToRank && SearchSpace.Count > MaximumCandidatesToRank)
                 throw new ArgumentOutOfRangeException(nameof(CandidatesToRank), CandidatesToRank,
                     $"CandidatesToRank asks for more than {MaximumCandidatesToRank} of a space of {SearchSpace.Count} architectures, which would not finish; " +
@@ -287,6 +301,8 @@ public sealed class NasTrainer : IEstimator<NasModel>
                 History = outcome.History,
                 SearchEpochs = outcome.Epochs,
                 StoppedByTimeBudget = outcome.StoppedByTimeBudget,
+                CandidatesRanked = outcome.CandidatesRanked,
+                ArchitecturesInSpace = space.Count,
                 Times = new NasPhaseTimes(outcome.SearchTime, outcome.RankingTime, retrainClock.Elapsed),
             };
             // Wall-clock times stay out of the model, so that the same seed and data give the same ONNX bytes.

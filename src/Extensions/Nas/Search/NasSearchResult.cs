@@ -92,6 +92,17 @@ public sealed record NasSearchResult
     public required bool StoppedByTimeBudget { get; init; }
 
     /// <summary>
+    /// How many architectures were scored with inherited weights: the whole space when it was affordable
+    /// (<see cref="NasTrainer.Options.RankingBudget"/>), else those the evolutionary search visited (single-path
+    /// strategies), or the argmax, its neighbours and the most probable architectures (gradient search); fewer when the
+    /// time budget cut the ranking short.
+    /// </summary>
+    public int CandidatesRanked { get; init; }
+
+    /// <summary>How many architectures the space holds (<see cref="NasSearchSpace.Count"/>): the coverage is <see cref="CandidatesRanked"/> of these.</summary>
+    public long ArchitecturesInSpace { get; init; }
+
+    /// <summary>
     /// Time per phase, for a search run in this process; null for a result read back from a model
     /// (<see cref="FromSavedModel"/>), whose metadata holds no wall-clock times so that two fits with the same seed and
     /// data give the same ONNX bytes.

@@ -95,10 +95,10 @@ internal static class SinglePathSearch
         var searchTime = clock.Elapsed;
 
         clock.Restart();
-        var ranked = context.Rank(Candidates(space, options.CandidatesToRank, run.Random));
+        var ranked = RankSpace(context);
         var top = ranked.Take(context.CandidatesToKeep)
             .Select(r => new RankedArchitecture(r.Architecture, r.Loss, null)).ToList();
-        return new SearchOutcome(ranked[0].Architecture, top, history, epochs, stopped, searchTime, clock.Elapsed);
+        return new SearchOutcome(ranked[0].Architecture, top, history, epochs, stopped, searchTime, clock.Elapsed) { CandidatesRanked = ranked.Count };
     }
 
     /// <summary>The sandwich rule's largest and smallest sub-networks (with the sampled path's activation and residual choice).</summary>
@@ -139,21 +139,33 @@ internal static class SinglePathSearch
     }
 
     /// <summary>
-    /// The architectures to rank: all of them when there are at most <paramref name="count"/>, else that many distinct
-    /// ones drawn uniformly per decision; shuffled, so a ranking cut short by the budget is not biased to shallow nets.
+    /// How many candidates the final ranking affords: <c>RankingBudget</c> candidate-rows over the ranking split's rows
+    /// (each candidate costs one forward pass over them), at least <c>CandidatesToRank</c>, at most 1,000,000.
     /// </summary>
-    public static List<MlpArchitecture> Candidates(NasSearchSpace space, int count, Random random)
-    {
-        var candidates = space.Count <= count ? space.Enumerate().ToList() : SampleDistinct(space, count, random);
-        random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(candidates));
-        return candidates;
-    }
+    public static int AffordableCandidates(NasTrainer.Options options, int rankingRows) =>
+        (int)Math.Min(NasTrainer.Options.MaximumCandidatesToRank, Math.Max(options.CandidatesToRank, options.RankingBudget / Math.Max(rankingRows, 1)));
 
-    private static List<MlpArchitecture> SampleDistinct(NasSearchSpace space, int count, Random random)
+    /// <summary>
+    /// Ranks the space by ranking-split loss with inherited weights, best first: every architecture when the space
+    /// holds no more than <see cref="AffordableCandidates"/> (in shuffled order, so a ranking cut short by the deadline
+    /// is not biased to shallow nets), else that many found by <see cref="EvolutionarySearch"/>. Stops at the ranking deadline.
+    /// </summary>
+    public static List<(MlpArchitecture Architecture, double Loss)> RankSpace(SearchContext context)
     {
-        var uniform = new PathImportance(space, false, 0);
-        var chosen = new HashSet<MlpArchitecture>();
-        for (long attempt = 0; chosen.Count < count && attempt < 20L * count; attempt++) chosen.Add(uniform.Sample(random).ToArchitecture(space));
-        return chosen.ToList();
+        var (space, options, run) = (context.Space, context.Options, context.Run);
+        int affordable = AffordableCandidates(options, context.Data.Ranking.Rows);
+        if (space.Count <= affordable)
+        {
+            var all = space.Enumerate().ToList();
+            run.Random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(all));
+            return context.Rank(all);
+        }
+        run.Info($"ranking {affordable} of {space.Count} architectures by evolutionary search");
+        var scored = EvolutionarySearch.Run(space, affordable, context.Score, () =>
+        {
+            run.CancellationToken.ThrowIfCancellationRequested();
+            return context.RankingTimeIsUp;
+        }, run.Random);
+        return scored.OrderBy(s => s.Loss).ToList();
     }
 }
