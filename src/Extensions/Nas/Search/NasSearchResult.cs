@@ -19,8 +19,9 @@ public enum NasStrategy
     Spos,
 
     /// <summary>
-    /// PA&amp;DA: as SPOS, but paths are drawn in proportion to the gradient norms of their choices and rows in
-    /// proportion to their loss-gradient norms (importance sampling, mixed with uniform as training goes on).
+    /// PA&amp;DA: as SPOS, but paths are drawn in proportion to the per-entry gradients of their width choices and rows
+    /// in proportion to their loss-gradient norms (importance sampling, mixed with uniform as training goes on, never
+    /// below <c>ImportanceFloor</c>; see <c>NasTrainer.Options.ImportanceUpdateSteps</c> and <c>ImportanceReweighting</c>).
     /// </summary>
     PaDa,
 }
