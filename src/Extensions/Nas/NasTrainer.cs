@@ -168,6 +168,12 @@ public sealed class NasTrainer : IEstimator<NasModel>
         /// </summary>
         public int ImportanceUpdateSteps { get; set; } = 16;
 
+        /// <summary>
+        /// PA&amp;DA: measure a width slice's gradient per entry (root-mean-square) rather than as the reference's plain
+        /// norm, which grows with the slice's size. Internal, for the benchmark's comparison. Default: true.
+        /// </summary>
+        internal bool PerEntrySliceGradients { get; set; } = true;
+
         /// <summary>Most epochs when retraining the chosen architecture from scratch. Default: 100.</summary>
         public int RetrainEpochs { get; set; } = 100;
 

@@ -58,7 +58,7 @@ internal static class SinglePathSearch
                 loss.backward();
                 var slices = supernet.PathSlices(path);
                 // With the sandwich rule the extremes' gradients would mix into the sampled slices: read them first.
-                double[]? sampledNorms = importance && options.SandwichRule ? SliceGradientNorms(supernet, space, path) : null;
+                double[]? sampledNorms = importance && options.SandwichRule ? SliceGradientNorms(supernet, space, path, options.PerEntrySliceGradients) : null;
                 if (options.SandwichRule)
                     foreach (var extreme in Extremes(space, path))
                     {
@@ -71,7 +71,7 @@ internal static class SinglePathSearch
                 {
                     // As the reference, importance is read after clipping and the step, from the sampled path's slices (before the
                     // extremes' backward passes with the sandwich rule, which the reference does not have).
-                    paths.Observe(path, sampledNorms ?? SliceGradientNorms(supernet, space, path));
+                    paths.Observe(path, sampledNorms ?? SliceGradientNorms(supernet, space, path, options.PerEntrySliceGradients));
                     using var noGrad = no_grad();
                     var norms = MlpLoss.OutputGradientNorm(data.Kind, output.detach(), data.Train.Labels.index_select(0, index), data.LabelScale)
                         .cpu().to_type(ScalarType.Float64).data<double>().ToArray();
@@ -113,7 +113,7 @@ internal static class SinglePathSearch
     /// Per hidden layer the path uses: the root-mean-square entry of the gradient of the path's weight and bias slices
     /// (PA&amp;DA's per-operation importance, per entry: the reference's plain norm grows with the slice's size).
     /// </summary>
-    private static double[] SliceGradientNorms(TangledSupernet supernet, NasSearchSpace space, ArchitecturePath path)
+    private static double[] SliceGradientNorms(TangledSupernet supernet, NasSearchSpace space, ArchitecturePath path, bool perEntry)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -133,9 +133,19 @@ internal static class SinglePathSearch
                     squares += norm * norm;
                     entries += block.numel();
                 }
-            norms[l] = entries > 0 ? Math.Sqrt(squares / entries) : 0;
+            norms[l] = !perEntry ? RawNorm(supernet, slices, l) : entries > 0 ? Math.Sqrt(squares / entries) : 0;
         }
         return norms;
+    }
+
+    /// <summary>The reference's importance of hidden layer <paramref name="layer"/>: its weight slice's gradient norm plus its bias slice's.</summary>
+    private static double RawNorm(TangledSupernet supernet, ParameterSlice?[] slices, int layer)
+    {
+        var parameters = supernet.TrainableParameters;
+        double norm = 0;
+        for (int k = 2 * layer; k <= 2 * layer + 1; k++)
+            if (parameters[k].grad is { } g && slices[k] is { } slice) norm += slice.Of(g).norm().item<float>();
+        return norm;
     }
 
     /// <summary>
