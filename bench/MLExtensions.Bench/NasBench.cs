@@ -48,6 +48,10 @@ public static class NasBench
         new("SPOS + sandwich", o => { o.Strategy = NasStrategy.Spos; o.SandwichRule = true; }),
         new("PA&DA", o => o.Strategy = NasStrategy.PaDa),
         new("PA&DA + fine-tune", o => { o.Strategy = NasStrategy.PaDa; o.FineTuneEpochs = 3; }),
+        // The reference's cadence and no floor (per-entry slice gradients and kept estimates stay): what those two fixes change.
+        new("PA&DA reference cadence", o => { o.Strategy = NasStrategy.PaDa; o.ImportanceFloor = 0; o.ImportanceUpdateSteps = 1; }),
+        new("PA&DA raw slice norms", o => { o.Strategy = NasStrategy.PaDa; o.PerEntrySliceGradients = false; }),
+        new("PA&DA re-weighted", o => { o.Strategy = NasStrategy.PaDa; o.ImportanceReweighting = true; }),
         new("TangleNAS softmax", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Softmax; }),
         new("TangleNAS sparsemax", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Sparsemax; }),
         new("TangleNAS DrNAS", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Dirichlet; }),

@@ -78,6 +78,13 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         /// </summary>
         public TimeSpan? TimeBudget { get; set; }
 
+        /// <summary>
+        /// Seed of the <see cref="ValidationFraction"/> split's hash; null uses the run's seed. The NAS trainer sets its
+        /// own, so that retraining's early-stopping rows are drawn independently of the search's ranking rows (the same
+        /// seed and hash would make the smaller split a subset of the larger).
+        /// </summary>
+        internal int? ValidationSplitSeed { get; set; }
+
         internal override void Validate()
         {
             base.Validate();
@@ -189,7 +196,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
 
     private IReadOnlyList<TrainingProgress> TrainNetwork(MlpNetwork network, TabularData data, TabularSummary summary, TrainingRun run, TimeSpan? timeBudget)
     {
-        var split = ValidationSplit.Create(_options.ValidationFraction, run.Seed);
+        var split = ValidationSplit.Create(_options.ValidationFraction, _options.ValidationSplitSeed ?? run.Seed);
         int batchSize = RowsPerBatch(summary.Rows, data.FeatureCount);
         // A buffer beyond the data's size is a full shuffle: it holds the rows there are.
         int bufferRows = (int)Math.Min(_options.ShuffleBufferRows, summary.Rows);

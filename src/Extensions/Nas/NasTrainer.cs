@@ -79,9 +79,13 @@ public sealed class NasTrainer : IEstimator<NasModel>
         public bool SandwichRule { get; set; }
 
         /// <summary>
-        /// PA&amp;DA: weight each drawn row's loss by 1/(N·p) so the batch loss is an unbiased estimate of the plain mean
-        /// loss. The reference draws rows by importance without re-weighting (a deliberately biased objective that
-        /// dwells on hard rows); this option adds the correction. Default: false (as the reference).
+        /// PA&amp;DA: weight each drawn row's loss by 1/(N·p) and each step's loss by its path's
+        /// uniform-over-importance probability ratio (over the width decisions the path uses), so that the expected loss
+        /// of a step is SPOS's: the plain mean loss over rows and uniformly drawn paths. The reference draws by importance
+        /// without re-weighting (a deliberately biased objective that dwells on hard rows and important widths); this
+        /// option adds the correction. The weights are exact, not clipped (<see cref="ImportanceFloor"/> bounds them:
+        /// each path factor ≤ 1/floor, each row weight ≤ 1/floor); what stays biased is the step, not the loss, when
+        /// <see cref="GradientClipNorm"/> scales a large gradient down, and Adam's per-entry normalisation. Default: false (as the reference).
         /// </summary>
         public bool ImportanceReweighting { get; set; }
 
@@ -129,24 +133,54 @@ public sealed class NasTrainer : IEstimator<NasModel>
         internal const int MaximumCandidatesToRank = 1_000_000;
 
         /// <summary>
-        /// Single-path strategies: most candidates scored with inherited weights (all when the space is smaller, so
-        /// int.MaxValue ranks every architecture of a small space); at most 1,000,000 on a larger space. Default: 300.
+        /// Single-path strategies: fewest candidates scored with inherited weights when <see cref="RankingBudget"/>
+        /// affords fewer (int.MaxValue ranks every architecture of a small space); at most 1,000,000 on a larger space.
+        /// Default: 300.
         /// </summary>
         public int CandidatesToRank { get; set; } = 300;
+
+        /// <summary>
+        /// Single-path strategies: candidate-rows the final ranking may spend, a candidate costing one forward pass over
+        /// the ranking split's rows. When the space times those rows fits (or the space holds no more than
+        /// <see cref="CandidatesToRank"/>) every architecture is ranked; otherwise SPOS's evolutionary search (population
+        /// 50, 10 parents, mutation and crossover) scores as many distinct architectures as the budget affords (at
+        /// least <see cref="CandidatesToRank"/>). <see cref="NasSearchResult.CandidatesRanked"/> reports the coverage.
+        /// The default ranks the default space of 4,665 whole up to about 1,000 ranking rows (5,000 rows at the default
+        /// <see cref="RankingFraction"/>). Default: 5,000,000.
+        /// </summary>
+        public long RankingBudget { get; set; } = 5_000_000;
 
         /// <summary>Architectures listed in <see cref="NasSearchResult.TopArchitectures"/>. Default: 5.</summary>
         public int TopK { get; set; } = 5;
 
         /// <summary>
-        /// PA&amp;DA: share of the uniform distribution always mixed into path and row sampling, on top of the
-        /// reference's (1 − τ) share, which shrinks to 2/<see cref="SearchEpochs"/> in the last epoch. Default: 0 (as the reference).
+        /// PA&amp;DA: share f of the uniform distribution always mixed into path and row sampling, on top of the
+        /// reference's (1 − τ) share (which shrinks to 1/<see cref="SearchEpochs"/>): each of a decision's k choices is
+        /// drawn with probability at least f/k, each of N rows with at least f/N, so no width starves and importance
+        /// weights stay ≤ 1/f. 0 is the reference, whose distributions collapse onto one width on small data. Default: 0.25.
         /// </summary>
-        public double ImportanceFloor { get; set; }
+        public double ImportanceFloor { get; set; } = 0.25;
+
+        /// <summary>
+        /// PA&amp;DA: fewest training steps between updates of the path distribution. Epochs of at least this many steps
+        /// update at their end (as the reference); shorter epochs (small data) pool their observations until this many
+        /// steps have passed, so an update rests on enough drawn paths. Default: 16.
+        /// </summary>
+        public int ImportanceUpdateSteps { get; set; } = 16;
+
+        /// <summary>
+        /// PA&amp;DA: measure a width slice's gradient per entry (root-mean-square) rather than as the reference's plain
+        /// norm, which grows with the slice's size. Internal, for the benchmark's comparison. Default: true.
+        /// </summary>
+        internal bool PerEntrySliceGradients { get; set; } = true;
 
         /// <summary>Most epochs when retraining the chosen architecture from scratch. Default: 100.</summary>
         public int RetrainEpochs { get; set; } = 100;
 
-        /// <summary>Fraction of rows held out for early stopping of the retraining. Default: 0.1.</summary>
+        /// <summary>
+        /// Fraction of rows held out for early stopping of the retraining, drawn by a hash seeded independently of the
+        /// ranking split's (so they are not a subset of the rows the pick was ranked on). Default: 0.1.
+        /// </summary>
         public double RetrainValidationFraction { get; set; } = 0.1;
 
         /// <summary>Retraining epochs without validation improvement before it stops. Default: 10.</summary>
@@ -186,8 +220,11 @@ public sealed class NasTrainer : IEstimator<NasModel>
             if (!(RetrainValidationFraction >= 0 && RetrainValidationFraction < 1))
                 throw new ArgumentOutOfRangeException(nameof(RetrainValidationFraction), RetrainValidationFraction, "Must be in [0, 1).");
             if (!(ImportanceFloor >= 0 && ImportanceFloor <= 1))
-                throw new ArgumentOutOfRangeException(nameof(ImportanceFloor), ImportanceFloor, "Must be in [0, 1].");
+                throw new ArgumentOutOfRangeException(nameof(ImportanceFloor), ImportanceFloor, "Must be in [0, 1] (0: the reference's sampling without a floor; 1: uniform).");
+            ArgumentOutOfRangeException.ThrowIfLessThan(ImportanceUpdateSteps, 1, nameof(ImportanceUpdateSteps));
             ArgumentOutOfRangeException.ThrowIfLessThan(CandidatesToRank, 1, nameof(CandidatesToRank));
+            if (RankingBudget < 0)
+                throw new ArgumentOutOfRangeException(nameof(RankingBudget), RankingBudget, "Must be ≥ 0 candidate-rows (0: rank CandidatesToRank candidates only).");
             if (CandidatesToRank > MaximumCandidatesToRank && SearchSpace.Count > MaximumCandidatesToRank)
                 throw new ArgumentOutOfRangeException(nameof(CandidatesToRank), CandidatesToRank,
                     $"CandidatesToRank asks for more than {MaximumCandidatesToRank} of a space of {SearchSpace.Count} architectures, which would not finish; " +
@@ -244,12 +281,7 @@ public sealed class NasTrainer : IEstimator<NasModel>
             // rest (an independent hash), so the fractions hold of all rows. Gradient search that picks by α alone
             // gives the rows to the weights: on small data, fewer training rows make the supernet overfit and α
             // then favours narrow, shallow networks.
-            bool gradient = _options.Strategy == NasStrategy.TangleNas;
-            bool ranks = !gradient || _options.FineTuneEpochs > 0;
-            var ranking = ranks ? ValidationSplit.Create(_options.RankingFraction, run.Seed) : null;
-            var validation = gradient
-                ? ValidationSplit.Create(_options.SearchValidationFraction / (1 - (ranks ? _options.RankingFraction : 0)), unchecked(run.Seed * 31 + 7))
-                : null;
+            var (ranking, validation) = SearchSplits(_options, run.Seed);
             using var searchData = SearchData.Load(data, ranking, validation, _kind, labelScale, run.Device, run.CancellationToken);
             using var supernet = CreateSupernet(data, summary, space);
             supernet.to(run.Device);
@@ -275,6 +307,8 @@ public sealed class NasTrainer : IEstimator<NasModel>
                 History = outcome.History,
                 SearchEpochs = outcome.Epochs,
                 StoppedByTimeBudget = outcome.StoppedByTimeBudget,
+                CandidatesRanked = outcome.CandidatesRanked,
+                ArchitecturesInSpace = space.Count,
                 Times = new NasPhaseTimes(outcome.SearchTime, outcome.RankingTime, retrainClock.Elapsed),
             };
             // Wall-clock times stay out of the model, so that the same seed and data give the same ONNX bytes.
@@ -283,6 +317,31 @@ public sealed class NasTrainer : IEstimator<NasModel>
         // The result as stored in the ONNX metadata, with the times (the retraining time excludes the export that followed).
         return new NasModel(trained, result);
     }
+
+    /// <summary>
+    /// The search's row splits for <paramref name="seed"/>: the ranking rows (null when nothing is ranked), then the α
+    /// rows among the rest (null for single-path strategies), each by its own seeded hash of the row position.
+    /// </summary>
+    internal static (ValidationSplit? Ranking, ValidationSplit? Architecture) SearchSplits(Options options, int seed)
+    {
+        bool gradient = options.Strategy == NasStrategy.TangleNas;
+        bool ranks = !gradient || options.FineTuneEpochs > 0;
+        var ranking = ranks ? ValidationSplit.Create(options.RankingFraction, seed) : null;
+        var architecture = gradient
+            ? ValidationSplit.Create(options.SearchValidationFraction / (1 - (ranks ? options.RankingFraction : 0)), unchecked(seed * 31 + 7))
+            : null;
+        return (ranking, architecture);
+    }
+
+    /// <summary>
+    /// The seed of retraining's early-stopping split: derived from the run's seed (so the same seed gives the same rows)
+    /// but not equal to it. With the ranking split's seed the two hashes would agree row by row, and the smaller
+    /// fraction's rows would all be ranking rows: early stopping would then watch the very rows the pick was made on.
+    /// </summary>
+    internal static int RetrainingSplitSeed(int seed) => unchecked(seed * -1640531535 + 0x2F6B_1D3);
+
+    /// <summary>Retraining's early-stopping split for <paramref name="seed"/> (null when <see cref="Options.RetrainValidationFraction"/> is 0).</summary>
+    internal static ValidationSplit? RetrainingSplit(Options options, int seed) => ValidationSplit.Create(options.RetrainValidationFraction, RetrainingSplitSeed(seed));
 
     /// <summary>Re-ranks the outcome's best candidates after a short fine-tune (when asked) and keeps the top K.</summary>
     private SearchOutcome FineTune(SearchContext context, SearchOutcome outcome)
@@ -316,7 +375,11 @@ public sealed class NasTrainer : IEstimator<NasModel>
             ValidationFraction = _options.RetrainValidationFraction,
             EarlyStoppingPatience = _options.EarlyStoppingPatience,
         });
-        if (seed is int given) options.Seed = given;
+        if (seed is int given)
+        {
+            options.Seed = given;
+            options.ValidationSplitSeed = RetrainingSplitSeed(given);
+        }
         return new MlpTrainer(_mlContext, options, _kind);
     }
 }

@@ -77,9 +77,10 @@ internal static class GradientSearch
             // The budget ended the search inside the warm-up: α never moved, and its argmax would just be the first
             // choice of every decision. Rank candidates with inherited weights instead, as single-path search does.
             run.Warning("the time budget ended the search before any architecture step; ranking candidates by supernet loss instead");
-            var byLoss = context.Rank(SinglePathSearch.Candidates(space, options.CandidatesToRank, run.Random));
+            var byLoss = SinglePathSearch.RankSpace(context);
             return new SearchOutcome(byLoss[0].Architecture,
-                byLoss.Take(context.CandidatesToKeep).Select(r => new RankedArchitecture(r.Architecture, r.Loss, null)).ToList(), history, epochs, stopped, searchTime, clock.Elapsed);
+                byLoss.Take(context.CandidatesToKeep).Select(r => new RankedArchitecture(r.Architecture, r.Loss, null)).ToList(), history, epochs, stopped, searchTime, clock.Elapsed)
+            { CandidatesRanked = byLoss.Count };
         }
         var chosen = PathProbabilities.Argmax(probabilities, space).ToArchitecture(space);
         // Candidates: the argmax's one-choice neighbours and the most probable architectures. The joint probability
@@ -89,9 +90,10 @@ internal static class GradientSearch
             : [];
         var others = Neighbours(chosen, space).Skip(1).Concat(probable).Distinct().Where(a => !a.Equals(chosen)).ToList();
         var ranked = new List<RankedArchitecture> { new(chosen, context.Score(chosen), PathProbabilities.Of(probabilities, space, chosen)) };
-        ranked.AddRange(context.Rank(others).Take(context.CandidatesToKeep - 1)
+        var scoredOthers = context.Rank(others);
+        ranked.AddRange(scoredOthers.Take(context.CandidatesToKeep - 1)
             .Select(r => new RankedArchitecture(r.Architecture, r.Loss, PathProbabilities.Of(probabilities, space, r.Architecture))));
-        return new SearchOutcome(chosen, ranked, history, epochs, stopped, searchTime, clock.Elapsed);
+        return new SearchOutcome(chosen, ranked, history, epochs, stopped, searchTime, clock.Elapsed) { CandidatesRanked = 1 + scoredOthers.Count };
     }
 
     private static Tensor NextValidationBatch(int[] order, ref int cursor, int batchSize, Device device)

@@ -19,8 +19,9 @@ public enum NasStrategy
     Spos,
 
     /// <summary>
-    /// PA&amp;DA: as SPOS, but paths are drawn in proportion to the gradient norms of their choices and rows in
-    /// proportion to their loss-gradient norms (importance sampling, mixed with uniform as training goes on).
+    /// PA&amp;DA: as SPOS, but paths are drawn in proportion to the per-entry gradients of their width choices and rows
+    /// in proportion to their loss-gradient norms (importance sampling, mixed with uniform as training goes on, never
+    /// below <c>ImportanceFloor</c>; see <c>NasTrainer.Options.ImportanceUpdateSteps</c> and <c>ImportanceReweighting</c>).
     /// </summary>
     PaDa,
 }
@@ -90,6 +91,17 @@ public sealed record NasSearchResult
 
     /// <summary>Whether the time budget cut the search short.</summary>
     public required bool StoppedByTimeBudget { get; init; }
+
+    /// <summary>
+    /// How many architectures were scored with inherited weights: the whole space when it was affordable
+    /// (<see cref="NasTrainer.Options.RankingBudget"/>), else those the evolutionary search visited (single-path
+    /// strategies), or the argmax, its neighbours and the most probable architectures (gradient search); fewer when the
+    /// time budget cut the ranking short.
+    /// </summary>
+    public int CandidatesRanked { get; init; }
+
+    /// <summary>How many architectures the space holds (<see cref="NasSearchSpace.Count"/>): the coverage is <see cref="CandidatesRanked"/> of these.</summary>
+    public long ArchitecturesInSpace { get; init; }
 
     /// <summary>
     /// Time per phase, for a search run in this process; null for a result read back from a model

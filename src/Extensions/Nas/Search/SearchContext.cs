@@ -114,4 +114,8 @@ internal sealed record SearchContext(NasSearchSpace Space, TangledSupernet Super
 
 /// <summary>What a strategy hands back to <see cref="NasTrainer"/>.</summary>
 internal sealed record SearchOutcome(MlpArchitecture Architecture, IReadOnlyList<RankedArchitecture> Top, IReadOnlyList<ArchitectureSnapshot> History,
-    int Epochs, bool StoppedByTimeBudget, TimeSpan SearchTime, TimeSpan RankingTime);
+    int Epochs, bool StoppedByTimeBudget, TimeSpan SearchTime, TimeSpan RankingTime)
+{
+    /// <summary>How many architectures were scored with inherited weights.</summary>
+    public int CandidatesRanked { get; init; }
+}

@@ -24,6 +24,9 @@ internal static class SinglePathSearch
         var paths = new PathImportance(space, importance, options.ImportanceFloor);
         var rows = new RowImportance(data.Train.Rows, importance, options.ImportanceFloor);
         var history = new List<ArchitectureSnapshot>();
+        // Every epoch has N rows (a permutation, or N importance draws), hence the same number of steps.
+        var cadence = new ImportanceCadence((data.Train.Rows + options.BatchSize - 1) / options.BatchSize, options.SearchEpochs, options.ImportanceUpdateSteps);
+        long step = 0;
         int[] order = [];
         float[]? drawWeights = null;
         int start = 0;
@@ -46,10 +49,16 @@ internal static class SinglePathSearch
                 optimizer.ZeroGrad();
                 var output = supernet.forward(features, ArchitectureWeights.OneHot(space, path, run.Device));
                 var loss = data.Loss(data.Train, output, index, importanceWeights);
+                if (importance && options.ImportanceReweighting)
+                {
+                    // Paths drawn by importance, weighted back to the uniform draw: the expected step is SPOS's.
+                    using var pathWeight = paths.UniformRatio(path).ToScalar();
+                    loss = loss.mul(pathWeight);
+                }
                 loss.backward();
                 var slices = supernet.PathSlices(path);
                 // With the sandwich rule the extremes' gradients would mix into the sampled slices: read them first.
-                double[]? sampledNorms = importance && options.SandwichRule ? SliceGradientNorms(supernet, space, path) : null;
+                double[]? sampledNorms = importance && options.SandwichRule ? SliceGradientNorms(supernet, space, path, options.PerEntrySliceGradients) : null;
                 if (options.SandwichRule)
                     foreach (var extreme in Extremes(space, path))
                     {
@@ -62,20 +71,21 @@ internal static class SinglePathSearch
                 {
                     // As the reference, importance is read after clipping and the step, from the sampled path's slices (before the
                     // extremes' backward passes with the sandwich rule, which the reference does not have).
-                    paths.Observe(path, sampledNorms ?? SliceGradientNorms(supernet, space, path));
+                    paths.Observe(path, sampledNorms ?? SliceGradientNorms(supernet, space, path, options.PerEntrySliceGradients));
                     using var noGrad = no_grad();
                     var norms = MlpLoss.OutputGradientNorm(data.Kind, output.detach(), data.Train.Labels.index_select(0, index), data.LabelScale)
                         .cpu().to_type(ScalarType.Float64).data<double>().ToArray();
                     rows.Observe(order.AsSpan(start, count), norms);
+                    if (cadence.IsUpdate(++step, out double tau)) paths.Update(tau);
                 }
                 start += count;
                 return new StepLoss(loss);
             },
             EndEpoch = epoch =>
             {
-                // PA&DA's importance weight τ = epoch/epochs (from 0), set at the end of each epoch for the next.
+                // PA&DA's importance weight τ = epoch/epochs (from 0), set at the end of each epoch for the next epoch's
+                // rows (drawn at its start); paths follow the cadence of the steps.
                 double tau = (epoch - 1) / (double)options.SearchEpochs;
-                paths.EndEpoch(tau);
                 rows.EndEpoch(tau);
                 history.Add(new ArchitectureSnapshot(epoch, paths.Snapshot()));
             },
@@ -85,10 +95,10 @@ internal static class SinglePathSearch
         var searchTime = clock.Elapsed;
 
         clock.Restart();
-        var ranked = context.Rank(Candidates(space, options.CandidatesToRank, run.Random));
+        var ranked = RankSpace(context);
         var top = ranked.Take(context.CandidatesToKeep)
             .Select(r => new RankedArchitecture(r.Architecture, r.Loss, null)).ToList();
-        return new SearchOutcome(ranked[0].Architecture, top, history, epochs, stopped, searchTime, clock.Elapsed);
+        return new SearchOutcome(ranked[0].Architecture, top, history, epochs, stopped, searchTime, clock.Elapsed) { CandidatesRanked = ranked.Count };
     }
 
     /// <summary>The sandwich rule's largest and smallest sub-networks (with the sampled path's activation and residual choice).</summary>
@@ -99,8 +109,11 @@ internal static class SinglePathSearch
         yield return sampled with { Depth = 0, Widths = new int[space.MaximumDepth] };
     }
 
-    /// <summary>Per hidden layer the path uses: the weight plus bias gradient norm of the path's slice (PA&amp;DA's per-operation importance).</summary>
-    private static double[] SliceGradientNorms(TangledSupernet supernet, NasSearchSpace space, ArchitecturePath path)
+    /// <summary>
+    /// Per hidden layer the path uses: the root-mean-square entry of the gradient of the path's weight and bias slices
+    /// (PA&amp;DA's per-operation importance, per entry: the reference's plain norm grows with the slice's size).
+    /// </summary>
+    private static double[] SliceGradientNorms(TangledSupernet supernet, NasSearchSpace space, ArchitecturePath path, bool perEntry)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -109,27 +122,60 @@ internal static class SinglePathSearch
         var parameters = supernet.TrainableParameters;
         var norms = new double[depth];
         for (int l = 0; l < depth; l++)
+        {
+            double squares = 0;
+            long entries = 0;
             for (int k = 2 * l; k <= 2 * l + 1; k++)
-                if (parameters[k].grad is { } g && slices[k] is { } slice) norms[l] += slice.Of(g).norm().item<float>();
+                if (parameters[k].grad is { } g && slices[k] is { } slice)
+                {
+                    var block = slice.Of(g);
+                    double norm = block.norm().item<float>();
+                    squares += norm * norm;
+                    entries += block.numel();
+                }
+            norms[l] = !perEntry ? RawNorm(supernet, slices, l) : entries > 0 ? Math.Sqrt(squares / entries) : 0;
+        }
         return norms;
     }
 
-    /// <summary>
-    /// The architectures to rank: all of them when there are at most <paramref name="count"/>, else that many distinct
-    /// ones drawn uniformly per decision; shuffled, so a ranking cut short by the budget is not biased to shallow nets.
-    /// </summary>
-    public static List<MlpArchitecture> Candidates(NasSearchSpace space, int count, Random random)
+    /// <summary>The reference's importance of hidden layer <paramref name="layer"/>: its weight slice's gradient norm plus its bias slice's.</summary>
+    private static double RawNorm(TangledSupernet supernet, ParameterSlice?[] slices, int layer)
     {
-        var candidates = space.Count <= count ? space.Enumerate().ToList() : SampleDistinct(space, count, random);
-        random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(candidates));
-        return candidates;
+        var parameters = supernet.TrainableParameters;
+        double norm = 0;
+        for (int k = 2 * layer; k <= 2 * layer + 1; k++)
+            if (parameters[k].grad is { } g && slices[k] is { } slice) norm += slice.Of(g).norm().item<float>();
+        return norm;
     }
 
-    private static List<MlpArchitecture> SampleDistinct(NasSearchSpace space, int count, Random random)
+    /// <summary>
+    /// How many candidates the final ranking affords: <c>RankingBudget</c> candidate-rows over the ranking split's rows
+    /// (each candidate costs one forward pass over them), at least <c>CandidatesToRank</c>, at most 1,000,000.
+    /// </summary>
+    public static int AffordableCandidates(NasTrainer.Options options, int rankingRows) =>
+        (int)Math.Min(NasTrainer.Options.MaximumCandidatesToRank, Math.Max(options.CandidatesToRank, options.RankingBudget / Math.Max(rankingRows, 1)));
+
+    /// <summary>
+    /// Ranks the space by ranking-split loss with inherited weights, best first: every architecture when the space
+    /// holds no more than <see cref="AffordableCandidates"/> (in shuffled order, so a ranking cut short by the deadline
+    /// is not biased to shallow nets), else that many found by <see cref="EvolutionarySearch"/>. Stops at the ranking deadline.
+    /// </summary>
+    public static List<(MlpArchitecture Architecture, double Loss)> RankSpace(SearchContext context)
     {
-        var uniform = new PathImportance(space, false, 0);
-        var chosen = new HashSet<MlpArchitecture>();
-        for (long attempt = 0; chosen.Count < count && attempt < 20L * count; attempt++) chosen.Add(uniform.Sample(random).ToArchitecture(space));
-        return chosen.ToList();
+        var (space, options, run) = (context.Space, context.Options, context.Run);
+        int affordable = AffordableCandidates(options, context.Data.Ranking.Rows);
+        if (space.Count <= affordable)
+        {
+            var all = space.Enumerate().ToList();
+            run.Random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(all));
+            return context.Rank(all);
+        }
+        run.Info($"ranking {affordable} of {space.Count} architectures by evolutionary search");
+        var scored = EvolutionarySearch.Run(space, affordable, context.Score, () =>
+        {
+            run.CancellationToken.ThrowIfCancellationRequested();
+            return context.RankingTimeIsUp;
+        }, run.Random);
+        return scored.OrderBy(s => s.Loss).ToList();
     }
 }
