@@ -105,15 +105,19 @@ internal static class PonitaFitting
     /// makes a batch's tensors inside the step's dispose scope, <paramref name="validate"/> (with the averaged weights
     /// in the network when the schedule averages) gives the validation loss after each epoch, and a non-finite training
     /// loss stops training with <paramref name="divergence"/>'s message. The network ends with the averaged weights when
-    /// there are any.
+    /// there are any, or with <paramref name="keepBest"/> and a validation, those of the epoch with the lowest validation loss.
     /// </summary>
     public static EpochLoopResult Train<T>(TrainingRun run, PonitaNetwork network, IReadOnlyList<T> items, TrainingSchedule schedule,
-        Func<IReadOnlyList<T>, Tensor> batchLoss, Func<int, double?>? validate, Func<int, double, string> divergence)
+        Func<IReadOnlyList<T>, Tensor> batchLoss, Func<int, double?>? validate, Func<int, double, string> divergence, bool keepBest = false)
     {
         using var optimizer = new AdamOptimizer(network.parameters(), schedule.LearningRate);
         var order = Enumerable.Range(0, items.Count).ToArray();
         int totalSteps = (int)Math.Min(int.MaxValue, (long)schedule.Epochs * ((items.Count + (long)schedule.BatchSize - 1) / schedule.BatchSize)), step = 0;
-        var plan = new EpochPlan(schedule.Epochs) { AverageDecay = schedule.AverageDecay, Divergence = divergence };
+        // Keeping the best epoch is the early-stopping machinery with a patience that never runs out.
+        var plan = new EpochPlan(schedule.Epochs)
+        {
+            AverageDecay = schedule.AverageDecay, Divergence = divergence, EarlyStoppingPatience = keepBest && validate is not null ? int.MaxValue : null,
+        };
         return EpochLoop.Run(run, network, plan, new EpochSteps<IReadOnlyList<T>>
         {
             Batches = _ =>

@@ -48,7 +48,10 @@ public sealed class PonitaModel : OnnxScoredModel
     /// <summary>One entry per trained epoch (losses are in units of <see cref="PonitaDescription.EnergyScale"/>²).</summary>
     public IReadOnlyList<TrainingProgress> TrainingHistory { get; }
 
-    /// <summary>Energy and force errors on the held-out rows after each epoch (empty without a validation split).</summary>
+    /// <summary>
+    /// Energy and force errors on the held-out rows after each epoch (empty without a validation split); with
+    /// <see cref="PonitaOptionsBase.KeepBestValidationEpoch"/> the model has the weights of the epoch with the lowest validation loss.
+    /// </summary>
     public IReadOnlyList<PonitaValidation> Validation { get; }
 
     /// <summary>How closely the exported energy matched the trained TorchSharp network on fresh, rotated inputs.</summary>

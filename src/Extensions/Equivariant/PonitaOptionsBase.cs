@@ -119,6 +119,14 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
     /// </summary>
     public double ValidationFraction { get; set; } = 0.05;
 
+    /// <summary>
+    /// Whether training ends with the weights (the averaged ones, when averaging) of the epoch with the lowest
+    /// validation loss rather than those of the last epoch, as the reference implementation's best-validation
+    /// checkpoint does. Training still runs every epoch. Needs held-out rows (<see cref="ValidationFraction"/> &gt; 0);
+    /// without them the last epoch's weights are kept. Default: true.
+    /// </summary>
+    public bool KeepBestValidationEpoch { get; set; } = true;
+
     /// <summary>Whether the network has an orientation grid (PNITA, positions only, has none).</summary>
     internal virtual bool UsesOrientations => true;
 

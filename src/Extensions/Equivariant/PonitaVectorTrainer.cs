@@ -109,7 +109,7 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         var history = PonitaFitting.Train(run, network, trainingSamples, PonitaTraining.Schedule(o, trainingSamples.Count),
             chosen => Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces: true, rotations, run.Device)),
             validationSamples.Count == 0 ? null : _ => ValidationLoss(network, validationSamples, set.FeatureCount, o.BatchSize, run.Device),
-            (epoch, loss) => $"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}), or check the Cutoff ({cutoff:G4}) and KernelScale ({kernelScale:G4}) against the data's scale.").History;
+            (epoch, loss) => $"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}), or check the Cutoff ({cutoff:G4}) and KernelScale ({kernelScale:G4}) against the data's scale.", o.KeepBestValidationEpoch).History;
         network.to(CPU);
         network.FoldVectorScale(targetScale);
         if (withInputs) network.FoldVectorInputScale(inputScale);

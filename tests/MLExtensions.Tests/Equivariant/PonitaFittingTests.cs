@@ -56,6 +56,27 @@ public class PonitaFittingTests
         Assert.True((plain - rotated).abs().max().item<float>() <= 1e-4 * Math.Max(1, plain.abs().max().item<float>()));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Training_ends_with_the_weights_of_the_best_validation_epoch_when_asked(bool keepBest)
+    {
+        var train = Samples(MoleculeSimulation.Generate(24, seed: 5, minAtoms: 3, maxAtoms: 5).ToList());
+        using var network = new PonitaNetwork(MoleculeSimulation.TypeCount, hidden: 8, layers: 1, orientations: 4, cutoff: Cutoff);
+        using var forceWeight = 0.1.ToScalar();
+        using var run = TrainingRun.Start(new Microsoft.ML.MLContext(1), "test", new PonitaTrainer.Options { Seed = 1 }, widestLayer: 8);
+        // A made-up validation curve whose best is the second of four epochs; the weights each epoch validated are kept to compare.
+        double[] curve = [3, 1, 2, 4];
+        var validated = new List<float[]>();
+        float[] Weights() => network.parameters().SelectMany(p => p.detach().cpu().data<float>().ToArray()).ToArray();
+        PonitaFitting.Train(run, network, train, new TrainingSchedule(4, 8, 3e-3, AverageDecay: 0.9),
+            chosen => PonitaFitting.Loss(network, MoleculeBatch.From(chosen, MoleculeSimulation.TypeCount, withForces: true), forceWeight),
+            epoch => { validated.Add(Weights()); return curve[epoch - 1]; }, (epoch, loss) => $"diverged in epoch {epoch}", keepBest);
+        Assert.Equal(4, validated.Count);
+        Assert.Equal(keepBest ? validated[1] : validated[3], Weights());
+        Assert.NotEqual(validated[1], validated[3]);
+    }
+
     [Fact]
     public void Augmented_batches_rotate_positions_and_forces_together_and_keep_the_edges()
     {
