@@ -215,35 +215,17 @@ public sealed class FairnessCounts
                 if (tables[i].PositivePrediction is { } other && other != tables[stated].PositivePrediction)
                     throw new ArgumentException($"The tables disagree on the positive prediction: table {stated} states '{tables[stated].PositivePrediction}', " +
                                                 $"table {i} states '{other}'. Count every party with the same positive prediction.", nameof(tables));
-        int named = Array.FindIndex(tables, t => t.SensitiveColumnNames is not null);
-        if (named >= 0)
-            for (int i = named + 1; i < tables.Length; i++)
-                if (tables[i].SensitiveColumnNames is { } other && !other.SequenceEqual(tables[named].SensitiveColumnNames!, StringComparer.Ordinal))
-                    throw new ArgumentException($"The tables were counted on different sensitive columns: table {named} on {Columns(tables[named].SensitiveColumnNames)}, " +
-                                                $"table {i} on {Columns(other)}. Audit every party with the same sensitive columns, in the same order.", nameof(tables));
+        int named = TableMerging.AgreedSensitiveColumns(tables.Select(t => t.SensitiveColumnNames).ToArray(), "tables", nameof(tables));
         var merged = new FairnessCounts
         {
             PositivePrediction = stated >= 0 ? tables[stated].PositivePrediction : null,
             SensitiveColumnNames = named >= 0 ? tables[named].SensitiveColumnNames : null,
         };
         for (int i = 0; i < tables.Length; i++)
-            foreach (var ((client, sensitive, prediction, label), count) in tables[i]._cells)
+            TableMerging.AddTable(i, "table", tables[i].SensitiveColumnNames, merged.SensitiveColumnNames, nameof(tables), () =>
             {
-                try
-                {
-                    merged.Add(client, sensitive, prediction, label, count);
-                }
-                catch (OverflowException e)
-                {
-                    throw new OverflowException($"Merging table {i}: {e.Message}", e);
-                }
-                catch (ArgumentException e)
-                {
-                    // Only a table that does not state its columns gets here: its values need not split as the others' do.
-                    throw new ArgumentException($"Merging table {i} (sensitive columns {Columns(tables[i].SensitiveColumnNames)}) into tables counted on " +
-                                                $"{Columns(merged.SensitiveColumnNames)}: {e.Message}", nameof(tables), e);
-                }
-            }
+                foreach (var ((client, sensitive, prediction, label), count) in tables[i]._cells) merged.Add(client, sensitive, prediction, label, count);
+            });
         return merged;
     }
 

@@ -210,34 +210,16 @@ public sealed class FairnessScoreHistograms
                     throw new ArgumentException($"Histogram table {i} has bin edge {k} at {edges[k].ToString("R", CultureInfo.InvariantCulture)} and table 0 at " +
                                                 $"{first[k].ToString("R", CultureInfo.InvariantCulture)}; every party must bin with the same edges.", nameof(tables));
         }
-        int named = Array.FindIndex(tables, t => t._sensitiveColumnNames is not null);
-        if (named >= 0)
-            for (int i = named + 1; i < tables.Length; i++)
-                if (tables[i]._sensitiveColumnNames is { } other && !other.SequenceEqual(tables[named]._sensitiveColumnNames!, StringComparer.Ordinal))
-                    throw new ArgumentException($"The histogram tables were counted on different sensitive columns: table {named} on {FairnessCounts.Columns(tables[named].SensitiveColumnNames)}, " +
-                                                $"table {i} on {FairnessCounts.Columns(other)}. Count every party with the same sensitive columns, in the same order.", nameof(tables));
+        int named = TableMerging.AgreedSensitiveColumns(tables.Select(t => t.SensitiveColumnNames).ToArray(), "histogram tables", nameof(tables));
         var merged = new FairnessScoreHistograms(first, tables[0].PositiveLabel, tables[0].NegativeLabel)
         {
             SensitiveColumnNames = named >= 0 ? tables[named].SensitiveColumnNames : null,
         };
         for (int i = 0; i < tables.Length; i++)
-            foreach (var ((client, sensitive, label, bin), count) in tables[i]._cells)
+            TableMerging.AddTable(i, "histogram table", tables[i].SensitiveColumnNames, merged.SensitiveColumnNames, nameof(tables), () =>
             {
-                try
-                {
-                    merged.AddToBin(client, sensitive, label, bin, count);
-                }
-                catch (OverflowException e)
-                {
-                    throw new OverflowException($"Merging histogram table {i}: {e.Message}", e);
-                }
-                catch (ArgumentException e)
-                {
-                    // Only a table that does not state its columns gets here: its values need not split as the others' do.
-                    throw new ArgumentException($"Merging histogram table {i} (sensitive columns {FairnessCounts.Columns(tables[i].SensitiveColumnNames)}) into tables counted on " +
-                                                $"{FairnessCounts.Columns(merged.SensitiveColumnNames)}: {e.Message}", nameof(tables), e);
-                }
-            }
+                foreach (var ((client, sensitive, label, bin), count) in tables[i]._cells) merged.AddToBin(client, sensitive, label, bin, count);
+            });
         return merged;
     }
 

@@ -99,7 +99,7 @@ internal static class MitigationSolver
         };
         // The weight each row is judged with: its held-out share, unless deployment would refuse its cell (then no part of the judgement).
         var held = new double[rows.Count];
-        var tried = new List<(double Shrinkage, double[] Positive, double[] Correct)>();
+        var correctOf = new List<double[]>(); // per candidate tried, each row's held-out expected correctness
         int[]? used = null;
         double total = 0;
         var accuracy = new List<double>();
@@ -119,7 +119,7 @@ internal static class MitigationSolver
                 {
                     double weight = folds.WeightIn(i, rows[i].Weight, f);
                     if (weight <= 0 || (!o.PoolUnknownCells && rules[cellOf[i]] is null)) continue;
-                    if (tried.Count == 0) held[i] += weight;
+                    if (correctOf.Count == 0) held[i] += weight;
                     double p = (rules[cellOf[i]] ?? fit.Pooled).PositiveProbability(rows[i].Score);
                     positive[i] += weight * p;
                     correct[i] += weight * (rows[i].Label ? p : 1 - p);
@@ -131,15 +131,15 @@ internal static class MitigationSolver
                 if (used.Length == 0) return 0;
                 total = used.Sum(i => held[i]);
             }
-            tried.Add((shrinkage, positive, correct));
-            int g = tried.Count - 1;
+            correctOf.Add(correct);
+            int g = correctOf.Count - 1;
             accuracy.Add(used.Sum(i => correct[i]) / total);
             disparity.Add(Disparities(rows, used, held, positive, o.Constraint));
             bool fair = g == 0 || (disparity[g].Global <= Math.Max(o.GlobalBudget, disparity[0].Global) + 1e-4 &&
                                    disparity[g].Local <= Math.Max(o.LocalBudget, disparity[0].Local) + 1e-4);
             if (!fair)
             {
-                if (g > best && ++unfairInARow == 2) break; // the labels only move further from the cells' own
+                if (++unfairInARow == 2) break; // the labels only move further from the cells' own
                 continue;
             }
             unfairInARow = 0;
@@ -148,7 +148,7 @@ internal static class MitigationSolver
                 best = chosen = g; // a new best: the weaker shrinkages tried before it are weaker, the one-SE rule looks only up
                 continue;
             }
-            double se = PairedStandardError(tried[best].Correct, correct, held, used, total, accuracy[best] - accuracy[g]);
+            double se = PairedStandardError(correctOf[best], correct, held, used, total, accuracy[best] - accuracy[g]);
             if (accuracy[best] - accuracy[g] <= se) chosen = g;
             else if (accuracy[best] - accuracy[g] > 3 * se) break;
         }
