@@ -80,8 +80,8 @@ public static class PidBench
         public string Id { get; set; } = "";
     }
 
-    /// <summary>Fit time of the mitigator per constraint (100 clients × 2 groups, 200,000 rows; default options, with and without the cross-fitted estimate) and its scoring throughput over 1,000,000 rows.</summary>
-    public static void Mitigator()
+    /// <summary>Fit time of the mitigator per constraint (100 clients × 2 groups, 200,000 rows; default options, with and without the cross-fitted estimate) and its scoring throughput over 1,000,000 rows; <paramref name="constraints"/> (all when empty) picks the constraints, <paramref name="defaultOnly"/> times the default options' fit alone.</summary>
+    public static void Mitigator(FairnessConstraint[] constraints, bool defaultOnly)
     {
         var ml = new MLContext(1);
         ScoredRow[] Rows(int n, int seed)
@@ -99,8 +99,8 @@ public static class PidBench
         var train = ml.Data.LoadFromEnumerable(Rows(200_000, 1));
         var test = ml.Data.Cache(ml.Data.LoadFromEnumerable(Rows(1_000_000, 2)));
         FairnessMitigatorModel? model = null;
-        foreach (var constraint in Enum.GetValues<FairnessConstraint>())
-            foreach (var (folds, shrinkage) in new (int, double?)[] { (5, null), (0, null), (0, 100) })
+        foreach (var constraint in constraints.Length > 0 ? constraints : Enum.GetValues<FairnessConstraint>())
+            foreach (var (folds, shrinkage) in new (int, double?)[] { (5, null), (0, null), (0, 100) }.Take(defaultOnly ? 1 : 3))
             {
                 var clock = Stopwatch.StartNew();
                 model = ml.Fairness().Mitigate(new FairnessMitigator.Options
@@ -112,6 +112,7 @@ public static class PidBench
                                   $"({(folds == 0 ? "no cross-fitted estimate" : $"with the {folds}-fold cross-fitted estimate, accuracy {model.CrossFitted.Accuracy:F4}")}; " +
                                   $"shrinkage {model.Shrinkage} rows {(shrinkage is null ? "chosen by 5-fold cross-validation over 7 candidates" : "fixed")}; solver gap {model.Solution.Gap:E1}, {model.Solution.NewtonSteps} Newton steps)");
             }
+        if (defaultOnly) return;
         var scoring = Stopwatch.StartNew();
         long positives = model!.Transform(test).GetColumn<bool>("FairPredictedLabel").LongCount(b => b);
         double score = scoring.Elapsed.TotalSeconds;

@@ -7,7 +7,7 @@
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --ordinal [--quick]
 // PRESTO's tuned path on the paper's design and the soup survey, side by side with the official R code when R is installed (--presto-speed [--r-code DIR] [--quick]);
 // PRESTO on data larger than memory: 10⁶ rows streamed vs in memory, then 10⁷ streamed, time and peak working set (--presto-stream [--rows 10000000] [--lambdas 10]);
-// Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid); fairness mitigator fit and scoring (--mitigator);
+// Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid); fairness mitigator fit and scoring (--mitigator [--constraint EqualizedOdds] [--default-only]);
 // architecture search ranking consistency, regret and cost on three data sets (--nas [--quick] [--set Friedman|Boston|Pima] [--variants "SPOS,TangleNAS DrNAS"] [--lr 1e-3]); memory of a long search (--nas-memory);
 // fit time against TimeBudget (--nas-budget);
 // PONITA on the charged N-body task against linear extrapolation (--ponita-nbody [--systems 1000] [--epochs 30] [--cutoff 4] [--hidden 32] [--egnn]);
@@ -46,7 +46,7 @@ if (args.Contains("--fairlearn-study"))
 }
 if (args.Contains("--mitigator"))
 {
-    PidBench.Mitigator();
+    PidBench.Mitigator(args.SkipWhile(a => a != "--constraint").Skip(1).Select(Enum.Parse<MLExtensions.Fairness.FairnessConstraint>).ToArray(), args.Contains("--default-only"));
     return;
 }
 if (args.Contains("--pid"))

@@ -28,3 +28,68 @@ internal static class ParallelWork
         return results;
     }
 }
+
+/// <summary>
+/// Work items computed in index order by one worker per core, ahead of a consumer that reads their results in order
+/// and may stop early (<see cref="Dispose"/>): the cores stay busy across the consumer's checkpoints, and at most
+/// one item per worker is computed in vain. Reading an item that failed rethrows its exception as itself.
+/// </summary>
+internal sealed class OrderedWork<T> : IDisposable
+{
+    private readonly Func<int, T> _work;
+    private readonly T[] _results;
+    private readonly ExceptionDispatchInfo?[] _errors;
+    private readonly ManualResetEventSlim[] _done;
+    private readonly Task[] _workers;
+    private int _next = -1;
+    private volatile bool _stopped;
+
+    public OrderedWork(int count, Func<int, T> work)
+    {
+        _work = work;
+        _results = new T[count];
+        _errors = new ExceptionDispatchInfo?[count];
+        _done = Enumerable.Range(0, count).Select(_ => new ManualResetEventSlim()).ToArray();
+        _workers = Enumerable.Range(0, Math.Min(count, Environment.ProcessorCount)).Select(_ => Task.Factory.StartNew(Run, TaskCreationOptions.LongRunning)).ToArray();
+    }
+
+    /// <summary>Item <paramref name="index"/>'s result, waiting for it when it is not computed yet.</summary>
+    public T this[int index]
+    {
+        get
+        {
+            _done[index].Wait();
+            _errors[index]?.Throw();
+            return _results[index];
+        }
+    }
+
+    /// <summary>Starts no more items and waits for those under way, so no work outlives the consumer.</summary>
+    public void Dispose()
+    {
+        _stopped = true;
+        Task.WaitAll(_workers);
+        foreach (var done in _done) done.Dispose();
+    }
+
+    private void Run()
+    {
+        while (!_stopped)
+        {
+            int i = Interlocked.Increment(ref _next);
+            if (i >= _results.Length) return;
+            try
+            {
+                _results[i] = _work(i);
+            }
+            catch (Exception e)
+            {
+                _errors[i] = ExceptionDispatchInfo.Capture(e);
+            }
+            finally
+            {
+                _done[i].Set();
+            }
+        }
+    }
+}

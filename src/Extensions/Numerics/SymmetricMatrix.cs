@@ -25,9 +25,9 @@ internal static class SymmetricMatrix
     }
 
     /// <summary>Solves <c>L Lᵀ x = b</c> in place for a factor from <see cref="TryCholesky"/>.</summary>
-    public static void CholeskySolve(double[,] l, double[] b)
+    public static void CholeskySolve(double[,] l, Span<double> b)
     {
-        int n = b.Length;
+        int n = l.GetLength(0);
         for (int i = 0; i < n; i++)
         {
             double v = b[i];

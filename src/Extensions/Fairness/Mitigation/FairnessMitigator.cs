@@ -318,8 +318,7 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         var contract = new MitigationContract(_options.ClientColumnName, _options.SensitiveDescription, InputColumn, _options.Seed, _options.PoolUnknownCells,
             fitted.Pooled, fitted.Rules);
         var chain = ScoringChain((name, role) => CellColumn.Of(ColumnChecks.Require(chainInput.Schema, name, role)), keyKind, contract.Expression()).Fit(chainInput);
-        var estimate = _options.CrossFitFolds >= 2 ? MitigationCrossFit.Estimate(rows, _options, fitted.Shrinkage, _options.CrossFitFolds, binned) : MitigationEstimate.Unavailable(0);
-        return new FairnessMitigatorModel(chain, fitted.Solution, fitted.Rules, fitted.Pooled, estimate, fitted.Shrinkage,
+        return new FairnessMitigatorModel(chain, fitted.Solution, fitted.Rules, fitted.Pooled, fitted.Estimate, fitted.Shrinkage,
             CellRocCurve.Of(fitted.Rules, fitted.Hulls));
     }
 

@@ -11,25 +11,29 @@ namespace MLExtensions.Fairness;
 /// </summary>
 internal static class MitigationCrossFit
 {
-    public static MitigationEstimate Estimate(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, double shrinkage, int folds, bool binned)
+    /// <summary>The folds of the estimate: others than those the shrinkage was chosen on, so the estimate is not that choice's own score.</summary>
+    public static MitigationFolds Split(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o) => MitigationFolds.Of(rows, o.CrossFitFolds, unchecked(o.Seed + 1));
+
+    /// <summary>The rules fitted without fold <paramref name="f"/> of <paramref name="split"/>, or null when those rows lack a group.</summary>
+    public static MitigationSolver.Fitted? FitWithout(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, double shrinkage, MitigationFolds split, int f, bool binned)
     {
-        // Folds other than those the shrinkage was chosen on, so the estimate is not that choice's own score.
-        var split = MitigationFolds.Of(rows, folds, unchecked(o.Seed + 1));
+        try
+        {
+            return MitigationSolver.Solve(CellTable.From(split.Training(rows, f), o.ScoreColumnName is not null, binned), o, shrinkage);
+        }
+        catch (InvalidDataException)
+        {
+            return null; // a fold lost a group
+        }
+    }
+
+    /// <summary>The estimate from each fold's rules (<see cref="FitWithout"/>), deciding the fold's rows as deployment would.</summary>
+    public static MitigationEstimate Estimate(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, MitigationFolds split, IReadOnlyList<MitigationSolver.Fitted?> fits)
+    {
+        int folds = split.Count;
         var draw = new Random(unchecked(o.Seed * 31 + 7));
         var decided = new List<(MitigationRow Row, bool Decision)>(rows.Count);
         double refused = 0;
-        // The folds' fits are independent and spread over the cores; the draws below stay in fold and row order.
-        var fits = ParallelWork.Map(folds, f =>
-        {
-            try
-            {
-                return MitigationSolver.Solve(CellTable.From(split.Training(rows, f), o.ScoreColumnName is not null, binned), o, shrinkage);
-            }
-            catch (InvalidDataException)
-            {
-                return null; // a fold lost a group
-            }
-        });
         if (fits.Any(fit => fit is null)) return MitigationEstimate.Unavailable(folds); // no estimate without every fold
         for (int f = 0; f < folds; f++)
         {

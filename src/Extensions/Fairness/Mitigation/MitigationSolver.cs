@@ -15,14 +15,30 @@ internal static class MitigationSolver
     {
         /// <summary>The hull each of <see cref="Rules"/> was read from (for the model's ROC curves).</summary>
         public IReadOnlyList<CellRocHull> Hulls { get; init; } = [];
+
+        /// <summary>The cross-fitted estimate of these rules on new rows (unavailable when the options skip it).</summary>
+        public MitigationEstimate Estimate { get; init; } = MitigationEstimate.Unavailable(0);
     }
 
     /// <summary>
-    /// Fits the rules, choosing the shrinkage by cross-validation unless the options fix it; <paramref name="binned"/>
-    /// when the rows are histogram bins (scores at their lower edges).
+    /// Fits the rules, choosing the shrinkage by cross-validation unless the options fix it, with their cross-fitted
+    /// estimate when the options ask for one; <paramref name="binned"/> when the rows are histogram bins (scores at
+    /// their lower edges).
     /// </summary>
-    public static Fitted Solve(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, bool binned) =>
-        Solve(CellTable.From(rows, o.ScoreColumnName is not null, binned), o, o.ShrinkageRows ?? ChooseShrinkage(rows, o, binned));
+    /// <remarks>
+    /// The pieces that do not wait on each other share the cores: the table of all rows is built while the shrinkage
+    /// is cross-validated, and the final fit runs beside the cross-fitted estimate's folds.
+    /// </remarks>
+    public static Fitted Solve(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, bool binned)
+    {
+        var table = Task.Run(() => CellTable.From(rows, o.ScoreColumnName is not null, binned));
+        double shrinkage = o.ShrinkageRows ?? ChooseShrinkage(rows, o, binned);
+        var full = table.GetAwaiter().GetResult();
+        if (o.CrossFitFolds < 2) return Solve(full, o, shrinkage);
+        var split = MitigationCrossFit.Split(rows, o);
+        var fits = ParallelWork.Map(1 + split.Count, i => i == 0 ? Solve(full, o, shrinkage) : MitigationCrossFit.FitWithout(rows, o, shrinkage, split, i - 1, binned));
+        return fits[0]! with { Estimate = MitigationCrossFit.Estimate(rows, o, split, fits[1..]) };
+    }
 
     /// <summary>The rules of <paramref name="table"/>'s cells at one shrinkage; <paramref name="solver"/> overrides the options' solver settings.</summary>
     public static Fitted Solve(CellTable table, FairnessMitigator.Options o, double shrinkage, TradeoffOptions? solver = null)
@@ -81,7 +97,8 @@ internal static class MitigationSolver
         // Each row's cell as a number, so the loops below look rules up in arrays, not by strings.
         var cellIds = new Dictionary<(string, string), int>();
         var cellOf = rows.Select(r => cellIds.TryGetValue((r.Client, r.Group), out int id) ? id : cellIds[(r.Client, r.Group)] = cellIds.Count).ToArray();
-        var tables = ParallelWork.Map(ShrinkageFolds, f =>
+        // Each fold's table is built by the first solve that needs it.
+        var tables = Enumerable.Range(0, ShrinkageFolds).Select(f => new Lazy<CellTable?>(() =>
         {
             try
             {
@@ -91,7 +108,7 @@ internal static class MitigationSolver
             {
                 return null; // a fold lost a group: it cannot judge
             }
-        });
+        })).ToArray();
         // Accuracies are compared to a few 1e-4: solves certified to 1e-5 of the optimum judge them as well as exact ones.
         var solver = new TradeoffOptions
         {
@@ -105,9 +122,13 @@ internal static class MitigationSolver
         var accuracy = new List<double>();
         var disparity = new List<(double Global, double Local)>();
         int best = 0, chosen = 0, unfairInARow = 0;
+        // Candidates' fold fits are computed in order ahead of the judgement below, which may stop the search early.
+        using var work = new OrderedWork<Fitted?>(ShrinkageGrid.Length * ShrinkageFolds,
+            i => tables[i % ShrinkageFolds].Value is { } table ? Solve(table, o, ShrinkageGrid[i / ShrinkageFolds], solver) : null);
         foreach (double shrinkage in ShrinkageGrid)
         {
-            var fits = ParallelWork.Map(ShrinkageFolds, f => tables[f] is { } table ? Solve(table, o, shrinkage, solver) : null);
+            int first = accuracy.Count * ShrinkageFolds;
+            var fits = Enumerable.Range(first, ShrinkageFolds).Select(i => work[i]).ToArray();
             var positive = new double[rows.Count];
             var correct = new double[rows.Count];
             for (int f = 0; f < ShrinkageFolds; f++)

@@ -84,15 +84,22 @@ internal sealed class ScoreCounts
         ThresholdRule Complement(double t) => double.IsPositiveInfinity(t) ? ThresholdRule.Always : double.IsNegativeInfinity(t) ? ThresholdRule.Never : new(-1, -Math.BitDecrement(t));
         // The rules that pass high scores come first: where a complement reaches the same point (at the two ends),
         // the hull keeps the first, and a cell of a few high scores should pass them as its group would, not flip.
-        var points = new List<(double F, double T, double Threshold)> { (0, 0, Threshold(-1)) };
+        var sweep = new List<(double F, double T, ThresholdRule Rule)>(Scores.Length + 1);
+        var complements = new List<(double F, double T, ThresholdRule Rule)>(Scores.Length + 1);
+        void Add(double f, double t, double threshold)
+        {
+            sweep.Add((f, t, Positive(threshold)));
+            complements.Add((1 - f, 1 - t, Complement(threshold)));
+        }
+        Add(0, 0, Threshold(-1));
         double truePositives = 0, falsePositives = 0;
         for (int k = 0; k < Scores.Length; k++)
         {
             truePositives += Positives[k];
             falsePositives += Negatives[k];
             double threshold = k == Scores.Length - 1 && !pivoted ? double.NegativeInfinity : Threshold(k); // without a pivot the last gap is "always"
-            points.Add((Fpr(falsePositives), Tpr(truePositives), threshold));
+            Add(Fpr(falsePositives), Tpr(truePositives), threshold);
         }
-        return (points.Select(p => (p.F, p.T, Positive(p.Threshold))).ToList(), points.Select(p => (1 - p.F, 1 - p.T, Complement(p.Threshold))).ToList());
+        return (sweep, complements);
     }
 }

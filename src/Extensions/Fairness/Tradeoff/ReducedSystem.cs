@@ -10,8 +10,9 @@ namespace MLExtensions.Fairness.Tradeoff;
 internal sealed class ReducedSystem
 {
     private readonly int[][] _blockIndices;
-    private readonly double[][,] _blocks;
     private readonly double[][,] _factors;
+    private readonly double[] _blockValues;  // the blocks before factoring, one after another (row-major), for Multiply
+    private readonly double[] _scratch;      // one block's share of a right-hand side
     private readonly double[][] _rows;
     private readonly double[][] _solvedRows;
     private readonly double[,] _capacitance;
@@ -21,7 +22,15 @@ internal sealed class ReducedSystem
     {
         _blockIndices = blockIndices;
         _size = size;
-        _blocks = blocks.Select(b => (double[,])b.Clone()).ToArray();
+        _blockValues = new double[blocks.Sum(b => b.Length)];
+        int offset = 0;
+        foreach (var block in blocks)
+        {
+            int n = block.GetLength(0);
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++) _blockValues[offset++] = block[i, j];
+        }
+        _scratch = new double[blockIndices.Length == 0 ? 0 : blockIndices.Max(b => b.Length)];
         _factors = blocks;
         for (int b = 0; b < blocks.Length; b++)
             if (!SymmetricMatrix.TryCholesky(blocks[b]))
@@ -58,12 +67,10 @@ internal sealed class ReducedSystem
     public double[] Multiply(double[] x)
     {
         var y = new double[_size];
-        for (int b = 0; b < _blocks.Length; b++)
-        {
-            var indices = _blockIndices[b];
+        int offset = 0;
+        foreach (var indices in _blockIndices)
             for (int i = 0; i < indices.Length; i++)
-                for (int j = 0; j < indices.Length; j++) y[indices[i]] += _blocks[b][i, j] * x[indices[j]];
-        }
+                for (int j = 0; j < indices.Length; j++) y[indices[i]] += _blockValues[offset++] * x[indices[j]];
         foreach (var row in _rows)
         {
             double d = Dot(row, x);
@@ -89,7 +96,8 @@ internal sealed class ReducedSystem
         for (int b = 0; b < _factors.Length; b++)
         {
             var indices = _blockIndices[b];
-            var local = indices.Select(i => rhs[i]).ToArray();
+            var local = _scratch.AsSpan(0, indices.Length);
+            for (int i = 0; i < indices.Length; i++) local[i] = rhs[indices[i]];
             SymmetricMatrix.CholeskySolve(_factors[b], local);
             for (int i = 0; i < indices.Length; i++) result[indices[i]] = local[i];
         }

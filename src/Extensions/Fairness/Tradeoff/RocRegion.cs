@@ -105,33 +105,36 @@ internal sealed class RocRegion
         for (int i = 1; i < sweep.Count; i++)
             if (Before(sweep[i], sweep[i - 1]) || Before(complements[i - 1], complements[i])) return ConvexHull(sweep.Concat(complements));
         // Complements run backwards; reversed, equal points must keep their input order (a stable sort's), so each run of them is turned back.
-        var reversed = new List<(double F, double T, TTag Tag)>(complements.Count);
+        var reversed = new (double F, double T, TTag Tag)[complements.Count];
+        int filled = 0;
         for (int end = complements.Count - 1; end >= 0;)
         {
             int start = end;
             while (start > 0 && Same(complements[start - 1], complements[end])) start--;
-            for (int i = start; i <= end; i++) reversed.Add(complements[i]);
+            for (int i = start; i <= end; i++) reversed[filled++] = complements[i];
             end = start - 1;
         }
-        var sorted = new List<(double F, double T, TTag Tag)>(sweep.Count + complements.Count);
+        var sorted = new (double F, double T, TTag Tag)[sweep.Count + complements.Count];
         int a = 0, b = 0;
-        while (a < sweep.Count || b < reversed.Count)
-            sorted.Add(b == reversed.Count || (a < sweep.Count && !Before(reversed[b], sweep[a])) ? sweep[a++] : reversed[b++]);
+        for (int k = 0; k < sorted.Length; k++)
+            sorted[k] = b == reversed.Length || (a < sweep.Count && !Before(reversed[b], sweep[a])) ? sweep[a++] : reversed[b++];
         return HullOfSorted(sorted);
     }
 
-    private static List<(double F, double T, TTag Tag)> HullOfSorted<TTag>(List<(double F, double T, TTag Tag)> sorted)
+    /// <summary>Andrew's monotone chain over points sorted by (F, T); of equal points the first is kept.</summary>
+    private static List<(double F, double T, TTag Tag)> HullOfSorted<TTag>(IReadOnlyList<(double F, double T, TTag Tag)> sorted)
     {
         var unique = new List<(double F, double T, TTag Tag)>(sorted.Count);
         foreach (var p in sorted)
             if (unique.Count == 0 || p.F != unique[^1].F || p.T != unique[^1].T) unique.Add(p);
         if (unique.Count <= 2) return unique;
-        var hull = new List<(double F, double T, TTag Tag)>(unique.Count);
-        foreach (var pass in new[] { unique, Enumerable.Reverse(unique).ToList() })
+        var hull = new List<(double F, double T, TTag Tag)>();
+        for (int pass = 0; pass < 2; pass++)
         {
             int start = hull.Count;
-            foreach (var p in pass)
+            for (int k = 0; k < unique.Count; k++)
             {
+                var p = unique[pass == 0 ? k : unique.Count - 1 - k];
                 while (hull.Count >= start + 2 && Cross(hull[^2], hull[^1], p) <= 1e-15) hull.RemoveAt(hull.Count - 1);
                 hull.Add(p);
             }

@@ -43,6 +43,13 @@ internal sealed class RocTradeoffBarrier
     private readonly int[] _blockOf, _positionInBlock;
     private readonly double[][] _equalities;
     private readonly int _inequalities;
+    // Every cell's ROC edges in flat arrays (cell k's are [_edgeStart[k], _edgeStart[k + 1])): the inner loops of each
+    // Newton step and line search run over them.
+    private readonly int[] _edgeStart;
+    private readonly double[] _edgeA, _edgeB, _edgeC;
+    // Scratch for the group rates and masses, [group · 2 + label]: Global runs in every line-search trial.
+    private readonly double[] _groupRate, _groupMass;
+    private readonly double[][,] _hessianBlocks;
 
     public RocTradeoffBarrier(AccuracyFairnessProblem problem, FairnessConstraint constraint, double globalBudgetBits, double localBudgetBits)
     {
@@ -69,6 +76,15 @@ internal sealed class RocTradeoffBarrier
             for (int i = 0; i < _clientBlocks[b].Length; i++) (_blockOf[_clientBlocks[b][i]], _positionInBlock[_clientBlocks[b][i]]) = (b, i);
         _equalities = [.. GlobalEqualities(), .. LocalEqualities(byClient)];
         _inequalities = _cells.Sum(c => c.Region.Edges.Count) + (GlobalActive ? 1 : 0) + (LocalActive ? 1 : 0);
+        _edgeStart = new int[_cells.Count + 1];
+        for (int k = 0; k < _cells.Count; k++) _edgeStart[k + 1] = _edgeStart[k] + _cells[k].Region.Edges.Count;
+        var edges = _cells.SelectMany(c => c.Region.Edges).ToArray();
+        _edgeA = edges.Select(e => e.A).ToArray();
+        _edgeB = edges.Select(e => e.B).ToArray();
+        _edgeC = edges.Select(e => e.C).ToArray();
+        _hessianBlocks = _clientBlocks.Select(b => new double[b.Length, b.Length]).ToArray();
+        _groupRate = new double[2 * problem.Groups.Count];
+        _groupMass = new double[2 * problem.Groups.Count];
     }
 
     private int Variables => 2 * _cells.Count;
@@ -86,12 +102,13 @@ internal sealed class RocTradeoffBarrier
         while (true)
         {
             bool centred = false;
+            double value = Barrier(x, t); // the barrier at x, carried from each accepted step to the next line search
             for (int centering = 0; centering < CenteringSteps && steps < options.MaximumNewtonSteps; centering++)
             {
                 var (dx, decrement) = NewtonStep(x, t);
                 if (decrement / 2 <= 1e-12) { centred = true; break; }
                 steps++;
-                if (LineSearch(x, dx, t, decrement)) continue;
+                if (LineSearch(x, dx, t, decrement, ref value)) continue;
                 // No step decreases the barrier: at a small decrement the round-off of its value is reached, and
                 // the point is as centred as it gets; at a large one the path is lost.
                 centred = decrement < 1e-6;
@@ -113,7 +130,7 @@ internal sealed class RocTradeoffBarrier
                 1 - (c.LabelRate * (1 - tp) + (1 - c.LabelRate) * f), f, tp);
         }).ToArray();
         return new TradeoffPoint(_globalBudgetBits, _localBudgetBits, 1 - error, Math.Min(1, 1 - error + gap), gap,
-            Math.Max(0, Global(x, out _, out _) / Math.Log(2)), Math.Max(0, Local(x) / Math.Log(2)), cells, steps) { Constraint = _constraint };
+            Math.Max(0, Global(x) / Math.Log(2)), Math.Max(0, Local(x) / Math.Log(2)), cells, steps) { Constraint = _constraint };
     }
 
     private double Error(double[] x)
@@ -124,17 +141,18 @@ internal sealed class RocTradeoffBarrier
         return error;
     }
 
-    /// <summary>Σ_y Σ_z M_zy·KL(q_zy ‖ q̄_y) in nats, with the group rates q[z, y] and their masses.</summary>
-    private double Global(double[] x, out double[,] rate, out double[,] mass)
+    /// <summary>Σ_y Σ_z M_zy·KL(q_zy ‖ q̄_y) in nats; leaves the group rates q_zy and masses M_zy in <see cref="_groupRate"/> and <see cref="_groupMass"/>.</summary>
+    private double Global(double[] x)
     {
         int groups = _problem.Groups.Count;
-        rate = new double[groups, 2];
-        mass = new double[groups, 2];
+        var (rate, mass) = (_groupRate, _groupMass);
+        Array.Clear(rate);
+        Array.Clear(mass);
         for (int k = 0; k < _cells.Count; k++)
             foreach (int y in _labels)
             {
-                mass[_cells[k].Group, y] += _mass[k, y];
-                rate[_cells[k].Group, y] += _mass[k, y] * x[2 * k + y];
+                mass[2 * _cells[k].Group + y] += _mass[k, y];
+                rate[2 * _cells[k].Group + y] += _mass[k, y] * x[2 * k + y];
             }
         double information = 0;
         foreach (int y in _labels)
@@ -142,14 +160,14 @@ internal sealed class RocTradeoffBarrier
             double total = 0, mean = 0;
             for (int z = 0; z < groups; z++)
             {
-                if (mass[z, y] > 0) rate[z, y] /= mass[z, y];
-                total += mass[z, y];
-                mean += mass[z, y] * rate[z, y];
+                if (mass[2 * z + y] > 0) rate[2 * z + y] /= mass[2 * z + y];
+                total += mass[2 * z + y];
+                mean += mass[2 * z + y] * rate[2 * z + y];
             }
             if (total <= 0) continue;
             mean /= total;
             for (int z = 0; z < groups; z++)
-                if (mass[z, y] > 0) information += mass[z, y] * Kl(rate[z, y], mean);
+                if (mass[2 * z + y] > 0) information += mass[2 * z + y] * Kl(rate[2 * z + y], mean);
         }
         return information;
     }
@@ -188,7 +206,8 @@ internal sealed class RocTradeoffBarrier
     {
         int n = Variables;
         var gradient = new double[n];
-        var blocks = _clientBlocks.Select(b => new double[b.Length, b.Length]).ToArray();
+        var blocks = _hessianBlocks; // each step's system is solved before the next one is assembled here
+        foreach (var block in blocks) Array.Clear(block);
         var lowRank = new List<double[]>();
         for (int k = 0; k < _cells.Count; k++)
         {
@@ -197,17 +216,23 @@ internal sealed class RocTradeoffBarrier
             gradient[2 * k + 1] -= t * cell.Share * cell.LabelRate;
             var block = blocks[_blockOf[2 * k]];
             int pf = _positionInBlock[2 * k], pt = _positionInBlock[2 * k + 1];
-            foreach (var (a, b, c) in cell.Region.Edges)
+            double f = x[2 * k], tp = x[2 * k + 1], gf = 0, gt = 0, hff = 0, hft = 0, htt = 0;
+            for (int e = _edgeStart[k]; e < _edgeStart[k + 1]; e++)
             {
-                double slack = c - a * x[2 * k] - b * x[2 * k + 1];
-                gradient[2 * k] += a / slack;
-                gradient[2 * k + 1] += b / slack;
-                double w = 1 / (slack * slack);
-                block[pf, pf] += w * a * a;
-                block[pf, pt] += w * a * b;
-                block[pt, pf] += w * a * b;
-                block[pt, pt] += w * b * b;
+                double a = _edgeA[e], b = _edgeB[e], inverse = 1 / (_edgeC[e] - a * f - b * tp);
+                double wa = inverse * a, wb = inverse * b;
+                gf += wa;
+                gt += wb;
+                hff += wa * wa;
+                hft += wa * wb;
+                htt += wb * wb;
             }
+            gradient[2 * k] += gf;
+            gradient[2 * k + 1] += gt;
+            block[pf, pf] += hff;
+            block[pf, pt] += hft;
+            block[pt, pf] += hft;
+            block[pt, pt] += htt;
         }
         if (LocalActive) AddLocalBarrier(x, gradient, blocks, lowRank);
         if (GlobalActive) AddGlobalBarrier(x, gradient, lowRank);
@@ -253,28 +278,29 @@ internal sealed class RocTradeoffBarrier
     private void AddGlobalBarrier(double[] x, double[] gradient, List<double[]> lowRank)
     {
         int groups = _problem.Groups.Count;
-        double slack = _globalBudget - Global(x, out var rate, out var mass);
+        double slack = _globalBudget - Global(x);
+        var (rate, mass) = (_groupRate, _groupMass);
         // Coordinates (z, y) of the group rates; G depends on x only through them: q = A x.
-        var coordinates = _labels.SelectMany(y => Enumerable.Range(0, groups).Where(z => mass[z, y] > 0).Select(z => (z, y))).ToArray();
+        var coordinates = _labels.SelectMany(y => Enumerable.Range(0, groups).Where(z => mass[2 * z + y] > 0).Select(z => (z, y))).ToArray();
         int d = coordinates.Length;
         var gq = new double[d];
         var curvature = new double[d, d];
         var means = new double[2];
         var totals = new double[2];
         foreach (int y in _labels)
-            for (int z = 0; z < groups; z++) { totals[y] += mass[z, y]; means[y] += mass[z, y] * rate[z, y]; }
+            for (int z = 0; z < groups; z++) { totals[y] += mass[2 * z + y]; means[y] += mass[2 * z + y] * rate[2 * z + y]; }
         foreach (int y in _labels) means[y] = totals[y] > 0 ? means[y] / totals[y] : 0.5;
         for (int i = 0; i < d; i++)
         {
             var (z, y) = coordinates[i];
-            gq[i] = mass[z, y] * (Logit(rate[z, y]) - Logit(means[y]));
+            gq[i] = mass[2 * z + y] * (Logit(rate[2 * z + y]) - Logit(means[y]));
         }
         for (int i = 0; i < d; i++)
             for (int j = 0; j < d; j++)
             {
                 var (z, y) = coordinates[i];
                 var (z2, y2) = coordinates[j];
-                double h = y != y2 ? 0 : (i == j ? mass[z, y] / (rate[z, y] * (1 - rate[z, y])) : 0) - mass[z, y] * mass[z2, y] / (totals[y] * means[y] * (1 - means[y]));
+                double h = y != y2 ? 0 : (i == j ? mass[2 * z + y] / (rate[2 * z + y] * (1 - rate[2 * z + y])) : 0) - mass[2 * z + y] * mass[2 * z2 + y] / (totals[y] * means[y] * (1 - means[y]));
                 curvature[i, j] = h / slack + gq[i] * gq[j] / (slack * slack);
             }
         // A's rows: ∂q_zy/∂x_(k,y) = m_ky / M_zy.
@@ -284,7 +310,7 @@ internal sealed class RocTradeoffBarrier
             var (z, y) = coordinates[i];
             a[i] = new double[Variables];
             for (int k = 0; k < _cells.Count; k++)
-                if (_cells[k].Group == z) a[i][2 * k + y] = _mass[k, y] / mass[z, y];
+                if (_cells[k].Group == z) a[i][2 * k + y] = _mass[k, y] / mass[2 * z + y];
         }
         for (int i = 0; i < d; i++)
             for (int j = 0; j < Variables; j++) gradient[j] += a[i][j] * gq[i] / slack;
@@ -300,41 +326,77 @@ internal sealed class RocTradeoffBarrier
         }
     }
 
-    /// <summary>Backtracking along <paramref name="dx"/>: stay strictly inside every region and budget, and decrease the barrier (Armijo).</summary>
-    private bool LineSearch(double[] x, double[] dx, double t, double decrement)
+    /// <summary>
+    /// Backtracking by halves from the full step along <paramref name="dx"/>: stay strictly inside every region and
+    /// budget, and decrease the barrier <paramref name="value"/> at <paramref name="x"/> (Armijo); on success both move
+    /// to the step taken. The regions are polygons, so the halvings that would leave them are skipped without
+    /// evaluating the barrier: the trials that remain are the ones plain backtracking would make.
+    /// </summary>
+    private bool LineSearch(double[] x, double[] dx, double t, double decrement, ref double value)
     {
-        double value = Barrier(x, t);
         var trial = new double[x.Length];
-        for (double step = 1; step > 1e-14; step *= 0.5)
+        double boundary = StepToBoundary(x, dx), step = 1;
+        while (step >= boundary && step > 1e-14) step *= 0.5;
+        for (; step > 1e-14; step *= 0.5)
         {
             for (int j = 0; j < x.Length; j++) trial[j] = x[j] + step * dx[j];
             double candidate = Barrier(trial, t);
             if (double.IsFinite(candidate) && candidate <= value - 0.25 * step * decrement + 1e-15 * Math.Abs(value))
             {
                 Array.Copy(trial, x, x.Length);
+                value = candidate;
                 return true;
             }
         }
         return false;
     }
 
+    /// <summary>The largest step along <paramref name="dx"/> that keeps every rate in (0, 1) and every region's slack non-negative.</summary>
+    private double StepToBoundary(double[] x, double[] dx)
+    {
+        double largest = double.PositiveInfinity;
+        for (int j = 0; j < x.Length; j++)
+        {
+            if (dx[j] > 0) largest = Math.Min(largest, (1 - x[j]) / dx[j]);
+            else if (dx[j] < 0) largest = Math.Min(largest, -x[j] / dx[j]);
+        }
+        for (int k = 0; k < _cells.Count; k++)
+            for (int e = _edgeStart[k]; e < _edgeStart[k + 1]; e++)
+            {
+                double rise = _edgeA[e] * dx[2 * k] + _edgeB[e] * dx[2 * k + 1];
+                if (rise > 0) largest = Math.Min(largest, (_edgeC[e] - _edgeA[e] * x[2 * k] - _edgeB[e] * x[2 * k + 1]) / rise);
+            }
+        return largest;
+    }
+
     /// <summary>t·error − Σ log(slacks); +∞ outside.</summary>
+    /// <remarks>
+    /// The regions' slacks are multiplied in runs and each run's product logged once (a product is logged before it
+    /// can underflow): a logarithm costs several multiplications, and a large problem has thousands of edges.
+    /// </remarks>
     private double Barrier(double[] x, double t)
     {
-        double value = t * Error(x);
+        double value = t * Error(x), product = 1;
         for (int k = 0; k < _cells.Count; k++)
         {
-            if (!(x[2 * k] > 0 && x[2 * k] < 1 && x[2 * k + 1] > 0 && x[2 * k + 1] < 1)) return double.PositiveInfinity;
-            foreach (var (a, b, c) in _cells[k].Region.Edges)
+            double f = x[2 * k], tp = x[2 * k + 1];
+            if (!(f > 0 && f < 1 && tp > 0 && tp < 1)) return double.PositiveInfinity;
+            for (int e = _edgeStart[k]; e < _edgeStart[k + 1]; e++)
             {
-                double slack = c - a * x[2 * k] - b * x[2 * k + 1];
+                double slack = _edgeC[e] - _edgeA[e] * f - _edgeB[e] * tp;
                 if (!(slack > 0)) return double.PositiveInfinity;
-                value -= Math.Log(slack);
+                product *= slack;
+                if (product < 1e-200)
+                {
+                    value -= Math.Log(product);
+                    product = 1;
+                }
             }
         }
+        value -= Math.Log(product);
         if (GlobalActive)
         {
-            double slack = _globalBudget - Global(x, out _, out _);
+            double slack = _globalBudget - Global(x);
             if (!(slack > 0)) return double.PositiveInfinity;
             value -= Math.Log(slack);
         }
