@@ -131,9 +131,9 @@ internal sealed record ConcatenatedClouds(float[] Positions, float[] PointInputs
             MLExtensions.Torch.ParityInput.Int64(PonitaColumns.GraphIndex, Graph, [1, points]),
         ];
         if (periodic) inputs.Add(new(PonitaColumns.Shifts, Shifts ?? new float[3 * Senders.Length], [1, Senders.Length, 3]));
-        if (volumes is not null) inputs.Add(new(PonitaColumns.Volumes, volumes, [1, volumes.Length]));
         else if (Shifts is { } shifts && shifts.Any(v => v != 0))
             throw new InvalidOperationException("Periodic clouds given to a model that takes no cell (trained without CellColumnName).");
+        if (volumes is not null) inputs.Add(new(PonitaColumns.Volumes, volumes, [1, volumes.Length]));
         return inputs;
     }
 }
