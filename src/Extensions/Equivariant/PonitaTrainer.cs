@@ -26,12 +26,15 @@ namespace MLExtensions.Equivariant;
 /// density; the exported ONNX graph takes the edges as inputs and the scoring chain builds them per row. With
 /// <see cref="PonitaOptionsBase.CellColumnName"/>, rows are periodic (9 floats per row, the lattice vectors as rows;
 /// empty for an open cluster): pairs are found through lattice images and each edge's lattice shift is one more input
-/// of the ONNX graph. Labels may be <see cref="float"/> or <see cref="double"/>; their unit is
+/// of the ONNX graph; such a model may also train on and predict the stress (1/V)·∂E/∂ε
+/// (<see cref="Options.StressColumnName"/>, <see cref="Options.PredictedStressColumnName"/>: 9 values row-major, energy
+/// unit/Å³, ASE's sign). Labels may be <see cref="float"/> or <see cref="double"/>; their unit is
 /// <see cref="PonitaOptionsBase.EnergyUnit"/>, recorded in the model.</para>
 /// <para>Training: per-type reference energies are fitted by least squares first and the network learns the
 /// remainder, in units of the force RMS (with forces) or of the remainder's spread; the loss is mean squared energy
 /// error plus <see cref="Options.ForceLossWeight"/> times the mean squared error per force component (forces = −∂E/∂x,
-/// differentiated twice through the network); Adam with a linear warm-up and a cosine-decaying learning rate, random
+/// differentiated twice through the network), and with stress labels <see cref="Options.StressLossWeight"/> times the
+/// mean squared error per stress component as a virial per atom; Adam with a linear warm-up and a cosine-decaying learning rate, random
 /// rotations of every drawn cloud, and an exponential moving average of the weights for the exported model. A seeded
 /// hold-out gives validation energy and force errors per epoch. Predictions are invariant to translations and
 /// permutations of the points, and to rotations up to the orientation grid's resolution (exactly when grid and
