@@ -48,7 +48,7 @@ public sealed partial class PonitaPotential : IDisposable
         _contract = new PonitaInputContract("positions", "types", description.TypesAreIndices, description.FeatureCount,
             description.KnownTypes is { } known ? Enumerable.Range(0, description.FeatureCount).Select(known.Contains).ToArray() : null,
             description.Cutoff, description.MaximumNeighbors, description.SelfInteraction,
-            PonitaMemory.Scoring(description.NumberOfOrientations, description.HiddenSize, description.NumberOfLayers, description.PredictedForcesColumnName is not null))
+            PonitaMemory.Scoring(description.NumberOfOrientations, description.HiddenSize, description.NumberOfLayers, ReversePass(description)))
         { CellColumn = IsPeriodic ? "cell" : null };
         _lifetime = new Lifetime(this);
     }
@@ -70,6 +70,9 @@ public sealed partial class PonitaPotential : IDisposable
     /// three directions (a periodic model trained with <see cref="PonitaTrainer.Options.PredictedStressColumnName"/>).
     /// </summary>
     public bool PredictsStress => Description.PredictedStressColumnName is not null;
+
+    /// <summary>Whether the model's graph runs the reverse pass (for forces or the stress), which the memory guard counts.</summary>
+    internal static bool ReversePass(PonitaDescription description) => description.PredictedForcesColumnName is not null || description.PredictedStressColumnName is not null;
 
     /// <summary>The ONNX Runtime provider in use.</summary>
     public OnnxExecutionReport Execution => _session.Execution;

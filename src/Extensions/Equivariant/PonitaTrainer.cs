@@ -146,6 +146,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         var o = _options;
         var set = PointCloudData.Read(input, Columns(o), o.CancellationToken);
         bool withForces = o.ForcesColumnName is not null, withStress = o.StressColumnName is not null;
+        bool reversePass = o.PredictedForcesColumnName is not null || o.PredictedStressColumnName is not null;   // in the exported graph
         // Every op works on all orientations of a point (pair) at once, so the thread policy sees O × 4H values per point.
         using var run = TrainingRun.Start(_mlContext, nameof(PonitaTrainer), o, o.NumberOfOrientations * 4 * o.HiddenSize);
         var (cutoff, kernelScale) = PonitaTraining.Lengths(o, set.Clouds);
@@ -155,8 +156,8 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         run.Info($"{set.Clouds.Count} point clouds ({set.Clouds.Count(c => c.Cell is not null)} periodic, energies in {o.EnergyUnit.Symbol()}) of {set.Clouds.Min(c => c.Count)}..{set.Clouds.Max(c => c.Count)} points ({validation.Count} held out), {set.FeatureCount} " +
                  $"{(set.TypesAreIndices ? "types" : "features per point")}, cutoff {cutoff:G4}, energy unit {baseline.Scale:G4}");
 
-        var memory = new PonitaTrainingMemory(o, orientations, set.FeatureCount, withForces ? PonitaPass.TrainingWithForces : PonitaPass.Training, PonitaPass.Forces,
-            o.BatchSize, o.PredictedForcesColumnName is not null);
+        var memory = new PonitaTrainingMemory(o, orientations, set.FeatureCount, withForces || withStress ? PonitaPass.TrainingWithForces : PonitaPass.Training, PonitaPass.Forces,
+            o.BatchSize, reversePass);
         memory.CheckFixed(cutoff);
         var trainingSamples = PonitaTraining.Samples(training, baseline.Normalise, cutoff, o, memory);
         PonitaTraining.CheckNeighbours(run, o, cutoff, trainingSamples);
@@ -215,7 +216,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         var checks = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed, periodic, o.PredictedStressColumnName);
 
         var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
-            cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.Scoring(orientations, o.HiddenSize, o.NumberOfLayers, o.PredictedForcesColumnName is not null))
+            cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.Scoring(orientations, o.HiddenSize, o.NumberOfLayers, reversePass))
         { CellColumn = o.CellColumnName };
         var scoring = ExportedFit.Finish(run, _mlContext, input, PonitaTraining.ScoringSpec(_mlContext, onnx, contract, PredictionKind.Regression,
             new[] { o.PredictedForcesColumnName, o.PredictedStressColumnName }.OfType<string>().ToList(), null, o.ScoringDevice, o.PredictedStressColumnName is not null), checks);
