@@ -61,7 +61,7 @@ internal sealed record EnergyBaseline(float[] ReferenceEnergies, double Scale)
     {
         // In double until the end: the baseline is removed from the label before anything is rounded to float.
         double energy = (cloud.Energy - Composition(cloud, ReferenceEnergies, ReferenceEnergies.Length)) / Scale;
-        return cloud with { Energy = energy, Forces = cloud.Forces?.Select(v => (float)(v / Scale)).ToArray() };
+        return cloud with { Energy = energy, Forces = cloud.Forces?.Select(v => (float)(v / Scale)).ToArray(), Stress = cloud.Stress?.Select(v => (float)(v / Scale)).ToArray() };
     }
 
     private static double Composition(PointCloud cloud, float[] reference, int f)

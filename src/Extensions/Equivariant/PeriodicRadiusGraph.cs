@@ -26,6 +26,24 @@ internal static class PeriodicRadiusGraph
         [cell[0] != 0 || cell[1] != 0 || cell[2] != 0, cell[3] != 0 || cell[4] != 0 || cell[5] != 0, cell[6] != 0 || cell[7] != 0 || cell[8] != 0];
 
     /// <summary>
+    /// |det(cell)| in Å³ of a checked cell: the volume that a stress divides by, zero when a direction is not periodic
+    /// (a slab or a wire has no volume to strain).
+    /// </summary>
+    public static double Volume(ReadOnlySpan<float> cell)
+    {
+        if (cell.Length != 9) return 0;
+        double[] a = [cell[0], cell[1], cell[2]], b = [cell[3], cell[4], cell[5]], c = [cell[6], cell[7], cell[8]];
+        return Math.Abs(Dot(a, Cross(b, c)));
+    }
+
+    /// <summary>The volume a stress is per, NaN for a cell without one (none, or not periodic in every direction), so that its stress is NaN.</summary>
+    public static float StressVolume(float[]? cell)
+    {
+        double volume = cell is null ? 0 : Volume(cell);
+        return volume > 0 ? (float)volume : float.NaN;
+    }
+
+    /// <summary>
     /// Why <paramref name="cell"/> is no usable cell, or null: 9 finite values, the non-zero lattice vectors
     /// independent (the cell has volume in their directions).
     /// </summary>

@@ -91,6 +91,26 @@ internal static class PointCloudChecks
         return PeriodicRadiusGraph.PeriodicDirections(cell).Any(p => p) ? cell : null;
     }
 
+    /// <summary>6 values in Voigt order (xx yy zz yz xz xy) as the symmetric 3×3 tensor, 9 values row-major.</summary>
+    public static float[] FromVoigt(IReadOnlyList<float> v) => [v[0], v[5], v[4], v[5], v[1], v[3], v[4], v[3], v[2]];
+
+    /// <summary>
+    /// A stress label as 9 values row-major (from 9, or 6 in Voigt order), or null when the row has none (empty). A
+    /// stress needs a cell periodic in all three directions (<paramref name="cell"/>, checked): the volume it is per.
+    /// </summary>
+    public static float[]? ValidateStress(float[] stress, float[]? cell, long? row, string stressColumn, string cellColumn)
+    {
+        if (stress.Length == 0) return null;
+        if (stress.Length is not (9 or 6))
+            throw Bad(stressColumn, row, $"the stress has {stress.Length} values; it needs 9 (a 3×3 tensor, row-major), 6 (Voigt order xx yy zz yz xz xy) or none");
+        for (int k = 0; k < stress.Length; k++)
+            if (!float.IsFinite(stress[k])) throw Bad(stressColumn, row, $"stress component {k} is {stress[k].ToString(CultureInfo.InvariantCulture)}");
+        if (cell is null || PeriodicRadiusGraph.Volume(cell) == 0)
+            throw Bad(stressColumn, row, $"a stress is given but the cell (column '{cellColumn}') is not periodic in all three directions, so there is no volume it is per; " +
+                "leave the stress empty for open clusters, slabs and wires");
+        return stress.Length == 9 ? stress : FromVoigt(stress);
+    }
+
     private static string Number(double value) => value.ToString("G3", CultureInfo.InvariantCulture);
 
     /// <summary>The exception for <paramref name="what"/> in <paramref name="column"/> at <paramref name="row"/>.</summary>

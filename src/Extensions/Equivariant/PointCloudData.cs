@@ -11,6 +11,9 @@ namespace MLExtensions.Equivariant;
 /// </summary>
 internal sealed record PointCloud(float[] Positions, float[] Features, double Energy, float[]? Forces, float[]? InputVectors = null, float[]? Cell = null)
 {
+    /// <summary>The stress label, 9 values row-major (energy unit/Å³, ASE's sign), or null when the row has none.</summary>
+    public float[]? Stress { get; init; }
+
     public int Count => Positions.Length / 3;
 }
 
@@ -26,7 +29,11 @@ internal sealed record PointCloudSet(List<PointCloud> Clouds, int FeatureCount, 
 /// <param name="EnergyLabel">A <see cref="float"/> label per row (the energy), or null.</param>
 /// <param name="PointTargets">A 3N <see cref="float"/> target per row (forces, or target vectors), or null.</param>
 /// <param name="InputVectors">A 3N <see cref="float"/> input per row (e.g. velocities), or null.</param>
-internal sealed record PointCloudColumns(PonitaOptionsBase Options, string? EnergyLabel, string? PointTargets, string? InputVectors);
+internal sealed record PointCloudColumns(PonitaOptionsBase Options, string? EnergyLabel, string? PointTargets, string? InputVectors)
+{
+    /// <summary>A stress label per row (9 or 6 <see cref="float"/>, or none), read only with a cell column.</summary>
+    public string? Stress { get; init; }
+}
 
 /// <summary>
 /// Reads and checks point clouds from an <see cref="IDataView"/>: positions (a vector of 3N <see cref="float"/>), atom
@@ -53,6 +60,7 @@ internal static class PointCloudData
         if (o.CellColumnName is { } cell) CheckVector(ColumnChecks.Require(input, cell, "cell"), NumberDataViewType.Single);
         if (columns.PointTargets is { } targets) CheckVector(ColumnChecks.Require(input, targets, "per-point targets"), NumberDataViewType.Single);
         if (columns.InputVectors is { } vectors) CheckVector(ColumnChecks.Require(input, vectors, "input vectors"), NumberDataViewType.Single);
+        if (columns.Stress is { } stress) CheckVector(ColumnChecks.Require(input, stress, "stress"), NumberDataViewType.Single);
     }
 
     /// <summary>Reads every row, checking each; throws <see cref="InvalidDataException"/> naming the column and row of the first bad value.</summary>
@@ -66,21 +74,23 @@ internal static class PointCloudData
         var targetsColumn = columns.PointTargets is { } name ? ColumnChecks.Require(schema, name, "per-point targets") : (DataViewSchema.Column?)null;
         var vectorsColumn = columns.InputVectors is { } vectors ? ColumnChecks.Require(schema, vectors, "input vectors") : (DataViewSchema.Column?)null;
         var cellColumn = o.CellColumnName is { } cellName ? ColumnChecks.Require(schema, cellName, "cell") : (DataViewSchema.Column?)null;
+        var stressColumn = columns.Stress is { } stressName ? ColumnChecks.Require(schema, stressName, "stress") : (DataViewSchema.Column?)null;
         CheckVector(positionsColumn, NumberDataViewType.Single);
         bool doubleLabel = labelColumn?.Type == NumberDataViewType.Double;
         if (labelColumn is { } l && !doubleLabel) ColumnChecks.CheckLabel(l, LabelKind.Real);
         if (cellColumn is { } cc) CheckVector(cc, NumberDataViewType.Single);
         if (targetsColumn is { } t) CheckVector(t, NumberDataViewType.Single);
         if (vectorsColumn is { } v) CheckVector(v, NumberDataViewType.Single);
+        if (stressColumn is { } sc) CheckVector(sc, NumberDataViewType.Single);
         var typeItem = (typesColumn.Type as VectorDataViewType)?.ItemType;
         bool intTypes = typeItem == NumberDataViewType.Int32;
         if (typeItem is null || !(typeItem == NumberDataViewType.Single || (intTypes && o.FeaturesPerAtom is null)))
             throw WrongTypes(typesColumn.Name, o, typesColumn.Type.ToString() ?? "unknown");
 
         var needed = new List<DataViewSchema.Column> { positionsColumn, typesColumn };
-        foreach (var column in new[] { labelColumn, targetsColumn, vectorsColumn, cellColumn })
+        foreach (var column in new[] { labelColumn, targetsColumn, vectorsColumn, cellColumn, stressColumn })
             if (column is { } c) needed.Add(c);
-        var raw = new List<(float[] Positions, float[] Types, double Energy, float[]? Targets, float[]? Vectors, float[]? Cell)>();
+        var raw = new List<(float[] Positions, float[] Types, double Energy, float[]? Targets, float[]? Vectors, float[]? Cell, float[]? Stress)>();
         using (var cursor = data.GetRowCursor(needed))
         {
             var getPositions = cursor.GetGetter<VBuffer<float>>(positionsColumn);
@@ -89,7 +99,8 @@ internal static class PointCloudData
             var getLabel = labelColumn is { } lc && !doubleLabel ? cursor.GetGetter<float>(lc) : null;
             var getDoubleLabel = labelColumn is { } dc && doubleLabel ? cursor.GetGetter<double>(dc) : null;
             var getCell = cellColumn is { } cellC ? cursor.GetGetter<VBuffer<float>>(cellC) : null;
-            VBuffer<float> cellBuffer = default;
+            var getStress = stressColumn is { } stressC ? cursor.GetGetter<VBuffer<float>>(stressC) : null;
+            VBuffer<float> cellBuffer = default, stressBuffer = default;
             double doubleEnergy = 0;
             var getTargets = targetsColumn is { } tc ? cursor.GetGetter<VBuffer<float>>(tc) : null;
             var getVectors = vectorsColumn is { } vc ? cursor.GetGetter<VBuffer<float>>(vc) : null;
@@ -142,17 +153,23 @@ internal static class PointCloudData
                     getCell(ref cellBuffer);
                     cell = PointCloudChecks.ValidateCell(cellBuffer.DenseValues().ToArray(), row, cellColumn!.Value.Name);
                 }
-                raw.Add((p, types, doubleEnergy, Vectors(getTargets, targetsColumn, n), Vectors(getVectors, vectorsColumn, n), cell));
+                float[]? stress = null;
+                if (getStress is not null)
+                {
+                    getStress(ref stressBuffer);
+                    stress = PointCloudChecks.ValidateStress(stressBuffer.DenseValues().ToArray(), cell, row, stressColumn!.Value.Name, cellColumn?.Name ?? "cell");
+                }
+                raw.Add((p, types, doubleEnergy, Vectors(getTargets, targetsColumn, n), Vectors(getVectors, vectorsColumn, n), cell, stress));
             }
         }
         if (raw.Count == 0) throw new InvalidDataException($"The training data has no rows (columns '{positionsColumn.Name}', '{typesColumn.Name}').");
         if (o.FeaturesPerAtom is int features)
-            return new PointCloudSet(raw.Select(r => new PointCloud(r.Positions, r.Types, r.Energy, r.Targets, r.Vectors, r.Cell)).ToList(), features, false, null);
+            return new PointCloudSet(raw.Select(r => new PointCloud(r.Positions, r.Types, r.Energy, r.Targets, r.Vectors, r.Cell) { Stress = r.Stress }).ToList(), features, false, null);
         int typeCount = (int)raw.Max(r => r.Types.Max()) + 1;
         var known = new bool[typeCount];
         foreach (var r in raw)
             foreach (var type in r.Types) known[(int)type] = true;
-        return new PointCloudSet(raw.Select(r => new PointCloud(r.Positions, OneHot(r.Types, typeCount), r.Energy, r.Targets, r.Vectors, r.Cell)).ToList(), typeCount, true, known);
+        return new PointCloudSet(raw.Select(r => new PointCloud(r.Positions, OneHot(r.Types, typeCount), r.Energy, r.Targets, r.Vectors, r.Cell) { Stress = r.Stress }).ToList(), typeCount, true, known);
     }
 
     /// <summary>Type indices → N·T one-hot features.</summary>

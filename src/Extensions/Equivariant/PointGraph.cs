@@ -115,9 +115,10 @@ internal sealed record ConcatenatedClouds(float[] Positions, float[] PointInputs
 
     /// <summary>
     /// The scoring graph's inputs (<see cref="PonitaOnnxExporter"/>): type indices [1, P], or features [1, P, F] when
-    /// <paramref name="featuresPerPoint"/> is given; with <paramref name="periodic"/>, the edges' shifts [1, E, 3] too.
+    /// <paramref name="featuresPerPoint"/> is given; with <paramref name="periodic"/>, the edges' shifts [1, E, 3] too;
+    /// with <paramref name="volumes"/> (a stress model), the clouds' volumes [1, B].
     /// </summary>
-    public List<MLExtensions.Torch.ParityInput> ToModelInputs(int? featuresPerPoint, bool periodic = false)
+    public List<MLExtensions.Torch.ParityInput> ToModelInputs(int? featuresPerPoint, bool periodic = false, float[]? volumes = null)
     {
         int points = PointCount;
         long[] typeShape = featuresPerPoint is int width ? [1, points, width] : [1, points];
@@ -132,6 +133,7 @@ internal sealed record ConcatenatedClouds(float[] Positions, float[] PointInputs
         if (periodic) inputs.Add(new(PonitaColumns.Shifts, Shifts ?? new float[3 * Senders.Length], [1, Senders.Length, 3]));
         else if (Shifts is { } shifts && shifts.Any(v => v != 0))
             throw new InvalidOperationException("Periodic clouds given to a model that takes no cell (trained without CellColumnName).");
+        if (volumes is not null) inputs.Add(new(PonitaColumns.Volumes, volumes, [1, volumes.Length]));
         return inputs;
     }
 }

@@ -58,6 +58,12 @@ public sealed record PonitaDescription
     public string? PredictedForcesColumnName { get; init; }
 
     /// <summary>
+    /// The column of predicted stresses (9 values row-major, energy unit/Å³, ASE's sign), or null when the model
+    /// predicts none (models without a cell column never do).
+    /// </summary>
+    public string? PredictedStressColumnName { get; init; }
+
+    /// <summary>
     /// The unit of the model's energies (forces: this unit per Å; lengths in Å). Models saved before units were
     /// recorded read as <see cref="PonitaEnergyUnit.KilocaloriePerMole"/>, the unit they assumed.
     /// </summary>

@@ -12,15 +12,17 @@ namespace MLExtensions.Equivariant;
 /// </summary>
 internal static class PonitaExportCheck
 {
-    /// <summary>The energy check (first) and, with a forces output, the forces check.</summary>
+    public const string Forces = "forces", Stress = "stress";
+
+    /// <summary>The energy check (first) and, with a forces output, the forces check; with a stress output, the stress check (of the periodic clouds).</summary>
     public static ExportCheck[] Run(PonitaNetwork network, byte[] onnx, PointCloudSet set, string? forcesOutput, int? maximumNeighbors, bool selfLoops, int seed,
-        bool periodic = false)
+        bool periodic = false, string? stressOutput = null)
     {
         var random = new Random(seed ^ 0x0417a);
         var clouds = new[] { set.Clouds[0], set.Clouds.MaxBy(c => c.Count)!, set.Clouds[random.Next(set.Clouds.Count)] }
             .Select(c => Jittered(c, network.Cutoff, random)).ToList();
         var samples = clouds.Select(c => GraphSample.Of(c, network.Cutoff, maximumNeighbors, selfLoops)).ToList();
-        var inputs = Inputs(samples, set, periodic);
+        var inputs = Inputs(samples, set, periodic, stressOutput is not null);
         float[] expected = [];
         var total = OnnxParity.Compare(_ =>
         {
@@ -37,10 +39,15 @@ internal static class PonitaExportCheck
         float largest = expected.Max(MathF.Abs);
         double rounding = 8.0 * (MathF.BitIncrement(largest) - largest);
         var energy = new ExportCheck("energy", new ParityReport(total.MaxAbsoluteError, learned, total.Elements), rounding);
-        if (forcesOutput is null) return [energy];
-        var forces = OnnxParity.Compare(_ => PonitaFitting.Predict(network, samples, set.FeatureCount, samples.Count).Forces.SelectMany(f => f).ToArray(),
-            onnx, inputs, forcesOutput);
-        return [energy, new ExportCheck("forces", forces)];
+        var checks = new List<ExportCheck> { energy };
+        if (forcesOutput is not null)
+            checks.Add(new ExportCheck(Forces, OnnxParity.Compare(_ => PonitaFitting.Predict(network, samples, set.FeatureCount, samples.Count).Forces.SelectMany(f => f).ToArray(),
+                onnx, inputs, forcesOutput)));
+        // Open clouds have NaN stresses on both sides: a parity check needs clouds with volume.
+        if (stressOutput is not null && samples.Where(s => float.IsFinite(PeriodicRadiusGraph.StressVolume(s.Cloud.Cell))).ToList() is { Count: > 0 } cells)
+            checks.Add(new ExportCheck(Stress, OnnxParity.Compare(_ => PonitaFitting.Predict(network, cells, set.FeatureCount, cells.Count, withStress: true).Stresses!.SelectMany(v => v).ToArray(),
+                onnx, Inputs(cells, set, periodic, volumes: true), stressOutput)));
+        return [.. checks];
     }
 
     private static double Composition(PointCloud cloud, float[] reference, int featureCount)
@@ -51,14 +58,15 @@ internal static class PonitaExportCheck
     }
 
     /// <summary>The ONNX model's inputs for clouds concatenated into one graph (types back as indices when the model reads indices).</summary>
-    internal static List<ParityInput> Inputs(IReadOnlyList<GraphSample> samples, PointCloudSet set, bool periodic = false) => ConcatenatedClouds.Of(samples.Select(s =>
+    internal static List<ParityInput> Inputs(IReadOnlyList<GraphSample> samples, PointCloudSet set, bool periodic = false, bool volumes = false) => ConcatenatedClouds.Of(samples.Select(s =>
     {
         var c = s.Cloud;
         var kinds = set.TypesAreIndices
             ? Enumerable.Range(0, c.Count).Select(i => (float)Array.IndexOf(c.Features, 1f, i * set.FeatureCount, set.FeatureCount) - i * set.FeatureCount).ToArray()
             : c.Features;
         return (c.Positions, kinds, s.Edges);
-    }).ToList()).ToModelInputs(set.TypesAreIndices ? null : set.FeatureCount, periodic);
+    }).ToList()).ToModelInputs(set.TypesAreIndices ? null : set.FeatureCount, periodic,
+        volumes ? samples.Select(s => PeriodicRadiusGraph.StressVolume(s.Cloud.Cell)).ToArray() : null);
 
     /// <summary>The cloud (and its cell) rotated at random and jittered (by 0.1 % of the cutoff).</summary>
     private static PointCloud Jittered(PointCloud cloud, double cutoff, Random random)

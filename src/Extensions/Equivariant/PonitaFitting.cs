@@ -20,10 +20,16 @@ internal sealed record GraphSample(PointCloud Cloud, EdgeList Edges)
 internal sealed record MoleculeBatch(PointGraph Graph, Tensor Energies, Tensor? Forces, Tensor? InputVectors = null) : IDisposable
 {
     /// <summary>
+    /// Stress labels as virials per atom, σ·V/N [B, 3, 3], with a mask [B, 1, 1] (0 for clouds without a label) and
+    /// the atom counts N [B, 1, 1]; null when the batch trains no stress.
+    /// </summary>
+    public (Tensor PerAtom, Tensor Mask, Tensor Atoms)? Virials { get; init; }
+
+    /// <summary>
     /// The batch of <paramref name="samples"/>; with <paramref name="rotations"/>, each cloud (and its forces) turned by
     /// its own uniformly random rotation (data augmentation: the targets rotate with the points).
     /// </summary>
-    public static MoleculeBatch From(IReadOnlyList<GraphSample> samples, int featureCount, bool withForces, Random? rotations = null, Device? device = null)
+    public static MoleculeBatch From(IReadOnlyList<GraphSample> samples, int featureCount, bool withForces, Random? rotations = null, Device? device = null, bool withStress = false)
     {
         var turns = samples.Select(_ => rotations is null ? null : Rotations.Random(rotations)).ToList();
         var clouds = samples.Select((s, i) => turns[i] is { } r ? Rotated(s.Cloud, r) : s.Cloud).ToList();
@@ -31,7 +37,22 @@ internal sealed record MoleculeBatch(PointGraph Graph, Tensor Energies, Tensor? 
         var energies = tensor(clouds.Select(c => (float)c.Energy).ToArray(), device: device);
         var forces = withForces ? tensor(clouds.SelectMany(c => c.Forces!).ToArray(), [graph.PointCount, 3], device: device) : null;
         var inputs = clouds.All(c => c.InputVectors is not null) ? tensor(clouds.SelectMany(c => c.InputVectors!).ToArray(), [graph.PointCount, 3], device: device) : null;
-        return new MoleculeBatch(graph, energies, forces, inputs);
+        return new MoleculeBatch(graph, energies, forces, inputs) { Virials = withStress ? StressTargets(clouds, device) : null };
+    }
+
+    private static (Tensor, Tensor, Tensor) StressTargets(List<PointCloud> clouds, Device? device)
+    {
+        var perAtom = new float[9 * clouds.Count];
+        var mask = new float[clouds.Count];
+        for (int b = 0; b < clouds.Count; b++)
+        {
+            if (clouds[b].Stress is not { } stress) continue;
+            double volumePerAtom = PeriodicRadiusGraph.Volume(clouds[b].Cell!) / clouds[b].Count;
+            for (int k = 0; k < 9; k++) perAtom[9 * b + k] = (float)(stress[k] * volumePerAtom);
+            mask[b] = 1;
+        }
+        return (tensor(perAtom, [clouds.Count, 3, 3], device: device), tensor(mask, [clouds.Count, 1, 1], device: device),
+            tensor(clouds.Select(c => (float)c.Count).ToArray(), [clouds.Count, 1, 1], device: device));
     }
 
     private static PointCloud Rotated(PointCloud cloud, double[,] rotation) => cloud with
@@ -40,6 +61,7 @@ internal sealed record MoleculeBatch(PointGraph Graph, Tensor Energies, Tensor? 
         Forces = cloud.Forces is { } f ? Rotations.Apply(rotation, f) : null,
         InputVectors = cloud.InputVectors is { } v ? Rotations.Apply(rotation, v) : null,
         Cell = cloud.Cell is { Length: > 0 } cell ? Rotations.Apply(rotation, cell) : cloud.Cell,
+        Stress = cloud.Stress is { } stress ? Rotations.ApplyToTensor(rotation, stress) : null,
     };
 
     public void Dispose()
@@ -48,6 +70,12 @@ internal sealed record MoleculeBatch(PointGraph Graph, Tensor Energies, Tensor? 
         Energies.Dispose();
         Forces?.Dispose();
         InputVectors?.Dispose();
+        if (Virials is var (perAtom, mask, atoms))
+        {
+            perAtom.Dispose();
+            mask.Dispose();
+            atoms.Dispose();
+        }
     }
 }
 
@@ -86,17 +114,46 @@ internal static class PonitaFitting
     }
 
     /// <summary>
-    /// The loss of one batch: mean squared energy error plus <paramref name="forceWeight"/> × mean squared error per
-    /// force component, or the energy error alone without target forces.
+    /// Energies [B], forces [P, 3] and virials ∂E/∂ε [B, 3, 3] (symmetrised; the stress times the volume) under a
+    /// homogeneous strain ε of each cloud: its points and its edges' lattice shifts move as x → (I + ε)·x, so every
+    /// edge vector strains as r → (I + ε)·r and ∂E/∂ε = Σ_e (∂E/∂r_e) r_eᵀ, what the ONNX graph sums per edge.
     /// </summary>
-    public static Tensor Loss(PonitaNetwork network, MoleculeBatch batch, Scalar forceWeight)
+    public static (Tensor Energy, Tensor Forces, Tensor Virial) EnergyForcesAndVirial(PonitaNetwork network, PointGraph graph, bool training)
     {
-        var (energy, forces) = batch.Forces is not null ? EnergyAndForces(network, batch.Graph, training: true) : (network.Energy(batch.Graph), null);
+        var positions = graph.Positions.detach().requires_grad_();
+        var strain = zeros([graph.GraphCount, 3, 3], dtype: positions.dtype, device: positions.device).requires_grad_();
+        var strained = Plus(positions, einsum("pab,pb->pa", strain.index_select(0, graph.Graph), positions));
+        var shifts = graph.Shifts is { } s
+            ? Plus(s, einsum("eab,eb->ea", strain.index_select(0, graph.Graph.index_select(0, graph.Receivers)), s))
+            : null;
+        var energy = network.Energy(graph with { Positions = strained, Shifts = shifts });
+        var gradients = autograd.grad([energy.sum()], [positions, strain], retain_graph: training, create_graph: training);
+        using var half = 0.5.ToScalar();
+        var virial = Plus(gradients[1], gradients[1].transpose(1, 2)).mul(half);
+        return (energy, gradients[0].neg(), virial);
+    }
+
+    /// <summary>
+    /// The loss of one batch: mean squared energy error plus <paramref name="forceWeight"/> × mean squared error per
+    /// force component, or the energy error alone without target forces; with stress labels, plus
+    /// <paramref name="stressWeight"/> × mean squared error per stress component, each as a virial per atom (σ·V/N).
+    /// </summary>
+    public static Tensor Loss(PonitaNetwork network, MoleculeBatch batch, Scalar forceWeight, Scalar? stressWeight = null)
+    {
+        Tensor energy, forces, virial = null!;
+        if (batch.Virials is not null) (energy, forces, virial) = EnergyForcesAndVirial(network, batch.Graph, training: true);
+        else (energy, forces) = batch.Forces is not null ? EnergyAndForces(network, batch.Graph, training: true) : (network.Energy(batch.Graph), null!);
         var energyError = Minus(energy, batch.Energies);
         var loss = energyError.mul(energyError).mean();
-        if (batch.Forces is not { } target) return loss;
-        var forceError = Minus(forces!, target);
-        return Plus(loss, forceError.mul(forceError).mean().mul(forceWeight));
+        if (batch.Forces is { } target)
+        {
+            var forceError = Minus(forces, target);
+            loss = Plus(loss, forceError.mul(forceError).mean().mul(forceWeight));
+        }
+        if (batch.Virials is not var (perAtom, mask, atoms) || stressWeight is null) return loss;
+        var stressError = Minus(virial.div(atoms), perAtom).mul(mask);
+        using var components = 9.0.ToScalar();
+        return Plus(loss, Squared(stressError).sum().div(mask.sum().mul(components).clamp_min(One)).mul(stressWeight));
     }
 
     /// <summary>
@@ -138,17 +195,24 @@ internal static class PonitaFitting
         });
     }
 
-    /// <summary>Energies and forces (3N per cloud) of <paramref name="samples"/> in evaluation mode, in batches.</summary>
-    public static (float[] Energies, float[][] Forces) Predict(PonitaNetwork network, IReadOnlyList<GraphSample> samples, int featureCount, int batchSize, Device? device = null)
+    /// <summary>
+    /// Energies and forces (3N per cloud) of <paramref name="samples"/> in evaluation mode, in batches; with
+    /// <paramref name="withStress"/>, stresses too (9 per cloud, row-major; NaN for a cloud without a volume).
+    /// </summary>
+    public static Predictions Predict(PonitaNetwork network, IReadOnlyList<GraphSample> samples, int featureCount, int batchSize, Device? device = null,
+        bool withStress = false)
     {
         var energies = new List<float>();
         var forces = new List<float[]>();
+        var stresses = withStress ? new List<float[]>() : null;
         for (int start = 0; start < samples.Count; start += batchSize)
         {
             using var scope = NewDisposeScope();
             var chunk = samples.Skip(start).Take(batchSize).ToList();
             using var batch = MoleculeBatch.From(chunk, featureCount, withForces: false, device: device);
-            var (energy, force) = EnergyAndForces(network, batch.Graph, training: false);
+            Tensor energy, force, virial = null!;
+            if (withStress) (energy, force, virial) = EnergyForcesAndVirial(network, batch.Graph, training: false);
+            else (energy, force) = EnergyAndForces(network, batch.Graph, training: false);
             energies.AddRange(energy.cpu().data<float>().ToArray());
             var all = force.cpu().data<float>().ToArray();
             int offset = 0;
@@ -157,7 +221,22 @@ internal static class PonitaFitting
                 forces.Add(all[offset..(offset + s.Cloud.Positions.Length)]);
                 offset += s.Cloud.Positions.Length;
             }
+            if (stresses is null) continue;
+            var virials = virial.cpu().data<float>().ToArray();
+            for (int b = 0; b < chunk.Count; b++) stresses.Add(Stress(virials.AsSpan(9 * b, 9), chunk[b].Cloud.Cell));
         }
-        return (energies.ToArray(), forces.ToArray());
+        return new Predictions(energies.ToArray(), forces.ToArray(), stresses?.ToArray());
+    }
+
+    /// <summary>A virial ∂E/∂ε divided by the cell's volume: the stress, or NaN without a cell periodic in all directions.</summary>
+    internal static float[] Stress(ReadOnlySpan<float> virial, float[]? cell)
+    {
+        float volume = PeriodicRadiusGraph.StressVolume(cell);
+        var stress = new float[9];
+        for (int k = 0; k < 9; k++) stress[k] = virial[k] / volume;
+        return stress;
     }
 }
+
+/// <summary>What <see cref="PonitaFitting.Predict"/> gives: energies [B], forces (3N per cloud) and, when asked, stresses (9 per cloud).</summary>
+internal sealed record Predictions(float[] Energies, float[][] Forces, float[][]? Stresses);

@@ -20,6 +20,7 @@ internal static class PonitaColumns
     public const string RawPointVectors = "mlx_ponita_raw_point_vectors";
     public const string Cell = "mlx_ponita_cell";
     public const string Shifts = "mlx_ponita_shifts";
+    public const string Volumes = "mlx_ponita_volumes";
 }
 
 /// <summary>
@@ -216,6 +217,37 @@ public sealed class PonitaPeriodicInputMapping : CustomMappingFactory<PonitaPeri
     {
         PonitaInputMapping.Prepare(raw, output, raw.Cell, out var edges);
         output.Shifts = edges.Shifts ?? new float[3 * edges.Count];
+    };
+}
+
+/// <summary>Output of <see cref="PonitaStressInputMapping"/>: the periodic inputs with the cell's volume.</summary>
+public sealed class PonitaStressCheckedInput : PonitaCheckedInput
+{
+    /// <summary>The Cartesian lattice shift of every edge (x, y, z in turn; zero for open clouds), fed to the model as [1, E, 3].</summary>
+    [ColumnName(PonitaColumns.Shifts)]
+    public float[] Shifts { get; set; } = [];
+
+    /// <summary>The cell's volume in Å³ (NaN for a row without one, whose stress is then NaN), fed to the model as [1, 1].</summary>
+    [ColumnName(PonitaColumns.Volumes)]
+    public float[] Volumes { get; set; } = [];
+}
+
+/// <summary>
+/// The row check of <see cref="PonitaPeriodicInputMapping"/> for periodic models that predict the stress: also gives
+/// the cell's volume, which the ONNX graph divides the virial by.
+/// </summary>
+[CustomMappingFactoryAttribute(ContractName)]
+public sealed class PonitaStressInputMapping : CustomMappingFactory<PonitaPeriodicRawInput, PonitaStressCheckedInput>
+{
+    /// <summary>The name saved with models.</summary>
+    public const string ContractName = "MLExtensions.Equivariant.PonitaStressInput";
+
+    /// <inheritdoc />
+    public override Action<PonitaPeriodicRawInput, PonitaStressCheckedInput> GetMapping() => (raw, output) =>
+    {
+        PonitaInputMapping.Prepare(raw, output, raw.Cell, out var edges);
+        output.Shifts = edges.Shifts ?? new float[3 * edges.Count];
+        output.Volumes = [PeriodicRadiusGraph.StressVolume(raw.Cell)];
     };
 }
 

@@ -60,6 +60,9 @@ public sealed class PonitaModel : OnnxScoredModel
     /// <summary>The same for the exported forces against TorchSharp's autograd (null when forces are not predicted).</summary>
     public ParityReport? ForcesExportParity { get; }
 
+    /// <summary>The same for the exported stress against TorchSharp's strain derivative (null when the stress is not predicted).</summary>
+    public ParityReport? StressExportParity { get; internal init; }
+
     /// <summary>The seed the model was trained with.</summary>
     public int Seed { get; }
 

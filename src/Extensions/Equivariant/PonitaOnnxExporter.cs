@@ -26,24 +26,34 @@ internal static class PonitaOnnxExporter
 
     /// <summary>
     /// The scoring graph: the energies of the B clouds as the regression head [B, 1] and, when
-    /// <paramref name="forcesName"/> is given, the conservative forces [1, P, 3] under that name.
+    /// <paramref name="forcesName"/> is given, the conservative forces [1, P, 3] under that name; when
+    /// <paramref name="stressName"/> is given (periodic graphs only), the stresses [1, B, 9] under that name.
     /// </summary>
     /// <remarks>
     /// With <paramref name="periodic"/>, the graph takes one more input, the Cartesian lattice shift of every edge
     /// [1, E, 3] (<see cref="PonitaColumns.Shifts"/>, as <see cref="RadiusGraph.BuildPeriodic"/> gives it; zero for
     /// open clouds): edge vectors are x_sender − x_receiver + shift, and the shifts, constant in the positions, leave
-    /// the reverse pass as it is.
+    /// the reverse pass as it is. The stress is (1/V)·Σ_e sym((∂E/∂r_e) r_eᵀ), the virial of the edge vectors summed per
+    /// cloud (ASE's sign: energy unit/Å³, positive under tension), over one more input, the cells' volumes [1, B]
+    /// (<see cref="PonitaColumns.Volumes"/>; NaN for a cloud with no volume, whose stress is then NaN).
     /// </remarks>
     public static byte[] ExportForScoring(PonitaNetwork network, bool typesAreIndices, string? forcesName, IReadOnlyDictionary<string, string>? metadata = null,
-        bool periodic = false)
+        bool periodic = false, string? stressName = null)
     {
+        if (stressName is not null && !periodic) throw new ArgumentException("A stress needs a periodic graph (a cell column).", nameof(stressName));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var g = new OnnxGraphBuilder("ponita");
         var inputs = Inputs(g, network, typesAreIndices, periodic);
-        var (energy, forces) = EnergyAndForces(g, network, inputs, forcesName is not null);
+        var (energy, forces, virial) = EnergyAndForces(g, network, inputs, forcesName is not null, stressName is not null);
         ScoringHeads.AddRegressionHead(g, g.Unsqueeze(energy, [1]));
-        if (forces is { } f) g.AddOutput(g.Unsqueeze(f, [0], forcesName), OnnxElementType.Float, 1, OnnxDim.Symbolic("points"), 3);
+        if (forcesName is not null) g.AddOutput(g.Unsqueeze(forces!.Value, [0], forcesName), OnnxElementType.Float, 1, OnnxDim.Symbolic("points"), 3);
+        if (stressName is not null)
+        {
+            var volumes = g.Squeeze(g.AddInput(PonitaColumns.Volumes, OnnxElementType.Float, 1, OnnxDim.Symbolic("clouds")), [0]);   // [B]
+            var stress = g.Div(virial!.Value, g.Unsqueeze(volumes, [-1]));
+            g.AddOutput(g.Unsqueeze(stress, [0], stressName), OnnxElementType.Float, 1, OnnxDim.Symbolic("clouds"), 9);
+        }
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>()) g.SetMetadata(key, value);
         return g.ToBytes();
     }
@@ -121,9 +131,11 @@ internal static class PonitaOnnxExporter
 
     /// <summary>
     /// Energies [B] and, when <paramref name="withForces"/>, the conservative forces −∂E/∂x [P, 3] of the network, by a
-    /// reverse pass written in the same operators.
+    /// reverse pass written in the same operators; when <paramref name="withVirial"/>, also each cloud's virial ∂E/∂ε =
+    /// Σ_e sym((∂E/∂r_e) r_eᵀ) [B, 9] (row-major) from the same pass.
     /// </summary>
-    private static (OnnxValue Energy, OnnxValue? Forces) EnergyAndForces(OnnxGraphBuilder g, PonitaNetwork network, GraphInputs inputs, bool withForces)
+    private static (OnnxValue Energy, OnnxValue? Forces, OnnxValue? Virial) EnergyAndForces(OnnxGraphBuilder g, PonitaNetwork network, GraphInputs inputs, bool withForces,
+        bool withVirial = false)
     {
         int orientations = (int)network.Grid.shape[0];
         var reference = network.Ends.Reference;
@@ -143,7 +155,7 @@ internal static class PonitaOnnxExporter
         var totals = g.ScatterAdd(g.Cast(g.Zeros(graphCount), OnnxElementType.Double), inputs.GraphIndex, g.Cast(composition, OnnxElementType.Double));
         totals = g.ScatterAdd(totals, inputs.GraphIndex, g.Cast(learned!.Value, OnnxElementType.Double));
         var energy = g.Cast(totals, OnnxElementType.Float, "ponita_energy");                                      // [B]
-        if (!withForces) return (energy, null);
+        if (!withForces && !withVirial) return (energy, null, null);
 
         // ∂E/∂h after each block from its readout (every block with per-layer readouts, else the last only): w/(O·L).
         OnnxValue? ReadoutGradient(int block) => block < first ? null
@@ -190,7 +202,20 @@ internal static class PonitaOnnxExporter
         var gradRelative = g.Add(g.MatMul(gradA1, Constant(g, "grid", network.Grid)), g.Mul(g.Mul(f.Relative, g.Scalar(2f, "two_b")), gradDistanceSquared));
         // relative = x[sender] − x[receiver]: the gradient flows back to senders with +, to receivers with −.
         var gradPositions = g.Sub(g.SumByRow(bySender, gradRelative), g.SumByRow(inputs.ByReceiver, gradRelative));
-        return (energy, g.Neg(gradPositions));
+        return (energy, g.Neg(gradPositions), withVirial ? Virial(g, inputs, f.Relative, gradRelative, graphCount) : null);
+    }
+
+    /// <summary>
+    /// Σ_e sym((∂E/∂r_e) r_eᵀ) per cloud [B, 9]: an edge strains as r → (I + ε)·r, and the energy depends on the
+    /// positions only through the edge vectors, so this is ∂E/∂ε. The inert edge's r is zero and adds nothing.
+    /// </summary>
+    private static OnnxValue Virial(OnnxGraphBuilder g, GraphInputs inputs, OnnxValue relative, OnnxValue gradRelative, OnnxValue graphCount)
+    {
+        var outer = g.Add(g.Einsum("ea,eb->eab", [gradRelative, relative]), g.Einsum("ea,eb->eab", [relative, gradRelative]));
+        var perEdge = g.Mul(g.Reshape(outer, [-1, 9]), g.Scalar(0.5f, "half_virial"));                                 // [E + 1, 9]
+        var perPoint = g.SumByRow(inputs.ByReceiver, perEdge);                                                          // [P, 9]
+        var zeros = g.Zeros(g.Concat([graphCount, g.Int64s(9)], 0));
+        return g.ScatterAdd(zeros, g.Unsqueeze(inputs.GraphIndex, [-1]), perPoint);                                     // [B, 9]
     }
 
     /// <summary>The graph of <see cref="PonitaNetwork"/>'s encoder (point features after every block), with what the reverse pass needs.</summary>

@@ -27,8 +27,10 @@ public sealed partial class PonitaPotential
     /// (CODATA 2018: 1 bohr = 0.529177210903 Å, 1 hartree = 2625.4996 kJ/mol = 627.50947 kcal/mol = 27.211386 eV), so
     /// ASE reports them in eV and eV/Å.</para>
     /// <para>The cell: a periodic model (<see cref="IsPeriodic"/>) takes the engine's cell; a model without periodic
-    /// cells ignores it and sees an isolated cluster (ASE sends a zero cell for atoms without one). The virial is zero for a model that predicts no stress: use such a model at constant volume
-    /// only (NVE, NVT), not with a barostat.</para>
+    /// cells ignores it and sees an isolated cluster (ASE sends a zero cell for atoms without one). The virial is
+    /// −V·stress (i-PI's convention, from which ASE's <c>SocketIOCalculator</c> reports stress = −virial/V), in hartree,
+    /// for a model that predicts the stress (<see cref="PredictsStress"/>) in a cell periodic in all three directions, so
+    /// that barostats (NPT) work; it is zero otherwise: use such a model at constant volume only (NVE, NVT).</para>
     /// <para>Each evaluation is checked as <c>Evaluate</c> checks its input; a server that breaks the protocol (an unknown
     /// message, a different atom count from <paramref name="types"/>, non-finite numbers, a connection closed inside a
     /// message) raises an <see cref="InvalidDataException"/> naming the address; failing to connect, or a connection
@@ -95,11 +97,11 @@ public sealed partial class PonitaPotential
         var positions = new float[geometry.Positions.Length];
         for (int k = 0; k < positions.Length; k++) positions[k] = (float)geometry.Positions[k];
         // A periodic model gets the engine's cell (rows a, b, c in Å); a model without cells scores the atoms as a
-        // cluster. Neither predicts stress yet, so the virial is zero (constant-volume dynamics only).
+        // cluster. The virial is the stress model's, and zero without one (constant-volume dynamics only).
         float[]? cell = IsPeriodic && geometry.Cell is { } lattice ? lattice.Select(v => (float)v).ToArray() : null;
         var evaluation = Evaluate(positions, types, cell);
         var forces = new double[evaluation.Forces!.Length];
         for (int k = 0; k < forces.Length; k++) forces[k] = evaluation.Forces[k];
-        return new IpiAnswer(evaluation.Energy, forces, Stress: null);
+        return new IpiAnswer(evaluation.Energy, forces, evaluation.Stress?.Select(v => (double)v).ToArray());
     }
 }

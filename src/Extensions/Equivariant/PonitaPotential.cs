@@ -6,10 +6,19 @@ using MLExtensions.Onnx.Scoring;
 
 namespace MLExtensions.Equivariant;
 
-/// <summary>Energy and, when the model predicts them, forces (3N) of one point cloud.</summary>
+/// <summary>Energy and, when the model predicts them, forces (3N) and stress (9) of one point cloud.</summary>
 /// <param name="Energy">The predicted energy.</param>
 /// <param name="Forces">−∂E/∂x for every point (x, y, z in turn), or null for an energy-only model.</param>
-public readonly record struct PonitaEvaluation(float Energy, float[]? Forces);
+public readonly record struct PonitaEvaluation(float Energy, float[]? Forces)
+{
+    /// <summary>
+    /// The stress (1/V)·∂E/∂ε, 9 values row-major in the model's energy unit per Å³ with ASE's sign (positive under
+    /// tension; the pressure is −trace/3), for a model trained with a predicted stress column
+    /// (<see cref="PonitaPotential.PredictsStress"/>). Null for other models and for a cloud without a volume (no
+    /// cell, or a cell not periodic in all three directions), where ASE raises PropertyNotImplementedError.
+    /// </summary>
+    public float[]? Stress { get; init; }
+}
 
 /// <summary>
 /// A trained PONITA model as a potential: energies and conservative forces of point clouds straight from ONNX Runtime,
@@ -32,14 +41,14 @@ public sealed partial class PonitaPotential : IDisposable
     private PonitaPotential(byte[] onnx, PonitaDescription description, OnnxExecutionDevice device, int gpuDeviceId)
     {
         Description = description;
-        _outputs = description.PredictedForcesColumnName is { } forces ? [ScoringHeads.RawScore, forces] : [ScoringHeads.RawScore];
+        _outputs = [ScoringHeads.RawScore, .. new[] { description.PredictedForcesColumnName, description.PredictedStressColumnName }.OfType<string>()];
         _session = OnnxModelSession.Create(onnx, device, gpuDeviceId);
         // Models trained with a cell column take every edge's lattice shift; older and open-cluster models do not.
         IsPeriodic = _session.Session.InputMetadata.ContainsKey(PonitaColumns.Shifts);
         _contract = new PonitaInputContract("positions", "types", description.TypesAreIndices, description.FeatureCount,
             description.KnownTypes is { } known ? Enumerable.Range(0, description.FeatureCount).Select(known.Contains).ToArray() : null,
             description.Cutoff, description.MaximumNeighbors, description.SelfInteraction,
-            PonitaMemory.Scoring(description.NumberOfOrientations, description.HiddenSize, description.NumberOfLayers, description.PredictedForcesColumnName is not null))
+            PonitaMemory.Scoring(description.NumberOfOrientations, description.HiddenSize, description.NumberOfLayers, ReversePass(description)))
         { CellColumn = IsPeriodic ? "cell" : null };
         _lifetime = new Lifetime(this);
     }
@@ -54,7 +63,16 @@ public sealed partial class PonitaPotential : IDisposable
     public PonitaDescription Description { get; }
 
     /// <summary>True when <see cref="Evaluate(float[], float[])"/> returns forces.</summary>
-    public bool PredictsForces => _outputs.Length > 1;
+    public bool PredictsForces => Description.PredictedForcesColumnName is not null;
+
+    /// <summary>
+    /// True when <see cref="Evaluate(float[], float[], float[])"/> returns the stress of clouds in a cell periodic in all
+    /// three directions (a periodic model trained with <see cref="PonitaTrainer.Options.PredictedStressColumnName"/>).
+    /// </summary>
+    public bool PredictsStress => Description.PredictedStressColumnName is not null;
+
+    /// <summary>Whether the model's graph runs the reverse pass (for forces or the stress), which the memory guard counts.</summary>
+    internal static bool ReversePass(PonitaDescription description) => description.PredictedForcesColumnName is not null || description.PredictedStressColumnName is not null;
 
     /// <summary>The ONNX Runtime provider in use.</summary>
     public OnnxExecutionReport Execution => _session.Execution;
@@ -94,7 +112,9 @@ public sealed partial class PonitaPotential : IDisposable
     /// <summary>
     /// Energy and forces of one cloud in a periodic cell: <paramref name="cell"/> holds the lattice vectors a, b, c as
     /// rows (9 values, Å; a zero vector for a direction that is not periodic), or is null or empty for an open cloud.
-    /// Positions need not lie inside the cell. Forces are −∂E/∂x with every periodic image of an atom moving with it.
+    /// Positions need not lie inside the cell. Forces are −∂E/∂x with every periodic image of an atom moving with it;
+    /// with <see cref="PredictsStress"/> and a cell periodic in all three directions, <see cref="PonitaEvaluation.Stress"/>
+    /// is the stress.
     /// </summary>
     /// <exception cref="ArgumentException">A non-empty cell for a model trained without a cell column (<see cref="IsPeriodic"/> false).</exception>
     /// <exception cref="InvalidDataException">A bad cell (not 9 finite values, or dependent lattice vectors), positions or types.</exception>
@@ -141,7 +161,8 @@ public sealed partial class PonitaPotential : IDisposable
         if (clouds.Count == 0) return [];
         var graphs = PonitaMemory.Graphs(clouds.Select(c => c.Positions).ToList(), _contract, cells);
         var concatenated = ConcatenatedClouds.Of(clouds.Select((c, i) => (c.Positions, c.Types, graphs[i])).ToList());
-        var inputs = concatenated.ToModelInputs(_contract.TypesAreIndices ? null : _contract.Count, IsPeriodic);
+        var volumes = PredictsStress ? Enumerable.Range(0, clouds.Count).Select(b => PeriodicRadiusGraph.StressVolume(cells?[b])).ToArray() : null;
+        var inputs = concatenated.ToModelInputs(_contract.TypesAreIndices ? null : _contract.Count, IsPeriodic, volumes);
         var values = inputs.Select(i => i.ToOrtValue()).ToArray();
         try
         {
@@ -159,12 +180,17 @@ public sealed partial class PonitaPotential : IDisposable
         using var results = _session.Session.Run(options, names, values, _outputs);
         var energies = results[0].GetTensorDataAsSpan<float>();
         var forces = PredictsForces ? results[1].GetTensorDataAsSpan<float>() : default;
+        var stresses = PredictsStress ? results[_outputs.Length - 1].GetTensorDataAsSpan<float>() : default;
         var evaluations = new PonitaEvaluation[clouds.Count];
         int offset = 0;
         for (int b = 0; b < clouds.Count; b++)
         {
             int length = clouds[b].Positions.Length;
-            evaluations[b] = new PonitaEvaluation(energies[b], PredictsForces ? forces.Slice(offset, length).ToArray() : null);
+            var stress = PredictsStress ? stresses.Slice(9 * b, 9) : default;
+            evaluations[b] = new PonitaEvaluation(energies[b], PredictsForces ? forces.Slice(offset, length).ToArray() : null)
+            {
+                Stress = PredictsStress && float.IsFinite(stress[0]) ? stress.ToArray() : null,
+            };
             offset += length;
         }
         return evaluations;

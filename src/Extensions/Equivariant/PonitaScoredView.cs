@@ -43,7 +43,7 @@ internal sealed class PonitaScoredView : IDataView, MLExtensions.Onnx.Lifetimes.
     public static PonitaScoredView? TryCreate(IDataView input, DataViewSchema perRowSchema, PonitaPotential potential, PonitaInputContract contract, BatchScoringOptions options)
     {
         int inputs = input.Schema.Count;
-        string[] added = potential.Description.PredictedForcesColumnName is { } forces ? ["Score", forces] : ["Score"];
+        string[] added = ["Score", .. new[] { potential.Description.PredictedForcesColumnName, potential.Description.PredictedStressColumnName }.OfType<string>()];
         if (perRowSchema.Count != inputs + added.Length) return null;
         for (int i = 0; i < inputs; i++)
             if (perRowSchema[i].Name != input.Schema[i].Name || perRowSchema[i].IsHidden != input.Schema[i].IsHidden) return null;
@@ -118,15 +118,23 @@ internal sealed class PonitaScoredView : IDataView, MLExtensions.Onnx.Lifetimes.
 
         protected override CancellationToken Cancellation => _view._options.CancellationToken;
 
-        protected override Delegate ComputedGetter(DataViewSchema.Column column) => column.Index == _view._scoreIndex
-            ? (ValueGetter<float>)((ref float value) => value = _results[CurrentSlot()].Energy)
-            : (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
+        protected override Delegate ComputedGetter(DataViewSchema.Column column)
+        {
+            if (column.Index == _view._scoreIndex) return (ValueGetter<float>)((ref float value) => value = _results[CurrentSlot()].Energy);
+            // A row without a volume has no stress: NaN, as the per-row chain's ONNX graph gives it.
+            Func<PonitaEvaluation, float[]> values = column.Name == _view._potential.Description.PredictedStressColumnName
+                ? r => r.Stress ?? NoStress
+                : r => r.Forces!;
+            return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
             {
-                var forces = _results[CurrentSlot()].Forces!;
-                var editor = VBufferEditor.Create(ref value, forces.Length);
-                forces.CopyTo(editor.Values);
+                var vector = values(_results[CurrentSlot()]);
+                var editor = VBufferEditor.Create(ref value, vector.Length);
+                vector.CopyTo(editor.Values);
                 value = editor.Commit();
             });
+        }
+
+        private static readonly float[] NoStress = Enumerable.Repeat(float.NaN, 9).ToArray();
 
         protected override void StartBlock()
         {

@@ -26,12 +26,15 @@ namespace MLExtensions.Equivariant;
 /// density; the exported ONNX graph takes the edges as inputs and the scoring chain builds them per row. With
 /// <see cref="PonitaOptionsBase.CellColumnName"/>, rows are periodic (9 floats per row, the lattice vectors as rows;
 /// empty for an open cluster): pairs are found through lattice images and each edge's lattice shift is one more input
-/// of the ONNX graph. Labels may be <see cref="float"/> or <see cref="double"/>; their unit is
+/// of the ONNX graph; such a model may also train on and predict the stress (1/V)·∂E/∂ε
+/// (<see cref="Options.StressColumnName"/>, <see cref="Options.PredictedStressColumnName"/>: 9 values row-major, energy
+/// unit/Å³, ASE's sign). Labels may be <see cref="float"/> or <see cref="double"/>; their unit is
 /// <see cref="PonitaOptionsBase.EnergyUnit"/>, recorded in the model.</para>
 /// <para>Training: per-type reference energies are fitted by least squares first and the network learns the
 /// remainder, in units of the force RMS (with forces) or of the remainder's spread; the loss is mean squared energy
 /// error plus <see cref="Options.ForceLossWeight"/> times the mean squared error per force component (forces = −∂E/∂x,
-/// differentiated twice through the network); Adam with a linear warm-up and a cosine-decaying learning rate, random
+/// differentiated twice through the network), and with stress labels <see cref="Options.StressLossWeight"/> times the
+/// mean squared error per stress component as a virial per atom; Adam with a linear warm-up and a cosine-decaying learning rate, random
 /// rotations of every drawn cloud, and an exponential moving average of the weights for the exported model. A seeded
 /// hold-out gives validation energy and force errors per epoch. Predictions are invariant to translations and
 /// permutations of the points, and to rotations up to the orientation grid's resolution (exactly when grid and
@@ -63,9 +66,34 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         /// <summary>Weight of the per-component force error against the energy error (with a forces column). Default: 3.</summary>
         public double ForceLossWeight { get; set; } = 3;
 
+        /// <summary>
+        /// Optional column of target stresses (ASE's sign: (1/V)·∂E/∂ε, positive under tension; energy unit/Å³): 9
+        /// <see cref="float"/> row-major, 6 in Voigt order (xx yy zz yz xz xy), or none for a row without a label (e.g.
+        /// <see cref="MoleculeRow.Stress"/>). Needs <see cref="PonitaOptionsBase.CellColumnName"/>, and a labelled row's
+        /// cell must be periodic in all three directions. When set, training fits stresses too
+        /// (<see cref="StressLossWeight"/>). Default: null.
+        /// </summary>
+        public string? StressColumnName { get; set; }
+
+        /// <summary>
+        /// Output column for predicted stresses (9 <see cref="float"/> row-major, energy unit/Å³, ASE's sign), computed in
+        /// the ONNX graph from the same reverse pass as the forces; NaN for a row whose cell is empty or not periodic in
+        /// all three directions. Needs <see cref="PonitaOptionsBase.CellColumnName"/>. Default: null (no stress output).
+        /// "PredictedStress" is a good name.
+        /// </summary>
+        public string? PredictedStressColumnName { get; set; }
+
+        /// <summary>
+        /// Weight of the stress error against the energy error (with a stress column): the mean squared error per stress
+        /// component, each measured as a virial per atom (stress × volume / atoms, in the energy unit), so that it weighs
+        /// as an energy per atom does whatever the cell's size. Default: 1.
+        /// </summary>
+        public double StressLossWeight { get; set; } = 10;
+
         internal override bool UsesOrientations => !PositionOnly;
 
-        internal override IEnumerable<(string Option, string? Column)> InputColumns => [.. base.InputColumns, (nameof(ForcesColumnName), ForcesColumnName)];
+        internal override IEnumerable<(string Option, string? Column)> InputColumns =>
+            [.. base.InputColumns, (nameof(ForcesColumnName), ForcesColumnName), (nameof(StressColumnName), StressColumnName)];
 
         internal override void Validate()
         {
@@ -76,6 +104,15 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
                     [.. InputColumns, ("the energy output", DefaultColumnNames.Score)], "PredictedForces");
             if (!(ForceLossWeight >= 0) || !double.IsFinite(ForceLossWeight))
                 throw new ArgumentOutOfRangeException(nameof(ForceLossWeight), ForceLossWeight, "The force loss weight must be non-negative and finite.");
+            if (StressColumnName is not null) ArgumentException.ThrowIfNullOrWhiteSpace(StressColumnName, nameof(StressColumnName));
+            foreach (var (option, column) in new[] { (nameof(StressColumnName), StressColumnName), (nameof(PredictedStressColumnName), PredictedStressColumnName) })
+                if (column is not null && CellColumnName is null)
+                    throw new ArgumentException($"{option} ('{column}') needs CellColumnName: a stress is per volume of a periodic cell.", option);
+            if (PredictedStressColumnName is not null)
+                ColumnChecks.CheckOutputName(nameof(PredictedStressColumnName), PredictedStressColumnName,
+                    [.. InputColumns, ("the energy output", DefaultColumnNames.Score), (nameof(PredictedForcesColumnName), PredictedForcesColumnName)], "PredictedStress");
+            if (!(StressLossWeight >= 0) || !double.IsFinite(StressLossWeight))
+                throw new ArgumentOutOfRangeException(nameof(StressLossWeight), StressLossWeight, "The stress loss weight must be non-negative and finite.");
         }
     }
 
@@ -97,7 +134,8 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         _options.Validate();
         PointCloudData.CheckShape(inputSchema, Columns(_options));
         var shape = ScoringSchema.Extend(_mlContext, inputSchema, PredictionKind.Regression);
-        return _options.PredictedForcesColumnName is { } forces ? ScoringSchema.AddFloatVector(_mlContext, shape, forces) : shape;
+        if (_options.PredictedForcesColumnName is { } forces) shape = ScoringSchema.AddFloatVector(_mlContext, shape, forces);
+        return _options.PredictedStressColumnName is { } stress ? ScoringSchema.AddFloatVector(_mlContext, shape, stress) : shape;
     }
 
     /// <summary>Trains on <paramref name="input"/> and returns the fitted, ONNX-scored model.</summary>
@@ -107,7 +145,8 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         _options.Validate();
         var o = _options;
         var set = PointCloudData.Read(input, Columns(o), o.CancellationToken);
-        bool withForces = o.ForcesColumnName is not null;
+        bool withForces = o.ForcesColumnName is not null, withStress = o.StressColumnName is not null;
+        bool reversePass = o.PredictedForcesColumnName is not null || o.PredictedStressColumnName is not null;   // in the exported graph
         // Every op works on all orientations of a point (pair) at once, so the thread policy sees O × 4H values per point.
         using var run = TrainingRun.Start(_mlContext, nameof(PonitaTrainer), o, o.NumberOfOrientations * 4 * o.HiddenSize);
         var (cutoff, kernelScale) = PonitaTraining.Lengths(o, set.Clouds);
@@ -117,8 +156,8 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         run.Info($"{set.Clouds.Count} point clouds ({set.Clouds.Count(c => c.Cell is not null)} periodic, energies in {o.EnergyUnit.Symbol()}) of {set.Clouds.Min(c => c.Count)}..{set.Clouds.Max(c => c.Count)} points ({validation.Count} held out), {set.FeatureCount} " +
                  $"{(set.TypesAreIndices ? "types" : "features per point")}, cutoff {cutoff:G4}, energy unit {baseline.Scale:G4}");
 
-        var memory = new PonitaTrainingMemory(o, orientations, set.FeatureCount, withForces ? PonitaPass.TrainingWithForces : PonitaPass.Training, PonitaPass.Forces,
-            o.BatchSize, o.PredictedForcesColumnName is not null);
+        var memory = new PonitaTrainingMemory(o, orientations, set.FeatureCount, withForces || withStress ? PonitaPass.TrainingWithForces : PonitaPass.Training, PonitaPass.Forces,
+            o.BatchSize, reversePass);
         memory.CheckFixed(cutoff);
         var trainingSamples = PonitaTraining.Samples(training, baseline.Normalise, cutoff, o, memory);
         PonitaTraining.CheckNeighbours(run, o, cutoff, trainingSamples);
@@ -132,13 +171,16 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         var schedule = PonitaTraining.Schedule(o, trainingSamples.Count);
         var rotations = o.RotationAugmentation ? new Random(run.Random.Next()) : null;
         using var forceWeight = o.ForceLossWeight.ToScalar();
+        using var stressWeight = o.StressLossWeight.ToScalar();
         var history = PonitaFitting.Train(run, network, trainingSamples, schedule,
-            chosen => PonitaFitting.Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces, rotations, run.Device), forceWeight),
+            chosen => PonitaFitting.Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces, rotations, run.Device, withStress), forceWeight, withStress ? stressWeight : null),
             validationSamples.Count == 0 ? null : epoch =>
             {
-                var error = PonitaValidation.Measure(epoch, network, validationSamples, set.FeatureCount, o.BatchSize, baseline.Scale, withForces, o.ForceLossWeight, run.Device);
+                var error = PonitaValidation.Measure(epoch, network, validationSamples, set.FeatureCount, o.BatchSize, baseline.Scale, withForces, o.ForceLossWeight, run.Device,
+                    withStress ? o.StressLossWeight : null);
                 errors.Add(error);
-                run.Info($"epoch {epoch}: validation energy MAE {error.EnergyMeanAbsoluteError:G4}" + (withForces ? $", force MAE {error.ForceMeanAbsoluteError:G4}" : ""));
+                run.Info($"epoch {epoch}: validation energy MAE {error.EnergyMeanAbsoluteError:G4}" + (withForces ? $", force MAE {error.ForceMeanAbsoluteError:G4}" : "") +
+                    (withStress ? $", stress MAE {error.StressMeanAbsoluteError:G4}" : ""));
                 return error.NormalisedLoss;
             },
             (epoch, loss) => $"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}) or ForceLossWeight ({o.ForceLossWeight}), or check the Cutoff ({cutoff:G4}) and KernelScale ({kernelScale:G4}) against the data's scale.", o.KeepBestValidationEpoch).History;
@@ -163,22 +205,28 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
             ReferenceEnergies = baseline.ReferenceEnergies,
             EnergyScale = baseline.Scale,
             PredictedForcesColumnName = o.PredictedForcesColumnName,
+            PredictedStressColumnName = o.PredictedStressColumnName,
             EnergyUnit = o.EnergyUnit,
             CellColumnName = o.CellColumnName,
         };
         bool periodic = o.CellColumnName is not null;
         var onnx = PonitaOnnxExporter.ExportForScoring(network, set.TypesAreIndices, o.PredictedForcesColumnName,
             new Dictionary<string, string> { [MetadataKeys.Kind] = nameof(PredictionKind.Regression), [MetadataKeys.Method] = o.PositionOnly ? "PNITA" : "PONITA", [PonitaDescription.MetadataKey] = description.ToJson() },
-            periodic);
-        var checks = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed, periodic);
+            periodic, o.PredictedStressColumnName);
+        var checks = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed, periodic, o.PredictedStressColumnName);
 
         var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
-            cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.Scoring(orientations, o.HiddenSize, o.NumberOfLayers, o.PredictedForcesColumnName is not null))
+            cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.Scoring(orientations, o.HiddenSize, o.NumberOfLayers, reversePass))
         { CellColumn = o.CellColumnName };
         var scoring = ExportedFit.Finish(run, _mlContext, input, PonitaTraining.ScoringSpec(_mlContext, onnx, contract, PredictionKind.Regression,
-            o.PredictedForcesColumnName is { } forces ? [forces] : [], null, o.ScoringDevice), checks);
-        return new PonitaModel(scoring, description, contract, history, errors, checks[0].Report, checks.ElementAtOrDefault(1)?.Report, run.Seed);
+            new[] { o.PredictedForcesColumnName, o.PredictedStressColumnName }.OfType<string>().ToList(), null, o.ScoringDevice, o.PredictedStressColumnName is not null), checks);
+        return new PonitaModel(scoring, description, contract, history, errors, checks[0].Report, Check(checks, PonitaExportCheck.Forces), run.Seed)
+        {
+            StressExportParity = Check(checks, PonitaExportCheck.Stress),
+        };
     }
 
-    private static PointCloudColumns Columns(Options o) => new(o, o.LabelColumnName, o.ForcesColumnName, null);
+    private static ParityReport? Check(IEnumerable<ExportCheck> checks, string output) => checks.FirstOrDefault(c => c.Output == output)?.Report;
+
+    private static PointCloudColumns Columns(Options o) => new(o, o.LabelColumnName, o.ForcesColumnName, null) { Stress = o.StressColumnName };
 }

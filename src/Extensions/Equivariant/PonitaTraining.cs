@@ -99,16 +99,23 @@ internal static class PonitaTraining
     /// The saveable transforms that bring a row into the ONNX model's inputs: copies of the point-cloud columns under
     /// fixed names (types as <see cref="float"/>), the input contract as a constant column, and the row check.
     /// </summary>
-    /// <remarks>With <paramref name="inputVectorsColumn"/>, those vectors are checked and fed to the model as well.</remarks>
-    private static IEstimator<ITransformer> Preparation(MLContext ml, PonitaInputContract contract, string? inputVectorsColumn = null)
+    /// <remarks>
+    /// With <paramref name="inputVectorsColumn"/>, those vectors are checked and fed to the model as well; with
+    /// <paramref name="volumes"/> (a stress model), the cell's volume.
+    /// </remarks>
+    private static IEstimator<ITransformer> Preparation(MLContext ml, PonitaInputContract contract, string? inputVectorsColumn = null, bool volumes = false)
     {
         var t = ml.Transforms;
         var chain = t.CopyColumns(PonitaColumns.Positions, contract.PositionsColumn)
             .Append(t.Conversion.ConvertType(PonitaColumns.Types, contract.TypesColumn, DataKind.Single))
             .Append(t.Expression(PonitaColumns.Contract, contract.Expression(), contract.PositionsColumn));
         if (contract.CellColumn is { } cell)
-            return chain.Append(t.CopyColumns(PonitaColumns.Cell, cell))
-                .Append(t.CustomMapping(new PonitaPeriodicInputMapping().GetMapping(), PonitaPeriodicInputMapping.ContractName));
+        {
+            var copied = chain.Append(t.CopyColumns(PonitaColumns.Cell, cell));
+            return volumes
+                ? copied.Append(t.CustomMapping(new PonitaStressInputMapping().GetMapping(), PonitaStressInputMapping.ContractName))
+                : copied.Append(t.CustomMapping(new PonitaPeriodicInputMapping().GetMapping(), PonitaPeriodicInputMapping.ContractName));
+        }
         return inputVectorsColumn is null
             ? chain.Append(t.CustomMapping(new PonitaInputMapping().GetMapping(), PonitaInputMapping.ContractName))
             : chain.Append(t.CopyColumns(PonitaColumns.RawPointVectors, inputVectorsColumn))
@@ -121,10 +128,11 @@ internal static class PonitaTraining
     /// temporary column.
     /// </summary>
     internal static OnnxScoringSpec ScoringSpec(MLContext ml, byte[] onnx, PonitaInputContract contract, PredictionKind kind,
-        IReadOnlyList<string> outputs, string? inputVectorsColumn, OnnxExecutionDevice device)
+        IReadOnlyList<string> outputs, string? inputVectorsColumn, OnnxExecutionDevice device, bool stress = false)
     {
         string[] inputs = [PonitaColumns.Points, PonitaColumns.Kinds, PonitaColumns.Senders, PonitaColumns.Receivers, PonitaColumns.GraphIndex];
         if (contract.CellColumn is not null) inputs = [.. inputs, PonitaColumns.Shifts];
+        if (stress) inputs = [.. inputs, PonitaColumns.Volumes];
         string[] temporary = [PonitaColumns.Positions, PonitaColumns.Types, PonitaColumns.Contract, .. inputs];
         if (contract.CellColumn is not null) temporary = [.. temporary, PonitaColumns.Cell];
         bool vectors = inputVectorsColumn is not null;
@@ -133,7 +141,7 @@ internal static class PonitaTraining
             Model = onnx,
             Kind = kind,
             InputColumns = vectors ? [.. inputs, PonitaColumns.PointVectors] : inputs,
-            Preparation = Preparation(ml, contract, inputVectorsColumn),
+            Preparation = Preparation(ml, contract, inputVectorsColumn, stress),
             ExtraOutputs = outputs,
             TemporaryColumns = vectors ? [.. temporary, PonitaColumns.RawPointVectors, PonitaColumns.PointVectors] : temporary,
             Device = device,

@@ -27,4 +27,20 @@ internal static class Rotations
                 rotated[i + r] = (float)(rotation[r, 0] * vectors[i] + rotation[r, 1] * vectors[i + 1] + rotation[r, 2] * vectors[i + 2]);
         return rotated;
     }
+
+    /// <summary>Turns a 3×3 tensor (9 values, row-major; e.g. a stress) as R·S·Rᵀ; any other length is copied unchanged.</summary>
+    public static float[] ApplyToTensor(double[,] rotation, float[] tensor)
+    {
+        if (tensor.Length != 9) return (float[])tensor.Clone();
+        var turned = new float[9];
+        for (int a = 0; a < 3; a++)
+            for (int b = 0; b < 3; b++)
+            {
+                double sum = 0;
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++) sum += rotation[a, i] * tensor[3 * i + j] * rotation[b, j];
+                turned[3 * a + b] = (float)sum;
+            }
+        return turned;
+    }
 }

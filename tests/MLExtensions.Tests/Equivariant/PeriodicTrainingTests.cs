@@ -15,11 +15,12 @@ internal static class PairCrystals
     private static (double Energy, double Slope) Pair(double r) => r >= Range ? (0, 0)
         : ((Range - r) * (Range - r) - 0.5 * Math.Pow(Range - r, 3), -2 * (Range - r) + 1.5 * (Range - r) * (Range - r));
 
-    /// <summary>Energy ½ Σ φ over every pair and image, and the forces −∂E/∂x.</summary>
-    public static (double Energy, float[] Forces) Evaluate(float[] x, float[] cell)
+    /// <summary>Energy ½ Σ φ over every pair and image, the forces −∂E/∂x and the stress (1/V)·½ Σ φ′(r) d dᵀ / r (row-major).</summary>
+    public static (double Energy, float[] Forces, float[] Stress) Evaluate(float[] x, float[] cell)
     {
         double energy = 0;
         var forces = new double[x.Length];
+        var virial = new double[9];
         foreach (var (i, j, a, b, c) in PeriodicCells.BruteForce(x, cell, Range, 4))
         {
             var d = new double[3];
@@ -28,8 +29,10 @@ internal static class PairCrystals
             var (e, slope) = Pair(r);
             energy += 0.5 * e;
             for (int k = 0; k < 3; k++) forces[3 * i + k] += slope * d[k] / r;
+            for (int k = 0; k < 9; k++) virial[k] += 0.5 * slope * d[k / 3] * d[k % 3] / r;
         }
-        return (energy, forces.Select(f => (float)f).ToArray());
+        double volume = PeriodicRadiusGraph.Volume(cell);
+        return (energy, forces.Select(f => (float)f).ToArray(), virial.Select(w => (float)(w / volume)).ToArray());
     }
 
     public static List<MoleculeRow> Rows(int count, int seed)
@@ -39,8 +42,8 @@ internal static class PairCrystals
         {
             var cell = PeriodicCells.Triclinic(random, 3.6);
             var x = PeriodicCells.Atoms(random, cell, 4, spacing: 1.2);
-            var (energy, forces) = Evaluate(x, cell);
-            return new MoleculeRow { Positions = x, AtomTypes = [1, 1, 2, 2], Label = (float)energy, Forces = forces, Cell = cell };
+            var (energy, forces, stress) = Evaluate(x, cell);
+            return new MoleculeRow { Positions = x, AtomTypes = [1, 1, 2, 2], Label = (float)energy, Forces = forces, Cell = cell, Stress = stress };
         }).ToList();
     }
 }

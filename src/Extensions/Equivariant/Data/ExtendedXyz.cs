@@ -128,7 +128,7 @@ public static class ExtendedXyz
         return v.Length switch
         {
             9 => v,
-            6 => [v[0], v[5], v[4], v[5], v[1], v[3], v[4], v[3], v[2]],
+            6 => PointCloudChecks.FromVoigt(v),
             _ => throw bad($"{keys.Stress} holds {v.Length} numbers; it needs 9 (a 3×3 tensor, row-major) or 6 (Voigt order xx yy zz yz xz xy)."),
         };
     }

@@ -52,23 +52,8 @@ public sealed class MoleculeRow
         return new MoleculeRow
         {
             Positions = Turn(Positions, rotation), AtomTypes = (int[])AtomTypes.Clone(), Label = Label, Forces = Turn(Forces, rotation),
-            Cell = Turn(Cell, rotation), Stress = TurnTensor(Stress, rotation),
+            Cell = Turn(Cell, rotation), Stress = Rotations.ApplyToTensor(rotation, Stress),
         };
-    }
-
-    private static float[] TurnTensor(float[] tensor, double[,] r)
-    {
-        if (tensor.Length != 9) return (float[])tensor.Clone();
-        var turned = new float[9];
-        for (int a = 0; a < 3; a++)
-            for (int b = 0; b < 3; b++)
-            {
-                double sum = 0;
-                for (int i = 0; i < 3; i++)
-                    for (int j = 0; j < 3; j++) sum += r[a, i] * tensor[3 * i + j] * r[b, j];
-                turned[3 * a + b] = (float)sum;
-            }
-        return turned;
     }
 
     private static float[] Turn(float[] vectors, double[,] r)
