@@ -42,8 +42,12 @@ public sealed class PrestoParameters
 {
     internal PrestoParameters(double[] intercepts, double[][] weights, double lambda, double lambdaMax, double[] lambdaPath,
         double[] crossValidationScores, double[] crossValidationStandardErrors, bool converged, IReadOnlyList<PrestoPathPoint> pathDiagnostics,
-        ProportionalOddsTest? proportionalOddsTest = null, string? offsetColumnName = null)
+        ProportionalOddsTest? proportionalOddsTest = null, string? offsetColumnName = null, double gamma = 1, RelaxedCrossValidation? relaxation = null)
     {
+        Gamma = gamma;
+        Gammas = Array.AsReadOnly(relaxation?.Gammas ?? []);
+        RelaxedCrossValidationScores = ReadOnly(relaxation?.Scores ?? []);
+        RelaxedCrossValidationStandardErrors = ReadOnly(relaxation?.StandardErrors ?? []);
         ProportionalOddsTest = proportionalOddsTest;
         OffsetColumnName = offsetColumnName;
         PathDiagnostics = pathDiagnostics;
@@ -128,7 +132,7 @@ public sealed class PrestoParameters
 
     /// <summary>
     /// Mean held-out score at each λ of <see cref="LambdaPath"/>, of the trainer's <c>CrossValidationMetric</c>
-    /// (default the multiclass Brier score); empty when λ was given.
+    /// (default the multiclass Brier score), at the chosen <see cref="Gamma"/>; empty when λ was given.
     /// </summary>
     public IReadOnlyList<double> CrossValidationScores { get; }
 
@@ -137,4 +141,25 @@ public sealed class PrestoParameters
 
     /// <summary>Whether every fit met the tolerance within the iteration limit.</summary>
     public bool Converged { get; }
+
+    /// <summary>
+    /// The relaxed lasso's mixing γ (glmnet's <c>gamma</c>): the coefficients are <c>γ·β_lasso(λ) + (1 − γ)·β_refit(λ)</c>,
+    /// where the refit is unpenalised on the lasso's pattern at λ. 1 (the lasso itself) unless the trainer's <c>Relax</c> is on.
+    /// </summary>
+    public double Gamma { get; }
+
+    /// <summary>The γ values cross-validated with <c>Relax</c>, largest first; empty without it.</summary>
+    public IReadOnlyList<double> Gammas { get; }
+
+    /// <summary>
+    /// With <c>Relax</c>, the mean held-out score per γ of <see cref="Gammas"/> (rows) and λ of <see cref="LambdaPath"/>
+    /// (columns); <see cref="CrossValidationScores"/> is the row of the chosen γ. Empty without <c>Relax</c>.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<double>> RelaxedCrossValidationScores { get; }
+
+    /// <summary>The standard errors of <see cref="RelaxedCrossValidationScores"/>, in the same layout.</summary>
+    public IReadOnlyList<IReadOnlyList<double>> RelaxedCrossValidationStandardErrors { get; }
+
+    private static IReadOnlyList<IReadOnlyList<double>> ReadOnly(double[][] rows) =>
+        Array.AsReadOnly(rows.Select(row => (IReadOnlyList<double>)Array.AsReadOnly(row)).ToArray());
 }

@@ -1,0 +1,136 @@
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLExtensions.Onnx;
+using MLExtensions.Onnx.Scoring;
+using MLExtensions.Ordinal;
+using MLExtensions.Studies;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace MLExtensions.Tests.Ordinal;
+
+/// <summary>The relaxed lasso (<see cref="PrestoTrainer.Options.Relax"/>): the refit, the (λ, γ) choice, saving, and what it buys.</summary>
+public class PrestoRelaxTests(ITestOutputHelper output)
+{
+    private static PrestoTrainer.Options Relaxed(int lambdas = 12) => new() { Relax = true, NumberOfLambdas = lambdas, NumberOfFolds = 3, Seed = 3 };
+
+    [Fact]
+    public void The_refit_keeps_exactly_the_lasso_zeros_is_unpenalised_and_fits_at_least_as_well()
+    {
+        const int p = 6, boundaries = 3, block = p + 1;
+        var sim = OrdinalSimulation.Generate(OrdinalDifferences.Sparse, 800, p, [0, 2, 4], seed: 12);
+        var x = sim.Features.Select(v => (double)v).ToArray();
+        var problem = new OrdinalProblem(x, sim.Labels, Enumerable.Repeat(1.0, sim.Rows).ToArray(), p, boundaries + 1);
+        using var kernel = new ManagedCumulativeLogitKernel(problem);
+        var free = Enumerable.Repeat(true, boundaries * block).ToArray();
+        // Intercepts unpenalised, and feature 0's β_1 too (as with PenalizeFirstBoundary = false): free in the refit even at zero.
+        var factor = Enumerable.Range(0, boundaries * block).Select(c => c % block == 0 || c == 1 ? 0.0 : 1.0).ToArray();
+        var solver = new CumulativeLogitSolver(kernel, boundaries, p, free, factor, maxIterations: 100, tolerance: 1e-12);
+        var start = new Theta(boundaries, p);
+        for (int k = 0; k < boundaries; k++) start.Values[k * block] = k - 1;
+        var lassoPath = new List<SolverResult>();
+        var previous = new SolverResult(start, double.NaN, 0, false);
+        foreach (var lambda in new[] { 0.05, 0.02, 0.01, 0.005, 0.002 })
+        {
+            previous = solver.Solve(lambda, previous, null, CancellationToken.None);
+            Assert.True(previous.Converged);
+            lassoPath.Add(previous);
+        }
+        var refits = RelaxedLasso.RefitPath(kernel, free, factor, lassoPath, 100, 1e-12, CancellationToken.None);
+
+        int strictGains = 0;
+        for (int l = 0; l < lassoPath.Count; l++)
+        {
+            var (lasso, refit) = (lassoPath[l].Theta.Values, refits[l].Theta.Values);
+            Assert.True(refits[l].Converged);
+            for (int c = 0; c < lasso.Length; c++)
+            {
+                // Exactly the lasso's zeros stay zero; every other coordinate is free (non-zero after an unpenalised fit).
+                if (factor[c] > 0 && lasso[c] == 0) Assert.Equal(0.0, refit[c]);
+                else Assert.NotEqual(0.0, refit[c]);
+            }
+            // Unpenalised on its pattern: the gradient vanishes there up to the tiny ridge.
+            var gradient = solver.Gradient(refits[l].Theta, out double refitLoss);
+            for (int c = 0; c < lasso.Length; c++)
+                if (refit[c] != 0) Assert.True(Math.Abs(gradient[c] + (c % block == 0 ? 0 : RelaxedLasso.Ridge * refit[c])) < 1e-6, $"λ #{l}, coordinate {c}: {gradient[c]:G3}");
+            // The lasso fit is feasible for the refit, so the refit's likelihood is at least the lasso's (up to the ridge).
+            double ridgeSlack = 0.5 * RelaxedLasso.Ridge * lasso.Where((_, c) => c % block != 0).Sum(v => v * v);
+            Assert.True(refitLoss <= lassoPath[l].Loss + ridgeSlack + 1e-12, $"λ #{l}: refit loss {refitLoss} > lasso loss {lassoPath[l].Loss}");
+            if (refitLoss < lassoPath[l].Loss - 1e-4) strictGains++;
+            output.WriteLine($"λ #{l}: {lasso.Count(v => v != 0)} non-zero, mean log-likelihood lasso {-lassoPath[l].Loss:F5}, relaxed {-refitLoss:F5}");
+        }
+        Assert.True(strictGains >= 3, $"the refit removed visible shrinkage at only {strictGains} of 5 λ");
+
+        // γ mixes coordinate by coordinate: the ends are the two fits, the middle halfway between.
+        var half = RelaxedLasso.Mix(lassoPath[2].Theta, refits[2].Theta, 0.5);
+        for (int c = 0; c < half.Values.Length; c++) Assert.Equal(0.5 * (lassoPath[2].Theta.Values[c] + refits[2].Theta.Values[c]), half.Values[c], 15);
+        Assert.Same(lassoPath[2].Theta, RelaxedLasso.Mix(lassoPath[2].Theta, refits[2].Theta, 1));
+    }
+
+    [Fact]
+    public void Relax_cross_validates_gamma_keeps_the_pattern_and_saves_and_loads_to_identical_scores()
+    {
+        var ml = new MLContext(1);
+        var data = OrdinalTestData.ToDataView(ml, OrdinalTestData.Simulate(900, 15, features: 6));
+        using var model = ml.Ordinal().Trainers.Presto(Relaxed()).Fit(data);
+        var parameters = model.Parameters;
+
+        Assert.Equal([1, 0.75, 0.5, 0.25, 0], parameters.Gammas);
+        Assert.Contains(parameters.Gamma, parameters.Gammas);
+        Assert.Equal(5, parameters.RelaxedCrossValidationScores.Count);
+        Assert.All(parameters.RelaxedCrossValidationScores, row => Assert.Equal(parameters.LambdaPath.Count, row.Count));
+        // γ = 1 is the lasso; the chosen (λ, γ) is the minimum over the whole grid, and CrossValidationScores is its γ's row.
+        int g = parameters.Gammas.ToList().IndexOf(parameters.Gamma);
+        Assert.Equal(parameters.RelaxedCrossValidationScores[g], parameters.CrossValidationScores);
+        double best = parameters.RelaxedCrossValidationScores.SelectMany(row => row).Min();
+        Assert.Equal(best, parameters.CrossValidationScores[parameters.LambdaIndex]);
+        output.WriteLine($"λ #{parameters.LambdaIndex}, γ = {parameters.Gamma}; best lasso score {parameters.RelaxedCrossValidationScores[0].Min():G6}, best relaxed {best:G6}");
+
+        // The model's zero differences are exactly the lasso's at the chosen λ.
+        var lasso = parameters.PathDiagnostics[parameters.LambdaIndex].Differences;
+        var differences = parameters.Differences;
+        for (int k = 1; k < differences.Count; k++)
+            for (int j = 0; j < differences[k].Count; j++)
+                Assert.Equal(lasso[k][j] == 0, differences[k][j] == 0);
+
+        var scores = model.Transform(data).GetColumn<float[]>("Score").SelectMany(s => s).ToArray();
+        using var stream = new MemoryStream();
+        ml.Model.Save(model, data.Schema, stream);
+        stream.Position = 0;
+        var loaded = new MLContext().LoadWithBatchedScoring(stream, out _);
+        Assert.Equal(scores, loaded.Transform(data).GetColumn<float[]>("Score").SelectMany(s => s));
+        (loaded as IDisposable)?.Dispose();
+        stream.Position = 0;
+        var metadata = OnnxModelInfo.ReadFromSavedModel(stream).Single().Metadata[PrestoOnnxExporter.ParametersKey];
+        Assert.Equal(parameters.Gamma, JsonDocument.Parse(metadata).RootElement.GetProperty("gamma").GetDouble());
+        Assert.True(model.ExportParity.RelativeError <= 1e-5, model.ExportParity.ToString());
+    }
+
+    [Fact]
+    public void Relax_gives_the_same_model_on_both_backends()
+    {
+        var ml = new MLContext(1);
+        var data = OrdinalTestData.ToDataView(ml, OrdinalTestData.Simulate(700, 16, features: 5));
+        PrestoParameters Fit(OrdinalSolverBackend backend)
+        {
+            var options = Relaxed(8);
+            options.Backend = backend;
+            using var model = ml.Ordinal().Trainers.Presto(options).Fit(data);
+            return model.Parameters;
+        }
+        var managed = Fit(OrdinalSolverBackend.Managed);
+        var torch = Fit(OrdinalSolverBackend.TorchSharp);
+        Assert.Equal(managed.Gamma, torch.Gamma);
+        Assert.Equal(managed.LambdaIndex, torch.LambdaIndex);
+        for (int k = 0; k < 3; k++)
+            for (int j = 0; j < 5; j++) Assert.Equal(managed.Weights[k][j], torch.Weights[k][j], 6);
+    }
+
+    [Fact]
+    public void Relax_with_a_fixed_lambda_is_refused_with_the_way_out()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new MLContext(1).Ordinal().Trainers.Presto(new PrestoTrainer.Options { Relax = true, Lambda = 0.01 }));
+        Assert.Contains("LambdaSequence = [0.01]", e.Message);
+    }
+}
