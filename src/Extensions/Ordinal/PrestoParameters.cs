@@ -94,15 +94,21 @@ public sealed class PrestoParameters
         chart.Mark(Math.Log10(Lambda), "chosen λ").Save(path);
     }
 
-    /// <summary>Plots the cross-validation curve with ±1 standard error bars against log10 λ, the chosen λ marked.</summary>
+    /// <summary>
+    /// Plots the cross-validation curve with ±1 standard error bars against log10 λ, the chosen λ marked; with the
+    /// relaxed lasso, that curve is the chosen γ's and every other γ adds a line.
+    /// </summary>
     /// <exception cref="InvalidOperationException">λ was not chosen by cross-validation.</exception>
     public void SaveCrossValidationPlot(string path)
     {
         if (CrossValidationScores.Count == 0) throw new InvalidOperationException("λ was given, not cross-validated: there is no curve to plot.");
         var x = LambdaPath.Select(Math.Log10).ToArray();
-        new MLExtensions.Plotting.LineChart("PRESTO cross-validation", "log10 λ", "held-out score (lower is better)")
-            .Add("mean over folds ± 1 SE", x, CrossValidationScores.ToArray(), CrossValidationStandardErrors.ToArray())
-            .Mark(Math.Log10(Lambda), "chosen λ").Save(path);
+        var chart = new MLExtensions.Plotting.LineChart("PRESTO cross-validation", "log10 λ", "held-out score (lower is better)")
+            .Add(Gammas.Count == 0 ? "mean over folds ± 1 SE" : $"γ = {Gamma} (chosen): mean over folds ± 1 SE", x, CrossValidationScores.ToArray(),
+                CrossValidationStandardErrors.ToArray());
+        for (int g = 0; g < Gammas.Count; g++)
+            if (Gammas[g] != Gamma) chart.Add($"γ = {Gammas[g]}", x, RelaxedCrossValidationScores[g].ToArray());
+        chart.Mark(Math.Log10(Lambda), "chosen λ").Save(path);
     }
 
     /// <summary>α_k, one per boundary between class k and k+1 (K − 1 values; the cumulative probabilities at x = 0).</summary>

@@ -105,6 +105,19 @@ public class PrestoRelaxTests(ITestOutputHelper output)
         var metadata = OnnxModelInfo.ReadFromSavedModel(stream).Single().Metadata[PrestoOnnxExporter.ParametersKey];
         Assert.Equal(parameters.Gamma, JsonDocument.Parse(metadata).RootElement.GetProperty("gamma").GetDouble());
         Assert.True(model.ExportParity.RelativeError <= 1e-5, model.ExportParity.ToString());
+
+        // The cross-validation plot shows every γ's curve.
+        var plot = Path.Combine(Path.GetTempPath(), $"presto-relax-{Guid.NewGuid():N}.svg");
+        try
+        {
+            parameters.SaveCrossValidationPlot(plot);
+            var svg = File.ReadAllText(plot);
+            Assert.All(parameters.Gammas, gamma => Assert.Contains($"γ = {gamma}", svg));
+        }
+        finally
+        {
+            File.Delete(plot);
+        }
     }
 
     [Fact]
