@@ -48,7 +48,8 @@ internal static class RelaxedLasso
         }
         if (previous is { } last && last.Pattern.AsSpan().SequenceEqual(pattern)) return last;
         var solver = new CumulativeLogitSolver(kernel, theta.Boundaries, theta.Features, pattern, ridge, maxIterations, tolerance, alpha: 0);
-        return (solver.Solve(Ridge, theta, cancellationToken), pattern);
+        // Kept for a whole path, the solution's Hessian would grow with it; nothing reuses it.
+        return (solver.Solve(Ridge, theta, cancellationToken) with { AtSolution = null }, pattern);
     }
 
     /// <summary>The relaxed refit at every fit of a path, in path order.</summary>
