@@ -10,7 +10,8 @@ namespace MLExtensions.Ordinal;
 /// whose differences are zero keep one shared coefficient), every other coordinate is free and unpenalised. The
 /// refit's maximum-likelihood estimate need not exist when the classes are (nearly) separable on the pattern, so it
 /// carries a ridge of <see cref="Ridge"/>·½‖ψ‖² on its free differences (the loss is a mean over rows, so the ridge
-/// does not grow with n): negligible for well-posed data, and it keeps the estimate finite otherwise.
+/// does not grow with n): negligible for well-posed data, and it gives separable data a unique, finite answer (without
+/// it the solver drifts outwards until the loss is flat, at a point that depends on the tolerance; see the tests).
 /// Mixing in θ is mixing in β (β_k is a sum of ψ), and both ends keep every training row's probability positive,
 /// so every mixture does too (the feasible region is convex).
 /// </remarks>
