@@ -17,7 +17,8 @@ internal static class CumulativeLogitFitter
         using var run = TrainingRun.Start(mlContext, trainer, options, widestLayer: 0);
         var (data, path) = TunedPath(run, input, options, settingsFor(run.Seed));
         var parameters = BackTransform(data, path, options.OffsetColumnName);
-        run.Info(double.IsInfinity(path.Lambda) ? "proportional-odds fit" : $"λ = {path.Lambda:G4} (λ_max = {path.LambdaMax:G4})");
+        run.Info(double.IsInfinity(path.Lambda) ? "proportional-odds fit"
+            : $"λ = {path.Lambda:G4} (λ_max = {path.LambdaMax:G4}){(path.Relaxation is null ? "" : $", relaxed γ = {path.Gamma:G4}")}");
         if (path.ProportionalOddsTest is { } test)
             run.Info($"proportional-odds likelihood-ratio test: χ² = {test.Statistic:G4} on {test.DegreesOfFreedom} df, p = {test.PValue:G3}");
 
@@ -75,7 +76,8 @@ internal static class CumulativeLogitFitter
             intercepts[k] = path.Selected.Alpha(k) - shift;
         }
         return new PrestoParameters(intercepts, weights, path.Lambda, path.LambdaMax, path.LambdaPath,
-            path.CrossValidationScores, path.CrossValidationStandardErrors, path.Converged, path.Diagnostics, path.ProportionalOddsTest, offsetColumnName);
+            path.CrossValidationScores, path.CrossValidationStandardErrors, path.Converged, path.Diagnostics, path.ProportionalOddsTest, offsetColumnName,
+            path.Gamma, path.Relaxation);
     }
 
     /// <summary>The data in memory, dealt into folds (by the fold column, or stratified by class) when cross-validating.</summary>

@@ -98,6 +98,7 @@ internal static class PrestoOnnxExporter
             intercepts = parameters.Intercepts,
             weights = parameters.Weights,
             lambda = double.IsInfinity(parameters.Lambda) ? "Infinity" : parameters.Lambda.ToString("R", CultureInfo.InvariantCulture),
+            gamma = parameters.Gamma,
             classes = classNames,
             offset = outputs.Offset,
             proportionalOddsTest = parameters.ProportionalOddsTest is { } test && double.IsFinite(test.Statistic) && double.IsFinite(test.PValue)

@@ -42,8 +42,12 @@ public sealed class PrestoParameters
 {
     internal PrestoParameters(double[] intercepts, double[][] weights, double lambda, double lambdaMax, double[] lambdaPath,
         double[] crossValidationScores, double[] crossValidationStandardErrors, bool converged, IReadOnlyList<PrestoPathPoint> pathDiagnostics,
-        ProportionalOddsTest? proportionalOddsTest = null, string? offsetColumnName = null)
+        ProportionalOddsTest? proportionalOddsTest = null, string? offsetColumnName = null, double gamma = 1, RelaxedCrossValidation? relaxation = null)
     {
+        Gamma = gamma;
+        Gammas = Array.AsReadOnly(relaxation?.Gammas ?? []);
+        RelaxedCrossValidationScores = ReadOnly(relaxation?.Scores ?? []);
+        RelaxedCrossValidationStandardErrors = ReadOnly(relaxation?.StandardErrors ?? []);
         ProportionalOddsTest = proportionalOddsTest;
         OffsetColumnName = offsetColumnName;
         PathDiagnostics = pathDiagnostics;
@@ -90,15 +94,21 @@ public sealed class PrestoParameters
         chart.Mark(Math.Log10(Lambda), "chosen λ").Save(path);
     }
 
-    /// <summary>Plots the cross-validation curve with ±1 standard error bars against log10 λ, the chosen λ marked.</summary>
+    /// <summary>
+    /// Plots the cross-validation curve with ±1 standard error bars against log10 λ, the chosen λ marked; with the
+    /// relaxed lasso, that curve is the chosen γ's and every other γ adds a line.
+    /// </summary>
     /// <exception cref="InvalidOperationException">λ was not chosen by cross-validation.</exception>
     public void SaveCrossValidationPlot(string path)
     {
         if (CrossValidationScores.Count == 0) throw new InvalidOperationException("λ was given, not cross-validated: there is no curve to plot.");
         var x = LambdaPath.Select(Math.Log10).ToArray();
-        new MLExtensions.Plotting.LineChart("PRESTO cross-validation", "log10 λ", "held-out score (lower is better)")
-            .Add("mean over folds ± 1 SE", x, CrossValidationScores.ToArray(), CrossValidationStandardErrors.ToArray())
-            .Mark(Math.Log10(Lambda), "chosen λ").Save(path);
+        var chart = new MLExtensions.Plotting.LineChart("PRESTO cross-validation", "log10 λ", "held-out score (lower is better)")
+            .Add(Gammas.Count == 0 ? "mean over folds ± 1 SE" : $"γ = {Gamma} (chosen): mean over folds ± 1 SE", x, CrossValidationScores.ToArray(),
+                CrossValidationStandardErrors.ToArray());
+        for (int g = 0; g < Gammas.Count; g++)
+            if (Gammas[g] != Gamma) chart.Add($"γ = {Gammas[g]}", x, RelaxedCrossValidationScores[g].ToArray());
+        chart.Mark(Math.Log10(Lambda), "chosen λ").Save(path);
     }
 
     /// <summary>α_k, one per boundary between class k and k+1 (K − 1 values; the cumulative probabilities at x = 0).</summary>
@@ -128,7 +138,7 @@ public sealed class PrestoParameters
 
     /// <summary>
     /// Mean held-out score at each λ of <see cref="LambdaPath"/>, of the trainer's <c>CrossValidationMetric</c>
-    /// (default the multiclass Brier score); empty when λ was given.
+    /// (default the multiclass Brier score), at the chosen <see cref="Gamma"/>; empty when λ was given.
     /// </summary>
     public IReadOnlyList<double> CrossValidationScores { get; }
 
@@ -137,4 +147,25 @@ public sealed class PrestoParameters
 
     /// <summary>Whether every fit met the tolerance within the iteration limit.</summary>
     public bool Converged { get; }
+
+    /// <summary>
+    /// The relaxed lasso's mixing γ (glmnet's <c>gamma</c>): the coefficients are <c>γ·β_lasso(λ) + (1 − γ)·β_refit(λ)</c>,
+    /// where the refit is unpenalised on the lasso's pattern at λ. 1 (the lasso itself) unless the trainer's <c>Relax</c> is on.
+    /// </summary>
+    public double Gamma { get; }
+
+    /// <summary>The γ values cross-validated with <c>Relax</c>, largest first; empty without it.</summary>
+    public IReadOnlyList<double> Gammas { get; }
+
+    /// <summary>
+    /// With <c>Relax</c>, the mean held-out score per γ of <see cref="Gammas"/> (rows) and λ of <see cref="LambdaPath"/>
+    /// (columns); <see cref="CrossValidationScores"/> is the row of the chosen γ. Empty without <c>Relax</c>.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<double>> RelaxedCrossValidationScores { get; }
+
+    /// <summary>The standard errors of <see cref="RelaxedCrossValidationScores"/>, in the same layout.</summary>
+    public IReadOnlyList<IReadOnlyList<double>> RelaxedCrossValidationStandardErrors { get; }
+
+    private static IReadOnlyList<IReadOnlyList<double>> ReadOnly(double[][] rows) =>
+        Array.AsReadOnly(rows.Select(row => (IReadOnlyList<double>)Array.AsReadOnly(row)).ToArray());
 }

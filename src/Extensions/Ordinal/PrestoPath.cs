@@ -4,8 +4,8 @@ namespace MLExtensions.Ordinal;
 /// <param name="Selected">The coefficients at the chosen λ.</param>
 /// <param name="Lambda">The chosen λ.</param>
 /// <param name="LambdaPath">The λ values fitted, largest first.</param>
-/// <param name="CrossValidationScores">Mean held-out Brier score per λ (empty without cross-validation).</param>
-/// <param name="CrossValidationStandardErrors">Standard error of the fold means per λ (empty without cross-validation).</param>
+/// <param name="CrossValidationScores">Mean held-out score per λ, at the chosen γ when relaxing (empty without cross-validation).</param>
+/// <param name="CrossValidationStandardErrors">Standard error of the fold means per λ, at the chosen γ when relaxing (empty without cross-validation).</param>
 /// <param name="LambdaMax">The smallest λ at which every penalised coefficient is zero.</param>
 /// <param name="Converged">Whether every fit met the tolerance within the iteration limit.</param>
 internal sealed record PathResult(Theta Selected, double Lambda, double[] LambdaPath, double[] CrossValidationScores,
@@ -16,7 +16,16 @@ internal sealed record PathResult(Theta Selected, double Lambda, double[] Lambda
 
     /// <summary>The likelihood-ratio test of proportional odds, when asked for.</summary>
     public ProportionalOddsTest? ProportionalOddsTest { get; init; }
+
+    /// <summary>The relaxed-lasso mixing γ of <see cref="Selected"/> (1: the lasso itself).</summary>
+    public double Gamma { get; init; } = 1;
+
+    /// <summary>The cross-validation over (λ, γ) when relaxing; null otherwise.</summary>
+    public RelaxedCrossValidation? Relaxation { get; init; }
 }
+
+/// <summary>Cross-validation of the relaxed lasso: the γ grid and, per γ, the mean score and its standard error at every λ.</summary>
+internal sealed record RelaxedCrossValidation(double[] Gammas, double[][] Scores, double[][] StandardErrors);
 
 /// <summary>Settings of one path fit (already validated).</summary>
 internal sealed record PathSettings(double? Lambda, int NumberOfLambdas, double LambdaMinRatio, int NumberOfFolds,
@@ -42,12 +51,15 @@ internal sealed record PathSettings(double? Lambda, int NumberOfLambdas, double 
 
     /// <summary>Run the likelihood-ratio test of proportional odds on all rows.</summary>
     public bool TestProportionalOdds { get; init; }
+
+    /// <summary>Cross-validate the relaxed lasso's γ along with λ.</summary>
+    public bool Relax { get; init; }
 }
 
 /// <summary>
 /// PRESTO's fitting procedure on standardised data: the null model, λ_max, a log-spaced λ path with warm starts,
 /// seeded stratified k-fold cross-validation on the multiclass Brier score, the largest λ at the minimum, and the
-/// full-data fit at that λ.
+/// full-data fit at that λ; when relaxing, (λ, γ) are chosen together and the chosen fit is mixed with its refit.
 /// </summary>
 internal sealed class PrestoPath
 {
@@ -111,9 +123,10 @@ internal sealed class PrestoPath
         }
 
         var path = LambdaPath(lambdaMax);
+        IReadOnlyList<double> gammas = _settings.Relax ? RelaxedLasso.Gammas : [1.0];
         List<SolverResult> fits = [];
         // The full-data path runs alongside the folds' paths: on few cores that beats running it first.
-        var (scores, errors) = CrossValidate(path, () =>
+        var (scores, errors) = CrossValidate(path, gammas, () =>
         {
             // The kernel stops taking part in shared passes as soon as its path is done, so the folds' do not wait for it.
             using (kernel) fits = SolvePath(solver, nullModel, nullGradient, lambdaMax, path, cancellationToken, _progress);
@@ -122,14 +135,29 @@ internal sealed class PrestoPath
             throw new InvalidOperationException("A cross-validation score is NaN; this is a bug, please report it with the data's shape.");
         int bestIndex = Array.IndexOf(scores, scores.Min());
         // The largest λ (the path runs from the largest down) whose score ties the minimum, or with the one-standard-
-        // error rule lies within one standard error of it.
+        // error rule lies within one standard error of it; at that λ, the largest γ (the most shrunk) that does.
         double threshold = scores[bestIndex] + (_settings.OneStandardErrorRule ? errors[bestIndex] : 1e-12 * Math.Abs(scores[bestIndex]));
-        int chosen = Array.FindIndex(scores, s => s <= threshold);
+        int candidate = Array.FindIndex(scores, s => s <= threshold);
+        int chosen = candidate / gammas.Count, chosenGamma = candidate % gammas.Count;
         bool converged = fits.All(f => f.Converged);
         if (!converged) _log("some fits on the λ path stopped at the iteration limit (nearly separable classes at small λ)");
-        return new PathResult(fits[chosen].Theta, path[chosen], path, scores, errors, lambdaMax, converged)
+        var selected = fits[chosen].Theta;
+        if (gammas[chosenGamma] < 1)
+        {
+            using var refitKernel = Rows.Kernel(heldOutFold: null);
+            var refit = Relaxed(refitKernel, [fits[chosen]], cancellationToken)[0];
+            if (!refit.Converged) _log("the relaxed refit at the chosen λ stopped at the iteration limit (nearly separable classes on its pattern)");
+            converged &= refit.Converged;
+            selected = RelaxedLasso.Mix(selected, refit.Theta, gammas[chosenGamma]);
+        }
+        double[] Row(double[] values, int g) => path.Select((_, l) => values[l * gammas.Count + g]).ToArray();
+        return new PathResult(selected, path[chosen], path, Row(scores, chosenGamma), Row(errors, chosenGamma), lambdaMax, converged)
         {
             Diagnostics = path.Select((lambda, i) => Diagnose(lambda, fits[i], nullModel.Loss)).ToArray(),
+            Gamma = gammas[chosenGamma],
+            Relaxation = _settings.Relax
+                ? new RelaxedCrossValidation(gammas.ToArray(), gammas.Select((_, g) => Row(scores, g)).ToArray(), gammas.Select((_, g) => Row(errors, g)).ToArray())
+                : null,
         };
     }
 
@@ -154,6 +182,13 @@ internal sealed class PrestoPath
 
     private CumulativeLogitSolver Solver(ICumulativeLogitKernel kernel, bool unpenalisedOnly)
     {
+        var (free, penalty) = Coordinates(unpenalisedOnly);
+        return new CumulativeLogitSolver(kernel, Boundaries, Features, free, penalty, _settings.MaximumNumberOfIterations, _settings.Tolerance, _settings.Alpha);
+    }
+
+    /// <summary>Which θ coordinates may move, and each one's penalty factor (0 for intercepts).</summary>
+    private (bool[] Free, double[] Penalty) Coordinates(bool unpenalisedOnly)
+    {
         int block = Features + 1, d = Boundaries * block;
         var free = new bool[d];
         var penalty = new double[d];
@@ -168,7 +203,14 @@ internal sealed class PrestoPath
                 penalty[k * block + 1 + j] = factor;
             }
         }
-        return new CumulativeLogitSolver(kernel, Boundaries, Features, free, penalty, _settings.MaximumNumberOfIterations, _settings.Tolerance, _settings.Alpha);
+        return (free, penalty);
+    }
+
+    /// <summary>The relaxed refits of a lasso path fitted on <paramref name="kernel"/>'s rows (see <see cref="RelaxedLasso"/>).</summary>
+    private SolverResult[] Relaxed(ICumulativeLogitKernel kernel, IReadOnlyList<SolverResult> lassoPath, CancellationToken cancellationToken)
+    {
+        var (free, penalty) = Coordinates(unpenalisedOnly: false);
+        return RelaxedLasso.RefitPath(kernel, free, penalty, lassoPath, _settings.MaximumNumberOfIterations, _settings.Tolerance, cancellationToken);
     }
 
     private double PenaltyFactor(int feature) => _settings.PenaltyFactors?[feature] ?? 1;
@@ -297,8 +339,11 @@ internal sealed class PrestoPath
         return fits;
     }
 
-    /// <summary>Held-out scores per λ from each fold's own path; <paramref name="alongside"/> runs in the same parallel loop.</summary>
-    private (double[] Scores, double[] Errors) CrossValidate(double[] path, Action alongside, CancellationToken cancellationToken)
+    /// <summary>
+    /// Held-out scores per candidate (λ-major, then γ in <paramref name="gammas"/>' order) from each fold's own path;
+    /// <paramref name="alongside"/> runs in the same parallel loop.
+    /// </summary>
+    private (double[] Scores, double[] Errors) CrossValidate(double[] path, IReadOnlyList<double> gammas, Action alongside, CancellationToken cancellationToken)
     {
         int folds = Rows.FoldCount;
         var foldScores = new double[folds][];
@@ -311,13 +356,13 @@ internal sealed class PrestoPath
                 Parallel.For(-1, folds, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, f =>
                 {
                     if (f < 0) alongside();
-                    else foldScores[f] = FoldScores(f, Rows.Kernel(f), path, out foldWeights[f], cancellationToken);
+                    else foldScores[f] = FoldScores(f, Rows.Kernel(f), path, gammas, out foldWeights[f], cancellationToken);
                 });
             else
                 Task.WaitAll(Enumerable.Range(-1, folds + 1).Select(f => Task.Factory.StartNew(() =>
                 {
                     if (f < 0) alongside();
-                    else foldScores[f] = FoldScores(f, kernels[f], path, out foldWeights[f], cancellationToken);
+                    else foldScores[f] = FoldScores(f, kernels[f], path, gammas, out foldWeights[f], cancellationToken);
                 }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray());
         }
         catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
@@ -331,9 +376,10 @@ internal sealed class PrestoPath
             foreach (var kernel in kernels ?? []) kernel.Dispose();
         }
         double total = foldWeights.Sum();
-        var scores = new double[path.Length];
-        var errors = new double[path.Length];
-        for (int l = 0; l < path.Length; l++)
+        int candidates = path.Length * gammas.Count;
+        var scores = new double[candidates];
+        var errors = new double[candidates];
+        for (int l = 0; l < candidates; l++)
         {
             double mean = 0;
             for (int f = 0; f < folds; f++) mean += foldScores[f][l] * foldWeights[f] / total;
@@ -345,22 +391,29 @@ internal sealed class PrestoPath
         return (scores, errors);
     }
 
-    /// <summary>The held-out score at every λ of the path fitted without fold <paramref name="heldOutFold"/>.</summary>
+    /// <summary>
+    /// The held-out score at every λ of the path fitted without fold <paramref name="heldOutFold"/>, mixed with its
+    /// relaxed refit at every γ (λ-major).
+    /// </summary>
     /// <param name="heldOutFold">The fold left out.</param>
-    /// <param name="kernel">The kernel over the other folds' rows; disposed once the path is fitted.</param>
+    /// <param name="kernel">The kernel over the other folds' rows; disposed once the path (and its refits) are fitted.</param>
     /// <param name="path">The λ values.</param>
+    /// <param name="gammas">The relaxed-lasso mixing values; just 1 (the lasso) without relaxing.</param>
     /// <param name="heldOutWeight">The held-out fold's weight.</param>
     /// <param name="cancellationToken">Stops the fit.</param>
-    private double[] FoldScores(int heldOutFold, ICumulativeLogitKernel kernel, double[] path, out double heldOutWeight, CancellationToken cancellationToken)
+    private double[] FoldScores(int heldOutFold, ICumulativeLogitKernel kernel, double[] path, IReadOnlyList<double> gammas, out double heldOutWeight,
+        CancellationToken cancellationToken)
     {
         List<SolverResult> fits;
+        SolverResult[]? refits = null;
         using (kernel)
         {
             var solver = Solver(kernel, unpenalisedOnly: false);
             var nullModel = NullModel(Rows.ClassWeights(heldOutFold), kernel, cancellationToken);
             var nullGradient = solver.Gradient(nullModel.Theta, out _);
             fits = SolvePath(solver, nullModel, nullGradient, LambdaMax(nullGradient), path, cancellationToken);
+            if (_settings.Relax) refits = Relaxed(kernel, fits, cancellationToken);
         }
-        return Rows.HeldOutScores(_settings.Metric, heldOutFold, fits.Select(f => f.Theta).ToArray(), out heldOutWeight);
+        return Rows.HeldOutScores(_settings.Metric, heldOutFold, RelaxedLasso.Candidates(fits, refits, gammas), out heldOutWeight);
     }
 }

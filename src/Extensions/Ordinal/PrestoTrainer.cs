@@ -22,7 +22,8 @@ namespace MLExtensions.Ordinal;
 /// <c>−(1/W) Σ w_i log P(y_i | x_i) + λ(‖β_1‖₁ + Σ_{k≥2} ‖β_k − β_{k−1}‖₁)</c> on standardised features (W = Σ w_i;
 /// all weights are 1 without a weight column), with unpenalised intercepts. With <see cref="Options.Lambda"/> null, λ is the largest value on a log-spaced path from
 /// λ_max that attains the minimum k-fold cross-validated multiclass Brier score, and the model is refitted on all
-/// rows. The solver is a proximal Newton method that keeps every training row's probability positive.</para>
+/// rows. The solver is a proximal Newton method that keeps every training row's probability positive. With
+/// <see cref="Options.Relax"/> the coefficients are <c>γ·β_lasso + (1 − γ)·β_refit</c>, (λ, γ) cross-validated together.</para>
 /// </remarks>
 public sealed class PrestoTrainer : IEstimator<PrestoModel>
 {
@@ -94,6 +95,18 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
         /// </summary>
         public bool TestProportionalOdds { get; set; } = true;
 
+        /// <summary>
+        /// The relaxed lasso (glmnet's <c>relax = TRUE</c>): at every λ, also refit without penalty on that λ's pattern
+        /// (differences the lasso set to zero stay exactly zero, the others are free; a ridge of 1e-6 on the free
+        /// differences keeps the refit finite on separable classes), and cross-validate the mixtures
+        /// <c>γ·lasso + (1 − γ)·refit</c> for γ in {1, 0.75, 0.5, 0.25, 0} together with λ, on the same folds and
+        /// <see cref="CrossValidationMetric"/> (ties and <see cref="UseOneStandardErrorRule"/> prefer the larger λ, then the
+        /// larger γ). γ = 1 is the lasso, so this removes the lasso's shrinkage of the differences it keeps only where the
+        /// held-out score says so. The chosen γ is <see cref="PrestoParameters.Gamma"/>. Costs one refit per distinct
+        /// pattern on each fold's path. Needs λ chosen by cross-validation (not <see cref="Lambda"/>). Default: false.
+        /// </summary>
+        public bool Relax { get; set; }
+
         /// <summary>The most λ values <see cref="NumberOfLambdas"/> and <see cref="LambdaSequence"/> may ask for.</summary>
         internal const int MaximumNumberOfLambdas = 10_000;
 
@@ -127,6 +140,10 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
                 throw new ArgumentOutOfRangeException(nameof(LambdaMinRatio), LambdaMinRatio, "Must be in (0, 1).");
             ArgumentOutOfRangeException.ThrowIfLessThan(NumberOfFolds, 2, nameof(NumberOfFolds));
             if (FoldColumnName is not null) ArgumentException.ThrowIfNullOrWhiteSpace(FoldColumnName, nameof(FoldColumnName));
+            if (Relax && Lambda is not null)
+                throw new ArgumentException(
+                    $"Relax chooses γ by cross-validation together with λ, but Lambda is fixed ({Lambda}). Leave Lambda null, or give LambdaSequence = [{Lambda}] " +
+                    "to cross-validate γ at that single λ.", nameof(Relax));
         }
     }
 
@@ -158,6 +175,7 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
         FoldColumnName = _options.FoldColumnName,
         OneStandardErrorRule = _options.UseOneStandardErrorRule,
         TestProportionalOdds = _options.TestProportionalOdds,
+        Relax = _options.Relax,
     };
 }
 

@@ -29,18 +29,22 @@ public class PrestoStreamingTests
         }).ToArray());
     }
 
-    private static PrestoTrainer.Options Options(bool stream, string? foldColumn = "Fold") => new()
+    private static PrestoTrainer.Options Options(bool stream, string? foldColumn = "Fold", bool relax = false) => new()
     {
-        StreamData = stream, FoldColumnName = foldColumn, ExampleWeightColumnName = "Weight", NumberOfLambdas = 8, NumberOfFolds = 3, Seed = 5,
+        Relax = relax, StreamData = stream, FoldColumnName = foldColumn, ExampleWeightColumnName = "Weight", NumberOfLambdas = 8, NumberOfFolds = 3, Seed = 5,
     };
 
-    [Fact]
-    public void A_streamed_fit_equals_the_in_memory_fit_with_the_same_folds()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_streamed_fit_equals_the_in_memory_fit_with_the_same_folds(bool relax)
     {
         var ml = new MLContext(1);
         var data = ml.Data.Cache(Data(ml));
-        using var inMemory = ml.Ordinal().Trainers.Presto(Options(stream: false)).Fit(data);
-        using var streamed = ml.Ordinal().Trainers.Presto(Options(stream: true)).Fit(data);
+        using var inMemory = ml.Ordinal().Trainers.Presto(Options(stream: false, relax: relax)).Fit(data);
+        using var streamed = ml.Ordinal().Trainers.Presto(Options(stream: true, relax: relax)).Fit(data);
+        // The relaxed lasso's refits share the folds' passes too, and choose the same γ.
+        Assert.Equal(inMemory.Parameters.Gamma, streamed.Parameters.Gamma);
 
         Assert.Equal(inMemory.Parameters.LambdaPath, streamed.Parameters.LambdaPath, (a, b) => Math.Abs(a - b) <= 1e-10 * a);
         // The same λ is chosen (the path's values differ in the last bits: the streamed sums run block by block).
