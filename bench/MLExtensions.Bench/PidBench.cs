@@ -102,13 +102,14 @@ public static class PidBench
         foreach (var constraint in constraints.Length > 0 ? constraints : Enum.GetValues<FairnessConstraint>())
             foreach (var (folds, shrinkage) in new (int, double?)[] { (5, null), (0, null), (0, 100) }.Take(defaultOnly ? 1 : 3))
             {
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var clock = Stopwatch.StartNew();
                 model = ml.Fairness().Mitigate(new FairnessMitigator.Options
                 {
                     SensitiveColumnName = "Sensitive", ClientColumnName = "Client", LabelColumnName = "Label", ScoreColumnName = "Probability", RowKeyColumnName = "Id",
                     Constraint = constraint, CrossFitFolds = folds, ShrinkageRows = shrinkage,
                 }).Fit(train);
-                Console.WriteLine($"Mitigator, {constraint}, 100 clients × 2 groups: fit on 200,000 rows {clock.Elapsed.TotalSeconds:F1} s " +
+                Console.WriteLine($"Mitigator, {constraint}, 100 clients × 2 groups: fit on 200,000 rows {clock.Elapsed.TotalSeconds:F1} s (CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:F1} s) " +
                                   $"({(folds == 0 ? "no cross-fitted estimate" : $"with the {folds}-fold cross-fitted estimate, accuracy {model.CrossFitted.Accuracy:F4}")}; " +
                                   $"shrinkage {model.Shrinkage} rows {(shrinkage is null ? "chosen by 5-fold cross-validation over 7 candidates" : "fixed")}; solver gap {model.Solution.Gap:E1}, {model.Solution.NewtonSteps} Newton steps)");
             }

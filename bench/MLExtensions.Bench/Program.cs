@@ -46,7 +46,7 @@ if (args.Contains("--fairlearn-study"))
 }
 if (args.Contains("--mitigator"))
 {
-    PidBench.Mitigator(args.SkipWhile(a => a != "--constraint").Skip(1).Select(Enum.Parse<MLExtensions.Fairness.FairnessConstraint>).ToArray(), args.Contains("--default-only"));
+    PidBench.Mitigator(args.SkipWhile(a => a != "--constraint").Skip(1).Take(1).Select(Enum.Parse<MLExtensions.Fairness.FairnessConstraint>).ToArray(), args.Contains("--default-only"));
     return;
 }
 if (args.Contains("--pid"))

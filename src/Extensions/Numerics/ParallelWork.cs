@@ -49,7 +49,7 @@ internal sealed class OrderedWork<T> : IDisposable
         _work = work;
         _results = new T[count];
         _errors = new ExceptionDispatchInfo?[count];
-        _done = Enumerable.Range(0, count).Select(_ => new ManualResetEventSlim()).ToArray();
+        _done = Enumerable.Range(0, count).Select(_ => new ManualResetEventSlim(false, spinCount: 0)).ToArray(); // waits are for whole solves: no spinning on 2 cores
         _workers = Enumerable.Range(0, Math.Min(count, Environment.ProcessorCount)).Select(_ => Task.Factory.StartNew(Run, TaskCreationOptions.LongRunning)).ToArray();
     }
 

@@ -26,7 +26,7 @@ internal sealed class CellTable
     /// </summary>
     private sealed record CellScores(double[] Scores, double[] Positive, double[] Total, double[] Calibrated);
 
-    private CellTable(IReadOnlyList<MitigationRow> rows, bool fromScores, bool binned)
+    private CellTable(IReadOnlyList<MitigationRow> rows, bool fromScores, bool binned, int[]? ascending)
     {
         _all = rows;
         FromScores = fromScores;
@@ -48,17 +48,18 @@ internal sealed class CellTable
         _scores = new CellScores?[Clients.Length, Groups.Length];
         _calibration = Groups.Select(_ => (Func<double, double>)(_ => 0.5)).ToArray();
         _pivot = Groups.Select(_ => double.NaN).ToArray();
-        _pooled = new(() => fromScores ? CellRocHull.FromScores(ScoreCounts.From(_all), double.NaN) : CellRocHull.FromPredictions(_all));
+        _pooled = new(() => CellRocHull.FromPredictions(_all)); // from scores: replaced below, once the rows are sorted
         if (!fromScores) return;
 
         // One sort of all rows by (score, label) serves every calibration and every cell's table.
-        var order = SortedByScoreThenLabel(rows);
+        var order = ascending ?? SortedByScoreThenLabel(rows);
+        _pooled = new(() => CellRocHull.FromScores(ScoreCounts.FromSorted(rows, order), double.NaN));
         // One feature for every fit of the table (log-odds when all scores are probabilities), so the pooled prior and
         // the groups' fits speak of the same curve.
         bool probabilities = rows.All(r => r.Score is >= 0 and <= 1);
-        var overall = PlattCalibration.Fit(PlattCalibration.Entries(rows, order, _ => true), null, probabilities);
-        var calibrations = Enumerable.Range(0, Groups.Length)
-            .Select(z => PlattCalibration.Fit(PlattCalibration.Entries(rows, order, i => group[i] == z), overall.Probability, probabilities)).ToArray();
+        var entries = PlattCalibration.Entries.Of(rows, order, group, Groups.Length);
+        var overall = PlattCalibration.Fit(entries[0], null, probabilities);
+        var calibrations = Enumerable.Range(0, Groups.Length).Select(z => PlattCalibration.Fit(entries[1 + z], overall.Probability, probabilities)).ToArray();
         _calibration = calibrations.Select(c => c.Probability).ToArray();
 
         // A histogram's scores are bin edges: a threshold inside a gap would split a bin the fit counted whole.
@@ -92,7 +93,7 @@ internal sealed class CellTable
     /// sort. Sorting the scores as plain numbers and then each run of equal scores by (label, index) is several times
     /// faster than comparing tuples.
     /// </summary>
-    private static int[] SortedByScoreThenLabel(IReadOnlyList<MitigationRow> rows)
+    internal static int[] SortedByScoreThenLabel(IReadOnlyList<MitigationRow> rows)
     {
         var order = new int[rows.Count];
         var scores = new double[rows.Count];
@@ -109,12 +110,26 @@ internal sealed class CellTable
         return order;
     }
 
-    /// <summary>The table of <paramref name="rows"/>; <paramref name="binned"/> when their scores are histogram bin edges (thresholds then stay on them).</summary>
-    public static CellTable From(IReadOnlyList<MitigationRow> rows, bool fromScores, bool binned)
+    /// <summary>
+    /// The table of <paramref name="rows"/>; <paramref name="binned"/> when their scores are histogram bin edges
+    /// (thresholds then stay on them); <paramref name="ascending"/>, the rows' <see cref="SortedByScoreThenLabel"/>
+    /// order when the caller has it (the folds of one data set share one sort).
+    /// </summary>
+    public static CellTable From(IReadOnlyList<MitigationRow> rows, bool fromScores, bool binned, int[]? ascending = null)
     {
         if (rows.Select(r => r.Group).Distinct().Count() < 2)
             throw new InvalidDataException("All fitting rows belong to one sensitive group; the mitigator needs at least two.");
-        return new CellTable(rows, fromScores, binned);
+        return new CellTable(rows, fromScores, binned, ascending);
+    }
+
+    /// <summary>
+    /// The table of the rows outside fold <paramref name="f"/>, taken in the order <paramref name="ascending"/> of all
+    /// rows, so that they arrive sorted: the same table as sorting them anew, without the sort.
+    /// </summary>
+    public static CellTable WithoutFold(IReadOnlyList<MitigationRow> rows, MitigationFolds folds, int f, bool fromScores, bool binned, int[]? ascending)
+    {
+        var training = folds.Training(rows, f, ascending);
+        return From(training, fromScores, binned, ascending is null ? null : Enumerable.Range(0, training.Count).ToArray());
     }
 
     public bool FromScores { get; }
@@ -169,42 +184,70 @@ internal sealed class CellTable
 internal sealed record PlattCalibration(Func<double, double> Probability, double Pivot)
 {
     /// <summary>
-    /// The rows <paramref name="include"/> picks, summed per (score, label) in the order of <paramref name="order"/>
-    /// (ascending score, negatives first): single rows and a histogram's bins of them then fit the same calibration
-    /// to the last bit.
+    /// Observations for one fit: the rows summed per (score, label) in ascending order (negatives first), so single
+    /// rows and a histogram's bins of them fit the same calibration to the last bit.
     /// </summary>
-    public static List<MitigationRow> Entries(IReadOnlyList<MitigationRow> rows, int[] order, Func<int, bool> include)
+    public sealed class Entries(int capacity)
     {
-        var entries = new List<MitigationRow>();
-        foreach (int i in order)
+        public List<double> Scores { get; } = new(capacity);
+
+        public List<bool> Labels { get; } = new(capacity);
+
+        public List<double> Weights { get; } = new(capacity);
+
+        private void Add(MitigationRow row)
         {
-            if (!include(i)) continue;
-            var r = rows[i];
-            if (entries.Count > 0 && entries[^1].Score == r.Score && entries[^1].Label == r.Label)
-                entries[^1] = entries[^1] with { Weight = entries[^1].Weight + r.Weight };
-            else entries.Add(new MitigationRow("", "", r.Label, r.Score, r.Weight));
+            if (Scores.Count > 0 && Scores[^1] == row.Score && Labels[^1] == row.Label) Weights[^1] += row.Weight;
+            else
+            {
+                Scores.Add(row.Score);
+                Labels.Add(row.Label);
+                Weights.Add(row.Weight);
+            }
         }
-        return entries;
+
+        /// <summary>
+        /// In one pass over <paramref name="order"/> (ascending score, negatives first): the entries of all rows, then
+        /// those of each group (<paramref name="group"/> gives each row's, of <paramref name="groups"/>).
+        /// </summary>
+        public static Entries[] Of(IReadOnlyList<MitigationRow> rows, int[] order, int[] group, int groups)
+        {
+            var sizes = new int[groups];
+            foreach (int z in group) sizes[z]++;
+            var entries = new[] { new Entries(order.Length) }.Concat(sizes.Select(n => new Entries(n))).ToArray(); // sized once: no regrowth of large arrays
+            foreach (int i in order)
+            {
+                entries[0].Add(rows[i]);
+                entries[1 + group[i]].Add(rows[i]);
+            }
+            return entries;
+        }
     }
 
-    /// <summary>The fitted calibration of <paramref name="rows"/>, summed per (score, label) by <see cref="Entries"/>, and its pivot, the score where it crosses ½ (NaN when it does not rise with the score).</summary>
-    public static PlattCalibration Fit(IReadOnlyList<MitigationRow> rows, Func<double, double>? prior, bool probabilities)
+    /// <summary>The fitted calibration of <paramref name="entries"/> and its pivot, the score where it crosses ½ (NaN when it does not rise with the score).</summary>
+    public static PlattCalibration Fit(Entries entries, Func<double, double>? prior, bool probabilities)
     {
         double Feature(double score) => probabilities ? Math.Log(Math.Clamp(score, 1e-9, 1 - 1e-9) / (1 - Math.Clamp(score, 1e-9, 1 - 1e-9))) : score;
-        var u = rows.Select(r => Feature(r.Score)).ToArray();
+        var weight = entries.Weights.ToArray();
+        var u = entries.Scores.Select(Feature).ToArray();
         // Standardise the feature so the pull and the Newton steps are scale-free.
-        double total = rows.Sum(r => r.Weight), mean = rows.Select((r, i) => r.Weight * u[i]).Sum() / total;
-        double sd = Math.Sqrt(rows.Select((r, i) => r.Weight * (u[i] - mean) * (u[i] - mean)).Sum() / total);
+        double total = 0, weighted = 0, positives = 0;
+        for (int i = 0; i < u.Length; i++) total += weight[i];
+        for (int i = 0; i < u.Length; i++) weighted += weight[i] * u[i];
+        double mean = weighted / total, spread = 0;
+        for (int i = 0; i < u.Length; i++) spread += weight[i] * (u[i] - mean) * (u[i] - mean);
+        double sd = Math.Sqrt(spread / total);
         if (!(sd > 0)) sd = 1;
         // Prior targets: the pooled fit's parameters (read back from two points), else a = logit(base rate), b = 0.
-        double baseRate = Math.Clamp(rows.Where(r => r.Label).Sum(r => r.Weight) / total, 1e-6, 1 - 1e-6);
+        for (int i = 0; i < u.Length; i++)
+            if (entries.Labels[i]) positives += weight[i];
+        double baseRate = Math.Clamp(positives / total, 1e-6, 1 - 1e-6);
         double a0 = Math.Log(baseRate / (1 - baseRate)), b0 = 0;
         var priorParameters = prior is null ? (A: a0, B: b0) : ReadBack(prior, mean, sd, probabilities);
         const double pull = 1.0; // one pseudo-row's worth of curvature on each parameter
         double a = priorParameters.A, b = priorParameters.B;
         var x = u.Select(v => (v - mean) / sd).ToArray();
-        var weight = rows.Select(r => r.Weight).ToArray();
-        var label = rows.Select(r => r.Label ? 1.0 : 0.0).ToArray();
+        var label = entries.Labels.Select(l => l ? 1.0 : 0.0).ToArray();
         for (int iteration = 0; iteration < 50; iteration++)
         {
             double ga = -pull * (a - priorParameters.A), gb = -pull * (b - priorParameters.B), haa = pull, hab = 0, hbb = pull;

@@ -15,11 +15,12 @@ internal static class MitigationCrossFit
     public static MitigationFolds Split(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o) => MitigationFolds.Of(rows, o.CrossFitFolds, unchecked(o.Seed + 1));
 
     /// <summary>The rules fitted without fold <paramref name="f"/> of <paramref name="split"/>, or null when those rows lack a group.</summary>
-    public static MitigationSolver.Fitted? FitWithout(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, double shrinkage, MitigationFolds split, int f, bool binned)
+    public static MitigationSolver.Fitted? FitWithout(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, double shrinkage, MitigationFolds split, int f, bool binned,
+        int[]? ascending)
     {
         try
         {
-            return MitigationSolver.Solve(CellTable.From(split.Training(rows, f), o.ScoreColumnName is not null, binned), o, shrinkage);
+            return MitigationSolver.Solve(CellTable.WithoutFold(rows, split, f, o.ScoreColumnName is not null, binned, ascending), o, shrinkage);
         }
         catch (InvalidDataException)
         {

@@ -59,12 +59,13 @@ internal sealed class MitigationFolds
     /// <summary>Whether row <paramref name="i"/> was divided among the folds (it stands for many rows).</summary>
     public bool IsDivided(int i) => _shares[i] is not null;
 
-    /// <summary>The rows outside fold <paramref name="f"/>, each with its weight there (rows with none left out).</summary>
-    public List<MitigationRow> Training(IReadOnlyList<MitigationRow> rows, int f)
+    /// <summary>The rows outside fold <paramref name="f"/>, each with its weight there (rows with none left out), in row order or in <paramref name="order"/>.</summary>
+    public List<MitigationRow> Training(IReadOnlyList<MitigationRow> rows, int f, int[]? order = null)
     {
         var training = new List<MitigationRow>(rows.Count);
-        for (int i = 0; i < rows.Count; i++)
+        for (int k = 0; k < rows.Count; k++)
         {
+            int i = order is null ? k : order[k];
             if (_shares[i] is { } s)
             {
                 double w = rows[i].Weight - s[f];

@@ -11,8 +11,11 @@ internal static class MitigationSolver
 
     private const int ShrinkageFolds = 5;
 
-    public sealed record Fitted(TradeoffPoint Solution, IReadOnlyList<CellDecisionRule> Rules, CellDecisionRule Pooled, double Shrinkage)
+    public sealed record Fitted(TradeoffPoint Solution, IReadOnlyList<CellDecisionRule> Rules, Lazy<CellDecisionRule> PooledRule, double Shrinkage)
     {
+        /// <summary>The rule of cells not seen when fitting; built when first asked for (cross-validation folds seldom need it).</summary>
+        public CellDecisionRule Pooled => PooledRule.Value;
+
         /// <summary>The hull each of <see cref="Rules"/> was read from (for the model's ROC curves).</summary>
         public IReadOnlyList<CellRocHull> Hulls { get; init; } = [];
 
@@ -31,12 +34,14 @@ internal static class MitigationSolver
     /// </remarks>
     public static Fitted Solve(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, bool binned)
     {
-        var table = Task.Run(() => CellTable.From(rows, o.ScoreColumnName is not null, binned));
-        double shrinkage = o.ShrinkageRows ?? ChooseShrinkage(rows, o, binned);
+        // One sort of the rows serves the full table and every fold's.
+        var ascending = o.ScoreColumnName is null ? null : CellTable.SortedByScoreThenLabel(rows);
+        var table = Task.Run(() => CellTable.From(rows, o.ScoreColumnName is not null, binned, ascending));
+        double shrinkage = o.ShrinkageRows ?? ChooseShrinkage(rows, o, binned, ascending);
         var full = table.GetAwaiter().GetResult();
         if (o.CrossFitFolds < 2) return Solve(full, o, shrinkage);
         var split = MitigationCrossFit.Split(rows, o);
-        var fits = ParallelWork.Map(1 + split.Count, i => i == 0 ? Solve(full, o, shrinkage) : MitigationCrossFit.FitWithout(rows, o, shrinkage, split, i - 1, binned));
+        var fits = ParallelWork.Map(1 + split.Count, i => i == 0 ? Solve(full, o, shrinkage) : MitigationCrossFit.FitWithout(rows, o, shrinkage, split, i - 1, binned, ascending));
         return fits[0]! with { Estimate = MitigationCrossFit.Estimate(rows, o, split, fits[1..]) };
     }
 
@@ -56,7 +61,7 @@ internal static class MitigationSolver
                 : hull.RuleForRates(c.Client, c.Group, c.FalsePositiveRate, c.TruePositiveRate);
         }).ToArray();
         double pooledRate = solution.Cells.Sum(c => c.Share * c.PredictedPositiveRate);
-        var pooled = table.PooledHull().RuleForRate("", "", pooledRate);
+        var pooled = new Lazy<CellDecisionRule>(() => table.PooledHull().RuleForRate("", "", pooledRate));
         return new Fitted(solution, rules, pooled, shrinkage)
         {
             Hulls = solution.Cells.Select(c => hulls[table.ClientIndex[c.Client], table.GroupIndex[c.Group]]!).ToArray(),
@@ -90,19 +95,21 @@ internal static class MitigationSolver
     /// shrinkage moves the labels the rules are fitted to further from the cells' own, and with them the rates the
     /// budget constrains. On large data this spares the strongest (smoothest, most expensive) candidates.
     /// </remarks>
-    public static double ChooseShrinkage(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, bool binned)
+    public static double ChooseShrinkage(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, bool binned, int[]? ascending)
     {
         if (o.ScoreColumnName is null) return 0; // a binary prediction's hull has a single informative point: nothing to shrink
         var folds = MitigationFolds.Of(rows, ShrinkageFolds, o.Seed);
         // Each row's cell as a number, so the loops below look rules up in arrays, not by strings.
         var cellIds = new Dictionary<(string, string), int>();
         var cellOf = rows.Select(r => cellIds.TryGetValue((r.Client, r.Group), out int id) ? id : cellIds[(r.Client, r.Group)] = cellIds.Count).ToArray();
+        var groupOf = Numbered(rows, r => r.Group, out int groups);
+        var clientOf = Numbered(rows, r => r.Client, out int clients);
         // Each fold's table is built by the first solve that needs it.
         var tables = Enumerable.Range(0, ShrinkageFolds).Select(f => new Lazy<CellTable?>(() =>
         {
             try
             {
-                return CellTable.From(folds.Training(rows, f), fromScores: true, binned);
+                return CellTable.WithoutFold(rows, folds, f, fromScores: true, binned, ascending);
             }
             catch (InvalidDataException)
             {
@@ -155,7 +162,7 @@ internal static class MitigationSolver
             correctOf.Add(correct);
             int g = correctOf.Count - 1;
             accuracy.Add(used.Sum(i => correct[i]) / total);
-            disparity.Add(Disparities(rows, used, held, positive, o.Constraint));
+            disparity.Add(Disparities(rows, groupOf, groups, clientOf, clients, used, held, positive, o.Constraint));
             bool fair = g == 0 || (disparity[g].Global <= Math.Max(o.GlobalBudget, disparity[0].Global) + 1e-4 &&
                                    disparity[g].Local <= Math.Max(o.LocalBudget, disparity[0].Local) + 1e-4);
             if (!fair)
@@ -183,11 +190,46 @@ internal static class MitigationSolver
         return Math.Sqrt(variance / total);
     }
 
-    /// <summary>The constraint's plug-in disparities (bits) of expected decisions on the rows <paramref name="used"/>.</summary>
-    private static (double Global, double Local) Disparities(IReadOnlyList<MitigationRow> rows, int[] used, double[] held, double[] positive, FairnessConstraint constraint)
+    /// <summary>Each row's value of <paramref name="key"/> as a number from 0, in order of first appearance; <paramref name="count"/> distinct values.</summary>
+    private static int[] Numbered(IReadOnlyList<MitigationRow> rows, Func<MitigationRow, string> key, out int count)
     {
-        var decided = used.SelectMany(i => new[] { (rows[i] with { Weight = positive[i] }, true), (rows[i] with { Weight = held[i] - positive[i] }, false) }).ToArray();
-        return (MitigationCrossFit.Disparity(decided, constraint, local: false).PlugIn, MitigationCrossFit.Disparity(decided, constraint, local: true).PlugIn);
+        var numbers = new Dictionary<string, int>(StringComparer.Ordinal);
+        var of = new int[rows.Count];
+        for (int i = 0; i < of.Length; i++)
+        {
+            string k = key(rows[i]);
+            if (!numbers.TryGetValue(k, out of[i])) numbers[k] = of[i] = numbers.Count;
+        }
+        count = numbers.Count;
+        return of;
+    }
+
+    /// <summary>
+    /// The constraint's plug-in disparities (bits) of expected decisions on the rows <paramref name="used"/>, as
+    /// <see cref="MitigationCrossFit.Disparity"/> computes them, from tables indexed by the rows' group and client
+    /// numbers (this runs once per candidate over every row).
+    /// </summary>
+    private static (double Global, double Local) Disparities(IReadOnlyList<MitigationRow> rows, int[] groupOf, int groups, int[] clientOf, int clients,
+        int[] used, double[] held, double[] positive, FairnessConstraint constraint)
+    {
+        bool byLabel = constraint == FairnessConstraint.EqualizedOdds, positivesOnly = constraint == FairnessConstraint.EqualOpportunity;
+        int labels = byLabel ? 2 : 1;
+        var global = new double[groups, 2, labels];
+        var local = new double[groups, 2, clients * labels];
+        foreach (int i in used)
+        {
+            if (positivesOnly && !rows[i].Label) continue;
+            int y = byLabel && rows[i].Label ? 1 : 0, z = groupOf[i], c = clientOf[i] * labels + y;
+            Add(z, 1, y, c, positive[i]);
+            Add(z, 0, y, c, held[i] - positive[i]);
+        }
+        void Add(int z, int decision, int y, int c, double weight)
+        {
+            if (!(weight > 0)) return;
+            global[z, decision, y] += weight;
+            local[z, decision, c] += weight;
+        }
+        return (Information.InformationMeasures.ConditionalMutualInformation(global), Information.InformationMeasures.ConditionalMutualInformation(local));
     }
 
     /// <summary>

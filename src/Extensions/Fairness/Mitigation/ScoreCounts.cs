@@ -37,6 +37,36 @@ internal sealed class ScoreCounts
     public static ScoreCounts From(IEnumerable<MitigationRow> rows) =>
         From(rows.Select(r => (r.Score, r.Label ? r.Weight : 0, r.Label ? 0 : r.Weight)));
 
+    /// <summary>
+    /// The table of <paramref name="rows"/> given their indices in ascending score order, ties by label then index
+    /// (<see cref="CellTable"/>'s sort): the same table as <see cref="From(IEnumerable{MitigationRow})"/>, sums
+    /// included, without sorting again.
+    /// </summary>
+    public static ScoreCounts FromSorted(IReadOnlyList<MitigationRow> rows, int[] ascending)
+    {
+        var scores = new List<double>();
+        var positives = new List<double>();
+        var negatives = new List<double>();
+        for (int end = ascending.Length; end > 0;)
+        {
+            double score = rows[ascending[end - 1]].Score;
+            int start = end - 1;
+            while (start > 0 && rows[ascending[start - 1]].Score == score) start--;
+            double positive = 0, negative = 0;
+            for (int k = start; k < end; k++)
+            {
+                var r = rows[ascending[k]];
+                if (r.Label) positive += r.Weight;
+                else negative += r.Weight;
+            }
+            scores.Add(score);
+            positives.Add(positive);
+            negatives.Add(negative);
+            end = start;
+        }
+        return new ScoreCounts([.. scores], [.. positives], [.. negatives]);
+    }
+
     /// <summary>A table from (score, positive weight, negative weight) entries; fractional labels split a row's weight.</summary>
     public static ScoreCounts From(IEnumerable<(double Score, double Positive, double Negative)> entries)
     {

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace MLExtensions.Fairness.Tradeoff;
 
 /// <summary>
@@ -92,55 +94,61 @@ internal sealed class RocRegion
     /// added by the caller or not; each vertex keeps its tag, of equal points the first stays.
     /// </summary>
     public static List<(double F, double T, TTag Tag)> ConvexHull<TTag>(IEnumerable<(double F, double T, TTag Tag)> points) =>
-        HullOfSorted(points.OrderBy(p => p.F).ThenBy(p => p.T).ToList());
+        HullOfSorted<TTag>(points.OrderBy(p => p.F).ThenBy(p => p.T).ToArray());
 
     /// <summary>
     /// <see cref="ConvexHull{TTag}"/> of a cell's threshold rules, given as a sweep whose (F, T) never decrease and
     /// the sweep's complements in the same order: the two sorted runs are merged in linear time instead of sorted.
     /// </summary>
-    public static List<(double F, double T, TTag Tag)> ConvexHullOfSweep<TTag>(IReadOnlyList<(double F, double T, TTag Tag)> sweep, IReadOnlyList<(double F, double T, TTag Tag)> complements)
+    public static List<(double F, double T, TTag Tag)> ConvexHullOfSweep<TTag>(List<(double F, double T, TTag Tag)> sweep, List<(double F, double T, TTag Tag)> complements)
     {
-        static bool Before((double F, double T, TTag Tag) a, (double F, double T, TTag Tag) b) => a.F < b.F || (a.F == b.F && a.T < b.T);
-        static bool Same((double F, double T, TTag Tag) a, (double F, double T, TTag Tag) b) => a.F == b.F && a.T == b.T;
-        for (int i = 1; i < sweep.Count; i++)
-            if (Before(sweep[i], sweep[i - 1]) || Before(complements[i - 1], complements[i])) return ConvexHull(sweep.Concat(complements));
+        static bool Before(in (double F, double T, TTag Tag) a, in (double F, double T, TTag Tag) b) => a.F < b.F || (a.F == b.F && a.T < b.T);
+        static bool Same(in (double F, double T, TTag Tag) a, in (double F, double T, TTag Tag) b) => a.F == b.F && a.T == b.T;
+        var up = CollectionsMarshal.AsSpan(sweep);
+        var down = CollectionsMarshal.AsSpan(complements);
+        for (int i = 1; i < up.Length; i++)
+            if (Before(up[i], up[i - 1]) || Before(down[i - 1], down[i])) return ConvexHull(sweep.Concat(complements));
         // Complements run backwards; reversed, equal points must keep their input order (a stable sort's), so each run of them is turned back.
-        var reversed = new (double F, double T, TTag Tag)[complements.Count];
+        var reversed = new (double F, double T, TTag Tag)[down.Length];
         int filled = 0;
-        for (int end = complements.Count - 1; end >= 0;)
+        for (int end = down.Length - 1; end >= 0;)
         {
             int start = end;
-            while (start > 0 && Same(complements[start - 1], complements[end])) start--;
-            for (int i = start; i <= end; i++) reversed[filled++] = complements[i];
+            while (start > 0 && Same(down[start - 1], down[end])) start--;
+            down[start..(end + 1)].CopyTo(reversed.AsSpan(filled));
+            filled += end - start + 1;
             end = start - 1;
         }
-        var sorted = new (double F, double T, TTag Tag)[sweep.Count + complements.Count];
+        var sorted = new (double F, double T, TTag Tag)[up.Length + down.Length];
         int a = 0, b = 0;
         for (int k = 0; k < sorted.Length; k++)
-            sorted[k] = b == reversed.Length || (a < sweep.Count && !Before(reversed[b], sweep[a])) ? sweep[a++] : reversed[b++];
+            sorted[k] = b == reversed.Length || (a < up.Length && !Before(reversed[b], up[a])) ? up[a++] : reversed[b++];
         return HullOfSorted(sorted);
     }
 
     /// <summary>Andrew's monotone chain over points sorted by (F, T); of equal points the first is kept.</summary>
-    private static List<(double F, double T, TTag Tag)> HullOfSorted<TTag>(IReadOnlyList<(double F, double T, TTag Tag)> sorted)
+    private static List<(double F, double T, TTag Tag)> HullOfSorted<TTag>(ReadOnlySpan<(double F, double T, TTag Tag)> sorted)
     {
-        var unique = new List<(double F, double T, TTag Tag)>(sorted.Count);
+        var unique = new (double F, double T, TTag Tag)[sorted.Length];
+        int m = 0;
         foreach (var p in sorted)
-            if (unique.Count == 0 || p.F != unique[^1].F || p.T != unique[^1].T) unique.Add(p);
-        if (unique.Count <= 2) return unique;
-        var hull = new List<(double F, double T, TTag Tag)>();
+            if (m == 0 || p.F != unique[m - 1].F || p.T != unique[m - 1].T) unique[m++] = p;
+        if (m <= 2) return [.. unique.AsSpan(0, m)];
+        // The lower chain left to right, then the upper chain back, on one stack.
+        var hull = new (double F, double T, TTag Tag)[2 * m];
+        int h = 0;
         for (int pass = 0; pass < 2; pass++)
         {
-            int start = hull.Count;
-            for (int k = 0; k < unique.Count; k++)
+            int start = h;
+            for (int k = 0; k < m; k++)
             {
-                var p = unique[pass == 0 ? k : unique.Count - 1 - k];
-                while (hull.Count >= start + 2 && Cross(hull[^2], hull[^1], p) <= 1e-15) hull.RemoveAt(hull.Count - 1);
-                hull.Add(p);
+                var p = unique[pass == 0 ? k : m - 1 - k];
+                while (h >= start + 2 && Cross(hull[h - 2], hull[h - 1], p) <= 1e-15) h--;
+                hull[h++] = p;
             }
-            hull.RemoveAt(hull.Count - 1);
+            h--;
         }
-        return hull;
+        return [.. hull.AsSpan(0, h)];
     }
 
     private static double Cross<TTag>((double F, double T, TTag Tag) o, (double F, double T, TTag Tag) a, (double F, double T, TTag Tag) b) =>
