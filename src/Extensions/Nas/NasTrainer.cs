@@ -108,6 +108,31 @@ public sealed class NasTrainer : IEstimator<NasModel>
         public double ArchitectureWeightDecay { get; set; } = 1e-3;
 
         /// <summary>
+        /// Gradient search: α steps per epoch after the warm-up, each on a batch of the α rows, spread evenly over the
+        /// epoch's weight steps whatever the number of rows (one α step per training batch left α at noise level on a few
+        /// hundred rows: about four steps an epoch). Default: 16.
+        /// </summary>
+        public int ArchitectureStepsPerEpoch { get; set; } = 16;
+
+        /// <summary>
+        /// Gradient search: how α's gradient is taken. Default: <see cref="Nas.ArchitectureGradient.SampledPaths"/>
+        /// (each choice judged by the α-row loss of its own sub-network, free of the width masks' rescaling).
+        /// </summary>
+        public ArchitectureGradient ArchitectureGradient { get; set; } = ArchitectureGradient.SampledPaths;
+
+        /// <summary>
+        /// Gradient search: L2 weight decay on the supernet's weights (added to their gradient; the warm-up's too), so
+        /// that an overfitted supernet does not reward shrinking wide units. Default: 1e-4.
+        /// </summary>
+        public double SupernetWeightDecay { get; set; } = 1e-4;
+
+        /// <summary>
+        /// Gradient search: dropout probability on the supernet's hidden units during weight steps (none in α steps and
+        /// ranking). Default: 0.1.
+        /// </summary>
+        public double SupernetDropout { get; set; } = 0.1;
+
+        /// <summary>
         /// Gradient search: fraction of the rows that move α (weights never train on them; single-path strategies
         /// train weights on them). Default: 0.3.
         /// </summary>
@@ -204,6 +229,13 @@ public sealed class NasTrainer : IEstimator<NasModel>
                 if (!(value > 0) || !double.IsFinite(value)) throw new ArgumentOutOfRangeException(name, value, "Learning rates must be positive and finite.");
             if (!(ArchitectureWeightDecay >= 0) || !double.IsFinite(ArchitectureWeightDecay))
                 throw new ArgumentOutOfRangeException(nameof(ArchitectureWeightDecay), ArchitectureWeightDecay, "Must be finite and ≥ 0.");
+            ArgumentOutOfRangeException.ThrowIfLessThan(ArchitectureStepsPerEpoch, 1, nameof(ArchitectureStepsPerEpoch));
+            if (!Enum.IsDefined(ArchitectureGradient))
+                throw new ArgumentOutOfRangeException(nameof(ArchitectureGradient), ArchitectureGradient, "Not an ArchitectureGradient.");
+            if (!(SupernetWeightDecay >= 0) || !double.IsFinite(SupernetWeightDecay))
+                throw new ArgumentOutOfRangeException(nameof(SupernetWeightDecay), SupernetWeightDecay, "Must be finite and ≥ 0.");
+            if (!(SupernetDropout >= 0 && SupernetDropout < 1))
+                throw new ArgumentOutOfRangeException(nameof(SupernetDropout), SupernetDropout, "A dropout probability in [0, 1).");
             if (!(RankingFraction > 0 && RankingFraction < 1))
                 throw new ArgumentOutOfRangeException(nameof(RankingFraction), RankingFraction, "The search ranks candidates on held-out rows: a fraction in (0, 1).");
             if (!(SearchValidationFraction > 0 && SearchValidationFraction + RankingFraction < 1))
