@@ -60,7 +60,7 @@ public static class NasBench
         new("TangleNAS DrNAS KL", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Dirichlet; o.DirichletRegularizer = DirichletRegularizer.KullbackLeibler; }),
         // Issue #23: the paper's relaxed gradient with the new α schedule, decay and dropout; and sampled paths without decay and dropout.
         new("TangleNAS relaxed", o => { o.Strategy = NasStrategy.TangleNas; o.ArchitectureGradient = ArchitectureGradient.Relaxed; }),
-        new("TangleNAS sampled, no decay or dropout", o => { o.Strategy = NasStrategy.TangleNas; o.SupernetWeightDecay = 0; o.SupernetDropout = 0; }),
+        new("TangleNAS sampled no decay or dropout", o => { o.Strategy = NasStrategy.TangleNas; o.SupernetWeightDecay = 0; o.SupernetDropout = 0; }),
     ];
 
     public static void Run(bool quick, string? only = null, string? variants = null, double learningRate = 1e-3)
