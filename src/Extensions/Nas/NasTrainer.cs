@@ -133,6 +133,13 @@ public sealed class NasTrainer : IEstimator<NasModel>
         public double SupernetDropout { get; set; } = 0.1;
 
         /// <summary>
+        /// Gradient search: pick, among the candidates α makes likely (the argmax, its one-choice neighbours and the most
+        /// probable architectures), the one with the lowest loss with inherited weights, instead of the argmax of every
+        /// decision (the paper's discretisation). Default: false.
+        /// </summary>
+        public bool PickBySupernetLoss { get; set; }
+
+        /// <summary>
         /// Gradient search: fraction of the rows that move α (weights never train on them; single-path strategies
         /// train weights on them). Default: 0.3.
         /// </summary>

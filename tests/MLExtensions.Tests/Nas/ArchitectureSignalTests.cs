@@ -62,6 +62,18 @@ public class ArchitectureSignalTests
     }
 
     [Fact]
+    public void Picking_by_supernet_loss_takes_the_best_scored_of_the_candidates_alpha_made_likely()
+    {
+        var ml = new MLContext(5);
+        var options = OneDecision(ArchitectureGradient.SampledPaths, 6);
+        (options.Depths, options.Widths, options.SearchEpochs, options.WarmupEpochs, options.TopK, options.PickBySupernetLoss) = ([1, 2], [2, 8, 16], 6, 2, 20, true);
+        using var model = ml.Nas().Trainers.Regression(options).Fit(ml.Data.LoadFromEnumerable(Synthetic.Rows(300, 24)));
+        var losses = model.Search.TopArchitectures.Select(t => t.SupernetValidationLoss).ToArray();
+        Assert.Equal(losses.Order().ToArray(), losses);
+        Assert.Equal(model.Search.TopArchitectures[0].Architecture, model.Architecture);
+    }
+
+    [Fact]
     public void New_gradient_search_options_are_validated()
     {
         var ml = new MLContext(3);

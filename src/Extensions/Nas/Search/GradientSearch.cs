@@ -121,6 +121,12 @@ internal static class GradientSearch
         var scoredOthers = context.Rank(others);
         ranked.AddRange(scoredOthers.Take(context.CandidatesToKeep - 1)
             .Select(r => new RankedArchitecture(r.Architecture, r.Loss, PathProbabilities.Of(probabilities, space, r.Architecture))));
+        if (options.PickBySupernetLoss)
+        {
+            // The candidates α made likely, judged by their loss with inherited weights: the argmax only if none beats it.
+            ranked = ranked.OrderBy(r => r.SupernetValidationLoss).ToList();
+            chosen = ranked[0].Architecture;
+        }
         return new SearchOutcome(chosen, ranked, history, epochs, stopped, searchTime, clock.Elapsed) { CandidatesRanked = 1 + scoredOthers.Count };
     }
 
