@@ -60,6 +60,7 @@ public static class NasBench
         new("TangleNAS DrNAS KL", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Dirichlet; o.DirichletRegularizer = DirichletRegularizer.KullbackLeibler; }),
         // Issue #23: the paper's relaxed gradient with the new α schedule, decay and dropout; and sampled paths without decay and dropout.
         new("TangleNAS relaxed", o => { o.Strategy = NasStrategy.TangleNas; o.ArchitectureGradient = ArchitectureGradient.Relaxed; }),
+        new("TangleNAS relaxed sparsemax", o => { o.Strategy = NasStrategy.TangleNas; o.ArchitectureGradient = ArchitectureGradient.Relaxed; o.Sampler = ArchitectureSampler.Sparsemax; }),
         new("TangleNAS pick by loss", o => { o.Strategy = NasStrategy.TangleNas; o.PickBySupernetLoss = true; }),
         new("TangleNAS sparsemax pick by loss", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Sparsemax; o.PickBySupernetLoss = true; }),
         new("TangleNAS sampled no decay or dropout", o => { o.Strategy = NasStrategy.TangleNas; o.SupernetWeightDecay = 0; o.SupernetDropout = 0; }),
