@@ -55,15 +55,15 @@ public static class NasBench
         new("TangleNAS softmax", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Softmax; }),
         new("TangleNAS sparsemax", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Sparsemax; }),
         new("TangleNAS DrNAS", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Dirichlet; }),
-        new("TangleNAS softmax + fine-tune", o => { o.Strategy = NasStrategy.TangleNas; o.FineTuneEpochs = 3; }),
-        new("TangleNAS softmax α-lr 3e-4", o => { o.Strategy = NasStrategy.TangleNas; o.ArchitectureLearningRate = 3e-4; }),
+        new("TangleNAS softmax + fine-tune", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Softmax; o.FineTuneEpochs = 3; }),
+        new("TangleNAS softmax α-lr 3e-4", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Softmax; o.ArchitectureLearningRate = 3e-4; }),
         new("TangleNAS DrNAS KL", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Dirichlet; o.DirichletRegularizer = DirichletRegularizer.KullbackLeibler; }),
         // Issue #23: the paper's relaxed gradient with the new α schedule, decay and dropout; and sampled paths without decay and dropout.
-        new("TangleNAS relaxed", o => { o.Strategy = NasStrategy.TangleNas; o.ArchitectureGradient = ArchitectureGradient.Relaxed; }),
+        new("TangleNAS relaxed", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Softmax; o.ArchitectureGradient = ArchitectureGradient.Relaxed; }),
         new("TangleNAS relaxed sparsemax", o => { o.Strategy = NasStrategy.TangleNas; o.ArchitectureGradient = ArchitectureGradient.Relaxed; o.Sampler = ArchitectureSampler.Sparsemax; }),
-        new("TangleNAS pick by loss", o => { o.Strategy = NasStrategy.TangleNas; o.PickBySupernetLoss = true; }),
-        new("TangleNAS sparsemax pick by loss", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Sparsemax; o.PickBySupernetLoss = true; }),
-        new("TangleNAS sampled no decay or dropout", o => { o.Strategy = NasStrategy.TangleNas; o.SupernetWeightDecay = 0; o.SupernetDropout = 0; }),
+        new("TangleNAS pick by loss", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Softmax; o.ArchitectureGradient = ArchitectureGradient.SampledPaths; o.PickBySupernetLoss = true; }),
+        new("TangleNAS sparsemax pick by loss", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Sparsemax; o.ArchitectureGradient = ArchitectureGradient.SampledPaths; o.PickBySupernetLoss = true; }),
+        new("TangleNAS sampled no decay or dropout", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Softmax; o.ArchitectureGradient = ArchitectureGradient.SampledPaths; o.SupernetWeightDecay = 0; o.SupernetDropout = 0; }),
     ];
 
     public static void Run(bool quick, string? only = null, string? variants = null, double learningRate = 1e-3)

@@ -14,7 +14,7 @@ public class ArchitectureSignalTests
     /// <summary>One decision, two widths: one hidden ReLU unit cannot fit the synthetic target, 32 can.</summary>
     private static NasTrainer.Options OneDecision(ArchitectureGradient gradient, int seed) => new()
     {
-        LabelColumnName = nameof(Synthetic.Row.Target), Strategy = NasStrategy.TangleNas, ArchitectureGradient = gradient,
+        LabelColumnName = nameof(Synthetic.Row.Target), Strategy = NasStrategy.TangleNas, ArchitectureGradient = gradient, Sampler = ArchitectureSampler.Softmax,
         Depths = [1], Widths = [1, 32], Activations = [MlpActivation.Relu], SearchResidual = false,
         SearchEpochs = 30, WarmupEpochs = 5, BatchSize = 64, LearningRate = 3e-3, RetrainEpochs = 1, Seed = seed,
     };
