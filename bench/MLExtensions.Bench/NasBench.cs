@@ -55,9 +55,15 @@ public static class NasBench
         new("TangleNAS softmax", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Softmax; }),
         new("TangleNAS sparsemax", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Sparsemax; }),
         new("TangleNAS DrNAS", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Dirichlet; }),
-        new("TangleNAS softmax + fine-tune", o => { o.Strategy = NasStrategy.TangleNas; o.FineTuneEpochs = 3; }),
-        new("TangleNAS softmax α-lr 3e-4", o => { o.Strategy = NasStrategy.TangleNas; o.ArchitectureLearningRate = 3e-4; }),
+        new("TangleNAS softmax + fine-tune", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Softmax; o.FineTuneEpochs = 3; }),
+        new("TangleNAS softmax α-lr 3e-4", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Softmax; o.ArchitectureLearningRate = 3e-4; }),
         new("TangleNAS DrNAS KL", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Dirichlet; o.DirichletRegularizer = DirichletRegularizer.KullbackLeibler; }),
+        // Issue #23: the paper's relaxed gradient with the new α schedule, decay and dropout; and sampled paths without decay and dropout.
+        new("TangleNAS relaxed", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Softmax; o.ArchitectureGradient = ArchitectureGradient.Relaxed; }),
+        new("TangleNAS relaxed sparsemax", o => { o.Strategy = NasStrategy.TangleNas; o.ArchitectureGradient = ArchitectureGradient.Relaxed; o.Sampler = ArchitectureSampler.Sparsemax; }),
+        new("TangleNAS pick by loss", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Softmax; o.ArchitectureGradient = ArchitectureGradient.SampledPaths; o.PickBySupernetLoss = true; }),
+        new("TangleNAS sparsemax pick by loss", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Sparsemax; o.ArchitectureGradient = ArchitectureGradient.SampledPaths; o.PickBySupernetLoss = true; }),
+        new("TangleNAS sampled no decay or dropout", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Softmax; o.ArchitectureGradient = ArchitectureGradient.SampledPaths; o.SupernetWeightDecay = 0; o.SupernetDropout = 0; }),
     ];
 
     public static void Run(bool quick, string? only = null, string? variants = null, double learningRate = 1e-3)
@@ -258,22 +264,61 @@ public static class NasBench
         return schema;
     }
 
-    /// <summary>The architecture distribution after every epoch of one gradient search on Friedman-1 (a diagnostic).</summary>
-    public static void Trace(int seed, ArchitectureSampler sampler, double learningRate, double rankingFraction = 0.2, double validationFraction = 0.3, int epochs = 40)
+    /// <summary>
+    /// Gradient search's α on Friedman-1 (a diagnostic): per seed, the mean entropy of α's decisions per epoch as a
+    /// fraction of uniform (1 = uniform, 0 = decided), the final distributions and the pick; then how stable the pick
+    /// is across seeds (the share of seed pairs that agree, whole architecture and per decision).
+    /// </summary>
+    public static void Trace(int[] seeds, ArchitectureSampler sampler, ArchitectureGradient gradient, int rows, int epochs, int warmup,
+        double? architectureLearningRate = null, int? architectureSteps = null, bool regularize = true)
     {
         var ml = new MLContext(1);
-        var split = ml.Data.TrainTestSplit(ml.Data.Cache(ml.Data.LoadFromEnumerable(Friedman(2000, 7))), testFraction: 0.3, seed: 1);
-        using var model = ml.Nas().Trainers.Regression(new NasTrainer.Options
+        var data = ml.Data.Cache(ml.Data.LoadFromEnumerable(Friedman(rows, 7)));
+        Console.WriteLine($"α trace: Friedman-1, {rows} rows, TangleNAS {sampler} {gradient}, {epochs} epochs ({warmup} warm-up), " +
+                          $"{architectureSteps?.ToString() ?? "default"} α steps an epoch, {(regularize ? "" : "no ")}supernet decay and dropout, " +
+                          $"depths {{{string.Join(",", Depths)}}} × widths {{{string.Join(",", Widths)}}}, seeds {string.Join(", ", seeds)}");
+        var picks = new List<MlpArchitecture>();
+        var entropies = new List<double[]>();
+        foreach (int seed in seeds)
         {
-            Strategy = NasStrategy.TangleNas, Sampler = sampler, Depths = Depths, Widths = Widths, Activations = [MlpActivation.Relu], SearchResidual = false,
-            SearchEpochs = epochs, WarmupEpochs = 10, BatchSize = 64, LearningRate = learningRate, RetrainEpochs = 1, Seed = seed,
-            RankingFraction = rankingFraction, SearchValidationFraction = validationFraction,
-        }).Fit(split.TrainSet);
-        foreach (var snapshot in model.Search.History.Where(h => h.Epoch % 5 == 0))
-            Console.WriteLine($"epoch {snapshot.Epoch,2}: " + string.Join("; ", snapshot.Decisions.Take(1 + Depths.Max())
-                .Select(d => $"{d.Decision} " + string.Join(" ", d.Choices.Zip(d.Probabilities, (c, p) => $"{c}:{p:F2}")))));
-        Console.WriteLine($"picked {model.Architecture}; top: " + string.Join(", ", model.Search.TopArchitectures.Take(5).Select(t => $"{t.Architecture} {t.SupernetValidationLoss:F3}")));
+            var options = new NasTrainer.Options
+            {
+                Strategy = NasStrategy.TangleNas, Sampler = sampler, ArchitectureGradient = gradient, Depths = Depths, Widths = Widths,
+                Activations = [MlpActivation.Relu], SearchResidual = false, SearchEpochs = epochs, WarmupEpochs = warmup, BatchSize = 64,
+                RetrainEpochs = 1, Seed = seed,
+            };
+            if (architectureLearningRate is double lr) options.ArchitectureLearningRate = lr;
+            if (architectureSteps is int steps) options.ArchitectureStepsPerEpoch = steps;
+            if (!regularize) (options.SupernetWeightDecay, options.SupernetDropout) = (0, 0);
+            using var model = ml.Nas().Trainers.Regression(options).Fit(data);
+            entropies.Add(model.Search.History.Select(h => h.Decisions.Where(d => d.Probabilities.Count > 1).Average(d => Entropy(d.Probabilities))).ToArray());
+            picks.Add(model.Architecture);
+            Console.WriteLine($"seed {seed}: picked {model.Architecture.ToString().Replace(" Relu", "")}; final α: " + string.Join("; ", model.Search.History[^1].Decisions
+                .Where(d => d.Probabilities.Count > 1).Select(d => $"{d.Decision} " + string.Join(" ", d.Choices.Zip(d.Probabilities, (c, p) => $"{c}:{p:F2}")))));
+        }
+        Console.WriteLine();
+        Console.WriteLine("| epoch | " + string.Join(" | ", seeds.Select(s => $"entropy / uniform, seed {s}")) + " |");
+        Console.WriteLine("|---|" + string.Concat(seeds.Select(_ => "---|")));
+        for (int e = 0; e < entropies.Min(h => h.Length); e++)
+            Console.WriteLine($"| {e + 1} | " + string.Join(" | ", entropies.Select(h => h[e].ToString("F3"))) + " |");
+        int pairs = 0, same = 0;
+        var decisions = new int[1 + Depths.Max()];
+        for (int i = 0; i < picks.Count; i++)
+            for (int j = i + 1; j < picks.Count; j++)
+            {
+                pairs++;
+                if (picks[i].Equals(picks[j])) same++;
+                if (picks[i].HiddenLayerSizes.Count == picks[j].HiddenLayerSizes.Count) decisions[0]++;
+                for (int l = 0; l < Depths.Max(); l++)
+                    if (picks[i].HiddenLayerSizes.ElementAtOrDefault(l) == picks[j].HiddenLayerSizes.ElementAtOrDefault(l)) decisions[1 + l]++;
+            }
+        Console.WriteLine();
+        Console.WriteLine($"pick stability across {seeds.Length} seeds: {same}/{pairs} seed pairs pick the same architecture; agreeing pairs per decision: depth {decisions[0]}/{pairs}, " +
+                          string.Join(", ", Enumerable.Range(0, Depths.Max()).Select(l => $"width {l + 1} {decisions[1 + l]}/{pairs}")) + " (a layer the pick lacks counts as width 0)");
     }
+
+    /// <summary>Entropy of <paramref name="p"/> as a fraction of the uniform distribution's.</summary>
+    private static double Entropy(IReadOnlyList<double> p) => -p.Where(v => v > 0).Sum(v => v * Math.Log(v)) / Math.Log(p.Count);
 
     /// <summary>Process memory while a long search runs: it must stay flat (every step's tensors are disposed).</summary>
     public static void Memory()

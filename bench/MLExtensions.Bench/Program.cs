@@ -9,7 +9,8 @@
 // PRESTO on data larger than memory: 10⁶ rows streamed vs in memory, then 10⁷ streamed, time and peak working set (--presto-stream [--rows 10000000] [--lambdas 10]);
 // Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid); fairness mitigator fit and scoring (--mitigator [--constraint EqualizedOdds] [--default-only]);
 // architecture search ranking consistency, regret and cost on three data sets (--nas [--quick] [--set Friedman|Boston|Pima] [--variants "SPOS,TangleNAS DrNAS"] [--lr 1e-3]); memory of a long search (--nas-memory);
-// fit time against TimeBudget (--nas-budget);
+// fit time against TimeBudget (--nas-budget); gradient search's α entropy per epoch and pick stability across seeds
+// (--nas-trace [--seeds 1,2,3] [--rows 500] [--epochs 40] [--warmup 10] [--softmax|--dirichlet] [--sampled] [--alpha-lr 3e-3] [--alpha-steps 16] [--no-regularization]);
 // PONITA on the charged N-body task against linear extrapolation (--ponita-nbody [--systems 1000] [--epochs 30] [--cutoff 4] [--hidden 32] [--egnn]);
 // PONITA energy + forces of one large system at water-like density, N = 100, 1,000, 10,000 atoms: time and peak memory (--ponita-scale [--sizes 100,1000,10000]);
 // PONITA scoring speed on an extended-XYZ file, blocks vs per row (--ponita-file aspirin-xtb.extxyz.gz);
@@ -98,11 +99,13 @@ if (args.Contains("--nas-memory"))
 }
 if (args.Contains("--nas-trace"))
 {
-    NasBench.Trace(args.SkipWhile(a => a != "--seed").Skip(1).Select(int.Parse).DefaultIfEmpty(2).First(),
-        args.Contains("--dirichlet") ? ArchitectureSampler.Dirichlet : ArchitectureSampler.Softmax, 1e-3,
-        args.SkipWhile(a => a != "--ranking").Skip(1).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(0.2).First(),
-        args.SkipWhile(a => a != "--alpha").Skip(1).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(0.3).First(),
-        args.SkipWhile(a => a != "--epochs").Skip(1).Select(int.Parse).DefaultIfEmpty(40).First());
+    string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+    NasBench.Trace((Value("--seeds") ?? "1,2,3").Split(',').Select(int.Parse).ToArray(),
+        args.Contains("--dirichlet") ? ArchitectureSampler.Dirichlet : args.Contains("--softmax") ? ArchitectureSampler.Softmax : ArchitectureSampler.Sparsemax,
+        args.Contains("--sampled") ? ArchitectureGradient.SampledPaths : ArchitectureGradient.Relaxed,
+        int.Parse(Value("--rows") ?? "500"), int.Parse(Value("--epochs") ?? "40"), int.Parse(Value("--warmup") ?? "10"),
+        Value("--alpha-lr") is { } lr ? double.Parse(lr, System.Globalization.CultureInfo.InvariantCulture) : null,
+        Value("--alpha-steps") is { } steps ? int.Parse(steps) : null, regularize: !args.Contains("--no-regularization"));
     return;
 }
 if (args.Contains("--nas"))

@@ -25,6 +25,25 @@ public enum ArchitectureSampler
     Dirichlet,
 }
 
+/// <summary>How gradient search takes α's gradient on a batch of the α rows.</summary>
+public enum ArchitectureGradient
+{
+    /// <summary>
+    /// The paper's: backpropagation through the entangled supernet at the mixed weights. With ReLU a width's weight
+    /// scales its units (a row of one layer's weight and a column of the next's), so the gradient mostly says whether
+    /// shrinking the wide units helps, which an overfitted supernet always answers yes.
+    /// </summary>
+    Relaxed,
+
+    /// <summary>
+    /// The gradient of the expected α-row loss over sub-networks drawn from α's distribution: for each decision, one
+    /// path is drawn and every choice of that decision evaluated on it as a one-hot sub-network (width masks 0 or 1, so
+    /// no rescaling to exploit), and α moves by Σ_c ∂p_c/∂α · loss_c. Weight steps then train one path drawn from α's
+    /// distribution, so that the sub-networks compared are the ones trained.
+    /// </summary>
+    SampledPaths,
+}
+
 /// <summary>DrNAS's regulariser of the architecture parameters (gradient search with <see cref="ArchitectureSampler.Dirichlet"/>).</summary>
 public enum DirichletRegularizer
 {

@@ -50,6 +50,11 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
 
     public int Inputs { get; }
 
+    /// <summary>Dropout probability on every hidden unit in training mode (gradient search's weight steps); 0 for none.</summary>
+    public double Dropout { get; set; }
+
+    private Tensor Drop(Tensor h) => Dropout > 0 && training ? nn.functional.dropout(h, Dropout, training: true) : h;
+
     public int Outputs { get; }
 
     /// <summary>The trainable parameters, hidden layers' weight and bias first, then the output layer's: the order of <see cref="PathSlices"/>.</summary>
@@ -87,7 +92,7 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
         for (int l = 0; l < layers.Count; l++)
         {
             var (weight, bias) = EntangledLayer(l, masks);
-            var next = MixedActivation(nn.functional.linear(h, weight, bias), weights.Activation);
+            var next = Drop(MixedActivation(nn.functional.linear(h, weight, bias), weights.Activation));
             if (l > 0 && _space.SearchResidual) next = Plus(next, weights.Residual[1].mul(h.mul(masks[l])));
             h = next;
             int depth = _depthIndexAfterLayer[l];
@@ -114,8 +119,8 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
         {
             long width = architecture.HiddenLayerSizes[l];
             var linear = layers[l];
-            var next = MlpLayers.Activate(nn.functional.linear(h, linear.weight!.narrow(0, 0, width).narrow(1, 0, previous), linear.bias!.narrow(0, 0, width)),
-                architecture.Activation);
+            var next = Drop(MlpLayers.Activate(nn.functional.linear(h, linear.weight!.narrow(0, 0, width).narrow(1, 0, previous), linear.bias!.narrow(0, 0, width)),
+                architecture.Activation));
             if (l > 0 && architecture.Residual) next = Plus(next, MlpLayers.Shortcut(h, width));
             h = next;
             previous = width;
