@@ -95,7 +95,12 @@ internal static class MitigationSolver
     /// shrinkage moves the labels the rules are fitted to further from the cells' own, and with them the rates the
     /// budget constrains. On large data this spares the strongest (smoothest, most expensive) candidates.
     /// </remarks>
-    public static double ChooseShrinkage(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, bool binned, int[]? ascending)
+    /// <param name="rows">The fitting rows.</param>
+    /// <param name="o">The options (constraint, budgets, seed, solver).</param>
+    /// <param name="binned">Whether the rows are histogram bins.</param>
+    /// <param name="ascending">The rows' order by (score, label, index), shared with the other tables of the fit.</param>
+    /// <param name="exhaustive">Judge every candidate, without the early stops (what the stops are checked against).</param>
+    public static double ChooseShrinkage(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, bool binned, int[]? ascending, bool exhaustive = false)
     {
         if (o.ScoreColumnName is null) return 0; // a binary prediction's hull has a single informative point: nothing to shrink
         var folds = MitigationFolds.Of(rows, ShrinkageFolds, o.Seed);
@@ -167,7 +172,7 @@ internal static class MitigationSolver
                                    disparity[g].Local <= Math.Max(o.LocalBudget, disparity[0].Local) + 1e-4);
             if (!fair)
             {
-                if (++unfairInARow == 2) break; // the labels only move further from the cells' own
+                if (++unfairInARow == 2 && !exhaustive) break; // the labels only move further from the cells' own
                 continue;
             }
             unfairInARow = 0;
@@ -178,7 +183,7 @@ internal static class MitigationSolver
             }
             double se = PairedStandardError(correctOf[best], correct, held, used, total, accuracy[best] - accuracy[g]);
             if (accuracy[best] - accuracy[g] <= se) chosen = g;
-            else if (accuracy[best] - accuracy[g] > 3 * se) break;
+            else if (accuracy[best] - accuracy[g] > 3 * se && !exhaustive) break;
         }
         return ShrinkageGrid[chosen];
     }
