@@ -88,6 +88,7 @@ internal static class CumulativeLogitFitter
     {
         var data = OrdinalTrainingSet.Load(input, options, kernelFor, cancellationToken);
         if (!crossValidates) return data;
+        _ = CrossValidationLoss.For(settings.Metric, settings.RareClass, data.Classes); // an unknown rare class before the folds' checks
         var rows = (InMemoryOrdinalRows)data.Rows;
         var folds = settings.FoldColumnName is { } foldColumn
             ? ReadFolds(input, foldColumn, rows.Problem, data.Classes, options.LabelColumnName)
