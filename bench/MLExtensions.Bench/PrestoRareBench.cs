@@ -26,30 +26,39 @@ public static class PrestoRareBench
 
     private static readonly string[] Metrics = ["Brier", "OSCE", "OSCE (R code)"];
 
-    public static void Run(int splits, string? soupCsv, string? wvsCsv)
+    private static bool _paperTuning;
+
+    /// <param name="splits">Random 90/10 splits per data set.</param>
+    /// <param name="soupCsv">The soup CSV, or null to export it with R.</param>
+    /// <param name="wvsCsv">wvs.csv, or null for ../shared/data/wvs.csv.</param>
+    /// <param name="cases">Which cases to run (indices into the list printed), or null for all.</param>
+    /// <param name="paperTuning">Also run PRESTO with the paper's tuning grid (100 λ down to 1e-4·λ_max).</param>
+    public static void Run(int splits, string? soupCsv, string? wvsCsv, int[]? cases = null, bool paperTuning = false)
     {
-        var cases = new List<Case>();
+        var all = new List<Case>();
         soupCsv ??= Path.Combine(Directory.CreateTempSubdirectory("presto-rare").FullName, "soup.csv");
         if (File.Exists(soupCsv) || PrestoSpeedBench.ExportSoup(soupCsv))
         {
             var (x, y) = ReadSoup(soupCsv);
-            cases.Add(new Case("soup, rare = SURENESS 1 (paper's; first class)", x, y, 6, 0));
-            cases.Add(new Case("soup, SURENESS 1 reversed to last (paper's protocol)", x, y.Select(v => 5 - v).ToArray(), 6, 5));
-            cases.Add(new Case("soup, 'rare' = SURENESS 6 (issue's; 47% of rows)", x, y, 6, 5));
+            all.Add(new Case("soup, rare = SURENESS 1 (paper's; first class)", x, y, 6, 0));
+            all.Add(new Case("soup, SURENESS 1 reversed to last (paper's protocol)", x, y.Select(v => 5 - v).ToArray(), 6, 5));
+            all.Add(new Case("soup, 'rare' = SURENESS 6 (issue's; 47% of rows)", x, y, 6, 5));
         }
         else Console.WriteLine("soup: R's ordinal package not installed (apt-get install r-cran-ordinal); skipped");
         wvsCsv ??= "../shared/data/wvs.csv";
         if (File.Exists(wvsCsv))
         {
             var (x, y) = ReadWvs(wvsCsv);
-            cases.Add(new Case("WVS, rare = Too Much (last)", x, y, 3, 2));
+            all.Add(new Case("WVS, rare = Too Much (last)", x, y, 3, 2));
         }
         else Console.WriteLine($"WVS: {wvsCsv} not found; skipped");
 
+        _paperTuning = paperTuning;
         Console.WriteLine($"{splits} random 90/10 splits; mean ± standard error over splits; lower is better");
         Console.WriteLine("| data | method | rare-class Brier | OSCE | OSCE (R code) | chosen λ / λ_max (median) |");
         Console.WriteLine("|---|---|---|---|---|---|");
-        foreach (var c in cases) Study(c, splits);
+        for (int i = 0; i < all.Count; i++)
+            if (cases is null || cases.Contains(i)) Study(all[i], splits);
     }
 
     private static void Study(Case c, int splits)
@@ -62,6 +71,7 @@ public static class PrestoRareBench
         string rareName = (c.Rare + 1).ToString(CultureInfo.InvariantCulture);
         for (int s = 0; s < splits; s++)
         {
+            Console.Error.WriteLine($"{c.Name}: split {s + 1}/{splits}");
             var order = Enumerable.Range(0, c.Y.Length).ToArray();
             new Random(1000 + s).Shuffle(order);
             int testCount = (int)Math.Round(0.1 * c.Y.Length);
@@ -70,6 +80,7 @@ public static class PrestoRareBench
             var actual = test.Select(i => c.Y[i] == c.Rare ? 1.0 : 0.0).ToArray();
             for (int m = 0; m < methods.Length; m++)
             {
+                if (m == 2 && !_paperTuning) continue;
                 double[] predicted;
                 if (m == 4)
                 {
@@ -95,7 +106,8 @@ public static class PrestoRareBench
             }
         }
         for (int m = 0; m < methods.Length; m++)
-            Console.WriteLine($"| {c.Name} | {methods[m]} | {string.Join(" | ", results[m].Select(Summary))} | " +
+            if (results[m][0].Count > 0)
+                Console.WriteLine($"| {c.Name} | {methods[m]} | {string.Join(" | ", results[m].Select(Summary))} | " +
                               $"{(lambdaRatios[m].Count > 0 ? lambdaRatios[m].Order().ElementAt(lambdaRatios[m].Count / 2).ToString("G3", CultureInfo.InvariantCulture) : "")} |");
         // Paired: PRESTO (rare-class CV) minus each other method, per split, on each metric.
         foreach (int other in new[] { 0, 3, 4 })

@@ -104,8 +104,10 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
         /// class's held-out Brier score, (1{y = rare} − p_rare)², instead of the all-class Brier score (unless
         /// <see cref="CrossValidationMetric"/> is set explicitly; only <see cref="PrestoCrossValidationMetric.RareClassBrier"/>
         /// agrees with it). The class used is reported in <see cref="PrestoParameters.RareClass"/>. PRESTO's shrinkage
-        /// targets a rare class at either end of the scale; a middle class is accepted and scored, but PRESTO has no
-        /// particular advantage there. Training only: not saved with the model (scoring does not use it). A class that
+        /// is designed for a rare class at the end of the scale, best the last one: with <see cref="PenalizeFirstBoundary"/>
+        /// the first boundary's slopes are shrunk towards zero, so a rare first class has its own boundary pulled towards
+        /// the intercept-only model; reverse the class order to make it the last (the paper does so for the soup survey).
+        /// A middle class is accepted and scored, but PRESTO has no particular advantage there. Training only: not saved with the model (scoring does not use it). A class that
         /// is not among the label's classes is refused when fitting. Needs λ chosen by cross-validation (not
         /// <see cref="Lambda"/>). Default: null (with <see cref="PrestoCrossValidationMetric.RareClassBrier"/>, the last class).
         /// </summary>
