@@ -210,7 +210,7 @@ public static class PrestoSpeedBench
     }
 
     /// <summary>The soup data of R's ordinal package with the official example's 22 dummy-coded columns.</summary>
-    private static bool ExportSoup(string csv)
+    internal static bool ExportSoup(string csv)
     {
         if (Rscript() is not { } rscript) return false;
         string script = Path.ChangeExtension(csv, ".R");

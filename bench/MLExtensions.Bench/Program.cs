@@ -6,6 +6,7 @@
 // PRESTO fit time per backend and scoring cost:
 //   dotnet run -c Release --project bench/MLExtensions.Bench -- --ordinal [--quick]
 // PRESTO's tuned path on the paper's design and the soup survey, side by side with the official R code when R is installed (--presto-speed [--r-code DIR] [--quick]);
+// PRESTO tuned on the all-class vs the rare class's Brier score against proportional odds and logistic regression, soup survey and WVS (--presto-rare [--splits 50] [--soup CSV] [--wvs CSV] [--cases 0,1,3] [--paper-tuning]);
 // PRESTO on data larger than memory: 10⁶ rows streamed vs in memory, then 10⁷ streamed, time and peak working set (--presto-stream [--rows 10000000] [--lambdas 10]);
 // Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid); fairness mitigator fit and scoring (--mitigator [--constraint EqualizedOdds] [--default-only]);
 // architecture search ranking consistency, regret and cost on three data sets (--nas [--quick] [--set Friedman|Boston|Pima] [--variants "SPOS,TangleNAS DrNAS"] [--lr 1e-3]); memory of a long search (--nas-memory);
@@ -131,6 +132,13 @@ if (args.Contains("--presto-stream"))
     PrestoStreamBench.Run(args.SkipWhile(a => a != "--rows").Skip(1).Select(long.Parse).DefaultIfEmpty(10_000_000).First(),
         args.SkipWhile(a => a != "--lambdas").Skip(1).Select(int.Parse).DefaultIfEmpty(10).First(),
         args.SkipWhile(a => a != "--directory").Skip(1).DefaultIfEmpty(Path.Combine(Path.GetTempPath(), "presto-stream")).First());
+    return;
+}
+if (args.Contains("--presto-rare"))
+{
+    PrestoRareBench.Run(args.SkipWhile(a => a != "--splits").Skip(1).Select(int.Parse).DefaultIfEmpty(50).First(),
+        args.SkipWhile(a => a != "--soup").Skip(1).FirstOrDefault(), args.SkipWhile(a => a != "--wvs").Skip(1).FirstOrDefault(),
+        args.SkipWhile(a => a != "--cases").Skip(1).Select(v => v.Split(',').Select(int.Parse).ToArray()).FirstOrDefault(), args.Contains("--paper-tuning"));
     return;
 }
 if (args.Contains("--presto-speed"))

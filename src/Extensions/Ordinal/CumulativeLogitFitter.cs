@@ -18,7 +18,8 @@ internal static class CumulativeLogitFitter
         var (data, path) = TunedPath(run, input, options, settingsFor(run.Seed));
         var parameters = BackTransform(data, path, options.OffsetColumnName);
         run.Info(double.IsInfinity(path.Lambda) ? "proportional-odds fit"
-            : $"λ = {path.Lambda:G4} (λ_max = {path.LambdaMax:G4}){(path.Relaxation is null ? "" : $", relaxed γ = {path.Gamma:G4}")}");
+            : $"λ = {path.Lambda:G4} (λ_max = {path.LambdaMax:G4}){(path.Relaxation is null ? "" : $", relaxed γ = {path.Gamma:G4}")}" +
+              (parameters.CrossValidationMetric is { } metric ? $", cross-validated on {metric}{(parameters.RareClass is { } rare ? $" of class '{rare}'" : "")}" : ""));
         if (path.ProportionalOddsTest is { } test)
             run.Info($"proportional-odds likelihood-ratio test: χ² = {test.Statistic:G4} on {test.DegreesOfFreedom} df, p = {test.PValue:G3}");
 
@@ -77,7 +78,8 @@ internal static class CumulativeLogitFitter
         }
         return new PrestoParameters(intercepts, weights, path.Lambda, path.LambdaMax, path.LambdaPath,
             path.CrossValidationScores, path.CrossValidationStandardErrors, path.Converged, path.Diagnostics, path.ProportionalOddsTest, offsetColumnName,
-            path.Gamma, path.Relaxation);
+            path.Gamma, path.Relaxation, path.Loss?.Metric,
+            path.Loss is { Metric: PrestoCrossValidationMetric.RareClassBrier } loss ? data.Classes.Names[loss.RareClass] : null);
     }
 
     /// <summary>The data in memory, dealt into folds (by the fold column, or stratified by class) when cross-validating.</summary>
@@ -86,6 +88,7 @@ internal static class CumulativeLogitFitter
     {
         var data = OrdinalTrainingSet.Load(input, options, kernelFor, cancellationToken);
         if (!crossValidates) return data;
+        _ = CrossValidationLoss.For(settings.Metric, settings.RareClass, data.Classes); // an unknown rare class before the folds' checks
         var rows = (InMemoryOrdinalRows)data.Rows;
         var folds = settings.FoldColumnName is { } foldColumn
             ? ReadFolds(input, foldColumn, rows.Problem, data.Classes, options.LabelColumnName)

@@ -34,16 +34,16 @@ internal abstract class OrdinalRows(int featureCount, int classCount)
     /// <summary>The likelihood kernel over all rows (<paramref name="heldOutFold"/> null) or all but one fold's.</summary>
     public abstract ICumulativeLogitKernel Kernel(int? heldOutFold);
 
-    /// <summary>The weighted mean of <paramref name="metric"/>'s loss over fold <paramref name="fold"/>'s rows, for each fit.</summary>
-    /// <param name="metric">The per-row loss.</param>
+    /// <summary>The weighted mean of <paramref name="loss"/> over fold <paramref name="fold"/>'s rows, for each fit.</summary>
+    /// <param name="loss">The per-row loss.</param>
     /// <param name="fold">The held-out fold.</param>
     /// <param name="fits">Coefficients fitted without that fold.</param>
     /// <param name="weight">The fold's total weight.</param>
-    public abstract double[] HeldOutScores(PrestoCrossValidationMetric metric, int fold, IReadOnlyList<Theta> fits, out double weight);
+    public abstract double[] HeldOutScores(CrossValidationLoss loss, int fold, IReadOnlyList<Theta> fits, out double weight);
 
     /// <summary>Accumulates one row's loss under each fit into <paramref name="sums"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    protected static void ScoreRow(PrestoCrossValidationMetric metric, ReadOnlySpan<double> x, int label, double weight, IReadOnlyList<(double[] Alpha, double[] Beta)> fits,
+    protected static void ScoreRow(CrossValidationLoss loss, ReadOnlySpan<double> x, int label, double weight, IReadOnlyList<(double[] Alpha, double[] Beta)> fits,
         double[] sums, Span<double> eta, Span<double> probabilities, double offset = 0)
     {
         for (int f = 0; f < fits.Count; f++)
@@ -52,34 +52,7 @@ internal abstract class OrdinalRows(int featureCount, int classCount)
             if (offset != 0)
                 for (int k = 0; k < eta.Length; k++) eta[k] += offset;
             CumulativeLogit.Probabilities(eta, probabilities);
-            sums[f] += weight * RowLoss(metric, probabilities, label);
-        }
-    }
-
-    /// <summary>One row's loss under <paramref name="metric"/> given its class probabilities.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static double RowLoss(PrestoCrossValidationMetric metric, ReadOnlySpan<double> p, int label)
-    {
-        switch (metric)
-        {
-            case PrestoCrossValidationMetric.Brier:
-                double loss = 0;
-                for (int k = 0; k < p.Length; k++)
-                {
-                    double e = (label == k ? 1 : 0) - p[k];
-                    loss += e * e;
-                }
-                return loss;
-            case PrestoCrossValidationMetric.RareClassBrier:
-                double rare = (label == p.Length - 1 ? 1 : 0) - p[^1];
-                return rare * rare;
-            case PrestoCrossValidationMetric.LogLikelihood:
-                return -Math.Log(Math.Max(p[label], 1e-300));
-            default:
-                int predicted = 0;
-                for (int k = 1; k < p.Length; k++)
-                    if (p[k] > p[predicted]) predicted = k;
-                return predicted == label ? 0 : 1;
+            sums[f] += weight * loss.RowLoss(probabilities, label);
         }
     }
 }
@@ -122,7 +95,7 @@ internal sealed class InMemoryOrdinalRows : OrdinalRows
     public override ICumulativeLogitKernel Kernel(int? heldOutFold) => _kernelFor(Training(heldOutFold));
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override double[] HeldOutScores(PrestoCrossValidationMetric metric, int fold, IReadOnlyList<Theta> fits, out double weight)
+    public override double[] HeldOutScores(CrossValidationLoss loss, int fold, IReadOnlyList<Theta> fits, out double weight)
     {
         var coefficients = fits.Select(t => (t.Alphas(), t.Betas())).ToArray();
         var sums = new double[fits.Count];
@@ -132,7 +105,7 @@ internal sealed class InMemoryOrdinalRows : OrdinalRows
         for (int i = 0; i < Problem.Rows; i++)
         {
             if (Fold(i) != fold) continue;
-            ScoreRow(metric, Problem.Row(i), Problem.Labels[i], Problem.Weights[i], coefficients, sums, eta, p, Problem.Offset(i));
+            ScoreRow(loss, Problem.Row(i), Problem.Labels[i], Problem.Weights[i], coefficients, sums, eta, p, Problem.Offset(i));
             weight += Problem.Weights[i];
         }
         double total = weight;

@@ -42,8 +42,11 @@ public sealed class PrestoParameters
 {
     internal PrestoParameters(double[] intercepts, double[][] weights, double lambda, double lambdaMax, double[] lambdaPath,
         double[] crossValidationScores, double[] crossValidationStandardErrors, bool converged, IReadOnlyList<PrestoPathPoint> pathDiagnostics,
-        ProportionalOddsTest? proportionalOddsTest = null, string? offsetColumnName = null, double gamma = 1, RelaxedCrossValidation? relaxation = null)
+        ProportionalOddsTest? proportionalOddsTest = null, string? offsetColumnName = null, double gamma = 1, RelaxedCrossValidation? relaxation = null,
+        PrestoCrossValidationMetric? crossValidationMetric = null, string? rareClass = null)
     {
+        CrossValidationMetric = crossValidationMetric;
+        RareClass = rareClass;
         Gamma = gamma;
         Gammas = Array.AsReadOnly(relaxation?.Gammas ?? []);
         RelaxedCrossValidationScores = ReadOnly(relaxation?.Scores ?? []);
@@ -141,6 +144,16 @@ public sealed class PrestoParameters
     /// (default the multiclass Brier score), at the chosen <see cref="Gamma"/>; empty when λ was given.
     /// </summary>
     public IReadOnlyList<double> CrossValidationScores { get; }
+
+    /// <summary>What <see cref="CrossValidationScores"/> measure and λ was chosen by; null when λ was not cross-validated.</summary>
+    public PrestoCrossValidationMetric? CrossValidationMetric { get; }
+
+    /// <summary>
+    /// The class whose Brier score chose λ (its name, as in the <c>Score</c> slot names) when
+    /// <see cref="CrossValidationMetric"/> is <see cref="PrestoCrossValidationMetric.RareClassBrier"/>: the trainer's
+    /// <c>RareClass</c>, or the last class when none was named. Null otherwise. Not saved with the model.
+    /// </summary>
+    public string? RareClass { get; }
 
     /// <summary>Standard error of the fold scores at each λ (empty when λ was given).</summary>
     public IReadOnlyList<double> CrossValidationStandardErrors { get; }

@@ -22,6 +22,9 @@ internal sealed record PathResult(Theta Selected, double Lambda, double[] Lambda
 
     /// <summary>The cross-validation over (λ, γ) when relaxing; null otherwise.</summary>
     public RelaxedCrossValidation? Relaxation { get; init; }
+
+    /// <summary>What cross-validation scored λ by; null when λ was not cross-validated.</summary>
+    public CrossValidationLoss? Loss { get; init; }
 }
 
 /// <summary>Cross-validation of the relaxed lasso: the γ grid and, per γ, the mean score and its standard error at every λ.</summary>
@@ -39,6 +42,9 @@ internal sealed record PathSettings(double? Lambda, int NumberOfLambdas, double 
 
     /// <summary>What cross-validation minimises.</summary>
     public PrestoCrossValidationMetric Metric { get; init; } = PrestoCrossValidationMetric.Brier;
+
+    /// <summary>The class <see cref="PrestoCrossValidationMetric.RareClassBrier"/> scores, by name; null for the last class.</summary>
+    public string? RareClass { get; init; }
 
     /// <summary>Choose the largest λ within one standard error of the best score.</summary>
     public bool OneStandardErrorRule { get; init; }
@@ -58,13 +64,14 @@ internal sealed record PathSettings(double? Lambda, int NumberOfLambdas, double 
 
 /// <summary>
 /// PRESTO's fitting procedure on standardised data: the null model, λ_max, a log-spaced λ path with warm starts,
-/// seeded stratified k-fold cross-validation on the multiclass Brier score, the largest λ at the minimum, and the
+/// seeded stratified k-fold cross-validation (on the multiclass Brier score by default), the largest λ at the minimum, and the
 /// full-data fit at that λ; when relaxing, (λ, γ) are chosen together and the chosen fit is mixed with its refit.
 /// </summary>
 internal sealed class PrestoPath
 {
     private readonly OrdinalTrainingSet _data;
     private readonly PathSettings _settings;
+    private readonly CrossValidationLoss _loss;
     private readonly Action<string> _log;
     private readonly Action<int, int, double>? _progress;
 
@@ -72,11 +79,13 @@ internal sealed class PrestoPath
     /// <param name="settings">λ, path and cross-validation settings.</param>
     /// <param name="log">Receives messages for the user.</param>
     /// <param name="progress">Called after each λ of the full-data path with (step, steps, loss).</param>
+    /// <exception cref="ArgumentException">The settings' rare class is not one of the data's classes.</exception>
     public PrestoPath(OrdinalTrainingSet data, PathSettings settings, Action<string> log,
         Action<int, int, double>? progress = null)
     {
         _data = data;
         _settings = settings;
+        _loss = CrossValidationLoss.For(settings.Metric, settings.RareClass, data.Classes);
         _log = log;
         _progress = progress;
     }
@@ -155,6 +164,7 @@ internal sealed class PrestoPath
         {
             Diagnostics = path.Select((lambda, i) => Diagnose(lambda, fits[i], nullModel.Loss)).ToArray(),
             Gamma = gammas[chosenGamma],
+            Loss = _loss,
             Relaxation = _settings.Relax
                 ? new RelaxedCrossValidation(gammas.ToArray(), gammas.Select((_, g) => Row(scores, g)).ToArray(), gammas.Select((_, g) => Row(errors, g)).ToArray())
                 : null,
@@ -414,6 +424,6 @@ internal sealed class PrestoPath
             fits = SolvePath(solver, nullModel, nullGradient, LambdaMax(nullGradient), path, cancellationToken);
             if (_settings.Relax) refits = Relaxed(kernel, fits, cancellationToken);
         }
-        return Rows.HeldOutScores(_settings.Metric, heldOutFold, RelaxedLasso.Candidates(fits, refits, gammas), out heldOutWeight);
+        return Rows.HeldOutScores(_loss, heldOutFold, RelaxedLasso.Candidates(fits, refits, gammas), out heldOutWeight);
     }
 }

@@ -21,7 +21,8 @@ namespace MLExtensions.Ordinal;
 /// <para><b>Model.</b> <c>P(y ≤ k | x) = σ(α_k + xᵀβ_k)</c>, fitted by minimising
 /// <c>−(1/W) Σ w_i log P(y_i | x_i) + λ(‖β_1‖₁ + Σ_{k≥2} ‖β_k − β_{k−1}‖₁)</c> on standardised features (W = Σ w_i;
 /// all weights are 1 without a weight column), with unpenalised intercepts. With <see cref="Options.Lambda"/> null, λ is the largest value on a log-spaced path from
-/// λ_max that attains the minimum k-fold cross-validated multiclass Brier score, and the model is refitted on all
+/// λ_max that attains the minimum k-fold cross-validated multiclass Brier score (the named <see cref="Options.RareClass"/>'s
+/// Brier score when there is one), and the model is refitted on all
 /// rows. The solver is a proximal Newton method that keeps every training row's probability positive. With
 /// <see cref="Options.Relax"/> the coefficients are <c>γ·β_lasso + (1 − γ)·β_refit</c>, (λ, γ) cross-validated together.</para>
 /// </remarks>
@@ -79,8 +80,38 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
         /// </summary>
         public string? FoldColumnName { get; set; }
 
-        /// <summary>What cross-validation minimises to choose λ. Default: <see cref="PrestoCrossValidationMetric.Brier"/>.</summary>
-        public PrestoCrossValidationMetric CrossValidationMetric { get; set; } = PrestoCrossValidationMetric.Brier;
+        /// <summary>
+        /// What cross-validation minimises to choose λ. Default: <see cref="PrestoCrossValidationMetric.Brier"/>, or
+        /// <see cref="PrestoCrossValidationMetric.RareClassBrier"/> when <see cref="RareClass"/> is named and this is not set.
+        /// </summary>
+        /// <remarks>
+        /// Reading it gives the metric the trainer will use. Setting it explicitly to anything but
+        /// <see cref="PrestoCrossValidationMetric.RareClassBrier"/> while <see cref="RareClass"/> is named is refused (the two
+        /// ask for different criteria).
+        /// </remarks>
+        public PrestoCrossValidationMetric CrossValidationMetric
+        {
+            get => _crossValidationMetric ?? (RareClass is null ? PrestoCrossValidationMetric.Brier : PrestoCrossValidationMetric.RareClassBrier);
+            set => _crossValidationMetric = value;
+        }
+
+        private PrestoCrossValidationMetric? _crossValidationMetric;
+
+        /// <summary>
+        /// The class whose probability matters most (the rare event), named as in the model's <c>Score</c> slot names and
+        /// <c>mlContext.Ordinal().Evaluate</c>'s <c>rareClass</c>: the key value as text for a key label (e.g. "Too Much"),
+        /// the rank as text for a <see cref="float"/> label (e.g. "6"). Naming it makes cross-validation choose λ by that
+        /// class's held-out Brier score, (1{y = rare} − p_rare)², instead of the all-class Brier score (unless
+        /// <see cref="CrossValidationMetric"/> is set explicitly; only <see cref="PrestoCrossValidationMetric.RareClassBrier"/>
+        /// agrees with it). The class used is reported in <see cref="PrestoParameters.RareClass"/>. PRESTO's shrinkage
+        /// is designed for a rare class at the end of the scale, best the last one: with <see cref="PenalizeFirstBoundary"/>
+        /// the first boundary's slopes are shrunk towards zero, so a rare first class has its own boundary pulled towards
+        /// the intercept-only model; reverse the class order to make it the last (the paper does so for the soup survey).
+        /// A middle class is accepted and scored, but PRESTO has no particular advantage there. Training only: not saved with the model (scoring does not use it). A class that
+        /// is not among the label's classes is refused when fitting. Needs λ chosen by cross-validation (not
+        /// <see cref="Lambda"/>). Default: null (with <see cref="PrestoCrossValidationMetric.RareClassBrier"/>, the last class).
+        /// </summary>
+        public string? RareClass { get; set; }
 
         /// <summary>
         /// Choose the largest λ whose cross-validated score is within one standard error of the best (a sparser,
@@ -140,6 +171,19 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
                 throw new ArgumentOutOfRangeException(nameof(LambdaMinRatio), LambdaMinRatio, "Must be in (0, 1).");
             ArgumentOutOfRangeException.ThrowIfLessThan(NumberOfFolds, 2, nameof(NumberOfFolds));
             if (FoldColumnName is not null) ArgumentException.ThrowIfNullOrWhiteSpace(FoldColumnName, nameof(FoldColumnName));
+            if (RareClass is not null)
+            {
+                ArgumentException.ThrowIfNullOrWhiteSpace(RareClass, nameof(RareClass));
+                if (_crossValidationMetric is { } metric && metric != PrestoCrossValidationMetric.RareClassBrier)
+                    throw new ArgumentException(
+                        $"RareClass ('{RareClass}') makes cross-validation score λ by that class's Brier score, but CrossValidationMetric is set to {metric}. " +
+                        "Leave CrossValidationMetric unset (or set it to RareClassBrier) to tune on the rare class, or leave RareClass null to tune on " +
+                        $"{metric}.", nameof(RareClass));
+                if (Lambda is not null)
+                    throw new ArgumentException(
+                        $"RareClass ('{RareClass}') only chooses how λ is cross-validated, but Lambda is fixed ({Lambda}). Leave Lambda null, or leave RareClass null.",
+                        nameof(RareClass));
+            }
             if (Relax && Lambda is not null)
                 throw new ArgumentException(
                     $"Relax chooses γ by cross-validation together with λ, but Lambda is fixed ({Lambda}). Leave Lambda null, or give LambdaSequence = [{Lambda}] " +
@@ -171,6 +215,7 @@ public sealed class PrestoTrainer : IEstimator<PrestoModel>
         LambdaSequence = _options.LambdaSequence,
         PenaltyFactors = _options.PenaltyFactors,
         Metric = _options.CrossValidationMetric,
+        RareClass = _options.RareClass,
         Alpha = _options.Alpha,
         FoldColumnName = _options.FoldColumnName,
         OneStandardErrorRule = _options.UseOneStandardErrorRule,
@@ -185,7 +230,10 @@ public enum PrestoCrossValidationMetric
     /// <summary>The multiclass Brier score Σ_k (1{y = k} − p_k)².</summary>
     Brier,
 
-    /// <summary>The Brier score of the last (rare) class only, (1{y = K} − p_K)²: PRESTO's target.</summary>
+    /// <summary>
+    /// The Brier score of the rare class only, (1{y = r} − p_r)²: PRESTO's target. The rare class r is the trainer's
+    /// <c>RareClass</c>, or the last class when that is null.
+    /// </summary>
     RareClassBrier,
 
     /// <summary>The negative log-likelihood −log p_y (ordinalNet's "loglik", as a loss).</summary>

@@ -69,7 +69,7 @@ internal sealed class StreamedOrdinalRows : OrdinalRows
 
     public override ICumulativeLogitKernel Kernel(int? heldOutFold) => new StreamingCumulativeLogitKernel(this, _passes, heldOutFold, ClassWeights(heldOutFold).Sum());
 
-    public override double[] HeldOutScores(PrestoCrossValidationMetric metric, int fold, IReadOnlyList<Theta> fits, out double weight)
+    public override double[] HeldOutScores(CrossValidationLoss loss, int fold, IReadOnlyList<Theta> fits, out double weight)
     {
         var coefficients = fits.Select(t => (t.Alphas(), t.Betas())).ToArray();
         var sums = new double[fits.Count];
@@ -80,7 +80,7 @@ internal sealed class StreamedOrdinalRows : OrdinalRows
             for (int r = 0; r < block.Count; r++)
             {
                 if (block.Folds[r] != fold) continue;
-                ScoreRow(metric, block.Row(r), block.Labels[r], block.Weights[r], coefficients, sums, eta, p);
+                ScoreRow(loss, block.Row(r), block.Labels[r], block.Weights[r], coefficients, sums, eta, p);
                 weight += block.Weights[r];
             }
         double total = weight;
