@@ -25,6 +25,9 @@ public static class FairlearnStudyBench
         ("unconstrained", o => (o.GlobalBudget, o.LocalBudget) = (double.PositiveInfinity, double.PositiveInfinity)),
         ("global", o => (o.GlobalBudget, o.LocalBudget) = (0, double.PositiveInfinity)),
         ("local", o => (o.GlobalBudget, o.LocalBudget) = (double.PositiveInfinity, 0)),
+        // Local parity at the two ends of the shrinkage grid, for what the cross-validated shrinkage does on small data.
+        ("local-unshrunk", o => (o.GlobalBudget, o.LocalBudget, o.ShrinkageRows) = (double.PositiveInfinity, 0, 0)),
+        ("local-calibrated", o => (o.GlobalBudget, o.LocalBudget, o.ShrinkageRows) = (double.PositiveInfinity, 0, double.PositiveInfinity)),
         ("global+local", o => (o.GlobalBudget, o.LocalBudget) = (0, 0)),
         ("global-0.002", o => (o.GlobalBudget, o.LocalBudget) = (0.002, double.PositiveInfinity)),
         ("global+local-0.002", o => (o.GlobalBudget, o.LocalBudget) = (0.002, 0.002)),
