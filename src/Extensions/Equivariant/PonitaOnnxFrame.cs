@@ -1,0 +1,130 @@
+using MLExtensions.Onnx.Graph;
+
+namespace MLExtensions.Equivariant;
+
+/// <summary>
+/// <see cref="InertiaFrame"/> in ONNX operators: the frame of every cloud from the positions inside the graph (no extra
+/// input, so saved pipelines and callers of the graph are unchanged), edge vectors turned into it, and the reverse pass
+/// through it that keeps the forces the exact gradient of the energy.
+/// </summary>
+/// <remarks>
+/// ONNX has no eigensolver: the eigenvalues of the 3×3 second-moment matrix come in closed form (trigonometric, for a
+/// symmetric matrix), the outer eigenvectors as the longest cross product of two rows of C − λI. Float32 leaves the axes
+/// off by about 1e-6 rad away from degeneracy; the network is nearly invariant already, so that moves the energy by far
+/// less than its rounding. The gradient through the axes is the standard one for a symmetric eigenproblem,
+/// ∂E/∂C = V (F ∘ Vᵀ ∂E/∂V) Vᵀ with F_kl = 1/(λ_l − λ_k), and C = Σ y yᵀ of the centred positions y gives
+/// ∂E/∂y = (∂E/∂C + ∂E/∂Cᵀ) y.
+/// </remarks>
+internal static class PonitaOnnxFrame
+{
+    /// <summary>
+    /// The frames and what the reverse pass reads: the axes [B, 3, 3] (columns, smallest eigenvalue first), each edge's
+    /// axes [E, 3, 3], the centred positions [P, 3], the eigenvalues [B, 3], and which clouds have a frame [B, 1, 1].
+    /// </summary>
+    public sealed record Frames(OnnxValue Axes, OnnxValue EdgeAxes, OnnxValue Centred, OnnxValue Eigenvalues, OnnxValue Defined);
+
+    /// <summary>The frames of the clouds of <paramref name="x"/> [P, 3] (cloud of each point: <paramref name="graph"/> [P]).</summary>
+    public static Frames Of(OnnxGraphBuilder g, OnnxValue x, OnnxValue graph, OnnxValue receivers)
+    {
+        var clouds = g.Add(g.ReduceMax(graph, [0], keepDims: true), g.Int64s(1));                                  // [1] = B
+        var rows = g.Unsqueeze(graph, [-1]);                                                                      // [P, 1]
+        var counts = g.ScatterAdd(g.Zeros(g.Concat([clouds, g.Int64s(1)], 0)), rows, g.Expand(g.Scalar(1f, "frame_one"), g.Shape(rows)));
+        var centroids = g.Div(g.ScatterAdd(g.Zeros(g.Concat([clouds, g.Int64s(3)], 0)), rows, x), counts);          // [B, 3]
+        var centred = g.Sub(x, g.Gather(centroids, graph));
+        var outer = g.Reshape(g.Einsum("pa,pb->pab", [centred, centred]), [-1, 9]);
+        var second = g.ScatterAdd(g.Zeros(g.Concat([clouds, g.Int64s(9)], 0)), rows, outer);                       // [B, 9]
+        var (lowest, middle, highest) = Eigenvalues(g, second);
+        var gap = g.Min(g.Sub(middle, lowest), g.Sub(highest, middle));
+        var defined = g.Unsqueeze(g.Greater(gap, g.Mul(highest, g.Scalar((float)InertiaFrame.RelativeGap, "frame_gap"))), [-1]); // [B, 1, 1]
+        var matrix = g.Reshape(second, [-1, 3, 3]);
+        var pointAxes = (OnnxValue axes) => g.Gather(axes, graph);
+        var first = Oriented(g, Eigenvector(g, matrix, lowest), centred, pointAxes, rows, clouds);
+        var last = Oriented(g, Eigenvector(g, matrix, highest), centred, pointAxes, rows, clouds);
+        var frame = g.Concat([g.Unsqueeze(first, [-1]), g.Unsqueeze(Cross(g, last, first), [-1]), g.Unsqueeze(last, [-1])], -1);
+        var identity = g.AddInitializer("frame_identity", [1f, 0f, 0f, 0f, 1f, 0f, 0f, 0f, 1f], 1, 3, 3);
+        var axes = g.Where(defined, frame, identity);
+        var edgeAxes = g.Gather(axes, g.Gather(graph, receivers));
+        return new Frames(axes, edgeAxes, centred, g.Concat([lowest, middle, highest], -1), defined);
+    }
+
+    /// <summary>Edge vectors [E, 3] in their cloud's frame: r·F.</summary>
+    public static OnnxValue Turn(OnnxGraphBuilder g, Frames frames, OnnxValue relative) => g.Einsum("ea,eab->eb", [relative, frames.EdgeAxes]);
+
+    /// <summary>
+    /// From ∂E/∂r′ of the turned edge vectors [E, 3]: ∂E/∂r of the edge vectors as given, and the part of ∂E/∂x [P, 3]
+    /// that comes through the frame's dependence on the positions.
+    /// </summary>
+    public static (OnnxValue GradRelative, OnnxValue GradPositions) Backward(OnnxGraphBuilder g, Frames frames, OnnxValue relative, OnnxValue gradTurned,
+        RowGrouping byReceiver, OnnxValue graph)
+    {
+        var gradRelative = g.Einsum("eb,eab->ea", [gradTurned, frames.EdgeAxes]);
+        var rows = g.Unsqueeze(graph, [-1]);
+        var perEdge = g.Reshape(g.Einsum("ea,eb->eab", [relative, gradTurned]), [-1, 9]);
+        var perCloud = g.ScatterAdd(g.Zeros(g.Shape(g.Reshape(frames.Axes, [-1, 9]))), rows, g.SumByRow(byReceiver, perEdge));
+        var gradAxes = g.Reshape(perCloud, [-1, 3, 3]);                                                           // ∂E/∂V
+        var offDiagonal = g.AddInitializer("frame_off_diagonal", [0f, 1f, 1f, 1f, 0f, 1f, 1f, 1f, 0f], 1, 3, 3);
+        var diagonal = g.AddInitializer("frame_diagonal", [1f, 0f, 0f, 0f, 1f, 0f, 0f, 0f, 1f], 1, 3, 3);
+        // [b, k, l] = λ_l − λ_k, with ones on the diagonal so that F's diagonal is 0 rather than 0/0.
+        var differences = g.Add(g.Sub(g.Unsqueeze(frames.Eigenvalues, [1]), g.Unsqueeze(frames.Eigenvalues, [2])), diagonal);
+        var inner = g.Div(g.Mul(g.Einsum("bak,bal->bkl", [frames.Axes, gradAxes]), offDiagonal), differences);
+        var gradSecond = g.Einsum("bik,bjk->bij", [g.Einsum("bik,bkl->bil", [frames.Axes, inner]), frames.Axes]);  // ∂E/∂C
+        var symmetric = g.Add(gradSecond, g.Einsum("bij->bji", [gradSecond]));
+        // A degenerate cloud's ∂E/∂C may be ∞ or NaN (its gaps vanish), and NaN·0 is NaN: choose, don't multiply.
+        var active = g.Where(frames.Defined, symmetric, g.Zeros(g.Shape(symmetric)));
+        return (gradRelative, g.Einsum("pij,pj->pi", [g.Gather(active, graph), frames.Centred]));
+    }
+
+    /// <summary>The eigenvalues, ascending, of the symmetric matrices <paramref name="m"/> [B, 9] (row-major), each [B, 1].</summary>
+    private static (OnnxValue Lowest, OnnxValue Middle, OnnxValue Highest) Eigenvalues(OnnxGraphBuilder g, OnnxValue m)
+    {
+        OnnxValue At(int i) => g.Slice(m, i, i + 1, 1);
+        var (a00, a01, a02, a11, a12, a22) = (At(0), At(1), At(2), At(4), At(5), At(8));
+        var q = g.Div(g.Add(g.Add(a00, a11), a22), g.Scalar(3f, "frame_three"));
+        var (d0, d1, d2) = (g.Sub(a00, q), g.Sub(a11, q), g.Sub(a22, q));
+        var offSquares = g.Add(g.Add(g.Mul(a01, a01), g.Mul(a02, a02)), g.Mul(a12, a12));
+        var spread = g.Add(g.Add(g.Add(g.Mul(d0, d0), g.Mul(d1, d1)), g.Mul(d2, d2)), g.Mul(offSquares, g.Scalar(2f, "frame_two")));
+        var p = g.Sqrt(g.Div(spread, g.Scalar(6f, "frame_six")));
+        var zero = g.Scalar(0f, "frame_zero_p");
+        var pSafe = g.Where(g.Greater(p, zero), p, g.Scalar(1f, "frame_one_p"));
+        // det(C − qI) by cofactors, then r = det/(2p³) = cos 3φ.
+        var determinant = g.Add(g.Sub(g.Mul(d0, g.Sub(g.Mul(d1, d2), g.Mul(a12, a12))), g.Mul(a01, g.Sub(g.Mul(a01, d2), g.Mul(a12, a02)))),
+            g.Mul(a02, g.Sub(g.Mul(a01, a12), g.Mul(d1, a02))));
+        var r = g.Div(determinant, g.Mul(g.Mul(g.Mul(pSafe, pSafe), pSafe), g.Scalar(2f, "frame_two_r")));
+        r = g.Max(g.Min(r, g.Scalar(1f, "frame_one_r")), g.Scalar(-1f, "frame_minus_one"));
+        var phi = g.Div(g.AddNode("Acos", [r])[0], g.Scalar(3f, "frame_three_phi"));
+        var twoP = g.Mul(p, g.Scalar(2f, "frame_two_p"));
+        var highest = g.Add(q, g.Mul(twoP, g.AddNode("Cos", [phi])[0]));
+        var lowest = g.Add(q, g.Mul(twoP, g.AddNode("Cos", [g.Add(phi, g.Scalar((float)(2 * Math.PI / 3), "frame_third_turn"))])[0]));
+        var middle = g.Sub(g.Sub(g.Mul(q, g.Scalar(3f, "frame_three_m")), lowest), highest);
+        return (lowest, middle, highest);
+    }
+
+    /// <summary>A unit eigenvector [B, 3] of <paramref name="matrix"/> [B, 3, 3] for the simple eigenvalue <paramref name="value"/> [B, 1].</summary>
+    private static OnnxValue Eigenvector(OnnxGraphBuilder g, OnnxValue matrix, OnnxValue value)
+    {
+        var shifted = g.Sub(matrix, g.Mul(g.Unsqueeze(value, [-1]), g.AddInitializer("frame_eye", [1f, 0f, 0f, 0f, 1f, 0f, 0f, 0f, 1f], 1, 3, 3)));
+        // Rows (0, 1, 2) × rows (1, 2, 0): each product is orthogonal to the row space, so along the null vector.
+        var products = Cross(g, shifted, g.Gather(shifted, g.AddInitializer("frame_roll", [1L, 2L, 0L], 3), 1)); // [B, 3, 3]
+        var lengths = g.ReduceSum(g.Mul(products, products), [-1]);                                               // [B, 3, 1]
+        var longest = g.Cast(g.Equal(g.ArgMax(lengths, 1), g.AddInitializer("frame_rows", [0L, 1L, 2L], 1, 3, 1)), OnnxElementType.Float);
+        var chosen = g.ReduceSum(g.Mul(products, longest), [1], keepDims: false);                                 // [B, 3]
+        return g.Div(chosen, g.Sqrt(g.ReduceSum(g.Mul(chosen, chosen), [-1])));
+    }
+
+    /// <summary><paramref name="axis"/> [B, 3], turned to where the cloud's third moment along it is positive (≥ 0).</summary>
+    private static OnnxValue Oriented(OnnxGraphBuilder g, OnnxValue axis, OnnxValue centred, Func<OnnxValue, OnnxValue> perPoint, OnnxValue rows, OnnxValue clouds)
+    {
+        var along = g.ReduceSum(g.Mul(centred, perPoint(axis)), [-1]);                                           // [P, 1]
+        var third = g.ScatterAdd(g.Zeros(g.Concat([clouds, g.Int64s(1)], 0)), rows, g.Mul(g.Mul(along, along), along));
+        var sign = g.Where(g.Greater(g.Neg(third), g.Scalar(0f, "frame_zero_s")), g.Scalar(-1f, "frame_minus"), g.Scalar(1f, "frame_plus"));
+        return g.Mul(axis, sign);
+    }
+
+    /// <summary>a × b over the last axis (length 3).</summary>
+    private static OnnxValue Cross(OnnxGraphBuilder g, OnnxValue a, OnnxValue b)
+    {
+        var next = g.AddInitializer("cross_next", [1L, 2L, 0L], 3);
+        var after = g.AddInitializer("cross_after", [2L, 0L, 1L], 3);
+        return g.Sub(g.Mul(g.Gather(a, next, -1), g.Gather(b, after, -1)), g.Mul(g.Gather(a, after, -1), g.Gather(b, next, -1)));
+    }
+}
