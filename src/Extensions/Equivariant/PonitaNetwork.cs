@@ -18,7 +18,8 @@ namespace MLExtensions.Equivariant;
 /// Sparse: messages run along the edges of a radius graph (<see cref="PointGraph"/>: self-loops plus pairs within the
 /// cutoff), gathered per edge and summed back per receiver, so time and memory grow with the number of edges, linearly
 /// in N at fixed density. Rotating the points and the grid together leaves every invariant unchanged, so the energy is
-/// exactly invariant; with a fixed grid it is invariant up to the grid's resolution. Forces are −∂E/∂x by autograd.
+/// exactly invariant; with a fixed grid it is invariant up to the grid's resolution, and exactly again when each cloud
+/// is read in its own frame (<see cref="CanonicalFrame"/>). Forces are −∂E/∂x by autograd.
 /// </remarks>
 internal sealed class PonitaNetwork : nn.Module
 {

@@ -33,10 +33,14 @@ internal static class PonitaOnnxFrame
         var centred = g.Sub(x, g.Gather(centroids, graph));
         var outer = g.Reshape(g.Einsum("pa,pb->pab", [centred, centred]), [-1, 9]);
         var second = g.ScatterAdd(g.Zeros(g.Concat([clouds, g.Int64s(9)], 0)), rows, outer);                       // [B, 9]
-        var (lowest, middle, highest) = Eigenvalues(g, second);
+        // Solved divided by its trace: in metres (C ~ 1e-20) the cubes and cross products would underflow float32.
+        var trace = g.ReduceSum(g.Gather(second, g.AddInitializer("frame_trace", [0L, 4L, 8L], 3), 1), [1]);        // [B, 1]
+        var scale = g.Where(g.Greater(trace, g.Scalar(0f, "frame_zero_t")), trace, g.Scalar(1f, "frame_one_t"));
+        var normalised = g.Div(second, scale);
+        var (lowest, middle, highest) = Eigenvalues(g, normalised);
         var gap = g.Min(g.Sub(middle, lowest), g.Sub(highest, middle));
         var defined = g.Unsqueeze(g.Greater(gap, g.Mul(highest, g.Scalar((float)InertiaFrame.RelativeGap, "frame_gap"))), [-1]); // [B, 1, 1]
-        var matrix = g.Reshape(second, [-1, 3, 3]);
+        var matrix = g.Reshape(normalised, [-1, 3, 3]);
         var pointAxes = (OnnxValue axes) => g.Gather(axes, graph);
         var first = Oriented(g, Eigenvector(g, matrix, lowest), centred, pointAxes, rows, clouds);
         var last = Oriented(g, Eigenvector(g, matrix, highest), centred, pointAxes, rows, clouds);
@@ -44,7 +48,7 @@ internal static class PonitaOnnxFrame
         var identity = g.AddInitializer("frame_identity", [1f, 0f, 0f, 0f, 1f, 0f, 0f, 0f, 1f], 1, 3, 3);
         var axes = g.Where(defined, frame, identity);
         var edgeAxes = g.Gather(axes, g.Gather(graph, receivers));
-        return new Frames(axes, edgeAxes, centred, g.Concat([lowest, middle, highest], -1), defined);
+        return new Frames(axes, edgeAxes, centred, g.Mul(g.Concat([lowest, middle, highest], -1), scale), defined);
     }
 
     /// <summary>Edge vectors [E, 3] in their cloud's frame: r·F.</summary>
