@@ -6,8 +6,9 @@ namespace MLExtensions.Equivariant;
 
 /// <summary>
 /// A canonical frame per point cloud that turns with the cloud: the principal axes of its positions about their centroid
-/// (eigenvectors of Σ (x − c)(x − c)ᵀ, smallest eigenvalue first), each axis pointing where the cloud's third moment
-/// along it is positive, the middle axis completing a right-handed frame. Edge vectors expressed in this frame are
+/// (eigenvectors of Σ (x − c)(x − c)ᵀ, smallest eigenvalue first): the two longer axes point where the cloud's third
+/// moment along them is positive, the shortest completes a right-handed frame (so that planar clouds, with no third
+/// moment across their plane, are oriented by their in-plane shape). Edge vectors expressed in this frame are
 /// invariant under rotations and translations of the cloud, so a fixed orientation grid sees every pose alike.
 /// </summary>
 /// <remarks>
@@ -49,9 +50,9 @@ internal static class InertiaFrame
             var third = zeros(graph.GraphCount, 3, dtype: dtype, device: x.device).index_add(0, graph.Graph, along.mul(along).mul(along), One);
             signs = where(third.ge(Zero), ones_like(third), ones_like(third).neg());
         }
-        var first = axes[.., .., 0].mul(signs[.., 0].unsqueeze(-1));
+        var middle = axes[.., .., 1].mul(signs[.., 1].unsqueeze(-1));
         var last = axes[.., .., 2].mul(signs[.., 2].unsqueeze(-1));
-        var frame = stack([first, linalg.cross(last, first), last], -1);
+        var frame = stack([linalg.cross(middle, last), middle, last], -1);
         return where(degenerate, identity, frame);
     }
 

@@ -8,8 +8,8 @@ namespace MLExtensions.Equivariant;
 /// through it that keeps the forces the exact gradient of the energy.
 /// </summary>
 /// <remarks>
-/// ONNX has no eigensolver: the eigenvalues of the 3×3 second-moment matrix come in closed form (trigonometric, for a
-/// symmetric matrix), the outer eigenvectors as the longest cross product of two rows of C − λI. Float32 leaves the axes
+/// ONNX has no eigensolver: the eigenvalues of the 3×3 second-moment matrix come from its characteristic polynomial,
+/// the two longer axes as the longest cross product of two rows of C − λI. Float32 leaves the axes
 /// off by about 1e-6 rad away from degeneracy; the network is nearly invariant already, so that moves the energy by far
 /// less than its rounding. The gradient through the axes is the standard one for a symmetric eigenproblem,
 /// ∂E/∂C = V (F ∘ Vᵀ ∂E/∂V) Vᵀ with F_kl = 1/(λ_l − λ_k), and C = Σ y yᵀ of the centred positions y gives
@@ -42,9 +42,9 @@ internal static class PonitaOnnxFrame
         var defined = g.Unsqueeze(g.Greater(gap, g.Mul(highest, g.Scalar((float)InertiaFrame.RelativeGap, "frame_gap"))), [-1]); // [B, 1, 1]
         var matrix = g.Reshape(normalised, [-1, 3, 3]);
         var pointAxes = (OnnxValue axes) => g.Gather(axes, graph);
-        var first = Oriented(g, Eigenvector(g, matrix, lowest), centred, pointAxes, rows, clouds);
+        var middleAxis = Oriented(g, Eigenvector(g, matrix, middle), centred, pointAxes, rows, clouds);
         var last = Oriented(g, Eigenvector(g, matrix, highest), centred, pointAxes, rows, clouds);
-        var frame = g.Concat([g.Unsqueeze(first, [-1]), g.Unsqueeze(Cross(g, last, first), [-1]), g.Unsqueeze(last, [-1])], -1);
+        var frame = g.Concat([g.Unsqueeze(Cross(g, middleAxis, last), [-1]), g.Unsqueeze(middleAxis, [-1]), g.Unsqueeze(last, [-1])], -1);
         var identity = g.AddInitializer("frame_identity", [1f, 0f, 0f, 0f, 1f, 0f, 0f, 0f, 1f], 1, 3, 3);
         var axes = g.Where(defined, frame, identity);
         var edgeAxes = g.Gather(axes, g.Gather(graph, receivers));
@@ -78,30 +78,47 @@ internal static class PonitaOnnxFrame
         return (gradRelative, g.Einsum("pij,pj->pi", [g.Gather(active, graph), frames.Centred]));
     }
 
-    /// <summary>The eigenvalues, ascending, of the symmetric matrices <paramref name="m"/> [B, 9] (row-major), each [B, 1].</summary>
+    /// <summary>
+    /// The eigenvalues, ascending, of the symmetric positive semi-definite matrices <paramref name="m"/> [B, 9]
+    /// (row-major) of trace 1 (or 0), each [B, 1]: the outer roots of the characteristic polynomial by Newton's method
+    /// from 1 and from 0, where it converges monotonically (the polynomial is convex beyond its inflection at 1/3 and
+    /// concave below it), the middle one from the trace.
+    /// </summary>
+    /// <remarks>
+    /// Only correctly rounded arithmetic, no trigonometry: ONNX Runtime evaluates Cos and Acos with vector code for
+    /// full SIMD lanes and scalar code for the rest, which differ in the last bit, so a cloud's energy would depend on
+    /// its place in the batch. Gaps of at least <see cref="InertiaFrame.RelativeGap"/> converge in far fewer than
+    /// <see cref="NewtonSteps"/> steps.
+    /// </remarks>
     private static (OnnxValue Lowest, OnnxValue Middle, OnnxValue Highest) Eigenvalues(OnnxGraphBuilder g, OnnxValue m)
     {
         OnnxValue At(int i) => g.Slice(m, i, i + 1, 1);
         var (a00, a01, a02, a11, a12, a22) = (At(0), At(1), At(2), At(4), At(5), At(8));
-        var q = g.Div(g.Add(g.Add(a00, a11), a22), g.Scalar(3f, "frame_three"));
-        var (d0, d1, d2) = (g.Sub(a00, q), g.Sub(a11, q), g.Sub(a22, q));
-        var offSquares = g.Add(g.Add(g.Mul(a01, a01), g.Mul(a02, a02)), g.Mul(a12, a12));
-        var spread = g.Add(g.Add(g.Add(g.Mul(d0, d0), g.Mul(d1, d1)), g.Mul(d2, d2)), g.Mul(offSquares, g.Scalar(2f, "frame_two")));
-        var p = g.Sqrt(g.Div(spread, g.Scalar(6f, "frame_six")));
-        var zero = g.Scalar(0f, "frame_zero_p");
-        var pSafe = g.Where(g.Greater(p, zero), p, g.Scalar(1f, "frame_one_p"));
-        // det(C − qI) by cofactors, then r = det/(2p³) = cos 3φ.
-        var determinant = g.Add(g.Sub(g.Mul(d0, g.Sub(g.Mul(d1, d2), g.Mul(a12, a12))), g.Mul(a01, g.Sub(g.Mul(a01, d2), g.Mul(a12, a02)))),
-            g.Mul(a02, g.Sub(g.Mul(a01, a12), g.Mul(d1, a02))));
-        var r = g.Div(determinant, g.Mul(g.Mul(g.Mul(pSafe, pSafe), pSafe), g.Scalar(2f, "frame_two_r")));
-        r = g.Max(g.Min(r, g.Scalar(1f, "frame_one_r")), g.Scalar(-1f, "frame_minus_one"));
-        var phi = g.Div(g.AddNode("Acos", [r])[0], g.Scalar(3f, "frame_three_phi"));
-        var twoP = g.Mul(p, g.Scalar(2f, "frame_two_p"));
-        var highest = g.Add(q, g.Mul(twoP, g.AddNode("Cos", [phi])[0]));
-        var lowest = g.Add(q, g.Mul(twoP, g.AddNode("Cos", [g.Add(phi, g.Scalar((float)(2 * Math.PI / 3), "frame_third_turn"))])[0]));
-        var middle = g.Sub(g.Sub(g.Mul(q, g.Scalar(3f, "frame_three_m")), lowest), highest);
-        return (lowest, middle, highest);
+        // det(λI − C) = λ³ − t λ² + s λ − d, with t the trace, s the sum of principal 2×2 minors and d the determinant.
+        var t = g.Add(g.Add(a00, a11), a22);
+        var s = g.Sub(g.Add(g.Add(g.Mul(a00, a11), g.Mul(a00, a22)), g.Mul(a11, a22)), g.Add(g.Add(g.Mul(a01, a01), g.Mul(a02, a02)), g.Mul(a12, a12)));
+        var d = g.Add(g.Sub(g.Mul(a00, g.Sub(g.Mul(a11, a22), g.Mul(a12, a12))), g.Mul(a01, g.Sub(g.Mul(a01, a22), g.Mul(a12, a02)))),
+            g.Mul(a02, g.Sub(g.Mul(a01, a12), g.Mul(a11, a02))));
+        var three = g.Scalar(3f, "frame_three");
+        var two = g.Scalar(2f, "frame_two");
+        var tiny = g.Scalar(1e-30f, "frame_tiny");
+        OnnxValue Root(OnnxValue start)
+        {
+            var x = start;
+            for (int step = 0; step < NewtonSteps; step++)
+            {
+                var value = g.Sub(g.Mul(g.Add(g.Mul(g.Sub(x, t), x), s), x), d);                                  // ((x − t)x + s)x − d
+                var slope = g.Max(g.Add(g.Sub(g.Mul(g.Mul(x, x), three), g.Mul(g.Mul(t, x), two)), s), tiny);     // 3x² − 2tx + s
+                x = g.Sub(x, g.Div(value, slope));
+            }
+            return x;
+        }
+        var highest = Root(t);
+        var lowest = Root(g.Mul(t, g.Scalar(0f, "frame_zero_l")));
+        return (lowest, g.Sub(g.Sub(t, lowest), highest), highest);
     }
+
+    private const int NewtonSteps = 24;
 
     /// <summary>A unit eigenvector [B, 3] of <paramref name="matrix"/> [B, 3, 3] for the simple eigenvalue <paramref name="value"/> [B, 1].</summary>
     private static OnnxValue Eigenvector(OnnxGraphBuilder g, OnnxValue matrix, OnnxValue value)
