@@ -67,6 +67,23 @@ public class InertiaFrameTests
     }
 
     [Fact]
+    public void Planar_clouds_are_oriented_by_their_in_plane_shape()
+    {
+        // No third moment across the plane: the frame must not hang on the sign of rounding noise there.
+        using var scope = NewDisposeScope();
+        using var network = Network(9);
+        var generator = new Random(10);
+        var flat = Enumerable.Range(0, 7).SelectMany(_ => new[] { (float)(generator.NextDouble() * 3 - 1.5), (float)(generator.NextDouble() * 3 - 1.5), 0f }).ToArray();
+        var planar = new List<GraphSample> { GraphSample.Of(new PointCloud(flat, PointCloudData.OneHot([0, 1, 2, 0, 1, 2, 0], Types), 0f, null), Cutoff, null) };
+        float expected = PonitaFitting.Predict(network, planar, Types, 1).Energies[0];
+        for (int seed = 0; seed < 6; seed++)
+        {
+            float moved = PonitaFitting.Predict(network, Moved(planar, seed), Types, 1).Energies[0];
+            Assert.True(Math.Abs(moved - expected) <= 1e-6 * Math.Abs(expected), $"pose {seed}: {expected} vs {moved}");
+        }
+    }
+
+    [Fact]
     public void Forces_through_the_frame_match_central_finite_differences_in_double_precision()
     {
         using var scope = NewDisposeScope();
