@@ -52,7 +52,7 @@ public static class PonitaBench
     /// Molecules per second at inference, energy alone and energy with forces: TorchSharp eager (one molecule per call
     /// and batches of 64), ONNX Runtime on the scoring graph (one molecule per call, as ML.NET runs it, and 64
     /// concatenated molecules per call), and the whole model: <c>Transform</c> in blocks and the per-row chain (row checks
-    /// and radius graphs included). Training
+    /// and radius graphs included), with and without the canonical frame. Training
     /// time per epoch of the public trainer.
     /// </summary>
     public static void Inference(int molecules)
@@ -82,12 +82,13 @@ public static class PonitaBench
         }
 
         var set = new PointCloudSet(samples.Select(s => s.Cloud).ToList(), 3, true, null);
-        foreach (var forcesName in new[] { null, "forces" })
+        foreach (var (forcesName, frame) in new[] { ((string?)null, false), (null, true), ("forces", false), ("forces", true) })
         {
+            network.CanonicalFrame = frame;
             using var session = OnnxModelSession.Create(PonitaOnnxExporter.ExportForScoring(network, typesAreIndices: true, forcesName));
             string[] outputs = forcesName is null ? [ScoringHeads.RawScore] : [ScoringHeads.RawScore, forcesName];
             foreach (int perCall in new[] { 1, 64 })
-                Measure($"ONNX Runtime, {perCall} molecule(s)/call, {(forcesName is null ? "energy" : "energy + forces (graph reverse pass)")}", () =>
+                Measure($"ONNX Runtime, {perCall} molecule(s)/call, {(forcesName is null ? "energy" : "energy + forces (graph reverse pass)")}, {(frame ? "canonical frame" : "fixed grid")}", () =>
                 {
                     using var options = new RunOptions();
                     foreach (var chunk in samples.Chunk(perCall))

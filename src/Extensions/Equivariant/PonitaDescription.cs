@@ -73,6 +73,12 @@ public sealed record PonitaDescription
     /// <summary>The periodic cell column the model was trained with, or null for a model of open clusters (its graph then takes no lattice shifts).</summary>
     public string? CellColumnName { get; init; }
 
+    /// <summary>
+    /// True when the model scores open clouds in their canonical frame (<see cref="PonitaTrainer.Options.CanonicalFrame"/>),
+    /// invariant at any grid size; false for models saved before it, periodic and PNITA models.
+    /// </summary>
+    public bool CanonicalFrame { get; init; }
+
     /// <summary>The description as JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this);
 

@@ -18,7 +18,8 @@ namespace MLExtensions.Equivariant;
 /// Sparse: messages run along the edges of a radius graph (<see cref="PointGraph"/>: self-loops plus pairs within the
 /// cutoff), gathered per edge and summed back per receiver, so time and memory grow with the number of edges, linearly
 /// in N at fixed density. Rotating the points and the grid together leaves every invariant unchanged, so the energy is
-/// exactly invariant; with a fixed grid it is invariant up to the grid's resolution. Forces are −∂E/∂x by autograd.
+/// exactly invariant; with a fixed grid it is invariant up to the grid's resolution, and exactly again when each cloud
+/// is read in its own frame (<see cref="CanonicalFrame"/>). Forces are −∂E/∂x by autograd.
 /// </remarks>
 internal sealed class PonitaNetwork : nn.Module
 {
@@ -113,6 +114,13 @@ internal sealed class PonitaNetwork : nn.Module
     /// <summary>The orientation grid [O, 3].</summary>
     public Tensor Grid => grid;
 
+    /// <summary>
+    /// Whether <see cref="Energy(PointGraph)"/> reads each cloud's edges in its <see cref="InertiaFrame"/>, which makes the
+    /// energy invariant whatever the grid (open clouds only: a periodic graph's shifts would need the frame too). Off in
+    /// training, where random rotations teach the network every pose; the vector head never uses it.
+    /// </summary>
+    public bool CanonicalFrame { get; set; }
+
     /// <summary>The type embedding and the reference-energy layer.</summary>
     internal (Linear Embed, Linear Reference) Ends => (embed, reference);
 
@@ -147,7 +155,7 @@ internal sealed class PonitaNetwork : nn.Module
     public Tensor Energy(PointGraph graph, Tensor orientations)
     {
         var composition = reference.forward(graph.Features).squeeze(-1);                            // [P]
-        var states = Encode(graph, orientations, null);
+        var states = Encode(graph, orientations, null, CanonicalFrame);
         int first = states.Count - readouts.Count;
         using var layers = ((double)readouts.Count).ToScalar();
         Tensor? learned = null;
@@ -171,18 +179,23 @@ internal sealed class PonitaNetwork : nn.Module
     public Tensor Vectors(PointGraph graph, Tensor? pointVectors, Tensor orientations)
     {
         if (PositionOnly) throw new InvalidOperationException("The position-only variant (PNITA) has no vector head: its features carry no orientation.");
-        var h = Encode(graph, orientations, pointVectors)[^1];
+        var h = Encode(graph, orientations, pointVectors, canonicalFrame: false)[^1];
         var weights = vector_readout.forward(h);                                                  // [P, O, 1]
         using var count = ((double)orientations.shape[0]).ToScalar();
         return weights.mul(orientations).sum(1).div(count);                                       // [P, 3]
     }
 
     /// <summary>The point features on the orientation grid after every block, each [P, O, H].</summary>
-    private List<Tensor> Encode(PointGraph graph, Tensor orientations, Tensor? pointVectors)
+    private List<Tensor> Encode(PointGraph graph, Tensor orientations, Tensor? pointVectors, bool canonicalFrame)
     {
         var x = graph.Positions;
         var relative = Minus(x.index_select(0, graph.Senders), x.index_select(0, graph.Receivers)); // [E, 3]: x_j − x_i
-        if (graph.Shifts is { } shifts) relative = Plus(relative, shifts);                        // + n·Cell under periodic boundaries
+        if (graph.Shifts is { } shifts)
+        {
+            if (canonicalFrame) throw new InvalidOperationException("The canonical frame is defined for open clouds only, not under periodic boundaries.");
+            relative = Plus(relative, shifts);                                                    // + n·Cell under periodic boundaries
+        }
+        if (canonicalFrame) relative = InertiaFrame.Turn(relative, InertiaFrame.Of(graph), graph);
         var a1 = relative.matmul(orientations.t());                                              // [E, O]
         var distanceSquared = Squared(relative).sum(-1, keepdim: true);                          // [E, 1]
         var a2Squared = Minus(distanceSquared, Squared(a1)).clamp_min(Zero);

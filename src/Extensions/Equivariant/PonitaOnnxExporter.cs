@@ -73,7 +73,7 @@ internal static class PonitaOnnxExporter
         int orientations = (int)network.Grid.shape[0];
         var inputs = Inputs(g, network, typesAreIndices);
         OnnxValue? velocities = inputVectors ? g.Squeeze(g.AddInput(PonitaColumns.PointVectors, OnnxElementType.Float, 1, OnnxDim.Symbolic("points"), 3), [0]) : null;
-        var f = Encode(g, network, inputs, velocities);
+        var f = Encode(g, network, inputs, velocities, canonicalFrame: false);
         var weights = Linear(g, "vector_readout", f.States[^1], network.VectorEnds.Readout);              // [P, O, 1]
         var summed = g.ReduceSum(g.Mul(weights, Constant(g, "grid", network.Grid)), [1], keepDims: false);  // [P, 3]
         var vectors = g.Div(summed, g.Scalar(orientations, "orientations_v"));
@@ -140,7 +140,7 @@ internal static class PonitaOnnxExporter
         int orientations = (int)network.Grid.shape[0];
         var reference = network.Ends.Reference;
         var readouts = network.Readouts;
-        var f = Encode(g, network, inputs, null);
+        var f = Encode(g, network, inputs, null, network.CanonicalFrame);
         int first = f.States.Count - readouts.Count;
         var layerShare = g.Scalar(1f / readouts.Count, "readout_share");
         var composition = g.Squeeze(g.MatMul(inputs.T, Constant(g, "reference_t", reference.weight!.t())), [-1]);  // [P]
@@ -200,9 +200,12 @@ internal static class PonitaOnnxExporter
         var inside = g.Cast(g.Greater(f.Remaining, f.Zero), OnnxElementType.Float);
         var gradDistanceSquared = g.Sub(g.ReduceSum(gradA2Active, [-1]), g.Div(g.Mul(gradRemaining, inside), cutoffSquared)); // [E, 1]
         var gradRelative = g.Add(g.MatMul(gradA1, Constant(g, "grid", network.Grid)), g.Mul(g.Mul(f.Relative, g.Scalar(2f, "two_b")), gradDistanceSquared));
+        OnnxValue? gradThroughFrame = null;
+        if (f.Frames is { } frames) (gradRelative, gradThroughFrame) = PonitaOnnxFrame.Backward(g, frames, f.GivenRelative, gradRelative, inputs.ByReceiver, inputs.GraphIndex);
         // relative = x[sender] − x[receiver]: the gradient flows back to senders with +, to receivers with −.
         var gradPositions = g.Sub(g.SumByRow(bySender, gradRelative), g.SumByRow(inputs.ByReceiver, gradRelative));
-        return (energy, g.Neg(gradPositions), withVirial ? Virial(g, inputs, f.Relative, gradRelative, graphCount) : null);
+        if (gradThroughFrame is { } throughFrame) gradPositions = g.Add(gradPositions, throughFrame);
+        return (energy, g.Neg(gradPositions), withVirial ? Virial(g, inputs, f.GivenRelative, gradRelative, graphCount) : null);
     }
 
     /// <summary>
@@ -219,8 +222,9 @@ internal static class PonitaOnnxExporter
     }
 
     /// <summary>The graph of <see cref="PonitaNetwork"/>'s encoder (point features after every block), with what the reverse pass needs.</summary>
-    private static Encoded Encode(OnnxGraphBuilder g, PonitaNetwork network, GraphInputs inputs, OnnxValue? velocities)
+    private static Encoded Encode(OnnxGraphBuilder g, PonitaNetwork network, GraphInputs inputs, OnnxValue? velocities, bool canonicalFrame)
     {
+        if (canonicalFrame && inputs.Shifts is not null) throw new InvalidOperationException("The canonical frame is defined for open clouds only, not under periodic boundaries.");
         int orientations = (int)network.Grid.shape[0];
         var embed = network.Ends.Embed;
         var zero = g.Scalar(0f, "zero");
@@ -228,6 +232,9 @@ internal static class PonitaOnnxExporter
 
         var relative = g.Sub(g.Gather(inputs.X, inputs.Senders), g.Gather(inputs.X, inputs.Receivers));   // [E, 3]
         if (inputs.Shifts is { } shifts) relative = g.Add(relative, shifts);                             // + n·Cell (periodic)
+        var given = relative;
+        var frames = canonicalFrame ? PonitaOnnxFrame.Of(g, inputs.X, inputs.GraphIndex, inputs.Receivers) : null;
+        if (frames is not null) relative = PonitaOnnxFrame.Turn(g, frames, relative);
         var a1 = g.MatMul(relative, Constant(g, "grid_t", network.Grid.t()));                           // [E, O]
         var distanceSquared = g.ReduceSum(g.Mul(relative, relative), [-1]);                             // [E, 1]
         var a2Squared = g.Max(g.Sub(distanceSquared, g.Mul(a1, a1)), zero);
@@ -269,12 +276,19 @@ internal static class PonitaOnnxExporter
             h = g.Add(h, update);
             states.Add(h);
         }
-        return new Encoded(zero, relative, a1, distanceSquared, remaining, edgeWeight, u, v, e1, e2, cutoffSquared, states, saved);
+        return new Encoded(zero, relative, a1, distanceSquared, remaining, edgeWeight, u, v, e1, e2, cutoffSquared, states, saved) { Frames = frames, GivenRelative = given };
     }
 
     /// <summary>The encoder's values the heads and the reverse pass read.</summary>
     private sealed record Encoded(OnnxValue Zero, OnnxValue Relative, OnnxValue A1, OnnxValue DistanceSquared, OnnxValue Remaining, OnnxValue EdgeWeight,
-        OnnxValue U, OnnxValue V, OnnxValue E1, OnnxValue E2, float CutoffSquared, List<OnnxValue> States, List<Saved> Saved);
+        OnnxValue U, OnnxValue V, OnnxValue E1, OnnxValue E2, float CutoffSquared, List<OnnxValue> States, List<Saved> Saved)
+    {
+        /// <summary>The clouds' canonical frames, when the edge vectors (<see cref="Relative"/>) are turned into them.</summary>
+        public PonitaOnnxFrame.Frames? Frames { get; init; }
+
+        /// <summary>The edge vectors as the inputs give them, before any frame.</summary>
+        public required OnnxValue GivenRelative { get; init; }
+    }
 
     /// <summary>Forward values the reverse pass reuses, per block.</summary>
     private sealed record Saved(OnnxValue K, OnnxValue Kernel, OnnxValue SenderStates, OnnxValue Sphere, OnnxValue Mixed, OnnxValue E);

@@ -90,6 +90,18 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         /// </summary>
         public double StressLossWeight { get; set; } = 10;
 
+        /// <summary>
+        /// Score every open cloud in its canonical frame (principal axes of its positions, oriented by their third
+        /// moments; see the README): the fixed orientation grid then sees every pose of a molecule alike, so energies
+        /// and forces are invariant and equivariant to float rounding at any <see cref="PonitaOptionsBase.NumberOfOrientations"/>,
+        /// instead of up to the grid's resolution; the frame costs a few operations per point and edge. Training still
+        /// turns clouds at random (<see cref="PonitaOptionsBase.RotationAugmentation"/>), so every frame is a pose the
+        /// network learned. Clouds whose axes are not defined (fewer than 3 points, linear or symmetric-top shapes)
+        /// keep the fixed grid, and so do models with a cell column: a crystal has no principal axes. Ignored by PNITA,
+        /// exactly invariant without. Default: true.
+        /// </summary>
+        public bool CanonicalFrame { get; set; } = true;
+
         internal override bool UsesOrientations => !PositionOnly;
 
         internal override IEnumerable<(string Option, string? Column)> InputColumns =>
@@ -187,6 +199,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         network.to(CPU);
         network.FoldEnergyScale(baseline.Scale, baseline.ReferenceEnergies);
         network.eval();
+        network.CanonicalFrame = o.CanonicalFrame && o.CellColumnName is null && !o.PositionOnly;
 
         var description = new PonitaDescription
         {
@@ -208,6 +221,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
             PredictedStressColumnName = o.PredictedStressColumnName,
             EnergyUnit = o.EnergyUnit,
             CellColumnName = o.CellColumnName,
+            CanonicalFrame = network.CanonicalFrame,
         };
         bool periodic = o.CellColumnName is not null;
         var onnx = PonitaOnnxExporter.ExportForScoring(network, set.TypesAreIndices, o.PredictedForcesColumnName,

@@ -67,6 +67,7 @@ public class PeriodicTrainingTests
         Assert.Equal(PonitaEnergyUnit.ElectronVolt, model.Description.EnergyUnit);
         Assert.Equal("Cell", model.Description.CellColumnName);
         Assert.True(model.Potential.IsPeriodic);
+        Assert.False(model.Description.CanonicalFrame); // a crystal has no principal axes: the fixed grid it is
         Assert.True(model.ExportParity.RelativeError <= 1e-5, model.ExportParity.ToString());
 
         // Test rows: a few crystals, one atom moved by a lattice vector, and an open cluster (empty cell).
@@ -134,6 +135,7 @@ public class PeriodicTrainingTests
         using var model = ml.Equivariant().Trainers.Ponita(Options(periodic: false)).Fit(ml.Data.LoadFromEnumerable(rows));
         Assert.False(model.Potential.IsPeriodic);
         Assert.Null(model.Description.CellColumnName);
+        Assert.True(model.Description.CanonicalFrame);
         var types = new float[] { 1, 1, 2, 2 };
         var message = Assert.Throws<ArgumentException>(() => model.Potential.Evaluate(rows[0].Positions, types, [4, 0, 0, 0, 4, 0, 0, 0, 4])).Message;
         Assert.Contains("CellColumnName", message);

@@ -38,6 +38,8 @@ public class PonitaReliabilityTests
             Assert.Equal(energies, batched.Transform(data).GetColumn<float>("Score").ToArray());
             var forces = perRow.Transform(data).GetColumn<float[]>("PredictedForces").ToArray();
             Assert.All(forces, f => Assert.All(f, v => Assert.True(float.IsFinite(v))));
+            // Saved before the canonical frame: its graph has none, and its description says so.
+            Assert.False(PonitaDescription.FromSavedModel(path)!.CanonicalFrame);
         }
         finally
         {
