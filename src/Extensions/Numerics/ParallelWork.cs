@@ -31,12 +31,14 @@ internal static class ParallelWork
 
 /// <summary>
 /// Work items computed in index order by one worker per core, ahead of a consumer that reads their results in order
-/// and may stop early (<see cref="Dispose"/>): the cores stay busy across the consumer's checkpoints, and at most
-/// one item per worker is computed in vain. Reading an item that failed rethrows its exception as itself.
+/// and may stop early (<see cref="Dispose"/>): the cores stay busy across the consumer's checkpoints, and the items
+/// under way when it stops are told so through their <see cref="CancellationToken"/>. Reading an item that failed
+/// rethrows its exception as itself.
 /// </summary>
 internal sealed class OrderedWork<T> : IDisposable
 {
-    private readonly Func<int, T> _work;
+    private readonly Func<int, CancellationToken, T> _work;
+    private readonly CancellationTokenSource _stop = new();
     private readonly T[] _results;
     private readonly ExceptionDispatchInfo?[] _errors;
     private readonly ManualResetEventSlim[] _done;
@@ -44,7 +46,7 @@ internal sealed class OrderedWork<T> : IDisposable
     private int _next = -1;
     private volatile bool _stopped;
 
-    public OrderedWork(int count, Func<int, T> work)
+    public OrderedWork(int count, Func<int, CancellationToken, T> work)
     {
         _work = work;
         _results = new T[count];
@@ -68,7 +70,9 @@ internal sealed class OrderedWork<T> : IDisposable
     public void Dispose()
     {
         _stopped = true;
+        _stop.Cancel();
         Task.WaitAll(_workers);
+        _stop.Dispose();
         foreach (var done in _done) done.Dispose();
     }
 
@@ -80,7 +84,7 @@ internal sealed class OrderedWork<T> : IDisposable
             if (i >= _results.Length) return;
             try
             {
-                _results[i] = _work(i);
+                _results[i] = _work(i, _stop.Token);
             }
             catch (Exception e)
             {

@@ -135,8 +135,11 @@ internal static class MitigationSolver
         var disparity = new List<(double Global, double Local)>();
         int best = 0, chosen = 0, unfairInARow = 0;
         // Candidates' fold fits are computed in order ahead of the judgement below, which may stop the search early.
-        using var work = new OrderedWork<Fitted?>(ShrinkageGrid.Length * ShrinkageFolds,
-            i => tables[i % ShrinkageFolds].Value is { } table ? Solve(table, o, ShrinkageGrid[i / ShrinkageFolds], solver) : null);
+        using var work = new OrderedWork<Fitted?>(ShrinkageGrid.Length * ShrinkageFolds, (i, stop) =>
+            tables[i % ShrinkageFolds].Value is { } table ? Solve(table, o, ShrinkageGrid[i / ShrinkageFolds], new TradeoffOptions
+            {
+                Tolerance = solver.Tolerance, MaximumNewtonSteps = solver.MaximumNewtonSteps, Cancellation = stop,
+            }) : null);
         foreach (double shrinkage in ShrinkageGrid)
         {
             int first = accuracy.Count * ShrinkageFolds;

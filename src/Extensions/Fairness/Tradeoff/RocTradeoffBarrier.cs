@@ -108,6 +108,7 @@ internal sealed class RocTradeoffBarrier
                 var (dx, decrement) = NewtonStep(x, t);
                 if (decrement / 2 <= 1e-12) { centred = true; break; }
                 steps++;
+                options.Cancellation.ThrowIfCancellationRequested();
                 if (LineSearch(x, dx, t, decrement, ref value)) continue;
                 // No step decreases the barrier: at a small decrement the round-off of its value is reached, and
                 // the point is as centred as it gets; at a large one the path is lost.

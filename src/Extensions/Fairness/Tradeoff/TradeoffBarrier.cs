@@ -60,6 +60,7 @@ internal sealed class TradeoffBarrier
                 previous = step.Decrement;
                 if (step.Decrement <= CenteringTolerance || slowSteps >= 3 || steps >= options.MaximumNewtonSteps || centering >= NewtonStepsPerCentering) break;
                 steps++;
+                options.Cancellation.ThrowIfCancellationRequested();
                 if (!BarrierLineSearch.TakeStep(_reduction, x, w, t, step)) break;
             }
             bool centred = step.NearCentre;

@@ -13,6 +13,9 @@ public sealed class TradeoffOptions
     /// <summary>Most Newton steps for one budget pair. Default: 5,000.</summary>
     public int MaximumNewtonSteps { get; init; } = 5_000;
 
+    /// <summary>Stops a solve whose answer is no longer wanted (a cross-validation that has decided); checked every Newton step.</summary>
+    internal CancellationToken Cancellation { get; init; }
+
     internal void Validate()
     {
         if (!(Tolerance > 0) || !double.IsFinite(Tolerance))
