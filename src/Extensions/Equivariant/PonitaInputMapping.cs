@@ -194,7 +194,7 @@ public sealed class PonitaPeriodicRawInput : PonitaRawInput
 }
 
 /// <summary>Output of <see cref="PonitaPeriodicInputMapping"/>: the checked inputs with every edge's lattice shift.</summary>
-public sealed class PonitaPeriodicCheckedInput : PonitaCheckedInput
+public class PonitaPeriodicCheckedInput : PonitaCheckedInput
 {
     /// <summary>The Cartesian lattice shift of every edge (x, y, z in turn; zero for open clouds), fed to the model as [1, E, 3].</summary>
     [ColumnName(PonitaColumns.Shifts)]
@@ -213,20 +213,19 @@ public sealed class PonitaPeriodicInputMapping : CustomMappingFactory<PonitaPeri
     public const string ContractName = "MLExtensions.Equivariant.PonitaPeriodicInput";
 
     /// <inheritdoc />
-    public override Action<PonitaPeriodicRawInput, PonitaPeriodicCheckedInput> GetMapping() => (raw, output) =>
+    public override Action<PonitaPeriodicRawInput, PonitaPeriodicCheckedInput> GetMapping() => Prepare;
+
+    /// <summary>Checks the row and builds its periodic graph with every edge's shift.</summary>
+    internal static void Prepare(PonitaPeriodicRawInput raw, PonitaPeriodicCheckedInput output)
     {
         PonitaInputMapping.Prepare(raw, output, raw.Cell, out var edges);
         output.Shifts = edges.Shifts ?? new float[3 * edges.Count];
-    };
+    }
 }
 
 /// <summary>Output of <see cref="PonitaStressInputMapping"/>: the periodic inputs with the cell's volume.</summary>
-public sealed class PonitaStressCheckedInput : PonitaCheckedInput
+public sealed class PonitaStressCheckedInput : PonitaPeriodicCheckedInput
 {
-    /// <summary>The Cartesian lattice shift of every edge (x, y, z in turn; zero for open clouds), fed to the model as [1, E, 3].</summary>
-    [ColumnName(PonitaColumns.Shifts)]
-    public float[] Shifts { get; set; } = [];
-
     /// <summary>The cell's volume in Å³ (NaN for a row without one, whose stress is then NaN), fed to the model as [1, 1].</summary>
     [ColumnName(PonitaColumns.Volumes)]
     public float[] Volumes { get; set; } = [];
@@ -245,8 +244,7 @@ public sealed class PonitaStressInputMapping : CustomMappingFactory<PonitaPeriod
     /// <inheritdoc />
     public override Action<PonitaPeriodicRawInput, PonitaStressCheckedInput> GetMapping() => (raw, output) =>
     {
-        PonitaInputMapping.Prepare(raw, output, raw.Cell, out var edges);
-        output.Shifts = edges.Shifts ?? new float[3 * edges.Count];
+        PonitaPeriodicInputMapping.Prepare(raw, output);
         output.Volumes = [PeriodicRadiusGraph.StressVolume(raw.Cell)];
     };
 }

@@ -179,7 +179,7 @@ public class PeriodicNetworkTests
     private const int Types = 2;
     private const double Cutoff = 3.0;
 
-    private static PonitaNetwork Network(int seed, ScalarType dtype = ScalarType.Float32)
+    internal static PonitaNetwork Network(int seed, ScalarType dtype = ScalarType.Float32)
     {
         random.manual_seed(seed);
         var network = new PonitaNetwork(Types, hidden: 8, layers: 2, orientations: 8, cutoff: Cutoff, kernelScale: 1.5);

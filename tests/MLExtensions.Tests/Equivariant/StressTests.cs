@@ -14,14 +14,7 @@ public class StressNetworkTests
     private const int Types = 2;
     private const double Cutoff = 3.0;
 
-    private static PonitaNetwork Network(int seed, ScalarType dtype = ScalarType.Float32)
-    {
-        random.manual_seed(seed);
-        var network = new PonitaNetwork(Types, hidden: 8, layers: 2, orientations: 8, cutoff: Cutoff, kernelScale: 1.5);
-        network.eval();
-        if (dtype != ScalarType.Float32) network.to(dtype);
-        return network;
-    }
+    private static PonitaNetwork Network(int seed, ScalarType dtype = ScalarType.Float32) => PeriodicNetworkTests.Network(seed, dtype);
 
     private static GraphSample Crystal(int seed, double size, int atoms)
     {
