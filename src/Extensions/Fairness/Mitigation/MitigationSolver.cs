@@ -121,11 +121,6 @@ internal static class MitigationSolver
                 return null; // a fold lost a group: it cannot judge
             }
         })).ToArray();
-        // Accuracies are compared to a few 1e-4: solves certified to 1e-5 of the optimum judge them as well as exact ones.
-        var solver = new TradeoffOptions
-        {
-            Tolerance = Math.Max(1e-5, o.Solver?.Tolerance ?? 0), MaximumNewtonSteps = o.Solver?.MaximumNewtonSteps ?? new TradeoffOptions().MaximumNewtonSteps,
-        };
         // The weight each row is judged with: its held-out share, unless deployment would refuse its cell (then no part of the judgement).
         var held = new double[rows.Count];
         var correctOf = new List<double[]>(); // per candidate tried, each row's held-out expected correctness
@@ -134,11 +129,15 @@ internal static class MitigationSolver
         var accuracy = new List<double>();
         var disparity = new List<(double Global, double Local)>();
         int best = 0, chosen = 0, unfairInARow = 0;
-        // Candidates' fold fits are computed in order ahead of the judgement below, which may stop the search early.
+        // Candidates' fold fits are computed in order ahead of the judgement below, which may stop the search early (and
+        // then the solves under way). Accuracies are compared to a few 1e-4: solves certified to 1e-5 of the optimum judge
+        // them as well as exact ones.
         using var work = new OrderedWork<Fitted?>(ShrinkageGrid.Length * ShrinkageFolds, (i, stop) =>
             tables[i % ShrinkageFolds].Value is { } table ? Solve(table, o, ShrinkageGrid[i / ShrinkageFolds], new TradeoffOptions
             {
-                Tolerance = solver.Tolerance, MaximumNewtonSteps = solver.MaximumNewtonSteps, Cancellation = stop,
+                Tolerance = Math.Max(1e-5, o.Solver?.Tolerance ?? 0),
+                MaximumNewtonSteps = o.Solver?.MaximumNewtonSteps ?? new TradeoffOptions().MaximumNewtonSteps,
+                Cancellation = stop,
             }) : null);
         foreach (double shrinkage in ShrinkageGrid)
         {
