@@ -13,6 +13,9 @@ namespace MLExtensions.Bench;
 /// <c>fit.csv</c> and writes its decisions on <c>heldout.csv</c> as <c>ours-&lt;variant&gt;.csv</c> (Id,Decision),
 /// with <c>ours-&lt;variant&gt;.json</c> (fit and scoring time, the solver's in-sample answer) or, when the fit
 /// throws, <c>ours-&lt;variant&gt;.error</c> (the exception's type and message). compare.py evaluates them.
+/// With the environment variable <c>MLX_STUDY_RATES=1</c> it also writes <c>ours-&lt;variant&gt;.rates</c>: each fitting
+/// and held-out row's chance of a positive decision under its cell's rule (Part,Id,Client,Group,Label,P), to compare
+/// a cell's rate on the rows it was fitted to with its rate on new rows.
 /// </summary>
 public static class FairlearnStudyBench
 {
@@ -82,7 +85,7 @@ public static class FairlearnStudyBench
                 foreach (var (name, configure) in variants)
                 {
                     string stem = Path.Combine(split, $"ours-{name}");
-                    foreach (var stale in new[] { ".csv", ".json", ".error" }) File.Delete(stem + stale);
+                    foreach (var stale in new[] { ".csv", ".json", ".error", ".rates" }) File.Delete(stem + stale);
                     var options = Common();
                     configure(options);
                     try
@@ -95,6 +98,14 @@ public static class FairlearnStudyBench
                         double scoreSeconds = clock.Elapsed.TotalSeconds;
                         if (decisions.Length != heldRows.Length) throw new InvalidOperationException($"{decisions.Length} decisions for {heldRows.Length} held-out rows");
                         File.WriteAllLines(stem + ".csv", heldRows.Select((r, i) => $"{r.Id},{(decisions[i] ? 1 : 0)}").Prepend("Id,Decision"));
+                        if (Environment.GetEnvironmentVariable("MLX_STUDY_RATES") == "1")
+                        {
+                            var rules = model.Rules.ToDictionary(r => (r.Client, r.Group));
+                            var fitRows = Read(Path.Combine(split, "fit.csv"));
+                            File.WriteAllLines(stem + ".rates", fitRows.Select(r => ("fit", r)).Concat(heldRows.Select(r => ("held", r)))
+                                .Select(p => $"{p.Item1},{p.r.Id},{p.r.Client},{p.r.Group},{(p.r.Label ? 1 : 0)},{(rules.TryGetValue((p.r.Client, p.r.Group), out var rule) ? rule.PositiveProbability(p.r.Probability) : double.NaN).ToString("R", CultureInfo.InvariantCulture)}")
+                                .Prepend("Part,Id,Client,Group,Label,P"));
+                        }
                         var s = model.Solution;
                         File.WriteAllText(stem + ".json", JsonSerializer.Serialize(new
                         {

@@ -20,18 +20,15 @@ public class RocHullSweepTests
         var positives = values.Select(_ => ties && random.NextDouble() < 0.3 ? 0 : random.Next(0, 4) + random.NextDouble()).ToArray();
         var negatives = values.Select(_ => ties && random.NextDouble() < 0.3 ? 0 : random.Next(0, 4) + random.NextDouble()).ToArray();
         var counts = new ScoreCounts(values, positives, negatives);
-        foreach (double pivot in new[] { double.NaN, 0.5 })
+        var (sweep, complements) = counts.RocPoints();
+        var fast = RocRegion.ConvexHullOfSweep(sweep, complements);
+        var sorted = RocRegion.ConvexHull(sweep.Concat(complements));
+        Assert.Equal(sorted.Count, fast.Count);
+        for (int i = 0; i < sorted.Count; i++)
         {
-            var (sweep, complements) = counts.RocPoints(pivot);
-            var fast = RocRegion.ConvexHullOfSweep(sweep, complements);
-            var sorted = RocRegion.ConvexHull(sweep.Concat(complements));
-            Assert.Equal(sorted.Count, fast.Count);
-            for (int i = 0; i < sorted.Count; i++)
-            {
-                Assert.Equal(sorted[i].F, fast[i].F);
-                Assert.Equal(sorted[i].T, fast[i].T);
-                Assert.Equal(sorted[i].Tag, fast[i].Tag);
-            }
+            Assert.Equal(sorted[i].F, fast[i].F);
+            Assert.Equal(sorted[i].T, fast[i].T);
+            Assert.Equal(sorted[i].Tag, fast[i].Tag);
         }
     }
 }

@@ -61,6 +61,35 @@ public static class InformationMeasures
         return Math.Max(sum, 0);
     }
 
+    /// <summary>
+    /// The terms of <see cref="ConditionalMutualInformation"/>: log2 p(x, y, z) p(z) / (p(x, z) p(y, z)) for each
+    /// cell with mass (0 elsewhere). I(X;Y|Z) is their mean under p, so a sample's term is its influence on the
+    /// plug-in estimate (up to that mean): what a standard error of the estimate is made of.
+    /// </summary>
+    internal static double[,,] ConditionalInformationTerms(double[,,] joint)
+    {
+        var p = Normalised(joint);
+        int nx = p.GetLength(0), ny = p.GetLength(1), nz = p.GetLength(2);
+        var pz = new double[nz];
+        var pxz = new double[nx, nz];
+        var pyz = new double[ny, nz];
+        for (int x = 0; x < nx; x++)
+            for (int y = 0; y < ny; y++)
+                for (int z = 0; z < nz; z++)
+                {
+                    double v = p[x, y, z];
+                    pz[z] += v;
+                    pxz[x, z] += v;
+                    pyz[y, z] += v;
+                }
+        var terms = new double[nx, ny, nz];
+        for (int x = 0; x < nx; x++)
+            for (int y = 0; y < ny; y++)
+                for (int z = 0; z < nz; z++)
+                    if (p[x, y, z] > 0) terms[x, y, z] = Math.Log2(p[x, y, z] * pz[z] / (pxz[x, z] * pyz[y, z]));
+        return terms;
+    }
+
     /// <summary>I(X; (Y, Z)) of a joint table p(x, y, z).</summary>
     public static double JointMutualInformation(double[,,] joint)
     {

@@ -83,11 +83,12 @@ internal sealed class CellRocHull
     /// <summary>The reachable (FPR, TPR) pairs.</summary>
     public RocRegion Region { get; }
 
-    /// <summary>The ROC hull of a score's threshold rules and their complements.</summary>
-    public static CellRocHull FromScores(ScoreCounts counts, double pivot)
+    /// <summary>The ROC hull of a score's threshold rules and their complements, each threshold placed in its gap by <paramref name="placement"/>.</summary>
+    public static CellRocHull FromScores(ScoreCounts counts, ThresholdPlacement placement)
     {
-        var (sweep, complements) = counts.RocPoints(pivot);
-        return new(counts.LabelRate, RocRegion.ConvexHullOfSweep(sweep, complements));
+        var (sweep, complements) = counts.RocPoints();
+        var hull = RocRegion.ConvexHullOfSweep(sweep, complements);
+        return new(counts.LabelRate, hull.Select(v => (v.F, v.T, counts.Rule(v.Tag, placement))).ToList());
     }
 
     /// <summary>Rules on a binary prediction (score 1 positive, 0 negative): never, as predicted, flipped, always.</summary>

@@ -16,6 +16,8 @@ internal sealed class CellTable
     private readonly IReadOnlyList<MitigationRow> _all;
     private readonly Func<double, double>[] _calibration;
     private readonly double[] _pivot;
+    private readonly bool _binned;
+    private readonly ScoreDensity[]? _density;
     private readonly CellScores?[,] _scores;
     private readonly Lazy<CellRocHull> _pooled;
 
@@ -30,6 +32,7 @@ internal sealed class CellTable
     {
         _all = rows;
         FromScores = fromScores;
+        _binned = binned;
         Clients = rows.Select(r => r.Client).Distinct().Order(StringComparer.Ordinal).ToArray();
         Groups = rows.Select(r => r.Group).Distinct().Order(StringComparer.Ordinal).ToArray();
         ClientIndex = Clients.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
@@ -53,7 +56,8 @@ internal sealed class CellTable
 
         // One sort of all rows by (score, label) serves every calibration and every cell's table.
         var order = ascending ?? SortedByScoreThenLabel(rows);
-        _pooled = new(() => CellRocHull.FromScores(ScoreCounts.FromSorted(rows, order), double.NaN));
+        _pooled = new(() => CellRocHull.FromScores(ScoreCounts.FromSorted(rows, order), ThresholdPlacement.GapTop));
+        if (!binned) _density = Densities(rows, order, group, Groups.Length);
         // One feature for every fit of the table (log-odds when all scores are probabilities), so the pooled prior and
         // the groups' fits speak of the same curve.
         bool probabilities = rows.All(r => r.Score is >= 0 and <= 1);
@@ -145,10 +149,16 @@ internal sealed class CellTable
     /// <summary>Weight of each cell, [client, group].</summary>
     public double[,] Sizes { get; }
 
-    /// <summary>Each non-empty cell's hull, its labels shrunk toward its group's calibration by <paramref name="shrinkage"/> rows.</summary>
-    public CellRocHull?[,] Hulls(double shrinkage)
+    /// <summary>
+    /// Each non-empty cell's hull, its labels shrunk toward its group's calibration by <paramref name="shrinkage"/>
+    /// rows; with <paramref name="keepRates"/> its thresholds keep their positive rates on new rows, else they lean to
+    /// the group's pivot (see <see cref="ThresholdPlacement"/>; a histogram's thresholds sit on bin edges either way).
+    /// </summary>
+    public CellRocHull?[,] Hulls(double shrinkage, bool keepRates = false)
     {
         var hulls = new CellRocHull?[Clients.Length, Groups.Length];
+        var placement = Groups.Select((_, z) => _binned ? ThresholdPlacement.GapTop
+            : keepRates ? ThresholdPlacement.KeepingRates(_density?[z]) : ThresholdPlacement.AtPivot(_pivot[z])).ToArray();
         for (int s = 0; s < Clients.Length; s++)
             for (int z = 0; z < Groups.Length; z++)
             {
@@ -166,9 +176,28 @@ internal sealed class CellTable
                     positives[k] = own * cell.Positive[k] + (1 - own) * cell.Calibrated[k] * cell.Total[k];
                     negatives[k] = Math.Max(0, cell.Total[k] - positives[k]);
                 }
-                hulls[s, z] = CellRocHull.FromScores(new ScoreCounts(cell.Scores, positives, negatives), _pivot[z]);
+                hulls[s, z] = CellRocHull.FromScores(new ScoreCounts(cell.Scores, positives, negatives), placement[z]);
             }
         return hulls;
+    }
+
+    /// <summary>Each group's scores of every client (from the rows' ascending <paramref name="order"/>): where a cell's new rows fall between its own scores.</summary>
+    private static ScoreDensity[] Densities(IReadOnlyList<MitigationRow> rows, int[] order, int[] group, int groups)
+    {
+        var scores = Enumerable.Range(0, groups).Select(_ => new List<double>()).ToArray();
+        var weights = Enumerable.Range(0, groups).Select(_ => new List<double>()).ToArray();
+        foreach (int i in order)
+        {
+            int z = group[i];
+            double score = rows[i].Score;
+            if (scores[z].Count > 0 && scores[z][^1] == score) weights[z][^1] += rows[i].Weight;
+            else
+            {
+                scores[z].Add(score);
+                weights[z].Add(rows[i].Weight);
+            }
+        }
+        return Enumerable.Range(0, groups).Select(z => new ScoreDensity([.. scores[z]], [.. weights[z]])).ToArray();
     }
 
     /// <summary>One hull over all rows: the rule of cells not seen when fitting, when they are pooled.</summary>

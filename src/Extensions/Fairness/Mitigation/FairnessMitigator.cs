@@ -12,7 +12,8 @@ namespace MLExtensions.Fairness;
 /// or, where a cell's score runs backwards, "score &lt; t", randomised between up to three thresholds (the ROC hull of
 /// each cell, Hardt et al. 2016); from a binary prediction it keeps, flips or randomises the prediction per cell.
 /// Small cells are shrunk toward their group's pooled rows (<see cref="Options.ShrinkageRows"/>) so that the rules
-/// hold on new rows.
+/// hold on new rows; under a budget each threshold sits in the gap between a cell's scores where new rows keep the
+/// rate it had on the fitting rows (without one, at the group's calibrated ½ point).
 /// </summary>
 /// <remarks>
 /// <para><b>Input and output columns.</b> Reads the client column and the sensitive column, or several whose
@@ -98,8 +99,10 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         /// a few rows otherwise get thresholds fitted to noise, which cost accuracy and fairness on new rows. Only the
         /// labels are shrunk (toward the group's Platt calibration of the score); a cell's rates stay its own. +∞ trusts
         /// the calibration alone. Null chooses among 0, 10, 30, 100, 300, 1,000 and +∞ by 5-fold cross-validation: the
-        /// strongest shrinkage within one standard error of the best held-out accuracy whose held-out disparities stay
-        /// within the budgets (scores only; a binary prediction is not shrunk). Default: null.
+        /// strongest shrinkage within one standard error of the best held-out accuracy (scores only; a binary
+        /// prediction is not shrunk). Under equalized odds and equal opportunity, whose rates are conditioned on the
+        /// labels shrinkage moves, a candidate is also out when its held-out disparities exceed the budgets (or the
+        /// unshrunk rules' own) by more than two paired standard errors. Default: null.
         /// </summary>
         public double? ShrinkageRows { get; set; }
 

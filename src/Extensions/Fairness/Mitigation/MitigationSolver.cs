@@ -48,7 +48,8 @@ internal static class MitigationSolver
     /// <summary>The rules of <paramref name="table"/>'s cells at one shrinkage; <paramref name="solver"/> overrides the options' solver settings.</summary>
     public static Fitted Solve(CellTable table, FairnessMitigator.Options o, double shrinkage, TradeoffOptions? solver = null)
     {
-        var hulls = table.Hulls(shrinkage);
+        // Under a budget the rates are what new rows must keep; without one, accuracy is all, and the pivot serves it.
+        var hulls = table.Hulls(shrinkage, keepRates: !(double.IsPositiveInfinity(o.GlobalBudget) && double.IsPositiveInfinity(o.LocalBudget)));
         var problem = new AccuracyFairnessProblem(table.Sizes, Positives(table, hulls),
             table.FromScores ? ClassifierFamily.DerivedFromScores : ClassifierFamily.DerivedFromPredictions,
             (s, z, _) => hulls[s, z]!.Curve, (s, z) => hulls[s, z]!.Region, table.Clients, table.Groups);
@@ -84,7 +85,8 @@ internal static class MitigationSolver
     /// among the folds, see <see cref="MitigationFolds"/>). Rules fitted to cells of a few rows chase noise, rules
     /// shrunk too far ignore what a client's rows show: the held-out rows arbitrate. Candidates whose held-out
     /// disparity exceeds the budget (and the unshrunk rules' own) are out, since shrinking the labels moves the
-    /// label-conditioned rates of equalized odds; of the rest the strongest shrinkage whose accuracy is within one
+    /// label-conditioned rates of equalized odds and equal opportunity (demographic parity's rates do not depend on
+    /// the labels, and every candidate is eligible); of the rest the strongest shrinkage whose accuracy is within one
     /// standard error of the best wins (the one-standard-error rule), as differences that small are noise.
     /// </summary>
     /// <remarks>
@@ -127,8 +129,12 @@ internal static class MitigationSolver
         int[]? used = null;
         double total = 0;
         var accuracy = new List<double>();
-        var disparity = new List<(double Global, double Local)>();
+        var disparity = new List<HeldOutDisparity?>();
         int best = 0, chosen = 0, unfairInARow = 0;
+        // Demographic parity's rates are the cells' own at every shrinkage (it moves labels only) and keep on new rows
+        // (the thresholds' placement, see ScoreCounts.RocPoints): what the held-out folds would show of a candidate's
+        // disparity is noise. The label-conditioned rates of the other constraints move with the labels: they are judged.
+        bool labelled = o.Constraint != FairnessConstraint.DemographicParity;
         // Candidates' fold fits are computed in order ahead of the judgement below, which may stop the search early (and
         // then the solves under way). Accuracies are compared to a few 1e-4: solves certified to 1e-5 of the optimum judge
         // them as well as exact ones.
@@ -169,9 +175,8 @@ internal static class MitigationSolver
             correctOf.Add(correct);
             int g = correctOf.Count - 1;
             accuracy.Add(used.Sum(i => correct[i]) / total);
-            disparity.Add(Disparities(rows, groupOf, groups, clientOf, clients, used, held, positive, o.Constraint));
-            bool fair = g == 0 || (disparity[g].Global <= Math.Max(o.GlobalBudget, disparity[0].Global) + 1e-4 &&
-                                   disparity[g].Local <= Math.Max(o.LocalBudget, disparity[0].Local) + 1e-4);
+            disparity.Add(labelled ? HeldOutDisparity.Of(rows, groupOf, groups, clientOf, clients, used, held, positive, o.Constraint) : null);
+            bool fair = g == 0 || !labelled || (disparity[g]!.Within(disparity[0]!, o.GlobalBudget, o.LocalBudget, held));
             if (!fair)
             {
                 if (++unfairInARow == 2 && !exhaustive) break; // the labels only move further from the cells' own
@@ -209,34 +214,6 @@ internal static class MitigationSolver
         }
         count = numbers.Count;
         return of;
-    }
-
-    /// <summary>
-    /// The constraint's plug-in disparities (bits) of expected decisions on the rows <paramref name="used"/>, as
-    /// <see cref="MitigationCrossFit.Disparity"/> computes them, from tables indexed by the rows' group and client
-    /// numbers (this runs once per candidate over every row).
-    /// </summary>
-    private static (double Global, double Local) Disparities(IReadOnlyList<MitigationRow> rows, int[] groupOf, int groups, int[] clientOf, int clients,
-        int[] used, double[] held, double[] positive, FairnessConstraint constraint)
-    {
-        bool byLabel = constraint == FairnessConstraint.EqualizedOdds, positivesOnly = constraint == FairnessConstraint.EqualOpportunity;
-        int labels = byLabel ? 2 : 1;
-        var global = new double[groups, 2, labels];
-        var local = new double[groups, 2, clients * labels];
-        foreach (int i in used)
-        {
-            if (positivesOnly && !rows[i].Label) continue;
-            int y = byLabel && rows[i].Label ? 1 : 0, z = groupOf[i], c = clientOf[i] * labels + y;
-            Add(z, 1, y, c, positive[i]);
-            Add(z, 0, y, c, held[i] - positive[i]);
-        }
-        void Add(int z, int decision, int y, int c, double weight)
-        {
-            if (!(weight > 0)) return;
-            global[z, decision, y] += weight;
-            local[z, decision, c] += weight;
-        }
-        return (Information.InformationMeasures.ConditionalMutualInformation(global), Information.InformationMeasures.ConditionalMutualInformation(local));
     }
 
     /// <summary>

@@ -90,46 +90,75 @@ internal sealed class ScoreCounts
 
     /// <summary>
     /// Every deterministic rule's ROC point, the sweep of thresholds down the scores (rates never decrease) and its
-    /// complements in the same order: "score ≥ t" for each gap between
-    /// consecutive scores, and each one's complement "score &lt; t" (the flipped rule, for cells whose score runs
-    /// backwards). On the fitting rows any t in a gap gives the same point; on new rows it does not, so t is the
-    /// point of the gap nearest <paramref name="pivot"/> (where the group's calibration crosses ½, so that cells of
-    /// a few rows fall back on the group's own threshold); without a pivot, the gap's top score (never and always
-    /// at the ends).
+    /// complements in the same order: "score ≥ t" for each gap between consecutive scores, and each one's complement
+    /// "score &lt; t" (the flipped rule, for cells whose score runs backwards). Each point is tagged with its gap;
+    /// <see cref="Rule"/> places the threshold in it, once a hull has kept the few points that need a rule.
     /// </summary>
-    public (List<(double F, double T, ThresholdRule Rule)> Sweep, List<(double F, double T, ThresholdRule Rule)> Complements) RocPoints(double pivot)
+    public (List<(double F, double T, GapRule Gap)> Sweep, List<(double F, double T, GapRule Gap)> Complements) RocPoints()
     {
         double p = TotalPositive, n = TotalNegative;
         double Tpr(double tp) => p > 0 ? tp / p : 0;
         double Fpr(double fp) => n > 0 ? fp / n : 0;
-        bool pivoted = double.IsFinite(pivot);
-        // Gap k lies between Scores[k] (inclusive) and Scores[k + 1]; gap −1 is everything above the top score.
-        double Threshold(int k)
-        {
-            double top = k < 0 ? double.PositiveInfinity : Scores[k], below = k + 1 < Scores.Length ? Scores[k + 1] : double.NegativeInfinity;
-            if (!pivoted) return top;
-            return pivot > top ? top : pivot > below ? pivot : Math.BitIncrement(below);
-        }
-        ThresholdRule Positive(double t) => new(1, t);
-        ThresholdRule Complement(double t) => double.IsPositiveInfinity(t) ? ThresholdRule.Always : double.IsNegativeInfinity(t) ? ThresholdRule.Never : new(-1, -Math.BitDecrement(t));
         // The rules that pass high scores come first: where a complement reaches the same point (at the two ends),
         // the hull keeps the first, and a cell of a few high scores should pass them as its group would, not flip.
-        var sweep = new List<(double F, double T, ThresholdRule Rule)>(Scores.Length + 1);
-        var complements = new List<(double F, double T, ThresholdRule Rule)>(Scores.Length + 1);
-        void Add(double f, double t, double threshold)
+        var sweep = new List<(double F, double T, GapRule Gap)>(Scores.Length + 1);
+        var complements = new List<(double F, double T, GapRule Gap)>(Scores.Length + 1);
+        void Add(double f, double t, int gap)
         {
-            sweep.Add((f, t, Positive(threshold)));
-            complements.Add((1 - f, 1 - t, Complement(threshold)));
+            sweep.Add((f, t, new GapRule(gap, Complement: false)));
+            complements.Add((1 - f, 1 - t, new GapRule(gap, Complement: true)));
         }
-        Add(0, 0, Threshold(-1));
+        Add(0, 0, -1);
         double truePositives = 0, falsePositives = 0;
         for (int k = 0; k < Scores.Length; k++)
         {
             truePositives += Positives[k];
             falsePositives += Negatives[k];
-            double threshold = k == Scores.Length - 1 && !pivoted ? double.NegativeInfinity : Threshold(k); // without a pivot the last gap is "always"
-            Add(Fpr(falsePositives), Tpr(truePositives), threshold);
+            Add(Fpr(falsePositives), Tpr(truePositives), k);
         }
         return (sweep, complements);
     }
+
+    /// <summary>
+    /// The threshold rule of a point of <see cref="RocPoints"/>. On the fitting rows any threshold in a gap gives the
+    /// same point; on new rows it does not, and <paramref name="placement"/> says where in the gap it sits.
+    /// </summary>
+    public ThresholdRule Rule(GapRule gap, ThresholdPlacement placement)
+    {
+        double t = Threshold(gap.Gap, placement);
+        if (!gap.Complement) return new ThresholdRule(1, t);
+        return double.IsPositiveInfinity(t) ? ThresholdRule.Always : double.IsNegativeInfinity(t) ? ThresholdRule.Never : new ThresholdRule(-1, -Math.BitDecrement(t));
+    }
+
+    /// <summary>Gap k lies between Scores[k] (passed) and Scores[k + 1] (held back); gap −1 is everything above the top score.</summary>
+    private double Threshold(int k, ThresholdPlacement placement)
+    {
+        double top = k < 0 ? double.PositiveInfinity : Scores[k], below = k + 1 < Scores.Length ? Scores[k + 1] : double.NegativeInfinity;
+        if (placement.KeepRates)
+        {
+            if (k < 0) return double.PositiveInfinity;
+            if (k == Scores.Length - 1) return double.NegativeInfinity;
+            _cumulative ??= Cumulative();
+            double share = Total > 0 ? _cumulative[k] / Total : 1;
+            double t = placement.Density is { } density ? density.Split(below, top, share) : top - share * (top - below);
+            return t > below ? Math.Min(t, top) : Math.BitIncrement(below);
+        }
+        if (!double.IsFinite(placement.Pivot)) return k == Scores.Length - 1 ? double.NegativeInfinity : top; // "always" at the last gap
+        double pivot = placement.Pivot;
+        return pivot > top ? top : pivot > below ? pivot : Math.BitIncrement(below);
+    }
+
+    private double[]? _cumulative;
+
+    /// <summary>The weight of the scores down to each score.</summary>
+    private double[] Cumulative()
+    {
+        var cumulative = new double[Scores.Length];
+        double sum = 0;
+        for (int k = 0; k < Scores.Length; k++) cumulative[k] = sum += Positives[k] + Negatives[k];
+        return cumulative;
+    }
 }
+
+/// <summary>A point of <see cref="ScoreCounts.RocPoints"/>: the threshold rule in gap <paramref name="Gap"/>, or its complement.</summary>
+internal readonly record struct GapRule(int Gap, bool Complement);
