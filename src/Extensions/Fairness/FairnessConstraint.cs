@@ -21,3 +21,19 @@ public enum FairnessConstraint
     /// </summary>
     EqualOpportunity,
 }
+
+/// <summary>
+/// Which rows a constraint's disparity is measured on and what it is conditioned on besides the client: one statement
+/// of the semantics for every place that measures it from decided rows.
+/// </summary>
+internal static class FairnessConstraintRows
+{
+    /// <summary>Whether a row with this label enters the disparity (equal opportunity: positives only).</summary>
+    public static bool Counts(this FairnessConstraint constraint, bool label) => constraint != FairnessConstraint.EqualOpportunity || label;
+
+    /// <summary>How many label strata the disparity is conditioned on: two under equalized odds, else one.</summary>
+    public static int LabelStrata(this FairnessConstraint constraint) => constraint == FairnessConstraint.EqualizedOdds ? 2 : 1;
+
+    /// <summary>A counted row's label stratum, from 0 to <see cref="LabelStrata"/> − 1.</summary>
+    public static int LabelStratum(this FairnessConstraint constraint, bool label) => constraint == FairnessConstraint.EqualizedOdds && label ? 1 : 0;
+}

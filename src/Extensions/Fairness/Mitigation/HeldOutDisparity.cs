@@ -34,12 +34,11 @@ internal sealed class HeldOutDisparity
     public static HeldOutDisparity Of(IReadOnlyList<MitigationRow> rows, int[] groupOf, int groups, int[] clientOf, int clients,
         int[] used, double[] held, double[] positive, FairnessConstraint constraint)
     {
-        bool byLabel = constraint == FairnessConstraint.EqualizedOdds, positivesOnly = constraint == FairnessConstraint.EqualOpportunity;
-        int labels = byLabel ? 2 : 1;
+        int labels = constraint.LabelStrata();
         var global = new double[groups, 2, labels];
         var local = new double[groups, 2, clients * labels];
-        bool Counted(int i) => !positivesOnly || rows[i].Label;
-        int Label(int i) => byLabel && rows[i].Label ? 1 : 0;
+        bool Counted(int i) => constraint.Counts(rows[i].Label);
+        int Label(int i) => constraint.LabelStratum(rows[i].Label);
         foreach (int i in used)
         {
             if (!Counted(i)) continue;

@@ -82,9 +82,8 @@ internal static class MitigationCrossFit
     /// </summary>
     internal static (double PlugIn, double BiasCorrected) Disparity(IEnumerable<(MitigationRow Row, bool Decision)> decided, FairnessConstraint constraint, bool local)
     {
-        var rows = constraint == FairnessConstraint.EqualOpportunity ? decided.Where(d => d.Row.Label) : decided;
-        bool byLabel = constraint == FairnessConstraint.EqualizedOdds;
-        return ConditionalInformation.Of(rows.Select(d => (d.Row.Group, d.Decision, (Client: local ? d.Row.Client : "", Label: byLabel && d.Row.Label), d.Row.Weight)));
+        return ConditionalInformation.Of(decided.Where(d => constraint.Counts(d.Row.Label))
+            .Select(d => (d.Row.Group, d.Decision, (Client: local ? d.Row.Client : "", Label: constraint.LabelStratum(d.Row.Label)), d.Row.Weight)));
     }
 }
 
