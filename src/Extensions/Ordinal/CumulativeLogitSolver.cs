@@ -158,6 +158,12 @@ internal sealed class CumulativeLogitSolver
 
     private int Dimension => _boundaries * (_features + 1);
 
+    /// <summary>
+    /// The most memory one solve's Newton step may take (its Hessians: at the current point, at the trial point, and the
+    /// linear system of the non-zero pattern); a larger step is refused before it is allocated.
+    /// </summary>
+    public long MemoryLimit { get; init; } = long.MaxValue;
+
     /// <summary>The gradient of the loss with respect to θ at <paramref name="theta"/> (for λ_max and optimality checks).</summary>
     public double[] Gradient(Theta theta, out double loss)
     {
@@ -215,6 +221,11 @@ internal sealed class CumulativeLogitSolver
     {
         var layout = new Layout(this, warm.Theta, screen);
         int d = layout.Dimension;
+        if (3.0 * d * d * sizeof(double) > MemoryLimit)
+            throw new InsufficientMemoryException(
+                $"At λ = {lambda:G4} the fit has {layout.Features.Length:N0} features with coefficients that may move, so each Newton step needs {d:N0} × {d:N0} " +
+                $"Hessians ({FitMemory.Size(3.0 * d * d * sizeof(double))}), beyond this path's share of the memory limit ({FitMemory.Size(MemoryLimit)}). " +
+                "End the path at a larger λ (a larger LambdaMinRatio, or a LambdaSequence that stops sooner), use fewer folds, or raise MemoryLimit.");
         var theta = warm.Theta.Clone();
         var values = layout.Gather(theta);
         var step = new double[d];
