@@ -8,6 +8,7 @@
 // PRESTO's tuned path on the paper's design and the soup survey, side by side with the official R code when R is installed (--presto-speed [--r-code DIR] [--quick]);
 // PRESTO tuned on the all-class vs the rare class's Brier score against proportional odds and logistic regression, soup survey and WVS (--presto-rare [--splits 50] [--soup CSV] [--wvs CSV] [--cases 0,1,3] [--paper-tuning]);
 // PRESTO on data larger than memory: 10⁶ rows streamed vs in memory, then 10⁷ streamed, time and peak working set (--presto-stream [--rows 10000000] [--lambdas 10]);
+// PRESTO on wide sparse data: 30,000 rows × 50,000 hashed slots, 25 non-zeros a row, 20 λ, 3 folds, time and peak memory (--presto-sparse [--rows 30000] [--slots 50000] [--nonzeros 25] [--min-ratio 1e-3]);
 // Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid); fairness mitigator fit and scoring (--mitigator [--constraint EqualizedOdds] [--default-only]);
 // architecture search ranking consistency, regret and cost on three data sets (--nas [--quick] [--set Friedman|Boston|Pima] [--variants "SPOS,TangleNAS DrNAS"] [--lr 1e-3]); memory of a long search (--nas-memory);
 // fit time against TimeBudget (--nas-budget); gradient search's α entropy per epoch and pick stability across seeds
@@ -132,6 +133,13 @@ if (args.Contains("--presto-stream"))
     PrestoStreamBench.Run(args.SkipWhile(a => a != "--rows").Skip(1).Select(long.Parse).DefaultIfEmpty(10_000_000).First(),
         args.SkipWhile(a => a != "--lambdas").Skip(1).Select(int.Parse).DefaultIfEmpty(10).First(),
         args.SkipWhile(a => a != "--directory").Skip(1).DefaultIfEmpty(Path.Combine(Path.GetTempPath(), "presto-stream")).First());
+    return;
+}
+if (args.Contains("--presto-sparse"))
+{
+    int Option(string name, int fallback) => args.SkipWhile(a => a != name).Skip(1).Select(int.Parse).DefaultIfEmpty(fallback).First();
+    PrestoSparseBench.Run(Option("--rows", 30_000), Option("--slots", 50_000), Option("--nonzeros", 25),
+        args.SkipWhile(a => a != "--min-ratio").Skip(1).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(1e-3).First());
     return;
 }
 if (args.Contains("--presto-rare"))

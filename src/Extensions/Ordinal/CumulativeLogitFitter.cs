@@ -41,16 +41,22 @@ internal static class CumulativeLogitFitter
     /// <summary>Reads the data (into memory or as a stream) and fits the path on the standardised scale: what the R reference's tuning does.</summary>
     internal static (OrdinalTrainingSet Data, PathResult Path) TunedPath(TrainingRun run, IDataView input, CumulativeLogitOptions options, PathSettings settings)
     {
+        settings = settings with { MemoryLimit = options.MemoryLimit ?? FitMemory.DefaultLimit };
         bool crossValidates = settings.Lambda is null && !settings.ProportionalOddsOnly;
         var backend = options.Backend != OrdinalSolverBackend.Auto ? options.Backend
             : run.Device.type == DeviceType.CUDA ? OrdinalSolverBackend.TorchSharp : OrdinalSolverBackend.Managed;
+        var memory = new FitMemory(options, settings, FeatureCount(input, options), KnownClassCount(input, options), crossValidates,
+            sparseAllowed: !options.StreamData && !options.DenseRowsOnly && backend == OrdinalSolverBackend.Managed);
+        if (options.StreamData) memory.CheckStreamed();
         var data = options.StreamData
             ? OrdinalTrainingSet.Stream(input, options, crossValidates ? settings.NumberOfFolds : 0, settings.FoldColumnName, run.Seed, run.CancellationToken)
-            : InMemory(input, options, settings, crossValidates, problem => CreateKernel(backend, problem, run), run.CancellationToken);
+            : InMemory(input, options, settings, crossValidates, problem => CreateKernel(backend, problem, run), memory, run.CancellationToken);
         var constant = Enumerable.Range(0, data.FeatureCount).Where(data.IsConstant).ToArray();
         if (constant.Length > 0)
-            run.Warning($"feature slot(s) {string.Join(", ", constant)} of '{options.FeatureColumnName}' are constant; their coefficients are fixed at 0");
-        run.Info($"{data.RowCount} rows{(options.StreamData ? " (streamed)" : "")}, {data.FeatureCount} features, {data.Classes.Count} classes");
+            run.Warning($"feature slot(s) {string.Join(", ", constant.Take(20))}{(constant.Length > 20 ? $" and {constant.Length - 20} more" : "")} of " +
+                        $"'{options.FeatureColumnName}' are constant; their coefficients are fixed at 0");
+        bool sparse = data.Rows is InMemoryOrdinalRows { Problem.Sparse: not null };
+        run.Info($"{data.RowCount} rows{(options.StreamData ? " (streamed)" : sparse ? " (sparse)" : "")}, {data.FeatureCount} features, {data.Classes.Count} classes");
 
         var path = new PrestoPath(data, settings, run.Info,
             (step, steps, loss) => run.ReportEpoch(new TrainingProgress(run.Trainer, step, steps, loss, null, run.Elapsed))).Fit(run.CancellationToken);
@@ -82,11 +88,19 @@ internal static class CumulativeLogitFitter
             path.Loss is { Metric: PrestoCrossValidationMetric.RareClassBrier } loss ? data.Classes.Names[loss.RareClass] : null);
     }
 
+    /// <summary>The feature count (the column's checks, which name a missing or mistyped column, before any memory estimate).</summary>
+    private static int FeatureCount(IDataView input, CumulativeLogitOptions options) =>
+        ColumnChecks.FeatureCount(ColumnChecks.Require(input.Schema, options.FeatureColumnName, "feature"));
+
+    /// <summary>A key label's class count, else 3 (the fewest ordinal classes) until the data say more.</summary>
+    private static int KnownClassCount(IDataView input, CumulativeLogitOptions options) =>
+        input.Schema.GetColumnOrNull(options.LabelColumnName) is { Type: Microsoft.ML.Data.KeyDataViewType key } && key.Count is > 3 and < int.MaxValue ? (int)key.Count : 3;
+
     /// <summary>The data in memory, dealt into folds (by the fold column, or stratified by class) when cross-validating.</summary>
     private static OrdinalTrainingSet InMemory(IDataView input, CumulativeLogitOptions options, PathSettings settings, bool crossValidates,
-        Func<OrdinalProblem, ICumulativeLogitKernel> kernelFor, CancellationToken cancellationToken)
+        Func<OrdinalProblem, ICumulativeLogitKernel> kernelFor, FitMemory memory, CancellationToken cancellationToken)
     {
-        var data = OrdinalTrainingSet.Load(input, options, kernelFor, cancellationToken);
+        var data = OrdinalTrainingSet.Load(input, options, kernelFor, memory, cancellationToken);
         if (!crossValidates) return data;
         _ = CrossValidationLoss.For(settings.Metric, settings.RareClass, data.Classes); // an unknown rare class before the folds' checks
         var rows = (InMemoryOrdinalRows)data.Rows;
@@ -172,7 +186,7 @@ internal static class CumulativeLogitFitter
 
     private static ICumulativeLogitKernel CreateKernel(OrdinalSolverBackend backend, OrdinalProblem problem, TrainingRun run) => backend == OrdinalSolverBackend.TorchSharp
         ? new TorchCumulativeLogitKernel(problem, run.Device)
-        : new ManagedCumulativeLogitKernel(problem);
+        : problem.Sparse is not null ? new SparseCumulativeLogitKernel(problem) : new ManagedCumulativeLogitKernel(problem);
 
     /// <summary>ONNX against the managed double-precision probabilities, on rows drawn around (and beyond) the training data.</summary>
     private static ExportCheck CheckExport(PrestoParameters parameters, byte[] onnx, string inputName, string? offsetName, OrdinalTrainingSet data, int seed)

@@ -42,7 +42,7 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
 
     /// <summary>A kernel over all rows of <paramref name="problem"/>.</summary>
     public ManagedCumulativeLogitKernel(OrdinalProblem problem) : this(problem.FeatureCount, problem.ClassCount, problem.Rows) =>
-        Load(problem.Features, problem.Labels, problem.Weights, problem.TotalWeight, offsets: problem.Offsets);
+        Load(problem.Densified().Features, problem.Labels, problem.Weights, problem.TotalWeight, offsets: problem.Offsets);
 
     /// <summary>An empty kernel for up to <paramref name="capacity"/> rows at a time (see <see cref="Load"/>).</summary>
     public ManagedCumulativeLogitKernel(int featureCount, int classCount, int capacity)
@@ -128,17 +128,26 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
     /// two) predictors it depends on; false when a row's boundaries cross. Every entry the sums of
     /// <see cref="Derivatives"/> read is written here (boundary k's by the rows of classes k and k + 1).
     /// </summary>
+    private bool RowPass(bool derivatives, out double loss) =>
+        RowPass(_boundaries, _classStart, _weights, _eta, _gradient, _diagonal, _offDiagonal, derivatives, out loss);
+
+    /// <summary>
+    /// <see cref="RowPass(bool, out double)"/> over rows sorted by class (<paramref name="classStart"/>), with the
+    /// predictors <paramref name="eta"/> and the derivatives' arrays as <see cref="ManagedCumulativeLogitKernel"/>
+    /// lays them out ([K−1][rows]); shared with <see cref="SparseCumulativeLogitKernel"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private bool RowPass(bool derivatives, out double loss)
+    internal static bool RowPass(int boundaries, int[] classStart, double[] weights, double[][] eta, double[][] gradient, double[][] diagonal,
+        double[][] offDiagonal, bool derivatives, out double loss)
     {
-        int highest = _boundaries;
+        int highest = boundaries;
         double sum = 0;
         for (int c = 0; c <= highest; c++)
         {
             // Class c sits between boundaries c − 1 (its lower predictor) and c (its upper one).
-            var upper = c < highest ? _eta[c] : null;
-            var lower = c > 0 ? _eta[c - 1] : null;
-            for (int i = _classStart[c]; i < _classStart[c + 1]; i++)
+            var upper = c < highest ? eta[c] : null;
+            var lower = c > 0 ? eta[c - 1] : null;
+            for (int i = classStart[c]; i < classStart[c + 1]; i++)
             {
                 RowDerivatives t;
                 if (lower is null) t = CumulativeLogit.LowestClass(upper![i]);
@@ -148,19 +157,19 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
                     loss = double.PositiveInfinity;
                     return false;
                 }
-                double w = _weights[i];
+                double w = weights[i];
                 sum += w * t.LogP;
                 if (!derivatives) continue;
                 if (upper is not null)
                 {
-                    _gradient[c][i] = w * t.GradientUpper;
-                    _diagonal[c][i] = w * t.UpperUpper;
+                    gradient[c][i] = w * t.GradientUpper;
+                    diagonal[c][i] = w * t.UpperUpper;
                 }
                 if (lower is not null)
                 {
-                    _gradient[c - 1][i] = w * t.GradientLower;
-                    _diagonal[c - 1][i] = w * t.LowerLower;
-                    if (upper is not null) _offDiagonal[c][i] = w * t.UpperLower;
+                    gradient[c - 1][i] = w * t.GradientLower;
+                    diagonal[c - 1][i] = w * t.LowerLower;
+                    if (upper is not null) offDiagonal[c][i] = w * t.UpperLower;
                 }
             }
         }

@@ -48,9 +48,27 @@ public abstract class CumulativeLogitOptions : TorchTrainerOptions
     /// </summary>
     public string? LinearPredictorsColumnName { get; set; }
 
+    /// <summary>
+    /// The most memory, in bytes, a fit may plan to use. Before its large allocations the fit estimates what it will hold
+    /// (the rows, sparse or dense; every kernel's copy; the coefficients kept along each λ path) and refuses with an
+    /// <see cref="InsufficientMemoryException"/> that names the sizes and what would fit (fewer λ or folds, sparse rows,
+    /// streaming) when the estimate exceeds this. Null: 3/4 of the memory available to the process
+    /// (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>, which honours a container's limit). Default: null.
+    /// </summary>
+    /// <remarks>
+    /// In memory, a vector column whose non-zeros are at most a tenth of its values is held as its non-zeros and the
+    /// managed backend's cost then follows the non-zeros; the TorchSharp backend and <see cref="StreamData"/> hold rows dense.
+    /// </remarks>
+    public long? MemoryLimit { get; set; }
+
+    /// <summary>Hold in-memory rows dense whatever their density (to compare the sparse kernels with the dense ones).</summary>
+    internal bool DenseRowsOnly { get; set; }
+
     internal override void Validate()
     {
         base.Validate();
+        if (MemoryLimit is long limit && limit <= 0)
+            throw new ArgumentOutOfRangeException(nameof(MemoryLimit), limit, "The memory limit must be positive (bytes), or null for 3/4 of the available memory.");
         ArgumentOutOfRangeException.ThrowIfLessThan(MaximumNumberOfIterations, 1, nameof(MaximumNumberOfIterations));
         if (!(Tolerance > 0) || !double.IsFinite(Tolerance))
             throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "The tolerance must be positive and finite.");

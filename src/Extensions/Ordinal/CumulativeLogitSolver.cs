@@ -158,6 +158,12 @@ internal sealed class CumulativeLogitSolver
 
     private int Dimension => _boundaries * (_features + 1);
 
+    /// <summary>
+    /// The most memory one solve's Newton step may take (its Hessians: at the current point, at the trial point, and the
+    /// linear system of the non-zero pattern); a larger step is refused before it is allocated.
+    /// </summary>
+    public long MemoryLimit { get; init; } = long.MaxValue;
+
     /// <summary>The gradient of the loss with respect to θ at <paramref name="theta"/> (for λ_max and optimality checks).</summary>
     public double[] Gradient(Theta theta, out double loss)
     {
@@ -188,22 +194,50 @@ internal sealed class CumulativeLogitSolver
         int d = Dimension;
         var screen = new bool[d];
         double strongThreshold = 2 * lambda - previousLambda;
+        var entering = new List<(int Coordinate, double Excess)>();
         for (int j = 0; j < d; j++)
-            screen[j] = _free[j] && (_penaltyFactor[j] == 0 || previous.Theta.Values[j] != 0
-                                     || Math.Abs(previousGradient[j]) >= _alpha * _penaltyFactor[j] * strongThreshold);
+        {
+            if (!_free[j]) continue;
+            if (_penaltyFactor[j] == 0 || previous.Theta.Values[j] != 0) screen[j] = true;
+            else if (Math.Abs(previousGradient[j]) >= _alpha * _penaltyFactor[j] * strongThreshold)
+                entering.Add((j, Math.Abs(previousGradient[j]) / (_alpha * _penaltyFactor[j])));
+        }
+        Admit(screen, entering);
         var warm = previous;
         while (true)
         {
             var fit = Solve(lambda, warm, screen, cancellationToken);
             gradient = fit.AtSolution is { } at && at.Features.Length == _features ? (double[])at.Gradient.Clone() : Gradient(fit.Theta, out _);
             // A coordinate left at zero is optimal while |∂L/∂θ_j| ≤ λ·α·f_j.
-            bool violated = false;
+            entering.Clear();
             for (int j = 0; j < d; j++)
                 if (_free[j] && !screen[j] && Math.Abs(gradient[j]) > lambda * _alpha * _penaltyFactor[j])
-                    screen[j] = violated = true;
-            if (!violated) return fit;
+                    entering.Add((j, Math.Abs(gradient[j]) / (_alpha * _penaltyFactor[j])));
+            if (entering.Count == 0) return fit;
+            Admit(screen, entering);
             warm = fit;
         }
+    }
+
+    /// <summary>The most zero coordinates one round of <see cref="SolveScreened"/> lets move beyond those already moving.</summary>
+    private const int EnteringBatch = 64;
+
+    /// <summary>
+    /// Lets the entering coordinates move: all when they are few, otherwise those with the largest gradients, as many as
+    /// <see cref="EnteringBatch"/> or the coordinates already moving, whichever is more. On wide sparse data the strong
+    /// rule can pass thousands of coordinates of which few become non-zero, and the Newton step's Hessian spans every
+    /// one that may move; the optimality check after each round lets in the rest that must, so the answer is the same.
+    /// </summary>
+    private static void Admit(bool[] screen, List<(int Coordinate, double Excess)> entering)
+    {
+        int limit = Math.Max(EnteringBatch, screen.Count(s => s));
+        if (entering.Count > limit)
+        {
+            // Largest first; ties by coordinate, so the same data give the same rounds.
+            entering.Sort((a, b) => b.Excess != a.Excess ? b.Excess.CompareTo(a.Excess) : a.Coordinate.CompareTo(b.Coordinate));
+            entering.RemoveRange(limit, entering.Count - limit);
+        }
+        foreach (var (coordinate, _) in entering) screen[coordinate] = true;
     }
 
     /// <summary>
@@ -215,6 +249,11 @@ internal sealed class CumulativeLogitSolver
     {
         var layout = new Layout(this, warm.Theta, screen);
         int d = layout.Dimension;
+        if (3.0 * d * d * sizeof(double) > MemoryLimit)
+            throw new InsufficientMemoryException(
+                $"At λ = {lambda:G4} the fit has {layout.Features.Length:N0} features with coefficients that may move, so each Newton step needs {d:N0} × {d:N0} " +
+                $"Hessians ({FitMemory.Size(3.0 * d * d * sizeof(double))}), beyond this path's share of the memory limit ({FitMemory.Size(MemoryLimit)}). " +
+                "End the path at a larger λ (a larger LambdaMinRatio, or a LambdaSequence that stops sooner), use fewer folds, or raise MemoryLimit.");
         var theta = warm.Theta.Clone();
         var values = layout.Gather(theta);
         var step = new double[d];

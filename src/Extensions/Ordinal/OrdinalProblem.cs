@@ -1,12 +1,21 @@
 namespace MLExtensions.Ordinal;
 
-/// <summary>Training rows for the cumulative-logit solvers: standardised features, class indices and weights, in memory.</summary>
+/// <summary>
+/// Training rows for the cumulative-logit solvers: standardised features (dense, or <see cref="SparseFeatures"/>
+/// standardised implicitly), class indices and weights, in memory.
+/// </summary>
 internal sealed class OrdinalProblem
 {
     public OrdinalProblem(double[] features, int[] labels, double[] weights, int featureCount, int classCount, double[]? offsets = null)
+        : this(labels, weights, featureCount, classCount, offsets) => Features = features;
+
+    /// <summary>Rows whose features are held as their non-zeros.</summary>
+    public OrdinalProblem(SparseFeatures sparse, int[] labels, double[] weights, int classCount, double[]? offsets = null)
+        : this(labels, weights, sparse.FeatureCount, classCount, offsets) => Sparse = sparse;
+
+    private OrdinalProblem(int[] labels, double[] weights, int featureCount, int classCount, double[]? offsets)
     {
         Offsets = offsets;
-        Features = features;
         Labels = labels;
         Weights = weights;
         FeatureCount = featureCount;
@@ -14,8 +23,11 @@ internal sealed class OrdinalProblem
         TotalWeight = weights.Sum();
     }
 
-    /// <summary>Row-major, <c>Rows × FeatureCount</c>, already standardised.</summary>
-    public double[] Features { get; }
+    /// <summary>Row-major, <c>Rows × FeatureCount</c>, already standardised; null when the rows are <see cref="Sparse"/>.</summary>
+    public double[]? Features { get; }
+
+    /// <summary>The features as their non-zeros, or null when they are dense (<see cref="Features"/>).</summary>
+    public SparseFeatures? Sparse { get; }
 
     /// <summary>Zero-based class of each row.</summary>
     public int[] Labels { get; }
@@ -38,11 +50,24 @@ internal sealed class OrdinalProblem
 
     public double TotalWeight { get; }
 
+    /// <summary>Row <paramref name="i"/> of the dense features.</summary>
     public ReadOnlySpan<double> Row(int i) => Features.AsSpan(i * FeatureCount, FeatureCount);
+
+    /// <summary>The same rows with dense standardised features (for a kernel that takes no sparse input).</summary>
+    public OrdinalProblem Densified()
+    {
+        if (Sparse is not { } sparse) return this;
+        var features = new double[(long)Rows * FeatureCount];
+        for (int i = 0; i < Rows; i++) sparse.Standardised(i, features.AsSpan(i * FeatureCount, FeatureCount));
+        return new OrdinalProblem(features, Labels, Weights, FeatureCount, ClassCount, Offsets);
+    }
 
     public OrdinalProblem Subset(IReadOnlyList<int> rows)
     {
         int p = FeatureCount;
+        if (Sparse is { } sparse)
+            return new OrdinalProblem(sparse.Subset(rows), rows.Select(r => Labels[r]).ToArray(), rows.Select(r => Weights[r]).ToArray(), ClassCount,
+                Offsets is null ? null : rows.Select(r => Offsets[r]).ToArray());
         var features = new double[rows.Count * p];
         var labels = new int[rows.Count];
         var weights = new double[rows.Count];

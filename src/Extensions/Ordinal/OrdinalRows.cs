@@ -97,6 +97,7 @@ internal sealed class InMemoryOrdinalRows : OrdinalRows
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double[] HeldOutScores(CrossValidationLoss loss, int fold, IReadOnlyList<Theta> fits, out double weight)
     {
+        if (Problem.Sparse is { } sparse) return SparseHeldOutScores(sparse, loss, fold, fits, out weight);
         var coefficients = fits.Select(t => (t.Alphas(), t.Betas())).ToArray();
         var sums = new double[fits.Count];
         Span<double> eta = stackalloc double[Boundaries];
@@ -108,6 +109,36 @@ internal sealed class InMemoryOrdinalRows : OrdinalRows
             ScoreRow(loss, Problem.Row(i), Problem.Labels[i], Problem.Weights[i], coefficients, sums, eta, p, Problem.Offset(i));
             weight += Problem.Weights[i];
         }
+        double total = weight;
+        return sums.Select(s => total > 0 ? s / total : 0).ToArray();
+    }
+
+    /// <summary><see cref="HeldOutScores"/> over rows held as their non-zeros: each fit's coefficients on the original scale, then a sparse dot per boundary.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private double[] SparseHeldOutScores(SparseFeatures sparse, CrossValidationLoss loss, int fold, IReadOnlyList<Theta> fits, out double weight)
+    {
+        int p = FeatureCount;
+        var sums = new double[fits.Count];
+        var eta = new double[Boundaries];
+        var probabilities = new double[ClassCount];
+        var scaled = new double[Boundaries * p];
+        var shift = new double[Boundaries];
+        for (int f = 0; f < fits.Count; f++)
+        {
+            var alpha = fits[f].Alphas();
+            sparse.OriginalScale(fits[f].Betas(), scaled, shift);
+            for (int i = 0; i < Problem.Rows; i++)
+            {
+                if (Fold(i) != fold) continue;
+                for (int k = 0; k < Boundaries; k++)
+                    eta[k] = alpha[k] + shift[k] + Problem.Offset(i) + sparse.Dot(i, scaled.AsSpan(k * p, p));
+                CumulativeLogit.Probabilities(eta, probabilities);
+                sums[f] += Problem.Weights[i] * loss.RowLoss(probabilities, Problem.Labels[i]);
+            }
+        }
+        weight = 0;
+        for (int i = 0; i < Problem.Rows; i++)
+            if (Fold(i) == fold) weight += Problem.Weights[i];
         double total = weight;
         return sums.Select(s => total > 0 ? s / total : 0).ToArray();
     }

@@ -39,39 +39,57 @@ internal sealed class OrdinalTrainingSet
     /// <summary>The same data with other rows (e.g. the in-memory rows dealt into folds).</summary>
     public OrdinalTrainingSet WithRows(OrdinalRows rows) => new(rows, RowCount, Means, Deviations, Classes);
 
-    /// <summary>Reads and checks the data into memory: an ordered key label (key order) or a <see cref="float"/> label of ranks (numeric order).</summary>
+    /// <summary>
+    /// Reads and checks the data into memory: an ordered key label (key order) or a <see cref="float"/> label of ranks
+    /// (numeric order). The features are read as their non-zeros; they stay so (standardised implicitly) when
+    /// <paramref name="memory"/> says so, and are made dense and standardised otherwise.
+    /// </summary>
+    /// <param name="data">The training data.</param>
+    /// <param name="options">The trainer's columns.</param>
+    /// <param name="kernelFor">Makes the likelihood kernel for a (sub)problem.</param>
+    /// <param name="memory">Chooses sparse or dense rows and refuses a fit that would not fit in memory; null: dense, unchecked.</param>
+    /// <param name="cancellationToken">Stops the read.</param>
     public static OrdinalTrainingSet Load(IDataView data, TorchTrainerOptions options, Func<OrdinalProblem, ICumulativeLogitKernel> kernelFor,
-        CancellationToken cancellationToken)
+        FitMemory? memory, CancellationToken cancellationToken)
     {
         var (label, kind) = ResolveLabel(data, options);
         var tabular = new TabularData(data, options, kind);
-        var features = new List<double>();
-        var raw = new List<float>();
-        var weights = new List<double>();
-        foreach (var batch in tabular.ReadBatches(4096, null, 0, null, cancellationToken))
-        {
-            for (int i = 0; i < batch.Count * tabular.FeatureCount; i++) features.Add(batch.Features[i]);
-            for (int i = 0; i < batch.Count; i++)
-            {
-                raw.Add(batch.Labels[i]);
-                weights.Add(batch.Weights?[i] ?? 1.0);
-            }
-        }
-        if (raw.Count == 0) throw new InvalidDataException("The training data has no rows.");
+        var read = tabular.ReadNonZeros(memory is null ? null : memory.CheckRead, cancellationToken);
+        if (read.Rows == 0) throw new InvalidDataException("The training data has no rows.");
+        var weights = read.Weights?.Select(w => (double)w).ToArray() ?? Enumerable.Repeat(1.0, read.Rows).ToArray();
         if (weights.Sum() <= 0) throw new InvalidDataException($"The example weights in column '{options.ExampleWeightColumnName}' are all zero.");
 
-        var (classes, classOf) = kind == LabelKind.Key ? KeyClasses(label) : RankClasses(label.Name, raw);
-        var labels = raw.Select(classOf).ToArray();
+        var (classes, classOf) = kind == LabelKind.Key ? KeyClasses(label) : RankClasses(label.Name, read.Labels);
+        var labels = read.Labels.Select(classOf).ToArray();
         var classWeights = new double[classes.Count];
         for (int i = 0; i < labels.Length; i++) classWeights[labels[i]] += weights[i];
         CheckClasses(label.Name, classes, classWeights);
 
-        var problemWeights = weights.ToArray();
-        var (means, deviations) = Standardise(features, tabular.FeatureCount, problemWeights);
-        var standardised = Scale(features.ToArray(), means, deviations);
-        var offsets = options is CumulativeLogitOptions { OffsetColumnName: { } offsetColumn } ? ReadOffsets(data, offsetColumn, raw.Count, cancellationToken) : null;
-        var problem = new OrdinalProblem(standardised, labels, problemWeights, tabular.FeatureCount, classes.Count, offsets);
-        return new OrdinalTrainingSet(new InMemoryOrdinalRows(problem, kernelFor), raw.Count, means, deviations, classes);
+        int p = tabular.FeatureCount;
+        memory?.CheckInMemory(read.Rows, read.Indices.LongLength, classes.Count);
+        var offsets = options is CumulativeLogitOptions { OffsetColumnName: { } offsetColumn } ? ReadOffsets(data, offsetColumn, read.Rows, cancellationToken) : null;
+        double[] means, deviations;
+        OrdinalProblem problem;
+        if (memory?.IsSparse(read.Rows, read.Indices.LongLength) == true)
+        {
+            (means, deviations) = Standardise(read, p, weights);
+            problem = new OrdinalProblem(new SparseFeatures(read.RowStarts, read.Indices, read.Values, p, means, deviations), labels, weights, classes.Count, offsets);
+        }
+        else
+        {
+            var features = Dense(read, p);
+            (means, deviations) = Standardise(features, p, weights);
+            problem = new OrdinalProblem(Scale(features, means, deviations), labels, weights, p, classes.Count, offsets);
+        }
+        return new OrdinalTrainingSet(new InMemoryOrdinalRows(problem, kernelFor), read.Rows, means, deviations, classes);
+    }
+
+    private static double[] Dense(NonZeroRows read, int p)
+    {
+        var features = new double[(long)read.Rows * p];
+        for (int i = 0; i < read.Rows; i++)
+            for (int e = read.RowStarts[i]; e < read.RowStarts[i + 1]; e++) features[(long)i * p + read.Indices[e]] = read.Values[e];
+        return features;
     }
 
     /// <summary>The offset of every row: a <see cref="float"/> column of finite values, one per training row.</summary>
@@ -229,7 +247,32 @@ internal sealed class OrdinalTrainingSet
         $"Label column '{column}' has {present} class(es) with rows; ordinal regression needs at least 3 ordered classes. " +
         "With two classes use a binary classifier.");
 
-    private static (double[] Means, double[] Deviations) Standardise(List<double> features, int p, double[] weights)
+    /// <summary>
+    /// The weighted means and population deviations from the non-zeros alone: the zeros of feature j add
+    /// (W − W_j)·mean_j² to its sum of squares (W_j the weight of the rows where it is non-zero).
+    /// </summary>
+    private static (double[] Means, double[] Deviations) Standardise(NonZeroRows read, int p, double[] weights)
+    {
+        var means = new double[p];
+        var deviations = new double[p];
+        var nonZeroWeight = new double[p];
+        double total = weights.Sum();
+        for (int i = 0; i < read.Rows; i++)
+            for (int e = read.RowStarts[i]; e < read.RowStarts[i + 1]; e++) means[read.Indices[e]] += weights[i] * read.Values[e];
+        for (int j = 0; j < p; j++) means[j] /= total;
+        for (int i = 0; i < read.Rows; i++)
+            for (int e = read.RowStarts[i]; e < read.RowStarts[i + 1]; e++)
+            {
+                int j = read.Indices[e];
+                double d = read.Values[e] - means[j];
+                deviations[j] += weights[i] * d * d;
+                nonZeroWeight[j] += weights[i];
+            }
+        for (int j = 0; j < p; j++) deviations[j] = DeviationOrZero((deviations[j] + (total - nonZeroWeight[j]) * means[j] * means[j]) / total, means[j]);
+        return (means, deviations);
+    }
+
+    private static (double[] Means, double[] Deviations) Standardise(double[] features, int p, double[] weights)
     {
         var means = new double[p];
         var deviations = new double[p];

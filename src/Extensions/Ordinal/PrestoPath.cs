@@ -60,6 +60,9 @@ internal sealed record PathSettings(double? Lambda, int NumberOfLambdas, double 
 
     /// <summary>Cross-validate the relaxed lasso's γ along with λ.</summary>
     public bool Relax { get; init; }
+
+    /// <summary>The memory the whole fit may use (see <see cref="CumulativeLogitOptions.MemoryLimit"/>); each path's Newton steps get a share.</summary>
+    public long MemoryLimit { get; init; } = long.MaxValue;
 }
 
 /// <summary>
@@ -193,7 +196,12 @@ internal sealed class PrestoPath
     private CumulativeLogitSolver Solver(ICumulativeLogitKernel kernel, bool unpenalisedOnly)
     {
         var (free, penalty) = Coordinates(unpenalisedOnly);
-        return new CumulativeLogitSolver(kernel, Boundaries, Features, free, penalty, _settings.MaximumNumberOfIterations, _settings.Tolerance, _settings.Alpha);
+        // The full-data path and the folds fitted in parallel share the memory left for Newton steps.
+        long share = _settings.MemoryLimit / (1 + Math.Min(Rows.FoldCount, Environment.ProcessorCount));
+        return new CumulativeLogitSolver(kernel, Boundaries, Features, free, penalty, _settings.MaximumNumberOfIterations, _settings.Tolerance, _settings.Alpha)
+        {
+            MemoryLimit = share,
+        };
     }
 
     /// <summary>Which θ coordinates may move, and each one's penalty factor (0 for intercepts).</summary>
@@ -253,6 +261,12 @@ internal sealed class PrestoPath
                 allFree[k * block + 1 + j] = true;
                 parallelFree[k * block + 1 + j] = k == 0;
             }
+        }
+        long hessianBytes = 3L * d * d * sizeof(double);
+        if (hessianBytes > _settings.MemoryLimit)
+        {
+            _log($"the proportional-odds test is skipped: its unpenalised fit of {d:N0} coefficients needs {FitMemory.Size(hessianBytes)} of Hessians, beyond the memory limit");
+            return null;
         }
         using var kernel = Rows.Kernel(heldOutFold: null);
         var unpenalised = new double[d];

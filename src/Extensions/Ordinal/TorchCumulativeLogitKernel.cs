@@ -24,7 +24,8 @@ internal sealed class TorchCumulativeLogitKernel : ICumulativeLogitKernel
         _device = device;
         using var scope = NewDisposeScope();
         int n = problem.Rows, p = problem.FeatureCount;
-        var x = tensor(problem.Features, [n, p], ScalarType.Float64, device);
+        // Dense tensors only: the fitter picks dense rows for this backend (refusing beforehand when they would not fit).
+        var x = tensor(problem.Densified().Features!, [n, p], ScalarType.Float64, device);
         _z = cat([ones(n, 1, ScalarType.Float64, device), x], 1).MoveToOuterDisposeScope();
         var labels = tensor(problem.Labels.Select(v => (long)v).ToArray(), [n, 1], device: device);
         // Padded predictors are [−∞, η_1..η_{K−1}, +∞]: class y sits between columns y and y + 1.

@@ -46,6 +46,15 @@ internal sealed record TabularSummary(long Rows, double[] FeatureMean, double[] 
 /// Every value is checked as it is read: NaN or infinite features and labels, missing keys, negative weights and
 /// vectors of the wrong length raise an <see cref="InvalidDataException"/> that names the column and the row.
 /// </remarks>
+/// <summary>
+/// Rows read as their features' non-zeros (compressed sparse rows): row i's are entries [RowStarts[i], RowStarts[i + 1])
+/// of <see cref="Indices"/> (ascending slots) and <see cref="Values"/>, with labels and weights as <see cref="TabularBatch"/> holds them.
+/// </summary>
+internal sealed record NonZeroRows(int[] RowStarts, int[] Indices, double[] Values, float[] Labels, float[]? Weights)
+{
+    public int Rows => Labels.Length;
+}
+
 internal sealed class TabularData
 {
     private readonly IDataView _data;
@@ -271,8 +280,7 @@ internal sealed class TabularData
             {
                 float value = 0;
                 getScalar(ref value);
-                if (!float.IsFinite(value)) throw BadValue(_features, position, $"value {value}");
-                if (Math.Abs(value) > MaximumMagnitude) throw TooLarge(_features, position, value, null);
+                CheckFeature(position, value, null);
                 values[0] = value;
             };
         }
@@ -284,12 +292,78 @@ internal sealed class TabularData
             if (buffer.Length != d)
                 throw BadValue(_features, position, $"{buffer.Length} values where {d} are expected (mismatched vector size)");
             buffer.CopyTo(values);
-            for (int j = 0; j < d; j++)
-            {
-                if (!float.IsFinite(values[j])) throw BadValue(_features, position, $"{values[j]} in slot {j}");
-                if (Math.Abs(values[j]) > MaximumMagnitude) throw TooLarge(_features, position, values[j], j);
-            }
+            for (int j = 0; j < d; j++) CheckFeature(position, values[j], j);
         };
+    }
+
+    /// <summary>Refuses a feature value that is not finite or too large, naming the row and the slot (null: a scalar column).</summary>
+    private void CheckFeature(long position, float value, int? slot)
+    {
+        if (!float.IsFinite(value)) throw BadValue(_features, position, slot is int j ? $"{value} in slot {j}" : $"value {value}");
+        if (Math.Abs(value) > MaximumMagnitude) throw TooLarge(_features, position, value, slot);
+    }
+
+    /// <summary>
+    /// Reads every row once with its features as their non-zeros (a sparse vector's stored non-zero values, a dense
+    /// one's non-zero slots), so that memory follows the non-zeros; each value is checked as <see cref="ReadBatches"/>
+    /// checks it.
+    /// </summary>
+    /// <param name="afterRow">Called after each row with the rows and non-zeros read so far; it may throw to stop a read that would not fit.</param>
+    /// <param name="cancellationToken">Checked every 4,096 rows.</param>
+    public NonZeroRows ReadNonZeros(Action<long, long>? afterRow, CancellationToken cancellationToken)
+    {
+        var columns = new List<DataViewSchema.Column> { _features, _label };
+        if (_weight is { } w) columns.Add(w);
+        using var cursor = _data.GetRowCursor(columns);
+        var readLabel = LabelGetter(cursor);
+        var readWeight = _weight is { } wc ? cursor.GetGetter<float>(wc) : null;
+        var getVector = _features.Type is VectorDataViewType ? cursor.GetGetter<VBuffer<float>>(_features) : null;
+        var getScalar = getVector is null ? cursor.GetGetter<float>(_features) : null;
+        var buffer = default(VBuffer<float>);
+        var (starts, indices, values, labels, weights) = (new List<int> { 0 }, new List<int>(), new List<double>(), new List<float>(), HasWeights ? new List<float>() : null);
+        void Add(long position, int slot, float value)
+        {
+            CheckFeature(position, value, getVector is null ? null : slot);
+            if (value == 0) return;
+            indices.Add(slot);
+            values.Add(value);
+        }
+        for (long position = 0; cursor.MoveNext(); position++)
+        {
+            if ((position & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
+            if (getVector is not null)
+            {
+                getVector(ref buffer);
+                if (buffer.Length != FeatureCount)
+                    throw BadValue(_features, position, $"{buffer.Length} values where {FeatureCount} are expected (mismatched vector size)");
+                var stored = buffer.GetValues();
+                if (buffer.IsDense)
+                    for (int j = 0; j < stored.Length; j++) Add(position, j, stored[j]);
+                else
+                {
+                    var slots = buffer.GetIndices();
+                    for (int e = 0; e < stored.Length; e++) Add(position, slots[e], stored[e]);
+                }
+            }
+            else
+            {
+                float value = 0;
+                getScalar!(ref value);
+                Add(position, 0, value);
+            }
+            starts.Add(indices.Count);
+            labels.Add(readLabel(position));
+            if (weights is not null)
+            {
+                float weight = 0;
+                readWeight!(ref weight);
+                if (!float.IsFinite(weight) || weight < 0)
+                    throw BadValue(_weight!.Value, position, $"weight {weight}; weights must be finite and non-negative");
+                weights.Add(weight);
+            }
+            afterRow?.Invoke(position + 1, indices.Count);
+        }
+        return new NonZeroRows(starts.ToArray(), indices.ToArray(), values.ToArray(), labels.ToArray(), weights?.ToArray());
     }
 
     private Func<long, float> LabelGetter(DataViewRowCursor cursor)
