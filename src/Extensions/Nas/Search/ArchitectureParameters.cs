@@ -152,7 +152,8 @@ internal sealed class ArchitectureParameters : IDisposable
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        double[] Of(Tensor a) => (sampler switch
+        // A linear-only space has no hidden layer: its width α is empty.
+        double[] Of(Tensor a) => a.numel() == 0 ? [] : (sampler switch
         {
             ArchitectureSampler.Softmax => a.softmax(-1),
             ArchitectureSampler.Sparsemax => Sparsemax(a),
@@ -191,7 +192,8 @@ internal static class PathProbabilities
     {
         var path = ArchitecturePath.From(space, architecture);
         int depth = architecture.HiddenLayerSizes.Count;
-        double p = decisions[0].Probabilities[path.Depth] * decisions[^2].Probabilities[path.Activation];
+        double p = decisions[0].Probabilities[path.Depth];
+        if (depth > 0) p *= decisions[^2].Probabilities[path.Activation]; // the linear model has no activation
         for (int l = 0; l < depth; l++) p *= decisions[1 + l].Probabilities[path.Widths[l]];
         if (depth > 1) p *= decisions[^1].Probabilities[path.Residual];
         return p;

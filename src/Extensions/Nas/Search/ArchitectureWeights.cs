@@ -59,6 +59,7 @@ internal sealed record ArchitecturePath(int Depth, int[] Widths, int Activation,
         var depths = space.SortedDepths;
         var widths = space.SortedWidths;
         int depth = depths[Depth];
+        if (depth == 0) return space.Linear;
         return new MlpArchitecture(Widths.Take(depth).Select(w => widths[w]).ToArray(), space.Activations[Activation],
             depth > 1 && space.ResidualChoices[Residual]);
     }
@@ -70,7 +71,8 @@ internal sealed record ArchitecturePath(int Depth, int[] Widths, int Activation,
         var widths = space.SortedWidths;
         var layers = new int[space.MaximumDepth];
         for (int l = 0; l < architecture.HiddenLayerSizes.Count; l++) layers[l] = Array.IndexOf(widths, architecture.HiddenLayerSizes[l]);
-        return new ArchitecturePath(Array.IndexOf(depths, architecture.HiddenLayerSizes.Count), layers,
-            Array.IndexOf(space.Activations, architecture.Activation), architecture.Residual ? 1 : 0);
+        // A linear model's activation is unused and may lie outside the space: its path takes the first.
+        int activation = architecture.HiddenLayerSizes.Count == 0 ? 0 : Array.IndexOf(space.Activations, architecture.Activation);
+        return new ArchitecturePath(Array.IndexOf(depths, architecture.HiddenLayerSizes.Count), layers, activation, architecture.Residual ? 1 : 0);
     }
 }

@@ -133,7 +133,7 @@ internal static class GradientSearch
     /// <summary>
     /// The sampled-paths surrogate on one batch of α rows: Σ over decisions and choices of p_c·loss_c, where loss_c is
     /// the loss of one path drawn from α's distribution with that decision set to c (the same draw for every choice of
-    /// a decision; a layer's width is judged on a path deep enough to use it, residual on one of depth ≥ 2). Its
+    /// a decision; a layer's width and the activation are judged on a path deep enough to use them, residual on one of depth ≥ 2). Its
     /// gradient in α is that of the expected loss of the factorised distribution, with every sub-network at full scale.
     /// </summary>
     private static Tensor SampledPathsSurrogate(SearchContext context, ArchitectureParameters alpha, Tensor features, Tensor index)
@@ -165,8 +165,9 @@ internal static class GradientSearch
                         widthLoss[l * widthChoices + c] = Loss(deepEnough with { Widths = widths });
                     }
                 }
-            if (activationLoss.Length > 1)
-                for (int c = 0; c < activationLoss.Length; c++) activationLoss[c] = Loss(basePath with { Activation = c });
+            // The activation is judged on a path with a hidden layer (the linear model has none).
+            if (activationLoss.Length > 1 && space.MaximumDepth > 0)
+                for (int c = 0; c < activationLoss.Length; c++) activationLoss[c] = Loss(AtLeast(1) with { Activation = c });
             if (residualLoss.Length > 1 && space.MaximumDepth > 1)
                 for (int c = 0; c < residualLoss.Length; c++) residualLoss[c] = Loss(AtLeast(2) with { Residual = c });
         }
@@ -210,12 +211,15 @@ internal static class GradientSearch
         for (int l = 0; l < sizes.Count; l++)
             foreach (int w in space.SortedWidths.Where(w => w != sizes[l]))
                 yield return architecture with { HiddenLayerSizes = sizes.Select((s, i) => i == l ? w : s).ToArray() };
-        foreach (var a in space.Activations.Where(a => a != architecture.Activation)) yield return architecture with { Activation = a };
+        if (sizes.Count > 0)
+            foreach (var a in space.Activations.Where(a => a != architecture.Activation)) yield return architecture with { Activation = a };
         if (space.SearchResidual && sizes.Count > 1) yield return architecture with { Residual = !architecture.Residual };
+        // Layers added below the last one repeat its width; from the linear model, the middle width.
+        int added = sizes.Count > 0 ? sizes[^1] : space.SortedWidths[space.Widths.Length / 2];
         foreach (int d in space.SortedDepths.Where(d => d != sizes.Count))
-            yield return architecture with
+            yield return d == 0 ? space.Linear : architecture with
             {
-                HiddenLayerSizes = Enumerable.Range(0, d).Select(i => i < sizes.Count ? sizes[i] : sizes[^1]).ToArray(),
+                HiddenLayerSizes = Enumerable.Range(0, d).Select(i => i < sizes.Count ? sizes[i] : added).ToArray(),
                 Residual = architecture.Residual && d > 1,
             };
     }

@@ -4,12 +4,13 @@ namespace MLExtensions.Nas;
 
 /// <summary>
 /// The architectures a search may choose from: a depth, a width per hidden layer (every width a slice of the widest
-/// weight), one activation, and optionally residual connections. Each is a decision with a few choices.
+/// weight), one activation, and optionally residual connections. Each is a decision with a few choices. Depth 0 is the
+/// linear model (features straight to the output layer): one architecture, whatever the activations and widths.
 /// </summary>
 public sealed class NasSearchSpace
 {
-    /// <summary>Candidate numbers of hidden layers. Default: 1, 2, 3, 4.</summary>
-    public int[] Depths { get; set; } = [1, 2, 3, 4];
+    /// <summary>Candidate numbers of hidden layers, 0 (the linear model) to 16. Default: 0, 1, 2, 3, 4.</summary>
+    public int[] Depths { get; set; } = [0, 1, 2, 3, 4];
 
     /// <summary>Candidate widths of every hidden layer. Default: 16, 32, 64, 128, 256.</summary>
     public int[] Widths { get; set; } = [16, 32, 64, 128, 256];
@@ -41,7 +42,8 @@ public sealed class NasSearchSpace
         get
         {
             // Exact in double below 2^53; deep spaces of many widths exceed even long (16 widths at depth 16 hold 2^64).
-            double count = Depths.Sum(d => Math.Pow(Widths.Length, d) * (d > 1 ? ResidualChoices.Length : 1)) * Activations.Length;
+            // The linear model (depth 0) has no activation or residual to choose: it counts once.
+            double count = Depths.Sum(d => d == 0 ? 1 : Math.Pow(Widths.Length, d) * (d > 1 ? ResidualChoices.Length : 1) * Activations.Length);
             return count >= long.MaxValue ? long.MaxValue : (long)count;
         }
     }
@@ -49,17 +51,21 @@ public sealed class NasSearchSpace
     /// <summary>Every architecture, in a fixed order (depth, then widths, activation, residual).</summary>
     public IEnumerable<MlpArchitecture> Enumerate()
     {
-        foreach (int depth in Depths.Order())
+        if (Depths.Contains(0)) yield return Linear;
+        foreach (int depth in Depths.Where(d => d > 0).Order())
             foreach (var widths in Combinations(depth))
                 foreach (var activation in Activations)
                     foreach (bool residual in depth > 1 ? ResidualChoices : [false])
                         yield return new MlpArchitecture(widths, activation, residual);
     }
 
-    /// <summary>Whether <paramref name="architecture"/> is in the space.</summary>
+    /// <summary>Whether <paramref name="architecture"/> is in the space (a linear one whenever depth 0 is, whatever its unused activation).</summary>
     public bool Contains(MlpArchitecture architecture) =>
         Depths.Contains(architecture.HiddenLayerSizes.Count) && architecture.HiddenLayerSizes.All(Widths.Contains)
-        && Activations.Contains(architecture.Activation) && (!architecture.Residual || SearchResidual);
+        && (architecture.HiddenLayerSizes.Count == 0 || Activations.Contains(architecture.Activation)) && (!architecture.Residual || SearchResidual);
+
+    /// <summary>The space's linear model, written with the first activation (which it does not use) so that every path to it gives the same record.</summary>
+    internal MlpArchitecture Linear => new([], Activations[0]);
 
     private IEnumerable<int[]> Combinations(int depth)
     {
@@ -77,7 +83,7 @@ public sealed class NasSearchSpace
     /// <summary>Checks the space; messages name the setting and its value.</summary>
     public void Validate()
     {
-        CheckChoices(Depths, nameof(Depths), "depth", "[1, 2, 3]", 1, 16);
+        CheckChoices(Depths, nameof(Depths), "depth", "[0, 1, 2, 3]", 0, 16);
         CheckChoices(Widths, nameof(Widths), "width", "[16, 32, 64]", 1, 8192);
         if (Activations is null || Activations.Length == 0)
             throw new ArgumentException($"{nameof(Activations)} is {(Activations is null ? "null" : "empty")}: give at least one candidate activation, e.g. [MlpActivation.Relu].", nameof(Activations));
