@@ -44,7 +44,7 @@ public class LinearChoiceTests
         Assert.False(new NasSearchSpace { Depths = [1, 2] }.Contains(new MlpArchitecture([], MlpActivation.Relu)));
         // Every path to depth 0 denotes the same architecture, so evolution and ranking score it once.
         var linear = all.Single(a => a.HiddenLayerSizes.Count == 0);
-        Assert.Equal(linear, new ArchitecturePath(0, [1, 0], 1, 1).ToArchitecture(Space));
+        Assert.Equal(linear, new ArchitecturePath(0, [1, 0], [1], 1).ToArchitecture(Space));
         Assert.Equal(4666, new NasSearchSpace().Count);
         Assert.Equal(new[] { 0, 1, 2, 3, 4 }, new NasTrainer.Options().Depths);
     }

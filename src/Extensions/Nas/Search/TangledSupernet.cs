@@ -98,7 +98,7 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
         for (int l = 0; l < layers.Count; l++)
         {
             var (weight, bias) = EntangledLayer(l, masks);
-            var next = Drop(MixedActivation(nn.functional.linear(h, weight, bias), weights.Activation));
+            var next = Drop(MixedActivation(nn.functional.linear(h, weight, bias), weights.Activation[_space.ActivationPerLayer ? l : 0]));
             if (l > 0 && _space.SearchResidual) next = Plus(next, weights.Residual[1].mul(h.mul(masks[l])));
             h = next;
             int depth = _depthIndexAfterLayer[l];
@@ -132,7 +132,7 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
             long width = architecture.HiddenLayerSizes[l];
             var linear = layers[l];
             var next = Drop(MlpLayers.Activate(nn.functional.linear(h, linear.weight!.narrow(0, 0, width).narrow(1, 0, previous), linear.bias!.narrow(0, 0, width)),
-                architecture.Activation));
+                architecture.ActivationOf(l)));
             if (l > 0 && architecture.Residual) next = Plus(next, MlpLayers.Shortcut(h, width));
             h = next;
             previous = width;
