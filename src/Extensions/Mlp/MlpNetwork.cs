@@ -59,7 +59,7 @@ internal sealed class MlpNetwork : nn.Module<Tensor, Tensor>
         var h = ends.Input(x);
         for (int i = 0; i < layers.Count - 1; i++)
         {
-            var next = MlpLayers.Activate(layers[i].forward(h), Architecture.Activation);
+            var next = MlpLayers.Activate(layers[i].forward(h), Architecture.ActivationOf(i));
             h = Architecture.Residual && i > 0 ? Plus(next, MlpLayers.Shortcut(h, next.shape[1])) : next;
         }
         return ends.Output(layers[^1].forward(h));

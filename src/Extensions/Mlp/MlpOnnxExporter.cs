@@ -36,7 +36,7 @@ internal static class MlpOnnxExporter
             h = g.Gemm(h, g.AddInitializer($"layer{i}_weight", layer.Weight, layer.Outputs, layer.Inputs),
                 g.AddInitializer($"layer{i}_bias", layer.Bias, layer.Outputs), transB: true);
             if (i == weights.Layers.Count - 1) break;
-            h = Activate(g, h, network.Architecture.Activation);
+            h = Activate(g, h, network.Architecture.ActivationOf(i));
             if (network.Architecture.Residual && i > 0)
                 h = g.Add(h, layer.Inputs == layer.Outputs ? input : g.MatMul(input, g.AddInitializer($"layer{i}_shortcut", Embedding(layer.Inputs, layer.Outputs), layer.Inputs, layer.Outputs)));
         }
@@ -62,13 +62,17 @@ internal static class MlpOnnxExporter
             inputs = network.Inputs,
             hidden = network.Architecture.HiddenLayerSizes,
             activation = network.Architecture.Activation.ToString(),
+            activations = network.Architecture.LayerActivations?.Select(a => a.ToString()).ToArray(),
             residual = network.Architecture.Residual,
             outputs = network.Outputs,
-        }));
+        }, OmitNulls));
         if (metadata is not null)
             foreach (var (key, value) in metadata) g.SetMetadata(key, value);
         return g.ToBytes();
     }
+
+    /// <summary>Leaves "activations" out for one activation per network, so those models' metadata reads as before.</summary>
+    private static readonly JsonSerializerOptions OmitNulls = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
     /// <summary>The [from, to] matrix that keeps the first min(from, to) columns: a cut or a zero padding, exactly.</summary>
     private static float[] Embedding(int from, int to)

@@ -43,6 +43,12 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         /// <summary>The hidden activation. Default: <see cref="MlpActivation.Relu"/>.</summary>
         public MlpActivation Activation { get; set; } = MlpActivation.Relu;
 
+        /// <summary>
+        /// The activation of each hidden layer, input side first (one per entry of <see cref="HiddenLayerSizes"/>), when
+        /// they differ; null uses <see cref="Activation"/> after every layer. Default: null.
+        /// </summary>
+        public MlpActivation[]? LayerActivations { get; set; }
+
         /// <summary>Residual connections around the hidden layers after the first (see <see cref="MlpArchitecture.Residual"/>). Default: false.</summary>
         public bool Residual { get; set; }
 
@@ -89,7 +95,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         {
             base.Validate();
             ArgumentNullException.ThrowIfNull(HiddenLayerSizes, nameof(HiddenLayerSizes));
-            new MlpArchitecture(HiddenLayerSizes, Activation).Validate();
+            new MlpArchitecture(HiddenLayerSizes, Activation) { LayerActivations = LayerActivations }.Validate();
             for (int i = 0; i < HiddenLayerSizes.Length; i++)
                 if (HiddenLayerSizes[i] > MaximumLayerWidth)
                     throw new ArgumentOutOfRangeException(nameof(HiddenLayerSizes), HiddenLayerSizes[i],
@@ -159,7 +165,9 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         _options.Validate();
         var data = new TabularData(input, _options, LabelKind);
         var classes = _kind == PredictionKind.MulticlassClassification ? ClassLabels.FromKeyColumn(data.LabelColumn) : null;
-        var architecture = new MlpArchitecture(_options.HiddenLayerSizes.ToArray(), _options.Activation, _options.Residual);
+        var architecture = _options.LayerActivations is { } each
+            ? MlpArchitecture.WithLayerActivations(_options.HiddenLayerSizes.ToArray(), each, _options.Residual, _options.Activation)
+            : new MlpArchitecture(_options.HiddenLayerSizes.ToArray(), _options.Activation, _options.Residual);
 
         using var run = TrainingRun.Start(_mlContext, nameof(MlpTrainer), _options, architecture.WidestLayer);
         var summary = data.Summarize(run.CancellationToken);

@@ -45,14 +45,21 @@ public sealed class NasTrainer : IEstimator<NasModel>
         /// <summary>Wall-clock budget of the whole fit; null for none. Default: null.</summary>
         public TimeSpan? TimeBudget { get; set; }
 
-        /// <summary>Candidate numbers of hidden layers. Default: 1, 2, 3, 4.</summary>
-        public int[] Depths { get; set; } = [1, 2, 3, 4];
+        /// <summary>Candidate numbers of hidden layers, 0 (the linear model: features straight to the output layer) to 16. Default: 0, 1, 2, 3, 4.</summary>
+        public int[] Depths { get; set; } = [0, 1, 2, 3, 4];
 
         /// <summary>Candidate hidden widths (every one a slice of the widest weight). Default: 16, 32, 64, 128, 256.</summary>
         public int[] Widths { get; set; } = [16, 32, 64, 128, 256];
 
         /// <summary>Candidate activations. Default: ReLU, GELU, tanh.</summary>
         public MlpActivation[] Activations { get; set; } = [MlpActivation.Relu, MlpActivation.Gelu, MlpActivation.Tanh];
+
+        /// <summary>
+        /// Whether each hidden layer chooses its own activation (else one for the network). Per layer the default space
+        /// holds 108,466 architectures instead of 4,666, more than <see cref="RankingBudget"/> ranks whole at ~1,000 ranking
+        /// rows, so single-path strategies rank an evolutionary sample of it. Default: false.
+        /// </summary>
+        public bool ActivationPerLayer { get; set; }
 
         /// <summary>Whether residual connections are a choice. Default: true.</summary>
         public bool SearchResidual { get; set; } = true;
@@ -185,7 +192,7 @@ public sealed class NasTrainer : IEstimator<NasModel>
         /// <see cref="CandidatesToRank"/>) every architecture is ranked; otherwise SPOS's evolutionary search (population
         /// 50, 10 parents, mutation and crossover) scores as many distinct architectures as the budget affords (at
         /// least <see cref="CandidatesToRank"/>). <see cref="NasSearchResult.CandidatesRanked"/> reports the coverage.
-        /// The default ranks the default space of 4,665 whole up to about 1,000 ranking rows (5,000 rows at the default
+        /// The default ranks the default space of 4,666 whole up to about 1,000 ranking rows (5,000 rows at the default
         /// <see cref="RankingFraction"/>). Default: 5,000,000.
         /// </summary>
         public long RankingBudget { get; set; } = 5_000_000;
@@ -227,7 +234,7 @@ public sealed class NasTrainer : IEstimator<NasModel>
         public int EarlyStoppingPatience { get; set; } = 10;
 
         /// <summary>The search space these settings describe.</summary>
-        public NasSearchSpace SearchSpace => new() { Depths = Depths, Widths = Widths, Activations = Activations, SearchResidual = SearchResidual };
+        public NasSearchSpace SearchSpace => new() { Depths = Depths, Widths = Widths, Activations = Activations, ActivationPerLayer = ActivationPerLayer, SearchResidual = SearchResidual };
 
         internal override void Validate()
         {
@@ -415,6 +422,7 @@ public sealed class NasTrainer : IEstimator<NasModel>
         {
             HiddenLayerSizes = architecture?.HiddenLayerSizes.ToArray() ?? [_options.Widths.Max()],
             Activation = architecture?.Activation ?? MlpActivation.Relu,
+            LayerActivations = architecture?.LayerActivations?.ToArray(),
             Residual = architecture?.Residual ?? false,
             NumberOfEpochs = _options.RetrainEpochs,
             BatchSize = _options.BatchSize,

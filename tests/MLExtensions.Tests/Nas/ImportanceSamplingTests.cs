@@ -15,9 +15,9 @@ public class ImportanceSamplingTests
     {
         var paths = new PathImportance(Space, importance: true, floor: 0);
         // Layer 1: width 16 seen twice (running mean ½: (2 + 4) / 2 = 3), width 32 once (1); width 8 never (0).
-        paths.Observe(new ArchitecturePath(1, [1, 0], 0, 0), [2.0, 5.0]);
-        paths.Observe(new ArchitecturePath(1, [1, 2], 0, 0), [4.0, 1.0]);
-        paths.Observe(new ArchitecturePath(0, [2, 0], 0, 0), [1.0]);
+        paths.Observe(new ArchitecturePath(1, [1, 0], [0], 0), [2.0, 5.0]);
+        paths.Observe(new ArchitecturePath(1, [1, 2], [0], 0), [4.0, 1.0]);
+        paths.Observe(new ArchitecturePath(0, [2, 0], [0], 0), [1.0]);
         const double tau = 0.6;
         paths.Update(tau);
         double[] expected = [(1 - tau) / 3, tau * 3 / 4 + (1 - tau) / 3, tau * 1 / 4 + (1 - tau) / 3];
@@ -39,7 +39,7 @@ public class ImportanceSamplingTests
 
         // A choice not drawn since the last update keeps its estimate (the reference would score it 0); a drawn one gets
         // the running mean of its new observations only.
-        paths.Observe(new ArchitecturePath(0, [2, 0], 0, 0), [5.0]);
+        paths.Observe(new ArchitecturePath(0, [2, 0], [0], 0), [5.0]);
         paths.Update(tau);
         Assert.Equal([(1 - tau) / 3, tau * 3 / 8 + (1 - tau) / 3, tau * 5 / 8 + (1 - tau) / 3], paths.Distributions[1], new Tolerance(1e-12));
         Assert.Equal([tau * 5 / 6 + (1 - tau) / 3, (1 - tau) / 3, tau * 1 / 6 + (1 - tau) / 3], paths.Distributions[2], new Tolerance(1e-12));
@@ -100,8 +100,8 @@ public class ImportanceCadenceTests
     {
         const double floor = 0.25;
         var paths = new PathImportance(Space, importance: true, floor);
-        paths.Observe(new ArchitecturePath(1, [3, 3], 0, 0), [1e9, 1e9]);
-        paths.Observe(new ArchitecturePath(1, [0, 1], 0, 0), [1e-9, 1e-9]);
+        paths.Observe(new ArchitecturePath(1, [3, 3], [0], 0), [1e9, 1e9]);
+        paths.Observe(new ArchitecturePath(1, [0, 1], [0], 0), [1e-9, 1e-9]);
         paths.Update(tau: 1);
         foreach (var d in new[] { paths.Distributions[1], paths.Distributions[2] })
         {
@@ -109,16 +109,16 @@ public class ImportanceCadenceTests
             Assert.Equal(1, d.Sum(), 12);
         }
         // Uniform over importance: 1/(k·p) per used layer, at most 1/floor each.
-        var starved = new ArchitecturePath(1, [0, 0], 0, 0);
+        var starved = new ArchitecturePath(1, [0, 0], [0], 0);
         Assert.Equal(1 / (4 * paths.Distributions[1][0]) * (1 / (4 * paths.Distributions[2][0])), paths.UniformRatio(starved), 12);
         Assert.True(paths.UniformRatio(starved) <= 1 / (floor * floor) + 1e-9);
         // A depth-1 path weighs only its one width decision.
-        Assert.Equal(1 / (4 * paths.Distributions[1][0]), paths.UniformRatio(new ArchitecturePath(0, [0, 3], 0, 0)), 12);
+        Assert.Equal(1 / (4 * paths.Distributions[1][0]), paths.UniformRatio(new ArchitecturePath(0, [0, 3], [0], 0)), 12);
         // The expectation of the ratio under the sampling distribution is 1 (the re-weighted step is uniform sampling's on average).
         double expectation = 0;
         for (int a = 0; a < 4; a++)
             for (int b = 0; b < 4; b++)
-                expectation += paths.Distributions[1][a] * paths.Distributions[2][b] * paths.UniformRatio(new ArchitecturePath(1, [a, b], 0, 0));
+                expectation += paths.Distributions[1][a] * paths.Distributions[2][b] * paths.UniformRatio(new ArchitecturePath(1, [a, b], [0], 0));
         Assert.Equal(1, expectation, 12);
     }
 

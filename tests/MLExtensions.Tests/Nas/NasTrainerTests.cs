@@ -178,7 +178,7 @@ public class NasTrainerTests
     {
         var ml = new MLContext(5);
         Assert.ThrowsAny<ArgumentException>(() => ml.Nas().Trainers.Regression(new NasTrainer.Options { Widths = [] }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Nas().Trainers.Regression(new NasTrainer.Options { Depths = [0, 1] }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Nas().Trainers.Regression(new NasTrainer.Options { Depths = [-1, 1] }));
         Assert.Throws<ArgumentOutOfRangeException>(() => ml.Nas().Trainers.Regression(new NasTrainer.Options { SearchValidationFraction = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => ml.Nas().Trainers.Regression(new NasTrainer.Options { TimeBudget = TimeSpan.Zero }));
         var data = ml.Data.LoadFromEnumerable(Synthetic.Rows(50, 9));

@@ -103,7 +103,7 @@ public class SupernetTests
         Assert.Equal(all.Count, all.Distinct().Count());
         Assert.All(all, a => Assert.True(Space.Contains(a)));
         Assert.DoesNotContain(all, a => a.Residual && a.HiddenLayerSizes.Count == 1);
-        Assert.Equal(4665, new NasSearchSpace().Count);
+        Assert.Equal(4666, new NasSearchSpace().Count);
     }
 
     [Fact]
@@ -154,7 +154,7 @@ public class SupernetTests
         var w = alpha.Weights(ArchitectureSampler.Softmax, null);
         var x = randn(9, 3);
         var masks = supernet.WidthMasks(w);
-        Tensor Act(Tensor z) => w.Activation[0] * nn.functional.gelu(z) + w.Activation[1] * z.tanh();
+        Tensor Act(Tensor z) => w.Activation[0, 0] * nn.functional.gelu(z) + w.Activation[0, 1] * z.tanh();
         var (w0, b0) = supernet.EntangledLayer(0, masks);
         var h1 = Act(nn.functional.linear(x, w0, b0));
         var (w1, b1) = supernet.EntangledLayer(1, masks);
@@ -185,7 +185,7 @@ public class SupernetTests
         }
         for (int i = 0; i < 6; i++) StepOn(uniform.Sample(random01));
         // A small path after larger ones: its layer slices are inside entries that already hold momentum.
-        var small = new ArchitecturePath(1, [0, 1, 0], 0, 1);
+        var small = new ArchitecturePath(1, [0, 1, 0], [0], 1);
         var before = Enumerable.Range(0, parameters.Count).Select(i => (parameters[i].detach().clone(), optimizer.State(i).First.clone(),
             optimizer.State(i).Second.clone(), optimizer.State(i).Steps!.clone())).ToArray();
         StepOn(small);

@@ -58,7 +58,7 @@ public enum DirichletRegularizer
 }
 
 /// <summary>The probabilities of one decision's choices at one moment of a search.</summary>
-/// <param name="Decision">The decision ("depth", "width 1", …, "activation", "residual").</param>
+/// <param name="Decision">The decision ("depth", "width 1", …, "activation" or "activation 1", …, "residual").</param>
 /// <param name="Choices">The choices, as text.</param>
 /// <param name="Probabilities">Their probabilities (sum 1).</param>
 public sealed record DecisionProbabilities(string Decision, IReadOnlyList<string> Choices, IReadOnlyList<double> Probabilities);
@@ -73,7 +73,7 @@ internal sealed class ArchitectureParameters : IDisposable
         _space = space;
         Depth = new Parameter(zeros(space.Depths.Length, device: device));
         Width = new Parameter(zeros(space.MaximumDepth, space.Widths.Length, device: device));
-        Activation = new Parameter(zeros(space.Activations.Length, device: device));
+        Activation = new Parameter(zeros(space.ActivationDecisions, space.Activations.Length, device: device));
         Residual = new Parameter(zeros(space.ResidualChoices.Length, device: device));
     }
 
@@ -152,7 +152,8 @@ internal sealed class ArchitectureParameters : IDisposable
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        double[] Of(Tensor a) => (sampler switch
+        // A linear-only space has no hidden layer: its width α is empty.
+        double[] Of(Tensor a) => a.numel() == 0 ? [] : (sampler switch
         {
             ArchitectureSampler.Softmax => a.softmax(-1),
             ArchitectureSampler.Sparsemax => Sparsemax(a),
@@ -163,7 +164,11 @@ internal sealed class ArchitectureParameters : IDisposable
         var widthNames = _space.SortedWidths.Select(w => w.ToString()).ToArray();
         for (int l = 0; l < _space.MaximumDepth; l++)
             list.Add(new($"width {l + 1}", widthNames, widths.Skip(l * widthNames.Length).Take(widthNames.Length).ToArray()));
-        list.Add(new("activation", _space.Activations.Select(a => a.ToString()).ToArray(), Of(Activation)));
+        var activations = Of(Activation);
+        var activationNames = _space.Activations.Select(a => a.ToString()).ToArray();
+        for (int l = 0; l < _space.ActivationDecisions; l++)
+            list.Add(new(_space.ActivationPerLayer ? $"activation {l + 1}" : "activation", activationNames,
+                activations.Skip(l * activationNames.Length).Take(activationNames.Length).ToArray()));
         list.Add(new("residual", _space.ResidualChoices.Select(r => r ? "yes" : "no").ToArray(), Of(Residual)));
         return list;
     }
@@ -183,15 +188,25 @@ internal static class PathProbabilities
         static int ArgMax(IReadOnlyList<double> p) => Enumerable.Range(0, p.Count).MaxBy(i => p[i]);
         return new ArchitecturePath(ArgMax(decisions[0].Probabilities),
             Enumerable.Range(0, space.MaximumDepth).Select(l => ArgMax(decisions[1 + l].Probabilities)).ToArray(),
-            ArgMax(decisions[^2].Probabilities), ArgMax(decisions[^1].Probabilities));
+            Enumerable.Range(0, space.ActivationDecisions).Select(l => ArgMax(decisions[ActivationDecision(space, l)].Probabilities)).ToArray(),
+            ArgMax(decisions[^1].Probabilities));
     }
+
+    /// <summary>
+    /// The index of activation decision <paramref name="decision"/> in the list of decisions: depth, the widths, the
+    /// activations (one, or one per layer), residual.
+    /// </summary>
+    public static int ActivationDecision(NasSearchSpace space, int decision) => 1 + space.MaximumDepth + decision;
 
     /// <summary>The probability of <paramref name="architecture"/>: the product over the decisions it uses.</summary>
     public static double Of(IReadOnlyList<DecisionProbabilities> decisions, NasSearchSpace space, MlpArchitecture architecture)
     {
         var path = ArchitecturePath.From(space, architecture);
         int depth = architecture.HiddenLayerSizes.Count;
-        double p = decisions[0].Probabilities[path.Depth] * decisions[^2].Probabilities[path.Activation];
+        double p = decisions[0].Probabilities[path.Depth];
+        // The linear model has no activation; a per-layer space decides one for each layer the path uses.
+        int activationDecisions = depth == 0 ? 0 : space.ActivationPerLayer ? depth : 1;
+        for (int l = 0; l < activationDecisions; l++) p *= decisions[ActivationDecision(space, l)].Probabilities[path.Activations[l]];
         for (int l = 0; l < depth; l++) p *= decisions[1 + l].Probabilities[path.Widths[l]];
         if (depth > 1) p *= decisions[^1].Probabilities[path.Residual];
         return p;

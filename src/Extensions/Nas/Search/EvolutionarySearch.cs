@@ -25,7 +25,8 @@ internal static class EvolutionarySearch
     public static List<(MlpArchitecture Architecture, double Loss)> Run(NasSearchSpace space, int evaluations, Func<MlpArchitecture, double> score,
         Func<bool> stop, Random random)
     {
-        int[] sizes = [space.Depths.Length, .. Enumerable.Repeat(space.Widths.Length, space.MaximumDepth), space.Activations.Length, space.ResidualChoices.Length];
+        int[] sizes = [space.Depths.Length, .. Enumerable.Repeat(space.Widths.Length, space.MaximumDepth), .. Enumerable.Repeat(space.Activations.Length, space.ActivationDecisions),
+            space.ResidualChoices.Length];
         var scored = new List<(MlpArchitecture Architecture, double Loss)>();
         var genes = new List<int[]>();
         var seen = new HashSet<MlpArchitecture>();
@@ -79,5 +80,5 @@ internal static class EvolutionarySearch
     private static int[] RandomGene(int[] sizes, Random random) => sizes.Select(n => random.Next(n)).ToArray();
 
     private static ArchitecturePath ToPath(int[] gene, NasSearchSpace space) =>
-        new(gene[0], gene[1..(1 + space.MaximumDepth)], gene[^2], gene[^1]);
+        new(gene[0], gene[1..(1 + space.MaximumDepth)], gene[(1 + space.MaximumDepth)..^1], gene[^1]);
 }

@@ -133,7 +133,7 @@ internal static class GradientSearch
     /// <summary>
     /// The sampled-paths surrogate on one batch of α rows: Σ over decisions and choices of p_c·loss_c, where loss_c is
     /// the loss of one path drawn from α's distribution with that decision set to c (the same draw for every choice of
-    /// a decision; a layer's width is judged on a path deep enough to use it, residual on one of depth ≥ 2). Its
+    /// a decision; a layer's width and the activation are judged on a path deep enough to use them, residual on one of depth ≥ 2). Its
     /// gradient in α is that of the expected loss of the factorised distribution, with every sub-network at full scale.
     /// </summary>
     private static Tensor SampledPathsSurrogate(SearchContext context, ArchitectureParameters alpha, Tensor features, Tensor index)
@@ -143,7 +143,8 @@ internal static class GradientSearch
         int widthChoices = space.Widths.Length;
         var depthLoss = new float[space.Depths.Length];
         var widthLoss = new float[space.MaximumDepth * widthChoices];
-        var activationLoss = new float[space.Activations.Length];
+        int activationChoices = space.Activations.Length;
+        var activationLoss = new float[space.ActivationDecisions * activationChoices];
         var residualLoss = new float[space.ResidualChoices.Length];
         var basePath = Sample(alpha.Probabilities(options.Sampler), space, run.Random);
         using (no_grad())
@@ -165,8 +166,10 @@ internal static class GradientSearch
                         widthLoss[l * widthChoices + c] = Loss(deepEnough with { Widths = widths });
                     }
                 }
-            if (activationLoss.Length > 1)
-                for (int c = 0; c < activationLoss.Length; c++) activationLoss[c] = Loss(basePath with { Activation = c });
+            // The activation is judged on a path with a hidden layer (the linear model has none).
+            if (activationChoices > 1 && space.MaximumDepth > 0)
+                for (int l = 0; l < space.ActivationDecisions; l++)
+                    for (int c = 0; c < activationChoices; c++) activationLoss[l * activationChoices + c] = Loss(AtLeast(l + 1).WithActivation(l, c));
             if (residualLoss.Length > 1 && space.MaximumDepth > 1)
                 for (int c = 0; c < residualLoss.Length; c++) residualLoss[c] = Loss(AtLeast(2) with { Residual = c });
         }
@@ -174,7 +177,7 @@ internal static class GradientSearch
         var device = run.Device;
         return weights.Depth.mul(tensor(depthLoss, device: device)).sum()
             .add(weights.Width.mul(tensor(widthLoss, [space.MaximumDepth, widthChoices], device: device)).sum())
-            .add(weights.Activation.mul(tensor(activationLoss, device: device)).sum())
+            .add(weights.Activation.mul(tensor(activationLoss, [space.ActivationDecisions, activationChoices], device: device)).sum())
             .add(weights.Residual.mul(tensor(residualLoss, device: device)).sum());
     }
 
@@ -190,7 +193,8 @@ internal static class GradientSearch
         }
         int depth = Draw(decisions[0].Probabilities);
         var widths = Enumerable.Range(0, space.MaximumDepth).Select(l => Draw(decisions[1 + l].Probabilities)).ToArray();
-        return new ArchitecturePath(depth, widths, Draw(decisions[^2].Probabilities), Draw(decisions[^1].Probabilities));
+        var activations = Enumerable.Range(0, space.ActivationDecisions).Select(l => Draw(decisions[PathProbabilities.ActivationDecision(space, l)].Probabilities)).ToArray();
+        return new ArchitecturePath(depth, widths, activations, Draw(decisions[^1].Probabilities));
     }
 
     private static Tensor NextValidationBatch(int[] order, ref int cursor, int batchSize, Device device)
@@ -210,13 +214,20 @@ internal static class GradientSearch
         for (int l = 0; l < sizes.Count; l++)
             foreach (int w in space.SortedWidths.Where(w => w != sizes[l]))
                 yield return architecture with { HiddenLayerSizes = sizes.Select((s, i) => i == l ? w : s).ToArray() };
-        foreach (var a in space.Activations.Where(a => a != architecture.Activation)) yield return architecture with { Activation = a };
+        var activations = Enumerable.Range(0, sizes.Count).Select(architecture.ActivationOf).ToArray();
+        if (space.ActivationPerLayer)
+            for (int l = 0; l < sizes.Count; l++)
+                foreach (var a in space.Activations.Where(a => a != activations[l]))
+                    yield return MlpArchitecture.WithLayerActivations(sizes, activations.Select((b, i) => i == l ? a : b).ToArray(), architecture.Residual);
+        else if (sizes.Count > 0)
+            foreach (var a in space.Activations.Where(a => a != architecture.Activation)) yield return architecture with { Activation = a };
         if (space.SearchResidual && sizes.Count > 1) yield return architecture with { Residual = !architecture.Residual };
+        // Layers added below the last one repeat its width and activation; from the linear model, the middle width and first activation.
+        int added = sizes.Count > 0 ? sizes[^1] : space.SortedWidths[space.Widths.Length / 2];
+        var addedActivation = sizes.Count > 0 ? activations[^1] : space.Activations[0];
         foreach (int d in space.SortedDepths.Where(d => d != sizes.Count))
-            yield return architecture with
-            {
-                HiddenLayerSizes = Enumerable.Range(0, d).Select(i => i < sizes.Count ? sizes[i] : sizes[^1]).ToArray(),
-                Residual = architecture.Residual && d > 1,
-            };
+            yield return d == 0 ? space.Linear : MlpArchitecture.WithLayerActivations(
+                Enumerable.Range(0, d).Select(i => i < sizes.Count ? sizes[i] : added).ToArray(),
+                Enumerable.Range(0, d).Select(i => i < sizes.Count ? activations[i] : addedActivation).ToArray(), architecture.Residual && d > 1);
     }
 }

@@ -4,18 +4,27 @@ namespace MLExtensions.Nas;
 
 /// <summary>
 /// The architectures a search may choose from: a depth, a width per hidden layer (every width a slice of the widest
-/// weight), one activation, and optionally residual connections. Each is a decision with a few choices.
+/// weight), one activation, and optionally residual connections. Each is a decision with a few choices. Depth 0 is the
+/// linear model (features straight to the output layer): one architecture, whatever the activations and widths.
 /// </summary>
 public sealed class NasSearchSpace
 {
-    /// <summary>Candidate numbers of hidden layers. Default: 1, 2, 3, 4.</summary>
-    public int[] Depths { get; set; } = [1, 2, 3, 4];
+    /// <summary>Candidate numbers of hidden layers, 0 (the linear model) to 16. Default: 0, 1, 2, 3, 4.</summary>
+    public int[] Depths { get; set; } = [0, 1, 2, 3, 4];
 
     /// <summary>Candidate widths of every hidden layer. Default: 16, 32, 64, 128, 256.</summary>
     public int[] Widths { get; set; } = [16, 32, 64, 128, 256];
 
     /// <summary>Candidate activations. Default: ReLU, GELU, tanh.</summary>
     public MlpActivation[] Activations { get; set; } = [MlpActivation.Relu, MlpActivation.Gelu, MlpActivation.Tanh];
+
+    /// <summary>
+    /// Whether each hidden layer chooses its own activation (otherwise one activation serves the whole network).
+    /// Per layer, depth d holds |Activations|^d times as many architectures as widths alone: the default space grows
+    /// from 4,666 to 108,466, past what <c>RankingBudget</c> ranks whole, so the evolutionary search ranks a sample.
+    /// Default: false.
+    /// </summary>
+    public bool ActivationPerLayer { get; set; }
 
     /// <summary>Whether residual connections are a choice (otherwise there are none). Default: true.</summary>
     public bool SearchResidual { get; set; } = true;
@@ -32,6 +41,9 @@ public sealed class NasSearchSpace
     /// <summary>Width choices in ascending order: the index order of every width decision.</summary>
     internal int[] SortedWidths => Widths.Order().ToArray();
 
+    /// <summary>How many activation decisions a path makes: one per possible hidden layer, or one for the network.</summary>
+    internal int ActivationDecisions => ActivationPerLayer ? MaximumDepth : 1;
+
     /// <summary>The residual choices: [false] or [false, true].</summary>
     internal bool[] ResidualChoices => SearchResidual ? [false, true] : [false];
 
@@ -41,7 +53,9 @@ public sealed class NasSearchSpace
         get
         {
             // Exact in double below 2^53; deep spaces of many widths exceed even long (16 widths at depth 16 hold 2^64).
-            double count = Depths.Sum(d => Math.Pow(Widths.Length, d) * (d > 1 ? ResidualChoices.Length : 1)) * Activations.Length;
+            // The linear model (depth 0) has no activation or residual to choose: it counts once.
+            double count = Depths.Sum(d => d == 0 ? 1
+                : Math.Pow(Widths.Length, d) * (d > 1 ? ResidualChoices.Length : 1) * Math.Pow(Activations.Length, ActivationPerLayer ? d : 1));
             return count >= long.MaxValue ? long.MaxValue : (long)count;
         }
     }
@@ -49,27 +63,32 @@ public sealed class NasSearchSpace
     /// <summary>Every architecture, in a fixed order (depth, then widths, activation, residual).</summary>
     public IEnumerable<MlpArchitecture> Enumerate()
     {
-        foreach (int depth in Depths.Order())
-            foreach (var widths in Combinations(depth))
-                foreach (var activation in Activations)
+        if (Depths.Contains(0)) yield return Linear;
+        foreach (int depth in Depths.Where(d => d > 0).Order())
+            foreach (var widths in Combinations(depth, Widths.Order().ToArray()))
+                foreach (var activations in ActivationPerLayer ? Combinations(depth, Activations) : Activations.Select(a => Enumerable.Repeat(a, depth).ToArray()))
                     foreach (bool residual in depth > 1 ? ResidualChoices : [false])
-                        yield return new MlpArchitecture(widths, activation, residual);
+                        yield return MlpArchitecture.WithLayerActivations(widths, activations, residual);
     }
 
-    /// <summary>Whether <paramref name="architecture"/> is in the space.</summary>
+    /// <summary>Whether <paramref name="architecture"/> is in the space (a linear one whenever depth 0 is, whatever its unused activation).</summary>
     public bool Contains(MlpArchitecture architecture) =>
         Depths.Contains(architecture.HiddenLayerSizes.Count) && architecture.HiddenLayerSizes.All(Widths.Contains)
-        && Activations.Contains(architecture.Activation) && (!architecture.Residual || SearchResidual);
+        && Enumerable.Range(0, architecture.HiddenLayerSizes.Count).All(l => Activations.Contains(architecture.ActivationOf(l)))
+        && (ActivationPerLayer || architecture.LayerActivations is null) && (!architecture.Residual || SearchResidual);
 
-    private IEnumerable<int[]> Combinations(int depth)
+    /// <summary>The space's linear model, written with the first activation (which it does not use) so that every path to it gives the same record.</summary>
+    internal MlpArchitecture Linear => new([], Activations[0]);
+
+    /// <summary>Every sequence of <paramref name="depth"/> choices, the last layer's varying fastest.</summary>
+    private static IEnumerable<T[]> Combinations<T>(int depth, T[] choices)
     {
         var index = new int[depth];
-        var widths = Widths.Order().ToArray();
         while (true)
         {
-            yield return index.Select(i => widths[i]).ToArray();
+            yield return index.Select(i => choices[i]).ToArray();
             int d = depth - 1;
-            while (d >= 0 && ++index[d] == widths.Length) index[d--] = 0;
+            while (d >= 0 && ++index[d] == choices.Length) index[d--] = 0;
             if (d < 0) yield break;
         }
     }
@@ -77,7 +96,7 @@ public sealed class NasSearchSpace
     /// <summary>Checks the space; messages name the setting and its value.</summary>
     public void Validate()
     {
-        CheckChoices(Depths, nameof(Depths), "depth", "[1, 2, 3]", 1, 16);
+        CheckChoices(Depths, nameof(Depths), "depth", "[0, 1, 2, 3]", 0, 16);
         CheckChoices(Widths, nameof(Widths), "width", "[16, 32, 64]", 1, 8192);
         if (Activations is null || Activations.Length == 0)
             throw new ArgumentException($"{nameof(Activations)} is {(Activations is null ? "null" : "empty")}: give at least one candidate activation, e.g. [MlpActivation.Relu].", nameof(Activations));
@@ -98,6 +117,6 @@ public sealed class NasSearchSpace
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"depths {{{string.Join(",", Depths)}}} × widths {{{string.Join(",", Widths)}}} × activations {{{string.Join(",", Activations)}}}" +
+        $"depths {{{string.Join(",", Depths)}}} × widths {{{string.Join(",", Widths)}}} × activations {{{string.Join(",", Activations)}}}{(ActivationPerLayer ? " per layer" : "")}" +
         (SearchResidual ? " × residual {no,yes}" : "") + $": {Count} architectures";
 }

@@ -33,16 +33,15 @@ internal sealed class PathImportance
         _space = space;
         _importance = importance;
         _floor = floor;
-        int[] sizes = [space.Depths.Length, .. Enumerable.Repeat(space.Widths.Length, space.MaximumDepth), space.Activations.Length, space.ResidualChoices.Length];
+        int[] sizes = [space.Depths.Length, .. Enumerable.Repeat(space.Widths.Length, space.MaximumDepth), .. Enumerable.Repeat(space.Activations.Length, space.ActivationDecisions),
+            space.ResidualChoices.Length];
         _norms = sizes.Select(n => new double[n]).ToArray();
         _seen = sizes.Select(n => new bool[n]).ToArray();
         _estimates = sizes.Select(n => new double[n]).ToArray();
         _distributions = sizes.Select(n => Enumerable.Repeat(1.0 / n, n).ToArray()).ToArray();
     }
 
-    /// <summary>Decision indices: 0 depth, 1..D widths, D+1 activation, D+2 residual.</summary>
-    private int ActivationDecision => _norms.Length - 2;
-
+    /// <summary>Decision indices: 0 depth, 1..D widths, then the activations (one, or one per layer), then residual.</summary>
     private int ResidualDecision => _norms.Length - 1;
 
     /// <summary>The current sampling distribution of every decision (fixed between updates).</summary>
@@ -58,7 +57,7 @@ internal sealed class PathImportance
             return q.Length - 1;
         }
         var draws = _distributions.Select(Draw).ToArray();
-        return new ArchitecturePath(draws[0], draws[1..(1 + _space.MaximumDepth)], draws[ActivationDecision], draws[ResidualDecision]);
+        return new ArchitecturePath(draws[0], draws[1..(1 + _space.MaximumDepth)], draws[(1 + _space.MaximumDepth)..ResidualDecision], draws[ResidualDecision]);
     }
 
     /// <summary>
@@ -127,7 +126,9 @@ internal sealed class PathImportance
         var widths = _space.SortedWidths.Select(w => w.ToString()).ToArray();
         var list = new List<DecisionProbabilities> { new("depth", _space.SortedDepths.Select(d => d.ToString()).ToArray(), p[0]) };
         for (int l = 0; l < _space.MaximumDepth; l++) list.Add(new($"width {l + 1}", widths, p[1 + l]));
-        list.Add(new("activation", _space.Activations.Select(a => a.ToString()).ToArray(), p[ActivationDecision]));
+        var activations = _space.Activations.Select(a => a.ToString()).ToArray();
+        for (int l = 0; l < _space.ActivationDecisions; l++)
+            list.Add(new(_space.ActivationPerLayer ? $"activation {l + 1}" : "activation", activations, p[PathProbabilities.ActivationDecision(_space, l)]));
         list.Add(new("residual", _space.ResidualChoices.Select(r => r ? "yes" : "no").ToArray(), p[ResidualDecision]));
         return list;
     }

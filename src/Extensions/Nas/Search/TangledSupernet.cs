@@ -15,13 +15,16 @@ namespace MLExtensions.Nas;
 /// masks <c>m_l[i] = Σ_k a_{l,k}·1[i &lt; w_k]</c> (the input side mixed by the previous layer's weights), then the
 /// mixed activation; depth is the mix <c>Σ_d p_d·h_d</c> of the hidden states after each candidate depth (each seen
 /// by the output layer through its own width mask), and residual the weighted sum. One matrix product per layer;
-/// memory and parameters are those of the largest network, not one copy per choice.
+/// memory and parameters are those of the largest network, not one copy per choice. Depth 0 (the linear model) is the
+/// one choice with a weight of its own, [outputs, inputs]: the output layer reads hidden units, not features. Its
+/// output joins the depth mix as <c>p_0·(V x + c) + W·Σ_{d&gt;0} p_d·h_d + (1 − p_0)·b</c>, the mix of the depths' outputs.
 /// </summary>
 /// <remarks>With one-hot weights the pass equals the sliced sub-network (<see cref="Extract"/>).</remarks>
 internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, Tensor>
 {
     private readonly ModuleList<Linear> layers = new();
     private readonly Linear head;
+    private readonly Linear? linear_model;
     private readonly FixedStandardization ends;
     private readonly Tensor width_masks;
     private readonly NasSearchSpace _space;
@@ -36,6 +39,7 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
         int width = space.MaximumWidth;
         for (int l = 0; l < space.MaximumDepth; l++) layers.Add(nn.Linear(l == 0 ? inputs : width, width));
         head = nn.Linear(width, outputs);
+        if (space.Depths.Contains(0)) linear_model = nn.Linear(inputs, outputs);
         var widths = space.SortedWidths;
         var masks = new float[widths.Length * width];
         for (int k = 0; k < widths.Length; k++)
@@ -59,7 +63,8 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
 
     /// <summary>The trainable parameters, hidden layers' weight and bias first, then the output layer's: the order of <see cref="PathSlices"/>.</summary>
     public IReadOnlyList<Parameter> TrainableParameters =>
-        layers.SelectMany(l => new[] { l.weight!, l.bias! }).Concat([head.weight!, head.bias!]).ToArray();
+        layers.SelectMany(l => new[] { l.weight!, l.bias! }).Concat([head.weight!, head.bias!])
+            .Concat(linear_model is null ? [] : [linear_model.weight!, linear_model.bias!]).ToArray();
 
     /// <summary>Hidden layer <paramref name="layer"/> (of the widest width).</summary>
     public Linear Layer(int layer) => layers[layer];
@@ -87,12 +92,13 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
     {
         if (weights.Path is { } path) return SlicedForward(x, path);
         var masks = WidthMasks(weights);
-        var h = ends.Input(x);
+        var input = ends.Input(x);
+        var h = input;
         Tensor? mixed = null;
         for (int l = 0; l < layers.Count; l++)
         {
             var (weight, bias) = EntangledLayer(l, masks);
-            var next = Drop(MixedActivation(nn.functional.linear(h, weight, bias), weights.Activation));
+            var next = Drop(MixedActivation(nn.functional.linear(h, weight, bias), weights.Activation[_space.ActivationPerLayer ? l : 0]));
             if (l > 0 && _space.SearchResidual) next = Plus(next, weights.Residual[1].mul(h.mul(masks[l])));
             h = next;
             int depth = _depthIndexAfterLayer[l];
@@ -103,7 +109,12 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
                 mixed = mixed is null ? contribution : Plus(mixed, contribution);
             }
         }
-        return ends.Output(head.forward(mixed!));
+        if (linear_model is null) return ends.Output(head.forward(mixed!));
+        // Depth 0 is the first (sorted) depth choice; the head's bias belongs to the deeper choices' share.
+        var linearOutput = weights.Depth[0].mul(linear_model.forward(input));
+        if (mixed is null) return ends.Output(linearOutput);
+        var deeper = weights.Depth.narrow(0, 1, weights.Depth.shape[0] - 1).sum();
+        return ends.Output(Plus(linearOutput, nn.functional.linear(mixed, head.weight!, head.bias!.mul(deeper))));
     }
 
     /// <summary>
@@ -114,13 +125,14 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
     {
         var architecture = path.ToArchitecture(_space);
         var h = ends.Input(x);
+        if (architecture.HiddenLayerSizes.Count == 0) return ends.Output(linear_model!.forward(h));
         long previous = Inputs;
         for (int l = 0; l < architecture.HiddenLayerSizes.Count; l++)
         {
             long width = architecture.HiddenLayerSizes[l];
             var linear = layers[l];
             var next = Drop(MlpLayers.Activate(nn.functional.linear(h, linear.weight!.narrow(0, 0, width).narrow(1, 0, previous), linear.bias!.narrow(0, 0, width)),
-                architecture.Activation));
+                architecture.ActivationOf(l)));
             if (l > 0 && architecture.Residual) next = Plus(next, MlpLayers.Shortcut(h, width));
             h = next;
             previous = width;
@@ -138,7 +150,13 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
     {
         int depth = _space.SortedDepths[path.Depth];
         var widths = _space.SortedWidths;
-        var result = new ParameterSlice?[2 * layers.Count + 2];
+        var result = new ParameterSlice?[2 * layers.Count + 2 + (linear_model is null ? 0 : 2)];
+        if (depth == 0)
+        {
+            result[^2] = new ParameterSlice(linear_model!.weight!.shape);
+            result[^1] = new ParameterSlice(linear_model.bias!.shape);
+            return result;
+        }
         long previous = Inputs;
         for (int l = 0; l < depth; l++)
         {
@@ -147,8 +165,8 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
             result[2 * l + 1] = new ParameterSlice([width]);
             previous = width;
         }
-        result[^2] = new ParameterSlice([Outputs, previous]);
-        result[^1] = new ParameterSlice([Outputs]);
+        result[2 * layers.Count] = new ParameterSlice([Outputs, previous]);
+        result[2 * layers.Count + 1] = new ParameterSlice([Outputs]);
         return result;
     }
 
@@ -170,6 +188,12 @@ internal sealed class TangledSupernet : nn.Module<Tensor, ArchitectureWeights, T
         var (inputShift, inputScale, outputShift, outputScale) = ends.Values();
         var network = new MlpNetwork(Inputs, architecture, Outputs, inputShift, inputScale, outputShift, outputScale);
         var targets = network.parameters().ToArray(); // weight, bias per layer, input side first
+        if (architecture.HiddenLayerSizes.Count == 0)
+        {
+            targets[0].copy_(linear_model!.weight!);
+            targets[1].copy_(linear_model.bias!);
+            return network;
+        }
         int previous = Inputs;
         for (int l = 0; l < architecture.HiddenLayerSizes.Count; l++)
         {
