@@ -84,6 +84,15 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         public string? PredictedStressColumnName { get; set; }
 
         /// <summary>
+        /// Output column for every atom's share of the predicted energy (N <see cref="float"/> per row, in the energy
+        /// unit): its type's reference energy plus its readout, the terms the model sums into <c>Score</c>, so they add
+        /// up to it (to float32 rounding). Invariant like the energy (with <see cref="CanonicalFrame"/>, to rounding);
+        /// permuting the atoms permutes them. Default: null (no such output; the ONNX graph then has none).
+        /// "PredictedAtomEnergies" is a good name.
+        /// </summary>
+        public string? PredictedAtomEnergiesColumnName { get; set; }
+
+        /// <summary>
         /// Weight of the stress error against the energy error (with a stress column): the mean squared error per stress
         /// component, each measured as a virial per atom (stress × volume / atoms, in the energy unit), so that it weighs
         /// as an energy per atom does whatever the cell's size. Default: 1.
@@ -123,6 +132,10 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
             if (PredictedStressColumnName is not null)
                 ColumnChecks.CheckOutputName(nameof(PredictedStressColumnName), PredictedStressColumnName,
                     [.. InputColumns, ("the energy output", DefaultColumnNames.Score), (nameof(PredictedForcesColumnName), PredictedForcesColumnName)], "PredictedStress");
+            if (PredictedAtomEnergiesColumnName is not null)
+                ColumnChecks.CheckOutputName(nameof(PredictedAtomEnergiesColumnName), PredictedAtomEnergiesColumnName,
+                    [.. InputColumns, ("the energy output", DefaultColumnNames.Score), (nameof(PredictedForcesColumnName), PredictedForcesColumnName),
+                        (nameof(PredictedStressColumnName), PredictedStressColumnName)], "PredictedAtomEnergies");
             if (!(StressLossWeight >= 0) || !double.IsFinite(StressLossWeight))
                 throw new ArgumentOutOfRangeException(nameof(StressLossWeight), StressLossWeight, "The stress loss weight must be non-negative and finite.");
         }
@@ -146,8 +159,8 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         _options.Validate();
         PointCloudData.CheckShape(inputSchema, Columns(_options));
         var shape = ScoringSchema.Extend(_mlContext, inputSchema, PredictionKind.Regression);
-        if (_options.PredictedForcesColumnName is { } forces) shape = ScoringSchema.AddFloatVector(_mlContext, shape, forces);
-        return _options.PredictedStressColumnName is { } stress ? ScoringSchema.AddFloatVector(_mlContext, shape, stress) : shape;
+        foreach (var output in Outputs(_options)) shape = ScoringSchema.AddFloatVector(_mlContext, shape, output);
+        return shape;
     }
 
     /// <summary>Trains on <paramref name="input"/> and returns the fitted, ONNX-scored model.</summary>
@@ -219,6 +232,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
             EnergyScale = baseline.Scale,
             PredictedForcesColumnName = o.PredictedForcesColumnName,
             PredictedStressColumnName = o.PredictedStressColumnName,
+            PredictedAtomEnergiesColumnName = o.PredictedAtomEnergiesColumnName,
             EnergyUnit = o.EnergyUnit,
             CellColumnName = o.CellColumnName,
             CanonicalFrame = network.CanonicalFrame,
@@ -226,19 +240,25 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         bool periodic = o.CellColumnName is not null;
         var onnx = PonitaOnnxExporter.ExportForScoring(network, set.TypesAreIndices, o.PredictedForcesColumnName,
             new Dictionary<string, string> { [MetadataKeys.Kind] = nameof(PredictionKind.Regression), [MetadataKeys.Method] = o.PositionOnly ? "PNITA" : "PONITA", [PonitaDescription.MetadataKey] = description.ToJson() },
-            periodic, o.PredictedStressColumnName);
-        var checks = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed, periodic, o.PredictedStressColumnName);
+            periodic, o.PredictedStressColumnName, o.PredictedAtomEnergiesColumnName);
+        var checks = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed, periodic, o.PredictedStressColumnName,
+            o.PredictedAtomEnergiesColumnName);
 
         var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
             cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.Scoring(orientations, o.HiddenSize, o.NumberOfLayers, reversePass))
         { CellColumn = o.CellColumnName };
         var scoring = ExportedFit.Finish(run, _mlContext, input, PonitaTraining.ScoringSpec(_mlContext, onnx, contract, PredictionKind.Regression,
-            new[] { o.PredictedForcesColumnName, o.PredictedStressColumnName }.OfType<string>().ToList(), null, o.ScoringDevice, o.PredictedStressColumnName is not null), checks);
+            Outputs(o), null, o.ScoringDevice, o.PredictedStressColumnName is not null), checks);
         return new PonitaModel(scoring, description, contract, history, errors, checks[0].Report, Check(checks, PonitaExportCheck.Forces), run.Seed)
         {
             StressExportParity = Check(checks, PonitaExportCheck.Stress),
+            AtomEnergiesExportParity = Check(checks, PonitaExportCheck.AtomEnergies),
         };
     }
+
+    /// <summary>The model's vector outputs besides <c>Score</c>, in the ONNX graph's order.</summary>
+    private static List<string> Outputs(Options o) =>
+        new[] { o.PredictedForcesColumnName, o.PredictedStressColumnName, o.PredictedAtomEnergiesColumnName }.OfType<string>().ToList();
 
     private static ParityReport? Check(IEnumerable<ExportCheck> checks, string output) => checks.FirstOrDefault(c => c.Output == output)?.Report;
 
