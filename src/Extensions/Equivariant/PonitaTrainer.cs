@@ -111,7 +111,27 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         /// </summary>
         public bool CanonicalFrame { get; set; } = true;
 
+        /// <summary>
+        /// A trained PONITA energy model to fine-tune: a <see cref="PonitaModel"/>, or the transformer
+        /// <c>mlContext.Model.Load</c> gives back for a saved one. Training starts from its weights and keeps its energy
+        /// baseline (reference energies and scale), unit, cutoff, kernel scale, architecture, graph (neighbour limit,
+        /// self-interaction), periodicity and canonical frame. Each of those options left at its default takes the
+        /// model's value; one set to a different value is refused, naming it (the cell column may be renamed, and
+        /// <see cref="CanonicalFrame"/> turned off). The data's atom types must be ones the model was trained on.
+        /// Training options (epochs, learning rate, loss weights, …) and outputs are this options object's own; with an
+        /// initial model <see cref="PonitaOptionsBase.NumberOfEpochs"/> may be 0, which exports the model as it is (e.g.
+        /// with another output). The model is only read: it stays the caller's to dispose, and a disposed one is refused
+        /// with <see cref="ObjectDisposedException"/>. Models saved by versions that did not keep their weights cannot be
+        /// fine-tuned. Default: null (a new model).
+        /// </summary>
+        public ITransformer? InitialModel { get; set; }
+
         internal override bool UsesOrientations => !PositionOnly;
+
+        internal override bool FineTunes => InitialModel is not null;
+
+        /// <summary>A shallow copy, for the options a fine-tuning takes from its initial model.</summary>
+        internal Options Copy() => (Options)MemberwiseClone();
 
         internal override IEnumerable<(string Option, string? Column)> InputColumns =>
             [.. base.InputColumns, (nameof(ForcesColumnName), ForcesColumnName), (nameof(StressColumnName), StressColumnName)];
@@ -168,8 +188,10 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
     {
         ArgumentNullException.ThrowIfNull(input);
         _options.Validate();
-        var o = _options;
+        var initial = _options.InitialModel is { } start ? PonitaInitialModel.Read(_mlContext, start) : null;
+        var o = initial?.Apply(_options) ?? _options;
         var set = PointCloudData.Read(input, Columns(o), o.CancellationToken);
+        if (initial is not null) set = initial.Encode(set, o);
         bool withForces = o.ForcesColumnName is not null, withStress = o.StressColumnName is not null;
         bool reversePass = o.PredictedForcesColumnName is not null || o.PredictedStressColumnName is not null;   // in the exported graph
         // Every op works on all orientations of a point (pair) at once, so the thread policy sees O × 4H values per point.
@@ -177,7 +199,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         var (cutoff, kernelScale) = PonitaTraining.Lengths(o, set.Clouds);
         int orientations = o.PositionOnly ? 1 : o.NumberOfOrientations;
         var (training, validation) = PonitaTraining.Split(set.Clouds, o.ValidationFraction, run.Seed);
-        var baseline = EnergyBaseline.Fit(training, set.FeatureCount);
+        var baseline = initial?.Baseline ?? EnergyBaseline.Fit(training, set.FeatureCount);
         run.Info($"{set.Clouds.Count} point clouds ({set.Clouds.Count(c => c.Cell is not null)} periodic, energies in {o.EnergyUnit.Symbol()}) of {set.Clouds.Min(c => c.Count)}..{set.Clouds.Max(c => c.Count)} points ({validation.Count} held out), {set.FeatureCount} " +
                  $"{(set.TypesAreIndices ? "types" : "features per point")}, cutoff {cutoff:G4}, energy unit {baseline.Scale:G4}");
 
@@ -190,14 +212,15 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         double peak = memory.Check(trainingSamples, validationSamples, cutoff);
         run.Info($"kernel scale {kernelScale:G4}, memory at most about {peak / (1 << 20):N0} MiB at the peak");
         using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, o.PositionOnly, o.ReadoutFromEveryLayer, kernelScale);
-        using (no_grad()) network.Ends.Reference.weight!.zero_();
+        if (initial is not null) initial.LoadInto(network);
+        else using (no_grad()) network.Ends.Reference.weight!.zero_();
         network.to(run.Device);
         var errors = new List<PonitaValidation>();
         var schedule = PonitaTraining.Schedule(o, trainingSamples.Count);
         var rotations = o.RotationAugmentation ? new Random(run.Random.Next()) : null;
         using var forceWeight = o.ForceLossWeight.ToScalar();
         using var stressWeight = o.StressLossWeight.ToScalar();
-        var history = PonitaFitting.Train(run, network, trainingSamples, schedule,
+        IReadOnlyList<TrainingProgress> history = o.NumberOfEpochs == 0 ? [] : PonitaFitting.Train(run, network, trainingSamples, schedule,
             chosen => PonitaFitting.Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces, rotations, run.Device, withStress), forceWeight, withStress ? stressWeight : null),
             validationSamples.Count == 0 ? null : epoch =>
             {
@@ -210,6 +233,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
             },
             (epoch, loss) => $"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}) or ForceLossWeight ({o.ForceLossWeight}), or check the Cutoff ({cutoff:G4}) and KernelScale ({kernelScale:G4}) against the data's scale.", o.KeepBestValidationEpoch).History;
         network.to(CPU);
+        string weights = PonitaInitialModel.Encode(network);   // in the training's units, for a later fine-tuning
         network.FoldEnergyScale(baseline.Scale, baseline.ReferenceEnergies);
         network.eval();
         network.CanonicalFrame = o.CanonicalFrame && o.CellColumnName is null && !o.PositionOnly;
@@ -239,7 +263,8 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         };
         bool periodic = o.CellColumnName is not null;
         var onnx = PonitaOnnxExporter.ExportForScoring(network, set.TypesAreIndices, o.PredictedForcesColumnName,
-            new Dictionary<string, string> { [MetadataKeys.Kind] = nameof(PredictionKind.Regression), [MetadataKeys.Method] = o.PositionOnly ? "PNITA" : "PONITA", [PonitaDescription.MetadataKey] = description.ToJson() },
+            new Dictionary<string, string> { [MetadataKeys.Kind] = nameof(PredictionKind.Regression), [MetadataKeys.Method] = o.PositionOnly ? "PNITA" : "PONITA", [PonitaDescription.MetadataKey] = description.ToJson(),
+                [PonitaInitialModel.WeightsKey] = weights },
             periodic, o.PredictedStressColumnName, o.PredictedAtomEnergiesColumnName);
         var checks = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed, periodic, o.PredictedStressColumnName,
             o.PredictedAtomEnergiesColumnName);
