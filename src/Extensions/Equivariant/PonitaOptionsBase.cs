@@ -127,6 +127,12 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
     /// </summary>
     public bool KeepBestValidationEpoch { get; set; } = true;
 
+    /// <summary>
+    /// Clip the gradient's global norm at this value before every step (the reference implementation clips at 0.5);
+    /// null: no clipping. Internal: a measured knob (bench <c>--ponita-clipping</c>), not a default until it shows a gain.
+    /// </summary>
+    internal double? GradientClipNorm { get; set; }
+
     /// <summary>Whether training starts from an initial model, which allows 0 epochs.</summary>
     internal virtual bool FineTunes => false;
 

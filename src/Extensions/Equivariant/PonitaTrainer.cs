@@ -20,7 +20,9 @@ namespace MLExtensions.Equivariant;
 /// <see cref="float"/> or <see cref="int"/> (0, 1, …; the largest index in training fixes the known types), or, with
 /// <see cref="PonitaOptionsBase.FeaturesPerAtom"/> = F, N·F <see cref="float"/> features per point. Label: the energy,
 /// <see cref="float"/>. Optional forces: vector of 3N <see cref="float"/>. Output: <c>Score</c>
-/// (<see cref="float"/>, the predicted energy) and, when asked, the predicted forces (3N <see cref="float"/>).</para>
+/// (<see cref="float"/>, the predicted energy) and, when asked, the predicted forces (3N <see cref="float"/>) and every
+/// atom's share of the energy (N <see cref="float"/>, <see cref="Options.PredictedAtomEnergiesColumnName"/>).
+/// <see cref="Options.InitialModel"/> fine-tunes a trained model instead of starting anew.</para>
 /// <para>Message passing runs along a radius graph (pairs closer than <see cref="PonitaOptionsBase.Cutoff"/>, and with
 /// <see cref="PonitaOptionsBase.SelfInteraction"/> a self-loop per point) built with a cell list, so time and memory grow linearly with the number of points at fixed
 /// density; the exported ONNX graph takes the edges as inputs and the scoring chain builds them per row. With
