@@ -15,6 +15,8 @@
 // (--nas-trace [--seeds 1,2,3] [--rows 500] [--epochs 40] [--warmup 10] [--softmax|--dirichlet] [--sampled] [--alpha-lr 3e-3] [--alpha-steps 16] [--no-regularization]);
 // PONITA on the charged N-body task against linear extrapolation (--ponita-nbody [--systems 1000] [--epochs 30] [--cutoff 4] [--hidden 32] [--egnn]);
 // PONITA energy + forces of one large system at water-like density, N = 100, 1,000, 10,000 atoms: time and peak memory (--ponita-scale [--sizes 100,1000,10000]);
+// PONITA's invariance error against NumberOfOrientations, with and without the canonical frame, on the shipped ethanol frames (--ponita-invariance [--data ethanol-xtb.extxyz.gz]; about 10 minutes);
+// PONITA with the gradient's norm clipped at 0.5 (the reference's) against none, test energy and force MAE on the shipped ethanol frames (--ponita-clipping [--seeds 1,2] [--epochs 30] [--data F]);
 // PONITA scoring speed on an extended-XYZ file, blocks vs per row (--ponita-file aspirin-xtb.extxyz.gz);
 // PONITA inference molecules/s, TorchSharp eager vs ONNX Runtime, and training time per epoch (--ponita [--molecules 500]); its working set over a long training (--ponita-memory [--epochs 60]).
 // Issue #21's reliability probes through the public API, a Markdown table of probe | outcome | verdict, exit code 1 if any fails (--probes);
@@ -66,6 +68,18 @@ if (args.Contains("--ponita-nbody"))
         args.SkipWhile(a => a != "--cutoff").Skip(1).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(4.0).First(),
         args.SkipWhile(a => a != "--hidden").Skip(1).Select(int.Parse).DefaultIfEmpty(32).First(),
         args.Contains("--egnn"));
+    return;
+}
+if (args.Contains("--ponita-invariance"))
+{
+    PonitaBench.Invariance(args.SkipWhile(a => a != "--data").Skip(1).FirstOrDefault());
+    return;
+}
+if (args.Contains("--ponita-clipping"))
+{
+    PonitaBench.Clipping(args.SkipWhile(a => a != "--data").Skip(1).FirstOrDefault(),
+        args.SkipWhile(a => a != "--seeds").Skip(1).Take(1).Select(v => v.Split(',').Select(int.Parse).ToArray()).DefaultIfEmpty([1, 2]).First(),
+        args.SkipWhile(a => a != "--epochs").Skip(1).Select(int.Parse).DefaultIfEmpty(30).First());
     return;
 }
 if (args.Contains("--ponita-file"))

@@ -63,6 +63,9 @@ public sealed record PonitaDescription
     /// </summary>
     public string? PredictedStressColumnName { get; init; }
 
+    /// <summary>The column of every atom's share of the predicted energy, or null when the model predicts none.</summary>
+    public string? PredictedAtomEnergiesColumnName { get; init; }
+
     /// <summary>
     /// The unit of the model's energies (forces: this unit per Å; lengths in Å). Models saved before units were
     /// recorded read as <see cref="PonitaEnergyUnit.KilocaloriePerMole"/>, the unit they assumed.

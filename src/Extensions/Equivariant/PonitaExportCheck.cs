@@ -12,11 +12,14 @@ namespace MLExtensions.Equivariant;
 /// </summary>
 internal static class PonitaExportCheck
 {
-    public const string Forces = "forces", Stress = "stress";
+    public const string Forces = "forces", Stress = "stress", AtomEnergies = "atom energies";
 
-    /// <summary>The energy check (first) and, with a forces output, the forces check; with a stress output, the stress check (of the periodic clouds).</summary>
+    /// <summary>
+    /// The energy check (first) and, with a forces output, the forces check; with a stress output, the stress check (of
+    /// the periodic clouds); with an atom energies output, that check.
+    /// </summary>
     public static ExportCheck[] Run(PonitaNetwork network, byte[] onnx, PointCloudSet set, string? forcesOutput, int? maximumNeighbors, bool selfLoops, int seed,
-        bool periodic = false, string? stressOutput = null)
+        bool periodic = false, string? stressOutput = null, string? atomEnergiesOutput = null)
     {
         var random = new Random(seed ^ 0x0417a);
         var clouds = new[] { set.Clouds[0], set.Clouds.MaxBy(c => c.Count)!, set.Clouds[random.Next(set.Clouds.Count)] }
@@ -47,7 +50,25 @@ internal static class PonitaExportCheck
         if (stressOutput is not null && samples.Where(s => float.IsFinite(PeriodicRadiusGraph.StressVolume(s.Cloud.Cell))).ToList() is { Count: > 0 } cells)
             checks.Add(new ExportCheck(Stress, OnnxParity.Compare(_ => PonitaFitting.Predict(network, cells, set.FeatureCount, cells.Count, withStress: true).Stresses!.SelectMany(v => v).ToArray(),
                 onnx, Inputs(cells, set, periodic, volumes: true), stressOutput)));
+        if (atomEnergiesOutput is not null) checks.Add(AtomEnergiesCheck(network, onnx, samples, set, inputs, atomEnergiesOutput));
         return [.. checks];
+    }
+
+    /// <summary>As the energy: the error is measured against the learned part of each atom's energy, with slack for the rounding of the largest.</summary>
+    private static ExportCheck AtomEnergiesCheck(PonitaNetwork network, byte[] onnx, List<GraphSample> samples, PointCloudSet set, List<ParityInput> inputs, string output)
+    {
+        float[] expected = [], composition = [];
+        var report = OnnxParity.Compare(_ =>
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            using var batch = MoleculeBatch.From(samples, set.FeatureCount, withForces: false);
+            composition = network.Ends.Reference.forward(batch.Graph.Features).squeeze(-1).data<float>().ToArray();
+            return expected = network.AtomEnergies(batch.Graph).data<float>().ToArray();
+        }, onnx, inputs, output);
+        double learned = expected.Select((e, i) => Math.Abs(e - composition[i])).Max();
+        float largest = expected.Max(MathF.Abs);
+        return new ExportCheck(AtomEnergies, report with { MaxReference = learned }, 8.0 * (MathF.BitIncrement(largest) - largest));
     }
 
     private static double Composition(PointCloud cloud, float[] reference, int featureCount)

@@ -86,7 +86,9 @@ internal sealed record MoleculeBatch(PointGraph Graph, Tensor Energies, Tensor? 
 /// <param name="CosineDecay">Fall from the peak to zero along a half cosine.</param>
 /// <param name="WarmupSteps">Steps of linear rise from zero to the peak.</param>
 /// <param name="AverageDecay">Keep an exponential moving average of the weights with this decay, and end with it.</param>
-internal sealed record TrainingSchedule(int Epochs, int BatchSize, double LearningRate, bool CosineDecay = false, int WarmupSteps = 0, double? AverageDecay = null)
+/// <param name="GradientClipNorm">Clip the gradient's global norm at this value before every step.</param>
+internal sealed record TrainingSchedule(int Epochs, int BatchSize, double LearningRate, bool CosineDecay = false, int WarmupSteps = 0, double? AverageDecay = null,
+    double? GradientClipNorm = null)
 {
     /// <summary>The learning rate at <paramref name="step"/> of <paramref name="totalSteps"/>.</summary>
     public double LearningRateAt(int step, int totalSteps)
@@ -188,6 +190,7 @@ internal static class PonitaFitting
                 optimizer.ZeroGrad();
                 var loss = batchLoss(batch);
                 loss.backward();
+                if (schedule.GradientClipNorm is double clip) nn.utils.clip_grad_norm_(network.parameters(), clip);
                 optimizer.Step();
                 return new StepLoss(loss);
             },

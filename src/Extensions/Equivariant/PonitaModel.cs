@@ -63,6 +63,9 @@ public sealed class PonitaModel : OnnxScoredModel
     /// <summary>The same for the exported stress against TorchSharp's strain derivative (null when the stress is not predicted).</summary>
     public ParityReport? StressExportParity { get; internal init; }
 
+    /// <summary>The same for the exported atom energies against TorchSharp's (null when they are not predicted).</summary>
+    public ParityReport? AtomEnergiesExportParity { get; internal init; }
+
     /// <summary>The seed the model was trained with.</summary>
     public int Seed { get; }
 

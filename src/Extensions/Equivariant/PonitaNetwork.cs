@@ -154,6 +154,28 @@ internal sealed class PonitaNetwork : nn.Module
     /// <summary>Energies on a given orientation grid [O, 3] (a rotated grid for exact-invariance checks).</summary>
     public Tensor Energy(PointGraph graph, Tensor orientations)
     {
+        var (composition, learned) = PointEnergies(graph, orientations);
+        // The per-type reference energies (large: −23,000 kcal/mol per carbon) and the learned part are summed per
+        // cloud separately and in float64, so a total of −4×10⁵ loses only its final rounding to float32.
+        var total = zeros(graph.GraphCount, dtype: ScalarType.Float64, device: composition.device)
+            .index_add(0, graph.Graph, composition.to_type(ScalarType.Float64), One)
+            .index_add(0, graph.Graph, learned.to_type(ScalarType.Float64), One);
+        return total.to_type(composition.dtype);
+    }
+
+    /// <summary>
+    /// Each point's share of its cloud's energy [P]: its reference energy plus its readout, the terms
+    /// <see cref="Energy(PointGraph)"/> sums per cloud (so the shares add up to the energy, to float32 rounding).
+    /// </summary>
+    public Tensor AtomEnergies(PointGraph graph)
+    {
+        var (composition, learned) = PointEnergies(graph, grid);
+        return Plus(composition, learned);
+    }
+
+    /// <summary>Per point [P]: the reference energy of its type (features) and the learned readout, the mean over orientations (and blocks).</summary>
+    private (Tensor Composition, Tensor Learned) PointEnergies(PointGraph graph, Tensor orientations)
+    {
         var composition = reference.forward(graph.Features).squeeze(-1);                            // [P]
         var states = Encode(graph, orientations, null, CanonicalFrame);
         int first = states.Count - readouts.Count;
@@ -164,12 +186,7 @@ internal sealed class PonitaNetwork : nn.Module
             var term = readouts[r].forward(states[first + r]).squeeze(-1).mean([1]).div(layers);
             learned = learned is null ? term : Plus(learned, term);
         }
-        // The per-type reference energies (large: −23,000 kcal/mol per carbon) and the learned part are summed per
-        // cloud separately and in float64, so a total of −4×10⁵ loses only its final rounding to float32.
-        var total = zeros(graph.GraphCount, dtype: ScalarType.Float64, device: composition.device)
-            .index_add(0, graph.Graph, composition.to_type(ScalarType.Float64), One)
-            .index_add(0, graph.Graph, learned!.to_type(ScalarType.Float64), One);
-        return total.to_type(composition.dtype);
+        return (composition, learned!);
     }
 
     /// <summary>

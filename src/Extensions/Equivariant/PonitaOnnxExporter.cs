@@ -27,7 +27,9 @@ internal static class PonitaOnnxExporter
     /// <summary>
     /// The scoring graph: the energies of the B clouds as the regression head [B, 1] and, when
     /// <paramref name="forcesName"/> is given, the conservative forces [1, P, 3] under that name; when
-    /// <paramref name="stressName"/> is given (periodic graphs only), the stresses [1, B, 9] under that name.
+    /// <paramref name="stressName"/> is given (periodic graphs only), the stresses [1, B, 9] under that name; when
+    /// <paramref name="atomEnergiesName"/> is given, every point's share of its cloud's energy [1, P] under that name
+    /// (graphs without it are unchanged).
     /// </summary>
     /// <remarks>
     /// With <paramref name="periodic"/>, the graph takes one more input, the Cartesian lattice shift of every edge
@@ -38,15 +40,16 @@ internal static class PonitaOnnxExporter
     /// (<see cref="PonitaColumns.Volumes"/>; NaN for a cloud with no volume, whose stress is then NaN).
     /// </remarks>
     public static byte[] ExportForScoring(PonitaNetwork network, bool typesAreIndices, string? forcesName, IReadOnlyDictionary<string, string>? metadata = null,
-        bool periodic = false, string? stressName = null)
+        bool periodic = false, string? stressName = null, string? atomEnergiesName = null)
     {
         if (stressName is not null && !periodic) throw new ArgumentException("A stress needs a periodic graph (a cell column).", nameof(stressName));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var g = new OnnxGraphBuilder("ponita");
         var inputs = Inputs(g, network, typesAreIndices, periodic);
-        var (energy, forces, virial) = EnergyAndForces(g, network, inputs, forcesName is not null, stressName is not null);
+        var (energy, forces, virial, atomEnergies) = EnergyAndForces(g, network, inputs, forcesName is not null, stressName is not null, atomEnergiesName is not null);
         ScoringHeads.AddRegressionHead(g, g.Unsqueeze(energy, [1]));
+        if (atomEnergiesName is not null) g.AddOutput(g.Unsqueeze(atomEnergies!.Value, [0], atomEnergiesName), OnnxElementType.Float, 1, OnnxDim.Symbolic("points"));
         if (forcesName is not null) g.AddOutput(g.Unsqueeze(forces!.Value, [0], forcesName), OnnxElementType.Float, 1, OnnxDim.Symbolic("points"), 3);
         if (stressName is not null)
         {
@@ -132,10 +135,11 @@ internal static class PonitaOnnxExporter
     /// <summary>
     /// Energies [B] and, when <paramref name="withForces"/>, the conservative forces −∂E/∂x [P, 3] of the network, by a
     /// reverse pass written in the same operators; when <paramref name="withVirial"/>, also each cloud's virial ∂E/∂ε =
-    /// Σ_e sym((∂E/∂r_e) r_eᵀ) [B, 9] (row-major) from the same pass.
+    /// Σ_e sym((∂E/∂r_e) r_eᵀ) [B, 9] (row-major) from the same pass; when <paramref name="withAtomEnergies"/>, every
+    /// point's reference energy plus readout [P], the terms the energy sums.
     /// </summary>
-    private static (OnnxValue Energy, OnnxValue? Forces, OnnxValue? Virial) EnergyAndForces(OnnxGraphBuilder g, PonitaNetwork network, GraphInputs inputs, bool withForces,
-        bool withVirial = false)
+    private static (OnnxValue Energy, OnnxValue? Forces, OnnxValue? Virial, OnnxValue? AtomEnergies) EnergyAndForces(OnnxGraphBuilder g, PonitaNetwork network, GraphInputs inputs,
+        bool withForces, bool withVirial = false, bool withAtomEnergies = false)
     {
         int orientations = (int)network.Grid.shape[0];
         var reference = network.Ends.Reference;
@@ -155,7 +159,8 @@ internal static class PonitaOnnxExporter
         var totals = g.ScatterAdd(g.Cast(g.Zeros(graphCount), OnnxElementType.Double), inputs.GraphIndex, g.Cast(composition, OnnxElementType.Double));
         totals = g.ScatterAdd(totals, inputs.GraphIndex, g.Cast(learned!.Value, OnnxElementType.Double));
         var energy = g.Cast(totals, OnnxElementType.Float, "ponita_energy");                                      // [B]
-        if (!withForces && !withVirial) return (energy, null, null);
+        OnnxValue? atomEnergies = withAtomEnergies ? g.Add(composition, learned!.Value) : null;                  // [P]
+        if (!withForces && !withVirial) return (energy, null, null, atomEnergies);
 
         // ∂E/∂h after each block from its readout (every block with per-layer readouts, else the last only): w/(O·L).
         OnnxValue? ReadoutGradient(int block) => block < first ? null
@@ -205,7 +210,7 @@ internal static class PonitaOnnxExporter
         // relative = x[sender] − x[receiver]: the gradient flows back to senders with +, to receivers with −.
         var gradPositions = g.Sub(g.SumByRow(bySender, gradRelative), g.SumByRow(inputs.ByReceiver, gradRelative));
         if (gradThroughFrame is { } throughFrame) gradPositions = g.Add(gradPositions, throughFrame);
-        return (energy, g.Neg(gradPositions), withVirial ? Virial(g, inputs, f.GivenRelative, gradRelative, graphCount) : null);
+        return (energy, g.Neg(gradPositions), withVirial ? Virial(g, inputs, f.GivenRelative, gradRelative, graphCount) : null, atomEnergies);
     }
 
     /// <summary>

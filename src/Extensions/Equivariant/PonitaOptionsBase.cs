@@ -87,7 +87,7 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
     /// </summary>
     public bool SelfInteraction { get; set; }
 
-    /// <summary>Passes over the training data. Default: 50.</summary>
+    /// <summary>Passes over the training data (0 only when fine-tuning: the initial model is exported as it is). Default: 50.</summary>
     public int NumberOfEpochs { get; set; } = Defaults.NumberOfEpochs;
 
     /// <summary>Point clouds per optimiser step (small batches give the many steps that force training needs). Default: 4.</summary>
@@ -127,6 +127,15 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
     /// </summary>
     public bool KeepBestValidationEpoch { get; set; } = true;
 
+    /// <summary>
+    /// Clip the gradient's global norm at this value before every step (the reference implementation clips at 0.5);
+    /// null: no clipping. Internal: a measured knob (bench <c>--ponita-clipping</c>), not a default until it shows a gain.
+    /// </summary>
+    internal double? GradientClipNorm { get; set; }
+
+    /// <summary>Whether training starts from an initial model, which allows 0 epochs.</summary>
+    internal virtual bool FineTunes => false;
+
     /// <summary>Whether the network has an orientation grid (PNITA, positions only, has none).</summary>
     internal virtual bool UsesOrientations => true;
 
@@ -137,7 +146,7 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
 
     internal override IEnumerable<string> Warnings()
     {
-        if (WarmupEpochs > NumberOfEpochs)
+        if (WarmupEpochs > NumberOfEpochs && NumberOfEpochs > 0)
             yield return $"WarmupEpochs ({WarmupEpochs:G4}) is longer than the training (NumberOfEpochs = {NumberOfEpochs}): the learning rate is still " +
                          $"warming up when training ends and never reaches LearningRate ({LearningRate:G4}). Make WarmupEpochs at most NumberOfEpochs.";
     }
@@ -157,7 +166,10 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
                 "PONITA needs at least 4 orientations to approximate rotation invariance (16–20 in the paper); set PositionOnly for the orientation-free variant.");
         ArgumentOutOfRangeException.ThrowIfLessThan(HiddenSize, 1, nameof(HiddenSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(NumberOfLayers, 1, nameof(NumberOfLayers));
-        ArgumentOutOfRangeException.ThrowIfLessThan(NumberOfEpochs, 1, nameof(NumberOfEpochs));
+        if (NumberOfEpochs < (FineTunes ? 0 : 1))
+            throw new ArgumentOutOfRangeException(nameof(NumberOfEpochs), NumberOfEpochs, FineTunes
+                ? "NumberOfEpochs must not be negative (0 exports the initial model as it is)."
+                : "NumberOfEpochs must be at least 1 (0 is allowed only when fine-tuning an initial model).");
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1, nameof(BatchSize));
         if (Cutoff is double c && !(c > 0 && double.IsFinite(c)))
             throw new ArgumentOutOfRangeException(nameof(Cutoff), c, "The cutoff must be positive and finite (or null for the default).");

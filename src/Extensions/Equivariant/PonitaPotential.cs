@@ -18,6 +18,13 @@ public readonly record struct PonitaEvaluation(float Energy, float[]? Forces)
     /// cell, or a cell not periodic in all three directions), where ASE raises PropertyNotImplementedError.
     /// </summary>
     public float[]? Stress { get; init; }
+
+    /// <summary>
+    /// Every point's share of <see cref="Energy"/> (its type's reference energy plus its readout; they sum to the
+    /// energy to float32 rounding), for a model trained with <see cref="PonitaTrainer.Options.PredictedAtomEnergiesColumnName"/>
+    /// (<see cref="PonitaPotential.PredictsAtomEnergies"/>); null for other models.
+    /// </summary>
+    public float[]? AtomEnergies { get; init; }
 }
 
 /// <summary>
@@ -41,7 +48,7 @@ public sealed partial class PonitaPotential : IDisposable
     private PonitaPotential(byte[] onnx, PonitaDescription description, OnnxExecutionDevice device, int gpuDeviceId)
     {
         Description = description;
-        _outputs = [ScoringHeads.RawScore, .. new[] { description.PredictedForcesColumnName, description.PredictedStressColumnName }.OfType<string>()];
+        _outputs = [ScoringHeads.RawScore, .. new[] { description.PredictedForcesColumnName, description.PredictedStressColumnName, description.PredictedAtomEnergiesColumnName }.OfType<string>()];
         _session = OnnxModelSession.Create(onnx, device, gpuDeviceId);
         // Models trained with a cell column take every edge's lattice shift; older and open-cluster models do not.
         IsPeriodic = _session.Session.InputMetadata.ContainsKey(PonitaColumns.Shifts);
@@ -70,6 +77,9 @@ public sealed partial class PonitaPotential : IDisposable
     /// three directions (a periodic model trained with <see cref="PonitaTrainer.Options.PredictedStressColumnName"/>).
     /// </summary>
     public bool PredictsStress => Description.PredictedStressColumnName is not null;
+
+    /// <summary>True when <c>Evaluate</c> returns every point's share of the energy (<see cref="PonitaEvaluation.AtomEnergies"/>).</summary>
+    public bool PredictsAtomEnergies => Description.PredictedAtomEnergiesColumnName is not null;
 
     /// <summary>Whether the model's graph runs the reverse pass (for forces or the stress), which the memory guard counts.</summary>
     internal static bool ReversePass(PonitaDescription description) => description.PredictedForcesColumnName is not null || description.PredictedStressColumnName is not null;
@@ -178,9 +188,11 @@ public sealed partial class PonitaPotential : IDisposable
     {
         using var options = new RunOptions();
         using var results = _session.Session.Run(options, names, values, _outputs);
+        ReadOnlySpan<float> Output(string? name) => name is null ? default : results[Array.IndexOf(_outputs, name)].GetTensorDataAsSpan<float>();
         var energies = results[0].GetTensorDataAsSpan<float>();
-        var forces = PredictsForces ? results[1].GetTensorDataAsSpan<float>() : default;
-        var stresses = PredictsStress ? results[_outputs.Length - 1].GetTensorDataAsSpan<float>() : default;
+        var forces = Output(Description.PredictedForcesColumnName);
+        var stresses = Output(Description.PredictedStressColumnName);
+        var atomEnergies = Output(Description.PredictedAtomEnergiesColumnName);
         var evaluations = new PonitaEvaluation[clouds.Count];
         int offset = 0;
         for (int b = 0; b < clouds.Count; b++)
@@ -190,6 +202,7 @@ public sealed partial class PonitaPotential : IDisposable
             evaluations[b] = new PonitaEvaluation(energies[b], PredictsForces ? forces.Slice(offset, length).ToArray() : null)
             {
                 Stress = PredictsStress && float.IsFinite(stress[0]) ? stress.ToArray() : null,
+                AtomEnergies = PredictsAtomEnergies ? atomEnergies.Slice(offset / 3, length / 3).ToArray() : null,
             };
             offset += length;
         }

@@ -43,7 +43,8 @@ internal sealed class PonitaScoredView : IDataView, MLExtensions.Onnx.Lifetimes.
     public static PonitaScoredView? TryCreate(IDataView input, DataViewSchema perRowSchema, PonitaPotential potential, PonitaInputContract contract, BatchScoringOptions options)
     {
         int inputs = input.Schema.Count;
-        string[] added = ["Score", .. new[] { potential.Description.PredictedForcesColumnName, potential.Description.PredictedStressColumnName }.OfType<string>()];
+        var d = potential.Description;
+        string[] added = ["Score", .. new[] { d.PredictedForcesColumnName, d.PredictedStressColumnName, d.PredictedAtomEnergiesColumnName }.OfType<string>()];
         if (perRowSchema.Count != inputs + added.Length) return null;
         for (int i = 0; i < inputs; i++)
             if (perRowSchema[i].Name != input.Schema[i].Name || perRowSchema[i].IsHidden != input.Schema[i].IsHidden) return null;
@@ -122,8 +123,9 @@ internal sealed class PonitaScoredView : IDataView, MLExtensions.Onnx.Lifetimes.
         {
             if (column.Index == _view._scoreIndex) return (ValueGetter<float>)((ref float value) => value = _results[CurrentSlot()].Energy);
             // A row without a volume has no stress: NaN, as the per-row chain's ONNX graph gives it.
-            Func<PonitaEvaluation, float[]> values = column.Name == _view._potential.Description.PredictedStressColumnName
-                ? r => r.Stress ?? NoStress
+            var description = _view._potential.Description;
+            Func<PonitaEvaluation, float[]> values = column.Name == description.PredictedStressColumnName ? r => r.Stress ?? NoStress
+                : column.Name == description.PredictedAtomEnergiesColumnName ? r => r.AtomEnergies!
                 : r => r.Forces!;
             return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
             {

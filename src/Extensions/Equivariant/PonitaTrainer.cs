@@ -20,7 +20,9 @@ namespace MLExtensions.Equivariant;
 /// <see cref="float"/> or <see cref="int"/> (0, 1, …; the largest index in training fixes the known types), or, with
 /// <see cref="PonitaOptionsBase.FeaturesPerAtom"/> = F, N·F <see cref="float"/> features per point. Label: the energy,
 /// <see cref="float"/>. Optional forces: vector of 3N <see cref="float"/>. Output: <c>Score</c>
-/// (<see cref="float"/>, the predicted energy) and, when asked, the predicted forces (3N <see cref="float"/>).</para>
+/// (<see cref="float"/>, the predicted energy) and, when asked, the predicted forces (3N <see cref="float"/>) and every
+/// atom's share of the energy (N <see cref="float"/>, <see cref="Options.PredictedAtomEnergiesColumnName"/>).
+/// <see cref="Options.InitialModel"/> fine-tunes a trained model instead of starting anew.</para>
 /// <para>Message passing runs along a radius graph (pairs closer than <see cref="PonitaOptionsBase.Cutoff"/>, and with
 /// <see cref="PonitaOptionsBase.SelfInteraction"/> a self-loop per point) built with a cell list, so time and memory grow linearly with the number of points at fixed
 /// density; the exported ONNX graph takes the edges as inputs and the scoring chain builds them per row. With
@@ -84,6 +86,15 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         public string? PredictedStressColumnName { get; set; }
 
         /// <summary>
+        /// Output column for every atom's share of the predicted energy (N <see cref="float"/> per row, in the energy
+        /// unit): its type's reference energy plus its readout, the terms the model sums into <c>Score</c>, so they add
+        /// up to it (to float32 rounding). Invariant like the energy (with <see cref="CanonicalFrame"/>, to rounding);
+        /// permuting the atoms permutes them. Default: null (no such output; the ONNX graph then has none).
+        /// "PredictedAtomEnergies" is a good name.
+        /// </summary>
+        public string? PredictedAtomEnergiesColumnName { get; set; }
+
+        /// <summary>
         /// Weight of the stress error against the energy error (with a stress column): the mean squared error per stress
         /// component, each measured as a virial per atom (stress × volume / atoms, in the energy unit), so that it weighs
         /// as an energy per atom does whatever the cell's size. Default: 1.
@@ -102,7 +113,27 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         /// </summary>
         public bool CanonicalFrame { get; set; } = true;
 
+        /// <summary>
+        /// A trained PONITA energy model to fine-tune: a <see cref="PonitaModel"/>, or the transformer
+        /// <c>mlContext.Model.Load</c> gives back for a saved one. Training starts from its weights and keeps its energy
+        /// baseline (reference energies and scale), unit, cutoff, kernel scale, architecture, graph (neighbour limit,
+        /// self-interaction), periodicity and canonical frame. Each of those options left at its default takes the
+        /// model's value; one set to a different value is refused, naming it (the cell column may be renamed, and
+        /// <see cref="CanonicalFrame"/> turned off). The data's atom types must be ones the model was trained on.
+        /// Training options (epochs, learning rate, loss weights, …) and outputs are this options object's own; with an
+        /// initial model <see cref="PonitaOptionsBase.NumberOfEpochs"/> may be 0, which exports the model as it is (e.g.
+        /// with another output). The model is only read: it stays the caller's to dispose, and a disposed one is refused
+        /// with <see cref="ObjectDisposedException"/>. Models saved by versions that did not keep their weights cannot be
+        /// fine-tuned. Default: null (a new model).
+        /// </summary>
+        public ITransformer? InitialModel { get; set; }
+
         internal override bool UsesOrientations => !PositionOnly;
+
+        internal override bool FineTunes => InitialModel is not null;
+
+        /// <summary>A shallow copy, for the options a fine-tuning takes from its initial model.</summary>
+        internal Options Copy() => (Options)MemberwiseClone();
 
         internal override IEnumerable<(string Option, string? Column)> InputColumns =>
             [.. base.InputColumns, (nameof(ForcesColumnName), ForcesColumnName), (nameof(StressColumnName), StressColumnName)];
@@ -123,6 +154,10 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
             if (PredictedStressColumnName is not null)
                 ColumnChecks.CheckOutputName(nameof(PredictedStressColumnName), PredictedStressColumnName,
                     [.. InputColumns, ("the energy output", DefaultColumnNames.Score), (nameof(PredictedForcesColumnName), PredictedForcesColumnName)], "PredictedStress");
+            if (PredictedAtomEnergiesColumnName is not null)
+                ColumnChecks.CheckOutputName(nameof(PredictedAtomEnergiesColumnName), PredictedAtomEnergiesColumnName,
+                    [.. InputColumns, ("the energy output", DefaultColumnNames.Score), (nameof(PredictedForcesColumnName), PredictedForcesColumnName),
+                        (nameof(PredictedStressColumnName), PredictedStressColumnName)], "PredictedAtomEnergies");
             if (!(StressLossWeight >= 0) || !double.IsFinite(StressLossWeight))
                 throw new ArgumentOutOfRangeException(nameof(StressLossWeight), StressLossWeight, "The stress loss weight must be non-negative and finite.");
         }
@@ -146,8 +181,8 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         _options.Validate();
         PointCloudData.CheckShape(inputSchema, Columns(_options));
         var shape = ScoringSchema.Extend(_mlContext, inputSchema, PredictionKind.Regression);
-        if (_options.PredictedForcesColumnName is { } forces) shape = ScoringSchema.AddFloatVector(_mlContext, shape, forces);
-        return _options.PredictedStressColumnName is { } stress ? ScoringSchema.AddFloatVector(_mlContext, shape, stress) : shape;
+        foreach (var output in Outputs(_options)) shape = ScoringSchema.AddFloatVector(_mlContext, shape, output);
+        return shape;
     }
 
     /// <summary>Trains on <paramref name="input"/> and returns the fitted, ONNX-scored model.</summary>
@@ -155,8 +190,10 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
     {
         ArgumentNullException.ThrowIfNull(input);
         _options.Validate();
-        var o = _options;
+        var initial = _options.InitialModel is { } start ? PonitaInitialModel.Read(_mlContext, start) : null;
+        var o = initial?.Apply(_options) ?? _options;
         var set = PointCloudData.Read(input, Columns(o), o.CancellationToken);
+        if (initial is not null) set = initial.Encode(set, o);
         bool withForces = o.ForcesColumnName is not null, withStress = o.StressColumnName is not null;
         bool reversePass = o.PredictedForcesColumnName is not null || o.PredictedStressColumnName is not null;   // in the exported graph
         // Every op works on all orientations of a point (pair) at once, so the thread policy sees O × 4H values per point.
@@ -164,7 +201,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         var (cutoff, kernelScale) = PonitaTraining.Lengths(o, set.Clouds);
         int orientations = o.PositionOnly ? 1 : o.NumberOfOrientations;
         var (training, validation) = PonitaTraining.Split(set.Clouds, o.ValidationFraction, run.Seed);
-        var baseline = EnergyBaseline.Fit(training, set.FeatureCount);
+        var baseline = initial?.Baseline ?? EnergyBaseline.Fit(training, set.FeatureCount);
         run.Info($"{set.Clouds.Count} point clouds ({set.Clouds.Count(c => c.Cell is not null)} periodic, energies in {o.EnergyUnit.Symbol()}) of {set.Clouds.Min(c => c.Count)}..{set.Clouds.Max(c => c.Count)} points ({validation.Count} held out), {set.FeatureCount} " +
                  $"{(set.TypesAreIndices ? "types" : "features per point")}, cutoff {cutoff:G4}, energy unit {baseline.Scale:G4}");
 
@@ -177,14 +214,15 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         double peak = memory.Check(trainingSamples, validationSamples, cutoff);
         run.Info($"kernel scale {kernelScale:G4}, memory at most about {peak / (1 << 20):N0} MiB at the peak");
         using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, o.PositionOnly, o.ReadoutFromEveryLayer, kernelScale);
-        using (no_grad()) network.Ends.Reference.weight!.zero_();
+        if (initial is not null) initial.LoadInto(network);
+        else using (no_grad()) network.Ends.Reference.weight!.zero_();
         network.to(run.Device);
         var errors = new List<PonitaValidation>();
         var schedule = PonitaTraining.Schedule(o, trainingSamples.Count);
         var rotations = o.RotationAugmentation ? new Random(run.Random.Next()) : null;
         using var forceWeight = o.ForceLossWeight.ToScalar();
         using var stressWeight = o.StressLossWeight.ToScalar();
-        var history = PonitaFitting.Train(run, network, trainingSamples, schedule,
+        IReadOnlyList<TrainingProgress> history = o.NumberOfEpochs == 0 ? [] : PonitaFitting.Train(run, network, trainingSamples, schedule,
             chosen => PonitaFitting.Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces, rotations, run.Device, withStress), forceWeight, withStress ? stressWeight : null),
             validationSamples.Count == 0 ? null : epoch =>
             {
@@ -197,6 +235,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
             },
             (epoch, loss) => $"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}) or ForceLossWeight ({o.ForceLossWeight}), or check the Cutoff ({cutoff:G4}) and KernelScale ({kernelScale:G4}) against the data's scale.", o.KeepBestValidationEpoch).History;
         network.to(CPU);
+        string weights = PonitaInitialModel.Encode(network);   // in the training's units, for a later fine-tuning
         network.FoldEnergyScale(baseline.Scale, baseline.ReferenceEnergies);
         network.eval();
         network.CanonicalFrame = o.CanonicalFrame && o.CellColumnName is null && !o.PositionOnly;
@@ -219,26 +258,34 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
             EnergyScale = baseline.Scale,
             PredictedForcesColumnName = o.PredictedForcesColumnName,
             PredictedStressColumnName = o.PredictedStressColumnName,
+            PredictedAtomEnergiesColumnName = o.PredictedAtomEnergiesColumnName,
             EnergyUnit = o.EnergyUnit,
             CellColumnName = o.CellColumnName,
             CanonicalFrame = network.CanonicalFrame,
         };
         bool periodic = o.CellColumnName is not null;
         var onnx = PonitaOnnxExporter.ExportForScoring(network, set.TypesAreIndices, o.PredictedForcesColumnName,
-            new Dictionary<string, string> { [MetadataKeys.Kind] = nameof(PredictionKind.Regression), [MetadataKeys.Method] = o.PositionOnly ? "PNITA" : "PONITA", [PonitaDescription.MetadataKey] = description.ToJson() },
-            periodic, o.PredictedStressColumnName);
-        var checks = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed, periodic, o.PredictedStressColumnName);
+            new Dictionary<string, string> { [MetadataKeys.Kind] = nameof(PredictionKind.Regression), [MetadataKeys.Method] = o.PositionOnly ? "PNITA" : "PONITA", [PonitaDescription.MetadataKey] = description.ToJson(),
+                [PonitaInitialModel.WeightsKey] = weights },
+            periodic, o.PredictedStressColumnName, o.PredictedAtomEnergiesColumnName);
+        var checks = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed, periodic, o.PredictedStressColumnName,
+            o.PredictedAtomEnergiesColumnName);
 
         var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
             cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.Scoring(orientations, o.HiddenSize, o.NumberOfLayers, reversePass))
         { CellColumn = o.CellColumnName };
         var scoring = ExportedFit.Finish(run, _mlContext, input, PonitaTraining.ScoringSpec(_mlContext, onnx, contract, PredictionKind.Regression,
-            new[] { o.PredictedForcesColumnName, o.PredictedStressColumnName }.OfType<string>().ToList(), null, o.ScoringDevice, o.PredictedStressColumnName is not null), checks);
+            Outputs(o), null, o.ScoringDevice, o.PredictedStressColumnName is not null), checks);
         return new PonitaModel(scoring, description, contract, history, errors, checks[0].Report, Check(checks, PonitaExportCheck.Forces), run.Seed)
         {
             StressExportParity = Check(checks, PonitaExportCheck.Stress),
+            AtomEnergiesExportParity = Check(checks, PonitaExportCheck.AtomEnergies),
         };
     }
+
+    /// <summary>The model's vector outputs besides <c>Score</c>, in the ONNX graph's order.</summary>
+    private static List<string> Outputs(Options o) =>
+        new[] { o.PredictedForcesColumnName, o.PredictedStressColumnName, o.PredictedAtomEnergiesColumnName }.OfType<string>().ToList();
 
     private static ParityReport? Check(IEnumerable<ExportCheck> checks, string output) => checks.FirstOrDefault(c => c.Output == output)?.Report;
 

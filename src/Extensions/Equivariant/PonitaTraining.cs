@@ -35,7 +35,8 @@ internal static class PonitaTraining
         int batchSize = Math.Min(o.BatchSize, Math.Max(samples, 1));
         int stepsPerEpoch = (samples + batchSize - 1) / batchSize;
         return new TrainingSchedule(o.NumberOfEpochs, batchSize, o.LearningRate, CosineDecay: true,
-            WarmupSteps: (int)Math.Min(int.MaxValue, Math.Round(o.WarmupEpochs * stepsPerEpoch)), AverageDecay: o.WeightAveragingDecay);
+            WarmupSteps: (int)Math.Min(int.MaxValue, Math.Round(o.WarmupEpochs * stepsPerEpoch)), AverageDecay: o.WeightAveragingDecay,
+            GradientClipNorm: o.GradientClipNorm);
     }
 
     /// <summary>
