@@ -1,7 +1,7 @@
 namespace MLExtensions.Onnx;
 
 /// <summary>The <c>metadata_props</c> keys every MLExtensions export writes, readable with <see cref="OnnxModelInfo"/>.</summary>
-public static class MetadataKeys
+internal static class MetadataKeys
 {
     /// <summary>The prediction kind: Regression, BinaryClassification, MulticlassClassification or Ordinal.</summary>
     public const string Kind = "mlextensions.kind";

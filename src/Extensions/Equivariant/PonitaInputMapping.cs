@@ -111,7 +111,7 @@ internal sealed record PonitaInputContract(string PositionsColumn, string TypesC
 }
 
 /// <summary>Input of <see cref="PonitaInputMapping"/>: copies of the point-cloud columns and the input contract.</summary>
-public class PonitaRawInput
+internal class PonitaRawInput
 {
     /// <summary>x, y, z of every point.</summary>
     [ColumnName(PonitaColumns.Positions)]
@@ -127,7 +127,7 @@ public class PonitaRawInput
 }
 
 /// <summary>Output of <see cref="PonitaInputMapping"/>: the checked inputs the ONNX model reads.</summary>
-public class PonitaCheckedInput
+internal class PonitaCheckedInput
 {
     /// <summary>x, y, z of every point, fed to the model as [1, N, 3].</summary>
     [ColumnName(PonitaColumns.Points)]
@@ -157,7 +157,7 @@ public class PonitaCheckedInput
 /// cloud's radius graph (<see cref="RadiusGraph"/>), which the ONNX model takes as input.
 /// </summary>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class PonitaInputMapping : CustomMappingFactory<PonitaRawInput, PonitaCheckedInput>
+internal sealed class PonitaInputMapping : CustomMappingFactory<PonitaRawInput, PonitaCheckedInput>
 {
     /// <summary>The name saved with models.</summary>
     public const string ContractName = "MLExtensions.Equivariant.PonitaInput";
@@ -186,7 +186,7 @@ public sealed class PonitaInputMapping : CustomMappingFactory<PonitaRawInput, Po
 }
 
 /// <summary>Input of <see cref="PonitaPeriodicInputMapping"/>: the point cloud and a copy of the periodic cell column.</summary>
-public sealed class PonitaPeriodicRawInput : PonitaRawInput
+internal sealed class PonitaPeriodicRawInput : PonitaRawInput
 {
     /// <summary>The lattice vectors a, b, c as rows (9 values), or none for a row that is not periodic.</summary>
     [ColumnName(PonitaColumns.Cell)]
@@ -194,7 +194,7 @@ public sealed class PonitaPeriodicRawInput : PonitaRawInput
 }
 
 /// <summary>Output of <see cref="PonitaPeriodicInputMapping"/>: the checked inputs with every edge's lattice shift.</summary>
-public class PonitaPeriodicCheckedInput : PonitaCheckedInput
+internal class PonitaPeriodicCheckedInput : PonitaCheckedInput
 {
     /// <summary>The Cartesian lattice shift of every edge (x, y, z in turn; zero for open clouds), fed to the model as [1, E, 3].</summary>
     [ColumnName(PonitaColumns.Shifts)]
@@ -207,7 +207,7 @@ public class PonitaPeriodicCheckedInput : PonitaCheckedInput
 /// periodic boundaries, with each edge's lattice shift.
 /// </summary>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class PonitaPeriodicInputMapping : CustomMappingFactory<PonitaPeriodicRawInput, PonitaPeriodicCheckedInput>
+internal sealed class PonitaPeriodicInputMapping : CustomMappingFactory<PonitaPeriodicRawInput, PonitaPeriodicCheckedInput>
 {
     /// <summary>The name saved with models.</summary>
     public const string ContractName = "MLExtensions.Equivariant.PonitaPeriodicInput";
@@ -224,7 +224,7 @@ public sealed class PonitaPeriodicInputMapping : CustomMappingFactory<PonitaPeri
 }
 
 /// <summary>Output of <see cref="PonitaStressInputMapping"/>: the periodic inputs with the cell's volume.</summary>
-public sealed class PonitaStressCheckedInput : PonitaPeriodicCheckedInput
+internal sealed class PonitaStressCheckedInput : PonitaPeriodicCheckedInput
 {
     /// <summary>The cell's volume in Å³ (NaN for a row without one, whose stress is then NaN), fed to the model as [1, 1].</summary>
     [ColumnName(PonitaColumns.Volumes)]
@@ -236,7 +236,7 @@ public sealed class PonitaStressCheckedInput : PonitaPeriodicCheckedInput
 /// the cell's volume, which the ONNX graph divides the virial by.
 /// </summary>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class PonitaStressInputMapping : CustomMappingFactory<PonitaPeriodicRawInput, PonitaStressCheckedInput>
+internal sealed class PonitaStressInputMapping : CustomMappingFactory<PonitaPeriodicRawInput, PonitaStressCheckedInput>
 {
     /// <summary>The name saved with models.</summary>
     public const string ContractName = "MLExtensions.Equivariant.PonitaStressInput";
@@ -250,7 +250,7 @@ public sealed class PonitaStressInputMapping : CustomMappingFactory<PonitaPeriod
 }
 
 /// <summary>Input of <see cref="PonitaVectorInputMapping"/>: the point cloud and a copy of the input vectors column.</summary>
-public sealed class PonitaVectorRawInput : PonitaRawInput
+internal sealed class PonitaVectorRawInput : PonitaRawInput
 {
     /// <summary>x, y, z of every point's input vector (e.g. its velocity).</summary>
     [ColumnName(PonitaColumns.RawPointVectors)]
@@ -258,7 +258,7 @@ public sealed class PonitaVectorRawInput : PonitaRawInput
 }
 
 /// <summary>Output of <see cref="PonitaVectorInputMapping"/>: the checked inputs, input vectors included.</summary>
-public sealed class PonitaVectorCheckedInput : PonitaCheckedInput
+internal sealed class PonitaVectorCheckedInput : PonitaCheckedInput
 {
     /// <summary>The input vectors, fed to the model as [1, N, 3].</summary>
     [ColumnName(PonitaColumns.PointVectors)]
@@ -270,7 +270,7 @@ public sealed class PonitaVectorCheckedInput : PonitaCheckedInput
 /// vectors are 3N finite values.
 /// </summary>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class PonitaVectorInputMapping : CustomMappingFactory<PonitaVectorRawInput, PonitaVectorCheckedInput>
+internal sealed class PonitaVectorInputMapping : CustomMappingFactory<PonitaVectorRawInput, PonitaVectorCheckedInput>
 {
     /// <summary>The name saved with models.</summary>
     public const string ContractName = "MLExtensions.Equivariant.PonitaVectorInput";

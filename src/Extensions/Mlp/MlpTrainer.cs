@@ -119,11 +119,12 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     private readonly PredictionKind _kind;
 
     /// <summary>Creates the trainer; most users call <c>mlContext.Nas().Trainers.Mlp*</c> instead.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="kind"/> is not regression, binary or multiclass classification.</exception>
     public MlpTrainer(MLContext mlContext, Options options, PredictionKind kind)
     {
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
         _options = options ?? throw new ArgumentNullException(nameof(options));
-        _kind = kind;
+        _kind = LabelKinds.CheckTrainable(kind, nameof(MlpTrainer), nameof(kind));
         options.Validate();
     }
 

@@ -294,11 +294,12 @@ public sealed class NasTrainer : IEstimator<NasModel>
     private readonly PredictionKind _kind;
 
     /// <summary>Creates the trainer; most users call <c>mlContext.Nas().Trainers.Regression</c> (and friends) instead.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="kind"/> is not regression, binary or multiclass classification.</exception>
     public NasTrainer(MLContext mlContext, Options options, PredictionKind kind)
     {
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
         _options = options ?? throw new ArgumentNullException(nameof(options));
-        _kind = kind;
+        _kind = LabelKinds.CheckTrainable(kind, nameof(NasTrainer), nameof(kind));
         options.Validate();
     }
 

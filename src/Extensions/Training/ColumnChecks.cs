@@ -4,7 +4,7 @@ using Microsoft.ML.Data;
 namespace MLExtensions.Training;
 
 /// <summary>What a trainer's label column holds.</summary>
-public enum LabelKind
+internal enum LabelKind
 {
     /// <summary>A real-valued <see cref="float"/> target (regression).</summary>
     Real,
@@ -25,6 +25,19 @@ internal static class LabelKinds
         MLExtensions.Onnx.Scoring.PredictionKind.BinaryClassification => LabelKind.Boolean,
         _ => LabelKind.Key,
     };
+
+    /// <summary>
+    /// Refuses, at construction, a task a supervised trainer cannot fit: <see cref="MLExtensions.Onnx.Scoring.PredictionKind.Outputs"/>
+    /// (raw ONNX outputs, no label) or a value outside the enum.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The kind is not regression, binary or multiclass classification.</exception>
+    public static MLExtensions.Onnx.Scoring.PredictionKind CheckTrainable(MLExtensions.Onnx.Scoring.PredictionKind kind, string trainer, string paramName) =>
+        kind is MLExtensions.Onnx.Scoring.PredictionKind.Regression or MLExtensions.Onnx.Scoring.PredictionKind.BinaryClassification
+            or MLExtensions.Onnx.Scoring.PredictionKind.MulticlassClassification
+            ? kind
+            : throw new ArgumentOutOfRangeException(paramName, kind,
+                $"{trainer} trains Regression, BinaryClassification or MulticlassClassification; {kind} has no label to train on. " +
+                "Use the catalog methods (mlContext.Nas().Trainers.*), which pick the kind for you.");
 }
 
 /// <summary>

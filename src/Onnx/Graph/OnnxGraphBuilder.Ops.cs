@@ -4,7 +4,7 @@ using Onnx;
 namespace MLExtensions.Onnx.Graph;
 
 // Typed helpers for the operators the methods export, all at opset 17 semantics.
-public sealed partial class OnnxGraphBuilder
+internal sealed partial class OnnxGraphBuilder
 {
     /// <summary>General matrix multiply: <c>alpha·op(A)·op(B) + beta·C</c> with optional transposes (2-d A and B).</summary>
     public OnnxValue Gemm(OnnxValue a, OnnxValue b, OnnxValue? c = null, bool transA = false, bool transB = false,

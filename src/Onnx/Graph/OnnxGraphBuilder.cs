@@ -13,7 +13,7 @@ namespace MLExtensions.Onnx.Graph;
 /// each returns the <see cref="OnnxValue"/> it produced, so graphs read like the forward pass they export.
 /// Pass <c>output:</c> to give a node's result a fixed name, e.g. the name of a graph output.
 /// </remarks>
-public sealed partial class OnnxGraphBuilder
+internal sealed partial class OnnxGraphBuilder
 {
     /// <summary>The default-domain opset the builder targets.</summary>
     public const int OpsetVersion = 17;

@@ -2,14 +2,14 @@ namespace MLExtensions.Onnx.Graph;
 
 /// <summary>A named tensor in an ONNX graph under construction: a graph input, an initializer or a node output.</summary>
 /// <param name="Name">The tensor's name in the graph.</param>
-public readonly record struct OnnxValue(string Name)
+internal readonly record struct OnnxValue(string Name)
 {
     /// <inheritdoc />
     public override string ToString() => Name;
 }
 
 /// <summary>One dimension of a tensor shape: a fixed size or a symbolic name (e.g. the batch dimension).</summary>
-public readonly struct OnnxDim
+internal readonly struct OnnxDim
 {
     private OnnxDim(long? size, string? symbol) { Size = size; Symbol = symbol; }
 
@@ -47,7 +47,7 @@ public readonly struct OnnxDim
 }
 
 /// <summary>Element types of ONNX tensors that the builder declares (values follow the ONNX <c>TensorProto.DataType</c> numbering).</summary>
-public enum OnnxElementType
+internal enum OnnxElementType
 {
     /// <summary>32-bit float.</summary>
     Float = 1,
@@ -72,4 +72,4 @@ public enum OnnxElementType
 /// <param name="Order">[E] int64: row numbers sorted by their index.</param>
 /// <param name="Starts">[P] int64: where each index's rows begin in <paramref name="Order"/>.</param>
 /// <param name="Ends">[P] int64: where they end (exclusive).</param>
-public sealed record RowGrouping(OnnxValue Order, OnnxValue Starts, OnnxValue Ends);
+internal sealed record RowGrouping(OnnxValue Order, OnnxValue Starts, OnnxValue Ends);

@@ -14,7 +14,7 @@ namespace MLExtensions.Onnx.Runtime;
 /// <see cref="ObjectDisposedException"/>; this library's own calls run inside a lease, so disposing while one of them
 /// scores waits for it.
 /// </remarks>
-public sealed class OnnxModelSession : IDisposable
+internal sealed class OnnxModelSession : IDisposable
 {
     private const string CpuProvider = "CPUExecutionProvider";
     private const string CudaProvider = "CUDAExecutionProvider";

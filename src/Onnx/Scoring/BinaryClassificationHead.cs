@@ -44,7 +44,7 @@ internal sealed class BinaryClassificationHead : PredictionHead
 }
 
 /// <summary>Input of <see cref="BinaryOutputMapping"/>: the ONNX logit and probability.</summary>
-public sealed class RawBinaryOutput
+internal sealed class RawBinaryOutput
 {
     /// <summary>The [1] logit vector.</summary>
     [ColumnName(ScoringHeads.RawScore), VectorType(1)]
@@ -56,7 +56,7 @@ public sealed class RawBinaryOutput
 }
 
 /// <summary>Output of <see cref="BinaryOutputMapping"/>, as ML.NET's calibrated binary trainers produce it.</summary>
-public sealed class BinaryOutput
+internal sealed class BinaryOutput
 {
     /// <summary>The logit.</summary>
     public float Score { get; set; }
@@ -70,7 +70,7 @@ public sealed class BinaryOutput
 
 /// <summary>Turns the ONNX binary outputs into <c>Score</c>, <c>Probability</c> and <c>PredictedLabel</c>.</summary>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class BinaryOutputMapping : CustomMappingFactory<RawBinaryOutput, BinaryOutput>
+internal sealed class BinaryOutputMapping : CustomMappingFactory<RawBinaryOutput, BinaryOutput>
 {
     /// <summary>The name saved with models.</summary>
     public const string ContractName = "MLExtensions.Scoring.BinaryOutput";

@@ -119,7 +119,7 @@ internal sealed class MulticlassClassificationHead : PredictionHead
 }
 
 /// <summary>Input of <see cref="PredictedIndexMapping"/>: the ONNX arg-max.</summary>
-public sealed class RawPredictedIndex
+internal sealed class RawPredictedIndex
 {
     /// <summary>The [1] class-index vector.</summary>
     [ColumnName(ScoringHeads.PredictedIndex), VectorType(1)]
@@ -127,7 +127,7 @@ public sealed class RawPredictedIndex
 }
 
 /// <summary>Output of <see cref="PredictedIndexMapping"/>: the zero-based class index as a scalar.</summary>
-public sealed class PredictedIndexOutput
+internal sealed class PredictedIndexOutput
 {
     /// <summary>The zero-based index of the most probable class.</summary>
     [ColumnName(PredictedIndexMapping.OutputColumn)]
@@ -136,7 +136,7 @@ public sealed class PredictedIndexOutput
 
 /// <summary>Turns the ONNX class index into a scalar, which a value map then turns into the <c>PredictedLabel</c> key.</summary>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class PredictedIndexMapping : CustomMappingFactory<RawPredictedIndex, PredictedIndexOutput>
+internal sealed class PredictedIndexMapping : CustomMappingFactory<RawPredictedIndex, PredictedIndexOutput>
 {
     /// <summary>The name saved with models.</summary>
     public const string ContractName = "MLExtensions.Scoring.PredictedIndex";

@@ -28,7 +28,7 @@ public abstract class OnnxScoredModel : ITransformer, IDisposable
     private readonly Lifetime _lifetime;
 
     /// <summary>Wraps a fitted scoring chain, which the model then owns.</summary>
-    protected OnnxScoredModel(OnnxScoringChain scoring)
+    private protected OnnxScoredModel(OnnxScoringChain scoring)
     {
         _scoring = scoring ?? throw new ArgumentNullException(nameof(scoring));
         _lifetime = new Lifetime(this);

@@ -18,7 +18,7 @@ namespace MLExtensions.Onnx.Scoring;
 /// store another model. GPU id and CPU fallback are not saved by ML.NET; on <c>Load</c> they come from
 /// <c>MLContext.GpuDeviceId</c> and <c>MLContext.FallbackToCpu</c>.
 /// </remarks>
-public sealed class OnnxScoringChain : IDisposable
+internal sealed class OnnxScoringChain : IDisposable
 {
     private readonly ModelFile _modelFile;
     private readonly byte[] _model;

@@ -3,7 +3,7 @@ using MLExtensions.Onnx.Runtime;
 namespace MLExtensions.Onnx.Scoring;
 
 /// <summary>What <see cref="OnnxScoringChain.Fit"/> needs to score an exported model inside ML.NET.</summary>
-public sealed class OnnxScoringSpec
+internal sealed class OnnxScoringSpec
 {
     /// <summary>The serialised ONNX model, ending in one of the <see cref="ScoringHeads"/>.</summary>
     public required byte[] Model { get; init; }

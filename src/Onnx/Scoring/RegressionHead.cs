@@ -35,7 +35,7 @@ internal sealed class RegressionHead : PredictionHead
 }
 
 /// <summary>Input of <see cref="RegressionOutputMapping"/>: the ONNX regression score.</summary>
-public sealed class RawRegressionOutput
+internal sealed class RawRegressionOutput
 {
     /// <summary>The [1] score vector.</summary>
     [ColumnName(ScoringHeads.RawScore), VectorType(1)]
@@ -43,7 +43,7 @@ public sealed class RawRegressionOutput
 }
 
 /// <summary>Output of <see cref="RegressionOutputMapping"/>.</summary>
-public sealed class RegressionOutput
+internal sealed class RegressionOutput
 {
     /// <summary>The predicted value.</summary>
     public float Score { get; set; }
@@ -51,7 +51,7 @@ public sealed class RegressionOutput
 
 /// <summary>Turns the ONNX regression score into the scalar <c>Score</c> column.</summary>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class RegressionOutputMapping : CustomMappingFactory<RawRegressionOutput, RegressionOutput>
+internal sealed class RegressionOutputMapping : CustomMappingFactory<RawRegressionOutput, RegressionOutput>
 {
     /// <summary>The name saved with models.</summary>
     public const string ContractName = "MLExtensions.Scoring.RegressionOutput";

@@ -12,7 +12,7 @@ namespace MLExtensions.Onnx.Scoring;
 /// estimators: CustomMappings over no input columns for the plain outputs, and a value map for the
 /// <c>PredictedLabel</c> key, so that it carries key values like the real one and <c>MapKeyToValue</c> can follow.
 /// </remarks>
-public static class ScoringSchema
+internal static class ScoringSchema
 {
     /// <summary>Adds the prediction columns of <paramref name="kind"/> to <paramref name="input"/>.</summary>
     /// <param name="mlContext">The ML.NET context.</param>

@@ -6,7 +6,7 @@ using MLExtensions.Onnx.Scoring;
 namespace MLExtensions.Tests.Onnx;
 
 /// <summary>Hand-built linear ONNX models for each scoring head, and rows they score, to test the glue apart from any trainer.</summary>
-public static class LinearModels
+internal static class LinearModels
 {
     public const int FeatureCount = 3;
     private static readonly float[] Weights = [0.5f, -1f, 2f];

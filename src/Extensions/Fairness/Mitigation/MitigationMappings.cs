@@ -6,7 +6,7 @@ using Microsoft.ML.Transforms;
 namespace MLExtensions.Fairness;
 
 /// <summary>Input of the mitigator's decision mappings: copies of the cell and score columns and the contract.</summary>
-public class FairnessMitigationInput
+internal class FairnessMitigationInput
 {
     /// <summary>The row's client.</summary>
     [ColumnName(MitigationColumns.Client)]
@@ -26,7 +26,7 @@ public class FairnessMitigationInput
 }
 
 /// <summary>Input with a text row key.</summary>
-public sealed class FairnessMitigationTextKeyInput : FairnessMitigationInput
+internal sealed class FairnessMitigationTextKeyInput : FairnessMitigationInput
 {
     /// <summary>The row's stable key.</summary>
     [ColumnName(MitigationColumns.Key)]
@@ -34,7 +34,7 @@ public sealed class FairnessMitigationTextKeyInput : FairnessMitigationInput
 }
 
 /// <summary>Input with a numeric row key.</summary>
-public sealed class FairnessMitigationNumberKeyInput : FairnessMitigationInput
+internal sealed class FairnessMitigationNumberKeyInput : FairnessMitigationInput
 {
     /// <summary>The row's stable key.</summary>
     [ColumnName(MitigationColumns.Key)]
@@ -42,7 +42,7 @@ public sealed class FairnessMitigationNumberKeyInput : FairnessMitigationInput
 }
 
 /// <summary>Input with a 64-bit integer row key, hashed exactly (a <see cref="double"/> would merge keys above 2^53).</summary>
-public sealed class FairnessMitigationInt64KeyInput : FairnessMitigationInput
+internal sealed class FairnessMitigationInt64KeyInput : FairnessMitigationInput
 {
     /// <summary>The row's stable key.</summary>
     [ColumnName(MitigationColumns.Key)]
@@ -50,7 +50,7 @@ public sealed class FairnessMitigationInt64KeyInput : FairnessMitigationInput
 }
 
 /// <summary>Input with an unsigned 64-bit integer row key, hashed exactly.</summary>
-public sealed class FairnessMitigationUInt64KeyInput : FairnessMitigationInput
+internal sealed class FairnessMitigationUInt64KeyInput : FairnessMitigationInput
 {
     /// <summary>The row's stable key.</summary>
     [ColumnName(MitigationColumns.Key)]
@@ -58,7 +58,7 @@ public sealed class FairnessMitigationUInt64KeyInput : FairnessMitigationInput
 }
 
 /// <summary>Input keyed by the row's feature values.</summary>
-public sealed class FairnessMitigationFeatureKeyInput : FairnessMitigationInput
+internal sealed class FairnessMitigationFeatureKeyInput : FairnessMitigationInput
 {
     /// <summary>The row's features.</summary>
     [ColumnName(MitigationColumns.Key)]
@@ -66,7 +66,7 @@ public sealed class FairnessMitigationFeatureKeyInput : FairnessMitigationInput
 }
 
 /// <summary>Output of the mitigator's decision mappings.</summary>
-public sealed class FairnessMitigationOutput
+internal sealed class FairnessMitigationOutput
 {
     /// <summary>The mitigated decision.</summary>
     [ColumnName(MitigationColumns.Decision)]
@@ -125,7 +125,7 @@ internal static class MitigationDecision
 
 /// <summary>The mitigator's decision for rows without a key or features: hashed by cell and score.</summary>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class FairnessMitigationMapping : CustomMappingFactory<FairnessMitigationInput, FairnessMitigationOutput>
+internal sealed class FairnessMitigationMapping : CustomMappingFactory<FairnessMitigationInput, FairnessMitigationOutput>
 {
     /// <summary>The name saved with models.</summary>
     public const string ContractName = "MLExtensions.Fairness.Mitigation";
@@ -137,7 +137,7 @@ public sealed class FairnessMitigationMapping : CustomMappingFactory<FairnessMit
 
 /// <summary>The mitigator's decision for rows with a text key.</summary>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class FairnessMitigationTextKeyMapping : CustomMappingFactory<FairnessMitigationTextKeyInput, FairnessMitigationOutput>
+internal sealed class FairnessMitigationTextKeyMapping : CustomMappingFactory<FairnessMitigationTextKeyInput, FairnessMitigationOutput>
 {
     /// <summary>The name saved with models.</summary>
     public const string ContractName = "MLExtensions.Fairness.MitigationTextKey";
@@ -149,7 +149,7 @@ public sealed class FairnessMitigationTextKeyMapping : CustomMappingFactory<Fair
 
 /// <summary>The mitigator's decision for rows with a numeric key.</summary>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class FairnessMitigationNumberKeyMapping : CustomMappingFactory<FairnessMitigationNumberKeyInput, FairnessMitigationOutput>
+internal sealed class FairnessMitigationNumberKeyMapping : CustomMappingFactory<FairnessMitigationNumberKeyInput, FairnessMitigationOutput>
 {
     /// <summary>The name saved with models.</summary>
     public const string ContractName = "MLExtensions.Fairness.MitigationNumberKey";
@@ -161,7 +161,7 @@ public sealed class FairnessMitigationNumberKeyMapping : CustomMappingFactory<Fa
 
 /// <summary>The mitigator's decision for rows with a 64-bit integer key.</summary>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class FairnessMitigationInt64KeyMapping : CustomMappingFactory<FairnessMitigationInt64KeyInput, FairnessMitigationOutput>
+internal sealed class FairnessMitigationInt64KeyMapping : CustomMappingFactory<FairnessMitigationInt64KeyInput, FairnessMitigationOutput>
 {
     /// <summary>The name saved with models.</summary>
     public const string ContractName = "MLExtensions.Fairness.MitigationInt64Key";
@@ -173,7 +173,7 @@ public sealed class FairnessMitigationInt64KeyMapping : CustomMappingFactory<Fai
 
 /// <summary>The mitigator's decision for rows with an unsigned 64-bit integer key.</summary>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class FairnessMitigationUInt64KeyMapping : CustomMappingFactory<FairnessMitigationUInt64KeyInput, FairnessMitigationOutput>
+internal sealed class FairnessMitigationUInt64KeyMapping : CustomMappingFactory<FairnessMitigationUInt64KeyInput, FairnessMitigationOutput>
 {
     /// <summary>The name saved with models.</summary>
     public const string ContractName = "MLExtensions.Fairness.MitigationUInt64Key";
@@ -184,7 +184,7 @@ public sealed class FairnessMitigationUInt64KeyMapping : CustomMappingFactory<Fa
 }
 
 /// <summary>Input of the join of several sensitive columns: their values as text, in the order the options name them.</summary>
-public sealed class FairnessMitigationGroupInput
+internal sealed class FairnessMitigationGroupInput
 {
     /// <summary>The row's sensitive values.</summary>
     [ColumnName(MitigationColumns.GroupParts)]
@@ -192,7 +192,7 @@ public sealed class FairnessMitigationGroupInput
 }
 
 /// <summary>Output of the join of several sensitive columns.</summary>
-public sealed class FairnessMitigationGroupOutput
+internal sealed class FairnessMitigationGroupOutput
 {
     /// <summary>The row's group: its sensitive values joined with <c>" &amp; "</c>.</summary>
     [ColumnName(MitigationColumns.Group)]
@@ -204,7 +204,7 @@ public sealed class FairnessMitigationGroupOutput
 /// joined with <c>" &amp; "</c>. A value that is empty or would make the name ambiguous is an error naming the values.
 /// </summary>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class FairnessMitigationGroupMapping : CustomMappingFactory<FairnessMitigationGroupInput, FairnessMitigationGroupOutput>
+internal sealed class FairnessMitigationGroupMapping : CustomMappingFactory<FairnessMitigationGroupInput, FairnessMitigationGroupOutput>
 {
     /// <summary>The name saved with models.</summary>
     public const string ContractName = "MLExtensions.Fairness.MitigationGroup";
@@ -217,7 +217,7 @@ public sealed class FairnessMitigationGroupMapping : CustomMappingFactory<Fairne
 
 /// <summary>The mitigator's decision for rows keyed by their features.</summary>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class FairnessMitigationFeatureKeyMapping : CustomMappingFactory<FairnessMitigationFeatureKeyInput, FairnessMitigationOutput>
+internal sealed class FairnessMitigationFeatureKeyMapping : CustomMappingFactory<FairnessMitigationFeatureKeyInput, FairnessMitigationOutput>
 {
     /// <summary>The name saved with models.</summary>
     public const string ContractName = "MLExtensions.Fairness.MitigationFeatureKey";
