@@ -78,7 +78,7 @@ public sealed class FairnessCatalog
     public FairnessReport Report(FairnessCounts counts, PidOptions? options = null, int bootstrapSamples = 200, int? seed = null, double confidenceLevel = 0.95)
         => FairnessReportBuilder.Build(counts, options, bootstrapSamples, seed ?? NewSeed("FairnessReport"), confidenceLevel);
 
-    private int NewSeed(string component) => ((Microsoft.ML.Runtime.IHostEnvironment)Context).Register(component).Rand.Next();
+    private int NewSeed(string component) => MLExtensions.Training.Seeds.Resolve(Context, null, component);
 
     /// <summary>
     /// A post-processing mitigator: the most accurate rule derived from a model's probability (or prediction) within
@@ -99,7 +99,8 @@ public sealed class FairnessCatalog
     /// <exception cref="ArgumentException">Bad options or columns, naming the option or column.</exception>
     /// <exception cref="System.IO.InvalidDataException">Bad values, naming the column and row; a single group.</exception>
     /// <exception cref="InvalidOperationException">A user metric that throws or returns ±∞, naming the metric and slice.</exception>
-    public MetricFrame MetricFrame(IDataView data, MetricFrameOptions options) => MetricFrameBuilder.Build(data, options);
+    public MetricFrame MetricFrame(IDataView data, MetricFrameOptions options) =>
+        MetricFrameBuilder.Build(data, options, MLExtensions.Training.Seeds.Resolve(Context, options?.Seed, nameof(MetricFrame)));
 }
 
 /// <summary>Hangs <see cref="FairnessCatalog"/> off <see cref="MLContext"/>.</summary>

@@ -25,7 +25,7 @@ internal sealed class TrainingRun : IDisposable
     {
         Trainer = trainer;
         _options = options;
-        Seed = options.Seed ?? host.Rand.Next();
+        Seed = options.Seed ?? host.Rand.Next();   // the convention of Seeds, drawn from the host this run registers
         Device = TorchDevices.Resolve(options.Device);
         _channel = host.Start(trainer);
         _threads = TorchThreadScope.Enter(options.NumberOfThreads, widestLayer);

@@ -45,8 +45,11 @@ public sealed class MetricFrameOptions
     /// <summary>Coverage of the intervals. Default: 0.95.</summary>
     public double ConfidenceLevel { get; set; } = 0.95;
 
-    /// <summary>Seed of the bootstrap. Default: 1.</summary>
-    public int Seed { get; set; } = 1;
+    /// <summary>
+    /// Seed of the bootstrap. Default: null, which draws one from the <c>MLContext</c> (as ML.NET's components do), so
+    /// <c>new MLContext(seed)</c> gives the same intervals every time.
+    /// </summary>
+    public int? Seed { get; set; }
 
     /// <summary>
     /// User metrics by name, computed after the built-in ones in this order, on every slice and bootstrap replicate:

@@ -10,7 +10,7 @@ internal static class MetricFrameBuilder
     /// <summary>The groups compared within one stratum (or all rows), and the slice that is their overall.</summary>
     private sealed record Scope(string? Stratum, int Overall, int[] Groups);
 
-    public static MetricFrame Build(IDataView data, MetricFrameOptions options)
+    public static MetricFrame Build(IDataView data, MetricFrameOptions options, int seed)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(options);
@@ -48,7 +48,7 @@ internal static class MetricFrameBuilder
         // Per metric, per scope and one more for the aggregate over strata: samples of each figure, and replicates left out.
         var figureSamples = names.Select(_ => Enumerable.Range(0, scopes.Length + 1).Select(_ => Enumerable.Range(0, Figures.Count).Select(_ => new List<double>()).ToArray()).ToArray()).ToArray();
         var excluded = names.Select(_ => new int[scopes.Length + 1]).ToArray();
-        var random = new Random(options.Seed);
+        var random = new Random(seed);
         var weights = new double[rows.Count];
         var replicate = new double[slices.Length][];
         for (int b = 0; b < options.BootstrapSamples; b++)

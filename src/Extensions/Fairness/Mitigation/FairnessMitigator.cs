@@ -132,8 +132,23 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         /// </remarks>
         public string FeatureColumnName { get; set; } = MLExtensions.Training.DefaultColumnNames.Features;
 
-        /// <summary>Seed of the row hash. Default: 1.</summary>
-        public int Seed { get; set; } = 1;
+        /// <summary>
+        /// Seed of the row hash (the randomised rules' draws) and of the cross-validation and cross-fitting folds; the
+        /// fitted model keeps it. Default: null, which draws one from the <c>MLContext</c> (as ML.NET's components do),
+        /// so <c>new MLContext(seed)</c> gives the same rules and decisions every time.
+        /// </summary>
+        public int? Seed { get; set; }
+
+        /// <summary>The seed of this fit: <see cref="Seed"/> once <see cref="WithSeed"/> has resolved it.</summary>
+        internal int RowSeed => Seed ?? throw new InvalidOperationException("The mitigator's seed was not resolved against its MLContext; this is a bug.");
+
+        /// <summary>A copy of these options whose <see cref="Seed"/> is set: the one given, else one drawn from <paramref name="mlContext"/>.</summary>
+        internal Options WithSeed(MLContext mlContext)
+        {
+            var copy = (Options)MemberwiseClone();
+            copy.Seed = MLExtensions.Training.Seeds.Resolve(mlContext, Seed, nameof(FairnessMitigator));
+            return copy;
+        }
 
         /// <summary>
         /// Cells (client, group) not seen when fitting: false refuses them with an error naming the value; true gives
@@ -234,12 +249,13 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         ArgumentNullException.ThrowIfNull(input);
         _options.Validate();
         var keyKind = KeyKindOf(input.Schema);
-        var rows = MitigationData.Read(_mlContext, input, _options, keyKind == KeyKind.Features ? _options.FeatureColumnName : null, out var draws);
+        var o = _options.WithSeed(_mlContext);
+        var rows = MitigationData.Read(_mlContext, input, o, keyKind == KeyKind.Features ? o.FeatureColumnName : null, out var draws);
         CheckFolds(rows.Count, "the data has");
-        var fitted = MitigationSolver.Solve(rows, _options, binned: false);
+        var fitted = MitigationSolver.Solve(rows, o, binned: false);
         if (keyKind == KeyKind.None) MitigationSolver.CheckKeylessRandomisation(rows, fitted.Rules, InputColumn);
         if (keyKind == KeyKind.Features) MitigationDraws.CheckSharedFeatureDraws(rows, draws!, fitted.Rules, _options.FeatureColumnName);
-        return Build(rows, fitted, keyKind, input, binned: false);
+        return Build(rows, fitted, keyKind, input, o.RowSeed);
     }
 
     /// <summary>
@@ -312,13 +328,14 @@ public sealed class FairnessMitigator : IEstimator<FairnessMitigatorModel>
         var schema = inputSchema ?? ScoringSchema();
         CheckScoringSchema(schema);
         var keyKind = KeyKindOf(schema);
-        var fitted = MitigationSolver.Solve(rows, _options, binned: true);
-        return Build(rows, fitted, keyKind, new EmptyDataView(schema), binned: true);
+        var o = _options.WithSeed(_mlContext);
+        var fitted = MitigationSolver.Solve(rows, o, binned: true);
+        return Build(rows, fitted, keyKind, new EmptyDataView(schema), o.RowSeed);
     }
 
-    private FairnessMitigatorModel Build(List<MitigationRow> rows, MitigationSolver.Fitted fitted, KeyKind keyKind, IDataView chainInput, bool binned)
+    private FairnessMitigatorModel Build(List<MitigationRow> rows, MitigationSolver.Fitted fitted, KeyKind keyKind, IDataView chainInput, int seed)
     {
-        var contract = new MitigationContract(_options.ClientColumnName, _options.SensitiveDescription, InputColumn, _options.Seed, _options.PoolUnknownCells,
+        var contract = new MitigationContract(_options.ClientColumnName, _options.SensitiveDescription, InputColumn, seed, _options.PoolUnknownCells,
             fitted.Pooled, fitted.Rules);
         var chain = ScoringChain((name, role) => CellColumn.Of(ColumnChecks.Require(chainInput.Schema, name, role)), keyKind, contract.Expression()).Fit(chainInput);
         return new FairnessMitigatorModel(chain, fitted.Solution, fitted.Rules, fitted.Pooled, fitted.Estimate, fitted.Shrinkage,

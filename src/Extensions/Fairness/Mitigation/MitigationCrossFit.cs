@@ -12,7 +12,7 @@ namespace MLExtensions.Fairness;
 internal static class MitigationCrossFit
 {
     /// <summary>The folds of the estimate: others than those the shrinkage was chosen on, so the estimate is not that choice's own score.</summary>
-    public static MitigationFolds Split(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o) => MitigationFolds.Of(rows, o.CrossFitFolds, unchecked(o.Seed + 1));
+    public static MitigationFolds Split(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o) => MitigationFolds.Of(rows, o.CrossFitFolds, unchecked(o.RowSeed + 1));
 
     /// <summary>The rules fitted without fold <paramref name="f"/> of <paramref name="split"/>, or null when those rows lack a group.</summary>
     public static MitigationSolver.Fitted? FitWithout(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, double shrinkage, MitigationFolds split, int f, bool binned,
@@ -32,7 +32,7 @@ internal static class MitigationCrossFit
     public static MitigationEstimate Estimate(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, MitigationFolds split, IReadOnlyList<MitigationSolver.Fitted?> fits)
     {
         int folds = split.Count;
-        var draw = new Random(unchecked(o.Seed * 31 + 7));
+        var draw = new Random(unchecked(o.RowSeed * 31 + 7));
         var decided = new List<(MitigationRow Row, bool Decision)>(rows.Count);
         double refused = 0;
         if (fits.Any(fit => fit is null)) return MitigationEstimate.Unavailable(folds); // no estimate without every fold

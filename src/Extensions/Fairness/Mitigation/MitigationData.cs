@@ -111,7 +111,7 @@ internal static class MitigationData
             if (getFeatures is not null)
             {
                 getFeatures(ref featureValues);
-                draw!(MitigationDraws.FromFeatures(o.Seed, featureValues));
+                draw!(MitigationDraws.FromFeatures(o.RowSeed, featureValues));
             }
             row(new MitigationRow(Intern(c1.ToString()), groupName, y, s));
             read++;

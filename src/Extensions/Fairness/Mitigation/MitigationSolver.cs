@@ -105,7 +105,7 @@ internal static class MitigationSolver
     public static double ChooseShrinkage(IReadOnlyList<MitigationRow> rows, FairnessMitigator.Options o, bool binned, int[]? ascending, bool exhaustive = false)
     {
         if (o.ScoreColumnName is null) return 0; // a binary prediction's hull has a single informative point: nothing to shrink
-        var folds = MitigationFolds.Of(rows, ShrinkageFolds, o.Seed);
+        var folds = MitigationFolds.Of(rows, ShrinkageFolds, o.RowSeed);
         // Each row's cell as a number, so the loops below look rules up in arrays, not by strings.
         var cellIds = new Dictionary<(string, string), int>();
         var cellOf = rows.Select(r => cellIds.TryGetValue((r.Client, r.Group), out int id) ? id : cellIds[(r.Client, r.Group)] = cellIds.Count).ToArray();
