@@ -184,7 +184,7 @@ public static class PonitaBench
     /// growing to the evaluation's size), then the best of three timed runs. The timed runs are not sampled: on two
     /// cores the sampling thread preempts ONNX Runtime's spinning workers and tripled the time of 10,000 atoms.
     /// </summary>
-    private static (double Seconds, long Bytes) Peak(Action run)
+    internal static (double Seconds, long Bytes) Peak(Action run)
     {
         GC.Collect();
         long before = Process.GetCurrentProcess().WorkingSet64, peak = before;

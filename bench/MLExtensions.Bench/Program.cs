@@ -14,6 +14,7 @@
 // fit time against TimeBudget (--nas-budget); gradient search's α entropy per epoch and pick stability across seeds
 // (--nas-trace [--seeds 1,2,3] [--rows 500] [--epochs 40] [--warmup 10] [--softmax|--dirichlet] [--sampled] [--alpha-lr 3e-3] [--alpha-steps 16] [--no-regularization]);
 // PONITA on the charged N-body task against linear extrapolation (--ponita-nbody [--systems 1000] [--epochs 30] [--cutoff 4] [--hidden 32] [--egnn]);
+// PONITA's self-contained ONNX graph (neighbours found in the graph) vs the ordinary chain: a 216-atom Si-like cell and a 2,000-atom cloud (--ponita-selfcontained [--atoms 2000]);
 // PONITA energy + forces of one large system at water-like density, N = 100, 1,000, 10,000 atoms: time and peak memory (--ponita-scale [--sizes 100,1000,10000]);
 // PONITA's invariance error against NumberOfOrientations, with and without the canonical frame, on the shipped ethanol frames (--ponita-invariance [--data ethanol-xtb.extxyz.gz]; about 10 minutes);
 // PONITA with the gradient's norm clipped at 0.5 (the reference's) against none, test energy and force MAE on the shipped ethanol frames (--ponita-clipping [--seeds 1,2] [--epochs 30] [--data F]);
@@ -85,6 +86,11 @@ if (args.Contains("--ponita-clipping"))
 if (args.Contains("--ponita-file"))
 {
     PonitaBench.FileScoring(args.SkipWhile(a => a != "--ponita-file").Skip(1).First());
+    return;
+}
+if (args.Contains("--ponita-selfcontained"))
+{
+    PonitaSelfContainedBench.Run(args.SkipWhile(a => a != "--atoms").Skip(1).Select(int.Parse).DefaultIfEmpty(2000).First());
     return;
 }
 if (args.Contains("--ponita-scale"))

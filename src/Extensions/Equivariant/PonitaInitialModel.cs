@@ -31,19 +31,22 @@ internal sealed record PonitaInitialModel(PonitaDescription Description, byte[] 
     /// <exception cref="ArgumentException">The transformer holds no PONITA energy model, or one saved before models kept their weights.</exception>
     public static PonitaInitialModel Read(MLContext mlContext, ITransformer model)
     {
-        IReadOnlyList<OnnxModelInfo> models;
-        if (model is OnnxScoredModel scored)
-        {
-            using var lease = scored.Lifetime.Enter();
-            models = [OnnxModelInfo.Read(scored.GetOnnxModel())];
-        }
-        else
-        {
-            using var stream = new MemoryStream();
-            mlContext.Model.Save(model, null, stream);
-            stream.Position = 0;
-            models = OnnxModelInfo.ReadFromSavedModel(stream);
-        }
+        if (model is OnnxScoredModel scored) return Read(scored);
+        using var stream = new MemoryStream();
+        mlContext.Model.Save(model, null, stream);
+        stream.Position = 0;
+        return Read(OnnxModelInfo.ReadFromSavedModel(stream));
+    }
+
+    /// <summary>The description and weights of a PONITA model scored through ONNX (e.g. a <see cref="PonitaModel"/>).</summary>
+    public static PonitaInitialModel Read(OnnxScoredModel model)
+    {
+        using var lease = model.Lifetime.Enter();
+        return Read([OnnxModelInfo.Read(model.GetOnnxModel())]);
+    }
+
+    private static PonitaInitialModel Read(IReadOnlyList<OnnxModelInfo> models)
+    {
         var info = models.FirstOrDefault(m => m.Metadata.ContainsKey(PonitaDescription.MetadataKey))
             ?? throw new ArgumentException("InitialModel holds no PONITA model: pass a PonitaModel, or the transformer mlContext.Model.Load gives back for a saved one.",
                 nameof(PonitaTrainer.Options.InitialModel));
@@ -59,6 +62,29 @@ internal sealed record PonitaInitialModel(PonitaDescription Description, byte[] 
     {
         using var stream = new MemoryStream(Weights);
         network.load(stream);
+    }
+
+    /// <summary>
+    /// The network as the model's ONNX graph scores it: built to the description, the weights loaded, the energy scale
+    /// and reference energies folded into its head, in evaluation mode, the canonical frame as the model has it.
+    /// </summary>
+    public PonitaNetwork ScoringNetwork()
+    {
+        var d = Description;
+        var network = new PonitaNetwork(d.FeatureCount, d.HiddenSize, d.NumberOfLayers, d.NumberOfOrientations, d.Cutoff, d.PositionOnly, d.ReadoutFromEveryLayer, d.KernelScale);
+        try
+        {
+            LoadInto(network);
+            network.FoldEnergyScale(d.EnergyScale, [.. d.ReferenceEnergies]);
+            network.eval();
+            network.CanonicalFrame = d.CanonicalFrame;
+            return network;
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The energy baseline the model was trained with: fine-tuning keeps the meaning of the network's targets.</summary>

@@ -23,7 +23,7 @@ namespace MLExtensions.Equivariant;
 /// After <c>mlContext.Model.Load</c> the model is a plain ML.NET chain that scores identically;
 /// <see cref="PonitaDescription.FromSavedModel"/> reads its description back.</para>
 /// </remarks>
-public sealed class PonitaModel : OnnxScoredModel
+public sealed partial class PonitaModel : OnnxScoredModel
 {
     private readonly PonitaInputContract _contract;
     private readonly Lazy<PonitaPotential> _potential;

@@ -20,7 +20,7 @@ namespace MLExtensions.Equivariant;
 /// reverse is a scatter-add and vice versa); energy-only graphs leave it out. The spherical kernels on the fixed grid
 /// are folded into constants and GELU is composed from Erf.</para>
 /// </remarks>
-internal static class PonitaOnnxExporter
+internal static partial class PonitaOnnxExporter
 {
     public const string VectorsOutput = "vectors";
 
@@ -103,33 +103,44 @@ internal static class PonitaOnnxExporter
 
     private static GraphInputs Inputs(OnnxGraphBuilder g, PonitaNetwork network, bool typesAreIndices, bool periodic = false)
     {
-        int featureCount = (int)network.Ends.Embed.weight!.shape[1];
         var points = OnnxDim.Symbolic("points");
         var edges = OnnxDim.Symbolic("edges");
         var x = g.Squeeze(g.AddInput(PonitaColumns.Points, OnnxElementType.Float, 1, points, 3), [0]);
-        OnnxValue t;
-        if (typesAreIndices)
-        {
-            var indices = g.Squeeze(g.AddInput(PonitaColumns.Kinds, OnnxElementType.Float, 1, points), [0]);
-            var known = g.AddInitializer("known_types", Enumerable.Range(0, featureCount).Select(i => (float)i).ToArray(), featureCount);
-            t = g.Cast(g.Equal(g.Unsqueeze(indices, [-1]), known), OnnxElementType.Float);
-        }
-        else t = g.Squeeze(g.AddInput(PonitaColumns.Kinds, OnnxElementType.Float, 1, points, featureCount), [0]);
-        var senders = g.AddInput(PonitaColumns.Senders, OnnxElementType.Int64, 1, edges);
-        var receivers = g.AddInput(PonitaColumns.Receivers, OnnxElementType.Int64, 1, edges);
-        var graph = g.AddInput(PonitaColumns.GraphIndex, OnnxElementType.Int64, 1, points);
+        var t = Types(g, network, typesAreIndices, PonitaColumns.Kinds, [1, points], [0]);
+        var senders = g.Squeeze(g.AddInput(PonitaColumns.Senders, OnnxElementType.Int64, 1, edges), [0]);
+        var receivers = g.Squeeze(g.AddInput(PonitaColumns.Receivers, OnnxElementType.Int64, 1, edges), [0]);
+        var graph = g.Squeeze(g.AddInput(PonitaColumns.GraphIndex, OnnxElementType.Int64, 1, points), [0]);
+        var shifts = periodic ? g.Squeeze(g.AddInput(PonitaColumns.Shifts, OnnxElementType.Float, 1, edges, 3), [0]) : (OnnxValue?)null;
+        return Graph(g, x, t, senders, receivers, graph, shifts);
+    }
+
+    /// <summary>
+    /// The types input <paramref name="name"/>: type indices shaped <paramref name="shape"/>, one-hot encoded here, or
+    /// features (<paramref name="shape"/> with the feature count appended); <paramref name="squeeze"/> drops leading axes.
+    /// </summary>
+    private static OnnxValue Types(OnnxGraphBuilder g, PonitaNetwork network, bool typesAreIndices, string name, OnnxDim[] shape, long[] squeeze)
+    {
+        int featureCount = (int)network.Ends.Embed.weight!.shape[1];
+        OnnxValue Read(OnnxValue input) => squeeze.Length == 0 ? input : g.Squeeze(input, squeeze);
+        if (!typesAreIndices) return Read(g.AddInput(name, OnnxElementType.Float, [.. shape, featureCount]));
+        var indices = Read(g.AddInput(name, OnnxElementType.Float, shape));
+        var known = g.AddInitializer("known_types", Enumerable.Range(0, featureCount).Select(i => (float)i).ToArray(), featureCount);
+        return g.Cast(g.Equal(g.Unsqueeze(indices, [-1]), known), OnnxElementType.Float);
+    }
+
+    /// <summary>
+    /// The body's view of one graph: positions [P, 3], types [P, F], edges [E] (and their shifts [E, 3] when periodic),
+    /// the cloud of every point [P], from inputs or from values computed in the graph.
+    /// </summary>
+    private static GraphInputs Graph(OnnxGraphBuilder g, OnnxValue x, OnnxValue t, OnnxValue senders, OnnxValue receivers, OnnxValue graph, OnnxValue? shifts)
+    {
         var inert = g.AddInitializer("inert_edge", [0L], 1);
-        var s = g.Concat([g.Squeeze(senders, [0]), inert], 0);
-        var r = g.Concat([g.Squeeze(receivers, [0]), inert], 0);
-        var mask = g.Concat([g.Expand(g.Scalar(1f, "edge_one"), g.Shape(g.Squeeze(senders, [0]))), g.AddInitializer("edge_zero", [0f], 1)], 0); // [E + 1]
+        var s = g.Concat([senders, inert], 0);
+        var r = g.Concat([receivers, inert], 0);
+        var mask = g.Concat([g.Expand(g.Scalar(1f, "edge_one"), g.Shape(senders)), g.AddInitializer("edge_zero", [0f], 1)], 0); // [E + 1]
         var pointCount = g.Slice(g.Shape(x), 0, 1, 0);
-        OnnxValue? shifts = null;
-        if (periodic)
-        {
-            var given = g.Squeeze(g.AddInput(PonitaColumns.Shifts, OnnxElementType.Float, 1, edges, 3), [0]);
-            shifts = g.Concat([given, g.AddInitializer("inert_shift", [0f, 0f, 0f], 1, 3)], 0);                    // [E + 1, 3]
-        }
-        return new GraphInputs(x, t, s, r, pointCount, g.GroupRows(r, pointCount), g.Squeeze(graph, [0]), g.Unsqueeze(mask, [-1])) { Shifts = shifts };
+        var padded = shifts is { } given ? g.Concat([given, g.AddInitializer("inert_shift", [0f, 0f, 0f], 1, 3)], 0) : (OnnxValue?)null; // [E + 1, 3]
+        return new GraphInputs(x, t, s, r, pointCount, g.GroupRows(r, pointCount), graph, g.Unsqueeze(mask, [-1])) { Shifts = padded };
     }
 
     /// <summary>

@@ -7,7 +7,8 @@ namespace MLExtensions.Equivariant;
 /// </summary>
 /// <remarks>
 /// Edges are ordered by receiver, then by sender, so the same points always give the same list (and the same sums).
-/// The exported ONNX graph takes the edges as inputs (and, for models trained with a cell, their Cartesian shifts); callers that score it outside ML.NET build them here.
+/// The exported ONNX graph takes the edges as inputs (and, for models trained with a cell, their Cartesian shifts); callers that score it outside ML.NET build them here, or save the model with
+/// <see cref="PonitaModel.SaveSelfContainedOnnx(string, PonitaSelfContainedOptions?)"/>, whose graph builds the same edges itself.
 /// </remarks>
 public static class RadiusGraph
 {

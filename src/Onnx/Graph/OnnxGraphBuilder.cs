@@ -66,6 +66,10 @@ internal sealed partial class OnnxGraphBuilder
     public OnnxValue AddInitializer(string nameHint, ReadOnlySpan<int> values, params long[] dims)
         => AddInitializer(nameHint, OnnxElementType.Int32, MemoryMarshal.AsBytes(values), values.Length, dims);
 
+    /// <summary>Adds a float64 initializer (for computations that must round as managed double arithmetic does).</summary>
+    internal OnnxValue AddInitializer(string nameHint, ReadOnlySpan<double> values, params long[] dims)
+        => AddInitializer(nameHint, OnnxElementType.Double, MemoryMarshal.AsBytes(values), values.Length, dims);
+
     /// <summary>Adds a float scalar constant (a 0-d initializer), handy for broadcasting arithmetic.</summary>
     public OnnxValue Scalar(float value, string nameHint = "const") => AddInitializer(nameHint, [value]);
 
