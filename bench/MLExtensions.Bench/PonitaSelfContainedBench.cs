@@ -46,13 +46,13 @@ public static class PonitaSelfContainedBench
         var selfContained = PonitaOnnxExporter.ExportSelfContained(network, typesAreIndices: true, periodic, null, false, limits, forces: true, stress: periodic, atomEnergies: false);
         using var session = new InferenceSession(selfContained);
         var values = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(x, [n, 3]), OrtValue.CreateTensorValueFromMemory(types, [n]) };
-        var names = new List<string> { PonitaSelfContainedNames.Positions, PonitaSelfContainedNames.Types };
+        var names = new List<string> { PonitaSelfContainedOptions.Positions, PonitaSelfContainedOptions.Types };
         if (cell is not null)
         {
             values.Add(OrtValue.CreateTensorValueFromMemory(cell, [3, 3]));
-            names.Add(PonitaSelfContainedNames.Cell);
+            names.Add(PonitaSelfContainedOptions.Cell);
         }
-        string[] outputs = periodic ? [PonitaSelfContainedNames.Energy, PonitaSelfContainedNames.Forces, PonitaSelfContainedNames.Stress] : [PonitaSelfContainedNames.Energy, PonitaSelfContainedNames.Forces];
+        string[] outputs = periodic ? [PonitaSelfContainedOptions.Energy, PonitaSelfContainedOptions.Forces, PonitaSelfContainedOptions.Stress] : [PonitaSelfContainedOptions.Energy, PonitaSelfContainedOptions.Forces];
         float energy = 0;
         var (ordinarySeconds, ordinaryBytes) = PonitaBench.Peak(() => energy = potential.Evaluate(x, types, cell).Energy);
         float inGraph = 0;

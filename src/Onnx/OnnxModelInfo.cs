@@ -7,7 +7,7 @@ namespace MLExtensions.Onnx;
 /// <param name="Name">The tensor's name.</param>
 /// <param name="ElementType">The ONNX element type number (1 float, 6 int32, 7 int64, 9 bool, 11 double, 12 uint32, ...).</param>
 /// <param name="Dimensions">The shape; null entries are symbolic or unknown dimensions.</param>
-public sealed record OnnxTensorInfo(string Name, int ElementType, IReadOnlyList<long?> Dimensions);
+internal sealed record OnnxTensorInfo(string Name, int ElementType, IReadOnlyList<long?> Dimensions);
 
 /// <summary>Reads the facts an exported model carries: its <c>metadata_props</c>, inputs and outputs.</summary>
 /// <remarks>
@@ -34,10 +34,10 @@ public sealed class OnnxModelInfo
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
     /// <summary>The graph inputs that are not initializers.</summary>
-    public IReadOnlyList<OnnxTensorInfo> Inputs { get; }
+    internal IReadOnlyList<OnnxTensorInfo> Inputs { get; }
 
     /// <summary>The graph outputs.</summary>
-    public IReadOnlyList<OnnxTensorInfo> Outputs { get; }
+    internal IReadOnlyList<OnnxTensorInfo> Outputs { get; }
 
     /// <summary>Names of the graph inputs that are not initializers.</summary>
     public IReadOnlyList<string> InputNames => Inputs.Select(i => i.Name).ToArray();

@@ -12,7 +12,7 @@ public sealed partial class PonitaModel
     /// not at all (an existing file survives a failure).
     /// </summary>
     /// <remarks>
-    /// <para><b>Inputs</b> (names in <see cref="PonitaSelfContainedNames"/>): <c>positions</c> float32 [N, 3] in Å;
+    /// <para><b>Inputs</b> (names in <see cref="PonitaSelfContainedOptions"/>): <c>positions</c> float32 [N, 3] in Å;
     /// <c>types</c> float32 [N] type indices, or [N, F] features for a model trained on features; periodic models
     /// (trained with a cell column) also <c>cell</c> float32 [3, 3], the lattice vectors as rows in Å, a zero row for an
     /// open direction (a slab), all zero for an open cluster. Positions need not lie inside the cell.</para>
@@ -61,7 +61,7 @@ public sealed partial class PonitaModel
         var metadata = new Dictionary<string, string>
         {
             [MetadataKeys.Method] = d.PositionOnly ? "PNITA" : "PONITA",
-            [PonitaSelfContainedNames.DescriptionKey] = d.ToJson(),
+            [PonitaSelfContainedOptions.DescriptionKey] = d.ToJson(),
         };
         return PonitaOnnxExporter.ExportSelfContained(network, d.TypesAreIndices, periodic, d.MaximumNeighbors, d.SelfInteraction, options,
             d.PredictedForcesColumnName is not null, d.PredictedStressColumnName is not null, d.PredictedAtomEnergiesColumnName is not null, metadata);

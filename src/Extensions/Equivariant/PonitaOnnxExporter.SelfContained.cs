@@ -9,7 +9,7 @@ internal static partial class PonitaOnnxExporter
     /// <summary>
     /// The scoring graph of one system that finds its own neighbours (<see cref="PonitaOnnxNeighbours"/>): inputs
     /// positions [N, 3], types [N] or [N, F] and, when <paramref name="periodic"/>, the cell [3, 3]; outputs the energy
-    /// [1] and, as asked, forces [N, 3], stress [3, 3] and atom energies [N] (names in <see cref="PonitaSelfContainedNames"/>).
+    /// [1] and, as asked, forces [N, 3], stress [3, 3] and atom energies [N] (names in <see cref="PonitaSelfContainedOptions"/>).
     /// </summary>
     /// <remarks>
     /// Positions and cell must be finite (<see cref="ScoringHeads.RequireFinite"/>); more than
@@ -25,8 +25,8 @@ internal static partial class PonitaOnnxExporter
         using var noGrad = no_grad();
         var g = new OnnxGraphBuilder("ponita_self_contained");
         var atoms = OnnxDim.Symbolic("atoms");
-        var x = ScoringHeads.RequireFinite(g, g.AddInput(PonitaSelfContainedNames.Positions, OnnxElementType.Float, atoms, 3));
-        var t = Types(g, network, typesAreIndices, PonitaSelfContainedNames.Types, [atoms], []);
+        var x = ScoringHeads.RequireFinite(g, g.AddInput(PonitaSelfContainedOptions.Positions, OnnxElementType.Float, atoms, 3));
+        var t = Types(g, network, typesAreIndices, PonitaSelfContainedOptions.Types, [atoms], []);
         var count = g.Slice(g.Shape(x), 0, 1, 0);
         var outside = PonitaOnnxCell.Op(g, "Or", g.Greater(count, g.Int64s(limits.MaximumAtoms)), PonitaOnnxCell.Op(g, "Less", count, g.Int64s(1)));
         // Checked on a constant 0 added to the positions: a reshape of the empty positions themselves would not fail.
@@ -34,7 +34,7 @@ internal static partial class PonitaOnnxExporter
         PonitaOnnxCell.Geometry? cell = null;
         if (periodic)
         {
-            cell = PonitaOnnxCell.Of(g, ScoringHeads.RequireFinite(g, g.AddInput(PonitaSelfContainedNames.Cell, OnnxElementType.Float, 3, 3)), network.Cutoff);
+            cell = PonitaOnnxCell.Of(g, ScoringHeads.RequireFinite(g, g.AddInput(PonitaSelfContainedOptions.Cell, OnnxElementType.Float, 3, 3)), network.Cutoff);
             var sides = g.Add(g.Mul(cell.Reach, g.AddInitializer("two_d", [2.0])), g.AddInitializer("one_side", [1.0]));      // 2·reach + 1
             var images = g.Mul(g.Mul(g.Slice(sides, 0, 1, 0), g.Slice(sides, 1, 2, 0)), g.Slice(sides, 2, 3, 0));
             // Not (images ≤ limit): a NaN count (a degenerate cell) is refused too.
@@ -45,10 +45,10 @@ internal static partial class PonitaOnnxExporter
         var graph = g.Cast(g.Zeros(count), OnnxElementType.Int64);
         var inputs = Graph(g, x, t, edges.Senders, edges.Receivers, graph, edges.Shifts);
         var (energy, force, virial, perAtom) = EnergyAndForces(g, network, inputs, forces, stress, atomEnergies);
-        g.AddOutput(g.Identity(energy, PonitaSelfContainedNames.Energy), OnnxElementType.Float, 1);
-        if (forces) g.AddOutput(g.Identity(force!.Value, PonitaSelfContainedNames.Forces), OnnxElementType.Float, atoms, 3);
-        if (stress) g.AddOutput(g.AddNode("Reshape", [g.Div(virial!.Value, cell!.Volume), g.Int64s(3, 3)], output: PonitaSelfContainedNames.Stress)[0], OnnxElementType.Float, 3, 3);
-        if (atomEnergies) g.AddOutput(g.Identity(perAtom!.Value, PonitaSelfContainedNames.AtomEnergies), OnnxElementType.Float, atoms);
+        g.AddOutput(g.Identity(energy, PonitaSelfContainedOptions.Energy), OnnxElementType.Float, 1);
+        if (forces) g.AddOutput(g.Identity(force!.Value, PonitaSelfContainedOptions.Forces), OnnxElementType.Float, atoms, 3);
+        if (stress) g.AddOutput(g.AddNode("Reshape", [g.Div(virial!.Value, cell!.Volume), g.Int64s(3, 3)], output: PonitaSelfContainedOptions.Stress)[0], OnnxElementType.Float, 3, 3);
+        if (atomEnergies) g.AddOutput(g.Identity(perAtom!.Value, PonitaSelfContainedOptions.AtomEnergies), OnnxElementType.Float, atoms);
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>()) g.SetMetadata(key, value);
         return g.ToBytes();
     }

@@ -1,7 +1,7 @@
 namespace MLExtensions.Equivariant;
 
 /// <summary>
-/// The limits of a self-contained PONITA ONNX model (<see cref="PonitaModel.SaveSelfContainedOnnx(string, PonitaSelfContainedOptions?)"/>),
+/// The limits, and the input and output names, of a self-contained PONITA ONNX model (<see cref="PonitaModel.SaveSelfContainedOnnx(string, PonitaSelfContainedOptions?)"/>),
 /// whose graph finds the neighbours itself: the largest system it scores and, for periodic models, how thin a cell may be.
 /// </summary>
 /// <remarks>
@@ -41,11 +41,9 @@ public sealed class PonitaSelfContainedOptions
                 $"{MaximumAtoms:N0} atoms × {(periodic ? MaximumImages : 1):N0} images are {pairs:G3} candidate pairs, more than the {MaximumPairs:N0} a self-contained graph measures " +
                 "(its float64 distances alone would take over 16 GiB): lower MaximumAtoms" + (periodic ? " or MaximumImages" : "") + ", or score large systems with the ordinary model, whose neighbour search is a cell list.");
     }
-}
 
-/// <summary>The input and output names of a self-contained PONITA ONNX model (<see cref="PonitaModel.SaveSelfContainedOnnx(string, PonitaSelfContainedOptions?)"/>).</summary>
-public static class PonitaSelfContainedNames
-{
+    // The file's input and output names.
+
     /// <summary>Input: the atoms' positions, float32 [N, 3], in Å (the model's length unit).</summary>
     public const string Positions = "positions";
 

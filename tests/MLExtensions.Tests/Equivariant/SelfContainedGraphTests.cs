@@ -9,12 +9,12 @@ namespace MLExtensions.Tests.Equivariant;
 internal static class SelfContainedRuns
 {
     /// <summary>Every output of <paramref name="onnx"/> for one system, by name, as float32 (int64 outputs converted).</summary>
-    public static Dictionary<string, float[]> Run(byte[] onnx, float[] positions, float[]? types, float[]? cell, string positionsName = PonitaSelfContainedNames.Positions)
+    public static Dictionary<string, float[]> Run(byte[] onnx, float[] positions, float[]? types, float[]? cell, string positionsName = PonitaSelfContainedOptions.Positions)
     {
         using var session = new InferenceSession(onnx);
         var inputs = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor(positionsName, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(positions, [positions.Length / 3, 3])) };
-        if (types is not null) inputs.Add(NamedOnnxValue.CreateFromTensor(PonitaSelfContainedNames.Types, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(types, [types.Length])));
-        if (cell is not null) inputs.Add(NamedOnnxValue.CreateFromTensor(PonitaSelfContainedNames.Cell, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(cell, [3, 3])));
+        if (types is not null) inputs.Add(NamedOnnxValue.CreateFromTensor(PonitaSelfContainedOptions.Types, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(types, [types.Length])));
+        if (cell is not null) inputs.Add(NamedOnnxValue.CreateFromTensor(PonitaSelfContainedOptions.Cell, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(cell, [3, 3])));
         using var results = session.Run(inputs);
         return results.Where(r => !r.Name.StartsWith("mlnet.", StringComparison.Ordinal)).ToDictionary(r => r.Name, r => r.Value switch
         {
@@ -64,7 +64,7 @@ public class InGraphRadiusGraphTests
     {
         var g = new OnnxGraphBuilder("edges");
         var positions = g.AddInput("x", OnnxElementType.Float, "n", 3);
-        var geometry = cell is null ? null : PonitaOnnxCell.Of(g, g.AddInput(PonitaSelfContainedNames.Cell, OnnxElementType.Float, 3, 3), cutoff);
+        var geometry = cell is null ? null : PonitaOnnxCell.Of(g, g.AddInput(PonitaSelfContainedOptions.Cell, OnnxElementType.Float, 3, 3), cutoff);
         var edges = PonitaOnnxNeighbours.Build(g, positions, geometry, cutoff, maximumNeighbors, selfLoops);
         g.AddOutput(g.Identity(edges.Senders, "senders"), OnnxElementType.Int64, "e");
         g.AddOutput(g.Identity(edges.Receivers, "receivers"), OnnxElementType.Int64, "e");

@@ -26,16 +26,16 @@ public class SelfContainedModelTests
     {
         var expected = model.Potential.Evaluate(x, types, cell);
         var actual = SelfContainedRuns.Run(onnx, x, types, model.Potential.IsPeriodic ? cell ?? new float[9] : null);
-        Assert.True(SelfContainedRuns.RelativeError(actual[PonitaSelfContainedNames.Energy], [expected.Energy]) <= 1e-5, $"energy {actual[PonitaSelfContainedNames.Energy][0]} vs {expected.Energy}");
-        double forces = SelfContainedRuns.RelativeError(actual[PonitaSelfContainedNames.Forces], expected.Forces!);
+        Assert.True(SelfContainedRuns.RelativeError(actual[PonitaSelfContainedOptions.Energy], [expected.Energy]) <= 1e-5, $"energy {actual[PonitaSelfContainedOptions.Energy][0]} vs {expected.Energy}");
+        double forces = SelfContainedRuns.RelativeError(actual[PonitaSelfContainedOptions.Forces], expected.Forces!);
         Assert.True(forces <= 1e-5, $"forces: relative error {forces:E2}");
-        Assert.True(SelfContainedRuns.RelativeError(actual[PonitaSelfContainedNames.AtomEnergies], expected.AtomEnergies!) <= 1e-5);
+        Assert.True(SelfContainedRuns.RelativeError(actual[PonitaSelfContainedOptions.AtomEnergies], expected.AtomEnergies!) <= 1e-5);
         if (expected.Stress is { } stress)
         {
-            double error = SelfContainedRuns.RelativeError(actual[PonitaSelfContainedNames.Stress], stress);
+            double error = SelfContainedRuns.RelativeError(actual[PonitaSelfContainedOptions.Stress], stress);
             Assert.True(error <= 1e-5, $"stress: relative error {error:E2}");
         }
-        else if (model.Description.PredictedStressColumnName is not null) Assert.All(actual[PonitaSelfContainedNames.Stress], v => Assert.True(float.IsNaN(v)));
+        else if (model.Description.PredictedStressColumnName is not null) Assert.All(actual[PonitaSelfContainedOptions.Stress], v => Assert.True(float.IsNaN(v)));
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public class SelfContainedModelTests
             Assert.Contains("mlx_refuse_non_finite__positions", Assert.ThrowsAny<OnnxRuntimeException>(() => SelfContainedRuns.Run(onnx, [float.NaN, 0, 0], [1], big)).Message);
             // Not vacuous: the limit itself is fine.
             var fine = PeriodicCells.Atoms(random, big, 40, spacing: 1.0);
-            Assert.Equal(40 * 3, SelfContainedRuns.Run(onnx, fine, Types(40), big)[PonitaSelfContainedNames.Forces].Length);
+            Assert.Equal(40 * 3, SelfContainedRuns.Run(onnx, fine, Types(40), big)[PonitaSelfContainedOptions.Forces].Length);
         }
         finally
         {
@@ -140,7 +140,7 @@ public class SelfContainedModelTests
             again.SaveSelfContainedOnnx(path, new PonitaSelfContainedOptions { MaximumAtoms = 8, MaximumImages = 27 });
             Assert.NotEqual("an older model", File.ReadAllText(path));
             using var session = new InferenceSession(path);
-            var description = PonitaDescription.FromJson(session.ModelMetadata.CustomMetadataMap[PonitaSelfContainedNames.DescriptionKey]);
+            var description = PonitaDescription.FromJson(session.ModelMetadata.CustomMetadataMap[PonitaSelfContainedOptions.DescriptionKey]);
             Assert.Equal(PonitaEnergyUnit.ElectronVolt, description.EnergyUnit);
             Assert.Equal(3, session.InputMetadata.Count);   // positions, types, cell: nothing else
         }

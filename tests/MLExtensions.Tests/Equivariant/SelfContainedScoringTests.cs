@@ -21,20 +21,20 @@ public class SelfContainedScoringTests
         var sample = GraphSample.Of(new PointCloud(x, PointCloudData.OneHot(kinds, Types), 0.0, null, null, periodic ? cell : null), Cutoff, maximumNeighbors, selfLoops);
         var expected = PonitaFitting.Predict(network, [sample], Types, 1, withStress: stress);
         var actual = SelfContainedRuns.Run(onnx, x, kinds, periodic ? cell ?? new float[9] : null);
-        double energy = SelfContainedRuns.RelativeError(actual[PonitaSelfContainedNames.Energy], [expected.Energies[0]]);
-        double forces = SelfContainedRuns.RelativeError(actual[PonitaSelfContainedNames.Forces], expected.Forces[0]);
-        Assert.True(energy <= 1e-5, $"energy {actual[PonitaSelfContainedNames.Energy][0]} vs {expected.Energies[0]}");
+        double energy = SelfContainedRuns.RelativeError(actual[PonitaSelfContainedOptions.Energy], [expected.Energies[0]]);
+        double forces = SelfContainedRuns.RelativeError(actual[PonitaSelfContainedOptions.Forces], expected.Forces[0]);
+        Assert.True(energy <= 1e-5, $"energy {actual[PonitaSelfContainedOptions.Energy][0]} vs {expected.Energies[0]}");
         Assert.True(forces <= 1e-5, $"forces: relative error {forces:E2}");
         Assert.True(expected.Forces[0].Max(MathF.Abs) > 1e-3, "forces too small to test");
-        Assert.Equal(x.Length / 3, actual[PonitaSelfContainedNames.AtomEnergies].Length);
+        Assert.Equal(x.Length / 3, actual[PonitaSelfContainedOptions.AtomEnergies].Length);
         string line = $"{x.Length / 3} atoms, {sample.Edges.Senders.Length} edges: energy {energy:E2}, forces {forces:E2}";
         if (stress)
         {
-            double error = SelfContainedRuns.RelativeError(actual[PonitaSelfContainedNames.Stress], expected.Stresses![0]);
+            double error = SelfContainedRuns.RelativeError(actual[PonitaSelfContainedOptions.Stress], expected.Stresses![0]);
             Assert.True(error <= 1e-5, $"stress: relative error {error:E2}");
             line += $", stress {error:E2}";
         }
-        else if (periodic) Assert.All(actual[PonitaSelfContainedNames.Stress], v => Assert.True(float.IsNaN(v)));   // a slab or an open cloud has no volume
+        else if (periodic) Assert.All(actual[PonitaSelfContainedOptions.Stress], v => Assert.True(float.IsNaN(v)));   // a slab or an open cloud has no volume
         Console.WriteLine(line);
     }
 
