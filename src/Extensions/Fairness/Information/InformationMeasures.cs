@@ -40,24 +40,12 @@ public static class InformationMeasures
     public static double ConditionalMutualInformation(double[,,] joint)
     {
         var p = Normalised(joint);
-        int nx = p.GetLength(0), ny = p.GetLength(1), nz = p.GetLength(2);
-        var pz = new double[nz];
-        var pxz = new double[nx, nz];
-        var pyz = new double[ny, nz];
-        for (int x = 0; x < nx; x++)
-            for (int y = 0; y < ny; y++)
-                for (int z = 0; z < nz; z++)
-                {
-                    double v = p[x, y, z];
-                    pz[z] += v;
-                    pxz[x, z] += v;
-                    pyz[y, z] += v;
-                }
+        var terms = ConditionalInformationTerms(joint);
         double sum = 0;
-        for (int x = 0; x < nx; x++)
-            for (int y = 0; y < ny; y++)
-                for (int z = 0; z < nz; z++)
-                    if (p[x, y, z] > 0) sum += p[x, y, z] * Math.Log2(p[x, y, z] * pz[z] / (pxz[x, z] * pyz[y, z]));
+        for (int x = 0; x < p.GetLength(0); x++)
+            for (int y = 0; y < p.GetLength(1); y++)
+                for (int z = 0; z < p.GetLength(2); z++)
+                    if (p[x, y, z] > 0) sum += p[x, y, z] * terms[x, y, z];
         return Math.Max(sum, 0);
     }
 
