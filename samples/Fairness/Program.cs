@@ -5,6 +5,7 @@
 //   dotnet run -c Release --project samples/Fairness
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLExtensions.Plotting;
 using MLExtensions.Fairness;
 using MLExtensions.Fairness.Tradeoff;
 

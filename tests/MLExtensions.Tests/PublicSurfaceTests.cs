@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 namespace MLExtensions.Tests;
 
 /// <summary>
-/// The front door: what a user sees of the two packages. Plumbing that ML.NET's save and load reach by reflection
+/// The front door: what a user sees of the three packages. Plumbing that ML.NET's save and load reach by reflection
 /// (custom mappings, scoring chains, the ONNX graph builder) stays internal, no OnnxSharp type leaks into a public
 /// signature, and trainers refuse a task they cannot fit when they are made, not after training.
 /// </summary>
@@ -19,7 +19,7 @@ public class PublicSurfaceTests(ITestOutputHelper output)
     /// <summary>The most public types a user browses (those hidden with EditorBrowsableState.Never do not count).</summary>
     private const int VisibleTypeLimit = 115;
 
-    private static readonly Assembly[] Packages = [typeof(MlpTrainer).Assembly, typeof(OnnxScoredModel).Assembly];
+    private static readonly Assembly[] Packages = [typeof(MlpTrainer).Assembly, typeof(OnnxScoredModel).Assembly, typeof(MLExtensions.Plotting.Plots).Assembly];
 
     private static IEnumerable<Type> Visible => Packages.SelectMany(a => a.GetExportedTypes())
         .Where(t => t.GetCustomAttribute<EditorBrowsableAttribute>()?.State != EditorBrowsableState.Never);
@@ -50,6 +50,18 @@ public class PublicSurfaceTests(ITestOutputHelper output)
                 if (Mentions(used1, onnxSharp)) leaks.Add($"{type.FullName}.{member}: {used1}");
         }
         Assert.True(leaks.Count == 0, "OnnxSharp types in public signatures:\n" + string.Join("\n", leaks));
+    }
+
+    [Fact]
+    public void The_core_packages_reference_no_drawing_library()
+    {
+        // Charts live in MLExtensions.Plotting, so that the core carries neither ScottPlot nor SkiaSharp's native assets.
+        foreach (var package in Packages.Where(a => a != typeof(MLExtensions.Plotting.Plots).Assembly))
+        {
+            var drawing = package.GetReferencedAssemblies().Select(a => a.Name!).Where(n => n.StartsWith("ScottPlot", StringComparison.Ordinal) || n.StartsWith("SkiaSharp", StringComparison.Ordinal)).ToList();
+            Assert.True(drawing.Count == 0, $"{package.GetName().Name} references {string.Join(", ", drawing)}");
+        }
+        Assert.Contains(typeof(MLExtensions.Plotting.Plots).Assembly.GetReferencedAssemblies(), a => a.Name == "ScottPlot");
     }
 
     private static bool Mentions(Type type, Assembly assembly) =>

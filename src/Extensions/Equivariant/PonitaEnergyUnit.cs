@@ -21,7 +21,7 @@ public enum PonitaEnergyUnit
 }
 
 /// <summary>Conversions between <see cref="PonitaEnergyUnit"/>s (CODATA 2018 constants).</summary>
-public static class PonitaEnergyUnits
+internal static class PonitaEnergyUnits
 {
     /// <summary>The molar gas constant R in kJ/mol/K (Boltzmann's constant per mole).</summary>
     private const double GasConstant = 8.314462618e-3;

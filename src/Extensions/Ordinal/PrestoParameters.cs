@@ -80,40 +80,6 @@ public sealed class PrestoParameters
     /// <summary>Log-likelihood, deviance explained, non-zero differences, AIC and BIC at every λ of <see cref="LambdaPath"/> (or the one λ fitted).</summary>
     public IReadOnlyList<PrestoPathPoint> PathDiagnostics { get; }
 
-    /// <summary>
-    /// Plots every coefficient's path against log10 λ, the chosen λ marked: one line per feature and boundary
-    /// (β_1, then the differences). SVG for ".svg", PNG for ".png".
-    /// </summary>
-    /// <exception cref="InvalidOperationException">The model was fitted at one λ only.</exception>
-    public void SavePathPlot(string path)
-    {
-        if (PathDiagnostics.Count < 2) throw new InvalidOperationException("The model was fitted at a single λ; fit a path (Lambda = null or LambdaSequence) to plot it.");
-        var x = PathDiagnostics.Select(p => Math.Log10(p.Lambda)).ToArray();
-        var chart = new MLExtensions.Plotting.LineChart("PRESTO coefficient paths", "log10 λ", "coefficient (original scale)");
-        int boundaries = PathDiagnostics[0].Differences.Count, features = PathDiagnostics[0].Differences[0].Count;
-        for (int k = 0; k < boundaries; k++)
-            for (int j = 0; j < features; j++)
-                chart.Add(features * boundaries <= 12 ? (k == 0 ? $"β1[{j}]" : $"ψ{k + 1}[{j}]") : null, x, PathDiagnostics.Select(p => p.Differences[k][j]).ToArray());
-        chart.Mark(Math.Log10(Lambda), "chosen λ").Save(path);
-    }
-
-    /// <summary>
-    /// Plots the cross-validation curve with ±1 standard error bars against log10 λ, the chosen λ marked; with the
-    /// relaxed lasso, that curve is the chosen γ's and every other γ adds a line.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">λ was not chosen by cross-validation.</exception>
-    public void SaveCrossValidationPlot(string path)
-    {
-        if (CrossValidationScores.Count == 0) throw new InvalidOperationException("λ was given, not cross-validated: there is no curve to plot.");
-        var x = LambdaPath.Select(Math.Log10).ToArray();
-        var chart = new MLExtensions.Plotting.LineChart("PRESTO cross-validation", "log10 λ", "held-out score (lower is better)")
-            .Add(Gammas.Count == 0 ? "mean over folds ± 1 SE" : $"γ = {Gamma} (chosen): mean over folds ± 1 SE", x, CrossValidationScores.ToArray(),
-                CrossValidationStandardErrors.ToArray());
-        for (int g = 0; g < Gammas.Count; g++)
-            if (Gammas[g] != Gamma) chart.Add($"γ = {Gammas[g]}", x, RelaxedCrossValidationScores[g].ToArray());
-        chart.Mark(Math.Log10(Lambda), "chosen λ").Save(path);
-    }
-
     /// <summary>α_k, one per boundary between class k and k+1 (K − 1 values; the cumulative probabilities at x = 0).</summary>
     public IReadOnlyList<double> Intercepts { get; }
 

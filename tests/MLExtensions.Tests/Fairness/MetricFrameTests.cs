@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MLExtensions.Plotting;
 using MLExtensions.Fairness;
 using Xunit;
 

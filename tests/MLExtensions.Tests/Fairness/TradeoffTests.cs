@@ -1,3 +1,4 @@
+using MLExtensions.Plotting;
 using MLExtensions.Fairness;
 using MLExtensions.Fairness.Information;
 using MLExtensions.Fairness.Tradeoff;

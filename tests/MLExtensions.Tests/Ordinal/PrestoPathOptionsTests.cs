@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLExtensions.Plotting;
 using MLExtensions.Ordinal;
 using MLExtensions.Studies;
 using Xunit;

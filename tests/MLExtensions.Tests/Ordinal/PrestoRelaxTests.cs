@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLExtensions.Plotting;
 using MLExtensions.Onnx;
 using MLExtensions.Onnx.Scoring;
 using MLExtensions.Ordinal;

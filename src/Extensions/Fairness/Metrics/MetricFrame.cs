@@ -238,54 +238,11 @@ public sealed class MetricFrame
     /// <summary>Fairlearn's <c>ratio(method)</c> of <paramref name="metric"/>, in <paramref name="stratum"/> or the worst over strata.</summary>
     public double Ratio(string metric, DisparityMethod method = DisparityMethod.BetweenGroups, string? stratum = null) => Disparity(metric, stratum).RatioBy(method);
 
-    private void RequireMetric(string metric, string parameter = "metric")
+    internal void RequireMetric(string metric, string parameter = "metric")
     {
         ArgumentNullException.ThrowIfNull(metric, parameter);
         if (!MetricNames.Contains(metric))
             throw new ArgumentException($"The frame has no metric '{metric}'; it has {string.Join(", ", MetricNames)}.", parameter);
-    }
-
-    /// <summary>
-    /// A plot of <paramref name="metric"/> per group, with its bootstrap interval as an error bar, and the overall
-    /// value as the last category; with control features, one series per stratum (side by side, each with its own
-    /// overall). As an SVG document.
-    /// </summary>
-    /// <exception cref="ArgumentException">An unknown metric, named.</exception>
-    /// <exception cref="InvalidOperationException">The metric is undefined (NaN) in every group.</exception>
-    public string ToSvg(string metric) => Chart(metric).ToSvg();
-
-    /// <summary>Writes the plot of <see cref="ToSvg(string)"/> to <paramref name="path"/> as SVG, whatever its extension.</summary>
-    public void SaveSvg(string metric, string path)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        File.WriteAllText(path, ToSvg(metric));
-    }
-
-    /// <summary>Writes the plot of <see cref="ToSvg(string)"/> to <paramref name="path"/>: SVG for ".svg", PNG for ".png".</summary>
-    /// <exception cref="ArgumentException">An unknown metric, or another extension.</exception>
-    public void SavePlot(string metric, string path) => Chart(metric).Save(path);
-
-    private MLExtensions.Plotting.LineChart Chart(string metric)
-    {
-        RequireMetric(metric);
-        if (ByGroup.All(g => double.IsNaN(g.Values[metric])))
-            throw new InvalidOperationException($"The metric '{metric}' is undefined in every group; there is nothing to plot.");
-        var groups = ByGroup.Select(g => g.Slice).Distinct().Order(StringComparer.Ordinal).ToList();
-        bool intervals = ByGroup.Any(g => g.Intervals.ContainsKey(metric));
-        var chart = new MLExtensions.Plotting.LineChart($"{metric} by group", intervals ? "group (bars: bootstrap intervals)" : "group", metric)
-            .Categories([.. groups, "overall"]);
-        var scopes = Strata.Count == 0 ? [(Name: (string?)null, Overall)] : OverallByStratum.Select(o => (Name: o.Stratum, Overall: o)).ToList();
-        for (int k = 0; k < scopes.Count; k++)
-        {
-            var (stratum, overall) = scopes[k];
-            double offset = scopes.Count == 1 ? 0 : -0.15 + 0.3 * k / (scopes.Count - 1);
-            var slices = groups.Select(g => ByGroup.FirstOrDefault(s => s.Slice == g && s.Stratum == stratum)).Append(overall).ToArray();
-            double Value(SliceMetrics? s) => s?.Values[metric] ?? double.NaN;
-            Interval? Bounds(SliceMetrics? s) => s is not null && s.Intervals.TryGetValue(metric, out var i) ? i : null;
-            chart.AddPoints(stratum, slices.Select((_, i) => i + offset).ToArray(), slices.Select(Value).ToArray(),
-                slices.Select(s => Bounds(s)?.Lower ?? double.NaN).ToArray(), slices.Select(s => Bounds(s)?.Upper ?? double.NaN).ToArray());
-        }
-        return chart;
     }
 
     private static readonly JsonSerializerOptions Json = new()

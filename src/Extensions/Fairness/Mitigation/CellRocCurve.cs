@@ -40,26 +40,6 @@ public sealed record CellRocCurve(string Client, string Group, IReadOnlyList<(do
         }).ToArray();
     }
 
-    /// <summary>The chart of <paramref name="curves"/>: one closed hull per cell and its operating point in the same colour.</summary>
-    internal static MLExtensions.Plotting.LineChart Chart(IReadOnlyList<CellRocCurve> curves, string? client)
-    {
-        var shown = client is null ? curves : curves.Where(c => c.Client == client).ToArray();
-        if (shown.Count == 0)
-            throw new ArgumentException($"The mitigator has no cell of the client '{client}'. Its clients: " +
-                                        $"{string.Join(", ", curves.Select(c => $"'{c.Client}'").Distinct())}; or pass null for every cell.", nameof(client));
-        var chart = new MLExtensions.Plotting.LineChart(
-            client is null ? "ROC hull of each cell (line) and its chosen operating point (dot)" : $"Client {client}: ROC hull of each group (line) and its chosen operating point (dot)",
-            "false positive rate", "true positive rate", ScottPlot.Alignment.LowerRight);
-        chart.AddDashed("chance", [0, 1], [0, 1]);
-        foreach (var curve in shown)
-        {
-            var closed = curve.Hull.Append(curve.Hull[0]).ToArray();
-            chart.Add(client is null ? $"{curve.Client} / {curve.Group}" : curve.Group, closed.Select(v => v.FalsePositiveRate).ToArray(), closed.Select(v => v.TruePositiveRate).ToArray());
-            chart.AddMarkers(null, [curve.FalsePositiveRate], [curve.TruePositiveRate]);
-        }
-        return chart;
-    }
-
     /// <inheritdoc />
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"({Client}, {Group}): FPR {FalsePositiveRate:F4}, TPR {TruePositiveRate:F4} on a hull of {Hull.Count} vertices");

@@ -81,25 +81,6 @@ public sealed class FairnessMitigatorModel : ITransformer
     /// </summary>
     public IReadOnlyList<CellRocCurve> RocCurves { get; }
 
-    /// <summary>
-    /// A plot of each cell's ROC hull with its chosen operating point (Fairlearn's <c>plot_threshold_optimizer</c>),
-    /// as an SVG document: one colour per cell, the hull a closed line, the operating point a dot.
-    /// </summary>
-    /// <param name="client">Only this client's cells; null for every cell. Default: null.</param>
-    /// <exception cref="ArgumentException">The model has no cell of <paramref name="client"/> (the message lists the clients).</exception>
-    public string RocPlotSvg(string? client = null) => CellRocCurve.Chart(RocCurves, client).ToSvg();
-
-    /// <summary>Writes the plot of <see cref="RocPlotSvg"/> to <paramref name="path"/>: SVG for ".svg", PNG for ".png".</summary>
-    /// <param name="path">The file to write (replaced if it exists); its folder must exist.</param>
-    /// <param name="client">Only this client's cells; null for every cell. Default: null.</param>
-    /// <exception cref="ArgumentException">The path is blank or neither ".svg" nor ".png", or the model has no cell of <paramref name="client"/>.</exception>
-    /// <exception cref="DirectoryNotFoundException">The path's folder does not exist (the message names it).</exception>
-    public void SaveRocPlot(string path, string? client = null)
-    {
-        MLExtensions.Plotting.LineChart.CheckPath(path);
-        CellRocCurve.Chart(RocCurves, client).Save(path);
-    }
-
     /// <inheritdoc />
     public bool IsRowToRowMapper => _chain.IsRowToRowMapper;
 

@@ -64,23 +64,5 @@ public sealed class ParetoSurface
         return csv.ToString();
     }
 
-    /// <summary>A plot of accuracy against ε_g, one line per ε_l, as an SVG document.</summary>
-    public string ToSvg() => Chart().ToSvg();
-
-    /// <summary>Writes the plot to <paramref name="path"/> (SVG; the name is kept for callers of earlier versions).</summary>
-    public void SaveSvg(string path) => File.WriteAllText(path, ToSvg());
-
-    /// <summary>Writes the plot to <paramref name="path"/>: SVG for ".svg", PNG for ".png".</summary>
-    public void SavePlot(string path) => Chart().Save(path);
-
-    private MLExtensions.Plotting.LineChart Chart()
-    {
-        var chart = new MLExtensions.Plotting.LineChart("Accuracy–fairness trade-off", "global disparity budget ε_g (bits)", "best accuracy",
-            ScottPlot.Alignment.LowerRight);
-        for (int l = 0; l < LocalBudgets.Count; l++)
-            chart.Add($"ε_l = {F(LocalBudgets[l])}", GlobalBudgets.ToArray(), GlobalBudgets.Select((_, g) => this[g, l].Accuracy).ToArray());
-        return chart;
-    }
-
     private static string F(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
 }
