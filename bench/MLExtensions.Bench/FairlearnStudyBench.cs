@@ -44,6 +44,7 @@ public static class FairlearnStudyBench
     {
         SensitiveColumnName = "Group", ClientColumnName = "Client", LabelColumnName = "Label", ScoreColumnName = "Probability",
         RowKeyColumnName = "Id", PoolUnknownCells = true, CrossFitFolds = 0,
+        Seed = 1, // the README's figures were measured with this seed (the default draws one from the MLContext)
     };
 
     public sealed class StudyRow

@@ -112,6 +112,7 @@ var options = new FairnessMitigator.Options
 {
     ClientColumnName = nameof(ScoredRow.Client), SensitiveColumnName = nameof(ScoredRow.Sensitive), LabelColumnName = nameof(ScoredRow.Label),
     ScoreColumnName = nameof(ScoredRow.Score), RowKeyColumnName = nameof(ScoredRow.Id), GlobalBudget = 0.002, LocalBudget = 0.002,
+    Seed = 1, // as before the seed followed the MLContext: the README's figures
 };
 var fresh = ml.Data.LoadFromEnumerable(heldOut);
 var mitigator = ml.Fairness().Mitigate(options).Fit(histograms, fresh.Schema);
