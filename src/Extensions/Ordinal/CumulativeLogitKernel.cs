@@ -42,6 +42,9 @@ internal interface IRowCurvatureKernel
 
     /// <summary>Standardised feature j as x̃_ij = (v_ij − mean)/deviation, v zero outside the listed rows.</summary>
     FeatureColumn Column(int feature);
+
+    /// <summary>Whether <see cref="Column"/> lists non-zeros only (a block then costs its non-zeros, not every row).</summary>
+    bool SparseColumns { get; }
 }
 
 /// <param name="Rows">Row of each stored value, ascending; null when the values are every row's (dense).</param>
@@ -170,6 +173,8 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel, IRo
     }
 
     public FeatureColumn Column(int feature) => new(null, _columns[feature], 0, _classStart[^1], 0, 1);
+
+    public bool SparseColumns => false;
 
     /// <summary>
     /// The loss and, with <paramref name="derivatives"/>, each row's weighted derivatives with respect to the (at most

@@ -13,12 +13,16 @@ internal sealed partial class CumulativeLogitSolver
     /// <summary>
     /// The largest number of moving coordinates (K − 1)(|A| + 1) whose Newton step forms the Hessian; larger solves, and
     /// those whose Hessians would exceed <see cref="MemoryLimit"/>, use the working-response solver when the kernel
-    /// exposes its rows. Forming the Hessian costs rows × D²/(K − 1); below a few hundred coordinates it is the faster.
+    /// exposes its rows. Null (the default): <see cref="DefaultNewtonCoordinateLimit"/> when the kernel's columns are
+    /// sparse, and no limit for dense columns, where a block of the working-response solver costs every row and forming
+    /// the Hessian is the faster (p·(K − 1) = 500, n = 2,500: 6.8 s for the tuned path with Hessians, 53 s without).
     /// </summary>
-    public int NewtonCoordinateLimit { get; init; } = DefaultNewtonCoordinateLimit;
+    public int? NewtonCoordinateLimit { get; init; }
 
-    /// <summary>The default <see cref="NewtonCoordinateLimit"/>.</summary>
+    /// <summary>The default <see cref="NewtonCoordinateLimit"/> for sparse columns.</summary>
     public const int DefaultNewtonCoordinateLimit = 400;
+
+    private int CoordinateLimit(IRowCurvatureKernel rows) => NewtonCoordinateLimit ?? (rows.SparseColumns ? DefaultNewtonCoordinateLimit : int.MaxValue);
 
     private SolverResult SolveByWorkingResponse(double lambda, SolverResult warm, Layout layout, IRowCurvatureKernel rows, CancellationToken cancellationToken)
     {

@@ -250,7 +250,7 @@ internal sealed partial class CumulativeLogitSolver
         var layout = new Layout(this, warm.Theta, screen);
         int d = layout.Dimension;
         bool hessianTooLarge = 3.0 * d * d * sizeof(double) > MemoryLimit;
-        if (_kernel is IRowCurvatureKernel rows && (d > NewtonCoordinateLimit || hessianTooLarge))
+        if (_kernel is IRowCurvatureKernel rows && (d > CoordinateLimit(rows) || hessianTooLarge))
             return SolveByWorkingResponse(lambda, warm, layout, rows, cancellationToken);
         if (hessianTooLarge)
             throw new InsufficientMemoryException(

@@ -122,6 +122,8 @@ internal sealed class SparseCumulativeLogitKernel : ICumulativeLogitKernel, IRow
         return new FeatureColumn(_columnRows, _columnValues!, from, _columnStarts[feature + 1] - from, _rows.Means[feature], sd);
     }
 
+    public bool SparseColumns => true;
+
     /// <summary>The non-zeros in compressed sparse columns, rows ascending within each.</summary>
     private void Transpose()
     {
