@@ -21,12 +21,47 @@ internal interface ICumulativeLogitKernel : IDisposable
 }
 
 /// <summary>
+/// A kernel that exposes its per-row derivatives and its columns, for the solver that never forms the Hessian
+/// (<see cref="WorkingResponseModel"/>). Rows are sorted by class: those of class c are [ClassStart[c], ClassStart[c + 1]).
+/// </summary>
+internal interface IRowCurvatureKernel
+{
+    int[] ClassStart { get; }
+
+    /// <summary>[K−1][rows]: weighted ∂ log P_i / ∂ η_ik (the loss gradient's negative); valid on the rows of classes k and k + 1.</summary>
+    double[][] RowGradient { get; }
+
+    /// <summary>[K−1][rows]: weighted ∂² (−log P_i) / ∂ η_ik²; valid on the rows of classes k and k + 1.</summary>
+    double[][] RowDiagonal { get; }
+
+    /// <summary>[K−1][rows]: entry k couples boundaries k − 1 and k; valid on the rows of class k.</summary>
+    double[][] RowOffDiagonal { get; }
+
+    /// <summary>Fills the per-row arrays at (α, β); false when a training row's boundaries cross.</summary>
+    bool RowDerivatives(double[] alpha, double[] beta, out double loss);
+
+    /// <summary>Standardised feature j as x̃_ij = (v_ij − mean)/deviation, v zero outside the listed rows.</summary>
+    FeatureColumn Column(int feature);
+
+    /// <summary>Whether <see cref="Column"/> lists non-zeros only (a block then costs its non-zeros, not every row).</summary>
+    bool SparseColumns { get; }
+}
+
+/// <param name="Rows">Row of each stored value, ascending; null when the values are every row's (dense).</param>
+/// <param name="Values">v: the column is entries [Start, Start + Length) of <paramref name="Rows"/> and this.</param>
+/// <param name="Start">The column's first entry.</param>
+/// <param name="Length">Its number of entries.</param>
+/// <param name="Mean">The centring.</param>
+/// <param name="Deviation">The scaling (positive).</param>
+internal readonly record struct FeatureColumn(int[]? Rows, double[] Values, int Start, int Length, double Mean, double Deviation);
+
+/// <summary>
 /// The kernel in plain managed code, vectorised: features are kept feature-major so that the linear predictors are
 /// axpy's and every Hessian entry is one dot product over the rows. Rows are grouped by class, so each boundary's
 /// sums run only over the two classes it separates. Reductions use <see cref="FixedOrder"/>, so the same data always
 /// give the same bits.
 /// </summary>
-internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
+internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel, IRowCurvatureKernel
 {
     private readonly int _boundaries;
     private readonly int _featureCount;
@@ -122,6 +157,24 @@ internal sealed class ManagedCumulativeLogitKernel : ICumulativeLogitKernel
                 hessian[c * d + r] = hessian[r * d + c];
         return true;
     }
+
+    public int[] ClassStart => _classStart;
+
+    public double[][] RowGradient => _gradient;
+
+    public double[][] RowDiagonal => _diagonal;
+
+    public double[][] RowOffDiagonal => _offDiagonal;
+
+    public bool RowDerivatives(double[] alpha, double[] beta, out double loss)
+    {
+        LinearPredictors(alpha, beta);
+        return RowPass(derivatives: true, out loss);
+    }
+
+    public FeatureColumn Column(int feature) => new(null, _columns[feature], 0, _classStart[^1], 0, 1);
+
+    public bool SparseColumns => false;
 
     /// <summary>
     /// The loss and, with <paramref name="derivatives"/>, each row's weighted derivatives with respect to the (at most

@@ -121,7 +121,7 @@ internal sealed class PointDerivatives
 /// features alone; a check of the optimality (KKT) conditions on every other coordinate then adds any the rule
 /// wrongly dropped and solves again, so the answer is the same as without screening.
 /// </remarks>
-internal sealed class CumulativeLogitSolver
+internal sealed partial class CumulativeLogitSolver
 {
     private const double Ridge = 1e-10;
     private readonly ICumulativeLogitKernel _kernel;
@@ -249,7 +249,10 @@ internal sealed class CumulativeLogitSolver
     {
         var layout = new Layout(this, warm.Theta, screen);
         int d = layout.Dimension;
-        if (3.0 * d * d * sizeof(double) > MemoryLimit)
+        bool hessianTooLarge = 3.0 * d * d * sizeof(double) > MemoryLimit;
+        if (_kernel is IRowCurvatureKernel rows && (d > CoordinateLimit(rows) || hessianTooLarge))
+            return SolveByWorkingResponse(lambda, warm, layout, rows, cancellationToken);
+        if (hessianTooLarge)
             throw new InsufficientMemoryException(
                 $"At λ = {lambda:G4} the fit has {layout.Features.Length:N0} features with coefficients that may move, so each Newton step needs {d:N0} × {d:N0} " +
                 $"Hessians ({FitMemory.Size(3.0 * d * d * sizeof(double))}), beyond this path's share of the memory limit ({FitMemory.Size(MemoryLimit)}). " +

@@ -10,7 +10,7 @@ namespace MLExtensions.Ordinal;
 /// <see cref="ManagedCumulativeLogitKernel"/>, whose per-row pass it shares; sums run in a fixed order, so the same
 /// data give the same bits.
 /// </summary>
-internal sealed class SparseCumulativeLogitKernel : ICumulativeLogitKernel
+internal sealed class SparseCumulativeLogitKernel : ICumulativeLogitKernel, IRowCurvatureKernel
 {
     private readonly int _boundaries;
     private readonly SparseFeatures _rows;    // sorted by class
@@ -26,6 +26,9 @@ internal sealed class SparseCumulativeLogitKernel : ICumulativeLogitKernel
     private readonly double[] _columnSums;    // [p]: Σ_i c_i x_ij over the current rows
     private readonly int[] _position;         // [p]: a feature's place in the Hessian's feature list, or −1
     private double[] _gram = [];
+    private int[]? _columnStarts;             // the non-zeros by column (built when first asked for)
+    private int[]? _columnRows;
+    private double[]? _columnValues;
 
     public SparseCumulativeLogitKernel(OrdinalProblem problem)
     {
@@ -94,6 +97,51 @@ internal sealed class SparseCumulativeLogitKernel : ICumulativeLogitKernel
             for (int c = r + 1; c < d; c++)
                 hessian[c * d + r] = hessian[r * d + c];
         return true;
+    }
+
+    public int[] ClassStart => _classStart;
+
+    public double[][] RowGradient => _gradient;
+
+    public double[][] RowDiagonal => _diagonal;
+
+    public double[][] RowOffDiagonal => _offDiagonal;
+
+    public bool RowDerivatives(double[] alpha, double[] beta, out double loss)
+    {
+        LinearPredictors(alpha, beta);
+        return ManagedCumulativeLogitKernel.RowPass(_boundaries, _classStart, _weights, _eta, _gradient, _diagonal, _offDiagonal, derivatives: true, out loss);
+    }
+
+    public FeatureColumn Column(int feature)
+    {
+        if (_columnStarts is null) Transpose();
+        double sd = _rows.Deviations[feature];
+        if (!(sd > 0)) return new FeatureColumn(_columnRows, _columnValues!, 0, 0, 0, 1);
+        int from = _columnStarts![feature];
+        return new FeatureColumn(_columnRows, _columnValues!, from, _columnStarts[feature + 1] - from, _rows.Means[feature], sd);
+    }
+
+    public bool SparseColumns => true;
+
+    /// <summary>The non-zeros in compressed sparse columns, rows ascending within each.</summary>
+    private void Transpose()
+    {
+        int p = _rows.FeatureCount;
+        var starts = new int[p + 1];
+        foreach (int j in _rows.Indices) starts[j + 1]++;
+        for (int j = 0; j < p; j++) starts[j + 1] += starts[j];
+        var next = (int[])starts.Clone();
+        var rows = new int[_rows.Indices.Length];
+        var values = new double[rows.Length];
+        for (int i = 0; i < _rows.Rows; i++)
+            for (int e = _rows.RowStarts[i]; e < _rows.RowStarts[i + 1]; e++)
+            {
+                int slot = next[_rows.Indices[e]]++;
+                rows[slot] = i;
+                values[slot] = _rows.Values[e];
+            }
+        (_columnStarts, _columnRows, _columnValues) = (starts, rows, values);
     }
 
     /// <summary>Σ_i c_i x̃_ij from the raw Σ_i c_i x_ij and Σ_i c_i (0 for a constant feature).</summary>
