@@ -205,7 +205,7 @@ public static class NasBench
     }
 
     /// <summary>The benchmark's data sets: (name, data with Features and Label, whether the label is binary).</summary>
-    private static IEnumerable<(string Name, IDataView Data, bool Binary)> DataSets(MLContext ml)
+    internal static IEnumerable<(string Name, IDataView Data, bool Binary)> DataSets(MLContext ml)
     {
         yield return ("Friedman-1 (2,000 generated rows)", ml.Data.LoadFromEnumerable(Friedman(2000, 7)), false);
         var boston = Shared("boston.csv");

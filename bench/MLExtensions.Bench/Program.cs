@@ -11,7 +11,7 @@
 // PRESTO on wide sparse data: 30,000 rows × 50,000 hashed slots, 25 non-zeros a row, 20 λ, 3 folds, time and peak memory (--presto-sparse [--rows 30000] [--slots 50000] [--nonzeros 25] [--min-ratio 1e-3]);
 // Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid); fairness mitigator fit and scoring (--mitigator [--constraint EqualizedOdds] [--default-only]);
 // architecture search ranking consistency, regret and cost on three data sets (--nas [--quick] [--set Friedman|Boston|Pima] [--variants "SPOS,TangleNAS DrNAS"] [--lr 1e-3]); memory of a long search (--nas-memory);
-// fit time against TimeBudget (--nas-budget); gradient search's α entropy per epoch and pick stability across seeds
+// fit time against TimeBudget (--nas-budget); EnsembleSize 1 vs 5, test MSE on Friedman-1 and Boston (--nas-ensemble [--seeds 1,2] [--size 5]); gradient search's α entropy per epoch and pick stability across seeds
 // (--nas-trace [--seeds 1,2,3] [--rows 500] [--epochs 40] [--warmup 10] [--softmax|--dirichlet] [--sampled] [--alpha-lr 3e-3] [--alpha-steps 16] [--no-regularization]);
 // PONITA on the charged N-body task against linear extrapolation (--ponita-nbody [--systems 1000] [--epochs 30] [--cutoff 4] [--hidden 32] [--egnn]);
 // PONITA's self-contained ONNX graph (neighbours found in the graph) vs the ordinary chain: a 216-atom Si-like cell and a 2,000-atom cloud (--ponita-selfcontained [--atoms 2000]);
@@ -112,6 +112,12 @@ if (args.Contains("--ponita"))
 if (args.Contains("--nas-budget"))
 {
     NasBench.Budget();
+    return;
+}
+if (args.Contains("--nas-ensemble"))
+{
+    string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+    NasEnsembleBench.Run((Value("--seeds") ?? "1,2").Split(',').Select(int.Parse).ToArray(), int.Parse(Value("--size") ?? "5"));
     return;
 }
 if (args.Contains("--nas-memory"))

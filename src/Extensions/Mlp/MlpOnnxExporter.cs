@@ -24,25 +24,9 @@ internal static class MlpOnnxExporter
         IReadOnlyList<string>? classNames = null, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(network);
-        var weights = network.ExportWeights();
         var g = new OnnxGraphBuilder("mlp");
         var x = ScoringHeads.RequireFinite(g, g.AddInput(inputName, OnnxElementType.Float, OnnxDim.Batch, network.Inputs));
-        var h = g.Mul(g.Sub(x, g.AddInitializer("input_shift", weights.InputShift, network.Inputs)),
-            g.AddInitializer("input_scale", weights.InputScale, network.Inputs));
-        for (int i = 0; i < weights.Layers.Count; i++)
-        {
-            var layer = weights.Layers[i];
-            var input = h;
-            h = g.Gemm(h, g.AddInitializer($"layer{i}_weight", layer.Weight, layer.Outputs, layer.Inputs),
-                g.AddInitializer($"layer{i}_bias", layer.Bias, layer.Outputs), transB: true);
-            if (i == weights.Layers.Count - 1) break;
-            h = Activate(g, h, network.Architecture.ActivationOf(i));
-            if (network.Architecture.Residual && i > 0)
-                h = g.Add(h, layer.Inputs == layer.Outputs ? input : g.MatMul(input, g.AddInitializer($"layer{i}_shortcut", Embedding(layer.Inputs, layer.Outputs), layer.Inputs, layer.Outputs)));
-        }
-        if (weights.OutputScale != 1f) h = g.Mul(h, g.Scalar(weights.OutputScale, "output_scale"));
-        if (weights.OutputShift != 0f) h = g.Add(h, g.Scalar(weights.OutputShift, "output_shift"));
-
+        var h = AddNetwork(g, x, network, "");
         switch (kind)
         {
             case PredictionKind.Regression:
@@ -55,6 +39,42 @@ internal static class MlpOnnxExporter
                 ScoringHeads.AddMulticlassHead(g, h, classNames ?? throw new ArgumentNullException(nameof(classNames)), valuesAreLogits: true);
                 break;
         }
+        SetMetadata(g, network, kind, metadata);
+        return g.ToBytes();
+    }
+
+    /// <summary>
+    /// Writes <paramref name="network"/> on <paramref name="x"/> (the checked features) into <paramref name="g"/> and
+    /// returns its raw output [N, outputs] (regression values, binary or class logits), before any head. Initializer
+    /// names start with <paramref name="prefix"/>, so that several networks can share one graph.
+    /// </summary>
+    public static OnnxValue AddNetwork(OnnxGraphBuilder g, OnnxValue x, MlpNetwork network, string prefix)
+    {
+        var weights = network.ExportWeights();
+        var h = g.Mul(g.Sub(x, g.AddInitializer(prefix + "input_shift", weights.InputShift, network.Inputs)),
+            g.AddInitializer(prefix + "input_scale", weights.InputScale, network.Inputs));
+        for (int i = 0; i < weights.Layers.Count; i++)
+        {
+            var layer = weights.Layers[i];
+            var input = h;
+            h = g.Gemm(h, g.AddInitializer($"{prefix}layer{i}_weight", layer.Weight, layer.Outputs, layer.Inputs),
+                g.AddInitializer($"{prefix}layer{i}_bias", layer.Bias, layer.Outputs), transB: true);
+            if (i == weights.Layers.Count - 1) break;
+            h = Activate(g, h, network.Architecture.ActivationOf(i));
+            if (network.Architecture.Residual && i > 0)
+                h = g.Add(h, layer.Inputs == layer.Outputs ? input : g.MatMul(input, g.AddInitializer($"{prefix}layer{i}_shortcut", Embedding(layer.Inputs, layer.Outputs), layer.Inputs, layer.Outputs)));
+        }
+        if (weights.OutputScale != 1f) h = g.Mul(h, g.Scalar(weights.OutputScale, prefix + "output_scale"));
+        if (weights.OutputShift != 0f) h = g.Add(h, g.Scalar(weights.OutputShift, prefix + "output_shift"));
+        return h;
+    }
+
+    /// <summary>
+    /// Records the task, the method and <paramref name="network"/>'s architecture (for an ensemble: its first member's),
+    /// then <paramref name="metadata"/>, in the model's <c>metadata_props</c>.
+    /// </summary>
+    public static void SetMetadata(OnnxGraphBuilder g, MlpNetwork network, PredictionKind kind, IReadOnlyDictionary<string, string>? metadata)
+    {
         g.SetMetadata(KindKey, kind.ToString());
         g.SetMetadata(MetadataKeys.Method, "MLP");
         g.SetMetadata(ArchitectureKey, JsonSerializer.Serialize(new
@@ -68,7 +88,6 @@ internal static class MlpOnnxExporter
         }, OmitNulls));
         if (metadata is not null)
             foreach (var (key, value) in metadata) g.SetMetadata(key, value);
-        return g.ToBytes();
     }
 
     /// <summary>Leaves "activations" out for one activation per network, so those models' metadata reads as before.</summary>

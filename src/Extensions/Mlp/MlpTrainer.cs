@@ -23,7 +23,7 @@ namespace MLExtensions.Mlp;
 /// in the pipeline. Training minimises weighted mean squared error (on the standardised label), logistic loss or
 /// cross-entropy with Adam.</para>
 /// </remarks>
-public sealed class MlpTrainer : IEstimator<MlpModel>
+public sealed partial class MlpTrainer : IEstimator<MlpModel>
 {
     /// <summary>Options of <see cref="MlpTrainer"/>.</summary>
     public sealed class Options : TorchTrainerOptions
@@ -90,6 +90,12 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         /// seed and hash would make the smaller split a subset of the larger).
         /// </summary>
         internal int? ValidationSplitSeed { get; set; }
+
+        /// <summary>
+        /// Rows (by zero-based position) neither trained nor early-stopped on, or null for none: the NAS ensemble keeps
+        /// its selection rows out of every member this way.
+        /// </summary>
+        internal Func<long, bool>? HeldOutRows { get; set; }
 
         internal override void Validate()
         {
@@ -162,6 +168,47 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     /// </summary>
     internal TrainedMlp Train(IDataView input, TimeSpan? timeBudget, Func<IReadOnlyDictionary<string, string>>? metadata)
     {
+        var (data, classes, architecture) = Prepare(input);
+        using var run = TrainingRun.Start(_mlContext, nameof(MlpTrainer), _options, architecture.WidestLayer);
+        using var trained = TrainNetwork(run, data, classes, architecture, timeBudget);
+        return ExportAndFinish(run, input, trained, metadata);
+    }
+
+    /// <summary>Exports one trained network, compares the export with it and builds the scoring chain.</summary>
+    private TrainedMlp ExportAndFinish(TrainingRun run, IDataView input, TrainedNetwork trained, Func<IReadOnlyDictionary<string, string>>? metadata)
+    {
+        var network = trained.Network;
+        var onnx = MlpOnnxExporter.Export(network, _options.FeatureColumnName, _kind, trained.Classes?.Names, metadata?.Invoke());
+        // The multiclass head emits probabilities, so compare against the softmax of the network's logits.
+        var parity = _kind == PredictionKind.MulticlassClassification
+            ? CheckExport(x => network.forward(x).softmax(1), network.Inputs, onnx, ScoringHeads.ClassProbabilities, trained.Summary, run.Seed)
+            : CheckExport(network.forward, network.Inputs, onnx, ScoringHeads.RawScore, trained.Summary, run.Seed);
+        var scoring = Finish(run, input, onnx, trained.Classes, parity);
+        return new TrainedMlp(scoring, trained.Architecture, network.Inputs, trained.Classes, trained.History, parity.Report, run.Seed);
+    }
+
+    /// <summary>
+    /// A network this trainer trained, moved to the CPU and not yet exported (the NAS ensemble exports several
+    /// together); disposing it disposes the network.
+    /// </summary>
+    internal sealed record TrainedNetwork(MlpNetwork Network, MlpArchitecture Architecture, ClassLabels? Classes, TabularSummary Summary,
+        IReadOnlyList<TrainingProgress> History, int Seed) : IDisposable
+    {
+        public void Dispose() => Network.Dispose();
+    }
+
+    /// <summary>Trains the network on <paramref name="input"/> in a run of its own, without exporting it.</summary>
+    /// <param name="input">The training data.</param>
+    /// <param name="timeBudget">As <see cref="Train"/>'s.</param>
+    internal TrainedNetwork TrainNetwork(IDataView input, TimeSpan? timeBudget)
+    {
+        var (data, classes, architecture) = Prepare(input);
+        using var run = TrainingRun.Start(_mlContext, nameof(MlpTrainer), _options, architecture.WidestLayer);
+        return TrainNetwork(run, data, classes, architecture, timeBudget);
+    }
+
+    private (TabularData Data, ClassLabels? Classes, MlpArchitecture Architecture) Prepare(IDataView input)
+    {
         ArgumentNullException.ThrowIfNull(input);
         _options.Validate();
         var data = new TabularData(input, _options, LabelKind);
@@ -169,19 +216,31 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         var architecture = _options.LayerActivations is { } each
             ? MlpArchitecture.WithLayerActivations(_options.HiddenLayerSizes.ToArray(), each, _options.Residual, _options.Activation)
             : new MlpArchitecture(_options.HiddenLayerSizes.ToArray(), _options.Activation, _options.Residual);
+        return (data, classes, architecture);
+    }
 
-        using var run = TrainingRun.Start(_mlContext, nameof(MlpTrainer), _options, architecture.WidestLayer);
+    private TrainedNetwork TrainNetwork(TrainingRun run, TabularData data, ClassLabels? classes, MlpArchitecture architecture, TimeSpan? timeBudget)
+    {
         var summary = data.Summarize(run.CancellationToken);
         run.Info($"{summary.Rows} rows, {data.FeatureCount} features, architecture {architecture}");
+        var network = CreateNetwork(data, summary, architecture);
+        try
+        {
+            network.to(run.Device);
+            var history = TrainNetwork(network, data, summary, run, timeBudget);
+            network.to(CPU);
+            return new TrainedNetwork(network, architecture, classes, summary, history, run.Seed);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
 
-        using var network = CreateNetwork(data, summary, architecture);
-        network.to(run.Device);
-        var history = TrainNetwork(network, data, summary, run, timeBudget);
-        network.to(CPU);
-
-        var onnx = MlpOnnxExporter.Export(network, _options.FeatureColumnName, _kind, classes?.Names, metadata?.Invoke());
-        var parity = CheckExport(network, onnx, _options.FeatureColumnName, _kind, summary, run.Seed);
-        var scoring = ExportedFit.Finish(run, _mlContext, input, new OnnxScoringSpec
+    /// <summary>Checks the comparisons and builds the scoring chain of <paramref name="onnx"/>.</summary>
+    private OnnxScoringChain Finish(TrainingRun run, IDataView input, byte[] onnx, ClassLabels? classes, ExportCheck parity) =>
+        ExportedFit.Finish(run, _mlContext, input, new OnnxScoringSpec
         {
             Model = onnx,
             Kind = _kind,
@@ -189,8 +248,6 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
             Classes = classes,
             Device = _options.ScoringDevice,
         }, parity);
-        return new TrainedMlp(scoring, architecture, data.FeatureCount, classes, history, parity.Report, run.Seed);
-    }
 
     private MlpNetwork CreateNetwork(TabularData data, TabularSummary summary, MlpArchitecture architecture)
     {
@@ -206,6 +263,13 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
     private IReadOnlyList<TrainingProgress> TrainNetwork(MlpNetwork network, TabularData data, TabularSummary summary, TrainingRun run, TimeSpan? timeBudget)
     {
         var split = ValidationSplit.Create(_options.ValidationFraction, _options.ValidationSplitSeed ?? run.Seed);
+        Func<long, bool>? trainingRows = split is null ? null : split.IsTraining;
+        Func<long, bool>? validationRows = split is null ? null : split.IsValidation;
+        if (_options.HeldOutRows is { } heldOut)
+        {
+            trainingRows = split is null ? row => !heldOut(row) : row => split.IsTraining(row) && !heldOut(row);
+            validationRows = split is null ? null : row => split.IsValidation(row) && !heldOut(row);
+        }
         int batchSize = RowsPerBatch(summary.Rows, data.FeatureCount);
         // A buffer beyond the data's size is a full shuffle: it holds the rows there are.
         int bufferRows = (int)Math.Min(_options.ShuffleBufferRows, summary.Rows);
@@ -220,7 +284,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         };
         return EpochLoop.Run(run, network, plan, new EpochSteps<TabularBatch>
         {
-            Batches = _ => data.ReadBatches(batchSize, run.Random, bufferRows, split is null ? null : split.IsTraining, run.CancellationToken),
+            Batches = _ => data.ReadBatches(batchSize, run.Random, bufferRows, trainingRows, run.CancellationToken),
             Step = batch =>
             {
                 optimizer.ZeroGrad();
@@ -229,7 +293,7 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
                 optimizer.Step();
                 return new StepLoss(loss, weight);
             },
-            Validate = split is null ? null : _ => Evaluate(network, data, split, batchSize, labelScale, run),
+            Validate = validationRows is null ? null : _ => Evaluate(network, data, validationRows, batchSize, labelScale, run),
         }).History;
     }
 
@@ -259,12 +323,12 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         return (perRow.mul(w).sum().div(w.sum().clamp_min(HeldScalars.Tiny)), total);
     }
 
-    private double Evaluate(MlpNetwork network, TabularData data, ValidationSplit split, int batchSize, Scalar labelScale, TrainingRun run)
+    private double Evaluate(MlpNetwork network, TabularData data, Func<long, bool> validationRows, int batchSize, Scalar labelScale, TrainingRun run)
     {
         network.eval();
         using var noGrad = no_grad();
         double lossSum = 0, weightSum = 0;
-        foreach (var batch in data.ReadBatches(Math.Max(batchSize, 1024), null, 0, split.IsValidation, run.CancellationToken))
+        foreach (var batch in data.ReadBatches(Math.Max(batchSize, 1024), null, 0, validationRows, run.CancellationToken))
         {
             using var scope = NewDisposeScope();
             var (loss, weight) = BatchLoss(network, batch, data.FeatureCount, labelScale, run.Device);
@@ -274,19 +338,19 @@ public sealed class MlpTrainer : IEstimator<MlpModel>
         return weightSum > 0 ? lossSum / weightSum : double.NaN;
     }
 
-    /// <summary>Compares the export with the network on fresh rows drawn around the training data.</summary>
-    private static ExportCheck CheckExport(MlpNetwork network, byte[] onnx, string inputName, PredictionKind kind, TabularSummary summary, int seed)
+    /// <summary>
+    /// Compares <paramref name="onnx"/>'s <paramref name="output"/> with <paramref name="forward"/> on fresh rows drawn
+    /// around the training data.
+    /// </summary>
+    private ExportCheck CheckExport(Func<Tensor, Tensor> forward, int featureCount, byte[] onnx, string output, TabularSummary summary, int seed)
     {
         const int rows = 64;
         var random = new Random(seed ^ 0x5eed);
-        int d = network.Inputs;
+        int d = featureCount;
         var values = new float[rows * d];
         for (int i = 0; i < values.Length; i++)
             values[i] = (float)(summary.FeatureMean[i % d] + summary.FeatureStdDev[i % d] * (2 * random.NextDouble() - 1) * 2);
-        // The multiclass head emits probabilities, so compare against the softmax of the network's logits.
-        ParityInput[] inputs = [new(inputName, values, [rows, d])];
-        return kind == PredictionKind.MulticlassClassification
-            ? new(ScoringHeads.ClassProbabilities, OnnxParity.Compare(x => network.forward(x[0]).softmax(1), onnx, inputs, ScoringHeads.ClassProbabilities))
-            : new(ScoringHeads.RawScore, OnnxParity.Compare(x => network.forward(x[0]), onnx, inputs, ScoringHeads.RawScore));
+        ParityInput[] inputs = [new(_options.FeatureColumnName, values, [rows, d])];
+        return new(output, OnnxParity.Compare(x => forward(x[0]), onnx, inputs, output));
     }
 }

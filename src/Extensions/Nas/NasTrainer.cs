@@ -23,8 +23,12 @@ namespace MLExtensions.Nas;
 /// candidates on rows neither weights nor α were trained on. The whole fit honours
 /// <see cref="Options.TimeBudget"/>: the search stops at 60% of it with the best found so far, ranking at 75%, and
 /// retraining stops after the epoch that crosses the budget (keeping its best epoch).</para>
+/// <para><b>Ensembles.</b> With <see cref="Options.EnsembleSize"/> above 1 the best distinct candidates are each
+/// retrained from scratch, weighted by greedy ensemble selection on rows none of them trained or early-stopped on, and
+/// exported as one ONNX graph that scores as the weighted mean of their predictions (see
+/// <see cref="Options.EnsembleSize"/>).</para>
 /// </remarks>
-public sealed class NasTrainer : IEstimator<NasModel>
+public sealed partial class NasTrainer : IEstimator<NasModel>
 {
     /// <summary>Options of <see cref="NasTrainer"/>.</summary>
     public sealed class Options : TorchTrainerOptions
@@ -233,6 +237,29 @@ public sealed class NasTrainer : IEstimator<NasModel>
         /// <summary>Retraining epochs without validation improvement before it stops. Default: 10.</summary>
         public int EarlyStoppingPatience { get; set; } = 10;
 
+        /// <summary>
+        /// How many of the best distinct candidates (<see cref="NasSearchResult.TopArchitectures"/>, so at most
+        /// <see cref="TopK"/>) to retrain and combine. Above 1, each is retrained from scratch (seeded from the run's seed,
+        /// early-stopped on the same rows), none of them on the <see cref="EnsembleSelectionFraction"/> rows; on those rows
+        /// greedy ensemble selection with replacement (Caruana et al. 2004, as AutoGluon and Auto-PyTorch do: 50 rounds
+        /// starting from the best single member, keeping the best prefix) weighs them by how often it picks them, by the
+        /// task's loss (squared error, log-loss); the members of positive weight are exported as one ONNX graph that
+        /// scores the weighted mean of their scores (regression), probabilities (binary, with <c>Score</c> the logit of
+        /// the mean probability) or class probabilities (multiclass). Members are retrained in rank order while the
+        /// <see cref="TimeBudget"/> lasts; those it leaves no time for are skipped and counted in
+        /// <see cref="NasSearchResult.EnsembleMembersSkipped"/>. The members and weights are in
+        /// <see cref="NasSearchResult.EnsembleMembers"/>. Default: 1, one retrained network as before (the same model,
+        /// bit for bit).
+        /// </summary>
+        public int EnsembleSize { get; set; } = 1;
+
+        /// <summary>
+        /// With <see cref="EnsembleSize"/> above 1: fraction of the rows (a seeded hash independent of the search's and
+        /// retraining's splits) held out of every member's training and early stopping, on which the ensemble's weights
+        /// are chosen. The members train on the rest, less <see cref="RetrainValidationFraction"/> of it. Default: 0.1.
+        /// </summary>
+        public double EnsembleSelectionFraction { get; set; } = 0.1;
+
         /// <summary>The search space these settings describe.</summary>
         public NasSearchSpace SearchSpace => new() { Depths = Depths, Widths = Widths, Activations = Activations, ActivationPerLayer = ActivationPerLayer, SearchResidual = SearchResidual };
 
@@ -286,6 +313,13 @@ public sealed class NasTrainer : IEstimator<NasModel>
             ArgumentOutOfRangeException.ThrowIfLessThan(TopK, 1, nameof(TopK));
             ArgumentOutOfRangeException.ThrowIfLessThan(RetrainEpochs, 1, nameof(RetrainEpochs));
             ArgumentOutOfRangeException.ThrowIfLessThan(EarlyStoppingPatience, 1, nameof(EarlyStoppingPatience));
+            ArgumentOutOfRangeException.ThrowIfLessThan(EnsembleSize, 1, nameof(EnsembleSize));
+            if (EnsembleSize > TopK)
+                throw new ArgumentOutOfRangeException(nameof(EnsembleSize), EnsembleSize,
+                    $"The ensemble's members are the best of TopArchitectures: EnsembleSize must be at most TopK ({TopK}); raise TopK.");
+            if (!(EnsembleSelectionFraction > 0 && EnsembleSelectionFraction < 1))
+                throw new ArgumentOutOfRangeException(nameof(EnsembleSelectionFraction), EnsembleSelectionFraction,
+                    "The ensemble is weighted on held-out rows: a fraction in (0, 1).");
         }
     }
 
@@ -349,29 +383,32 @@ public sealed class NasTrainer : IEstimator<NasModel>
 
         var retrainClock = System.Diagnostics.Stopwatch.StartNew();
         TimeSpan? remaining = budget is TimeSpan b ? (b - elapsed > TimeSpan.Zero ? b - elapsed : TimeSpan.Zero) : null;
+        if (_options.EnsembleSize > 1) return FitEnsemble(input, data, outcome, SearchResult(outcome, space), seed, remaining);
         NasSearchResult result = null!;
         var trained = RetrainingTrainer(outcome.Architecture, seed).Train(input, remaining, () =>
         {
-            result = new NasSearchResult
-            {
-                Strategy = _options.Strategy,
-                Sampler = _options.Strategy == NasStrategy.TangleNas ? _options.Sampler : null,
-                SearchSpace = space.ToString(),
-                Architecture = outcome.Architecture,
-                TopArchitectures = outcome.Top,
-                History = outcome.History,
-                SearchEpochs = outcome.Epochs,
-                StoppedByTimeBudget = outcome.StoppedByTimeBudget,
-                CandidatesRanked = outcome.CandidatesRanked,
-                ArchitecturesInSpace = space.Count,
-                Times = new NasPhaseTimes(outcome.SearchTime, outcome.RankingTime, retrainClock.Elapsed),
-            };
+            result = SearchResult(outcome, space) with { Times = new NasPhaseTimes(outcome.SearchTime, outcome.RankingTime, retrainClock.Elapsed) };
             // Wall-clock times stay out of the model, so that the same seed and data give the same ONNX bytes.
             return new Dictionary<string, string> { [NasSearchResult.MetadataKey] = (result with { Times = null }).ToJson() };
         });
         // The result as stored in the ONNX metadata, with the times (the retraining time excludes the export that followed).
         return new NasModel(trained, result);
     }
+
+    /// <summary>What the search found, without times and ensemble.</summary>
+    private NasSearchResult SearchResult(SearchOutcome outcome, NasSearchSpace space) => new()
+    {
+        Strategy = _options.Strategy,
+        Sampler = _options.Strategy == NasStrategy.TangleNas ? _options.Sampler : null,
+        SearchSpace = space.ToString(),
+        Architecture = outcome.Architecture,
+        TopArchitectures = outcome.Top,
+        History = outcome.History,
+        SearchEpochs = outcome.Epochs,
+        StoppedByTimeBudget = outcome.StoppedByTimeBudget,
+        CandidatesRanked = outcome.CandidatesRanked,
+        ArchitecturesInSpace = space.Count,
+    };
 
     /// <summary>
     /// The search's row splits for <paramref name="seed"/>: the ranking rows (null when nothing is ranked), then the α
@@ -417,7 +454,11 @@ public sealed class NasTrainer : IEstimator<NasModel>
     }
 
     /// <summary>The MLP trainer that retrains <paramref name="architecture"/> from scratch with this trainer's settings.</summary>
-    private MlpTrainer RetrainingTrainer(MlpArchitecture? architecture, int? seed = null)
+    /// <param name="architecture">The architecture (null: a placeholder for the output schema).</param>
+    /// <param name="seed">The seed of the weights and of shuffling (null: the run's).</param>
+    /// <param name="splitSeed">The run's seed, from which the early-stopping split is drawn (null: <paramref name="seed"/>).</param>
+    /// <param name="heldOutRows">Rows neither trained nor early-stopped on (the ensemble's selection rows), or null.</param>
+    private MlpTrainer RetrainingTrainer(MlpArchitecture? architecture, int? seed = null, int? splitSeed = null, Func<long, bool>? heldOutRows = null)
     {
         var options = _options.CopySharedTo(new MlpTrainer.Options
         {
@@ -434,8 +475,9 @@ public sealed class NasTrainer : IEstimator<NasModel>
         if (seed is int given)
         {
             options.Seed = given;
-            options.ValidationSplitSeed = RetrainingSplitSeed(given);
+            options.ValidationSplitSeed = RetrainingSplitSeed(splitSeed ?? given);
         }
+        options.HeldOutRows = heldOutRows;
         return new MlpTrainer(_mlContext, options, _kind);
     }
 }

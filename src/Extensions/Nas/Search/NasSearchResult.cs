@@ -40,6 +40,20 @@ public sealed record RankedArchitecture(MlpArchitecture Architecture, double Sup
     /// was among the candidates re-ranked that way; else null.
     /// </summary>
     public double? FineTunedLoss { get; init; }
+
+    /// <summary>
+    /// In <see cref="NasSearchResult.EnsembleMembers"/>: its weight in the ensemble (times greedy selection picked it,
+    /// over all picks; 0 when retrained but never picked). Else null.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? EnsembleWeight { get; init; }
+
+    /// <summary>
+    /// In <see cref="NasSearchResult.EnsembleMembers"/>: its loss, retrained, on the ensemble's selection rows (mean
+    /// squared error in the label's units, or log-loss). Else null.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? SelectionLoss { get; init; }
 }
 
 /// <summary>The architecture distribution (or path-sampling distribution) after one search epoch.</summary>
@@ -50,7 +64,7 @@ public sealed record ArchitectureSnapshot(int Epoch, IReadOnlyList<DecisionProba
 /// <summary>Wall-clock time of the search's phases.</summary>
 /// <param name="Search">Supernet training (and α updates).</param>
 /// <param name="Ranking">Scoring candidate architectures with inherited weights.</param>
-/// <param name="Retraining">Training the chosen architecture from scratch, export included.</param>
+/// <param name="Retraining">Training the chosen architecture (or the ensemble's members) from scratch, and choosing the ensemble's weights.</param>
 public sealed record NasPhaseTimes(TimeSpan Search, TimeSpan Ranking, TimeSpan Retraining);
 
 /// <summary>
@@ -109,6 +123,22 @@ public sealed record NasSearchResult
     /// data give the same ONNX bytes.
     /// </summary>
     public NasPhaseTimes? Times { get; init; }
+
+    /// <summary>
+    /// With <see cref="NasTrainer.Options.EnsembleSize"/> above 1: the retrained members, best-ranked first (each one of
+    /// <see cref="TopArchitectures"/>), with their <see cref="RankedArchitecture.EnsembleWeight"/> (summing to 1) and
+    /// <see cref="RankedArchitecture.SelectionLoss"/>; those of weight 0 are not in the model. Null for a single network.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<RankedArchitecture>? EnsembleMembers { get; init; }
+
+    /// <summary>The ensemble's loss on its selection rows (as <see cref="RankedArchitecture.SelectionLoss"/>); null for a single network.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? EnsembleSelectionLoss { get; init; }
+
+    /// <summary>How many of the <see cref="NasTrainer.Options.EnsembleSize"/> members the time budget left no time to retrain.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int EnsembleMembersSkipped { get; init; }
 
     private static readonly JsonSerializerOptions Json = new()
     {
