@@ -61,8 +61,26 @@ public static class MolecularDynamics
     /// <summary>Mass in amu of an atomic number (H to Xe; standard atomic weights).</summary>
     public static double Mass(int atomicNumber) => atomicNumber switch
     {
-        1 => 1.008, 2 => 4.0026, 3 => 6.94, 4 => 9.0122, 5 => 10.81, 6 => 12.011, 7 => 14.007, 8 => 15.999, 9 => 18.998, 10 => 20.180,
-        11 => 22.990, 12 => 24.305, 13 => 26.982, 14 => 28.085, 15 => 30.974, 16 => 32.06, 17 => 35.45, 18 => 39.948, 35 => 79.904, 53 => 126.90,
+        1 => 1.008,
+        2 => 4.0026,
+        3 => 6.94,
+        4 => 9.0122,
+        5 => 10.81,
+        6 => 12.011,
+        7 => 14.007,
+        8 => 15.999,
+        9 => 18.998,
+        10 => 20.180,
+        11 => 22.990,
+        12 => 24.305,
+        13 => 26.982,
+        14 => 28.085,
+        15 => 30.974,
+        16 => 32.06,
+        17 => 35.45,
+        18 => 39.948,
+        35 => 79.904,
+        53 => 126.90,
         _ => throw new ArgumentOutOfRangeException(nameof(atomicNumber), atomicNumber, "No standard mass is tabulated here for this element; pass masses yourself."),
     };
 

@@ -265,8 +265,11 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         };
         bool periodic = o.CellColumnName is not null;
         var onnx = PonitaOnnxExporter.ExportForScoring(network, set.TypesAreIndices, o.PredictedForcesColumnName,
-            new Dictionary<string, string> { [MetadataKeys.Kind] = nameof(PredictionKind.Regression), [MetadataKeys.Method] = o.PositionOnly ? "PNITA" : "PONITA", [PonitaDescription.MetadataKey] = description.ToJson(),
-                [PonitaInitialModel.WeightsKey] = weights },
+            new Dictionary<string, string>
+            {
+                [MetadataKeys.Kind] = nameof(PredictionKind.Regression), [MetadataKeys.Method] = o.PositionOnly ? "PNITA" : "PONITA", [PonitaDescription.MetadataKey] = description.ToJson(),
+                [PonitaInitialModel.WeightsKey] = weights
+            },
             periodic, o.PredictedStressColumnName, o.PredictedAtomEnergiesColumnName);
         var checks = PonitaExportCheck.Run(network, onnx, set, o.PredictedForcesColumnName, o.MaximumNeighbors, o.SelfInteraction, run.Seed, periodic, o.PredictedStressColumnName,
             o.PredictedAtomEnergiesColumnName);

@@ -35,18 +35,18 @@ internal sealed class GuardedRow(DataViewRow inner, Lifetime lifetime) : DataVie
             lifetime.ThrowIfClosed();
             getter(ref value);
         }
-        : (ref TValue value) =>
+    : (ref TValue value) =>
+    {
+        using var lease = lifetime.Enter();
+        try
         {
-            using var lease = lifetime.Enter();
-            try
-            {
-                getter(ref value);
-            }
-            catch (Exception e) when (e is not InvalidDataException && NonFiniteInputs.Describes(e, out var input))
-            {
-                throw NonFiniteInputs.Refusal(input, row.Position, inner: e);
-            }
-        };
+            getter(ref value);
+        }
+        catch (Exception e) when (e is not InvalidDataException && NonFiniteInputs.Describes(e, out var input))
+        {
+            throw NonFiniteInputs.Refusal(input, row.Position, inner: e);
+        }
+    };
 
     protected override void Dispose(bool disposing)
     {

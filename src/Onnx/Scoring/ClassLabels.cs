@@ -47,7 +47,7 @@ public sealed class ClassLabels
             throw new ArgumentException($"Column '{label.Name}' has {count} keys but {values.Length} key values.", nameof(label));
         var names = values.Cast<object>().Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "").ToArray();
         // Unsigned integer values would be taken as raw key numbers by ML.NET's value map: keep the bare key instead.
-        return new ClassLabels(names, values is uint[] or ulong[] ? null : values);
+        return new ClassLabels(names, values is uint[] or ulong[]? null : values);
     }
 
     /// <summary>Classes known only by name; <c>PredictedLabel</c> carries the names as text key values.</summary>
@@ -66,7 +66,7 @@ public sealed class ClassLabels
         if (values.Count < 2) throw new ArgumentException("At least two classes are needed.", nameof(values));
         var copy = values.ToArray();
         var names = copy.Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "").ToArray();
-        return new ClassLabels(names, copy is uint[] or ulong[] ? null : copy);
+        return new ClassLabels(names, copy is uint[] or ulong[]? null : copy);
     }
 
     private static Array ReadKeyValues<T>(DataViewSchema.Column label)

@@ -36,7 +36,8 @@ public class PonitaFineTuningTests
         }).Fit(newData);
         Assert.Equal(initial.Description with { PredictedAtomEnergiesColumnName = "AtomEnergies" }, same.Description with
         {
-            ReferenceEnergies = initial.Description.ReferenceEnergies, KnownTypes = initial.Description.KnownTypes,
+            ReferenceEnergies = initial.Description.ReferenceEnergies,
+            KnownTypes = initial.Description.KnownTypes,
         });
         Assert.Equal(initial.Description.ReferenceEnergies, same.Description.ReferenceEnergies);
         Assert.Equal(initial.Description.KnownTypes, same.Description.KnownTypes);

@@ -175,7 +175,12 @@ internal static class MetricFrameBuilder
 
         public double this[int figure] => figure switch
         {
-            0 => GroupMin, 1 => GroupMax, 2 => Difference, 3 => Ratio, 4 => DifferenceToOverall, 5 => RatioToOverall,
+            0 => GroupMin,
+            1 => GroupMax,
+            2 => Difference,
+            3 => Ratio,
+            4 => DifferenceToOverall,
+            5 => RatioToOverall,
             _ => throw new ArgumentOutOfRangeException(nameof(figure)),
         };
 

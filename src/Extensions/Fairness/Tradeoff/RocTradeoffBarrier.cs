@@ -131,7 +131,8 @@ internal sealed class RocTradeoffBarrier
                 1 - (c.LabelRate * (1 - tp) + (1 - c.LabelRate) * f), f, tp);
         }).ToArray();
         return new TradeoffPoint(_globalBudgetBits, _localBudgetBits, 1 - error, Math.Min(1, 1 - error + gap), gap,
-            Math.Max(0, Global(x) / Math.Log(2)), Math.Max(0, Local(x) / Math.Log(2)), cells, steps) { Constraint = _constraint };
+            Math.Max(0, Global(x) / Math.Log(2)), Math.Max(0, Local(x) / Math.Log(2)), cells, steps)
+        { Constraint = _constraint };
     }
 
     private double Error(double[] x)
