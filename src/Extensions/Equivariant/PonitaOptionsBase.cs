@@ -68,8 +68,8 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
     /// <summary>
     /// The length the kernels measure the invariants in: their inputs are a1/s and a2²/s², up to degree 3. Default:
     /// null, 1.5 × the median distance from a point to its nearest neighbour (at most the cutoff). A scale near the
-    /// bond length keeps short distances apart; measured in units of a cutoff of 3.8 Å, aspirin's bonds all looked
-    /// alike to the kernels and training stalled at zero forces.
+    /// bond length keeps short distances apart; in units of a cutoff of several ångström, bonds look alike to the
+    /// kernels and training can stall at zero forces.
     /// </summary>
     public double? KernelScale { get; set; }
 
@@ -82,8 +82,8 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
 
     /// <summary>
     /// Self-interaction: every point also sends a message to itself, so the convolution sees its own features (the
-    /// reference implementation's self-loops). Default: false (on our molecule benchmarks the self-loop made
-    /// training slower; see the README's figures).
+    /// reference implementation's self-loops). Default: false (it made training slower on molecules; the README has
+    /// the figures).
     /// </summary>
     public bool SelfInteraction { get; set; }
 

@@ -41,8 +41,7 @@ public sealed partial class NasTrainer : IEstimator<NasModel>
 
         /// <summary>
         /// How to search. Default: <see cref="NasStrategy.Spos"/>, whose picks were the most reliable in the ranking
-        /// benchmark (<c>bench --nas</c> on Boston, three seeds: rank 2 of 39 each time, against 12/7/2 for PA&amp;DA; gradient
-        /// search with small training splits drifted to narrow networks).
+        /// benchmark (<c>bench --nas</c>; the figures are in the README).
         /// </summary>
         public NasStrategy Strategy { get; set; } = Defaults.Strategy;
 
@@ -70,9 +69,8 @@ public sealed partial class NasTrainer : IEstimator<NasModel>
 
         /// <summary>
         /// Gradient search: softmax (DARTS), sparsemax or Dirichlet (DrNAS) architecture weights. Default:
-        /// <see cref="ArchitectureSampler.Sparsemax"/>, the entangled-DARTS reference's, which measured better in
-        /// <c>bench --nas</c> with the relaxed gradient (three seeds: Boston picks 12, 4, 9 of 39 against softmax's 12, 4, 12,
-        /// ranking τ 0.27 against 0.16; Friedman-1 6, 6, 6 for both).
+        /// <see cref="ArchitectureSampler.Sparsemax"/>, the entangled-DARTS reference's, which ranked and picked better than
+        /// softmax in <c>bench --nas</c> with the relaxed gradient (figures in the README).
         /// </summary>
         public ArchitectureSampler Sampler { get; set; } = ArchitectureSampler.Sparsemax;
 
@@ -132,10 +130,9 @@ public sealed partial class NasTrainer : IEstimator<NasModel>
 
         /// <summary>
         /// Gradient search: how α's gradient is taken. Default: <see cref="Nas.ArchitectureGradient.Relaxed"/>, the
-        /// paper's. In <c>bench --nas</c> (three seeds) <see cref="Nas.ArchitectureGradient.SampledPaths"/> ranked the
-        /// space better by inherited weights (Kendall τ 0.28 against 0.16 on Boston, 0.16 against 0.13 on Friedman-1) but
-        /// its picks were worse: the weight steps follow α's draws, so the first favoured depth keeps its lead (Boston:
-        /// rank 12 of 39 on every seed against 12, 4, 12; Friedman-1: 27, 3, 18 against 6, 6, 6).
+        /// paper's. <see cref="Nas.ArchitectureGradient.SampledPaths"/> ranks the space better by inherited weights but
+        /// picks worse: the weight steps follow α's draws, so the first favoured depth keeps its lead (<c>bench --nas</c>;
+        /// figures in the README).
         /// </summary>
         public ArchitectureGradient ArchitectureGradient { get; set; } = ArchitectureGradient.Relaxed;
 

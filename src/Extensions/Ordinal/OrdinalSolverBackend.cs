@@ -4,8 +4,8 @@ namespace MLExtensions.Ordinal;
 public enum OrdinalSolverBackend
 {
     /// <summary>
-    /// TorchSharp when training on CUDA, managed code on the CPU: measured on a 2-core host, the managed kernel was
-    /// 2–12× faster than TorchSharp's CPU tensors from n = 1,000 to n = 100,000 rows (bench <c>--kernels</c>).
+    /// TorchSharp when training on CUDA, managed code on the CPU, where the managed kernel is the faster (bench
+    /// <c>--kernels</c>; the README has the figures).
     /// </summary>
     Auto,
 

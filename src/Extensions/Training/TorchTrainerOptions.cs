@@ -25,7 +25,8 @@ public abstract class TrainingOptionsBase
 
     /// <summary>
     /// TorchSharp's intra-op threads during training. Default: null, which uses one thread for models whose
-    /// layers are at most 512 wide (measured faster on small hosts) and TorchSharp's default otherwise.
+    /// layers are at most 512 wide (faster on small hosts, where thread hand-offs dwarf the work) and TorchSharp's
+    /// default otherwise.
     /// </summary>
     public int? NumberOfThreads { get; set; }
 
