@@ -5,7 +5,7 @@ using MLExtensions.Torch;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace MLExtensions.Tests.Nas;
+namespace MLExtensions.Tests.Mlp;
 
 public class MlpExportParityTests
 {

@@ -6,7 +6,7 @@ using MLExtensions.Onnx;
 using MLExtensions.Training;
 using Xunit;
 
-namespace MLExtensions.Tests.Nas;
+namespace MLExtensions.Tests.Mlp;
 
 public class MlpTrainerTests
 {
