@@ -78,7 +78,7 @@ public static class PonitaBench
                     network.Energy(batch.Graph).data<float>().ToArray();
                 }
             });
-            Measure($"TorchSharp eager, {perCall} molecule(s)/call, energy + forces (autograd)", () => PonitaFitting.Predict(network, samples, 3, perCall));
+            Measure($"TorchSharp eager, {perCall} molecule(s)/call, energy + forces (autograd)", () => PonitaTrainingLoop.Predict(network, samples, 3, perCall));
         }
 
         var set = new PointCloudSet(samples.Select(s => s.Cloud).ToList(), 3, true, null);
@@ -86,7 +86,7 @@ public static class PonitaBench
         {
             network.CanonicalFrame = frame;
             using var session = OnnxModelSession.Create(PonitaOnnxExporter.ExportForScoring(network, typesAreIndices: true, forcesName));
-            string[] outputs = forcesName is null ? [ScoringHeads.RawScore] : [ScoringHeads.RawScore, forcesName];
+            string[] outputs = forcesName is null ? [OnnxOutputHeads.RawScore] : [OnnxOutputHeads.RawScore, forcesName];
             foreach (int perCall in new[] { 1, 64 })
                 Measure($"ONNX Runtime, {perCall} molecule(s)/call, {(forcesName is null ? "energy" : "energy + forces (graph reverse pass)")}, {(frame ? "canonical frame" : "fixed grid")}", () =>
                 {
@@ -156,10 +156,10 @@ public static class PonitaBench
             var (onnxSeconds, onnxBytes) = Peak(() =>
             {
                 using var options = new RunOptions();
-                using var results = session.Session.Run(options, inputs.Select(i => i.Name).ToArray(), values, [ScoringHeads.RawScore, "forces"]);
+                using var results = session.Session.Run(options, inputs.Select(i => i.Name).ToArray(), values, [OnnxOutputHeads.RawScore, "forces"]);
             });
             foreach (var v in values) v.Dispose();
-            var (torchSeconds, torchBytes) = Peak(() => PonitaFitting.Predict(network, [sample], 2, 1));
+            var (torchSeconds, torchBytes) = Peak(() => PonitaTrainingLoop.Predict(network, [sample], 2, 1));
             Console.WriteLine($"| {n:N0} | {edges.Count:N0} | {graphSeconds * 1e3:F0} ms | {onnxSeconds:F3} s | {onnxSeconds / n * 1e6:F0} µs | {onnxBytes / 1048576.0:F0} MB | {torchSeconds:F3} s | {torchBytes / 1048576.0:F0} MB |");
         }
     }

@@ -235,7 +235,7 @@ Console.WriteLine($"PredictionEngine: {clock.Elapsed.TotalMilliseconds * 1000 / 
 using (var session = OnnxModelSession.Create(model.GetOnnxModel(), OnnxExecutionDevice.Cpu))
 using (var runOptions = new RunOptions())
 {
-    string[] inputNames = ["Features"], outputNames = [ScoringHeads.RawScore];
+    string[] inputNames = ["Features"], outputNames = [OnnxOutputHeads.RawScore];
     var one = new float[BenchData.FeatureCount];
     clock.Restart();
     foreach (var row in sample)

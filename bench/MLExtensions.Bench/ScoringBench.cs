@@ -27,14 +27,14 @@ public static class ScoringBench
         {
             LabelColumnName = "Target", HiddenLayerSizes = [64, 64], NumberOfEpochs = 1, Seed = 1,
         }).Fit(ml.Data.TakeRows(data, 20_000));
-        Measure("reference MLP 64-64 (regression)", mlp, data, ScoringHeads.RawScore, rows);
+        Measure("reference MLP 64-64 (regression)", mlp, data, OnnxOutputHeads.RawScore, rows);
 
         using var linear = new LinearModel(OnnxScoringChain.Fit(ml, data, new OnnxScoringSpec
         {
             Model = LinearMulticlass(classes: 5), Kind = PredictionKind.MulticlassClassification, InputColumns = ["Features"],
             Classes = ClassLabels.FromNames(["1", "2", "3", "4", "5"]),
         }));
-        Measure("PRESTO-sized linear model (5 classes)", linear, data, ScoringHeads.ClassProbabilities, rows);
+        Measure("PRESTO-sized linear model (5 classes)", linear, data, OnnxOutputHeads.ClassProbabilities, rows);
     }
 
     private static void Measure(string name, OnnxScoredModel model, IDataView data, string output, int rows)
@@ -95,7 +95,7 @@ public static class ScoringBench
         var x = g.AddInput("Features", OnnxElementType.Float, OnnxDim.Batch, BenchData.FeatureCount);
         var w = g.AddInitializer("w", Enumerable.Range(0, BenchData.FeatureCount * classes).Select(i => MathF.Sin(i)).ToArray(), BenchData.FeatureCount, classes);
         var b = g.AddInitializer("b", Enumerable.Range(0, classes).Select(i => i * 0.1f).ToArray(), classes);
-        ScoringHeads.AddMulticlassHead(g, g.Gemm(x, w, b), Enumerable.Range(1, classes).Select(i => i.ToString()).ToArray(), valuesAreLogits: true);
+        OnnxOutputHeads.AddMulticlassHead(g, g.Gemm(x, w, b), Enumerable.Range(1, classes).Select(i => i.ToString()).ToArray(), valuesAreLogits: true);
         return g.ToBytes();
     }
 

@@ -198,9 +198,9 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         bool reversePass = o.PredictedForcesColumnName is not null || o.PredictedStressColumnName is not null;   // in the exported graph
         // Every op works on all orientations of a point (pair) at once, so the thread policy sees O × 4H values per point.
         using var run = TrainingRun.Start(_mlContext, nameof(PonitaTrainer), o, o.NumberOfOrientations * 4 * o.HiddenSize);
-        var (cutoff, kernelScale) = PonitaTraining.Lengths(o, set.Clouds);
+        var (cutoff, kernelScale) = PonitaTrainerSteps.Lengths(o, set.Clouds);
         int orientations = o.PositionOnly ? 1 : o.NumberOfOrientations;
-        var (training, validation) = PonitaTraining.Split(set.Clouds, o.ValidationFraction, run.Seed);
+        var (training, validation) = PonitaTrainerSteps.Split(set.Clouds, o.ValidationFraction, run.Seed);
         var baseline = initial?.Baseline ?? EnergyBaseline.Fit(training, set.FeatureCount);
         run.Info($"{set.Clouds.Count} point clouds ({set.Clouds.Count(c => c.Cell is not null)} periodic, energies in {o.EnergyUnit.Symbol()}) of {set.Clouds.Min(c => c.Count)}..{set.Clouds.Max(c => c.Count)} points ({validation.Count} held out), {set.FeatureCount} " +
                  $"{(set.TypesAreIndices ? "types" : "features per point")}, cutoff {cutoff:G4}, energy unit {baseline.Scale:G4}");
@@ -208,9 +208,9 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         var memory = new PonitaTrainingMemory(o, orientations, set.FeatureCount, withForces || withStress ? PonitaPass.TrainingWithForces : PonitaPass.Training, PonitaPass.Forces,
             o.BatchSize, reversePass);
         memory.CheckFixed(cutoff);
-        var trainingSamples = PonitaTraining.Samples(training, baseline.Normalise, cutoff, o, memory);
-        PonitaTraining.CheckNeighbours(run, o, cutoff, trainingSamples);
-        var validationSamples = PonitaTraining.Samples(validation, baseline.Normalise, cutoff, o, memory);
+        var trainingSamples = PonitaTrainerSteps.Samples(training, baseline.Normalise, cutoff, o, memory);
+        PonitaTrainerSteps.CheckNeighbours(run, o, cutoff, trainingSamples);
+        var validationSamples = PonitaTrainerSteps.Samples(validation, baseline.Normalise, cutoff, o, memory);
         double peak = memory.Check(trainingSamples, validationSamples, cutoff);
         run.Info($"kernel scale {kernelScale:G4}, memory at most about {peak / (1 << 20):N0} MiB at the peak");
         using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, o.PositionOnly, o.ReadoutFromEveryLayer, kernelScale);
@@ -218,12 +218,12 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         else using (no_grad()) network.Ends.Reference.weight!.zero_();
         network.to(run.Device);
         var errors = new List<PonitaValidation>();
-        var schedule = PonitaTraining.Schedule(o, trainingSamples.Count);
+        var schedule = PonitaTrainerSteps.Schedule(o, trainingSamples.Count);
         var rotations = o.RotationAugmentation ? new Random(run.Random.Next()) : null;
         using var forceWeight = o.ForceLossWeight.ToScalar();
         using var stressWeight = o.StressLossWeight.ToScalar();
-        IReadOnlyList<TrainingProgress> history = o.NumberOfEpochs == 0 ? [] : PonitaFitting.Train(run, network, trainingSamples, schedule,
-            chosen => PonitaFitting.Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces, rotations, run.Device, withStress), forceWeight, withStress ? stressWeight : null),
+        IReadOnlyList<TrainingProgress> history = o.NumberOfEpochs == 0 ? [] : PonitaTrainingLoop.Train(run, network, trainingSamples, schedule,
+            chosen => PonitaTrainingLoop.Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces, rotations, run.Device, withStress), forceWeight, withStress ? stressWeight : null),
             validationSamples.Count == 0 ? null : epoch =>
             {
                 var error = PonitaValidation.Measure(epoch, network, validationSamples, set.FeatureCount, o.BatchSize, baseline.Scale, withForces, o.ForceLossWeight, run.Device,
@@ -277,7 +277,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
             cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.Scoring(orientations, o.HiddenSize, o.NumberOfLayers, reversePass))
         { CellColumn = o.CellColumnName };
-        var scoring = ExportedFit.Finish(run, _mlContext, input, PonitaTraining.ScoringSpec(_mlContext, onnx, contract, PredictionKind.Regression,
+        var scoring = ExportedFit.Finish(run, _mlContext, input, PonitaTrainerSteps.ScoringSpec(_mlContext, onnx, contract, PredictionKind.Regression,
             Outputs(o), null, o.ScoringDevice, o.PredictedStressColumnName is not null), checks);
         return new PonitaModel(scoring, description, contract, history, errors, checks[0].Report, Check(checks, PonitaExportCheck.Forces), run.Seed)
         {

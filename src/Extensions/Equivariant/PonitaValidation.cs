@@ -16,7 +16,7 @@ public sealed record PonitaValidation(int Epoch, double EnergyMeanAbsoluteError,
     internal static PonitaValidation Measure(int epoch, PonitaNetwork network, IReadOnlyList<GraphSample> samples, int featureCount, int batchSize,
         double scale, bool withForces, double forceWeight, Device device, double? stressWeight = null)
     {
-        var (energies, forces, stresses) = PonitaFitting.Predict(network, samples, featureCount, batchSize, device, withStress: stressWeight is not null);
+        var (energies, forces, stresses) = PonitaTrainingLoop.Predict(network, samples, featureCount, batchSize, device, withStress: stressWeight is not null);
         double energyAbsolute = 0, energySquares = 0, forceAbsolute = 0, forceSquares = 0;
         long components = 0;
         for (int i = 0; i < samples.Count; i++)

@@ -84,8 +84,8 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         var set = PointCloudData.Read(input, Columns(o), o.CancellationToken);
         bool withInputs = o.InputVectorsColumnName is not null, residual = withInputs && o.AddInputVectors;
         using var run = TrainingRun.Start(_mlContext, nameof(PonitaVectorTrainer), o, o.NumberOfOrientations * 4 * o.HiddenSize);
-        var (cutoff, kernelScale) = PonitaTraining.Lengths(o, set.Clouds);
-        var (training, validation) = PonitaTraining.Split(set.Clouds, o.ValidationFraction, run.Seed);
+        var (cutoff, kernelScale) = PonitaTrainerSteps.Lengths(o, set.Clouds);
+        var (training, validation) = PonitaTrainerSteps.Split(set.Clouds, o.ValidationFraction, run.Seed);
         // Targets (less the inputs they are added to) and inputs in units of their RMS.
         double targetScale = Rms(training.Select(c => Residual(c, residual)));
         double inputScale = withInputs ? Rms(training.Select(c => c.InputVectors!)) : 1;
@@ -96,9 +96,9 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         };
         var memory = new PonitaTrainingMemory(o, o.NumberOfOrientations, set.FeatureCount, PonitaPass.Training, PonitaPass.Energy, ValidationBatch(o.BatchSize), ScoringForces: false);
         memory.CheckFixed(cutoff);
-        var trainingSamples = PonitaTraining.Samples(training, Normalise, cutoff, o, memory);
-        PonitaTraining.CheckNeighbours(run, o, cutoff, trainingSamples);
-        var validationSamples = PonitaTraining.Samples(validation, Normalise, cutoff, o, memory);
+        var trainingSamples = PonitaTrainerSteps.Samples(training, Normalise, cutoff, o, memory);
+        PonitaTrainerSteps.CheckNeighbours(run, o, cutoff, trainingSamples);
+        var validationSamples = PonitaTrainerSteps.Samples(validation, Normalise, cutoff, o, memory);
         double peak = memory.Check(trainingSamples, validationSamples, cutoff);
         run.Info($"{set.Clouds.Count} point clouds ({validation.Count} held out), cutoff {cutoff:G4}, kernel scale {kernelScale:G4}, target unit {targetScale:G4}, " +
                  $"memory at most about {peak / (1 << 20):N0} MiB at the peak");
@@ -106,7 +106,7 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, kernelScale: kernelScale);
         network.to(run.Device);
         var rotations = o.RotationAugmentation ? new Random(run.Random.Next()) : null;
-        var history = PonitaFitting.Train(run, network, trainingSamples, PonitaTraining.Schedule(o, trainingSamples.Count),
+        var history = PonitaTrainingLoop.Train(run, network, trainingSamples, PonitaTrainerSteps.Schedule(o, trainingSamples.Count),
             chosen => Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces: true, rotations, run.Device)),
             validationSamples.Count == 0 ? null : _ => ValidationLoss(network, validationSamples, set.FeatureCount, o.BatchSize, run.Device),
             (epoch, loss) => $"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}), or check the Cutoff ({cutoff:G4}) and KernelScale ({kernelScale:G4}) against the data's scale.", o.KeepBestValidationEpoch).History;
@@ -122,7 +122,7 @@ public sealed class PonitaVectorTrainer : IEstimator<PonitaVectorModel>
         var contract = new PonitaInputContract(o.PositionsColumnName, o.AtomTypesColumnName, set.TypesAreIndices, set.FeatureCount, set.KnownTypes,
             cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.Scoring(o.NumberOfOrientations, o.HiddenSize, o.NumberOfLayers, withForces: false))
         { VectorsColumn = o.InputVectorsColumnName };
-        var scoring = ExportedFit.Finish(run, _mlContext, input, PonitaTraining.ScoringSpec(_mlContext, onnx, contract, PredictionKind.Outputs,
+        var scoring = ExportedFit.Finish(run, _mlContext, input, PonitaTrainerSteps.ScoringSpec(_mlContext, onnx, contract, PredictionKind.Outputs,
             [o.PredictedVectorsColumnName], o.InputVectorsColumnName, o.ScoringDevice), parity);
         return new PonitaVectorModel(scoring, cutoff, kernelScale, targetScale, history, parity.Report, run.Seed);
     }

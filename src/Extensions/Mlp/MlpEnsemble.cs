@@ -81,23 +81,23 @@ internal sealed class MlpEnsemble
     public byte[] Export(string inputName, IReadOnlyList<string>? classNames, IReadOnlyDictionary<string, string>? metadata)
     {
         var g = new OnnxGraphBuilder("mlp_ensemble");
-        var x = ScoringHeads.RequireFinite(g, g.AddInput(inputName, OnnxElementType.Float, OnnxDim.Batch, _members[0].Inputs));
+        var x = OnnxOutputHeads.RequireFinite(g, g.AddInput(inputName, OnnxElementType.Float, OnnxDim.Batch, _members[0].Inputs));
         var outputs = _members.Select((m, i) => MlpOnnxExporter.AddNetwork(g, x, m, $"member{i}_")).ToArray();
         switch (_kind)
         {
             case PredictionKind.Regression:
-                ScoringHeads.AddRegressionHead(g, g.ReduceSum(g.Mul(g.Concat(outputs, axis: 1), Weights(g, _weights.Length)), [1]));
+                OnnxOutputHeads.AddRegressionHead(g, g.ReduceSum(g.Mul(g.Concat(outputs, axis: 1), Weights(g, _weights.Length)), [1]));
                 break;
             case PredictionKind.BinaryClassification:
                 var logits = g.Concat(outputs, axis: 1);
                 var logWeights = g.AddInitializer("ensemble_log_weights", _weights.Select(w => MathF.Log(w)).ToArray(), _weights.Length);
                 var positive = LogSumExp(g, g.Add(LogSigmoid(g, logits), logWeights));
                 var negative = LogSumExp(g, g.Add(LogSigmoid(g, g.Neg(logits)), logWeights));
-                ScoringHeads.AddBinaryHead(g, g.Sub(positive, negative));
+                OnnxOutputHeads.AddBinaryHead(g, g.Sub(positive, negative));
                 break;
             default:
                 var probabilities = g.Concat(outputs.Select(o => g.Unsqueeze(g.Softmax(o, axis: 1), [1])).ToArray(), axis: 1);
-                ScoringHeads.AddMulticlassHead(g, g.ReduceSum(g.Mul(probabilities, Weights(g, 1, _weights.Length, 1)), [1], keepDims: false),
+                OnnxOutputHeads.AddMulticlassHead(g, g.ReduceSum(g.Mul(probabilities, Weights(g, 1, _weights.Length, 1)), [1], keepDims: false),
                     classNames ?? throw new ArgumentNullException(nameof(classNames)), valuesAreLogits: false);
                 break;
         }

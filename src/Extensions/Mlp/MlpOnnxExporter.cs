@@ -25,18 +25,18 @@ internal static class MlpOnnxExporter
     {
         ArgumentNullException.ThrowIfNull(network);
         var g = new OnnxGraphBuilder("mlp");
-        var x = ScoringHeads.RequireFinite(g, g.AddInput(inputName, OnnxElementType.Float, OnnxDim.Batch, network.Inputs));
+        var x = OnnxOutputHeads.RequireFinite(g, g.AddInput(inputName, OnnxElementType.Float, OnnxDim.Batch, network.Inputs));
         var h = AddNetwork(g, x, network, "");
         switch (kind)
         {
             case PredictionKind.Regression:
-                ScoringHeads.AddRegressionHead(g, h);
+                OnnxOutputHeads.AddRegressionHead(g, h);
                 break;
             case PredictionKind.BinaryClassification:
-                ScoringHeads.AddBinaryHead(g, h);
+                OnnxOutputHeads.AddBinaryHead(g, h);
                 break;
             default:
-                ScoringHeads.AddMulticlassHead(g, h, classNames ?? throw new ArgumentNullException(nameof(classNames)), valuesAreLogits: true);
+                OnnxOutputHeads.AddMulticlassHead(g, h, classNames ?? throw new ArgumentNullException(nameof(classNames)), valuesAreLogits: true);
                 break;
         }
         SetMetadata(g, network, kind, metadata);

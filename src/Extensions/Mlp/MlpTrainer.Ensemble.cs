@@ -39,7 +39,7 @@ public sealed partial class MlpTrainer
 
         var ensemble = new MlpEnsemble(chosen.Select(i => members[i].Network).ToArray(), chosen.Select(i => weights[i]).ToArray(), _kind);
         var onnx = ensemble.Export(_options.FeatureColumnName, first.Classes?.Names, metadata?.Invoke());
-        var output = _kind == PredictionKind.MulticlassClassification ? ScoringHeads.ClassProbabilities : ScoringHeads.RawScore;
+        var output = _kind == PredictionKind.MulticlassClassification ? OnnxOutputHeads.ClassProbabilities : OnnxOutputHeads.RawScore;
         var parity = CheckExport(ensemble.Forward, first.Network.Inputs, onnx, output, first.Summary, run.Seed);
         var scoring = Finish(run, input, onnx, first.Classes, parity);
         return new TrainedMlp(scoring, first.Architecture, first.Network.Inputs, first.Classes, first.History, parity.Report, run.Seed);

@@ -181,8 +181,8 @@ public sealed partial class MlpTrainer : IEstimator<MlpModel>
         var onnx = MlpOnnxExporter.Export(network, _options.FeatureColumnName, _kind, trained.Classes?.Names, metadata?.Invoke());
         // The multiclass head emits probabilities, so compare against the softmax of the network's logits.
         var parity = _kind == PredictionKind.MulticlassClassification
-            ? CheckExport(x => network.forward(x).softmax(1), network.Inputs, onnx, ScoringHeads.ClassProbabilities, trained.Summary, run.Seed)
-            : CheckExport(network.forward, network.Inputs, onnx, ScoringHeads.RawScore, trained.Summary, run.Seed);
+            ? CheckExport(x => network.forward(x).softmax(1), network.Inputs, onnx, OnnxOutputHeads.ClassProbabilities, trained.Summary, run.Seed)
+            : CheckExport(network.forward, network.Inputs, onnx, OnnxOutputHeads.RawScore, trained.Summary, run.Seed);
         var scoring = Finish(run, input, onnx, trained.Classes, parity);
         return new TrainedMlp(scoring, trained.Architecture, network.Inputs, trained.Classes, trained.History, parity.Report, run.Seed);
     }

@@ -60,13 +60,13 @@ internal static class PrestoOnnxExporter
             intercepts[k] = (float)shift;
         }
         var g = new OnnxGraphBuilder("presto");
-        var x = ScoringHeads.RequireFinite(g, g.AddInput(inputName, OnnxElementType.Float, OnnxDim.Batch, p));
+        var x = OnnxOutputHeads.RequireFinite(g, g.AddInput(inputName, OnnxElementType.Float, OnnxDim.Batch, p));
         var standardised = standardise
             ? g.Mul(g.Sub(x, g.AddInitializer("feature_means", centres, p)), g.AddInitializer("feature_inverse_scales", inverseScales, p))
             : x;
         var eta = g.Gemm(standardised, g.AddInitializer("weights", weights, boundaries, p), g.AddInitializer("intercepts", intercepts, boundaries), transB: true); // [N, K−1]
         if (outputs.Offset is { } offsetName)
-            eta = g.Add(eta, ScoringHeads.RequireFinite(g, g.AddInput(offsetName, OnnxElementType.Float, OnnxDim.Batch, 1))); // [N, 1] broadcast over the boundaries
+            eta = g.Add(eta, OnnxOutputHeads.RequireFinite(g, g.AddInput(offsetName, OnnxElementType.Float, OnnxDim.Batch, 1))); // [N, 1] broadcast over the boundaries
         if (outputs.LinearPredictors is { } linearName)
             g.AddOutput(g.Identity(eta, linearName), OnnxElementType.Float, OnnxDim.Batch, boundaries);
 
@@ -89,7 +89,7 @@ internal static class PrestoOnnxExporter
             cumulative.Add(g.Add(g.Mul(cumulative[0], g.Scalar(0f, "zero_for_last_cumulative")), one));
             g.AddOutput(g.Identity(g.Concat(cumulative, axis: 1), cumulativeName), OnnxElementType.Float, OnnxDim.Batch, boundaries + 1);
         }
-        ScoringHeads.AddMulticlassHead(g, g.Concat(columns, axis: 1), classNames, valuesAreLogits: false);
+        OnnxOutputHeads.AddMulticlassHead(g, g.Concat(columns, axis: 1), classNames, valuesAreLogits: false);
 
         g.SetMetadata(MetadataKeys.Kind, "Ordinal");
         g.SetMetadata(MetadataKeys.Method, method);

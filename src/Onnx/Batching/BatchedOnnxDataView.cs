@@ -128,7 +128,7 @@ internal sealed class BatchedOnnxDataView : IDataView, Lifetimes.ISessionGuarded
             }
             catch (OnnxRuntimeException e) when (Scoring.NonFiniteInputs.Describes(e, out _))
             {
-                // The graph refused a NaN or infinite input (ScoringHeads.RequireFinite): name the column, slot and row.
+                // The graph refused a NaN or infinite input (OnnxOutputHeads.RequireFinite): name the column, slot and row.
                 throw _onnxInputs.Select(i => i.FindNonFinite(count, e)).FirstOrDefault(r => r is not null) ?? (Exception)e;
             }
             finally

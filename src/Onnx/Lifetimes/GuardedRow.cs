@@ -26,7 +26,7 @@ internal sealed class GuardedRow(DataViewRow inner, Lifetime lifetime) : DataVie
     /// <summary>
     /// The getter that reads through <paramref name="getter"/> once <paramref name="lifetime"/> is known open: inside a
     /// lease when the getter may run the session, after a check only when it cannot (<paramref name="sessionFree"/>).
-    /// When the graph refuses a NaN or infinite input (<see cref="ScoringHeads.RequireFinite"/>), ONNX Runtime's error
+    /// When the graph refuses a NaN or infinite input (<see cref="OnnxOutputHeads.RequireFinite"/>), ONNX Runtime's error
     /// becomes the refusal that names the column and the row of <paramref name="row"/>.
     /// </summary>
     public static ValueGetter<TValue> Guard<TValue>(ValueGetter<TValue> getter, Lifetime lifetime, bool sessionFree, DataViewRow row) => sessionFree

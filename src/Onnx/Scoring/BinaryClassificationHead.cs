@@ -8,7 +8,7 @@ namespace MLExtensions.Onnx.Scoring;
 
 /// <summary>
 /// <see cref="PredictionKind.BinaryClassification"/>: <c>Score</c> (the logit), <c>Probability</c> and the boolean
-/// <c>PredictedLabel</c>, from <see cref="ScoringHeads.RawScore"/> and <see cref="ScoringHeads.RawProbability"/>.
+/// <c>PredictedLabel</c>, from <see cref="OnnxOutputHeads.RawScore"/> and <see cref="OnnxOutputHeads.RawProbability"/>.
 /// </summary>
 /// <remarks>Chain: ApplyOnnxModel, <see cref="BinaryOutputMapping"/>, DropColumns.</remarks>
 internal sealed class BinaryClassificationHead : PredictionHead
@@ -18,7 +18,7 @@ internal sealed class BinaryClassificationHead : PredictionHead
     /// <summary>The predicted label of a logit: positive, i.e. a probability above one half.</summary>
     public static bool PredictedLabel(float logit) => logit > 0;
 
-    public override string[] OnnxOutputs(OnnxScoringSpec spec) => [ScoringHeads.RawScore, ScoringHeads.RawProbability];
+    public override string[] OnnxOutputs(OnnxScoringSpec spec) => [OnnxOutputHeads.RawScore, OnnxOutputHeads.RawProbability];
 
     public override SchemaShape Extend(MLContext mlContext, SchemaShape input, SchemaShape.Column? label) =>
         ScoringSchema.AddColumns<BinaryOutput>(mlContext, input);
@@ -30,14 +30,14 @@ internal sealed class BinaryClassificationHead : PredictionHead
         return chain
             .Append(applyOnnxModel(OnnxOutputs(spec)))
             .Append(mlContext.Transforms.CustomMapping(new BinaryOutputMapping().GetMapping(), BinaryOutputMapping.ContractName))
-            .Append(mlContext.Transforms.DropColumns(ScoringHeads.RawScore, ScoringHeads.RawProbability));
+            .Append(mlContext.Transforms.DropColumns(OnnxOutputHeads.RawScore, OnnxOutputHeads.RawProbability));
     }
 
     public override IReadOnlyList<PredictionColumn> BatchedColumns { get; } =
     [
-        new ScalarPrediction<float, float>("Score", ScoringHeads.RawScore, logit => logit),
-        new ScalarPrediction<float, float>("Probability", ScoringHeads.RawProbability, probability => probability),
-        new ScalarPrediction<float, bool>("PredictedLabel", ScoringHeads.RawScore, PredictedLabel),
+        new ScalarPrediction<float, float>("Score", OnnxOutputHeads.RawScore, logit => logit),
+        new ScalarPrediction<float, float>("Probability", OnnxOutputHeads.RawProbability, probability => probability),
+        new ScalarPrediction<float, bool>("PredictedLabel", OnnxOutputHeads.RawScore, PredictedLabel),
     ];
 
     public override bool IsFittedChain(IReadOnlyList<ITransformer> parts) => IsChainMapping<RawBinaryOutput>(parts, partCount: 3);
@@ -47,11 +47,11 @@ internal sealed class BinaryClassificationHead : PredictionHead
 internal sealed class RawBinaryOutput
 {
     /// <summary>The [1] logit vector.</summary>
-    [ColumnName(ScoringHeads.RawScore), VectorType(1)]
+    [ColumnName(OnnxOutputHeads.RawScore), VectorType(1)]
     public float[] RawScore { get; set; } = [];
 
     /// <summary>The [1] probability vector.</summary>
-    [ColumnName(ScoringHeads.RawProbability), VectorType(1)]
+    [ColumnName(OnnxOutputHeads.RawProbability), VectorType(1)]
     public float[] RawProbability { get; set; } = [];
 }
 

@@ -8,8 +8,8 @@ namespace MLExtensions.Onnx.Scoring;
 
 /// <summary>
 /// <see cref="PredictionKind.MulticlassClassification"/>: <c>Score</c>, the class probabilities as the model emits them
-/// (<see cref="ScoringHeads.ClassProbabilities"/>, with slot names), and <c>PredictedLabel</c>, a key carrying the
-/// label's values, from <see cref="ScoringHeads.PredictedIndex"/>; and any <see cref="OnnxScoringSpec.ExtraOutputs"/> as
+/// (<see cref="OnnxOutputHeads.ClassProbabilities"/>, with slot names), and <c>PredictedLabel</c>, a key carrying the
+/// label's values, from <see cref="OnnxOutputHeads.PredictedIndex"/>; and any <see cref="OnnxScoringSpec.ExtraOutputs"/> as
 /// columns of their own names (such a chain scores per row: block scoring does not make them).
 /// </summary>
 /// <remarks>Chain: ApplyOnnxModel, <see cref="PredictedIndexMapping"/>, a value map from class index to key, DropColumns.</remarks>
@@ -23,7 +23,7 @@ internal sealed class MulticlassClassificationHead : PredictionHead
     /// </summary>
     public static uint KeyOf(uint index) => index + 1;
 
-    public override string[] OnnxOutputs(OnnxScoringSpec spec) => [ScoringHeads.ClassProbabilities, ScoringHeads.PredictedIndex, .. spec.ExtraOutputs];
+    public override string[] OnnxOutputs(OnnxScoringSpec spec) => [OnnxOutputHeads.ClassProbabilities, OnnxOutputHeads.PredictedIndex, .. spec.ExtraOutputs];
 
     public override SchemaShape Extend(MLContext mlContext, SchemaShape input, SchemaShape.Column? label)
     {
@@ -48,13 +48,13 @@ internal sealed class MulticlassClassificationHead : PredictionHead
             .Append(applyOnnxModel(OnnxOutputs(spec)))
             .Append(mlContext.Transforms.CustomMapping(new PredictedIndexMapping().GetMapping(), PredictedIndexMapping.ContractName))
             .Append(PredictedLabelMap(ValueMapContext(), classes))
-            .Append(mlContext.Transforms.DropColumns(ScoringHeads.PredictedIndex, PredictedIndexMapping.OutputColumn));
+            .Append(mlContext.Transforms.DropColumns(OnnxOutputHeads.PredictedIndex, PredictedIndexMapping.OutputColumn));
     }
 
     public override IReadOnlyList<PredictionColumn> BatchedColumns { get; } =
     [
-        new VectorPrediction<float>("Score", ScoringHeads.ClassProbabilities),
-        new ScalarPrediction<uint, uint>("PredictedLabel", ScoringHeads.PredictedIndex, KeyOf),
+        new VectorPrediction<float>("Score", OnnxOutputHeads.ClassProbabilities),
+        new ScalarPrediction<uint, uint>("PredictedLabel", OnnxOutputHeads.PredictedIndex, KeyOf),
     ];
 
     public override bool IsFittedChain(IReadOnlyList<ITransformer> parts) => IsChainMapping<RawPredictedIndex>(parts, partCount: 4);
@@ -122,7 +122,7 @@ internal sealed class MulticlassClassificationHead : PredictionHead
 internal sealed class RawPredictedIndex
 {
     /// <summary>The [1] class-index vector.</summary>
-    [ColumnName(ScoringHeads.PredictedIndex), VectorType(1)]
+    [ColumnName(OnnxOutputHeads.PredictedIndex), VectorType(1)]
     public uint[] PredictedIndex { get; set; } = [];
 }
 

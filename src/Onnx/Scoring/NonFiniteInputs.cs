@@ -1,7 +1,7 @@
 namespace MLExtensions.Onnx.Scoring;
 
 /// <summary>
-/// The refusal of a NaN or infinite input value (<see cref="ScoringHeads.RequireFinite"/>): the name of the graph's
+/// The refusal of a NaN or infinite input value (<see cref="OnnxOutputHeads.RequireFinite"/>): the name of the graph's
 /// check node, which ONNX Runtime quotes when the check fails, and the message users get, naming the column and row.
 /// </summary>
 internal static class NonFiniteInputs

@@ -122,6 +122,6 @@ internal sealed class OnnxScoringChain : IDisposable
             throw new ArgumentException($"The ONNX model has no input named {string.Join(", ", missingInputs.Select(n => $"'{n}'"))}; its inputs are {string.Join(", ", info.InputNames)}.", nameof(spec));
         var missingOutputs = PredictionHeads.For(spec.Kind).OnnxOutputs(spec).Except(info.OutputNames).ToArray();
         if (missingOutputs.Length > 0)
-            throw new ArgumentException($"The ONNX model lacks the {spec.Kind} head output(s) {string.Join(", ", missingOutputs)}; finish the graph with ScoringHeads.", nameof(spec));
+            throw new ArgumentException($"The ONNX model lacks the {spec.Kind} head output(s) {string.Join(", ", missingOutputs)}; finish the graph with OnnxOutputHeads.", nameof(spec));
     }
 }

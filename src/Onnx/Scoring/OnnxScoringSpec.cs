@@ -5,7 +5,7 @@ namespace MLExtensions.Onnx.Scoring;
 /// <summary>What <see cref="OnnxScoringChain.Fit"/> needs to score an exported model inside ML.NET.</summary>
 internal sealed class OnnxScoringSpec
 {
-    /// <summary>The serialised ONNX model, ending in one of the <see cref="ScoringHeads"/>.</summary>
+    /// <summary>The serialised ONNX model, ending in one of the <see cref="OnnxOutputHeads"/>.</summary>
     public required byte[] Model { get; init; }
 
     /// <summary>The kind of prediction columns to produce.</summary>

@@ -7,7 +7,7 @@ using MLExtensions.Onnx.Batching;
 namespace MLExtensions.Onnx.Scoring;
 
 /// <summary>
-/// <see cref="PredictionKind.Regression"/>: the scalar <c>Score</c> from <see cref="ScoringHeads.RawScore"/>, and any
+/// <see cref="PredictionKind.Regression"/>: the scalar <c>Score</c> from <see cref="OnnxOutputHeads.RawScore"/>, and any
 /// <see cref="OnnxScoringSpec.ExtraOutputs"/> as columns of their own names.
 /// </summary>
 /// <remarks>Chain: ApplyOnnxModel, <see cref="RegressionOutputMapping"/>, DropColumns.</remarks>
@@ -15,7 +15,7 @@ internal sealed class RegressionHead : PredictionHead
 {
     public override PredictionKind Kind => PredictionKind.Regression;
 
-    public override string[] OnnxOutputs(OnnxScoringSpec spec) => [ScoringHeads.RawScore, .. spec.ExtraOutputs];
+    public override string[] OnnxOutputs(OnnxScoringSpec spec) => [OnnxOutputHeads.RawScore, .. spec.ExtraOutputs];
 
     public override SchemaShape Extend(MLContext mlContext, SchemaShape input, SchemaShape.Column? label) =>
         ScoringSchema.AddColumns<RegressionOutput>(mlContext, input);
@@ -25,11 +25,11 @@ internal sealed class RegressionHead : PredictionHead
         chain
             .Append(applyOnnxModel(OnnxOutputs(spec)))
             .Append(mlContext.Transforms.CustomMapping(new RegressionOutputMapping().GetMapping(), RegressionOutputMapping.ContractName))
-            .Append(mlContext.Transforms.DropColumns([ScoringHeads.RawScore, .. spec.TemporaryColumns]));
+            .Append(mlContext.Transforms.DropColumns([OnnxOutputHeads.RawScore, .. spec.TemporaryColumns]));
 
     /// <remarks>The extra outputs are not among them: they are not known from a loaded chain.</remarks>
     public override IReadOnlyList<PredictionColumn> BatchedColumns { get; } =
-        [new ScalarPrediction<float, float>("Score", ScoringHeads.RawScore, score => score)];
+        [new ScalarPrediction<float, float>("Score", OnnxOutputHeads.RawScore, score => score)];
 
     public override bool IsFittedChain(IReadOnlyList<ITransformer> parts) => IsChainMapping<RawRegressionOutput>(parts, partCount: 3);
 }
@@ -38,7 +38,7 @@ internal sealed class RegressionHead : PredictionHead
 internal sealed class RawRegressionOutput
 {
     /// <summary>The [1] score vector.</summary>
-    [ColumnName(ScoringHeads.RawScore), VectorType(1)]
+    [ColumnName(OnnxOutputHeads.RawScore), VectorType(1)]
     public float[] RawScore { get; set; } = [];
 }
 

@@ -55,13 +55,13 @@ public class InertiaFrameTests
         using var scope = NewDisposeScope();
         using var network = Network(1);
         var samples = Clouds(2);
-        var before = PonitaFitting.Predict(network, samples, Types, samples.Count).Energies;
-        var after = PonitaFitting.Predict(network, Moved(samples, 3), Types, samples.Count).Energies;
+        var before = PonitaTrainingLoop.Predict(network, samples, Types, samples.Count).Energies;
+        var after = PonitaTrainingLoop.Predict(network, Moved(samples, 3), Types, samples.Count).Energies;
         for (int b = 0; b < 2; b++) Assert.True(Math.Abs(after[b] - before[b]) <= 1e-6 * Math.Abs(before[b]), $"cloud {b}: {before[b]} vs {after[b]}");
         // Without the frame the same weights are far from invariant: the check above has teeth.
         network.CanonicalFrame = false;
-        var fixedGrid = PonitaFitting.Predict(network, Moved(samples, 3), Types, samples.Count).Energies;
-        var original = PonitaFitting.Predict(network, samples, Types, samples.Count).Energies;
+        var fixedGrid = PonitaTrainingLoop.Predict(network, Moved(samples, 3), Types, samples.Count).Energies;
+        var original = PonitaTrainingLoop.Predict(network, samples, Types, samples.Count).Energies;
         double worst = Enumerable.Range(0, 2).Max(b => Math.Abs(fixedGrid[b] - original[b]) / Math.Abs(original[b]));
         Assert.True(worst > 1e-5, $"without the frame, the energies moved by at most {worst:E2} of themselves");
     }
@@ -75,10 +75,10 @@ public class InertiaFrameTests
         var generator = new Random(10);
         var flat = Enumerable.Range(0, 7).SelectMany(_ => new[] { (float)(generator.NextDouble() * 3 - 1.5), (float)(generator.NextDouble() * 3 - 1.5), 0f }).ToArray();
         var planar = new List<GraphSample> { GraphSample.Of(new PointCloud(flat, PointCloudData.OneHot([0, 1, 2, 0, 1, 2, 0], Types), 0f, null), Cutoff, null) };
-        float expected = PonitaFitting.Predict(network, planar, Types, 1).Energies[0];
+        float expected = PonitaTrainingLoop.Predict(network, planar, Types, 1).Energies[0];
         for (int seed = 0; seed < 6; seed++)
         {
-            float moved = PonitaFitting.Predict(network, Moved(planar, seed), Types, 1).Energies[0];
+            float moved = PonitaTrainingLoop.Predict(network, Moved(planar, seed), Types, 1).Energies[0];
             Assert.True(Math.Abs(moved - expected) <= 1e-6 * Math.Abs(expected), $"pose {seed}: {expected} vs {moved}");
         }
     }
@@ -115,8 +115,8 @@ public class InertiaFrameTests
         var samples = Clouds(7);
         var set = new PointCloudSet(samples.Select(s => s.Cloud).ToList(), Types, true, null);
         var inputs = PonitaExportCheck.Inputs(samples, set);
-        var predicted = PonitaFitting.Predict(network, samples, Types, samples.Count);
-        var energy = OnnxParity.Compare(_ => predicted.Energies.ToArray(), onnx, inputs, MLExtensions.Onnx.Scoring.ScoringHeads.RawScore);
+        var predicted = PonitaTrainingLoop.Predict(network, samples, Types, samples.Count);
+        var energy = OnnxParity.Compare(_ => predicted.Energies.ToArray(), onnx, inputs, MLExtensions.Onnx.Scoring.OnnxOutputHeads.RawScore);
         Assert.True(energy.RelativeError <= 1e-5, energy.ToString());
         // TorchSharp's forces are autograd through its eigensolver: the graph's written-out reverse pass must agree.
         var forces = OnnxParity.Compare(_ => predicted.Forces.SelectMany(f => f).ToArray(), onnx, inputs, "forces");
@@ -126,7 +126,7 @@ public class InertiaFrameTests
         // Scored in ONNX Runtime: rotated and translated clouds (those with axes) keep their energies, and their forces turn with them.
         var moved = Moved(samples, 8, out var rotations).Take(2).ToList();
         var movedInputs = PonitaExportCheck.Inputs(moved, set with { Clouds = moved.Select(s => s.Cloud).ToList() });
-        var invariant = OnnxParity.Compare(_ => predicted.Energies[..2], onnx, movedInputs, MLExtensions.Onnx.Scoring.ScoringHeads.RawScore);
+        var invariant = OnnxParity.Compare(_ => predicted.Energies[..2], onnx, movedInputs, MLExtensions.Onnx.Scoring.OnnxOutputHeads.RawScore);
         Assert.True(invariant.RelativeError <= 1e-5, invariant.ToString());
         var equivariant = OnnxParity.Compare(_ => predicted.Forces.Take(2).SelectMany((f, b) => Rotations.Apply(rotations[b], f)).ToArray(), onnx, movedInputs, "forces");
         Assert.True(equivariant.RelativeError <= 1e-4, equivariant.ToString());

@@ -304,16 +304,16 @@ public class PeriodicOnnxTests
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             return network.Energy(MoleculeBatch.From(samples, 2, withForces: false).Graph).data<float>().ToArray();
-        }, onnx, inputs, MLExtensions.Onnx.Scoring.ScoringHeads.RawScore);
+        }, onnx, inputs, MLExtensions.Onnx.Scoring.OnnxOutputHeads.RawScore);
         Assert.True(energy.RelativeError <= 1e-5, energy.ToString());
         Assert.Equal(4, energy.Elements);
-        var forces = OnnxParity.Compare(_ => PonitaFitting.Predict(network, samples, 2, 4).Forces.SelectMany(f => f).ToArray(), onnx, inputs, "forces");
+        var forces = OnnxParity.Compare(_ => PonitaTrainingLoop.Predict(network, samples, 2, 4).Forces.SelectMany(f => f).ToArray(), onnx, inputs, "forces");
         Assert.True(forces.RelativeError <= 1e-5, forces.ToString());
         Assert.True(forces.MaxReference > 1e-3, $"forces too small to test: {forces.MaxReference}");
         // Not vacuous: the same graph without its shifts scores differently.
         var zeroShifts = inputs.Select(i => i.Name == PonitaColumns.Shifts ? new ParityInput(i.Name, new float[i.Values.Length], i.Shape) : i).ToList();
         var unshifted = OnnxParity.Compare(_ => network.Energy(MoleculeBatch.From(samples, 2, withForces: false).Graph).detach().data<float>().ToArray(),
-            onnx, zeroShifts, MLExtensions.Onnx.Scoring.ScoringHeads.RawScore);
+            onnx, zeroShifts, MLExtensions.Onnx.Scoring.OnnxOutputHeads.RawScore);
         Assert.True(unshifted.RelativeError > 1e-3);
     }
 }

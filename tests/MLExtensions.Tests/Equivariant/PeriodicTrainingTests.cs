@@ -347,7 +347,7 @@ public class EnergySumPrecisionTests
         Assert.True(Math.Abs(total - exact) <= 0.5 * (MathF.BitIncrement(MathF.Abs(total)) - MathF.Abs(total)) + 1e-3, $"{total} vs {exact}");
         var onnx = PonitaOnnxExporter.ExportForScoring(network, typesAreIndices: false, forcesName: null);
         var set = new PointCloudSet(samples.Select(s => s.Cloud).ToList(), 2, false, null);
-        var parity = MLExtensions.Torch.OnnxParity.Compare(_ => [total], onnx, PonitaExportCheck.Inputs(samples, set), MLExtensions.Onnx.Scoring.ScoringHeads.RawScore);
+        var parity = MLExtensions.Torch.OnnxParity.Compare(_ => [total], onnx, PonitaExportCheck.Inputs(samples, set), MLExtensions.Onnx.Scoring.OnnxOutputHeads.RawScore);
         Assert.Equal(0, parity.MaxAbsoluteError);
     }
 }

@@ -36,8 +36,8 @@ public class PonitaFittingTests
         using var forceWeight = 0.1.ToScalar();
         var rotations = new Random(2);
         using var run = TrainingRun.Start(new Microsoft.ML.MLContext(1), "test", new PonitaTrainer.Options { Seed = 1 }, widestLayer: 16);
-        var history = PonitaFitting.Train(run, network, train, new TrainingSchedule(12, 16, 3e-3),
-            chosen => PonitaFitting.Loss(network, MoleculeBatch.From(chosen, MoleculeSimulation.TypeCount, withForces: true, rotations), forceWeight),
+        var history = PonitaTrainingLoop.Train(run, network, train, new TrainingSchedule(12, 16, 3e-3),
+            chosen => PonitaTrainingLoop.Loss(network, MoleculeBatch.From(chosen, MoleculeSimulation.TypeCount, withForces: true, rotations), forceWeight),
             validate: null, divergence: (epoch, loss) => $"diverged in epoch {epoch}").History.Select(h => h.TrainingLoss).ToList();
         network.eval();
         double after = EnergyMae(test);
@@ -69,8 +69,8 @@ public class PonitaFittingTests
         double[] curve = [3, 1, 2, 4];
         var validated = new List<float[]>();
         float[] Weights() => network.parameters().SelectMany(p => p.detach().cpu().data<float>().ToArray()).ToArray();
-        PonitaFitting.Train(run, network, train, new TrainingSchedule(4, 8, 3e-3, AverageDecay: 0.9),
-            chosen => PonitaFitting.Loss(network, MoleculeBatch.From(chosen, MoleculeSimulation.TypeCount, withForces: true), forceWeight),
+        PonitaTrainingLoop.Train(run, network, train, new TrainingSchedule(4, 8, 3e-3, AverageDecay: 0.9),
+            chosen => PonitaTrainingLoop.Loss(network, MoleculeBatch.From(chosen, MoleculeSimulation.TypeCount, withForces: true), forceWeight),
             epoch => { validated.Add(Weights()); return curve[epoch - 1]; }, (epoch, loss) => $"diverged in epoch {epoch}", keepBest);
         Assert.Equal(4, validated.Count);
         Assert.Equal(keepBest ? validated[1] : validated[3], Weights());

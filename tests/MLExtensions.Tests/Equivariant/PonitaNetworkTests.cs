@@ -209,12 +209,12 @@ public class PonitaOnnxTests
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             return network.Energy(RandomGraphs.Graph(samples, 3)).data<float>().ToArray();
-        }, onnx, inputs, MLExtensions.Onnx.Scoring.ScoringHeads.RawScore);
+        }, onnx, inputs, MLExtensions.Onnx.Scoring.OnnxOutputHeads.RawScore);
         Assert.True(energy.RelativeError <= 1e-5, energy.ToString());
         Assert.Equal(2, energy.Elements);
 
         // Conservative forces: the graph's written-out reverse pass against TorchSharp's autograd.
-        var forces = OnnxParity.Compare(_ => PonitaFitting.Predict(network, samples, 3, 2).Forces.SelectMany(f => f).ToArray(), onnx, inputs, "forces");
+        var forces = OnnxParity.Compare(_ => PonitaTrainingLoop.Predict(network, samples, 3, 2).Forces.SelectMany(f => f).ToArray(), onnx, inputs, "forces");
         Assert.True(forces.RelativeError <= 1e-5, forces.ToString());
         Assert.True(forces.MaxReference > 1e-3, $"forces too small to test: {forces.MaxReference}");
         Assert.Equal((2 * atoms + 2) * 3, forces.Elements);
@@ -228,7 +228,7 @@ public class PonitaOnnxTests
         network.eval();
         var onnx = PonitaOnnxExporter.ExportForScoring(network, typesAreIndices: false, "forces");
         var (samples, _, inputs) = Case(3, 2, false, false, 6);
-        var forces = OnnxParity.Compare(_ => PonitaFitting.Predict(network, samples, 2, 1).Forces[0], onnx, inputs, "forces");
+        var forces = OnnxParity.Compare(_ => PonitaTrainingLoop.Predict(network, samples, 2, 1).Forces[0], onnx, inputs, "forces");
         Assert.True(forces.RelativeError <= 1e-5, forces.ToString());
     }
 }

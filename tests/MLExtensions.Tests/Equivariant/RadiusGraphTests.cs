@@ -110,12 +110,12 @@ public class PonitaDefaultsTests
     {
         // Diatomics: the median pair distance is the bond itself, where the window (1 − d²/r²)³ would be zero.
         var diatomics = Enumerable.Range(0, 20).Select(i => new PointCloud([0, 0, 0, 1f + 0.01f * i, 0, 0], [1, 0, 0, 1], 0f, null)).ToList();
-        double cutoff = PonitaTraining.Lengths(new PonitaTrainer.Options(), diatomics).Cutoff;
+        double cutoff = PonitaTrainerSteps.Lengths(new PonitaTrainer.Options(), diatomics).Cutoff;
         Assert.InRange(cutoff, 2.0, 2.5);
         // Small molecules keep the median pair distance: fewer than 32 neighbours to cap.
         var molecule = new PointCloud(Enumerable.Range(0, 3 * 20).Select(_ => (float)(new Random(3).NextDouble() * 4)).ToArray(), new float[20], 0f, null);
-        Assert.Equal(PonitaTraining.DefaultCutoff([molecule], PonitaTraining.NearestNeighbourDistance([molecule])),
-            Math.Max(MedianPairDistance(molecule), 2 * PonitaTraining.NearestNeighbourDistance([molecule])), 9);
+        Assert.Equal(PonitaTrainerSteps.DefaultCutoff([molecule], PonitaTrainerSteps.NearestNeighbourDistance([molecule])),
+            Math.Max(MedianPairDistance(molecule), 2 * PonitaTrainerSteps.NearestNeighbourDistance([molecule])), 9);
     }
 
     [Fact]
@@ -126,13 +126,13 @@ public class PonitaDefaultsTests
         var random = new Random(1);
         PointCloud Cube(double side, int points, float[]? cell = null) =>
             new(Enumerable.Range(0, 3 * points).Select(_ => (float)(random.NextDouble() * side)).ToArray(), new float[points], 0f, null, Cell: cell);
-        double small = PonitaTraining.Lengths(new PonitaTrainer.Options(), [Cube(12, 1080)]).Cutoff;
-        double large = PonitaTraining.Lengths(new PonitaTrainer.Options(), [Cube(20, 5000)]).Cutoff;
+        double small = PonitaTrainerSteps.Lengths(new PonitaTrainer.Options(), [Cube(12, 1080)]).Cutoff;
+        double large = PonitaTrainerSteps.Lengths(new PonitaTrainer.Options(), [Cube(20, 5000)]).Cutoff;
         double sphere = Math.Cbrt(3.0 * 33 / (4 * Math.PI * 0.625)); // the radius holding 32 neighbours at that density
         Assert.InRange(large, 0.95 * sphere, 1.3 * sphere);
         Assert.InRange(large / small, 0.85, 1.15);
         // A periodic cell: images count, so the density alone sets it (no boundary points short of neighbours).
-        double periodic = PonitaTraining.Lengths(new PonitaTrainer.Options(), [Cube(20, 5000, [20, 0, 0, 0, 20, 0, 0, 0, 20])]).Cutoff;
+        double periodic = PonitaTrainerSteps.Lengths(new PonitaTrainer.Options(), [Cube(20, 5000, [20, 0, 0, 0, 20, 0, 0, 0, 20])]).Cutoff;
         Assert.Equal(sphere, periodic, 6);
     }
 

@@ -19,7 +19,7 @@ public class SelfContainedScoringTests
             new PonitaSelfContainedOptions { MaximumAtoms = 64 }, forces: true, stress: periodic, atomEnergies: true);
         var kinds = Enumerable.Range(0, x.Length / 3).Select(i => (float)(i % Types)).ToArray();
         var sample = GraphSample.Of(new PointCloud(x, PointCloudData.OneHot(kinds, Types), 0.0, null, null, periodic ? cell : null), Cutoff, maximumNeighbors, selfLoops);
-        var expected = PonitaFitting.Predict(network, [sample], Types, 1, withStress: stress);
+        var expected = PonitaTrainingLoop.Predict(network, [sample], Types, 1, withStress: stress);
         var actual = SelfContainedRuns.Run(onnx, x, kinds, periodic ? cell ?? new float[9] : null);
         double energy = SelfContainedRuns.RelativeError(actual[PonitaSelfContainedOptions.Energy], [expected.Energies[0]]);
         double forces = SelfContainedRuns.RelativeError(actual[PonitaSelfContainedOptions.Forces], expected.Forces[0]);

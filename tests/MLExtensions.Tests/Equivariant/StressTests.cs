@@ -44,7 +44,7 @@ public class StressNetworkTests
         using var scope = NewDisposeScope();
         using var network = Network(41, ScalarType.Float64);
         var sample = Crystal(42, 3.3, 5);
-        var (_, _, virial) = PonitaFitting.EnergyForcesAndVirial(network, PeriodicCells.Graph([sample], Types, ScalarType.Float64), training: false);
+        var (_, _, virial) = PonitaTrainingLoop.EnergyForcesAndVirial(network, PeriodicCells.Graph([sample], Types, ScalarType.Float64), training: false);
         const double h = 1e-5;
         double largest = virial.abs().max().item<double>();
         Assert.True(largest > 1e-2, $"virial too small to test: {largest}");
@@ -70,7 +70,7 @@ public class StressNetworkTests
         var samples = new[] { Crystal(44, 3.2, 4), Crystal(45, 6.5, 16), Crystal(46, 4.0, 6) };
         var set = new PointCloudSet(samples.Select(s => s.Cloud).ToList(), Types, true, null);
         var inputs = PonitaExportCheck.Inputs(samples, set, periodic: true, volumes: true);
-        var stress = OnnxParity.Compare(_ => PonitaFitting.Predict(network, samples, Types, 3, withStress: true).Stresses!.SelectMany(s => s).ToArray(),
+        var stress = OnnxParity.Compare(_ => PonitaTrainingLoop.Predict(network, samples, Types, 3, withStress: true).Stresses!.SelectMany(s => s).ToArray(),
             onnx, inputs, "stress");
         Assert.Equal(27, stress.Elements);
         Assert.True(stress.MaxReference > 1e-4, $"stress too small to test: {stress.MaxReference}");
@@ -78,7 +78,7 @@ public class StressNetworkTests
         Console.WriteLine($"stress parity: {stress}");
         // Not vacuous: with the volumes swapped between clouds the stresses differ.
         var swapped = inputs.Select(i => i.Name == PonitaColumns.Volumes ? new ParityInput(i.Name, [.. i.Values.Reverse()], i.Shape) : i).ToList();
-        var wrong = OnnxParity.Compare(_ => PonitaFitting.Predict(network, samples, Types, 3, withStress: true).Stresses!.SelectMany(s => s).ToArray(),
+        var wrong = OnnxParity.Compare(_ => PonitaTrainingLoop.Predict(network, samples, Types, 3, withStress: true).Stresses!.SelectMany(s => s).ToArray(),
             onnx, swapped, "stress");
         Assert.True(wrong.RelativeError > 1e-2);
     }

@@ -33,8 +33,8 @@ public class MlpExportParityTests
         var onnx = MlpOnnxExporter.Export(network, "Features", kind, classes);
 
         var report = kind == PredictionKind.Regression
-            ? OnnxParity.Compare(network.forward, onnx, "Features", ScoringHeads.RawScore, inputs, rows: 257, seed: 11, scale: 3f)
-            : OnnxParity.Compare(x => network.forward(x).softmax(1), onnx, "Features", ScoringHeads.ClassProbabilities, inputs, rows: 257, seed: 11, scale: 3f);
+            ? OnnxParity.Compare(network.forward, onnx, "Features", OnnxOutputHeads.RawScore, inputs, rows: 257, seed: 11, scale: 3f)
+            : OnnxParity.Compare(x => network.forward(x).softmax(1), onnx, "Features", OnnxOutputHeads.ClassProbabilities, inputs, rows: 257, seed: 11, scale: 3f);
         Assert.True(report.RelativeError <= 1e-5, report.ToString());
         Assert.Equal(257L * outputs, report.Elements);
     }
@@ -46,7 +46,7 @@ public class MlpExportParityTests
         using var network = new MlpNetwork(4, new MlpArchitecture([8], MlpActivation.Relu), 1);
         using var other = new MlpNetwork(4, new MlpArchitecture([8], MlpActivation.Relu), 1);
         var onnx = MlpOnnxExporter.Export(other, "Features", PredictionKind.Regression);
-        var report = OnnxParity.Compare(network.forward, onnx, "Features", ScoringHeads.RawScore, 4, rows: 32, seed: 1);
+        var report = OnnxParity.Compare(network.forward, onnx, "Features", OnnxOutputHeads.RawScore, 4, rows: 32, seed: 1);
         Assert.True(report.RelativeError > 1e-2, report.ToString());
     }
 }

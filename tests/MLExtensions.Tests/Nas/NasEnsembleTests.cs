@@ -81,7 +81,7 @@ public class NasEnsembleTests(ITestOutputHelper output)
         var generator = new Random(3);
         var values = Enumerable.Range(0, 40 * 4).Select(_ => (float)(generator.NextDouble() * 40 - 20)).ToArray();
         ParityInput[] inputs = [new("Features", values, [40, 4])];
-        string compared = kind == PredictionKind.MulticlassClassification ? ScoringHeads.ClassProbabilities : ScoringHeads.RawScore;
+        string compared = kind == PredictionKind.MulticlassClassification ? OnnxOutputHeads.ClassProbabilities : OnnxOutputHeads.RawScore;
         var parity = OnnxParity.Compare(x => ensemble.Forward(x[0]), onnx, inputs, compared);
         Assert.True(parity.RelativeError <= OnnxParity.Tolerance, parity.ToString());
 
@@ -111,9 +111,9 @@ public class NasEnsembleTests(ITestOutputHelper output)
         }
         string meaning = kind switch
         {
-            PredictionKind.Regression => ScoringHeads.RawScore,
-            PredictionKind.BinaryClassification => ScoringHeads.RawProbability,
-            _ => ScoringHeads.ClassProbabilities,
+            PredictionKind.Regression => OnnxOutputHeads.RawScore,
+            PredictionKind.BinaryClassification => OnnxOutputHeads.RawProbability,
+            _ => OnnxOutputHeads.ClassProbabilities,
         };
         var mean = OnnxParity.Compare(Expected, onnx, inputs, meaning);
         Assert.True(mean.RelativeError <= 1e-5, mean.ToString());

@@ -80,12 +80,12 @@ public class PerLayerActivationTests
         using var network = new MlpNetwork(5, architecture, 1, outputShift: 1f, outputScale: 2f);
         network.eval();
         var onnx = MlpOnnxExporter.Export(network, "Features", PredictionKind.Regression);
-        var report = OnnxParity.Compare(network.forward, onnx, "Features", ScoringHeads.RawScore, 5, rows: 200, seed: 3, scale: 3f);
+        var report = OnnxParity.Compare(network.forward, onnx, "Features", OnnxOutputHeads.RawScore, 5, rows: 200, seed: 3, scale: 3f);
         Assert.True(report.RelativeError <= 1e-5, report.ToString());
         // The same weights with one activation everywhere give other numbers: the per-layer choice reaches the graph.
         using var uniform = new MlpNetwork(5, new MlpArchitecture([16, 8, 8], MlpActivation.Tanh, Residual: true), 1, outputShift: 1f, outputScale: 2f);
         uniform.load_state_dict(network.state_dict());
-        var wrong = OnnxParity.Compare(uniform.forward, onnx, "Features", ScoringHeads.RawScore, 5, rows: 200, seed: 3, scale: 3f);
+        var wrong = OnnxParity.Compare(uniform.forward, onnx, "Features", OnnxOutputHeads.RawScore, 5, rows: 200, seed: 3, scale: 3f);
         Assert.True(wrong.RelativeError > 1e-3, wrong.ToString());
     }
 

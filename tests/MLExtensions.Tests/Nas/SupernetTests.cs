@@ -91,7 +91,7 @@ public class SupernetTests
             var onnx = MlpOnnxExporter.Export(network, "Features", MLExtensions.Onnx.Scoring.PredictionKind.Regression);
             var values = Enumerable.Range(0, 40 * 6).Select(i => (float)Math.Sin(i * 0.37) * 3).ToArray();
             var report = OnnxParity.Compare(inputs => network.forward(inputs[0]), onnx, [new ParityInput("Features", values, [40, 6])],
-                MLExtensions.Onnx.Scoring.ScoringHeads.RawScore);
+                MLExtensions.Onnx.Scoring.OnnxOutputHeads.RawScore);
             Assert.True(report.RelativeError <= 1e-5, $"{string.Join("-", widths)}: {report}");
         }
     }

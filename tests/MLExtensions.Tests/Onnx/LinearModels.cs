@@ -44,14 +44,14 @@ internal static class LinearModels
             // Three classes whose logits rank the linear score: low, middle, high.
             var w = g.AddInitializer("w", Weights.SelectMany(v => new[] { -4 * v, 0f, 4 * v }).ToArray(), FeatureCount, 3);
             var b = g.AddInitializer("b", new float[] { -2, 0, -2 }, 3);
-            ScoringHeads.AddMulticlassHead(g, g.Gemm(x, w, b), ["red", "green", "blue"], valuesAreLogits: true);
+            OnnxOutputHeads.AddMulticlassHead(g, g.Gemm(x, w, b), ["red", "green", "blue"], valuesAreLogits: true);
         }
         else
         {
             var w = g.AddInitializer("w", Weights, FeatureCount, 1);
             var score = g.MatMul(x, w);
-            if (kind == PredictionKind.Regression) ScoringHeads.AddRegressionHead(g, score);
-            else ScoringHeads.AddBinaryHead(g, g.Mul(score, g.Scalar(5f)));
+            if (kind == PredictionKind.Regression) OnnxOutputHeads.AddRegressionHead(g, score);
+            else OnnxOutputHeads.AddBinaryHead(g, g.Mul(score, g.Scalar(5f)));
         }
         g.SetMetadata("mlextensions.test", "linear");
         return g.ToBytes();

@@ -21,7 +21,7 @@ public class PredictionHeadTests
             ? new OnnxScoringSpec
             {
                 // As PONITA's vector models use it: a preparation whose temporary columns the chain drops.
-                Model = LinearModels.Model(PredictionKind.Regression), Kind = kind, InputColumns = ["Features"], ExtraOutputs = [ScoringHeads.RawScore],
+                Model = LinearModels.Model(PredictionKind.Regression), Kind = kind, InputColumns = ["Features"], ExtraOutputs = [OnnxOutputHeads.RawScore],
                 Preparation = Ml.Transforms.CopyColumns("Scratch", "Target"), TemporaryColumns = ["Scratch"],
             }
             : new OnnxScoringSpec
@@ -145,7 +145,7 @@ public class PredictionHeadTests
         var g = new MLExtensions.Onnx.Graph.OnnxGraphBuilder();
         var x = g.AddInput("Features", MLExtensions.Onnx.Graph.OnnxElementType.Float, MLExtensions.Onnx.Graph.OnnxDim.Batch, LinearModels.FeatureCount);
         var score = g.MatMul(x, g.AddInitializer("w", [0.5f, -1f, 2f], LinearModels.FeatureCount, 1));
-        ScoringHeads.AddRegressionHead(g, score);
+        OnnxOutputHeads.AddRegressionHead(g, score);
         g.AddOutput(g.Identity(g.Mul(score, g.Scalar(2f)), "Doubled"), MLExtensions.Onnx.Graph.OnnxElementType.Float, MLExtensions.Onnx.Graph.OnnxDim.Batch, 1);
         return g.ToBytes();
     }
@@ -164,7 +164,7 @@ public class PredictionHeadTests
         Assert.Equal(chain.Transformer.Transform(withScore).GetColumn<float>("Score"), blocks.GetColumn<float>("Score"));
 
         // A column named like the raw ONNX score, which the chain drops: blocks would keep it, so rows are scored one by one.
-        var withRaw = Ml.Transforms.CopyColumns(ScoringHeads.RawScore, "Target").Fit(rows).Transform(rows);
+        var withRaw = Ml.Transforms.CopyColumns(OnnxOutputHeads.RawScore, "Target").Fit(rows).Transform(rows);
         var perRow = chain.Transformer.Transform(withRaw);
         var scored = chain.Batched.Transform(withRaw);
         Assert.IsNotType<MLExtensions.Onnx.Batching.BatchedOnnxDataView>(GuardedViews.Unwrap(scored));

@@ -42,7 +42,7 @@ public class ModelFileTests
         using var file = ModelFile.CreateTempFile(bytes);
         var ml = new MLContext(1);
         var data = ml.Data.LoadFromEnumerable(LinearModels.Rows(5, 1));
-        using var transformer = ml.Transforms.ApplyOnnxModel([ScoringHeads.RawScore], ["Features"], file.Path).Fit(data);
+        using var transformer = ml.Transforms.ApplyOnnxModel([OnnxOutputHeads.RawScore], ["Features"], file.Path).Fit(data);
 
         File.Delete(file.Path);
         file.Restore(bytes);

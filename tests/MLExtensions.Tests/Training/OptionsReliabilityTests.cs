@@ -176,7 +176,7 @@ public class OptionsReliabilityTests
     [Fact]
     public void A_batch_beyond_the_training_clouds_is_all_of_them_and_the_schedule_stays_sane()
     {
-        var schedule = PonitaTraining.Schedule(new PonitaTrainer.Options { BatchSize = int.MaxValue, WarmupEpochs = 1e9, NumberOfEpochs = 3 }, samples: 10);
+        var schedule = PonitaTrainerSteps.Schedule(new PonitaTrainer.Options { BatchSize = int.MaxValue, WarmupEpochs = 1e9, NumberOfEpochs = 3 }, samples: 10);
         Assert.Equal(10, schedule.BatchSize);
         Assert.Equal(1_000_000_000, schedule.WarmupSteps);
         Assert.True(schedule.LearningRateAt(1, 3) > 0);

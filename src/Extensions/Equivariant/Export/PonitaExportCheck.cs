@@ -33,7 +33,7 @@ internal static class PonitaExportCheck
             using var noGrad = no_grad();
             using var batch = MoleculeBatch.From(samples, set.FeatureCount, withForces: false);
             return expected = network.Energy(batch.Graph).data<float>().ToArray();
-        }, onnx, inputs, ScoringHeads.RawScore);
+        }, onnx, inputs, OnnxOutputHeads.RawScore);
         // Molecular energies carry large per-type offsets (−7,000 kcal/mol for ethanol): measure the error against the
         // part the network learned, the energy less its composition term, not against the total.
         var reference = network.Ends.Reference.weight!.detach().cpu().data<float>().ToArray();
@@ -44,11 +44,11 @@ internal static class PonitaExportCheck
         var energy = new ExportCheck("energy", new ParityReport(total.MaxAbsoluteError, learned, total.Elements), rounding);
         var checks = new List<ExportCheck> { energy };
         if (forcesOutput is not null)
-            checks.Add(new ExportCheck(Forces, OnnxParity.Compare(_ => PonitaFitting.Predict(network, samples, set.FeatureCount, samples.Count).Forces.SelectMany(f => f).ToArray(),
+            checks.Add(new ExportCheck(Forces, OnnxParity.Compare(_ => PonitaTrainingLoop.Predict(network, samples, set.FeatureCount, samples.Count).Forces.SelectMany(f => f).ToArray(),
                 onnx, inputs, forcesOutput)));
         // Open clouds have NaN stresses on both sides: a parity check needs clouds with volume.
         if (stressOutput is not null && samples.Where(s => float.IsFinite(PeriodicRadiusGraph.StressVolume(s.Cloud.Cell))).ToList() is { Count: > 0 } cells)
-            checks.Add(new ExportCheck(Stress, OnnxParity.Compare(_ => PonitaFitting.Predict(network, cells, set.FeatureCount, cells.Count, withStress: true).Stresses!.SelectMany(v => v).ToArray(),
+            checks.Add(new ExportCheck(Stress, OnnxParity.Compare(_ => PonitaTrainingLoop.Predict(network, cells, set.FeatureCount, cells.Count, withStress: true).Stresses!.SelectMany(v => v).ToArray(),
                 onnx, Inputs(cells, set, periodic, volumes: true), stressOutput)));
         if (atomEnergiesOutput is not null) checks.Add(AtomEnergiesCheck(network, onnx, samples, set, inputs, atomEnergiesOutput));
         return [.. checks];

@@ -12,7 +12,7 @@ internal static partial class PonitaOnnxExporter
     /// [1] and, as asked, forces [N, 3], stress [3, 3] and atom energies [N] (names in <see cref="PonitaSelfContainedOptions"/>).
     /// </summary>
     /// <remarks>
-    /// Positions and cell must be finite (<see cref="ScoringHeads.RequireFinite"/>); more than
+    /// Positions and cell must be finite (<see cref="OnnxOutputHeads.RequireFinite"/>); more than
     /// <see cref="PonitaSelfContainedOptions.MaximumAtoms"/> atoms, none, or a cell that needs more than
     /// <see cref="PonitaSelfContainedOptions.MaximumImages"/> images are refused by check nodes before any pair is measured.
     /// </remarks>
@@ -25,7 +25,7 @@ internal static partial class PonitaOnnxExporter
         using var noGrad = no_grad();
         var g = new OnnxGraphBuilder("ponita_self_contained");
         var atoms = OnnxDim.Symbolic("atoms");
-        var x = ScoringHeads.RequireFinite(g, g.AddInput(PonitaSelfContainedOptions.Positions, OnnxElementType.Float, atoms, 3));
+        var x = OnnxOutputHeads.RequireFinite(g, g.AddInput(PonitaSelfContainedOptions.Positions, OnnxElementType.Float, atoms, 3));
         var t = Types(g, network, typesAreIndices, PonitaSelfContainedOptions.Types, [atoms], []);
         var count = g.Slice(g.Shape(x), 0, 1, 0);
         var outside = PonitaOnnxCell.Op(g, "Or", g.Greater(count, g.Int64s(limits.MaximumAtoms)), PonitaOnnxCell.Op(g, "Less", count, g.Int64s(1)));
@@ -34,7 +34,7 @@ internal static partial class PonitaOnnxExporter
         PonitaOnnxCell.Geometry? cell = null;
         if (periodic)
         {
-            cell = PonitaOnnxCell.Of(g, ScoringHeads.RequireFinite(g, g.AddInput(PonitaSelfContainedOptions.Cell, OnnxElementType.Float, 3, 3)), network.Cutoff);
+            cell = PonitaOnnxCell.Of(g, OnnxOutputHeads.RequireFinite(g, g.AddInput(PonitaSelfContainedOptions.Cell, OnnxElementType.Float, 3, 3)), network.Cutoff);
             var sides = g.Add(g.Mul(cell.Reach, g.AddInitializer("two_d", [2.0])), g.AddInitializer("one_side", [1.0]));      // 2·reach + 1
             var images = g.Mul(g.Mul(g.Slice(sides, 0, 1, 0), g.Slice(sides, 1, 2, 0)), g.Slice(sides, 2, 3, 0));
             // Not (images ≤ limit): a NaN count (a degenerate cell) is refused too.

@@ -48,7 +48,7 @@ internal static partial class PonitaOnnxExporter
         var g = new OnnxGraphBuilder("ponita");
         var inputs = Inputs(g, network, typesAreIndices, periodic);
         var (energy, forces, virial, atomEnergies) = EnergyAndForces(g, network, inputs, forcesName is not null, stressName is not null, atomEnergiesName is not null);
-        ScoringHeads.AddRegressionHead(g, g.Unsqueeze(energy, [1]));
+        OnnxOutputHeads.AddRegressionHead(g, g.Unsqueeze(energy, [1]));
         if (atomEnergiesName is not null) g.AddOutput(g.Unsqueeze(atomEnergies!.Value, [0], atomEnergiesName), OnnxElementType.Float, 1, OnnxDim.Symbolic("points"));
         if (forcesName is not null) g.AddOutput(g.Unsqueeze(forces!.Value, [0], forcesName), OnnxElementType.Float, 1, OnnxDim.Symbolic("points"), 3);
         if (stressName is not null)

@@ -48,7 +48,7 @@ public sealed partial class PonitaPotential : IDisposable
     private PonitaPotential(byte[] onnx, PonitaDescription description, OnnxExecutionDevice device, int gpuDeviceId)
     {
         Description = description;
-        _outputs = [ScoringHeads.RawScore, .. new[] { description.PredictedForcesColumnName, description.PredictedStressColumnName, description.PredictedAtomEnergiesColumnName }.OfType<string>()];
+        _outputs = [OnnxOutputHeads.RawScore, .. new[] { description.PredictedForcesColumnName, description.PredictedStressColumnName, description.PredictedAtomEnergiesColumnName }.OfType<string>()];
         _session = OnnxModelSession.Create(onnx, device, gpuDeviceId);
         // Models trained with a cell column take every edge's lattice shift; older and open-cluster models do not.
         IsPeriodic = _session.Session.InputMetadata.ContainsKey(PonitaColumns.Shifts);

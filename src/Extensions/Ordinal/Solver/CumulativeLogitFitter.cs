@@ -211,10 +211,10 @@ internal static class CumulativeLogitFitter
         ParityInput[] parityInputs = offsets is null
             ? [new ParityInput(inputName, values, [rows, p])]
             : [new ParityInput(inputName, values, [rows, p]), new ParityInput(offsetName!, offsets, [rows, 1])];
-        return new(ScoringHeads.ClassProbabilities, OnnxParity.Compare(inputs =>
+        return new(OnnxOutputHeads.ClassProbabilities, OnnxParity.Compare(inputs =>
         {
             var x = inputs[0].Values;
             return Enumerable.Range(0, rows).SelectMany(r => PrestoModel.Probabilities(parameters, x.AsSpan(r * p, p), offsets?[r] ?? 0).Select(v => (float)v)).ToArray();
-        }, onnx, parityInputs, ScoringHeads.ClassProbabilities));
+        }, onnx, parityInputs, OnnxOutputHeads.ClassProbabilities));
     }
 }

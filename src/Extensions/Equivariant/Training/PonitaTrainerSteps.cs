@@ -7,7 +7,7 @@ using MLExtensions.Training;
 namespace MLExtensions.Equivariant;
 
 /// <summary>The steps every PONITA trainer shares: split, radius graphs, schedule, defaults, and the scoring chain's preparation.</summary>
-internal static class PonitaTraining
+internal static class PonitaTrainerSteps
 {
     /// <summary>The clouds split into training and held-out rows (by a seeded hash of the row, as the tabular trainers do).</summary>
     internal static (List<PointCloud> Training, List<PointCloud> Validation) Split(List<PointCloud> clouds, double fraction, int seed)

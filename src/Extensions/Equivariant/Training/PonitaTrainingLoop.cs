@@ -79,7 +79,7 @@ internal sealed record MoleculeBatch(PointGraph Graph, Tensor Energies, Tensor? 
     }
 }
 
-/// <summary>How <see cref="PonitaFitting.Train"/> steps: epochs, batch size, learning-rate schedule and weight averaging.</summary>
+/// <summary>How <see cref="PonitaTrainingLoop.Train"/> steps: epochs, batch size, learning-rate schedule and weight averaging.</summary>
 /// <param name="Epochs">Passes over the data.</param>
 /// <param name="BatchSize">Items per optimiser step.</param>
 /// <param name="LearningRate">Adam's peak learning rate.</param>
@@ -104,7 +104,7 @@ internal sealed record TrainingSchedule(int Epochs, int BatchSize, double Learni
 /// The training loop of PONITA: Adam on mean squared energy error plus, with forces, a weighted mean squared error of
 /// the conservative forces −∂E/∂x (differentiated twice through the network).
 /// </summary>
-internal static class PonitaFitting
+internal static class PonitaTrainingLoop
 {
     /// <summary>Energies [B] and forces [P, 3] (−∂E/∂x, kept in the graph when <paramref name="training"/>).</summary>
     public static (Tensor Energy, Tensor Forces) EnergyAndForces(PonitaNetwork network, PointGraph graph, bool training)
@@ -241,5 +241,5 @@ internal static class PonitaFitting
     }
 }
 
-/// <summary>What <see cref="PonitaFitting.Predict"/> gives: energies [B], forces (3N per cloud) and, when asked, stresses (9 per cloud).</summary>
+/// <summary>What <see cref="PonitaTrainingLoop.Predict"/> gives: energies [B], forces (3N per cloud) and, when asked, stresses (9 per cloud).</summary>
 internal sealed record Predictions(float[] Energies, float[][] Forces, float[][]? Stresses);

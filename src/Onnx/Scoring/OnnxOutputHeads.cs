@@ -7,7 +7,7 @@ namespace MLExtensions.Onnx.Scoring;
 /// outputs into ML.NET's standard prediction columns. Exporters build their network up to a raw output and
 /// finish with one of these; a tabular model starts from <see cref="RequireFinite"/>.
 /// </summary>
-internal static class ScoringHeads
+internal static class OnnxOutputHeads
 {
     /// <summary>ONNX output [N,1]: the regression score or the binary logit.</summary>
     public const string RawScore = "mlx_score";
