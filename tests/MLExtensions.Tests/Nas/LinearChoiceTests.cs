@@ -57,18 +57,8 @@ public class LinearChoiceTests
         using var supernet = new TangledSupernet(5, Space, 2, [0.1f, 0.2f, 0.3f, 0.4f, 0.5f], [1f, 2f, 0.5f, 1f, 1.5f], 0.3f, 1.7f);
         supernet.eval();
         var x = randn(11, 5);
-        foreach (var architecture in Space.Enumerate())
-        {
-            using var inner = NewDisposeScope();
-            var sliced = ArchitectureWeights.OneHot(Space, ArchitecturePath.From(Space, architecture), CPU);
-            using var network = supernet.Extract(architecture);
-            var expected = network.forward(x);
-            foreach (var weights in new[] { sliced, sliced with { Path = null } })
-            {
-                double error = (supernet.forward(x, weights) - expected).abs().max().item<float>() / Math.Max(1e-6, expected.abs().max().item<float>());
-                Assert.True(error < 1e-6, $"{architecture} ({(weights.Path is null ? "entangled" : "sliced")}): relative error {error}");
-            }
-        }
+        foreach (var (label, error, scale) in SupernetChecks.OneHotAgainstExtracted(supernet, Space, x))
+            Assert.True(error / Math.Max(1e-6, scale) < 1e-6, $"{label}: relative error {error / Math.Max(1e-6, scale)}");
     }
 
     [Fact]

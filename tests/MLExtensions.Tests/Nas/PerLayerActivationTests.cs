@@ -45,15 +45,8 @@ public class PerLayerActivationTests
         using var supernet = new TangledSupernet(3, Space, 1, [0f, 0f, 0f], [1f, 1f, 1f]);
         supernet.eval();
         var x = randn(9, 3);
-        foreach (var architecture in Space.Enumerate())
-        {
-            using var inner = NewDisposeScope();
-            var sliced = ArchitectureWeights.OneHot(Space, ArchitecturePath.From(Space, architecture), CPU);
-            using var network = supernet.Extract(architecture);
-            var expected = network.forward(x);
-            foreach (var weights in new[] { sliced, sliced with { Path = null } })
-                Assert.True((supernet.forward(x, weights) - expected).abs().max().item<float>() < 1e-5, $"{architecture} ({(weights.Path is null ? "entangled" : "sliced")})");
-        }
+        foreach (var (label, error, _) in SupernetChecks.OneHotAgainstExtracted(supernet, Space, x))
+            Assert.True(error < 1e-5, label);
 
         using var alpha = new ArchitectureParameters(Space, CPU);
         using (no_grad()) foreach (var p in alpha.All) p.copy_(randn_like(p));
