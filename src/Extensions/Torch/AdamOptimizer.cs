@@ -141,7 +141,7 @@ internal sealed class AdamOptimizer : IDisposable
             var p = slice.Of(_parameters[i]);
             var g = slice.Of(gradient);
             if (_decay) g = g.add(p, _weightDecay);
-            var steps = slice.Of(_elementSteps[i]).add_(HeldScalars.One);
+            var steps = slice.Of(_elementSteps[i]).add_(HeldScalars.One, HeldScalars.One);   // add_(x) alone makes its alpha on the fly
             var m = slice.Of(_firstMoments[i]).mul_(_beta1Scalar).add_(g, _oneMinusBeta1);
             var v = slice.Of(_secondMoments[i]).mul_(_beta2Scalar).addcmul_(g, g, _oneMinusBeta2);
             // 1 − β^t per entry.

@@ -27,6 +27,10 @@ internal static class HeldScalars
 
     public static readonly Scalar Three = 3.0.ToScalar();
 
+    public static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
+
+    public static readonly Scalar PositiveInfinity = double.PositiveInfinity.ToScalar();
+
     /// <summary>1 as an integer, for integer tensors (a floating-point scalar would promote them).</summary>
     public static readonly Scalar IntegerOne = 1L.ToScalar();
 

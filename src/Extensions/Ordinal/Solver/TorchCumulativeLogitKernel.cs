@@ -115,9 +115,9 @@ internal sealed class TorchCumulativeLogitKernel : ICumulativeLogitKernel
             Array.Copy(beta, k * p, coefficients, k * (p + 1) + 1, p);
         }
         var eta = _z.matmul(tensor(coefficients, [boundaries, p + 1], ScalarType.Float64, _device).t());   // [n, K−1]
-        if (_offsets is not null) eta = eta.add(_offsets);
-        var padded = cat([full(_problem.Rows, 1, double.NegativeInfinity, ScalarType.Float64, _device), eta,
-            full(_problem.Rows, 1, double.PositiveInfinity, ScalarType.Float64, _device)], 1);
+        if (_offsets is not null) eta = Plus(eta, _offsets);
+        var padded = cat([full(_problem.Rows, 1, NegativeInfinity, ScalarType.Float64, _device), eta,
+            full(_problem.Rows, 1, PositiveInfinity, ScalarType.Float64, _device)], 1);
         var upper = padded.gather(1, _upper);
         var lower = padded.gather(1, _lower);
         return (upper, lower, Minus(upper, lower));
