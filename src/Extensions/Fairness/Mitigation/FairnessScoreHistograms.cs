@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using MLExtensions.Training;
 
 namespace MLExtensions.Fairness;
 
@@ -54,8 +55,8 @@ public sealed class FairnessScoreHistograms
         _edges = binEdges is null ? UniformEdges(0, 1, DefaultBins) : CheckEdges(binEdges, nameof(binEdges));
         ArgumentNullException.ThrowIfNull(positiveLabel);
         ArgumentNullException.ThrowIfNull(negativeLabel);
-        PositiveLabel = FairnessCounts.Canonical(positiveLabel) ?? throw new ArgumentException("The positive label's spelling is blank.", nameof(positiveLabel));
-        NegativeLabel = FairnessCounts.Canonical(negativeLabel) ?? throw new ArgumentException("The negative label's spelling is blank.", nameof(negativeLabel));
+        PositiveLabel = ValueReader.Canonical(positiveLabel) ?? throw new ArgumentException("The positive label's spelling is blank.", nameof(positiveLabel));
+        NegativeLabel = ValueReader.Canonical(negativeLabel) ?? throw new ArgumentException("The negative label's spelling is blank.", nameof(negativeLabel));
         if (PositiveLabel == NegativeLabel)
             throw new ArgumentException($"The positive and negative labels are both spelled '{PositiveLabel}'; give two spellings.", nameof(negativeLabel));
         BinEdges = Array.AsReadOnly(_edges);

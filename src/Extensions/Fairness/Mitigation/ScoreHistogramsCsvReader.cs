@@ -1,4 +1,5 @@
 using System.Globalization;
+using MLExtensions.Training;
 using static MLExtensions.Fairness.FairnessScoreHistograms;
 
 namespace MLExtensions.Fairness;
@@ -15,7 +16,7 @@ internal static class ScoreHistogramsCsvReader
     {
         double[]? givenEdges = binEdges is null ? null : CheckEdges(binEdges, nameof(binEdges));
         string? givenPositive = positiveLabel is null ? null
-            : FairnessCounts.Canonical(positiveLabel) ?? throw new ArgumentException("The positive label is blank; give a label value, or null to take the CSV's own.", nameof(positiveLabel));
+            : ValueReader.Canonical(positiveLabel) ?? throw new ArgumentException("The positive label is blank; give a label value, or null to take the CSV's own.", nameof(positiveLabel));
         var records = new FairnessCsv.CsvRecords(reader, "histogram CSV");
         (double[] Value, int Line)? statedEdges = null;
         (string Value, int Line)? statedPositive = null, statedNegative = null;
@@ -59,7 +60,7 @@ internal static class ScoreHistogramsCsvReader
                 bool positive = key.Equals("positiveLabel", StringComparison.OrdinalIgnoreCase);
                 if ((positive ? statedPositive : statedNegative) is { } earlier)
                     throw new InvalidDataException($"Lines {earlier.Line} and {header.Line} of the histogram CSV both state the {key}; state it once.");
-                var stated = (FairnessCounts.Canonical(value) ?? throw new InvalidDataException($"Line {header.Line} of the histogram CSV states a blank {key}."), header.Line);
+                var stated = (ValueReader.Canonical(value) ?? throw new InvalidDataException($"Line {header.Line} of the histogram CSV states a blank {key}."), header.Line);
                 if (positive) statedPositive = stated;
                 else statedNegative = stated;
             }
@@ -87,7 +88,7 @@ internal static class ScoreHistogramsCsvReader
             if (f.Count != 5) throw new InvalidDataException($"Line {line.Line} of the histogram CSV has {f.Count} fields, not the 5 of '{CsvHeader}': '{line.Text}'.");
             if (f[0].Length == 0) throw new InvalidDataException($"Line {line.Line} of the histogram CSV has an empty client.");
             if (f[1].Length == 0) throw new InvalidDataException($"Line {line.Line} of the histogram CSV has an empty sensitive value.");
-            string labelText = FairnessCounts.Canonical(f[2]) ?? throw new InvalidDataException($"Line {line.Line} of the histogram CSV has an empty label; every bin needs one.");
+            string labelText = ValueReader.Canonical(f[2]) ?? throw new InvalidDataException($"Line {line.Line} of the histogram CSV has an empty label; every bin needs one.");
             if (positiveValue is null)
             {
                 if (labelText is "1") labelText = bool.TrueString;
