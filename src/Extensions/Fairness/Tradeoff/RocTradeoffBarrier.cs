@@ -1,6 +1,6 @@
 using MLExtensions.Numerics;
 using static MLExtensions.Fairness.Tradeoff.BernoulliTerms;
-using static MLExtensions.Fairness.Tradeoff.DenseVector;
+using static MLExtensions.Numerics.FixedOrder;
 
 namespace MLExtensions.Fairness.Tradeoff;
 
@@ -247,7 +247,7 @@ internal sealed class RocTradeoffBarrier
         var rhs = gradient.Select(g => -g).ToArray();
         var dx = solver.Solve(rhs);
         EqualityProjection.Enforce(_equalities, solver, x, dx);
-        return (dx, Math.Max(0, -Dot(gradient, dx)));
+        return (dx, Math.Max(0, -SequentialDot(gradient, dx)));
     }
 
     private void AddLocalBarrier(double[] x, double[] gradient, double[][,] blocks, List<double[]> lowRank)

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using MLExtensions.Numerics;
 
 namespace MLExtensions.Ordinal;
 
@@ -177,7 +178,7 @@ internal sealed partial class CumulativeLogitSolver
             NewtonDirection(current.Gradient, current.Hessian, values, lambda, step, layout);
 
             double penalty = Penalty(values, layout);
-            double predicted = Dot(current.Gradient, step) + lambda * (PenaltyAfter(values, step, 1, layout) - penalty);
+            double predicted = FixedOrder.SequentialDot(current.Gradient, step) + lambda * (PenaltyAfter(values, step, 1, layout) - penalty);
             if (-predicted <= _tolerance) return new SolverResult(theta, current.Loss, iteration, true) { AtSolution = current };
 
             double objective = current.Loss + lambda * penalty;
@@ -388,13 +389,6 @@ internal sealed partial class CumulativeLogitSolver
             double t = theta[j] + s * step[j];
             sum += layout.PenaltyFactor[j] * (_alpha * Math.Abs(t) + 0.5 * (1 - _alpha) * t * t);
         }
-        return sum;
-    }
-
-    private static double Dot(double[] a, double[] b)
-    {
-        double sum = 0;
-        for (int j = 0; j < a.Length; j++) sum += a[j] * b[j];
         return sum;
     }
 
