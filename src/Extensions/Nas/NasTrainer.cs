@@ -153,11 +153,8 @@ public sealed partial class NasTrainer : IEstimator<NasModel>
     private TangledSupernet CreateSupernet(TabularData data, TabularSummary summary, NasSearchSpace space)
     {
         int outputs = _kind == PredictionKind.MulticlassClassification ? data.ClassCount : 1;
-        var shift = summary.FeatureMean.Select(m => (float)m).ToArray();
-        var scale = summary.FeatureStdDev.Select(s => s > 1e-12 ? (float)(1 / s) : 0f).ToArray();
-        return _kind == PredictionKind.Regression
-            ? new TangledSupernet(data.FeatureCount, space, outputs, shift, scale, (float)summary.LabelMean, (float)Math.Max(summary.LabelStdDev, 1e-12))
-            : new TangledSupernet(data.FeatureCount, space, outputs, shift, scale);
+        var (shift, scale, outputShift, outputScale) = summary.Standardization(LabelKind);
+        return new TangledSupernet(data.FeatureCount, space, outputs, shift, scale, outputShift, outputScale);
     }
 
     /// <summary>The MLP trainer that retrains <paramref name="architecture"/> from scratch with this trainer's settings.</summary>

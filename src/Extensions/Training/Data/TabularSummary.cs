@@ -22,4 +22,16 @@ internal sealed record TabularSummary(long Rows, double[] FeatureMean, double[] 
         LabelKind.Real => Math.Max(1, WeightedLabelSquaredDeviation / Math.Pow(Math.Max(LabelStdDev, 1e-12), 2)),
         _ => Math.Log(Math.Max(ClassCounts.Length, 2)),
     };
+
+    /// <summary>
+    /// What a network trained on these rows standardises with at its fixed ends: each feature shifted by its mean and
+    /// scaled by its inverse deviation (a constant feature by 0 rather than 1/0: it carries no information); for a
+    /// real label the output scaled by the label's deviation and shifted by its mean, otherwise left as it is.
+    /// </summary>
+    public (float[] InputShift, float[] InputScale, float OutputShift, float OutputScale) Standardization(LabelKind kind)
+    {
+        var shift = FeatureMean.Select(m => (float)m).ToArray();
+        var scale = FeatureStdDev.Select(s => s > 1e-12 ? (float)(1 / s) : 0f).ToArray();
+        return kind == LabelKind.Real ? (shift, scale, (float)LabelMean, (float)Math.Max(LabelStdDev, 1e-12)) : (shift, scale, 0f, 1f);
+    }
 }
