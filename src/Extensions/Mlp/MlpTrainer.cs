@@ -323,15 +323,14 @@ public sealed partial class MlpTrainer : IEstimator<MlpModel>
     {
         network.eval();
         using var noGrad = no_grad();
-        double lossSum = 0, weightSum = 0;
+        var mean = new WeightedLossMean();
         foreach (var batch in data.ReadBatches(Math.Max(batchSize, 1024), null, 0, validationRows, run.CancellationToken))
         {
             using var scope = NewDisposeScope();
             var (loss, weight) = BatchLoss(network, batch, data.FeatureCount, labelScale, run.Device);
-            lossSum += loss.item<float>() * weight;
-            weightSum += weight;
+            mean.Add(loss, weight);
         }
-        return weightSum > 0 ? lossSum / weightSum : double.NaN;
+        return mean.Mean;
     }
 
     /// <summary>
