@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MLExtensions.Training;
 
 namespace MLExtensions.Fairness;
 
@@ -76,7 +77,7 @@ public sealed class FairnessCounts
     {
         get => _positivePrediction;
         internal set => _positivePrediction = value is null ? null
-            : Canonical(value) ?? throw new ArgumentException("The positive prediction is blank; name a prediction value, or null for none.", nameof(PositivePrediction));
+            : ValueReader.Canonical(value) ?? throw new ArgumentException("The positive prediction is blank; name a prediction value, or null for none.", nameof(PositivePrediction));
     }
 
     private long _rows;
@@ -123,19 +124,6 @@ public sealed class FairnessCounts
         _rows += count;
     }
 
-    /// <summary>
-    /// The one spelling of a value: without surrounding white space, and <c>True</c> or <c>False</c> for any casing
-    /// of those words; null for a blank value.
-    /// </summary>
-    internal static string? Canonical(string value)
-    {
-        var trimmed = value.Trim();
-        if (trimmed.Length == 0) return null;
-        if (trimmed.Equals(bool.TrueString, StringComparison.OrdinalIgnoreCase)) return bool.TrueString;
-        if (trimmed.Equals(bool.FalseString, StringComparison.OrdinalIgnoreCase)) return bool.FalseString;
-        return trimmed;
-    }
-
     /// <summary>The separator of the values of several sensitive columns in a group's name.</summary>
     internal const string IntersectionSeparator = " & ";
 
@@ -148,7 +136,7 @@ public sealed class FairnessCounts
         var split = value.Split(IntersectionSeparator);
         if (split.Length != parts) return null;
         for (int i = 0; i < split.Length; i++)
-            if ((split[i] = Canonical(split[i])!) is null) return null;
+            if ((split[i] = ValueReader.Canonical(split[i])!) is null) return null;
         return split;
     }
 
@@ -176,7 +164,7 @@ public sealed class FairnessCounts
     private static string Value(string value, string name)
     {
         ArgumentNullException.ThrowIfNull(value, name);
-        return Canonical(value) ?? throw new ArgumentException(
+        return ValueReader.Canonical(value) ?? throw new ArgumentException(
             $"The {name} value is {(value.Length == 0 ? "empty" : "blank (white space only)")}; every counted row needs one.", name);
     }
 
@@ -256,7 +244,7 @@ public sealed class FairnessCounts
         var document = FairnessJson.Read<CountsDocument>(json, "fairness count table");
         if (document is null || document.Format != Format || document.Cells is null)
             throw new InvalidDataException($"The text is not a fairness count table of format '{Format}' (found '{document?.Format}').");
-        if (document.PositivePrediction is { } p && Canonical(p) is null)
+        if (document.PositivePrediction is { } p && ValueReader.Canonical(p) is null)
             throw new InvalidDataException("The count table's positivePrediction is blank; write a prediction value, or null for none.");
         var table = new FairnessCounts
         {
@@ -359,7 +347,7 @@ public sealed class FairnessCounts
             {
                 if (statedPositive is { } earlier)
                     throw new InvalidDataException($"Lines {earlier.Line} and {header.Line} of the count CSV both state the positive prediction; state it once.");
-                statedPositive = (Canonical(value) ?? throw new InvalidDataException($"Line {header.Line} of the count CSV states a blank positive prediction."), header.Line);
+                statedPositive = (ValueReader.Canonical(value) ?? throw new InvalidDataException($"Line {header.Line} of the count CSV states a blank positive prediction."), header.Line);
             }
             else if (key.Equals("sensitiveColumnNames", StringComparison.OrdinalIgnoreCase))
             {
@@ -382,7 +370,7 @@ public sealed class FairnessCounts
         }
         if (header is null || header.Fields.Count != 5 || !string.Join(",", header.Fields.Select(f => f.Trim())).Equals(CsvHeader, StringComparison.OrdinalIgnoreCase))
             throw new InvalidDataException($"A fairness count CSV starts with the header '{CsvHeader}' (after optional '#' lines); found '{header?.Text}'.");
-        string? given = positivePrediction is null ? null : Canonical(positivePrediction);
+        string? given = positivePrediction is null ? null : ValueReader.Canonical(positivePrediction);
         if (given is not null && statedPositive is { } stated && stated.Value != given)
             throw new ArgumentException($"The count CSV states the positive prediction '{stated.Value}' (line {stated.Line}), but '{positivePrediction}' was given; " +
                                         "pass null to take the CSV's, or correct the one that is wrong.", nameof(positivePrediction));

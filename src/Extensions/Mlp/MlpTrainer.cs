@@ -252,12 +252,8 @@ public sealed partial class MlpTrainer : IEstimator<MlpModel>
     private MlpNetwork CreateNetwork(TabularData data, TabularSummary summary, MlpArchitecture architecture)
     {
         int outputs = _kind == PredictionKind.MulticlassClassification ? data.ClassCount : 1;
-        // Constant features get scale 0 rather than 1/0: they carry no information.
-        var shift = summary.FeatureMean.Select(m => (float)m).ToArray();
-        var scale = summary.FeatureStdDev.Select(s => s > 1e-12 ? (float)(1 / s) : 0f).ToArray();
-        return _kind == PredictionKind.Regression
-            ? new MlpNetwork(data.FeatureCount, architecture, outputs, shift, scale, (float)summary.LabelMean, (float)Math.Max(summary.LabelStdDev, 1e-12))
-            : new MlpNetwork(data.FeatureCount, architecture, outputs, shift, scale);
+        var (shift, scale, outputShift, outputScale) = summary.Standardization(LabelKind);
+        return new MlpNetwork(data.FeatureCount, architecture, outputs, shift, scale, outputShift, outputScale);
     }
 
     private IReadOnlyList<TrainingProgress> TrainNetwork(MlpNetwork network, TabularData data, TabularSummary summary, TrainingRun run, TimeSpan? timeBudget)
@@ -327,15 +323,14 @@ public sealed partial class MlpTrainer : IEstimator<MlpModel>
     {
         network.eval();
         using var noGrad = no_grad();
-        double lossSum = 0, weightSum = 0;
+        var mean = new WeightedLossMean();
         foreach (var batch in data.ReadBatches(Math.Max(batchSize, 1024), null, 0, validationRows, run.CancellationToken))
         {
             using var scope = NewDisposeScope();
             var (loss, weight) = BatchLoss(network, batch, data.FeatureCount, labelScale, run.Device);
-            lossSum += loss.item<float>() * weight;
-            weightSum += weight;
+            mean.Add(loss, weight);
         }
-        return weightSum > 0 ? lossSum / weightSum : double.NaN;
+        return mean.Mean;
     }
 
     /// <summary>

@@ -180,23 +180,47 @@ internal static class EpochLoop
         history.FirstOrDefault(h => h.ValidationLoss == bestValidation)?.TrainingLoss ?? history[^1].TrainingLoss;
 
     /// <summary>The steps of one epoch: their weighted mean loss, and whether the deadline cut the epoch short.</summary>
+    /// <exception cref="InvalidOperationException">The epoch had no batch: every row was held out of training.</exception>
     private static (double Loss, bool CutShort) RunEpoch<TBatch>(TrainingRun run, EpochPlan plan, EpochSteps<TBatch> steps, int epoch, WeightAverage? average)
     {
-        double lossSum = 0, weightSum = 0;
+        var mean = new WeightedLossMean();
+        int taken = 0;
         foreach (var batch in steps.Batches(epoch))
         {
             run.CancellationToken.ThrowIfCancellationRequested();
             using (NewDisposeScope())
             {
                 var (loss, weight) = steps.Step(batch);
-                lossSum += loss.item<float>() * weight;
-                weightSum += weight;
+                mean.Add(loss, weight);
             }
+            taken++;
             average?.Update();
-            if (plan.DeadlineWithinEpoch && run.IsPast(plan.Deadline)) return (Mean(lossSum, weightSum), true);
+            if (plan.DeadlineWithinEpoch && run.IsPast(plan.Deadline)) return (mean.Mean, true);
         }
-        return (Mean(lossSum, weightSum), false);
+        if (taken == 0)
+            throw new InvalidOperationException($"{run.Trainer}: epoch {epoch} has no training rows: every row is held out (validation or selection rows). " +
+                                                "Use more rows, or hold out a smaller fraction.");
+        return (mean.Mean, false);
+    }
+}
+
+/// <summary>
+/// A weighted mean of losses, each read back from its tensor and weighted by its batch's weight (its example weight, or
+/// its rows): an epoch's training loss and a validation pass's loss. Over no rows (no weight) the mean is NaN, since
+/// nothing was measured; <see cref="EpochLoop"/> refuses an epoch without a step, and a NaN validation loss never counts
+/// as an improvement.
+/// </summary>
+internal struct WeightedLossMean
+{
+    private double _sum, _weight;
+
+    /// <summary>Adds a batch's mean loss with its weight.</summary>
+    public void Add(Tensor loss, double weight)
+    {
+        _sum += loss.item<float>() * weight;
+        _weight += weight;
     }
 
-    private static double Mean(double sum, double weight) => weight > 0 ? sum / weight : 0;
+    /// <summary>The weighted mean of the losses added; NaN when none (or only zero weight) was added.</summary>
+    public readonly double Mean => _weight > 0 ? _sum / _weight : double.NaN;
 }

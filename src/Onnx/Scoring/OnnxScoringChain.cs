@@ -27,7 +27,7 @@ internal sealed class OnnxScoringChain : IDisposable
         OnnxExecutionReport execution)
     {
         Transformer = transformer;
-        Batched = spec.Preparation is null && PredictionHeads.For(spec.Kind).BatchedColumns is { } columns
+        Batched = spec.Preparation is null && PredictionHeadRegistry.For(spec.Kind).BatchedColumns is { } columns
             ? BatchedOnnxTransformer.ForColumns(transformer, inputSchema, ownsPerRow: false, OnnxModelInfo.Read(model), columns, spec.Device, spec.GpuDeviceId, null, modelFile)
             : BatchedOnnxTransformer.PerRowOnly(transformer, OnnxModelInfo.Read(model), spec.Device, spec.GpuDeviceId,
                 spec.Preparation is not null ? "the model prepares its inputs row by row" : $"the {spec.Kind} head has no batched columns", modelFile);
@@ -110,7 +110,7 @@ internal sealed class OnnxScoringChain : IDisposable
         var inputs = spec.InputColumns.ToArray();
         var chain = new EstimatorChain<ITransformer>();
         if (spec.Preparation is { } preparation) chain = chain.Append(preparation);
-        return PredictionHeads.For(spec.Kind).AppendTo(chain, ml, spec,
+        return PredictionHeadRegistry.For(spec.Kind).AppendTo(chain, ml, spec,
             outputs => ml.Transforms.ApplyOnnxModel(outputs, inputs, modelPath, gpu, fallbackToCpu));
     }
 
@@ -120,7 +120,7 @@ internal sealed class OnnxScoringChain : IDisposable
         var missingInputs = spec.InputColumns.Except(info.InputNames).ToArray();
         if (missingInputs.Length > 0)
             throw new ArgumentException($"The ONNX model has no input named {string.Join(", ", missingInputs.Select(n => $"'{n}'"))}; its inputs are {string.Join(", ", info.InputNames)}.", nameof(spec));
-        var missingOutputs = PredictionHeads.For(spec.Kind).OnnxOutputs(spec).Except(info.OutputNames).ToArray();
+        var missingOutputs = PredictionHeadRegistry.For(spec.Kind).OnnxOutputs(spec).Except(info.OutputNames).ToArray();
         if (missingOutputs.Length > 0)
             throw new ArgumentException($"The ONNX model lacks the {spec.Kind} head output(s) {string.Join(", ", missingOutputs)}; finish the graph with OnnxOutputHeads.", nameof(spec));
     }

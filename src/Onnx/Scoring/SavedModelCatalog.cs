@@ -32,6 +32,6 @@ public static class SavedModelCatalog
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(stream);
-        return BatchedModelLoader.Load(mlContext, stream, out inputSchema, options, PredictionHeads.BatchedColumnsOf);
+        return BatchedModelLoader.Load(mlContext, stream, out inputSchema, options, PredictionHeadRegistry.BatchedColumnsOf);
     }
 }

@@ -23,7 +23,7 @@ internal static class ScoringSchema
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(input);
-        return PredictionHeads.For(kind).Extend(mlContext, input, label);
+        return PredictionHeadRegistry.For(kind).Extend(mlContext, input, label);
     }
 
     /// <summary>Adds a variable-size vector of <see cref="float"/> named <paramref name="name"/> (an extra model output) to <paramref name="input"/>.</summary>

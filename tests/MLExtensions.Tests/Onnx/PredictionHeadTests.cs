@@ -42,8 +42,8 @@ public class PredictionHeadTests
     public void Every_kind_has_its_own_head()
     {
         foreach (var kind in Enum.GetValues<PredictionKind>())
-            Assert.Equal(kind, PredictionHeads.For(kind).Kind);
-        Assert.Throws<ArgumentOutOfRangeException>(() => PredictionHeads.For((PredictionKind)99));
+            Assert.Equal(kind, PredictionHeadRegistry.For(kind).Kind);
+        Assert.Throws<ArgumentOutOfRangeException>(() => PredictionHeadRegistry.For((PredictionKind)99));
     }
 
     [Theory]
@@ -56,8 +56,8 @@ public class PredictionHeadTests
         using var chain = Fit(data, kind);
         foreach (var parts in new[] { chain.Transformer.ToList(), SavedAndLoaded(chain.Transformer, data.Schema) })
         {
-            Assert.Equal(kind, PredictionHeads.Recognise(parts)?.Kind);
-            Assert.Equal([kind], Enum.GetValues<PredictionKind>().Where(k => PredictionHeads.For(k).IsFittedChain(parts)));
+            Assert.Equal(kind, PredictionHeadRegistry.Recognise(parts)?.Kind);
+            Assert.Equal([kind], Enum.GetValues<PredictionKind>().Where(k => PredictionHeadRegistry.For(k).IsFittedChain(parts)));
         }
     }
 
@@ -66,9 +66,9 @@ public class PredictionHeadTests
     {
         var data = KeyedData();
         using var chain = Fit(data, PredictionKind.Outputs);
-        Assert.Null(PredictionHeads.Recognise(chain.Transformer.ToList()));
-        Assert.Null(PredictionHeads.Recognise(SavedAndLoaded(chain.Transformer, data.Schema)));
-        Assert.Null(PredictionHeads.For(PredictionKind.Outputs).BatchedColumns);
+        Assert.Null(PredictionHeadRegistry.Recognise(chain.Transformer.ToList()));
+        Assert.Null(PredictionHeadRegistry.Recognise(SavedAndLoaded(chain.Transformer, data.Schema)));
+        Assert.Null(PredictionHeadRegistry.For(PredictionKind.Outputs).BatchedColumns);
         Assert.False(chain.Batched.IsBatched);
     }
 
@@ -80,7 +80,7 @@ public class PredictionHeadTests
     {
         var data = KeyedData();
         using var chain = Fit(data, kind);
-        var head = PredictionHeads.For(kind);
+        var head = PredictionHeadRegistry.For(kind);
         var perRow = chain.Transformer.GetOutputSchema(data.Schema);
         var added = perRow.Where(c => !c.IsHidden && data.Schema.GetColumnOrNull(c.Name) is null).Select(c => c.Name).Order().ToArray();
 

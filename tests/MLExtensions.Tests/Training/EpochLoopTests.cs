@@ -46,6 +46,29 @@ public class EpochLoopTests
     }
 
     [Fact]
+    public void An_epoch_without_a_batch_is_refused_by_name()
+    {
+        using var run = Start();
+        using var layer = nn.Linear(1, 1, hasBias: false);
+        var steps = new EpochSteps<int> { Batches = _ => [], Step = _ => new StepLoss(tensor(1f)) };
+        var error = Assert.Throws<InvalidOperationException>(() => EpochLoop.Run(run, layer, new EpochPlan(3), steps));
+        Assert.Contains("epoch 1 has no training rows", error.Message);
+    }
+
+    [Fact]
+    public void The_weighted_loss_mean_weighs_each_batch_and_is_NaN_over_no_rows()
+    {
+        var mean = new WeightedLossMean();
+        Assert.True(double.IsNaN(mean.Mean));
+        using (var loss = tensor(2f)) mean.Add(loss, 1);
+        using (var loss = tensor(5f)) mean.Add(loss, 3);
+        Assert.Equal((2.0 + 15) / 4, mean.Mean);
+        mean = new WeightedLossMean();
+        using (var loss = tensor(7f)) mean.Add(loss, 0);
+        Assert.True(double.IsNaN(mean.Mean));
+    }
+
+    [Fact]
     public void Without_validation_every_epoch_runs_and_the_last_weights_stay()
     {
         using var run = Start();

@@ -158,7 +158,7 @@ internal static class CumulativeLogitFitter
         var values = new List<string>();
         using (var cursor = input.GetRowCursor([column]))
         {
-            var read = MLExtensions.Fairness.ValueReader.For(cursor, column, null);
+            var read = ValueReader.For(cursor, column, null);
             for (long row = 0; cursor.MoveNext(); row++) values.Add(read(row));
         }
         if (values.Count != problem.Rows)

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using MLExtensions.Numerics;
 
 namespace MLExtensions.Ordinal;
 
@@ -43,7 +44,7 @@ internal sealed partial class CumulativeLogitSolver
             WorkingResponseDirection(model, values, lambda, step, layout, cancellationToken);
 
             double penalty = Penalty(values, layout);
-            double predicted = Dot(gradient, step) + lambda * (PenaltyAfter(values, step, 1, layout) - penalty);
+            double predicted = FixedOrder.SequentialDot(gradient, step) + lambda * (PenaltyAfter(values, step, 1, layout) - penalty);
             double objective = loss + lambda * penalty;
             if (-predicted <= _tolerance)
             {

@@ -1,4 +1,5 @@
 using MLExtensions.Numerics;
+using static MLExtensions.Fairness.Tradeoff.BernoulliTerms;
 
 namespace MLExtensions.Fairness.Tradeoff;
 
@@ -148,10 +149,4 @@ internal static class InformationTerms
         foreach (int k in block) { share += reduction.Cells[k].Share; mean += reduction.Cells[k].Share * x[k]; }
         return (share, mean / share);
     }
-
-    private static double Kl(double a, double m) => XLog(a, m) + XLog(1 - a, 1 - m);
-
-    private static double XLog(double u, double v) => u <= 0 ? 0 : u * Math.Log(u / v);
-
-    private static double Logit(double u) => Math.Log(u) - Math.Log(1 - u);
 }

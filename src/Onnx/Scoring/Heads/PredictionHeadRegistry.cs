@@ -3,8 +3,11 @@ using MLExtensions.Onnx.Batching;
 
 namespace MLExtensions.Onnx.Scoring;
 
-/// <summary>The <see cref="PredictionHead"/> of every <see cref="PredictionKind"/>.</summary>
-internal static class PredictionHeads
+/// <summary>
+/// The registry of the <see cref="PredictionHead"/>s, one per <see cref="PredictionKind"/>: the head of a kind, and the
+/// head a loaded chain was built by. (<see cref="OnnxOutputHeads"/> is the other end: the ONNX outputs an exporter writes.)
+/// </summary>
+internal static class PredictionHeadRegistry
 {
     private static readonly PredictionHead[] All =
     [

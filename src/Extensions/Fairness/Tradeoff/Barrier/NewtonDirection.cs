@@ -1,5 +1,5 @@
 using MLExtensions.Numerics;
-using static MLExtensions.Fairness.Tradeoff.DenseVector;
+using static MLExtensions.Numerics.FixedOrder;
 
 namespace MLExtensions.Fairness.Tradeoff;
 
@@ -84,7 +84,7 @@ internal sealed record NewtonDirection(double[] Dx, double[] Dw, double[] Multip
         var multipliers = EqualityProjection.Enforce(reduction.Equalities, solver, x, dx);
         var dw = new double[cells];
         for (int k = 0; k < cells; k++) dw[k] = -gw[k] / hww[k] - ratio[k] * dx[reduction.RateOf[k]];
-        double decrement = -(Dot(gx, dx) + Dot(gw, dw));
+        double decrement = -(SequentialDot(gx, dx) + SequentialDot(gw, dw));
         return new NewtonDirection(dx, dw, multipliers, Math.Max(0, decrement));
     }
 }

@@ -125,14 +125,14 @@ internal static class MitigationCells
 internal static class MitigationGroups
 {
     /// <summary>
-    /// The values, each in its one spelling (<see cref="FairnessCounts.Canonical"/>), joined with <c>" &amp; "</c>;
+    /// The values, each in its one spelling (<see cref="ValueReader.Canonical"/>), joined with <c>" &amp; "</c>;
     /// null when a value is blank or the joined name would read back as other values.
     /// </summary>
     public static string? Join(IReadOnlyList<string?> values)
     {
         var canonical = new string[values.Count];
         for (int i = 0; i < canonical.Length; i++)
-            if (values[i] is not { } value || (canonical[i] = FairnessCounts.Canonical(value)!) is null) return null;
+            if (values[i] is not { } value || (canonical[i] = ValueReader.Canonical(value)!) is null) return null;
         return FairnessCounts.JoinIntersection(canonical);
     }
 

@@ -9,7 +9,7 @@ namespace MLExtensions.Onnx.Scoring;
 /// <summary>
 /// The end of a scoring chain for one <see cref="PredictionKind"/>: the ONNX outputs it needs, the prediction columns
 /// it makes of them (per row through ML.NET's transforms, and in blocks of rows), and how its fitted chain is
-/// recognised when a saved model is loaded. <see cref="PredictionHeads"/> gives the head of a kind.
+/// recognised when a saved model is loaded. <see cref="PredictionHeadRegistry"/> gives the head of a kind.
 /// </summary>
 /// <remarks>
 /// The per-row chain is made of ML.NET's own saveable transforms: <c>ApplyOnnxModel</c>, stateless <c>CustomMapping</c>s

@@ -1,4 +1,4 @@
-using static MLExtensions.Fairness.Tradeoff.DenseVector;
+using static MLExtensions.Numerics.FixedOrder;
 
 namespace MLExtensions.Fairness.Tradeoff;
 
@@ -130,10 +130,10 @@ internal sealed class TradeoffReduction
             for (int pass = 0; pass < 2; pass++) // twice: classical Gram–Schmidt loses orthogonality once
                 foreach (var b in basis)
                 {
-                    double dot = Dot(row, b);
+                    double dot = SequentialDot(row, b);
                     for (int j = 0; j < Rates; j++) row[j] -= dot * b[j];
                 }
-            double length = Math.Sqrt(Dot(row, row));
+            double length = Math.Sqrt(SequentialDot(row, row));
             if (length <= 1e-10 * scale) continue;
             basis.Add(row.Select(v => v / length).ToArray());
         }

@@ -1,5 +1,6 @@
 using MLExtensions.Numerics;
-using static MLExtensions.Fairness.Tradeoff.DenseVector;
+using static MLExtensions.Fairness.Tradeoff.BernoulliTerms;
+using static MLExtensions.Numerics.FixedOrder;
 
 namespace MLExtensions.Fairness.Tradeoff;
 
@@ -74,7 +75,10 @@ internal sealed class RocTradeoffBarrier
         _positionInBlock = new int[2 * _cells.Count];
         for (int b = 0; b < _clientBlocks.Length; b++)
             for (int i = 0; i < _clientBlocks[b].Length; i++) (_blockOf[_clientBlocks[b][i]], _positionInBlock[_clientBlocks[b][i]]) = (b, i);
-        _equalities = [.. GlobalEqualities(), .. LocalEqualities(byClient)];
+        var equalities = new List<double[]>();
+        if (_globalBudget == 0) equalities.AddRange(ZeroBudgetEqualities.EqualGroupRates(_cells, _mass, _labels));
+        if (_localBudget == 0) equalities.AddRange(ZeroBudgetEqualities.EqualClientRates(byClient, _mass, _labels, Variables));
+        _equalities = [.. equalities];
         _inequalities = _cells.Sum(c => c.Region.Edges.Count) + (GlobalActive ? 1 : 0) + (LocalActive ? 1 : 0);
         _edgeStart = new int[_cells.Count + 1];
         for (int k = 0; k < _cells.Count; k++) _edgeStart[k + 1] = _edgeStart[k] + _cells[k].Region.Edges.Count;
@@ -243,7 +247,7 @@ internal sealed class RocTradeoffBarrier
         var rhs = gradient.Select(g => -g).ToArray();
         var dx = solver.Solve(rhs);
         EqualityProjection.Enforce(_equalities, solver, x, dx);
-        return (dx, Math.Max(0, -Dot(gradient, dx)));
+        return (dx, Math.Max(0, -SequentialDot(gradient, dx)));
     }
 
     private void AddLocalBarrier(double[] x, double[] gradient, double[][,] blocks, List<double[]> lowRank)
@@ -410,53 +414,4 @@ internal sealed class RocTradeoffBarrier
         }
         return value;
     }
-
-    /// <summary>Zero global budget: every group's rate equals the first group's, per constrained label.</summary>
-    private IEnumerable<double[]> GlobalEqualities()
-    {
-        if (_globalBudget != 0) yield break;
-        foreach (int y in _labels)
-        {
-            var groups = _cells.Select((c, k) => (c.Group, k)).Where(p => _mass[p.k, y] > 0).GroupBy(p => p.Group).ToArray();
-            if (groups.Length < 2) continue;
-            double[] Row(IGrouping<int, (int Group, int k)> group)
-            {
-                var row = new double[Variables];
-                double total = group.Sum(p => _mass[p.k, y]);
-                foreach (var (_, k) in group) row[2 * k + y] = _mass[k, y] / total;
-                return row;
-            }
-            var first = Row(groups[0]);
-            foreach (var group in groups.Skip(1))
-            {
-                var row = Row(group);
-                for (int j = 0; j < row.Length; j++) row[j] -= first[j];
-                yield return row;
-            }
-        }
-    }
-
-    /// <summary>Zero local budget: within each client, every cell's rate equals the client's first cell's, per constrained label.</summary>
-    private IEnumerable<double[]> LocalEqualities(int[][] byClient)
-    {
-        if (_localBudget != 0) yield break;
-        foreach (var cells in byClient)
-            foreach (int y in _labels)
-            {
-                var massive = cells.Where(k => _mass[k, y] > 0).ToArray();
-                for (int i = 1; i < massive.Length; i++)
-                {
-                    var row = new double[Variables];
-                    row[2 * massive[i] + y] = 1;
-                    row[2 * massive[0] + y] = -1;
-                    yield return row;
-                }
-            }
-    }
-
-    private static double Kl(double a, double m) => XLog(a, m) + XLog(1 - a, 1 - m);
-
-    private static double XLog(double u, double v) => u <= 0 ? 0 : u * Math.Log(u / v);
-
-    private static double Logit(double u) => Math.Log(u) - Math.Log(1 - u);
 }

@@ -14,28 +14,13 @@ internal sealed record TabularBatch(float[] Features, float[] Labels, float[]? W
     public string[]? Groups { get; init; }
 }
 
-/// <summary>What one validating pass over the training data found.</summary>
-/// <param name="Rows">Rows read (rows with zero weight included).</param>
-/// <param name="FeatureMean">Per-feature mean.</param>
-/// <param name="FeatureStdDev">Per-feature standard deviation (population).</param>
-/// <param name="ClassCounts">Rows per class for key labels (per false/true for Boolean); empty for real labels.</param>
-/// <param name="LabelMean">Mean of the label (regression).</param>
-/// <param name="LabelStdDev">Standard deviation of the label (regression).</param>
-internal sealed record TabularSummary(long Rows, double[] FeatureMean, double[] FeatureStdDev, long[] ClassCounts, double LabelMean, double LabelStdDev)
+/// <summary>
+/// Rows read as their features' non-zeros (compressed sparse rows): row i's are entries [RowStarts[i], RowStarts[i + 1])
+/// of <see cref="Indices"/> (ascending slots) and <see cref="Values"/>, with labels and weights as <see cref="TabularBatch"/> holds them.
+/// </summary>
+internal sealed record NonZeroRows(int[] RowStarts, int[] Indices, double[] Values, float[] Labels, float[]? Weights)
 {
-    /// <summary>The example-weighted mean squared deviation of the label from <see cref="LabelMean"/> (the variance without weights).</summary>
-    public double WeightedLabelSquaredDeviation { get; init; }
-
-    /// <summary>
-    /// The weighted mean training loss of an uninformed prediction, which is about what an untrained network scores:
-    /// the label's mean under squared error on the standardised label (1 without weights; never taken below 1, the
-    /// untrained output's own spread), uniform probabilities under log-loss (ln K, which is at least the label's entropy).
-    /// </summary>
-    public double UninformedLoss(LabelKind kind) => kind switch
-    {
-        LabelKind.Real => Math.Max(1, WeightedLabelSquaredDeviation / Math.Pow(Math.Max(LabelStdDev, 1e-12), 2)),
-        _ => Math.Log(Math.Max(ClassCounts.Length, 2)),
-    };
+    public int Rows => Labels.Length;
 }
 
 /// <summary>
@@ -46,15 +31,6 @@ internal sealed record TabularSummary(long Rows, double[] FeatureMean, double[] 
 /// Every value is checked as it is read: NaN or infinite features and labels, missing keys, negative weights and
 /// vectors of the wrong length raise an <see cref="InvalidDataException"/> that names the column and the row.
 /// </remarks>
-/// <summary>
-/// Rows read as their features' non-zeros (compressed sparse rows): row i's are entries [RowStarts[i], RowStarts[i + 1])
-/// of <see cref="Indices"/> (ascending slots) and <see cref="Values"/>, with labels and weights as <see cref="TabularBatch"/> holds them.
-/// </summary>
-internal sealed record NonZeroRows(int[] RowStarts, int[] Indices, double[] Values, float[] Labels, float[]? Weights)
-{
-    public int Rows => Labels.Length;
-}
-
 internal sealed class TabularData
 {
     private readonly IDataView _data;
@@ -248,7 +224,7 @@ internal sealed class TabularData
         var readFeatures = FeatureGetter(cursor);
         var readLabel = LabelGetter(cursor);
         var readWeight = _weight is { } wc ? cursor.GetGetter<float>(wc) : null;
-        var readGroup = group is { } gc ? MLExtensions.Fairness.ValueReader.For(cursor, gc, null) : null;
+        var readGroup = group is { } gc ? ValueReader.For(cursor, gc, null) : null;
         var features = new float[FeatureCount];
         long position = -1;
         while (cursor.MoveNext())

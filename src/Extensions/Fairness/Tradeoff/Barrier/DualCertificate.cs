@@ -1,5 +1,5 @@
 using MLExtensions.Numerics;
-using static MLExtensions.Fairness.Tradeoff.DenseVector;
+using static MLExtensions.Numerics.FixedOrder;
 
 namespace MLExtensions.Fairness.Tradeoff;
 
@@ -44,7 +44,7 @@ internal static class DualCertificate
         {
             columns.Add(reduction.Equalities[a]);
             barrierMultipliers.Add(d.Multipliers[a] / t);
-            offsets.Add(Dot(reduction.Equalities[a], x));
+            offsets.Add(SequentialDot(reduction.Equalities[a], x));
         }
 
         double best = Bound(reduction, x, columns, offsets, barrierMultipliers.ToArray());
@@ -84,8 +84,8 @@ internal static class DualCertificate
         var rhs = new double[columns.Count];
         for (int i = 0; i < columns.Count; i++)
         {
-            rhs[i] = -Dot(columns[i], subgradient);
-            for (int j = 0; j < columns.Count; j++) normal[i, j] = Dot(columns[i], columns[j]);
+            rhs[i] = -SequentialDot(columns[i], subgradient);
+            for (int j = 0; j < columns.Count; j++) normal[i, j] = SequentialDot(columns[i], columns[j]);
         }
         return SymmetricMatrix.Solve(normal, rhs);
     }

@@ -1,5 +1,5 @@
 using MLExtensions.Numerics;
-using static MLExtensions.Fairness.Tradeoff.DenseVector;
+using static MLExtensions.Numerics.FixedOrder;
 
 namespace MLExtensions.Fairness.Tradeoff;
 
@@ -40,7 +40,7 @@ internal sealed class ReducedSystem
         _capacitance = new double[_rows.Length, _rows.Length];
         for (int i = 0; i < _rows.Length; i++)
             for (int j = 0; j < _rows.Length; j++)
-                _capacitance[i, j] = (i == j ? 1 : 0) + Dot(_rows[i], _solvedRows[j]);
+                _capacitance[i, j] = (i == j ? 1 : 0) + SequentialDot(_rows[i], _solvedRows[j]);
         if (!SymmetricMatrix.TryCholesky(_capacitance))
             throw new InvalidOperationException("The barrier's low-rank correction is not positive definite (numerical breakdown).");
     }
@@ -73,7 +73,7 @@ internal sealed class ReducedSystem
                 for (int j = 0; j < indices.Length; j++) y[indices[i]] += _blockValues[offset++] * x[indices[j]];
         foreach (var row in _rows)
         {
-            double d = Dot(row, x);
+            double d = SequentialDot(row, x);
             for (int j = 0; j < _size; j++) y[j] += row[j] * d;
         }
         return y;
@@ -83,7 +83,7 @@ internal sealed class ReducedSystem
     {
         var y = SolveBlocks(rhs);
         if (_rows.Length == 0) return y;
-        var u = _rows.Select(r => Dot(r, y)).ToArray();
+        var u = _rows.Select(r => SequentialDot(r, y)).ToArray();
         SymmetricMatrix.CholeskySolve(_capacitance, u);
         for (int r = 0; r < _rows.Length; r++)
             for (int j = 0; j < _size; j++) y[j] -= _solvedRows[r][j] * u[r];

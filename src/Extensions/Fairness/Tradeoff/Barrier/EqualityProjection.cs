@@ -1,5 +1,5 @@
 using MLExtensions.Numerics;
-using static MLExtensions.Fairness.Tradeoff.DenseVector;
+using static MLExtensions.Numerics.FixedOrder;
 
 namespace MLExtensions.Fairness.Tradeoff;
 
@@ -22,16 +22,16 @@ internal static class EqualityProjection
         var columns = equalities.Select(solver.Solve).ToArray();
         var schur = new double[equalities.Length, equalities.Length];
         for (int a = 0; a < equalities.Length; a++)
-            for (int c = 0; c < equalities.Length; c++) schur[a, c] = Dot(equalities[a], columns[c]);
-        var rhs = equalities.Select(e => Dot(e, dx) + Dot(e, x)).ToArray();
+            for (int c = 0; c < equalities.Length; c++) schur[a, c] = SequentialDot(equalities[a], columns[c]);
+        var rhs = equalities.Select(e => SequentialDot(e, dx) + SequentialDot(e, x)).ToArray();
         var multipliers = SymmetricMatrix.Solve(schur, rhs);
         for (int a = 0; a < multipliers.Length; a++)
             for (int j = 0; j < dx.Length; j++) dx[j] -= multipliers[a] * columns[a][j];
         // Whatever is left (the Schur solve's lost digits) goes by the least Euclidean correction, E E^T being well conditioned.
-        var residual = equalities.Select(e => Dot(e, dx) + Dot(e, x)).ToArray();
+        var residual = equalities.Select(e => SequentialDot(e, dx) + SequentialDot(e, x)).ToArray();
         var gram = new double[equalities.Length, equalities.Length];
         for (int a = 0; a < equalities.Length; a++)
-            for (int c = 0; c < equalities.Length; c++) gram[a, c] = Dot(equalities[a], equalities[c]);
+            for (int c = 0; c < equalities.Length; c++) gram[a, c] = SequentialDot(equalities[a], equalities[c]);
         var correction = SymmetricMatrix.Solve(gram, residual);
         for (int a = 0; a < correction.Length; a++)
             for (int j = 0; j < dx.Length; j++) dx[j] -= correction[a] * equalities[a][j];

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using MLExtensions.Numerics;
 
 namespace MLExtensions.Ordinal;
 
