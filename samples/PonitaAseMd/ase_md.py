@@ -16,7 +16,8 @@ from ase.md.verlet import VelocityVerlet
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--socket", default="ponita", help="UNIX socket name: ASE listens on /tmp/ipi_NAME")
-parser.add_argument("--start", required=True, help="JSON with 'numbers' (atomic numbers) and 'positions' (3N, Å)")
+parser.add_argument("--start", required=True,
+                    help="JSON with 'numbers' (atomic numbers), 'positions' (3N, Å) and optionally 'cell' (9, rows a b c in Å)")
 parser.add_argument("--steps", type=int, default=1000, help="steps of each run (NVE, then NVT)")
 parser.add_argument("--temperature", type=float, default=300.0, help="K, for the initial velocities and the thermostat")
 parser.add_argument("--timestep", type=float, default=0.5, help="fs")
@@ -24,7 +25,10 @@ args = parser.parse_args()
 
 with open(args.start) as f:
     start = json.load(f)
-atoms = Atoms(numbers=start["numbers"], positions=np.reshape(start["positions"], (-1, 3)))
+cell = start.get("cell") or []
+periodic = len(cell) == 9
+atoms = Atoms(numbers=start["numbers"], positions=np.reshape(start["positions"], (-1, 3)),
+              cell=np.reshape(cell, (3, 3)) if periodic else None, pbc=periodic)
 n = len(atoms)
 
 # ASE's server listens on /tmp/ipi_<socket>; the .NET client connects to "unix:<socket>".
@@ -35,7 +39,8 @@ with SocketIOCalculator(unixsocket=args.socket, timeout=120) as calc:
     rng = np.random.default_rng(1)
     MaxwellBoltzmannDistribution(atoms, temperature_K=args.temperature, rng=rng)
     Stationary(atoms)
-    ZeroRotation(atoms)
+    if not periodic:  # a crystal has no rotation to remove
+        ZeroRotation(atoms)
 
     # NVE: the total energy of a conservative model stays put, up to the integrator's error.
     nve = VelocityVerlet(atoms, args.timestep * units.fs)
