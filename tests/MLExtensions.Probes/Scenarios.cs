@@ -72,6 +72,10 @@ internal static class Scenarios
             ExpectDisposed(() => mlp.Transform(data));
             ExpectDisposed(() => ml.Model.Save(mlp, data.Schema, new MemoryStream()));
 
+            // A PONITA fit costs seconds (its export and parity checks) where the MLP's costs milliseconds, and the
+            // refusals are not timing-dependent: a missing guard fails the first round. Two rounds (the second after
+            // several models were disposed) are enough for it; the MLP takes every round.
+            if (round % 4 != 0) continue;
             var ponita = Ponita(ml);
             var potential = ponita.Potential;
             var view = ponita.Transform(ml.Data.LoadFromEnumerable(new[] { molecule }));

@@ -18,33 +18,44 @@ using Xunit.Abstractions;
 namespace MLExtensions.Tests;
 
 /// <summary>
+/// Each estimator of <see cref="EstimatorContractTests"/> fitted once for the class (the PONITA fits cost seconds
+/// each, mostly their export checks), with the schema it promised before it was fitted. The tests only read the models.
+/// </summary>
+public sealed class FittedEstimatorsFixture : IDisposable
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<(SchemaShape Promised, IDataView Input, ITransformer Model)>> _fitted = new();
+
+    /// <summary>The estimator's promise for its input (asked before fitting, as ML.NET's chains ask), the input and the model fitted on it.</summary>
+    public (SchemaShape Promised, IDataView Input, ITransformer Model) Get(string estimatorName) => _fitted.GetOrAdd(estimatorName, name => new(() =>
+    {
+        var (estimator, input) = EstimatorContractTests.Build(new MLContext(1), name);
+        var promised = estimator.GetOutputSchema(EstimatorContractTests.ShapeOf(input.Schema));
+        return (promised, input, estimator.Fit(input));
+    })).Value;
+
+    public void Dispose()
+    {
+        foreach (var fitted in _fitted.Values.Where(f => f.IsValueCreated)) (fitted.Value.Model as IDisposable)?.Dispose();
+    }
+}
+
+/// <summary>
 /// Every estimator keeps the promise of its <c>GetOutputSchema</c>: the fitted transformer delivers each promised
 /// column with the promised item type and vector kind, and no column it did not promise. ML.NET's estimator chains
 /// check a pipeline against these promises before anything is fitted, so a broken promise only shows up later.
 /// </summary>
-public class EstimatorContractTests(ITestOutputHelper output)
+public class EstimatorContractTests(ITestOutputHelper output, FittedEstimatorsFixture fitted) : IClassFixture<FittedEstimatorsFixture>
 {
     [Theory]
     [MemberData(nameof(Estimators))]
     public void The_fitted_transformer_delivers_the_promised_output_schema(string estimatorName)
     {
-        var ml = new MLContext(1);
-        var (estimator, input) = Build(ml, estimatorName);
-
-        var promised = estimator.GetOutputSchema(ShapeOf(input.Schema));
-        var transformer = estimator.Fit(input);
-        try
-        {
-            var problems = new List<string>();
-            Compare("Transform(input).Schema", promised, input.Schema, transformer.Transform(input).Schema, problems);
-            Compare("GetOutputSchema(input.Schema)", promised, input.Schema, transformer.GetOutputSchema(input.Schema), problems);
-            if (problems.Count > 0)
-                Assert.Fail($"{estimatorName} breaks its GetOutputSchema promise:{Environment.NewLine}{string.Join(Environment.NewLine, problems)}");
-        }
-        finally
-        {
-            (transformer as IDisposable)?.Dispose();
-        }
+        var (promised, input, transformer) = fitted.Get(estimatorName);
+        var problems = new List<string>();
+        Compare("Transform(input).Schema", promised, input.Schema, transformer.Transform(input).Schema, problems);
+        Compare("GetOutputSchema(input.Schema)", promised, input.Schema, transformer.GetOutputSchema(input.Schema), problems);
+        if (problems.Count > 0)
+            Assert.Fail($"{estimatorName} breaks its GetOutputSchema promise:{Environment.NewLine}{string.Join(Environment.NewLine, problems)}");
     }
 
     /// <remarks>
@@ -57,35 +68,27 @@ public class EstimatorContractTests(ITestOutputHelper output)
     public void A_saved_and_loaded_model_scores_every_column_identically(string estimatorName)
     {
         var ml = new MLContext(1);
-        var (estimator, input) = Build(ml, estimatorName);
-        var transformer = estimator.Fit(input);
+        var (_, input, transformer) = fitted.Get(estimatorName);
+        using var stream = new MemoryStream();
+        ml.Model.Save(transformer, input.Schema, stream);
+        var saved = stream.ToArray();
+        var perRow = transformer is MLExtensions.Onnx.Scoring.OnnxScoredModel scored ? scored.TransformPerRow(input) : transformer.Transform(input);
+        var loaded = new MLContext(2).Model.Load(new MemoryStream(saved), out var savedSchema);
+        var batchedLoaded = new MLContext(2).LoadWithBatchedScoring(new MemoryStream(saved), out _);
         try
         {
-            using var stream = new MemoryStream();
-            ml.Model.Save(transformer, input.Schema, stream);
-            var saved = stream.ToArray();
-            var perRow = transformer is MLExtensions.Onnx.Scoring.OnnxScoredModel scored ? scored.TransformPerRow(input) : transformer.Transform(input);
-            var loaded = new MLContext(2).Model.Load(new MemoryStream(saved), out var savedSchema);
-            var batchedLoaded = new MLContext(2).LoadWithBatchedScoring(new MemoryStream(saved), out _);
-            try
-            {
-                Assert.Equal(input.Schema.Select(c => c.Name), savedSchema.Select(c => c.Name));
-                AssertSameColumns(estimatorName + " after Model.Load", perRow, loaded.Transform(input));
-                AssertSameColumns(estimatorName + " after LoadWithBatchedScoring", transformer.Transform(input), batchedLoaded.Transform(input),
-                    BlocksRoundDifferently.Contains(estimatorName) ? 1e-6 : 0);
-                // Tabular models score in blocks again after loading; PONITA's saved chain scores row by row.
-                if (estimatorName.StartsWith("Mlp") || estimatorName.StartsWith("Nas") || estimatorName.StartsWith("Presto") || estimatorName == "ProportionalOdds")
-                    Assert.IsType<BatchedOnnxDataView>(GuardedViews.Unwrap(batchedLoaded.Transform(input)));
-            }
-            finally
-            {
-                (loaded as IDisposable)?.Dispose();
-                (batchedLoaded as IDisposable)?.Dispose();
-            }
+            Assert.Equal(input.Schema.Select(c => c.Name), savedSchema.Select(c => c.Name));
+            AssertSameColumns(estimatorName + " after Model.Load", perRow, loaded.Transform(input));
+            AssertSameColumns(estimatorName + " after LoadWithBatchedScoring", transformer.Transform(input), batchedLoaded.Transform(input),
+                BlocksRoundDifferently.Contains(estimatorName) ? 1e-6 : 0);
+            // Tabular models score in blocks again after loading; PONITA's saved chain scores row by row.
+            if (estimatorName.StartsWith("Mlp") || estimatorName.StartsWith("Nas") || estimatorName.StartsWith("Presto") || estimatorName == "ProportionalOdds")
+                Assert.IsType<BatchedOnnxDataView>(GuardedViews.Unwrap(batchedLoaded.Transform(input)));
         }
         finally
         {
-            (transformer as IDisposable)?.Dispose();
+            (loaded as IDisposable)?.Dispose();
+            (batchedLoaded as IDisposable)?.Dispose();
         }
     }
 
@@ -198,7 +201,7 @@ public class EstimatorContractTests(ITestOutputHelper output)
     };
 
     /// <summary>A small estimator of each kind and tiny data it fits in a second or two.</summary>
-    private static (IEstimator<ITransformer> Estimator, IDataView Input) Build(MLContext ml, string name)
+    internal static (IEstimator<ITransformer> Estimator, IDataView Input) Build(MLContext ml, string name)
     {
         switch (name)
         {

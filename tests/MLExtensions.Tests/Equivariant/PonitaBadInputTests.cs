@@ -6,21 +6,34 @@ using Xunit;
 
 namespace MLExtensions.Tests.Equivariant;
 
-/// <summary>Bad point clouds give clear errors naming the column (and the row in training), never NaN scores.</summary>
-public class PonitaBadInputTests : IDisposable
+/// <summary>
+/// The model <see cref="PonitaBadInputTests"/> scores with, fitted once for the class (a fit costs seconds, mostly its
+/// export checks); the tests only score it.
+/// </summary>
+public sealed class PonitaBadInputFixture : IDisposable
 {
-    private readonly MLContext _ml = new(1);
-    private readonly List<MoleculeRow> _rows = SyntheticMolecules.Generate(24, 1).ToList();
-    private readonly PonitaModel _model;
-
-    public PonitaBadInputTests()
+    public PonitaBadInputFixture()
     {
-        _model = _ml.Equivariant().Trainers.Ponita(Options()).Fit(_ml.Data.LoadFromEnumerable(_rows));
+        var ml = new MLContext(1);
+        Model = ml.Equivariant().Trainers.Ponita(PonitaBadInputTests.Options()).Fit(ml.Data.LoadFromEnumerable(Rows));
     }
 
-    public void Dispose() => _model.Dispose();
+    /// <summary>The training rows, never changed.</summary>
+    public List<MoleculeRow> Rows { get; } = SyntheticMolecules.Generate(24, 1).ToList();
 
-    private static PonitaTrainer.Options Options() => new()
+    public PonitaModel Model { get; }
+
+    public void Dispose() => Model.Dispose();
+}
+
+/// <summary>Bad point clouds give clear errors naming the column (and the row in training), never NaN scores.</summary>
+public class PonitaBadInputTests(PonitaBadInputFixture fixture) : IClassFixture<PonitaBadInputFixture>
+{
+    private readonly MLContext _ml = new(1);
+    private readonly List<MoleculeRow> _rows = fixture.Rows;
+    private readonly PonitaModel _model = fixture.Model;
+
+    internal static PonitaTrainer.Options Options() => new()
     {
         NumberOfOrientations = 4,
         HiddenSize = 8,

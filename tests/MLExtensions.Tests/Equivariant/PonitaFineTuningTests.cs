@@ -6,10 +6,22 @@ using Xunit;
 
 namespace MLExtensions.Tests.Equivariant;
 
-/// <summary>Fine-tuning a trained PONITA model (<see cref="PonitaTrainer.Options.InitialModel"/>).</summary>
-public class PonitaFineTuningTests
+/// <summary>
+/// The trained model two of <see cref="PonitaFineTuningTests"/> start from, fitted once for the class (a fit costs
+/// seconds, mostly its export checks); the tests only read it, and one checks that it still scores as before.
+/// </summary>
+public sealed class InitialPonitaFixture : IDisposable
 {
-    private static PonitaTrainer.Options Small(int epochs) => new()
+    public PonitaModel Model { get; } = new MLContext(1).Equivariant().Trainers.Ponita(PonitaFineTuningTests.Small(epochs: 2))
+        .Fit(new MLContext(1).Data.LoadFromEnumerable(SyntheticMolecules.Generate(40, 1).ToList()));
+
+    public void Dispose() => Model.Dispose();
+}
+
+/// <summary>Fine-tuning a trained PONITA model (<see cref="PonitaTrainer.Options.InitialModel"/>).</summary>
+public class PonitaFineTuningTests(InitialPonitaFixture fixture) : IClassFixture<InitialPonitaFixture>
+{
+    internal static PonitaTrainer.Options Small(int epochs) => new()
     {
         PredictedForcesColumnName = "PredictedForces", NumberOfOrientations = 6, HiddenSize = 8, NumberOfLayers = 2, NumberOfEpochs = epochs,
         BatchSize = 8, LearningRate = 5e-3, Seed = 3,
@@ -24,10 +36,9 @@ public class PonitaFineTuningTests
     public void Zero_epochs_keep_the_predictions_and_training_on_new_data_lowers_its_error()
     {
         var ml = new MLContext(1);
-        var first = ml.Data.LoadFromEnumerable(SyntheticMolecules.Generate(40, 1).ToList());
         var newRows = SyntheticMolecules.Generate(60, 2, minAtoms: 6, maxAtoms: 9).ToList();
         var newData = ml.Data.LoadFromEnumerable(newRows);
-        using var initial = ml.Equivariant().Trainers.Ponita(Small(epochs: 2)).Fit(first);
+        var initial = fixture.Model;   // 2 epochs on 40 molecules
 
         // 0 epochs, every architecture option at its default: the model's own settings and weights, bit for bit.
         using var same = ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options
@@ -69,12 +80,8 @@ public class PonitaFineTuningTests
         string path = Path.Combine(Path.GetTempPath(), $"ponita-initial-{Guid.NewGuid():N}.zip"), tunedPath = path.Replace("initial", "tuned");
         try
         {
-            float[] expected;
-            using (var initial = ml.Equivariant().Trainers.Ponita(Small(epochs: 1)).Fit(data))
-            {
-                ml.Model.Save(initial, data.Schema, path);
-                expected = Scores(initial, data);
-            }
+            ml.Model.Save(fixture.Model, data.Schema, path);
+            float[] expected = Scores(fixture.Model, data);
             var loaded = new MLContext(2).Model.Load(path, out _);
             using (var again = ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options { InitialModel = loaded, NumberOfEpochs = 0, PredictedForcesColumnName = "PredictedForces" }).Fit(data))
                 Assert.Equal(expected, Scores(again, data));

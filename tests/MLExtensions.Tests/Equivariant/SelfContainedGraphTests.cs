@@ -12,6 +12,12 @@ internal static class SelfContainedRuns
     public static Dictionary<string, float[]> Run(byte[] onnx, float[] positions, float[]? types, float[]? cell, string positionsName = PonitaSelfContainedOptions.Positions)
     {
         using var session = new InferenceSession(onnx);
+        return Run(session, positions, types, cell, positionsName);
+    }
+
+    /// <summary>The same on an open session: a test that runs one graph many times opens it once (about a second each in Debug).</summary>
+    public static Dictionary<string, float[]> Run(InferenceSession session, float[] positions, float[]? types, float[]? cell, string positionsName = PonitaSelfContainedOptions.Positions)
+    {
         var inputs = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor(positionsName, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(positions, [positions.Length / 3, 3])) };
         if (types is not null) inputs.Add(NamedOnnxValue.CreateFromTensor(PonitaSelfContainedOptions.Types, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(types, [types.Length])));
         if (cell is not null) inputs.Add(NamedOnnxValue.CreateFromTensor(PonitaSelfContainedOptions.Cell, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(cell, [3, 3])));

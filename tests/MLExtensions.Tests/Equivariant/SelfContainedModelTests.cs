@@ -6,13 +6,21 @@ using Xunit;
 
 namespace MLExtensions.Tests.Equivariant;
 
+/// <summary>The periodic model two of <see cref="SelfContainedModelTests"/> export, fitted once (a fit costs seconds, mostly its export checks).</summary>
+public sealed class PeriodicModelFixture : IDisposable
+{
+    public PonitaModel Model { get; } = SelfContainedModelTests.PeriodicModel(new MLContext(1));
+
+    public void Dispose() => Model.Dispose();
+}
+
 /// <summary>
 /// <see cref="PonitaModel.SaveSelfContainedOnnx(string, PonitaSelfContainedOptions?)"/>: the saved file on ONNX
 /// Runtime against the ordinary scoring chain (<see cref="PonitaPotential"/>, which builds the edges in .NET).
 /// </summary>
-public class SelfContainedModelTests
+public class SelfContainedModelTests(PeriodicModelFixture periodic) : IClassFixture<PeriodicModelFixture>
 {
-    private static PonitaModel PeriodicModel(MLContext ml) => ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options
+    internal static PonitaModel PeriodicModel(MLContext ml) => ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options
     {
         ForcesColumnName = "Forces", PredictedForcesColumnName = "PredictedForces", CellColumnName = "Cell",
         StressColumnName = "Stress", PredictedStressColumnName = "PredictedStress", PredictedAtomEnergiesColumnName = "AtomEnergies",
@@ -22,7 +30,7 @@ public class SelfContainedModelTests
 
     private static string TempPath() => Path.Combine(Path.GetTempPath(), $"ponita-self-contained-{Guid.NewGuid():N}.onnx");
 
-    private static void AssertAgrees(PonitaModel model, byte[] onnx, float[] x, float[] types, float[]? cell)
+    private static void AssertAgrees(PonitaModel model, InferenceSession onnx, float[] x, float[] types, float[]? cell)
     {
         var expected = model.Potential.Evaluate(x, types, cell);
         var actual = SelfContainedRuns.Run(onnx, x, types, model.Potential.IsPeriodic ? cell ?? new float[9] : null);
@@ -41,13 +49,12 @@ public class SelfContainedModelTests
     [Fact]
     public void A_periodic_model_saved_self_contained_scores_fresh_cells_as_the_ordinary_chain()
     {
-        var ml = new MLContext(1);
-        using var model = PeriodicModel(ml);
+        var model = periodic.Model;
         string path = TempPath();
         try
         {
             model.SaveSelfContainedOnnx(path, new PonitaSelfContainedOptions { MaximumAtoms = 40 });
-            var onnx = File.ReadAllBytes(path);
+            using var onnx = new InferenceSession(path);
             var random = new Random(7);
             float[] Types(int n) => Enumerable.Range(0, n).Select(i => (float)(1 + i % 2)).ToArray();
             // Triclinic cells thinner than twice the cutoff (the limit of 10 neighbours binds there) and thicker.
@@ -94,7 +101,7 @@ public class SelfContainedModelTests
         Assert.True(model.Description.CanonicalFrame);
         using var stream = new MemoryStream();
         model.SaveSelfContainedOnnx(stream, new PonitaSelfContainedOptions { MaximumAtoms = 100 });
-        var onnx = stream.ToArray();
+        using var onnx = new InferenceSession(stream.ToArray());
         var types = model.Description.KnownTypes!.Select(t => (float)t).ToArray();
         foreach (var molecule in SyntheticMolecules.Generate(3, 9))
         {
@@ -111,8 +118,7 @@ public class SelfContainedModelTests
     [Fact]
     public void Limits_no_graph_can_meet_are_refused_at_export_and_an_existing_file_survives()
     {
-        var ml = new MLContext(1);
-        using var model = PeriodicModel(ml);
+        var model = periodic.Model;
         string path = TempPath();
         File.WriteAllText(path, "an older model");
         try
@@ -124,8 +130,9 @@ public class SelfContainedModelTests
             Assert.Equal("an older model", File.ReadAllText(path));
             Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.*.tmp"));
             // A disposed model refuses too, and the file still holds the old model.
-            model.Dispose();
-            Assert.Throws<ObjectDisposedException>(() => model.SaveSelfContainedOnnx(path));
+            var disposed = PeriodicModel(new MLContext(1));
+            disposed.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => disposed.SaveSelfContainedOnnx(path));
             Assert.Equal("an older model", File.ReadAllText(path));
         }
         finally
@@ -133,11 +140,10 @@ public class SelfContainedModelTests
             File.Delete(path);
         }
         // Not vacuous: a valid export replaces the file.
-        using var again = PeriodicModel(ml);
         try
         {
             File.WriteAllText(path, "an older model");
-            again.SaveSelfContainedOnnx(path, new PonitaSelfContainedOptions { MaximumAtoms = 8, MaximumImages = 27 });
+            model.SaveSelfContainedOnnx(path, new PonitaSelfContainedOptions { MaximumAtoms = 8, MaximumImages = 27 });
             Assert.NotEqual("an older model", File.ReadAllText(path));
             using var session = new InferenceSession(path);
             var description = PonitaDescription.FromJson(session.ModelMetadata.CustomMetadataMap[PonitaSelfContainedOptions.DescriptionKey]);

@@ -13,9 +13,14 @@ public class PrestoWorkingResponseTests
     [InlineData(true)]
     public void The_working_response_path_equals_the_Newton_path_and_the_switch_over_joins_them(bool sparseRows)
     {
-        const int p = 150, boundaries = 3, block = p + 1;
+        // Dense rows cost every slot in every sweep, so they get a smaller problem (still stored sparse: 10% of the
+        // slots set) and a limit that puts the switch-over in the middle of its path too (measured: Newton steps at
+        // the first 5 of 12 λ, working-response steps at the other 7).
+        var (n, p, nonZerosPerRow, limit) = sparseRows ? (700, 150, 8, 200) : (600, 60, 6, 150);
+        const int boundaries = 3;
+        int block = p + 1;
         var ml = new MLContext(1);
-        var sim = SparseOrdinalSimulation.Generate(700, p, 8, boundaries + 1, seed: 5, offsetScale: 0.6);
+        var sim = SparseOrdinalSimulation.Generate(n, p, nonZerosPerRow, boundaries + 1, seed: 5, offsetScale: 0.6);
         var options = new PrestoTrainer.Options { OffsetColumnName = "Offset", Lambda = 0.01 };
         var memory = new FitMemory(options, new PathSettings(0.01, 1, 1e-3, 5, false, false, 100, 1e-12, 1), p, boundaries + 1, crossValidates: false, sparseAllowed: true);
         var problem = ((InMemoryOrdinalRows)OrdinalTrainingSet.Load(sim.ToDataView(ml), options, pr => new SparseCumulativeLogitKernel(pr), memory, CancellationToken.None).Rows).Problem;
@@ -28,12 +33,12 @@ public class PrestoWorkingResponseTests
         CumulativeLogitSolver Solver(int newtonLimit) => new(kernel, boundaries, p, free, factor, maxIterations: 200, tolerance: 1e-12) { NewtonCoordinateLimit = newtonLimit };
         var newton = Solver(int.MaxValue);
         var workingResponse = Solver(0);
-        var switching = Solver(200);
-        // The same switch-over when the Hessians (three of D × D) would exceed the memory limit at D > 200.
+        var switching = Solver(limit);
+        // The same switch-over when the Hessians (three of D × D) would exceed the memory limit at D > limit.
         var switchingByMemory = new CumulativeLogitSolver(kernel, boundaries, p, free, factor, maxIterations: 200, tolerance: 1e-12)
         {
             NewtonCoordinateLimit = int.MaxValue,
-            MemoryLimit = 3L * 200 * 200 * sizeof(double),
+            MemoryLimit = 3L * limit * limit * sizeof(double),
         };
 
         var start = new Theta(boundaries, p);
