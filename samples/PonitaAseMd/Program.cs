@@ -1,7 +1,7 @@
 // PonitaAseMd sample: ASE drives molecular dynamics with a trained PONITA model through the i-PI socket protocol.
 // By default it trains PONITA on the shipped ethanol frames (GFN2-xTB, kcal/mol); with --data it trains on any extended
 // XYZ file, periodic ones included (cells, stress), e.g. the LAMMPS silicon that run.sh --silicon generates. It reports
-// the held-out errors (--test FILE, or the last 100 frames), for a periodic model the lattice checks and one evaluation
+// the held-out errors (--test FILE, or the last 100 frames, a fifth of a small file), for a periodic model the lattice checks and one evaluation
 // of a ~10,000-atom cell, then starts ase_md.py (ASE's SocketIOCalculator listening on /tmp/ipi_NAME) and serves the
 // model to it with PonitaPotential.ServeIpi("unix:NAME", types) until ASE sends EXIT. ASE runs NVE (energy drift) and
 // Langevin NVT and reports the energy it saw for the first frame, compared here with the model's own.
@@ -38,8 +38,9 @@ double eVPerUnit = unit switch
 string unitName = unit == PonitaEnergyUnit.ElectronVolt ? "eV" : unit == PonitaEnergyUnit.Hartree ? "Eh" : unit == PonitaEnergyUnit.KilojoulePerMole ? "kJ/mol" : "kcal/mol";
 
 var frames = ExtendedXyz.Read(dataPath);
-var test = args.Contains("--test") ? ExtendedXyz.Read(Text("--test", "")) : frames.Skip(frames.Count - 100).ToList();
-var train = args.Contains("--test") ? frames : frames.Take(frames.Count - 100).ToList();
+int held = Math.Min(100, frames.Count / 5);   // without --test: the last frames (100, or a fifth of a small file)
+var test = args.Contains("--test") ? ExtendedXyz.Read(Text("--test", "")) : frames.Skip(frames.Count - held).ToList();
+var train = args.Contains("--test") ? frames : frames.Take(frames.Count - held).ToList();
 bool periodic = frames.Any(f => f.Cell.Length == 9);
 var start = test[^1];   // never used for training
 PonitaPotential potential;

@@ -64,6 +64,7 @@ public sealed partial class PonitaModel
             [PonitaSelfContainedOptions.DescriptionKey] = d.ToJson(),
         };
         return PonitaOnnxExporter.ExportSelfContained(network, d.TypesAreIndices, periodic, d.MaximumNeighbors, d.SelfInteraction, options,
-            d.PredictedForcesColumnName is not null, d.PredictedStressColumnName is not null, d.PredictedAtomEnergiesColumnName is not null, metadata);
+            d.PredictedForcesColumnName is not null, d.PredictedStressColumnName is not null, d.PredictedAtomEnergiesColumnName is not null, metadata,
+            d.KnownTypes);
     }
 }

@@ -222,8 +222,12 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         var rotations = o.RotationAugmentation ? new Random(run.Random.Next()) : null;
         using var forceWeight = o.ForceLossWeight.ToScalar();
         using var stressWeight = o.StressLossWeight.ToScalar();
+        Tensor BatchLoss(IReadOnlyList<GraphSample> chosen, BatchCounts? whole) =>
+            PonitaTrainingLoop.Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces, rotations, run.Device, withStress), forceWeight, withStress ? stressWeight : null, whole);
+        var pieces = new BatchPieces<GraphSample>(batch => PonitaTrainingLoop.Pieces(batch, (long)orientations * o.HiddenSize),
+            (piece, batch) => BatchLoss(piece, BatchCounts.Of(batch)));
         IReadOnlyList<TrainingProgress> history = o.NumberOfEpochs == 0 ? [] : PonitaTrainingLoop.Train(run, network, trainingSamples, schedule,
-            chosen => PonitaTrainingLoop.Loss(network, MoleculeBatch.From(chosen, set.FeatureCount, withForces, rotations, run.Device, withStress), forceWeight, withStress ? stressWeight : null),
+            chosen => BatchLoss(chosen, null),
             validationSamples.Count == 0 ? null : epoch =>
             {
                 var error = PonitaValidation.Measure(epoch, network, validationSamples, set.FeatureCount, o.BatchSize, baseline.Scale, withForces, o.ForceLossWeight, run.Device,
@@ -233,7 +237,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
                     (withStress ? $", stress MAE {error.StressMeanAbsoluteError:G4}" : ""));
                 return error.NormalisedLoss;
             },
-            (epoch, loss) => $"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}) or ForceLossWeight ({o.ForceLossWeight}), or check the Cutoff ({cutoff:G4}) and KernelScale ({kernelScale:G4}) against the data's scale.", o.KeepBestValidationEpoch).History;
+            (epoch, loss) => $"PONITA training diverged in epoch {epoch} (loss {loss}). Lower LearningRate ({o.LearningRate}) or ForceLossWeight ({o.ForceLossWeight}), or check the Cutoff ({cutoff:G4}) and KernelScale ({kernelScale:G4}) against the data's scale.", o.KeepBestValidationEpoch, pieces).History;
         network.to(CPU);
         string weights = PonitaInitialModel.Encode(network);   // in the training's units, for a later fine-tuning
         network.FoldEnergyScale(baseline.Scale, baseline.ReferenceEnergies);

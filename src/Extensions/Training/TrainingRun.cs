@@ -8,7 +8,7 @@ namespace MLExtensions.Training;
 
 /// <summary>
 /// The shared frame of one training run: the seed (from the options or the <see cref="MLContext"/>), the
-/// TorchSharp device and thread policy, the ML.NET log channel, progress reports and cancellation.
+/// TorchSharp device and thread policy, the native heap's reuse of freed tensors (<see cref="NativeHeapScope"/>), the ML.NET log channel, progress reports and cancellation.
 /// </summary>
 /// <remarks>
 /// Messages go to ML.NET's log (<c>mlContext.Log</c>) under the trainer's name. Seeding sets libtorch's global
@@ -18,6 +18,7 @@ internal sealed class TrainingRun : IDisposable
 {
     private readonly IChannel _channel;
     private readonly TorchThreadScope _threads;
+    private readonly NativeHeapScope _heap;
     private readonly TrainingOptionsBase _options;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
@@ -29,6 +30,7 @@ internal sealed class TrainingRun : IDisposable
         Device = TorchDevices.Resolve(options.Device);
         _channel = host.Start(trainer);
         _threads = TorchThreadScope.Enter(options.NumberOfThreads, widestLayer);
+        _heap = NativeHeapScope.Enter();
         torch.random.manual_seed(Seed);
         Random = new Random(Seed);
         Info($"seed {Seed}, device {Device.type}, {_threads.Threads} thread(s)");
@@ -89,6 +91,7 @@ internal sealed class TrainingRun : IDisposable
     public void Dispose()
     {
         _threads.Dispose();
+        _heap.Dispose();
         _channel.Dispose();
     }
 }

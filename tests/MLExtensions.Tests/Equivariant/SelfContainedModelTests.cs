@@ -79,6 +79,12 @@ public class SelfContainedModelTests(PeriodicModelFixture periodic) : IClassFixt
             float[] needle = [0.9f, 0, 0, 0, 0.9f, 0, 0, 0, 0.9f];   // 0.9 Å against a 3 Å cutoff: 9 images each way
             Assert.Contains("mlx_refuse__cell_needs_more_than_125_images", Assert.ThrowsAny<OnnxRuntimeException>(() => SelfContainedRuns.Run(onnx, [0.1f, 0.2f, 0.3f], [1], needle)).Message);
             Assert.Contains("mlx_refuse_non_finite__positions", Assert.ThrowsAny<OnnxRuntimeException>(() => SelfContainedRuns.Run(onnx, [float.NaN, 0, 0], [1], big)).Message);
+            // A type the model never trained on, or not a whole number, would embed as an atom of no type: refused by name.
+            var three = PeriodicCells.Atoms(random, big, 3, spacing: 1.0);
+            float unseen = Enumerable.Range(0, 64).First(t => !model.Description.KnownTypes!.Contains(t));
+            foreach (float bad in new[] { 1.5f, unseen, -1f, 1000f })
+                Assert.Contains("mlx_refuse__unknown_atom_type", Assert.ThrowsAny<OnnxRuntimeException>(() => SelfContainedRuns.Run(onnx, three, [1, bad, 2], big)).Message);
+            Assert.Single(SelfContainedRuns.Run(onnx, three, [1, 2, 2], big)[PonitaSelfContainedOptions.Energy]);
             // Not vacuous: the limit itself is fine.
             var fine = PeriodicCells.Atoms(random, big, 40, spacing: 1.0);
             Assert.Equal(40 * 3, SelfContainedRuns.Run(onnx, fine, Types(40), big)[PonitaSelfContainedOptions.Forces].Length);

@@ -14,10 +14,13 @@ internal static partial class PonitaOnnxExporter
     /// <remarks>
     /// Positions and cell must be finite (<see cref="OnnxOutputHeads.RequireFinite"/>); more than
     /// <see cref="PonitaSelfContainedOptions.MaximumAtoms"/> atoms, none, or a cell that needs more than
-    /// <see cref="PonitaSelfContainedOptions.MaximumImages"/> images are refused by check nodes before any pair is measured.
+    /// <see cref="PonitaSelfContainedOptions.MaximumImages"/> images are refused by check nodes before any pair is measured,
+    /// and so is, for a model of type indices, a type outside <paramref name="knownTypes"/> (one never trained on, or
+    /// not a whole number), which the one-hot encoding would otherwise turn into an atom of no type.
     /// </remarks>
     public static byte[] ExportSelfContained(PonitaNetwork network, bool typesAreIndices, bool periodic, int? maximumNeighbors, bool selfLoops,
-        PonitaSelfContainedOptions limits, bool forces, bool stress, bool atomEnergies, IReadOnlyDictionary<string, string>? metadata = null)
+        PonitaSelfContainedOptions limits, bool forces, bool stress, bool atomEnergies, IReadOnlyDictionary<string, string>? metadata = null,
+        IReadOnlyList<int>? knownTypes = null)
     {
         limits.Validate(periodic);
         if (stress && !periodic) throw new ArgumentException("A stress needs a periodic model (a cell input).", nameof(stress));
@@ -27,6 +30,7 @@ internal static partial class PonitaOnnxExporter
         var atoms = OnnxDim.Symbolic("atoms");
         var x = OnnxOutputHeads.RequireFinite(g, g.AddInput(PonitaSelfContainedOptions.Positions, OnnxElementType.Float, atoms, 3));
         var t = Types(g, network, typesAreIndices, PonitaSelfContainedOptions.Types, [atoms], []);
+        if (typesAreIndices) x = RefuseUnknownTypes(g, x, t, network, knownTypes);
         var count = g.Slice(g.Shape(x), 0, 1, 0);
         var outside = PonitaOnnxCell.Op(g, "Or", g.Greater(count, g.Int64s(limits.MaximumAtoms)), PonitaOnnxCell.Op(g, "Less", count, g.Int64s(1)));
         // Checked on a constant 0 added to the positions: a reshape of the empty positions themselves would not fail.
@@ -51,5 +55,18 @@ internal static partial class PonitaOnnxExporter
         if (atomEnergies) g.AddOutput(g.Identity(perAtom!.Value, PonitaSelfContainedOptions.AtomEnergies), OnnxElementType.Float, atoms);
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>()) g.SetMetadata(key, value);
         return g.ToBytes();
+    }
+
+    /// <summary>
+    /// <paramref name="x"/> behind a check node that fails when an atom's one-hot type <paramref name="t"/> [N, F]
+    /// matches no type of <paramref name="knownTypes"/> (all F when null).
+    /// </summary>
+    private static OnnxValue RefuseUnknownTypes(OnnxGraphBuilder g, OnnxValue x, OnnxValue t, PonitaNetwork network, IReadOnlyList<int>? knownTypes)
+    {
+        int featureCount = (int)network.Ends.Embed.weight!.shape[1];
+        var trained = Enumerable.Range(0, featureCount).Select(i => knownTypes is null || knownTypes.Contains(i) ? 1f : 0f).ToArray();
+        var known = g.ReduceSum(g.Mul(t, g.AddInitializer("trained_types", trained, featureCount)), [1], keepDims: false);   // [N]: 1, or 0 for an unknown type
+        var unknown = g.Greater(g.ReduceMax(g.Sub(g.Scalar(1f, "one_type"), known), [0]), g.Scalar(0.5f, "half_type"));       // [1]
+        return g.Add(x, PonitaOnnxNeighbours.Refuse(g, g.AddInitializer("types_check", [0f], 1), 1, unknown, "mlx_refuse__unknown_atom_type"));
     }
 }
