@@ -336,38 +336,31 @@ public sealed class FairnessCounts
         (string Value, int Line)? statedPositive = null;
         (bool Value, int Line)? statedLabels = null;
         (string[] Value, int Line)? statedColumns = null;
-        FairnessCsv.CsvRecords.Record? header;
-        while ((header = records.Next()) is not null && (IsBlank(header) || header.Text.TrimStart().StartsWith('#')))
+        var header = FairnessCsv.ReadPreamble(records, (key, value, record) =>
         {
-            if (IsBlank(header)) continue;
-            string comment = string.Join(",", header.Fields).TrimStart()[1..];
-            int equals = comment.IndexOf('=');
-            string key = equals < 0 ? "" : comment[..equals].Trim(), value = equals < 0 ? "" : comment[(equals + 1)..].Trim();
             if (key.Equals("positivePrediction", StringComparison.OrdinalIgnoreCase))
             {
                 if (statedPositive is { } earlier)
-                    throw new InvalidDataException($"Lines {earlier.Line} and {header.Line} of the count CSV both state the positive prediction; state it once.");
-                statedPositive = (ValueReader.Canonical(value) ?? throw new InvalidDataException($"Line {header.Line} of the count CSV states a blank positive prediction."), header.Line);
+                    throw new InvalidDataException($"Lines {earlier.Line} and {record.Line} of the count CSV both state the positive prediction; state it once.");
+                statedPositive = (ValueReader.Canonical(value) ?? throw new InvalidDataException($"Line {record.Line} of the count CSV states a blank positive prediction."), record.Line);
             }
             else if (key.Equals("sensitiveColumnNames", StringComparison.OrdinalIgnoreCase))
             {
                 if (statedColumns is { } earlier)
-                    throw new InvalidDataException($"Lines {earlier.Line} and {header.Line} of the count CSV both state the sensitive columns; state them once.");
-                // The names are the line's fields, the first after the '=' (a quoted name keeps its commas).
-                var opening = header.Fields[0];
-                var names = header.Fields.Skip(1).Prepend(opening[(opening.IndexOf('=') + 1)..]).ToArray();
-                int line = header.Line;
+                    throw new InvalidDataException($"Lines {earlier.Line} and {record.Line} of the count CSV both state the sensitive columns; state them once.");
+                var names = FairnessCsv.StatedNames(record);
+                int line = record.Line;
                 statedColumns = (ColumnNames(names, (index, problem) => new InvalidDataException($"Line {line} of the count CSV states sensitive column names; name {index} {problem}.")), line);
             }
             else if (key.Equals("hasLabels", StringComparison.OrdinalIgnoreCase))
             {
                 if (statedLabels is { } earlier)
-                    throw new InvalidDataException($"Lines {earlier.Line} and {header.Line} of the count CSV both state hasLabels; state it once.");
+                    throw new InvalidDataException($"Lines {earlier.Line} and {record.Line} of the count CSV both state hasLabels; state it once.");
                 if (!bool.TryParse(value, out bool labels))
-                    throw new InvalidDataException($"Line {header.Line} of the count CSV states hasLabels = '{value}'; write true or false.");
-                statedLabels = (labels, header.Line);
+                    throw new InvalidDataException($"Line {record.Line} of the count CSV states hasLabels = '{value}'; write true or false.");
+                statedLabels = (labels, record.Line);
             }
-        }
+        });
         if (header is null || header.Fields.Count != 5 || !string.Join(",", header.Fields.Select(f => f.Trim())).Equals(CsvHeader, StringComparison.OrdinalIgnoreCase))
             throw new InvalidDataException($"A fairness count CSV starts with the header '{CsvHeader}' (after optional '#' lines); found '{header?.Text}'.");
         string? given = positivePrediction is null ? null : ValueReader.Canonical(positivePrediction);
@@ -378,7 +371,7 @@ public sealed class FairnessCounts
         var first = new Dictionary<(string, string, string, string?), int>();
         for (FairnessCsv.CsvRecords.Record? line; (line = records.Next()) is not null;)
         {
-            if (IsBlank(line)) continue;
+            if (FairnessCsv.IsBlank(line)) continue;
             var fields = line.Fields;
             if (fields.Count != 5 || !long.TryParse(fields[4], NumberStyles.Integer, CultureInfo.InvariantCulture, out long count))
                 throw new InvalidDataException($"Line {line.Line} of the count CSV is not '{CsvHeader}': '{line.Text}'.");
@@ -394,7 +387,6 @@ public sealed class FairnessCounts
         return table;
     }
 
-    private static bool IsBlank(FairnessCsv.CsvRecords.Record record) => string.IsNullOrWhiteSpace(record.Text);
 
     private IEnumerable<KeyValuePair<(string Client, string Sensitive, string Prediction, string? Label), long>> OrderedCells() =>
         _cells.OrderBy(c => c.Key.Client, StringComparer.Ordinal).ThenBy(c => c.Key.Sensitive, StringComparer.Ordinal)

@@ -9,6 +9,34 @@ internal static class FairnessCsv
     public static string Quote(string value) => value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : $"\"{value.Replace("\"", "\"\"")}\"";
 
     /// <summary>
+    /// Reads the blank and '#' lines before a table's header, handing each <c># key = value</c> line to
+    /// <paramref name="stated"/> (the key and value trimmed, and the record); returns the first other record, the
+    /// header, or null at the end.
+    /// </summary>
+    public static CsvRecords.Record? ReadPreamble(CsvRecords records, Action<string, string, CsvRecords.Record> stated)
+    {
+        CsvRecords.Record? record;
+        while ((record = records.Next()) is not null && (IsBlank(record) || record.Text.TrimStart().StartsWith('#')))
+        {
+            if (IsBlank(record)) continue;
+            string comment = string.Join(",", record.Fields).TrimStart()[1..];
+            int equals = comment.IndexOf('=');
+            stated(equals < 0 ? "" : comment[..equals].Trim(), equals < 0 ? "" : comment[(equals + 1)..].Trim(), record);
+        }
+        return record;
+    }
+
+    /// <summary>The names a <c># sensitiveColumnNames = …</c> line states: its fields, the first after the '=' (a quoted name keeps its commas).</summary>
+    public static string[] StatedNames(CsvRecords.Record record)
+    {
+        var opening = record.Fields[0];
+        return record.Fields.Skip(1).Prepend(opening[(opening.IndexOf('=') + 1)..]).ToArray();
+    }
+
+    /// <summary>Whether a record is a blank line.</summary>
+    public static bool IsBlank(CsvRecords.Record record) => string.IsNullOrWhiteSpace(record.Text);
+
+    /// <summary>
     /// Reads CSV records as RFC 4180 writes them: a quoted field may hold commas, doubled quotes and line breaks
     /// (CR, LF or CRLF). Skips a leading byte-order mark; records know the line they start on.
     /// </summary>

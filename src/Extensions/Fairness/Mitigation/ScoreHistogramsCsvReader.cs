@@ -21,50 +21,43 @@ internal static class ScoreHistogramsCsvReader
         (double[] Value, int Line)? statedEdges = null;
         (string Value, int Line)? statedPositive = null, statedNegative = null;
         (string[] Value, int Line)? statedColumns = null;
-        FairnessCsv.CsvRecords.Record? header;
-        while ((header = records.Next()) is not null && (IsBlank(header) || header.Text.TrimStart().StartsWith('#')))
+        var header = FairnessCsv.ReadPreamble(records, (key, value, record) =>
         {
-            if (IsBlank(header)) continue;
-            string comment = string.Join(",", header.Fields).TrimStart()[1..];
-            int equals = comment.IndexOf('=');
-            string key = equals < 0 ? "" : comment[..equals].Trim(), value = equals < 0 ? "" : comment[(equals + 1)..].Trim();
             if (key.Equals("binEdges", StringComparison.OrdinalIgnoreCase))
             {
-                if (statedEdges is { } earlier) throw new InvalidDataException($"Lines {earlier.Line} and {header.Line} of the histogram CSV both state the bin edges; state them once.");
+                if (statedEdges is { } earlier) throw new InvalidDataException($"Lines {earlier.Line} and {record.Line} of the histogram CSV both state the bin edges; state them once.");
                 var parts = value.Split(',');
                 var edges = new double[parts.Length];
                 for (int k = 0; k < parts.Length; k++)
                     if (!double.TryParse(parts[k], NumberStyles.Float, CultureInfo.InvariantCulture, out edges[k]))
-                        throw new InvalidDataException($"Line {header.Line} of the histogram CSV states bin edge {k} as '{parts[k].Trim()}', which is not a number.");
+                        throw new InvalidDataException($"Line {record.Line} of the histogram CSV states bin edge {k} as '{parts[k].Trim()}', which is not a number.");
                 try
                 {
-                    statedEdges = (CheckEdges(edges, "binEdges"), header.Line);
+                    statedEdges = (CheckEdges(edges, "binEdges"), record.Line);
                 }
                 catch (ArgumentException e)
                 {
-                    throw new InvalidDataException($"Line {header.Line} of the histogram CSV states invalid bin edges: {e.Message}", e);
+                    throw new InvalidDataException($"Line {record.Line} of the histogram CSV states invalid bin edges: {e.Message}", e);
                 }
             }
             else if (key.Equals("sensitiveColumnNames", StringComparison.OrdinalIgnoreCase))
             {
                 if (statedColumns is { } earlier)
-                    throw new InvalidDataException($"Lines {earlier.Line} and {header.Line} of the histogram CSV both state the sensitive columns; state them once.");
-                // The names are the line's fields, the first after the '=' (a quoted name keeps its commas).
-                var opening = header.Fields[0];
-                var names = header.Fields.Skip(1).Prepend(opening[(opening.IndexOf('=') + 1)..]).ToArray();
-                int line = header.Line;
+                    throw new InvalidDataException($"Lines {earlier.Line} and {record.Line} of the histogram CSV both state the sensitive columns; state them once.");
+                var names = FairnessCsv.StatedNames(record);
+                int line = record.Line;
                 statedColumns = (FairnessCounts.ColumnNames(names, (index, problem) => new InvalidDataException($"Line {line} of the histogram CSV states sensitive column names; name {index} {problem}.")), line);
             }
             else if (key.Equals("positiveLabel", StringComparison.OrdinalIgnoreCase) || key.Equals("negativeLabel", StringComparison.OrdinalIgnoreCase))
             {
                 bool positive = key.Equals("positiveLabel", StringComparison.OrdinalIgnoreCase);
                 if ((positive ? statedPositive : statedNegative) is { } earlier)
-                    throw new InvalidDataException($"Lines {earlier.Line} and {header.Line} of the histogram CSV both state the {key}; state it once.");
-                var stated = (ValueReader.Canonical(value) ?? throw new InvalidDataException($"Line {header.Line} of the histogram CSV states a blank {key}."), header.Line);
+                    throw new InvalidDataException($"Lines {earlier.Line} and {record.Line} of the histogram CSV both state the {key}; state it once.");
+                var stated = (ValueReader.Canonical(value) ?? throw new InvalidDataException($"Line {record.Line} of the histogram CSV states a blank {key}."), record.Line);
                 if (positive) statedPositive = stated;
                 else statedNegative = stated;
             }
-        }
+        });
         if (header is null || header.Fields.Count != 5 || !string.Join(",", header.Fields.Select(f => f.Trim())).Equals(CsvHeader, StringComparison.OrdinalIgnoreCase))
             throw new InvalidDataException($"A fairness histogram CSV starts with the header '{CsvHeader}' (after optional '#' lines); found '{header?.Text}'.");
         if (givenEdges is not null && statedEdges is { } se && !givenEdges.SequenceEqual(se.Value))
@@ -83,7 +76,7 @@ internal static class ScoreHistogramsCsvReader
         var seen = new Dictionary<(string, string, string, int), int>();
         for (FairnessCsv.CsvRecords.Record? line; (line = records.Next()) is not null;)
         {
-            if (IsBlank(line)) continue;
+            if (FairnessCsv.IsBlank(line)) continue;
             var f = line.Fields;
             if (f.Count != 5) throw new InvalidDataException($"Line {line.Line} of the histogram CSV has {f.Count} fields, not the 5 of '{CsvHeader}': '{line.Text}'.");
             if (f[0].Length == 0) throw new InvalidDataException($"Line {line.Line} of the histogram CSV has an empty client.");
@@ -146,5 +139,4 @@ internal static class ScoreHistogramsCsvReader
         return -1;
     }
 
-    private static bool IsBlank(FairnessCsv.CsvRecords.Record record) => string.IsNullOrWhiteSpace(record.Text);
 }
