@@ -35,7 +35,7 @@ internal static class BatchedModelLoader
         stream.CopyTo(bytes);
         bytes.Position = 0;
         ExitCleanup.WatchFolder(mlContext.TempFilePath);
-        var loaded = mlContext.Model.Load(bytes, out inputSchema);
+        var loaded = LoadCopies(mlContext, bytes, out inputSchema);
         try
         {
             bytes.Position = 0;
@@ -51,6 +51,30 @@ internal static class BatchedModelLoader
             throw;
         }
     }
+
+    /// <summary>
+    /// <c>mlContext.Model.Load</c>, tried again when ML.NET's copy of an ONNX model drew a name ONNX Runtime reads as
+    /// its own format: ML.NET names the copies with <see cref="Path.GetRandomFileName"/>, one name in 32,768 ends in
+    /// <c>.ort</c>, and ONNX Runtime then parses the ONNX bytes as an ORT flatbuffer and fails ("ORT model verification
+    /// failed"). Another try draws other names.
+    /// </summary>
+    private static ITransformer LoadCopies(MLContext mlContext, MemoryStream bytes, out DataViewSchema inputSchema)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            bytes.Position = 0;
+            try
+            {
+                return mlContext.Model.Load(bytes, out inputSchema);
+            }
+            catch (Exception e) when (attempt < 4 && IsOrtFormatNameClash(e))
+            {
+            }
+        }
+    }
+
+    /// <summary>Whether <paramref name="e"/> (or an exception inside it) is ONNX Runtime refusing ONNX bytes read as its ORT format.</summary>
+    internal static bool IsOrtFormatNameClash(Exception e) => e.ToString().Contains("ORT model verification failed", StringComparison.Ordinal);
 
     /// <summary>
     /// Wraps every ONNX transformer of a loaded pipeline for batched scoring, in pipeline order (the order of the

@@ -233,8 +233,8 @@ internal static class PonitaTrainingLoop
     /// <summary>
     /// Values per piece of a training batch, edges × orientations × channels (16 MiB per float tensor over the edges):
     /// beyond it a batch is computed in pieces. Tensors over larger batches outgrow the caches and, above glibc's 32 MiB
-    /// mmap threshold, are mapped and zeroed afresh at every step; in pieces a step on four 216-atom silicon cells
-    /// (7,300 edges each at the default 16 orientations and 32 channels) took half the time.
+    /// mmap threshold, are mapped and zeroed afresh at every step: on 216-atom silicon cells (7,300 edges each at the
+    /// default 16 orientations and 32 channels) one cell at a time trained at 0.6 s per cell against 1.0 s in fours.
     /// </summary>
     public const long PieceValues = 1L << 22;
 
