@@ -26,10 +26,10 @@ case " $* " in
     command -v lmp >/dev/null 2>&1 || install lammps
     CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/mlextensions
     mkdir -p "$CACHE"
-    [ -f "$CACHE/silicon-train.extxyz.gz" ] || "$PYTHON" bench/lammps/make_periodic.py --frames 300 --seed 1 "$CACHE/silicon-train.extxyz.gz"
-    [ -f "$CACHE/silicon-test.extxyz.gz" ] || "$PYTHON" bench/lammps/make_periodic.py --frames 100 --seed 2 "$CACHE/silicon-test.extxyz.gz"
+    [ -f "$CACHE/silicon-sw-train.extxyz.gz" ] || "$PYTHON" bench/lammps/make_periodic.py --frames 300 --seed 1 "$CACHE/silicon-sw-train.extxyz.gz"
+    [ -f "$CACHE/silicon-sw-test.extxyz.gz" ] || "$PYTHON" bench/lammps/make_periodic.py --frames 100 --seed 2 "$CACHE/silicon-sw-test.extxyz.gz"
     exec dotnet run -c Release --project samples/PonitaAseMd -- --python "$PYTHON" "$@" \
-        --data "$CACHE/silicon-train.extxyz.gz" --test "$CACHE/silicon-test.extxyz.gz" --unit eV \
+        --data "$CACHE/silicon-sw-train.extxyz.gz" --test "$CACHE/silicon-sw-test.extxyz.gz" --unit eV \
         --epochs 30 --temperature 1000 --timestep 1 --steps 500 ;;
 esac
 exec dotnet run -c Release --project samples/PonitaAseMd -- --python "$PYTHON" "$@"
