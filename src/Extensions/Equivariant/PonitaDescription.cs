@@ -36,6 +36,9 @@ public sealed record PonitaDescription
     /// <summary>The length the kernels measure the invariants in.</summary>
     public double KernelScale { get; init; }
 
+    /// <summary>Gaussians of the pair distance among the kernels' inputs (0 for models trained before they existed).</summary>
+    public int NumberOfRadialBasisFunctions { get; init; }
+
     /// <summary>The neighbour limit per point, or null for every point within the cutoff.</summary>
     public int? MaximumNeighbors { get; init; }
 

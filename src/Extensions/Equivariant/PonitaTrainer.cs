@@ -33,8 +33,8 @@ namespace MLExtensions.Equivariant;
 /// unit/Å³, ASE's sign). Labels may be <see cref="float"/> or <see cref="double"/>; their unit is
 /// <see cref="PonitaOptionsBase.EnergyUnit"/>, recorded in the model.</para>
 /// <para>Training: per-type reference energies are fitted by least squares first and the network learns the
-/// remainder, in units of the force RMS (with forces) or of the remainder's spread; the loss is mean squared energy
-/// error plus <see cref="Options.ForceLossWeight"/> times the mean squared error per force component (forces = −∂E/∂x,
+/// remainder, in units of the force RMS (with forces) or of the remainder's spread; the loss is the mean over clouds of the squared energy
+/// error divided by the cloud's number of points (so that large cells do not drown their forces) plus <see cref="Options.ForceLossWeight"/> times the mean squared error per force component (forces = −∂E/∂x,
 /// differentiated twice through the network), and with stress labels <see cref="Options.StressLossWeight"/> times the
 /// mean squared error per stress component as a virial per atom; Adam with a linear warm-up and a cosine-decaying learning rate, random
 /// rotations of every drawn cloud, and an exponential moving average of the weights for the exported model. A seeded
@@ -64,6 +64,15 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         /// after the last block). Default: false.
         /// </summary>
         public bool ReadoutFromEveryLayer { get; set; }
+
+        /// <summary>
+        /// Gaussians of the pair distance (centres evenly spaced from 0 to the cutoff, each as wide as the spacing) that
+        /// the kernels read besides the paper's polynomials of the invariants; 0 for none. Polynomials in a kernel scale
+        /// of a few ångström hardly change over a bond's thermal spread, and in condensed matter, where a force is a
+        /// small difference of many neighbours' pulls, forces then did not train at all (Stillinger–Weber silicon).
+        /// Ignored when fine-tuning (the initial model's architecture is kept). Default: 16.
+        /// </summary>
+        public int NumberOfRadialBasisFunctions { get; set; } = 16;
 
         /// <summary>Weight of the per-component force error against the energy error (with a forces column). Default: 3.</summary>
         public double ForceLossWeight { get; set; } = 3;
@@ -147,6 +156,9 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
                     [.. InputColumns, ("the energy output", DefaultColumnNames.Score)], "PredictedForces");
             if (!(ForceLossWeight >= 0) || !double.IsFinite(ForceLossWeight))
                 throw new ArgumentOutOfRangeException(nameof(ForceLossWeight), ForceLossWeight, "The force loss weight must be non-negative and finite.");
+            if (NumberOfRadialBasisFunctions < 0 || NumberOfRadialBasisFunctions == 1)
+                throw new ArgumentOutOfRangeException(nameof(NumberOfRadialBasisFunctions), NumberOfRadialBasisFunctions,
+                    "Radial basis functions need at least 2 centres (16 by default), or 0 for the paper's kernels without them.");
             if (StressColumnName is not null) ArgumentException.ThrowIfNullOrWhiteSpace(StressColumnName, nameof(StressColumnName));
             foreach (var (option, column) in new[] { (nameof(StressColumnName), StressColumnName), (nameof(PredictedStressColumnName), PredictedStressColumnName) })
                 if (column is not null && CellColumnName is null)
@@ -213,7 +225,8 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         var validationSamples = PonitaTrainerSteps.Samples(validation, baseline.Normalise, cutoff, o, memory);
         double peak = memory.Check(trainingSamples, validationSamples, cutoff);
         run.Info($"kernel scale {kernelScale:G4}, memory at most about {peak / (1 << 20):N0} MiB at the peak");
-        using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, o.PositionOnly, o.ReadoutFromEveryLayer, kernelScale);
+        using var network = new PonitaNetwork(set.FeatureCount, o.HiddenSize, o.NumberOfLayers, o.NumberOfOrientations, cutoff, o.PositionOnly, o.ReadoutFromEveryLayer, kernelScale,
+            initial?.Description.NumberOfRadialBasisFunctions ?? o.NumberOfRadialBasisFunctions);
         if (initial is not null) initial.LoadInto(network);
         else using (no_grad()) network.Ends.Reference.weight!.zero_();
         network.to(run.Device);
@@ -254,6 +267,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
             NumberOfOrientations = orientations,
             Cutoff = cutoff,
             KernelScale = kernelScale,
+            NumberOfRadialBasisFunctions = network.RadialBasis,
             MaximumNeighbors = o.MaximumNeighbors,
             SelfInteraction = o.SelfInteraction,
             PositionOnly = o.PositionOnly,

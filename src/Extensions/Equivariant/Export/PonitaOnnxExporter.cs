@@ -215,6 +215,7 @@ internal static partial class PonitaOnnxExporter
         var gradRemaining = g.Mul(g.Mul(g.Mul(g.Mul(f.Remaining, f.Remaining), g.Scalar(3f, "three")), inputs.EdgeMask), g.Squeeze(gradWeight!.Value, [-1]));
         var inside = g.Cast(g.Greater(f.Remaining, f.Zero), OnnxElementType.Float);
         var gradDistanceSquared = g.Sub(g.ReduceSum(gradA2Active, [-1]), g.Div(g.Mul(gradRemaining, inside), cutoffSquared)); // [E, 1]
+        if (f.Radial is { } radialValues) gradDistanceSquared = g.Add(gradDistanceSquared, RadialBackward(g, network, radialValues, gradE1));
         var gradRelative = g.Add(g.MatMul(gradA1, Constant(g, "grid", network.Grid)), g.Mul(g.Mul(f.Relative, g.Scalar(2f, "two_b")), gradDistanceSquared));
         OnnxValue? gradThroughFrame = null;
         if (f.Frames is { } frames) (gradRelative, gradThroughFrame) = PonitaOnnxFrame.Backward(g, frames, f.GivenRelative, gradRelative, inputs.ByReceiver, inputs.GraphIndex);
@@ -265,6 +266,8 @@ internal static partial class PonitaOnnxExporter
         var basis = Monomials(g, u, v);                                                                 // [E, O, 10]
         var (embedIn, embedOut) = network.SpatialEmbedding;
         var e1 = Linear(g, "basis_in", basis, embedIn);
+        var radial = network.RadialEmbedding is { } radialEmbedding ? RadialFeatures(g, network, distanceSquared) : null;
+        if (radial is { } r) e1 = g.Add(e1, g.Unsqueeze(Linear(g, "radial", r.Features, network.RadialEmbedding!), [1]));   // + [E, 1, H]
         var e2 = Linear(g, "basis_out", g.Gelu(e1), embedOut);
         var embedding = g.Gelu(e2);                                                                     // [E, O, H]
 
@@ -292,7 +295,7 @@ internal static partial class PonitaOnnxExporter
             h = g.Add(h, update);
             states.Add(h);
         }
-        return new Encoded(zero, relative, a1, distanceSquared, remaining, edgeWeight, u, v, e1, e2, cutoffSquared, states, saved) { Frames = frames, GivenRelative = given };
+        return new Encoded(zero, relative, a1, distanceSquared, remaining, edgeWeight, u, v, e1, e2, cutoffSquared, states, saved) { Frames = frames, GivenRelative = given, Radial = radial };
     }
 
     /// <summary>The encoder's values the heads and the reverse pass read.</summary>
@@ -304,6 +307,36 @@ internal static partial class PonitaOnnxExporter
 
         /// <summary>The edge vectors as the inputs give them, before any frame.</summary>
         public required OnnxValue GivenRelative { get; init; }
+
+        /// <summary>The radial features and what their reverse pass needs, when the network has them.</summary>
+        public RadialValues? Radial { get; init; }
+    }
+
+    /// <summary>The radial features [E, R], their scaled offsets z [E, R] and the distance in cutoffs [E, 1].</summary>
+    private sealed record RadialValues(OnnxValue Features, OnnxValue Z, OnnxValue Distance);
+
+    /// <summary>As <see cref="PonitaNetwork.RadialFeatures"/>: exp(−z²), z = (d/cutoff − μ)·(R − 1), d = √(d² + ε·cutoff²).</summary>
+    private static RadialValues RadialFeatures(OnnxGraphBuilder g, PonitaNetwork network, OnnxValue distanceSquared)
+    {
+        int count = network.RadialBasis;
+        double cutoff = network.Cutoff;
+        var epsilon = g.Scalar((float)(PonitaNetwork.RadialEpsilon * cutoff * cutoff), "radial_epsilon");
+        var distance = g.Mul(g.Sqrt(g.Add(distanceSquared, epsilon)), g.Scalar((float)(1 / cutoff), "radial_inverse_cutoff"));   // [E, 1]
+        var centres = g.AddInitializer("radial_centres", Enumerable.Range(0, count).Select(k => (float)k / (count - 1)).ToArray(), count);
+        var z = g.Mul(g.Sub(distance, centres), g.Scalar(count - 1f, "radial_width"));                                            // [E, R]
+        return new RadialValues(g.Exp(g.Neg(g.Mul(z, z))), z, distance);
+    }
+
+    /// <summary>
+    /// ∂E/∂(d²) [E, 1] through the radial features, from ∂E/∂(first embedding layer) [E, O, H]:
+    /// ∂exp(−z²)/∂(d²) = −2z·exp(−z²)·(R − 1) / (2·d·cutoff) with d in cutoffs.
+    /// </summary>
+    private static OnnxValue RadialBackward(OnnxGraphBuilder g, PonitaNetwork network, RadialValues radial, OnnxValue gradE1)
+    {
+        var gradFeatures = g.MatMul(g.ReduceSum(gradE1, [1], keepDims: false), Constant(g, "radial_wb", network.RadialEmbedding!.weight!));  // [E, R]
+        var slope = g.ReduceSum(g.Mul(gradFeatures, g.Mul(radial.Z, radial.Features)), [-1]);                                                // [E, 1]
+        float factor = -(network.RadialBasis - 1f) / (float)(network.Cutoff * network.Cutoff);
+        return g.Mul(g.Div(slope, radial.Distance), g.Scalar(factor, "radial_slope"));
     }
 
     /// <summary>Forward values the reverse pass reuses, per block.</summary>

@@ -38,6 +38,7 @@ internal sealed class PonitaNetwork : nn.Module
     private readonly ModuleList<Linear> expand = new();
     private readonly ModuleList<Linear> contract = new();
     private readonly ModuleList<Linear> readouts = new();
+    private readonly ModuleList<Linear> radial = new();
     private readonly Linear vector_readout;
     private readonly Linear vector_embed;
     private readonly Tensor grid;
@@ -62,8 +63,12 @@ internal sealed class PonitaNetwork : nn.Module
     /// The length the kernels measure the invariants in (a1/s, a2²/s²); default: the cutoff. A scale near the typical
     /// bond length keeps short distances apart when the cutoff is much longer.
     /// </param>
+    /// <param name="radialBasis">
+    /// Gaussians of the pair distance (<see cref="RadialFeatures"/>) added, through their own linear map, to the first
+    /// layer of the shared spatial embedding; 0: the monomials of the invariants alone.
+    /// </param>
     public PonitaNetwork(int types, int hidden, int layers, int orientations, double cutoff, bool positionOnly = false, bool readoutEveryLayer = false,
-        double? kernelScale = null)
+        double? kernelScale = null, int radialBasis = 0)
         : base(nameof(PonitaNetwork))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(types, 1);
@@ -86,6 +91,10 @@ internal sealed class PonitaNetwork : nn.Module
             contract.Add(nn.Linear(4 * hidden, hidden));
         }
         for (int l = 0; l < (readoutEveryLayer ? layers : 1); l++) readouts.Add(nn.Linear(hidden, 1));
+        ArgumentOutOfRangeException.ThrowIfNegative(radialBasis);
+        if (radialBasis == 1) throw new ArgumentOutOfRangeException(nameof(radialBasis), radialBasis, "Radial basis functions need at least 2 centres (or 0 for none).");
+        if (radialBasis > 0) radial.Add(nn.Linear(radialBasis, hidden, hasBias: false));
+        RadialBasis = radialBasis;
         vector_readout = nn.Linear(hidden, 1);
         vector_embed = nn.Linear(1, hidden);
         PositionOnly = positionOnly;
@@ -107,6 +116,15 @@ internal sealed class PonitaNetwork : nn.Module
 
     /// <summary>The length the kernels measure the invariants in (see the constructor).</summary>
     public double KernelScale { get; }
+
+    /// <summary>Gaussians of the pair distance in the spatial embedding (0: none; see the constructor).</summary>
+    public int RadialBasis { get; }
+
+    /// <summary>The linear map of the radial features into the embedding's first layer, or null without them.</summary>
+    internal Linear? RadialEmbedding => radial.Count > 0 ? radial[0] : null;
+
+    /// <summary>Squared self-loop length, as a fraction of the squared cutoff, that keeps √(d²) differentiable at d = 0.</summary>
+    internal const double RadialEpsilon = 1e-6;
 
     /// <summary>True for PNITA (see the constructor).</summary>
     public bool PositionOnly { get; }
@@ -220,7 +238,10 @@ internal sealed class PonitaNetwork : nn.Module
         // Clamped to the cutoff ball, where they already lie: far pairs (weight 0) then cannot overflow the cubes to ∞ and NaN.
         var spatialBasis = SpatialMonomials(a1.div(_scale).clamp(_minusReach, _reach), a2Squared.div(_scaleSquared).clamp_max(_reachSquared)); // [E, O, 10]
         // Embedded once, shared by every block (each block maps the embedding linearly to its kernel).
-        var spatialEmbedding = nn.functional.gelu(basis_out.forward(nn.functional.gelu(basis_in.forward(spatialBasis)))); // [E, O, H]
+        var firstLayer = basis_in.forward(spatialBasis);                                          // [E, O, H]
+        if (RadialEmbedding is { } radialEmbedding)
+            firstLayer = Plus(firstLayer, radialEmbedding.forward(RadialFeatures(distanceSquared)).unsqueeze(1)); // + [E, 1, H]
+        var spatialEmbedding = nn.functional.gelu(basis_out.forward(nn.functional.gelu(firstLayer))); // [E, O, H]
         var fiberEmbedding = FiberEmbedding(orientations);                                       // [O, O, H]
         var edgeWeight = weight.unsqueeze(-1);                                                   // [E, 1, 1]
 
@@ -284,6 +305,27 @@ internal sealed class PonitaNetwork : nn.Module
     {
         var remaining = distanceSquared.div(_cutoffSquared).clamp_max(One).neg().add(One, One);
         return remaining.mul(remaining).mul(remaining);
+    }
+
+    /// <summary>
+    /// Gaussians of the pair distance [E, R]: exp(−((d/cutoff − μ_k)·(R − 1))²) with centres μ_k evenly spaced over
+    /// [0, 1], each as wide as their spacing, and d = √(d² + ε·cutoff²) so that self-loops (d = 0) keep a finite slope.
+    /// </summary>
+    /// <remarks>
+    /// Polynomials of the invariants measured in a kernel scale of a few ångström vary slowly over a bond's thermal
+    /// spread (0.1 Å): in condensed matter, where every force is a small difference of ~30 neighbours' pulls, such a
+    /// network's forces start near zero and stayed there (64-atom Stillinger–Weber silicon: force MAE 0.95 eV/Å
+    /// unchanged over 5 epochs); with 16 Gaussians 0.36 Å apart it fell to 0.26 eV/Å.
+    /// </remarks>
+    internal Tensor RadialFeatures(Tensor distanceSquared)
+    {
+        using var epsilon = (RadialEpsilon * Cutoff * Cutoff).ToScalar();
+        using var width = (RadialBasis - 1.0).ToScalar();
+        using var inverseCutoff = (1 / Cutoff).ToScalar();
+        var distance = distanceSquared.add(epsilon, One).sqrt().mul(inverseCutoff);                // [E, 1] in cutoffs
+        var centres = linspace(0, 1, RadialBasis, dtype: distance.dtype, device: distance.device);  // [R]
+        var z = Minus(distance, centres).mul(width);                                               // [E, R]
+        return z.mul(z).neg().exp();
     }
 
     private static Tensor SpatialMonomials(Tensor u, Tensor v)

@@ -71,7 +71,8 @@ internal sealed record PonitaInitialModel(PonitaDescription Description, byte[] 
     public PonitaNetwork ScoringNetwork()
     {
         var d = Description;
-        var network = new PonitaNetwork(d.FeatureCount, d.HiddenSize, d.NumberOfLayers, d.NumberOfOrientations, d.Cutoff, d.PositionOnly, d.ReadoutFromEveryLayer, d.KernelScale);
+        var network = new PonitaNetwork(d.FeatureCount, d.HiddenSize, d.NumberOfLayers, d.NumberOfOrientations, d.Cutoff, d.PositionOnly, d.ReadoutFromEveryLayer, d.KernelScale,
+            d.NumberOfRadialBasisFunctions);
         try
         {
             LoadInto(network);

@@ -136,7 +136,7 @@ internal static class PonitaTrainingLoop
     }
 
     /// <summary>
-    /// The loss of one batch: mean squared energy error plus <paramref name="forceWeight"/> × mean squared error per
+    /// The loss of one batch: mean over clouds of the squared energy error divided by the cloud's points, plus <paramref name="forceWeight"/> × mean squared error per
     /// force component, or the energy error alone without target forces; with stress labels, plus
     /// <paramref name="stressWeight"/> × mean squared error per stress component, each as a virial per atom (σ·V/N).
     /// With <paramref name="whole"/>, <paramref name="batch"/> is a piece of a larger batch and each sum is divided by
@@ -148,7 +148,10 @@ internal static class PonitaTrainingLoop
         if (batch.Virials is not null) (energy, forces, virial) = EnergyForcesAndVirial(network, batch.Graph, training: true);
         else (energy, forces) = batch.Forces is not null ? EnergyAndForces(network, batch.Graph, training: true) : (network.Energy(batch.Graph), null!);
         var energyError = Minus(energy, batch.Energies);
-        var loss = MeanOver(energyError.mul(energyError), whole?.Clouds);
+        // Per point: a cloud's energy error grows with its size (√N for independent per-point errors, N for a bias),
+        // while the force term is a mean per component; undivided, a 216-atom silicon cell's energy outweighed its
+        // forces so far that they never trained (predicted forces stayed at 0.01 % of the labels' size).
+        var loss = MeanOver(energyError.mul(energyError).div(PointCounts(batch.Graph, energy)), whole?.Clouds);
         if (batch.Forces is { } target)
         {
             var forceError = Minus(forces, target);
@@ -162,6 +165,10 @@ internal static class PonitaTrainingLoop
             : Squared(stressError).sum().div(mask.sum().mul(components).clamp_min(One));
         return Plus(loss, stressLoss.mul(stressWeight));
     }
+
+    /// <summary>Points per cloud [B], in the dtype and on the device of <paramref name="like"/> ([B]).</summary>
+    private static Tensor PointCounts(PointGraph graph, Tensor like) =>
+        zeros_like(like).index_add(0, graph.Graph, ones(graph.PointCount, dtype: like.dtype, device: like.device), One);
 
     /// <summary>The mean of <paramref name="values"/>, or their sum over <paramref name="count"/> when one is given.</summary>
     private static Tensor MeanOver(Tensor values, long? count) => count is long n ? values.sum().div(n) : values.mean();
