@@ -5,7 +5,7 @@
 // of a ~10,000-atom cell, then starts ase_md.py (ASE's SocketIOCalculator listening on /tmp/ipi_NAME) and serves the
 // model to it with PonitaPotential.ServeIpi("unix:NAME", types) until ASE sends EXIT. ASE runs NVE (energy drift) and
 // Langevin NVT and reports the energy it saw for the first frame, compared here with the model's own.
-//   samples/PonitaAseMd/run.sh [--silicon] [--model ponita.onnx] [--epochs N] [--steps N] [--temperature K] [--timestep FS]
+//   samples/PonitaAseMd/run.sh [--silicon] [--model ponita.onnx] [--epochs N] [--orientations N] [--steps N] [--temperature K] [--timestep FS]
 //   dotnet run --project samples/PonitaAseMd -- [--data train.extxyz.gz [--test test.extxyz.gz] --unit eV] [--python PATH] ...
 // (run.sh installs Debian's python3-ase when ASE is missing, and for --silicon LAMMPS, and generates the data.)
 using System.Diagnostics;
@@ -64,6 +64,7 @@ else
         PredictedStressColumnName = periodic ? "PredictedStress" : null,
         EnergyUnit = unit,
         NumberOfEpochs = epochs,
+        NumberOfOrientations = Arg("--orientations", 16),
         Seed = 1,
     }).Fit(ml.Data.LoadFromEnumerable(train));
     var last = model.Validation.LastOrDefault();

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs the PonitaAseMd sample: installs Debian's python3-ase when ASE is missing, then trains (or loads) a PONITA model
 # and lets ASE drive NVE and NVT molecular dynamics with it through the i-PI socket.
-#   samples/PonitaAseMd/run.sh [--model ponita.onnx] [--epochs 20] [--steps 1000] [--temperature 300]
+#   samples/PonitaAseMd/run.sh [--model ponita.onnx] [--epochs 20] [--orientations 16] [--steps 1000] [--temperature 300]
 # With --silicon it trains on periodic silicon instead: it installs Debian's lammps when missing, generates 300 training
 # and 100 test frames of 216-atom strained Stillinger-Weber cells at 600-1800 K (bench/lammps/make_periodic.py, cached
 # in ~/.cache/mlextensions), trains 30 epochs in eV with stress, checks the lattice promises, times a ~10,000-atom cell
