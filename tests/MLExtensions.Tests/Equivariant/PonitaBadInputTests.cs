@@ -159,6 +159,9 @@ public class PonitaBadInputTests(PonitaBadInputFixture fixture) : IClassFixture<
         Assert.Contains("diverged", diverged);
         Assert.Contains("KernelScale", diverged);
         Assert.Throws<ArgumentOutOfRangeException>(() => _ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options { NumberOfOrientations = 2 }));
+        foreach (int radial in new[] { 1, -1 })
+            Assert.Equal("NumberOfRadialBasisFunctions",
+                Assert.Throws<ArgumentOutOfRangeException>(() => _ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options { NumberOfRadialBasisFunctions = radial })).ParamName);
         Assert.Throws<ArgumentException>(() => _ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options { ForcesColumnName = "Forces", PredictedForcesColumnName = "Forces" }));
         Assert.Throws<ArgumentException>(() => _ml.Equivariant().Trainers.Ponita(new PonitaTrainer.Options { PredictedForcesColumnName = "mlx_score" }));
     }
