@@ -80,8 +80,9 @@ public sealed record PonitaDescription
     public string? CellColumnName { get; init; }
 
     /// <summary>
-    /// True when the model scores open clouds in their canonical frame (<see cref="PonitaTrainer.Options.CanonicalFrame"/>),
-    /// invariant at any grid size; false for models saved before it, periodic and PNITA models.
+    /// True when the model scores clouds in their canonical frame (<see cref="PonitaTrainer.Options.CanonicalFrame"/>:
+    /// open clouds in their principal axes, crystals of a periodic model in their lattice frame), invariant at any grid
+    /// size; false for models saved before it, PNITA models, and periodic models saved before their lattice frame.
     /// </summary>
     public bool CanonicalFrame { get; init; }
 

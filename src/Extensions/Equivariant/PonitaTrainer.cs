@@ -111,13 +111,17 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         public double StressLossWeight { get; set; } = 10;
 
         /// <summary>
-        /// Score every open cloud in its canonical frame (principal axes of its positions, oriented by their third
-        /// moments; see the README): the fixed orientation grid then sees every pose of a molecule alike, so energies
-        /// and forces are invariant and equivariant to float rounding at any <see cref="PonitaOptionsBase.NumberOfOrientations"/>,
-        /// instead of up to the grid's resolution; the frame costs a few operations per point and edge. Training still
-        /// turns clouds at random (<see cref="PonitaOptionsBase.RotationAugmentation"/>), so every frame is a pose the
-        /// network learned. Clouds whose axes are not defined (fewer than 3 points, linear or symmetric-top shapes)
-        /// keep the fixed grid, and so do models with a cell column: a crystal has no principal axes. Ignored by PNITA,
+        /// Score every cloud in a canonical frame that turns with it: an open cloud in its principal axes (oriented by
+        /// their third moments; see the README), a crystal (a model with a cell column) in its lattice frame (a along
+        /// the first axis, b in the first two). The fixed orientation grid then sees every pose alike, so energies,
+        /// forces and stresses are invariant and equivariant to float rounding at any
+        /// <see cref="PonitaOptionsBase.NumberOfOrientations"/>, instead of up to the grid's resolution; the frame costs a
+        /// few operations per point and edge. Training still turns clouds at random
+        /// (<see cref="PonitaOptionsBase.RotationAugmentation"/>), so every frame is a pose the network learned. Open
+        /// clouds whose axes are not defined (fewer than 3 points, linear or symmetric-top shapes), open clouds scored
+        /// by a periodic model, and cells whose first two lattice vectors are zero or parallel keep the fixed grid. A
+        /// crystal's energy then also depends, by the grid's small invariance error, on which of its equivalent cells
+        /// describes it (supercells along a and b, and moves by lattice vectors, keep it exactly). Ignored by PNITA,
         /// exactly invariant without. Default: true.
         /// </summary>
         public bool CanonicalFrame { get; set; } = true;
@@ -255,7 +259,8 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         string weights = PonitaInitialModel.Encode(network);   // in the training's units, for a later fine-tuning
         network.FoldEnergyScale(baseline.Scale, baseline.ReferenceEnergies);
         network.eval();
-        network.CanonicalFrame = o.CanonicalFrame && o.CellColumnName is null && !o.PositionOnly;
+        network.CanonicalFrame = o.CanonicalFrame && !o.PositionOnly;
+        network.Periodic = o.CellColumnName is not null;
 
         var description = new PonitaDescription
         {
@@ -296,7 +301,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
             cutoff, o.MaximumNeighbors, o.SelfInteraction, PonitaMemory.Scoring(orientations, o.HiddenSize, o.NumberOfLayers, reversePass))
         { CellColumn = o.CellColumnName };
         var scoring = ExportedFit.Finish(run, _mlContext, input, PonitaTrainerSteps.ScoringSpec(_mlContext, onnx, contract, PredictionKind.Regression,
-            Outputs(o), null, o.ScoringDevice, o.PredictedStressColumnName is not null), checks);
+            Outputs(o), null, o.ScoringDevice, o.PredictedStressColumnName is not null, cells: periodic && network.CanonicalFrame), checks);
         return new PonitaModel(scoring, description, contract, history, errors, checks[0].Report, Check(checks, PonitaExportCheck.Forces), run.Seed)
         {
             StressExportParity = Check(checks, PonitaExportCheck.Stress),

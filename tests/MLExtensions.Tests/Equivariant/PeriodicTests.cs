@@ -88,7 +88,7 @@ internal static class PeriodicCells
     public static PointGraph Graph(IReadOnlyList<GraphSample> samples, int types, ScalarType dtype)
     {
         var g = MoleculeBatch.From(samples, types, withForces: false).Graph;
-        return g with { Positions = g.Positions.to_type(dtype), Features = g.Features.to_type(dtype), Shifts = g.Shifts?.to_type(dtype) };
+        return g with { Positions = g.Positions.to_type(dtype), Features = g.Features.to_type(dtype), Shifts = g.Shifts?.to_type(dtype), Cells = g.Cells?.to_type(dtype) };
     }
 }
 

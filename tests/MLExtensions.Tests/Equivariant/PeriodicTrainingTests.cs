@@ -67,7 +67,7 @@ public class PeriodicTrainingTests
         Assert.Equal(PonitaEnergyUnit.ElectronVolt, model.Description.EnergyUnit);
         Assert.Equal("Cell", model.Description.CellColumnName);
         Assert.True(model.Potential.IsPeriodic);
-        Assert.False(model.Description.CanonicalFrame); // a crystal has no principal axes: the fixed grid it is
+        Assert.True(model.Description.CanonicalFrame); // crystals in their lattice frame
         Assert.True(model.ExportParity.RelativeError <= 1e-5, model.ExportParity.ToString());
 
         // Test rows: a few crystals, one atom moved by a lattice vector, and an open cluster (empty cell).
@@ -94,6 +94,16 @@ public class PeriodicTrainingTests
         {
             Assert.True(Math.Abs(scores[i] - scores[test.Count + i]) <= 1e-4 * Math.Max(1, Math.Abs(scores[i])), $"{scores[i]} vs {scores[test.Count + i]}");
             Assert.True(forces[i].Zip(forces[test.Count + i], (a, b) => Math.Abs(a - b)).Max() <= 1e-3);
+        }
+        // A crystal turned with its cell: the same energy, and forces turned with it, through the potential and the transformer.
+        var rotation = Rotations.Random(new Random(5));
+        var turned = test.Select(r => new MoleculeRow { Positions = Rotations.Apply(rotation, r.Positions), AtomTypes = r.AtomTypes, Cell = Rotations.Apply(rotation, r.Cell) }).ToList();
+        var turnedScores = model.Transform(ml.Data.LoadFromEnumerable(turned)).GetColumn<float>("Score").ToArray();
+        for (int i = 0; i < test.Count; i++)
+        {
+            Assert.True(Math.Abs(turnedScores[i] - scores[i]) <= 1e-5 * Math.Max(1, Math.Abs(scores[i])), $"row {i} turned: {turnedScores[i]} vs {scores[i]}");
+            var turnedForces = model.Potential.Evaluate(turned[i].Positions, [1, 1, 2, 2], turned[i].Cell).Forces!;
+            Assert.True(Rotations.Apply(rotation, forces[i]).Zip(turnedForces, (a, b) => Math.Abs(a - b)).Max() <= 1e-4);
         }
         // The open cluster is scored without images: a different energy from the same atoms in their cell.
         Assert.True(Math.Abs(scores[^1] - scores[0]) > 1e-3);

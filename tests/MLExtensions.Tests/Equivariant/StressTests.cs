@@ -154,6 +154,11 @@ public class StressTrainingTests : IClassFixture<StressModelFixture>
             }
 
         Console.WriteLine($"float32 potential: worst finite-difference deviation {worst:E2} of the largest virial component ({largest:G3} eV)");
+        // Read in the lattice frame, the crystal turned with its cell has the turned stress.
+        var rotation = Rotations.Random(new Random(12));
+        var turned = potential.Evaluate(Rotations.Apply(rotation, crystal.Positions), Types, Rotations.Apply(rotation, crystal.Cell)).Stress!;
+        var expected = Rotations.ApplyToTensor(rotation, stress);
+        Assert.True(Enumerable.Range(0, 9).Max(k => Math.Abs(turned[k] - expected[k])) <= 1e-4 * stress.Max(Math.Abs), $"{string.Join(", ", turned)} vs {string.Join(", ", expected)}");
         // A 2×1×1 supercell has the same stress (twice the virial in twice the volume).
         var superCell = (float[])crystal.Cell.Clone();
         for (int c = 0; c < 3; c++) superCell[c] *= 2;

@@ -31,7 +31,8 @@ internal static class PonitaExportCheck
         var clouds = new[] { set.Clouds[0], set.Clouds.MaxBy(c => c.Count)!, set.Clouds[random.Next(set.Clouds.Count)] }
             .Select(c => Jittered(c, network.Cutoff, random)).ToList();
         var samples = clouds.Select(c => GraphSample.Of(c, network.Cutoff, maximumNeighbors, selfLoops)).ToList();
-        var inputs = Inputs(samples, set, periodic, stressOutput is not null);
+        bool framed = periodic && network.CanonicalFrame;
+        var inputs = Inputs(samples, set, periodic, stressOutput is not null, framed);
         float[] expected = [];
         var total = OnnxParity.Compare(_ =>
         {
@@ -55,7 +56,7 @@ internal static class PonitaExportCheck
         // Open clouds have NaN stresses on both sides: a parity check needs clouds with volume.
         if (stressOutput is not null && samples.Where(s => float.IsFinite(PeriodicRadiusGraph.StressVolume(s.Cloud.Cell))).ToList() is { Count: > 0 } cells)
             checks.Add(new ExportCheck(Stress, OnnxParity.Compare(_ => PonitaTrainingLoop.Predict(network, cells, set.FeatureCount, cells.Count, withStress: true).Stresses!.SelectMany(v => v).ToArray(),
-                onnx, Inputs(cells, set, periodic, volumes: true), stressOutput), OnnxParity.Tolerance * RootMeanSquare(set.Clouds, c => c.Stress)));
+                onnx, Inputs(cells, set, periodic, volumes: true, framed), stressOutput), OnnxParity.Tolerance * RootMeanSquare(set.Clouds, c => c.Stress)));
         if (atomEnergiesOutput is not null) checks.Add(AtomEnergiesCheck(network, onnx, samples, set, inputs, atomEnergiesOutput));
         return [.. checks];
     }
@@ -96,8 +97,11 @@ internal static class PonitaExportCheck
         return sum;
     }
 
-    /// <summary>The ONNX model's inputs for clouds concatenated into one graph (types back as indices when the model reads indices).</summary>
-    internal static List<ParityInput> Inputs(IReadOnlyList<GraphSample> samples, PointCloudSet set, bool periodic = false, bool volumes = false) => ConcatenatedClouds.Of(samples.Select(s =>
+    /// <summary>
+    /// The ONNX model's inputs for clouds concatenated into one graph (types back as indices when the model reads
+    /// indices); with <paramref name="cells"/>, the clouds' cells (a periodic model that reads crystals in lattice frames).
+    /// </summary>
+    internal static List<ParityInput> Inputs(IReadOnlyList<GraphSample> samples, PointCloudSet set, bool periodic = false, bool volumes = false, bool cells = false) => ConcatenatedClouds.Of(samples.Select(s =>
     {
         var c = s.Cloud;
         var kinds = set.TypesAreIndices
@@ -105,7 +109,7 @@ internal static class PonitaExportCheck
             : c.Features;
         return (c.Positions, kinds, s.Edges);
     }).ToList()).ToModelInputs(set.TypesAreIndices ? null : set.FeatureCount, periodic,
-        volumes ? samples.Select(s => PeriodicRadiusGraph.StressVolume(s.Cloud.Cell)).ToArray() : null);
+        volumes ? samples.Select(s => PeriodicRadiusGraph.StressVolume(s.Cloud.Cell)).ToArray() : null, cells);
 
     /// <summary>The cloud (and its cell) rotated at random and jittered (by 0.1 % of the cutoff).</summary>
     private static PointCloud Jittered(PointCloud cloud, double cutoff, Random random)

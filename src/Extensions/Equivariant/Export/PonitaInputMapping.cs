@@ -21,6 +21,7 @@ internal static class PonitaColumns
     public const string Cell = "mlx_ponita_cell";
     public const string Shifts = "mlx_ponita_shifts";
     public const string Volumes = "mlx_ponita_volumes";
+    public const string Cells = "mlx_ponita_cells";
 }
 
 /// <summary>
@@ -224,7 +225,7 @@ internal sealed class PonitaPeriodicInputMapping : CustomMappingFactory<PonitaPe
 }
 
 /// <summary>Output of <see cref="PonitaStressInputMapping"/>: the periodic inputs with the cell's volume.</summary>
-internal sealed class PonitaStressCheckedInput : PonitaPeriodicCheckedInput
+internal class PonitaStressCheckedInput : PonitaPeriodicCheckedInput
 {
     /// <summary>The cell's volume in Å³ (NaN for a row without one, whose stress is then NaN), fed to the model as [1, 1].</summary>
     [ColumnName(PonitaColumns.Volumes)]
@@ -246,6 +247,33 @@ internal sealed class PonitaStressInputMapping : CustomMappingFactory<PonitaPeri
     {
         PonitaPeriodicInputMapping.Prepare(raw, output);
         output.Volumes = [PeriodicRadiusGraph.StressVolume(raw.Cell)];
+    };
+}
+
+/// <summary>Output of <see cref="PonitaFramedInputMapping"/>: the periodic inputs with the cell's volume and the cell itself.</summary>
+internal sealed class PonitaFramedCheckedInput : PonitaStressCheckedInput
+{
+    /// <summary>The lattice vectors as rows (zero for a row without a cell), fed to the model as [1, 1, 9] for its lattice frame.</summary>
+    [ColumnName(PonitaColumns.Cells)]
+    public float[] Cells { get; set; } = [];
+}
+
+/// <summary>
+/// The row check of <see cref="PonitaPeriodicInputMapping"/> for periodic models that read crystals in their lattice
+/// frame (<see cref="LatticeFrame"/>): also gives the cell's volume and the cell, which the ONNX graph builds the frame from.
+/// </summary>
+[CustomMappingFactoryAttribute(ContractName)]
+internal sealed class PonitaFramedInputMapping : CustomMappingFactory<PonitaPeriodicRawInput, PonitaFramedCheckedInput>
+{
+    /// <summary>The name saved with models.</summary>
+    public const string ContractName = "MLExtensions.Equivariant.PonitaFramedInput";
+
+    /// <inheritdoc />
+    public override Action<PonitaPeriodicRawInput, PonitaFramedCheckedInput> GetMapping() => (raw, output) =>
+    {
+        PonitaPeriodicInputMapping.Prepare(raw, output);
+        output.Volumes = [PeriodicRadiusGraph.StressVolume(raw.Cell)];
+        output.Cells = raw.Cell is { Length: 9 } cell ? [.. cell] : new float[9];
     };
 }
 

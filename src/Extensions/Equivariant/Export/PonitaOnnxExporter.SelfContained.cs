@@ -36,9 +36,11 @@ internal static partial class PonitaOnnxExporter
         // Checked on a constant 0 added to the positions: a reshape of the empty positions themselves would not fail.
         x = g.Add(x, PonitaOnnxNeighbours.Refuse(g, g.AddInitializer("atoms_check", [0f], 1), 1, outside, $"mlx_refuse__more_than_{limits.MaximumAtoms}_atoms_or_none"));
         PonitaOnnxCell.Geometry? cell = null;
+        OnnxValue? cellInput = null;
         if (periodic)
         {
-            cell = PonitaOnnxCell.Of(g, OnnxOutputHeads.RequireFinite(g, g.AddInput(PonitaSelfContainedOptions.Cell, OnnxElementType.Float, 3, 3)), network.Cutoff);
+            cellInput = OnnxOutputHeads.RequireFinite(g, g.AddInput(PonitaSelfContainedOptions.Cell, OnnxElementType.Float, 3, 3));
+            cell = PonitaOnnxCell.Of(g, cellInput.Value, network.Cutoff);
             var sides = g.Add(g.Mul(cell.Reach, g.AddInitializer("two_d", [2.0])), g.AddInitializer("one_side", [1.0]));      // 2·reach + 1
             var images = g.Mul(g.Mul(g.Slice(sides, 0, 1, 0), g.Slice(sides, 1, 2, 0)), g.Slice(sides, 2, 3, 0));
             // Not (images ≤ limit): a NaN count (a degenerate cell) is refused too.
@@ -48,6 +50,7 @@ internal static partial class PonitaOnnxExporter
         var edges = PonitaOnnxNeighbours.Build(g, x, cell, network.Cutoff, maximumNeighbors, selfLoops);
         var graph = g.Cast(g.Zeros(count), OnnxElementType.Int64);
         var inputs = Graph(g, x, t, edges.Senders, edges.Receivers, graph, edges.Shifts);
+        if (cellInput is { } given && network.CanonicalFrame) inputs = inputs with { Cells = g.Reshape(given, [1, 3, 3]) };
         var (energy, force, virial, perAtom) = EnergyAndForces(g, network, inputs, forces, stress, atomEnergies);
         g.AddOutput(g.Identity(energy, PonitaSelfContainedOptions.Energy), OnnxElementType.Float, 1);
         if (forces) g.AddOutput(g.Identity(force!.Value, PonitaSelfContainedOptions.Forces), OnnxElementType.Float, atoms, 3);

@@ -99,6 +99,9 @@ internal static partial class PonitaOnnxExporter
     {
         /// <summary>[E + 1, 3]: the edges' lattice shifts (the inert edge's zero appended), for periodic graphs.</summary>
         public OnnxValue? Shifts { get; init; }
+
+        /// <summary>[B, 3, 3]: the clouds' cells (rows; zero for open clouds), for periodic graphs read in lattice frames.</summary>
+        public OnnxValue? Cells { get; init; }
     }
 
     private static GraphInputs Inputs(OnnxGraphBuilder g, PonitaNetwork network, bool typesAreIndices, bool periodic = false)
@@ -111,7 +114,9 @@ internal static partial class PonitaOnnxExporter
         var receivers = g.Squeeze(g.AddInput(PonitaColumns.Receivers, OnnxElementType.Int64, 1, edges), [0]);
         var graph = g.Squeeze(g.AddInput(PonitaColumns.GraphIndex, OnnxElementType.Int64, 1, points), [0]);
         var shifts = periodic ? g.Squeeze(g.AddInput(PonitaColumns.Shifts, OnnxElementType.Float, 1, edges, 3), [0]) : (OnnxValue?)null;
-        return Graph(g, x, t, senders, receivers, graph, shifts);
+        var inputs = Graph(g, x, t, senders, receivers, graph, shifts);
+        if (!periodic || !network.CanonicalFrame) return inputs;
+        return inputs with { Cells = g.Reshape(g.AddInput(PonitaColumns.Cells, OnnxElementType.Float, 1, OnnxDim.Symbolic("clouds"), 9), [-1, 3, 3]) };
     }
 
     /// <summary>
@@ -219,29 +224,35 @@ internal static partial class PonitaOnnxExporter
         var gradRelative = g.Add(g.MatMul(gradA1, Constant(g, "grid", network.Grid)), g.Mul(g.Mul(f.Relative, g.Scalar(2f, "two_b")), gradDistanceSquared));
         OnnxValue? gradThroughFrame = null;
         if (f.Frames is { } frames) (gradRelative, gradThroughFrame) = PonitaOnnxFrame.Backward(g, frames, f.GivenRelative, gradRelative, inputs.ByReceiver, inputs.GraphIndex);
+        if (f.LatticeFrames is { } lattice) gradRelative = PonitaOnnxLatticeFrame.TurnBack(g, lattice, gradRelative);   // frames hang on the cell only
         // relative = x[sender] − x[receiver]: the gradient flows back to senders with +, to receivers with −.
         var gradPositions = g.Sub(g.SumByRow(bySender, gradRelative), g.SumByRow(inputs.ByReceiver, gradRelative));
         if (gradThroughFrame is { } throughFrame) gradPositions = g.Add(gradPositions, throughFrame);
-        return (energy, g.Neg(gradPositions), withVirial ? Virial(g, inputs, f.GivenRelative, gradRelative, graphCount) : null, atomEnergies);
+        return (energy, g.Neg(gradPositions), withVirial ? Virial(g, inputs, f.GivenRelative, gradRelative, graphCount, f.LatticeFrames) : null, atomEnergies);
     }
 
     /// <summary>
-    /// Σ_e sym((∂E/∂r_e) r_eᵀ) per cloud [B, 9]: an edge strains as r → (I + ε)·r, and the energy depends on the
-    /// positions only through the edge vectors, so this is ∂E/∂ε. The inert edge's r is zero and adds nothing.
+    /// ∂E/∂ε per cloud [B, 9]: an edge strains as r → (I + ε)·r, and the energy depends on the positions only through
+    /// the edge vectors, so G = Σ_e (∂E/∂r_e) r_eᵀ, made symmetric (in lattice frames as <see cref="LatticeFrame.Virial"/>).
+    /// The inert edge's r is zero and adds nothing.
     /// </summary>
-    private static OnnxValue Virial(OnnxGraphBuilder g, GraphInputs inputs, OnnxValue relative, OnnxValue gradRelative, OnnxValue graphCount)
+    private static OnnxValue Virial(OnnxGraphBuilder g, GraphInputs inputs, OnnxValue relative, OnnxValue gradRelative, OnnxValue graphCount,
+        PonitaOnnxLatticeFrame.Frames? lattice)
     {
-        var outer = g.Add(g.Einsum("ea,eb->eab", [gradRelative, relative]), g.Einsum("ea,eb->eab", [relative, gradRelative]));
-        var perEdge = g.Mul(g.Reshape(outer, [-1, 9]), g.Scalar(0.5f, "half_virial"));                                 // [E + 1, 9]
+        var perEdge = g.Reshape(g.Einsum("ea,eb->eab", [gradRelative, relative]), [-1, 9]);                            // [E + 1, 9]
         var perPoint = g.SumByRow(inputs.ByReceiver, perEdge);                                                          // [P, 9]
         var zeros = g.Zeros(g.Concat([graphCount, g.Int64s(9)], 0));
-        return g.ScatterAdd(zeros, g.Unsqueeze(inputs.GraphIndex, [-1]), perPoint);                                     // [B, 9]
+        var unsymmetrised = g.ScatterAdd(zeros, g.Unsqueeze(inputs.GraphIndex, [-1]), perPoint);                        // [B, 9]
+        if (lattice is not null) return PonitaOnnxLatticeFrame.Virial(g, lattice, unsymmetrised);
+        var transposed = g.Gather(unsymmetrised, g.AddInitializer("virial_transpose", [0L, 3L, 6L, 1L, 4L, 7L, 2L, 5L, 8L], 9), 1);
+        return g.Mul(g.Add(unsymmetrised, transposed), g.Scalar(0.5f, "half_virial"));
     }
 
     /// <summary>The graph of <see cref="PonitaNetwork"/>'s encoder (point features after every block), with what the reverse pass needs.</summary>
     private static Encoded Encode(OnnxGraphBuilder g, PonitaNetwork network, GraphInputs inputs, OnnxValue? velocities, bool canonicalFrame)
     {
-        if (canonicalFrame && inputs.Shifts is not null) throw new InvalidOperationException("The canonical frame is defined for open clouds only, not under periodic boundaries.");
+        bool lattice = canonicalFrame && inputs.Shifts is not null;
+        if (lattice && inputs.Cells is null) throw new InvalidOperationException("A periodic graph read in lattice frames needs the cells input.");
         int orientations = (int)network.Grid.shape[0];
         var embed = network.Ends.Embed;
         var zero = g.Scalar(0f, "zero");
@@ -250,8 +261,10 @@ internal static partial class PonitaOnnxExporter
         var relative = g.Sub(g.Gather(inputs.X, inputs.Senders), g.Gather(inputs.X, inputs.Receivers));   // [E, 3]
         if (inputs.Shifts is { } shifts) relative = g.Add(relative, shifts);                             // + n·Cell (periodic)
         var given = relative;
-        var frames = canonicalFrame ? PonitaOnnxFrame.Of(g, inputs.X, inputs.GraphIndex, inputs.Receivers) : null;
+        var frames = canonicalFrame && !lattice ? PonitaOnnxFrame.Of(g, inputs.X, inputs.GraphIndex, inputs.Receivers) : null;
         if (frames is not null) relative = PonitaOnnxFrame.Turn(g, frames, relative);
+        var latticeFrames = lattice ? PonitaOnnxLatticeFrame.Of(g, inputs.Cells!.Value, inputs.GraphIndex, inputs.Receivers) : null;
+        if (latticeFrames is not null) relative = PonitaOnnxLatticeFrame.Turn(g, latticeFrames, relative);
         var a1 = g.MatMul(relative, Constant(g, "grid_t", network.Grid.t()));                           // [E, O]
         var distanceSquared = g.ReduceSum(g.Mul(relative, relative), [-1]);                             // [E, 1]
         var a2Squared = g.Max(g.Sub(distanceSquared, g.Mul(a1, a1)), zero);
@@ -295,7 +308,7 @@ internal static partial class PonitaOnnxExporter
             h = g.Add(h, update);
             states.Add(h);
         }
-        return new Encoded(zero, relative, a1, distanceSquared, remaining, edgeWeight, u, v, e1, e2, cutoffSquared, states, saved) { Frames = frames, GivenRelative = given, Radial = radial };
+        return new Encoded(zero, relative, a1, distanceSquared, remaining, edgeWeight, u, v, e1, e2, cutoffSquared, states, saved) { Frames = frames, LatticeFrames = latticeFrames, GivenRelative = given, Radial = radial };
     }
 
     /// <summary>The encoder's values the heads and the reverse pass read.</summary>
@@ -304,6 +317,9 @@ internal static partial class PonitaOnnxExporter
     {
         /// <summary>The clouds' canonical frames, when the edge vectors (<see cref="Relative"/>) are turned into them.</summary>
         public PonitaOnnxFrame.Frames? Frames { get; init; }
+
+        /// <summary>The clouds' lattice frames, when the edge vectors of a periodic graph are turned into them.</summary>
+        public PonitaOnnxLatticeFrame.Frames? LatticeFrames { get; init; }
 
         /// <summary>The edge vectors as the inputs give them, before any frame.</summary>
         public required OnnxValue GivenRelative { get; init; }

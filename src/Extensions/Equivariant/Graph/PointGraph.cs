@@ -20,6 +20,12 @@ internal sealed record PointGraph(Tensor Positions, Tensor Features, Tensor Send
     /// </summary>
     public Tensor? Shifts { get; init; }
 
+    /// <summary>
+    /// [B, 3, 3]: every cloud's lattice vectors as rows (zero for an open cloud), for the lattice frame
+    /// (<see cref="LatticeFrame"/>); null when no cloud of the graph is periodic.
+    /// </summary>
+    public Tensor? Cells { get; init; }
+
     /// <summary>Concatenates clouds given as positions (3N each) and features (N·F each), with their precomputed edges (local indices).</summary>
     public static PointGraph From(IReadOnlyList<(float[] Positions, float[] Features, EdgeList Edges)> clouds, int featureCount, Device? device = null)
     {
@@ -28,6 +34,7 @@ internal sealed record PointGraph(Tensor Positions, Tensor Features, Tensor Send
             tensor(c.Senders, device: device), tensor(c.Receivers, device: device), tensor(c.Graph, device: device), clouds.Count)
         {
             Shifts = c.Shifts is { } shifts ? tensor(shifts, [c.Senders.Length, 3], device: device) : null,
+            Cells = c.Cells is { } cells ? tensor(cells, [clouds.Count, 3, 3], device: device) : null,
         };
     }
 
@@ -44,6 +51,7 @@ internal sealed record PointGraph(Tensor Positions, Tensor Features, Tensor Send
         Receivers.Dispose();
         Graph.Dispose();
         Shifts?.Dispose();
+        Cells?.Dispose();
     }
 }
 
@@ -55,20 +63,25 @@ internal sealed record EdgeList(long[] Senders, long[] Receivers)
     /// <summary>Cartesian lattice shifts, 3 per edge, of a cloud in a periodic cell; null for an open cloud (all zero).</summary>
     public float[]? Shifts { get; init; }
 
+    /// <summary>The cell (9 values, lattice vectors as rows) the shifts are multiples of; null for an open cloud.</summary>
+    public float[]? Cell { get; init; }
+
     /// <summary>The edges; with a non-empty <paramref name="cell"/> (9 values), under periodic boundaries with their shifts.</summary>
     public static EdgeList Of(ReadOnlySpan<float> positions, double cutoff, int? maximumNeighbors, bool selfLoops = false, float[]? cell = null)
     {
         if (cell is { Length: > 0 })
         {
             var (s, r, _, shifts) = RadiusGraph.BuildPeriodic(positions, cell, cutoff, maximumNeighbors, selfLoops);
-            return new EdgeList(s, r) { Shifts = shifts };
+            return new EdgeList(s, r) { Shifts = shifts, Cell = cell };
         }
         var (senders, receivers) = RadiusGraph.Build(positions, cutoff, maximumNeighbors, selfLoops);
         return new EdgeList(senders, receivers);
     }
 
     /// <summary>The same edges with their shifts turned by <paramref name="rotation"/> (the cloud and its cell turned with it).</summary>
-    public EdgeList Rotated(double[,] rotation) => Shifts is { } shifts ? this with { Shifts = Rotations.Apply(rotation, shifts) } : this;
+    public EdgeList Rotated(double[,] rotation) => Shifts is { } shifts
+        ? this with { Shifts = Rotations.Apply(rotation, shifts), Cell = Cell is { } cell ? Rotations.Apply(rotation, cell) : null }
+        : this;
 }
 
 /// <summary>
@@ -83,6 +96,9 @@ internal sealed record ConcatenatedClouds(float[] Positions, float[] PointInputs
     /// <summary>Cartesian shifts, 3 per edge (zero for open clouds), or null when no cloud is periodic.</summary>
     public float[]? Shifts { get; init; }
 
+    /// <summary>Every cloud's cell, 9 values each (zero for an open cloud); null when no cloud is periodic.</summary>
+    public float[]? Cells { get; init; }
+
     public static ConcatenatedClouds Of(IReadOnlyList<(float[] Positions, float[] PointInputs, EdgeList Edges)> clouds)
     {
         int points = clouds.Sum(c => c.Positions.Length / 3), edges = clouds.Sum(c => c.Edges.Count);
@@ -92,6 +108,7 @@ internal sealed record ConcatenatedClouds(float[] Positions, float[] PointInputs
         var receivers = new long[edges];
         var graph = new long[points];
         var shifts = clouds.Any(c => c.Edges.Shifts is not null) ? new float[3 * edges] : null;
+        var cells = shifts is not null ? new float[9 * clouds.Count] : null;
         int p = 0, e = 0, f = 0;
         for (int b = 0; b < clouds.Count; b++)
         {
@@ -105,20 +122,22 @@ internal sealed record ConcatenatedClouds(float[] Positions, float[] PointInputs
                 receivers[e + k] = list.Receivers[k] + p;
             }
             if (shifts is not null && list.Shifts is { } own) Array.Copy(own, 0, shifts, 3 * e, own.Length);
+            if (cells is not null && list.Cell is { Length: 9 } cell) Array.Copy(cell, 0, cells, 9 * b, 9);
             Array.Fill(graph, b, p, n);
             p += n;
             e += list.Count;
             f += values.Length;
         }
-        return new ConcatenatedClouds(positions, inputs, senders, receivers, graph) { Shifts = shifts };
+        return new ConcatenatedClouds(positions, inputs, senders, receivers, graph) { Shifts = shifts, Cells = cells };
     }
 
     /// <summary>
     /// The scoring graph's inputs (<see cref="PonitaOnnxExporter"/>): type indices [1, P], or features [1, P, F] when
     /// <paramref name="featuresPerPoint"/> is given; with <paramref name="periodic"/>, the edges' shifts [1, E, 3] too;
-    /// with <paramref name="volumes"/> (a stress model), the clouds' volumes [1, B].
+    /// with <paramref name="volumes"/> (a stress model), the clouds' volumes [1, B]; with <paramref name="cells"/> (a
+    /// model that scores crystals in their lattice frame), the clouds' cells [1, B, 9] (zero for open clouds).
     /// </summary>
-    public List<MLExtensions.Torch.ParityInput> ToModelInputs(int? featuresPerPoint, bool periodic = false, float[]? volumes = null)
+    public List<MLExtensions.Torch.ParityInput> ToModelInputs(int? featuresPerPoint, bool periodic = false, float[]? volumes = null, bool cells = false)
     {
         int points = PointCount;
         long[] typeShape = featuresPerPoint is int width ? [1, points, width] : [1, points];
@@ -134,6 +153,11 @@ internal sealed record ConcatenatedClouds(float[] Positions, float[] PointInputs
         else if (Shifts is { } shifts && shifts.Any(v => v != 0))
             throw new InvalidOperationException("Periodic clouds given to a model that takes no cell (trained without CellColumnName).");
         if (volumes is not null) inputs.Add(new(PonitaColumns.Volumes, volumes, [1, volumes.Length]));
+        if (cells)
+        {
+            int clouds = Cells is { } given ? given.Length / 9 : Graph.Length == 0 ? 0 : (int)Graph[^1] + 1;
+            inputs.Add(new(PonitaColumns.Cells, Cells ?? new float[9 * clouds], [1, clouds, 9]));
+        }
         return inputs;
     }
 }

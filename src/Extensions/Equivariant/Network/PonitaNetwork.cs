@@ -133,11 +133,33 @@ internal sealed class PonitaNetwork : nn.Module
     public Tensor Grid => grid;
 
     /// <summary>
-    /// Whether <see cref="Energy(PointGraph)"/> reads each cloud's edges in its <see cref="InertiaFrame"/>, which makes the
-    /// energy invariant whatever the grid (open clouds only: a periodic graph's shifts would need the frame too). Off in
-    /// training, where random rotations teach the network every pose; the vector head never uses it.
+    /// Whether <see cref="Energy(PointGraph)"/> reads each cloud's edges in its <see cref="InertiaFrame"/> (or, for a
+    /// <see cref="Periodic"/> model, its <see cref="LatticeFrame"/>), which makes the energy invariant whatever the grid.
+    /// Off in training, where random rotations teach the network every pose; the vector head never uses it.
     /// </summary>
     public bool CanonicalFrame { get; set; }
+
+    /// <summary>
+    /// Whether the model takes a cell: with <see cref="CanonicalFrame"/>, every cloud is then read in its
+    /// <see cref="LatticeFrame"/> (open clouds, with a zero cell, on the fixed grid) instead of its inertia frame.
+    /// </summary>
+    public bool Periodic { get; set; }
+
+    /// <summary>The frames [B, 3, 3] the clouds of <paramref name="graph"/> are read in, or null for the fixed grid.</summary>
+    internal Tensor? Frames(PointGraph graph) => !CanonicalFrame ? null
+        : Periodic ? graph.Cells is { } cells ? LatticeFrame.Of(cells) : null
+        : InertiaFrame.Of(graph);
+
+    /// <summary>
+    /// The symmetric virial ∂E/∂ε [B, 3, 3] from the unsymmetrised Σ_e (∂E/∂r_e) r_eᵀ (the gradient of a strain applied to
+    /// the points and shifts, frames held fixed): its symmetric part, or in lattice frames <see cref="LatticeFrame.Virial"/>.
+    /// </summary>
+    internal Tensor Virial(Tensor unsymmetrised, PointGraph graph)
+    {
+        if (Periodic && Frames(graph) is { } frames) return LatticeFrame.Virial(unsymmetrised, frames);
+        using var half = 0.5.ToScalar();
+        return Plus(unsymmetrised, unsymmetrised.transpose(1, 2)).mul(half);
+    }
 
     /// <summary>The type embedding and the reference-energy layer.</summary>
     internal (Linear Embed, Linear Reference) Ends => (embed, reference);
@@ -227,10 +249,10 @@ internal sealed class PonitaNetwork : nn.Module
         var relative = Minus(x.index_select(0, graph.Senders), x.index_select(0, graph.Receivers)); // [E, 3]: x_j − x_i
         if (graph.Shifts is { } shifts)
         {
-            if (canonicalFrame) throw new InvalidOperationException("The canonical frame is defined for open clouds only, not under periodic boundaries.");
+            if (canonicalFrame && !Periodic) throw new InvalidOperationException("The inertia frame is defined for open clouds only, not under periodic boundaries.");
             relative = Plus(relative, shifts);                                                    // + n·Cell under periodic boundaries
         }
-        if (canonicalFrame) relative = InertiaFrame.Turn(relative, InertiaFrame.Of(graph), graph);
+        if (canonicalFrame && Frames(graph) is { } frames) relative = InertiaFrame.Turn(relative, frames, graph);
         var a1 = relative.matmul(orientations.t());                                              // [E, O]
         var distanceSquared = Squared(relative).sum(-1, keepdim: true);                          // [E, 1]
         var a2Squared = Minus(distanceSquared, Squared(a1)).clamp_min(Zero);

@@ -44,6 +44,7 @@ public sealed partial class PonitaPotential : IDisposable
     private readonly OnnxModelSession _session;
     private readonly PonitaInputContract _contract;
     private readonly string[] _outputs;
+    private readonly bool _takesCells;
 
     private PonitaPotential(byte[] onnx, PonitaDescription description, OnnxExecutionDevice device, int gpuDeviceId)
     {
@@ -52,6 +53,8 @@ public sealed partial class PonitaPotential : IDisposable
         _session = OnnxModelSession.Create(onnx, device, gpuDeviceId);
         // Models trained with a cell column take every edge's lattice shift; older and open-cluster models do not.
         IsPeriodic = _session.Session.InputMetadata.ContainsKey(PonitaColumns.Shifts);
+        // Periodic models that read crystals in their lattice frame also take the cells.
+        _takesCells = _session.Session.InputMetadata.ContainsKey(PonitaColumns.Cells);
         _contract = new PonitaInputContract("positions", "types", description.TypesAreIndices, description.FeatureCount,
             description.KnownTypes is { } known ? Enumerable.Range(0, description.FeatureCount).Select(known.Contains).ToArray() : null,
             description.Cutoff, description.MaximumNeighbors, description.SelfInteraction,
@@ -172,7 +175,7 @@ public sealed partial class PonitaPotential : IDisposable
         var graphs = PonitaMemory.Graphs(clouds.Select(c => c.Positions).ToList(), _contract, cells);
         var concatenated = ConcatenatedClouds.Of(clouds.Select((c, i) => (c.Positions, c.Types, graphs[i])).ToList());
         var volumes = PredictsStress ? Enumerable.Range(0, clouds.Count).Select(b => PeriodicRadiusGraph.StressVolume(cells?[b])).ToArray() : null;
-        var inputs = concatenated.ToModelInputs(_contract.TypesAreIndices ? null : _contract.Count, IsPeriodic, volumes);
+        var inputs = concatenated.ToModelInputs(_contract.TypesAreIndices ? null : _contract.Count, IsPeriodic, volumes, _takesCells);
         var values = inputs.Select(i => i.ToOrtValue()).ToArray();
         try
         {

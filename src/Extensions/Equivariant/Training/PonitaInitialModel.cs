@@ -79,6 +79,7 @@ internal sealed record PonitaInitialModel(PonitaDescription Description, byte[] 
             network.FoldEnergyScale(d.EnergyScale, [.. d.ReferenceEnergies]);
             network.eval();
             network.CanonicalFrame = d.CanonicalFrame;
+            network.Periodic = d.CellColumnName is not null;
             return network;
         }
         catch

@@ -137,7 +137,7 @@ internal static class PonitaMemory
         if (!fits)
             throw TooLarge($"{cloud} has {points:N0} points and more than {limit:N0} interacting pairs within the cutoff{(cell is null ? "" : " (periodic images included)")}",
                 otherBytes + cost.Bytes(limit + 1, points), advice);
-        return new EdgeList(senders.ToArray(), receivers.ToArray()) { Shifts = images is null ? null : PeriodicRadiusGraph.Shifts(images, cell) };
+        return new EdgeList(senders.ToArray(), receivers.ToArray()) { Shifts = images is null ? null : PeriodicRadiusGraph.Shifts(images, cell), Cell = images is null ? null : cell };
     }
 
     /// <summary>The start of the message about one cloud: its column and, when known, its row.</summary>

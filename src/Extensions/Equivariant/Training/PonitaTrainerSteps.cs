@@ -102,9 +102,10 @@ internal static class PonitaTrainerSteps
     /// </summary>
     /// <remarks>
     /// With <paramref name="inputVectorsColumn"/>, those vectors are checked and fed to the model as well; with
-    /// <paramref name="volumes"/> (a stress model), the cell's volume.
+    /// <paramref name="volumes"/> (a stress model), the cell's volume; with <paramref name="cells"/> (a periodic model that
+    /// reads crystals in their lattice frame), the volume and the cell.
     /// </remarks>
-    private static IEstimator<ITransformer> Preparation(MLContext ml, PonitaInputContract contract, string? inputVectorsColumn = null, bool volumes = false)
+    private static IEstimator<ITransformer> Preparation(MLContext ml, PonitaInputContract contract, string? inputVectorsColumn = null, bool volumes = false, bool cells = false)
     {
         var t = ml.Transforms;
         var chain = t.CopyColumns(PonitaColumns.Positions, contract.PositionsColumn)
@@ -113,6 +114,7 @@ internal static class PonitaTrainerSteps
         if (contract.CellColumn is { } cell)
         {
             var copied = chain.Append(t.CopyColumns(PonitaColumns.Cell, cell));
+            if (cells) return copied.Append(t.CustomMapping(new PonitaFramedInputMapping().GetMapping(), PonitaFramedInputMapping.ContractName));
             return volumes
                 ? copied.Append(t.CustomMapping(new PonitaStressInputMapping().GetMapping(), PonitaStressInputMapping.ContractName))
                 : copied.Append(t.CustomMapping(new PonitaPeriodicInputMapping().GetMapping(), PonitaPeriodicInputMapping.ContractName));
@@ -129,20 +131,22 @@ internal static class PonitaTrainerSteps
     /// temporary column.
     /// </summary>
     internal static OnnxScoringSpec ScoringSpec(MLContext ml, byte[] onnx, PonitaInputContract contract, PredictionKind kind,
-        IReadOnlyList<string> outputs, string? inputVectorsColumn, OnnxExecutionDevice device, bool stress = false)
+        IReadOnlyList<string> outputs, string? inputVectorsColumn, OnnxExecutionDevice device, bool stress = false, bool cells = false)
     {
         string[] inputs = [PonitaColumns.Points, PonitaColumns.Kinds, PonitaColumns.Senders, PonitaColumns.Receivers, PonitaColumns.GraphIndex];
         if (contract.CellColumn is not null) inputs = [.. inputs, PonitaColumns.Shifts];
         if (stress) inputs = [.. inputs, PonitaColumns.Volumes];
+        if (cells) inputs = [.. inputs, PonitaColumns.Cells];
         string[] temporary = [PonitaColumns.Positions, PonitaColumns.Types, PonitaColumns.Contract, .. inputs];
         if (contract.CellColumn is not null) temporary = [.. temporary, PonitaColumns.Cell];
+        if (cells && !stress) temporary = [.. temporary, PonitaColumns.Volumes];   // the framed row check gives it either way
         bool vectors = inputVectorsColumn is not null;
         return new OnnxScoringSpec
         {
             Model = onnx,
             Kind = kind,
             InputColumns = vectors ? [.. inputs, PonitaColumns.PointVectors] : inputs,
-            Preparation = Preparation(ml, contract, inputVectorsColumn, stress),
+            Preparation = Preparation(ml, contract, inputVectorsColumn, stress, cells),
             ExtraOutputs = outputs,
             TemporaryColumns = vectors ? [.. temporary, PonitaColumns.RawPointVectors, PonitaColumns.PointVectors] : temporary,
             Device = device,

@@ -118,7 +118,8 @@ internal static class PonitaTrainingLoop
     /// <summary>
     /// Energies [B], forces [P, 3] and virials ∂E/∂ε [B, 3, 3] (symmetrised; the stress times the volume) under a
     /// homogeneous strain ε of each cloud: its points and its edges' lattice shifts move as x → (I + ε)·x, so every
-    /// edge vector strains as r → (I + ε)·r and ∂E/∂ε = Σ_e (∂E/∂r_e) r_eᵀ, what the ONNX graph sums per edge.
+    /// edge vector strains as r → (I + ε)·r and ∂E/∂ε = Σ_e (∂E/∂r_e) r_eᵀ, what the ONNX graph sums per edge, made
+    /// symmetric by <see cref="PonitaNetwork.Virial"/> (which accounts for the turn of a lattice frame).
     /// </summary>
     public static (Tensor Energy, Tensor Forces, Tensor Virial) EnergyForcesAndVirial(PonitaNetwork network, PointGraph graph, bool training)
     {
@@ -130,9 +131,7 @@ internal static class PonitaTrainingLoop
             : null;
         var energy = network.Energy(graph with { Positions = strained, Shifts = shifts });
         var gradients = autograd.grad([energy.sum()], [positions, strain], retain_graph: training, create_graph: training);
-        using var half = 0.5.ToScalar();
-        var virial = Plus(gradients[1], gradients[1].transpose(1, 2)).mul(half);
-        return (energy, gradients[0].neg(), virial);
+        return (energy, gradients[0].neg(), network.Virial(gradients[1], graph));
     }
 
     /// <summary>
