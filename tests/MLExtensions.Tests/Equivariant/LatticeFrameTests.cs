@@ -10,7 +10,6 @@ namespace MLExtensions.Tests.Equivariant;
 public class LatticeFrameTests
 {
     private const int Types = 2;
-    private const double Cutoff = 3.0;
 
     private static PonitaNetwork Network(int seed, bool frame)
     {
@@ -20,13 +19,7 @@ public class LatticeFrameTests
         return network;
     }
 
-    private static GraphSample Crystal(int seed, double size, int atoms)
-    {
-        var generator = new Random(seed);
-        var cell = PeriodicCells.Triclinic(generator, size);
-        var x = PeriodicCells.Atoms(generator, cell, atoms);
-        return PeriodicCells.Sample(x, Enumerable.Range(0, atoms).Select(i => (float)(i % Types)).ToArray(), Types, cell, Cutoff, selfLoops: true);
-    }
+    private static GraphSample Crystal(int seed, double size, int atoms) => StressNetworkTests.Crystal(seed, size, atoms);
 
     /// <summary>The sample's points, shifts and cell turned by <paramref name="rotation"/>.</summary>
     private static GraphSample Rotated(GraphSample sample, double[,] rotation) => sample with

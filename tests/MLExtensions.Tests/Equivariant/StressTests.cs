@@ -16,7 +16,8 @@ public class StressNetworkTests
 
     private static PonitaNetwork Network(int seed, ScalarType dtype = ScalarType.Float32) => PeriodicNetworkTests.Network(seed, dtype);
 
-    private static GraphSample Crystal(int seed, double size, int atoms)
+    /// <summary>A random triclinic crystal of <paramref name="atoms"/> points, alternating types, its periodic graph with self-loops.</summary>
+    internal static GraphSample Crystal(int seed, double size, int atoms)
     {
         var generator = new Random(seed);
         var cell = PeriodicCells.Triclinic(generator, size);
