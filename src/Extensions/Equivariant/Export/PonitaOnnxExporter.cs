@@ -37,7 +37,9 @@ internal static partial class PonitaOnnxExporter
     /// open clouds): edge vectors are x_sender − x_receiver + shift, and the shifts, constant in the positions, leave
     /// the reverse pass as it is. The stress is (1/V)·Σ_e sym((∂E/∂r_e) r_eᵀ), the virial of the edge vectors summed per
     /// cloud (ASE's sign: energy unit/Å³, positive under tension), over one more input, the cells' volumes [1, B]
-    /// (<see cref="PonitaColumns.Volumes"/>; NaN for a cloud with no volume, whose stress is then NaN).
+    /// (<see cref="PonitaColumns.Volumes"/>; NaN for a cloud with no volume, whose stress is then NaN). A periodic network
+    /// with <see cref="PonitaNetwork.CanonicalFrame"/> also takes the clouds' cells [1, B, 9] (<see cref="PonitaColumns.Cells"/>;
+    /// zero for an open cloud) and reads every crystal in its <see cref="LatticeFrame"/>.
     /// </remarks>
     public static byte[] ExportForScoring(PonitaNetwork network, bool typesAreIndices, string? forcesName, IReadOnlyDictionary<string, string>? metadata = null,
         bool periodic = false, string? stressName = null, string? atomEnergiesName = null)
