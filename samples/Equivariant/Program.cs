@@ -5,7 +5,7 @@
 // regression on inverse pair distances (forces as its analytic gradient). Ends with a short constant-energy molecular
 // dynamics run driven by the exported model.
 //   dotnet run -c Release --project samples/Equivariant [-- --data file.extxyz.gz] [--train 1000] [--epochs 30]
-//     [--cutoff 5] [--self] [--every-layer]
+//     [--cutoff 5] [--self] [--every-layer] [--force-weight 3] [--fixed-grid]
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -36,8 +36,10 @@ var options = new PonitaTrainer.Options
     Cutoff = args.Contains("--cutoff") ? double.Parse(Text("--cutoff", "5"), System.Globalization.CultureInfo.InvariantCulture) : null,
     SelfInteraction = args.Contains("--self"),
     ReadoutFromEveryLayer = args.Contains("--every-layer"),
+    CanonicalFrame = !args.Contains("--fixed-grid"),
     Progress = new Progress(p => Console.WriteLine($"  epoch {p.Epoch}/{p.TotalEpochs}: loss {p.TrainingLoss:G4}, {p.Elapsed.TotalSeconds:F0} s")),
 };
+if (args.Contains("--force-weight")) options.ForceLossWeight = double.Parse(Text("--force-weight", ""), System.Globalization.CultureInfo.InvariantCulture);
 var clock = Stopwatch.StartNew();
 using var ponita = ml.Equivariant().Trainers.Ponita(options).Fit(ml.Data.LoadFromEnumerable(trainRows));
 double ponitaSeconds = clock.Elapsed.TotalSeconds;

@@ -48,7 +48,12 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
     /// </summary>
     public int? FeaturesPerAtom { get; set; }
 
-    /// <summary>Orientations on the sphere (Fibonacci grid); the paper uses 16–20. Default: 16.</summary>
+    /// <summary>
+    /// Orientations on the sphere; the paper uses 16–20. An even number gets a grid spread by repulsion that the
+    /// half-turns about the three axes map onto itself (so a canonical frame's sign flips leave the energy unchanged;
+    /// required with <see cref="PonitaTrainer.Options.CanonicalFrame"/> on open clouds), an odd one a Fibonacci grid.
+    /// Default: 16.
+    /// </summary>
     public int NumberOfOrientations { get; set; } = 16;
 
     /// <summary>Channels per point and orientation. Default: 32.</summary>

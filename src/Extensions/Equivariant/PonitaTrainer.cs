@@ -106,7 +106,7 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         /// <summary>
         /// Weight of the stress error against the energy error (with a stress column): the mean squared error per stress
         /// component, each measured as a virial per atom (stress × volume / atoms, in the energy unit), so that it weighs
-        /// as an energy per atom does whatever the cell's size. Default: 1.
+        /// as an energy per atom does whatever the cell's size. Default: 10.
         /// </summary>
         public double StressLossWeight { get; set; } = 10;
 
@@ -116,7 +116,9 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         /// the first axis, b in the first two). The fixed orientation grid then sees every pose alike, so energies,
         /// forces and stresses are invariant and equivariant to float rounding at any
         /// <see cref="PonitaOptionsBase.NumberOfOrientations"/>, instead of up to the grid's resolution; the frame costs a
-        /// few operations per point and edge. Training still turns clouds at random
+        /// few operations per point and edge. Where a moving molecule's third moment changes sign its frame turns by half
+        /// a turn, which an even grid maps onto itself, so the energy stays continuous (molecular dynamics conserves
+        /// it); an odd number of orientations is therefore refused for open clouds. Training still turns clouds at random
         /// (<see cref="PonitaOptionsBase.RotationAugmentation"/>), so every frame is a pose the network learned. Open
         /// clouds whose axes are not defined (fewer than 3 points, linear or symmetric-top shapes), open clouds scored
         /// by a periodic model, and cells whose first two lattice vectors are zero or parallel keep the fixed grid. A
@@ -176,6 +178,11 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
                         (nameof(PredictedStressColumnName), PredictedStressColumnName)], "PredictedAtomEnergies");
             if (!(StressLossWeight >= 0) || !double.IsFinite(StressLossWeight))
                 throw new ArgumentOutOfRangeException(nameof(StressLossWeight), StressLossWeight, "The stress loss weight must be non-negative and finite.");
+            if (CanonicalFrame && !PositionOnly && CellColumnName is null && NumberOfOrientations % 2 != 0)
+                throw new ArgumentOutOfRangeException(nameof(NumberOfOrientations), NumberOfOrientations,
+                    $"With CanonicalFrame the number of orientations must be even: only an even grid is closed under the half-turns by which a molecule's frame " +
+                    $"flips as it moves, and on any other the energy would step at every flip (molecular dynamics would not conserve it). Use {NumberOfOrientations + 1}, " +
+                    "or set CanonicalFrame = false.");
         }
     }
 

@@ -66,6 +66,49 @@ public class InertiaFrameTests
         Assert.True(worst > 1e-5, $"without the frame, the energies moved by at most {worst:E2} of themselves");
     }
 
+    [Theory]
+    [InlineData(8, false)]
+    [InlineData(9, true)]
+    public void The_energy_does_not_step_where_a_moving_clouds_frame_flips(int orientations, bool steps)
+    {
+        // A cloud moved along a fixed direction until one of its axes' third moments changes sign, where the frame turns
+        // that axis (and another) round. An even grid is closed under such half-turns, so the energy runs straight
+        // through, as an MD step must see it; the odd Fibonacci grid is not and steps there.
+        using var scope = NewDisposeScope();
+        random.manual_seed(11);
+        using var network = new PonitaNetwork(Types, hidden: 16, layers: 2, orientations, cutoff: Cutoff) { CanonicalFrame = true };
+        network.eval();
+        network.to(ScalarType.Float64);
+        var generator = new Random(12);
+        var cloud = Enumerable.Range(0, 24).Select(_ => 1.6 * generator.NextDouble() - 0.8).ToArray();
+        var direction = cloud.Select(_ => generator.NextDouble() * 2 - 1).ToArray();
+        var sample = GraphSample.Of(new PointCloud(cloud.Select(x => (float)x).ToArray(), PointCloudData.OneHot([0, 1, 2, 0, 1, 2, 0, 1], Types), 0f, null), Cutoff, null);
+        Assert.Equal(8 * 7, sample.Edges.Count);                                         // all pairs: the graph stays the same along the path
+        // In double precision throughout: float32 would round the path's steps.
+        Tensor At(IReadOnlyList<double> offsets) =>
+            tensor(offsets.SelectMany(t => cloud.Zip(direction, (x, d) => x + t * d)).ToArray(), [offsets.Count * 8, 3]);
+        bool Flipped(double a, double b)
+        {
+            var frames = InertiaFrame.Of(RandomGraphs.Graph([sample, sample], Types, ScalarType.Float64).WithPositions(At([a, b])));
+            return frames[0].mul(frames[1]).sum([0]).min().item<double>() < -0.9;    // an axis turned round
+        }
+        double lower = Enumerable.Range(0, 400).Select(k => -1 + k * 0.005).First(t => Flipped(t, t + 0.005)), upper = lower + 0.005;
+        for (int i = 0; i < 40; i++)
+        {
+            double middle = (lower + upper) / 2;
+            if (Flipped(lower, middle)) upper = middle;
+            else lower = middle;
+        }
+        const double step = 1e-7;
+        var offsets = Enumerable.Range(0, 40).Select(k => lower + (k - 19.5) * step).ToList();
+        var path = RandomGraphs.Graph(offsets.Select(_ => sample).ToList(), Types, ScalarType.Float64).WithPositions(At(offsets));
+        var energies = network.Energy(path).data<double>().ToArray();
+        var changes = energies.Zip(energies.Skip(1), (a, b) => Math.Abs(b - a)).ToArray();
+        double typical = changes.Order().ElementAt(changes.Length / 2), largest = changes.Max();
+        if (steps) Assert.True(largest > 20 * typical, $"the odd grid's energy should step at the flip: largest change {largest:E3}, typical {typical:E3}");
+        else Assert.True(largest <= 1.5 * typical, $"the energy stepped by {largest:E3} where it moves by {typical:E3} per step");
+    }
+
     [Fact]
     public void Planar_clouds_are_oriented_by_their_in_plane_shape()
     {

@@ -48,10 +48,10 @@ public class PonitaNetworkTests
     private const int Types = 3;
     private const double Cutoff = 2.5;
 
-    private static PonitaNetwork Network(int seed, bool readoutEveryLayer = false)
+    private static PonitaNetwork Network(int seed, bool readoutEveryLayer = false, int orientations = 12)
     {
         random.manual_seed(seed);
-        var network = new PonitaNetwork(Types, hidden: 16, layers: 2, orientations: 12, cutoff: Cutoff, readoutEveryLayer: readoutEveryLayer);
+        var network = new PonitaNetwork(Types, hidden: 16, layers: 2, orientations, cutoff: Cutoff, readoutEveryLayer: readoutEveryLayer);
         network.eval();
         return network;
     }
@@ -66,7 +66,8 @@ public class PonitaNetworkTests
     public void Rotating_points_and_grid_together_leaves_the_energy_unchanged(bool readoutEveryLayer)
     {
         using var scope = NewDisposeScope();
-        using var network = Network(1, readoutEveryLayer);
+        // 8 orientations: the 12 of the other tests form an icosahedron, whose symmetry leaves the fixed grid's error near float32 rounding.
+        using var network = Network(1, readoutEveryLayer, orientations: 8);
         var graph = Batch(2);
         var rotation = RandomGraphs.RandomRotation(3);
         var expected = network.Energy(graph, network.Grid);

@@ -14,8 +14,10 @@ namespace MLExtensions.Equivariant;
 /// <remarks>
 /// Where two eigenvalues come closer than <see cref="RelativeGap"/> of the largest (one or two points, linear molecules,
 /// symmetric tops) the axes are not defined and the frame is the identity: the fixed grid, invariant only up to its
-/// resolution. The frame is differentiable away from those clouds and from a third moment of zero, so forces through it
-/// stay the exact gradient; across those sets the energy steps by the fixed grid's own invariance error.
+/// resolution. Where a third moment changes sign the frame turns by half a turn about one of its axes; on a grid those
+/// half-turns map onto itself (<see cref="SphereGrid.HalfTurnSymmetric"/>) the energy is the same in either frame, so it
+/// stays continuous there and forces through the frame stay the exact gradient. Across the degenerate set the energy
+/// steps by the fixed grid's own invariance error.
 /// </remarks>
 internal static class InertiaFrame
 {

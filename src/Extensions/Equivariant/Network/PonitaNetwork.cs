@@ -98,7 +98,7 @@ internal sealed class PonitaNetwork : nn.Module
         vector_readout = nn.Linear(hidden, 1);
         vector_embed = nn.Linear(1, hidden);
         PositionOnly = positionOnly;
-        grid = positionOnly ? zeros(1, 3) : tensor(SphereGrid.Fibonacci(orientations), [orientations, 3]);
+        grid = positionOnly ? zeros(1, 3) : tensor(SphereGrid.For(orientations), [orientations, 3]);
         register_buffer(nameof(grid), grid);
         KernelScale = kernelScale ?? cutoff;
         if (!(KernelScale > 0)) throw new ArgumentOutOfRangeException(nameof(kernelScale), kernelScale, "The kernel scale must be positive.");
