@@ -34,7 +34,7 @@ namespace MLExtensions.Equivariant;
 /// <see cref="PonitaOptionsBase.EnergyUnit"/>, recorded in the model.</para>
 /// <para>Training: per-type reference energies are fitted by least squares first and the network learns the
 /// remainder, in units of the force RMS (with forces) or of the remainder's spread; the loss is the mean over clouds of the squared energy
-/// error divided by the cloud's number of points (so that large cells do not drown their forces) plus <see cref="Options.ForceLossWeight"/> times the mean squared error per force component (forces = −∂E/∂x,
+/// error per point (as NequIP and MACE weigh it, so that large cells do not drown their forces; scaled so that a 21-atom molecule weighs as it did before) plus <see cref="Options.ForceLossWeight"/> times the mean squared error per force component (forces = −∂E/∂x,
 /// differentiated twice through the network), and with stress labels <see cref="Options.StressLossWeight"/> times the
 /// mean squared error per stress component as a virial per atom; Adam with a linear warm-up and a cosine-decaying learning rate, random
 /// rotations of every drawn cloud, and an exponential moving average of the weights for the exported model. A seeded
@@ -74,7 +74,10 @@ public sealed class PonitaTrainer : IEstimator<PonitaModel>
         /// </summary>
         public int NumberOfRadialBasisFunctions { get; set; } = 16;
 
-        /// <summary>Weight of the per-component force error against the energy error (with a forces column). Default: 3.</summary>
+        /// <summary>
+        /// Weight of the mean squared error per force component against the energy term, 21 × the squared energy error
+        /// per atom (with a forces column). Default: 3.
+        /// </summary>
         public double ForceLossWeight { get; set; } = 3;
 
         /// <summary>

@@ -23,7 +23,7 @@ public sealed record PonitaValidation(int Epoch, double EnergyMeanAbsoluteError,
         {
             double error = energies[i] - samples[i].Cloud.Energy;
             energyAbsolute += Math.Abs(error);
-            energySquares += error * error / Math.Max(1, samples[i].Cloud.Count);   // as the training loss: per point
+            energySquares += PonitaTrainingLoop.EnergyLossTerm(error, samples[i].Cloud.Count);
             if (!withForces) continue;
             var target = samples[i].Cloud.Forces!;
             for (int k = 0; k < target.Length; k++)

@@ -48,6 +48,23 @@ public class BatchPiecesTests
     }
 
     [Fact]
+    public void The_validation_loss_weighs_cells_of_every_size_as_the_training_loss_does()
+    {
+        // Cells of 4 to 12 atoms, some with stress: the per-atom energy term, the forces and the stress must be
+        // weighed the same way in both, or the best-validation epoch would be chosen on another objective.
+        var batch = Cells();
+        random.manual_seed(6);
+        using var network = new PonitaNetwork(Types, hidden: 8, layers: 2, orientations: 4, cutoff: Cutoff, kernelScale: 1.5);
+        network.eval();
+        var (training, _) = LossAndGradient(network, batch, [batch]);
+        var validation = PonitaValidation.Measure(1, network, batch, Types, batch.Count, scale: 1, withForces: true, forceWeight: 3, CPU, stressWeight: 10);
+        Assert.True(Math.Abs(validation.NormalisedLoss - training) <= 1e-5 * training, $"validation {validation.NormalisedLoss} vs training {training}");
+        // The energy term is per atom: the same energy error weighs less in a larger cell.
+        Assert.Equal(0.25 / 21, PonitaTrainingLoop.EnergyLossTerm(0.5, 21), 12);
+        Assert.Equal(0.25 * 21 / (216.0 * 216), PonitaTrainingLoop.EnergyLossTerm(0.5, 216), 12);
+    }
+
+    [Fact]
     public void Pieces_add_up_to_the_whole_batch_loss_and_gradient()
     {
         var batch = Cells();
