@@ -16,8 +16,11 @@ namespace MLExtensions.Tests;
 /// </summary>
 public class PublicSurfaceTests(ITestOutputHelper output)
 {
-    /// <summary>The most public types a user browses (those hidden with EditorBrowsableState.Never do not count).</summary>
-    private const int VisibleTypeLimit = 115;
+    /// <summary>
+    /// The most public types a user browses (those hidden with EditorBrowsableState.Never do not count): raise it only for
+    /// a type a user reads or writes (116: NasRegularization, the retraining trials of a search result).
+    /// </summary>
+    private const int VisibleTypeLimit = 116;
 
     private static readonly Assembly[] Packages = [typeof(MlpTrainer).Assembly, typeof(OnnxScoredModel).Assembly, typeof(MLExtensions.Plotting.Plots).Assembly];
 

@@ -53,6 +53,12 @@ internal sealed class MlpNetwork : nn.Module<Tensor, Tensor>
     /// <summary>Hidden layers and activation.</summary>
     public MlpArchitecture Architecture { get; }
 
+    /// <summary>
+    /// Probability of zeroing each hidden unit after its activation in training (inverted dropout: the kept units are
+    /// scaled by 1/(1 − p)), so evaluation, scoring and the ONNX graph need no change. 0: none.
+    /// </summary>
+    public double Dropout { get; set; }
+
     /// <summary>Raw features [N, Inputs] → outputs [N, Outputs] (regression values, binary logits, class logits).</summary>
     public override Tensor forward(Tensor x)
     {
@@ -60,6 +66,7 @@ internal sealed class MlpNetwork : nn.Module<Tensor, Tensor>
         for (int i = 0; i < layers.Count - 1; i++)
         {
             var next = MlpLayers.Activate(layers[i].forward(h), Architecture.ActivationOf(i));
+            if (training && Dropout > 0) next = nn.functional.dropout(next, Dropout, training: true);
             h = Architecture.Residual && i > 0 ? Plus(next, MlpLayers.Shortcut(h, next.shape[1])) : next;
         }
         return ends.Output(layers[^1].forward(h));

@@ -65,6 +65,12 @@ public sealed partial class MlpTrainer : IEstimator<MlpModel>
         public double WeightDecay { get; set; }
 
         /// <summary>
+        /// Probability of dropping each hidden unit in training (after its activation), in [0, 1); scoring and the ONNX
+        /// graph are unchanged. Default: 0.
+        /// </summary>
+        public double Dropout { get; set; }
+
+        /// <summary>
         /// Fraction of rows held out (by a seeded hash of their position) to pick the best epoch and stop early.
         /// Default: 0, which trains on all rows for <see cref="NumberOfEpochs"/> epochs.
         /// </summary>
@@ -112,6 +118,8 @@ public sealed partial class MlpTrainer : IEstimator<MlpModel>
                 throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be positive and finite.");
             if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay))
                 throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "Weight decay must be non-negative and finite.");
+            if (!(Dropout >= 0 && Dropout < 1))
+                throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "A dropout probability in [0, 1).");
             if (!(ValidationFraction >= 0 && ValidationFraction < 1))
                 throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "The validation fraction must be in [0, 1).");
             ArgumentOutOfRangeException.ThrowIfLessThan(EarlyStoppingPatience, 1, nameof(EarlyStoppingPatience));
@@ -228,6 +236,7 @@ public sealed partial class MlpTrainer : IEstimator<MlpModel>
         {
             network.to(run.Device);
             var history = TrainNetwork(network, data, summary, run, timeBudget);
+            network.eval(); // no dropout from here on: export, its parity check and TorchSharp scoring see the trained function
             network.to(CPU);
             return new TrainedNetwork(network, architecture, classes, summary, history, run.Seed);
         }
@@ -253,7 +262,7 @@ public sealed partial class MlpTrainer : IEstimator<MlpModel>
     {
         int outputs = _kind == PredictionKind.MulticlassClassification ? data.ClassCount : 1;
         var (shift, scale, outputShift, outputScale) = summary.Standardization(LabelKind);
-        return new MlpNetwork(data.FeatureCount, architecture, outputs, shift, scale, outputShift, outputScale);
+        return new MlpNetwork(data.FeatureCount, architecture, outputs, shift, scale, outputShift, outputScale) { Dropout = _options.Dropout };
     }
 
     private IReadOnlyList<TrainingProgress> TrainNetwork(MlpNetwork network, TabularData data, TabularSummary summary, TrainingRun run, TimeSpan? timeBudget)

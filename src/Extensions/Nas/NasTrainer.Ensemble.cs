@@ -35,6 +35,8 @@ public sealed partial class NasTrainer
         using var run = frame.StartRun(nameof(NasTrainer), candidates.Max(c => c.Architecture.WidestLayer));
         var rows = SelectionRows(data, selection, run.CancellationToken);
         var members = new List<MlpTrainer.TrainedNetwork>();
+        NasRegularization? regularization = null;
+        IReadOnlyList<NasRegularization>? trials = null;
         try
         {
             var predictions = new List<double[]>();
@@ -42,8 +44,14 @@ public sealed partial class NasTrainer
             {
                 TimeSpan? left = remaining is TimeSpan r ? Max(r - clock.Elapsed, TimeSpan.Zero) : null;
                 if (i > 0 && left == TimeSpan.Zero) break;
-                var trainer = RetrainingTrainer(candidates[i].Architecture, MemberSeed(seed, i), seed, selection.IsValidation);
-                members.Add(trainer.TrainNetwork(input, left));
+                if (i == 0 && _options.RegularizationChoices.Count > 1)
+                {
+                    // The pick chooses the regularisation by validation; the other members are retrained with it.
+                    var (pick, pickRegularization, tried) = RetrainWithEachRegularization(input, candidates[0].Architecture, MemberSeed(seed, 0), selection.IsValidation, left, Stopwatch.StartNew());
+                    (regularization, trials) = (pickRegularization, tried);
+                    members.Add(pick);
+                }
+                else members.Add(RetrainingTrainer(candidates[i].Architecture, MemberSeed(seed, i), seed, selection.IsValidation, regularization).TrainNetwork(input, left));
                 predictions.Add(Predict(members[i].Network, rows, data.FeatureCount));
                 run.Info($"ensemble member {i + 1}/{candidates.Count}: {candidates[i].Architecture} retrained ({members[i].History.Count} epochs)");
             }
@@ -60,6 +68,8 @@ public sealed partial class NasTrainer
                 EnsembleMembers = members.Select((_, i) => candidates[i] with { EnsembleWeight = weights[i], SelectionLoss = chosen.MemberLosses[i] }).ToList(),
                 EnsembleSelectionLoss = chosen.Loss,
                 EnsembleMembersSkipped = skipped,
+                RegularizationTrials = trials,
+                Regularization = regularization,
             };
             var retraining = clock.Elapsed;
             // Wall-clock times stay out of the model, so that the same seed and data give the same ONNX bytes.

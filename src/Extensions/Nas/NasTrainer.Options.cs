@@ -210,6 +210,26 @@ public sealed partial class NasTrainer
         public int EarlyStoppingPatience { get; set; } = 10;
 
         /// <summary>
+        /// Dropout probabilities on hidden units (in training; <see cref="MlpTrainer.Options.Dropout"/>) the retrained
+        /// network may use, each in [0, 1). Regularisation is not judged in the supernet: ranking by inherited weights
+        /// evaluates what a network computes, and dropout and decay change only how it trains. So with more than one
+        /// combination of these and <see cref="WeightDecays"/>, the pick is retrained once per combination and the one with
+        /// the lowest early-stopping validation loss is kept (tuned by validation, as AutoGluon and Auto-PyTorch tune
+        /// them); the trials are in <see cref="NasSearchResult.RegularizationTrials"/>. Default: [0].
+        /// </summary>
+        public double[] Dropouts { get; set; } = [0];
+
+        /// <summary>
+        /// L2 penalties (Adam weight decay; <see cref="MlpTrainer.Options.WeightDecay"/>) the retrained network may use,
+        /// each finite and ≥ 0, chosen with <see cref="Dropouts"/> by validation. Default: [0].
+        /// </summary>
+        public double[] WeightDecays { get; set; } = [0];
+
+        /// <summary>Every combination of <see cref="Dropouts"/> and <see cref="WeightDecays"/>, dropout-major.</summary>
+        internal IReadOnlyList<NasRegularization> RegularizationChoices =>
+            Dropouts.Distinct().SelectMany(d => WeightDecays.Distinct().Select(w => new NasRegularization(d, w))).ToList();
+
+        /// <summary>
         /// How many of the best distinct candidates (<see cref="NasSearchResult.TopArchitectures"/>, so at most
         /// <see cref="TopK"/>) to retrain and combine. Above 1, each is retrained from scratch (seeded from the run's seed,
         /// early-stopped on the same rows), none of them on the <see cref="EnsembleSelectionFraction"/> rows; on those rows
@@ -235,12 +255,27 @@ public sealed partial class NasTrainer
         /// <summary>The search space these settings describe.</summary>
         public NasSearchSpace SearchSpace => new() { Depths = Depths, Widths = Widths, Activations = Activations, ActivationPerLayer = ActivationPerLayer, SearchResidual = SearchResidual };
 
+        private void CheckRegularization()
+        {
+            if (Dropouts is not { Length: > 0 }) throw new ArgumentException("Give at least one dropout probability (e.g. [0]).", nameof(Dropouts));
+            if (WeightDecays is not { Length: > 0 }) throw new ArgumentException("Give at least one weight decay (e.g. [0]).", nameof(WeightDecays));
+            foreach (var p in Dropouts)
+                if (!(p >= 0 && p < 1)) throw new ArgumentOutOfRangeException(nameof(Dropouts), p, "Each dropout probability must be in [0, 1).");
+            foreach (var w in WeightDecays)
+                if (!(w >= 0) || !double.IsFinite(w)) throw new ArgumentOutOfRangeException(nameof(WeightDecays), w, "Each weight decay must be finite and ≥ 0.");
+            if (RegularizationChoices.Count > 1 && !(RetrainValidationFraction > 0))
+                throw new ArgumentOutOfRangeException(nameof(RetrainValidationFraction), RetrainValidationFraction,
+                    $"{RegularizationChoices.Count} combinations of Dropouts and WeightDecays are chosen between by the retraining's validation loss: " +
+                    "give RetrainValidationFraction above 0, or one dropout and one weight decay.");
+        }
+
         internal override void Validate()
         {
             base.Validate();
             SearchSpace.Validate();
             if (TimeBudget is TimeSpan t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeBudget), t, "The time budget must be positive.");
             ArgumentOutOfRangeException.ThrowIfLessThan(SearchEpochs, 1, nameof(SearchEpochs));
+            CheckRegularization();
             ArgumentOutOfRangeException.ThrowIfNegative(WarmupEpochs, nameof(WarmupEpochs));
             if (Strategy == NasStrategy.TangleNas && WarmupEpochs >= SearchEpochs)
                 throw new ArgumentOutOfRangeException(nameof(WarmupEpochs), WarmupEpochs,

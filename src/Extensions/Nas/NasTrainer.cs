@@ -91,6 +91,7 @@ public sealed partial class NasTrainer : IEstimator<NasModel>
         var retrainClock = System.Diagnostics.Stopwatch.StartNew();
         TimeSpan? remaining = budget is TimeSpan b ? (b - elapsed > TimeSpan.Zero ? b - elapsed : TimeSpan.Zero) : null;
         if (_options.EnsembleSize > 1) return FitEnsemble(input, data, outcome, SearchResult(outcome, space), seed, remaining);
+        if (_options.RegularizationChoices.Count > 1) return FitRegularized(input, outcome, SearchResult(outcome, space), seed, remaining);
         NasSearchResult result = null!;
         var trained = RetrainingTrainer(outcome.Architecture, seed).Train(input, remaining, () =>
         {
@@ -162,8 +163,11 @@ public sealed partial class NasTrainer : IEstimator<NasModel>
     /// <param name="seed">The seed of the weights and of shuffling (null: the run's).</param>
     /// <param name="splitSeed">The run's seed, from which the early-stopping split is drawn (null: <paramref name="seed"/>).</param>
     /// <param name="heldOutRows">Rows neither trained nor early-stopped on (the ensemble's selection rows), or null.</param>
-    private MlpTrainer RetrainingTrainer(MlpArchitecture? architecture, int? seed = null, int? splitSeed = null, Func<long, bool>? heldOutRows = null)
+    /// <param name="regularization">Dropout and weight decay (null: the first of <see cref="Options.RegularizationChoices"/>).</param>
+    private MlpTrainer RetrainingTrainer(MlpArchitecture? architecture, int? seed = null, int? splitSeed = null, Func<long, bool>? heldOutRows = null,
+        NasRegularization? regularization = null)
     {
+        regularization ??= _options.RegularizationChoices[0];
         var options = _options.CopySharedTo(new MlpTrainer.Options
         {
             HiddenLayerSizes = architecture?.HiddenLayerSizes.ToArray() ?? [_options.Widths.Max()],
@@ -175,6 +179,8 @@ public sealed partial class NasTrainer : IEstimator<NasModel>
             LearningRate = _options.LearningRate,
             ValidationFraction = _options.RetrainValidationFraction,
             EarlyStoppingPatience = _options.EarlyStoppingPatience,
+            Dropout = regularization.Dropout,
+            WeightDecay = regularization.WeightDecay,
         });
         if (seed is int given)
         {

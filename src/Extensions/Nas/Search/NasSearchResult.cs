@@ -56,6 +56,19 @@ public sealed record RankedArchitecture(MlpArchitecture Architecture, double Sup
     public double? SelectionLoss { get; init; }
 }
 
+/// <summary>A regularisation setting the search's pick was retrained with (<see cref="NasTrainer.Options.Dropouts"/>, <see cref="NasTrainer.Options.WeightDecays"/>).</summary>
+/// <param name="Dropout">Dropout probability on hidden units in training.</param>
+/// <param name="WeightDecay">Adam's L2 penalty.</param>
+public sealed record NasRegularization(double Dropout, double WeightDecay)
+{
+    /// <summary>The retrained network's best early-stopping validation loss with this setting (null until trained).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? ValidationLoss { get; init; }
+
+    /// <inheritdoc />
+    public override string ToString() => $"dropout {Dropout:G3}, weight decay {WeightDecay:G3}";
+}
+
 /// <summary>The architecture distribution (or path-sampling distribution) after one search epoch.</summary>
 /// <param name="Epoch">The epoch, from 1.</param>
 /// <param name="Decisions">Each decision's probabilities.</param>
@@ -135,6 +148,18 @@ public sealed record NasSearchResult
     /// <summary>The ensemble's loss on its selection rows (as <see cref="RankedArchitecture.SelectionLoss"/>); null for a single network.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? EnsembleSelectionLoss { get; init; }
+
+    /// <summary>
+    /// With several <see cref="NasTrainer.Options.Dropouts"/> × <see cref="NasTrainer.Options.WeightDecays"/>: each
+    /// combination the pick was retrained with and its validation loss; the one kept (the lowest) is
+    /// <see cref="Regularization"/>. Null with a single combination.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<NasRegularization>? RegularizationTrials { get; init; }
+
+    /// <summary>The regularisation the model (every ensemble member) was retrained with; null with a single combination.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public NasRegularization? Regularization { get; init; }
 
     /// <summary>How many of the <see cref="NasTrainer.Options.EnsembleSize"/> members the time budget left no time to retrain.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
