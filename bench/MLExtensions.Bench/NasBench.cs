@@ -66,7 +66,10 @@ public static class NasBench
         new("TangleNAS sampled no decay or dropout", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Softmax; o.ArchitectureGradient = ArchitectureGradient.SampledPaths; o.SupernetWeightDecay = 0; o.SupernetDropout = 0; }),
     ];
 
-    public static void Run(bool quick, string? only = null, string? variants = null, double learningRate = 1e-3)
+    /// <summary>The fractions of the search's epochs at which <c>--anytime</c> reads each strategy's pick.</summary>
+    private static readonly double[] AnytimeFractions = [0.25, 0.5, 1];
+
+    public static void Run(bool quick, string? only = null, string? variants = null, double learningRate = 1e-3, bool anytime = false)
     {
         var ml = new MLContext(1);
         var space = new NasSearchSpace { Depths = Depths, Widths = Widths, Activations = [MlpActivation.Relu], SearchResidual = false };
@@ -117,6 +120,7 @@ public static class NasBench
             Console.WriteLine($"| strategy | Kendall τ (per seed) | τ / ceiling | pick's stand-alone rank of {architectures.Count} (per seed) | regret (test {lossName}) | cost × largest |");
             Console.WriteLine("|---|---|---|---|---|---|");
             var costs = new List<double>();
+            var anytimeRows = new List<string>();
             foreach (var variant in Variants.Where(v => variants is null || variants.Split(',').Any(f => v.Name.Equals(f, StringComparison.OrdinalIgnoreCase))))
             {
                 var taus = new List<double>();
@@ -124,16 +128,34 @@ public static class NasBench
                 var ranks = new List<int>();
                 var picks = new List<string>();
                 var variantCosts = new List<double>();
+                var early = AnytimeFractions.SkipLast(1).Select(_ => (Ranks: new List<int>(), Losses: new List<double>(), Costs: new List<double>())).ToArray();
                 foreach (int seed in Seeds)
                 {
-                    var options = new NasTrainer.Options
+                    NasTrainer.Options Options()
                     {
-                        Depths = Depths, Widths = Widths, Activations = [MlpActivation.Relu], SearchResidual = false,
-                        SearchEpochs = quick ? 10 : 40, WarmupEpochs = quick ? 3 : 10, BatchSize = 64, LearningRate = learningRate,
-                        TopK = architectures.Count, CandidatesToRank = architectures.Count, RetrainEpochs = 1, Seed = seed,
-                    };
-                    variant.Configure(options);
-                    using var model = binary ? ml.Nas().Trainers.BinaryClassification(options).Fit(split.TrainSet) : ml.Nas().Trainers.Regression(options).Fit(split.TrainSet);
+                        var options = new NasTrainer.Options
+                        {
+                            Depths = Depths, Widths = Widths, Activations = [MlpActivation.Relu], SearchResidual = false,
+                            SearchEpochs = quick ? 10 : 40, WarmupEpochs = quick ? 3 : 10, BatchSize = 64, LearningRate = learningRate,
+                            TopK = architectures.Count, CandidatesToRank = architectures.Count, RetrainEpochs = 1, Seed = seed,
+                        };
+                        variant.Configure(options);
+                        return options;
+                    }
+                    NasModel Fit(NasTrainer.Options options) =>
+                        binary ? ml.Nas().Trainers.BinaryClassification(options).Fit(split.TrainSet) : ml.Nas().Trainers.Regression(options).Fit(split.TrainSet);
+                    // Any-time: the same search ended after a fraction of its epochs, as a time budget would end it.
+                    for (int f = 0; anytime && f < early.Length; f++)
+                    {
+                        var options = Options();
+                        options.SearchEpochLimit = (int)Math.Ceiling(AnytimeFractions[f] * options.SearchEpochs);
+                        using var cut = Fit(options);
+                        int pick = architectures.FindIndex(a => a.Equals(cut.Architecture));
+                        early[f].Ranks.Add(Rank(meanAlone[pick]));
+                        early[f].Losses.Add(meanAlone[pick]);
+                        early[f].Costs.Add((cut.Search.Times!.Search + cut.Search.Times.Ranking).TotalSeconds / largestSeconds);
+                    }
+                    using var model = Fit(Options());
                     variantCosts.Add((model.Search.Times!.Search + model.Search.Times.Ranking).TotalSeconds / largestSeconds);
                     int chosen = architectures.FindIndex(a => a.Equals(model.Architecture));
                     regrets.Add(meanAlone[chosen] - meanAlone[best]);
@@ -143,6 +165,12 @@ public static class NasBench
                     if (supernet.All(double.IsFinite)) taus.Add(KendallTau(supernet, meanAlone));
                 }
                 costs.AddRange(variantCosts);
+                if (anytime)
+                {
+                    var full = (Ranks: ranks, Losses: regrets.Select(r => r + meanAlone[best]).ToList(), Costs: variantCosts);
+                    anytimeRows.Add($"| {variant.Name} | " + string.Join(" | ", early.Append(full)
+                        .Select(e => $"{string.Join(", ", e.Ranks)}; {e.Losses.Average():F4}; {e.Costs.Average():F1}×")) + " |");
+                }
                 Console.WriteLine($"| {variant.Name} | {Format(taus, "F2")} | {(taus.Count > 0 ? (taus.Average() / ceiling.Average()).ToString("F2") : "–")} | " +
                                   $"{string.Join(", ", ranks.Zip(picks, (r, a) => $"{r} ({a})"))} | {regrets.Average():F4} | {variantCosts.Average():F1} |");
             }
@@ -181,6 +209,56 @@ public static class NasBench
                 return TestLoss(ml, model, split.TestSet, binary);
             }).ToArray();
             Console.WriteLine($"| fixed MLP {string.Join("-", new MlpTrainer.Options().HiddenLayerSizes)} (default) | – | – | would rank {Rank(fixedLosses.Average())} | {fixedLosses.Average() - meanAlone[best]:F4} | {0:F1} |");
+            if (anytime)
+            {
+                Console.WriteLine();
+                Console.WriteLine($"Any-time: the pick after {string.Join(" / ", AnytimeFractions.Select(f => $"{f:P0}"))} of the search's epochs " +
+                                  $"(stand-alone ranks per seed; mean stand-alone test {lossName} of the picks, best {meanAlone[best]:F4}; search + ranking cost × largest)");
+                Console.WriteLine();
+                Console.WriteLine($"| strategy | {string.Join(" | ", AnytimeFractions.Select(f => $"{f:P0}"))} |");
+                Console.WriteLine($"|---|{string.Concat(AnytimeFractions.Select(_ => "---|"))}");
+                foreach (var row in anytimeRows) Console.WriteLine(row);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>Dropouts</c> × <c>WeightDecays</c> chosen by retraining's validation loss against none: per data set and seed,
+    /// SPOS over the benchmark's space, then the pick retrained without regularisation and with each combination of
+    /// <paramref name="dropouts"/> × <paramref name="decays"/>; held-out test loss, the setting chosen and the retraining time.
+    /// </summary>
+    public static void Regularization(int[] seeds, double[] dropouts, double[] decays)
+    {
+        var ml = new MLContext(1);
+        Console.WriteLine($"NAS retraining regularisation: dropouts {{{string.Join(", ", dropouts)}}} × weight decays {{{string.Join(", ", decays)}}} " +
+                          $"chosen by validation loss, against none; SPOS over depths {{1,2,3}} × widths {{8,32,128}}, 40 search epochs, seeds {string.Join(", ", seeds)}");
+        Console.WriteLine();
+        Console.WriteLine("| data set | seed | pick | test loss, none | test loss, chosen | chosen | retraining s, none / chosen |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        foreach (var (name, all, binary) in DataSets(ml))
+        {
+            var split = ml.Data.TrainTestSplit(ml.Data.Cache(all), testFraction: 0.3, seed: 1);
+            double noneSum = 0, chosenSum = 0;
+            foreach (int seed in seeds)
+            {
+                (double Loss, string Pick, string Chosen, double Seconds) Fit(double[] d, double[] w)
+                {
+                    var options = new NasTrainer.Options
+                    {
+                        Depths = Depths, Widths = Widths, Activations = [MlpActivation.Relu], SearchResidual = false,
+                        SearchEpochs = 40, BatchSize = 64, Seed = seed, Dropouts = d, WeightDecays = w,
+                    };
+                    using var model = binary ? ml.Nas().Trainers.BinaryClassification(options).Fit(split.TrainSet) : ml.Nas().Trainers.Regression(options).Fit(split.TrainSet);
+                    return (TestLoss(ml, model, split.TestSet, binary), model.Architecture.ToString().Replace(" Relu", ""),
+                        model.Search.Regularization?.ToString() ?? "–", model.Search.Times!.Retraining.TotalSeconds);
+                }
+                var none = Fit([0], [0]);
+                var chosen = Fit(dropouts, decays);
+                noneSum += none.Loss;
+                chosenSum += chosen.Loss;
+                Console.WriteLine($"| {name} | {seed} | {none.Pick} | {none.Loss:G4} | {chosen.Loss:G4} | {chosen.Chosen} | {none.Seconds:F1} / {chosen.Seconds:F1} |");
+            }
+            Console.WriteLine($"| {name} | mean | | {noneSum / seeds.Length:G4} | {chosenSum / seeds.Length:G4} | | |");
         }
     }
 
@@ -212,6 +290,7 @@ public static class NasBench
         yield return boston is null
             ? ("Friedman-1, noisier (2,000 generated rows; ../shared/data absent)", ml.Data.LoadFromEnumerable(Friedman(2000, 8, noise: 3)), false)
             : ("Boston housing (506 rows)", Load(ml, boston, label => float.Parse(label, System.Globalization.CultureInfo.InvariantCulture)), false);
+        yield return ("Teacher network (2,000 generated rows)", ml.Data.LoadFromEnumerable(Teacher(2000, 11)), false);
         var adult = Shared(Path.Combine("adult", "adult.data"));
         if (adult is not null) yield return ("UCI Adult (5,000 rows, binary)", Adult(ml, adult, 5000), true);
         var pima = Shared("pima.csv");
@@ -388,6 +467,36 @@ public static class NasBench
             double gaussian = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
             yield return new Row { Features = x, Label = (float)(y + noise * gaussian) };
         }
+    }
+
+    /// <summary>
+    /// A sharp ground truth: the output of a fixed random ReLU network 10-32-32-1 (He-scaled Gaussian weights, seed 11)
+    /// on Gaussian features, plus noise of 5 % of its spread. Capacity decides the stand-alone ranking, so seeds agree on
+    /// it (a high noise ceiling) and a search's pick can be judged.
+    /// </summary>
+    private static IEnumerable<Row> Teacher(int n, int seed)
+    {
+        var weights = new Random(seed);
+        double Gaussian(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        double[][] Layer(int outputs, int inputs) =>
+            Enumerable.Range(0, outputs).Select(_ => Enumerable.Range(0, inputs).Select(_ => Gaussian(weights) * Math.Sqrt(2.0 / inputs)).ToArray()).ToArray();
+        var layers = new[] { Layer(32, 10), Layer(32, 32), Layer(1, 32) };
+        double Forward(float[] x)
+        {
+            var h = x.Select(v => (double)v).ToArray();
+            for (int l = 0; l < layers.Length; l++)
+            {
+                h = layers[l].Select(row => row.Zip(h, (w, v) => w * v).Sum()).ToArray();
+                if (l < layers.Length - 1) h = h.Select(v => Math.Max(0, v)).ToArray();
+            }
+            return h[0];
+        }
+        var rows = new Random(seed + 1);
+        var features = Enumerable.Range(0, n).Select(_ => Enumerable.Range(0, 10).Select(_ => (float)Gaussian(rows)).ToArray()).ToList();
+        var clean = features.Select(Forward).ToArray();
+        double mean = clean.Average(), spread = Math.Sqrt(clean.Sum(y => (y - mean) * (y - mean)) / n);
+        for (int i = 0; i < n; i++)
+            yield return new Row { Features = features[i], Label = (float)((clean[i] - mean) / spread + 0.05 * Gaussian(rows)) };
     }
 
     private static string? Shared(string file)

@@ -10,8 +10,8 @@
 // PRESTO on data larger than memory: 10⁶ rows streamed vs in memory, then 10⁷ streamed, time and peak working set (--presto-stream [--rows 10000000] [--lambdas 10]);
 // PRESTO on wide sparse data: 30,000 rows × 50,000 hashed slots, 25 non-zeros a row, 20 λ, 3 folds, time and peak memory (--presto-sparse [--rows 30000] [--slots 50000] [--nonzeros 25] [--min-ratio 1e-3]);
 // Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid); fairness mitigator fit and scoring (--mitigator [--constraint EqualizedOdds] [--default-only]);
-// architecture search ranking consistency, regret and cost on three data sets (--nas [--quick] [--set Friedman|Boston|Pima] [--variants "SPOS,TangleNAS DrNAS"] [--lr 1e-3]); memory of a long search (--nas-memory);
-// fit time against TimeBudget (--nas-budget); EnsembleSize 1 vs 5, test MSE on Friedman-1 and Boston (--nas-ensemble [--seeds 1,2] [--size 5]); gradient search's α entropy per epoch and pick stability across seeds
+// architecture search ranking consistency, regret and cost on four data sets, and with --anytime the pick at 25/50/100 % of the search (--nas [--quick] [--anytime] [--set Friedman|Boston|Teacher|Pima] [--variants "SPOS,TangleNAS DrNAS"] [--lr 1e-3]); memory of a long search (--nas-memory);
+// fit time against TimeBudget (--nas-budget); retraining's Dropouts × WeightDecays chosen by validation against none (--nas-regularization [--seeds 1,2,3] [--dropouts 0,0.1,0.3] [--decays 0,1e-4,1e-3]); EnsembleSize 1 vs 5, test MSE on Friedman-1 and Boston (--nas-ensemble [--seeds 1,2] [--size 5]); gradient search's α entropy per epoch and pick stability across seeds
 // (--nas-trace [--seeds 1,2,3] [--rows 500] [--epochs 40] [--warmup 10] [--softmax|--dirichlet] [--sampled] [--alpha-lr 3e-3] [--alpha-steps 16] [--no-regularization]);
 // PONITA on the charged N-body task against linear extrapolation (--ponita-nbody [--systems 1000] [--epochs 30] [--cutoff 4] [--hidden 32] [--egnn]);
 // PONITA's self-contained ONNX graph (neighbours found in the graph) vs the ordinary chain: a 216-atom Si-like cell and a 2,000-atom cloud (--ponita-selfcontained [--atoms 2000]);
@@ -120,6 +120,14 @@ if (args.Contains("--nas-ensemble"))
     NasEnsembleBench.Run((Value("--seeds") ?? "1,2").Split(',').Select(int.Parse).ToArray(), int.Parse(Value("--size") ?? "5"));
     return;
 }
+if (args.Contains("--nas-regularization"))
+{
+    string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+    double[] Values(string flag, double[] fallback) => Value(flag) is { } v ? v.Split(',').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : fallback;
+    NasBench.Regularization(Value("--seeds") is { } seeds ? seeds.Split(',').Select(int.Parse).ToArray() : [1, 2, 3],
+        Values("--dropouts", [0, 0.1, 0.3]), Values("--decays", [0, 1e-4, 1e-3]));
+    return;
+}
 if (args.Contains("--nas-memory"))
 {
     NasBench.Memory();
@@ -140,7 +148,8 @@ if (args.Contains("--nas"))
 {
     NasBench.Run(quick: args.Contains("--quick"), only: args.SkipWhile(a => a != "--set").Skip(1).FirstOrDefault(),
         variants: args.SkipWhile(a => a != "--variants").Skip(1).FirstOrDefault(),
-        learningRate: args.SkipWhile(a => a != "--lr").Skip(1).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(1e-3).First());
+        learningRate: args.SkipWhile(a => a != "--lr").Skip(1).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(1e-3).First(),
+        anytime: args.Contains("--anytime"));
     return;
 }
 if (args.Contains("--kernels"))

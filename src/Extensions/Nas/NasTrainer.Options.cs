@@ -81,6 +81,13 @@ public sealed partial class NasTrainer
         /// <summary>Passes over the search-training rows. Default: 30.</summary>
         public int SearchEpochs { get; set; } = 30;
 
+        /// <summary>
+        /// Ends the search after this many epochs as a time budget would (the schedule stays that of
+        /// <see cref="SearchEpochs"/>: warm-up, PA&amp;DA's τ), so the any-time benchmark reads the pick at a fraction of
+        /// the search deterministically. Null: all of them.
+        /// </summary>
+        internal int? SearchEpochLimit { get; set; }
+
         /// <summary>Gradient search: epochs of weight steps only before α starts moving. Default: 10.</summary>
         public int WarmupEpochs { get; set; } = 10;
 

@@ -136,6 +136,29 @@ public class NasTrainerTests
     }
 
     [Fact]
+    public void An_epoch_limit_ends_the_search_on_the_full_schedule_as_the_any_time_bench_needs()
+    {
+        var ml = new MLContext(4);
+        var data = ml.Data.LoadFromEnumerable(Synthetic.Rows(300, 9));
+        NasSearchResult Search(int? limit)
+        {
+            var options = Small(nameof(Synthetic.Row.Target), NasStrategy.TangleNas);
+            (options.SearchEpochs, options.WarmupEpochs, options.RetrainEpochs, options.SearchEpochLimit) = (6, 1, 1, limit);
+            using var model = ml.Nas().Trainers.Regression(options).Fit(data);
+            return model.Search;
+        }
+        var full = Search(null);
+        var cut = Search(3);
+        Assert.Equal(6, full.SearchEpochs);
+        Assert.Equal(3, cut.SearchEpochs);
+        // The cut search's epochs are the full one's first three, α for α: the schedule is not shortened.
+        Assert.Equal(3, cut.History.Count);
+        for (int e = 0; e < 3; e++)
+            Assert.Equal(full.History[e].Decisions.SelectMany(d => d.Probabilities), cut.History[e].Decisions.SelectMany(d => d.Probabilities));
+        Assert.NotEqual(full.History[^1].Decisions.SelectMany(d => d.Probabilities), cut.History[^1].Decisions.SelectMany(d => d.Probabilities));
+    }
+
+    [Fact]
     public void Same_seed_gives_the_same_search_and_model()
     {
         var ml = new MLContext(4);

@@ -10,8 +10,11 @@ internal sealed record SearchContext(NasSearchSpace Space, TangledSupernet Super
 {
     public bool RankingTimeIsUp => Run.IsPast(RankingDeadline);
 
-    /// <summary>The search's epochs, ended inside an epoch by the search deadline (the strategy then ranks what it has).</summary>
-    public EpochPlan SearchPlan => new(Options.SearchEpochs) { Deadline = SearchDeadline, DeadlineWithinEpoch = true };
+    /// <summary>
+    /// The search's epochs, ended inside an epoch by the search deadline, or after <see cref="NasTrainer.Options.SearchEpochLimit"/>
+    /// (the strategy then ranks what it has).
+    /// </summary>
+    public EpochPlan SearchPlan => new(Math.Min(Options.SearchEpochs, Options.SearchEpochLimit ?? int.MaxValue)) { Deadline = SearchDeadline, DeadlineWithinEpoch = true };
 
     /// <summary>Mini-batches of row indices over <paramref name="order"/> (made tensors by <see cref="Indices"/> inside each step's dispose scope).</summary>
     public IEnumerable<long[]> Batches(int[] order)
