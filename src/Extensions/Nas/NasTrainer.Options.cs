@@ -104,9 +104,11 @@ public sealed partial class NasTrainer
         public double ArchitectureWeightDecay { get; set; } = 1e-3;
 
         /// <summary>
-        /// Gradient search: α steps per epoch after the warm-up, each on a batch of the α rows, spread evenly over the
-        /// epoch's weight steps whatever the number of rows (one α step per training batch left α at noise level on a few
-        /// hundred rows: about four steps an epoch). Default: 16.
+        /// Gradient search: how far α moves per epoch after the warm-up, in steps of <see cref="ArchitectureLearningRate"/>,
+        /// each on a batch of the α rows, spread evenly over the epoch's weight steps (one α step per training batch, at
+        /// the same rate, left α at noise level on a few hundred rows: about four steps an epoch). An epoch with fewer
+        /// weight steps makes one α step per weight step at a rate raised in proportion, so α moves as far at less cost.
+        /// Default: 16.
         /// </summary>
         public int ArchitectureStepsPerEpoch { get; set; } = 16;
 

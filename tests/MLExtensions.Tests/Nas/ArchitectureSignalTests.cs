@@ -6,7 +6,7 @@ using Xunit;
 namespace MLExtensions.Tests.Nas;
 
 /// <summary>
-/// Gradient search's α must carry signal on small data: a fixed number of α steps per epoch whatever the rows, and a
+/// Gradient search's α must carry signal on small data: as far a move per epoch whatever the rows, and a
 /// gradient that compares widths rather than rewarding the shrinking of wide units.
 /// </summary>
 public class ArchitectureSignalTests
@@ -27,8 +27,8 @@ public class ArchitectureSignalTests
     [InlineData(ArchitectureGradient.Relaxed)]
     public void Alpha_leaves_uniform_for_the_clearly_better_width_on_300_rows(ArchitectureGradient gradient)
     {
-        // 300 rows: 150 train the weights, 3 batches an epoch. One α step per batch (the old schedule) moved each
-        // logit by at most 25 × 3 × 3e-3 ≈ 0.23: entropy above 0.97 of uniform.
+        // 300 rows: 150 train the weights, 3 batches an epoch. One α step per batch at the options' rate (the old
+        // schedule) moved each logit by at most 25 × 3 × 3e-3 ≈ 0.23: entropy above 0.97 of uniform.
         var ml = new MLContext(1);
         var data = ml.Data.LoadFromEnumerable(Synthetic.Rows(300, 21));
         using var model = ml.Nas().Trainers.Regression(OneDecision(gradient, 4)).Fit(data);
@@ -40,6 +40,18 @@ public class ArchitectureSignalTests
         var during = model.Search.History.Select(h => NormalisedEntropy(h.Decisions.Single(d => d.Decision == "width 1").Probabilities)).ToArray();
         Assert.Equal(1.0, during[4], 6);
         Assert.True(during[15] < during[5] && during[^1] < during[15], string.Join(", ", during.Select(e => e.ToString("F3"))));
+    }
+
+    [Theory]
+    [InlineData(40, 16, 3e-3)]  // enough weight steps: the options as given
+    [InlineData(16, 16, 3e-3)]
+    [InlineData(4, 4, 12e-3)]   // a few hundred rows: one α step per weight step, each 4× as large
+    [InlineData(1, 1, 48e-3)]
+    public void Alpha_moves_as_far_per_epoch_in_no_more_steps_than_the_weights_take(int weightSteps, int alphaSteps, double learningRate)
+    {
+        var (steps, rate) = GradientSearch.ArchitectureSchedule(new NasTrainer.Options(), weightSteps);
+        Assert.Equal(alphaSteps, steps);
+        Assert.Equal(learningRate, rate, 12);
     }
 
     [Fact]

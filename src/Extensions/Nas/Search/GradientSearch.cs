@@ -8,7 +8,8 @@ namespace MLExtensions.Nas;
 
 /// <summary>
 /// TangleNAS: after a warm-up of uniform single-path weight steps (every sub-network trained at full scale, so that a
-/// budget that ends inside it ranks them fairly), each epoch makes <c>ArchitectureStepsPerEpoch</c> α steps on batches of
+/// budget that ends inside it ranks them fairly), each epoch makes <c>ArchitectureStepsPerEpoch</c> α steps (at most one
+/// per weight step, see <see cref="ArchitectureSchedule"/>) on batches of
 /// the validation split, spread over its weight steps (Adam with betas (0.5, 0.999); DrNAS's Dirichlet regulariser
 /// added when asked), and weight steps on batches of the training split with α held fixed, the gradient norm clipped,
 /// weight decay and dropout, as the reference's DARTS-style loop does. α's gradient is the paper's relaxed one or the
@@ -25,7 +26,9 @@ internal static class GradientSearch
         using var weightOptimizer = new AdamOptimizer(weightParameters, options.LearningRate, weightDecay: options.SupernetWeightDecay);
         // DrNAS's "kl" regulariser replaces the weight decay on α; its default "l2" is that weight decay.
         bool klPenalty = options.Sampler == ArchitectureSampler.Dirichlet && options.DirichletRegularizer == DirichletRegularizer.KullbackLeibler;
-        using var alphaOptimizer = new AdamOptimizer(alpha.All, options.ArchitectureLearningRate, beta1: 0.5, beta2: 0.999,
+        int stepsPerEpoch = (data.Train.Rows + options.BatchSize - 1) / options.BatchSize;
+        var (alphaSteps, alphaLearningRate) = ArchitectureSchedule(options, stepsPerEpoch);
+        using var alphaOptimizer = new AdamOptimizer(alpha.All, alphaLearningRate, beta1: 0.5, beta2: 0.999,
             weightDecay: klPenalty ? 0 : options.ArchitectureWeightDecay);
         using var penaltyScale = options.DirichletRegularizerScale.ToScalar();
         bool sampled = options.ArchitectureGradient == ArchitectureGradient.SampledPaths;
@@ -34,7 +37,6 @@ internal static class GradientSearch
         var history = new List<ArchitectureSnapshot>();
         int[] validationOrder = [];
         int validationCursor = 0, architectureSteps = 0, weightStep = 0;
-        int stepsPerEpoch = (data.Train.Rows + options.BatchSize - 1) / options.BatchSize;
         bool searchArchitecture = false;
         var everything = weightParameters.Select(p => (ParameterSlice?)new ParameterSlice(p.shape)).ToArray();
         supernet.Dropout = options.SupernetDropout;
@@ -69,8 +71,8 @@ internal static class GradientSearch
             {
                 if (searchArchitecture)
                 {
-                    // ArchitectureStepsPerEpoch α steps per epoch, as evenly as the epoch's weight steps allow.
-                    long due = (long)(weightStep + 1) * options.ArchitectureStepsPerEpoch / stepsPerEpoch - (long)weightStep * options.ArchitectureStepsPerEpoch / stepsPerEpoch;
+                    // The epoch's α steps, as evenly as its weight steps allow.
+                    long due = (long)(weightStep + 1) * alphaSteps / stepsPerEpoch - (long)weightStep * alphaSteps / stepsPerEpoch;
                     for (long i = 0; i < due; i++) ArchitectureStep();
                 }
                 weightStep++;
@@ -128,6 +130,19 @@ internal static class GradientSearch
             chosen = ranked[0].Architecture;
         }
         return new SearchOutcome(chosen, ranked, history, epochs, stopped, searchTime, clock.Elapsed) { CandidatesRanked = 1 + scoredOthers.Count };
+    }
+
+    /// <summary>
+    /// α's steps per epoch and learning rate: <c>ArchitectureStepsPerEpoch</c> steps at <c>ArchitectureLearningRate</c>,
+    /// but no more steps than the epoch has weight steps, at a learning rate raised in proportion. Adam moves α by about
+    /// its learning rate per step, so α still moves as far per epoch; on a few hundred rows (four to six weight steps an
+    /// epoch) sixteen α steps had tripled the search's cost (Boston: 4.7 → 2.2 trainings of the largest network, the same
+    /// picks on every seed; <c>bench --nas</c>).
+    /// </summary>
+    internal static (int Steps, double LearningRate) ArchitectureSchedule(NasTrainer.Options options, int weightStepsPerEpoch)
+    {
+        int steps = Math.Max(1, Math.Min(options.ArchitectureStepsPerEpoch, weightStepsPerEpoch));
+        return (steps, options.ArchitectureLearningRate * options.ArchitectureStepsPerEpoch / steps);
     }
 
     /// <summary>
