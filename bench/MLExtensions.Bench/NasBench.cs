@@ -65,6 +65,7 @@ public static class NasBench
         new("TangleNAS sparsemax pick by loss", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Sparsemax; o.ArchitectureGradient = ArchitectureGradient.SampledPaths; o.PickBySupernetLoss = true; }),
         // Fewer α steps on small data at a proportionally larger α learning rate (the same total movement): the cost.
         new("TangleNAS 6 alpha steps", o => { o.Strategy = NasStrategy.TangleNas; o.ArchitectureStepsPerEpoch = 6; o.ArchitectureLearningRate = 8e-3; }),
+        new("TangleNAS 8 alpha steps", o => { o.Strategy = NasStrategy.TangleNas; o.ArchitectureStepsPerEpoch = 8; o.ArchitectureLearningRate = 6e-3; }),
         new("TangleNAS sampled no decay or dropout", o => { o.Strategy = NasStrategy.TangleNas; o.Sampler = ArchitectureSampler.Softmax; o.ArchitectureGradient = ArchitectureGradient.SampledPaths; o.SupernetWeightDecay = 0; o.SupernetDropout = 0; }),
     ];
 

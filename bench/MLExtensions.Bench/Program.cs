@@ -12,7 +12,7 @@
 // Cumulative-logit kernels per backend (--kernels [--mallopt]); partial information decomposition, fairness audit and trade-off (--pid); fairness mitigator fit and scoring (--mitigator [--constraint EqualizedOdds] [--default-only]);
 // architecture search ranking consistency, regret and cost on four data sets, and with --anytime the pick at 25/50/100 % of the search (--nas [--quick] [--anytime] [--set Friedman|Boston|Teacher|Pima] [--variants "SPOS,TangleNAS DrNAS"] [--lr 1e-3]); memory of a long search (--nas-memory);
 // fit time against TimeBudget (--nas-budget); retraining's Dropouts × WeightDecays chosen by validation against none (--nas-regularization [--seeds 1,2,3] [--dropouts 0,0.1,0.3] [--decays 0,1e-4,1e-3]); EnsembleSize 1 vs 5, test MSE on Friedman-1 and Boston (--nas-ensemble [--seeds 1,2] [--size 5]); gradient search's α entropy per epoch and pick stability across seeds
-// (--nas-trace [--seeds 1,2,3] [--rows 500] [--epochs 40] [--warmup 10] [--softmax|--dirichlet] [--sampled] [--alpha-lr 3e-3] [--alpha-steps 16] [--no-regularization]);
+// (--nas-trace [--seeds 1,2,3] [--rows 500] [--epochs 40] [--warmup 10] [--softmax|--dirichlet] [--sampled] [--alpha-lr 6e-3] [--alpha-steps 8] [--no-regularization]);
 // PONITA on the charged N-body task against linear extrapolation (--ponita-nbody [--systems 1000] [--epochs 30] [--cutoff 4] [--hidden 32] [--egnn]);
 // PONITA's self-contained ONNX graph (neighbours found in the graph) vs the ordinary chain: a 216-atom Si-like cell and a 2,000-atom cloud (--ponita-selfcontained [--atoms 2000]);
 // PONITA energy + forces of one large system at water-like density, N = 100, 1,000, 10,000 atoms: time and peak memory (--ponita-scale [--sizes 100,1000,10000]);

@@ -43,9 +43,9 @@ public class ArchitectureSignalTests
     }
 
     [Theory]
-    [InlineData(40, 16, 3e-3)]  // enough weight steps: the options as given
-    [InlineData(16, 16, 3e-3)]
-    [InlineData(4, 4, 12e-3)]   // a few hundred rows: one α step per weight step, each 4× as large
+    [InlineData(40, 8, 6e-3)]   // enough weight steps: the options as given
+    [InlineData(8, 8, 6e-3)]
+    [InlineData(4, 4, 12e-3)]   // a few hundred rows: one α step per weight step, each twice as large
     [InlineData(1, 1, 48e-3)]
     public void Alpha_moves_as_far_per_epoch_in_no_more_steps_than_the_weights_take(int weightSteps, int alphaSteps, double learningRate)
     {
