@@ -17,7 +17,7 @@
 // PONITA's self-contained ONNX graph (neighbours found in the graph) vs the ordinary chain: a 216-atom Si-like cell and a 2,000-atom cloud (--ponita-selfcontained [--atoms 2000]);
 // PONITA energy + forces of one large system at water-like density, N = 100, 1,000, 10,000 atoms: time and peak memory (--ponita-scale [--sizes 100,1000,10000]);
 // PONITA's invariance error against NumberOfOrientations, with and without the canonical frame, on the shipped ethanol frames (--ponita-invariance [--data ethanol-xtb.extxyz.gz]; about 10 minutes);
-// PONITA with the gradient's norm clipped at 0.5 (the reference's) against none, test energy and force MAE on the shipped ethanol frames (--ponita-clipping [--seeds 1,2] [--epochs 30] [--data F]);
+// PONITA with the reference's gradient clipping at 0.5 and self-loops, alone and together, against today's defaults, test energy and force MAE on the shipped ethanol frames (--ponita-recipe [--seeds 1,2] [--epochs 30] [--data F] [--variants "defaults,clip 0.5"]);
 // PONITA scoring speed on an extended-XYZ file, blocks vs per row (--ponita-file aspirin-xtb.extxyz.gz);
 // PONITA inference molecules/s, TorchSharp eager vs ONNX Runtime, and training time per epoch (--ponita [--molecules 500]); its working set over a long training (--ponita-memory [--epochs 60]).
 // Issue #21's reliability probes through the public API, a Markdown table of probe | outcome | verdict, exit code 1 if any fails (--probes);
@@ -76,11 +76,12 @@ if (args.Contains("--ponita-invariance"))
     PonitaBench.Invariance(args.SkipWhile(a => a != "--data").Skip(1).FirstOrDefault());
     return;
 }
-if (args.Contains("--ponita-clipping"))
+if (args.Contains("--ponita-recipe"))
 {
-    PonitaBench.Clipping(args.SkipWhile(a => a != "--data").Skip(1).FirstOrDefault(),
+    PonitaBench.Recipe(args.SkipWhile(a => a != "--data").Skip(1).FirstOrDefault(),
         args.SkipWhile(a => a != "--seeds").Skip(1).Take(1).Select(v => v.Split(',').Select(int.Parse).ToArray()).DefaultIfEmpty([1, 2]).First(),
-        args.SkipWhile(a => a != "--epochs").Skip(1).Select(int.Parse).DefaultIfEmpty(30).First());
+        args.SkipWhile(a => a != "--epochs").Skip(1).Select(int.Parse).DefaultIfEmpty(30).First(),
+        args.SkipWhile(a => a != "--variants").Skip(1).FirstOrDefault());
     return;
 }
 if (args.Contains("--ponita-file"))

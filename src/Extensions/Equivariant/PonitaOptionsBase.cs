@@ -134,7 +134,7 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
 
     /// <summary>
     /// Clip the gradient's global norm at this value before every step (the reference implementation clips at 0.5);
-    /// null: no clipping. Internal: a measured knob (bench <c>--ponita-clipping</c>), not a default until it shows a gain.
+    /// null: no clipping. Internal: a measured knob (bench <c>--ponita-recipe</c>), not a default until it shows a gain.
     /// </summary>
     internal double? GradientClipNorm { get; set; }
 
