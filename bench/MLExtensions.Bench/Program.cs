@@ -17,7 +17,7 @@
 // PONITA's self-contained ONNX graph (neighbours found in the graph) vs the ordinary chain: a 216-atom Si-like cell and a 2,000-atom cloud (--ponita-selfcontained [--atoms 2000]);
 // PONITA energy + forces of one large system at water-like density, N = 100, 1,000, 10,000 atoms: time and peak memory (--ponita-scale [--sizes 100,1000,10000]);
 // PONITA's invariance error against NumberOfOrientations, with and without the canonical frame, on the shipped ethanol frames (--ponita-invariance [--data ethanol-xtb.extxyz.gz]; about 10 minutes);
-// PONITA with the reference's gradient clipping at 0.5 and self-loops, alone and together, against today's defaults, test energy and force MAE on the shipped ethanol frames (--ponita-recipe [--seeds 1,2] [--epochs 30] [--data F] [--variants "defaults,clip 0.5"]);
+// PONITA with the reference's gradient clipping at 0.5 and self-loops, alone and together, against neither, test energy and force MAE on the shipped ethanol frames (--ponita-recipe [--seeds 1,2] [--epochs 30] [--data F] [--variants "no clipping,clip 0.5"]);
 // PONITA scoring speed on an extended-XYZ file, blocks vs per row (--ponita-file aspirin-xtb.extxyz.gz);
 // PONITA inference molecules/s, TorchSharp eager vs ONNX Runtime, and training time per epoch (--ponita [--molecules 500]); its working set over a long training (--ponita-memory [--epochs 60]).
 // Issue #21's reliability probes through the public API, a Markdown table of probe | outcome | verdict, exit code 1 if any fails (--probes);

@@ -133,10 +133,11 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
     public bool KeepBestValidationEpoch { get; set; } = true;
 
     /// <summary>
-    /// Clip the gradient's global norm at this value before every step (the reference implementation clips at 0.5);
-    /// null: no clipping. Internal: a measured knob (bench <c>--ponita-recipe</c>), not a default until it shows a gain.
+    /// The most the gradient's global norm may be before a step (larger ones are scaled down to it), as the reference
+    /// implementation clips; 0: no clipping. Default: 0.5 (on the shipped ethanol frames, 30 epochs, it lowered the test
+    /// force error on four seeds of five and raised it by 1 % on one; <c>bench --ponita-recipe</c>, figures in the README).
     /// </summary>
-    internal double? GradientClipNorm { get; set; }
+    public double GradientClipNorm { get; set; } = 0.5;
 
     /// <summary>Whether training starts from an initial model, which allows 0 epochs.</summary>
     internal virtual bool FineTunes => false;
@@ -189,5 +190,7 @@ public abstract class PonitaOptionsBase : TrainingOptionsBase
             throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "The validation fraction must lie in [0, 1).");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate))
             throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be positive and finite.");
+        if (!(GradientClipNorm >= 0) || !double.IsFinite(GradientClipNorm))
+            throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), GradientClipNorm, "The gradient-norm limit must be finite and ≥ 0 (0: no clipping).");
     }
 }

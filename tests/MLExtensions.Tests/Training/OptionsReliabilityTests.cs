@@ -46,6 +46,7 @@ public class OptionsReliabilityTests
         { "PRESTO tolerance", () => Spoil(new PrestoTrainer.Options(), o => Ml.Ordinal().Trainers.Presto(o), o => o.Tolerance = double.PositiveInfinity), "Tolerance" },
         { "proportional odds iterations", () => Spoil(new ProportionalOddsTrainer.Options(), o => Ml.Ordinal().Trainers.ProportionalOdds(o), o => o.MaximumNumberOfIterations = 0), "MaximumNumberOfIterations" },
         { "PONITA orientations", () => Spoil(new PonitaTrainer.Options(), o => Ml.Equivariant().Trainers.Ponita(o), o => o.NumberOfOrientations = 1), "NumberOfOrientations" },
+        { "PONITA negative gradient-norm limit", () => Spoil(new PonitaTrainer.Options(), o => Ml.Equivariant().Trainers.Ponita(o), o => o.GradientClipNorm = -1), "GradientClipNorm" },
         { "PONITA odd grid with the frame", () => Spoil(new PonitaTrainer.Options(), o => Ml.Equivariant().Trainers.Ponita(o), o => o.NumberOfOrientations = 15), "NumberOfOrientations" },
         { "PONITA forces output", () => Spoil(new PonitaTrainer.Options(), o => Ml.Equivariant().Trainers.Ponita(o), o => o.PredictedForcesColumnName = "Positions"), "PredictedForcesColumnName" },
         { "PONITA vectors output", () => Spoil(new PonitaVectorTrainer.Options(), o => Ml.Equivariant().Trainers.PonitaVectors(o), o => o.PredictedVectorsColumnName = "AtomTypes"), "PredictedVectorsColumnName" },

@@ -36,7 +36,7 @@ internal static class PonitaTrainerSteps
         int stepsPerEpoch = (samples + batchSize - 1) / batchSize;
         return new TrainingSchedule(o.NumberOfEpochs, batchSize, o.LearningRate, CosineDecay: true,
             WarmupSteps: (int)Math.Min(int.MaxValue, Math.Round(o.WarmupEpochs * stepsPerEpoch)), AverageDecay: o.WeightAveragingDecay,
-            GradientClipNorm: o.GradientClipNorm);
+            GradientClipNorm: o.GradientClipNorm > 0 ? o.GradientClipNorm : null);
     }
 
     /// <summary>
