@@ -72,6 +72,17 @@ public class RegularizationChoiceTests
     }
 
     [Fact]
+    public void Choices_spoiled_after_construction_are_refused_at_fit()
+    {
+        var ml = new MLContext(1);
+        var options = Options();
+        var trainer = ml.Nas().Trainers.Regression(options);
+        options.Dropouts = [0, double.NaN];
+        var e = Assert.ThrowsAny<ArgumentException>(() => trainer.Fit(ml.Data.LoadFromEnumerable(Synthetic.Rows(100, 15))));
+        Assert.Equal(nameof(NasTrainer.Options.Dropouts), e.ParamName);
+    }
+
+    [Fact]
     public void An_ensemble_retrains_every_member_with_the_picks_regularization()
     {
         var ml = new MLContext(1);
